@@ -1,0 +1,261 @@
+//! The CaaS platform's HTTP API (`/v1`) as wire types: requests, responses and the one error shape.
+//!
+//! Identifiers are UUIDs, times are RFC 3339 in UTC and money is in minor units with an ISO 4217
+//! currency, so no client ever has to guess a unit.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::lifecycle::{Actor, OrderState};
+
+/// Every error the API returns has this shape; `code` is stable and meant for programs, `message`
+/// for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// The stable error codes of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    InvalidRequest,
+    IllegalTransition,
+    ConfigurationRejected,
+    FactoryUnavailable,
+    InvalidSignature,
+    StaleTimestamp,
+    Conflict,
+    Internal,
+}
+
+/// An amount of money in the currency's minor unit (cents for EUR).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Money {
+    pub amount_minor: i64,
+    /// ISO 4217, upper case, e.g. `EUR`.
+    pub currency: String,
+}
+
+/// What the customer bought: a base platform (model) and the options added to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VehicleConfiguration {
+    pub base_platform: String,
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CustomerDetails {
+    pub email: String,
+    pub name: String,
+    /// ISO 3166-1 alpha-2 country of residence.
+    pub country: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// A dealership registers a sale for a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegisterSaleRequest {
+    pub customer: CustomerDetails,
+    pub configuration: VehicleConfiguration,
+    /// Where the car will be delivered (town or city).
+    pub delivery_locality: String,
+}
+
+/// The dealership records the reservation deposit (*señal*); the platform then orders the car.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecordReservationRequest {
+    pub deposit: Money,
+}
+
+/// The dealership corrects a configuration the factory refused; the platform orders again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AmendConfigurationRequest {
+    pub configuration: VehicleConfiguration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DealershipView {
+    pub id: String,
+    pub name: String,
+    pub country: String,
+    pub locality: String,
+}
+
+/// Why an order cannot move on until someone acts, e.g. the factory refused its configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Blocker {
+    pub code: String,
+    pub reason: String,
+}
+
+/// A purchase record as its customer or dealership sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderView {
+    pub id: Uuid,
+    pub state: OrderState,
+    /// Version of the last event in the order's log; only ever increases.
+    pub version: u64,
+    pub dealership: DealershipView,
+    pub configuration: VehicleConfiguration,
+    pub delivery_locality: String,
+    pub deposit: Option<Money>,
+    pub vin: Option<String>,
+    pub factory_order_id: Option<String>,
+    /// The factory's latest estimate of completion; an estimate until the car is built.
+    pub estimated_completion: Option<NaiveDate>,
+    pub blocker: Option<Blocker>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One entry of an order's log (the purchase record, *expediente de compra*).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderEvent {
+    pub event_id: Uuid,
+    pub order_id: Uuid,
+    /// 1 for the first event of an order, then consecutive.
+    pub version: u64,
+    pub occurred_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What happened. Tagged by `type` on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The order moved along a lifecycle edge (or was created, with no `from`).
+    StateChanged {
+        from: Option<OrderState>,
+        to: OrderState,
+        by: Actor,
+    },
+    /// The factory set or revised its estimated completion date.
+    EstimateRevised {
+        estimated_completion: NaiveDate,
+        reason: String,
+    },
+    /// The factory refused the configuration; the order waits for the dealership to amend it.
+    ConfigurationRejected { code: String, reason: String },
+}
+
+impl EventKind {
+    /// The short type name carried by push hints.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventKind::StateChanged { .. } => "state_changed",
+            EventKind::EstimateRevised { .. } => "estimate_revised",
+            EventKind::ConfigurationRejected { .. } => "configuration_rejected",
+        }
+    }
+
+    /// The event type names a push hint may carry.
+    pub const TYPE_NAMES: [&'static str; 3] =
+        ["state_changed", "estimate_revised", "configuration_rejected"];
+}
+
+/// A page of an order's log, strictly after a version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EventPage {
+    pub events: Vec<OrderEvent>,
+    /// The order's current version, so a client knows whether more pages follow.
+    pub latest_version: u64,
+}
+
+/// The most events one page returns.
+pub const MAX_EVENTS_PER_PAGE: u32 = 500;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignInCodeRequest {
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignInRequest {
+    pub email: String,
+    pub code: String,
+}
+
+/// A bearer token for one customer.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Session {
+    pub access_token: String,
+    pub customer_id: Uuid,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("access_token", &"<redacted>")
+            .field("customer_id", &self.customer_id)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegisterDeviceRequest {
+    pub platform: crate::push::PushPlatform,
+    /// The FCM registration token or APNs device token; any label for `sse`.
+    pub token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceView {
+    pub id: Uuid,
+    pub platform: crate::push::PushPlatform,
+}
+
+/// The factory's order API (`POST /orders` on the factory), called by the platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FactoryOrderRequest {
+    /// The platform's order id, echoed in every webhook.
+    pub platform_order_id: Uuid,
+    pub configuration: VehicleConfiguration,
+    pub dealership_id: String,
+    pub delivery_locality: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FactoryOrderAccepted {
+    pub factory_order_id: String,
+    pub vin: String,
+    pub estimated_completion: NaiveDate,
+}
+
+/// Why the factory refused an order at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FactoryRejection {
+    /// `unknown_base_platform`, `unknown_option` or `incompatible_options`.
+    pub code: String,
+    pub reason: String,
+}

@@ -1,0 +1,11 @@
+//! The contract between the customer's phone, the CaaS platform and (later) the car.
+//!
+//! Everything here is plain data and pure functions: no I/O, no clocks read implicitly, so the
+//! phone core, the platform mock and tests all agree on one definition of each rule.
+
+pub mod api;
+pub mod lifecycle;
+pub mod push;
+pub mod webhook;
+
+pub use lifecycle::{Actor, OrderState, Transition};

@@ -1,0 +1,239 @@
+//! Push hints: what the platform sends through FCM, APNs or (in development) a server-sent-event
+//! stream, and how the phone reads them back.
+//!
+//! A push is only a hint that an order's log has grown: event id, order id, order version and the
+//! event's type. It never carries personal data or a command, so a forged or replayed push can at
+//! worst make the phone sync early.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::api::EventKind;
+
+/// FCM and APNs both cap payloads at 4 KiB; anything larger is not a push of ours.
+pub const MAX_PUSH_BYTES: usize = 4096;
+
+/// The SSE event name of a push hint.
+pub const SSE_EVENT: &str = "order_event";
+
+/// How a device receives pushes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PushPlatform {
+    Fcm,
+    Apns,
+    Sse,
+}
+
+impl PushPlatform {
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            PushPlatform::Fcm => "fcm",
+            PushPlatform::Apns => "apns",
+            PushPlatform::Sse => "sse",
+        }
+    }
+}
+
+/// The content of every push.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PushHint {
+    pub event_id: Uuid,
+    pub order_id: Uuid,
+    pub order_version: u64,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// Why a push payload was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    #[error("push payload of {size} bytes is over the {max}-byte limit")]
+    TooLarge { size: usize, max: usize },
+    #[error("push payload is not UTF-8 text")]
+    NotText,
+    #[error("push payload is not an FCM, APNs or SSE push of this app")]
+    UnknownShape,
+    #[error("push field `{field}` is missing or invalid")]
+    InvalidField { field: &'static str },
+}
+
+impl PushHint {
+    /// The FCM HTTP v1 send body: a data-only, high-priority message (data values are strings).
+    pub fn to_fcm(&self, registration_token: &str) -> Value {
+        json!({
+            "message": {
+                "token": registration_token,
+                "android": { "priority": "high" },
+                "data": self.as_string_map(),
+            }
+        })
+    }
+
+    /// The APNs payload: a silent background push with the hint beside `aps`.
+    pub fn to_apns(&self) -> Value {
+        json!({
+            "aps": { "content-available": 1 },
+            "caas": self,
+        })
+    }
+
+    /// One server-sent event, including the blank line that ends it.
+    pub fn to_sse_frame(&self) -> String {
+        let data = serde_json::to_string(self).unwrap_or_default();
+        format!("id: {}\nevent: {SSE_EVENT}\ndata: {data}\n\n", self.event_id)
+    }
+
+    fn as_string_map(&self) -> Value {
+        json!({
+            "event_id": self.event_id.to_string(),
+            "order_id": self.order_id.to_string(),
+            "order_version": self.order_version.to_string(),
+            "type": self.kind,
+        })
+    }
+
+    /// Reads a push in any of the shapes the app receives: an FCM message (the v1 send body or the
+    /// `data` map a messaging service hands over), an APNs payload, or an SSE event.
+    pub fn parse(bytes: &[u8]) -> Result<PushHint, PushError> {
+        if bytes.len() > MAX_PUSH_BYTES {
+            return Err(PushError::TooLarge { size: bytes.len(), max: MAX_PUSH_BYTES });
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| PushError::NotText)?;
+        let trimmed = text.trim_start();
+        if trimmed.starts_with('{') {
+            let value: Value = serde_json::from_str(trimmed).map_err(|_| PushError::UnknownShape)?;
+            Self::from_json(&value)
+        } else {
+            Self::from_sse(text)
+        }
+    }
+
+    fn from_json(value: &Value) -> Result<PushHint, PushError> {
+        let fields = if let Some(data) = value.pointer("/message/data") {
+            data
+        } else if let Some(data) = value.get("data") {
+            data
+        } else if value.get("aps").is_some() {
+            value.get("caas").ok_or(PushError::UnknownShape)?
+        } else if value.get("event_id").is_some() {
+            value
+        } else {
+            return Err(PushError::UnknownShape);
+        };
+        Self::from_fields(fields)
+    }
+
+    fn from_sse(text: &str) -> Result<PushHint, PushError> {
+        let mut event = None;
+        let mut data = String::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("event:") {
+                event = Some(rest.trim());
+            } else if let Some(rest) = line.strip_prefix("data:") {
+                if !data.is_empty() {
+                    data.push('\n');
+                }
+                data.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+            }
+        }
+        if event != Some(SSE_EVENT) || data.is_empty() {
+            return Err(PushError::UnknownShape);
+        }
+        let value: Value = serde_json::from_str(&data).map_err(|_| PushError::UnknownShape)?;
+        Self::from_fields(&value)
+    }
+
+    /// Reads the four fields whether they arrive as JSON strings (FCM) or typed values.
+    fn from_fields(fields: &Value) -> Result<PushHint, PushError> {
+        let text = |name: &'static str| -> Result<String, PushError> {
+            match fields.get(name) {
+                Some(Value::String(s)) => Ok(s.clone()),
+                Some(Value::Number(n)) => Ok(n.to_string()),
+                _ => Err(PushError::InvalidField { field: name }),
+            }
+        };
+        let uuid = |name: &'static str| -> Result<Uuid, PushError> {
+            text(name)?.parse().map_err(|_| PushError::InvalidField { field: name })
+        };
+        let order_version: u64 = text("order_version")?
+            .parse()
+            .ok()
+            .filter(|v| *v > 0)
+            .ok_or(PushError::InvalidField { field: "order_version" })?;
+        let kind = text("type")?;
+        if !EventKind::TYPE_NAMES.contains(&kind.as_str()) {
+            return Err(PushError::InvalidField { field: "type" });
+        }
+        Ok(PushHint { event_id: uuid("event_id")?, order_id: uuid("order_id")?, order_version, kind })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hint() -> PushHint {
+        PushHint {
+            event_id: Uuid::from_u128(1),
+            order_id: Uuid::from_u128(2),
+            order_version: 7,
+            kind: "state_changed".into(),
+        }
+    }
+
+    #[test]
+    fn every_shape_round_trips() {
+        let h = hint();
+        let fcm = serde_json::to_vec(&h.to_fcm("token")).expect("json");
+        let fcm_data = serde_json::to_vec(&json!({ "data": h.to_fcm("t")["message"]["data"] })).expect("json");
+        let apns = serde_json::to_vec(&h.to_apns()).expect("json");
+        for bytes in [fcm, fcm_data, apns, h.to_sse_frame().into_bytes()] {
+            assert_eq!(PushHint::parse(&bytes), Ok(h.clone()));
+            assert!(bytes.len() < MAX_PUSH_BYTES);
+        }
+    }
+
+    #[test]
+    fn oversized_is_refused_before_parsing() {
+        let big = vec![b' '; MAX_PUSH_BYTES + 1];
+        assert_eq!(
+            PushHint::parse(&big),
+            Err(PushError::TooLarge { size: MAX_PUSH_BYTES + 1, max: MAX_PUSH_BYTES })
+        );
+    }
+
+    #[test]
+    fn malformed_fields_are_named() {
+        let mut v = serde_json::to_value(hint()).expect("json");
+        v["order_version"] = json!("0");
+        assert_eq!(
+            PushHint::parse(v.to_string().as_bytes()),
+            Err(PushError::InvalidField { field: "order_version" })
+        );
+        let mut v = serde_json::to_value(hint()).expect("json");
+        v["order_id"] = json!("not-a-uuid");
+        assert_eq!(
+            PushHint::parse(v.to_string().as_bytes()),
+            Err(PushError::InvalidField { field: "order_id" })
+        );
+        let mut v = serde_json::to_value(hint()).expect("json");
+        v["type"] = json!("unlock_car");
+        assert_eq!(
+            PushHint::parse(v.to_string().as_bytes()),
+            Err(PushError::InvalidField { field: "type" })
+        );
+    }
+
+    #[test]
+    fn foreign_shapes_are_refused() {
+        assert_eq!(PushHint::parse(b"\xff\xfe"), Err(PushError::NotText));
+        assert_eq!(PushHint::parse(b"{\"hello\":1}"), Err(PushError::UnknownShape));
+        assert_eq!(PushHint::parse(b"{not json"), Err(PushError::UnknownShape));
+        assert_eq!(PushHint::parse(b"event: other\ndata: {}\n\n"), Err(PushError::UnknownShape));
+        assert_eq!(PushHint::parse(b""), Err(PushError::UnknownShape));
+    }
+}
