@@ -1,1 +1,196 @@
-//! placeholder
+//! caas-mock: the CaaS platform, its factory simulator and the push gateway, simulated on one
+//! machine and backed by SQLite. `start` runs it in-process (the CLI demo and the tests do);
+//! the `caas-mock` binary runs it as a server.
+
+mod auth;
+mod catalogue;
+pub mod cli;
+mod db;
+mod error;
+mod factory;
+mod openapi;
+mod platform;
+mod validate;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Json;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use caas_protocol::webhook::{WebhookSecret, WebhookVerifier};
+use rusqlite::params;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+pub use auth::random_token;
+pub use catalogue::{BASE_PLATFORMS, DEALERSHIPS};
+
+/// How to run the mock.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    /// Port for the platform API; 0 picks a free one.
+    pub port: u16,
+    pub bind: IpAddr,
+    pub db_path: PathBuf,
+    /// When set, the factory moves every order one stage on at this period.
+    pub auto_advance: Option<Duration>,
+    /// Secrets the platform accepts on factory webhooks; the factory signs with the first.
+    pub webhook_secrets: Vec<WebhookSecret>,
+    pub sandbox_token: String,
+    pub factory_api_key: String,
+}
+
+impl MockConfig {
+    /// A loopback mock on a free port with fresh random credentials.
+    pub fn ephemeral(db_path: PathBuf) -> Self {
+        Self {
+            port: 0,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            db_path,
+            auto_advance: None,
+            webhook_secrets: vec![random_webhook_secret()],
+            sandbox_token: random_token("sbx"),
+            factory_api_key: random_token("fct"),
+        }
+    }
+}
+
+/// A fresh `whsec_` secret.
+pub fn random_webhook_secret() -> WebhookSecret {
+    use base64::Engine as _;
+    let token = random_token("x");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.trim_start_matches("x_"))
+        .unwrap_or_else(|_| vec![0x5a; 32]);
+    WebhookSecret::from_bytes(bytes).unwrap_or_else(|e| panic!("32 random bytes make a secret: {e}"))
+}
+
+/// A running mock; `stop` shuts it down, dropping it stops it too.
+#[derive(Debug)]
+pub struct RunningMock {
+    /// Base URL of the platform API, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    /// Base URL of the factory simulator's own API.
+    pub factory_url: String,
+    pub sandbox_token: String,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl RunningMock {
+    pub async fn stop(mut self) {
+        let _receivers_may_be_gone = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+impl Drop for RunningMock {
+    fn drop(&mut self) {
+        let _receivers_may_be_gone = self.shutdown.send(true);
+        self.tasks.abort_all();
+    }
+}
+
+/// Opens the database, seeds the reference data and serves the platform and the factory.
+pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
+    anyhow::ensure!(!config.webhook_secrets.is_empty(), "at least one webhook secret is needed");
+    let _already_installed = rustls::crypto::ring::default_provider().install_default();
+    let db = db::Db::open(&config.db_path)
+        .with_context(|| format!("opening the mock database {}", config.db_path.display()))?;
+    seed(&db)?;
+
+    let platform_listener = TcpListener::bind(SocketAddr::new(config.bind, config.port))
+        .await
+        .with_context(|| format!("binding port {}", config.port))?;
+    let factory_listener = TcpListener::bind(SocketAddr::new(config.bind, 0)).await.context("binding the factory")?;
+    let url = format!("http://{}", platform_listener.local_addr()?);
+    let factory_url = format!("http://{}", factory_listener.local_addr()?);
+
+    let factory_state = factory::FactoryState::new(
+        db.clone(),
+        config.factory_api_key.clone(),
+        config.webhook_secrets[..1].to_vec(),
+        format!("{url}/v1/webhooks/factory"),
+    );
+    let platform_state = platform::AppState {
+        db: db.clone(),
+        config: Arc::new(platform::PlatformConfig {
+            sandbox_token: config.sandbox_token.clone(),
+            webhooks: WebhookVerifier::new(config.webhook_secrets.clone()),
+        }),
+        hub: platform::notify::PushHub::default(),
+        factory: platform::FactoryClient::new(factory_url.clone(), config.factory_api_key.clone()),
+    };
+    let platform_app = platform::router(platform_state)
+        .route("/openapi.json", get(|| async { Json(openapi::document()) }))
+        .route("/health", get(|| async { "ok" }))
+        .layer(DefaultBodyLimit::max(256 * 1024))
+        .layer(axum::middleware::from_fn(trace_request));
+
+    let (shutdown, stopped) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let until = |mut rx: watch::Receiver<bool>| async move {
+        let _sender_gone_means_stop = rx.wait_for(|stop| *stop).await;
+    };
+    let platform_stop = until(stopped.clone());
+    tasks.spawn(async move {
+        if let Err(error) = axum::serve(platform_listener, platform_app).with_graceful_shutdown(platform_stop).await {
+            tracing::error!(%error, "platform server stopped");
+        }
+    });
+    let factory_stop = until(stopped.clone());
+    let factory_app = factory::router(factory_state.clone());
+    tasks.spawn(async move {
+        if let Err(error) = axum::serve(factory_listener, factory_app).with_graceful_shutdown(factory_stop).await {
+            tracing::error!(%error, "factory server stopped");
+        }
+    });
+    let redelivery_stop = until(stopped.clone());
+    let redelivery_state = factory_state.clone();
+    tasks.spawn(async move {
+        tokio::select! {
+            () = factory::run_redelivery(redelivery_state) => {}
+            () = redelivery_stop => {}
+        }
+    });
+    if let Some(period) = config.auto_advance {
+        let auto_stop = until(stopped);
+        tasks.spawn(async move {
+            tokio::select! {
+                () = factory::run_auto_advance(factory_state, period) => {}
+                () = auto_stop => {}
+            }
+        });
+    }
+    tracing::info!(%url, %factory_url, "mock started");
+    Ok(RunningMock { url, factory_url, sandbox_token: config.sandbox_token, shutdown, tasks })
+}
+
+/// One debug span per request, so a log line says which call it belongs to.
+async fn trace_request(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use tracing::Instrument as _;
+    let span = tracing::debug_span!("request", method = %request.method(), path = %request.uri().path());
+    async move {
+        let response = next.run(request).await;
+        tracing::debug!(status = %response.status(), "answered");
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+fn seed(db: &db::Db) -> anyhow::Result<()> {
+    let conn = db.lock();
+    for d in DEALERSHIPS {
+        conn.execute(
+            "INSERT OR IGNORE INTO dealerships (id, name, country, locality) VALUES (?1, ?2, ?3, ?4)",
+            params![d.id, d.name, d.country, d.locality],
+        )?;
+    }
+    Ok(())
+}

@@ -1,1 +1,17 @@
-fn main() {}
+//! `caas-mock serve`: the CaaS platform mock as a server.
+
+use caas_mock::cli::MockCommand;
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(name = "caas-mock", version, about = "The CaaS platform, factory and push gateway, simulated")]
+struct Args {
+    #[command(subcommand)]
+    command: MockCommand,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    caas_mock::cli::init_logging();
+    Args::parse().command.run().await
+}

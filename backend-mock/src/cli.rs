@@ -1,0 +1,91 @@
+//! The command line of the mock, shared by `caas-mock` and `caas mock`.
+
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use caas_protocol::webhook::WebhookSecret;
+use clap::{Args, Subcommand};
+
+use crate::{MockConfig, random_token, random_webhook_secret, start};
+
+#[derive(Debug, Subcommand)]
+pub enum MockCommand {
+    /// Serve the platform API (and the factory simulator beside it) until Ctrl-C.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port of the platform API; 0 picks a free one.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to bind; loopback unless you mean otherwise.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// The SQLite database; created if missing, resumed if present.
+    #[arg(long, default_value = "caas-mock.db")]
+    pub db: PathBuf,
+    /// Let the factory move every order one stage on each SECS seconds.
+    #[arg(long, value_name = "SECS")]
+    pub auto_advance: Option<u64>,
+    /// A `whsec_` secret accepted on factory webhooks; repeat it during a rotation. The factory
+    /// simulator signs with the first. A random one is made (and printed) when none is given.
+    #[arg(long = "webhook-secret", env = "CAAS_WEBHOOK_SECRETS", value_delimiter = ',')]
+    pub webhook_secrets: Vec<WebhookSecret>,
+    /// The sandbox bearer token; a random one is made (and printed) when none is given.
+    #[arg(long, env = "CAAS_SANDBOX_TOKEN")]
+    pub sandbox_token: Option<String>,
+}
+
+impl MockCommand {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self {
+            MockCommand::Serve(args) => serve(args).await,
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut printed = Vec::new();
+    let webhook_secrets = if args.webhook_secrets.is_empty() {
+        let secret = random_webhook_secret();
+        printed.push(format!("webhook secret: {}", secret.to_config_string()));
+        vec![secret]
+    } else {
+        args.webhook_secrets
+    };
+    let sandbox_token = args.sandbox_token.unwrap_or_else(|| {
+        let token = random_token("sbx");
+        printed.push(format!("sandbox token: {token}"));
+        token
+    });
+    let config = MockConfig {
+        port: args.port,
+        bind: args.bind,
+        db_path: args.db,
+        auto_advance: args.auto_advance.map(Duration::from_secs),
+        webhook_secrets,
+        sandbox_token,
+        factory_api_key: random_token("fct"),
+    };
+    let mock = start(config).await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on {}", mock.url)?;
+    for line in printed {
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    drop(out);
+    tokio::signal::ctrl_c().await?;
+    mock.stop().await;
+    Ok(())
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default: warnings).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _already_set = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

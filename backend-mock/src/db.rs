@@ -1,0 +1,144 @@
+//! The mock's SQLite database: one file holds the platform's and the factory simulator's tables, so
+//! a restart with the same `--db` resumes every journey where it stood.
+//!
+//! One connection behind a mutex is the single writer; statements are short and never held across
+//! an `.await`.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::Connection;
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS dealerships (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    country TEXT NOT NULL,
+    locality TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS customers (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    country TEXT NOT NULL,
+    phone TEXT
+);
+-- Bearer tokens are stored as SHA-256 digests only.
+CREATE TABLE IF NOT EXISTS tokens (
+    digest BLOB PRIMARY KEY,
+    role TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sign_in_codes (
+    email TEXT PRIMARY KEY,
+    code TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS orders (
+    id TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL REFERENCES customers(id),
+    dealership_id TEXT NOT NULL REFERENCES dealerships(id),
+    state TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    configuration TEXT NOT NULL,
+    delivery_locality TEXT NOT NULL,
+    deposit TEXT,
+    vin TEXT,
+    factory_order_id TEXT UNIQUE,
+    estimated_completion TEXT,
+    blocker TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_by_customer ON orders(customer_id);
+CREATE TABLE IF NOT EXISTS order_events (
+    order_id TEXT NOT NULL REFERENCES orders(id),
+    version INTEGER NOT NULL,
+    event_id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    PRIMARY KEY (order_id, version)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS devices (
+    id TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL REFERENCES customers(id),
+    platform TEXT NOT NULL,
+    token TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+-- Every push, email and SMS the platform sent, for the sandbox to read.
+CREATE TABLE IF NOT EXISTS outbound_messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    order_id TEXT,
+    event_id TEXT,
+    payload TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhook_receipts (
+    webhook_id TEXT PRIMARY KEY,
+    received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS factory_orders (
+    id TEXT PRIMARY KEY,
+    platform_order_id TEXT NOT NULL UNIQUE,
+    vin TEXT NOT NULL,
+    request TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    estimated_completion TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+-- Webhooks the factory has yet to deliver, in the order they must arrive.
+CREATE TABLE IF NOT EXISTS factory_webhook_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook_id TEXT NOT NULL UNIQUE,
+    factory_order_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    delivered_at TEXT
+);
+"#;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database schema version {found} is newer than this mock ({supported})")]
+    TooNew { found: i64, supported: i64 },
+}
+
+/// The shared database handle.
+#[derive(Debug, Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Db {
+    pub fn open(path: &Path) -> Result<Self, DbError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(DbError::TooNew { found, supported: SCHEMA_VERSION });
+        }
+        conn.execute_batch(SCHEMA)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// The connection, for one short unit of work.
+    pub fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (transactions roll back on
+        // drop), so a poisoned mutex is safe to keep using.
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,217 @@
+//! The customer's side: signing in with a one-time code, the customer's own orders and their logs,
+//! and the push devices, including the development SSE stream.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use caas_protocol::api::{
+    ApiError, DeviceView, EventPage, MAX_EVENTS_PER_PAGE, OrderView, RegisterDeviceRequest, Session,
+    SignInCodeRequest, SignInRequest,
+};
+use caas_protocol::push::{PushPlatform, SSE_EVENT};
+use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt};
+use ring::rand::{SecureRandom, SystemRandom};
+use rusqlite::{OptionalExtension, params};
+use serde::Deserialize;
+use serde_json::json;
+use tokio_stream::wrappers::BroadcastStream;
+use uuid::Uuid;
+
+use super::AppState;
+use super::orders::{self, Viewer};
+use crate::auth::{self, CustomerAuth, Role};
+use crate::error::{AppError, AppResult};
+use crate::validate;
+
+const CODE_LIFETIME_MINUTES: i64 = 10;
+const MAX_CODE_ATTEMPTS: i64 = 5;
+const MAX_DEVICES_PER_CUSTOMER: i64 = 10;
+
+#[utoipa::path(post, path = "/v1/auth/sign-in-code", tag = "customer", request_body = SignInCodeRequest,
+    responses((status = 202, description = "a code was emailed if the address belongs to a customer")))]
+/// Emails a one-time sign-in code. The answer is the same whether or not the address is known.
+pub async fn request_code(
+    State(state): State<AppState>,
+    Json(request): Json<SignInCodeRequest>,
+) -> AppResult<StatusCode> {
+    let email = validate::email(&request.email)?;
+    let conn = state.db.lock();
+    let known: Option<String> =
+        conn.query_row("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0)).optional()?;
+    if known.is_some() {
+        let mut raw = [0u8; 4];
+        SystemRandom::new().fill(&mut raw).map_err(|_| AppError::invalid("no randomness"))?;
+        let code = format!("{:06}", u32::from_le_bytes(raw) % 1_000_000);
+        let expires = Utc::now() + chrono::Duration::minutes(CODE_LIFETIME_MINUTES);
+        conn.execute(
+            "INSERT INTO sign_in_codes (email, code, expires_at, attempts) VALUES (?1, ?2, ?3, 0)
+             ON CONFLICT(email) DO UPDATE SET code = excluded.code, expires_at = excluded.expires_at, attempts = 0",
+            params![email, code, expires.to_rfc3339()],
+        )?;
+        let mail = json!({ "to": email, "subject": "Your sign-in code", "body": format!("Your code is {code}.") });
+        conn.execute(
+            "INSERT INTO outbound_messages (channel, recipient, payload, created_at) VALUES ('email', ?1, ?2, ?3)",
+            params![email, mail.to_string(), Utc::now().to_rfc3339()],
+        )?;
+    }
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[utoipa::path(post, path = "/v1/auth/token", tag = "customer", request_body = SignInRequest,
+    responses((status = 200, body = Session), (status = 401, body = ApiError)))]
+/// Exchanges a valid code for a customer token. A code is single-use and allows five attempts.
+pub async fn sign_in(State(state): State<AppState>, Json(request): Json<SignInRequest>) -> AppResult<Json<Session>> {
+    let email = validate::email(&request.email)?;
+    let mut conn = state.db.lock();
+    let tx = conn.transaction()?;
+    let stored: Option<(String, String, i64)> = tx
+        .query_row(
+            "SELECT code, expires_at, attempts FROM sign_in_codes WHERE email = ?1",
+            [&email],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((code, expires_at, attempts)) = stored else { return Err(AppError::unauthorized()) };
+    let expired = DateTime::parse_from_rfc3339(&expires_at).map_or(true, |t| t < Utc::now());
+    if expired || attempts >= MAX_CODE_ATTEMPTS || code != request.code.trim() {
+        tx.execute("UPDATE sign_in_codes SET attempts = attempts + 1 WHERE email = ?1", [&email])?;
+        tx.commit()?;
+        return Err(AppError::unauthorized());
+    }
+    tx.execute("DELETE FROM sign_in_codes WHERE email = ?1", [&email])?;
+    let customer_id: String = tx.query_row("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0))?;
+    let access_token = auth::issue_token(&tx, Role::Customer, &customer_id)?;
+    tx.commit()?;
+    let customer_id = customer_id.parse().map_err(|_| AppError::unauthorized())?;
+    Ok(Json(Session { access_token, customer_id }))
+}
+
+#[utoipa::path(get, path = "/v1/orders", tag = "customer",
+    responses((status = 200, body = [OrderView])), security(("bearer" = [])))]
+/// The signed-in customer's orders, newest first.
+pub async fn list_orders(State(state): State<AppState>, auth: CustomerAuth) -> AppResult<Json<Vec<OrderView>>> {
+    Ok(Json(orders::list(&state.db.lock(), Viewer::Customer(auth.customer_id))?))
+}
+
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "customer",
+    responses((status = 200, body = OrderView), (status = 404, body = ApiError)), security(("bearer" = [])))]
+/// One of the customer's orders; any other order is not found.
+pub async fn get_order(
+    State(state): State<AppState>,
+    auth: CustomerAuth,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<OrderView>> {
+    Ok(Json(orders::view(&state.db.lock(), id, Viewer::Customer(auth.customer_id))?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct EventsQuery {
+    /// Return events with a version strictly greater than this.
+    #[serde(default)]
+    after: u64,
+    /// At most this many events (1 to 500).
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/v1/orders/{id}/events", tag = "customer", params(EventsQuery),
+    responses((status = 200, body = EventPage), (status = 404, body = ApiError)), security(("bearer" = [])))]
+/// The order's log after a version, oldest first: what a phone syncs after a push.
+pub async fn order_events(
+    State(state): State<AppState>,
+    auth: CustomerAuth,
+    Path(id): Path<Uuid>,
+    Query(query): Query<EventsQuery>,
+) -> AppResult<Json<EventPage>> {
+    let limit = query.limit.unwrap_or(MAX_EVENTS_PER_PAGE).clamp(1, MAX_EVENTS_PER_PAGE);
+    let conn = state.db.lock();
+    let view = orders::view(&conn, id, Viewer::Customer(auth.customer_id))?;
+    let events = orders::events_after(&conn, id, query.after, limit)?;
+    Ok(Json(EventPage { events, latest_version: view.version }))
+}
+
+#[utoipa::path(post, path = "/v1/devices", tag = "customer", request_body = RegisterDeviceRequest,
+    responses((status = 201, body = DeviceView), (status = 422, body = ApiError)), security(("bearer" = [])))]
+/// Registers a device for pushes. Registering the same token again returns the same device.
+pub async fn register_device(
+    State(state): State<AppState>,
+    auth: CustomerAuth,
+    Json(request): Json<RegisterDeviceRequest>,
+) -> AppResult<(StatusCode, Json<DeviceView>)> {
+    validate::text("token", &request.token, 4096)?;
+    let conn = state.db.lock();
+    let customer = auth.customer_id.to_string();
+    let existing: Option<String> = conn
+        .query_row(
+            "SELECT id FROM devices WHERE customer_id = ?1 AND platform = ?2 AND token = ?3",
+            params![customer, request.platform.wire_name(), request.token],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = existing.and_then(|id| id.parse().ok()) {
+        return Ok((StatusCode::OK, Json(DeviceView { id, platform: request.platform })));
+    }
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM devices WHERE customer_id = ?1", [&customer], |r| r.get(0))?;
+    if count >= MAX_DEVICES_PER_CUSTOMER {
+        return Err(AppError::invalid("at most 10 devices per customer; remove one first"));
+    }
+    let id = Uuid::now_v7();
+    conn.execute(
+        "INSERT INTO devices (id, customer_id, platform, token, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id.to_string(), customer, request.platform.wire_name(), request.token, Utc::now().to_rfc3339()],
+    )?;
+    Ok((StatusCode::CREATED, Json(DeviceView { id, platform: request.platform })))
+}
+
+#[utoipa::path(delete, path = "/v1/devices/{id}", tag = "customer",
+    responses((status = 204), (status = 404, body = ApiError)), security(("bearer" = [])))]
+/// Stops pushes to a device (sign-out, uninstall).
+pub async fn remove_device(
+    State(state): State<AppState>,
+    auth: CustomerAuth,
+    Path(id): Path<Uuid>,
+) -> AppResult<StatusCode> {
+    let removed = state.db.lock().execute(
+        "DELETE FROM devices WHERE id = ?1 AND customer_id = ?2",
+        params![id.to_string(), auth.customer_id.to_string()],
+    )?;
+    if removed == 0 { Err(AppError::not_found("device")) } else { Ok(StatusCode::NO_CONTENT) }
+}
+
+#[utoipa::path(get, path = "/v1/devices/{id}/stream", tag = "customer",
+    responses((status = 200, description = "text/event-stream of `order_event` push hints"), (status = 404, body = ApiError)),
+    security(("bearer" = [])))]
+/// The development stand-in for FCM and APNs: a live stream of the device's push hints.
+pub async fn device_stream(
+    State(state): State<AppState>,
+    auth: CustomerAuth,
+    Path(id): Path<Uuid>,
+) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let platform: Option<String> = state
+        .db
+        .lock()
+        .query_row(
+            "SELECT platform FROM devices WHERE id = ?1 AND customer_id = ?2",
+            params![id.to_string(), auth.customer_id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if platform.as_deref() != Some(PushPlatform::Sse.wire_name()) {
+        return Err(AppError::not_found("SSE device"));
+    }
+    let hints = BroadcastStream::new(state.hub.subscribe()).filter_map(move |item| {
+        let event = match item {
+            Ok(live) if live.device_id == id => serde_json::to_string(&live.hint)
+                .ok()
+                .map(|data| Event::default().id(live.hint.event_id.to_string()).event(SSE_EVENT).data(data)),
+            // A lagging stream lost hints; the phone's next sync catches up, so carry on.
+            _ => None,
+        };
+        std::future::ready(event.map(Ok))
+    });
+    Ok(Sse::new(hints).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}

@@ -1,0 +1,97 @@
+//! The platform's side of the factory API: placing orders synchronously and, for the sandbox,
+//! driving the factory simulator.
+
+use std::time::Duration;
+
+use caas_protocol::OrderState;
+use caas_protocol::api::{FactoryOrderAccepted, FactoryOrderRequest, FactoryRejection};
+use serde::Serialize;
+
+/// How a placement ended when the factory did not accept it.
+#[derive(Debug, thiserror::Error)]
+pub enum PlacementError {
+    #[error("the factory refused the order: {}", .0.reason)]
+    Rejected(FactoryRejection),
+    #[error("the factory could not be reached: {0}")]
+    Unavailable(String),
+}
+
+/// HTTP client for the factory's API.
+#[derive(Debug, Clone)]
+pub struct FactoryClient {
+    http: reqwest::Client,
+    base_url: String,
+    api_key: String,
+}
+
+impl FactoryClient {
+    pub fn new(base_url: String, api_key: String) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|e| panic!("HTTP client cannot be built: {e}"));
+        Self { http, base_url, api_key }
+    }
+
+    /// `POST /orders`: the factory answers at once with acceptance or the reason it refuses.
+    pub async fn place_order(&self, request: &FactoryOrderRequest) -> Result<FactoryOrderAccepted, PlacementError> {
+        let response = self
+            .http
+            .post(format!("{}/orders", self.base_url))
+            .bearer_auth(&self.api_key)
+            .json(request)
+            .send()
+            .await
+            .map_err(|e| PlacementError::Unavailable(e.to_string()))?;
+        let status = response.status();
+        if status.is_success() {
+            response.json().await.map_err(|e| PlacementError::Unavailable(e.to_string()))
+        } else if status == reqwest::StatusCode::UNPROCESSABLE_ENTITY {
+            let rejection = response.json().await.map_err(|e| PlacementError::Unavailable(e.to_string()))?;
+            Err(PlacementError::Rejected(rejection))
+        } else {
+            Err(PlacementError::Unavailable(format!("factory answered {status}")))
+        }
+    }
+
+    /// Sandbox: move a factory order one stage on, or up to `to`.
+    pub async fn advance(&self, factory_order_id: &str, to: Option<OrderState>) -> Result<(), PlacementError> {
+        #[derive(Serialize)]
+        struct Body {
+            to: Option<OrderState>,
+        }
+        self.sandbox_call(&format!("advance/{factory_order_id}"), &Body { to }).await
+    }
+
+    /// Sandbox: make the factory announce a delay.
+    pub async fn delay(&self, factory_order_id: &str, days: i64, reason: &str) -> Result<(), PlacementError> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            days: i64,
+            reason: &'a str,
+        }
+        self.sandbox_call(&format!("delay/{factory_order_id}"), &Body { days, reason }).await
+    }
+
+    async fn sandbox_call(&self, path: &str, body: &impl Serialize) -> Result<(), PlacementError> {
+        let response = self
+            .http
+            .post(format!("{}/sandbox/{path}", self.base_url))
+            .bearer_auth(&self.api_key)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| PlacementError::Unavailable(e.to_string()))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(())
+        } else if status == reqwest::StatusCode::UNPROCESSABLE_ENTITY || status == reqwest::StatusCode::CONFLICT {
+            let text = response.text().await.unwrap_or_default();
+            let rejection = serde_json::from_str(&text)
+                .unwrap_or(FactoryRejection { code: "refused".into(), reason: text });
+            Err(PlacementError::Rejected(rejection))
+        } else {
+            Err(PlacementError::Unavailable(format!("factory answered {status}")))
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The CaaS platform: the `/v1` API for dealerships, customers, the factory's webhooks and the
+//! sandbox.
+
+pub(crate) mod customers;
+mod factory_client;
+pub mod notify;
+pub mod orders;
+pub(crate) mod sales;
+pub(crate) mod sandbox;
+pub(crate) mod webhooks;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{delete, get, post};
+use caas_protocol::api::OrderEvent;
+use caas_protocol::webhook::WebhookVerifier;
+use rusqlite::Transaction;
+
+pub use factory_client::FactoryClient;
+
+use crate::db::Db;
+use crate::error::AppResult;
+use notify::PushHub;
+
+/// What the platform is configured with.
+#[derive(Debug)]
+pub struct PlatformConfig {
+    pub sandbox_token: String,
+    pub webhooks: WebhookVerifier,
+}
+
+/// Shared by every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<PlatformConfig>,
+    pub hub: PushHub,
+    pub factory: FactoryClient,
+}
+
+impl AppState {
+    /// Runs `change` in one transaction and notifies the customers of the events it returns, so a
+    /// change and its notifications are committed together or not at all.
+    pub fn change<T>(
+        &self,
+        change: impl FnOnce(&Transaction<'_>) -> AppResult<(T, Vec<OrderEvent>)>,
+    ) -> AppResult<T> {
+        let pending = {
+            let mut conn = self.db.lock();
+            let tx = conn.transaction()?;
+            let (value, events) = change(&tx)?;
+            let mut pending = Vec::new();
+            let mut orders: Vec<_> = events.iter().map(|e| e.order_id).collect();
+            orders.dedup();
+            for order_id in orders {
+                let customer = orders::customer_of(&tx, order_id)?;
+                let of_order: Vec<_> = events.iter().filter(|e| e.order_id == order_id).cloned().collect();
+                pending.extend(notify::record(&tx, customer, &of_order)?.0);
+            }
+            tx.commit()?;
+            (value, pending)
+        };
+        let (value, pending) = pending;
+        self.hub.publish(pending);
+        Ok(value)
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/dealership/sales", post(sales::register_sale))
+        .route("/v1/dealership/orders", get(sales::list_orders))
+        .route("/v1/dealership/orders/{id}", get(sales::get_order))
+        .route("/v1/dealership/orders/{id}/reservation", post(sales::record_reservation))
+        .route("/v1/dealership/orders/{id}/configuration", post(sales::amend_configuration))
+        .route("/v1/dealership/orders/{id}/factory-order", post(sales::retry_factory_order))
+        .route("/v1/auth/sign-in-code", post(customers::request_code))
+        .route("/v1/auth/token", post(customers::sign_in))
+        .route("/v1/orders", get(customers::list_orders))
+        .route("/v1/orders/{id}", get(customers::get_order))
+        .route("/v1/orders/{id}/events", get(customers::order_events))
+        .route("/v1/devices", post(customers::register_device))
+        .route("/v1/devices/{id}", delete(customers::remove_device))
+        .route("/v1/devices/{id}/stream", get(customers::device_stream))
+        .route("/v1/webhooks/factory", post(webhooks::factory_webhook))
+        .route("/v1/sandbox/dealerships/{id}/staff-tokens", post(sandbox::staff_token))
+        .route("/v1/sandbox/sign-in-codes/{email}", get(sandbox::sign_in_code))
+        .route("/v1/sandbox/orders", get(sandbox::list_orders))
+        .route("/v1/sandbox/orders/{id}/events", get(sandbox::order_events))
+        .route("/v1/sandbox/orders/{id}/next-steps", get(sandbox::next_steps))
+        .route("/v1/sandbox/orders/{id}/factory/advance", post(sandbox::advance_factory))
+        .route("/v1/sandbox/orders/{id}/factory/delay", post(sandbox::delay_factory))
+        .route("/v1/sandbox/messages", get(sandbox::messages))
+        .with_state(state)
+}

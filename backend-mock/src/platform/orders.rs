@@ -1,0 +1,244 @@
+//! The purchase records: orders, their append-only event logs and the lifecycle rules on them.
+//!
+//! Every change to an order is an event appended with the next version in the same transaction
+//! that changes the order row, so the log and the order can never disagree.
+
+use caas_protocol::api::{
+    Blocker, DealershipView, ErrorCode, EventKind, Money, OrderEvent, OrderView, VehicleConfiguration,
+};
+use caas_protocol::{Actor, OrderState};
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+/// Who may see an order: its customer, its dealership, or the sandbox (everything).
+#[derive(Debug, Clone, Copy)]
+pub enum Viewer<'a> {
+    Customer(Uuid),
+    Dealership(&'a str),
+    Sandbox,
+}
+
+pub struct NewOrder<'a> {
+    pub customer_id: Uuid,
+    pub dealership_id: &'a str,
+    pub configuration: &'a VehicleConfiguration,
+    pub delivery_locality: &'a str,
+}
+
+/// Creates an order in `sale_registered` with its first event.
+pub fn create(conn: &Connection, new: &NewOrder<'_>) -> AppResult<(Uuid, OrderEvent)> {
+    let id = Uuid::now_v7();
+    let now = Utc::now().to_rfc3339();
+    conn.execute(
+        "INSERT INTO orders (id, customer_id, dealership_id, state, version, configuration,
+                             delivery_locality, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?7)",
+        params![
+            id.to_string(),
+            new.customer_id.to_string(),
+            new.dealership_id,
+            OrderState::SaleRegistered.wire_name(),
+            serde_json::to_string(new.configuration)?,
+            new.delivery_locality,
+            now
+        ],
+    )?;
+    let event = append(
+        conn,
+        id,
+        EventKind::StateChanged { from: None, to: OrderState::SaleRegistered, by: Actor::Dealership },
+    )?;
+    Ok((id, event))
+}
+
+/// Moves an order along a lifecycle edge on behalf of `by`, refusing any edge the table lacks.
+pub fn transition(conn: &Connection, id: Uuid, to: OrderState, by: Actor) -> AppResult<OrderEvent> {
+    let from = state(conn, id)?;
+    match from.transition_to(to) {
+        Some(edge) if edge.by == by => {
+            append(conn, id, EventKind::StateChanged { from: Some(from), to, by })
+        }
+        _ => Err(AppError::conflict(
+            ErrorCode::IllegalTransition,
+            format!("an order in `{from}` cannot move to `{to}` on behalf of {by:?}"),
+        )),
+    }
+}
+
+/// Appends one event with the next version and applies its effect to the order row.
+pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEvent> {
+    let version: u64 = conn
+        .query_row("SELECT version FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| AppError::not_found("order"))?;
+    let event = OrderEvent {
+        event_id: Uuid::now_v7(),
+        order_id: id,
+        version: version + 1,
+        occurred_at: Utc::now(),
+        kind,
+    };
+    conn.execute(
+        "INSERT INTO order_events (order_id, version, event_id, body) VALUES (?1, ?2, ?3, ?4)",
+        params![id.to_string(), event.version, event.event_id.to_string(), serde_json::to_string(&event)?],
+    )?;
+    conn.execute(
+        "UPDATE orders SET version = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id.to_string(), event.version, event.occurred_at.to_rfc3339()],
+    )?;
+    match &event.kind {
+        EventKind::StateChanged { to, .. } => {
+            conn.execute(
+                "UPDATE orders SET state = ?2 WHERE id = ?1",
+                params![id.to_string(), to.wire_name()],
+            )?;
+        }
+        EventKind::EstimateRevised { estimated_completion, .. } => {
+            conn.execute(
+                "UPDATE orders SET estimated_completion = ?2 WHERE id = ?1",
+                params![id.to_string(), estimated_completion.to_string()],
+            )?;
+        }
+        EventKind::ConfigurationRejected { code, reason } => {
+            let blocker = Blocker { code: code.clone(), reason: reason.clone() };
+            conn.execute(
+                "UPDATE orders SET blocker = ?2 WHERE id = ?1",
+                params![id.to_string(), serde_json::to_string(&blocker)?],
+            )?;
+        }
+    }
+    Ok(event)
+}
+
+pub fn state(conn: &Connection, id: Uuid) -> AppResult<OrderState> {
+    let name: String = conn
+        .query_row("SELECT state FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| AppError::not_found("order"))?;
+    name.parse().map_err(|_| AppError::invalid("stored order state is unknown"))
+}
+
+pub fn set_deposit(conn: &Connection, id: Uuid, deposit: &Money) -> AppResult<()> {
+    conn.execute(
+        "UPDATE orders SET deposit = ?2 WHERE id = ?1",
+        params![id.to_string(), serde_json::to_string(deposit)?],
+    )?;
+    Ok(())
+}
+
+pub fn set_configuration(conn: &Connection, id: Uuid, configuration: &VehicleConfiguration) -> AppResult<()> {
+    conn.execute(
+        "UPDATE orders SET configuration = ?2 WHERE id = ?1",
+        params![id.to_string(), serde_json::to_string(configuration)?],
+    )?;
+    Ok(())
+}
+
+/// Records the factory's acceptance: its order id and the car's VIN; clears any refusal.
+pub fn set_factory_order(conn: &Connection, id: Uuid, factory_order_id: &str, vin: &str) -> AppResult<()> {
+    conn.execute(
+        "UPDATE orders SET factory_order_id = ?2, vin = ?3, blocker = NULL WHERE id = ?1",
+        params![id.to_string(), factory_order_id, vin],
+    )?;
+    Ok(())
+}
+
+/// The platform order behind a factory order id.
+pub fn by_factory_order(conn: &Connection, factory_order_id: &str) -> AppResult<Option<Uuid>> {
+    let id: Option<String> = conn
+        .query_row("SELECT id FROM orders WHERE factory_order_id = ?1", [factory_order_id], |r| r.get(0))
+        .optional()?;
+    Ok(id.and_then(|s| s.parse().ok()))
+}
+
+pub fn estimated_completion(conn: &Connection, id: Uuid) -> AppResult<Option<NaiveDate>> {
+    let date: Option<String> = conn
+        .query_row("SELECT estimated_completion FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))
+        .optional()?
+        .flatten();
+    Ok(date.and_then(|d| d.parse().ok()))
+}
+
+/// The order's customer, for notifications.
+pub fn customer_of(conn: &Connection, id: Uuid) -> AppResult<Uuid> {
+    let customer: String = conn
+        .query_row("SELECT customer_id FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| AppError::not_found("order"))?;
+    customer.parse().map_err(|_| AppError::not_found("customer"))
+}
+
+const VIEW_COLUMNS: &str = "o.id, o.state, o.version, o.configuration, o.delivery_locality, o.deposit,
+     o.vin, o.factory_order_id, o.estimated_completion, o.blocker, o.created_at, o.updated_at,
+     d.id, d.name, d.country, d.locality";
+
+fn view_from_row(row: &Row<'_>) -> rusqlite::Result<OrderView> {
+    fn json<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
+        text.and_then(|t| serde_json::from_str(&t).ok())
+    }
+    fn time(text: String) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(&text).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+    }
+    let text = |i: usize| row.get::<_, String>(i);
+    Ok(OrderView {
+        id: text(0)?.parse().unwrap_or_default(),
+        state: text(1)?.parse().unwrap_or(OrderState::SaleRegistered),
+        version: row.get(2)?,
+        configuration: json(Some(text(3)?))
+            .unwrap_or(VehicleConfiguration { base_platform: String::new(), options: Vec::new() }),
+        delivery_locality: text(4)?,
+        deposit: json(row.get(5)?),
+        vin: row.get(6)?,
+        factory_order_id: row.get(7)?,
+        estimated_completion: row.get::<_, Option<String>>(8)?.and_then(|d| d.parse().ok()),
+        blocker: json(row.get(9)?),
+        created_at: time(text(10)?),
+        updated_at: time(text(11)?),
+        dealership: DealershipView { id: text(12)?, name: text(13)?, country: text(14)?, locality: text(15)? },
+    })
+}
+
+/// One order, if `viewer` may see it; another customer's order is simply not found.
+pub fn view(conn: &Connection, id: Uuid, viewer: Viewer<'_>) -> AppResult<OrderView> {
+    let sql = format!(
+        "SELECT {VIEW_COLUMNS} FROM orders o JOIN dealerships d ON d.id = o.dealership_id
+         WHERE o.id = ?1 AND (?2 = 'sandbox' OR (?2 = 'customer' AND o.customer_id = ?3)
+                              OR (?2 = 'dealership' AND o.dealership_id = ?3))"
+    );
+    let (kind, subject) = match viewer {
+        Viewer::Customer(id) => ("customer", id.to_string()),
+        Viewer::Dealership(id) => ("dealership", id.to_owned()),
+        Viewer::Sandbox => ("sandbox", String::new()),
+    };
+    conn.query_row(&sql, params![id.to_string(), kind, subject], view_from_row)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("order"))
+}
+
+/// The orders a customer or dealership may see, newest first.
+pub fn list(conn: &Connection, viewer: Viewer<'_>) -> AppResult<Vec<OrderView>> {
+    let (filter, subject) = match viewer {
+        Viewer::Customer(id) => ("o.customer_id = ?1", id.to_string()),
+        Viewer::Dealership(id) => ("o.dealership_id = ?1", id.to_owned()),
+        Viewer::Sandbox => ("?1 = ?1", String::new()),
+    };
+    let sql = format!(
+        "SELECT {VIEW_COLUMNS} FROM orders o JOIN dealerships d ON d.id = o.dealership_id
+         WHERE {filter} ORDER BY o.created_at DESC, o.id DESC"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([subject], view_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The events of an order strictly after `after`, in version order.
+pub fn events_after(conn: &Connection, id: Uuid, after: u64, limit: u32) -> AppResult<Vec<OrderEvent>> {
+    let mut stmt = conn.prepare(
+        "SELECT body FROM order_events WHERE order_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![id.to_string(), after, limit], |r| r.get::<_, String>(0))?;
+    rows.map(|body| Ok(serde_json::from_str(&body?)?)).collect()
+}

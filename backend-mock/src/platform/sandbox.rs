@@ -1,0 +1,208 @@
+//! The sandbox: the developer's test-mode controls, like a payment provider's test mode. Every
+//! scenario a test needs is a call here, never a sleep.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use caas_protocol::api::{ApiError, ErrorCode, OrderEvent, OrderView};
+use caas_protocol::{Actor, OrderState};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::AppState;
+use super::factory_client::PlacementError;
+use super::orders::{self, Viewer};
+use crate::auth::{self, Role, SandboxAuth};
+use crate::catalogue::DEALERSHIPS;
+use crate::error::{AppError, AppResult};
+use crate::validate;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StaffToken {
+    pub access_token: String,
+}
+
+#[utoipa::path(post, path = "/v1/sandbox/dealerships/{id}/staff-tokens", tag = "sandbox",
+    responses((status = 201, body = StaffToken), (status = 404, body = ApiError)), security(("bearer" = [])))]
+/// Issues a staff token for a dealership.
+pub async fn staff_token(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Path(id): Path<String>,
+) -> AppResult<(StatusCode, Json<StaffToken>)> {
+    if !DEALERSHIPS.iter().any(|d| d.id == id) {
+        return Err(AppError::not_found("dealership"));
+    }
+    let access_token = auth::issue_token(&state.db.lock(), Role::Dealership, &id)?;
+    Ok((StatusCode::CREATED, Json(StaffToken { access_token })))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SignInCode {
+    pub code: String,
+}
+
+#[utoipa::path(get, path = "/v1/sandbox/sign-in-codes/{email}", tag = "sandbox",
+    responses((status = 200, body = SignInCode), (status = 404, body = ApiError)), security(("bearer" = [])))]
+/// Reveals the pending sign-in code of an address, as the test inbox would.
+pub async fn sign_in_code(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Path(email): Path<String>,
+) -> AppResult<Json<SignInCode>> {
+    let email = validate::email(&email)?;
+    let code: Option<String> = state
+        .db
+        .lock()
+        .query_row("SELECT code FROM sign_in_codes WHERE email = ?1", [email], |r| r.get(0))
+        .optional()?;
+    code.map(|code| Json(SignInCode { code })).ok_or_else(|| AppError::not_found("sign-in code"))
+}
+
+#[utoipa::path(get, path = "/v1/sandbox/orders", tag = "sandbox",
+    responses((status = 200, body = [OrderView])), security(("bearer" = [])))]
+/// Every order of the platform.
+pub async fn list_orders(State(state): State<AppState>, _: SandboxAuth) -> AppResult<Json<Vec<OrderView>>> {
+    Ok(Json(orders::list(&state.db.lock(), Viewer::Sandbox)?))
+}
+
+#[utoipa::path(get, path = "/v1/sandbox/orders/{id}/events", tag = "sandbox",
+    responses((status = 200, body = [OrderEvent])), security(("bearer" = [])))]
+/// An order's whole log.
+pub async fn order_events(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<Vec<OrderEvent>>> {
+    let conn = state.db.lock();
+    orders::view(&conn, id, Viewer::Sandbox)?;
+    Ok(Json(orders::events_after(&conn, id, 0, u32::MAX)?))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NextStep {
+    pub to: OrderState,
+    pub by: Actor,
+}
+
+#[utoipa::path(get, path = "/v1/sandbox/orders/{id}/next-steps", tag = "sandbox",
+    responses((status = 200, body = [NextStep])), security(("bearer" = [])))]
+/// The legal next states of an order and who may take each step.
+pub async fn next_steps(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<Vec<NextStep>>> {
+    let current = orders::state(&state.db.lock(), id)?;
+    Ok(Json(current.transitions().map(|t| NextStep { to: t.to, by: t.by }).collect()))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct AdvanceRequest {
+    /// The factory stage to reach, stage by stage; the next stage when absent.
+    #[serde(default)]
+    pub to: Option<OrderState>,
+}
+
+#[utoipa::path(post, path = "/v1/sandbox/orders/{id}/factory/advance", tag = "sandbox", request_body = AdvanceRequest,
+    responses((status = 200, body = OrderView), (status = 409, body = ApiError)), security(("bearer" = [])))]
+/// Makes the factory move the order on and deliver its webhooks before answering.
+pub async fn advance_factory(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Path(id): Path<Uuid>,
+    Json(request): Json<AdvanceRequest>,
+) -> AppResult<Json<OrderView>> {
+    let factory_order = factory_order_of(&state, id)?;
+    state.factory.advance(&factory_order, request.to).await.map_err(factory_error)?;
+    Ok(Json(orders::view(&state.db.lock(), id, Viewer::Sandbox)?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct DelayRequest {
+    /// Days added to the estimate (negative brings it forward).
+    pub days: i64,
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/v1/sandbox/orders/{id}/factory/delay", tag = "sandbox", request_body = DelayRequest,
+    responses((status = 200, body = OrderView), (status = 409, body = ApiError)), security(("bearer" = [])))]
+/// Makes the factory revise its estimate, with a reason.
+pub async fn delay_factory(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Path(id): Path<Uuid>,
+    Json(request): Json<DelayRequest>,
+) -> AppResult<Json<OrderView>> {
+    validate::text("reason", &request.reason, 200)?;
+    if request.days == 0 || request.days.abs() > 365 {
+        return Err(AppError::invalid("`days` must be between -365 and 365 and not 0"));
+    }
+    let factory_order = factory_order_of(&state, id)?;
+    state.factory.delay(&factory_order, request.days, &request.reason).await.map_err(factory_error)?;
+    Ok(Json(orders::view(&state.db.lock(), id, Viewer::Sandbox)?))
+}
+
+fn factory_order_of(state: &AppState, id: Uuid) -> AppResult<String> {
+    orders::view(&state.db.lock(), id, Viewer::Sandbox)?
+        .factory_order_id
+        .ok_or_else(|| AppError::conflict(ErrorCode::IllegalTransition, "the order has not been placed with the factory"))
+}
+
+fn factory_error(error: PlacementError) -> AppError {
+    match error {
+        PlacementError::Rejected(r) => AppError::conflict(ErrorCode::IllegalTransition, r.reason),
+        PlacementError::Unavailable(reason) => {
+            AppError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::FactoryUnavailable, reason)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct MessagesQuery {
+    order_id: Option<Uuid>,
+    /// `fcm`, `apns`, `sse`, `email` or `sms`.
+    channel: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OutboundMessage {
+    pub seq: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub order_id: Option<Uuid>,
+    pub event_id: Option<Uuid>,
+    /// The payload as sent: JSON for FCM, APNs, email and SMS; the SSE frame text for SSE.
+    pub payload: Value,
+    pub created_at: String,
+}
+
+#[utoipa::path(get, path = "/v1/sandbox/messages", tag = "sandbox", params(MessagesQuery),
+    responses((status = 200, body = [OutboundMessage])), security(("bearer" = [])))]
+/// The push, email and SMS log, oldest first.
+pub async fn messages(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Query(query): Query<MessagesQuery>,
+) -> AppResult<Json<Vec<OutboundMessage>>> {
+    let conn = state.db.lock();
+    let mut stmt = conn.prepare(
+        "SELECT seq, channel, recipient, order_id, event_id, payload, created_at FROM outbound_messages
+         WHERE (?1 IS NULL OR order_id = ?1) AND (?2 IS NULL OR channel = ?2) ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(params![query.order_id.map(|id| id.to_string()), query.channel], |r| {
+        let payload: String = r.get(5)?;
+        Ok(OutboundMessage {
+            seq: r.get(0)?,
+            channel: r.get(1)?,
+            recipient: r.get(2)?,
+            order_id: r.get::<_, Option<String>>(3)?.and_then(|s| s.parse().ok()),
+            event_id: r.get::<_, Option<String>>(4)?.and_then(|s| s.parse().ok()),
+            payload: serde_json::from_str(&payload).unwrap_or(Value::String(payload)),
+            created_at: r.get(6)?,
+        })
+    })?;
+    Ok(Json(rows.collect::<rusqlite::Result<_>>()?))
+}

@@ -1,0 +1,63 @@
+//! Bounds and shapes of the fields the API accepts; each failure names the field.
+
+use caas_protocol::api::{CustomerDetails, Money, VehicleConfiguration};
+
+use crate::error::{AppError, AppResult};
+
+pub fn text(field: &str, value: &str, max: usize) -> AppResult<()> {
+    let len = value.trim().chars().count();
+    if len == 0 || len > max || value.chars().any(char::is_control) {
+        return Err(AppError::invalid(format!("`{field}` must be 1 to {max} printable characters")));
+    }
+    Ok(())
+}
+
+pub fn email(value: &str) -> AppResult<String> {
+    text("email", value, 254)?;
+    let email = value.trim().to_lowercase();
+    match email.split_once('@') {
+        Some((local, domain)) if !local.is_empty() && domain.contains('.') && !email.contains(' ') => Ok(email),
+        _ => Err(AppError::invalid("`email` is not an email address")),
+    }
+}
+
+pub fn country(value: &str) -> AppResult<()> {
+    if value.len() == 2 && value.chars().all(|c| c.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(AppError::invalid("`country` must be an ISO 3166-1 alpha-2 code such as ES"))
+    }
+}
+
+pub fn customer(details: &CustomerDetails) -> AppResult<String> {
+    text("customer.name", &details.name, 120)?;
+    country(&details.country)?;
+    if let Some(phone) = &details.phone {
+        let digits = phone.strip_prefix('+').unwrap_or(phone);
+        if !(6..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
+            return Err(AppError::invalid("`customer.phone` must be in E.164 form, e.g. +34600123456"));
+        }
+    }
+    email(&details.email)
+}
+
+pub fn configuration(configuration: &VehicleConfiguration) -> AppResult<()> {
+    text("configuration.base_platform", &configuration.base_platform, 64)?;
+    if configuration.options.len() > 32 {
+        return Err(AppError::invalid("`configuration.options` holds at most 32 options"));
+    }
+    for option in &configuration.options {
+        text("configuration.options[]", option, 64)?;
+    }
+    Ok(())
+}
+
+pub fn money(field: &str, money: &Money) -> AppResult<()> {
+    if money.amount_minor <= 0 || money.amount_minor > 100_000_000_00 {
+        return Err(AppError::invalid(format!("`{field}.amount_minor` must be positive and realistic")));
+    }
+    if money.currency.len() != 3 || !money.currency.chars().all(|c| c.is_ascii_uppercase()) {
+        return Err(AppError::invalid(format!("`{field}.currency` must be an ISO 4217 code such as EUR")));
+    }
+    Ok(())
+}
