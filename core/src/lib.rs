@@ -1,1 +1,25 @@
-//! placeholder
+//! caas-core: the companion app's core, shared by the Android, iOS and terminal shells.
+//!
+//! The UI reads snapshots from a SQLite cache, so the last known state shows at once and offline.
+//! Pushes are hints: the core checks them, deduplicates them and syncs the order they name from
+//! the platform, applying its events in one transaction in version order.
+
+mod api;
+mod client;
+mod error;
+mod listeners;
+mod push_stream;
+mod secrets;
+mod snapshot;
+mod sse;
+pub mod store;
+mod sync;
+
+pub use caas_protocol as protocol;
+pub use client::{Caas, CaasConfig};
+pub use error::{CaasError, Result};
+pub use listeners::{OrderListener, OrdersListener, PushListener, PushOutcome, Subscription};
+pub use push_stream::PushStream;
+pub use secrets::{FileSecretStore, SecretStore};
+pub use snapshot::{CompletionDate, CustomerAction, EstimateRevision, OrderDetail, OrderSummary, TimelineEntry};
+pub use sync::SyncReport;

@@ -1,0 +1,147 @@
+//! The HTTP client of the CaaS platform API: typed requests, bounded responses, and errors mapped
+//! to what the app can do about them.
+
+use std::time::Duration;
+
+use caas_protocol::api::{
+    ApiError, DeviceView, EventPage, OrderView, RegisterDeviceRequest, Session, SignInCodeRequest, SignInRequest,
+};
+use futures_util::StreamExt as _;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::error::{CaasError, Result};
+
+/// No answer of the API is legitimately larger than this; a bigger one is refused unread.
+const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: reqwest::Url,
+}
+
+impl ApiClient {
+    pub fn new(base_url: &str) -> Result<Self> {
+        let _already_installed = rustls::crypto::ring::default_provider().install_default();
+        let mut base: reqwest::Url =
+            base_url.parse().map_err(|e| CaasError::Config(format!("backend URL `{base_url}`: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(CaasError::Config("the backend URL must be http or https".into()));
+        }
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .read_timeout(Duration::from_secs(30))
+            .user_agent(concat!("caas-core/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CaasError::Config(e.to_string()))?;
+        Ok(Self { http, base })
+    }
+
+    fn request(&self, method: Method, path: &str, token: Option<&str>) -> Result<RequestBuilder> {
+        let url = self.base.join(path).map_err(|e| CaasError::Config(e.to_string()))?;
+        let builder = self.http.request(method, url).timeout(Duration::from_secs(15));
+        Ok(match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        })
+    }
+
+    pub async fn request_sign_in_code(&self, email: &str) -> Result<()> {
+        let body = SignInCodeRequest { email: email.to_owned() };
+        let response = send(self.request(Method::POST, "v1/auth/sign-in-code", None)?.json(&body)).await?;
+        check(response).await.map(drop)
+    }
+
+    pub async fn sign_in(&self, email: &str, code: &str) -> Result<Session> {
+        let body = SignInRequest { email: email.to_owned(), code: code.to_owned() };
+        json(send(self.request(Method::POST, "v1/auth/token", None)?.json(&body)).await?).await
+    }
+
+    pub async fn orders(&self, token: &str) -> Result<Vec<OrderView>> {
+        self.get(token, "v1/orders").await
+    }
+
+    pub async fn order(&self, token: &str, id: Uuid) -> Result<OrderView> {
+        self.get(token, &format!("v1/orders/{id}")).await
+    }
+
+    pub async fn events_after(&self, token: &str, id: Uuid, after: u64) -> Result<EventPage> {
+        self.get(token, &format!("v1/orders/{id}/events?after={after}")).await
+    }
+
+    pub async fn register_device(&self, token: &str, request: &RegisterDeviceRequest) -> Result<DeviceView> {
+        self.post(token, "v1/devices", request).await
+    }
+
+    /// Opens the device's SSE stream; the answer's body is the stream.
+    pub async fn device_stream(&self, token: &str, device: Uuid) -> Result<Response> {
+        let builder = self
+            .http
+            .get(self.base.join(&format!("v1/devices/{device}/stream")).map_err(|e| CaasError::Config(e.to_string()))?)
+            .bearer_auth(token)
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        check(send(builder).await?).await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, token: &str, path: &str) -> Result<T> {
+        json(send(self.request(Method::GET, path, Some(token))?).await?).await
+    }
+
+    async fn post<T: DeserializeOwned>(&self, token: &str, path: &str, body: &impl Serialize) -> Result<T> {
+        json(send(self.request(Method::POST, path, Some(token))?.json(body)).await?).await
+    }
+}
+
+async fn send(builder: RequestBuilder) -> Result<Response> {
+    builder.send().await.map_err(|e| {
+        if e.is_connect() || e.is_timeout() || e.is_request() {
+            CaasError::Offline(e.to_string())
+        } else {
+            CaasError::Protocol(e.to_string())
+        }
+    })
+}
+
+/// Turns an error status into the matching error, reading the API's error body.
+async fn check(response: Response) -> Result<Response> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let body = read_bounded(response).await.unwrap_or_default();
+    let api: Option<ApiError> = serde_json::from_slice(&body).ok();
+    Err(match (status, api) {
+        (StatusCode::UNAUTHORIZED, _) => CaasError::Unauthorized,
+        (StatusCode::NOT_FOUND, api) => CaasError::NotFound(api.map_or_else(|| "resource".into(), |a| a.message)),
+        (status, _) if status.is_server_error() => CaasError::Offline(format!("the platform answered {status}")),
+        (_, Some(api)) => CaasError::Rejected { code: api.code, message: api.message },
+        (status, None) => CaasError::Protocol(format!("unexpected status {status}")),
+    })
+}
+
+async fn json<T: DeserializeOwned>(response: Response) -> Result<T> {
+    let body = read_bounded(check(response).await?).await?;
+    serde_json::from_slice(&body).map_err(|e| CaasError::Protocol(format!("unreadable answer: {e}")))
+}
+
+async fn read_bounded(response: Response) -> Result<Vec<u8>> {
+    if response.content_length().is_some_and(|len| len > MAX_RESPONSE_BYTES as u64) {
+        return Err(CaasError::Protocol("answer too large".into()));
+    }
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| CaasError::Offline(e.to_string()))?;
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(CaasError::Protocol("answer too large".into()));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

@@ -1,0 +1,162 @@
+//! What the UI shows, computed from the cache alone so it is instant and works offline.
+
+use caas_protocol::api::{Blocker, EventKind, Money, VehicleConfiguration};
+use caas_protocol::lifecycle::Phase;
+use caas_protocol::{Actor, OrderState};
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::store::StoredOrder;
+
+/// The factory's completion date. Until the car is built it is an estimate the factory may revise,
+/// never a promise; `confirmed` turns true only once the car is complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletionDate {
+    pub date: NaiveDate,
+    pub confirmed: bool,
+}
+
+/// One line of the orders list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderSummary {
+    pub id: Uuid,
+    pub state: OrderState,
+    pub phase: Phase,
+    pub version: u64,
+    pub base_platform: String,
+    pub dealership: String,
+    pub completion: Option<CompletionDate>,
+    /// Set while the order cannot move on until someone acts.
+    pub blocker: Option<Blocker>,
+    /// Whose move it is next, e.g. the factory during production.
+    pub waiting_for: Vec<Actor>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One state the order went through, with when and by whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEntry {
+    pub version: u64,
+    pub state: OrderState,
+    pub by: Actor,
+    pub at: DateTime<Utc>,
+}
+
+/// A change to the factory's estimate, with its reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EstimateRevision {
+    pub version: u64,
+    pub date: NaiveDate,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What the customer can do now. Only actions the current state allows are offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CustomerAction {
+    PayFinalAmount,
+    ManageDelivery,
+    ShowHandoverCode,
+    PairVehicle,
+}
+
+/// An order with its whole purchase record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderDetail {
+    pub summary: OrderSummary,
+    pub configuration: VehicleConfiguration,
+    pub delivery_locality: String,
+    pub deposit: Option<Money>,
+    pub vin: Option<String>,
+    pub timeline: Vec<TimelineEntry>,
+    pub estimate_revisions: Vec<EstimateRevision>,
+    pub actions: Vec<CustomerAction>,
+}
+
+impl CustomerAction {
+    /// The actions a customer may take in `state`, straight from the lifecycle rules.
+    pub fn allowed_in(state: OrderState) -> Vec<CustomerAction> {
+        match state {
+            OrderState::AwaitingFinalPayment => vec![CustomerAction::PayFinalAmount],
+            OrderState::TransportScheduled | OrderState::DeliveryRescheduled => vec![CustomerAction::ManageDelivery],
+            OrderState::AtCustomerAddress | OrderState::HeldAtDealership => vec![CustomerAction::ShowHandoverCode],
+            _ if state.next_states().any(|next| next == OrderState::AppLinked) => vec![CustomerAction::PairVehicle],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl OrderSummary {
+    pub(crate) fn from_stored(order: &StoredOrder) -> Self {
+        let state = order.state.unwrap_or(order.details.state);
+        let estimate = order.events.iter().rev().find_map(|e| match &e.kind {
+            EventKind::EstimateRevised { estimated_completion, .. } => Some(*estimated_completion),
+            _ => None,
+        });
+        let blocker = order.events.last().and_then(|e| match &e.kind {
+            EventKind::ConfigurationRejected { code, reason } => Some(Blocker { code: code.clone(), reason: reason.clone() }),
+            _ => None,
+        });
+        let mut waiting_for: Vec<Actor> = state.transitions().map(|t| t.by).collect();
+        waiting_for.dedup();
+        OrderSummary {
+            id: order.details.id,
+            state,
+            phase: state.phase(),
+            version: order.cursor,
+            base_platform: order.details.configuration.base_platform.clone(),
+            dealership: order.details.dealership.name.clone(),
+            completion: estimate.map(|date| CompletionDate { date, confirmed: state.is_manufactured() }),
+            blocker,
+            waiting_for,
+            updated_at: order.events.last().map_or(order.details.updated_at, |e| e.occurred_at),
+        }
+    }
+}
+
+impl OrderDetail {
+    pub(crate) fn from_stored(order: &StoredOrder) -> Self {
+        let summary = OrderSummary::from_stored(order);
+        let mut timeline = Vec::new();
+        let mut estimate_revisions = Vec::new();
+        for event in &order.events {
+            match &event.kind {
+                EventKind::StateChanged { to, by, .. } => {
+                    timeline.push(TimelineEntry { version: event.version, state: *to, by: *by, at: event.occurred_at });
+                }
+                EventKind::EstimateRevised { estimated_completion, reason } => {
+                    estimate_revisions.push(EstimateRevision {
+                        version: event.version,
+                        date: *estimated_completion,
+                        reason: reason.clone(),
+                        at: event.occurred_at,
+                    });
+                }
+                EventKind::ConfigurationRejected { .. } => {}
+            }
+        }
+        OrderDetail {
+            actions: CustomerAction::allowed_in(summary.state),
+            summary,
+            configuration: order.details.configuration.clone(),
+            delivery_locality: order.details.delivery_locality.clone(),
+            deposit: order.details.deposit.clone(),
+            vin: order.details.vin.clone(),
+            timeline,
+            estimate_revisions,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_follow_the_lifecycle() {
+        assert_eq!(CustomerAction::allowed_in(OrderState::InProduction), vec![]);
+        assert_eq!(CustomerAction::allowed_in(OrderState::AwaitingFinalPayment), vec![CustomerAction::PayFinalAmount]);
+        assert_eq!(CustomerAction::allowed_in(OrderState::Delivered), vec![CustomerAction::PairVehicle]);
+        assert_eq!(CustomerAction::allowed_in(OrderState::Operational), vec![]);
+    }
+}

@@ -1,0 +1,84 @@
+//! The on-device cache: SQLite in WAL mode with one writer connection and one reader, so a
+//! snapshot read never waits for a sync being written.
+//!
+//! Work runs on the blocking pool; callers stay async.
+
+mod orders;
+mod schema;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::{Connection, OpenFlags, Transaction};
+
+pub use orders::{Applied, StoredOrder};
+
+use crate::error::{CaasError, Result};
+
+#[derive(Debug)]
+pub struct Store {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // SQLite rolls back an unfinished transaction when its guard drops, so the connection is
+    // consistent even if a panic poisoned the mutex.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Store {
+    /// Opens (creating or upgrading) the cache at `path`.
+    pub fn open(path: &Path) -> Result<Arc<Self>> {
+        let mut writer = Connection::open(path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        writer.pragma_update(None, "synchronous", "NORMAL")?;
+        writer.pragma_update(None, "foreign_keys", "ON")?;
+        writer.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::migrate(&mut writer)?;
+        let reader = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        reader.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Arc::new(Self { writer: Mutex::new(writer), reader: Mutex::new(reader) }))
+    }
+
+    /// Runs `work` in one write transaction, committed only if it succeeds.
+    pub async fn write<T, F>(self: &Arc<Self>, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let store = Arc::clone(self);
+        run_blocking(move || {
+            let mut conn = lock(&store.writer);
+            let tx = conn.transaction()?;
+            let value = work(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+        .await
+    }
+
+    /// Runs `work` on the reader connection.
+    pub async fn read<T, F>(self: &Arc<Self>, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let store = Arc::clone(self);
+        run_blocking(move || work(&lock(&store.reader))).await
+    }
+}
+
+async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| CaasError::Storage(format!("storage task failed: {e}")))?
+}
+
+pub use orders::{
+    apply_events, clear_account_data, get_meta, load_order, load_orders, push_seen, record_push, set_meta,
+    upsert_details,
+};

@@ -1,0 +1,104 @@
+//! Catching up with the platform: a push names an order, the core fetches that order's events
+//! after its cursor and applies them in one transaction, then tells the listeners.
+
+use caas_protocol::push::PushHint;
+use uuid::Uuid;
+
+use crate::client::Caas;
+use crate::error::{CaasError, Result};
+use crate::listeners::{Change, PushOutcome};
+use crate::store;
+
+/// What a full sync did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SyncReport {
+    pub orders: usize,
+    pub new_events: usize,
+}
+
+impl Caas {
+    /// Handles a push as delivered by FCM, APNs or the SSE stream: checks it, drops duplicates
+    /// without a network call, and syncs the order it names.
+    #[tracing::instrument(skip_all)]
+    pub async fn handle_push(&self, payload: &[u8]) -> Result<PushOutcome> {
+        let hint = PushHint::parse(payload)?;
+        let seen_hint = hint.clone();
+        let seen = self.inner.store.read(move |conn| store::push_seen(conn, &seen_hint)).await?;
+        let outcome = if seen {
+            PushOutcome::Duplicate
+        } else {
+            match self.sync_order(hint.order_id).await {
+                Ok(new_events) => PushOutcome::Synced { new_events },
+                // The platform hides other customers' orders: a push for one is ignored, and
+                // nothing is stored.
+                Err(CaasError::NotFound(_)) => PushOutcome::NotForThisAccount,
+                Err(error) => return Err(error),
+            }
+        };
+        if outcome != PushOutcome::NotForThisAccount {
+            let receipt = hint.clone();
+            self.inner.store.write(move |tx| store::record_push(tx, &receipt)).await?;
+        }
+        tracing::debug!(order = %hint.order_id, version = hint.order_version, ?outcome, "push handled");
+        let _nobody_listening_is_fine = self.inner.pushes.send((hint, outcome));
+        Ok(outcome)
+    }
+
+    /// Brings one order up to date; returns how many new events were cached.
+    #[tracing::instrument(skip(self))]
+    pub async fn sync_order(&self, id: Uuid) -> Result<usize> {
+        let token = self.token()?;
+        let _one_sync_at_a_time = self.inner.sync_lock.lock().await;
+        let details = self.inner.api.order(&token, id).await?;
+        let mut cursor = self
+            .inner
+            .store
+            .read(move |conn| Ok(store::load_order(conn, id)?.map_or(0, |o| o.cursor)))
+            .await?;
+        let mut new_events = 0;
+        let mut first_page = Some(details);
+        loop {
+            let page = self.inner.api.events_after(&token, id, cursor).await?;
+            let details = first_page.take();
+            let events = page.events;
+            let got = events.len();
+            let applied = self
+                .inner
+                .store
+                .write(move |tx| {
+                    if let Some(details) = &details {
+                        store::upsert_details(tx, details)?;
+                    }
+                    store::apply_events(tx, id, &events)
+                })
+                .await?;
+            new_events += applied.new_events;
+            if applied.gap {
+                return Err(CaasError::Protocol(format!("the platform's log of order {id} has a gap")));
+            }
+            if got == 0 || applied.cursor >= page.latest_version || applied.new_events == 0 {
+                break;
+            }
+            cursor = applied.cursor;
+        }
+        self.notify(Change::Order(id));
+        Ok(new_events)
+    }
+
+    /// Brings every order of the customer up to date. Offline, this fails with
+    /// [`CaasError::Offline`] and the cache keeps serving snapshots.
+    #[tracing::instrument(skip(self))]
+    pub async fn sync(&self) -> Result<SyncReport> {
+        let token = self.token()?;
+        let remote = self.inner.api.orders(&token).await?;
+        let local = self.inner.store.read(|conn| store::load_orders(conn)).await?;
+        let mut report = SyncReport { orders: remote.len(), new_events: 0 };
+        for order in remote {
+            let cached = local.iter().find(|o| o.details.id == order.id).map_or(0, |o| o.cursor);
+            if order.version > cached || cached == 0 {
+                report.new_events += self.sync_order(order.id).await?;
+            }
+        }
+        Ok(report)
+    }
+}
