@@ -5,6 +5,7 @@
 mod auth;
 mod catalogue;
 pub mod cli;
+pub mod client;
 mod db;
 mod error;
 mod factory;

@@ -1,1 +1,90 @@
-fn main() {}
+//! `caas`: the terminal shell of the CaaS companion.
+// The terminal is this shell's user interface: printing is its job.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod bench;
+mod customer;
+mod demo;
+mod render;
+
+use std::path::PathBuf;
+
+use caas_mock::cli::MockCommand;
+use clap::{Parser, Subcommand};
+use uuid::Uuid;
+
+#[derive(Debug, Parser)]
+#[command(name = "caas", version, about = "Follow a car from the factory to your door")]
+struct Cli {
+    /// The CaaS platform to talk to.
+    #[arg(long, global = true, env = "CAAS_BACKEND", default_value = "http://127.0.0.1:8080")]
+    backend: String,
+    /// Where the app keeps its cache and secrets.
+    #[arg(long, global = true, env = "CAAS_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Play a whole purchase on an embedded mock: sale, factory order, every stage, each push.
+    Demo(demo::DemoArgs),
+    /// Run the platform mock.
+    Mock {
+        #[command(subcommand)]
+        command: MockCommand,
+    },
+    /// Sign in with the code emailed to you (asked for when not given).
+    SignIn {
+        email: String,
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// Forget the session and the cached orders.
+    SignOut,
+    /// Fetch what changed since the last sync.
+    Sync,
+    /// List your orders (synced first when online; from the cache otherwise).
+    Orders {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an order's timeline and the factory's estimates.
+    Timeline {
+        order: Uuid,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Follow the push stream live until Ctrl-C.
+    Watch,
+    /// Measure push latency, sync ingest and cold start against baselines in the same run.
+    Bench(bench::BenchArgs),
+}
+
+fn default_data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("caas")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    caas_mock::cli::init_logging();
+    let cli = Cli::parse();
+    let data_dir = cli.data_dir.unwrap_or_else(default_data_dir);
+    let app = || customer::App { backend: cli.backend.clone(), data_dir: data_dir.clone() };
+    match cli.command {
+        Command::Demo(args) => demo::run(args).await,
+        Command::Mock { command } => command.run().await,
+        Command::SignIn { email, code } => app().sign_in(&email, code).await,
+        Command::SignOut => app().sign_out().await,
+        Command::Sync => app().sync().await,
+        Command::Orders { json } => app().orders(json).await,
+        Command::Timeline { order, json } => app().timeline(order, json).await,
+        Command::Watch => app().watch().await,
+        Command::Bench(args) => bench::run(args).await,
+    }
+}

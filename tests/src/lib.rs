@@ -1,1 +1,131 @@
-//! placeholder
+//! The harness of the end-to-end journeys: a platform mock on loopback with a temporary database,
+//! customers' phone cores beside it, and helpers to wait for what a phone shows.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use caas_core::protocol::api::{CustomerDetails, Money, OrderView, RegisterSaleRequest, VehicleConfiguration};
+use caas_core::{Caas, CaasConfig, FileSecretStore, OrderDetail, OrderListener, Subscription};
+use caas_mock::client::{DealershipClient, SandboxClient};
+use caas_mock::{MockConfig, RunningMock};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// How long a test waits for a phone to show a change before failing.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// A running platform mock and its sandbox.
+#[derive(Debug)]
+pub struct Platform {
+    pub dir: tempfile::TempDir,
+    pub config: MockConfig,
+    pub mock: RunningMock,
+    pub sandbox: SandboxClient,
+    pub dealership: DealershipClient,
+}
+
+impl Platform {
+    pub async fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let config = MockConfig::ephemeral(dir.path().join("platform.sqlite3"));
+        Self::start_with(dir, config).await
+    }
+
+    pub async fn start_with(dir: tempfile::TempDir, config: MockConfig) -> anyhow::Result<Self> {
+        let mock = caas_mock::start(config.clone()).await?;
+        let sandbox = SandboxClient::new(&mock.url, &mock.sandbox_token);
+        let dealership = sandbox.dealership("madrid-centro").await?;
+        Ok(Self { dir, config, mock, sandbox, dealership })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.mock.url
+    }
+
+    /// Stops the mock and starts it again on the same port and database.
+    pub async fn restart(self) -> anyhow::Result<Self> {
+        let port: u16 = self.mock.url.rsplit(':').next().context("port")?.parse()?;
+        let Platform { dir, mut config, mock, .. } = self;
+        mock.stop().await;
+        config.port = port;
+        Self::start_with(dir, config).await
+    }
+
+    /// Registers a sale for `email` with a configuration the factory accepts.
+    pub async fn sell_to(&self, email: &str) -> anyhow::Result<OrderView> {
+        self.sell(email, "urban-ev", &["heat-pump"]).await
+    }
+
+    pub async fn sell(&self, email: &str, base_platform: &str, options: &[&str]) -> anyhow::Result<OrderView> {
+        let sale = RegisterSaleRequest {
+            customer: CustomerDetails {
+                email: email.into(),
+                name: "Test Customer".into(),
+                country: "ES".into(),
+                phone: Some("+34600000001".into()),
+            },
+            configuration: VehicleConfiguration {
+                base_platform: base_platform.into(),
+                options: options.iter().map(|o| (*o).to_owned()).collect(),
+            },
+            delivery_locality: "Madrid".into(),
+        };
+        Ok(self.dealership.register_sale(&sale).await?)
+    }
+
+    /// Records the deposit of an order, which places it with the factory.
+    pub async fn reserve(&self, order: Uuid) -> anyhow::Result<OrderView> {
+        Ok(self.dealership.record_reservation(order, Money { amount_minor: 150_000, currency: "EUR".into() }).await?)
+    }
+
+    /// A phone core for `email`, signed in, in its own data directory under `dir`.
+    pub async fn phone(&self, email: &str, dir: &Path) -> anyhow::Result<Caas> {
+        let core = open_phone(self.url(), dir).await?;
+        core.request_sign_in_code(email).await?;
+        let code = self.sandbox.sign_in_code(email).await?;
+        core.sign_in(email, &code).await?;
+        Ok(core)
+    }
+}
+
+/// A phone core on `dir` (cache and secrets), not signed in.
+pub async fn open_phone(backend: &str, dir: &Path) -> anyhow::Result<Caas> {
+    let secrets = Arc::new(FileSecretStore::new(dir.join("secrets"))?);
+    Ok(Caas::open(CaasConfig { backend_url: backend.to_owned(), data_dir: PathBuf::from(dir) }, secrets).await?)
+}
+
+/// Follows one order as the phone shows it.
+#[derive(Debug)]
+pub struct Watcher {
+    rx: watch::Receiver<Option<OrderDetail>>,
+    _subscription: Subscription,
+}
+
+struct Forward(watch::Sender<Option<OrderDetail>>);
+
+impl OrderListener for Forward {
+    fn on_order(&self, order: OrderDetail) {
+        self.0.send_replace(Some(order));
+    }
+}
+
+impl Watcher {
+    pub fn new(core: &Caas, order: Uuid) -> Self {
+        let (tx, rx) = watch::channel(None);
+        let subscription = core.subscribe_order(order, Arc::new(Forward(tx)));
+        Self { rx, _subscription: subscription }
+    }
+
+    /// Waits until the phone shows the order at `version` or later.
+    pub async fn until_version(&mut self, version: u64) -> anyhow::Result<OrderDetail> {
+        let seen = tokio::time::timeout(
+            WAIT,
+            self.rx.wait_for(|o| o.as_ref().is_some_and(|o| o.summary.version >= version)),
+        )
+        .await
+        .with_context(|| format!("the phone did not reach version {version} in {WAIT:?}"))??;
+        seen.clone().context("no order")
+    }
+}
