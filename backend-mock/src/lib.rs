@@ -118,6 +118,7 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
         config.webhook_secrets[..1].to_vec(),
         format!("{url}/v1/webhooks/factory"),
     );
+    let (shutdown, stopped) = watch::channel(false);
     let platform_state = platform::AppState {
         db: db.clone(),
         config: Arc::new(platform::PlatformConfig {
@@ -126,6 +127,7 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
         }),
         hub: platform::notify::PushHub::default(),
         factory: platform::FactoryClient::new(factory_url.clone(), config.factory_api_key.clone()),
+        stopping: stopped.clone(),
     };
     let platform_app = platform::router(platform_state)
         .route("/openapi.json", get(|| async { Json(openapi::document()) }))
@@ -133,7 +135,6 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
         .layer(DefaultBodyLimit::max(256 * 1024))
         .layer(axum::middleware::from_fn(trace_request));
 
-    let (shutdown, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let until = |mut rx: watch::Receiver<bool>| async move {
         let _sender_gone_means_stop = rx.wait_for(|stop| *stop).await;

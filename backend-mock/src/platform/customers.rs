@@ -213,5 +213,9 @@ pub async fn device_stream(
         };
         std::future::ready(event.map(Ok))
     });
+    let mut stopping = state.stopping.clone();
+    let hints = hints.take_until(async move {
+        let _sender_gone_means_stop = stopping.wait_for(|stop| *stop).await;
+    });
     Ok(Sse::new(hints).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -37,6 +37,8 @@ pub struct AppState {
     pub config: Arc<PlatformConfig>,
     pub hub: PushHub,
     pub factory: FactoryClient,
+    /// Turns true when the mock stops, ending the open push streams so shutdown can finish.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl AppState {

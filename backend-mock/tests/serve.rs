@@ -1,0 +1,56 @@
+//! `caas-mock serve` as a separate process: it announces its address, serves, and resumes from
+//! its database after a restart.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _already_gone = self.0.kill();
+        let _reaped = self.0.wait();
+    }
+}
+
+/// Starts the binary on a free port and returns it with the URL it printed.
+fn serve(db: &std::path::Path) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_caas-mock"))
+        .args(["serve", "--port", "0", "--db"])
+        .arg(db)
+        .env("CAAS_SANDBOX_TOKEN", "sbx_test")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).expect("a first line");
+    let url = first.trim().strip_prefix("listening on ").expect("announces its address").to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    (Server(child), url)
+}
+
+#[tokio::test]
+async fn serves_on_a_free_port_and_keeps_its_data_across_restarts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("mock.db");
+    let http = reqwest::Client::new();
+    let token = {
+        let (_server, url) = serve(&db);
+        let health = http.get(format!("{url}/health")).send().await.expect("health");
+        assert!(health.status().is_success());
+        let answer: serde_json::Value = http
+            .post(format!("{url}/v1/sandbox/dealerships/madrid-centro/staff-tokens"))
+            .bearer_auth("sbx_test")
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("json");
+        answer["access_token"].as_str().expect("token").to_owned()
+    };
+    let (_server, url) = serve(&db);
+    let orders = http.get(format!("{url}/v1/dealership/orders")).bearer_auth(&token).send().await.expect("orders");
+    assert_eq!(orders.status(), 200, "the staff token issued before the restart still works");
+}

@@ -1,0 +1,92 @@
+//! The platform's own rules: the factory refuses bad configurations at once, the factory moves on
+//! by itself when asked to, and the API documents itself.
+
+use std::time::Duration;
+
+use caas_core::protocol::OrderState;
+use caas_core::protocol::api::VehicleConfiguration;
+use caas_e2e::{Platform, WAIT, Watcher};
+use caas_mock::MockConfig;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_configuration_keeps_the_sale_and_both_sides_see_why() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let email = "refused@example.com";
+    let order = platform.sell(email, "family-suv", &["tow-hitch", "sport-suspension"]).await?;
+    let phone = platform.phone(email, dir.path()).await?;
+    let _stream = phone.connect_push_stream().await?;
+    let mut watcher = Watcher::new(&phone, order.id);
+
+    let refused = platform.reserve(order.id).await.expect_err("the factory refuses");
+    let (status, error) = refused.downcast_ref::<caas_mock::client::ClientError>().and_then(|e| e.api()).expect("api error");
+    assert_eq!(status, 422);
+    assert_eq!(serde_json::to_value(error.code)?, "configuration_rejected");
+    assert!(error.message.contains("tow-hitch"), "{}", error.message);
+
+    let dealer_view = platform.dealership.order(order.id).await?;
+    assert_eq!(dealer_view.state, OrderState::ReservationPaid, "the sale keeps its state");
+    assert_eq!(dealer_view.blocker.as_ref().map(|b| b.code.as_str()), Some("incompatible_options"));
+    let seen = watcher.until_version(dealer_view.version).await?;
+    assert_eq!(seen.summary.state, OrderState::ReservationPaid);
+    assert!(seen.summary.blocker.as_ref().is_some_and(|b| b.reason.contains("sport-suspension")));
+
+    let fixed = VehicleConfiguration { base_platform: "family-suv".into(), options: vec!["tow-hitch".into()] };
+    let placed = platform.dealership.amend_configuration(order.id, fixed).await?;
+    assert_eq!(placed.state, OrderState::OrderPlaced);
+    assert!(placed.blocker.is_none());
+    let seen = watcher.until_version(placed.version).await?;
+    assert!(seen.summary.blocker.is_none());
+
+    let unknown = platform.sell("refused@example.com", "flying-car", &[]).await?;
+    let refused = platform.reserve(unknown.id).await.expect_err("unknown model");
+    let (_, error) = refused.downcast_ref::<caas_mock::client::ClientError>().and_then(|e| e.api()).expect("api error");
+    assert!(error.message.contains("flying-car"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_auto_advance_the_factory_moves_on_by_itself() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = MockConfig::ephemeral(dir.path().join("platform.sqlite3"));
+    config.auto_advance = Some(Duration::from_millis(150));
+    let platform = Platform::start_with(dir, config).await?;
+    let order = platform.sell_to("auto@example.com").await?;
+    platform.reserve(order.id).await?;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let state = platform.dealership.order(order.id).await?.state;
+        if state == OrderState::DispatchedToLocality {
+            break;
+        }
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "stuck at {state}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let states: Vec<_> = platform
+        .sandbox
+        .order_events(order.id)
+        .await?
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            caas_core::protocol::api::EventKind::StateChanged { to, .. } => Some(to),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(&states[2..], caas_core::protocol::lifecycle::FACTORY_STAGES, "no stage skipped");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_covers_the_api_and_the_webhook_receiver() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let doc: serde_json::Value = reqwest::get(format!("{}/openapi.json", platform.url())).await?.json().await?;
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    for path in ["/v1/webhooks/factory", "/v1/dealership/sales", "/v1/orders/{id}/events", "/v1/devices/{id}/stream", "/v1/sandbox/orders/{id}/factory/advance"] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing");
+    }
+    let schemas = &doc["components"]["schemas"];
+    for schema in ["OrderView", "OrderEvent", "FactoryWebhook", "PushHint", "ApiError", "OrderState"] {
+        assert!(schemas.get(schema).is_some(), "{schema} missing");
+    }
+    Ok(())
+}
