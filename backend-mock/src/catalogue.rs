@@ -37,14 +37,7 @@ pub const BASE_PLATFORMS: &[BasePlatform] = &[
         id: "family-suv",
         name: "Family SUV",
         production_days: 56,
-        options: &[
-            "heat-pump",
-            "panoramic-roof",
-            "tow-hitch",
-            "sport-suspension",
-            "third-row-seats",
-            "roof-rails",
-        ],
+        options: &["heat-pump", "panoramic-roof", "tow-hitch", "sport-suspension", "third-row-seats", "roof-rails"],
     },
     BasePlatform {
         id: "cargo-van",

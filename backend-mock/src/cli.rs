@@ -71,16 +71,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         factory_api_key: random_token("fct"),
     };
     let mock = start(config).await?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "listening on {}", mock.url)?;
-    for line in printed {
-        writeln!(out, "{line}")?;
-    }
-    out.flush()?;
-    drop(out);
+    announce(std::iter::once(format!("listening on {}", mock.url)).chain(printed));
     tokio::signal::ctrl_c().await?;
     mock.stop().await;
     Ok(())
+}
+
+/// Prints the startup lines. A closed stdout (the launcher read the address and went away) must
+/// not stop the server, so write errors are only logged.
+fn announce(lines: impl Iterator<Item = String>) {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if let Err(error) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+            tracing::warn!(%error, "could not print the startup line");
+            return;
+        }
+    }
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: warnings).

@@ -45,7 +45,12 @@ impl Http {
         Self { client: reqwest::Client::new(), base: base.trim_end_matches('/').to_owned(), token: token.to_owned() }
     }
 
-    async fn call<T: DeserializeOwned>(&self, method: reqwest::Method, path: &str, body: Option<&impl Serialize>) -> ClientResult<T> {
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> ClientResult<T> {
         let mut request = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
         if let Some(body) = body {
             request = request.json(body);
@@ -57,9 +62,8 @@ impl Http {
             let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
             serde_json::from_slice(bytes).map_err(|e| ClientError::Http(format!("unreadable answer: {e}")))
         } else {
-            let error = serde_json::from_slice(&bytes).map_err(|_| {
-                ClientError::Http(format!("{status}: {}", String::from_utf8_lossy(&bytes)))
-            })?;
+            let error = serde_json::from_slice(&bytes)
+                .map_err(|_| ClientError::Http(format!("{status}: {}", String::from_utf8_lossy(&bytes))))?;
             Err(ClientError::Api { status: status.as_u16(), error })
         }
     }
@@ -86,7 +90,8 @@ impl SandboxClient {
 
     /// Signs in a member of `dealership`'s staff.
     pub async fn dealership(&self, dealership: &str) -> ClientResult<DealershipClient> {
-        let token: Value = self.http.post(&format!("/v1/sandbox/dealerships/{dealership}/staff-tokens"), &json!({})).await?;
+        let token: Value =
+            self.http.post(&format!("/v1/sandbox/dealerships/{dealership}/staff-tokens"), &json!({})).await?;
         let token = token["access_token"].as_str().unwrap_or_default();
         Ok(DealershipClient { http: Http::new(&self.http.base, token) })
     }
@@ -150,7 +155,11 @@ impl DealershipClient {
             .await
     }
 
-    pub async fn amend_configuration(&self, order: Uuid, configuration: VehicleConfiguration) -> ClientResult<OrderView> {
+    pub async fn amend_configuration(
+        &self,
+        order: Uuid,
+        configuration: VehicleConfiguration,
+    ) -> ClientResult<OrderView> {
         self.http
             .post(&format!("/v1/dealership/orders/{order}/configuration"), &AmendConfigurationRequest { configuration })
             .await

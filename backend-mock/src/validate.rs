@@ -4,6 +4,9 @@ use caas_protocol::api::{CustomerDetails, Money, VehicleConfiguration};
 
 use crate::error::{AppError, AppResult};
 
+/// One hundred million in major units: far above any car, far below any overflow.
+const MAX_AMOUNT_MINOR: i64 = 10_000_000_000;
+
 pub fn text(field: &str, value: &str, max: usize) -> AppResult<()> {
     let len = value.trim().chars().count();
     if len == 0 || len > max || value.chars().any(char::is_control) {
@@ -53,7 +56,7 @@ pub fn configuration(configuration: &VehicleConfiguration) -> AppResult<()> {
 }
 
 pub fn money(field: &str, money: &Money) -> AppResult<()> {
-    if money.amount_minor <= 0 || money.amount_minor > 100_000_000_00 {
+    if money.amount_minor <= 0 || money.amount_minor > MAX_AMOUNT_MINOR {
         return Err(AppError::invalid(format!("`{field}.amount_minor` must be positive and realistic")));
     }
     if money.currency.len() != 3 || !money.currency.chars().all(|c| c.is_ascii_uppercase()) {

@@ -34,6 +34,7 @@ fn serve(db: &std::path::Path) -> (Server, String) {
 async fn serves_on_a_free_port_and_keeps_its_data_across_restarts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("mock.db");
+    let _already_installed = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     let token = {
         let (_server, url) = serve(&db);

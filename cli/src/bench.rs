@@ -2,4 +2,6 @@
 use clap::Args;
 #[derive(Debug, Args)]
 pub struct BenchArgs {}
-pub async fn run(_: BenchArgs) -> anyhow::Result<()> { Ok(()) }
+pub async fn run(_: BenchArgs) -> anyhow::Result<()> {
+    Ok(())
+}

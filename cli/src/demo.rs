@@ -98,7 +98,10 @@ impl OrderListener for Progress {
 }
 
 /// Waits until the phone's cache holds the order at `version` or later.
-async fn phone_reaches(progress: &mut watch::Receiver<Option<OrderDetail>>, version: u64) -> anyhow::Result<OrderDetail> {
+async fn phone_reaches(
+    progress: &mut watch::Receiver<Option<OrderDetail>>,
+    version: u64,
+) -> anyhow::Result<OrderDetail> {
     let seen = tokio::time::timeout(
         PUSH_TIMEOUT,
         progress.wait_for(|order| order.as_ref().is_some_and(|o| o.summary.version >= version)),
@@ -131,7 +134,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         delivery_locality: "Madrid".into(),
     };
     let order = dealership.register_sale(&sale).await?;
-    show.line(format!("Dealership {}: sale registered for {} ({})", order.dealership.name, sale.customer.name, order.id));
+    show.line(format!(
+        "Dealership {}: sale registered for {} ({})",
+        order.dealership.name, sale.customer.name, order.id
+    ));
 
     let core = open_core(&mock.url, dir.path().join("phone")).await?;
     core.request_sign_in_code(CUSTOMER_EMAIL).await?;
@@ -146,11 +152,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     phone_reaches(&mut progress, order.version).await?;
     show.step("sale registered");
 
-    let placed = dealership
-        .record_reservation(order.id, Money { amount_minor: 150_000, currency: "EUR".into() })
-        .await?;
-    show.line(format!("Dealership: deposit of 1500.00 EUR recorded; factory order {} for VIN {}",
-        placed.factory_order_id.as_deref().unwrap_or("?"), placed.vin.as_deref().unwrap_or("?")));
+    let placed =
+        dealership.record_reservation(order.id, Money { amount_minor: 150_000, currency: "EUR".into() }).await?;
+    show.line(format!(
+        "Dealership: deposit of 1500.00 EUR recorded; factory order {} for VIN {}",
+        placed.factory_order_id.as_deref().unwrap_or("?"),
+        placed.vin.as_deref().unwrap_or("?")
+    ));
     let seen = phone_reaches(&mut progress, placed.version).await?;
     show.step(seen.summary.state.wire_name());
 

@@ -104,13 +104,14 @@ impl Caas {
         let mut splitter = SseSplitter::default();
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
-            let events = match chunk.map_err(|e| e.to_string()).and_then(|c| splitter.push(&c).map_err(|e| e.to_string())) {
-                Ok(events) => events,
-                Err(error) => {
-                    tracing::warn!(%error, "push stream interrupted");
-                    return;
-                }
-            };
+            let events =
+                match chunk.map_err(|e| e.to_string()).and_then(|c| splitter.push(&c).map_err(|e| e.to_string())) {
+                    Ok(events) => events,
+                    Err(error) => {
+                        tracing::warn!(%error, "push stream interrupted");
+                        return;
+                    }
+                };
             for event in events {
                 if let Err(error) = self.handle_push(&event).await {
                     tracing::warn!(%error, "push from the stream not handled");

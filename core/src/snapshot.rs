@@ -94,7 +94,9 @@ impl OrderSummary {
             _ => None,
         });
         let blocker = order.events.last().and_then(|e| match &e.kind {
-            EventKind::ConfigurationRejected { code, reason } => Some(Blocker { code: code.clone(), reason: reason.clone() }),
+            EventKind::ConfigurationRejected { code, reason } => {
+                Some(Blocker { code: code.clone(), reason: reason.clone() })
+            }
             _ => None,
         });
         let mut waiting_for: Vec<Actor> = state.transitions().map(|t| t.by).collect();

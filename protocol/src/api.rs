@@ -146,16 +146,9 @@ pub struct OrderEvent {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     /// The order moved along a lifecycle edge (or was created, with no `from`).
-    StateChanged {
-        from: Option<OrderState>,
-        to: OrderState,
-        by: Actor,
-    },
+    StateChanged { from: Option<OrderState>, to: OrderState, by: Actor },
     /// The factory set or revised its estimated completion date.
-    EstimateRevised {
-        estimated_completion: NaiveDate,
-        reason: String,
-    },
+    EstimateRevised { estimated_completion: NaiveDate, reason: String },
     /// The factory refused the configuration; the order waits for the dealership to amend it.
     ConfigurationRejected { code: String, reason: String },
 }
@@ -171,8 +164,7 @@ impl EventKind {
     }
 
     /// The event type names a push hint may carry.
-    pub const TYPE_NAMES: [&'static str; 3] =
-        ["state_changed", "estimate_revised", "configuration_rejected"];
+    pub const TYPE_NAMES: [&'static str; 3] = ["state_changed", "estimate_revised", "configuration_rejected"];
 }
 
 /// A page of an order's log, strictly after a version.
@@ -210,10 +202,7 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("access_token", &"<redacted>")
-            .field("customer_id", &self.customer_id)
-            .finish()
+        f.debug_struct("Session").field("access_token", &"<redacted>").field("customer_id", &self.customer_id).finish()
     }
 }
 

@@ -214,12 +214,7 @@ impl OrderState {
     pub fn is_manufactured(self) -> bool {
         !matches!(
             self,
-            S::SaleRegistered
-                | S::ReservationPaid
-                | S::OrderPlaced
-                | S::InProduction
-                | S::Assembly
-                | S::QualityControl
+            S::SaleRegistered | S::ReservationPaid | S::OrderPlaced | S::InProduction | S::Assembly | S::QualityControl
         )
     }
 
@@ -370,10 +365,7 @@ mod tests {
         let ends: BTreeSet<_> = OrderState::ALL.into_iter().filter(|s| s.is_terminal()).collect();
         assert_eq!(ends, BTreeSet::from([OrderState::DealershipStock, OrderState::Operational]));
         for state in OrderState::ALL {
-            assert!(
-                reachable_from(state).iter().any(|s| s.is_terminal()),
-                "{state} cannot reach an end"
-            );
+            assert!(reachable_from(state).iter().any(|s| s.is_terminal()), "{state} cannot reach an end");
         }
     }
 

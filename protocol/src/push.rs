@@ -200,32 +200,20 @@ mod tests {
     #[test]
     fn oversized_is_refused_before_parsing() {
         let big = vec![b' '; MAX_PUSH_BYTES + 1];
-        assert_eq!(
-            PushHint::parse(&big),
-            Err(PushError::TooLarge { size: MAX_PUSH_BYTES + 1, max: MAX_PUSH_BYTES })
-        );
+        assert_eq!(PushHint::parse(&big), Err(PushError::TooLarge { size: MAX_PUSH_BYTES + 1, max: MAX_PUSH_BYTES }));
     }
 
     #[test]
     fn malformed_fields_are_named() {
         let mut v = serde_json::to_value(hint()).expect("json");
         v["order_version"] = json!("0");
-        assert_eq!(
-            PushHint::parse(v.to_string().as_bytes()),
-            Err(PushError::InvalidField { field: "order_version" })
-        );
+        assert_eq!(PushHint::parse(v.to_string().as_bytes()), Err(PushError::InvalidField { field: "order_version" }));
         let mut v = serde_json::to_value(hint()).expect("json");
         v["order_id"] = json!("not-a-uuid");
-        assert_eq!(
-            PushHint::parse(v.to_string().as_bytes()),
-            Err(PushError::InvalidField { field: "order_id" })
-        );
+        assert_eq!(PushHint::parse(v.to_string().as_bytes()), Err(PushError::InvalidField { field: "order_id" }));
         let mut v = serde_json::to_value(hint()).expect("json");
         v["type"] = json!("unlock_car");
-        assert_eq!(
-            PushHint::parse(v.to_string().as_bytes()),
-            Err(PushError::InvalidField { field: "type" })
-        );
+        assert_eq!(PushHint::parse(v.to_string().as_bytes()), Err(PushError::InvalidField { field: "type" }));
     }
 
     #[test]

@@ -66,9 +66,7 @@ impl std::str::FromStr for WebhookSecret {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let encoded = s.trim().strip_prefix(SECRET_PREFIX).ok_or(SecretError::Format)?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .map_err(|_| SecretError::Format)?;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|_| SecretError::Format)?;
         Self::from_bytes(bytes)
     }
 }
@@ -137,9 +135,7 @@ impl WebhookVerifier {
 
 fn map_error(error: WebhookError) -> WebhookRejection {
     match error {
-        WebhookError::TimestampTooOldError | WebhookError::FutureTimestampError => {
-            WebhookRejection::StaleTimestamp
-        }
+        WebhookError::TimestampTooOldError | WebhookError::FutureTimestampError => WebhookRejection::StaleTimestamp,
         WebhookError::MissingHeader(name) | WebhookError::InvalidHeader(name) => {
             WebhookRejection::MissingHeader(match name {
                 "id" => HEADER_WEBHOOK_ID,
@@ -149,9 +145,7 @@ fn map_error(error: WebhookError) -> WebhookRejection {
         }
         WebhookError::InvalidTimestamp => WebhookRejection::MissingHeader(HEADER_WEBHOOK_TIMESTAMP),
         WebhookError::InvalidPayload => WebhookRejection::InvalidBody,
-        WebhookError::InvalidSignature | WebhookError::InvalidSecret(_) => {
-            WebhookRejection::InvalidSignature
-        }
+        WebhookError::InvalidSignature | WebhookError::InvalidSecret(_) => WebhookRejection::InvalidSignature,
     }
 }
 
@@ -239,10 +233,7 @@ mod tests {
         assert_eq!(verifier.verify(&headers(&both), body), Ok("msg_1".into()));
         let only_old = sign(&[old], "msg_2", now(), body);
         let rotated = WebhookVerifier::new(vec![secret(3), new]);
-        assert_eq!(
-            rotated.verify(&headers(&only_old), body),
-            Err(WebhookRejection::InvalidSignature)
-        );
+        assert_eq!(rotated.verify(&headers(&only_old), body), Err(WebhookRejection::InvalidSignature));
     }
 
     #[test]
@@ -250,10 +241,7 @@ mod tests {
         let key = secret(9);
         let verifier = WebhookVerifier::new(vec![key.clone()]);
         let signed = sign(std::slice::from_ref(&key), "msg_1", now(), b"{\"a\":1}");
-        assert_eq!(
-            verifier.verify(&headers(&signed), b"{\"a\":2}"),
-            Err(WebhookRejection::InvalidSignature)
-        );
+        assert_eq!(verifier.verify(&headers(&signed), b"{\"a\":2}"), Err(WebhookRejection::InvalidSignature));
         let stale = sign(std::slice::from_ref(&key), "msg_1", now() - 301, b"{}");
         assert_eq!(verifier.verify(&headers(&stale), b"{}"), Err(WebhookRejection::StaleTimestamp));
         let future = sign(std::slice::from_ref(&key), "msg_1", now() + 301, b"{}");
@@ -266,9 +254,6 @@ mod tests {
         );
         let mut no_id = headers(&signed);
         no_id.remove(HEADER_WEBHOOK_ID);
-        assert_eq!(
-            verifier.verify(&no_id, b"{\"a\":1}"),
-            Err(WebhookRejection::MissingHeader(HEADER_WEBHOOK_ID))
-        );
+        assert_eq!(verifier.verify(&no_id, b"{\"a\":1}"), Err(WebhookRejection::MissingHeader(HEADER_WEBHOOK_ID)));
     }
 }

@@ -120,12 +120,10 @@ impl Watcher {
 
     /// Waits until the phone shows the order at `version` or later.
     pub async fn until_version(&mut self, version: u64) -> anyhow::Result<OrderDetail> {
-        let seen = tokio::time::timeout(
-            WAIT,
-            self.rx.wait_for(|o| o.as_ref().is_some_and(|o| o.summary.version >= version)),
-        )
-        .await
-        .with_context(|| format!("the phone did not reach version {version} in {WAIT:?}"))??;
+        let seen =
+            tokio::time::timeout(WAIT, self.rx.wait_for(|o| o.as_ref().is_some_and(|o| o.summary.version >= version)))
+                .await
+                .with_context(|| format!("the phone did not reach version {version} in {WAIT:?}"))??;
         seen.clone().context("no order")
     }
 }

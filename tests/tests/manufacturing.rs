@@ -2,9 +2,9 @@
 //! pushes to the phone, and the phone's timeline equal to the platform's log.
 
 use caas_core::protocol::OrderState;
+use caas_core::protocol::api::EventKind;
 use caas_core::protocol::lifecycle::FACTORY_STAGES;
 use caas_core::protocol::push::{MAX_PUSH_BYTES, PushHint, PushPlatform};
-use caas_core::protocol::api::EventKind;
 use caas_e2e::{Platform, Watcher};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,11 +48,14 @@ async fn every_stage_reaches_the_phone_by_push_and_the_timelines_agree() -> anyh
     let log_estimates: Vec<_> = log
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::EstimateRevised { estimated_completion, reason } => Some((e.version, *estimated_completion, reason.clone())),
+            EventKind::EstimateRevised { estimated_completion, reason } => {
+                Some((e.version, *estimated_completion, reason.clone()))
+            }
             _ => None,
         })
         .collect();
-    let shown_estimates: Vec<_> = shown.estimate_revisions.iter().map(|r| (r.version, r.date, r.reason.clone())).collect();
+    let shown_estimates: Vec<_> =
+        shown.estimate_revisions.iter().map(|r| (r.version, r.date, r.reason.clone())).collect();
     assert_eq!(shown_estimates, log_estimates);
     let shown_states: Vec<_> = shown.timeline.iter().map(|t| t.state).collect();
     let expected: Vec<_> = [OrderState::SaleRegistered, OrderState::ReservationPaid]

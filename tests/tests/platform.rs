@@ -19,7 +19,8 @@ async fn a_refused_configuration_keeps_the_sale_and_both_sides_see_why() -> anyh
     let mut watcher = Watcher::new(&phone, order.id);
 
     let refused = platform.reserve(order.id).await.expect_err("the factory refuses");
-    let (status, error) = refused.downcast_ref::<caas_mock::client::ClientError>().and_then(|e| e.api()).expect("api error");
+    let (status, error) =
+        refused.downcast_ref::<caas_mock::client::ClientError>().and_then(|e| e.api()).expect("api error");
     assert_eq!(status, 422);
     assert_eq!(serde_json::to_value(error.code)?, "configuration_rejected");
     assert!(error.message.contains("tow-hitch"), "{}", error.message);
@@ -81,7 +82,13 @@ async fn the_openapi_document_covers_the_api_and_the_webhook_receiver() -> anyho
     let platform = Platform::start().await?;
     let doc: serde_json::Value = reqwest::get(format!("{}/openapi.json", platform.url())).await?.json().await?;
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
-    for path in ["/v1/webhooks/factory", "/v1/dealership/sales", "/v1/orders/{id}/events", "/v1/devices/{id}/stream", "/v1/sandbox/orders/{id}/factory/advance"] {
+    for path in [
+        "/v1/webhooks/factory",
+        "/v1/dealership/sales",
+        "/v1/orders/{id}/events",
+        "/v1/devices/{id}/stream",
+        "/v1/sandbox/orders/{id}/factory/advance",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
     let schemas = &doc["components"]["schemas"];

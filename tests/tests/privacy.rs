@@ -19,7 +19,12 @@ async fn another_customers_order_is_not_found_and_its_push_is_ignored() -> anyho
     assert!(matches!(bob.sync_order(order_a.id).await, Err(CaasError::NotFound(_))));
 
     // A push naming Alice's order, delivered to Bob's phone (a mis-routed or forged push).
-    let hint = PushHint { event_id: uuid::Uuid::new_v4(), order_id: order_a.id, order_version: 1, kind: "state_changed".into() };
+    let hint = PushHint {
+        event_id: uuid::Uuid::new_v4(),
+        order_id: order_a.id,
+        order_version: 1,
+        kind: "state_changed".into(),
+    };
     let outcome = bob.handle_push(hint.to_sse_frame().as_bytes()).await?;
     assert_eq!(outcome, PushOutcome::NotForThisAccount);
     assert_eq!(bob.orders().await?, before, "nothing of Alice's order was stored");
@@ -60,7 +65,8 @@ async fn malformed_and_oversized_pushes_are_refused_with_a_typed_error() -> anyh
     let phone = platform.phone("carol@example.com", dir.path()).await?;
     phone.sync().await?;
     let before = phone.orders().await?;
-    for bad in [vec![b'{'; 5000], b"{\"aps\":{}}".to_vec(), b"event: order_event\ndata: {\"event_id\":1}\n\n".to_vec()] {
+    for bad in [vec![b'{'; 5000], b"{\"aps\":{}}".to_vec(), b"event: order_event\ndata: {\"event_id\":1}\n\n".to_vec()]
+    {
         assert!(matches!(phone.handle_push(&bad).await, Err(CaasError::InvalidPush(_))));
     }
     assert_eq!(phone.orders().await?, before);

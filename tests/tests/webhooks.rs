@@ -103,7 +103,8 @@ async fn forged_stale_replayed_and_illegal_webhooks_change_nothing() -> anyhow::
 
     // The refused skip was not recorded as received: once legal, a webhook with that id applies.
     let view = platform.sandbox.advance_factory(order, Some(OrderState::Assembly)).await?;
-    let next = stage_change(order, &factory_order, OrderState::QualityControl, view.estimated_completion.expect("date"));
+    let next =
+        stage_change(order, &factory_order, OrderState::QualityControl, view.estimated_completion.expect("date"));
     let (status, _) = sender.post(signed(&secret, "msg_skip", Utc::now().timestamp(), &next), &next).await?;
     assert_eq!(status, 200);
     Ok(())

@@ -58,10 +58,8 @@ impl IntoResponse for Refusal {
 }
 
 fn authorise(state: &FactoryState, headers: &HeaderMap) -> Result<(), Refusal> {
-    let presented = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let presented =
+        headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     if presented == Some(&*state.api_key) {
         Ok(())
     } else {
@@ -88,7 +86,10 @@ fn check_configuration(request: &FactoryOrderRequest) -> Result<&'static catalog
     }
     for (a, b, why) in INCOMPATIBLE {
         if config.options.iter().any(|o| o == a) && config.options.iter().any(|o| o == b) {
-            return Err(Refusal::rejected("incompatible_options", format!("`{a}` and `{b}` cannot be combined: {why}")));
+            return Err(Refusal::rejected(
+                "incompatible_options",
+                format!("`{a}` and `{b}` cannot be combined: {why}"),
+            ));
         }
     }
     Ok(platform)
@@ -206,9 +207,10 @@ fn queue_webhook(
 /// the way: a supplier delay during assembly for some cars, and the actual date at completion.
 fn advance_one(conn: &Connection, id: &str) -> Result<OrderState, Refusal> {
     let mut record = record(conn, id)?;
-    let next = record.stage.next_factory_stage().ok_or_else(|| {
-        Refusal::new(StatusCode::CONFLICT, "finished", "the car has already left the factory")
-    })?;
+    let next = record
+        .stage
+        .next_factory_stage()
+        .ok_or_else(|| Refusal::new(StatusCode::CONFLICT, "finished", "the car has already left the factory"))?;
     record.stage = next;
     let reason = match next {
         // Cars whose serial is odd wait for a late battery delivery: a realistic, repeatable delay.
@@ -248,11 +250,14 @@ pub async fn sandbox_advance(
             None => current.next_factory_stage().unwrap_or(current),
             Some(to) => to,
         };
-        let (Some(from), Some(goal)) = (
-            FACTORY_STAGES.iter().position(|s| *s == current),
-            FACTORY_STAGES.iter().position(|s| *s == target),
-        ) else {
-            return Err(Refusal::new(StatusCode::CONFLICT, "not_a_stage", format!("`{target}` is not a factory stage")));
+        let (Some(from), Some(goal)) =
+            (FACTORY_STAGES.iter().position(|s| *s == current), FACTORY_STAGES.iter().position(|s| *s == target))
+        else {
+            return Err(Refusal::new(
+                StatusCode::CONFLICT,
+                "not_a_stage",
+                format!("`{target}` is not a factory stage"),
+            ));
         };
         if goal <= from {
             return Err(Refusal::new(
@@ -266,9 +271,7 @@ pub async fn sandbox_advance(
         }
         tx.commit()?;
     }
-    deliver_pending(&state)
-        .await
-        .map_err(|e| Refusal::new(StatusCode::BAD_GATEWAY, "delivery_failed", e))?;
+    deliver_pending(&state).await.map_err(|e| Refusal::new(StatusCode::BAD_GATEWAY, "delivery_failed", e))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -300,9 +303,7 @@ pub async fn sandbox_delay(
         record.estimate = shifted.ok_or_else(|| Refusal::rejected("invalid", "date out of range"))?;
         queue_webhook(&conn, &id, &record, FactoryEventType::EstimateRevised, Some(request.reason))?;
     }
-    deliver_pending(&state)
-        .await
-        .map_err(|e| Refusal::new(StatusCode::BAD_GATEWAY, "delivery_failed", e))?;
+    deliver_pending(&state).await.map_err(|e| Refusal::new(StatusCode::BAD_GATEWAY, "delivery_failed", e))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

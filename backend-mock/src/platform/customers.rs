@@ -9,8 +9,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use caas_protocol::api::{
-    ApiError, DeviceView, EventPage, MAX_EVENTS_PER_PAGE, OrderView, RegisterDeviceRequest, Session,
-    SignInCodeRequest, SignInRequest,
+    ApiError, DeviceView, EventPage, MAX_EVENTS_PER_PAGE, OrderView, RegisterDeviceRequest, Session, SignInCodeRequest,
+    SignInRequest,
 };
 use caas_protocol::push::{PushPlatform, SSE_EVENT};
 use chrono::{DateTime, Utc};
@@ -70,11 +70,9 @@ pub async fn sign_in(State(state): State<AppState>, Json(request): Json<SignInRe
     let mut conn = state.db.lock();
     let tx = conn.transaction()?;
     let stored: Option<(String, String, i64)> = tx
-        .query_row(
-            "SELECT code, expires_at, attempts FROM sign_in_codes WHERE email = ?1",
-            [&email],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        .query_row("SELECT code, expires_at, attempts FROM sign_in_codes WHERE email = ?1", [&email], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?;
     let Some((code, expires_at, attempts)) = stored else { return Err(AppError::unauthorized()) };
     let expired = DateTime::parse_from_rfc3339(&expires_at).map_or(true, |t| t < Utc::now());
@@ -155,7 +153,8 @@ pub async fn register_device(
     if let Some(id) = existing.and_then(|id| id.parse().ok()) {
         return Ok((StatusCode::OK, Json(DeviceView { id, platform: request.platform })));
     }
-    let count: i64 = conn.query_row("SELECT COUNT(*) FROM devices WHERE customer_id = ?1", [&customer], |r| r.get(0))?;
+    let count: i64 =
+        conn.query_row("SELECT COUNT(*) FROM devices WHERE customer_id = ?1", [&customer], |r| r.get(0))?;
     if count >= MAX_DEVICES_PER_CUSTOMER {
         return Err(AppError::invalid("at most 10 devices per customer; remove one first"));
     }

@@ -87,8 +87,8 @@ impl FactoryClient {
             Ok(())
         } else if status == reqwest::StatusCode::UNPROCESSABLE_ENTITY || status == reqwest::StatusCode::CONFLICT {
             let text = response.text().await.unwrap_or_default();
-            let rejection = serde_json::from_str(&text)
-                .unwrap_or(FactoryRejection { code: "refused".into(), reason: text });
+            let rejection =
+                serde_json::from_str(&text).unwrap_or(FactoryRejection { code: "refused".into(), reason: text });
             Err(PlacementError::Rejected(rejection))
         } else {
             Err(PlacementError::Unavailable(format!("factory answered {status}")))

@@ -44,10 +44,7 @@ pub struct AppState {
 impl AppState {
     /// Runs `change` in one transaction and notifies the customers of the events it returns, so a
     /// change and its notifications are committed together or not at all.
-    pub fn change<T>(
-        &self,
-        change: impl FnOnce(&Transaction<'_>) -> AppResult<(T, Vec<OrderEvent>)>,
-    ) -> AppResult<T> {
+    pub fn change<T>(&self, change: impl FnOnce(&Transaction<'_>) -> AppResult<(T, Vec<OrderEvent>)>) -> AppResult<T> {
         let pending = {
             let mut conn = self.db.lock();
             let tx = conn.transaction()?;

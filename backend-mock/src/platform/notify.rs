@@ -54,11 +54,10 @@ pub struct Pending(pub Vec<LiveHint>);
 
 /// Records the notifications for `events` of `order_id`'s customer.
 pub fn record(conn: &Connection, customer_id: Uuid, events: &[OrderEvent]) -> AppResult<Pending> {
-    let (email, phone): (String, Option<String>) = conn.query_row(
-        "SELECT email, phone FROM customers WHERE id = ?1",
-        [customer_id.to_string()],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let (email, phone): (String, Option<String>) =
+        conn.query_row("SELECT email, phone FROM customers WHERE id = ?1", [customer_id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     let devices: Vec<(String, String, String)> = {
         let mut stmt = conn.prepare("SELECT id, platform, token FROM devices WHERE customer_id = ?1")?;
         let rows = stmt.query_map([customer_id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
@@ -115,10 +114,8 @@ fn log(conn: &Connection, channel: &str, recipient: &str, event: &OrderEvent, pa
 fn is_milestone(kind: &EventKind) -> bool {
     matches!(
         kind,
-        EventKind::StateChanged {
-            to: OrderState::ManufacturingComplete | OrderState::DispatchedToLocality,
-            ..
-        } | EventKind::ConfigurationRejected { .. }
+        EventKind::StateChanged { to: OrderState::ManufacturingComplete | OrderState::DispatchedToLocality, .. }
+            | EventKind::ConfigurationRejected { .. }
     )
 }
 
@@ -127,10 +124,14 @@ pub fn describe(kind: &EventKind) -> String {
     match kind {
         EventKind::StateChanged { to, .. } => format!("Your order is now: {}.", to.wire_name().replace('_', " ")),
         EventKind::EstimateRevised { estimated_completion, reason } => {
-            format!("The factory now estimates completion on {estimated_completion} ({reason}). This is an estimate, not a promise.")
+            format!(
+                "The factory now estimates completion on {estimated_completion} ({reason}). This is an estimate, not a promise."
+            )
         }
         EventKind::ConfigurationRejected { reason, .. } => {
-            format!("The factory could not accept your car's configuration: {reason}. Your dealership will contact you.")
+            format!(
+                "The factory could not accept your car's configuration: {reason}. Your dealership will contact you."
+            )
         }
     }
 }

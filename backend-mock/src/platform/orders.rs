@@ -58,9 +58,7 @@ pub fn create(conn: &Connection, new: &NewOrder<'_>) -> AppResult<(Uuid, OrderEv
 pub fn transition(conn: &Connection, id: Uuid, to: OrderState, by: Actor) -> AppResult<OrderEvent> {
     let from = state(conn, id)?;
     match from.transition_to(to) {
-        Some(edge) if edge.by == by => {
-            append(conn, id, EventKind::StateChanged { from: Some(from), to, by })
-        }
+        Some(edge) if edge.by == by => append(conn, id, EventKind::StateChanged { from: Some(from), to, by }),
         _ => Err(AppError::conflict(
             ErrorCode::IllegalTransition,
             format!("an order in `{from}` cannot move to `{to}` on behalf of {by:?}"),
@@ -74,13 +72,8 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
         .query_row("SELECT version FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))
         .optional()?
         .ok_or_else(|| AppError::not_found("order"))?;
-    let event = OrderEvent {
-        event_id: Uuid::now_v7(),
-        order_id: id,
-        version: version + 1,
-        occurred_at: Utc::now(),
-        kind,
-    };
+    let event =
+        OrderEvent { event_id: Uuid::now_v7(), order_id: id, version: version + 1, occurred_at: Utc::now(), kind };
     conn.execute(
         "INSERT INTO order_events (order_id, version, event_id, body) VALUES (?1, ?2, ?3, ?4)",
         params![id.to_string(), event.version, event.event_id.to_string(), serde_json::to_string(&event)?],
@@ -91,10 +84,7 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
     )?;
     match &event.kind {
         EventKind::StateChanged { to, .. } => {
-            conn.execute(
-                "UPDATE orders SET state = ?2 WHERE id = ?1",
-                params![id.to_string(), to.wire_name()],
-            )?;
+            conn.execute("UPDATE orders SET state = ?2 WHERE id = ?1", params![id.to_string(), to.wire_name()])?;
         }
         EventKind::EstimateRevised { estimated_completion, .. } => {
             conn.execute(
@@ -236,9 +226,8 @@ pub fn list(conn: &Connection, viewer: Viewer<'_>) -> AppResult<Vec<OrderView>> 
 
 /// The events of an order strictly after `after`, in version order.
 pub fn events_after(conn: &Connection, id: Uuid, after: u64, limit: u32) -> AppResult<Vec<OrderEvent>> {
-    let mut stmt = conn.prepare(
-        "SELECT body FROM order_events WHERE order_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3",
-    )?;
+    let mut stmt =
+        conn.prepare("SELECT body FROM order_events WHERE order_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3")?;
     let rows = stmt.query_map(params![id.to_string(), after, limit], |r| r.get::<_, String>(0))?;
     rows.map(|body| Ok(serde_json::from_str(&body?)?)).collect()
 }

@@ -41,7 +41,13 @@ pub async fn register_sale(
                 let id = Uuid::now_v7();
                 tx.execute(
                     "INSERT INTO customers (id, email, name, country, phone) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![id.to_string(), email, sale.customer.name.trim(), sale.customer.country, sale.customer.phone],
+                    params![
+                        id.to_string(),
+                        email,
+                        sale.customer.name.trim(),
+                        sale.customer.country,
+                        sale.customer.phone
+                    ],
                 )?;
                 id
             }

@@ -146,9 +146,9 @@ pub async fn delay_factory(
 }
 
 fn factory_order_of(state: &AppState, id: Uuid) -> AppResult<String> {
-    orders::view(&state.db.lock(), id, Viewer::Sandbox)?
-        .factory_order_id
-        .ok_or_else(|| AppError::conflict(ErrorCode::IllegalTransition, "the order has not been placed with the factory"))
+    orders::view(&state.db.lock(), id, Viewer::Sandbox)?.factory_order_id.ok_or_else(|| {
+        AppError::conflict(ErrorCode::IllegalTransition, "the order has not been placed with the factory")
+    })
 }
 
 fn factory_error(error: PlacementError) -> AppError {

@@ -25,11 +25,7 @@ use crate::error::{AppError, AppResult};
               (status = 401, body = ApiError, description = "invalid_signature or stale_timestamp"),
               (status = 404, body = ApiError), (status = 409, body = ApiError), (status = 422, body = ApiError)))]
 /// Factory status updates in the Standard Webhooks format.
-pub async fn factory_webhook(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> AppResult<Json<Value>> {
+pub async fn factory_webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> AppResult<Json<Value>> {
     if body.len() > MAX_WEBHOOK_BYTES {
         return Err(AppError::invalid("webhook body is over 64 KiB"));
     }

@@ -73,9 +73,7 @@ impl Store {
 }
 
 async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| CaasError::Storage(format!("storage task failed: {e}")))?
+    tokio::task::spawn_blocking(work).await.map_err(|e| CaasError::Storage(format!("storage task failed: {e}")))?
 }
 
 pub use orders::{

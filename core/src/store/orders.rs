@@ -206,7 +206,8 @@ mod tests {
                     EventKind::StateChanged { from: None, to: state, by: Actor::Dealership }
                 } else if version % 3 == 0 || state.is_terminal() {
                     EventKind::EstimateRevised {
-                        estimated_completion: NaiveDate::from_ymd_opt(2027, 1, 1).expect("date") + chrono::Days::new(version),
+                        estimated_completion: NaiveDate::from_ymd_opt(2027, 1, 1).expect("date")
+                            + chrono::Days::new(version),
                         reason: format!("revision {version}"),
                     }
                 } else {
