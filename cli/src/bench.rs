@@ -1,7 +1,387 @@
-//! placeholder
+//! `caas bench`: the figures that matter to the app, each beside a baseline measured in the same
+//! run on the same machine, so the ratio means something wherever it runs.
+//!
+//! - push to listener: factory webhook sent -> the platform accepts it -> push on the SSE stream ->
+//!   the core syncs -> an order listener is called; baseline: a bare HTTP round trip to the same
+//!   server.
+//! - sync ingest: applying pages of events through the store; baseline: a raw rusqlite insert loop
+//!   of the same rows into the same schema.
+//! - cold open: opening the core on a cache of 100 orders and 10,000 events up to the first
+//!   orders snapshot; baseline: opening SQLite and reading the order rows that snapshot needs, raw.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use caas_core::protocol::api::{
+    CustomerDetails, DealershipView, EventKind, Money, OrderEvent, OrderView, RegisterSaleRequest, VehicleConfiguration,
+};
+use caas_core::protocol::webhook::{self, FactoryEventType, FactoryOrderUpdate, FactoryWebhook};
+use caas_core::protocol::{Actor, OrderState};
+use caas_core::store::{self, Store};
+use caas_core::{OrderDetail, OrderListener};
+use caas_mock::client::SandboxClient;
+use caas_mock::{MockConfig, start};
+use chrono::{Days, Utc};
 use clap::Args;
+use serde_json::json;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::customer::open_core;
+
 #[derive(Debug, Args)]
-pub struct BenchArgs {}
-pub async fn run(_: BenchArgs) -> anyhow::Result<()> {
+pub struct BenchArgs {
+    /// Round trips measured for each latency figure.
+    #[arg(long, default_value_t = 200)]
+    iterations: usize,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.iterations >= 10, "at least 10 iterations, for a meaningful p99");
+    let push = push_latency(args.iterations).await?;
+    let ingest = tokio::task::spawn_blocking(sync_ingest).await??;
+    let cold = cold_open().await?;
+    if args.json {
+        println!(
+            "{}",
+            json!({ "push_to_listener": push.json(), "sync_ingest": ingest.json(), "cold_open": cold.json() })
+        );
+    } else {
+        println!("caas bench ({} iterations, debug assertions {})", args.iterations, cfg!(debug_assertions));
+        push.print();
+        ingest.print();
+        cold.print();
+    }
     Ok(())
+}
+
+/// Latency percentiles of one measurement and of its baseline.
+struct Latency {
+    measured: Vec<Duration>,
+    baseline: Vec<Duration>,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+impl Latency {
+    fn figures(&self) -> [(f64, f64); 2] {
+        let mut measured = self.measured.clone();
+        let mut baseline = self.baseline.clone();
+        measured.sort();
+        baseline.sort();
+        [0.5, 0.99].map(|p| (ms(percentile(&measured, p)), ms(percentile(&baseline, p))))
+    }
+
+    fn print(&self) {
+        let [(p50, b50), (p99, b99)] = self.figures();
+        println!("push -> listener   p50 {p50:7.2} ms  p99 {p99:7.2} ms");
+        println!(
+            "  bare HTTP RTT    p50 {b50:7.2} ms  p99 {b99:7.2} ms   ratio p50 {:.1}x  p99 {:.1}x",
+            p50 / b50,
+            p99 / b99
+        );
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let [(p50, b50), (p99, b99)] = self.figures();
+        json!({ "p50_ms": p50, "p99_ms": p99, "baseline_http_p50_ms": b50, "baseline_http_p99_ms": b99,
+                "ratio_p50": p50 / b50, "ratio_p99": p99 / b99 })
+    }
+}
+
+struct Arrival(watch::Sender<(u64, Instant)>);
+
+impl OrderListener for Arrival {
+    fn on_order(&self, order: OrderDetail) {
+        self.0.send_replace((order.summary.version, Instant::now()));
+    }
+}
+
+async fn push_latency(iterations: usize) -> anyhow::Result<Latency> {
+    let dir = tempfile::tempdir()?;
+    let config = MockConfig::ephemeral(dir.path().join("platform.sqlite3"));
+    let secrets = config.webhook_secrets.clone();
+    let mock = start(config).await?;
+    let sandbox = SandboxClient::new(&mock.url, &mock.sandbox_token);
+    let dealership = sandbox.dealership("madrid-centro").await?;
+    let email = "bench@example.com";
+    let sale = RegisterSaleRequest {
+        customer: CustomerDetails { email: email.into(), name: "Bench".into(), country: "ES".into(), phone: None },
+        configuration: VehicleConfiguration { base_platform: "cargo-van".into(), options: vec![] },
+        delivery_locality: "Madrid".into(),
+    };
+    let order = dealership.register_sale(&sale).await?;
+    let placed =
+        dealership.record_reservation(order.id, Money { amount_minor: 100_000, currency: "EUR".into() }).await?;
+    let factory_order = placed.factory_order_id.context("placed")?;
+    let mut estimate = placed.estimated_completion.context("estimate")?;
+
+    let core = open_core(&mock.url, dir.path().join("phone")).await?;
+    core.request_sign_in_code(email).await?;
+    core.sign_in(email, &sandbox.sign_in_code(email).await?).await?;
+    core.sync().await?;
+    let (tx, mut arrivals) = watch::channel((0, Instant::now()));
+    let _listener = core.subscribe_order(order.id, Arc::new(Arrival(tx)));
+    let _stream = core.connect_push_stream().await?;
+
+    let http = reqwest::Client::new();
+    let webhook_url = format!("{}/v1/webhooks/factory", mock.url);
+    let mut measured = Vec::with_capacity(iterations);
+    for version in (placed.version + 1..).take(iterations) {
+        estimate = estimate + Days::new(1);
+        let body = serde_json::to_string(&FactoryWebhook {
+            kind: FactoryEventType::EstimateRevised,
+            timestamp: Utc::now(),
+            data: FactoryOrderUpdate {
+                factory_order_id: factory_order.clone(),
+                platform_order_id: order.id,
+                stage: OrderState::OrderPlaced,
+                estimated_completion: estimate,
+                reason: Some("benchmark revision".into()),
+            },
+        })?;
+        let signed = webhook::sign(
+            &secrets,
+            &format!("msg_{}", Uuid::now_v7().simple()),
+            Utc::now().timestamp(),
+            body.as_bytes(),
+        );
+        let sent = Instant::now();
+        let response = http
+            .post(&webhook_url)
+            .header(webhook::HEADER_WEBHOOK_ID, &signed.id)
+            .header(webhook::HEADER_WEBHOOK_TIMESTAMP, signed.timestamp.to_string())
+            .header(webhook::HEADER_WEBHOOK_SIGNATURE, &signed.signature)
+            .body(body)
+            .send()
+            .await?;
+        anyhow::ensure!(response.status().is_success(), "webhook refused: {}", response.status());
+        let (_, at) = *tokio::time::timeout(Duration::from_secs(10), arrivals.wait_for(|(v, _)| *v >= version))
+            .await
+            .context("the listener was not called")??;
+        measured.push(at.duration_since(sent));
+    }
+    let mut baseline = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let sent = Instant::now();
+        http.get(format!("{}/health", mock.url)).send().await?.bytes().await?;
+        baseline.push(sent.elapsed());
+    }
+    mock.stop().await;
+    Ok(Latency { measured, baseline })
+}
+
+/// A throughput beside its baseline.
+struct Throughput {
+    label: &'static str,
+    unit: &'static str,
+    measured: f64,
+    baseline: f64,
+    baseline_label: &'static str,
+}
+
+impl Throughput {
+    fn print(&self) {
+        println!("{:<18} {:>10.0} {}", self.label, self.measured, self.unit);
+        println!(
+            "  {:<16} {:>10.0} {}   ratio {:.2}x",
+            self.baseline_label,
+            self.baseline,
+            self.unit,
+            self.measured / self.baseline
+        );
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({ "value": self.measured, "unit": self.unit, "baseline": self.baseline, "ratio": self.measured / self.baseline })
+    }
+}
+
+const INGEST_EVENTS: u64 = 10_000;
+const PAGE: usize = caas_core::protocol::api::MAX_EVENTS_PER_PAGE as usize;
+
+fn synthetic_order(id: Uuid) -> OrderView {
+    OrderView {
+        id,
+        state: OrderState::SaleRegistered,
+        version: 0,
+        dealership: DealershipView {
+            id: "madrid-centro".into(),
+            name: "CaaS Madrid Centro".into(),
+            country: "ES".into(),
+            locality: "Madrid".into(),
+        },
+        configuration: VehicleConfiguration { base_platform: "urban-ev".into(), options: vec!["heat-pump".into()] },
+        delivery_locality: "Madrid".into(),
+        deposit: None,
+        vin: None,
+        factory_order_id: None,
+        estimated_completion: None,
+        blocker: None,
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+    }
+}
+
+fn synthetic_events(order: Uuid, count: u64) -> Vec<OrderEvent> {
+    (1..=count)
+        .map(|version| OrderEvent {
+            event_id: Uuid::now_v7(),
+            order_id: order,
+            version,
+            occurred_at: Utc::now(),
+            kind: if version == 1 {
+                EventKind::StateChanged { from: None, to: OrderState::SaleRegistered, by: Actor::Dealership }
+            } else {
+                EventKind::EstimateRevised {
+                    estimated_completion: Utc::now().date_naive() + Days::new(version),
+                    reason: "the factory revised its production plan".into(),
+                }
+            },
+        })
+        .collect()
+}
+
+fn sync_ingest() -> anyhow::Result<Throughput> {
+    let dir = tempfile::tempdir()?;
+    let order = Uuid::now_v7();
+    let events = synthetic_events(order, INGEST_EVENTS);
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+
+    let store = Store::open(&dir.path().join("core.sqlite3"))?;
+    let started = Instant::now();
+    runtime.block_on(async {
+        let details = synthetic_order(order);
+        store.write(move |tx| store::upsert_details(tx, &details)).await?;
+        for page in events.chunks(PAGE) {
+            let page = page.to_vec();
+            store.write(move |tx| store::apply_events(tx, order, &page)).await?;
+        }
+        anyhow::Ok(())
+    })?;
+    let measured = INGEST_EVENTS as f64 / started.elapsed().as_secs_f64();
+
+    let raw_path = dir.path().join("raw.sqlite3");
+    drop(Store::open(&raw_path)?);
+    let mut conn = rusqlite_connection(&raw_path)?;
+    conn.execute("INSERT INTO orders (id, details) VALUES (?1, '{}')", [order.to_string()])?;
+    let started = Instant::now();
+    for page in events.chunks(PAGE) {
+        let tx = conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (order_id, version, event_id, occurred_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for event in page {
+                insert.execute((
+                    order.to_string(),
+                    event.version,
+                    event.event_id.to_string(),
+                    event.occurred_at.to_rfc3339(),
+                    serde_json::to_string(event)?,
+                ))?;
+            }
+        }
+        tx.commit()?;
+    }
+    let baseline = INGEST_EVENTS as f64 / started.elapsed().as_secs_f64();
+    Ok(Throughput { label: "sync ingest", unit: "events/s", measured, baseline, baseline_label: "raw inserts" })
+}
+
+fn rusqlite_connection(path: &std::path::Path) -> anyhow::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(conn)
+}
+
+/// Median of `runs` timings.
+fn median(mut runs: Vec<Duration>) -> Duration {
+    runs.sort();
+    runs[runs.len() / 2]
+}
+
+struct ColdOpen {
+    measured: Duration,
+    baseline: Duration,
+}
+
+impl ColdOpen {
+    fn print(&self) {
+        println!("cold open (100 orders, 10,000 events) to first snapshot {:7.2} ms", ms(self.measured));
+        println!(
+            "  raw open + read of the order rows                   {:7.2} ms   ratio {:.1}x",
+            ms(self.baseline),
+            self.measured.as_secs_f64() / self.baseline.as_secs_f64()
+        );
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({ "ms": ms(self.measured), "baseline_ms": ms(self.baseline),
+                "ratio": self.measured.as_secs_f64() / self.baseline.as_secs_f64() })
+    }
+}
+
+async fn cold_open() -> anyhow::Result<ColdOpen> {
+    const ORDERS: usize = 100;
+    const EVENTS_PER_ORDER: u64 = 100;
+    const RUNS: usize = 11;
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("phone");
+    std::fs::create_dir_all(&data)?;
+    let store = Store::open(&data.join("caas.sqlite3"))?;
+    for _ in 0..ORDERS {
+        let id = Uuid::now_v7();
+        let details = synthetic_order(id);
+        let events = synthetic_events(id, EVENTS_PER_ORDER);
+        store
+            .write(move |tx| {
+                store::upsert_details(tx, &details)?;
+                store::apply_events(tx, id, &events).map(drop)
+            })
+            .await?;
+    }
+    drop(store);
+
+    let mut measured = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let core = open_core("http://127.0.0.1:9", data.clone()).await?;
+        let orders = core.orders().await?;
+        measured.push(started.elapsed());
+        anyhow::ensure!(orders.len() == ORDERS);
+    }
+    let path = data.join("caas.sqlite3");
+    let mut baseline = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let path = path.clone();
+        let started = Instant::now();
+        let rows = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+            let conn = rusqlite::Connection::open(&path)?;
+            let mut rows = 0;
+            let mut orders =
+                conn.prepare("SELECT details, state, cursor, estimate, blocker, last_event_at FROM orders")?;
+            let mut q = orders.query([])?;
+            while let Some(row) = q.next()? {
+                let _details: String = row.get(0)?;
+                rows += 1;
+            }
+            Ok(rows)
+        })
+        .await??;
+        baseline.push(started.elapsed());
+        anyhow::ensure!(rows == ORDERS);
+    }
+    Ok(ColdOpen { measured: median(measured), baseline: median(baseline) })
 }

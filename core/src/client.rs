@@ -125,7 +125,7 @@ impl Caas {
 
     /// The cached orders, newest first. Never touches the network.
     pub async fn orders(&self) -> Result<Vec<OrderSummary>> {
-        let stored = self.inner.store.read(store::load_orders).await?;
+        let stored = self.inner.store.read(store::load_summaries).await?;
         Ok(stored.iter().map(OrderSummary::from_stored).collect())
     }
 

@@ -6,7 +6,7 @@ use caas_protocol::{Actor, OrderState};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::store::StoredOrder;
+use crate::store::{StoredOrder, StoredSummary};
 
 /// The factory's completion date. Until the car is built it is an estimate the factory may revise,
 /// never a promise; `confirmed` turns true only once the car is complete.
@@ -87,18 +87,8 @@ impl CustomerAction {
 }
 
 impl OrderSummary {
-    pub(crate) fn from_stored(order: &StoredOrder) -> Self {
+    pub(crate) fn from_stored(order: &StoredSummary) -> Self {
         let state = order.state.unwrap_or(order.details.state);
-        let estimate = order.events.iter().rev().find_map(|e| match &e.kind {
-            EventKind::EstimateRevised { estimated_completion, .. } => Some(*estimated_completion),
-            _ => None,
-        });
-        let blocker = order.events.last().and_then(|e| match &e.kind {
-            EventKind::ConfigurationRejected { code, reason } => {
-                Some(Blocker { code: code.clone(), reason: reason.clone() })
-            }
-            _ => None,
-        });
         let mut waiting_for: Vec<Actor> = state.transitions().map(|t| t.by).collect();
         waiting_for.dedup();
         OrderSummary {
@@ -108,17 +98,18 @@ impl OrderSummary {
             version: order.cursor,
             base_platform: order.details.configuration.base_platform.clone(),
             dealership: order.details.dealership.name.clone(),
-            completion: estimate.map(|date| CompletionDate { date, confirmed: state.is_manufactured() }),
-            blocker,
+            completion: order.estimate.map(|date| CompletionDate { date, confirmed: state.is_manufactured() }),
+            blocker: order.blocker.clone(),
             waiting_for,
-            updated_at: order.events.last().map_or(order.details.updated_at, |e| e.occurred_at),
+            updated_at: order.last_event_at.unwrap_or(order.details.updated_at),
         }
     }
 }
 
 impl OrderDetail {
     pub(crate) fn from_stored(order: &StoredOrder) -> Self {
-        let summary = OrderSummary::from_stored(order);
+        let summary = OrderSummary::from_stored(&order.summary);
+        let details = &order.summary.details;
         let mut timeline = Vec::new();
         let mut estimate_revisions = Vec::new();
         for event in &order.events {
@@ -140,10 +131,10 @@ impl OrderDetail {
         OrderDetail {
             actions: CustomerAction::allowed_in(summary.state),
             summary,
-            configuration: order.details.configuration.clone(),
-            delivery_locality: order.details.delivery_locality.clone(),
-            deposit: order.details.deposit.clone(),
-            vin: order.details.vin.clone(),
+            configuration: details.configuration.clone(),
+            delivery_locality: details.delivery_locality.clone(),
+            deposit: details.deposit.clone(),
+            vin: details.vin.clone(),
             timeline,
             estimate_revisions,
         }

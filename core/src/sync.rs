@@ -50,8 +50,7 @@ impl Caas {
         let token = self.token()?;
         let _one_sync_at_a_time = self.inner.sync_lock.lock().await;
         let details = self.inner.api.order(&token, id).await?;
-        let mut cursor =
-            self.inner.store.read(move |conn| Ok(store::load_order(conn, id)?.map_or(0, |o| o.cursor))).await?;
+        let mut cursor = self.inner.store.read(move |conn| store::cursor(conn, id)).await?;
         let mut new_events = 0;
         let mut first_page = Some(details);
         loop {
@@ -88,7 +87,7 @@ impl Caas {
     pub async fn sync(&self) -> Result<SyncReport> {
         let token = self.token()?;
         let remote = self.inner.api.orders(&token).await?;
-        let local = self.inner.store.read(store::load_orders).await?;
+        let local = self.inner.store.read(store::load_summaries).await?;
         let mut report = SyncReport { orders: remote.len(), new_events: 0 };
         for order in remote {
             let cached = local.iter().find(|o| o.details.id == order.id).map_or(0, |o| o.cursor);

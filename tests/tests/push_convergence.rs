@@ -63,7 +63,7 @@ async fn any_push_delivery_converges_to_in_order_state() -> anyhow::Result<()> {
     drop(reference);
     let expected = cached(reference_dir.path(), journey.order).await?.expect("reference cached the order");
     // One push per event, but for the sale itself, which came before the phone registered.
-    assert_eq!(expected.cursor, journey.hints.len() as u64 + 1);
+    assert_eq!(expected.summary.cursor, journey.hints.len() as u64 + 1);
 
     let n = journey.hints.len();
     let schedule = proptest::collection::vec((0..n, 0u8..3), 0..(3 * n));
@@ -84,7 +84,7 @@ async fn any_push_delivery_converges_to_in_order_state() -> anyhow::Result<()> {
                         };
                         core.handle_push(&payload).await.expect("push handled");
                         let now = core.order(journey.order).await.map(|o| o.summary.version).unwrap_or(0);
-                        prop_assert!(now <= expected.cursor);
+                        prop_assert!(now <= expected.summary.cursor);
                     }
                     core.sync().await.expect("resync");
                     drop(core);

@@ -3,7 +3,7 @@
 //!
 //! Work runs on the blocking pool; callers stay async.
 
-mod orders;
+pub(crate) mod orders;
 mod schema;
 
 use std::path::Path;
@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags, Transaction};
 
-pub use orders::{Applied, StoredOrder};
+pub use orders::{Applied, StoredOrder, StoredSummary};
 
 use crate::error::{CaasError, Result};
 
@@ -77,6 +77,6 @@ async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send
 }
 
 pub use orders::{
-    apply_events, clear_account_data, get_meta, load_order, load_orders, push_seen, record_push, set_meta,
+    apply_events, clear_account_data, cursor, get_meta, load_order, load_summaries, push_seen, record_push, set_meta,
     upsert_details,
 };

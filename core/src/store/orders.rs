@@ -5,9 +5,9 @@
 //! and syncs arrive in, the cache only ever holds a prefix of the platform's log.
 
 use caas_protocol::OrderState;
-use caas_protocol::api::{EventKind, OrderEvent, OrderView};
+use caas_protocol::api::{Blocker, EventKind, OrderEvent, OrderView};
 use caas_protocol::push::PushHint;
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
@@ -22,13 +22,26 @@ pub struct Applied {
     pub gap: bool,
 }
 
-/// An order as cached: the platform's details, the state and version reached by the applied
-/// events, and those events.
+/// What the orders list needs of a cached order, kept up to date by [`apply_events`] so a list
+/// never decodes event logs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSummary {
+    pub details: OrderView,
+    /// The state reached by the applied events.
+    pub state: Option<OrderState>,
+    /// The version of the last applied event.
+    pub cursor: u64,
+    /// The factory's latest estimate among the applied events.
+    pub estimate: Option<NaiveDate>,
+    /// Set while the last applied event is a refusal that blocks the order.
+    pub blocker: Option<Blocker>,
+    pub last_event_at: Option<DateTime<Utc>>,
+}
+
+/// An order as cached, with its applied events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredOrder {
-    pub details: OrderView,
-    pub state: Option<OrderState>,
-    pub cursor: u64,
+    pub summary: StoredSummary,
     pub events: Vec<OrderEvent>,
 }
 
@@ -54,6 +67,8 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[OrderEvent]) ->
     sorted.sort_by_key(|e| e.version);
     let mut new_events = 0;
     let mut gap = false;
+    let mut estimate = None;
+    let mut blocker = None;
     for event in sorted {
         if event.version <= cursor {
             continue;
@@ -72,16 +87,30 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[OrderEvent]) ->
                 serde_json::to_string(event)?
             ],
         )?;
-        if let EventKind::StateChanged { to, .. } = &event.kind {
-            state = Some(to.wire_name().to_owned());
+        blocker = None;
+        match &event.kind {
+            EventKind::StateChanged { to, .. } => state = Some(to.wire_name().to_owned()),
+            EventKind::EstimateRevised { estimated_completion, .. } => estimate = Some(*estimated_completion),
+            EventKind::ConfigurationRejected { code, reason } => {
+                blocker = Some(Blocker { code: code.clone(), reason: reason.clone() });
+            }
         }
         cursor = event.version;
         new_events += 1;
     }
-    if new_events > 0 {
+    if let Some(last) = (new_events > 0).then(|| events.iter().find(|e| e.version == cursor)).flatten() {
         conn.execute(
-            "UPDATE orders SET cursor = ?2, state = ?3 WHERE id = ?1",
-            params![order_id.to_string(), cursor, state],
+            "UPDATE orders SET cursor = ?2, state = ?3, estimate = COALESCE(?4, estimate), blocker = ?5,
+                               last_event_at = ?6
+             WHERE id = ?1",
+            params![
+                order_id.to_string(),
+                cursor,
+                state,
+                estimate.map(|d| d.to_string()),
+                blocker.map(|b| serde_json::to_string(&b)).transpose()?,
+                last.occurred_at.to_rfc3339()
+            ],
         )?;
     }
     Ok(Applied { new_events, cursor, gap })
@@ -110,41 +139,61 @@ pub fn record_push(conn: &Connection, hint: &PushHint) -> Result<()> {
     Ok(())
 }
 
-/// Every cached order with its events, newest order first.
-pub fn load_orders(conn: &Connection) -> Result<Vec<StoredOrder>> {
-    let ids: Vec<String> = {
-        let mut stmt = conn.prepare("SELECT id FROM orders")?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
-    let mut orders = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(order) = load_order(conn, id.parse().unwrap_or_default())? {
-            orders.push(order);
-        }
-    }
+const SUMMARY_COLUMNS: &str = "details, state, cursor, estimate, blocker, last_event_at";
+
+fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, StoredSummaryRow)> {
+    Ok((row.get(0)?, (row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)))
+}
+
+type StoredSummaryRow = (Option<String>, u64, Option<String>, Option<String>, Option<String>);
+
+fn summary(details: &str, row: StoredSummaryRow) -> Result<StoredSummary> {
+    let (state, cursor, estimate, blocker, last_event_at) = row;
+    Ok(StoredSummary {
+        details: serde_json::from_str(details)?,
+        state: state.and_then(|s| s.parse().ok()),
+        cursor,
+        estimate: estimate.and_then(|d| d.parse().ok()),
+        blocker: blocker.map(|b| serde_json::from_str(&b)).transpose()?,
+        last_event_at: last_event_at.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.with_timezone(&Utc)),
+    })
+}
+
+/// Every cached order's summary, newest order first.
+pub fn load_summaries(conn: &Connection) -> Result<Vec<StoredSummary>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {SUMMARY_COLUMNS} FROM orders"))?;
+    let rows = stmt.query_map([], summary_from_row)?;
+    let mut orders = rows
+        .map(|row| {
+            let (details, rest) = row?;
+            summary(&details, rest)
+        })
+        .collect::<Result<Vec<_>>>()?;
     orders.sort_by(|a, b| b.details.created_at.cmp(&a.details.created_at).then(b.details.id.cmp(&a.details.id)));
     Ok(orders)
 }
 
+/// One cached order with its events.
 pub fn load_order(conn: &Connection, id: Uuid) -> Result<Option<StoredOrder>> {
-    let row: Option<(String, Option<String>, u64)> = conn
-        .query_row("SELECT details, state, cursor FROM orders WHERE id = ?1", [id.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+    let row = conn
+        .prepare_cached(&format!("SELECT {SUMMARY_COLUMNS} FROM orders WHERE id = ?1"))?
+        .query_row([id.to_string()], summary_from_row)
         .optional()?;
-    let Some((details, state, cursor)) = row else { return Ok(None) };
+    let Some((details, rest)) = row else { return Ok(None) };
     let mut stmt = conn.prepare_cached("SELECT body FROM events WHERE order_id = ?1 ORDER BY version")?;
     let events = stmt
         .query_map([id.to_string()], |r| r.get::<_, String>(0))?
         .map(|body| Ok(serde_json::from_str(&body?)?))
         .collect::<Result<Vec<OrderEvent>>>()?;
-    Ok(Some(StoredOrder {
-        details: serde_json::from_str(&details)?,
-        state: state.and_then(|s| s.parse().ok()),
-        cursor,
-        events,
-    }))
+    Ok(Some(StoredOrder { summary: summary(&details, rest)?, events }))
+}
+
+/// The version of the last applied event of an order, 0 when it is not cached.
+pub fn cursor(conn: &Connection, id: Uuid) -> Result<u64> {
+    Ok(conn
+        .query_row("SELECT cursor FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
 }
 
 pub fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
@@ -163,6 +212,60 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
 pub fn clear_account_data(conn: &Connection) -> Result<()> {
     conn.execute_batch("DELETE FROM events; DELETE FROM orders; DELETE FROM push_receipts; DELETE FROM meta;")?;
     Ok(())
+}
+
+/// Data for the store's tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use caas_protocol::Actor;
+    use caas_protocol::api::{DealershipView, VehicleConfiguration};
+
+    use super::*;
+
+    /// An order whose log ends with a refused configuration after an estimate.
+    pub fn order_with_events() -> (OrderView, Vec<OrderEvent>) {
+        let id = Uuid::from_u128(9);
+        let details = OrderView {
+            id,
+            state: OrderState::ReservationPaid,
+            version: 4,
+            dealership: DealershipView { id: "d".into(), name: "D".into(), country: "ES".into(), locality: "M".into() },
+            configuration: VehicleConfiguration { base_platform: "family-suv".into(), options: vec![] },
+            delivery_locality: "Madrid".into(),
+            deposit: None,
+            vin: None,
+            factory_order_id: None,
+            estimated_completion: None,
+            blocker: None,
+            created_at: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::UNIX_EPOCH,
+        };
+        let kinds = [
+            EventKind::StateChanged { from: None, to: OrderState::SaleRegistered, by: Actor::Dealership },
+            EventKind::StateChanged {
+                from: Some(OrderState::SaleRegistered),
+                to: OrderState::ReservationPaid,
+                by: Actor::Dealership,
+            },
+            EventKind::EstimateRevised {
+                estimated_completion: NaiveDate::from_ymd_opt(2027, 3, 1).expect("date"),
+                reason: "scheduled".into(),
+            },
+            EventKind::ConfigurationRejected { code: "incompatible_options".into(), reason: "no".into() },
+        ];
+        let events = kinds
+            .into_iter()
+            .zip(1u64..)
+            .map(|(kind, version)| OrderEvent {
+                event_id: Uuid::from_u128(100 + u128::from(version)),
+                order_id: id,
+                version,
+                occurred_at: DateTime::UNIX_EPOCH + chrono::Duration::seconds(version as i64),
+                kind,
+            })
+            .collect();
+        (details, events)
+    }
 }
 
 #[cfg(test)]
@@ -256,9 +359,9 @@ mod tests {
                 let events: Vec<_> = batch.iter().map(|i| log[i % len].clone()).collect();
                 apply_events(&conn, order_id(), &events).expect("apply");
                 let now = stored(&conn);
-                prop_assert_eq!(&now.events[..], &log[..now.cursor as usize]);
+                prop_assert_eq!(&now.events[..], &log[..now.summary.cursor as usize]);
             }
-            let resync: Vec<_> = log.iter().skip(stored(&conn).cursor as usize).cloned().collect();
+            let resync: Vec<_> = log.iter().skip(stored(&conn).summary.cursor as usize).cloned().collect();
             let applied = apply_events(&conn, order_id(), &resync).expect("resync");
             prop_assert!(!applied.gap);
             prop_assert_eq!(stored(&conn), expected);

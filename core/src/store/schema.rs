@@ -20,7 +20,10 @@ CREATE TABLE orders (
     details TEXT NOT NULL,
     state TEXT,
     cursor INTEGER NOT NULL DEFAULT 0,
-    synced_at TEXT
+    synced_at TEXT,
+    estimate TEXT,
+    blocker TEXT,
+    last_event_at TEXT
 ) WITHOUT ROWID;
 CREATE TABLE events (
     order_id TEXT NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
@@ -41,8 +44,22 @@ CREATE INDEX push_receipts_by_order ON push_receipts(order_id);
 /// `MIGRATIONS[n]` upgrades a database from version `n + 1` to `n + 2`. Version 1 is the first
 /// released schema.
 const MIGRATIONS: &[&str] = &[
-    // 2: remember which pushes were handled, so a duplicate costs no network round trip.
+    // 2: remember which pushes were handled, so a duplicate costs no network round trip; keep the
+    // orders list's fields on the order row, so listing orders never decodes event logs.
     r#"
+    ALTER TABLE orders ADD COLUMN estimate TEXT;
+    ALTER TABLE orders ADD COLUMN blocker TEXT;
+    ALTER TABLE orders ADD COLUMN last_event_at TEXT;
+    UPDATE orders SET
+        estimate = (SELECT json_extract(e.body, '$.estimated_completion') FROM events e
+                    WHERE e.order_id = orders.id AND json_extract(e.body, '$.type') = 'estimate_revised'
+                    ORDER BY e.version DESC LIMIT 1),
+        blocker = (SELECT json_object('code', json_extract(e.body, '$.code'), 'reason', json_extract(e.body, '$.reason'))
+                   FROM events e
+                   WHERE e.order_id = orders.id AND e.version = orders.cursor
+                     AND json_extract(e.body, '$.type') = 'configuration_rejected'),
+        last_event_at = (SELECT e.occurred_at FROM events e WHERE e.order_id = orders.id
+                         ORDER BY e.version DESC LIMIT 1);
     CREATE TABLE push_receipts (
         event_id TEXT PRIMARY KEY,
         order_id TEXT NOT NULL,
@@ -110,20 +127,35 @@ mod tests {
     ) WITHOUT ROWID;
     "#;
 
-    /// Every table, index and column, normalised so formatting does not matter.
+    /// Every table with its columns (name, type, nullability, default, key) and every index with
+    /// its columns, plus the version: what the schema means, whatever the SQL text looks like.
     fn schema_of(conn: &Connection) -> Vec<String> {
-        let mut stmt = conn
-            .prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
-            .expect("prepare");
-        let mut items: Vec<String> = stmt
-            .query_map([], |r| {
-                let sql: Option<String> = r.get(2)?;
-                let sql = sql.unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
-                Ok(format!("{} {} {}", r.get::<_, String>(0)?, r.get::<_, String>(1)?, sql))
-            })
+        let names: Vec<(String, String)> = conn
+            .prepare("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .expect("query")
             .collect::<rusqlite::Result<_>>()
             .expect("rows");
+        let mut items = Vec::new();
+        for (kind, name) in names {
+            let pragma = if kind == "table" { "table_info" } else { "index_info" };
+            let mut columns: Vec<String> = conn
+                .prepare(&format!("SELECT * FROM pragma_{pragma}('{name}')"))
+                .expect("pragma")
+                .query_map([], |r| {
+                    let n = r.as_ref().column_count();
+                    (0..n).map(|i| r.get::<_, rusqlite::types::Value>(i).map(|v| format!("{v:?}"))).collect()
+                })
+                .expect("query")
+                .collect::<rusqlite::Result<Vec<Vec<String>>>>()
+                .expect("columns")
+                .into_iter()
+                .map(|c| c.join("|"))
+                .collect();
+            columns.sort();
+            items.push(format!("{kind} {name}: {}", columns.join("; ")));
+        }
         items.push(format!(
             "user_version {}",
             conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0)).expect("version")
@@ -139,12 +171,36 @@ mod tests {
         let mut old = Connection::open_in_memory().expect("open");
         old.execute_batch(V1).expect("v1");
         old.pragma_update(None, "user_version", 1).expect("version");
-        old.execute("INSERT INTO orders (id, details, cursor) VALUES ('o1', '{}', 3)", []).expect("row");
+        // An order cached by version 1: the row and its events, as that version wrote them.
+        let (details, events) = crate::store::orders::fixtures::order_with_events();
+        old.execute(
+            "INSERT INTO orders (id, details, state, cursor) VALUES (?1, ?2, 'reservation_paid', ?3)",
+            rusqlite::params![details.id.to_string(), serde_json::to_string(&details).expect("json"), events.len()],
+        )
+        .expect("order");
+        for e in &events {
+            old.execute(
+                "INSERT INTO events (order_id, version, event_id, occurred_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![
+                    e.order_id.to_string(),
+                    e.version,
+                    e.event_id.to_string(),
+                    e.occurred_at.to_rfc3339(),
+                    serde_json::to_string(e).expect("json")
+                ],
+            )
+            .expect("event");
+        }
         migrate(&mut old).expect("upgrade");
-
         assert_eq!(schema_of(&old), schema_of(&fresh));
-        let cursor: i64 = old.query_row("SELECT cursor FROM orders WHERE id = 'o1'", [], |r| r.get(0)).expect("kept");
-        assert_eq!(cursor, 3);
+
+        // The upgraded row holds what version 2 would have written applying the same events.
+        crate::store::upsert_details(&fresh, &details).expect("details");
+        crate::store::apply_events(&fresh, details.id, &events).expect("apply");
+        assert_eq!(
+            crate::store::load_summaries(&old).expect("old"),
+            crate::store::load_summaries(&fresh).expect("fresh")
+        );
     }
 
     #[test]
