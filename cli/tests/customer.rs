@@ -1,0 +1,205 @@
+//! The customer's commands as a person runs them against `caas mock serve`: sign in at the
+//! prompt, list orders, show a timeline, watch pushes live, and read the cache while offline.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const SANDBOX: &str = "sbx_cli_test";
+const EMAIL: &str = "terminal@example.com";
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _already_gone = self.0.kill();
+        let _reaped = self.0.wait();
+    }
+}
+
+fn caas() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_caas"))
+}
+
+fn serve(db: &Path) -> (Killed, String) {
+    let mut child = caas()
+        .args(["mock", "serve", "--port", "0", "--db"])
+        .arg(db)
+        .env("CAAS_SANDBOX_TOKEN", SANDBOX)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("mock starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("announces");
+    let url = line.trim().strip_prefix("listening on ").expect("address").to_owned();
+    (Killed(child), url)
+}
+
+fn run(url: &str, data: &Path, args: &[&str]) -> Output {
+    caas().args(["--backend", url, "--data-dir"]).arg(data).args(args).output().expect("runs")
+}
+
+/// Reads the child's stdout on a thread, line by line, so a test can wait for a line with a timeout.
+fn lines(stdout: ChildStdout) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_for(lines: &mpsc::Receiver<String>, needle: &str) -> String {
+    loop {
+        let line = lines.recv_timeout(Duration::from_secs(15)).unwrap_or_else(|_| panic!("no line with `{needle}`"));
+        if line.contains(needle) {
+            return line;
+        }
+    }
+}
+
+struct Platform {
+    http: reqwest::Client,
+    url: String,
+    dealer: String,
+}
+
+impl Platform {
+    async fn new(url: &str) -> Self {
+        let _already_installed = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::new();
+        let token: Value = http
+            .post(format!("{url}/v1/sandbox/dealerships/madrid-centro/staff-tokens"))
+            .bearer_auth(SANDBOX)
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("json");
+        let dealer = token["access_token"].as_str().expect("token").to_owned();
+        Self { http, url: url.to_owned(), dealer }
+    }
+
+    async fn dealer(&self, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&self.dealer)
+            .json(&body)
+            .send()
+            .await
+            .expect("dealer call");
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+        response.json().await.expect("json")
+    }
+
+    async fn code(&self) -> String {
+        let code: Value = self
+            .http
+            .get(format!("{}/v1/sandbox/sign-in-codes/{EMAIL}", self.url))
+            .bearer_auth(SANDBOX)
+            .send()
+            .await
+            .expect("code")
+            .json()
+            .await
+            .expect("json");
+        code["code"].as_str().expect("code").to_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_follows_an_order_from_the_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("phone");
+    let (mock, url) = serve(&dir.path().join("mock.db"));
+    let platform = Platform::new(&url).await;
+    let sale = json!({
+        "customer": { "email": EMAIL, "name": "Terminal User", "country": "ES" },
+        "configuration": { "base_platform": "cargo-van", "options": ["roof-rails"] },
+        "delivery_locality": "Valencia"
+    });
+    let order = platform.dealer("/v1/dealership/sales", sale).await;
+    let order_id = order["id"].as_str().expect("id").to_owned();
+
+    // Sign in at the prompt with the code the test inbox reveals.
+    let mut sign_in = caas()
+        .args(["--backend", &url, "--data-dir"])
+        .arg(&data)
+        .args(["sign-in", EMAIL])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sign-in");
+    let mut stdout = sign_in.stdout.take().expect("stdout");
+    let mut prompt = Vec::new();
+    let mut byte = [0u8; 1];
+    while !String::from_utf8_lossy(&prompt).ends_with("Code: ") {
+        assert_eq!(stdout.read(&mut byte).expect("prompt"), 1, "prompt never came");
+        prompt.push(byte[0]);
+    }
+    let code = platform.code().await;
+    writeln!(sign_in.stdin.take().expect("stdin"), "{code}").expect("typed");
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).expect("rest");
+    assert!(sign_in.wait().expect("exit").success());
+    assert!(rest.contains("1 order(s)"), "{rest}");
+
+    let listed = run(&url, &data, &["orders", "--json"]);
+    assert!(listed.status.success());
+    let orders: Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert_eq!(orders[0]["id"], order_id.as_str());
+    assert_eq!(orders[0]["status"], "sale_registered");
+
+    // Watch the live stream while the dealership records the deposit.
+    let mut watch = Killed(
+        caas()
+            .args(["--backend", &url, "--data-dir"])
+            .arg(&data)
+            .arg("watch")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("watch"),
+    );
+    let watched = lines(watch.0.stdout.take().expect("stdout"));
+    wait_for(&watched, "Watching pushes");
+    platform
+        .dealer(
+            &format!("/v1/dealership/orders/{order_id}/reservation"),
+            json!({ "deposit": { "amount_minor": 90000, "currency": "EUR" } }),
+        )
+        .await;
+    let line = wait_for(&watched, "order now order_placed");
+    assert!(line.contains(&order_id), "{line}");
+    drop(watch);
+
+    let timeline = run(&url, &data, &["timeline", &order_id, "--json"]);
+    assert!(timeline.status.success());
+    let timeline: Value = serde_json::from_slice(&timeline.stdout).expect("json");
+    assert_eq!(timeline["timeline"], json!(["sale_registered", "reservation_paid", "order_placed"]));
+    assert_eq!(timeline["estimate_revisions"].as_array().map(Vec::len), Some(1));
+
+    // With the platform gone, the cache still answers and says it is offline.
+    drop(mock);
+    let offline = run(&url, &data, &["timeline", &order_id]);
+    assert!(offline.status.success());
+    assert!(String::from_utf8_lossy(&offline.stderr).contains("offline"));
+    assert!(String::from_utf8_lossy(&offline.stdout).contains("order_placed"));
+    let sync = run(&url, &data, &["sync"]);
+    assert!(!sync.status.success());
+    assert!(String::from_utf8_lossy(&sync.stderr).contains("offline"));
+
+    let signed_out = run(&url, &data, &["sign-out"]);
+    assert!(signed_out.status.success());
+    let after = run(&url, &data, &["orders"]);
+    assert!(!after.status.success(), "signed out, the cache is gone and sync needs a session");
+    assert!(String::from_utf8_lossy(&after.stderr).contains("not signed in"));
+}
