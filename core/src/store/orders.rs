@@ -222,15 +222,14 @@ pub(crate) mod fixtures {
 
     use super::*;
 
-    /// An order whose log ends with a refused configuration after an estimate.
-    pub fn order_with_events() -> (OrderView, Vec<OrderEvent>) {
-        let id = Uuid::from_u128(9);
-        let details = OrderView {
+    /// The platform's details of a fresh order.
+    pub fn details(id: Uuid) -> OrderView {
+        OrderView {
             id,
-            state: OrderState::ReservationPaid,
-            version: 4,
+            state: OrderState::SaleRegistered,
+            version: 0,
             dealership: DealershipView { id: "d".into(), name: "D".into(), country: "ES".into(), locality: "M".into() },
-            configuration: VehicleConfiguration { base_platform: "family-suv".into(), options: vec![] },
+            configuration: VehicleConfiguration { base_platform: "urban-ev".into(), options: vec![] },
             delivery_locality: "Madrid".into(),
             deposit: None,
             vin: None,
@@ -239,7 +238,13 @@ pub(crate) mod fixtures {
             blocker: None,
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
-        };
+        }
+    }
+
+    /// An order whose log ends with a refused configuration after an estimate.
+    pub fn order_with_events() -> (OrderView, Vec<OrderEvent>) {
+        let id = Uuid::from_u128(9);
+        let details = details(id);
         let kinds = [
             EventKind::StateChanged { from: None, to: OrderState::SaleRegistered, by: Actor::Dealership },
             EventKind::StateChanged {
@@ -271,7 +276,6 @@ pub(crate) mod fixtures {
 #[cfg(test)]
 mod tests {
     use caas_protocol::Actor;
-    use caas_protocol::api::{DealershipView, VehicleConfiguration};
     use chrono::{DateTime, NaiveDate};
     use proptest::prelude::*;
 
@@ -283,21 +287,7 @@ mod tests {
     }
 
     fn details() -> OrderView {
-        OrderView {
-            id: order_id(),
-            state: OrderState::SaleRegistered,
-            version: 0,
-            dealership: DealershipView { id: "d".into(), name: "D".into(), country: "ES".into(), locality: "M".into() },
-            configuration: VehicleConfiguration { base_platform: "urban-ev".into(), options: vec![] },
-            delivery_locality: "Madrid".into(),
-            deposit: None,
-            vin: None,
-            factory_order_id: None,
-            estimated_completion: None,
-            blocker: None,
-            created_at: DateTime::UNIX_EPOCH,
-            updated_at: DateTime::UNIX_EPOCH,
-        }
+        fixtures::details(order_id())
     }
 
     /// A log that walks the lifecycle from the sale, with estimate revisions mixed in.
