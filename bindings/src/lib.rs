@@ -1,8 +1,25 @@
 //! caas-ffi: the UniFFI surface of caas-core for the Kotlin and Swift shells.
 //!
-//! The full surface (the `Caas` object, snapshots, listeners and foreign traits) is built in the
-//! bindings work; this crate already builds as the cdylib/staticlib the shells will link, so the
-//! release profile and the binding generator are exercised from the start.
+//! `Caas` wraps the core (`struct Caas { inner: caas_core::Caas }`), async methods become Kotlin
+//! `suspend` and Swift `async` functions, snapshots are records, and every error is one
+//! [`CaasError`] whose variants a caller can act on. Nothing of the core's internals leaks.
+
+mod error;
+mod foreign;
+mod logging;
+mod records;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+pub use error::CaasError;
+pub use foreign::{OrderListener, OrdersListener, PushListener, SecretStore, SecretStoreError};
+pub use logging::{LogLevel, LogSink, install_log_sink};
+pub use records::*;
+
+use caas_core::protocol::push::PushPlatform;
+use error::parse_id;
+use foreign::{ForeignSecrets, Forward};
 
 uniffi::setup_scaffolding!();
 
@@ -10,4 +27,131 @@ uniffi::setup_scaffolding!();
 #[uniffi::export]
 pub fn core_version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// How the core reaches its backend and where it keeps its cache.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct CaasConfig {
+    pub backend_url: String,
+    /// The app's private data directory (the cache lives here; secrets never do).
+    pub data_dir: String,
+}
+
+/// A live subscription; `cancel()` (or closing/dropping the object) stops the deliveries.
+#[derive(Debug, uniffi::Object)]
+pub struct SubscriptionHandle(Mutex<Option<caas_core::Subscription>>);
+
+impl SubscriptionHandle {
+    fn new(subscription: caas_core::Subscription) -> Arc<Self> {
+        Arc::new(Self(Mutex::new(Some(subscription))))
+    }
+}
+
+#[uniffi::export]
+impl SubscriptionHandle {
+    pub fn cancel(&self) {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+    }
+}
+
+/// The development push channel while connected; `disconnect()` (or dropping) closes it.
+#[derive(Debug, uniffi::Object)]
+pub struct PushStreamHandle {
+    device_id: String,
+    stream: Mutex<Option<caas_core::PushStream>>,
+}
+
+#[uniffi::export]
+impl PushStreamHandle {
+    pub fn device_id(&self) -> String {
+        self.device_id.clone()
+    }
+
+    pub fn disconnect(&self) {
+        self.stream.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+    }
+}
+
+/// The companion app's core.
+#[derive(Debug, uniffi::Object)]
+pub struct Caas {
+    inner: caas_core::Caas,
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl Caas {
+    /// Opens (creating or upgrading) the cache in `config.data_dir`.
+    #[uniffi::constructor]
+    pub async fn open(config: CaasConfig, secrets: Arc<dyn SecretStore>) -> Result<Arc<Self>, CaasError> {
+        let config =
+            caas_core::CaasConfig { backend_url: config.backend_url, data_dir: PathBuf::from(config.data_dir) };
+        let inner = caas_core::Caas::open(config, Arc::new(ForeignSecrets(secrets))).await?;
+        Ok(Arc::new(Self { inner }))
+    }
+
+    pub async fn request_sign_in_code(&self, email: String) -> Result<(), CaasError> {
+        Ok(self.inner.request_sign_in_code(&email).await?)
+    }
+
+    /// Signs in with the emailed code; returns the customer id.
+    pub async fn sign_in(&self, email: String, code: String) -> Result<String, CaasError> {
+        Ok(self.inner.sign_in(&email, &code).await?.to_string())
+    }
+
+    /// Forgets the session and everything cached for it.
+    pub async fn sign_out(&self) -> Result<(), CaasError> {
+        Ok(self.inner.sign_out().await?)
+    }
+
+    pub fn is_signed_in(&self) -> Result<bool, CaasError> {
+        Ok(self.inner.is_signed_in()?)
+    }
+
+    /// Registers this device's push token; returns the device id.
+    pub async fn register_push_device(&self, platform: PushPlatform, token: String) -> Result<String, CaasError> {
+        Ok(self.inner.register_push_device(platform, &token).await?.to_string())
+    }
+
+    /// Hands over a push exactly as received (FCM data as JSON, the APNs payload, an SSE event).
+    pub async fn handle_push(&self, payload: Vec<u8>) -> Result<PushOutcome, CaasError> {
+        Ok(self.inner.handle_push(&payload).await?.into())
+    }
+
+    /// Fetches what changed; offline this fails with `Offline` and the cache keeps answering.
+    pub async fn sync(&self) -> Result<SyncReport, CaasError> {
+        let report = self.inner.sync().await?;
+        Ok(SyncReport { orders: report.orders as u64, new_events: report.new_events as u64 })
+    }
+
+    /// The cached orders, newest first; never touches the network.
+    pub async fn orders(&self) -> Result<Vec<OrderSummary>, CaasError> {
+        Ok(self.inner.orders().await?.into_iter().map(Into::into).collect())
+    }
+
+    /// One cached order with its timeline; never touches the network.
+    pub async fn order(&self, id: String) -> Result<OrderDetail, CaasError> {
+        Ok(self.inner.order(parse_id(&id)?).await?.into())
+    }
+
+    /// Connects the development push stream; returns once no later push can be missed.
+    pub async fn connect_push_stream(&self) -> Result<Arc<PushStreamHandle>, CaasError> {
+        let stream = self.inner.connect_push_stream().await?;
+        Ok(Arc::new(PushStreamHandle { device_id: stream.device_id().to_string(), stream: Mutex::new(Some(stream)) }))
+    }
+
+    pub fn subscribe_orders(&self, listener: Arc<dyn OrdersListener>) -> Arc<SubscriptionHandle> {
+        SubscriptionHandle::new(self.inner.subscribe_orders(Arc::new(Forward(listener))))
+    }
+
+    pub fn subscribe_order(
+        &self,
+        id: String,
+        listener: Arc<dyn OrderListener>,
+    ) -> Result<Arc<SubscriptionHandle>, CaasError> {
+        Ok(SubscriptionHandle::new(self.inner.subscribe_order(parse_id(&id)?, Arc::new(Forward(listener)))))
+    }
+
+    pub fn subscribe_pushes(&self, listener: Arc<dyn PushListener>) -> Arc<SubscriptionHandle> {
+        SubscriptionHandle::new(self.inner.subscribe_pushes(Arc::new(Forward(listener))))
+    }
 }

@@ -39,7 +39,10 @@ impl ApiClient {
             .read_timeout(Duration::from_secs(30))
             .user_agent(concat!("caas-core/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| CaasError::Config(e.to_string()))?;
+            .map_err(|e| {
+                let cause = std::error::Error::source(&e).map(|s| format!(": {s}")).unwrap_or_default();
+                CaasError::Config(format!("the HTTP client cannot start{cause}"))
+            })?;
         Ok(Self { http, base })
     }
 

@@ -36,6 +36,25 @@ pub enum ErrorCode {
     Internal,
 }
 
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::IllegalTransition => "illegal_transition",
+            ErrorCode::ConfigurationRejected => "configuration_rejected",
+            ErrorCode::FactoryUnavailable => "factory_unavailable",
+            ErrorCode::InvalidSignature => "invalid_signature",
+            ErrorCode::StaleTimestamp => "stale_timestamp",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
 /// An amount of money in the currency's minor unit (cents for EUR).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -247,4 +266,18 @@ pub struct FactoryRejection {
     /// `unknown_base_platform`, `unknown_option` or `incompatible_options`.
     pub code: String,
     pub reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_code_wire_names_match_serde() {
+        for code in
+            [ErrorCode::NotFound, ErrorCode::ConfigurationRejected, ErrorCode::StaleTimestamp, ErrorCode::Internal]
+        {
+            assert_eq!(serde_json::to_value(code).expect("json"), code.wire_name());
+        }
+    }
 }

@@ -1,0 +1,103 @@
+package eu.caas.companion
+
+import eu.caas.companion.core.Caas
+import eu.caas.companion.core.CaasConfig
+import eu.caas.companion.core.OrderDetail
+import eu.caas.companion.core.OrderListener
+import eu.caas.companion.core.OrderSummary
+import eu.caas.companion.core.OrdersListener
+import eu.caas.companion.core.PushHint
+import eu.caas.companion.core.PushListener
+import eu.caas.companion.core.PushOutcome
+import eu.caas.companion.core.PushPlatform
+import eu.caas.companion.core.PushStreamHandle
+import eu.caas.companion.core.SecretStore
+import eu.caas.companion.core.SyncReport
+import java.io.File
+import kotlinx.coroutines.channels.awaitClose
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.buffer
+import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.flow.conflate
+
+/** A push the core handled, and what came of it. */
+data class HandledPush(val hint: PushHint, val outcome: PushOutcome)
+
+/**
+ * The app's one door to the shared core: state as flows the UI collects, actions as suspend
+ * functions. Snapshots come from the on-device cache, so they show at once and offline; the
+ * core's errors arrive as [eu.caas.companion.core.CaasException] subclasses.
+ */
+class CaasRepository private constructor(private val core: Caas) : AutoCloseable {
+    private val ordersState = MutableStateFlow<List<OrderSummary>>(emptyList())
+
+    /** The customer's orders, newest first, updated after every sync or push. */
+    val orders: StateFlow<List<OrderSummary>> = ordersState.asStateFlow()
+
+    private val ordersSubscription = core.subscribeOrders(object : OrdersListener {
+        override fun onOrders(orders: List<OrderSummary>) {
+            ordersState.value = orders
+        }
+    })
+
+    /** One order with its timeline: the cached value at once, then every change. */
+    fun order(id: String): Flow<OrderDetail> = callbackFlow {
+        val handle = core.subscribeOrder(id, object : OrderListener {
+            override fun onOrder(order: OrderDetail) {
+                trySend(order)
+            }
+        })
+        awaitClose { handle.use { it.cancel() } }
+    }.conflate()
+
+    /** Every push the core handled from now on. */
+    val pushes: Flow<HandledPush> = callbackFlow {
+        val handle = core.subscribePushes(object : PushListener {
+            override fun onPush(hint: PushHint, outcome: PushOutcome) {
+                trySend(HandledPush(hint, outcome))
+            }
+        })
+        awaitClose { handle.use { it.cancel() } }
+    }.buffer(64)
+
+    val isSignedIn: Boolean get() = core.isSignedIn()
+
+    suspend fun requestSignInCode(email: String) = core.requestSignInCode(email)
+
+    /** Signs in with the emailed code; returns the customer id. */
+    suspend fun signIn(email: String, code: String): String = core.signIn(email, code)
+
+    suspend fun signOut() = core.signOut()
+
+    /** Fetches what changed; throws `CaasException.Offline` while the cache keeps answering. */
+    suspend fun sync(): SyncReport = core.sync()
+
+    suspend fun orderSnapshot(id: String): OrderDetail = core.order(id)
+
+    /** Registers the FCM registration token (call from `FirebaseMessagingService.onNewToken`). */
+    suspend fun registerFcmToken(token: String): String = core.registerPushDevice(PushPlatform.FCM, token)
+
+    /**
+     * Entry point for `FirebaseMessagingService.onMessageReceived`: the message's data map, handed
+     * to the core, which checks it and syncs the order it names.
+     */
+    suspend fun onFcmMessage(data: Map<String, String>): PushOutcome =
+        core.handlePush(FcmPayload.encode(data).toByteArray(Charsets.UTF_8))
+
+    /** The development push channel (the platform mock's SSE stream) in place of FCM. */
+    suspend fun connectDevelopmentPushStream(): PushStreamHandle = core.connectPushStream()
+
+    override fun close() {
+        ordersSubscription.use { it.cancel() }
+        core.close()
+    }
+
+    companion object {
+        /** Opens the core on the app's private [dataDir]; secrets go to [secrets], never to the cache. */
+        suspend fun open(backendUrl: String, dataDir: File, secrets: SecretStore): CaasRepository =
+            CaasRepository(Caas.open(CaasConfig(backendUrl, dataDir.absolutePath), secrets))
+    }
+}

@@ -1,0 +1,129 @@
+package eu.caas.companion
+
+import eu.caas.companion.core.CaasException
+import eu.caas.companion.core.LogLevel
+import eu.caas.companion.core.OrderState
+import eu.caas.companion.core.PushOutcome
+import java.net.InetAddress
+import java.net.ServerSocket
+import java.nio.file.Files
+import java.util.UUID
+import java.util.concurrent.CopyOnWriteArrayList
+import kotlin.test.assertEquals
+import kotlin.test.assertFailsWith
+import kotlin.test.assertIs
+import kotlin.test.assertNotNull
+import kotlin.test.assertTrue
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.async
+import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import org.junit.jupiter.api.Test
+
+class CaasRepositoryTest {
+    private val sandbox = Sandbox()
+
+    private fun email() = "kotlin-${UUID.randomUUID()}@example.com"
+
+    private suspend fun signedIn(email: String): CaasRepository {
+        val repository = CaasRepository.open(sandbox.url, Files.createTempDirectory("caas-kt").toFile(), MemorySecretStore())
+        repository.requestSignInCode(email)
+        repository.signIn(email, sandbox.signInCode(email))
+        return repository
+    }
+
+    @Test
+    fun `a customer follows manufacturing through pushes`() = runBlocking<Unit> {
+        val email = email()
+        val order = sandbox.sell(email)
+        signedIn(email).use { repository ->
+            repository.sync()
+            val listed = withTimeout(10_000) { repository.orders.first { it.isNotEmpty() } }
+            assertEquals(order, listed.single().id)
+            assertEquals(OrderState.SALE_REGISTERED, listed.single().state)
+
+            // Subscribed before anything happens, so no push can be missed.
+            val firstSynced = async(start = CoroutineStart.UNDISPATCHED) {
+                repository.pushes.first { it.outcome is PushOutcome.Synced }
+            }
+            repository.connectDevelopmentPushStream().use {
+                sandbox.reserve(order)
+                sandbox.advance(order, "dispatched_to_locality")
+                val done = withTimeout(15_000) {
+                    repository.order(order).first { it.summary.state == OrderState.DISPATCHED_TO_LOCALITY }
+                }
+                assertEquals(
+                    listOf(
+                        OrderState.SALE_REGISTERED, OrderState.RESERVATION_PAID, OrderState.ORDER_PLACED,
+                        OrderState.IN_PRODUCTION, OrderState.ASSEMBLY, OrderState.QUALITY_CONTROL,
+                        OrderState.MANUFACTURING_COMPLETE, OrderState.DISPATCHED_TO_LOCALITY,
+                    ),
+                    done.timeline.map { it.state },
+                )
+                assertTrue(done.estimateRevisions.isNotEmpty())
+                assertEquals(true, done.summary.completion?.confirmed)
+                assertNotNull(done.vin)
+            }
+            val synced = withTimeout(15_000) { firstSynced.await() }
+            assertEquals(order, synced.hint.orderId, "a listener received the pushes")
+        }
+    }
+
+    @Test
+    fun `an FCM data message syncs the order it names`() = runBlocking<Unit> {
+        val email = email()
+        val order = sandbox.sell(email)
+        signedIn(email).use { repository ->
+            val outcome = repository.onFcmMessage(
+                mapOf("event_id" to UUID.randomUUID().toString(), "order_id" to order, "order_version" to "1", "type" to "state_changed"),
+            )
+            assertIs<PushOutcome.Synced>(outcome)
+            assertEquals(OrderState.SALE_REGISTERED, repository.orderSnapshot(order).summary.state)
+        }
+    }
+
+    @Test
+    fun `core errors arrive as typed exceptions`() = runBlocking<Unit> {
+        val repository = CaasRepository.open(sandbox.url, Files.createTempDirectory("caas-kt").toFile(), MemorySecretStore())
+        repository.use {
+            assertFailsWith<CaasException.Unauthorized> { it.sync() }
+            assertFailsWith<CaasException.Unauthorized> { it.signIn(email(), "000000") }
+            assertFailsWith<CaasException.InvalidInput> { it.orderSnapshot("not-an-id") }
+            assertFailsWith<CaasException.InvalidPush> { it.onFcmMessage(mapOf("type" to "unlock_car")) }
+        }
+        val offline = CaasRepository.open("http://127.0.0.1:9", Files.createTempDirectory("caas-kt").toFile(), MemorySecretStore())
+        offline.use { assertFailsWith<CaasException.Offline> { it.requestSignInCode(email()) } }
+    }
+
+    @Test
+    fun `cancelling a suspend call cancels it`() = runBlocking<Unit> {
+        // A server that accepts connections and never answers: the call can only end by cancellation.
+        ServerSocket(0, 50, InetAddress.getLoopbackAddress()).use { silent ->
+            val dir = Files.createTempDirectory("caas-kt").toFile()
+            CaasRepository.open("http://127.0.0.1:${silent.localPort}", dir, MemorySecretStore()).use { repository ->
+                val call = async(Dispatchers.Default) { repository.requestSignInCode(email()) }
+                delay(300)
+                assertTrue(call.isActive, "the call is in flight")
+                withTimeout(3_000) { call.cancelAndJoin() }
+                assertTrue(call.isCancelled)
+                // The core is unharmed: the cache still answers.
+                assertEquals(emptyList(), repository.orders.value)
+            }
+        }
+    }
+
+    @Test
+    fun `the core's logs reach the shell's logger`() = runBlocking<Unit> {
+        val lines = CopyOnWriteArrayList<String>()
+        assertTrue(CaasLog.install(LogLevel.INFO) { level, target, message -> lines += "$level $target $message" })
+        val email = email()
+        sandbox.sell(email)
+        signedIn(email).close()
+        assertTrue(lines.any { it.startsWith("INFO caas_core") && it.contains("signed in") }, lines.toString())
+        assertTrue(lines.none { it.contains(email) }, "no personal data in the logs")
+    }
+}

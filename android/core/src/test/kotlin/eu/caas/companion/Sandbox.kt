@@ -1,0 +1,54 @@
+package eu.caas.companion
+
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+
+/**
+ * The platform mock's dealership and sandbox APIs, for tests: the test command starts the mock
+ * and passes its URL and sandbox token in `CAAS_BACKEND` and `CAAS_SANDBOX_TOKEN`.
+ */
+class Sandbox(
+    val url: String = System.getenv("CAAS_BACKEND") ?: error("CAAS_BACKEND is not set"),
+    private val token: String = System.getenv("CAAS_SANDBOX_TOKEN") ?: error("CAAS_SANDBOX_TOKEN is not set"),
+) {
+    private val http = HttpClient.newHttpClient()
+    private val dealer: String by lazy {
+        field(post("/v1/sandbox/dealerships/madrid-centro/staff-tokens", "{}", token), "access_token")
+    }
+
+    /** Registers a sale for [email] and returns the order id. */
+    fun sell(email: String, basePlatform: String = "urban-ev", options: List<String> = listOf("heat-pump")): String {
+        val opts = options.joinToString(",") { "\"$it\"" }
+        val body = """{"customer":{"email":"$email","name":"Kotlin Test","country":"ES"},
+            |"configuration":{"base_platform":"$basePlatform","options":[$opts]},
+            |"delivery_locality":"Madrid"}""".trimMargin()
+        return field(post("/v1/dealership/sales", body, dealer), "id")
+    }
+
+    fun reserve(order: String) =
+        post("/v1/dealership/orders/$order/reservation", """{"deposit":{"amount_minor":150000,"currency":"EUR"}}""", dealer)
+
+    fun advance(order: String, to: String? = null) =
+        post("/v1/sandbox/orders/$order/factory/advance", if (to == null) "{}" else """{"to":"$to"}""", token)
+
+    fun signInCode(email: String): String = field(get("/v1/sandbox/sign-in-codes/$email", token), "code")
+
+    private fun post(path: String, body: String, bearer: String): String = send(
+        HttpRequest.newBuilder(URI.create(url + path)).header("Authorization", "Bearer $bearer")
+            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+    )
+
+    private fun get(path: String, bearer: String): String =
+        send(HttpRequest.newBuilder(URI.create(url + path)).header("Authorization", "Bearer $bearer").GET().build())
+
+    private fun send(request: HttpRequest): String {
+        val response = http.send(request, HttpResponse.BodyHandlers.ofString())
+        check(response.statusCode() in 200..299) { "${request.uri()}: ${response.statusCode()} ${response.body()}" }
+        return response.body()
+    }
+
+    private fun field(json: String, name: String): String =
+        Regex("\"$name\"\\s*:\\s*\"([^\"]*)\"").find(json)?.groupValues?.get(1) ?: error("no $name in $json")
+}

@@ -1,0 +1,49 @@
+//! The one error the shells see: only variants a caller can act on, each with a sentence.
+
+use caas_core::CaasError as CoreError;
+
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum CaasError {
+    /// The platform cannot be reached; cached snapshots still work. Retry later.
+    #[error("offline: {reason}")]
+    Offline { reason: String },
+    /// Sign in again.
+    #[error("not signed in, or the session expired")]
+    Unauthorized,
+    #[error("not found: {what}")]
+    NotFound { what: String },
+    /// The platform refused; `code` is its stable error code.
+    #[error("refused ({code}): {reason}")]
+    Rejected { code: String, reason: String },
+    /// A push payload that is not one of this app's pushes.
+    #[error("push refused: {reason}")]
+    InvalidPush { reason: String },
+    /// An argument the core cannot use (a malformed id, a bad URL).
+    #[error("invalid input: {reason}")]
+    InvalidInput { reason: String },
+    /// Local storage or secret storage failed; nothing the user can fix but a report.
+    #[error("internal error: {reason}")]
+    Internal { reason: String },
+}
+
+impl From<CoreError> for CaasError {
+    fn from(error: CoreError) -> Self {
+        match error {
+            CoreError::Offline(reason) => CaasError::Offline { reason },
+            CoreError::Unauthorized => CaasError::Unauthorized,
+            CoreError::NotFound(what) => CaasError::NotFound { what },
+            CoreError::Rejected { code, message } => {
+                CaasError::Rejected { code: code.wire_name().to_owned(), reason: message }
+            }
+            CoreError::InvalidPush(reason) => CaasError::InvalidPush { reason: reason.to_string() },
+            CoreError::Config(reason) => CaasError::InvalidInput { reason },
+            other @ (CoreError::Protocol(_) | CoreError::Storage(_) | CoreError::Secrets(_)) => {
+                CaasError::Internal { reason: other.to_string() }
+            }
+        }
+    }
+}
+
+pub(crate) fn parse_id(id: &str) -> Result<uuid::Uuid, CaasError> {
+    id.parse().map_err(|_| CaasError::InvalidInput { reason: format!("`{id}` is not an order id") })
+}

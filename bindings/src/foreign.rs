@@ -1,0 +1,93 @@
+//! Traits the shells implement: the secret store (Keystore, Keychain), the listeners, and
+//! adapters from them to the core's traits.
+
+use std::sync::Arc;
+
+use crate::records::{OrderDetail, OrderSummary, PushHint, PushOutcome};
+
+/// Why the shell's secret store failed.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum SecretStoreError {
+    #[error("secret store failed: {reason}")]
+    Failed { reason: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for SecretStoreError {
+    fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        SecretStoreError::Failed { reason: error.reason }
+    }
+}
+
+/// Secure storage for small secrets (the session token, later the device's keys): Android
+/// Keystore-backed preferences, the iOS Keychain. Never the SQLite cache.
+#[uniffi::export(with_foreign)]
+pub trait SecretStore: Send + Sync {
+    fn get(&self, key: String) -> Result<Option<String>, SecretStoreError>;
+    fn set(&self, key: String, value: String) -> Result<(), SecretStoreError>;
+    fn delete(&self, key: String) -> Result<(), SecretStoreError>;
+}
+
+/// The core's view of a shell's secret store.
+pub(crate) struct ForeignSecrets(pub Arc<dyn SecretStore>);
+
+impl std::fmt::Debug for ForeignSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ForeignSecrets")
+    }
+}
+
+fn secrets_error(error: SecretStoreError) -> caas_core::CaasError {
+    caas_core::CaasError::Secrets(error.to_string())
+}
+
+impl caas_core::SecretStore for ForeignSecrets {
+    fn get(&self, key: &str) -> caas_core::Result<Option<String>> {
+        self.0.get(key.to_owned()).map_err(secrets_error)
+    }
+
+    fn set(&self, key: &str, value: &str) -> caas_core::Result<()> {
+        self.0.set(key.to_owned(), value.to_owned()).map_err(secrets_error)
+    }
+
+    fn delete(&self, key: &str) -> caas_core::Result<()> {
+        self.0.delete(key.to_owned()).map_err(secrets_error)
+    }
+}
+
+/// Receives the orders list now and after every change.
+#[uniffi::export(with_foreign)]
+pub trait OrdersListener: Send + Sync {
+    fn on_orders(&self, orders: Vec<OrderSummary>);
+}
+
+/// Receives one order now and after every change to it.
+#[uniffi::export(with_foreign)]
+pub trait OrderListener: Send + Sync {
+    fn on_order(&self, order: OrderDetail);
+}
+
+/// Receives every push the core handled.
+#[uniffi::export(with_foreign)]
+pub trait PushListener: Send + Sync {
+    fn on_push(&self, hint: PushHint, outcome: PushOutcome);
+}
+
+pub(crate) struct Forward<T: ?Sized>(pub Arc<T>);
+
+impl caas_core::OrdersListener for Forward<dyn OrdersListener> {
+    fn on_orders(&self, orders: Vec<caas_core::OrderSummary>) {
+        self.0.on_orders(orders.into_iter().map(Into::into).collect());
+    }
+}
+
+impl caas_core::OrderListener for Forward<dyn OrderListener> {
+    fn on_order(&self, order: caas_core::OrderDetail) {
+        self.0.on_order(order.into());
+    }
+}
+
+impl caas_core::PushListener for Forward<dyn PushListener> {
+    fn on_push(&self, hint: caas_core::protocol::push::PushHint, outcome: caas_core::PushOutcome) {
+        self.0.on_push(hint.into(), outcome.into());
+    }
+}

@@ -1,0 +1,125 @@
+import CaasCore
+import Foundation
+
+/// A push the core handled, and what came of it.
+public struct HandledPush: Sendable, Equatable {
+    public let hint: PushHint
+    public let outcome: PushOutcome
+}
+
+/// The app's one door to the shared core: state as `AsyncStream`s the views observe, actions as
+/// `async` functions that honour task cancellation. Snapshots come from the on-device cache, so
+/// they show at once and offline; the core's errors are thrown as `CaasError`.
+public final class CaasRepository: Sendable {
+    private let core: Caas
+
+    private init(core: Caas) {
+        self.core = core
+    }
+
+    /// Opens the core on the app's private `dataDirectory`; secrets go to `secrets` (the
+    /// Keychain in the app), never to the cache.
+    public static func open(backendURL: URL, dataDirectory: URL, secrets: SecretStore) async throws -> CaasRepository {
+        let config = CaasConfig(backendUrl: backendURL.absoluteString, dataDir: dataDirectory.path)
+        return CaasRepository(core: try await Caas.open(config: config, secrets: secrets))
+    }
+
+    /// The customer's orders, newest first: the cached list at once, then after every change.
+    public var orders: AsyncStream<[OrderSummary]> {
+        let (stream, continuation) = AsyncStream.makeStream(of: [OrderSummary].self, bufferingPolicy: .bufferingNewest(1))
+        let handle = core.subscribeOrders(listener: OrdersRelay { continuation.yield($0) })
+        continuation.onTermination = { _ in handle.cancel() }
+        return stream
+    }
+
+    /// One order with its timeline: the cached value at once, then every change. Throws
+    /// `CaasError.InvalidInput` for a malformed id.
+    public func order(id: String) throws -> AsyncStream<OrderDetail> {
+        let (stream, continuation) = AsyncStream.makeStream(of: OrderDetail.self, bufferingPolicy: .bufferingNewest(1))
+        let handle = try core.subscribeOrder(id: id, listener: OrderRelay { continuation.yield($0) })
+        continuation.onTermination = { _ in handle.cancel() }
+        return stream
+    }
+
+    /// Every push the core handles from now on.
+    public var pushes: AsyncStream<HandledPush> {
+        let (stream, continuation) = AsyncStream.makeStream(of: HandledPush.self, bufferingPolicy: .bufferingNewest(64))
+        let handle = core.subscribePushes(listener: PushRelay { continuation.yield($0) })
+        continuation.onTermination = { _ in handle.cancel() }
+        return stream
+    }
+
+    public var isSignedIn: Bool {
+        get throws { try core.isSignedIn() }
+    }
+
+    public func requestSignInCode(email: String) async throws {
+        try await cancellable { [core] in try await core.requestSignInCode(email: email) }
+    }
+
+    /// Signs in with the emailed code; returns the customer id.
+    @discardableResult
+    public func signIn(email: String, code: String) async throws -> String {
+        try await cancellable { [core] in try await core.signIn(email: email, code: code) }
+    }
+
+    public func signOut() async throws {
+        try await cancellable { [core] in try await core.signOut() }
+    }
+
+    /// Fetches what changed; throws `CaasError.Offline` while the cache keeps answering.
+    @discardableResult
+    public func sync() async throws -> SyncReport {
+        try await cancellable { [core] in try await core.sync() }
+    }
+
+    public func orderSnapshot(id: String) async throws -> OrderDetail {
+        try await cancellable { [core] in try await core.order(id: id) }
+    }
+
+    /// Registers the APNs device token (from `didRegisterForRemoteNotificationsWithDeviceToken`).
+    @discardableResult
+    public func registerAPNsToken(_ token: Data) async throws -> String {
+        let hex = token.map { String(format: "%02x", $0) }.joined()
+        return try await cancellable { [core] in try await core.registerPushDevice(platform: .apns, token: hex) }
+    }
+
+    /// Entry point for `didReceiveRemoteNotification` and the Notification Service Extension: the
+    /// payload as delivered, which the core checks before syncing the order it names.
+    public func didReceiveRemoteNotification(_ userInfo: [AnyHashable: Any]) async throws -> PushOutcome {
+        let payload = Dictionary(uniqueKeysWithValues: userInfo.compactMap { key, value in
+            (key as? String).map { ($0, value) }
+        })
+        guard JSONSerialization.isValidJSONObject(payload) else {
+            throw CaasError.InvalidPush(reason: "the notification payload is not JSON")
+        }
+        let data = try JSONSerialization.data(withJSONObject: payload)
+        return try await cancellable { [core] in try await core.handlePush(payload: data) }
+    }
+
+    /// The development push channel (the platform mock's SSE stream) in place of APNs.
+    public func connectDevelopmentPushStream() async throws -> PushStreamHandle {
+        try await cancellable { [core] in try await core.connectPushStream() }
+    }
+}
+
+// The core calls these from its own threads; each forwards to an AsyncStream continuation, which
+// is safe to use from any thread.
+
+private final class OrdersRelay: OrdersListener, @unchecked Sendable {
+    let deliver: ([OrderSummary]) -> Void
+    init(_ deliver: @escaping ([OrderSummary]) -> Void) { self.deliver = deliver }
+    func onOrders(orders: [OrderSummary]) { deliver(orders) }
+}
+
+private final class OrderRelay: OrderListener, @unchecked Sendable {
+    let deliver: (OrderDetail) -> Void
+    init(_ deliver: @escaping (OrderDetail) -> Void) { self.deliver = deliver }
+    func onOrder(order: OrderDetail) { deliver(order) }
+}
+
+private final class PushRelay: PushListener, @unchecked Sendable {
+    let deliver: (HandledPush) -> Void
+    init(_ deliver: @escaping (HandledPush) -> Void) { self.deliver = deliver }
+    func onPush(hint: PushHint, outcome: PushOutcome) { deliver(HandledPush(hint: hint, outcome: outcome)) }
+}

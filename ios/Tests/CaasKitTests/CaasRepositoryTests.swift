@@ -1,0 +1,150 @@
+import CaasCore
+import CaasKit
+import Foundation
+import XCTest
+
+final class Lines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
+}
+
+struct TimedOut: Error {
+    let seconds: Double
+}
+
+final class CaasRepositoryTests: XCTestCase {
+    private func email() -> String { "swift-\(UUID().uuidString.lowercased())@example.com" }
+
+    private func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("caas-swift-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    private func signedIn(_ sandbox: Sandbox, _ email: String) async throws -> CaasRepository {
+        let repository = try await CaasRepository.open(
+            backendURL: URL(string: sandbox.url)!, dataDirectory: try temporaryDirectory(), secrets: MemorySecretStore())
+        try await repository.requestSignInCode(email: email)
+        try await repository.signIn(email: email, code: try await sandbox.signInCode(email: email))
+        return repository
+    }
+
+    /// The first element of `stream` that satisfies `predicate`, or a failure after `seconds`.
+    private func first<T: Sendable>(_ stream: AsyncStream<T>, within seconds: Double = 15, where predicate: @escaping @Sendable (T) -> Bool) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { for await value in stream where predicate(value) { return value }; return nil }
+            group.addTask { try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000)); return nil }
+            let value = try await group.next() ?? nil
+            group.cancelAll()
+            guard let value else { throw TimedOut(seconds: seconds) }
+            return value
+        }
+    }
+
+    func testACustomerFollowsManufacturingThroughPushes() async throws {
+        let sandbox = try Sandbox()
+        let email = email()
+        let (order, dealer) = try await sandbox.sell(email: email)
+        let repository = try await signedIn(sandbox, email)
+        try await repository.sync()
+        let listed = try await first(repository.orders) { !$0.isEmpty }
+        XCTAssertEqual(listed.map(\.id), [order])
+        XCTAssertEqual(listed.first?.state, .saleRegistered)
+
+        let pushes = repository.pushes
+        let stream = try await repository.connectDevelopmentPushStream()
+        try await sandbox.reserve(order: order, dealer: dealer)
+        try await sandbox.advance(order: order, to: "dispatched_to_locality")
+        let done = try await first(try repository.order(id: order)) { $0.summary.state == .dispatchedToLocality }
+        XCTAssertEqual(done.timeline.map(\.state), [
+            .saleRegistered, .reservationPaid, .orderPlaced, .inProduction, .assembly, .qualityControl,
+            .manufacturingComplete, .dispatchedToLocality,
+        ])
+        XCTAssertFalse(done.estimateRevisions.isEmpty)
+        XCTAssertEqual(done.summary.completion?.confirmed, true)
+        XCTAssertNotNil(done.vin)
+        let synced = try await first(pushes) { if case .synced = $0.outcome { return true } else { return false } }
+        XCTAssertEqual(synced.hint.orderId, order)
+        stream.disconnect()
+    }
+
+    func testAnAPNsPayloadSyncsTheOrderItNames() async throws {
+        let sandbox = try Sandbox()
+        let email = email()
+        let (order, _) = try await sandbox.sell(email: email)
+        let repository = try await signedIn(sandbox, email)
+        let userInfo: [AnyHashable: Any] = [
+            "aps": ["content-available": 1],
+            "caas": ["event_id": UUID().uuidString, "order_id": order, "order_version": 1, "type": "state_changed"],
+        ]
+        let outcome = try await repository.didReceiveRemoteNotification(userInfo)
+        XCTAssertEqual(outcome, .synced(newEvents: 1))
+        let snapshot = try await repository.orderSnapshot(id: order)
+        XCTAssertEqual(snapshot.summary.state, .saleRegistered)
+    }
+
+    func testCoreErrorsAreThrownAsTypedErrors() async throws {
+        let sandbox = try Sandbox()
+        let repository = try await CaasRepository.open(
+            backendURL: URL(string: sandbox.url)!, dataDirectory: try temporaryDirectory(), secrets: MemorySecretStore())
+        await assertThrows(.Unauthorized) { try await repository.sync() }
+        await assertThrows(.Unauthorized) { try await repository.signIn(email: self.email(), code: "000000") }
+        XCTAssertThrowsError(try repository.order(id: "not-an-id")) { error in
+            guard case CaasError.InvalidInput = error else { return XCTFail("\(error)") }
+        }
+        do {
+            _ = try await repository.didReceiveRemoteNotification(["aps": [:]])
+            XCTFail("a foreign payload was accepted")
+        } catch CaasError.InvalidPush {}
+
+        let offline = try await CaasRepository.open(
+            backendURL: URL(string: "http://127.0.0.1:9")!, dataDirectory: try temporaryDirectory(), secrets: MemorySecretStore())
+        do {
+            try await offline.requestSignInCode(email: email())
+            XCTFail("offline call succeeded")
+        } catch CaasError.Offline {}
+    }
+
+    func testCancellingAnAsyncCallCancelsIt() async throws {
+        let silent = try SilentServer()
+        let repository = try await CaasRepository.open(
+            backendURL: URL(string: "http://127.0.0.1:\(silent.port)")!, dataDirectory: try temporaryDirectory(),
+            secrets: MemorySecretStore())
+        let email = email()
+        let call = Task { try await repository.requestSignInCode(email: email) }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        let cancelledAt = Date()
+        call.cancel()
+        switch await call.result {
+        case .failure(is CancellationError): break
+        case let other: XCTFail("the cancelled call returned \(other)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(cancelledAt), 3, "cancellation released the caller at once")
+        withExtendedLifetime(silent) {}
+    }
+
+    func testTheCoresLogsReachTheShellsLogger() async throws {
+        let sandbox = try Sandbox()
+        let lines = Lines()
+        XCTAssertTrue(CaasLog.install(minLevel: .info) { level, target, message in lines.append("\(level) \(target) \(message)") })
+        let email = email()
+        _ = try await sandbox.sell(email: email)
+        _ = try await signedIn(sandbox, email)
+        let logged = lines.all
+        XCTAssertTrue(logged.contains { $0.hasPrefix("info caas_core") && $0.contains("signed in") }, "\(logged)")
+        XCTAssertFalse(logged.contains { $0.contains(email) }, "no personal data in the logs")
+    }
+
+    private func assertThrows(_ expected: CaasError, _ body: () async throws -> Void, line: UInt = #line) async {
+        do {
+            try await body()
+            XCTFail("no error", line: line)
+        } catch let error as CaasError {
+            XCTAssertEqual(error, expected, line: line)
+        } catch {
+            XCTFail("\(error)", line: line)
+        }
+    }
+}

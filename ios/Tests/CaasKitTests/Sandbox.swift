@@ -1,0 +1,75 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The platform mock's dealership and sandbox APIs, for tests: the test command starts the mock
+/// and passes its URL and sandbox token in `CAAS_BACKEND` and `CAAS_SANDBOX_TOKEN`.
+struct Sandbox {
+    let url: String
+    private let token: String
+
+    init() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let url = env["CAAS_BACKEND"], let token = env["CAAS_SANDBOX_TOKEN"] else {
+            throw SandboxError.notConfigured
+        }
+        self.url = url
+        self.token = token
+    }
+
+    enum SandboxError: Error {
+        case notConfigured
+        case status(String, Int, String)
+        case missing(String)
+    }
+
+    private func call(_ method: String, _ path: String, _ body: [String: Any]?, bearer: String) async throws -> [String: Any] {
+        var request = URLRequest(url: URL(string: url + path)!)
+        request.httpMethod = method
+        request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization")
+        if let body {
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard (200..<300).contains(status) else {
+            throw SandboxError.status(path, status, String(decoding: data, as: UTF8.self))
+        }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+    }
+
+    private func string(_ object: [String: Any], _ key: String) throws -> String {
+        guard let value = object[key] as? String else { throw SandboxError.missing(key) }
+        return value
+    }
+
+    private func dealer() async throws -> String {
+        try string(try await call("POST", "/v1/sandbox/dealerships/madrid-centro/staff-tokens", [:], bearer: token), "access_token")
+    }
+
+    /// Registers a sale for `email`; returns the order id and the staff token that made it.
+    func sell(email: String) async throws -> (order: String, dealer: String) {
+        let dealer = try await dealer()
+        let sale: [String: Any] = [
+            "customer": ["email": email, "name": "Swift Test", "country": "ES"],
+            "configuration": ["base_platform": "urban-ev", "options": ["heat-pump"]],
+            "delivery_locality": "Madrid",
+        ]
+        return (try string(try await call("POST", "/v1/dealership/sales", sale, bearer: dealer), "id"), dealer)
+    }
+
+    func reserve(order: String, dealer: String) async throws {
+        let deposit: [String: Any] = ["deposit": ["amount_minor": 150_000, "currency": "EUR"]]
+        _ = try await call("POST", "/v1/dealership/orders/\(order)/reservation", deposit, bearer: dealer)
+    }
+
+    func advance(order: String, to stage: String) async throws {
+        _ = try await call("POST", "/v1/sandbox/orders/\(order)/factory/advance", ["to": stage], bearer: token)
+    }
+
+    func signInCode(email: String) async throws -> String {
+        try string(try await call("GET", "/v1/sandbox/sign-in-codes/\(email)", nil, bearer: token), "code")
+    }
+}

@@ -1,0 +1,37 @@
+# Kotlin on the JVM without Gradle or the Android SDK: JetBrains' compiler from the npm registry
+# (cached), JNA and JUnit 5 from Debian. Sourced by scripts/test.
+#   kotlin_ready                       installs what is missing
+#   kotlin_test BINDINGS LIBDIR OUT    compiles the generated bindings, the facade and its tests; runs them
+
+KOTLIN_VERSION=2.4.20
+CAAS_CACHE=${CAAS_CACHE:-$HOME/.cache/caas-companion}
+KOTLIN_HOME=${CAAS_KOTLIN_HOME:-$CAAS_CACHE/kotlin-$KOTLIN_VERSION}
+
+kotlin_ready() {
+  command -v javac >/dev/null || apt_ensure default-jdk-headless
+  apt_ensure libjna-java junit5
+  if [ ! -x "$KOTLIN_HOME/bin/kotlinc" ]; then
+    log "fetching the Kotlin compiler $KOTLIN_VERSION (once)"
+    local tmp
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "kotlin-compiler@$KOTLIN_VERSION" >/dev/null && tar xzf "kotlin-compiler-$KOTLIN_VERSION.tgz")
+    mkdir -p "$(dirname "$KOTLIN_HOME")"
+    rm -rf "$KOTLIN_HOME"
+    mv "$tmp/package" "$KOTLIN_HOME"
+    rm -rf "$tmp"
+  fi
+}
+
+kotlin_test() {
+  local bindings=$1 libdir=$2 out=$3
+  local lib=$KOTLIN_HOME/lib java=/usr/share/java
+  local cp="$java/jna.jar:$lib/kotlin-stdlib.jar:$lib/kotlinx-coroutines-core-jvm.jar:$lib/kotlin-test.jar"
+  cp="$cp:$lib/kotlin-test-junit5.jar:$java/junit-jupiter-api.jar:$java/opentest4j.jar:$java/apiguardian-api.jar"
+  cp="$cp:$java/junit-platform-commons.jar"
+  rm -rf "$out" && mkdir -p "$out"
+  "$KOTLIN_HOME/bin/kotlinc" -jvm-target 17 -nowarn -cp "$cp" -d "$out" \
+    $(find "$bindings" android/core/src/main/kotlin android/core/src/test/kotlin -name '*.kt')
+  java -Djna.library.path="$libdir" -jar "$java/junit-platform-console-standalone.jar" \
+    --class-path "$out:$cp" --select-package eu.caas.companion --disable-banner --details=tree \
+    --fail-if-no-tests
+}
