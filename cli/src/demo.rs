@@ -52,11 +52,10 @@ impl Show {
     }
 
     fn line(&self, text: impl AsRef<str>) {
-        if self.json {
-        } else if self.bar.is_hidden() {
-            println!("{}", text.as_ref());
-        } else {
-            self.bar.println(text.as_ref());
+        match (self.json, self.bar.is_hidden()) {
+            (true, _) => {}
+            (false, true) => println!("{}", text.as_ref()),
+            (false, false) => self.bar.println(text.as_ref()),
         }
     }
 

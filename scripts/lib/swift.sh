@@ -44,8 +44,9 @@ swift_unmount() {
 
 swift_run() {
   local project=$1; shift
+  swift_unmount # a mount left by an interrupted run may point at another checkout
   swift_mount
-  mountpoint -q "$SWIFT_CHROOT/project" || mount --bind "$project" "$SWIFT_CHROOT/project"
+  mount --bind "$project" "$SWIFT_CHROOT/project"
   local status=0
   chroot "$SWIFT_CHROOT" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root "$@" || status=$?
   swift_unmount

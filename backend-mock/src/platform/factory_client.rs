@@ -35,23 +35,8 @@ impl FactoryClient {
 
     /// `POST /orders`: the factory answers at once with acceptance or the reason it refuses.
     pub async fn place_order(&self, request: &FactoryOrderRequest) -> Result<FactoryOrderAccepted, PlacementError> {
-        let response = self
-            .http
-            .post(format!("{}/orders", self.base_url))
-            .bearer_auth(&self.api_key)
-            .json(request)
-            .send()
-            .await
-            .map_err(|e| PlacementError::Unavailable(e.to_string()))?;
-        let status = response.status();
-        if status.is_success() {
-            response.json().await.map_err(|e| PlacementError::Unavailable(e.to_string()))
-        } else if status == reqwest::StatusCode::UNPROCESSABLE_ENTITY {
-            let rejection = response.json().await.map_err(|e| PlacementError::Unavailable(e.to_string()))?;
-            Err(PlacementError::Rejected(rejection))
-        } else {
-            Err(PlacementError::Unavailable(format!("factory answered {status}")))
-        }
+        let response = self.post("orders", request).await?;
+        response.json().await.map_err(|e| PlacementError::Unavailable(e.to_string()))
     }
 
     /// Sandbox: move a factory order one stage on, or up to `to`.
@@ -74,9 +59,15 @@ impl FactoryClient {
     }
 
     async fn sandbox_call(&self, path: &str, body: &impl Serialize) -> Result<(), PlacementError> {
+        self.post(&format!("sandbox/{path}"), body).await.map(drop)
+    }
+
+    /// Posts to the factory; a refusal (422, 409) carries the factory's reason, anything else that
+    /// is not a success means the factory is unavailable.
+    async fn post(&self, path: &str, body: &impl Serialize) -> Result<reqwest::Response, PlacementError> {
         let response = self
             .http
-            .post(format!("{}/sandbox/{path}", self.base_url))
+            .post(format!("{}/{path}", self.base_url))
             .bearer_auth(&self.api_key)
             .json(body)
             .send()
@@ -84,7 +75,7 @@ impl FactoryClient {
             .map_err(|e| PlacementError::Unavailable(e.to_string()))?;
         let status = response.status();
         if status.is_success() {
-            Ok(())
+            Ok(response)
         } else if status == reqwest::StatusCode::UNPROCESSABLE_ENTITY || status == reqwest::StatusCode::CONFLICT {
             let text = response.text().await.unwrap_or_default();
             let rejection =
