@@ -22,16 +22,27 @@ kotlin_ready() {
   fi
 }
 
-kotlin_test() {
-  local bindings=$1 libdir=$2 out=$3
+# The libraries the facade, its tests and the generated bindings need at compile and run time.
+kotlin_classpath() {
   local lib=$KOTLIN_HOME/lib java=/usr/share/java
   local cp="$java/jna.jar:$lib/kotlin-stdlib.jar:$lib/kotlinx-coroutines-core-jvm.jar:$lib/kotlin-test.jar"
   cp="$cp:$lib/kotlin-test-junit5.jar:$java/junit-jupiter-api.jar:$java/opentest4j.jar:$java/apiguardian-api.jar"
-  cp="$cp:$java/junit-platform-commons.jar"
+  echo "$cp:$java/junit-platform-commons.jar"
+}
+
+# Compiles the generated bindings, the facade, its tests and any extra source folders into OUT.
+kotlin_compile() {
+  local bindings=$1 out=$2; shift 2
   rm -rf "$out" && mkdir -p "$out"
-  "$KOTLIN_HOME/bin/kotlinc" -jvm-target 17 -nowarn -cp "$cp" -d "$out" \
-    $(find "$bindings" android/core/src/main/kotlin android/core/src/test/kotlin -name '*.kt')
-  java -Djna.library.path="$libdir" -jar "$java/junit-platform-console-standalone.jar" \
-    --class-path "$out:$cp" --select-package eu.caas.companion --disable-banner --details=tree \
+  # shellcheck disable=SC2046
+  "$KOTLIN_HOME/bin/kotlinc" -jvm-target 17 -nowarn -cp "$(kotlin_classpath)" -d "$out" \
+    $(find "$bindings" android/core/src/main/kotlin android/core/src/test/kotlin "$@" -name '*.kt')
+}
+
+kotlin_test() {
+  local bindings=$1 libdir=$2 out=$3
+  kotlin_compile "$bindings" "$out"
+  java -Djna.library.path="$libdir" -jar /usr/share/java/junit-platform-console-standalone.jar \
+    --class-path "$out:$(kotlin_classpath)" --select-package eu.caas.companion --disable-banner --details=tree \
     --fail-if-no-tests
 }
