@@ -56,7 +56,7 @@ impl SecretStore for FileSecretStore {
     /// crash never leaves a half-written secret.
     fn set(&self, key: &str, value: &str) -> Result<()> {
         let path = self.path(key)?;
-        let tmp = path.with_extension("tmp");
+        let tmp = self.dir.join(format!(".{key}.tmp"));
         let mut options = fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
         #[cfg(unix)]

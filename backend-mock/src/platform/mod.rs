@@ -50,8 +50,12 @@ impl AppState {
             let tx = conn.transaction()?;
             let (value, events) = change(&tx)?;
             let mut pending = Vec::new();
-            let mut orders: Vec<_> = events.iter().map(|e| e.order_id).collect();
-            orders.dedup();
+            let mut orders: Vec<_> = Vec::new();
+            for event in &events {
+                if !orders.contains(&event.order_id) {
+                    orders.push(event.order_id);
+                }
+            }
             for order_id in orders {
                 let customer = orders::customer_of(&tx, order_id)?;
                 let of_order: Vec<_> = events.iter().filter(|e| e.order_id == order_id).cloned().collect();
