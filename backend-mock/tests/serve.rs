@@ -15,9 +15,14 @@ impl Drop for Server {
 
 /// Starts the binary on a free port and returns it with the URL it printed.
 fn serve(db: &std::path::Path) -> (Server, String) {
+    serve_with(db, &[])
+}
+
+fn serve_with(db: &std::path::Path, extra: &[&str]) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_caas-mock"))
         .args(["serve", "--port", "0", "--db"])
         .arg(db)
+        .args(extra)
         .env("CAAS_SANDBOX_TOKEN", "sbx_test")
         .stdout(Stdio::piped())
         .spawn()
@@ -54,4 +59,33 @@ async fn serves_on_a_free_port_and_keeps_its_data_across_restarts() {
     let (_server, url) = serve(&db);
     let orders = http.get(format!("{url}/v1/dealership/orders")).bearer_auth(&token).send().await.expect("orders");
     assert_eq!(orders.status(), 200, "the staff token issued before the restart still works");
+}
+
+/// Webhook secrets come from configuration: a delivery signed with a configured `whsec_` secret
+/// passes the signature check (and is judged on its content), one signed with another is refused.
+#[tokio::test]
+async fn webhook_secrets_are_configuration() {
+    use caas_protocol::webhook::{self, WebhookSecret};
+    let _already_installed = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let configured: WebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".parse().expect("secret");
+    let (_server, url) = serve_with(&dir.path().join("mock.db"), &["--webhook-secret", &configured.to_config_string()]);
+    let other = WebhookSecret::from_bytes(vec![7; 32]).expect("secret");
+    let body = r#"{"type":"order.stage_changed","timestamp":"2026-01-01T00:00:00Z","data":{"factory_order_id":"FO-404","platform_order_id":"00000000-0000-0000-0000-000000000000","stage":"in_production","estimated_completion":"2027-01-01"}}"#;
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for (id, secret) in [("msg_configured", &configured), ("msg_other", &other)] {
+        let signed = webhook::sign(std::slice::from_ref(secret), id, chrono::Utc::now().timestamp(), body.as_bytes());
+        let response = http
+            .post(format!("{url}/v1/webhooks/factory"))
+            .header(webhook::HEADER_WEBHOOK_ID, &signed.id)
+            .header(webhook::HEADER_WEBHOOK_TIMESTAMP, signed.timestamp.to_string())
+            .header(webhook::HEADER_WEBHOOK_SIGNATURE, &signed.signature)
+            .body(body)
+            .send()
+            .await
+            .expect("delivered");
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [404, 401], "accepted signature reaches the unknown order; the other is refused");
 }
