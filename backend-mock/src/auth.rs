@@ -23,6 +23,12 @@ pub fn random_token(prefix: &str) -> String {
     format!("{prefix}_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// Compares a presented secret with the configured one through their digests, so the comparison
+/// time says nothing about the configured value.
+pub fn same_secret(presented: &str, configured: &str) -> bool {
+    token_digest(presented) == token_digest(configured)
+}
+
 fn token_digest(token: &str) -> Vec<u8> {
     digest(&SHA256, token.as_bytes()).as_ref().to_vec()
 }
@@ -124,11 +130,6 @@ impl FromRequestParts<AppState> for SandboxAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = bearer(parts).ok_or_else(AppError::unauthorized)?;
-        // Digests compared, so the comparison time says nothing about the configured token.
-        if token_digest(token) == token_digest(&state.config.sandbox_token) {
-            Ok(Self)
-        } else {
-            Err(AppError::unauthorized())
-        }
+        if same_secret(token, &state.config.sandbox_token) { Ok(Self) } else { Err(AppError::unauthorized()) }
     }
 }

@@ -37,6 +37,9 @@ pub struct ServeArgs {
     /// The sandbox bearer token; a random one is made (and printed) when none is given.
     #[arg(long, env = "CAAS_SANDBOX_TOKEN")]
     pub sandbox_token: Option<String>,
+    /// Hours a customer has to make the final payment once the car is ready.
+    #[arg(long, value_name = "HOURS", default_value_t = 7 * 24)]
+    pub payment_window_hours: u64,
 }
 
 impl MockCommand {
@@ -61,14 +64,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         printed.push(format!("sandbox token: {token}"));
         token
     });
+    anyhow::ensure!(args.payment_window_hours > 0, "the payment window must be at least an hour");
     let config = MockConfig {
         port: args.port,
         bind: args.bind,
-        db_path: args.db,
         auto_advance: args.auto_advance.map(Duration::from_secs),
         webhook_secrets,
         sandbox_token,
-        factory_api_key: random_token("fct"),
+        payment_window: Duration::from_secs(args.payment_window_hours * 3600),
+        ..MockConfig::ephemeral(args.db)
     };
     let mock = start(config).await?;
     announce(std::iter::once(format!("listening on {}", mock.url)).chain(printed));

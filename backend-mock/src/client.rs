@@ -3,9 +3,10 @@
 
 use caas_protocol::OrderState;
 use caas_protocol::api::{
-    AmendConfigurationRequest, ApiError, Money, OrderEvent, OrderView, RecordReservationRequest, RegisterSaleRequest,
-    VehicleConfiguration,
+    AmendConfigurationRequest, ApiError, CustomerDetails, Money, OrderEvent, OrderView, RecordReservationRequest,
+    RegisterSaleRequest, RegistrationDetails, StockSaleRequest, StockVehicle, VehicleConfiguration,
 };
+use caas_protocol::payment::Payment;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -124,6 +125,34 @@ impl SandboxClient {
         self.http.get(&format!("/v1/sandbox/orders/{order}/events")).await
     }
 
+    /// Moves the platform's clock forward by `seconds`; reminders and lost reservations that became
+    /// due are applied before it returns.
+    pub async fn advance_clock(&self, seconds: i64) -> ClientResult<Value> {
+        self.http.post("/v1/sandbox/clock/advance", &json!({ "seconds": seconds })).await
+    }
+
+    /// Passes or fails the 3-D Secure check of a payment at the gateway.
+    pub async fn complete_three_d_secure(&self, payment: &str, pass: bool) -> ClientResult<Payment> {
+        self.http.post(&format!("/v1/sandbox/payments/{payment}/three-d-secure"), &json!({ "pass": pass })).await
+    }
+
+    /// The next `count` charges take the money and then lose their answer.
+    pub async fn drop_payment_answers(&self, count: u32) -> ClientResult<()> {
+        self.http.post("/v1/sandbox/payments/faults", &json!({ "drop_answers": count })).await
+    }
+
+    /// The charges the gateway made for an order.
+    pub async fn charges(&self, order: Uuid) -> ClientResult<Vec<Value>> {
+        self.http.get(&format!("/v1/sandbox/payments/ledger?order_id={order}")).await
+    }
+
+    /// The next `count` submissions to `country`'s registry fail transiently.
+    pub async fn fail_registry(&self, country: &str, count: u32) -> ClientResult<()> {
+        self.http
+            .post(&format!("/v1/sandbox/registries/{country}/faults"), &json!({ "transient_failures": count }))
+            .await
+    }
+
     /// The push, email and SMS log, optionally for one order and channel.
     pub async fn messages(&self, order: Option<Uuid>, channel: Option<&str>) -> ClientResult<Vec<Value>> {
         let mut query = Vec::new();
@@ -167,5 +196,26 @@ impl DealershipClient {
 
     pub async fn order(&self, order: Uuid) -> ClientResult<OrderView> {
         self.http.get(&format!("/v1/dealership/orders/{order}")).await
+    }
+
+    /// The dealership's cars available for sale.
+    pub async fn stock(&self) -> ClientResult<Vec<StockVehicle>> {
+        self.http.get("/v1/dealership/stock").await
+    }
+
+    /// Sells a stock car to a customer.
+    pub async fn sell_from_stock(
+        &self,
+        vin: &str,
+        customer: CustomerDetails,
+        delivery_locality: &str,
+    ) -> ClientResult<OrderView> {
+        let sale = StockSaleRequest { customer, delivery_locality: delivery_locality.to_owned() };
+        self.http.post(&format!("/v1/dealership/stock/{vin}/sales"), &sale).await
+    }
+
+    /// Completes or corrects the owner's registration details and registers the car again.
+    pub async fn retry_registration(&self, order: Uuid, details: &RegistrationDetails) -> ClientResult<OrderView> {
+        self.http.post(&format!("/v1/dealership/orders/{order}/registration"), details).await
     }
 }

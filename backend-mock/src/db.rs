@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS dealerships (
@@ -23,7 +23,10 @@ CREATE TABLE IF NOT EXISTS customers (
     email TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL,
     country TEXT NOT NULL,
-    phone TEXT
+    phone TEXT,
+    national_id TEXT,
+    tax_number TEXT,
+    address TEXT
 );
 -- Bearer tokens are stored as SHA-256 digests only.
 CREATE TABLE IF NOT EXISTS tokens (
@@ -52,9 +55,89 @@ CREATE TABLE IF NOT EXISTS orders (
     estimated_completion TEXT,
     blocker TEXT,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    price TEXT,
+    final_payment TEXT,
+    payment_reminded_at TEXT,
+    registration TEXT,
+    from_stock INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS orders_by_customer ON orders(customer_id);
+-- The cars themselves. A car belongs to one purchase record at a time; when its customer does not
+-- pay, it loses the customer and becomes stock of its dealership, keeping its history.
+CREATE TABLE IF NOT EXISTS vehicles (
+    vin TEXT PRIMARY KEY,
+    dealership_id TEXT NOT NULL REFERENCES dealerships(id),
+    configuration TEXT NOT NULL,
+    price TEXT NOT NULL,
+    assigned_customer_id TEXT REFERENCES customers(id),
+    order_id TEXT REFERENCES orders(id),
+    -- `assigned` or `available_for_sale`.
+    status TEXT NOT NULL,
+    manufacturing TEXT NOT NULL DEFAULT '[]',
+    updated_at TEXT NOT NULL
+);
+-- Final payment attempts, one per customer idempotency key; the gateway's intent id once known.
+CREATE TABLE IF NOT EXISTS payments (
+    order_id TEXT NOT NULL REFERENCES orders(id),
+    idempotency_key TEXT NOT NULL,
+    payment_method TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    intent_id TEXT UNIQUE,
+    -- `pending` until the gateway answers, then the gateway's status.
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (order_id, idempotency_key)
+);
+-- The first answer to each idempotent request, per caller.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    scope BLOB NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint BLOB NOT NULL,
+    status INTEGER,
+    content_type TEXT,
+    body BLOB,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sandbox_clock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    offset_seconds INTEGER NOT NULL
+);
+-- The payment gateway simulator's own records.
+CREATE TABLE IF NOT EXISTS gateway_payment_methods (
+    id TEXT PRIMARY KEY,
+    brand TEXT NOT NULL,
+    last4 TEXT NOT NULL,
+    -- What the sandbox card number makes the gateway do; the number itself is never kept.
+    behaviour TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS gateway_intents (
+    id TEXT PRIMARY KEY,
+    payment_method TEXT NOT NULL REFERENCES gateway_payment_methods(id),
+    body TEXT NOT NULL,
+    status TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+-- Money actually taken: at most one charge per intent.
+CREATE TABLE IF NOT EXISTS gateway_ledger (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    intent_id TEXT NOT NULL UNIQUE REFERENCES gateway_intents(id),
+    order_id TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    charged_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS gateway_webhook_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook_id TEXT NOT NULL UNIQUE,
+    intent_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    delivered_at TEXT
+);
 CREATE TABLE IF NOT EXISTS order_events (
     order_id TEXT NOT NULL REFERENCES orders(id),
     version INTEGER NOT NULL,
@@ -105,6 +188,19 @@ CREATE TABLE IF NOT EXISTS factory_webhook_outbox (
 );
 "#;
 
+/// Upgrades a version 1 database: the columns version 2 added to existing tables (its new tables
+/// come from [`SCHEMA`]).
+const UPGRADE_TO_2: &str = r#"
+ALTER TABLE customers ADD COLUMN national_id TEXT;
+ALTER TABLE customers ADD COLUMN tax_number TEXT;
+ALTER TABLE customers ADD COLUMN address TEXT;
+ALTER TABLE orders ADD COLUMN price TEXT;
+ALTER TABLE orders ADD COLUMN final_payment TEXT;
+ALTER TABLE orders ADD COLUMN payment_reminded_at TEXT;
+ALTER TABLE orders ADD COLUMN registration TEXT;
+ALTER TABLE orders ADD COLUMN from_stock INTEGER NOT NULL DEFAULT 0;
+"#;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error(transparent)]
@@ -129,6 +225,9 @@ impl Db {
         let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if found > SCHEMA_VERSION {
             return Err(DbError::TooNew { found, supported: SCHEMA_VERSION });
+        }
+        if found == 1 {
+            conn.execute_batch(UPGRADE_TO_2)?;
         }
         conn.execute_batch(SCHEMA)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;

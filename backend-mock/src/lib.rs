@@ -6,12 +6,17 @@ mod auth;
 mod catalogue;
 pub mod cli;
 pub mod client;
+mod clock;
 mod db;
 mod error;
 mod factory;
+mod gateway;
+mod idempotency;
 mod openapi;
 mod platform;
+mod registry;
 mod validate;
+mod webhook_sender;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -44,7 +49,16 @@ pub struct MockConfig {
     pub webhook_secrets: Vec<WebhookSecret>,
     pub sandbox_token: String,
     pub factory_api_key: String,
+    /// How long a customer has to make the final payment once the car is ready.
+    pub payment_window: Duration,
+    /// The gateway's merchant keys and webhook secret.
+    pub gateway_secret_key: String,
+    pub gateway_publishable_key: String,
+    pub gateway_webhook_secret: WebhookSecret,
 }
+
+/// The default time to pay: a week.
+pub const DEFAULT_PAYMENT_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
 
 impl MockConfig {
     /// A loopback mock on a free port with fresh random credentials.
@@ -57,6 +71,10 @@ impl MockConfig {
             webhook_secrets: vec![random_webhook_secret()],
             sandbox_token: random_token("sbx"),
             factory_api_key: random_token("fct"),
+            payment_window: DEFAULT_PAYMENT_WINDOW,
+            gateway_secret_key: random_token("sk_test"),
+            gateway_publishable_key: random_token("pk_test"),
+            gateway_webhook_secret: random_webhook_secret(),
         }
     }
 }
@@ -78,6 +96,8 @@ pub struct RunningMock {
     pub url: String,
     /// Base URL of the factory simulator's own API.
     pub factory_url: String,
+    /// Base URL of the payment gateway simulator.
+    pub gateway_url: String,
     pub sandbox_token: String,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
@@ -109,8 +129,11 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
         .await
         .with_context(|| format!("binding port {}", config.port))?;
     let factory_listener = TcpListener::bind(SocketAddr::new(config.bind, 0)).await.context("binding the factory")?;
+    let gateway_listener = TcpListener::bind(SocketAddr::new(config.bind, 0)).await.context("binding the gateway")?;
     let url = format!("http://{}", platform_listener.local_addr()?);
     let factory_url = format!("http://{}", factory_listener.local_addr()?);
+    let gateway_url = format!("http://{}", gateway_listener.local_addr()?);
+    let window = chrono::TimeDelta::from_std(config.payment_window).context("payment window")?;
 
     let factory_state = factory::FactoryState::new(
         db.clone(),
@@ -118,17 +141,41 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
         config.webhook_secrets[..1].to_vec(),
         format!("{url}/v1/webhooks/factory"),
     );
+    let gateway_state = gateway::GatewayState::new(
+        db.clone(),
+        gateway::GatewayKeys {
+            secret_key: config.gateway_secret_key.clone(),
+            publishable_key: config.gateway_publishable_key.clone(),
+            webhook_secret: config.gateway_webhook_secret.clone(),
+        },
+        gateway_url.clone(),
+        format!("{url}/v1/webhooks/gateway"),
+    );
     let (shutdown, stopped) = watch::channel(false);
     let platform_state = platform::AppState {
         db: db.clone(),
         config: Arc::new(platform::PlatformConfig {
             sandbox_token: config.sandbox_token.clone(),
             webhooks: WebhookVerifier::new(config.webhook_secrets.clone()),
+            payments: platform::PaymentSettings {
+                window,
+                // A day before the deadline, or halfway through a window shorter than two days.
+                remind_before: chrono::TimeDelta::days(1).min(window / 2),
+                public: caas_protocol::payment::PaymentsConfig {
+                    gateway_url: gateway_url.clone(),
+                    publishable_key: config.gateway_publishable_key.clone(),
+                },
+                webhooks: WebhookVerifier::new(vec![config.gateway_webhook_secret.clone()]),
+            },
         }),
         hub: platform::notify::PushHub::default(),
         factory: platform::FactoryClient::new(factory_url.clone(), config.factory_api_key.clone()),
+        gateway: platform::GatewayClient::new(gateway_url.clone(), config.gateway_secret_key.clone()),
+        registries: registry::Registries::default(),
+        clock: clock::Clock::load(&db.lock())?,
         stopping: stopped.clone(),
     };
+    let deadline_state = platform_state.clone();
     let platform_app = platform::router(platform_state)
         .route("/openapi.json", get(|| async { Json(openapi::document()) }))
         .route("/health", get(|| async { "ok" }))
@@ -152,11 +199,27 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
             tracing::error!(%error, "factory server stopped");
         }
     });
+    let gateway_stop = until(stopped.clone());
+    let gateway_app = gateway::router(gateway_state.clone());
+    tasks.spawn(async move {
+        if let Err(error) = axum::serve(gateway_listener, gateway_app).with_graceful_shutdown(gateway_stop).await {
+            tracing::error!(%error, "gateway server stopped");
+        }
+    });
+    let background_stop = until(stopped.clone());
+    tasks.spawn(async move {
+        tokio::select! {
+            () = gateway_state.webhooks.clone().run_redelivery() => {}
+            () = gateway::run_settlement(gateway_state) => {}
+            () = platform::deadlines::run(deadline_state) => {}
+            () = background_stop => {}
+        }
+    });
     let redelivery_stop = until(stopped.clone());
     let redelivery_state = factory_state.clone();
     tasks.spawn(async move {
         tokio::select! {
-            () = factory::run_redelivery(redelivery_state) => {}
+            () = redelivery_state.webhooks.run_redelivery() => {}
             () = redelivery_stop => {}
         }
     });
@@ -169,8 +232,8 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
             }
         });
     }
-    tracing::info!(%url, %factory_url, "mock started");
-    Ok(RunningMock { url, factory_url, sandbox_token: config.sandbox_token, shutdown, tasks })
+    tracing::info!(%url, %factory_url, %gateway_url, "mock started");
+    Ok(RunningMock { url, factory_url, gateway_url, sandbox_token: config.sandbox_token, shutdown, tasks })
 }
 
 /// One debug span per request, so a log line says which call it belongs to.

@@ -1,6 +1,6 @@
 //! Bounds and shapes of the fields the API accepts; each failure names the field.
 
-use caas_protocol::api::{CustomerDetails, Money, VehicleConfiguration};
+use caas_protocol::api::{CustomerDetails, Money, RegistrationDetails, VehicleConfiguration};
 
 use crate::error::{AppError, AppResult};
 
@@ -61,6 +61,21 @@ pub fn money(field: &str, money: &Money) -> AppResult<()> {
     }
     if money.currency.len() != 3 || !money.currency.chars().all(|c| c.is_ascii_uppercase()) {
         return Err(AppError::invalid(format!("`{field}.currency` must be an ISO 4217 code such as EUR")));
+    }
+    Ok(())
+}
+
+/// Registration details are checked for shape only; whether they satisfy a registry is the
+/// registry's call.
+pub fn registration(details: &RegistrationDetails) -> AppResult<()> {
+    for (field, value, max) in [
+        ("registration.national_id", &details.national_id, 16),
+        ("registration.tax_number", &details.tax_number, 16),
+        ("registration.address", &details.address, 200),
+    ] {
+        if let Some(value) = value {
+            text(field, value, max)?;
+        }
     }
     Ok(())
 }

@@ -1,6 +1,20 @@
 //! The one error the shells see: only variants a caller can act on, each with a sentence.
 
 use caas_core::CaasError as CoreError;
+use caas_core::PaymentRefusal;
+
+#[uniffi::remote(Enum)]
+pub enum PaymentRefusal {
+    InvalidCard,
+    CardDeclined,
+    InsufficientFunds,
+    AuthenticationFailed,
+    DeadlinePassed,
+    ReservationLost,
+    AlreadyPaid,
+    NotPayable,
+    AmountChanged,
+}
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum CaasError {
@@ -21,6 +35,10 @@ pub enum CaasError {
     /// An argument the core cannot use (a malformed id, a bad URL).
     #[error("invalid input: {reason}")]
     InvalidInput { reason: String },
+    /// The payment did not go through and nothing was charged; `refusal` says what the customer
+    /// can do.
+    #[error("payment refused ({refusal:?}): {reason}")]
+    PaymentRefused { refusal: PaymentRefusal, reason: String },
     /// Local storage or secret storage failed; nothing the user can fix but a report.
     #[error("internal error: {reason}")]
     Internal { reason: String },
@@ -37,6 +55,7 @@ impl From<CoreError> for CaasError {
             }
             CoreError::InvalidPush(reason) => CaasError::InvalidPush { reason: reason.to_string() },
             CoreError::Config(reason) => CaasError::InvalidInput { reason },
+            CoreError::PaymentRefused { refusal, message } => CaasError::PaymentRefused { refusal, reason: message },
             other @ (CoreError::Protocol(_) | CoreError::Storage(_) | CoreError::Secrets(_)) => {
                 CaasError::Internal { reason: other.to_string() }
             }

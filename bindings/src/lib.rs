@@ -133,6 +133,18 @@ impl Caas {
         Ok(self.inner.order(parse_id(&id)?).await?.into())
     }
 
+    /// Pays the amount due of an order. A payment still in flight is resumed, never doubled.
+    /// Offline this fails at once with `Offline`; nothing is queued.
+    pub async fn pay(&self, order_id: String, card: CardDetails) -> Result<PaymentProgress, CaasError> {
+        Ok(self.inner.pay(parse_id(&order_id)?, card.into()).await?.into())
+    }
+
+    /// Finds out how the payment in flight ended (after 3-D Secure, or when the app starts);
+    /// `null`/`nil` when none is in flight.
+    pub async fn resume_payment(&self, order_id: String) -> Result<Option<PaymentProgress>, CaasError> {
+        Ok(self.inner.resume_payment(parse_id(&order_id)?).await?.map(Into::into))
+    }
+
     /// Connects the development push stream; returns once no later push can be missed.
     pub async fn connect_push_stream(&self) -> Result<Arc<PushStreamHandle>, CaasError> {
         let stream = self.inner.connect_push_stream().await?;

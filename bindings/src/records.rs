@@ -79,6 +79,8 @@ pub struct CompletionDate {
 pub struct Blocker {
     pub code: String,
     pub reason: String,
+    /// What has to change for the order to move on, when someone can fix it.
+    pub fix: Option<String>,
 }
 
 #[derive(Debug, Clone, uniffi::Record)]
@@ -125,6 +127,74 @@ pub struct Money {
     pub currency: String,
 }
 
+/// The final payment as the payment screen shows it.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct FinalPaymentDue {
+    pub amount_due: Money,
+    pub deadline: SystemTime,
+    /// Seconds left when the snapshot was taken (0 once passed); count down from here.
+    pub seconds_left: u64,
+    pub paid_at: Option<SystemTime>,
+    /// A payment's outcome is not known yet: resume it rather than paying again.
+    pub attempt_in_flight: bool,
+}
+
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Registration {
+    pub plate: String,
+    pub authority: String,
+    pub registered_at: SystemTime,
+}
+
+/// A card as typed on the payment screen; it goes to the payment gateway only. Its `Debug` shows
+/// the last four digits only.
+#[derive(Clone, uniffi::Record)]
+pub struct CardDetails {
+    pub number: String,
+    pub exp_month: u8,
+    pub exp_year: u16,
+    pub cvc: String,
+}
+
+impl std::fmt::Debug for CardDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&caas_core::protocol::payment::CardDetails::from(self.clone()), f)
+    }
+}
+
+impl From<CardDetails> for caas_core::protocol::payment::CardDetails {
+    fn from(c: CardDetails) -> Self {
+        Self { number: c.number, exp_month: c.exp_month, exp_year: c.exp_year, cvc: c.cvc }
+    }
+}
+
+/// Where a payment stands when it was not refused.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum PaymentProgress {
+    Succeeded {
+        payment_id: String,
+    },
+    /// Settling; the order moves on when the gateway confirms it.
+    Processing {
+        payment_id: String,
+    },
+    /// Open `url` (the bank's 3-D Secure page), then call `resume_payment`.
+    RequiresAction {
+        payment_id: String,
+        url: String,
+    },
+}
+
+impl From<caas_core::PaymentProgress> for PaymentProgress {
+    fn from(p: caas_core::PaymentProgress) -> Self {
+        match p {
+            caas_core::PaymentProgress::Succeeded { payment_id } => Self::Succeeded { payment_id },
+            caas_core::PaymentProgress::Processing { payment_id } => Self::Processing { payment_id },
+            caas_core::PaymentProgress::RequiresAction { payment_id, url } => Self::RequiresAction { payment_id, url },
+        }
+    }
+}
+
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct OrderDetail {
     pub summary: OrderSummary,
@@ -136,6 +206,13 @@ pub struct OrderDetail {
     pub timeline: Vec<TimelineEntry>,
     pub estimate_revisions: Vec<EstimateRevision>,
     pub actions: Vec<CustomerAction>,
+    pub price: Option<Money>,
+    pub final_payment: Option<FinalPaymentDue>,
+    pub registration: Option<Registration>,
+    /// The final payment was not made in time: the car went back to the dealership's stock.
+    pub reservation_lost: bool,
+    /// The car was built for an earlier order and sold from stock.
+    pub from_stock: bool,
 }
 
 #[derive(Debug, Clone, uniffi::Record)]
@@ -171,7 +248,7 @@ impl From<caas_core::OrderSummary> for OrderSummary {
             base_platform: s.base_platform,
             dealership: s.dealership,
             completion: s.completion.map(|c| CompletionDate { date: c.date.to_string(), confirmed: c.confirmed }),
-            blocker: s.blocker.map(|b| Blocker { code: b.code, reason: b.reason }),
+            blocker: s.blocker.map(|b| Blocker { code: b.code, reason: b.reason, fix: b.fix }),
             waiting_for: s.waiting_for,
             updated_at: s.updated_at.into(),
         }
@@ -196,7 +273,7 @@ impl From<caas_core::OrderDetail> for OrderDetail {
             base_platform: d.configuration.base_platform,
             options: d.configuration.options,
             delivery_locality: d.delivery_locality,
-            deposit: d.deposit.map(|m| Money { amount_minor: m.amount_minor, currency: m.currency }),
+            deposit: d.deposit.map(Into::into),
             vin: d.vin,
             timeline: d
                 .timeline
@@ -214,7 +291,28 @@ impl From<caas_core::OrderDetail> for OrderDetail {
                 })
                 .collect(),
             actions: d.actions.into_iter().map(Into::into).collect(),
+            price: d.price.map(Into::into),
+            final_payment: d.final_payment.map(|p| FinalPaymentDue {
+                amount_due: p.amount_due.into(),
+                deadline: p.deadline.into(),
+                seconds_left: p.seconds_left,
+                paid_at: p.paid_at.map(Into::into),
+                attempt_in_flight: p.attempt_in_flight,
+            }),
+            registration: d.registration.map(|r| Registration {
+                plate: r.plate,
+                authority: r.authority,
+                registered_at: r.registered_at.into(),
+            }),
+            reservation_lost: d.reservation_lost,
+            from_stock: d.from_stock,
         }
+    }
+}
+
+impl From<caas_core::protocol::api::Money> for Money {
+    fn from(m: caas_core::protocol::api::Money) -> Self {
+        Self { amount_minor: m.amount_minor, currency: m.currency }
     }
 }
 

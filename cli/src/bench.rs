@@ -117,7 +117,13 @@ async fn push_latency(iterations: usize) -> anyhow::Result<Latency> {
     let dealership = sandbox.dealership("madrid-centro").await?;
     let email = "bench@example.com";
     let sale = RegisterSaleRequest {
-        customer: CustomerDetails { email: email.into(), name: "Bench".into(), country: "ES".into(), phone: None },
+        customer: CustomerDetails {
+            email: email.into(),
+            name: "Bench Customer".into(),
+            country: "ES".into(),
+            phone: None,
+            registration: Default::default(),
+        },
         configuration: VehicleConfiguration { base_platform: "cargo-van".into(), options: vec![] },
         delivery_locality: "Madrid".into(),
     };
@@ -229,6 +235,10 @@ fn synthetic_order(id: Uuid) -> OrderView {
         factory_order_id: None,
         estimated_completion: None,
         blocker: None,
+        price: None,
+        final_payment: None,
+        registration: None,
+        from_stock: false,
         created_at: Utc::now(),
         updated_at: Utc::now(),
     }

@@ -23,7 +23,7 @@ pub async fn open_core(backend: &str, data_dir: PathBuf) -> anyhow::Result<Caas>
 }
 
 /// Explains the errors a person can do something about.
-fn explain(error: CaasError) -> anyhow::Error {
+pub fn explain(error: CaasError) -> anyhow::Error {
     match error {
         CaasError::Unauthorized => anyhow::anyhow!("not signed in (or the session expired): run `caas sign-in EMAIL`"),
         other => other.into(),
@@ -31,7 +31,7 @@ fn explain(error: CaasError) -> anyhow::Error {
 }
 
 impl App {
-    async fn core(&self) -> anyhow::Result<Caas> {
+    pub async fn core(&self) -> anyhow::Result<Caas> {
         open_core(&self.backend, self.data_dir.clone()).await
     }
 

@@ -1,17 +1,23 @@
-//! `caas demo`: the whole manufacturing journey on an embedded platform mock, as the customer's
-//! phone sees it: every stage arrives as a push, is synced into the cache and shown.
+//! `caas demo`: a whole purchase on an embedded platform mock, as the customer's phone sees it:
+//! every stage arrives as a push, is synced into the cache and shown; the phone pays the final
+//! amount through the gateway simulator and the car is registered. `--scenario payment-failure`
+//! plays the lost reservation and the car's sale from stock to a second customer.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use caas_core::protocol::OrderState;
-use caas_core::protocol::api::{CustomerDetails, Money, RegisterSaleRequest, VehicleConfiguration};
+use caas_core::protocol::api::{
+    CustomerDetails, Money, RegisterSaleRequest, RegistrationDetails, VehicleConfiguration,
+};
 use caas_core::protocol::lifecycle::FACTORY_STAGES;
+use caas_core::protocol::payment::CardDetails;
 use caas_core::protocol::push::PushHint;
-use caas_core::{OrderDetail, OrderListener, PushListener, PushOutcome};
-use caas_mock::client::SandboxClient;
-use caas_mock::{MockConfig, start};
+use caas_core::{Caas, CaasError, OrderDetail, OrderListener, PushListener, PushOutcome, PushStream, Subscription};
+use caas_mock::client::{DealershipClient, SandboxClient};
+use caas_mock::{MockConfig, RunningMock, start};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -26,12 +32,24 @@ pub struct DemoArgs {
     /// Print only one JSON object, on the last line, for scripts.
     #[arg(long)]
     json: bool,
+    /// Which journey to play.
+    #[arg(long, value_enum, default_value_t = Scenario::Purchase)]
+    scenario: Scenario,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Scenario {
+    /// Sale, factory, final payment, registration.
+    Purchase,
+    /// A declined card, the deadline passing, the car back in stock and sold to a second customer.
+    PaymentFailure,
 }
 
 /// How long the phone may take to show a change after the platform made it.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(15);
 
 const CUSTOMER_EMAIL: &str = "ana.garcia@example.com";
+const SECOND_EMAIL: &str = "bruno.diaz@example.com";
 
 /// Prints for people (above a progress bar on a terminal, plain lines otherwise), or nothing in
 /// `--json` mode.
@@ -96,36 +114,89 @@ impl OrderListener for Progress {
     }
 }
 
-/// Waits until the phone's cache holds the order at `version` or later.
-async fn phone_reaches(
-    progress: &mut watch::Receiver<Option<OrderDetail>>,
-    version: u64,
-) -> anyhow::Result<OrderDetail> {
-    let seen = tokio::time::timeout(
-        PUSH_TIMEOUT,
-        progress.wait_for(|order| order.as_ref().is_some_and(|o| o.summary.version >= version)),
-    )
-    .await
-    .with_context(|| format!("the phone did not receive version {version} within {PUSH_TIMEOUT:?}"))?
-    .context("the core stopped")?;
-    seen.clone().context("no order")
+/// A customer's phone in the demo, following one order.
+struct Phone {
+    core: Caas,
+    progress: watch::Receiver<Option<OrderDetail>>,
+    _subscriptions: (Subscription, Subscription, PushStream),
+}
+
+impl Phone {
+    async fn sign_in(
+        mock: &RunningMock,
+        sandbox: &SandboxClient,
+        show: &Show,
+        dir: PathBuf,
+        email: &str,
+        order: Uuid,
+    ) -> anyhow::Result<Self> {
+        let core = open_core(&mock.url, dir).await?;
+        core.request_sign_in_code(email).await?;
+        let code = sandbox.sign_in_code(email).await?;
+        core.sign_in(email, &code).await?;
+        core.sync().await?;
+        let pushes = core.subscribe_pushes(Arc::new(PushPrinter { show: show.clone() }));
+        let (tx, progress) = watch::channel(None);
+        let updates = core.subscribe_order(order, Arc::new(Progress(tx)));
+        let stream = core.connect_push_stream().await?;
+        show.line(format!("Phone: signed in as {email}, listening for pushes on device {}", stream.device_id()));
+        Ok(Self { core, progress, _subscriptions: (pushes, updates, stream) })
+    }
+
+    /// Waits until the phone's cache holds the order at `version` or later.
+    async fn reaches(&mut self, version: u64) -> anyhow::Result<OrderDetail> {
+        self.until(|o| o.summary.version >= version, &format!("version {version}")).await
+    }
+
+    async fn shows(&mut self, state: OrderState) -> anyhow::Result<OrderDetail> {
+        self.until(|o| o.summary.state == state, state.wire_name()).await
+    }
+
+    async fn until(&mut self, done: impl Fn(&OrderDetail) -> bool, what: &str) -> anyhow::Result<OrderDetail> {
+        let seen = tokio::time::timeout(PUSH_TIMEOUT, self.progress.wait_for(|o| o.as_ref().is_some_and(&done)))
+            .await
+            .with_context(|| format!("the phone did not show {what} within {PUSH_TIMEOUT:?}"))?
+            .context("the core stopped")?;
+        seen.clone().context("no order")
+    }
+}
+
+fn sale_for(name: &str, email: &str) -> CustomerDetails {
+    CustomerDetails {
+        email: email.into(),
+        name: name.into(),
+        country: "ES".into(),
+        phone: Some("+34600123456".into()),
+        registration: RegistrationDetails {
+            national_id: Some("12345678Z".into()),
+            tax_number: None,
+            address: Some("Calle de Alcalá 42, 28014 Madrid".into()),
+        },
+    }
+}
+
+fn card(number: &str) -> CardDetails {
+    CardDetails { number: number.into(), exp_month: 12, exp_year: 2034, cvc: "123".into() }
+}
+
+fn deposit() -> Money {
+    Money { amount_minor: 150_000, currency: "EUR".into() }
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let show = Show::new(args.json, 2 + FACTORY_STAGES.len() as u64);
+    let steps = 2 + FACTORY_STAGES.len() as u64 + if args.scenario == Scenario::Purchase { 2 } else { 5 };
+    let show = Show::new(args.json, steps);
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let mock = start(MockConfig::ephemeral(dir.path().join("platform.sqlite3"))).await?;
-    show.line(format!("CaaS platform mock on {} (factory simulator on {})", mock.url, mock.factory_url));
+    show.line(format!(
+        "CaaS platform mock on {} (factory simulator on {}, payment gateway on {})",
+        mock.url, mock.factory_url, mock.gateway_url
+    ));
 
     let sandbox = SandboxClient::new(&mock.url, &mock.sandbox_token);
     let dealership = sandbox.dealership("madrid-centro").await?;
     let sale = RegisterSaleRequest {
-        customer: CustomerDetails {
-            email: CUSTOMER_EMAIL.into(),
-            name: "Ana García".into(),
-            country: "ES".into(),
-            phone: Some("+34600123456".into()),
-        },
+        customer: sale_for("Ana García", CUSTOMER_EMAIL),
         configuration: VehicleConfiguration {
             base_platform: "urban-ev".into(),
             options: vec!["heat-pump".into(), "long-range-battery".into()],
@@ -134,60 +205,156 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     let order = dealership.register_sale(&sale).await?;
     show.line(format!(
-        "Dealership {}: sale registered for {} ({})",
-        order.dealership.name, sale.customer.name, order.id
+        "Dealership {}: sale registered for {} ({}), list price {}",
+        order.dealership.name,
+        sale.customer.name,
+        order.id,
+        order.price.as_ref().map_or_else(|| "?".into(), ToString::to_string)
     ));
 
-    let core = open_core(&mock.url, dir.path().join("phone")).await?;
-    core.request_sign_in_code(CUSTOMER_EMAIL).await?;
-    let code = sandbox.sign_in_code(CUSTOMER_EMAIL).await?;
-    core.sign_in(CUSTOMER_EMAIL, &code).await?;
-    core.sync().await?;
-    let _pushes = core.subscribe_pushes(Arc::new(PushPrinter { show: show.clone() }));
-    let (tx, mut progress) = watch::channel(None);
-    let _order_updates = core.subscribe_order(order.id, Arc::new(Progress(tx)));
-    let stream = core.connect_push_stream().await?;
-    show.line(format!("Phone: signed in as {CUSTOMER_EMAIL}, listening for pushes on device {}", stream.device_id()));
-    phone_reaches(&mut progress, order.version).await?;
+    let mut phone = Phone::sign_in(&mock, &sandbox, &show, dir.path().join("phone"), CUSTOMER_EMAIL, order.id).await?;
+    phone.reaches(order.version).await?;
     show.step("sale registered");
 
-    let placed =
-        dealership.record_reservation(order.id, Money { amount_minor: 150_000, currency: "EUR".into() }).await?;
+    let placed = dealership.record_reservation(order.id, deposit()).await?;
     show.line(format!(
-        "Dealership: deposit of 1500.00 EUR recorded; factory order {} for VIN {}",
+        "Dealership: deposit of {} recorded; factory order {} for VIN {}",
+        deposit(),
         placed.factory_order_id.as_deref().unwrap_or("?"),
         placed.vin.as_deref().unwrap_or("?")
     ));
-    let seen = phone_reaches(&mut progress, placed.version).await?;
+    let seen = phone.reaches(placed.version).await?;
     show.step(seen.summary.state.wire_name());
 
     for stage in FACTORY_STAGES.iter().skip(1) {
         show.pace().await;
         let platform = sandbox.advance_factory(order.id, Some(*stage)).await?;
-        let seen = phone_reaches(&mut progress, platform.version).await?;
+        let seen = phone.reaches(platform.version).await?;
         show.line(format!("Factory: {}; the phone shows {}", stage.wire_name(), seen.summary.state.wire_name()));
         show.step(stage.wire_name());
     }
-    show.bar.finish_with_message("the car is in the customer's locality");
+    let due = phone.shows(OrderState::AwaitingFinalPayment).await?;
+    if let Some(payment) = &due.final_payment {
+        show.line(format!(
+            "Phone: the car is in {}; {} is due before {} ({} left)",
+            due.delivery_locality,
+            payment.amount_due,
+            payment.deadline.format("%Y-%m-%d %H:%M UTC"),
+            render::countdown(payment.seconds_left)
+        ));
+    }
 
-    let detail = phone_reaches(&mut progress, sandbox.order_events(order.id).await?.len() as u64).await?;
-    drop(stream);
+    let outcome = match args.scenario {
+        Scenario::Purchase => {
+            let detail = pay_and_register(&mut phone, &show, order.id, "Ana").await?;
+            Outcome { detail, resale: None }
+        }
+        Scenario::PaymentFailure => {
+            payment_failure(&mock, &sandbox, &dealership, &show, &mut phone, order.id, dir.path()).await?
+        }
+    };
+    show.bar.finish_with_message(outcome.detail.summary.state.wire_name());
     mock.stop().await;
-    report(&detail, args.json, order.id);
+    report(&outcome, args.json, order.id);
     Ok(())
 }
 
-fn report(detail: &OrderDetail, json: bool, order: Uuid) {
+/// What the demo ends with: the first order, and in the failure scenario the stock car's sale.
+struct Outcome {
+    detail: OrderDetail,
+    resale: Option<OrderDetail>,
+}
+
+async fn pay_and_register(phone: &mut Phone, show: &Show, order: Uuid, who: &str) -> anyhow::Result<OrderDetail> {
+    show.pace().await;
+    let progress = phone.core.pay(order, card("4242424242424242")).await?;
+    show.line(format!("Phone: {who} pays by card ending 4242: {progress:?}"));
+    show.step("paid");
+    let registered = phone.shows(OrderState::Registered).await?;
+    if let Some(registration) = &registered.registration {
+        show.line(format!(
+            "Registry {}: the car is registered with plate {}",
+            registration.authority, registration.plate
+        ));
+    }
+    show.step("registered");
+    Ok(registered)
+}
+
+async fn payment_failure(
+    mock: &RunningMock,
+    sandbox: &SandboxClient,
+    dealership: &DealershipClient,
+    show: &Show,
+    phone: &mut Phone,
+    order: Uuid,
+    dir: &std::path::Path,
+) -> anyhow::Result<Outcome> {
+    match phone.core.pay(order, card("4000000000000002")).await {
+        Err(CaasError::PaymentRefused { refusal, message }) => {
+            show.line(format!("Phone: the card ending 0002 is refused ({refusal:?}: {message})"));
+        }
+        other => anyhow::bail!("the declined sandbox card was not refused: {other:?}"),
+    }
+    show.step("card declined");
+    show.pace().await;
+    sandbox.advance_clock(7 * 86_400 + 60).await?;
+    show.line("Sandbox: the platform's clock moves a week on, past the payment deadline");
+    let lost = phone.shows(OrderState::DealershipStock).await?;
+    show.line(format!(
+        "Phone: {} — the reservation is lost{}",
+        lost.summary.state.wire_name(),
+        if lost.actions.is_empty() { ", payment is no longer offered" } else { "" }
+    ));
+    show.step("reservation lost");
+
+    let vin = lost.vin.clone().context("the car has a VIN")?;
+    let stock = dealership.stock().await?;
+    let car = stock.iter().find(|c| c.vin == vin).context("the car is in the dealership's stock")?;
+    show.line(format!(
+        "Dealership: {} is in stock ({}, {} factory stages on record, {})",
+        car.vin,
+        car.configuration.base_platform,
+        car.manufacturing.len(),
+        car.price
+    ));
+    let resale = dealership.sell_from_stock(&vin, sale_for("Bruno Díaz", SECOND_EMAIL), "Toledo").await?;
+    let reserved = dealership.record_reservation(resale.id, deposit()).await?;
+    show.line(format!(
+        "Dealership: sold to Bruno Díaz ({}), deposit recorded; no factory order: {}",
+        resale.id,
+        reserved.state.wire_name()
+    ));
+    show.step("sold from stock");
+    let mut second = Phone::sign_in(mock, sandbox, show, dir.join("second-phone"), SECOND_EMAIL, resale.id).await?;
+    second.shows(OrderState::AwaitingFinalPayment).await?;
+    let registered = pay_and_register(&mut second, show, resale.id, "Bruno").await?;
+    let detail = phone.shows(OrderState::DealershipStock).await?;
+    Ok(Outcome { detail, resale: Some(registered) })
+}
+
+fn report(outcome: &Outcome, json: bool, order: Uuid) {
+    let detail = &outcome.detail;
     if json {
         let mut value = render::detail_json(detail);
         value["order_id"] = json!(order);
         value["status"] = json!(detail.summary.state);
+        if let Some(resale) = &outcome.resale {
+            let mut sold = render::detail_json(resale);
+            sold["order_id"] = json!(resale.summary.id);
+            sold["status"] = json!(resale.summary.state);
+            value["resale"] = sold;
+        }
         println!("{value}");
     } else {
         println!();
         print!("{}", render::timeline_text(detail));
-        if detail.summary.state == OrderState::DispatchedToLocality {
-            println!("The car is ready in {}: the final payment comes next.", detail.delivery_locality);
+        if let Some(resale) = &outcome.resale {
+            println!();
+            print!("{}", render::timeline_text(resale));
+        }
+        if detail.summary.state == OrderState::Registered {
+            println!("The car is paid and registered: transport to the customer comes next.");
         }
     }
 }

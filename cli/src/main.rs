@@ -5,6 +5,7 @@
 mod bench;
 mod customer;
 mod demo;
+mod pay;
 mod render;
 
 use std::path::PathBuf;
@@ -58,6 +59,16 @@ enum Command {
     },
     /// Follow the push stream live until Ctrl-C.
     Watch,
+    /// Pay the amount due of an order by card (resumes a payment in progress).
+    Pay(pay::PayArgs),
+    /// Test-mode controls of a mock platform: 3-D Secure outcomes, the clock.
+    Sandbox {
+        /// The mock's sandbox token (printed by `caas mock serve`).
+        #[arg(long, env = "CAAS_SANDBOX_TOKEN")]
+        sandbox_token: Option<String>,
+        #[command(subcommand)]
+        command: pay::SandboxCommand,
+    },
     /// Measure push latency, sync ingest and cold start against baselines in the same run.
     Bench(bench::BenchArgs),
 }
@@ -85,6 +96,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Orders { json } => app().orders(json).await,
         Command::Timeline { order, json } => app().timeline(order, json).await,
         Command::Watch => app().watch().await,
+        Command::Pay(args) => app().pay(args).await,
+        Command::Sandbox { sandbox_token, command } => pay::sandbox(&cli.backend, sandbox_token, command).await,
         Command::Bench(args) => bench::run(args).await,
     }
 }

@@ -32,7 +32,7 @@ pub fn timeline_text(order: &OrderDetail) -> String {
     out.push_str("Timeline:\n");
     for entry in &order.timeline {
         out.push_str(&format!(
-            "  v{:<3} {}  {:<24} by {:?}\n",
+            "  v{:<3} {}  {:<27} by {:?}\n",
             entry.version,
             entry.at.format("%Y-%m-%d %H:%M:%S"),
             entry.state.wire_name(),
@@ -45,10 +45,46 @@ pub fn timeline_text(order: &OrderDetail) -> String {
             out.push_str(&format!("  v{:<3} {}  {}\n", revision.version, revision.date, revision.reason));
         }
     }
+    if let Some(payment) = &order.final_payment {
+        match payment.paid_at {
+            Some(at) => {
+                out.push_str(&format!("Final payment of {} made {}\n", payment.amount_due, at.format("%Y-%m-%d %H:%M")))
+            }
+            None if order.reservation_lost => {
+                out.push_str(&format!(
+                    "The final payment of {} was not made in time: the reservation is lost.\n",
+                    payment.amount_due
+                ));
+            }
+            None => out.push_str(&format!(
+                "Final payment due: {} before {} ({} left){}\n",
+                payment.amount_due,
+                payment.deadline.format("%Y-%m-%d %H:%M UTC"),
+                countdown(payment.seconds_left),
+                if payment.attempt_in_flight { "; a payment is in progress: `caas pay ORDER --resume`" } else { "" }
+            )),
+        }
+    }
+    if let Some(registration) = &order.registration {
+        out.push_str(&format!("Registered by {}: plate {}\n", registration.authority, registration.plate));
+    }
     if let Some(blocker) = &order.summary.blocker {
         out.push_str(&format!("Waiting: {}\n", blocker.reason));
+        if let Some(fix) = &blocker.fix {
+            out.push_str(&format!("Next step: {fix}\n"));
+        }
     }
     out
+}
+
+/// `6d 23h`, `5h 12m`, `42m`: the time left, to the minute.
+pub fn countdown(seconds: u64) -> String {
+    let (days, hours, minutes) = (seconds / 86_400, seconds % 86_400 / 3_600, seconds % 3_600 / 60);
+    match (days, hours) {
+        (0, 0) => format!("{minutes}m"),
+        (0, _) => format!("{hours}h {minutes}m"),
+        _ => format!("{days}d {hours}h"),
+    }
 }
 
 pub fn summary_json(order: &OrderSummary) -> Value {
@@ -61,6 +97,7 @@ pub fn summary_json(order: &OrderSummary) -> Value {
         "estimated_completion": order.completion.as_ref().map(|c| c.date),
         "completion_confirmed": order.completion.as_ref().is_some_and(|c| c.confirmed),
         "blocker": order.blocker.as_ref().map(|b| &b.reason),
+        "blocker_fix": order.blocker.as_ref().and_then(|b| b.fix.as_ref()),
     })
 }
 
@@ -68,6 +105,17 @@ pub fn detail_json(order: &OrderDetail) -> Value {
     let mut value = summary_json(&order.summary);
     value["vin"] = json!(order.vin);
     value["timeline"] = json!(order.timeline.iter().map(|t| t.state).collect::<Vec<_>>());
+    value["price"] = json!(order.price.as_ref().map(ToString::to_string));
+    value["final_payment"] = json!(order.final_payment.as_ref().map(|p| json!({
+        "amount_due": p.amount_due.to_string(),
+        "deadline": p.deadline,
+        "seconds_left": p.seconds_left,
+        "paid_at": p.paid_at,
+        "attempt_in_flight": p.attempt_in_flight,
+    })));
+    value["plate"] = json!(order.registration.as_ref().map(|r| &r.plate));
+    value["reservation_lost"] = json!(order.reservation_lost);
+    value["from_stock"] = json!(order.from_stock);
     value["estimate_revisions"] = json!(
         order
             .estimate_revisions
@@ -76,4 +124,17 @@ pub fn detail_json(order: &OrderDetail) -> Value {
             .collect::<Vec<_>>()
     );
     value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::countdown;
+
+    #[test]
+    fn countdowns_read_at_a_glance() {
+        assert_eq!(countdown(7 * 86_400 - 60), "6d 23h");
+        assert_eq!(countdown(5 * 3_600 + 12 * 60 + 5), "5h 12m");
+        assert_eq!(countdown(42 * 60), "42m");
+        assert_eq!(countdown(0), "0m");
+    }
 }

@@ -2,17 +2,24 @@
 
 use std::process::Command;
 
-#[test]
-fn demo_json_ends_with_the_final_state_and_the_timeline() {
-    let output = Command::new(env!("CARGO_BIN_EXE_caas")).args(["demo", "--json"]).output().expect("runs");
+fn demo_json(extra: &[&str]) -> serde_json::Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_caas")).args(["demo", "--json"]).args(extra).output().expect("runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8(output.stdout).expect("utf-8");
     let last = stdout.lines().last().expect("a last line");
-    let result: serde_json::Value = serde_json::from_str(last).expect("JSON on the last line");
-    assert_eq!(result["status"], "dispatched_to_locality");
-    let timeline: Vec<&str> = result["timeline"].as_array().expect("array").iter().filter_map(|s| s.as_str()).collect();
+    serde_json::from_str(last).expect("JSON on the last line")
+}
+
+fn timeline(value: &serde_json::Value) -> Vec<&str> {
+    value["timeline"].as_array().expect("array").iter().filter_map(|s| s.as_str()).collect()
+}
+
+#[test]
+fn demo_json_ends_with_the_car_paid_and_registered() {
+    let result = demo_json(&[]);
+    assert_eq!(result["status"], "registered");
     assert_eq!(
-        timeline,
+        timeline(&result),
         [
             "sale_registered",
             "reservation_paid",
@@ -21,16 +28,38 @@ fn demo_json_ends_with_the_final_state_and_the_timeline() {
             "assembly",
             "quality_control",
             "manufacturing_complete",
-            "dispatched_to_locality"
+            "dispatched_to_locality",
+            "awaiting_final_payment",
+            "administrative_registration",
+            "registered"
         ]
+    );
+    assert!(result["final_payment"]["paid_at"].is_string(), "{result}");
+    assert!(result["plate"].as_str().is_some_and(|p| p.len() == 8), "{result}");
+}
+
+#[test]
+fn payment_failure_scenario_loses_the_reservation_and_sells_the_car_from_stock() {
+    let result = demo_json(&["--scenario", "payment-failure"]);
+    assert_eq!(result["status"], "dealership_stock");
+    assert_eq!(result["reservation_lost"], true);
+    assert!(timeline(&result).ends_with(&["awaiting_final_payment", "unassigned", "dealership_stock"]));
+    let resale = &result["resale"];
+    assert_eq!(resale["status"], "registered");
+    assert_eq!(resale["from_stock"], true);
+    assert_eq!(resale["vin"], result["vin"], "the same car");
+    assert_eq!(
+        timeline(resale),
+        ["sale_registered", "reservation_paid", "awaiting_final_payment", "administrative_registration", "registered"]
     );
 }
 
 #[test]
-fn demo_for_people_shows_pushes_and_the_timeline() {
+fn demo_for_people_shows_pushes_the_payment_and_the_timeline() {
     let output = Command::new(env!("CARGO_BIN_EXE_caas")).arg("demo").output().expect("runs");
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).expect("utf-8");
     assert!(stdout.contains("push"), "{stdout}");
-    assert!(stdout.contains("Timeline:") && stdout.contains("dispatched_to_locality"), "{stdout}");
+    assert!(stdout.contains("is due before") && stdout.contains("plate"), "{stdout}");
+    assert!(stdout.contains("Timeline:") && stdout.contains("registered"), "{stdout}");
 }

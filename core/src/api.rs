@@ -6,6 +6,7 @@ use std::time::Duration;
 use caas_protocol::api::{
     ApiError, DeviceView, EventPage, OrderView, RegisterDeviceRequest, Session, SignInCodeRequest, SignInRequest,
 };
+use caas_protocol::payment::{CardDetails, IDEMPOTENCY_KEY_HEADER, PayRequest, Payment, PaymentMethod, PaymentsConfig};
 use futures_util::StreamExt as _;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::Serialize;
@@ -80,6 +81,35 @@ impl ApiClient {
 
     pub async fn register_device(&self, token: &str, request: &RegisterDeviceRequest) -> Result<DeviceView> {
         self.post(token, "v1/devices", request).await
+    }
+
+    /// Where cards are tokenized.
+    pub async fn payments_config(&self, token: &str) -> Result<PaymentsConfig> {
+        self.get(token, "v1/payments/config").await
+    }
+
+    /// Sends the card to the gateway (never to the platform) and returns its reference.
+    pub async fn tokenize(&self, config: &PaymentsConfig, card: &CardDetails) -> Result<PaymentMethod> {
+        let mut url: reqwest::Url = config
+            .gateway_url
+            .parse()
+            .map_err(|e| CaasError::Protocol(format!("the platform gave an unusable gateway URL: {e}")))?;
+        url.set_path("/v1/payment_methods");
+        let builder = self.http.post(url).timeout(Duration::from_secs(15)).bearer_auth(&config.publishable_key);
+        json(send(builder.json(card)).await?).await
+    }
+
+    /// One payment attempt; repeating it with the same key and request never charges twice.
+    pub async fn pay(&self, token: &str, order: Uuid, idempotency_key: &str, request: &PayRequest) -> Result<Payment> {
+        let builder = self
+            .request(Method::POST, &format!("v1/orders/{order}/payments"), Some(token))?
+            .header(IDEMPOTENCY_KEY_HEADER, idempotency_key)
+            .json(request);
+        json(send(builder).await?).await
+    }
+
+    pub async fn payment(&self, token: &str, order: Uuid, payment: &str) -> Result<Payment> {
+        self.get(token, &format!("v1/orders/{order}/payments/{payment}")).await
     }
 
     /// Opens the device's SSE stream; the answer's body is the stream.

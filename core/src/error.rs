@@ -28,6 +28,46 @@ pub enum CaasError {
     Secrets(String),
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The payment did not go through, for a reason the customer can act on; nothing was charged.
+    #[error("payment refused ({refusal:?}): {message}")]
+    PaymentRefused { refusal: PaymentRefusal, message: String },
+}
+
+/// Why a payment was refused, as the payment screen explains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentRefusal {
+    /// The card number, expiry or security code is wrong: correct it.
+    InvalidCard,
+    /// The bank declined the card: try another card.
+    CardDeclined,
+    InsufficientFunds,
+    /// 3-D Secure failed: try again or use another card.
+    AuthenticationFailed,
+    /// The deadline passed before the payment: the reservation is lost.
+    DeadlinePassed,
+    /// The reservation was lost earlier; the car is dealership stock.
+    ReservationLost,
+    /// The order is paid already.
+    AlreadyPaid,
+    /// Nothing is due yet.
+    NotPayable,
+    /// The amount due changed since it was shown: show it again.
+    AmountChanged,
+}
+
+impl PaymentRefusal {
+    /// The refusal behind a platform error code, if it is one.
+    pub fn from_code(code: ErrorCode) -> Option<Self> {
+        Some(match code {
+            ErrorCode::InvalidCard => Self::InvalidCard,
+            ErrorCode::DeadlinePassed => Self::DeadlinePassed,
+            ErrorCode::ReservationLost => Self::ReservationLost,
+            ErrorCode::AlreadyPaid => Self::AlreadyPaid,
+            ErrorCode::NotPayable => Self::NotPayable,
+            ErrorCode::AmountMismatch => Self::AmountChanged,
+            _ => return None,
+        })
+    }
 }
 
 pub type Result<T, E = CaasError> = std::result::Result<T, E>;

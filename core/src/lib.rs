@@ -8,6 +8,7 @@ mod api;
 mod client;
 mod error;
 mod listeners;
+mod payments;
 mod push_stream;
 mod secrets;
 mod snapshot;
@@ -17,9 +18,12 @@ mod sync;
 
 pub use caas_protocol as protocol;
 pub use client::{Caas, CaasConfig};
-pub use error::{CaasError, Result};
+pub use error::{CaasError, PaymentRefusal, Result};
 pub use listeners::{OrderListener, OrdersListener, PushListener, PushOutcome, Subscription};
+pub use payments::PaymentProgress;
 pub use push_stream::PushStream;
 pub use secrets::{FileSecretStore, SecretStore};
-pub use snapshot::{CompletionDate, CustomerAction, EstimateRevision, OrderDetail, OrderSummary, TimelineEntry};
+pub use snapshot::{
+    CompletionDate, CustomerAction, EstimateRevision, FinalPaymentDue, OrderDetail, OrderSummary, TimelineEntry,
+};
 pub use sync::SyncReport;

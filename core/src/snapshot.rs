@@ -1,6 +1,6 @@
 //! What the UI shows, computed from the cache alone so it is instant and works offline.
 
-use caas_protocol::api::{Blocker, EventKind, Money, VehicleConfiguration};
+use caas_protocol::api::{Blocker, EventKind, Money, Registration, VehicleConfiguration};
 use caas_protocol::lifecycle::Phase;
 use caas_protocol::{Actor, OrderState};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -60,6 +60,20 @@ pub enum CustomerAction {
     PairVehicle,
 }
 
+/// The final payment as the payment screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinalPaymentDue {
+    pub amount_due: Money,
+    pub deadline: DateTime<Utc>,
+    /// Whole seconds left until the deadline by this device's clock when the snapshot was taken, 0
+    /// once it passed; the screen counts down from here.
+    pub seconds_left: u64,
+    /// When the gateway confirmed the payment.
+    pub paid_at: Option<DateTime<Utc>>,
+    /// A payment attempt is in flight (its outcome not known yet): resume it, do not pay anew.
+    pub attempt_in_flight: bool,
+}
+
 /// An order with its whole purchase record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderDetail {
@@ -71,9 +85,25 @@ pub struct OrderDetail {
     pub timeline: Vec<TimelineEntry>,
     pub estimate_revisions: Vec<EstimateRevision>,
     pub actions: Vec<CustomerAction>,
+    /// The full price of the car.
+    pub price: Option<Money>,
+    pub final_payment: Option<FinalPaymentDue>,
+    /// The plate and registry, once the car is registered.
+    pub registration: Option<Registration>,
+    /// The final payment was not made in time: the car went back to the dealership's stock.
+    pub reservation_lost: bool,
+    /// The car was built for an earlier order and sold from stock.
+    pub from_stock: bool,
 }
 
 impl CustomerAction {
+    /// The actions a customer may take now: those of the state, with payment offered only while a
+    /// payment is still possible (before the deadline, not paid).
+    pub fn available(state: OrderState, payment: Option<&FinalPaymentDue>) -> Vec<CustomerAction> {
+        let payable = payment.is_some_and(|p| p.seconds_left > 0 && p.paid_at.is_none());
+        Self::allowed_in(state).into_iter().filter(|a| *a != CustomerAction::PayFinalAmount || payable).collect()
+    }
+
     /// The actions a customer may take in `state`, straight from the lifecycle rules.
     pub fn allowed_in(state: OrderState) -> Vec<CustomerAction> {
         match state {
@@ -125,11 +155,31 @@ impl OrderDetail {
                         at: event.occurred_at,
                     });
                 }
-                EventKind::ConfigurationRejected { .. } => {}
+                EventKind::ConfigurationRejected { .. }
+                | EventKind::RegistrationBlocked { .. }
+                | EventKind::FinalPaymentRequested { .. }
+                | EventKind::PaymentReminder { .. } => {}
             }
         }
+        let now = Utc::now();
+        let final_payment = details.final_payment.as_ref().map(|due| FinalPaymentDue {
+            amount_due: due.amount_due.clone(),
+            deadline: due.deadline,
+            seconds_left: if summary.state == OrderState::AwaitingFinalPayment {
+                u64::try_from((due.deadline - now).num_seconds()).unwrap_or(0)
+            } else {
+                0
+            },
+            paid_at: due.paid_at,
+            attempt_in_flight: order.payment_attempt.is_some(),
+        });
         OrderDetail {
-            actions: CustomerAction::allowed_in(summary.state),
+            actions: CustomerAction::available(summary.state, final_payment.as_ref()),
+            reservation_lost: matches!(summary.state, OrderState::Unassigned | OrderState::DealershipStock),
+            price: details.price.clone(),
+            final_payment,
+            registration: details.registration.clone(),
+            from_stock: details.from_stock,
             summary,
             configuration: details.configuration.clone(),
             delivery_locality: details.delivery_locality.clone(),
@@ -151,5 +201,22 @@ mod tests {
         assert_eq!(CustomerAction::allowed_in(OrderState::AwaitingFinalPayment), vec![CustomerAction::PayFinalAmount]);
         assert_eq!(CustomerAction::allowed_in(OrderState::Delivered), vec![CustomerAction::PairVehicle]);
         assert_eq!(CustomerAction::allowed_in(OrderState::Operational), vec![]);
+    }
+
+    #[test]
+    fn payment_is_offered_only_while_possible() {
+        let due = |seconds_left, paid: bool| FinalPaymentDue {
+            amount_due: Money { amount_minor: 100, currency: "EUR".into() },
+            deadline: DateTime::UNIX_EPOCH,
+            seconds_left,
+            paid_at: paid.then_some(DateTime::UNIX_EPOCH),
+            attempt_in_flight: false,
+        };
+        let state = OrderState::AwaitingFinalPayment;
+        assert_eq!(CustomerAction::available(state, Some(&due(60, false))), vec![CustomerAction::PayFinalAmount]);
+        assert_eq!(CustomerAction::available(state, Some(&due(0, false))), vec![]);
+        assert_eq!(CustomerAction::available(state, Some(&due(60, true))), vec![]);
+        assert_eq!(CustomerAction::available(state, None), vec![]);
+        assert_eq!(CustomerAction::available(OrderState::Delivered, None), vec![CustomerAction::PairVehicle]);
     }
 }

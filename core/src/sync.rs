@@ -49,13 +49,15 @@ impl Caas {
     pub async fn sync_order(&self, id: Uuid) -> Result<usize> {
         let token = self.token()?;
         let _one_sync_at_a_time = self.inner.sync_lock.lock().await;
-        let details = self.inner.api.order(&token, id).await?;
         let mut cursor = self.inner.store.read(move |conn| store::cursor(conn, id)).await?;
         let mut new_events = 0;
-        let mut first_page = Some(details);
+        let mut first_page = true;
         loop {
             let page = self.inner.api.events_after(&token, id, cursor).await?;
-            let details = first_page.take();
+            // The details are read after the events, so they are never older than the events
+            // stored with them (a plate never lags behind its `registered` event).
+            let details = if first_page { Some(self.inner.api.order(&token, id).await?) } else { None };
+            first_page = false;
             let events = page.events;
             let got = events.len();
             let applied = self

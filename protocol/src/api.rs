@@ -34,6 +34,28 @@ pub enum ErrorCode {
     StaleTimestamp,
     Conflict,
     Internal,
+    /// The `Idempotency-Key` was used before with another request.
+    IdempotencyKeyReused,
+    /// A request with this `Idempotency-Key` is still being processed.
+    IdempotencyKeyInUse,
+    /// The amount to pay is not the amount due.
+    AmountMismatch,
+    /// The payment deadline has passed.
+    DeadlinePassed,
+    /// The customer lost the reservation; the car went back to dealership stock.
+    ReservationLost,
+    /// The order is already paid.
+    AlreadyPaid,
+    /// Nothing can be paid on the order in its state.
+    NotPayable,
+    /// The card could not be tokenized as typed.
+    InvalidCard,
+    /// The gateway did not answer; the outcome is not known yet. Retry with the same key.
+    PaymentGatewayUnavailable,
+    /// The registry refused the registration; the order says what to fix.
+    RegistrationRejected,
+    /// The registry could not be reached; the registration is retried.
+    RegistryUnavailable,
 }
 
 impl ErrorCode {
@@ -51,6 +73,17 @@ impl ErrorCode {
             ErrorCode::StaleTimestamp => "stale_timestamp",
             ErrorCode::Conflict => "conflict",
             ErrorCode::Internal => "internal",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyInUse => "idempotency_key_in_use",
+            ErrorCode::AmountMismatch => "amount_mismatch",
+            ErrorCode::DeadlinePassed => "deadline_passed",
+            ErrorCode::ReservationLost => "reservation_lost",
+            ErrorCode::AlreadyPaid => "already_paid",
+            ErrorCode::NotPayable => "not_payable",
+            ErrorCode::InvalidCard => "invalid_card",
+            ErrorCode::PaymentGatewayUnavailable => "payment_gateway_unavailable",
+            ErrorCode::RegistrationRejected => "registration_rejected",
+            ErrorCode::RegistryUnavailable => "registry_unavailable",
         }
     }
 }
@@ -62,6 +95,15 @@ pub struct Money {
     pub amount_minor: i64,
     /// ISO 4217, upper case, e.g. `EUR`.
     pub currency: String,
+}
+
+impl std::fmt::Display for Money {
+    /// `21340.00 EUR`: the amount in major units with the currency's two decimals.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.amount_minor < 0 { "-" } else { "" };
+        let abs = self.amount_minor.unsigned_abs();
+        write!(f, "{sign}{}.{:02} {}", abs / 100, abs % 100, self.currency)
+    }
 }
 
 /// What the customer bought: a base platform (model) and the options added to it.
@@ -82,6 +124,25 @@ pub struct CustomerDetails {
     pub country: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// What the vehicle registry of the dealership's country needs to know about the owner.
+    #[serde(default)]
+    pub registration: RegistrationDetails,
+}
+
+/// The owner's data a vehicle registry asks for. Which fields are needed depends on the country:
+/// Spain's registry wants the DNI/NIE and the address, Portugal's the NIF and the address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegistrationDetails {
+    /// Spanish DNI or NIE, e.g. `12345678Z`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub national_id: Option<String>,
+    /// Portuguese NIF (nine digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_number: Option<String>,
+    /// The owner's postal address as it goes on the registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 /// A dealership registers a sale for a customer.
@@ -123,6 +184,30 @@ pub struct DealershipView {
 pub struct Blocker {
     pub code: String,
     pub reason: String,
+    /// What has to change for the order to move on, when someone can fix it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// The final payment an order waits for: price minus deposit, due before the deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FinalPayment {
+    pub amount_due: Money,
+    pub deadline: DateTime<Utc>,
+    /// When the gateway confirmed the payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+/// The car's administrative registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Registration {
+    pub plate: String,
+    /// The registry that registered the car, e.g. `ES-DGT`.
+    pub authority: String,
+    pub registered_at: DateTime<Utc>,
 }
 
 /// A purchase record as its customer or dealership sees it.
@@ -142,6 +227,17 @@ pub struct OrderView {
     /// The factory's latest estimate of completion; an estimate until the car is built.
     pub estimated_completion: Option<NaiveDate>,
     pub blocker: Option<Blocker>,
+    /// The full price: the configuration's list price.
+    #[serde(default)]
+    pub price: Option<Money>,
+    /// Set once the car is ready and the rest of the price is due.
+    #[serde(default)]
+    pub final_payment: Option<FinalPayment>,
+    #[serde(default)]
+    pub registration: Option<Registration>,
+    /// The car was sold from dealership stock: built for an earlier order, no factory order.
+    #[serde(default)]
+    pub from_stock: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -170,6 +266,14 @@ pub enum EventKind {
     EstimateRevised { estimated_completion: NaiveDate, reason: String },
     /// The factory refused the configuration; the order waits for the dealership to amend it.
     ConfigurationRejected { code: String, reason: String },
+    /// The car is ready: the rest of the price is due before the deadline, or the reservation is
+    /// lost.
+    FinalPaymentRequested { amount_due: Money, deadline: DateTime<Utc> },
+    /// The deadline of an unpaid final payment is near.
+    PaymentReminder { amount_due: Money, deadline: DateTime<Utc> },
+    /// The registry refused the registration, or could not be reached after retries; `fix` says
+    /// what has to change.
+    RegistrationBlocked { code: String, reason: String, fix: String },
 }
 
 impl EventKind {
@@ -179,11 +283,49 @@ impl EventKind {
             EventKind::StateChanged { .. } => "state_changed",
             EventKind::EstimateRevised { .. } => "estimate_revised",
             EventKind::ConfigurationRejected { .. } => "configuration_rejected",
+            EventKind::FinalPaymentRequested { .. } => "final_payment_requested",
+            EventKind::PaymentReminder { .. } => "payment_reminder",
+            EventKind::RegistrationBlocked { .. } => "registration_blocked",
         }
     }
 
     /// The event type names a push hint may carry.
-    pub const TYPE_NAMES: [&'static str; 3] = ["state_changed", "estimate_revised", "configuration_rejected"];
+    pub const TYPE_NAMES: [&'static str; 6] = [
+        "state_changed",
+        "estimate_revised",
+        "configuration_rejected",
+        "final_payment_requested",
+        "payment_reminder",
+        "registration_blocked",
+    ];
+}
+
+/// A car in a dealership's stock: built for an order whose customer did not pay, kept with its
+/// configuration and manufacturing history, ready to be sold again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StockVehicle {
+    pub vin: String,
+    pub dealership_id: String,
+    pub configuration: VehicleConfiguration,
+    pub price: Money,
+    /// The factory stages the car went through, with when.
+    pub manufacturing: Vec<ManufacturingStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ManufacturingStep {
+    pub stage: OrderState,
+    pub at: DateTime<Utc>,
+}
+
+/// A dealership sells a car from its stock to a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StockSaleRequest {
+    pub customer: CustomerDetails,
+    pub delivery_locality: String,
 }
 
 /// A page of an order's log, strictly after a version.
@@ -274,9 +416,15 @@ mod tests {
 
     #[test]
     fn error_code_wire_names_match_serde() {
-        for code in
-            [ErrorCode::NotFound, ErrorCode::ConfigurationRejected, ErrorCode::StaleTimestamp, ErrorCode::Internal]
-        {
+        for code in [
+            ErrorCode::NotFound,
+            ErrorCode::ConfigurationRejected,
+            ErrorCode::StaleTimestamp,
+            ErrorCode::Internal,
+            ErrorCode::IdempotencyKeyReused,
+            ErrorCode::PaymentGatewayUnavailable,
+            ErrorCode::RegistryUnavailable,
+        ] {
             assert_eq!(serde_json::to_value(code).expect("json"), code.wire_name());
         }
     }

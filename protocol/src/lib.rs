@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod lifecycle;
+pub mod payment;
 pub mod push;
 pub mod webhook;
 

@@ -218,6 +218,12 @@ impl OrderState {
         )
     }
 
+    /// Whether the final payment was made: every state from registration on. (A purchase record
+    /// that lost its reservation was never paid.)
+    pub fn is_paid(self) -> bool {
+        matches!(self.phase(), Phase::Registration | Phase::Delivery | Phase::Linking)
+    }
+
     pub fn phase(self) -> Phase {
         match self {
             S::SaleRegistered | S::ReservationPaid => Phase::Sale,

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use caas_core::protocol::api::{CustomerDetails, Money, OrderView, RegisterSaleRequest, VehicleConfiguration};
+use caas_core::protocol::OrderState;
+use caas_core::protocol::api::{
+    CustomerDetails, Money, OrderView, RegisterSaleRequest, RegistrationDetails, VehicleConfiguration,
+};
 use caas_core::{Caas, CaasConfig, FileSecretStore, OrderDetail, OrderListener, Subscription};
 use caas_mock::client::{DealershipClient, SandboxClient};
 use caas_mock::{MockConfig, RunningMock};
@@ -60,12 +63,7 @@ impl Platform {
 
     pub async fn sell(&self, email: &str, base_platform: &str, options: &[&str]) -> anyhow::Result<OrderView> {
         let sale = RegisterSaleRequest {
-            customer: CustomerDetails {
-                email: email.into(),
-                name: "Test Customer".into(),
-                country: "ES".into(),
-                phone: Some("+34600000001".into()),
-            },
+            customer: customer(email),
             configuration: VehicleConfiguration {
                 base_platform: base_platform.into(),
                 options: options.iter().map(|o| (*o).to_owned()).collect(),
@@ -77,7 +75,40 @@ impl Platform {
 
     /// Records the deposit of an order, which places it with the factory.
     pub async fn reserve(&self, order: Uuid) -> anyhow::Result<OrderView> {
-        Ok(self.dealership.record_reservation(order, Money { amount_minor: 150_000, currency: "EUR".into() }).await?)
+        Ok(self.dealership.record_reservation(order, deposit()).await?)
+    }
+
+    /// Reserves an order and has the factory build it and bring it to the locality, where the
+    /// final payment becomes due.
+    pub async fn build(&self, order: Uuid) -> anyhow::Result<OrderView> {
+        self.reserve(order).await?;
+        let view = self.sandbox.advance_factory(order, Some(OrderState::DispatchedToLocality)).await?;
+        anyhow::ensure!(
+            view.state == OrderState::AwaitingFinalPayment,
+            "the order is {} after the factory",
+            view.state
+        );
+        Ok(view)
+    }
+
+    /// A customer's bearer token, signed in over the raw API.
+    pub async fn customer_token(&self, email: &str) -> anyhow::Result<String> {
+        let http = reqwest::Client::new();
+        http.post(format!("{}/v1/auth/sign-in-code", self.url()))
+            .json(&serde_json::json!({ "email": email }))
+            .send()
+            .await?
+            .error_for_status()?;
+        let code = self.sandbox.sign_in_code(email).await?;
+        let session: serde_json::Value = http
+            .post(format!("{}/v1/auth/token", self.url()))
+            .json(&serde_json::json!({ "email": email, "code": code }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        session["access_token"].as_str().map(str::to_owned).context("no access token")
     }
 
     /// A phone core for `email`, signed in, in its own data directory under `dir`.
@@ -87,6 +118,26 @@ impl Platform {
         let code = self.sandbox.sign_in_code(email).await?;
         core.sign_in(email, &code).await?;
         Ok(core)
+    }
+}
+
+/// The deposit every test sale takes.
+pub fn deposit() -> Money {
+    Money { amount_minor: 150_000, currency: "EUR".into() }
+}
+
+/// A Spanish customer with what Spain's registry needs.
+pub fn customer(email: &str) -> CustomerDetails {
+    CustomerDetails {
+        email: email.into(),
+        name: "Test Customer".into(),
+        country: "ES".into(),
+        phone: Some("+34600000001".into()),
+        registration: RegistrationDetails {
+            national_id: Some("12345678Z".into()),
+            tax_number: None,
+            address: Some("Calle Mayor 1, 28013 Madrid".into()),
+        },
     }
 }
 
@@ -116,6 +167,15 @@ impl Watcher {
         let (tx, rx) = watch::channel(None);
         let subscription = core.subscribe_order(order, Arc::new(Forward(tx)));
         Self { rx, _subscription: subscription }
+    }
+
+    /// Waits until the phone shows the order in `state`.
+    pub async fn until_state(&mut self, state: OrderState) -> anyhow::Result<OrderDetail> {
+        let seen =
+            tokio::time::timeout(WAIT, self.rx.wait_for(|o| o.as_ref().is_some_and(|o| o.summary.state == state)))
+                .await
+                .with_context(|| format!("the phone did not show `{state}` in {WAIT:?}"))??;
+        seen.clone().context("no order")
     }
 
     /// Waits until the phone shows the order at `version` or later.

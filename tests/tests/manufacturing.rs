@@ -25,11 +25,13 @@ async fn every_stage_reaches_the_phone_by_push_and_the_timelines_agree() -> anyh
     watcher.until_version(placed.version).await?;
 
     // The phone learns of each stage from the push alone: no polling, no explicit sync.
+    // Once the car is in the locality the platform asks for the final payment at once.
     for stage in FACTORY_STAGES.iter().skip(1) {
         let view = platform.sandbox.advance_factory(order.id, None).await?;
-        assert_eq!(view.state, *stage);
+        let now = if *stage == OrderState::DispatchedToLocality { OrderState::AwaitingFinalPayment } else { *stage };
+        assert_eq!(view.state, now);
         let seen = watcher.until_version(view.version).await?;
-        assert_eq!(seen.summary.state, *stage);
+        assert_eq!(seen.summary.state, now);
     }
 
     // The phone's timeline and estimate history are the platform's log, entry for entry.
@@ -61,6 +63,7 @@ async fn every_stage_reaches_the_phone_by_push_and_the_timelines_agree() -> anyh
     let expected: Vec<_> = [OrderState::SaleRegistered, OrderState::ReservationPaid]
         .into_iter()
         .chain(FACTORY_STAGES.iter().copied())
+        .chain([OrderState::AwaitingFinalPayment])
         .collect();
     assert_eq!(shown_states, expected);
     assert!(shown.estimate_revisions.len() >= 2, "the factory's estimate and its revisions are kept");
@@ -85,6 +88,6 @@ async fn every_stage_reaches_the_phone_by_push_and_the_timelines_agree() -> anyh
     }
     assert_eq!(platform.sandbox.messages(Some(order.id), Some("email")).await?.len(), log.len());
     let sms = platform.sandbox.messages(Some(order.id), Some("sms")).await?;
-    assert_eq!(sms.len(), 2, "SMS only for the car complete and in the locality");
+    assert_eq!(sms.len(), 3, "SMS only for the car complete, in the locality, and the final payment due");
     Ok(())
 }

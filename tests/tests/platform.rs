@@ -57,7 +57,7 @@ async fn with_auto_advance_the_factory_moves_on_by_itself() -> anyhow::Result<()
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let state = platform.dealership.order(order.id).await?.state;
-        if state == OrderState::DispatchedToLocality {
+        if state == OrderState::AwaitingFinalPayment {
             break;
         }
         anyhow::ensure!(tokio::time::Instant::now() < deadline, "stuck at {state}");
@@ -73,7 +73,8 @@ async fn with_auto_advance_the_factory_moves_on_by_itself() -> anyhow::Result<()
             _ => None,
         })
         .collect();
-    assert_eq!(&states[2..], caas_core::protocol::lifecycle::FACTORY_STAGES, "no stage skipped");
+    assert_eq!(&states[2..8], caas_core::protocol::lifecycle::FACTORY_STAGES, "no stage skipped");
+    assert_eq!(states[8..], [OrderState::AwaitingFinalPayment], "the final payment is due once the car arrives");
     Ok(())
 }
 
@@ -88,11 +89,18 @@ async fn the_openapi_document_covers_the_api_and_the_webhook_receiver() -> anyho
         "/v1/orders/{id}/events",
         "/v1/devices/{id}/stream",
         "/v1/sandbox/orders/{id}/factory/advance",
+        "/v1/webhooks/gateway",
+        "/v1/orders/{id}/payments",
+        "/v1/dealership/stock/{vin}/sales",
+        "/v1/dealership/orders/{id}/registration",
+        "/v1/sandbox/clock/advance",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
     let schemas = &doc["components"]["schemas"];
-    for schema in ["OrderView", "OrderEvent", "FactoryWebhook", "PushHint", "ApiError", "OrderState"] {
+    for schema in
+        ["OrderView", "OrderEvent", "FactoryWebhook", "GatewayWebhook", "Payment", "PushHint", "ApiError", "OrderState"]
+    {
         assert!(schemas.get(schema).is_some(), "{schema} missing");
     }
     Ok(())

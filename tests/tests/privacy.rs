@@ -31,30 +31,13 @@ async fn another_customers_order_is_not_found_and_its_push_is_ignored() -> anyho
     assert!(matches!(bob.order(order_a.id).await, Err(CaasError::NotFound(_))));
 
     // The raw API answers 404 too, for both the order and its log.
-    let token = bob_token(&platform).await?;
+    let token = platform.customer_token("bob@example.com").await?;
     let http = reqwest::Client::new();
     for path in [format!("/v1/orders/{}", order_a.id), format!("/v1/orders/{}/events", order_a.id)] {
         let status = http.get(format!("{}{path}", platform.url())).bearer_auth(&token).send().await?.status();
         assert_eq!(status, 404, "{path}");
     }
     Ok(())
-}
-
-async fn bob_token(platform: &Platform) -> anyhow::Result<String> {
-    let http = reqwest::Client::new();
-    http.post(format!("{}/v1/auth/sign-in-code", platform.url()))
-        .json(&serde_json::json!({ "email": "bob@example.com" }))
-        .send()
-        .await?;
-    let code = platform.sandbox.sign_in_code("bob@example.com").await?;
-    let session: serde_json::Value = http
-        .post(format!("{}/v1/auth/token", platform.url()))
-        .json(&serde_json::json!({ "email": "bob@example.com", "code": code }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(session["access_token"].as_str().unwrap_or_default().to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{FactoryState, deliver_pending};
+use super::FactoryState;
 use crate::catalogue::{self, INCOMPATIBLE};
 
 /// The factory's answer when it will not do what was asked.
@@ -271,7 +271,7 @@ pub async fn sandbox_advance(
         }
         tx.commit()?;
     }
-    deliver_pending(&state).await.map_err(|e| Refusal::new(StatusCode::BAD_GATEWAY, "delivery_failed", e))?;
+    state.webhooks.deliver_pending().await.map_err(|e| Refusal::new(StatusCode::BAD_GATEWAY, "delivery_failed", e))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -303,7 +303,7 @@ pub async fn sandbox_delay(
         record.estimate = shifted.ok_or_else(|| Refusal::rejected("invalid", "date out of range"))?;
         queue_webhook(&conn, &id, &record, FactoryEventType::EstimateRevised, Some(request.reason))?;
     }
-    deliver_pending(&state).await.map_err(|e| Refusal::new(StatusCode::BAD_GATEWAY, "delivery_failed", e))?;
+    state.webhooks.deliver_pending().await.map_err(|e| Refusal::new(StatusCode::BAD_GATEWAY, "delivery_failed", e))?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,11 +2,16 @@
 //! sandbox.
 
 pub(crate) mod customers;
+pub(crate) mod deadlines;
 mod factory_client;
+mod gateway_client;
 pub mod notify;
 pub mod orders;
+pub(crate) mod payments;
+pub(crate) mod registration;
 pub(crate) mod sales;
 pub(crate) mod sandbox;
+pub(crate) mod stock;
 pub(crate) mod webhooks;
 
 use std::sync::Arc;
@@ -18,15 +23,34 @@ use caas_protocol::webhook::WebhookVerifier;
 use rusqlite::Transaction;
 
 pub use factory_client::FactoryClient;
+pub use gateway_client::GatewayClient;
 
+use crate::clock::Clock;
 use crate::db::Db;
 use crate::error::AppResult;
+use crate::idempotency::{self, Idempotency};
+use crate::registry::Registries;
 use notify::PushHub;
 
 /// What the platform is configured with.
 #[derive(Debug)]
 pub struct PlatformConfig {
     pub sandbox_token: String,
+    /// Checks the factory's webhooks.
+    pub webhooks: WebhookVerifier,
+    pub payments: PaymentSettings,
+}
+
+/// How the final payment is run.
+#[derive(Debug)]
+pub struct PaymentSettings {
+    /// How long a customer has to pay once the car is ready.
+    pub window: chrono::TimeDelta,
+    /// How long before the deadline the reminder goes out.
+    pub remind_before: chrono::TimeDelta,
+    /// What apps need to tokenize cards.
+    pub public: caas_protocol::payment::PaymentsConfig,
+    /// Checks the gateway's webhooks.
     pub webhooks: WebhookVerifier,
 }
 
@@ -37,6 +61,10 @@ pub struct AppState {
     pub config: Arc<PlatformConfig>,
     pub hub: PushHub,
     pub factory: FactoryClient,
+    pub gateway: GatewayClient,
+    pub registries: Registries,
+    /// The platform's now, which the sandbox can move forward.
+    pub clock: Clock,
     /// Turns true when the mock stops, ending the open push streams so shutdown can finish.
     pub stopping: tokio::sync::watch::Receiver<bool>,
 }
@@ -78,15 +106,22 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/dealership/orders/{id}/reservation", post(sales::record_reservation))
         .route("/v1/dealership/orders/{id}/configuration", post(sales::amend_configuration))
         .route("/v1/dealership/orders/{id}/factory-order", post(sales::retry_factory_order))
+        .route("/v1/dealership/orders/{id}/registration", post(registration::retry_registration))
+        .route("/v1/dealership/stock", get(stock::list_stock))
+        .route("/v1/dealership/stock/{vin}/sales", post(stock::sell_from_stock))
         .route("/v1/auth/sign-in-code", post(customers::request_code))
         .route("/v1/auth/token", post(customers::sign_in))
         .route("/v1/orders", get(customers::list_orders))
         .route("/v1/orders/{id}", get(customers::get_order))
         .route("/v1/orders/{id}/events", get(customers::order_events))
+        .route("/v1/orders/{id}/payments", post(payments::pay))
+        .route("/v1/orders/{id}/payments/{payment}", get(payments::get_payment))
+        .route("/v1/payments/config", get(payments::config))
         .route("/v1/devices", post(customers::register_device))
         .route("/v1/devices/{id}", delete(customers::remove_device))
         .route("/v1/devices/{id}/stream", get(customers::device_stream))
         .route("/v1/webhooks/factory", post(webhooks::factory_webhook))
+        .route("/v1/webhooks/gateway", post(webhooks::gateway_webhook))
         .route("/v1/sandbox/dealerships/{id}/staff-tokens", post(sandbox::staff_token))
         .route("/v1/sandbox/sign-in-codes/{email}", get(sandbox::sign_in_code))
         .route("/v1/sandbox/orders", get(sandbox::list_orders))
@@ -95,5 +130,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sandbox/orders/{id}/factory/advance", post(sandbox::advance_factory))
         .route("/v1/sandbox/orders/{id}/factory/delay", post(sandbox::delay_factory))
         .route("/v1/sandbox/messages", get(sandbox::messages))
+        .route("/v1/sandbox/clock/advance", post(sandbox::advance_clock))
+        .route("/v1/sandbox/payments/{payment}/three-d-secure", post(sandbox::complete_three_d_secure))
+        .route("/v1/sandbox/payments/faults", post(sandbox::payment_faults))
+        .route("/v1/sandbox/payments/ledger", get(sandbox::payment_ledger))
+        .route("/v1/sandbox/registries/{country}/faults", post(sandbox::registry_faults))
+        .layer(axum::middleware::from_fn_with_state(
+            Idempotency { db: state.db.clone(), namespace: "platform" },
+            idempotency::enforce,
+        ))
         .with_state(state)
 }

@@ -110,18 +110,32 @@ fn log(conn: &Connection, channel: &str, recipient: &str, event: &OrderEvent, pa
     Ok(())
 }
 
-/// The milestones worth an SMS: the car is built, and the car has reached the customer's area.
+/// The milestones worth an SMS: the car is built, it reached the customer's area, money is due or
+/// the reservation was lost, the car is registered, and anything that blocks the order.
 fn is_milestone(kind: &EventKind) -> bool {
     matches!(
         kind,
-        EventKind::StateChanged { to: OrderState::ManufacturingComplete | OrderState::DispatchedToLocality, .. }
-            | EventKind::ConfigurationRejected { .. }
+        EventKind::StateChanged {
+            to: OrderState::ManufacturingComplete
+                | OrderState::DispatchedToLocality
+                | OrderState::Unassigned
+                | OrderState::Registered,
+            ..
+        } | EventKind::ConfigurationRejected { .. }
+            | EventKind::FinalPaymentRequested { .. }
+            | EventKind::PaymentReminder { .. }
+            | EventKind::RegistrationBlocked { .. }
     )
 }
 
 /// The sentence an email or SMS carries for an event.
 pub fn describe(kind: &EventKind) -> String {
     match kind {
+        EventKind::StateChanged { to: OrderState::Unassigned, .. } => {
+            "The final payment was not made before its deadline: your reservation is lost and the car returns to \
+             the dealership's stock."
+                .to_owned()
+        }
         EventKind::StateChanged { to, .. } => format!("Your order is now: {}.", to.wire_name().replace('_', " ")),
         EventKind::EstimateRevised { estimated_completion, reason } => {
             format!(
@@ -132,6 +146,17 @@ pub fn describe(kind: &EventKind) -> String {
             format!(
                 "The factory could not accept your car's configuration: {reason}. Your dealership will contact you."
             )
+        }
+        EventKind::FinalPaymentRequested { amount_due, deadline } => format!(
+            "Your car is ready. Please pay the remaining {amount_due} before {}; after that the reservation is lost.",
+            deadline.format("%Y-%m-%d %H:%M UTC")
+        ),
+        EventKind::PaymentReminder { amount_due, deadline } => format!(
+            "Reminder: {amount_due} is still due for your car. The deadline is {}.",
+            deadline.format("%Y-%m-%d %H:%M UTC")
+        ),
+        EventKind::RegistrationBlocked { reason, fix, .. } => {
+            format!("Your car's registration is on hold: {reason}. Next step: {fix}.")
         }
     }
 }

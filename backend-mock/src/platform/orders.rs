@@ -4,7 +4,8 @@
 //! that changes the order row, so the log and the order can never disagree.
 
 use caas_protocol::api::{
-    Blocker, DealershipView, ErrorCode, EventKind, Money, OrderEvent, OrderView, VehicleConfiguration,
+    Blocker, DealershipView, ErrorCode, EventKind, FinalPayment, Money, OrderEvent, OrderView, Registration,
+    VehicleConfiguration,
 };
 use caas_protocol::{Actor, OrderState};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -26,6 +27,10 @@ pub struct NewOrder<'a> {
     pub dealership_id: &'a str,
     pub configuration: &'a VehicleConfiguration,
     pub delivery_locality: &'a str,
+    /// The list price, when the catalogue knows every part of the configuration.
+    pub price: Option<Money>,
+    /// The stock car this sale takes, instead of a new one from the factory.
+    pub stock_vin: Option<&'a str>,
 }
 
 /// Creates an order in `sale_registered` with its first event.
@@ -34,8 +39,8 @@ pub fn create(conn: &Connection, new: &NewOrder<'_>) -> AppResult<(Uuid, OrderEv
     let now = Utc::now().to_rfc3339();
     conn.execute(
         "INSERT INTO orders (id, customer_id, dealership_id, state, version, configuration,
-                             delivery_locality, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?7)",
+                             delivery_locality, created_at, updated_at, price, vin, from_stock)
+         VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?7, ?8, ?9, ?10)",
         params![
             id.to_string(),
             new.customer_id.to_string(),
@@ -43,7 +48,10 @@ pub fn create(conn: &Connection, new: &NewOrder<'_>) -> AppResult<(Uuid, OrderEv
             OrderState::SaleRegistered.wire_name(),
             serde_json::to_string(new.configuration)?,
             new.delivery_locality,
-            now
+            now,
+            new.price.as_ref().map(serde_json::to_string).transpose()?,
+            new.stock_vin,
+            new.stock_vin.is_some()
         ],
     )?;
     let event = append(
@@ -84,7 +92,10 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
     )?;
     match &event.kind {
         EventKind::StateChanged { to, .. } => {
-            conn.execute("UPDATE orders SET state = ?2 WHERE id = ?1", params![id.to_string(), to.wire_name()])?;
+            conn.execute(
+                "UPDATE orders SET state = ?2, blocker = NULL WHERE id = ?1",
+                params![id.to_string(), to.wire_name()],
+            )?;
         }
         EventKind::EstimateRevised { estimated_completion, .. } => {
             conn.execute(
@@ -93,14 +104,34 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
             )?;
         }
         EventKind::ConfigurationRejected { code, reason } => {
-            let blocker = Blocker { code: code.clone(), reason: reason.clone() };
+            set_blocker(conn, id, &Blocker { code: code.clone(), reason: reason.clone(), fix: None })?;
+        }
+        EventKind::RegistrationBlocked { code, reason, fix } => {
+            set_blocker(conn, id, &Blocker { code: code.clone(), reason: reason.clone(), fix: Some(fix.clone()) })?;
+        }
+        EventKind::FinalPaymentRequested { amount_due, deadline } => {
+            let due = FinalPayment { amount_due: amount_due.clone(), deadline: *deadline, paid_at: None };
             conn.execute(
-                "UPDATE orders SET blocker = ?2 WHERE id = ?1",
-                params![id.to_string(), serde_json::to_string(&blocker)?],
+                "UPDATE orders SET final_payment = ?2, payment_reminded_at = NULL WHERE id = ?1",
+                params![id.to_string(), serde_json::to_string(&due)?],
+            )?;
+        }
+        EventKind::PaymentReminder { .. } => {
+            conn.execute(
+                "UPDATE orders SET payment_reminded_at = ?2 WHERE id = ?1",
+                params![id.to_string(), event.occurred_at.to_rfc3339()],
             )?;
         }
     }
     Ok(event)
+}
+
+fn set_blocker(conn: &Connection, id: Uuid, blocker: &Blocker) -> AppResult<()> {
+    conn.execute(
+        "UPDATE orders SET blocker = ?2 WHERE id = ?1",
+        params![id.to_string(), serde_json::to_string(blocker)?],
+    )?;
+    Ok(())
 }
 
 pub fn state(conn: &Connection, id: Uuid) -> AppResult<OrderState> {
@@ -119,10 +150,33 @@ pub fn set_deposit(conn: &Connection, id: Uuid, deposit: &Money) -> AppResult<()
     Ok(())
 }
 
-pub fn set_configuration(conn: &Connection, id: Uuid, configuration: &VehicleConfiguration) -> AppResult<()> {
+/// Changes the configuration, and with it the price.
+pub fn set_configuration(
+    conn: &Connection,
+    id: Uuid,
+    configuration: &VehicleConfiguration,
+    price: Option<&Money>,
+) -> AppResult<()> {
     conn.execute(
-        "UPDATE orders SET configuration = ?2 WHERE id = ?1",
-        params![id.to_string(), serde_json::to_string(configuration)?],
+        "UPDATE orders SET configuration = ?2, price = ?3 WHERE id = ?1",
+        params![id.to_string(), serde_json::to_string(configuration)?, price.map(serde_json::to_string).transpose()?],
+    )?;
+    Ok(())
+}
+
+/// Records the gateway's confirmation of the final payment.
+pub fn set_paid(conn: &Connection, id: Uuid, paid_at: DateTime<Utc>) -> AppResult<()> {
+    conn.execute(
+        "UPDATE orders SET final_payment = json_set(final_payment, '$.paid_at', ?2) WHERE id = ?1",
+        params![id.to_string(), paid_at.to_rfc3339()],
+    )?;
+    Ok(())
+}
+
+pub fn set_registration(conn: &Connection, id: Uuid, registration: &Registration) -> AppResult<()> {
+    conn.execute(
+        "UPDATE orders SET registration = ?2 WHERE id = ?1",
+        params![id.to_string(), serde_json::to_string(registration)?],
     )?;
     Ok(())
 }
@@ -163,7 +217,7 @@ pub fn customer_of(conn: &Connection, id: Uuid) -> AppResult<Uuid> {
 
 const VIEW_COLUMNS: &str = "o.id, o.state, o.version, o.configuration, o.delivery_locality, o.deposit,
      o.vin, o.factory_order_id, o.estimated_completion, o.blocker, o.created_at, o.updated_at,
-     d.id, d.name, d.country, d.locality";
+     d.id, d.name, d.country, d.locality, o.price, o.final_payment, o.registration, o.from_stock";
 
 fn view_from_row(row: &Row<'_>) -> rusqlite::Result<OrderView> {
     fn json<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
@@ -185,6 +239,10 @@ fn view_from_row(row: &Row<'_>) -> rusqlite::Result<OrderView> {
         factory_order_id: row.get(7)?,
         estimated_completion: row.get::<_, Option<String>>(8)?.and_then(|d| d.parse().ok()),
         blocker: json(row.get(9)?),
+        price: json(row.get(16)?),
+        final_payment: json(row.get(17)?),
+        registration: json(row.get(18)?),
+        from_stock: row.get(19)?,
         created_at: time(text(10)?),
         updated_at: time(text(11)?),
         dealership: DealershipView { id: text(12)?, name: text(13)?, country: text(14)?, locality: text(15)? },

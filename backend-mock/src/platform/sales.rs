@@ -5,17 +5,19 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use caas_protocol::api::{
-    AmendConfigurationRequest, ApiError, ErrorCode, EventKind, FactoryOrderRequest, OrderView,
-    RecordReservationRequest, RegisterSaleRequest,
+    AmendConfigurationRequest, ApiError, CustomerDetails, ErrorCode, EventKind, FactoryOrderRequest, Money, OrderView,
+    RecordReservationRequest, RegisterSaleRequest, RegistrationDetails, VehicleConfiguration,
 };
 use caas_protocol::{Actor, OrderState};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::AppState;
 use super::factory_client::PlacementError;
 use super::orders::{self, NewOrder, Viewer};
+use super::{payments, stock};
 use crate::auth::DealershipAuth;
+use crate::catalogue;
 use crate::error::{AppError, AppResult};
 use crate::validate;
 
@@ -32,31 +34,16 @@ pub async fn register_sale(
     let email = validate::customer(&sale.customer)?;
     validate::configuration(&sale.configuration)?;
     validate::text("delivery_locality", &sale.delivery_locality, 120)?;
+    let price = list_price(&sale.configuration);
     let id = state.change(|tx| {
-        let existing: Option<String> =
-            tx.query_row("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0)).optional()?;
-        let customer_id = match existing.and_then(|id| id.parse::<Uuid>().ok()) {
-            Some(id) => id,
-            None => {
-                let id = Uuid::now_v7();
-                tx.execute(
-                    "INSERT INTO customers (id, email, name, country, phone) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        id.to_string(),
-                        email,
-                        sale.customer.name.trim(),
-                        sale.customer.country,
-                        sale.customer.phone
-                    ],
-                )?;
-                id
-            }
-        };
+        let customer_id = find_or_create_customer(tx, &email, &sale.customer)?;
         let new = NewOrder {
             customer_id,
             dealership_id: &auth.dealership_id,
             configuration: &sale.configuration,
             delivery_locality: sale.delivery_locality.trim(),
+            price,
+            stock_vin: None,
         };
         let (id, event) = orders::create(tx, &new)?;
         Ok((id, vec![event]))
@@ -64,6 +51,52 @@ pub async fn register_sale(
     tracing::info!(order = %id, dealership = %auth.dealership_id, "sale registered");
     let view = orders::view(&state.db.lock(), id, Viewer::Dealership(&auth.dealership_id))?;
     Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// The customer with this email, created on their first sale. Registration details given with a
+/// later sale complete or correct the ones on record.
+pub(crate) fn find_or_create_customer(conn: &Connection, email: &str, details: &CustomerDetails) -> AppResult<Uuid> {
+    validate::registration(&details.registration)?;
+    let existing: Option<String> =
+        conn.query_row("SELECT id FROM customers WHERE email = ?1", [email], |r| r.get(0)).optional()?;
+    let registration = &details.registration;
+    if let Some(id) = existing.and_then(|id| id.parse::<Uuid>().ok()) {
+        update_registration(conn, id, registration)?;
+        return Ok(id);
+    }
+    let id = Uuid::now_v7();
+    conn.execute(
+        "INSERT INTO customers (id, email, name, country, phone, national_id, tax_number, address)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            id.to_string(),
+            email,
+            details.name.trim(),
+            details.country,
+            details.phone,
+            registration.national_id,
+            registration.tax_number,
+            registration.address
+        ],
+    )?;
+    Ok(id)
+}
+
+/// Completes or corrects a customer's registration details; fields not given are kept.
+pub(crate) fn update_registration(conn: &Connection, customer: Uuid, details: &RegistrationDetails) -> AppResult<()> {
+    conn.execute(
+        "UPDATE customers SET national_id = COALESCE(?2, national_id), tax_number = COALESCE(?3, tax_number),
+                              address = COALESCE(?4, address) WHERE id = ?1",
+        params![customer.to_string(), details.national_id, details.tax_number, details.address],
+    )?;
+    Ok(())
+}
+
+/// The catalogue's price of a configuration; `None` for parts the catalogue does not know (the
+/// factory refuses those anyway).
+fn list_price(configuration: &VehicleConfiguration) -> Option<Money> {
+    catalogue::price_minor(&configuration.base_platform, &configuration.options)
+        .map(|amount_minor| Money { amount_minor, currency: "EUR".into() })
 }
 
 #[utoipa::path(get, path = "/v1/dealership/orders", tag = "dealership",
@@ -98,12 +131,23 @@ pub async fn record_reservation(
     Json(request): Json<RecordReservationRequest>,
 ) -> AppResult<Json<OrderView>> {
     validate::money("deposit", &request.deposit)?;
-    state.change(|tx| {
-        orders::view(tx, id, Viewer::Dealership(&auth.dealership_id))?;
-        let event = orders::transition(tx, id, OrderState::ReservationPaid, Actor::Dealership)?;
+    let from_stock = state.change(|tx| {
+        let view = orders::view(tx, id, Viewer::Dealership(&auth.dealership_id))?;
+        if let Some(price) = &view.price
+            && (price.currency != request.deposit.currency || request.deposit.amount_minor >= price.amount_minor)
+        {
+            return Err(AppError::invalid(format!("the deposit must be less than the price ({price})")));
+        }
+        let mut events = vec![orders::transition(tx, id, OrderState::ReservationPaid, Actor::Dealership)?];
         orders::set_deposit(tx, id, &request.deposit)?;
-        Ok(((), vec![event]))
+        if view.from_stock {
+            events.extend(payments::request_final_payment(tx, &state, id)?);
+        }
+        Ok((view.from_stock, events))
     })?;
+    if from_stock {
+        return Ok(Json(orders::view(&state.db.lock(), id, Viewer::Dealership(&auth.dealership_id))?));
+    }
     place_with_factory(&state, id, &auth.dealership_id).await
 }
 
@@ -125,7 +169,7 @@ pub async fn amend_configuration(
         if view.factory_order_id.is_some() {
             return Err(AppError::conflict(ErrorCode::IllegalTransition, "the factory already accepted this order"));
         }
-        orders::set_configuration(&conn, id, &request.configuration)?;
+        orders::set_configuration(&conn, id, &request.configuration, list_price(&request.configuration).as_ref())?;
         view.state == OrderState::ReservationPaid
     };
     if placeable {
@@ -168,6 +212,7 @@ async fn place_with_factory(state: &AppState, id: Uuid, dealership_id: &str) -> 
         Ok(accepted) => {
             state.change(|tx| {
                 orders::set_factory_order(tx, id, &accepted.factory_order_id, &accepted.vin)?;
+                stock::assign_new(tx, &view, &accepted.vin)?;
                 let placed = orders::transition(tx, id, OrderState::OrderPlaced, Actor::Platform)?;
                 let estimate = orders::append(
                     tx,

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use caas_protocol::api::{ApiError, ErrorCode, OrderEvent, OrderView};
+use caas_protocol::payment::Payment;
 use caas_protocol::{Actor, OrderState};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::AppState;
+use super::deadlines;
 use super::factory_client::PlacementError;
+use super::gateway_client::GatewayError;
 use super::orders::{self, Viewer};
 use crate::auth::{self, Role, SandboxAuth};
 use crate::catalogue::DEALERSHIPS;
@@ -205,4 +208,115 @@ pub async fn messages(
         })
     })?;
     Ok(Json(rows.collect::<rusqlite::Result<_>>()?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ClockAdvance {
+    /// Seconds to move the platform's clock forward (at most a year).
+    pub seconds: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ClockNow {
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+#[utoipa::path(post, path = "/v1/sandbox/clock/advance", tag = "sandbox", request_body = ClockAdvance,
+    responses((status = 200, body = ClockNow)), security(("bearer" = [])))]
+/// Moves the platform's clock forward and applies what became due (reminders, lost reservations)
+/// before answering.
+pub async fn advance_clock(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Json(request): Json<ClockAdvance>,
+) -> AppResult<Json<ClockNow>> {
+    if !(1..=366 * 86_400).contains(&request.seconds) {
+        return Err(AppError::invalid("`seconds` must be between 1 and a year"));
+    }
+    Ok(Json(ClockNow { now: deadlines::advance_clock(&state, request.seconds)? }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ThreeDSecureOutcome {
+    /// Whether the cardholder passes the bank's check.
+    pub pass: bool,
+}
+
+#[utoipa::path(post, path = "/v1/sandbox/payments/{payment}/three-d-secure", tag = "sandbox",
+    request_body = ThreeDSecureOutcome, responses((status = 200, body = Payment), (status = 409, body = ApiError)),
+    security(("bearer" = [])))]
+/// Completes a payment's 3-D Secure check at the gateway, as the customer would in the bank's page.
+pub async fn complete_three_d_secure(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Path(payment): Path<String>,
+    Json(request): Json<ThreeDSecureOutcome>,
+) -> AppResult<Json<Payment>> {
+    state.gateway.complete_challenge(&payment, request.pass).await.map(Json).map_err(gateway_error)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PaymentFaults {
+    /// The next this many charges take the money and then lose their answer.
+    pub drop_answers: u32,
+}
+
+#[utoipa::path(post, path = "/v1/sandbox/payments/faults", tag = "sandbox", request_body = PaymentFaults,
+    responses((status = 204)), security(("bearer" = [])))]
+/// Arms the gateway's fault switch.
+pub async fn payment_faults(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Json(request): Json<PaymentFaults>,
+) -> AppResult<StatusCode> {
+    state.gateway.drop_answers(request.drop_answers).await.map_err(gateway_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct LedgerQuery {
+    order_id: Option<Uuid>,
+}
+
+#[utoipa::path(get, path = "/v1/sandbox/payments/ledger", tag = "sandbox", params(LedgerQuery),
+    responses((status = 200, description = "the gateway's charges, oldest first")), security(("bearer" = [])))]
+/// The money the gateway actually took.
+pub async fn payment_ledger(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Query(query): Query<LedgerQuery>,
+) -> AppResult<Json<Value>> {
+    state.gateway.ledger(query.order_id).await.map(Json).map_err(gateway_error)
+}
+
+fn gateway_error(error: GatewayError) -> AppError {
+    match error {
+        GatewayError::Refused(refusal) => AppError::conflict(refusal.code, refusal.message),
+        GatewayError::Unavailable(reason) => {
+            AppError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::PaymentGatewayUnavailable, reason)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RegistryFaults {
+    /// The next this many submissions to the country's registry fail transiently.
+    pub transient_failures: u32,
+}
+
+#[utoipa::path(post, path = "/v1/sandbox/registries/{country}/faults", tag = "sandbox", request_body = RegistryFaults,
+    responses((status = 204)), security(("bearer" = [])))]
+/// Makes a country's registry fail transiently.
+pub async fn registry_faults(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Path(country): Path<String>,
+    Json(request): Json<RegistryFaults>,
+) -> AppResult<StatusCode> {
+    validate::country(&country)?;
+    if request.transient_failures > 100 {
+        return Err(AppError::invalid("`transient_failures` is at most 100"));
+    }
+    state.registries.fail_next(&country, request.transient_failures);
+    Ok(StatusCode::NO_CONTENT)
 }

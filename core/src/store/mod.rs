@@ -4,6 +4,7 @@
 //! Work runs on the blocking pool; callers stay async.
 
 pub(crate) mod orders;
+mod payments;
 mod schema;
 
 use std::path::Path;
@@ -12,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags, Transaction};
 
 pub use orders::{Applied, StoredOrder, StoredSummary};
+pub use payments::{PaymentAttempt, finish_attempt, load_attempt, save_attempt};
 
 use crate::error::{CaasError, Result};
 

@@ -43,6 +43,8 @@ pub struct StoredSummary {
 pub struct StoredOrder {
     pub summary: StoredSummary,
     pub events: Vec<OrderEvent>,
+    /// The payment attempt in flight, if any.
+    pub payment_attempt: Option<super::PaymentAttempt>,
 }
 
 /// Stores the platform's details of an order, keeping its state and cursor.
@@ -92,8 +94,12 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[OrderEvent]) ->
             EventKind::StateChanged { to, .. } => state = Some(to.wire_name().to_owned()),
             EventKind::EstimateRevised { estimated_completion, .. } => estimate = Some(*estimated_completion),
             EventKind::ConfigurationRejected { code, reason } => {
-                blocker = Some(Blocker { code: code.clone(), reason: reason.clone() });
+                blocker = Some(Blocker { code: code.clone(), reason: reason.clone(), fix: None });
             }
+            EventKind::RegistrationBlocked { code, reason, fix } => {
+                blocker = Some(Blocker { code: code.clone(), reason: reason.clone(), fix: Some(fix.clone()) });
+            }
+            EventKind::FinalPaymentRequested { .. } | EventKind::PaymentReminder { .. } => {}
         }
         cursor = event.version;
         new_events += 1;
@@ -185,7 +191,8 @@ pub fn load_order(conn: &Connection, id: Uuid) -> Result<Option<StoredOrder>> {
         .query_map([id.to_string()], |r| r.get::<_, String>(0))?
         .map(|body| Ok(serde_json::from_str(&body?)?))
         .collect::<Result<Vec<OrderEvent>>>()?;
-    Ok(Some(StoredOrder { summary: summary(&details, rest)?, events }))
+    let payment_attempt = super::load_attempt(conn, id)?;
+    Ok(Some(StoredOrder { summary: summary(&details, rest)?, events, payment_attempt }))
 }
 
 /// The version of the last applied event of an order, 0 when it is not cached.
@@ -210,7 +217,10 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
 
 /// Forgets everything cached for the signed-in customer (on sign-out or a change of account).
 pub fn clear_account_data(conn: &Connection) -> Result<()> {
-    conn.execute_batch("DELETE FROM events; DELETE FROM orders; DELETE FROM push_receipts; DELETE FROM meta;")?;
+    conn.execute_batch(
+        "DELETE FROM events; DELETE FROM orders; DELETE FROM push_receipts; DELETE FROM meta;
+         DELETE FROM payment_attempts;",
+    )?;
     Ok(())
 }
 
@@ -236,6 +246,10 @@ pub(crate) mod fixtures {
             factory_order_id: None,
             estimated_completion: None,
             blocker: None,
+            price: None,
+            final_payment: None,
+            registration: None,
+            from_stock: false,
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
         }

@@ -7,7 +7,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{CaasError, Result};
 
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// The latest schema, for a new database.
 const FRESH: &str = r#"
@@ -39,6 +39,15 @@ CREATE TABLE push_receipts (
     received_at TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX push_receipts_by_order ON push_receipts(order_id);
+CREATE TABLE payment_attempts (
+    order_id TEXT PRIMARY KEY,
+    idempotency_key TEXT NOT NULL,
+    payment_method TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    intent_id TEXT,
+    created_at TEXT NOT NULL
+) WITHOUT ROWID;
 "#;
 
 /// `MIGRATIONS[n]` upgrades a database from version `n + 1` to `n + 2`. Version 1 is the first
@@ -66,6 +75,19 @@ const MIGRATIONS: &[&str] = &[
         received_at TEXT NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX push_receipts_by_order ON push_receipts(order_id);
+    "#,
+    // 3: the payment attempt in flight per order, written before the first request so a retry
+    // after a lost answer or a restart repeats it with the same idempotency key.
+    r#"
+    CREATE TABLE payment_attempts (
+        order_id TEXT PRIMARY KEY,
+        idempotency_key TEXT NOT NULL,
+        payment_method TEXT NOT NULL,
+        amount_minor INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        intent_id TEXT,
+        created_at TEXT NOT NULL
+    ) WITHOUT ROWID;
     "#,
 ];
 

@@ -1,0 +1,307 @@
+//! Payment intents: `requires_payment_method -> requires_action (3-D Secure) -> processing ->
+//! succeeded`, or back to `requires_payment_method` with the reason of a failure. Every final
+//! change is also sent to the platform as a signed webhook; the ledger records each charge once.
+
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, Response};
+use caas_protocol::api::{ErrorCode, Money};
+use caas_protocol::payment::{
+    CreatePaymentIntent, DeclineCode, GatewayEventType, GatewayWebhook, IDEMPOTENCY_KEY_HEADER, NextAction, Payment,
+    PaymentFailure, PaymentStatus,
+};
+use chrono::Utc;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::cards::Behaviour;
+use super::{GatewayState, SETTLE_AFTER, SecretKey};
+use crate::error::{AppError, AppResult};
+use crate::validate;
+
+#[utoipa::path(post, path = "/v1/payment_intents", tag = "gateway", request_body = CreatePaymentIntent,
+    params(("idempotency-key" = String, Header, description = "required")),
+    responses((status = 200, body = Payment), (status = 404, body = caas_protocol::api::ApiError)))]
+/// Creates a payment intent and confirms it with its payment method at once.
+pub async fn create(
+    State(state): State<GatewayState>,
+    _: SecretKey,
+    headers: HeaderMap,
+    Json(request): Json<CreatePaymentIntent>,
+) -> AppResult<Json<Payment>> {
+    if !headers.contains_key(IDEMPOTENCY_KEY_HEADER) {
+        return Err(AppError::invalid("charges need an Idempotency-Key"));
+    }
+    validate::money("amount", &request.amount)?;
+    let payment = {
+        let mut conn = state.db.lock();
+        let tx = conn.transaction()?;
+        let behaviour: String = tx
+            .query_row("SELECT behaviour FROM gateway_payment_methods WHERE id = ?1", [&request.payment_method], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .ok_or_else(|| AppError::not_found("payment method"))?;
+        let behaviour = Behaviour::from_name(&behaviour).ok_or_else(|| AppError::invalid("unknown card behaviour"))?;
+        let mut payment = Payment {
+            id: format!("pi_{}", Uuid::new_v4().simple()),
+            order_id: request.order_id,
+            amount: request.amount,
+            status: PaymentStatus::RequiresPaymentMethod,
+            next_action: None,
+            last_error: None,
+            created_at: Utc::now(),
+        };
+        tx.execute(
+            "INSERT INTO gateway_intents (id, payment_method, body, status, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                payment.id,
+                request.payment_method,
+                serde_json::to_string(&payment)?,
+                payment.status.wire_name(),
+                Utc::now().to_rfc3339()
+            ],
+        )?;
+        let event = match behaviour {
+            Behaviour::Succeed => Some(charge(&tx, &mut payment)?),
+            Behaviour::Decline => Some(fail(&mut payment, DeclineCode::CardDeclined, "the card was declined")),
+            Behaviour::InsufficientFunds => {
+                Some(fail(&mut payment, DeclineCode::InsufficientFunds, "the card has insufficient funds"))
+            }
+            Behaviour::ThreeDSecure => {
+                payment.status = PaymentStatus::RequiresAction;
+                payment.next_action =
+                    Some(NextAction::ThreeDSecure { url: format!("{}/3ds/{}", state.base_url, payment.id) });
+                None
+            }
+            Behaviour::SettleLater => {
+                payment.status = PaymentStatus::Processing;
+                Some(GatewayEventType::Processing)
+            }
+        };
+        save(&tx, &payment)?;
+        if let Some(kind) = event {
+            queue_webhook(&tx, kind, &payment)?;
+        }
+        tx.commit()?;
+        payment
+    };
+    deliver(&state).await;
+    Ok(Json(payment))
+}
+
+#[utoipa::path(get, path = "/v1/payment_intents/{id}", tag = "gateway",
+    responses((status = 200, body = Payment), (status = 404, body = caas_protocol::api::ApiError)))]
+pub async fn get(State(state): State<GatewayState>, _: SecretKey, Path(id): Path<String>) -> AppResult<Json<Payment>> {
+    Ok(Json(load(&state.db.lock(), &id)?))
+}
+
+/// The bank's 3-D Secure page; in the sandbox it points to the sandbox call that completes it.
+pub async fn challenge_page(Path(id): Path<String>) -> Html<String> {
+    let id: String = id.chars().filter(char::is_ascii_alphanumeric).chain("_".chars()).take(64).collect();
+    Html(format!(
+        "<!doctype html><title>3-D Secure</title><p>Sandbox 3-D Secure for payment {id}: complete it with \
+         <code>POST /sandbox/payment_intents/{{id}}/three_d_secure</code>.</p>"
+    ))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChallengeOutcome {
+    Pass,
+    Fail,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ChallengeRequest {
+    pub outcome: ChallengeOutcome,
+}
+
+#[utoipa::path(post, path = "/sandbox/payment_intents/{id}/three_d_secure", tag = "gateway",
+    request_body = ChallengeRequest, responses((status = 200, body = Payment), (status = 409, body = caas_protocol::api::ApiError)))]
+/// Sandbox: the customer passes or fails the bank's 3-D Secure check.
+pub async fn complete_challenge(
+    State(state): State<GatewayState>,
+    _: SecretKey,
+    Path(id): Path<String>,
+    Json(request): Json<ChallengeRequest>,
+) -> AppResult<Json<Payment>> {
+    let payment = {
+        let mut conn = state.db.lock();
+        let tx = conn.transaction()?;
+        let mut payment = load(&tx, &id)?;
+        if payment.status != PaymentStatus::RequiresAction {
+            return Err(AppError::conflict(ErrorCode::Conflict, "this payment is not waiting for 3-D Secure"));
+        }
+        payment.next_action = None;
+        let kind = match request.outcome {
+            ChallengeOutcome::Pass => charge(&tx, &mut payment)?,
+            ChallengeOutcome::Fail => {
+                fail(&mut payment, DeclineCode::AuthenticationFailed, "the bank could not authenticate the cardholder")
+            }
+        };
+        save(&tx, &payment)?;
+        queue_webhook(&tx, kind, &payment)?;
+        tx.commit()?;
+        payment
+    };
+    deliver(&state).await;
+    Ok(Json(payment))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct FaultsRequest {
+    /// The next this many charges take the money and then drop their answer.
+    pub drop_answers: u32,
+}
+
+/// Sandbox: arms the fault switch.
+pub async fn set_faults(
+    State(state): State<GatewayState>,
+    _: SecretKey,
+    Json(request): Json<FaultsRequest>,
+) -> AppResult<StatusCode> {
+    if request.drop_answers > 100 {
+        return Err(AppError::invalid("`drop_answers` is at most 100"));
+    }
+    state.drop_answers.store(request.drop_answers, Ordering::Release);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LedgerQuery {
+    order_id: Option<Uuid>,
+}
+
+/// One charge: money taken from a card.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LedgerEntry {
+    pub intent_id: String,
+    pub order_id: Uuid,
+    pub amount: Money,
+    pub charged_at: String,
+}
+
+/// Sandbox: the charges, oldest first.
+pub async fn ledger(
+    State(state): State<GatewayState>,
+    _: SecretKey,
+    Query(query): Query<LedgerQuery>,
+) -> AppResult<Json<Vec<LedgerEntry>>> {
+    let conn = state.db.lock();
+    let mut stmt = conn.prepare(
+        "SELECT intent_id, order_id, amount_minor, currency, charged_at FROM gateway_ledger
+         WHERE ?1 IS NULL OR order_id = ?1 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([query.order_id.map(|id| id.to_string())], |r| {
+        Ok(LedgerEntry {
+            intent_id: r.get(0)?,
+            order_id: r.get::<_, String>(1)?.parse().unwrap_or_default(),
+            amount: Money { amount_minor: r.get(2)?, currency: r.get(3)? },
+            charged_at: r.get(4)?,
+        })
+    })?;
+    Ok(Json(rows.collect::<rusqlite::Result<_>>()?))
+}
+
+/// The fault switch: while armed, a successful charge answer is cut off after its headers, as a
+/// connection dying on the way back would. The money is taken and the answer is kept for replay.
+pub async fn drop_answer_fault(State(state): State<GatewayState>, request: Request, next: Next) -> Response {
+    let charging = request.method() == Method::POST && request.uri().path() == "/v1/payment_intents";
+    let response = next.run(request).await;
+    if !charging || !response.status().is_success() {
+        return response;
+    }
+    let armed = state.drop_answers.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)).is_ok();
+    if !armed {
+        return response;
+    }
+    tracing::info!("sandbox fault: dropping a charge's answer");
+    let (mut parts, _body) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let cut =
+        futures_util::stream::once(async { Err::<Bytes, _>(std::io::Error::other("sandbox fault: answer dropped")) });
+    Response::from_parts(parts, Body::from_stream(cut))
+}
+
+/// Settles the `processing` payments that have waited long enough; returns how many.
+pub fn settle_due(state: &GatewayState) -> AppResult<usize> {
+    let mut conn = state.db.lock();
+    let tx = conn.transaction()?;
+    let due: Vec<String> = {
+        let cutoff = (Utc::now() - SETTLE_AFTER).to_rfc3339();
+        let mut stmt = tx.prepare("SELECT id FROM gateway_intents WHERE status = ?1 AND updated_at <= ?2")?;
+        let rows = stmt.query_map(params![PaymentStatus::Processing.wire_name(), cutoff], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for id in &due {
+        let mut payment = load(&tx, id)?;
+        let kind = charge(&tx, &mut payment)?;
+        save(&tx, &payment)?;
+        queue_webhook(&tx, kind, &payment)?;
+    }
+    tx.commit()?;
+    Ok(due.len())
+}
+
+/// Takes the money: one ledger entry per intent, whatever happens to the answer.
+fn charge(conn: &Connection, payment: &mut Payment) -> AppResult<GatewayEventType> {
+    conn.execute(
+        "INSERT OR IGNORE INTO gateway_ledger (intent_id, order_id, amount_minor, currency, charged_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            payment.id,
+            payment.order_id.to_string(),
+            payment.amount.amount_minor,
+            payment.amount.currency,
+            Utc::now().to_rfc3339()
+        ],
+    )?;
+    payment.status = PaymentStatus::Succeeded;
+    Ok(GatewayEventType::Succeeded)
+}
+
+fn fail(payment: &mut Payment, code: DeclineCode, message: &str) -> GatewayEventType {
+    payment.status = PaymentStatus::RequiresPaymentMethod;
+    payment.last_error = Some(PaymentFailure { code, message: message.to_owned() });
+    GatewayEventType::PaymentFailed
+}
+
+fn load(conn: &Connection, id: &str) -> AppResult<Payment> {
+    let body: String = conn
+        .query_row("SELECT body FROM gateway_intents WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| AppError::not_found("payment intent"))?;
+    Ok(serde_json::from_str(&body)?)
+}
+
+fn save(conn: &Connection, payment: &Payment) -> AppResult<()> {
+    conn.execute(
+        "UPDATE gateway_intents SET body = ?2, status = ?3, updated_at = ?4 WHERE id = ?1",
+        params![payment.id, serde_json::to_string(payment)?, payment.status.wire_name(), Utc::now().to_rfc3339()],
+    )?;
+    Ok(())
+}
+
+fn queue_webhook(conn: &Connection, kind: GatewayEventType, payment: &Payment) -> AppResult<()> {
+    let webhook = GatewayWebhook { kind, timestamp: Utc::now(), data: payment.clone() };
+    conn.execute(
+        "INSERT INTO gateway_webhook_outbox (webhook_id, intent_id, body) VALUES (?1, ?2, ?3)",
+        params![format!("msg_{}", Uuid::now_v7().simple()), payment.id, serde_json::to_string(&webhook)?],
+    )?;
+    Ok(())
+}
+
+/// Delivers the queued webhooks before answering, so the platform has applied them by the time
+/// its own caller hears back; what fails here is left to the redelivery task.
+async fn deliver(state: &GatewayState) {
+    if let Err(error) = state.webhooks.deliver_pending().await {
+        tracing::warn!(%error, "gateway webhook delivery failed; the redelivery task retries");
+    }
+}

@@ -1,0 +1,177 @@
+//! Idempotent mutations: a `POST`, `PUT`, `PATCH` or `DELETE` carrying an `Idempotency-Key` is
+//! executed once per caller and key. Repeating it with the same body returns the stored first
+//! answer (also after a restart: answers live in SQLite); the same key with another body is
+//! refused; a repeat while the first is still running is told to wait.
+//!
+//! Answers with a 5xx status are not kept: the outcome was not decided, so a retry runs again.
+//! Handlers that call another service pass a key derived from this one, so a re-run never
+//! repeats the other service's side effect either.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use caas_protocol::api::ErrorCode;
+use caas_protocol::payment::{IDEMPOTENCY_KEY_HEADER, valid_idempotency_key};
+use chrono::{TimeDelta, Utc};
+use ring::digest::{SHA256, digest};
+use rusqlite::{OptionalExtension, params};
+
+use crate::db::Db;
+use crate::error::{AppError, AppResult};
+
+/// Requests and answers larger than these are not made idempotent; the API's own limits are lower.
+const MAX_REQUEST_BYTES: usize = 256 * 1024;
+const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
+/// A first request that has not finished after this long is taken to have died with its process.
+const ABANDONED_AFTER: TimeDelta = TimeDelta::seconds(60);
+
+/// The header telling a caller its answer is a replay of the first one.
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// Where one service keeps its idempotent answers.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub db: Db,
+    /// Keeps the platform's and the gateway's keys apart in the one table.
+    pub namespace: &'static str,
+}
+
+enum Begin {
+    Run,
+    Replay { status: u16, content_type: Option<String>, body: Vec<u8> },
+}
+
+/// The middleware; see the module documentation.
+pub async fn enforce(State(store): State<Idempotency>, request: Request, next: Next) -> Response {
+    if !matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
+        return next.run(request).await;
+    }
+    let Some(key) = request.headers().get(IDEMPOTENCY_KEY_HEADER) else { return next.run(request).await };
+    let Some(key) = key.to_str().ok().filter(|k| valid_idempotency_key(k)).map(str::to_owned) else {
+        return AppError::invalid("`Idempotency-Key` must be 1 to 255 visible ASCII characters").into_response();
+    };
+    let caller = request.headers().get(header::AUTHORIZATION).map(HeaderValue::as_bytes).unwrap_or_default();
+    let scope = digest(&SHA256, &[store.namespace.as_bytes(), b"\n", caller].concat()).as_ref().to_vec();
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_REQUEST_BYTES).await else {
+        return AppError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::InvalidRequest, "request body too large")
+            .into_response();
+    };
+    let target = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or_default();
+    let fingerprint =
+        digest(&SHA256, &[parts.method.as_str().as_bytes(), b"\n", target.as_bytes(), b"\n", &bytes].concat())
+            .as_ref()
+            .to_vec();
+    match begin(&store.db, &scope, &key, &fingerprint) {
+        Ok(Begin::Run) => {}
+        Ok(Begin::Replay { status, content_type, body }) => return replay(status, content_type, body),
+        Err(error) => return error.into_response(),
+    }
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    finish(&store.db, &scope, &key, response).await
+}
+
+/// A key's row: the request it belongs to and, once decided, its answer.
+struct Stored {
+    fingerprint: Vec<u8>,
+    status: Option<u16>,
+    content_type: Option<String>,
+    body: Option<Vec<u8>>,
+    created_at: String,
+}
+
+/// Claims the key, or finds the answer it already has.
+fn begin(db: &Db, scope: &[u8], key: &str, fingerprint: &[u8]) -> AppResult<Begin> {
+    let conn = db.lock();
+    let now = Utc::now();
+    let existing = conn
+        .query_row(
+            "SELECT fingerprint, status, content_type, body, created_at FROM idempotency_keys
+             WHERE scope = ?1 AND key = ?2",
+            params![scope, key],
+            |r| {
+                Ok(Stored {
+                    fingerprint: r.get(0)?,
+                    status: r.get(1)?,
+                    content_type: r.get(2)?,
+                    body: r.get(3)?,
+                    created_at: r.get(4)?,
+                })
+            },
+        )
+        .optional()?;
+    match existing {
+        Some(stored) if stored.fingerprint != fingerprint => Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::IdempotencyKeyReused,
+            "this Idempotency-Key was used with another request; use a new key for a new request",
+        )),
+        Some(Stored { status: Some(status), content_type, body, .. }) => {
+            Ok(Begin::Replay { status, content_type, body: body.unwrap_or_default() })
+        }
+        Some(Stored { status: None, created_at, .. }) => {
+            let started = chrono::DateTime::parse_from_rfc3339(&created_at).map(|t| t.with_timezone(&Utc));
+            if started.is_ok_and(|t| now - t < ABANDONED_AFTER) {
+                return Err(AppError::conflict(
+                    ErrorCode::IdempotencyKeyInUse,
+                    "a request with this Idempotency-Key is still being processed; retry shortly",
+                ));
+            }
+            conn.execute(
+                "UPDATE idempotency_keys SET created_at = ?3 WHERE scope = ?1 AND key = ?2",
+                params![scope, key, now.to_rfc3339()],
+            )?;
+            Ok(Begin::Run)
+        }
+        None => {
+            conn.execute(
+                "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![scope, key, fingerprint, now.to_rfc3339()],
+            )?;
+            Ok(Begin::Run)
+        }
+    }
+}
+
+/// Keeps a decided answer and hands it on; forgets the key after an undecided (5xx) one.
+async fn finish(db: &Db, scope: &[u8], key: &str, response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    if parts.status.is_server_error() {
+        let forgotten =
+            db.lock().execute("DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2", params![scope, key]);
+        if let Err(error) = forgotten {
+            tracing::error!(%error, "could not release an idempotency key");
+        }
+        return Response::from_parts(parts, body);
+    }
+    let bytes = match to_bytes(body, MAX_ANSWER_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::error!(%error, "an idempotent answer could not be read");
+            return AppError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "answer too large")
+                .into_response();
+        }
+    };
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let stored = db.lock().execute(
+        "UPDATE idempotency_keys SET status = ?3, content_type = ?4, body = ?5 WHERE scope = ?1 AND key = ?2",
+        params![scope, key, parts.status.as_u16(), content_type, bytes.as_ref()],
+    );
+    if let Err(error) = stored {
+        tracing::error!(%error, "an idempotent answer could not be stored");
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+fn replay(status: u16, content_type: Option<String>, body: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    if let Some(value) = content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    response
+}

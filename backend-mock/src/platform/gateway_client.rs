@@ -1,0 +1,98 @@
+//! The platform's side of the payment gateway: charging a tokenized card and, for the sandbox,
+//! driving the gateway simulator.
+
+use std::time::Duration;
+
+use caas_protocol::api::ApiError;
+use caas_protocol::payment::{CreatePaymentIntent, IDEMPOTENCY_KEY_HEADER, Payment};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// How a gateway call ended when it did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The gateway refused the request (4xx), with its reason.
+    #[error("the gateway refused: {}", .0.message)]
+    Refused(ApiError),
+    /// No (whole) answer: the outcome is unknown until the same request is repeated.
+    #[error("the gateway did not answer: {0}")]
+    Unavailable(String),
+}
+
+/// HTTP client for the gateway's merchant API.
+#[derive(Debug, Clone)]
+pub struct GatewayClient {
+    http: reqwest::Client,
+    base_url: String,
+    secret_key: String,
+}
+
+impl GatewayClient {
+    pub fn new(base_url: String, secret_key: String) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|e| panic!("HTTP client cannot be built: {e}"));
+        Self { http, base_url, secret_key }
+    }
+
+    /// Creates and confirms a payment intent. `idempotency_key` must be the same for every
+    /// repetition of one payment attempt: that is what makes a repeated charge a replay.
+    pub async fn charge(&self, idempotency_key: &str, request: &CreatePaymentIntent) -> Result<Payment, GatewayError> {
+        self.send(reqwest::Method::POST, "v1/payment_intents", Some(request), Some(idempotency_key)).await
+    }
+
+    pub async fn payment(&self, intent_id: &str) -> Result<Payment, GatewayError> {
+        self.send(reqwest::Method::GET, &format!("v1/payment_intents/{intent_id}"), None::<&()>, None).await
+    }
+
+    /// Sandbox: pass or fail the 3-D Secure check of a payment.
+    pub async fn complete_challenge(&self, intent_id: &str, pass: bool) -> Result<Payment, GatewayError> {
+        let body = serde_json::json!({ "outcome": if pass { "pass" } else { "fail" } });
+        let path = format!("sandbox/payment_intents/{intent_id}/three_d_secure");
+        self.send(reqwest::Method::POST, &path, Some(&body), None).await
+    }
+
+    /// Sandbox: the next `count` charges take the money and drop their answer.
+    pub async fn drop_answers(&self, count: u32) -> Result<(), GatewayError> {
+        let body = serde_json::json!({ "drop_answers": count });
+        self.send::<Value>(reqwest::Method::POST, "sandbox/faults", Some(&body), None).await.map(drop)
+    }
+
+    /// Sandbox: the charges the gateway made, optionally for one order.
+    pub async fn ledger(&self, order_id: Option<uuid::Uuid>) -> Result<Value, GatewayError> {
+        let query = order_id.map(|id| format!("?order_id={id}")).unwrap_or_default();
+        self.send(reqwest::Method::GET, &format!("sandbox/ledger{query}"), None::<&()>, None).await
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, GatewayError> {
+        let mut request = self.http.request(method, format!("{}/{path}", self.base_url)).bearer_auth(&self.secret_key);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        if let Some(key) = idempotency_key {
+            request = request.header(IDEMPOTENCY_KEY_HEADER, key);
+        }
+        let response = request.send().await.map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| GatewayError::Unavailable(format!("answer cut off: {e}")))?;
+        if status.is_success() {
+            let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+            serde_json::from_slice(bytes).map_err(|e| GatewayError::Unavailable(format!("unreadable answer: {e}")))
+        } else if status.is_client_error() {
+            serde_json::from_slice(&bytes)
+                .map(GatewayError::Refused)
+                .map_err(|_| GatewayError::Unavailable(format!("gateway answered {status}")))
+                .and_then(Err)
+        } else {
+            Err(GatewayError::Unavailable(format!("gateway answered {status}")))
+        }
+    }
+}

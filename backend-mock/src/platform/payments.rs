@@ -1,0 +1,241 @@
+//! The final payment: asking for it when the car is ready, taking it through the gateway, and
+//! moving the order on only when the gateway's signed webhook confirms it.
+//!
+//! The customer's `Idempotency-Key` names one payment attempt. The attempt is recorded before the
+//! gateway is called and the gateway is called with a key derived from it, so however often an
+//! attempt is repeated (lost answers, timeouts, app restarts) the card is charged at most once.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use caas_protocol::Actor;
+use caas_protocol::OrderState;
+use caas_protocol::api::{ApiError, ErrorCode, EventKind, Money, OrderEvent, OrderView};
+use caas_protocol::payment::{
+    CreatePaymentIntent, IDEMPOTENCY_KEY_HEADER, PayRequest, Payment, PaymentStatus, PaymentsConfig,
+    valid_idempotency_key,
+};
+use chrono::Utc;
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use super::AppState;
+use super::gateway_client::GatewayError;
+use super::orders::{self, Viewer};
+use super::{deadlines, registration};
+use crate::auth::CustomerAuth;
+use crate::error::{AppError, AppResult};
+use crate::validate;
+
+/// The car is in the customer's locality: the rest of the price is due within the payment window.
+pub fn request_final_payment(conn: &Connection, state: &AppState, id: Uuid) -> AppResult<Vec<OrderEvent>> {
+    let view = orders::view(conn, id, Viewer::Sandbox)?;
+    let price = view.price.ok_or_else(|| AppError::invalid("the order has no price"))?;
+    let paid = view.deposit.map_or(0, |d| d.amount_minor);
+    let amount_due = Money { amount_minor: price.amount_minor - paid, currency: price.currency };
+    let deadline = state.clock.now() + state.config.payments.window;
+    let moved = orders::transition(conn, id, OrderState::AwaitingFinalPayment, Actor::Platform)?;
+    let due = orders::append(conn, id, EventKind::FinalPaymentRequested { amount_due, deadline })?;
+    Ok(vec![moved, due])
+}
+
+#[utoipa::path(get, path = "/v1/payments/config", tag = "customer",
+    responses((status = 200, body = PaymentsConfig)), security(("bearer" = [])))]
+/// Where the app tokenizes cards.
+pub async fn config(State(state): State<AppState>, _: CustomerAuth) -> Json<PaymentsConfig> {
+    Json(state.config.payments.public.clone())
+}
+
+#[utoipa::path(post, path = "/v1/orders/{id}/payments", tag = "customer", request_body = PayRequest,
+    params(("idempotency-key" = String, Header, description = "one per payment attempt; repeat it to retry the attempt")),
+    responses(
+        (status = 200, body = Payment, description = "the attempt's outcome: succeeded, processing, requires_action, or requires_payment_method with `last_error`"),
+        (status = 409, body = ApiError, description = "deadline_passed, reservation_lost, already_paid, not_payable, amount_mismatch"),
+        (status = 422, body = ApiError, description = "idempotency_key_reused or an invalid request"),
+        (status = 503, body = ApiError, description = "payment_gateway_unavailable: the outcome is unknown; repeat the same request")),
+    security(("bearer" = [])))]
+/// Pays the amount due of an order with a tokenized card.
+pub async fn pay(
+    State(state): State<AppState>,
+    auth: CustomerAuth,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Json(request): Json<PayRequest>,
+) -> AppResult<Json<Payment>> {
+    let key = headers
+        .get(IDEMPOTENCY_KEY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| valid_idempotency_key(k))
+        .ok_or_else(|| AppError::invalid("a payment needs an Idempotency-Key naming the attempt"))?
+        .to_owned();
+    validate::money("amount", &request.amount)?;
+    if !request.payment_method.starts_with("pm_") || request.payment_method.len() > 64 {
+        return Err(AppError::invalid("`payment_method` must be a gateway payment method reference (`pm_...`)"));
+    }
+    let view = orders::view(&state.db.lock(), id, Viewer::Customer(auth.customer_id))?;
+    let attempt = {
+        let conn = state.db.lock();
+        match attempt_of(&conn, id, &key)? {
+            Some(existing) if existing != request => {
+                return Err(AppError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorCode::IdempotencyKeyReused,
+                    "this Idempotency-Key belongs to another payment attempt",
+                ));
+            }
+            Some(_) => None,
+            None => Some(()),
+        }
+    };
+    if attempt.is_some() {
+        check_payable(&state, &view, &request.amount)?;
+        state.db.lock().execute(
+            "INSERT INTO payments (order_id, idempotency_key, payment_method, amount, status, created_at)
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
+            params![
+                id.to_string(),
+                key,
+                request.payment_method,
+                serde_json::to_string(&request.amount)?,
+                Utc::now().to_rfc3339()
+            ],
+        )?;
+    }
+    let charge = CreatePaymentIntent { order_id: id, amount: request.amount, payment_method: request.payment_method };
+    let payment = state.gateway.charge(&format!("{id}:{key}"), &charge).await.map_err(|error| match error {
+        GatewayError::Refused(refusal) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, refusal.code, refusal.message),
+        GatewayError::Unavailable(reason) => {
+            tracing::warn!(order = %id, %reason, "payment outcome unknown");
+            AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::PaymentGatewayUnavailable,
+                "the payment gateway did not answer; the outcome is not known yet, repeat the request with the same Idempotency-Key",
+            )
+        }
+    })?;
+    state.db.lock().execute(
+        "UPDATE payments SET intent_id = ?3, status = ?4 WHERE order_id = ?1 AND idempotency_key = ?2",
+        params![id.to_string(), key, payment.id, payment.status.wire_name()],
+    )?;
+    tracing::info!(order = %id, payment = %payment.id, status = payment.status.wire_name(), "payment attempt answered");
+    Ok(Json(payment))
+}
+
+/// The request an attempt was first made with.
+fn attempt_of(conn: &Connection, order: Uuid, key: &str) -> AppResult<Option<PayRequest>> {
+    let row: Option<(String, String)> = conn
+        .query_row(
+            "SELECT payment_method, amount FROM payments WHERE order_id = ?1 AND idempotency_key = ?2",
+            params![order.to_string(), key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    row.map(|(payment_method, amount)| Ok(PayRequest { payment_method, amount: serde_json::from_str(&amount)? }))
+        .transpose()
+}
+
+/// Refuses a new attempt the order cannot take, each with the reason the customer is shown.
+fn check_payable(state: &AppState, view: &OrderView, amount: &Money) -> AppResult<()> {
+    let refuse = |code, message: String| Err(AppError::conflict(code, message));
+    match view.state {
+        OrderState::Unassigned | OrderState::DealershipStock => refuse(
+            ErrorCode::ReservationLost,
+            "the final payment was not made before its deadline: the reservation is lost and the car went back to \
+             the dealership's stock"
+                .into(),
+        ),
+        OrderState::AwaitingFinalPayment => {
+            let due = view.final_payment.as_ref().ok_or_else(|| AppError::invalid("no payment is due"))?;
+            if due.paid_at.is_some() || in_flight(&state.db.lock(), view.id)? {
+                return refuse(ErrorCode::AlreadyPaid, "a payment of this order has already gone through".into());
+            }
+            if state.clock.now() >= due.deadline {
+                deadlines::expire(state, view.id)?;
+                return refuse(
+                    ErrorCode::DeadlinePassed,
+                    format!("the deadline for the final payment was {}; the reservation is lost", due.deadline),
+                );
+            }
+            if *amount != due.amount_due {
+                return refuse(ErrorCode::AmountMismatch, format!("the amount due is {}", due.amount_due));
+            }
+            Ok(())
+        }
+        state if state.is_paid() => refuse(ErrorCode::AlreadyPaid, "this order is paid".into()),
+        state => refuse(ErrorCode::NotPayable, format!("nothing is due yet: the order is `{state}`")),
+    }
+}
+
+/// Whether a payment of the order succeeded or is settling.
+pub fn in_flight(conn: &Connection, order: Uuid) -> AppResult<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM payments WHERE order_id = ?1 AND status IN ('processing', 'succeeded') LIMIT 1",
+            [order.to_string()],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+#[utoipa::path(get, path = "/v1/orders/{id}/payments/{payment}", tag = "customer",
+    responses((status = 200, body = Payment), (status = 404, body = ApiError)), security(("bearer" = [])))]
+/// A payment attempt's current state, e.g. after the customer completed 3-D Secure.
+pub async fn get_payment(
+    State(state): State<AppState>,
+    auth: CustomerAuth,
+    Path((id, payment)): Path<(Uuid, String)>,
+) -> AppResult<Json<Payment>> {
+    {
+        let conn = state.db.lock();
+        orders::view(&conn, id, Viewer::Customer(auth.customer_id))?;
+        conn.query_row(
+            "SELECT 1 FROM payments WHERE order_id = ?1 AND intent_id = ?2",
+            params![id.to_string(), payment],
+            |_| Ok(()),
+        )
+        .optional()?
+        .ok_or_else(|| AppError::not_found("payment"))?;
+    }
+    let payment = state.gateway.payment(&payment).await.map_err(|e| {
+        AppError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::PaymentGatewayUnavailable, e.to_string())
+    })?;
+    Ok(Json(payment))
+}
+
+/// Applies a verified gateway webhook: records the attempt's state and, on success, moves the
+/// order to registration and starts it.
+pub fn apply_gateway_update(
+    conn: &Connection,
+    state: &AppState,
+    payment: &Payment,
+) -> AppResult<(bool, Vec<OrderEvent>)> {
+    conn.execute(
+        "UPDATE payments SET status = ?2 WHERE intent_id = ?1",
+        params![payment.id, payment.status.wire_name()],
+    )?;
+    if payment.status != PaymentStatus::Succeeded {
+        return Ok((false, Vec::new()));
+    }
+    let current = orders::state(conn, payment.order_id)?;
+    if current != OrderState::AwaitingFinalPayment {
+        tracing::error!(order = %payment.order_id, payment = %payment.id, %current,
+            "a payment succeeded for an order that no longer waits for it; it needs a refund");
+        return Ok((false, Vec::new()));
+    }
+    orders::set_paid(conn, payment.order_id, state.clock.now())?;
+    let moved =
+        orders::transition(conn, payment.order_id, OrderState::AdministrativeRegistration, Actor::PaymentGateway)?;
+    Ok((true, vec![moved]))
+}
+
+/// Starts the registration of a paid order in the background; its outcome reaches the customer as
+/// order events.
+pub fn start_registration(state: &AppState, order: Uuid) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(error) = registration::register(&state, order).await {
+            tracing::warn!(%order, message = %error.message, "registration did not complete");
+        }
+    });
+}

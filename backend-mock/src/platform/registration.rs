@@ -1,0 +1,107 @@
+//! Administrative registration of a paid car with the registry of its dealership's country:
+//! synchronous and blocking, transient failures retried with backoff, refusals shown on the order
+//! with what to fix, and the dealership's correction starting it again.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use backon::{ExponentialBuilder, Retryable as _};
+use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderView, Registration, RegistrationDetails};
+use caas_protocol::{Actor, OrderState};
+use uuid::Uuid;
+
+use super::AppState;
+use super::orders::{self, Viewer};
+use super::sales::update_registration;
+use crate::auth::DealershipAuth;
+use crate::error::{AppError, AppResult};
+use crate::registry::{RegistryError, RegistryRequest};
+use crate::validate;
+
+/// Registers a paid order's car. On success the order is `registered` with its plate; on a
+/// refusal, or when the registry stays unreachable, the order carries the reason and the fix.
+pub async fn register(state: &AppState, id: Uuid) -> AppResult<()> {
+    let (country, vin, owner, details) = {
+        let conn = state.db.lock();
+        let view = orders::view(&conn, id, Viewer::Sandbox)?;
+        if view.state != OrderState::AdministrativeRegistration {
+            return Err(AppError::conflict(
+                ErrorCode::IllegalTransition,
+                format!("only a paid order can be registered; this one is `{}`", view.state),
+            ));
+        }
+        let (owner, national_id, tax_number, address) = conn.query_row(
+            "SELECT c.name, c.national_id, c.tax_number, c.address FROM customers c
+             JOIN orders o ON o.customer_id = c.id WHERE o.id = ?1",
+            [id.to_string()],
+            |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        let vin = view.vin.ok_or_else(|| AppError::invalid("the order has no car"))?;
+        (view.dealership.country, vin, owner, RegistrationDetails { national_id, tax_number, address })
+    };
+    let request = RegistryRequest { country: &country, vin: &vin, owner_name: &owner, details: &details };
+    let submit = || async { state.registries.submit(&request) };
+    let outcome = submit
+        .retry(
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(100))
+                .with_max_delay(Duration::from_secs(2))
+                .with_max_times(5),
+        )
+        .when(|error| matches!(error, RegistryError::Unavailable(_)))
+        .notify(|error, wait| tracing::info!(order = %id, %error, ?wait, "registry unavailable; retrying"))
+        .await;
+    let (result, event) = match outcome {
+        Ok(registered) => {
+            let registration = Registration {
+                plate: registered.plate,
+                authority: registered.authority.to_owned(),
+                registered_at: state.clock.now(),
+            };
+            tracing::info!(order = %id, authority = %registration.authority, "car registered");
+            return state.change(|tx| {
+                orders::set_registration(tx, id, &registration)?;
+                Ok(((), vec![orders::transition(tx, id, OrderState::Registered, Actor::Registry)?]))
+            });
+        }
+        Err(RegistryError::Rejected { code, reason, fix }) => (
+            AppError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::RegistrationRejected, reason.clone()),
+            EventKind::RegistrationBlocked { code: code.to_owned(), reason, fix },
+        ),
+        Err(RegistryError::Unavailable(reason)) => (
+            AppError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::RegistryUnavailable, reason.clone()),
+            EventKind::RegistrationBlocked {
+                code: "registry_unavailable".into(),
+                reason,
+                fix: "the dealership retries the registration once the registry is back".into(),
+            },
+        ),
+    };
+    state.change(|tx| Ok(((), vec![orders::append(tx, id, event)?])))?;
+    Err(result)
+}
+
+#[utoipa::path(post, path = "/v1/dealership/orders/{id}/registration", tag = "dealership",
+    request_body = RegistrationDetails,
+    responses((status = 200, body = OrderView, description = "registered"),
+              (status = 409, body = ApiError), (status = 422, body = ApiError, description = "registration_rejected: the order says what to fix"),
+              (status = 503, body = ApiError, description = "registry_unavailable")),
+    security(("bearer" = [])))]
+/// Completes or corrects the owner's registration details and registers the car again.
+pub async fn retry_registration(
+    State(state): State<AppState>,
+    auth: DealershipAuth,
+    Path(id): Path<Uuid>,
+    Json(details): Json<RegistrationDetails>,
+) -> AppResult<Json<OrderView>> {
+    validate::registration(&details)?;
+    {
+        let conn = state.db.lock();
+        orders::view(&conn, id, Viewer::Dealership(&auth.dealership_id))?;
+        update_registration(&conn, orders::customer_of(&conn, id)?, &details)?;
+    }
+    register(&state, id).await?;
+    Ok(Json(orders::view(&state.db.lock(), id, Viewer::Dealership(&auth.dealership_id))?))
+}

@@ -1,0 +1,143 @@
+//! `caas pay` and the sandbox controls a tester needs around it (3-D Secure, the platform clock).
+
+use std::io::{BufRead as _, Write as _};
+
+use anyhow::Context as _;
+use caas_core::protocol::payment::CardDetails;
+use caas_core::{CaasError, PaymentProgress, PaymentRefusal};
+use caas_mock::client::SandboxClient;
+use clap::{Args, Subcommand};
+use uuid::Uuid;
+
+use crate::customer::App;
+
+#[derive(Debug, Args)]
+pub struct PayArgs {
+    pub order: Uuid,
+    /// The card number (asked for when neither this nor --resume is given).
+    #[arg(long, conflicts_with = "resume")]
+    pub card: Option<String>,
+    /// Expiry as MM/YY.
+    #[arg(long, default_value = "12/34", value_parser = parse_expiry)]
+    pub exp: (u8, u16),
+    #[arg(long, default_value = "123")]
+    pub cvc: String,
+    /// Find out how the payment in progress ended (after 3-D Secure, or after an interruption).
+    #[arg(long)]
+    pub resume: bool,
+}
+
+fn parse_expiry(text: &str) -> Result<(u8, u16), String> {
+    let (month, year) = text.split_once('/').ok_or("write the expiry as MM/YY")?;
+    let month: u8 = month.trim().parse().map_err(|_| "the month must be a number")?;
+    let year: u16 = year.trim().parse().map_err(|_| "the year must be a number")?;
+    Ok((month, if year < 100 { 2000 + year } else { year }))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Pass or fail the bank's 3-D Secure check of a payment.
+    ThreeDSecure {
+        payment: String,
+        #[arg(long, conflicts_with = "fail", required_unless_present = "fail")]
+        pass: bool,
+        #[arg(long)]
+        fail: bool,
+    },
+    /// Move the platform's clock forward, e.g. past a payment deadline.
+    Clock {
+        #[arg(long, default_value_t = 0)]
+        days: i64,
+        #[arg(long, default_value_t = 0)]
+        hours: i64,
+    },
+}
+
+impl App {
+    pub async fn pay(&self, args: PayArgs) -> anyhow::Result<()> {
+        let core = self.core().await?;
+        let progress = if args.resume {
+            match core.resume_payment(args.order).await.map_err(explain_payment)? {
+                Some(progress) => progress,
+                None => {
+                    println!("No payment is in progress for this order.");
+                    return Ok(());
+                }
+            }
+        } else {
+            let number = match args.card {
+                Some(number) => number,
+                None => prompt("Card number: ")?,
+            };
+            let card = CardDetails { number, exp_month: args.exp.0, exp_year: args.exp.1, cvc: args.cvc };
+            core.pay(args.order, card).await.map_err(explain_payment)?
+        };
+        match progress {
+            PaymentProgress::Succeeded { payment_id } => {
+                println!("Paid ({payment_id}). The car is being registered; `caas timeline {}` shows it.", args.order);
+            }
+            PaymentProgress::Processing { payment_id } => {
+                println!("Payment {payment_id} is being settled by the bank; you will be notified when it completes.");
+            }
+            PaymentProgress::RequiresAction { payment_id, url } => {
+                println!("Your bank asks you to confirm payment {payment_id}: open {url}");
+                println!("Then run `caas pay {} --resume`.", args.order);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Tells the customer what each refusal means and what to do.
+fn explain_payment(error: CaasError) -> anyhow::Error {
+    match error {
+        CaasError::PaymentRefused { refusal, message } => {
+            let advice = match refusal {
+                PaymentRefusal::InvalidCard => "check the card number, expiry and security code",
+                PaymentRefusal::CardDeclined => "the bank declined the card; try another card",
+                PaymentRefusal::InsufficientFunds => "the card has insufficient funds; try another card",
+                PaymentRefusal::AuthenticationFailed => "the bank could not confirm it was you; try again",
+                PaymentRefusal::DeadlinePassed | PaymentRefusal::ReservationLost => {
+                    "the reservation is lost; contact your dealership"
+                }
+                PaymentRefusal::AlreadyPaid => "nothing is left to pay",
+                PaymentRefusal::NotPayable => "nothing is due yet",
+                PaymentRefusal::AmountChanged => "the amount due changed; check the order and pay again",
+            };
+            anyhow::anyhow!("payment refused: {message} ({advice})")
+        }
+        CaasError::Offline(reason) => anyhow::anyhow!(
+            "offline ({reason}): nothing new was charged; run the same command again when online, it resumes the same payment"
+        ),
+        other => crate::customer::explain(other),
+    }
+}
+
+fn prompt(question: &str) -> anyhow::Result<String> {
+    print!("{question}");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the answer")?;
+    Ok(line.trim().to_owned())
+}
+
+pub async fn sandbox(backend: &str, token: Option<String>, command: SandboxCommand) -> anyhow::Result<()> {
+    let token = token.context("the sandbox needs its token: --sandbox-token or CAAS_SANDBOX_TOKEN")?;
+    let sandbox = SandboxClient::new(backend, &token);
+    match command {
+        SandboxCommand::ThreeDSecure { payment, pass, .. } => {
+            let payment = sandbox.complete_three_d_secure(&payment, pass).await?;
+            println!(
+                "3-D Secure {}: payment {} is {}",
+                if pass { "passed" } else { "failed" },
+                payment.id,
+                payment.status.wire_name()
+            );
+        }
+        SandboxCommand::Clock { days, hours } => {
+            let now = sandbox.advance_clock(days * 86_400 + hours * 3_600).await?;
+            println!("The platform's clock now reads {}", now["now"].as_str().unwrap_or("?"));
+        }
+    }
+    Ok(())
+}

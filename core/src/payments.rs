@@ -1,0 +1,197 @@
+//! Paying the final amount of an order.
+//!
+//! A payment attempt is stored with a fresh idempotency key before anything is sent, and is only
+//! forgotten once its outcome is known. Until then every try (the same call after a lost answer,
+//! a retry after a timeout, the app started again after a crash) repeats that attempt with that
+//! key, so the card is charged at most once. Paying is never queued: without a connection it fails
+//! at once with `Offline` and the attempt waits for the customer to try again.
+//!
+//! Card details go straight to the gateway's tokenization endpoint; the core keeps only the
+//! gateway's payment method reference and never logs card data.
+
+use caas_protocol::OrderState;
+use caas_protocol::api::ErrorCode;
+use caas_protocol::payment::{CardDetails, DeclineCode, NextAction, PayRequest, Payment, PaymentStatus};
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::client::Caas;
+use crate::error::{CaasError, PaymentRefusal, Result};
+use crate::store::{self, PaymentAttempt};
+
+/// Where a payment stands after a call, when it was not refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentProgress {
+    /// The money is taken; the order moves on to registration.
+    Succeeded { payment_id: String },
+    /// Authorised and settling; the order moves on when the gateway confirms it.
+    Processing { payment_id: String },
+    /// The bank wants 3-D Secure: open `url`, then call `resume_payment`.
+    RequiresAction { payment_id: String, url: String },
+}
+
+impl Caas {
+    /// Pays the amount due of `order` with `card`. A payment attempt still in flight is resumed
+    /// first and never doubled; only when it ended without a charge is the new card used.
+    #[tracing::instrument(skip(self, card), fields(card = %card.last4()))]
+    pub async fn pay(&self, order: Uuid, card: CardDetails) -> Result<PaymentProgress> {
+        let token = self.token()?;
+        match self.resume(&token, order).await {
+            Ok(Some(PaymentProgress::RequiresAction { payment_id, .. })) => {
+                // The customer left the bank's page and pays again; that attempt was never charged.
+                tracing::info!(%payment_id, "abandoning a payment waiting for 3-D Secure");
+                self.forget_attempt(order).await?;
+            }
+            Ok(Some(progress)) => return Ok(progress),
+            Ok(None) | Err(CaasError::PaymentRefused { .. }) => {}
+            Err(error) => return Err(error),
+        }
+        let view = self.inner.api.order(&token, order).await?;
+        let due = match (view.state, &view.final_payment) {
+            (OrderState::AwaitingFinalPayment, Some(due)) if due.paid_at.is_none() => due.clone(),
+            (OrderState::Unassigned | OrderState::DealershipStock, _) => {
+                return Err(refused(
+                    PaymentRefusal::ReservationLost,
+                    "the reservation was lost; the car is back in stock",
+                ));
+            }
+            (OrderState::AwaitingFinalPayment, Some(_)) => {
+                return Err(refused(PaymentRefusal::AlreadyPaid, "already paid"));
+            }
+            (state, _) if state.is_paid() => {
+                return Err(refused(PaymentRefusal::AlreadyPaid, "this order is paid"));
+            }
+            (state, _) => {
+                return Err(refused(PaymentRefusal::NotPayable, &format!("nothing is due yet: the order is `{state}`")));
+            }
+        };
+        if due.deadline <= Utc::now() {
+            return Err(refused(PaymentRefusal::DeadlinePassed, &format!("the deadline was {}", due.deadline)));
+        }
+        let config = self.inner.api.payments_config(&token).await?;
+        let method = self.inner.api.tokenize(&config, &card).await.map_err(payment_error)?;
+        let attempt = PaymentAttempt {
+            order_id: order,
+            idempotency_key: format!("pay_{}", Uuid::new_v4().simple()),
+            payment_method: method.id,
+            amount: due.amount_due,
+            intent_id: None,
+        };
+        let saved = attempt.clone();
+        self.inner.store.write(move |tx| store::save_attempt(tx, &saved)).await?;
+        self.notify(crate::listeners::Change::Order(order));
+        self.send_attempt(&token, attempt).await
+    }
+
+    /// Finds out how the payment attempt in flight for `order` ended, e.g. after the customer
+    /// completed 3-D Secure or when the app starts again; `None` when no attempt is in flight.
+    #[tracing::instrument(skip(self))]
+    pub async fn resume_payment(&self, order: Uuid) -> Result<Option<PaymentProgress>> {
+        let token = self.token()?;
+        self.resume(&token, order).await
+    }
+
+    async fn resume(&self, token: &str, order: Uuid) -> Result<Option<PaymentProgress>> {
+        let Some(attempt) = self.inner.store.read(move |conn| store::load_attempt(conn, order)).await? else {
+            return Ok(None);
+        };
+        match &attempt.intent_id {
+            Some(intent) => {
+                let payment = self.inner.api.payment(token, order, intent).await?;
+                self.settle(attempt, payment).await.map(Some)
+            }
+            None => self.send_attempt(token, attempt).await.map(Some),
+        }
+    }
+
+    /// Sends an attempt (again); the key makes a repeat a replay at the platform and the gateway.
+    async fn send_attempt(&self, token: &str, attempt: PaymentAttempt) -> Result<PaymentProgress> {
+        let request = PayRequest { payment_method: attempt.payment_method.clone(), amount: attempt.amount.clone() };
+        match self.inner.api.pay(token, attempt.order_id, &attempt.idempotency_key, &request).await {
+            Ok(payment) => self.settle(attempt, payment).await,
+            Err(CaasError::Rejected { code, message }) => {
+                // Refused before any charge: this attempt is over.
+                self.finish(&attempt).await?;
+                Err(match PaymentRefusal::from_code(code) {
+                    Some(refusal) => CaasError::PaymentRefused { refusal, message },
+                    None => CaasError::Rejected { code, message },
+                })
+            }
+            // The outcome is unknown (offline, timeout, gateway silent): keep the attempt.
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Records what the gateway said about an attempt and turns it into progress or a refusal.
+    async fn settle(&self, mut attempt: PaymentAttempt, payment: Payment) -> Result<PaymentProgress> {
+        let order = attempt.order_id;
+        let payment_id = payment.id.clone();
+        tracing::info!(%order, payment = %payment_id, status = payment.status.wire_name(), "payment answered");
+        let progress = match payment.status {
+            PaymentStatus::Succeeded => {
+                self.finish(&attempt).await?;
+                PaymentProgress::Succeeded { payment_id }
+            }
+            PaymentStatus::Processing => PaymentProgress::Processing { payment_id },
+            PaymentStatus::RequiresAction => {
+                let url = match payment.next_action {
+                    Some(NextAction::ThreeDSecure { url }) => url,
+                    None => return Err(CaasError::Protocol("3-D Secure is required but no page was given".into())),
+                };
+                PaymentProgress::RequiresAction { payment_id, url }
+            }
+            PaymentStatus::RequiresPaymentMethod => {
+                self.finish(&attempt).await?;
+                let (refusal, message) = match payment.last_error {
+                    Some(failure) => (decline(failure.code), failure.message),
+                    None => (PaymentRefusal::CardDeclined, "the payment was not completed".into()),
+                };
+                return Err(CaasError::PaymentRefused { refusal, message });
+            }
+        };
+        if !matches!(progress, PaymentProgress::Succeeded { .. }) && attempt.intent_id.is_none() {
+            attempt.intent_id = Some(payment.id);
+            self.inner.store.write(move |tx| store::save_attempt(tx, &attempt)).await?;
+        }
+        // The platform has applied the gateway's confirmation by now; show it without waiting
+        // for the push. Failing here changes nothing about the payment.
+        if let Err(error) = self.sync_order(order).await {
+            tracing::debug!(%error, "order refresh after payment failed; the push will bring it");
+        }
+        Ok(progress)
+    }
+
+    async fn finish(&self, attempt: &PaymentAttempt) -> Result<()> {
+        let (order, key) = (attempt.order_id, attempt.idempotency_key.clone());
+        self.inner.store.write(move |tx| store::finish_attempt(tx, order, &key)).await?;
+        self.notify(crate::listeners::Change::Order(order));
+        Ok(())
+    }
+
+    async fn forget_attempt(&self, order: Uuid) -> Result<()> {
+        if let Some(attempt) = self.inner.store.read(move |conn| store::load_attempt(conn, order)).await? {
+            self.finish(&attempt).await?;
+        }
+        Ok(())
+    }
+}
+
+fn refused(refusal: PaymentRefusal, message: &str) -> CaasError {
+    CaasError::PaymentRefused { refusal, message: message.to_owned() }
+}
+
+fn decline(code: DeclineCode) -> PaymentRefusal {
+    match code {
+        DeclineCode::CardDeclined => PaymentRefusal::CardDeclined,
+        DeclineCode::InsufficientFunds => PaymentRefusal::InsufficientFunds,
+        DeclineCode::AuthenticationFailed => PaymentRefusal::AuthenticationFailed,
+    }
+}
+
+/// A tokenization refusal is the card's fault; anything else keeps its meaning.
+fn payment_error(error: CaasError) -> CaasError {
+    match error {
+        CaasError::Rejected { code: ErrorCode::InvalidCard, message } => refused(PaymentRefusal::InvalidCard, &message),
+        other => other,
+    }
+}
