@@ -62,7 +62,10 @@ impl Caas {
                 return Err(refused(PaymentRefusal::AlreadyPaid, "this order is paid"));
             }
             (state, _) => {
-                return Err(refused(PaymentRefusal::NotPayable, &format!("nothing is due yet: the order is `{state}`")));
+                return Err(refused(
+                    PaymentRefusal::NotPayable,
+                    &format!("nothing is due yet: the order is `{state}`"),
+                ));
             }
         };
         if due.deadline <= Utc::now() {

@@ -1,6 +1,28 @@
 import CaasCore
 import Foundation
 
+/// A card as typed on the payment screen. It goes from here to the payment gateway only, and its
+/// description shows the last four digits, so it never reaches a log whole.
+public struct PaymentCard: Sendable, CustomStringConvertible {
+    public let number: String
+    public let expiryMonth: UInt8
+    public let expiryYear: UInt16
+    public let securityCode: String
+
+    public init(number: String, expiryMonth: UInt8, expiryYear: UInt16, securityCode: String) {
+        self.number = number
+        self.expiryMonth = expiryMonth
+        self.expiryYear = expiryYear
+        self.securityCode = securityCode
+    }
+
+    public var description: String { "PaymentCard(•••• \(String(number.filter(\.isNumber).suffix(4))))" }
+
+    var core: CardDetails {
+        CardDetails(number: number, expMonth: expiryMonth, expYear: expiryYear, cvc: securityCode)
+    }
+}
+
 /// A push the core handled, and what came of it.
 public struct HandledPush: Sendable, Equatable {
     public let hint: PushHint
@@ -75,6 +97,19 @@ public final class CaasRepository: Sendable {
 
     public func orderSnapshot(id: String) async throws -> OrderDetail {
         try await cancellable { [core] in try await core.order(id: id) }
+    }
+
+    /// Pays the amount due of an order. A payment still in flight is resumed, never charged twice.
+    /// Declines throw `CaasError.PaymentRefused` with the reason; offline throws `CaasError.Offline`
+    /// at once (nothing is queued; paying again resumes the same payment). `.requiresAction` asks
+    /// the app to open the bank's page, then call `resumePayment`.
+    public func pay(orderID: String, card: PaymentCard) async throws -> PaymentProgress {
+        try await cancellable { [core] in try await core.pay(orderId: orderID, card: card.core) }
+    }
+
+    /// How the payment in flight ended (after 3-D Secure, or at launch); `nil` when none is.
+    public func resumePayment(orderID: String) async throws -> PaymentProgress? {
+        try await cancellable { [core] in try await core.resumePayment(orderId: orderID) }
     }
 
     /// Registers the APNs device token (from `didRegisterForRemoteNotificationsWithDeviceToken`).

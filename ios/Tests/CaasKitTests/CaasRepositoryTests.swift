@@ -57,17 +57,68 @@ final class CaasRepositoryTests: XCTestCase {
         let stream = try await repository.connectDevelopmentPushStream()
         try await sandbox.reserve(order: order, dealer: dealer)
         try await sandbox.advance(order: order, to: "dispatched_to_locality")
-        let done = try await first(try repository.order(id: order)) { $0.summary.state == .dispatchedToLocality }
+        let done = try await first(try repository.order(id: order)) { $0.summary.state == .awaitingFinalPayment }
         XCTAssertEqual(done.timeline.map(\.state), [
             .saleRegistered, .reservationPaid, .orderPlaced, .inProduction, .assembly, .qualityControl,
-            .manufacturingComplete, .dispatchedToLocality,
+            .manufacturingComplete, .dispatchedToLocality, .awaitingFinalPayment,
         ])
+        let due = try XCTUnwrap(done.finalPayment)
+        XCTAssertEqual(due.amountDue.currency, "EUR")
+        XCTAssertGreaterThan(due.secondsLeft, 0)
+        XCTAssertEqual(done.actions, [.payFinalAmount])
         XCTAssertFalse(done.estimateRevisions.isEmpty)
         XCTAssertEqual(done.summary.completion?.confirmed, true)
         XCTAssertNotNil(done.vin)
         let synced = try await first(pushes) { if case .synced = $0.outcome { return true } else { return false } }
         XCTAssertEqual(synced.hint.orderId, order)
         stream.disconnect()
+    }
+
+    func testACustomerPaysThroughThreeDSecureAndTheCarIsRegistered() async throws {
+        let sandbox = try Sandbox()
+        let email = email()
+        let (order, dealer) = try await sandbox.sell(email: email)
+        let repository = try await signedIn(sandbox, email)
+        let stream = try await repository.connectDevelopmentPushStream()
+        defer { stream.disconnect() }
+        try await sandbox.reserve(order: order, dealer: dealer)
+        try await sandbox.advance(order: order, to: "dispatched_to_locality")
+        try await repository.sync()
+        let card = PaymentCard(number: "4000 0027 6000 3184", expiryMonth: 12, expiryYear: 2034, securityCode: "123")
+        XCTAssertFalse(card.description.contains("4000"), "a card never prints whole")
+        guard case let .requiresAction(paymentId, url) = try await repository.pay(orderID: order, card: card) else {
+            return XCTFail("3-D Secure expected")
+        }
+        XCTAssertTrue(url.contains(paymentId))
+        let inFlight = try await repository.orderSnapshot(id: order)
+        XCTAssertEqual(inFlight.finalPayment?.attemptInFlight, true)
+        try await sandbox.completeThreeDSecure(payment: paymentId, pass: true)
+        let resumed = try await repository.resumePayment(orderID: order)
+        XCTAssertEqual(resumed, .succeeded(paymentId: paymentId))
+        let registered = try await first(try repository.order(id: order)) { $0.summary.state == .registered }
+        XCTAssertEqual(registered.registration?.authority, "ES-DGT")
+        XCTAssertNotNil(registered.finalPayment?.paidAt)
+        let nothingLeft = try await repository.resumePayment(orderID: order)
+        XCTAssertNil(nothingLeft)
+    }
+
+    func testDeclinedCardsAreThrownAsTypedRefusals() async throws {
+        let sandbox = try Sandbox()
+        let email = email()
+        let (order, dealer) = try await sandbox.sell(email: email)
+        let repository = try await signedIn(sandbox, email)
+        try await sandbox.reserve(order: order, dealer: dealer)
+        try await sandbox.advance(order: order, to: "dispatched_to_locality")
+        for (number, expected) in [("4000000000000002", PaymentRefusal.cardDeclined), ("4000000000009995", .insufficientFunds)] {
+            do {
+                _ = try await repository.pay(orderID: order, card: PaymentCard(number: number, expiryMonth: 12, expiryYear: 2034, securityCode: "123"))
+                XCTFail("\(number) was accepted")
+            } catch let CaasError.PaymentRefused(refusal, _) {
+                XCTAssertEqual(refusal, expected)
+            }
+        }
+        let paid = try await repository.pay(orderID: order, card: PaymentCard(number: "4242424242424242", expiryMonth: 12, expiryYear: 2034, securityCode: "123"))
+        guard case .succeeded = paid else { return XCTFail("\(paid)") }
     }
 
     func testAnAPNsPayloadSyncsTheOrderItNames() async throws {

@@ -53,7 +53,10 @@ struct Sandbox {
     func sell(email: String) async throws -> (order: String, dealer: String) {
         let dealer = try await dealer()
         let sale: [String: Any] = [
-            "customer": ["email": email, "name": "Swift Test", "country": "ES"],
+            "customer": [
+                "email": email, "name": "Swift Test", "country": "ES",
+                "registration": ["national_id": "12345678Z", "address": "Calle Mayor 1, 28013 Madrid"],
+            ] as [String: Any],
             "configuration": ["base_platform": "urban-ev", "options": ["heat-pump"]],
             "delivery_locality": "Madrid",
         ]
@@ -67,6 +70,11 @@ struct Sandbox {
 
     func advance(order: String, to stage: String) async throws {
         _ = try await call("POST", "/v1/sandbox/orders/\(order)/factory/advance", ["to": stage], bearer: token)
+    }
+
+    /// Passes or fails the 3-D Secure check of a payment, as the customer would at the bank.
+    func completeThreeDSecure(payment: String, pass: Bool) async throws {
+        _ = try await call("POST", "/v1/sandbox/payments/\(payment)/three-d-secure", ["pass": pass], bearer: token)
     }
 
     func signInCode(email: String) async throws -> String {

@@ -2,10 +2,12 @@ package eu.caas.companion
 
 import eu.caas.companion.core.Caas
 import eu.caas.companion.core.CaasConfig
+import eu.caas.companion.core.CardDetails
 import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.OrderListener
 import eu.caas.companion.core.OrderSummary
 import eu.caas.companion.core.OrdersListener
+import eu.caas.companion.core.PaymentProgress
 import eu.caas.companion.core.PushHint
 import eu.caas.companion.core.PushListener
 import eu.caas.companion.core.PushOutcome
@@ -22,6 +24,16 @@ import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.flow.conflate
+
+/**
+ * A card as typed on the payment screen. It goes from here to the payment gateway only, and its
+ * [toString] shows the last four digits, so it never reaches a log whole.
+ */
+class PaymentCard(val number: String, val expMonth: Int, val expYear: Int, val cvc: String) {
+    override fun toString(): String = "PaymentCard(•••• ${number.filter(Char::isDigit).takeLast(4)})"
+
+    internal fun toCore() = CardDetails(number, expMonth.toUByte(), expYear.toUShort(), cvc)
+}
 
 /** A push the core handled, and what came of it. */
 data class HandledPush(val hint: PushHint, val outcome: PushOutcome)
@@ -76,6 +88,17 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
     suspend fun sync(): SyncReport = core.sync()
 
     suspend fun orderSnapshot(id: String): OrderDetail = core.order(id)
+
+    /**
+     * Pays the amount due of an order. A payment still in flight is resumed, never charged twice.
+     * Declines throw `CaasException.PaymentRefused` with the reason; offline throws
+     * `CaasException.Offline` at once (nothing is queued; calling again resumes the same payment).
+     * [PaymentProgress.RequiresAction] asks the app to open the bank's page, then [resumePayment].
+     */
+    suspend fun pay(orderId: String, card: PaymentCard): PaymentProgress = core.pay(orderId, card.toCore())
+
+    /** How the payment in flight ended (after 3-D Secure, or at start-up); null when none is. */
+    suspend fun resumePayment(orderId: String): PaymentProgress? = core.resumePayment(orderId)
 
     /** Registers the FCM registration token (call from `FirebaseMessagingService.onNewToken`). */
     suspend fun registerFcmToken(token: String): String = core.registerPushDevice(PushPlatform.FCM, token)

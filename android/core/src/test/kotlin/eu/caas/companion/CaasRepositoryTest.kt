@@ -1,8 +1,11 @@
 package eu.caas.companion
 
 import eu.caas.companion.core.CaasException
+import eu.caas.companion.core.CustomerAction
 import eu.caas.companion.core.LogLevel
 import eu.caas.companion.core.OrderState
+import eu.caas.companion.core.PaymentProgress
+import eu.caas.companion.core.PaymentRefusal
 import eu.caas.companion.core.PushOutcome
 import java.net.InetAddress
 import java.net.ServerSocket
@@ -54,22 +57,78 @@ class CaasRepositoryTest {
                 sandbox.reserve(order)
                 sandbox.advance(order, "dispatched_to_locality")
                 val done = withTimeout(15_000) {
-                    repository.order(order).first { it.summary.state == OrderState.DISPATCHED_TO_LOCALITY }
+                    repository.order(order).first { it.summary.state == OrderState.AWAITING_FINAL_PAYMENT }
                 }
                 assertEquals(
                     listOf(
                         OrderState.SALE_REGISTERED, OrderState.RESERVATION_PAID, OrderState.ORDER_PLACED,
                         OrderState.IN_PRODUCTION, OrderState.ASSEMBLY, OrderState.QUALITY_CONTROL,
                         OrderState.MANUFACTURING_COMPLETE, OrderState.DISPATCHED_TO_LOCALITY,
+                        OrderState.AWAITING_FINAL_PAYMENT,
                     ),
                     done.timeline.map { it.state },
                 )
+                val due = assertNotNull(done.finalPayment)
+                assertEquals("EUR", due.amountDue.currency)
+                assertTrue(due.amountDue.amountMinor > 0 && due.secondsLeft > 0uL)
+                assertEquals(listOf(CustomerAction.PAY_FINAL_AMOUNT), done.actions)
                 assertTrue(done.estimateRevisions.isNotEmpty())
                 assertEquals(true, done.summary.completion?.confirmed)
                 assertNotNull(done.vin)
             }
             val synced = withTimeout(15_000) { firstSynced.await() }
             assertEquals(order, synced.hint.orderId, "a listener received the pushes")
+        }
+    }
+
+    @Test
+    fun `a customer pays through 3-D Secure and the car is registered`() = runBlocking<Unit> {
+        val email = email()
+        val order = sandbox.sell(email)
+        signedIn(email).use { repository ->
+            repository.connectDevelopmentPushStream().use {
+                sandbox.reserve(order)
+                sandbox.advance(order, "dispatched_to_locality")
+                repository.sync()
+                val card = PaymentCard("4000 0027 6000 3184", 12, 2034, "123")
+                assertTrue("3184" in card.toString() && "4000" !in card.toString(), "a card never prints whole")
+                val challenge = assertIs<PaymentProgress.RequiresAction>(repository.pay(order, card))
+                assertTrue(challenge.url.contains(challenge.paymentId))
+                assertEquals(true, repository.orderSnapshot(order).finalPayment?.attemptInFlight)
+                sandbox.completeThreeDSecure(challenge.paymentId, pass = true)
+                assertEquals(PaymentProgress.Succeeded(challenge.paymentId), repository.resumePayment(order))
+                val registered = withTimeout(15_000) {
+                    repository.order(order).first { it.summary.state == OrderState.REGISTERED }
+                }
+                assertEquals("ES-DGT", registered.registration?.authority)
+                assertNotNull(registered.finalPayment?.paidAt)
+                assertEquals(null, repository.resumePayment(order), "nothing left in flight")
+            }
+        }
+    }
+
+    @Test
+    fun `declined cards arrive as typed refusals`() = runBlocking<Unit> {
+        val email = email()
+        val order = sandbox.sell(email)
+        signedIn(email).use { repository ->
+            sandbox.reserve(order)
+            sandbox.advance(order, "dispatched_to_locality")
+            val declined = assertFailsWith<CaasException.PaymentRefused> {
+                repository.pay(order, PaymentCard("4000000000000002", 12, 2034, "123"))
+            }
+            assertEquals(PaymentRefusal.CARD_DECLINED, declined.refusal)
+            val broke = assertFailsWith<CaasException.PaymentRefused> {
+                repository.pay(order, PaymentCard("4000000000009995", 12, 2034, "123"))
+            }
+            assertEquals(PaymentRefusal.INSUFFICIENT_FUNDS, broke.refusal)
+            repository.sync()
+            assertEquals(OrderState.AWAITING_FINAL_PAYMENT, repository.orderSnapshot(order).summary.state)
+            assertIs<PaymentProgress.Succeeded>(repository.pay(order, PaymentCard("4242424242424242", 12, 2034, "123")))
+            val paid = assertFailsWith<CaasException.PaymentRefused> {
+                repository.pay(order, PaymentCard("4242424242424242", 12, 2034, "123"))
+            }
+            assertEquals(PaymentRefusal.ALREADY_PAID, paid.refusal)
         }
     }
 

@@ -21,7 +21,8 @@ class Sandbox(
     /** Registers a sale for [email] and returns the order id. */
     fun sell(email: String, basePlatform: String = "urban-ev", options: List<String> = listOf("heat-pump")): String {
         val opts = options.joinToString(",") { "\"$it\"" }
-        val body = """{"customer":{"email":"$email","name":"Kotlin Test","country":"ES"},
+        val body = """{"customer":{"email":"$email","name":"Kotlin Test","country":"ES",
+            |"registration":{"national_id":"12345678Z","address":"Calle Mayor 1, 28013 Madrid"}},
             |"configuration":{"base_platform":"$basePlatform","options":[$opts]},
             |"delivery_locality":"Madrid"}""".trimMargin()
         return field(post("/v1/dealership/sales", body, dealer), "id")
@@ -32,6 +33,10 @@ class Sandbox(
 
     fun advance(order: String, to: String? = null) =
         post("/v1/sandbox/orders/$order/factory/advance", if (to == null) "{}" else """{"to":"$to"}""", token)
+
+    /** Passes or fails the 3-D Secure check of a payment, as the customer would at the bank. */
+    fun completeThreeDSecure(payment: String, pass: Boolean) =
+        post("/v1/sandbox/payments/$payment/three-d-secure", """{"pass":$pass}""", token)
 
     fun signInCode(email: String): String = field(get("/v1/sandbox/sign-in-codes/$email", token), "code")
 
