@@ -4,6 +4,9 @@
 //! - push to listener: factory webhook sent -> the platform accepts it -> push on the SSE stream ->
 //!   the core syncs -> an order listener is called; baseline: a bare HTTP round trip to the same
 //!   server.
+//! - payment round trip: `pay` called with a card -> tokenized at the gateway -> charged through
+//!   the platform -> the gateway's signed webhook applied -> the core sees `succeeded` and has the
+//!   paid order cached; baseline: a bare HTTP round trip to the same server.
 //! - sync ingest: applying pages of events through the store; baseline: a raw rusqlite insert loop
 //!   of the same rows into the same schema.
 //! - cold open: opening the core on a cache of 100 orders and 10,000 events up to the first
@@ -14,12 +17,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use caas_core::protocol::api::{
-    CustomerDetails, DealershipView, EventKind, Money, OrderEvent, OrderView, RegisterSaleRequest, VehicleConfiguration,
+    CustomerDetails, DealershipView, EventKind, Money, OrderEvent, OrderView, RegisterSaleRequest, RegistrationDetails,
+    VehicleConfiguration,
 };
+use caas_core::protocol::payment::CardDetails;
 use caas_core::protocol::webhook::{self, FactoryEventType, FactoryOrderUpdate, FactoryWebhook};
 use caas_core::protocol::{Actor, OrderState};
 use caas_core::store::{self, Store};
-use caas_core::{OrderDetail, OrderListener};
+use caas_core::{OrderDetail, OrderListener, PaymentProgress};
 use caas_mock::client::SandboxClient;
 use caas_mock::{MockConfig, start};
 use chrono::{Days, Utc};
@@ -43,16 +48,19 @@ pub struct BenchArgs {
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.iterations >= 10, "at least 10 iterations, for a meaningful p99");
     let push = push_latency(args.iterations).await?;
+    let payment = payment_round_trip(args.iterations.min(PAYMENTS)).await?;
     let ingest = tokio::task::spawn_blocking(sync_ingest).await??;
     let cold = cold_open().await?;
     if args.json {
         println!(
             "{}",
-            json!({ "push_to_listener": push.json(), "sync_ingest": ingest.json(), "cold_open": cold.json() })
+            json!({ "push_to_listener": push.json(), "payment_round_trip": payment.json(),
+                    "sync_ingest": ingest.json(), "cold_open": cold.json() })
         );
     } else {
         println!("caas bench ({} iterations, debug assertions {})", args.iterations, cfg!(debug_assertions));
         push.print();
+        payment.print();
         ingest.print();
         cold.print();
     }
@@ -61,6 +69,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
 /// Latency percentiles of one measurement and of its baseline.
 struct Latency {
+    label: &'static str,
     measured: Vec<Duration>,
     baseline: Vec<Duration>,
 }
@@ -85,7 +94,7 @@ impl Latency {
 
     fn print(&self) {
         let [(p50, b50), (p99, b99)] = self.figures();
-        println!("push -> listener   p50 {p50:7.2} ms  p99 {p99:7.2} ms");
+        println!("{:<18} p50 {p50:7.2} ms  p99 {p99:7.2} ms", self.label);
         println!(
             "  bare HTTP RTT    p50 {b50:7.2} ms  p99 {b99:7.2} ms   ratio p50 {:.1}x  p99 {:.1}x",
             p50 / b50,
@@ -117,13 +126,7 @@ async fn push_latency(iterations: usize) -> anyhow::Result<Latency> {
     let dealership = sandbox.dealership("madrid-centro").await?;
     let email = "bench@example.com";
     let sale = RegisterSaleRequest {
-        customer: CustomerDetails {
-            email: email.into(),
-            name: "Bench Customer".into(),
-            country: "ES".into(),
-            phone: None,
-            registration: Default::default(),
-        },
+        customer: bench_customer(email),
         configuration: VehicleConfiguration { base_platform: "cargo-van".into(), options: vec![] },
         delivery_locality: "Madrid".into(),
     };
@@ -178,14 +181,73 @@ async fn push_latency(iterations: usize) -> anyhow::Result<Latency> {
             .context("the listener was not called")??;
         measured.push(at.duration_since(sent));
     }
+    let baseline = http_baseline(&mock.url, iterations).await?;
+    mock.stop().await;
+    Ok(Latency { label: "push -> listener", measured, baseline })
+}
+
+/// Payments measured per run: each needs an order built to the final payment first.
+const PAYMENTS: usize = 50;
+
+async fn payment_round_trip(iterations: usize) -> anyhow::Result<Latency> {
+    let dir = tempfile::tempdir()?;
+    let mock = start(MockConfig::ephemeral(dir.path().join("platform.sqlite3"))).await?;
+    let sandbox = SandboxClient::new(&mock.url, &mock.sandbox_token);
+    let dealership = sandbox.dealership("madrid-centro").await?;
+    let email = "payer@example.com";
+    let mut orders = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let sale = RegisterSaleRequest {
+            customer: bench_customer(email),
+            configuration: VehicleConfiguration { base_platform: "cargo-van".into(), options: vec![] },
+            delivery_locality: "Madrid".into(),
+        };
+        let order = dealership.register_sale(&sale).await?;
+        dealership.record_reservation(order.id, Money { amount_minor: 100_000, currency: "EUR".into() }).await?;
+        sandbox.advance_factory(order.id, Some(OrderState::DispatchedToLocality)).await?;
+        orders.push(order.id);
+    }
+    let core = open_core(&mock.url, dir.path().join("phone")).await?;
+    core.request_sign_in_code(email).await?;
+    core.sign_in(email, &sandbox.sign_in_code(email).await?).await?;
+    core.sync().await?;
+    let mut measured = Vec::with_capacity(iterations);
+    for order in orders {
+        let card = CardDetails { number: "4242424242424242".into(), exp_month: 12, exp_year: 2034, cvc: "123".into() };
+        let sent = Instant::now();
+        let progress = core.pay(order, card).await?;
+        measured.push(sent.elapsed());
+        anyhow::ensure!(matches!(progress, PaymentProgress::Succeeded { .. }), "payment not succeeded: {progress:?}");
+    }
+    let baseline = http_baseline(&mock.url, iterations).await?;
+    mock.stop().await;
+    Ok(Latency { label: "payment round trip", measured, baseline })
+}
+
+/// Bare HTTP round trips to the mock's health check: the floor of any call to it.
+async fn http_baseline(url: &str, iterations: usize) -> anyhow::Result<Vec<Duration>> {
+    let http = reqwest::Client::new();
     let mut baseline = Vec::with_capacity(iterations);
     for _ in 0..iterations {
         let sent = Instant::now();
-        http.get(format!("{}/health", mock.url)).send().await?.bytes().await?;
+        http.get(format!("{url}/health")).send().await?.bytes().await?;
         baseline.push(sent.elapsed());
     }
-    mock.stop().await;
-    Ok(Latency { measured, baseline })
+    Ok(baseline)
+}
+
+fn bench_customer(email: &str) -> CustomerDetails {
+    CustomerDetails {
+        email: email.into(),
+        name: "Bench Customer".into(),
+        country: "ES".into(),
+        phone: None,
+        registration: RegistrationDetails {
+            national_id: Some("12345678Z".into()),
+            tax_number: None,
+            address: Some("Calle Mayor 1, 28013 Madrid".into()),
+        },
+    }
 }
 
 /// A throughput beside its baseline.
