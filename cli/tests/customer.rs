@@ -102,9 +102,13 @@ impl Platform {
     }
 
     async fn code(&self) -> String {
+        self.code_for(EMAIL).await
+    }
+
+    async fn code_for(&self, email: &str) -> String {
         let code: Value = self
             .http
-            .get(format!("{}/v1/sandbox/sign-in-codes/{EMAIL}", self.url))
+            .get(format!("{}/v1/sandbox/sign-in-codes/{email}", self.url))
             .bearer_auth(SANDBOX)
             .send()
             .await
@@ -202,4 +206,88 @@ async fn a_customer_follows_an_order_from_the_terminal() {
     let after = run(&url, &data, &["orders"]);
     assert!(!after.status.success(), "signed out, the cache is gone and sync needs a session");
     assert!(String::from_utf8_lossy(&after.stderr).contains("not signed in"));
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_pays_from_the_terminal_through_3d_secure() {
+    const PAYER: &str = "payer@example.com";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("phone");
+    let (_mock, url) = serve(&dir.path().join("mock.db"));
+    let platform = Platform::new(&url).await;
+    let sale = json!({
+        "customer": { "email": PAYER, "name": "Terminal Payer", "country": "ES",
+                      "registration": { "national_id": "12345678Z", "address": "Calle Mayor 1, 28013 Madrid" } },
+        "configuration": { "base_platform": "cargo-van", "options": [] },
+        "delivery_locality": "Madrid"
+    });
+    let order = platform.dealer("/v1/dealership/sales", sale).await;
+    let order_id = order["id"].as_str().expect("id").to_owned();
+    platform
+        .dealer(
+            &format!("/v1/dealership/orders/{order_id}/reservation"),
+            json!({ "deposit": { "amount_minor": 100000, "currency": "EUR" } }),
+        )
+        .await;
+    let advanced = platform
+        .http
+        .post(format!("{url}/v1/sandbox/orders/{order_id}/factory/advance"))
+        .bearer_auth(SANDBOX)
+        .json(&json!({ "to": "dispatched_to_locality" }))
+        .send()
+        .await
+        .expect("advance");
+    assert!(advanced.status().is_success());
+    platform
+        .http
+        .post(format!("{url}/v1/auth/sign-in-code"))
+        .json(&json!({ "email": PAYER }))
+        .send()
+        .await
+        .expect("code requested");
+    let code = platform.code_for(PAYER).await;
+    assert!(run(&url, &data, &["sign-in", PAYER, "--code", &code]).status.success());
+
+    let due = run(&url, &data, &["timeline", &order_id]);
+    assert!(text(&due).contains("Final payment due: 35000.00 EUR"), "{}", text(&due));
+
+    let declined = run(&url, &data, &["pay", &order_id, "--card", "4000000000000002"]);
+    assert!(!declined.status.success());
+    assert!(text(&declined).contains("declined"), "{}", text(&declined));
+
+    let challenged = run(&url, &data, &["pay", &order_id, "--card", "4000 0027 6000 3184", "--exp", "11/31"]);
+    assert!(challenged.status.success(), "{}", text(&challenged));
+    let said = text(&challenged);
+    assert!(!said.contains("4000002760003184") && !said.contains("4000 0027"), "the card is never echoed: {said}");
+    let payment = said
+        .split_whitespace()
+        .find(|word| word.starts_with("pi_"))
+        .map(|word| word.trim_end_matches(':'))
+        .expect("the payment is named")
+        .to_owned();
+    let passed = caas()
+        .args(["--backend", &url, "sandbox", "three-d-secure", &payment, "--pass"])
+        .env("CAAS_SANDBOX_TOKEN", SANDBOX)
+        .output()
+        .expect("runs");
+    assert!(passed.status.success(), "{}", text(&passed));
+    let resumed = run(&url, &data, &["pay", &order_id, "--resume"]);
+    assert!(text(&resumed).contains("Paid"), "{}", text(&resumed));
+
+    // Registration follows the payment; the timeline shows the plate once it is there.
+    let mut plate = Value::Null;
+    for _ in 0..100 {
+        let shown: Value =
+            serde_json::from_slice(&run(&url, &data, &["timeline", &order_id, "--json"]).stdout).expect("json");
+        if shown["status"] == "registered" {
+            plate = shown["plate"].clone();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(plate.as_str().is_some_and(|p| p.len() == 8), "registered with a plate: {plate}");
 }
