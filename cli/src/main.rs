@@ -29,7 +29,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Play a whole purchase on an embedded mock: sale, factory order, every stage, each push.
+    /// Play a whole purchase on an embedded mock: sale, factory, every push, payment, registration.
     Demo(demo::DemoArgs),
     /// Run the platform mock.
     Mock {
@@ -69,7 +69,7 @@ enum Command {
         #[command(subcommand)]
         command: pay::SandboxCommand,
     },
-    /// Measure push latency, sync ingest and cold start against baselines in the same run.
+    /// Measure push latency, payment round trip, sync ingest and cold start against baselines.
     Bench(bench::BenchArgs),
 }
 
