@@ -79,3 +79,12 @@ pub fn registration(details: &RegistrationDetails) -> AppResult<()> {
     }
     Ok(())
 }
+
+/// A gateway payment id as a path segment: `pi_` and up to 64 letters and digits, so it can be put
+/// in a gateway URL as it is.
+pub fn payment_id(id: &str) -> AppResult<()> {
+    match id.strip_prefix("pi_") {
+        Some(rest) if !rest.is_empty() && rest.len() <= 64 && rest.bytes().all(|b| b.is_ascii_alphanumeric()) => Ok(()),
+        _ => Err(AppError::invalid("a payment id is `pi_` followed by letters and digits")),
+    }
+}

@@ -17,10 +17,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use caas_core::protocol::api::{
-    CustomerDetails, DealershipView, EventKind, Money, OrderEvent, OrderView, RegisterSaleRequest, RegistrationDetails,
-    VehicleConfiguration,
+    DealershipView, EventKind, Money, OrderEvent, OrderView, RegisterSaleRequest, VehicleConfiguration,
 };
-use caas_core::protocol::payment::CardDetails;
 use caas_core::protocol::webhook::{self, FactoryEventType, FactoryOrderUpdate, FactoryWebhook};
 use caas_core::protocol::{Actor, OrderState};
 use caas_core::store::{self, Store};
@@ -34,6 +32,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::customer::open_core;
+use crate::demo::{card, spanish_customer};
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -126,7 +125,7 @@ async fn push_latency(iterations: usize) -> anyhow::Result<Latency> {
     let dealership = sandbox.dealership("madrid-centro").await?;
     let email = "bench@example.com";
     let sale = RegisterSaleRequest {
-        customer: bench_customer(email),
+        customer: spanish_customer("Bench Customer", email),
         configuration: VehicleConfiguration { base_platform: "cargo-van".into(), options: vec![] },
         delivery_locality: "Madrid".into(),
     };
@@ -198,7 +197,7 @@ async fn payment_round_trip(iterations: usize) -> anyhow::Result<Latency> {
     let mut orders = Vec::with_capacity(iterations);
     for _ in 0..iterations {
         let sale = RegisterSaleRequest {
-            customer: bench_customer(email),
+            customer: spanish_customer("Bench Customer", email),
             configuration: VehicleConfiguration { base_platform: "cargo-van".into(), options: vec![] },
             delivery_locality: "Madrid".into(),
         };
@@ -213,7 +212,7 @@ async fn payment_round_trip(iterations: usize) -> anyhow::Result<Latency> {
     core.sync().await?;
     let mut measured = Vec::with_capacity(iterations);
     for order in orders {
-        let card = CardDetails { number: "4242424242424242".into(), exp_month: 12, exp_year: 2034, cvc: "123".into() };
+        let card = card("4242424242424242");
         let sent = Instant::now();
         let progress = core.pay(order, card).await?;
         measured.push(sent.elapsed());
@@ -234,20 +233,6 @@ async fn http_baseline(url: &str, iterations: usize) -> anyhow::Result<Vec<Durat
         baseline.push(sent.elapsed());
     }
     Ok(baseline)
-}
-
-fn bench_customer(email: &str) -> CustomerDetails {
-    CustomerDetails {
-        email: email.into(),
-        name: "Bench Customer".into(),
-        country: "ES".into(),
-        phone: None,
-        registration: RegistrationDetails {
-            national_id: Some("12345678Z".into()),
-            tax_number: None,
-            address: Some("Calle Mayor 1, 28013 Madrid".into()),
-        },
-    }
 }
 
 /// A throughput beside its baseline.

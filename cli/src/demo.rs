@@ -161,7 +161,8 @@ impl Phone {
     }
 }
 
-fn sale_for(name: &str, email: &str) -> CustomerDetails {
+/// A Spanish customer with what Spain's registry needs, as the demo and the bench sell to.
+pub(crate) fn spanish_customer(name: &str, email: &str) -> CustomerDetails {
     CustomerDetails {
         email: email.into(),
         name: name.into(),
@@ -175,7 +176,8 @@ fn sale_for(name: &str, email: &str) -> CustomerDetails {
     }
 }
 
-fn card(number: &str) -> CardDetails {
+/// A sandbox card with a valid expiry and security code.
+pub(crate) fn card(number: &str) -> CardDetails {
     CardDetails { number: number.into(), exp_month: 12, exp_year: 2034, cvc: "123".into() }
 }
 
@@ -196,7 +198,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let sandbox = SandboxClient::new(&mock.url, &mock.sandbox_token);
     let dealership = sandbox.dealership("madrid-centro").await?;
     let sale = RegisterSaleRequest {
-        customer: sale_for("Ana García", CUSTOMER_EMAIL),
+        customer: spanish_customer("Ana García", CUSTOMER_EMAIL),
         configuration: VehicleConfiguration {
             base_platform: "urban-ev".into(),
             options: vec!["heat-pump".into(), "long-range-battery".into()],
@@ -318,7 +320,7 @@ async fn payment_failure(
         car.manufacturing.len(),
         car.price
     ));
-    let resale = dealership.sell_from_stock(&vin, sale_for("Bruno Díaz", SECOND_EMAIL), "Toledo").await?;
+    let resale = dealership.sell_from_stock(&vin, spanish_customer("Bruno Díaz", SECOND_EMAIL), "Toledo").await?;
     let reserved = dealership.record_reservation(resale.id, deposit()).await?;
     show.line(format!(
         "Dealership: sold to Bruno Díaz ({}), deposit recorded; no factory order: {}",

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::client::Caas;
 use crate::error::{CaasError, PaymentRefusal, Result};
+use crate::listeners::Change;
 use crate::store::{self, PaymentAttempt};
 
 /// Where a payment stands after a call, when it was not refused.
@@ -82,7 +83,7 @@ impl Caas {
         };
         let saved = attempt.clone();
         self.inner.store.write(move |tx| store::save_attempt(tx, &saved)).await?;
-        self.notify(crate::listeners::Change::Order(order));
+        self.notify(Change::Order(order));
         self.send_attempt(&token, attempt).await
     }
 
@@ -167,7 +168,7 @@ impl Caas {
     async fn finish(&self, attempt: &PaymentAttempt) -> Result<()> {
         let (order, key) = (attempt.order_id, attempt.idempotency_key.clone());
         self.inner.store.write(move |tx| store::finish_attempt(tx, order, &key)).await?;
-        self.notify(crate::listeners::Change::Order(order));
+        self.notify(Change::Order(order));
         Ok(())
     }
 

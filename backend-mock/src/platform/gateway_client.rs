@@ -86,11 +86,8 @@ impl GatewayClient {
         if status.is_success() {
             let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
             serde_json::from_slice(bytes).map_err(|e| GatewayError::Unavailable(format!("unreadable answer: {e}")))
-        } else if status.is_client_error() {
-            serde_json::from_slice(&bytes)
-                .map(GatewayError::Refused)
-                .map_err(|_| GatewayError::Unavailable(format!("gateway answered {status}")))
-                .and_then(Err)
+        } else if let (true, Ok(refusal)) = (status.is_client_error(), serde_json::from_slice(&bytes)) {
+            Err(GatewayError::Refused(refusal))
         } else {
             Err(GatewayError::Unavailable(format!("gateway answered {status}")))
         }

@@ -73,21 +73,20 @@ pub async fn pay(
         return Err(AppError::invalid("`payment_method` must be a gateway payment method reference (`pm_...`)"));
     }
     let view = orders::view(&state.db.lock(), id, Viewer::Customer(auth.customer_id))?;
-    let attempt = {
-        let conn = state.db.lock();
-        match attempt_of(&conn, id, &key)? {
-            Some(existing) if existing != request => {
-                return Err(AppError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    ErrorCode::IdempotencyKeyReused,
-                    "this Idempotency-Key belongs to another payment attempt",
-                ));
-            }
-            Some(_) => None,
-            None => Some(()),
+    let first_try = match attempt_of(&state.db.lock(), id, &key)? {
+        Some(existing) if existing != request => {
+            return Err(AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::IdempotencyKeyReused,
+                "this Idempotency-Key belongs to another payment attempt",
+            ));
         }
+        Some(_) => false,
+        None => true,
     };
-    if attempt.is_some() {
+    // A repeated attempt skips the checks: it was payable when first made, and the gateway
+    // answers it from its stored result.
+    if first_try {
         check_payable(&state, &view, &request.amount)?;
         state.db.lock().execute(
             "INSERT INTO payments (order_id, idempotency_key, payment_method, amount, status, created_at)
@@ -186,6 +185,7 @@ pub async fn get_payment(
     auth: CustomerAuth,
     Path((id, payment)): Path<(Uuid, String)>,
 ) -> AppResult<Json<Payment>> {
+    validate::payment_id(&payment)?;
     {
         let conn = state.db.lock();
         orders::view(&conn, id, Viewer::Customer(auth.customer_id))?;

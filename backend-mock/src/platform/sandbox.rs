@@ -252,6 +252,7 @@ pub async fn complete_three_d_secure(
     Path(payment): Path<String>,
     Json(request): Json<ThreeDSecureOutcome>,
 ) -> AppResult<Json<Payment>> {
+    validate::payment_id(&payment)?;
     state.gateway.complete_challenge(&payment, request.pass).await.map(Json).map_err(gateway_error)
 }
 

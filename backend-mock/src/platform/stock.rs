@@ -113,16 +113,15 @@ pub async fn sell_from_stock(
     let email = validate::customer(&sale.customer)?;
     validate::text("delivery_locality", &sale.delivery_locality, 120)?;
     let id = state.change(|tx| {
-        let row = tx
+        let (row, status) = tx
             .query_row(
-                &format!("SELECT {STOCK_COLUMNS} FROM vehicles WHERE vin = ?1 AND dealership_id = ?2"),
+                &format!("SELECT {STOCK_COLUMNS}, status FROM vehicles WHERE vin = ?1 AND dealership_id = ?2"),
                 params![vin, auth.dealership_id],
-                stock_from_row,
+                |r| Ok((stock_from_row(r)?, r.get::<_, String>(5)?)),
             )
             .optional()?
             .ok_or_else(|| AppError::not_found("stock car"))?;
-        let available: String = tx.query_row("SELECT status FROM vehicles WHERE vin = ?1", [&vin], |r| r.get(0))?;
-        if available != AVAILABLE {
+        if status != AVAILABLE {
             return Err(AppError::conflict(ErrorCode::Conflict, "this car is already assigned to a customer"));
         }
         let car = stock_vehicle(row)?;
