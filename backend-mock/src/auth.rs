@@ -47,6 +47,7 @@ pub fn issue_token(conn: &Connection, role: Role, subject: &str) -> rusqlite::Re
 pub enum Role {
     Customer,
     Dealership,
+    Driver,
 }
 
 impl Role {
@@ -54,6 +55,7 @@ impl Role {
         match self {
             Role::Customer => "customer",
             Role::Dealership => "dealership",
+            Role::Driver => "driver",
         }
     }
 
@@ -61,6 +63,7 @@ impl Role {
         match self {
             Role::Customer => "cust",
             Role::Dealership => "dlr",
+            Role::Driver => "drv",
         }
     }
 }
@@ -118,6 +121,22 @@ impl FromRequestParts<AppState> for DealershipAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let dealership_id = subject_for(state, parts, Role::Dealership)?;
         Ok(Self { dealership_id })
+    }
+}
+
+/// A driver of a transport company; sees only the company's deliveries.
+#[derive(Debug, Clone)]
+pub struct DriverAuth {
+    pub driver: &'static crate::catalogue::Driver,
+}
+
+impl FromRequestParts<AppState> for DriverAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let driver_id = subject_for(state, parts, Role::Driver)?;
+        let driver = crate::catalogue::driver(&driver_id).ok_or_else(AppError::unauthorized)?;
+        Ok(Self { driver })
     }
 }
 

@@ -1,5 +1,6 @@
 //! The reference data the mock starts with: the dealerships, the factory's catalogue of base
-//! platforms and options with the combinations the factory refuses, and the list prices.
+//! platforms and options with the combinations the factory refuses, the list prices, and the
+//! transport companies with their drivers, service areas and capacity.
 
 /// A dealership of the network; staff tokens are issued per dealership by the sandbox.
 #[derive(Debug, Clone, Copy)]
@@ -8,13 +9,130 @@ pub struct Dealership {
     pub name: &'static str,
     pub country: &'static str,
     pub locality: &'static str,
+    /// Where customers collect a car the transport could not deliver.
+    pub address: &'static str,
+    pub opening_hours: &'static str,
 }
 
 pub const DEALERSHIPS: &[Dealership] = &[
-    Dealership { id: "madrid-centro", name: "CaaS Madrid Centro", country: "ES", locality: "Madrid" },
-    Dealership { id: "valencia-puerto", name: "CaaS Valencia Puerto", country: "ES", locality: "Valencia" },
-    Dealership { id: "lisboa-oriente", name: "CaaS Lisboa Oriente", country: "PT", locality: "Lisboa" },
+    Dealership {
+        id: "madrid-centro",
+        name: "CaaS Madrid Centro",
+        country: "ES",
+        locality: "Madrid",
+        address: "Calle de Alcalá 120, 28009 Madrid",
+        opening_hours: "Mon-Fri 09:00-20:00, Sat 10:00-14:00",
+    },
+    Dealership {
+        id: "valencia-puerto",
+        name: "CaaS Valencia Puerto",
+        country: "ES",
+        locality: "Valencia",
+        address: "Avenida del Puerto 45, 46023 Valencia",
+        opening_hours: "Mon-Fri 09:00-20:00, Sat 10:00-14:00",
+    },
+    Dealership {
+        id: "lisboa-oriente",
+        name: "CaaS Lisboa Oriente",
+        country: "PT",
+        locality: "Lisboa",
+        address: "Avenida Dom João II 40, 1990-094 Lisboa",
+        opening_hours: "Mon-Sat 09:30-19:30",
+    },
 ];
+
+pub fn dealership(id: &str) -> Option<&'static Dealership> {
+    DEALERSHIPS.iter().find(|d| d.id == id)
+}
+
+/// A subcontracted transport company.
+#[derive(Debug, Clone, Copy)]
+pub struct TransportCompany {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub phone: &'static str,
+    /// The localities it delivers to.
+    pub serves: &'static [&'static str],
+    /// Cars it can deliver in one window; each day has the windows of [`DELIVERY_WINDOWS`].
+    pub cars_per_window: u32,
+}
+
+pub const TRANSPORT_COMPANIES: &[TransportCompany] = &[
+    TransportCompany {
+        id: "iberia-carriers",
+        name: "Iberia Car Carriers",
+        phone: "+34910000100",
+        serves: &["Madrid", "Toledo", "Valencia"],
+        cars_per_window: 2,
+    },
+    TransportCompany {
+        id: "meseta-logistics",
+        name: "Meseta Logistics",
+        phone: "+34910000200",
+        serves: &["Madrid", "Salamanca", "Segovia"],
+        cars_per_window: 1,
+    },
+    TransportCompany {
+        id: "tejo-transportes",
+        name: "Tejo Transportes",
+        phone: "+351210000300",
+        serves: &["Lisboa", "Porto", "Setúbal"],
+        cars_per_window: 2,
+    },
+];
+
+pub fn transport_company(id: &str) -> Option<&'static TransportCompany> {
+    TRANSPORT_COMPANIES.iter().find(|c| c.id == id)
+}
+
+/// The daily delivery windows, as UTC hours `[start, end)`.
+pub const DELIVERY_WINDOWS: &[(u32, u32)] = &[(9, 11), (11, 13), (15, 17), (17, 19)];
+
+/// A driver of a transport company; signs in with the emailed code like a customer.
+#[derive(Debug, Clone, Copy)]
+pub struct Driver {
+    pub id: &'static str,
+    pub company_id: &'static str,
+    pub name: &'static str,
+    pub email: &'static str,
+}
+
+pub const DRIVERS: &[Driver] = &[
+    Driver {
+        id: "ic-lucia",
+        company_id: "iberia-carriers",
+        name: "Lucía Gómez",
+        email: "lucia@iberia-carriers.example",
+    },
+    Driver {
+        id: "ic-pablo",
+        company_id: "iberia-carriers",
+        name: "Pablo Ruiz",
+        email: "pablo@iberia-carriers.example",
+    },
+    Driver {
+        id: "ml-carmen",
+        company_id: "meseta-logistics",
+        name: "Carmen Vidal",
+        email: "carmen@meseta-logistics.example",
+    },
+    Driver {
+        id: "tt-joao",
+        company_id: "tejo-transportes",
+        name: "João Silva",
+        email: "joao@tejo-transportes.example",
+    },
+    Driver {
+        id: "tt-rita",
+        company_id: "tejo-transportes",
+        name: "Rita Costa",
+        email: "rita@tejo-transportes.example",
+    },
+];
+
+pub fn driver(id: &str) -> Option<&'static Driver> {
+    DRIVERS.iter().find(|d| d.id == id)
+}
 
 /// A model the factory builds.
 #[derive(Debug, Clone, Copy)]

@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// The sandbox bearer token; a random one is made (and printed) when none is given.
     #[arg(long, env = "CAAS_SANDBOX_TOKEN")]
     pub sandbox_token: Option<String>,
+    /// Seed (32 bytes, base64url) of the key that signs handover codes. Without it a random key is
+    /// made, and codes issued before a restart stop working (drivers' phones say so).
+    #[arg(long, env = "CAAS_HANDOVER_KEY", value_parser = parse_seed, hide_env_values = true)]
+    pub handover_key: Option<[u8; 32]>,
     /// Hours a customer has to make the final payment once the car is ready.
     #[arg(long, value_name = "HOURS", default_value_t = 7 * 24)]
     pub payment_window_hours: u64,
@@ -74,11 +78,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         payment_window: Duration::from_secs(args.payment_window_hours * 3600),
         ..MockConfig::ephemeral(args.db)
     };
+    let config = MockConfig { handover_key_seed: args.handover_key.unwrap_or(config.handover_key_seed), ..config };
     let mock = start(config).await?;
     announce(std::iter::once(format!("listening on {}", mock.url)).chain(printed));
     tokio::signal::ctrl_c().await?;
     mock.stop().await;
     Ok(())
+}
+
+fn parse_seed(text: &str) -> Result<[u8; 32], String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text.trim())
+        .map_err(|e| format!("not base64url: {e}"))?;
+    bytes.try_into().map_err(|_| "the handover key seed must be 32 bytes".to_owned())
 }
 
 /// Prints the startup lines. A closed stdout (the launcher read the address and went away) must

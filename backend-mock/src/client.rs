@@ -6,6 +6,7 @@ use caas_protocol::api::{
     AmendConfigurationRequest, ApiError, CustomerDetails, Money, OrderEvent, OrderView, RecordReservationRequest,
     RegisterSaleRequest, RegistrationDetails, StockSaleRequest, StockVehicle, VehicleConfiguration,
 };
+use caas_protocol::delivery::{DealershipHandoverRequest, HandoverCodeView};
 use caas_protocol::payment::Payment;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -153,6 +154,18 @@ impl SandboxClient {
             .await
     }
 
+    /// A genuine handover code for the order's current attempt, issued `minutes_ago`.
+    pub async fn handover_code(&self, order: Uuid, minutes_ago: i64) -> ClientResult<HandoverCodeView> {
+        self.http
+            .post(&format!("/v1/sandbox/orders/{order}/handover-code"), &json!({ "issued_minutes_ago": minutes_ago }))
+            .await
+    }
+
+    /// The next `count` driver actions are applied, then lose their answer.
+    pub async fn drop_driver_answers(&self, count: u32) -> ClientResult<()> {
+        self.http.post("/v1/sandbox/drivers/faults", &json!({ "drop_answers": count })).await
+    }
+
     /// The push, email and SMS log, optionally for one order and channel.
     pub async fn messages(&self, order: Option<Uuid>, channel: Option<&str>) -> ClientResult<Vec<Value>> {
         let mut query = Vec::new();
@@ -212,6 +225,18 @@ impl DealershipClient {
     ) -> ClientResult<OrderView> {
         let sale = StockSaleRequest { customer, delivery_locality: delivery_locality.to_owned() };
         self.http.post(&format!("/v1/dealership/stock/{vin}/sales"), &sale).await
+    }
+
+    /// Records the reception of a car the transport brought back.
+    pub async fn receive(&self, order: Uuid) -> ClientResult<OrderView> {
+        self.http.post(&format!("/v1/dealership/orders/{order}/reception"), &json!({})).await
+    }
+
+    /// Hands a held car to its customer on the customer's code (QR token or eight digits).
+    pub async fn hand_over(&self, order: Uuid, code: &str) -> ClientResult<OrderView> {
+        self.http
+            .post(&format!("/v1/dealership/orders/{order}/handover"), &DealershipHandoverRequest { code: code.into() })
+            .await
     }
 
     /// Completes or corrects the owner's registration details and registers the car again.

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS dealerships (
@@ -138,6 +138,29 @@ CREATE TABLE IF NOT EXISTS gateway_webhook_outbox (
     last_error TEXT,
     delivered_at TEXT
 );
+-- One delivery per order: the booked window, the driver, and who had the car when. `active` is
+-- 1 while the delivery takes a place in its company's window.
+CREATE TABLE IF NOT EXISTS deliveries (
+    order_id TEXT PRIMARY KEY REFERENCES orders(id),
+    id TEXT NOT NULL UNIQUE,
+    company_id TEXT NOT NULL,
+    driver_id TEXT NOT NULL,
+    window_start TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_window ON deliveries(company_id, window_start);
+-- Handover codes issued to customers; each is accepted once.
+CREATE TABLE IF NOT EXISTS handover_codes (
+    code_id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL REFERENCES orders(id),
+    attempt INTEGER NOT NULL,
+    short_code TEXT NOT NULL,
+    token TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT
+);
+CREATE INDEX IF NOT EXISTS handover_codes_by_order ON handover_codes(order_id);
 CREATE TABLE IF NOT EXISTS order_events (
     order_id TEXT NOT NULL REFERENCES orders(id),
     version INTEGER NOT NULL,

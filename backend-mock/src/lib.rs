@@ -55,6 +55,8 @@ pub struct MockConfig {
     pub gateway_secret_key: String,
     pub gateway_publishable_key: String,
     pub gateway_webhook_secret: WebhookSecret,
+    /// Seed of the Ed25519 key that signs handover codes; drivers' phones get its public half.
+    pub handover_key_seed: [u8; 32],
 }
 
 /// The default time to pay: a week.
@@ -75,6 +77,7 @@ impl MockConfig {
             gateway_secret_key: random_token("sk_test"),
             gateway_publishable_key: random_token("pk_test"),
             gateway_webhook_secret: random_webhook_secret(),
+            handover_key_seed: random_seed(),
         }
     }
 }
@@ -87,6 +90,14 @@ pub fn random_webhook_secret() -> WebhookSecret {
         .decode(token.trim_start_matches("x_"))
         .unwrap_or_else(|_| vec![0x5a; 32]);
     WebhookSecret::from_bytes(bytes).unwrap_or_else(|e| panic!("32 random bytes make a secret: {e}"))
+}
+
+/// 32 fresh random bytes.
+pub fn random_seed() -> [u8; 32] {
+    use ring::rand::SecureRandom as _;
+    let mut seed = [0u8; 32];
+    ring::rand::SystemRandom::new().fill(&mut seed).unwrap_or_else(|_| panic!("the system random source failed"));
+    seed
 }
 
 /// A running mock; `stop` shuts it down, dropping it stops it too.
@@ -173,6 +184,8 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
         gateway: platform::GatewayClient::new(gateway_url.clone(), config.gateway_secret_key.clone()),
         registries: registry::Registries::default(),
         clock: clock::Clock::load(&db.lock())?,
+        handover: platform::delivery::HandoverDesk::new(&config.handover_key_seed),
+        driver_faults: Arc::default(),
         stopping: stopped.clone(),
     };
     let deadline_state = platform_state.clone();

@@ -2,6 +2,19 @@
 
 use caas_core::CaasError as CoreError;
 use caas_core::PaymentRefusal;
+use caas_core::protocol::handover::HandoverRefusal;
+
+#[uniffi::remote(Enum)]
+pub enum HandoverRefusal {
+    Malformed,
+    Forged,
+    UnknownKey,
+    Expired,
+    NotYetValid,
+    OtherOrder,
+    OtherAttempt,
+    Used,
+}
 
 #[uniffi::remote(Enum)]
 pub enum PaymentRefusal {
@@ -39,6 +52,12 @@ pub enum CaasError {
     /// can do.
     #[error("payment refused ({refusal:?}): {reason}")]
     PaymentRefused { refusal: PaymentRefusal, reason: String },
+    /// The customer's handover code cannot be accepted; the car stays with the driver.
+    #[error("handover code refused ({refusal:?}): {reason}")]
+    HandoverRefused { refusal: HandoverRefusal, reason: String },
+    /// Driver actions on this phone are not synced yet; sync before signing out or switching.
+    #[error("{count} driver actions are not synced yet")]
+    PendingActions { count: u32 },
     /// Local storage or secret storage failed; nothing the user can fix but a report.
     #[error("internal error: {reason}")]
     Internal { reason: String },
@@ -56,6 +75,8 @@ impl From<CoreError> for CaasError {
             CoreError::InvalidPush(reason) => CaasError::InvalidPush { reason: reason.to_string() },
             CoreError::Config(reason) => CaasError::InvalidInput { reason },
             CoreError::PaymentRefused { refusal, message } => CaasError::PaymentRefused { refusal, reason: message },
+            CoreError::HandoverRefused(refusal) => CaasError::HandoverRefused { refusal, reason: refusal.to_string() },
+            CoreError::PendingActions(count) => CaasError::PendingActions { count },
             other @ (CoreError::Protocol(_) | CoreError::Storage(_) | CoreError::Secrets(_)) => {
                 CaasError::Internal { reason: other.to_string() }
             }

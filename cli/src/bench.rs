@@ -286,6 +286,7 @@ fn synthetic_order(id: Uuid) -> OrderView {
         final_payment: None,
         registration: None,
         from_stock: false,
+        delivery: None,
         created_at: Utc::now(),
         updated_at: Utc::now(),
     }

@@ -4,7 +4,9 @@
 
 mod bench;
 mod customer;
+mod delivery;
 mod demo;
+mod driver;
 mod pay;
 mod render;
 
@@ -29,7 +31,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Play a whole purchase on an embedded mock: sale, factory, every push, payment, registration.
+    /// Play a whole purchase on an embedded mock: sale, factory, every push, payment, registration,
+    /// transport and handover.
     Demo(demo::DemoArgs),
     /// Run the platform mock.
     Mock {
@@ -61,6 +64,16 @@ enum Command {
     Watch,
     /// Pay the amount due of an order by card (resumes a payment in progress).
     Pay(pay::PayArgs),
+    /// Your car's delivery: windows, address, handover code.
+    Delivery {
+        #[command(subcommand)]
+        command: delivery::DeliveryCommand,
+    },
+    /// The driver role: deliveries and every action at the car, also without signal.
+    Driver {
+        #[command(subcommand)]
+        command: driver::DriverCommand,
+    },
     /// Test-mode controls of a mock platform: 3-D Secure outcomes, the clock.
     Sandbox {
         /// The mock's sandbox token (printed by `caas mock serve`).
@@ -97,6 +110,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Timeline { order, json } => app().timeline(order, json).await,
         Command::Watch => app().watch().await,
         Command::Pay(args) => app().pay(args).await,
+        Command::Delivery { command } => app().delivery(command).await,
+        Command::Driver { command } => app().driver(command).await,
         Command::Sandbox { sandbox_token, command } => pay::sandbox(&cli.backend, sandbox_token, command).await,
         Command::Bench(args) => bench::run(args).await,
     }

@@ -1,5 +1,6 @@
 //! How orders look in the terminal, and as JSON for scripts.
 
+use caas_core::protocol::delivery::{DeliveryView, DeliveryWindow};
 use caas_core::{OrderDetail, OrderSummary};
 use serde_json::{Value, json};
 
@@ -68,6 +69,9 @@ pub fn timeline_text(order: &OrderDetail) -> String {
     if let Some(registration) = &order.registration {
         out.push_str(&format!("Registered by {}: plate {}\n", registration.authority, registration.plate));
     }
+    if let Some(delivery) = &order.delivery {
+        out.push_str(&delivery_text(delivery));
+    }
     if let Some(blocker) = &order.summary.blocker {
         out.push_str(&format!("Waiting: {}\n", blocker.reason));
         if let Some(fix) = &blocker.fix {
@@ -75,6 +79,48 @@ pub fn timeline_text(order: &OrderDetail) -> String {
         }
     }
     out
+}
+
+fn delivery_text(delivery: &DeliveryView) -> String {
+    let mut out = format!(
+        "Delivery by {} (trip {}): {}{}\n",
+        delivery.company.name,
+        delivery.attempt,
+        window(&delivery.window),
+        if delivery.handover.is_some() { "" } else { ", to" }
+    );
+    if delivery.handover.is_none() {
+        out.push_str(&format!(
+            "  {} ({})\n",
+            delivery.address.as_deref().unwrap_or("no address on file"),
+            if delivery.address_confirmed { "confirmed" } else { "not confirmed yet: `caas delivery confirm-address`" }
+        ));
+    }
+    if let Some(custody) = &delivery.embarkation {
+        out.push_str(&format!("  Loaded {} by {}\n", custody.at.format("%Y-%m-%d %H:%M"), custody.party));
+    }
+    if let Some(custody) = &delivery.reception {
+        out.push_str(&format!(
+            "  Back at the dealership {} ({})\n",
+            custody.at.format("%Y-%m-%d %H:%M"),
+            custody.party
+        ));
+    }
+    if let (Some(pickup), None) = (&delivery.pickup, &delivery.handover) {
+        out.push_str(&format!(
+            "  Collect it at {}, {} ({}); show your handover code: `caas delivery code ORDER`\n",
+            pickup.dealership, pickup.address, pickup.opening_hours
+        ));
+    }
+    if let Some(handover) = &delivery.handover {
+        out.push_str(&format!("  Handed over {} by {}\n", handover.at.format("%Y-%m-%d %H:%M"), handover.by));
+    }
+    out
+}
+
+/// `2026-03-04 09:00-11:00 UTC`.
+pub fn window(window: &DeliveryWindow) -> String {
+    format!("{}-{} UTC", window.start.format("%Y-%m-%d %H:%M"), window.end.format("%H:%M"))
 }
 
 /// `6d 23h`, `5h 12m`, `42m`: the time left, to the minute.
@@ -116,6 +162,14 @@ pub fn detail_json(order: &OrderDetail) -> Value {
     value["plate"] = json!(order.registration.as_ref().map(|r| &r.plate));
     value["reservation_lost"] = json!(order.reservation_lost);
     value["from_stock"] = json!(order.from_stock);
+    value["delivery"] = json!(order.delivery);
+    value["delivery_windows"] = json!(
+        order
+            .delivery_windows
+            .iter()
+            .map(|w| json!({ "attempt": w.attempt, "start": w.window.start, "end": w.window.end, "reason": w.reason }))
+            .collect::<Vec<_>>()
+    );
     value["estimate_revisions"] = json!(
         order
             .estimate_revisions

@@ -213,7 +213,7 @@ fn text(output: &Output) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_customer_pays_from_the_terminal_through_3d_secure() {
+async fn a_customer_pays_through_3d_secure_and_a_driver_delivers_from_the_terminal() {
     const PAYER: &str = "payer@example.com";
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("phone");
@@ -278,16 +278,58 @@ async fn a_customer_pays_from_the_terminal_through_3d_secure() {
     let resumed = run(&url, &data, &["pay", &order_id, "--resume"]);
     assert!(text(&resumed).contains("Paid"), "{}", text(&resumed));
 
-    // Registration follows the payment; the timeline shows the plate once it is there.
+    // Registration and the transport booking follow the payment; the timeline shows them once
+    // they are there.
     let mut plate = Value::Null;
     for _ in 0..100 {
         let shown: Value =
             serde_json::from_slice(&run(&url, &data, &["timeline", &order_id, "--json"]).stdout).expect("json");
-        if shown["status"] == "registered" {
+        if shown["status"] == "transport_scheduled" {
             plate = shown["plate"].clone();
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(plate.as_str().is_some_and(|p| p.len() == 8), "registered with a plate: {plate}");
+
+    let slots = text(&run(&url, &data, &["delivery", "slots", &order_id]));
+    assert!(slots.contains("free"), "{slots}");
+    let confirmed = run(&url, &data, &["delivery", "confirm-address", &order_id]);
+    assert!(confirmed.status.success(), "{}", text(&confirmed));
+
+    // The driver's machine: sign in, load the car, then lose the signal at the door.
+    const DRIVER: &str = "lucia@iberia-carriers.example";
+    let cab = dir.path().join("driver");
+    platform
+        .http
+        .post(format!("{url}/v1/auth/sign-in-code"))
+        .json(&json!({ "email": DRIVER }))
+        .send()
+        .await
+        .expect("code");
+    let code = platform.code_for(DRIVER).await;
+    let signed_in = run(&url, &cab, &["driver", "sign-in", DRIVER, "--code", &code]);
+    assert!(text(&signed_in).contains("1 open deliveries"), "{}", text(&signed_in));
+    let list: Value =
+        serde_json::from_slice(&run(&url, &cab, &["driver", "deliveries", "--json"]).stdout).expect("json");
+    let delivery = list[0]["delivery_id"].as_str().expect("delivery").to_owned();
+    let vin = list[0]["vin"].as_str().expect("vin").to_owned();
+    assert!(text(&run(&url, &cab, &["driver", "embark", &delivery, "--vin", &vin])).contains("synced"));
+    let no_signal = "http://127.0.0.1:9";
+    let queued = run(no_signal, &cab, &["driver", "arrive", &delivery]);
+    assert!(text(&queued).contains("1 action(s) wait"), "{}", text(&queued));
+    let offline_list = text(&run(no_signal, &cab, &["driver", "deliveries"]));
+    assert!(offline_list.contains("at_customer_address") && offline_list.contains("[1 not synced]"), "{offline_list}");
+    let synced = text(&run(&url, &cab, &["driver", "sync"]));
+    assert!(synced.contains("Sent 1, refused 0, waiting 0"), "{synced}");
+
+    // The customer reads out the eight digits; the driver checks them and hands the car over.
+    let shown = text(&run(&url, &data, &["delivery", "code", &order_id]));
+    let short = shown.split_whitespace().skip_while(|w| *w != "Code").nth(1).expect("a short code").to_owned();
+    assert_eq!(short.len(), 8, "{shown}");
+    let checked = text(&run(&url, &cab, &["driver", "handover", &delivery, &short, "--check"]));
+    assert!(checked.contains("Valid code of Terminal Payer"), "{checked}");
+    assert!(text(&run(&url, &cab, &["driver", "handover", &delivery, &short])).contains("synced"));
+    let timeline = text(&run(&url, &data, &["timeline", &order_id]));
+    assert!(timeline.contains("Handed over") && timeline.contains("Lucía Gómez"), "{timeline}");
 }

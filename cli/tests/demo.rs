@@ -15,9 +15,9 @@ fn timeline(value: &serde_json::Value) -> Vec<&str> {
 }
 
 #[test]
-fn demo_json_ends_with_the_car_paid_and_registered() {
+fn demo_json_ends_with_the_car_handed_over_at_the_door() {
     let result = demo_json(&[]);
-    assert_eq!(result["status"], "registered");
+    assert_eq!(result["status"], "delivered");
     assert_eq!(
         timeline(&result),
         [
@@ -31,11 +31,50 @@ fn demo_json_ends_with_the_car_paid_and_registered() {
             "dispatched_to_locality",
             "awaiting_final_payment",
             "administrative_registration",
-            "registered"
+            "registered",
+            "transport_scheduled",
+            "in_transit",
+            "at_customer_address",
+            "delivered"
         ]
     );
     assert!(result["final_payment"]["paid_at"].is_string(), "{result}");
     assert!(result["plate"].as_str().is_some_and(|p| p.len() == 8), "{result}");
+    assert_eq!(result["delivery"]["handover"]["place"], "customer_address");
+    assert!(result["delivery"]["embarkation"]["party"].as_str().is_some_and(|p| p.contains("driver")), "{result}");
+}
+
+#[test]
+fn absent_reschedule_scenario_delivers_on_the_second_trip() {
+    let result = demo_json(&["--scenario", "absent-reschedule"]);
+    assert_eq!(result["status"], "delivered");
+    assert!(timeline(&result).ends_with(&[
+        "in_transit",
+        "at_customer_address",
+        "delivery_rescheduled",
+        "in_transit",
+        "at_customer_address",
+        "delivered"
+    ]));
+    assert_eq!(result["delivery"]["attempt"], 2);
+    let reasons: Vec<_> =
+        result["delivery_windows"].as_array().expect("windows").iter().map(|w| &w["reason"]).collect();
+    assert_eq!(reasons, ["booked", "agreed_by_phone"]);
+}
+
+#[test]
+fn absent_pickup_scenario_hands_the_car_over_at_the_dealership() {
+    let result = demo_json(&["--scenario", "absent-pickup"]);
+    assert_eq!(result["status"], "delivered");
+    assert!(timeline(&result).ends_with(&[
+        "at_customer_address",
+        "returned_to_dealership",
+        "held_at_dealership",
+        "delivered"
+    ]));
+    assert_eq!(result["delivery"]["handover"]["place"], "dealership");
+    assert!(result["delivery"]["pickup"]["address"].is_string(), "{result}");
+    assert!(result["delivery"]["reception"]["at"].is_string(), "{result}");
 }
 
 #[test]
@@ -45,12 +84,19 @@ fn payment_failure_scenario_loses_the_reservation_and_sells_the_car_from_stock()
     assert_eq!(result["reservation_lost"], true);
     assert!(timeline(&result).ends_with(&["awaiting_final_payment", "unassigned", "dealership_stock"]));
     let resale = &result["resale"];
-    assert_eq!(resale["status"], "registered");
+    assert_eq!(resale["status"], "transport_scheduled");
     assert_eq!(resale["from_stock"], true);
     assert_eq!(resale["vin"], result["vin"], "the same car");
     assert_eq!(
         timeline(resale),
-        ["sale_registered", "reservation_paid", "awaiting_final_payment", "administrative_registration", "registered"]
+        [
+            "sale_registered",
+            "reservation_paid",
+            "awaiting_final_payment",
+            "administrative_registration",
+            "registered",
+            "transport_scheduled"
+        ]
     );
 }
 
@@ -62,4 +108,5 @@ fn demo_for_people_shows_pushes_the_payment_and_the_timeline() {
     assert!(stdout.contains("push"), "{stdout}");
     assert!(stdout.contains("is due before") && stdout.contains("plate"), "{stdout}");
     assert!(stdout.contains("Timeline:") && stdout.contains("registered"), "{stdout}");
+    assert!(stdout.contains("Handed over") && stdout.contains("scans the customer's QR code"), "{stdout}");
 }

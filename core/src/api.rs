@@ -6,6 +6,10 @@ use std::time::Duration;
 use caas_protocol::api::{
     ApiError, DeviceView, EventPage, OrderView, RegisterDeviceRequest, Session, SignInCodeRequest, SignInRequest,
 };
+use caas_protocol::delivery::{
+    ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, DriverActionRequest, DriverDeliveries, DriverDelivery,
+    DriverSession, HandoverCodeView, ShortCodeRequest,
+};
 use caas_protocol::payment::{CardDetails, IDEMPOTENCY_KEY_HEADER, PayRequest, Payment, PaymentMethod, PaymentsConfig};
 use futures_util::StreamExt as _;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -110,6 +114,57 @@ impl ApiClient {
 
     pub async fn payment(&self, token: &str, order: Uuid, payment: &str) -> Result<Payment> {
         self.get(token, &format!("v1/orders/{order}/payments/{payment}")).await
+    }
+
+    pub async fn delivery_slots(&self, token: &str, order: Uuid) -> Result<Vec<DeliverySlot>> {
+        self.get(token, &format!("v1/orders/{order}/delivery/slots")).await
+    }
+
+    pub async fn choose_window(&self, token: &str, order: Uuid, request: &ChooseSlotRequest) -> Result<OrderView> {
+        self.post(token, &format!("v1/orders/{order}/delivery/window"), request).await
+    }
+
+    pub async fn confirm_address(
+        &self,
+        token: &str,
+        order: Uuid,
+        request: &ConfirmAddressRequest,
+    ) -> Result<OrderView> {
+        self.post(token, &format!("v1/orders/{order}/delivery/address"), request).await
+    }
+
+    pub async fn handover_code(&self, token: &str, order: Uuid) -> Result<HandoverCodeView> {
+        self.post(token, &format!("v1/orders/{order}/handover-code"), &()).await
+    }
+
+    pub async fn driver_sign_in(&self, email: &str, code: &str) -> Result<DriverSession> {
+        let body = SignInRequest { email: email.to_owned(), code: code.to_owned() };
+        json(send(self.request(Method::POST, "v1/auth/driver-token", None)?.json(&body)).await?).await
+    }
+
+    pub async fn driver_deliveries(&self, token: &str) -> Result<DriverDeliveries> {
+        self.get(token, "v1/driver/deliveries").await
+    }
+
+    /// One driver action; repeating it with the same key gets the first answer, never a second
+    /// effect.
+    pub async fn driver_action(
+        &self,
+        token: &str,
+        delivery: Uuid,
+        idempotency_key: &str,
+        request: &DriverActionRequest,
+    ) -> Result<DriverDelivery> {
+        let builder = self
+            .request(Method::POST, &format!("v1/driver/deliveries/{delivery}/actions"), Some(token))?
+            .header(IDEMPOTENCY_KEY_HEADER, idempotency_key)
+            .json(request);
+        json(send(builder).await?).await
+    }
+
+    pub async fn resolve_short_code(&self, token: &str, delivery: Uuid, short_code: &str) -> Result<HandoverCodeView> {
+        let body = ShortCodeRequest { short_code: short_code.to_owned() };
+        self.post(token, &format!("v1/driver/deliveries/{delivery}/handover-code"), &body).await
     }
 
     /// Opens the device's SSE stream; the answer's body is the stream.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use caas_protocol::api::RegisterDeviceRequest;
+use caas_protocol::delivery::HandoverCodeView;
 use caas_protocol::push::PushPlatform;
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -17,7 +18,8 @@ use crate::snapshot::{OrderDetail, OrderSummary};
 use crate::store::{self, Store};
 
 const SESSION_KEY: &str = "session.access_token";
-const CUSTOMER_META: &str = "customer_id";
+/// Who the cache belongs to, `customer:<id>` or `driver:<id>`.
+const ACCOUNT_META: &str = "account";
 
 /// Where the core finds its backend and keeps its data.
 #[derive(Debug, Clone)]
@@ -43,6 +45,12 @@ pub(crate) struct Inner {
     pub(crate) runtime: tokio::runtime::Handle,
     /// One sync at a time, so concurrent pushes do not fetch the same pages twice.
     pub(crate) sync_lock: tokio::sync::Mutex<()>,
+    /// One outbox drain at a time, so actions leave strictly in order.
+    pub(crate) outbox_lock: tokio::sync::Mutex<()>,
+    /// A background retry of the outbox is running.
+    pub(crate) retrying: std::sync::atomic::AtomicBool,
+    /// The last handover code per order, in memory only: a short-lived credential.
+    pub(crate) handover_codes: std::sync::Mutex<std::collections::HashMap<Uuid, HandoverCodeView>>,
 }
 
 impl Caas {
@@ -65,6 +73,9 @@ impl Caas {
                 pushes: broadcast::channel(256).0,
                 runtime: tokio::runtime::Handle::current(),
                 sync_lock: tokio::sync::Mutex::new(()),
+                outbox_lock: tokio::sync::Mutex::new(()),
+                retrying: std::sync::atomic::AtomicBool::new(false),
+                handover_codes: std::sync::Mutex::default(),
             }),
         })
     }
@@ -88,25 +99,46 @@ impl Caas {
     #[tracing::instrument(skip_all)]
     pub async fn sign_in(&self, email: &str, code: &str) -> Result<Uuid> {
         let session = self.inner.api.sign_in(email, code).await?;
-        self.inner.secrets.set(SESSION_KEY, &session.access_token)?;
-        let customer = session.customer_id.to_string();
+        self.start_session(&session.access_token, "customer", &session.customer_id.to_string()).await?;
+        tracing::info!("signed in");
+        Ok(session.customer_id)
+    }
+
+    /// Keeps the token and, when the account changed, clears the previous account's cache. Refused
+    /// while driver actions wait in the outbox: they would be lost or sent with another account.
+    pub(crate) async fn start_session(&self, token: &str, role: &str, subject: &str) -> Result<()> {
+        let identity = format!("{role}:{subject}");
+        let same = self.inner.store.read(|conn| store::get_meta(conn, ACCOUNT_META)).await?.as_deref()
+            == Some(identity.as_str());
+        if !same {
+            self.ensure_outbox_empty().await?;
+        }
+        self.inner.secrets.set(SESSION_KEY, token)?;
         self.inner
             .store
             .write(move |tx| {
-                if store::get_meta(tx, CUSTOMER_META)?.as_deref() != Some(customer.as_str()) {
+                if store::get_meta(tx, ACCOUNT_META)?.as_deref() != Some(identity.as_str()) {
                     store::clear_account_data(tx)?;
-                    store::set_meta(tx, CUSTOMER_META, &customer)?;
+                    store::set_meta(tx, ACCOUNT_META, &identity)?;
                 }
                 Ok(())
             })
             .await?;
         self.notify(Change::All);
-        tracing::info!("signed in");
-        Ok(session.customer_id)
+        Ok(())
     }
 
-    /// Forgets the session and everything cached for it.
+    async fn ensure_outbox_empty(&self) -> Result<()> {
+        match self.inner.store.read(|conn| store::outbox::pending_count(conn, None)).await? {
+            0 => Ok(()),
+            pending => Err(CaasError::PendingActions(pending)),
+        }
+    }
+
+    /// Forgets the session and everything cached for it. Refused while driver actions are not
+    /// synced, so nothing a driver recorded is lost.
     pub async fn sign_out(&self) -> Result<()> {
+        self.ensure_outbox_empty().await?;
         self.inner.secrets.delete(SESSION_KEY)?;
         self.inner.store.write(|tx| store::clear_account_data(tx)).await?;
         self.notify(Change::All);

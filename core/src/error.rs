@@ -28,6 +28,13 @@ pub enum CaasError {
     Secrets(String),
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The handover code the customer showed cannot be accepted; the car stays with the driver.
+    #[error("handover code refused: {0}")]
+    HandoverRefused(caas_protocol::handover::HandoverRefusal),
+    /// Driver actions recorded on this phone have not reached the platform yet; signing out now
+    /// would lose them.
+    #[error("{0} driver actions are not synced yet; connect and sync first")]
+    PendingActions(u32),
     /// The payment did not go through, for a reason the customer can act on; nothing was charged.
     #[error("payment refused ({refusal:?}): {message}")]
     PaymentRefused { refusal: PaymentRefusal, message: String },

@@ -6,6 +6,8 @@
 
 mod api;
 mod client;
+mod delivery;
+mod driver;
 mod error;
 mod listeners;
 mod payments;
@@ -18,12 +20,14 @@ mod sync;
 
 pub use caas_protocol as protocol;
 pub use client::{Caas, CaasConfig};
+pub use driver::{AssignedDelivery, DriverActionOutcome, DriverConflict, DriverStep, DriverSyncReport, HandoverCheck};
 pub use error::{CaasError, PaymentRefusal, Result};
-pub use listeners::{OrderListener, OrdersListener, PushListener, PushOutcome, Subscription};
+pub use listeners::{DeliveriesListener, OrderListener, OrdersListener, PushListener, PushOutcome, Subscription};
 pub use payments::PaymentProgress;
 pub use push_stream::PushStream;
 pub use secrets::{FileSecretStore, SecretStore};
 pub use snapshot::{
     CompletionDate, CustomerAction, EstimateRevision, FinalPaymentDue, OrderDetail, OrderSummary, TimelineEntry,
+    WindowRevision,
 };
 pub use sync::SyncReport;

@@ -19,6 +19,11 @@ pub trait OrderListener: Send + Sync {
     fn on_order(&self, order: OrderDetail);
 }
 
+/// Receives the driver's deliveries whenever they change.
+pub trait DeliveriesListener: Send + Sync {
+    fn on_deliveries(&self, deliveries: Vec<crate::driver::AssignedDelivery>);
+}
+
 /// Receives every push the core handled, with what came of it.
 pub trait PushListener: Send + Sync {
     fn on_push(&self, hint: PushHint, outcome: PushOutcome);
@@ -39,6 +44,8 @@ pub enum PushOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Change {
     Order(Uuid),
+    /// The driver's deliveries or outbox.
+    Deliveries,
     /// Everything may have changed (sign-in, sign-out).
     All,
 }

@@ -1,6 +1,7 @@
 //! What the UI shows, computed from the cache alone so it is instant and works offline.
 
-use caas_protocol::api::{Blocker, EventKind, Money, Registration, VehicleConfiguration};
+use caas_protocol::api::{Blocker, EventKind, Money, Registration, ScheduleReason, VehicleConfiguration};
+use caas_protocol::delivery::{DeliveryView, DeliveryWindow};
 use caas_protocol::lifecycle::Phase;
 use caas_protocol::{Actor, OrderState};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -51,6 +52,16 @@ pub struct EstimateRevision {
     pub at: DateTime<Utc>,
 }
 
+/// A delivery window as booked or moved, with why: the history of the delivery date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowRevision {
+    pub version: u64,
+    pub attempt: u32,
+    pub window: DeliveryWindow,
+    pub reason: ScheduleReason,
+    pub at: DateTime<Utc>,
+}
+
 /// What the customer can do now. Only actions the current state allows are offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CustomerAction {
@@ -94,6 +105,11 @@ pub struct OrderDetail {
     pub reservation_lost: bool,
     /// The car was built for an earlier order and sold from stock.
     pub from_stock: bool,
+    /// Transport and handover, once booked: company, window, address, who had the car when, and
+    /// where to collect it when it went back to the dealership.
+    pub delivery: Option<DeliveryView>,
+    /// Every window the delivery was booked for, oldest first.
+    pub delivery_windows: Vec<WindowRevision>,
 }
 
 impl CustomerAction {
@@ -109,7 +125,9 @@ impl CustomerAction {
         match state {
             OrderState::AwaitingFinalPayment => vec![CustomerAction::PayFinalAmount],
             OrderState::TransportScheduled | OrderState::DeliveryRescheduled => vec![CustomerAction::ManageDelivery],
-            OrderState::AtCustomerAddress | OrderState::HeldAtDealership => vec![CustomerAction::ShowHandoverCode],
+            OrderState::InTransit | OrderState::AtCustomerAddress | OrderState::HeldAtDealership => {
+                vec![CustomerAction::ShowHandoverCode]
+            }
             _ if state.next_states().any(|next| next == OrderState::AppLinked) => vec![CustomerAction::PairVehicle],
             _ => Vec::new(),
         }
@@ -142,6 +160,7 @@ impl OrderDetail {
         let details = &order.summary.details;
         let mut timeline = Vec::new();
         let mut estimate_revisions = Vec::new();
+        let mut delivery_windows = Vec::new();
         for event in &order.events {
             match &event.kind {
                 EventKind::StateChanged { to, by, .. } => {
@@ -155,10 +174,25 @@ impl OrderDetail {
                         at: event.occurred_at,
                     });
                 }
+                EventKind::DeliveryScheduled { attempt, window, reason, .. } => {
+                    delivery_windows.push(WindowRevision {
+                        version: event.version,
+                        attempt: *attempt,
+                        window: *window,
+                        reason: *reason,
+                        at: event.occurred_at,
+                    });
+                }
                 EventKind::ConfigurationRejected { .. }
                 | EventKind::RegistrationBlocked { .. }
                 | EventKind::FinalPaymentRequested { .. }
-                | EventKind::PaymentReminder { .. } => {}
+                | EventKind::PaymentReminder { .. }
+                | EventKind::DeliveryAddressConfirmed
+                | EventKind::Embarked { .. }
+                | EventKind::CustomerAbsent { .. }
+                | EventKind::ReceivedAtDealership { .. }
+                | EventKind::PickupRequired { .. }
+                | EventKind::HandedOver { .. } => {}
             }
         }
         let now = Utc::now();
@@ -180,6 +214,8 @@ impl OrderDetail {
             final_payment,
             registration: details.registration.clone(),
             from_stock: details.from_stock,
+            delivery: details.delivery.clone(),
+            delivery_windows,
             summary,
             configuration: details.configuration.clone(),
             delivery_locality: details.delivery_locality.clone(),

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::delivery::{CallOutcome, Custody, DeliveryView, DeliveryWindow, Handover, PickupPoint};
 use crate::lifecycle::{Actor, OrderState};
 
 /// Every error the API returns has this shape; `code` is stable and meant for programs, `message`
@@ -56,6 +57,23 @@ pub enum ErrorCode {
     RegistrationRejected,
     /// The registry could not be reached; the registration is retried.
     RegistryUnavailable,
+    /// The delivery window is not offered, or was taken meanwhile.
+    SlotUnavailable,
+    /// The delivery starts too soon to be moved by the customer.
+    ChangeTooLate,
+    /// The customer moved the delivery as often as allowed.
+    ChangeLimitReached,
+    /// The car cannot leave before the customer confirms the delivery address.
+    AddressNotConfirmed,
+    /// The VIN scanned at embarkation is not the order's car.
+    VinMismatch,
+    /// The delivery changed since the driver's list was fetched (e.g. the customer moved it).
+    DeliveryChanged,
+    /// The handover code is malformed, forged, or for another order or attempt.
+    HandoverCodeInvalid,
+    HandoverCodeExpired,
+    /// The handover code was used already.
+    HandoverCodeUsed,
 }
 
 impl ErrorCode {
@@ -84,6 +102,15 @@ impl ErrorCode {
             ErrorCode::PaymentGatewayUnavailable => "payment_gateway_unavailable",
             ErrorCode::RegistrationRejected => "registration_rejected",
             ErrorCode::RegistryUnavailable => "registry_unavailable",
+            ErrorCode::SlotUnavailable => "slot_unavailable",
+            ErrorCode::ChangeTooLate => "change_too_late",
+            ErrorCode::ChangeLimitReached => "change_limit_reached",
+            ErrorCode::AddressNotConfirmed => "address_not_confirmed",
+            ErrorCode::VinMismatch => "vin_mismatch",
+            ErrorCode::DeliveryChanged => "delivery_changed",
+            ErrorCode::HandoverCodeInvalid => "handover_code_invalid",
+            ErrorCode::HandoverCodeExpired => "handover_code_expired",
+            ErrorCode::HandoverCodeUsed => "handover_code_used",
         }
     }
 }
@@ -238,6 +265,9 @@ pub struct OrderView {
     /// The car was sold from dealership stock: built for an earlier order, no factory order.
     #[serde(default)]
     pub from_stock: bool,
+    /// Transport and handover, once the registered car is booked on a transport.
+    #[serde(default)]
+    pub delivery: Option<DeliveryView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -274,6 +304,33 @@ pub enum EventKind {
     /// The registry refused the registration, or could not be reached after retries; `fix` says
     /// what has to change.
     RegistrationBlocked { code: String, reason: String, fix: String },
+    /// A delivery window was booked or moved.
+    DeliveryScheduled { attempt: u32, window: DeliveryWindow, company: String, reason: ScheduleReason },
+    /// The customer confirmed (or corrected) the delivery address.
+    DeliveryAddressConfirmed,
+    /// The transport company loaded the car and set out.
+    Embarked { attempt: u32, custody: Custody },
+    /// Nobody took the car at the address; the driver called the customer.
+    CustomerAbsent { attempt: u32, call: CallOutcome },
+    /// The car is back at the dealership and was received there.
+    ReceivedAtDealership { custody: Custody },
+    /// The customer has to collect the car at the dealership.
+    PickupRequired { pickup: PickupPoint },
+    /// The verified customer took the car.
+    HandedOver { handover: Handover },
+}
+
+/// Why a delivery window was set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleReason {
+    /// The platform booked the first window after registration.
+    Booked,
+    /// The customer picked another window.
+    CustomerChanged,
+    /// Agreed with the driver on the phone after a missed delivery.
+    AgreedByPhone,
 }
 
 impl EventKind {
@@ -286,17 +343,31 @@ impl EventKind {
             EventKind::FinalPaymentRequested { .. } => "final_payment_requested",
             EventKind::PaymentReminder { .. } => "payment_reminder",
             EventKind::RegistrationBlocked { .. } => "registration_blocked",
+            EventKind::DeliveryScheduled { .. } => "delivery_scheduled",
+            EventKind::DeliveryAddressConfirmed => "delivery_address_confirmed",
+            EventKind::Embarked { .. } => "embarked",
+            EventKind::CustomerAbsent { .. } => "customer_absent",
+            EventKind::ReceivedAtDealership { .. } => "received_at_dealership",
+            EventKind::PickupRequired { .. } => "pickup_required",
+            EventKind::HandedOver { .. } => "handed_over",
         }
     }
 
     /// The event type names a push hint may carry.
-    pub const TYPE_NAMES: [&'static str; 6] = [
+    pub const TYPE_NAMES: [&'static str; 13] = [
         "state_changed",
         "estimate_revised",
         "configuration_rejected",
         "final_payment_requested",
         "payment_reminder",
         "registration_blocked",
+        "delivery_scheduled",
+        "delivery_address_confirmed",
+        "embarked",
+        "customer_absent",
+        "received_at_dealership",
+        "pickup_required",
+        "handed_over",
     ];
 }
 

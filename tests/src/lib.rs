@@ -10,7 +10,8 @@ use caas_core::protocol::OrderState;
 use caas_core::protocol::api::{
     CustomerDetails, Money, OrderView, RegisterSaleRequest, RegistrationDetails, VehicleConfiguration,
 };
-use caas_core::{Caas, CaasConfig, FileSecretStore, OrderDetail, OrderListener, Subscription};
+use caas_core::protocol::payment::CardDetails;
+use caas_core::{Caas, CaasConfig, FileSecretStore, OrderDetail, OrderListener, PushStream, Subscription};
 use caas_mock::client::{DealershipClient, SandboxClient};
 use caas_mock::{MockConfig, RunningMock};
 use tokio::sync::watch;
@@ -111,6 +112,31 @@ impl Platform {
         session["access_token"].as_str().map(str::to_owned).context("no access token")
     }
 
+    /// A customer whose car is paid, registered and booked on a transport, following the order by
+    /// push on a phone in `dir`.
+    pub async fn booked_customer(&self, email: &str, dir: &Path) -> anyhow::Result<BookedCustomer> {
+        let order = self.sell_to(email).await?;
+        let core = self.phone(email, dir).await?;
+        let stream = core.connect_push_stream().await?;
+        let mut watcher = Watcher::new(&core, order.id);
+        self.build(order.id).await?;
+        core.sync().await?;
+        watcher.until_state(OrderState::AwaitingFinalPayment).await?;
+        let card = CardDetails { number: "4242424242424242".into(), exp_month: 12, exp_year: 2034, cvc: "123".into() };
+        core.pay(order.id, card).await?;
+        watcher.until_state(OrderState::TransportScheduled).await?;
+        Ok(BookedCustomer { core, order: order.id, watcher, _stream: stream })
+    }
+
+    /// A driver's phone in `dir`, signed in with the code emailed to `email`.
+    pub async fn driver(&self, email: &str, dir: &Path) -> anyhow::Result<Caas> {
+        let core = open_phone(self.url(), dir).await?;
+        core.request_sign_in_code(email).await?;
+        let code = self.sandbox.sign_in_code(email).await?;
+        core.sign_in_driver(email, &code).await?;
+        Ok(core)
+    }
+
     /// A phone core for `email`, signed in, in its own data directory under `dir`.
     pub async fn phone(&self, email: &str, dir: &Path) -> anyhow::Result<Caas> {
         let core = open_phone(self.url(), dir).await?;
@@ -120,6 +146,18 @@ impl Platform {
         Ok(core)
     }
 }
+
+/// A customer's phone following an order that is booked on a transport.
+#[derive(Debug)]
+pub struct BookedCustomer {
+    pub core: Caas,
+    pub order: Uuid,
+    pub watcher: Watcher,
+    _stream: PushStream,
+}
+
+/// An address where nothing listens: a phone opened on it is offline.
+pub const NO_SIGNAL: &str = "http://127.0.0.1:9";
 
 /// The deposit every test sale takes.
 pub fn deposit() -> Money {

@@ -59,17 +59,18 @@ async fn a_card_payment_registers_the_car() -> anyhow::Result<()> {
 
     let progress = phone.pay(order.id, card(SUCCEEDS)).await?;
     assert!(matches!(progress, PaymentProgress::Succeeded { .. }), "{progress:?}");
-    let registered = watcher.until_state(OrderState::Registered).await?;
+    let registered = watcher.until_state(OrderState::TransportScheduled).await?;
     let plate = registered.registration.as_ref().expect("a plate").plate.clone();
     assert_eq!(plate.len(), 8, "a Spanish plate, `1234 BCD`: {plate}");
     assert!(registered.final_payment.as_ref().is_some_and(|p| p.paid_at.is_some() && !p.attempt_in_flight));
-    assert!(registered.actions.is_empty());
+    assert_eq!(registered.actions, vec![CustomerAction::ManageDelivery]);
     let states: Vec<_> = registered.timeline.iter().map(|t| t.state).collect();
     assert!(states.ends_with(&[
         OrderState::DispatchedToLocality,
         OrderState::AwaitingFinalPayment,
         OrderState::AdministrativeRegistration,
-        OrderState::Registered
+        OrderState::Registered,
+        OrderState::TransportScheduled
     ]));
 
     let ledger = charges(&platform, order.id).await?;
@@ -137,7 +138,7 @@ async fn three_d_secure_failed_then_passed() -> anyhow::Result<()> {
     platform.sandbox.complete_three_d_secure(&payment_id, true).await?;
     assert_eq!(phone.resume_payment(order.id).await?, Some(PaymentProgress::Succeeded { payment_id }));
     let mut watcher = Watcher::new(&phone, order.id);
-    watcher.until_state(OrderState::Registered).await?;
+    watcher.until_state(OrderState::TransportScheduled).await?;
     assert_eq!(charges(&platform, order.id).await?.len(), 1);
     Ok(())
 }
@@ -156,7 +157,7 @@ async fn an_asynchronous_settlement_moves_the_order_by_webhook() -> anyhow::Resu
     assert!(matches!(progress, PaymentProgress::Processing { .. }), "{progress:?}");
     assert_eq!(phone.order(order.id).await?.summary.state, OrderState::AwaitingFinalPayment, "not paid until settled");
     // The gateway settles a moment later; its webhook moves the order and the push tells the phone.
-    watcher.until_state(OrderState::Registered).await?;
+    watcher.until_state(OrderState::TransportScheduled).await?;
     assert!(matches!(phone.resume_payment(order.id).await?, Some(PaymentProgress::Succeeded { .. })));
     assert_eq!(phone.resume_payment(order.id).await?, None);
     assert_eq!(charges(&platform, order.id).await?.len(), 1);
@@ -289,7 +290,7 @@ async fn an_unpaid_car_becomes_stock_and_another_customer_buys_it() -> anyhow::R
     second.sync().await?;
     assert!(matches!(second.pay(resale.id, card(SUCCEEDS)).await?, PaymentProgress::Succeeded { .. }));
     let mut watch_second = Watcher::new(&second, resale.id);
-    let registered = watch_second.until_state(OrderState::Registered).await?;
+    let registered = watch_second.until_state(OrderState::TransportScheduled).await?;
     assert!(registered.from_stock);
     let states: Vec<_> = registered.timeline.iter().map(|t| t.state).collect();
     assert_eq!(
@@ -299,7 +300,8 @@ async fn an_unpaid_car_becomes_stock_and_another_customer_buys_it() -> anyhow::R
             OrderState::ReservationPaid,
             OrderState::AwaitingFinalPayment,
             OrderState::AdministrativeRegistration,
-            OrderState::Registered
+            OrderState::Registered,
+            OrderState::TransportScheduled
         ]
     );
 
@@ -324,7 +326,7 @@ async fn a_registry_that_fails_transiently_is_retried() -> anyhow::Result<()> {
     platform.build(order.id).await?;
     platform.sandbox.fail_registry("ES", 2).await?;
     phone.pay(order.id, card(SUCCEEDS)).await?;
-    let registered = watcher.until_state(OrderState::Registered).await?;
+    let registered = watcher.until_state(OrderState::TransportScheduled).await?;
     assert!(registered.summary.blocker.is_none());
     assert_eq!(registered.registration.expect("registered").authority, "ES-DGT");
     Ok(())
@@ -375,8 +377,8 @@ async fn a_refused_registration_says_what_to_fix_and_goes_through_once_fixed() -
     assert_eq!(refused.api().map(|(_, e)| e.code), Some(ErrorCode::RegistrationRejected));
     let right = RegistrationDetails { tax_number: Some("123456789".into()), ..Default::default() };
     let fixed = lisboa.retry_registration(order.id, &right).await?;
-    assert_eq!(fixed.state, OrderState::Registered);
-    let registered = watcher.until_state(OrderState::Registered).await?;
+    assert_eq!(fixed.state, OrderState::TransportScheduled, "registered and booked on a transport");
+    let registered = watcher.until_state(OrderState::TransportScheduled).await?;
     let plate = registered.registration.expect("registered");
     assert_eq!(plate.authority, "PT-IMT");
     assert_eq!(plate.plate.len(), 8, "a Portuguese plate, `AB-12-CD`: {}", plate.plate);

@@ -12,6 +12,7 @@ use caas_protocol::api::{
     ApiError, DeviceView, EventPage, MAX_EVENTS_PER_PAGE, OrderView, RegisterDeviceRequest, Session, SignInCodeRequest,
     SignInRequest,
 };
+use caas_protocol::delivery::DriverSession;
 use caas_protocol::push::{PushPlatform, SSE_EVENT};
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
@@ -34,7 +35,8 @@ const MAX_DEVICES_PER_CUSTOMER: i64 = 10;
 
 #[utoipa::path(post, path = "/v1/auth/sign-in-code", tag = "customer", request_body = SignInCodeRequest,
     responses((status = 202, description = "a code was emailed if the address belongs to a customer")))]
-/// Emails a one-time sign-in code. The answer is the same whether or not the address is known.
+/// Emails a one-time sign-in code to a customer or a transport company's driver. The answer is
+/// the same whether or not the address is known.
 pub async fn request_code(
     State(state): State<AppState>,
     Json(request): Json<SignInCodeRequest>,
@@ -43,7 +45,7 @@ pub async fn request_code(
     let conn = state.db.lock();
     let known: Option<String> =
         conn.query_row("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0)).optional()?;
-    if known.is_some() {
+    if known.is_some() || crate::catalogue::DRIVERS.iter().any(|d| d.email == email) {
         let mut raw = [0u8; 4];
         SystemRandom::new().fill(&mut raw).map_err(|_| AppError::invalid("no randomness"))?;
         let code = format!("{:06}", u32::from_le_bytes(raw) % 1_000_000);
@@ -69,24 +71,52 @@ pub async fn sign_in(State(state): State<AppState>, Json(request): Json<SignInRe
     let email = validate::email(&request.email)?;
     let mut conn = state.db.lock();
     let tx = conn.transaction()?;
+    let customer_id: Option<String> =
+        tx.query_row("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0)).optional()?;
+    let outcome = consume_code(&tx, &email, &request.code).and_then(|()| {
+        let customer_id = customer_id.ok_or_else(AppError::unauthorized)?;
+        let access_token = auth::issue_token(&tx, Role::Customer, &customer_id)?;
+        let customer_id = customer_id.parse().map_err(|_| AppError::unauthorized())?;
+        Ok(Session { access_token, customer_id })
+    });
+    tx.commit()?;
+    outcome.map(Json)
+}
+
+#[utoipa::path(post, path = "/v1/auth/driver-token", tag = "driver", request_body = SignInRequest,
+    responses((status = 200, body = DriverSession), (status = 401, body = ApiError)))]
+/// Exchanges a valid code sent to a driver's email for a driver token.
+pub async fn driver_sign_in(
+    State(state): State<AppState>,
+    Json(request): Json<SignInRequest>,
+) -> AppResult<Json<DriverSession>> {
+    let email = validate::email(&request.email)?;
+    let mut conn = state.db.lock();
+    let tx = conn.transaction()?;
+    let outcome = consume_code(&tx, &email, &request.code).and_then(|()| {
+        let driver = crate::catalogue::DRIVERS.iter().find(|d| d.email == email).ok_or_else(AppError::unauthorized)?;
+        let access_token = auth::issue_token(&tx, Role::Driver, driver.id)?;
+        Ok(DriverSession { access_token, driver_id: driver.id.to_owned(), company_id: driver.company_id.to_owned() })
+    });
+    tx.commit()?;
+    outcome.map(Json)
+}
+
+/// Checks and spends the code emailed to `email`; a wrong try counts against its five attempts.
+fn consume_code(tx: &rusqlite::Transaction<'_>, email: &str, presented: &str) -> AppResult<()> {
     let stored: Option<(String, String, i64)> = tx
-        .query_row("SELECT code, expires_at, attempts FROM sign_in_codes WHERE email = ?1", [&email], |r| {
+        .query_row("SELECT code, expires_at, attempts FROM sign_in_codes WHERE email = ?1", [email], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .optional()?;
     let Some((code, expires_at, attempts)) = stored else { return Err(AppError::unauthorized()) };
     let expired = DateTime::parse_from_rfc3339(&expires_at).map_or(true, |t| t < Utc::now());
-    if expired || attempts >= MAX_CODE_ATTEMPTS || code != request.code.trim() {
-        tx.execute("UPDATE sign_in_codes SET attempts = attempts + 1 WHERE email = ?1", [&email])?;
-        tx.commit()?;
+    if expired || attempts >= MAX_CODE_ATTEMPTS || code != presented.trim() {
+        tx.execute("UPDATE sign_in_codes SET attempts = attempts + 1 WHERE email = ?1", [email])?;
         return Err(AppError::unauthorized());
     }
-    tx.execute("DELETE FROM sign_in_codes WHERE email = ?1", [&email])?;
-    let customer_id: String = tx.query_row("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0))?;
-    let access_token = auth::issue_token(&tx, Role::Customer, &customer_id)?;
-    tx.commit()?;
-    let customer_id = customer_id.parse().map_err(|_| AppError::unauthorized())?;
-    Ok(Json(Session { access_token, customer_id }))
+    tx.execute("DELETE FROM sign_in_codes WHERE email = ?1", [email])?;
+    Ok(())
 }
 
 #[utoipa::path(get, path = "/v1/orders", tag = "customer",

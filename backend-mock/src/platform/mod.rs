@@ -3,6 +3,7 @@
 
 pub(crate) mod customers;
 pub(crate) mod deadlines;
+pub(crate) mod delivery;
 mod factory_client;
 mod gateway_client;
 pub mod notify;
@@ -65,6 +66,10 @@ pub struct AppState {
     pub registries: Registries,
     /// The platform's now, which the sandbox can move forward.
     pub clock: Clock,
+    /// Issues and accepts handover codes.
+    pub handover: delivery::HandoverDesk,
+    /// The next this many driver actions are applied and then lose their answer (sandbox fault).
+    pub driver_faults: Arc<std::sync::atomic::AtomicU32>,
     /// Turns true when the mock stops, ending the open push streams so shutdown can finish.
     pub stopping: tokio::sync::watch::Receiver<bool>,
 }
@@ -116,6 +121,16 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orders/{id}/events", get(customers::order_events))
         .route("/v1/orders/{id}/payments", post(payments::pay))
         .route("/v1/orders/{id}/payments/{payment}", get(payments::get_payment))
+        .route("/v1/dealership/orders/{id}/reception", post(delivery::dealership::receive))
+        .route("/v1/dealership/orders/{id}/handover", post(delivery::dealership::hand_over))
+        .route("/v1/orders/{id}/delivery/slots", get(delivery::customer::slots))
+        .route("/v1/orders/{id}/delivery/window", post(delivery::customer::choose_window))
+        .route("/v1/orders/{id}/delivery/address", post(delivery::customer::confirm_address))
+        .route("/v1/orders/{id}/handover-code", post(delivery::customer::handover_code))
+        .route("/v1/auth/driver-token", post(customers::driver_sign_in))
+        .route("/v1/driver/deliveries", get(delivery::driver::deliveries))
+        .route("/v1/driver/deliveries/{id}/actions", post(delivery::driver::act))
+        .route("/v1/driver/deliveries/{id}/handover-code", post(delivery::driver::resolve_short_code))
         .route("/v1/payments/config", get(payments::config))
         .route("/v1/devices", post(customers::register_device))
         .route("/v1/devices/{id}", delete(customers::remove_device))
@@ -135,9 +150,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sandbox/payments/faults", post(sandbox::payment_faults))
         .route("/v1/sandbox/payments/ledger", get(sandbox::payment_ledger))
         .route("/v1/sandbox/registries/{country}/faults", post(sandbox::registry_faults))
+        .route("/v1/sandbox/orders/{id}/handover-code", post(sandbox::handover_code))
+        .route("/v1/sandbox/drivers/faults", post(sandbox::driver_faults))
         .layer(axum::middleware::from_fn_with_state(
             Idempotency { db: state.db.clone(), namespace: "platform" },
             idempotency::enforce,
         ))
+        // Outside the idempotency layer: the action is applied and its answer stored, then lost on
+        // the way back, as when a phone loses signal mid-request.
+        .layer(axum::middleware::from_fn_with_state(state.driver_faults.clone(), sandbox::drop_driver_answers))
         .with_state(state)
 }

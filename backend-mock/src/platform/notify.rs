@@ -111,7 +111,8 @@ fn log(conn: &Connection, channel: &str, recipient: &str, event: &OrderEvent, pa
 }
 
 /// The milestones worth an SMS: the car is built, it reached the customer's area, money is due or
-/// the reservation was lost, the car is registered, and anything that blocks the order.
+/// the reservation was lost, the car is registered, the delivery is booked or moved, the car is on
+/// its way, at the door, to be collected or handed over, and anything that blocks the order.
 fn is_milestone(kind: &EventKind) -> bool {
     matches!(
         kind,
@@ -119,9 +120,14 @@ fn is_milestone(kind: &EventKind) -> bool {
             to: OrderState::ManufacturingComplete
                 | OrderState::DispatchedToLocality
                 | OrderState::Unassigned
-                | OrderState::Registered,
+                | OrderState::Registered
+                | OrderState::InTransit
+                | OrderState::AtCustomerAddress,
             ..
         } | EventKind::ConfigurationRejected { .. }
+            | EventKind::DeliveryScheduled { .. }
+            | EventKind::PickupRequired { .. }
+            | EventKind::HandedOver { .. }
             | EventKind::FinalPaymentRequested { .. }
             | EventKind::PaymentReminder { .. }
             | EventKind::RegistrationBlocked { .. }
@@ -135,6 +141,12 @@ pub fn describe(kind: &EventKind) -> String {
             "The final payment was not made before its deadline: your reservation is lost and the car returns to \
              the dealership's stock."
                 .to_owned()
+        }
+        EventKind::StateChanged { to: OrderState::InTransit, .. } => {
+            "Your car is on its way. Have your handover code ready when the driver arrives.".to_owned()
+        }
+        EventKind::StateChanged { to: OrderState::AtCustomerAddress, .. } => {
+            "The driver is at your address with your car. Show your handover code to take it.".to_owned()
         }
         EventKind::StateChanged { to, .. } => format!("Your order is now: {}.", to.wire_name().replace('_', " ")),
         EventKind::EstimateRevised { estimated_completion, reason } => {
@@ -158,5 +170,27 @@ pub fn describe(kind: &EventKind) -> String {
         EventKind::RegistrationBlocked { reason, fix, .. } => {
             format!("Your car's registration is on hold: {reason}. Next step: {fix}.")
         }
+        EventKind::DeliveryScheduled { window, company, .. } => format!(
+            "Your car will be delivered by {company} on {} between {} and {} UTC.",
+            window.start.format("%Y-%m-%d"),
+            window.start.format("%H:%M"),
+            window.end.format("%H:%M")
+        ),
+        EventKind::DeliveryAddressConfirmed => "Thank you: the delivery address is confirmed.".to_owned(),
+        EventKind::Embarked { custody, .. } => format!("{} has loaded your car.", custody.party),
+        EventKind::CustomerAbsent { call, .. } => match call {
+            caas_protocol::delivery::CallOutcome::Rescheduled { .. } => {
+                "We missed you; the driver has booked the new time you agreed.".to_owned()
+            }
+            _ => "We missed you and could not agree a new time; your car returns to the dealership.".to_owned(),
+        },
+        EventKind::ReceivedAtDealership { custody } => {
+            format!("Your car is back at the dealership ({}).", custody.party)
+        }
+        EventKind::PickupRequired { pickup } => format!(
+            "Please collect your car at {}, {} ({}). Bring your phone to show the handover code.",
+            pickup.dealership, pickup.address, pickup.opening_hours
+        ),
+        EventKind::HandedOver { handover } => format!("Your car was handed over to you ({}). Enjoy it!", handover.by),
     }
 }

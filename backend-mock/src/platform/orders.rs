@@ -122,6 +122,14 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
                 params![id.to_string(), event.occurred_at.to_rfc3339()],
             )?;
         }
+        // Delivery events describe changes the delivery handlers make to the delivery itself.
+        EventKind::DeliveryScheduled { .. }
+        | EventKind::DeliveryAddressConfirmed
+        | EventKind::Embarked { .. }
+        | EventKind::CustomerAbsent { .. }
+        | EventKind::ReceivedAtDealership { .. }
+        | EventKind::PickupRequired { .. }
+        | EventKind::HandedOver { .. } => {}
     }
     Ok(event)
 }
@@ -243,6 +251,7 @@ fn view_from_row(row: &Row<'_>) -> rusqlite::Result<OrderView> {
         final_payment: json(row.get(17)?),
         registration: json(row.get(18)?),
         from_stock: row.get(19)?,
+        delivery: None,
         created_at: time(text(10)?),
         updated_at: time(text(11)?),
         dealership: DealershipView { id: text(12)?, name: text(13)?, country: text(14)?, locality: text(15)? },
@@ -261,9 +270,17 @@ pub fn view(conn: &Connection, id: Uuid, viewer: Viewer<'_>) -> AppResult<OrderV
         Viewer::Dealership(id) => ("dealership", id.to_owned()),
         Viewer::Sandbox => ("sandbox", String::new()),
     };
-    conn.query_row(&sql, params![id.to_string(), kind, subject], view_from_row)
+    let mut view = conn
+        .query_row(&sql, params![id.to_string(), kind, subject], view_from_row)
         .optional()?
-        .ok_or_else(|| AppError::not_found("order"))
+        .ok_or_else(|| AppError::not_found("order"))?;
+    with_delivery(conn, &mut view)?;
+    Ok(view)
+}
+
+fn with_delivery(conn: &Connection, view: &mut OrderView) -> AppResult<()> {
+    view.delivery = super::delivery::of_order(conn, view.id)?.map(|d| d.view()).transpose()?;
+    Ok(())
 }
 
 /// The orders a customer or dealership may see, newest first.
@@ -278,8 +295,11 @@ pub fn list(conn: &Connection, viewer: Viewer<'_>) -> AppResult<Vec<OrderView>> 
          WHERE {filter} ORDER BY o.created_at DESC, o.id DESC"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map([subject], view_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let mut views = stmt.query_map([subject], view_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    for view in &mut views {
+        with_delivery(conn, view)?;
+    }
+    Ok(views)
 }
 
 /// The events of an order strictly after `after`, in version order.

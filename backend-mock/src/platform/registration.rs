@@ -1,6 +1,7 @@
 //! Administrative registration of a paid car with the registry of its dealership's country:
 //! synchronous and blocking, transient failures retried with backoff, refusals shown on the order
-//! with what to fix, and the dealership's correction starting it again.
+//! with what to fix, and the dealership's correction starting it again. A registered car is booked
+//! on a transport in the same transaction.
 
 use std::time::Duration;
 
@@ -61,9 +62,12 @@ pub async fn register(state: &AppState, id: Uuid) -> AppResult<()> {
                 registered_at: state.clock.now(),
             };
             tracing::info!(order = %id, authority = %registration.authority, "car registered");
+            let now = state.clock.now();
             return state.change(|tx| {
                 orders::set_registration(tx, id, &registration)?;
-                Ok(((), vec![orders::transition(tx, id, OrderState::Registered, Actor::Registry)?]))
+                let mut events = vec![orders::transition(tx, id, OrderState::Registered, Actor::Registry)?];
+                events.extend(super::delivery::book(tx, id, now)?);
+                Ok(((), events))
             });
         }
         Err(RegistryError::Rejected { code, reason, fix }) => (

@@ -290,6 +290,77 @@ pub async fn payment_ledger(
     state.gateway.ledger(query.order_id).await.map(Json).map_err(gateway_error)
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct HandoverCodeRequest {
+    /// Issue the code this many minutes ago, to test expiry (0 to 1440).
+    #[serde(default)]
+    pub issued_minutes_ago: i64,
+}
+
+#[utoipa::path(post, path = "/v1/sandbox/orders/{id}/handover-code", tag = "sandbox", request_body = HandoverCodeRequest,
+    responses((status = 200, body = caas_protocol::delivery::HandoverCodeView), (status = 404, body = ApiError)),
+    security(("bearer" = [])))]
+/// Issues a genuine handover code for the order's current delivery attempt, dated in the past when
+/// asked, so tests can show a driver an expired code.
+pub async fn handover_code(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Path(id): Path<Uuid>,
+    Json(request): Json<HandoverCodeRequest>,
+) -> AppResult<Json<caas_protocol::delivery::HandoverCodeView>> {
+    if !(0..=1440).contains(&request.issued_minutes_ago) {
+        return Err(AppError::invalid("`issued_minutes_ago` must be between 0 and 1440"));
+    }
+    let conn = state.db.lock();
+    let delivery = super::delivery::of_order(&conn, id)?.ok_or_else(|| AppError::not_found("delivery"))?;
+    let issued_at = chrono::Utc::now() - chrono::TimeDelta::minutes(request.issued_minutes_ago);
+    let code =
+        state.handover.issue_at(&conn, id, delivery.attempt, issued_at, caas_protocol::handover::CODE_LIFETIME)?;
+    Ok(Json(code))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct DriverFaults {
+    /// The next this many driver actions are applied, then their answer is lost (at most 100).
+    pub drop_answers: u32,
+}
+
+#[utoipa::path(post, path = "/v1/sandbox/drivers/faults", tag = "sandbox", request_body = DriverFaults,
+    responses((status = 204)), security(("bearer" = [])))]
+/// Makes driver actions lose their answers after being applied, like a phone losing signal.
+pub async fn driver_faults(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Json(request): Json<DriverFaults>,
+) -> AppResult<StatusCode> {
+    if request.drop_answers > 100 {
+        return Err(AppError::invalid("`drop_answers` is at most 100"));
+    }
+    state.driver_faults.store(request.drop_answers, std::sync::atomic::Ordering::SeqCst);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replaces the answer of an applied driver action with a 503 while the fault is armed.
+pub async fn drop_driver_answers(
+    State(faults): State<std::sync::Arc<std::sync::atomic::AtomicU32>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    use std::sync::atomic::Ordering;
+    let is_action = request.method() == http::Method::POST
+        && request.uri().path().starts_with("/v1/driver/deliveries/")
+        && request.uri().path().ends_with("/actions");
+    let response = next.run(request).await;
+    let armed = || faults.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+    if is_action && response.status().is_success() && armed() {
+        tracing::info!("sandbox fault: dropping a driver action's answer");
+        return AppError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Internal, "the answer was lost")
+            .into_response();
+    }
+    response
+}
+
 fn gateway_error(error: GatewayError) -> AppError {
     match error {
         GatewayError::Refused(refusal) => AppError::conflict(refusal.code, refusal.message),

@@ -4,6 +4,7 @@
 //! Work runs on the blocking pool; callers stay async.
 
 pub(crate) mod orders;
+pub(crate) mod outbox;
 mod payments;
 mod schema;
 

@@ -99,7 +99,15 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[OrderEvent]) ->
             EventKind::RegistrationBlocked { code, reason, fix } => {
                 blocker = Some(Blocker { code: code.clone(), reason: reason.clone(), fix: Some(fix.clone()) });
             }
-            EventKind::FinalPaymentRequested { .. } | EventKind::PaymentReminder { .. } => {}
+            EventKind::FinalPaymentRequested { .. }
+            | EventKind::PaymentReminder { .. }
+            | EventKind::DeliveryScheduled { .. }
+            | EventKind::DeliveryAddressConfirmed
+            | EventKind::Embarked { .. }
+            | EventKind::CustomerAbsent { .. }
+            | EventKind::ReceivedAtDealership { .. }
+            | EventKind::PickupRequired { .. }
+            | EventKind::HandedOver { .. } => {}
         }
         cursor = event.version;
         new_events += 1;
@@ -219,7 +227,7 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
 pub fn clear_account_data(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM events; DELETE FROM orders; DELETE FROM push_receipts; DELETE FROM meta;
-         DELETE FROM payment_attempts;",
+         DELETE FROM payment_attempts; DELETE FROM driver_deliveries; DELETE FROM outbox;",
     )?;
     Ok(())
 }
@@ -250,6 +258,7 @@ pub(crate) mod fixtures {
             final_payment: None,
             registration: None,
             from_stock: false,
+            delivery: None,
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
         }

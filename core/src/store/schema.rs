@@ -7,7 +7,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{CaasError, Result};
 
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 /// The latest schema, for a new database.
 const FRESH: &str = r#"
@@ -48,6 +48,23 @@ CREATE TABLE payment_attempts (
     intent_id TEXT,
     created_at TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE driver_deliveries (
+    id TEXT PRIMARY KEY,
+    window_start TEXT NOT NULL,
+    body TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    request TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    rejected_code TEXT,
+    rejected_reason TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX outbox_by_delivery ON outbox(delivery_id);
 "#;
 
 /// `MIGRATIONS[n]` upgrades a database from version `n + 1` to `n + 2`. Version 1 is the first
@@ -88,6 +105,27 @@ const MIGRATIONS: &[&str] = &[
         intent_id TEXT,
         created_at TEXT NOT NULL
     ) WITHOUT ROWID;
+    "#,
+    // 4: the driver role: the company's deliveries cached for offline use, and the outbox of
+    // driver actions, each kept with its idempotency key until the platform has it.
+    r#"
+    CREATE TABLE driver_deliveries (
+        id TEXT PRIMARY KEY,
+        window_start TEXT NOT NULL,
+        body TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        delivery_id TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        request TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        rejected_code TEXT,
+        rejected_reason TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX outbox_by_delivery ON outbox(delivery_id);
     "#,
 ];
 

@@ -95,7 +95,7 @@ final class CaasRepositoryTests: XCTestCase {
         try await sandbox.completeThreeDSecure(payment: paymentId, pass: true)
         let resumed = try await repository.resumePayment(orderID: order)
         XCTAssertEqual(resumed, .succeeded(paymentId: paymentId))
-        let registered = try await first(try repository.order(id: order)) { $0.summary.state == .registered }
+        let registered = try await first(try repository.order(id: order)) { $0.summary.state == .transportScheduled }
         XCTAssertEqual(registered.registration?.authority, "ES-DGT")
         XCTAssertNotNil(registered.finalPayment?.paidAt)
         let nothingLeft = try await repository.resumePayment(orderID: order)

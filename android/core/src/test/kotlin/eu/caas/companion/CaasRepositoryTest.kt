@@ -98,7 +98,7 @@ class CaasRepositoryTest {
                 sandbox.completeThreeDSecure(challenge.paymentId, pass = true)
                 assertEquals(PaymentProgress.Succeeded(challenge.paymentId), repository.resumePayment(order))
                 val registered = withTimeout(15_000) {
-                    repository.order(order).first { it.summary.state == OrderState.REGISTERED }
+                    repository.order(order).first { it.summary.state == OrderState.TRANSPORT_SCHEDULED }
                 }
                 assertEquals("ES-DGT", registered.registration?.authority)
                 assertNotNull(registered.finalPayment?.paidAt)

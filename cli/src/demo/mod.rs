@@ -1,7 +1,11 @@
 //! `caas demo`: a whole purchase on an embedded platform mock, as the customer's phone sees it:
 //! every stage arrives as a push, is synced into the cache and shown; the phone pays the final
-//! amount through the gateway simulator and the car is registered. `--scenario payment-failure`
-//! plays the lost reservation and the car's sale from stock to a second customer.
+//! amount through the gateway simulator, the car is registered and booked on a transport, and a
+//! driver's phone beside it takes the car to the door and hands it over on the customer's code.
+//! `--scenario absent-reschedule` and `absent-pickup` play the missed deliveries;
+//! `--scenario payment-failure` the lost reservation and the car's sale from stock.
+
+mod delivery;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,8 +43,12 @@ pub struct DemoArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Scenario {
-    /// Sale, factory, final payment, registration.
+    /// Sale, factory, final payment, registration, transport, handover at the door.
     Purchase,
+    /// Nobody home: a new time is agreed on the phone and the car comes back then.
+    AbsentReschedule,
+    /// Nobody home and no answer: the car returns to the dealership, where the customer collects it.
+    AbsentPickup,
     /// A declined card, the deadline passing, the car back in stock and sold to a second customer.
     PaymentFailure,
 }
@@ -186,7 +194,13 @@ fn deposit() -> Money {
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let steps = 2 + FACTORY_STAGES.len() as u64 + if args.scenario == Scenario::Purchase { 2 } else { 5 };
+    let path = match args.scenario {
+        Scenario::Purchase => Some(delivery::Path::Present),
+        Scenario::AbsentReschedule => Some(delivery::Path::AbsentRescheduled),
+        Scenario::AbsentPickup => Some(delivery::Path::AbsentPickup),
+        Scenario::PaymentFailure => None,
+    };
+    let steps = 2 + FACTORY_STAGES.len() as u64 + path.map_or(5, |p| 2 + p.steps());
     let show = Show::new(args.json, steps);
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let mock = start(MockConfig::ephemeral(dir.path().join("platform.sqlite3"))).await?;
@@ -246,13 +260,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ));
     }
 
-    let outcome = match args.scenario {
-        Scenario::Purchase => {
-            let detail = pay_and_register(&mut phone, &show, order.id, "Ana").await?;
+    let outcome = match path {
+        None => payment_failure(&mock, &sandbox, &dealership, &show, &mut phone, order.id, dir.path()).await?,
+        Some(path) => {
+            pay_and_book(&mut phone, &show, order.id, "Ana").await?;
+            let stage = delivery::Stage { mock: &mock, sandbox: &sandbox, dealership: &dealership, show: &show };
+            let detail = stage.deliver(&mut phone, order.id, dir.path(), path).await?;
             Outcome { detail, resale: None }
-        }
-        Scenario::PaymentFailure => {
-            payment_failure(&mock, &sandbox, &dealership, &show, &mut phone, order.id, dir.path()).await?
         }
     };
     show.bar.finish_with_message(outcome.detail.summary.state.wire_name());
@@ -267,20 +281,28 @@ struct Outcome {
     resale: Option<OrderDetail>,
 }
 
-async fn pay_and_register(phone: &mut Phone, show: &Show, order: Uuid, who: &str) -> anyhow::Result<OrderDetail> {
+/// Pays the amount due; the car is registered and booked on a transport.
+async fn pay_and_book(phone: &mut Phone, show: &Show, order: Uuid, who: &str) -> anyhow::Result<OrderDetail> {
     show.pace().await;
     let progress = phone.core.pay(order, card("4242424242424242")).await?;
     show.line(format!("Phone: {who} pays by card ending 4242: {progress:?}"));
     show.step("paid");
-    let registered = phone.shows(OrderState::Registered).await?;
-    if let Some(registration) = &registered.registration {
+    let booked = phone.shows(OrderState::TransportScheduled).await?;
+    if let Some(registration) = &booked.registration {
         show.line(format!(
             "Registry {}: the car is registered with plate {}",
             registration.authority, registration.plate
         ));
     }
-    show.step("registered");
-    Ok(registered)
+    if let Some(delivery) = &booked.delivery {
+        show.line(format!(
+            "Platform: transport booked with {} for {}",
+            delivery.company.name,
+            render::window(&delivery.window)
+        ));
+    }
+    show.step("registered and booked");
+    Ok(booked)
 }
 
 async fn payment_failure(
@@ -330,7 +352,7 @@ async fn payment_failure(
     show.step("sold from stock");
     let mut second = Phone::sign_in(mock, sandbox, show, dir.join("second-phone"), SECOND_EMAIL, resale.id).await?;
     second.shows(OrderState::AwaitingFinalPayment).await?;
-    let registered = pay_and_register(&mut second, show, resale.id, "Bruno").await?;
+    let registered = pay_and_book(&mut second, show, resale.id, "Bruno").await?;
     let detail = phone.shows(OrderState::DealershipStock).await?;
     Ok(Outcome { detail, resale: Some(registered) })
 }
@@ -355,8 +377,8 @@ fn report(outcome: &Outcome, json: bool, order: Uuid) {
             println!();
             print!("{}", render::timeline_text(resale));
         }
-        if detail.summary.state == OrderState::Registered {
-            println!("The car is paid and registered: transport to the customer comes next.");
+        if detail.summary.state == OrderState::Delivered {
+            println!("The car is with its owner: pairing the phone with the car comes next.");
         }
     }
 }

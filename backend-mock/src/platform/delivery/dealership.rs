@@ -1,0 +1,88 @@
+//! The dealership's desk for cars the transport could not deliver: receiving the car back, and
+//! handing it over to the customer who comes for it, on the customer's handover code.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use caas_protocol::api::{ApiError, EventKind, OrderView};
+use caas_protocol::delivery::{Custody, DealershipHandoverRequest, Handover, HandoverPlace};
+use caas_protocol::handover::Expected;
+use caas_protocol::{Actor, OrderState};
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::auth::DealershipAuth;
+use crate::catalogue;
+use crate::error::{AppError, AppResult};
+use crate::platform::AppState;
+use crate::platform::orders::{self, Viewer};
+
+fn staff_party(dealership: &catalogue::Dealership) -> String {
+    format!("{} staff", dealership.name)
+}
+
+#[utoipa::path(post, path = "/v1/dealership/orders/{id}/reception", tag = "dealership",
+    responses((status = 200, body = OrderView), (status = 409, body = ApiError)), security(("bearer" = [])))]
+/// Records the car's reception back at the dealership; the customer is told where and when to
+/// collect it.
+pub async fn receive(
+    State(state): State<AppState>,
+    auth: DealershipAuth,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<OrderView>> {
+    let dealership = catalogue::dealership(&auth.dealership_id).ok_or_else(|| AppError::not_found("dealership"))?;
+    state
+        .change(|tx| {
+            orders::view(tx, id, Viewer::Dealership(dealership.id))?;
+            let mut delivery = super::of_order(tx, id)?.ok_or_else(|| AppError::not_found("delivery"))?;
+            let changed = orders::transition(tx, id, OrderState::HeldAtDealership, Actor::Dealership)?;
+            let custody = Custody { at: Utc::now(), party: staff_party(dealership) };
+            let pickup = super::pickup_point(dealership);
+            delivery.reception = Some(custody.clone());
+            delivery.pickup = Some(pickup.clone());
+            super::save(tx, &delivery)?;
+            let events = vec![
+                changed,
+                orders::append(tx, id, EventKind::ReceivedAtDealership { custody })?,
+                orders::append(tx, id, EventKind::PickupRequired { pickup })?,
+            ];
+            Ok((orders::view(tx, id, Viewer::Dealership(dealership.id))?, events))
+        })
+        .map(Json)
+}
+
+#[utoipa::path(post, path = "/v1/dealership/orders/{id}/handover", tag = "dealership",
+    request_body = DealershipHandoverRequest,
+    responses((status = 200, body = OrderView), (status = 409, body = ApiError),
+              (status = 422, body = ApiError, description = "handover_code_invalid, handover_code_expired, handover_code_used")),
+    security(("bearer" = [])))]
+/// Hands a held car to its customer, who shows the handover code (QR token or the eight digits).
+pub async fn hand_over(
+    State(state): State<AppState>,
+    auth: DealershipAuth,
+    Path(id): Path<Uuid>,
+    Json(request): Json<DealershipHandoverRequest>,
+) -> AppResult<Json<OrderView>> {
+    let dealership = catalogue::dealership(&auth.dealership_id).ok_or_else(|| AppError::not_found("dealership"))?;
+    state
+        .change(|tx| {
+            orders::view(tx, id, Viewer::Dealership(dealership.id))?;
+            let mut delivery = super::of_order(tx, id)?.ok_or_else(|| AppError::not_found("delivery"))?;
+            // The code first, so a code shown twice is named as such even after the handover.
+            let code = request.code.trim();
+            let token = if code.starts_with("CAAS") {
+                code.to_owned()
+            } else {
+                state.handover.resolve_short_code(tx, id, code)?.token
+            };
+            let now = Utc::now();
+            let expected = Expected { order_id: id, attempt: delivery.attempt, at: now };
+            state.handover.accept(tx, &token, expected, now)?;
+            let changed = orders::transition(tx, id, OrderState::Delivered, Actor::Dealership)?;
+            let handover = Handover { at: now, place: HandoverPlace::Dealership, by: staff_party(dealership) };
+            delivery.handover = Some(handover.clone());
+            super::save(tx, &delivery)?;
+            let events = vec![changed, orders::append(tx, id, EventKind::HandedOver { handover })?];
+            Ok((orders::view(tx, id, Viewer::Dealership(dealership.id))?, events))
+        })
+        .map(Json)
+}

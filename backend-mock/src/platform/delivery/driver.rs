@@ -1,0 +1,217 @@
+//! The driver's side: the company's open deliveries with the key that checks handover codes
+//! offline, and the driver's actions as they arrive from the phone's outbox.
+//!
+//! Each action names the state it leaves from through the lifecycle table, carries the time the
+//! driver took it, and is answered with the delivery as it now stands, so a phone that was
+//! offline learns of any change the customer made meanwhile.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use caas_protocol::Actor;
+use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderEvent, ScheduleReason};
+use caas_protocol::delivery::{
+    CallOutcome, Custody, DriverAction, DriverActionRequest, DriverDeliveries, DriverDelivery, Handover,
+    HandoverCodeView, HandoverPlace, ShortCodeRequest,
+};
+use caas_protocol::handover::Expected;
+use chrono::{DateTime, TimeDelta, Utc};
+use rusqlite::Connection;
+use uuid::Uuid;
+
+use super::{Delivery, driver_party, slots};
+use crate::auth::DriverAuth;
+use crate::catalogue::{self, Driver};
+use crate::error::{AppError, AppResult};
+use crate::platform::AppState;
+use crate::platform::orders::{self, Viewer};
+
+/// How far back a driver's action may be dated: a phone offline longer than this has lost touch.
+const MAX_ACTION_AGE: TimeDelta = TimeDelta::days(7);
+
+/// How soon a time agreed on the phone may be: a window starting at least two hours ahead.
+const PHONE_AGREEMENT_LEAD: TimeDelta = TimeDelta::hours(2);
+
+#[utoipa::path(get, path = "/v1/driver/deliveries", tag = "driver",
+    responses((status = 200, body = DriverDeliveries)), security(("bearer" = [])))]
+/// The open deliveries of the driver's company, earliest window first.
+pub async fn deliveries(State(state): State<AppState>, auth: DriverAuth) -> AppResult<Json<DriverDeliveries>> {
+    let conn = state.db.lock();
+    let mut stmt = conn
+        .prepare("SELECT body FROM deliveries WHERE company_id = ?1 AND active = 1 ORDER BY window_start, order_id")?;
+    let bodies =
+        stmt.query_map([auth.driver.company_id], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let deliveries =
+        bodies.iter().map(|body| driver_view(&conn, &serde_json::from_str(body)?)).collect::<AppResult<Vec<_>>>()?;
+    Ok(Json(DriverDeliveries {
+        driver_id: auth.driver.id.to_owned(),
+        company_id: auth.driver.company_id.to_owned(),
+        handover_key: state.handover.public_key(),
+        deliveries,
+    }))
+}
+
+/// A delivery as the driver sees it.
+pub fn driver_view(conn: &Connection, delivery: &Delivery) -> AppResult<DriverDelivery> {
+    let order = orders::view(conn, delivery.order_id, Viewer::Sandbox)?;
+    let (customer_name, customer_phone): (String, Option<String>) = conn.query_row(
+        "SELECT c.name, c.phone FROM customers c JOIN orders o ON o.customer_id = c.id WHERE o.id = ?1",
+        [delivery.order_id.to_string()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let dealership = catalogue::dealership(&order.dealership.id).ok_or_else(|| AppError::not_found("dealership"))?;
+    let model = catalogue::base_platform(&order.configuration.base_platform)
+        .map_or_else(|| order.configuration.base_platform.clone(), |p| p.name.to_owned());
+    Ok(DriverDelivery {
+        delivery_id: delivery.id,
+        order_id: delivery.order_id,
+        state: order.state,
+        attempt: delivery.attempt,
+        window: delivery.window,
+        vin: order.vin.unwrap_or_default(),
+        plate: order.registration.map(|r| r.plate),
+        model,
+        customer_name,
+        customer_phone,
+        address: delivery.address.clone(),
+        address_confirmed: delivery.address_confirmed,
+        dealership: super::pickup_point(dealership),
+        driver_id: delivery.driver_id.clone(),
+    })
+}
+
+#[utoipa::path(post, path = "/v1/driver/deliveries/{id}/actions", tag = "driver", request_body = DriverActionRequest,
+    responses((status = 200, body = DriverDelivery), (status = 404, body = ApiError, description = "not a delivery of the driver's company"),
+              (status = 409, body = ApiError, description = "illegal_transition, delivery_changed, address_not_confirmed, slot_unavailable"),
+              (status = 422, body = ApiError, description = "vin_mismatch, handover_code_invalid, handover_code_expired, handover_code_used")),
+    security(("bearer" = [])))]
+/// Records one driver action. Send it with an `Idempotency-Key`: a repeat gets the first answer.
+pub async fn act(
+    State(state): State<AppState>,
+    auth: DriverAuth,
+    Path(id): Path<Uuid>,
+    Json(request): Json<DriverActionRequest>,
+) -> AppResult<Json<DriverDelivery>> {
+    let wall = Utc::now();
+    if request.at > wall + caas_protocol::handover::CLOCK_SKEW || request.at < wall - MAX_ACTION_AGE {
+        return Err(AppError::invalid("the action's time is not plausible; check the phone's clock"));
+    }
+    let now = state.clock.now();
+    state
+        .change(|tx| {
+            let mut delivery = super::of_company(tx, id, auth.driver.company_id)?;
+            let events = apply(&state, tx, auth.driver, &mut delivery, &request, now)?;
+            super::save(tx, &delivery)?;
+            tracing::info!(delivery = %id, action = request.action.name(), "driver action recorded");
+            Ok((driver_view(tx, &delivery)?, events))
+        })
+        .map(Json)
+}
+
+fn apply(
+    state: &AppState,
+    tx: &Connection,
+    driver: &Driver,
+    delivery: &mut Delivery,
+    request: &DriverActionRequest,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<OrderEvent>> {
+    let order = delivery.order_id;
+    let to = request.action.target_state();
+    let from = orders::state(tx, order)?;
+    if from.transition_to(to).is_none_or(|edge| edge.by != Actor::Driver) {
+        return Err(AppError::conflict(
+            ErrorCode::IllegalTransition,
+            format!("`{}` is not possible: the order is `{from}`", request.action.name()),
+        ));
+    }
+    let mut events = Vec::new();
+    match &request.action {
+        DriverAction::Embark { vin, window_start } => {
+            if *window_start != delivery.window.start {
+                return Err(AppError::conflict(
+                    ErrorCode::DeliveryChanged,
+                    format!(
+                        "the delivery was moved to {}; the car stays until then",
+                        delivery.window.start.format("%Y-%m-%d %H:%M UTC")
+                    ),
+                ));
+            }
+            if !delivery.address_confirmed {
+                return Err(AppError::conflict(
+                    ErrorCode::AddressNotConfirmed,
+                    "the customer has not confirmed the delivery address yet",
+                ));
+            }
+            let expected = orders::view(tx, order, Viewer::Sandbox)?.vin.unwrap_or_default();
+            if !vin.trim().eq_ignore_ascii_case(&expected) {
+                return Err(AppError::new(
+                    http::StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorCode::VinMismatch,
+                    "the scanned VIN is not this order's car",
+                ));
+            }
+            let custody = Custody { at: request.at, party: driver_party(driver) };
+            delivery.embarkation = Some(custody.clone());
+            delivery.arrived_at = None;
+            events.push(orders::transition(tx, order, to, Actor::Driver)?);
+            events.push(orders::append(tx, order, EventKind::Embarked { attempt: delivery.attempt, custody })?);
+        }
+        DriverAction::Arrive => {
+            delivery.arrived_at = Some(request.at);
+            events.push(orders::transition(tx, order, to, Actor::Driver)?);
+        }
+        DriverAction::ReportAbsent { call } => {
+            let attempt = delivery.attempt;
+            if let CallOutcome::Rescheduled { window_start } = call {
+                let offered = slots::offered(tx, delivery.company()?, now + PHONE_AGREEMENT_LEAD, Some(order))?;
+                let window = slots::find(&offered, *window_start).ok_or_else(|| {
+                    AppError::conflict(ErrorCode::SlotUnavailable, "the agreed window is not free; agree another one")
+                })?;
+                delivery.attempt += 1;
+                delivery.window = window;
+                events.push(orders::transition(tx, order, to, Actor::Driver)?);
+                events.push(orders::append(tx, order, EventKind::CustomerAbsent { attempt, call: *call })?);
+                let company = delivery.company()?.name.to_owned();
+                events.push(orders::append(
+                    tx,
+                    order,
+                    EventKind::DeliveryScheduled {
+                        attempt: delivery.attempt,
+                        window,
+                        company,
+                        reason: ScheduleReason::AgreedByPhone,
+                    },
+                )?);
+            } else {
+                // Nobody to hand the car to: it goes back to the dealership with the driver.
+                events.push(orders::transition(tx, order, to, Actor::Driver)?);
+                events.push(orders::append(tx, order, EventKind::CustomerAbsent { attempt, call: *call })?);
+            }
+        }
+        DriverAction::ConfirmHandover { code, verified_at } => {
+            let expected = Expected { order_id: order, attempt: delivery.attempt, at: *verified_at };
+            state.handover.accept(tx, code, expected, Utc::now())?;
+            let handover = Handover { at: request.at, place: HandoverPlace::CustomerAddress, by: driver_party(driver) };
+            delivery.handover = Some(handover.clone());
+            events.push(orders::transition(tx, order, to, Actor::Driver)?);
+            events.push(orders::append(tx, order, EventKind::HandedOver { handover })?);
+        }
+    }
+    Ok(events)
+}
+
+#[utoipa::path(post, path = "/v1/driver/deliveries/{id}/handover-code", tag = "driver", request_body = ShortCodeRequest,
+    responses((status = 200, body = HandoverCodeView), (status = 404, body = ApiError), (status = 422, body = ApiError)),
+    security(("bearer" = [])))]
+/// The signed code behind the eight digits a customer read out; the phone then checks it like a
+/// scanned QR code. Needs a connection: a short code cannot be checked offline.
+pub async fn resolve_short_code(
+    State(state): State<AppState>,
+    auth: DriverAuth,
+    Path(id): Path<Uuid>,
+    Json(request): Json<ShortCodeRequest>,
+) -> AppResult<Json<HandoverCodeView>> {
+    let conn = state.db.lock();
+    let delivery = super::of_company(&conn, id, auth.driver.company_id)?;
+    Ok(Json(state.handover.resolve_short_code(&conn, delivery.order_id, &request.short_code)?))
+}

@@ -1,0 +1,65 @@
+//! `caas delivery`: the customer's side of the delivery (windows, address, handover code).
+
+use caas_core::CaasError;
+use chrono::{DateTime, Utc};
+use clap::Subcommand;
+use uuid::Uuid;
+
+use crate::customer::{App, explain};
+use crate::render;
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveryCommand {
+    /// The windows the delivery can move to.
+    Slots { order: Uuid },
+    /// Move the delivery to the offered window starting at START (RFC 3339, as `slots` prints it).
+    Choose { order: Uuid, start: DateTime<Utc> },
+    /// Confirm the delivery address, or correct it with --address.
+    ConfirmAddress {
+        order: Uuid,
+        #[arg(long)]
+        address: Option<String>,
+    },
+    /// Show the handover code for the driver or the dealership.
+    Code { order: Uuid },
+}
+
+impl App {
+    pub async fn delivery(&self, command: DeliveryCommand) -> anyhow::Result<()> {
+        let core = self.core().await?;
+        match command {
+            DeliveryCommand::Slots { order } => {
+                for slot in core.delivery_slots(order).await.map_err(explain)? {
+                    println!(
+                        "{}  {}  ({} free)",
+                        slot.window.start.to_rfc3339(),
+                        render::window(&slot.window),
+                        slot.free
+                    );
+                }
+            }
+            DeliveryCommand::Choose { order, start } => {
+                core.choose_delivery_window(order, start).await.map_err(explain_delivery)?;
+                print!("{}", render::timeline_text(&core.order(order).await?));
+            }
+            DeliveryCommand::ConfirmAddress { order, address } => {
+                core.confirm_delivery_address(order, address).await.map_err(explain_delivery)?;
+                println!("The delivery address is confirmed.");
+            }
+            DeliveryCommand::Code { order } => {
+                let code = core.handover_code(order).await.map_err(explain)?;
+                let qr = qrcode::QrCode::new(code.token.as_bytes())?;
+                println!("{}", qr.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build());
+                println!("Code {}  (valid until {} UTC)", code.short_code, code.expires_at.format("%H:%M"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn explain_delivery(error: CaasError) -> anyhow::Error {
+    match error {
+        CaasError::Offline(_) => anyhow::anyhow!("offline: moving the delivery needs a connection"),
+        other => explain(other),
+    }
+}

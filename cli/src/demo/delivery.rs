@@ -1,0 +1,148 @@
+//! The delivery part of the demo: the customer confirms the address, a driver's phone beside it
+//! loads the car, drives to the door and hands it over on the customer's code, or plays a missed
+//! delivery: a new agreed time, or the return to the dealership and the pickup there.
+
+use anyhow::Context as _;
+use caas_core::protocol::OrderState;
+use caas_core::protocol::delivery::CallOutcome;
+use caas_core::{Caas, OrderDetail};
+use caas_mock::RunningMock;
+use caas_mock::client::{DealershipClient, SandboxClient};
+use uuid::Uuid;
+
+use super::{Phone, Show};
+use crate::customer::open_core;
+use crate::render;
+
+const DRIVER_EMAIL: &str = "lucia@iberia-carriers.example";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Path {
+    Present,
+    AbsentRescheduled,
+    AbsentPickup,
+}
+
+impl Path {
+    /// Progress steps from the address confirmation to the handover.
+    pub(super) fn steps(self) -> u64 {
+        match self {
+            Path::Present => 4,
+            Path::AbsentRescheduled => 7,
+            Path::AbsentPickup => 6,
+        }
+    }
+}
+
+/// The platform and the people around the delivery.
+pub(super) struct Stage<'a> {
+    pub mock: &'a RunningMock,
+    pub sandbox: &'a SandboxClient,
+    pub dealership: &'a DealershipClient,
+    pub show: &'a Show,
+}
+
+impl Stage<'_> {
+    pub(super) async fn deliver(
+        &self,
+        phone: &mut Phone,
+        order: Uuid,
+        dir: &std::path::Path,
+        path: Path,
+    ) -> anyhow::Result<OrderDetail> {
+        let show = self.show;
+        phone.core.confirm_delivery_address(order, None).await?;
+        let confirmed = phone.core.order(order).await?;
+        let address = confirmed.delivery.as_ref().and_then(|d| d.address.clone()).unwrap_or_default();
+        show.line(format!("Phone: the customer confirms the delivery address, {address}"));
+        show.step("address confirmed");
+
+        let driver = self.driver(dir).await?;
+        let delivery = self.drive_to_the_door(&driver, phone, order).await?;
+
+        match path {
+            Path::Present => {}
+            Path::AbsentRescheduled => {
+                let new_time = phone.core.delivery_slots(order).await?.first().context("a free window")?.window;
+                driver.report_absent(delivery, CallOutcome::Rescheduled { window_start: new_time.start }).await?;
+                let rescheduled = phone.shows(OrderState::DeliveryRescheduled).await?;
+                let attempt = rescheduled.delivery.as_ref().map_or(0, |d| d.attempt);
+                show.line(format!(
+                    "Driver: nobody home; on the phone the customer agrees {} (trip {attempt})",
+                    render::window(&new_time)
+                ));
+                show.step("rescheduled");
+                show.pace().await;
+                driver.refresh_deliveries().await?;
+                self.drive_to_the_door(&driver, phone, order).await?;
+            }
+            Path::AbsentPickup => {
+                driver.report_absent(delivery, CallOutcome::Unreachable).await?;
+                phone.shows(OrderState::ReturnedToDealership).await?;
+                show.line(
+                    "Driver: nobody home and no answer; the car goes back to the dealership, never left at the door",
+                );
+                show.step("returned");
+                show.pace().await;
+                self.dealership.receive(order).await?;
+                let held = phone.shows(OrderState::HeldAtDealership).await?;
+                if let Some(pickup) = held.delivery.as_ref().and_then(|d| d.pickup.as_ref()) {
+                    show.line(format!(
+                        "Phone: collect the car at {}, {} ({})",
+                        pickup.dealership, pickup.address, pickup.opening_hours
+                    ));
+                }
+                show.step("held at the dealership");
+                let code = phone.core.handover_code(order).await?;
+                show.line(format!("Dealership: the customer reads out code {}; it checks out", code.short_code));
+                self.dealership.hand_over(order, &code.short_code).await?;
+                return self.delivered(phone).await;
+            }
+        }
+        let code = phone.core.handover_code(order).await?;
+        let check = driver.check_handover_code(delivery, &code.token).await?;
+        show.line(format!("Driver: scans the customer's QR code offline: valid, {}", check.customer_name));
+        driver.confirm_handover(delivery, &code.token).await?;
+        self.delivered(phone).await
+    }
+
+    async fn driver(&self, dir: &std::path::Path) -> anyhow::Result<Caas> {
+        let driver = open_core(&self.mock.url, dir.join("driver-phone")).await?;
+        driver.request_sign_in_code(DRIVER_EMAIL).await?;
+        let code = self.sandbox.sign_in_code(DRIVER_EMAIL).await?;
+        driver.sign_in_driver(DRIVER_EMAIL, &code).await?;
+        Ok(driver)
+    }
+
+    /// Loads the car and drives to the address; returns the delivery's id.
+    async fn drive_to_the_door(&self, driver: &Caas, phone: &mut Phone, order: Uuid) -> anyhow::Result<Uuid> {
+        let show = self.show;
+        let job = driver
+            .refresh_deliveries()
+            .await?
+            .into_iter()
+            .find(|d| d.order_id == order)
+            .context("the delivery is on the driver's list")?;
+        show.pace().await;
+        driver.embark(job.delivery_id, &job.vin).await?;
+        let on_the_way = phone.shows(OrderState::InTransit).await?;
+        let party = on_the_way.delivery.and_then(|d| d.embarkation).map(|c| c.party).unwrap_or_default();
+        show.line(format!("Driver: VIN {} scanned, car loaded by {party}; the phone shows it on its way", job.vin));
+        show.step("in transit");
+        show.pace().await;
+        driver.arrive(job.delivery_id).await?;
+        phone.shows(OrderState::AtCustomerAddress).await?;
+        show.line("Driver: at the address; the phone asks the customer for the handover code");
+        show.step("at the address");
+        Ok(job.delivery_id)
+    }
+
+    async fn delivered(&self, phone: &mut Phone) -> anyhow::Result<OrderDetail> {
+        let delivered = phone.shows(OrderState::Delivered).await?;
+        if let Some(handover) = delivered.delivery.as_ref().and_then(|d| d.handover.as_ref()) {
+            self.show.line(format!("Phone: the car is handed over by {}", handover.by));
+        }
+        self.show.step("delivered");
+        Ok(delivered)
+    }
+}

@@ -1,0 +1,192 @@
+//! `caas driver`: the driver role. Every action is recorded on this machine first and synced when
+//! the platform can be reached; `caas driver sync` sends what waits.
+
+use std::io::{BufRead as _, Write as _};
+
+use anyhow::Context as _;
+use caas_core::protocol::delivery::CallOutcome;
+use caas_core::{AssignedDelivery, CaasError, DriverActionOutcome};
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::customer::{App, explain};
+use crate::render;
+
+#[derive(Debug, Subcommand)]
+pub enum DriverCommand {
+    /// Sign in as a transport company's driver with the code emailed to you.
+    SignIn {
+        email: String,
+        #[arg(long)]
+        code: Option<String>,
+    },
+    /// The company's deliveries (fetched when online, from this machine otherwise).
+    Deliveries {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The car is loaded: scan or type its VIN.
+    Embark {
+        delivery: Uuid,
+        #[arg(long)]
+        vin: String,
+    },
+    /// Arrived at the customer's address.
+    Arrive { delivery: Uuid },
+    /// Nobody took the car; record what the phone call gave.
+    Absent(AbsentArgs),
+    /// Check the customer's code (QR token or 8 digits) and hand the car over.
+    Handover {
+        delivery: Uuid,
+        code: String,
+        /// Only check the code; record nothing.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Send the actions waiting on this machine, then refresh the deliveries.
+    Sync,
+    /// Actions the platform refused, to read and dismiss.
+    Conflicts {
+        /// Dismiss the conflict with this id.
+        #[arg(long)]
+        dismiss: Option<i64>,
+    },
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct AbsentArgs {
+    delivery: Uuid,
+    /// A new time was agreed: the start of the window (RFC 3339).
+    #[arg(long, group = "call")]
+    reschedule: Option<DateTime<Utc>>,
+    /// The customer could not be reached.
+    #[arg(long, group = "call")]
+    unreachable: bool,
+    /// The customer was reached but cannot take the car.
+    #[arg(long, group = "call")]
+    cannot_accept: bool,
+}
+
+impl AbsentArgs {
+    fn call(&self) -> CallOutcome {
+        match self.reschedule {
+            Some(window_start) => CallOutcome::Rescheduled { window_start },
+            None if self.unreachable => CallOutcome::Unreachable,
+            None => CallOutcome::CannotAccept,
+        }
+    }
+}
+
+impl App {
+    pub async fn driver(&self, command: DriverCommand) -> anyhow::Result<()> {
+        let core = self.core().await?;
+        let outcome = match command {
+            DriverCommand::SignIn { email, code } => {
+                let code = match code {
+                    Some(code) => code,
+                    None => {
+                        core.request_sign_in_code(&email).await?;
+                        print!("A sign-in code was emailed to {email}. Code: ");
+                        std::io::stdout().flush()?;
+                        let mut line = String::new();
+                        std::io::stdin().lock().read_line(&mut line).context("reading the code")?;
+                        line.trim().to_owned()
+                    }
+                };
+                let driver = core.sign_in_driver(&email, &code).await.map_err(explain)?;
+                let list = core.refresh_deliveries().await.map_err(explain)?;
+                println!("Signed in as driver {driver}; {} open deliveries.", list.len());
+                return Ok(());
+            }
+            DriverCommand::Deliveries { json } => {
+                let list = match core.refresh_deliveries().await {
+                    Ok(list) => list,
+                    Err(CaasError::Offline(_)) => {
+                        eprintln!("offline: showing the deliveries kept on this machine");
+                        core.deliveries().await?
+                    }
+                    Err(error) => return Err(explain(error)),
+                };
+                print_deliveries(&list, json);
+                return Ok(());
+            }
+            DriverCommand::Embark { delivery, vin } => core.embark(delivery, &vin).await,
+            DriverCommand::Arrive { delivery } => core.arrive(delivery).await,
+            DriverCommand::Absent(args) => core.report_absent(args.delivery, args.call()).await,
+            DriverCommand::Handover { delivery, code, check: true } => {
+                let check = core.check_handover_code(delivery, &code).await.map_err(explain)?;
+                println!(
+                    "Valid code of {} for order {} (until {} UTC).",
+                    check.customer_name,
+                    check.order_id,
+                    check.expires_at.format("%H:%M")
+                );
+                return Ok(());
+            }
+            DriverCommand::Handover { delivery, code, check: false } => core.confirm_handover(delivery, &code).await,
+            DriverCommand::Sync => {
+                let report = core.sync_driver().await.map_err(explain)?;
+                println!("Sent {}, refused {}, waiting {}.", report.sent, report.rejected, report.pending);
+                return print_conflicts(&core).await;
+            }
+            DriverCommand::Conflicts { dismiss } => {
+                if let Some(id) = dismiss {
+                    core.dismiss_driver_conflict(id).await?;
+                }
+                return print_conflicts(&core).await;
+            }
+        };
+        match outcome.map_err(explain)? {
+            DriverActionOutcome::Synced => println!("Recorded and synced."),
+            DriverActionOutcome::Queued { pending } => {
+                println!("Recorded on this machine; {pending} action(s) wait for a connection (`caas driver sync`).");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn print_deliveries(list: &[AssignedDelivery], json: bool) {
+    if json {
+        let rows: Vec<_> = list
+            .iter()
+            .map(|d| {
+                json!({
+                    "delivery_id": d.delivery_id, "order_id": d.order_id, "status": d.state, "attempt": d.attempt,
+                    "window_start": d.window.start, "window_end": d.window.end, "vin": d.vin, "plate": d.plate,
+                    "customer": d.customer_name, "address": d.address, "unsynced_actions": d.unsynced_actions,
+                })
+            })
+            .collect();
+        println!("{}", json!(rows));
+        return;
+    }
+    if list.is_empty() {
+        println!("No open deliveries.");
+    }
+    for d in list {
+        println!(
+            "{}  {:<22} {}  {} {}  {}{}",
+            d.delivery_id,
+            d.state.wire_name(),
+            render::window(&d.window),
+            d.model,
+            d.plate.as_deref().unwrap_or(&d.vin),
+            d.address.as_deref().unwrap_or("(no address)"),
+            if d.unsynced_actions > 0 { format!("  [{} not synced]", d.unsynced_actions) } else { String::new() }
+        );
+    }
+}
+
+async fn print_conflicts(core: &caas_core::Caas) -> anyhow::Result<()> {
+    for conflict in core.driver_conflicts().await? {
+        println!(
+            "conflict {}: {} on delivery {} refused ({}): {}  (`caas driver conflicts --dismiss {}`)",
+            conflict.id, conflict.action, conflict.delivery_id, conflict.code, conflict.reason, conflict.id
+        );
+    }
+    Ok(())
+}

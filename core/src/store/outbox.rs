@@ -1,0 +1,170 @@
+//! The driver's side of the cache: the company's deliveries as last fetched (with the local effect
+//! of actions not yet synced), and the outbox of driver actions.
+//!
+//! An action is written to the outbox in the same transaction as its local effect, with its
+//! idempotency key, and leaves it only when the platform has answered. A permanent refusal stays
+//! as a conflict the driver reads and dismisses; it is never silently dropped.
+
+use caas_protocol::delivery::{DriverActionRequest, DriverDelivery};
+use chrono::Utc;
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use crate::error::{CaasError, Result};
+
+/// An action waiting in the outbox, or refused by the platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub seq: i64,
+    pub delivery_id: Uuid,
+    pub idempotency_key: String,
+    pub request: DriverActionRequest,
+    pub attempts: u32,
+    /// Set once the platform refused the action for good.
+    pub rejection: Option<(String, String)>,
+}
+
+pub fn save_delivery(conn: &Connection, delivery: &DriverDelivery) -> Result<()> {
+    conn.execute(
+        "INSERT INTO driver_deliveries (id, window_start, body) VALUES (?1, ?2, ?3)
+         ON CONFLICT(id) DO UPDATE SET window_start = excluded.window_start, body = excluded.body",
+        params![delivery.delivery_id.to_string(), delivery.window.start.to_rfc3339(), serde_json::to_string(delivery)?],
+    )?;
+    Ok(())
+}
+
+pub fn load_delivery(conn: &Connection, id: Uuid) -> Result<Option<DriverDelivery>> {
+    let body: Option<String> = conn
+        .query_row("SELECT body FROM driver_deliveries WHERE id = ?1", [id.to_string()], |r| r.get(0))
+        .optional()?;
+    Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
+}
+
+pub fn load_deliveries(conn: &Connection) -> Result<Vec<DriverDelivery>> {
+    let mut stmt = conn.prepare("SELECT body FROM driver_deliveries ORDER BY window_start, id")?;
+    let bodies = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    bodies.iter().map(|b| Ok(serde_json::from_str(b)?)).collect()
+}
+
+/// Replaces the cached list with the platform's, keeping the local state of deliveries that still
+/// have actions in the outbox (the platform has not seen those yet).
+pub fn replace_deliveries(conn: &Connection, fresh: &[DriverDelivery]) -> Result<()> {
+    let pending: Vec<String> = {
+        let mut stmt = conn.prepare("SELECT DISTINCT delivery_id FROM outbox WHERE rejected_code IS NULL")?;
+        stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+    };
+    conn.execute(
+        "DELETE FROM driver_deliveries WHERE id NOT IN (SELECT DISTINCT delivery_id FROM outbox
+                                                         WHERE rejected_code IS NULL)",
+        [],
+    )?;
+    for delivery in fresh.iter().filter(|d| !pending.contains(&d.delivery_id.to_string())) {
+        save_delivery(conn, delivery)?;
+    }
+    Ok(())
+}
+
+pub fn enqueue(conn: &Connection, delivery: Uuid, key: &str, request: &DriverActionRequest) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO outbox (delivery_id, idempotency_key, request, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![delivery.to_string(), key, serde_json::to_string(request)?, Utc::now().to_rfc3339()],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+const ENTRY_COLUMNS: &str = "seq, delivery_id, idempotency_key, request, attempts, rejected_code, rejected_reason";
+
+/// A row as stored, decoded into an [`OutboxEntry`] outside SQLite's row callback.
+struct Row {
+    seq: i64,
+    delivery_id: String,
+    key: String,
+    request: String,
+    attempts: u32,
+    code: Option<String>,
+    reason: Option<String>,
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok(Row {
+        seq: r.get(0)?,
+        delivery_id: r.get(1)?,
+        key: r.get(2)?,
+        request: r.get(3)?,
+        attempts: r.get(4)?,
+        code: r.get(5)?,
+        reason: r.get(6)?,
+    })
+}
+
+fn decode(row: Row) -> Result<OutboxEntry> {
+    Ok(OutboxEntry {
+        seq: row.seq,
+        delivery_id: row.delivery_id.parse().map_err(|e| CaasError::Storage(format!("outbox: {e}")))?,
+        idempotency_key: row.key,
+        request: serde_json::from_str(&row.request)?,
+        attempts: row.attempts,
+        rejection: row.code.zip(row.reason),
+    })
+}
+
+/// The oldest action not yet synced: actions go out strictly in the order they were taken.
+pub fn next_pending(conn: &Connection) -> Result<Option<OutboxEntry>> {
+    let sql = format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE rejected_code IS NULL ORDER BY seq LIMIT 1");
+    conn.query_row(&sql, [], row).optional()?.map(decode).transpose()
+}
+
+pub fn entry_by_seq(conn: &Connection, seq: i64) -> Result<Option<OutboxEntry>> {
+    let sql = format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE seq = ?1");
+    conn.query_row(&sql, [seq], row).optional()?.map(decode).transpose()
+}
+
+pub fn rejected(conn: &Connection) -> Result<Vec<OutboxEntry>> {
+    let sql = format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE rejected_code IS NOT NULL ORDER BY seq");
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([], row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter().map(decode).collect()
+}
+
+pub fn pending_count(conn: &Connection, delivery: Option<Uuid>) -> Result<u32> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE rejected_code IS NULL AND (?1 IS NULL OR delivery_id = ?1)",
+        [delivery.map(|d| d.to_string())],
+        |r| r.get(0),
+    )?)
+}
+
+/// The platform has the action: it leaves the outbox, and the delivery takes the platform's view
+/// unless later actions on it are still waiting.
+pub fn complete(conn: &Connection, seq: i64, answer: &DriverDelivery) -> Result<()> {
+    conn.execute("DELETE FROM outbox WHERE seq = ?1", [seq])?;
+    if pending_count(conn, Some(answer.delivery_id))? == 0 {
+        save_delivery(conn, answer)?;
+    }
+    Ok(())
+}
+
+/// The send failed without an answer; the action stays for the next try.
+pub fn record_failure(conn: &Connection, seq: i64, error: &str) -> Result<()> {
+    conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE seq = ?1", params![seq, error])?;
+    Ok(())
+}
+
+/// The platform refused the action for good; the later actions on the same delivery depended on
+/// it and are refused with it.
+pub fn reject(conn: &Connection, seq: i64, delivery: Uuid, code: &str, reason: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET rejected_code = ?2, rejected_reason = ?3 WHERE seq = ?1",
+        params![seq, code, reason],
+    )?;
+    conn.execute(
+        "UPDATE outbox SET rejected_code = 'superseded', rejected_reason = ?3
+         WHERE delivery_id = ?1 AND seq > ?2 AND rejected_code IS NULL",
+        params![delivery.to_string(), seq, "an earlier action on this delivery was refused"],
+    )?;
+    Ok(())
+}
+
+pub fn dismiss(conn: &Connection, seq: i64) -> Result<bool> {
+    Ok(conn.execute("DELETE FROM outbox WHERE seq = ?1 AND rejected_code IS NOT NULL", [seq])? > 0)
+}
