@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::delivery::AssignedDelivery;
 use crate::records::{OrderDetail, OrderSummary, PushHint, PushOutcome};
 
 /// Why the shell's secret store failed.
@@ -72,7 +73,19 @@ pub trait PushListener: Send + Sync {
     fn on_push(&self, hint: PushHint, outcome: PushOutcome);
 }
 
+/// Receives the driver's deliveries now and after every change.
+#[uniffi::export(with_foreign)]
+pub trait DeliveriesListener: Send + Sync {
+    fn on_deliveries(&self, deliveries: Vec<AssignedDelivery>);
+}
+
 pub(crate) struct Forward<T: ?Sized>(pub Arc<T>);
+
+impl caas_core::DeliveriesListener for Forward<dyn DeliveriesListener> {
+    fn on_deliveries(&self, deliveries: Vec<caas_core::AssignedDelivery>) {
+        self.0.on_deliveries(deliveries.into_iter().map(Into::into).collect());
+    }
+}
 
 impl caas_core::OrdersListener for Forward<dyn OrdersListener> {
     fn on_orders(&self, orders: Vec<caas_core::OrderSummary>) {

@@ -4,6 +4,7 @@
 //! `suspend` and Swift `async` functions, snapshots are records, and every error is one
 //! [`CaasError`] whose variants a caller can act on. Nothing of the core's internals leaks.
 
+mod delivery;
 mod error;
 mod foreign;
 mod logging;
@@ -12,8 +13,9 @@ mod records;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+pub use delivery::*;
 pub use error::CaasError;
-pub use foreign::{OrderListener, OrdersListener, PushListener, SecretStore, SecretStoreError};
+pub use foreign::{DeliveriesListener, OrderListener, OrdersListener, PushListener, SecretStore, SecretStoreError};
 pub use logging::{LogLevel, LogSink, install_log_sink};
 pub use records::*;
 
@@ -42,7 +44,7 @@ pub struct CaasConfig {
 pub struct SubscriptionHandle(Mutex<Option<caas_core::Subscription>>);
 
 impl SubscriptionHandle {
-    fn new(subscription: caas_core::Subscription) -> Arc<Self> {
+    pub(crate) fn new(subscription: caas_core::Subscription) -> Arc<Self> {
         Arc::new(Self(Mutex::new(Some(subscription))))
     }
 }
@@ -75,7 +77,7 @@ impl PushStreamHandle {
 /// The companion app's core.
 #[derive(Debug, uniffi::Object)]
 pub struct Caas {
-    inner: caas_core::Caas,
+    pub(crate) inner: caas_core::Caas,
 }
 
 #[uniffi::export(async_runtime = "tokio")]

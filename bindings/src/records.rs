@@ -213,6 +213,10 @@ pub struct OrderDetail {
     pub reservation_lost: bool,
     /// The car was built for an earlier order and sold from stock.
     pub from_stock: bool,
+    /// Transport and handover, once booked.
+    pub delivery: Option<crate::delivery::Delivery>,
+    /// Every window the delivery was booked for, oldest first.
+    pub delivery_windows: Vec<crate::delivery::WindowRevision>,
 }
 
 #[derive(Debug, Clone, uniffi::Record)]
@@ -306,6 +310,8 @@ impl From<caas_core::OrderDetail> for OrderDetail {
             }),
             reservation_lost: d.reservation_lost,
             from_stock: d.from_stock,
+            delivery: d.delivery.map(Into::into),
+            delivery_windows: d.delivery_windows.into_iter().map(Into::into).collect(),
         }
     }
 }

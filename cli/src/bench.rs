@@ -7,6 +7,9 @@
 //! - payment round trip: `pay` called with a card -> tokenized at the gateway -> charged through
 //!   the platform -> the gateway's signed webhook applied -> the core sees `succeeded` and has the
 //!   paid order cached; baseline: a bare HTTP round trip to the same server.
+//! - outbox drain: driver actions recorded without signal (loading and arrival of 25 cars), then
+//!   sent in order when the connection returns, each applied by the platform and its answer
+//!   stored; baseline: the same number of bare HTTP round trips to the same server.
 //! - sync ingest: applying pages of events through the store; baseline: a raw rusqlite insert loop
 //!   of the same rows into the same schema.
 //! - cold open: opening the core on a cache of 100 orders and 10,000 events up to the first
@@ -48,18 +51,20 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.iterations >= 10, "at least 10 iterations, for a meaningful p99");
     let push = push_latency(args.iterations).await?;
     let payment = payment_round_trip(args.iterations.min(PAYMENTS)).await?;
+    let drain = outbox_drain().await?;
     let ingest = tokio::task::spawn_blocking(sync_ingest).await??;
     let cold = cold_open().await?;
     if args.json {
         println!(
             "{}",
             json!({ "push_to_listener": push.json(), "payment_round_trip": payment.json(),
-                    "sync_ingest": ingest.json(), "cold_open": cold.json() })
+                    "outbox_drain": drain.json(), "sync_ingest": ingest.json(), "cold_open": cold.json() })
         );
     } else {
         println!("caas bench ({} iterations, debug assertions {})", args.iterations, cfg!(debug_assertions));
         push.print();
         payment.print();
+        drain.print();
         ingest.print();
         cold.print();
     }
@@ -221,6 +226,80 @@ async fn payment_round_trip(iterations: usize) -> anyhow::Result<Latency> {
     let baseline = http_baseline(&mock.url, iterations).await?;
     mock.stop().await;
     Ok(Latency { label: "payment round trip", measured, baseline })
+}
+
+/// Cars whose loading and arrival a driver records offline in the drain benchmark.
+const DRAINED_DELIVERIES: usize = 25;
+
+async fn outbox_drain() -> anyhow::Result<Throughput> {
+    let dir = tempfile::tempdir()?;
+    let mock = start(MockConfig::ephemeral(dir.path().join("platform.sqlite3"))).await?;
+    let sandbox = SandboxClient::new(&mock.url, &mock.sandbox_token);
+    let dealership = sandbox.dealership("madrid-centro").await?;
+    let email = "receiver@example.com";
+    let mut orders = Vec::with_capacity(DRAINED_DELIVERIES);
+    for _ in 0..DRAINED_DELIVERIES {
+        let sale = RegisterSaleRequest {
+            customer: spanish_customer("Bench Customer", email),
+            configuration: VehicleConfiguration { base_platform: "cargo-van".into(), options: vec![] },
+            // Only one company serves Toledo, so one driver sees every delivery.
+            delivery_locality: "Toledo".into(),
+        };
+        let order = dealership.register_sale(&sale).await?;
+        dealership.record_reservation(order.id, Money { amount_minor: 100_000, currency: "EUR".into() }).await?;
+        sandbox.advance_factory(order.id, Some(OrderState::DispatchedToLocality)).await?;
+        orders.push(order.id);
+    }
+    let phone = open_core(&mock.url, dir.path().join("phone")).await?;
+    phone.request_sign_in_code(email).await?;
+    phone.sign_in(email, &sandbox.sign_in_code(email).await?).await?;
+    phone.sync().await?;
+    for order in &orders {
+        phone.pay(*order, card("4242424242424242")).await?;
+    }
+    for order in &orders {
+        // Registration runs after the gateway's webhook; the booking comes with it.
+        let mut booked = false;
+        for _ in 0..500 {
+            if dealership.order(*order).await?.state == OrderState::TransportScheduled {
+                booked = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        anyhow::ensure!(booked, "order {order} was not booked on a transport");
+        phone.confirm_delivery_address(*order, None).await?;
+    }
+
+    let driver_email = "lucia@iberia-carriers.example";
+    let cab = dir.path().join("driver");
+    let driver = open_core(&mock.url, cab.clone()).await?;
+    driver.request_sign_in_code(driver_email).await?;
+    driver.sign_in_driver(driver_email, &sandbox.sign_in_code(driver_email).await?).await?;
+    let jobs = driver.refresh_deliveries().await?;
+    anyhow::ensure!(jobs.len() == DRAINED_DELIVERIES, "the driver sees {} deliveries", jobs.len());
+    drop(driver);
+    let offline = open_core("http://127.0.0.1:9", cab.clone()).await?;
+    for job in &jobs {
+        offline.embark(job.delivery_id, &job.vin).await?;
+        offline.arrive(job.delivery_id).await?;
+    }
+    drop(offline);
+    let actions = 2 * jobs.len();
+    let online = open_core(&mock.url, cab).await?;
+    let started = Instant::now();
+    let report = online.sync_driver().await?;
+    let elapsed = started.elapsed();
+    anyhow::ensure!(report.sent as usize == actions && report.pending == 0, "drain incomplete: {report:?}");
+    let baseline = http_baseline(&mock.url, actions).await?;
+    mock.stop().await;
+    Ok(Throughput {
+        label: "outbox drain",
+        unit: "actions/s",
+        measured: actions as f64 / elapsed.as_secs_f64(),
+        baseline: actions as f64 / baseline.iter().sum::<Duration>().as_secs_f64(),
+        baseline_label: "bare HTTP",
+    })
 }
 
 /// Bare HTTP round trips to the mock's health check: the floor of any call to it.

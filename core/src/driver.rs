@@ -351,7 +351,15 @@ impl Caas {
             })
             .await?;
         self.notify(Change::Deliveries);
-        let report = self.drain().await?;
+        // The action is recorded whatever happens next; a failed send (no session, say) leaves
+        // it queued for `sync_driver`, which reports the reason.
+        let pending = match self.drain().await {
+            Ok(report) => report.pending,
+            Err(error) => {
+                tracing::warn!(%error, "driver action recorded but not sent");
+                self.inner.store.read(|conn| outbox::pending_count(conn, None)).await?
+            }
+        };
         let entry = self.inner.store.read(move |conn| outbox::entry_by_seq(conn, seq)).await?;
         match entry {
             None => Ok(DriverActionOutcome::Synced),
@@ -365,7 +373,7 @@ impl Caas {
                 }
                 None => {
                     self.retry_in_background();
-                    Ok(DriverActionOutcome::Queued { pending: report.pending })
+                    Ok(DriverActionOutcome::Queued { pending })
                 }
             },
         }

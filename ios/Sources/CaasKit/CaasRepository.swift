@@ -23,6 +23,17 @@ public struct PaymentCard: Sendable, CustomStringConvertible {
     }
 }
 
+/// A handover code to show the driver or the dealership: `token` goes into the QR code,
+/// `shortCode` is read out. It is a short-lived credential, so its description shows only its
+/// expiry.
+public struct CustomerHandoverCode: Sendable, CustomStringConvertible {
+    public let token: String
+    public let shortCode: String
+    public let expiresAt: Date
+
+    public var description: String { "CustomerHandoverCode(expires \(expiresAt))" }
+}
+
 /// A push the core handled, and what came of it.
 public struct HandledPush: Sendable, Equatable {
     public let hint: PushHint
@@ -110,6 +121,29 @@ public final class CaasRepository: Sendable {
     /// How the payment in flight ended (after 3-D Secure, or at launch); `nil` when none is.
     public func resumePayment(orderID: String) async throws -> PaymentProgress? {
         try await cancellable { [core] in try await core.resumePayment(orderId: orderID) }
+    }
+
+    /// The windows the delivery of an order can move to.
+    public func deliverySlots(orderID: String) async throws -> [DeliverySlot] {
+        try await cancellable { [core] in try await core.deliverySlots(orderId: orderID) }
+    }
+
+    /// Moves the delivery to the offered window starting at `start`. Needs a connection: a window
+    /// is only worth choosing while the transport company has room in it. Refusals (too late, no
+    /// changes left, the window just taken) throw `CaasError.Rejected` with the reason.
+    public func chooseDeliveryWindow(orderID: String, start: Date) async throws {
+        try await cancellable { [core] in try await core.chooseDeliveryWindow(orderId: orderID, start: start) }
+    }
+
+    /// Confirms the delivery address, correcting it when `address` is given.
+    public func confirmDeliveryAddress(orderID: String, address: String? = nil) async throws {
+        try await cancellable { [core] in try await core.confirmDeliveryAddress(orderId: orderID, address: address) }
+    }
+
+    /// The code to show the driver or the dealership; offline, the last one while it is valid.
+    public func handoverCode(orderID: String) async throws -> CustomerHandoverCode {
+        let code = try await cancellable { [core] in try await core.handoverCode(orderId: orderID) }
+        return CustomerHandoverCode(token: code.token, shortCode: code.shortCode, expiresAt: code.expiresAt)
     }
 
     /// Registers the APNs device token (from `didRegisterForRemoteNotificationsWithDeviceToken`).

@@ -15,9 +15,9 @@ struct TimedOut: Error {
 }
 
 final class CaasRepositoryTests: XCTestCase {
-    private func email() -> String { "swift-\(UUID().uuidString.lowercased())@example.com" }
+    func email() -> String { "swift-\(UUID().uuidString.lowercased())@example.com" }
 
-    private func temporaryDirectory() throws -> URL {
+    func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("caas-swift-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
@@ -32,7 +32,7 @@ final class CaasRepositoryTests: XCTestCase {
     }
 
     /// The first element of `stream` that satisfies `predicate`, or a failure after `seconds`.
-    private func first<T: Sendable>(_ stream: AsyncStream<T>, within seconds: Double = 15, where predicate: @escaping @Sendable (T) -> Bool) async throws -> T {
+    func first<T: Sendable>(_ stream: AsyncStream<T>, within seconds: Double = 15, where predicate: @escaping @Sendable (T) -> Bool) async throws -> T {
         try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { for await value in stream where predicate(value) { return value }; return nil }
             group.addTask { try await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000)); return nil }

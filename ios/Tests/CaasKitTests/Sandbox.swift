@@ -77,6 +77,16 @@ struct Sandbox {
         _ = try await call("POST", "/v1/sandbox/payments/\(payment)/three-d-secure", ["pass": pass], bearer: token)
     }
 
+    /// Records the car's return at the dealership (after the customer could not be reached).
+    func receiveAtDealership(order: String, dealer: String) async throws {
+        _ = try await call("POST", "/v1/dealership/orders/\(order)/reception", [:], bearer: dealer)
+    }
+
+    /// The dealership hands a held car over on the customer's code.
+    func handOverAtDealership(order: String, code: String, dealer: String) async throws {
+        _ = try await call("POST", "/v1/dealership/orders/\(order)/handover", ["code": code], bearer: dealer)
+    }
+
     func signInCode(email: String) async throws -> String {
         try string(try await call("GET", "/v1/sandbox/sign-in-codes/\(email)", nil, bearer: token), "code")
     }

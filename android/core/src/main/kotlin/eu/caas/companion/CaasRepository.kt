@@ -3,6 +3,7 @@ package eu.caas.companion
 import eu.caas.companion.core.Caas
 import eu.caas.companion.core.CaasConfig
 import eu.caas.companion.core.CardDetails
+import eu.caas.companion.core.DeliverySlot
 import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.OrderListener
 import eu.caas.companion.core.OrderSummary
@@ -16,6 +17,7 @@ import eu.caas.companion.core.PushStreamHandle
 import eu.caas.companion.core.SecretStore
 import eu.caas.companion.core.SyncReport
 import java.io.File
+import java.time.Instant
 import kotlinx.coroutines.channels.awaitClose
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -33,6 +35,14 @@ class PaymentCard(val number: String, val expMonth: Int, val expYear: Int, val c
     override fun toString(): String = "PaymentCard(•••• ${number.filter(Char::isDigit).takeLast(4)})"
 
     internal fun toCore() = CardDetails(number, expMonth.toUByte(), expYear.toUShort(), cvc)
+}
+
+/**
+ * A handover code to show the driver or the dealership: [token] goes into the QR code, [shortCode]
+ * is read out. It is a short-lived credential, so [toString] shows only its expiry.
+ */
+class CustomerHandoverCode(val token: String, val shortCode: String, val expiresAt: Instant) {
+    override fun toString(): String = "CustomerHandoverCode(expires $expiresAt)"
 }
 
 /** A push the core handled, and what came of it. */
@@ -99,6 +109,24 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
 
     /** How the payment in flight ended (after 3-D Secure, or at start-up); null when none is. */
     suspend fun resumePayment(orderId: String): PaymentProgress? = core.resumePayment(orderId)
+
+    /** The windows the delivery of [orderId] can move to. */
+    suspend fun deliverySlots(orderId: String): List<DeliverySlot> = core.deliverySlots(orderId)
+
+    /**
+     * Moves the delivery to the offered window starting at [start]. Needs a connection: a window
+     * is only worth choosing while the transport company has room in it. Refusals (too late, no
+     * changes left, the window just taken) throw `CaasException.Rejected` with the reason.
+     */
+    suspend fun chooseDeliveryWindow(orderId: String, start: Instant) = core.chooseDeliveryWindow(orderId, start)
+
+    /** Confirms the delivery address, correcting it when [address] is given. */
+    suspend fun confirmDeliveryAddress(orderId: String, address: String? = null) =
+        core.confirmDeliveryAddress(orderId, address)
+
+    /** The code to show the driver or the dealership; offline, the last one while it is valid. */
+    suspend fun handoverCode(orderId: String): CustomerHandoverCode =
+        core.handoverCode(orderId).let { CustomerHandoverCode(it.token, it.shortCode, it.expiresAt) }
 
     /** Registers the FCM registration token (call from `FirebaseMessagingService.onNewToken`). */
     suspend fun registerFcmToken(token: String): String = core.registerPushDevice(PushPlatform.FCM, token)

@@ -38,6 +38,13 @@ class Sandbox(
     fun completeThreeDSecure(payment: String, pass: Boolean) =
         post("/v1/sandbox/payments/$payment/three-d-secure", """{"pass":$pass}""", token)
 
+    /** Records the car's return at the dealership (after the customer could not be reached). */
+    fun receiveAtDealership(order: String) = post("/v1/dealership/orders/$order/reception", "{}", dealer)
+
+    /** The dealership hands a held car over on the customer's code. */
+    fun handOverAtDealership(order: String, code: String) =
+        post("/v1/dealership/orders/$order/handover", """{"code":"$code"}""", dealer)
+
     fun signInCode(email: String): String = field(get("/v1/sandbox/sign-in-codes/$email", token), "code")
 
     private fun post(path: String, body: String, bearer: String): String = send(

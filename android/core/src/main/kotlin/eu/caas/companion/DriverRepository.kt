@@ -1,0 +1,85 @@
+package eu.caas.companion
+
+import eu.caas.companion.core.AssignedDelivery
+import eu.caas.companion.core.Caas
+import eu.caas.companion.core.CaasConfig
+import eu.caas.companion.core.CallOutcome
+import eu.caas.companion.core.DeliveriesListener
+import eu.caas.companion.core.DriverActionOutcome
+import eu.caas.companion.core.DriverConflict
+import eu.caas.companion.core.DriverSyncReport
+import eu.caas.companion.core.HandoverCheck
+import eu.caas.companion.core.SecretStore
+import java.io.File
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+
+/**
+ * The driver role of the app. The company's deliveries are kept on the phone and every action is
+ * recorded there first, so a driver without signal keeps working: actions return
+ * [DriverActionOutcome.Queued] and leave in order when [sync] (or the core's own retries) reaches
+ * the platform. Schedule [sync] from WorkManager with a network constraint.
+ */
+class DriverRepository private constructor(private val core: Caas) : AutoCloseable {
+    private val deliveriesState = MutableStateFlow<List<AssignedDelivery>>(emptyList())
+
+    /** The deliveries as the phone holds them, with what is not synced yet. */
+    val deliveries: StateFlow<List<AssignedDelivery>> = deliveriesState.asStateFlow()
+
+    private val subscription = core.subscribeDeliveries(object : DeliveriesListener {
+        override fun onDeliveries(deliveries: List<AssignedDelivery>) {
+            deliveriesState.value = deliveries
+        }
+    })
+
+    suspend fun requestSignInCode(email: String) = core.requestSignInCode(email)
+
+    /** Signs in with the code emailed to the driver; returns the driver id. */
+    suspend fun signIn(email: String, code: String): String = core.signInDriver(email, code)
+
+    /** Refused with `CaasException.PendingActions` while actions are not synced. */
+    suspend fun signOut() = core.signOut()
+
+    /** Fetches the company's open deliveries and the key that checks handover codes offline. */
+    suspend fun refresh(): List<AssignedDelivery> = core.refreshDeliveries()
+
+    /** The car is loaded; [vin] as scanned from the windscreen. */
+    suspend fun embark(deliveryId: String, vin: String): DriverActionOutcome = core.embark(deliveryId, vin)
+
+    suspend fun arrive(deliveryId: String): DriverActionOutcome = core.arrive(deliveryId)
+
+    /** Nobody took the car; [call] is what the phone call to the customer gave. */
+    suspend fun reportAbsent(deliveryId: String, call: CallOutcome): DriverActionOutcome =
+        core.reportAbsent(deliveryId, call)
+
+    /**
+     * Checks the code the customer shows without recording anything: a scanned QR token is
+     * checked offline; eight digits read out need a connection. A bad code throws
+     * `CaasException.HandoverRefused` with the reason.
+     */
+    suspend fun checkHandoverCode(deliveryId: String, code: String): HandoverCheck =
+        core.checkHandoverCode(deliveryId, code)
+
+    /** Hands the car over to the customer whose code checks out. */
+    suspend fun confirmHandover(deliveryId: String, code: String): DriverActionOutcome =
+        core.confirmHandover(deliveryId, code)
+
+    /** Sends what waits, in order; refreshes the list when nothing is left. */
+    suspend fun sync(): DriverSyncReport = core.syncDriver()
+
+    /** Actions the platform refused after they were recorded (e.g. the customer moved the delivery). */
+    suspend fun conflicts(): List<DriverConflict> = core.driverConflicts()
+
+    suspend fun dismissConflict(id: Long) = core.dismissDriverConflict(id)
+
+    override fun close() {
+        subscription.use { it.cancel() }
+        core.close()
+    }
+
+    companion object {
+        suspend fun open(backendUrl: String, dataDir: File, secrets: SecretStore): DriverRepository =
+            DriverRepository(Caas.open(CaasConfig(backendUrl, dataDir.absolutePath), secrets))
+    }
+}

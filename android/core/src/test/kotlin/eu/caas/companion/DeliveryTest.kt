@@ -1,0 +1,137 @@
+package eu.caas.companion
+
+import eu.caas.companion.core.CaasException
+import eu.caas.companion.core.CallOutcome
+import eu.caas.companion.core.CustomerAction
+import eu.caas.companion.core.DriverActionOutcome
+import eu.caas.companion.core.DriverStep
+import eu.caas.companion.core.HandoverPlace
+import eu.caas.companion.core.HandoverRefusal
+import eu.caas.companion.core.OrderState
+import eu.caas.companion.core.PushStreamHandle
+import java.io.File
+import java.nio.file.Files
+import java.util.UUID
+import kotlin.test.assertEquals
+import kotlin.test.assertFailsWith
+import kotlin.test.assertIs
+import kotlin.test.assertNotNull
+import kotlin.test.assertTrue
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import org.junit.jupiter.api.Test
+
+class DeliveryTest {
+    private val sandbox = Sandbox()
+
+    /** The driver who works for each transport company serving Madrid. */
+    private val drivers = mapOf(
+        "iberia-carriers" to "lucia@iberia-carriers.example",
+        "meseta-logistics" to "carmen@meseta-logistics.example",
+    )
+
+    /**
+     * A customer whose car is paid, registered and booked on a transport, following it by push;
+     * returns the order id and the push stream to close.
+     */
+    private suspend fun bookedCar(repository: CaasRepository, email: String): Pair<String, PushStreamHandle> {
+        val order = sandbox.sell(email)
+        repository.requestSignInCode(email)
+        repository.signIn(email, sandbox.signInCode(email))
+        val pushes = repository.connectDevelopmentPushStream()
+        sandbox.reserve(order)
+        sandbox.advance(order, "dispatched_to_locality")
+        repository.sync()
+        repository.pay(order, PaymentCard("4242424242424242", 12, 2034, "123"))
+        withTimeout(15_000) { repository.order(order).first { it.summary.state == OrderState.TRANSPORT_SCHEDULED } }
+        return order to pushes
+    }
+
+    private suspend fun driverFor(repository: CaasRepository, order: String, dir: File, secrets: MemorySecretStore = MemorySecretStore()): DriverRepository {
+        val company = assertNotNull(repository.orderSnapshot(order).delivery).company.id
+        val email = drivers.getValue(company)
+        val driver = DriverRepository.open(sandbox.url, dir, secrets)
+        driver.requestSignInCode(email)
+        driver.signIn(email, sandbox.signInCode(email))
+        return driver
+    }
+
+    private fun tempDir() = Files.createTempDirectory("caas-kt").toFile()
+
+    @Test
+    fun `a driver hands the car over to the customer who shows the code`() = runBlocking<Unit> {
+        CaasRepository.open(sandbox.url, tempDir(), MemorySecretStore()).use { customer ->
+            val (order, pushes) = bookedCar(customer, "kotlin-${UUID.randomUUID()}@example.com")
+            pushes.use {
+                val booked = customer.orderSnapshot(order)
+                assertEquals(listOf(CustomerAction.MANAGE_DELIVERY), booked.actions)
+                assertEquals(3u, assertNotNull(booked.delivery).changesLeft)
+                val slots = customer.deliverySlots(order)
+                assertTrue(slots.isNotEmpty() && slots.all { it.free > 0u })
+                customer.chooseDeliveryWindow(order, slots[1].window.start)
+                customer.confirmDeliveryAddress(order)
+                val moved = customer.orderSnapshot(order)
+                assertEquals(slots[1].window, assertNotNull(moved.delivery).window)
+                assertEquals(2, moved.deliveryWindows.size)
+
+                driverFor(customer, order, tempDir()).use { driver ->
+                    val job = driver.refresh().single { it.orderId == order }
+                    assertEquals(listOf(DriverStep.EMBARK), job.steps)
+                    assertEquals(job.deliveryId, withTimeout(5_000) {
+                        driver.deliveries.first { list -> list.any { it.orderId == order } }
+                    }.single { it.orderId == order }.deliveryId)
+                    assertEquals(DriverActionOutcome.Synced, driver.embark(job.deliveryId, job.vin))
+                    assertEquals(DriverActionOutcome.Synced, driver.arrive(job.deliveryId))
+                    withTimeout(15_000) { customer.order(order).first { it.summary.state == OrderState.AT_CUSTOMER_ADDRESS } }
+
+                    val code = customer.handoverCode(order)
+                    assertTrue("token" !in code.toString() && code.shortCode !in code.toString(), "a code never prints")
+                    val forged = code.token.dropLast(2) + if (code.token.endsWith("AA")) "BB" else "AA"
+                    val refused = assertFailsWith<CaasException.HandoverRefused> { driver.checkHandoverCode(job.deliveryId, forged) }
+                    assertEquals(HandoverRefusal.FORGED, refused.refusal)
+                    assertEquals("Kotlin Test", driver.checkHandoverCode(job.deliveryId, code.token).customerName)
+                    assertEquals(DriverActionOutcome.Synced, driver.confirmHandover(job.deliveryId, code.token))
+                }
+                val delivered = withTimeout(15_000) { customer.order(order).first { it.summary.state == OrderState.DELIVERED } }
+                assertEquals(HandoverPlace.CUSTOMER_ADDRESS, delivered.delivery?.handover?.place)
+                assertEquals(listOf(CustomerAction.PAIR_VEHICLE), delivered.actions)
+            }
+        }
+    }
+
+    @Test
+    fun `a driver without signal keeps working and the dealership hands over a car nobody took`() = runBlocking<Unit> {
+        CaasRepository.open(sandbox.url, tempDir(), MemorySecretStore()).use { customer ->
+            val (order, pushes) = bookedCar(customer, "kotlin-${UUID.randomUUID()}@example.com")
+            pushes.use {
+                customer.confirmDeliveryAddress(order, "Calle Luna 7, 28004 Madrid")
+                val (cab, keychain) = tempDir() to MemorySecretStore()
+                val job = driverFor(customer, order, cab, keychain).use { driver -> driver.refresh().single { it.orderId == order } }
+                assertEquals("Calle Luna 7, 28004 Madrid", job.address)
+
+                DriverRepository.open("http://127.0.0.1:9", cab, keychain).use { offline ->
+                    assertEquals(DriverActionOutcome.Queued(1u), offline.embark(job.deliveryId, job.vin))
+                    assertEquals(DriverActionOutcome.Queued(2u), offline.arrive(job.deliveryId))
+                    assertIs<DriverActionOutcome.Queued>(offline.reportAbsent(job.deliveryId, CallOutcome.Unreachable))
+                    val shown = offline.deliveries.first { list -> list.any { it.unsyncedActions == 3u } }
+                    assertEquals(OrderState.RETURNED_TO_DEALERSHIP, shown.single { it.orderId == order }.state)
+                }
+                DriverRepository.open(sandbox.url, cab, keychain).use { online ->
+                    val report = online.sync()
+                    assertEquals(3u, report.sent)
+                    assertEquals(0u, report.pending)
+                    assertTrue(online.conflicts().isEmpty())
+                }
+                withTimeout(15_000) { customer.order(order).first { it.summary.state == OrderState.RETURNED_TO_DEALERSHIP } }
+                sandbox.receiveAtDealership(order)
+                val held = withTimeout(15_000) { customer.order(order).first { it.summary.state == OrderState.HELD_AT_DEALERSHIP } }
+                assertTrue(assertNotNull(held.delivery?.pickup).address.isNotBlank())
+                assertEquals(listOf(CustomerAction.SHOW_HANDOVER_CODE), held.actions)
+                sandbox.handOverAtDealership(order, customer.handoverCode(order).shortCode)
+                val delivered = withTimeout(15_000) { customer.order(order).first { it.summary.state == OrderState.DELIVERED } }
+                assertEquals(HandoverPlace.DEALERSHIP, delivered.delivery?.handover?.place)
+            }
+        }
+    }
+}

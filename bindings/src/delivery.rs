@@ -1,0 +1,378 @@
+//! The delivery and the driver role as the shells see them: the customer's windows, address and
+//! handover code, and the driver's deliveries, actions, outbox sync and conflicts.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use caas_core::DriverStep;
+use caas_core::protocol::OrderState;
+use caas_core::protocol::api::ScheduleReason;
+use caas_core::protocol::delivery::{self as wire, HandoverPlace};
+
+use crate::error::{CaasError, parse_id};
+use crate::foreign::{DeliveriesListener, Forward};
+use crate::{Caas, SubscriptionHandle};
+
+#[uniffi::remote(Enum)]
+pub enum HandoverPlace {
+    CustomerAddress,
+    Dealership,
+}
+
+#[uniffi::remote(Enum)]
+pub enum ScheduleReason {
+    Booked,
+    CustomerChanged,
+    AgreedByPhone,
+}
+
+#[uniffi::remote(Enum)]
+pub enum DriverStep {
+    Embark,
+    Arrive,
+    ReportAbsent,
+    ConfirmHandover,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct DeliveryWindow {
+    pub start: SystemTime,
+    pub end: SystemTime,
+}
+
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct TransportCompany {
+    pub id: String,
+    pub name: String,
+    pub phone: String,
+}
+
+/// Who had the car and when.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Custody {
+    pub at: SystemTime,
+    pub party: String,
+}
+
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct PickupPoint {
+    pub dealership: String,
+    pub address: String,
+    pub opening_hours: String,
+}
+
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Handover {
+    pub at: SystemTime,
+    pub place: HandoverPlace,
+    pub by: String,
+}
+
+/// The delivery of an order as its customer sees it.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Delivery {
+    pub delivery_id: String,
+    pub company: TransportCompany,
+    /// 1 for the first trip; each agreed new time starts another.
+    pub attempt: u32,
+    pub window: DeliveryWindow,
+    pub address: Option<String>,
+    pub address_confirmed: bool,
+    pub changes_left: u32,
+    pub embarkation: Option<Custody>,
+    pub arrived_at: Option<SystemTime>,
+    pub reception: Option<Custody>,
+    /// Set when the customer has to collect the car at the dealership.
+    pub pickup: Option<PickupPoint>,
+    pub handover: Option<Handover>,
+}
+
+/// One window the delivery was booked for, and why.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct WindowRevision {
+    pub version: u64,
+    pub attempt: u32,
+    pub window: DeliveryWindow,
+    pub reason: ScheduleReason,
+    pub at: SystemTime,
+}
+
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct DeliverySlot {
+    pub window: DeliveryWindow,
+    pub free: u32,
+}
+
+/// The handover code to show: `token` goes into the QR code, `short_code` is read out.
+#[derive(Clone, uniffi::Record)]
+pub struct HandoverCode {
+    pub token: String,
+    pub short_code: String,
+    pub expires_at: SystemTime,
+}
+
+impl std::fmt::Debug for HandoverCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HandoverCode").field("expires_at", &self.expires_at).finish_non_exhaustive()
+    }
+}
+
+/// A delivery on the driver's list, offline too.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct AssignedDelivery {
+    pub delivery_id: String,
+    pub order_id: String,
+    pub state: OrderState,
+    pub attempt: u32,
+    pub window: DeliveryWindow,
+    pub vin: String,
+    pub plate: Option<String>,
+    pub model: String,
+    pub customer_name: String,
+    pub customer_phone: Option<String>,
+    pub address: Option<String>,
+    pub address_confirmed: bool,
+    pub dealership: PickupPoint,
+    /// Actions on this delivery the platform has not received yet.
+    pub unsynced_actions: u32,
+    pub steps: Vec<DriverStep>,
+}
+
+/// What the customer said on the phone when nobody took the car.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum CallOutcome {
+    /// A new time was agreed: the start of one of the offered windows.
+    Rescheduled {
+        window_start: SystemTime,
+    },
+    Unreachable,
+    CannotAccept,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DriverActionOutcome {
+    /// The platform has it.
+    Synced,
+    /// Recorded on the phone; sent when the connection returns.
+    Queued { pending: u32 },
+}
+
+/// An action the platform refused after it was recorded.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct DriverConflict {
+    pub id: i64,
+    pub delivery_id: String,
+    pub action: String,
+    pub code: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct HandoverCheck {
+    pub order_id: String,
+    pub customer_name: String,
+    pub expires_at: SystemTime,
+}
+
+#[derive(Debug, Clone, Copy, uniffi::Record)]
+pub struct DriverSyncReport {
+    pub sent: u32,
+    pub rejected: u32,
+    pub pending: u32,
+}
+
+impl From<wire::DeliveryWindow> for DeliveryWindow {
+    fn from(w: wire::DeliveryWindow) -> Self {
+        Self { start: w.start.into(), end: w.end.into() }
+    }
+}
+
+impl From<wire::Custody> for Custody {
+    fn from(c: wire::Custody) -> Self {
+        Self { at: c.at.into(), party: c.party }
+    }
+}
+
+impl From<wire::PickupPoint> for PickupPoint {
+    fn from(p: wire::PickupPoint) -> Self {
+        Self { dealership: p.dealership, address: p.address, opening_hours: p.opening_hours }
+    }
+}
+
+impl From<wire::DeliveryView> for Delivery {
+    fn from(d: wire::DeliveryView) -> Self {
+        Self {
+            delivery_id: d.delivery_id.to_string(),
+            company: TransportCompany { id: d.company.id, name: d.company.name, phone: d.company.phone },
+            attempt: d.attempt,
+            window: d.window.into(),
+            address: d.address,
+            address_confirmed: d.address_confirmed,
+            changes_left: d.changes_left,
+            embarkation: d.embarkation.map(Into::into),
+            arrived_at: d.arrived_at.map(Into::into),
+            reception: d.reception.map(Into::into),
+            pickup: d.pickup.map(Into::into),
+            handover: d.handover.map(|h| Handover { at: h.at.into(), place: h.place, by: h.by }),
+        }
+    }
+}
+
+impl From<caas_core::WindowRevision> for WindowRevision {
+    fn from(r: caas_core::WindowRevision) -> Self {
+        Self { version: r.version, attempt: r.attempt, window: r.window.into(), reason: r.reason, at: r.at.into() }
+    }
+}
+
+impl From<caas_core::AssignedDelivery> for AssignedDelivery {
+    fn from(d: caas_core::AssignedDelivery) -> Self {
+        Self {
+            delivery_id: d.delivery_id.to_string(),
+            order_id: d.order_id.to_string(),
+            state: d.state,
+            attempt: d.attempt,
+            window: d.window.into(),
+            vin: d.vin,
+            plate: d.plate,
+            model: d.model,
+            customer_name: d.customer_name,
+            customer_phone: d.customer_phone,
+            address: d.address,
+            address_confirmed: d.address_confirmed,
+            dealership: d.dealership.into(),
+            unsynced_actions: d.unsynced_actions,
+            steps: d.steps,
+        }
+    }
+}
+
+impl From<caas_core::DriverActionOutcome> for DriverActionOutcome {
+    fn from(outcome: caas_core::DriverActionOutcome) -> Self {
+        match outcome {
+            caas_core::DriverActionOutcome::Synced => Self::Synced,
+            caas_core::DriverActionOutcome::Queued { pending } => Self::Queued { pending },
+        }
+    }
+}
+
+impl From<CallOutcome> for wire::CallOutcome {
+    fn from(call: CallOutcome) -> Self {
+        match call {
+            CallOutcome::Rescheduled { window_start } => Self::Rescheduled { window_start: window_start.into() },
+            CallOutcome::Unreachable => Self::Unreachable,
+            CallOutcome::CannotAccept => Self::CannotAccept,
+        }
+    }
+}
+
+fn list<T: Into<U>, U>(items: Vec<T>) -> Vec<U> {
+    items.into_iter().map(Into::into).collect()
+}
+
+/// The customer's side of the delivery.
+#[uniffi::export(async_runtime = "tokio")]
+impl Caas {
+    /// The windows the delivery can move to (the company's free windows from 24 hours ahead).
+    pub async fn delivery_slots(&self, order_id: String) -> Result<Vec<DeliverySlot>, CaasError> {
+        let slots = self.inner.delivery_slots(parse_id(&order_id)?).await?;
+        Ok(slots.into_iter().map(|s| DeliverySlot { window: s.window.into(), free: s.free }).collect())
+    }
+
+    /// Moves the delivery to the offered window starting at `start`; needs a connection.
+    pub async fn choose_delivery_window(&self, order_id: String, start: SystemTime) -> Result<(), CaasError> {
+        Ok(self.inner.choose_delivery_window(parse_id(&order_id)?, start.into()).await?)
+    }
+
+    /// Confirms the delivery address, correcting it when `address` is given.
+    pub async fn confirm_delivery_address(&self, order_id: String, address: Option<String>) -> Result<(), CaasError> {
+        Ok(self.inner.confirm_delivery_address(parse_id(&order_id)?, address).await?)
+    }
+
+    /// A handover code to show; offline, the last one while it is still valid.
+    pub async fn handover_code(&self, order_id: String) -> Result<HandoverCode, CaasError> {
+        let code = self.inner.handover_code(parse_id(&order_id)?).await?;
+        Ok(HandoverCode { token: code.token, short_code: code.short_code, expires_at: code.expires_at.into() })
+    }
+}
+
+/// The driver role.
+#[uniffi::export(async_runtime = "tokio")]
+impl Caas {
+    /// Signs in a transport company's driver; returns the driver id.
+    pub async fn sign_in_driver(&self, email: String, code: String) -> Result<String, CaasError> {
+        Ok(self.inner.sign_in_driver(&email, &code).await?)
+    }
+
+    /// Fetches the company's open deliveries (keeping deliveries with unsynced actions as recorded).
+    pub async fn refresh_deliveries(&self) -> Result<Vec<AssignedDelivery>, CaasError> {
+        Ok(list(self.inner.refresh_deliveries().await?))
+    }
+
+    /// The deliveries kept on the phone; never touches the network.
+    pub async fn deliveries(&self) -> Result<Vec<AssignedDelivery>, CaasError> {
+        Ok(list(self.inner.deliveries().await?))
+    }
+
+    pub fn subscribe_deliveries(&self, listener: Arc<dyn DeliveriesListener>) -> Arc<SubscriptionHandle> {
+        SubscriptionHandle::new(self.inner.subscribe_deliveries(Arc::new(Forward(listener))))
+    }
+
+    /// The car with `vin` is loaded.
+    pub async fn embark(&self, delivery_id: String, vin: String) -> Result<DriverActionOutcome, CaasError> {
+        Ok(self.inner.embark(parse_id(&delivery_id)?, &vin).await?.into())
+    }
+
+    /// Arrived at the customer's address.
+    pub async fn arrive(&self, delivery_id: String) -> Result<DriverActionOutcome, CaasError> {
+        Ok(self.inner.arrive(parse_id(&delivery_id)?).await?.into())
+    }
+
+    /// Nobody took the car; what the phone call gave.
+    pub async fn report_absent(
+        &self,
+        delivery_id: String,
+        call: CallOutcome,
+    ) -> Result<DriverActionOutcome, CaasError> {
+        Ok(self.inner.report_absent(parse_id(&delivery_id)?, call.into()).await?.into())
+    }
+
+    /// Checks the customer's code (the QR token offline; eight digits need a connection).
+    pub async fn check_handover_code(&self, delivery_id: String, code: String) -> Result<HandoverCheck, CaasError> {
+        let check = self.inner.check_handover_code(parse_id(&delivery_id)?, &code).await?;
+        Ok(HandoverCheck {
+            order_id: check.order_id.to_string(),
+            customer_name: check.customer_name,
+            expires_at: check.expires_at.into(),
+        })
+    }
+
+    /// Hands the car over to the customer whose code checks out.
+    pub async fn confirm_handover(&self, delivery_id: String, code: String) -> Result<DriverActionOutcome, CaasError> {
+        Ok(self.inner.confirm_handover(parse_id(&delivery_id)?, &code).await?.into())
+    }
+
+    /// Sends the outbox in order, then refreshes the deliveries when nothing waits.
+    pub async fn sync_driver(&self) -> Result<DriverSyncReport, CaasError> {
+        let r = self.inner.sync_driver().await?;
+        Ok(DriverSyncReport { sent: r.sent, rejected: r.rejected, pending: r.pending })
+    }
+
+    /// Actions the platform refused, for the driver to read.
+    pub async fn driver_conflicts(&self) -> Result<Vec<DriverConflict>, CaasError> {
+        let conflicts = self.inner.driver_conflicts().await?;
+        Ok(conflicts
+            .into_iter()
+            .map(|c| DriverConflict {
+                id: c.id,
+                delivery_id: c.delivery_id.to_string(),
+                action: c.action,
+                code: c.code,
+                reason: c.reason,
+            })
+            .collect())
+    }
+
+    pub async fn dismiss_driver_conflict(&self, id: i64) -> Result<(), CaasError> {
+        Ok(self.inner.dismiss_driver_conflict(id).await?)
+    }
+}

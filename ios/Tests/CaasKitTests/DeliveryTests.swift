@@ -1,0 +1,116 @@
+import CaasCore
+import CaasKit
+import Foundation
+import XCTest
+
+/// The driver who works for each transport company serving Madrid.
+private let drivers = [
+    "iberia-carriers": "lucia@iberia-carriers.example",
+    "meseta-logistics": "carmen@meseta-logistics.example",
+]
+
+extension CaasRepositoryTests {
+    /// A customer whose car is paid, registered and booked on a transport, following it by push.
+    private func bookedCar(_ sandbox: Sandbox) async throws -> (CaasRepository, PushStreamHandle, order: String, dealer: String) {
+        let email = email()
+        let (order, dealer) = try await sandbox.sell(email: email)
+        let customer = try await CaasRepository.open(
+            backendURL: URL(string: sandbox.url)!, dataDirectory: try temporaryDirectory(), secrets: MemorySecretStore())
+        try await customer.requestSignInCode(email: email)
+        try await customer.signIn(email: email, code: try await sandbox.signInCode(email: email))
+        let pushes = try await customer.connectDevelopmentPushStream()
+        try await sandbox.reserve(order: order, dealer: dealer)
+        try await sandbox.advance(order: order, to: "dispatched_to_locality")
+        try await customer.sync()
+        let card = PaymentCard(number: "4242424242424242", expiryMonth: 12, expiryYear: 2034, securityCode: "123")
+        _ = try await customer.pay(orderID: order, card: card)
+        _ = try await first(try customer.order(id: order)) { $0.summary.state == .transportScheduled }
+        return (customer, pushes, order, dealer)
+    }
+
+    private func driver(for customer: CaasRepository, order: String, sandbox: Sandbox, directory: URL, secrets: MemorySecretStore) async throws -> DriverRepository {
+        let company = try await customer.orderSnapshot(id: order).delivery?.company.id ?? ""
+        let email = try XCTUnwrap(drivers[company], "a driver for \(company)")
+        let driver = try await DriverRepository.open(backendURL: URL(string: sandbox.url)!, dataDirectory: directory, secrets: secrets)
+        try await driver.requestSignInCode(email: email)
+        try await driver.signIn(email: email, code: try await sandbox.signInCode(email: email))
+        return driver
+    }
+
+    func testADriverHandsTheCarOverToTheCustomerWhoShowsTheCode() async throws {
+        let sandbox = try Sandbox()
+        let (customer, stream, order, _) = try await bookedCar(sandbox)
+        defer { stream.disconnect() }
+        let booked = try await customer.orderSnapshot(id: order)
+        XCTAssertEqual(booked.actions, [.manageDelivery])
+        let slots = try await customer.deliverySlots(orderID: order)
+        XCTAssertFalse(slots.isEmpty)
+        try await customer.chooseDeliveryWindow(orderID: order, start: slots[1].window.start)
+        try await customer.confirmDeliveryAddress(orderID: order)
+        let moved = try await customer.orderSnapshot(id: order)
+        XCTAssertEqual(moved.delivery?.window, slots[1].window)
+        XCTAssertEqual(moved.deliveryWindows.map(\.reason), [.booked, .customerChanged])
+
+        let driver = try await driver(for: customer, order: order, sandbox: sandbox, directory: try temporaryDirectory(), secrets: MemorySecretStore())
+        let list = try await driver.refresh()
+        let job = try XCTUnwrap(list.first { $0.orderId == order })
+        XCTAssertEqual(job.steps, [.embark])
+        let embarked = try await driver.embark(deliveryID: job.deliveryId, vin: job.vin)
+        XCTAssertEqual(embarked, .synced)
+        let arrived = try await driver.arrive(deliveryID: job.deliveryId)
+        XCTAssertEqual(arrived, .synced)
+        _ = try await first(try customer.order(id: order)) { $0.summary.state == .atCustomerAddress }
+
+        let code = try await customer.handoverCode(orderID: order)
+        XCTAssertFalse(String(describing: code).contains(code.shortCode), "a code never prints")
+        do {
+            _ = try await driver.checkHandoverCode(deliveryID: job.deliveryId, code: String(code.token.dropLast(2)) + (code.token.hasSuffix("AA") ? "BB" : "AA"))
+            XCTFail("a forged code is refused")
+        } catch CaasError.HandoverRefused(let refusal, _) {
+            XCTAssertEqual(refusal, .forged)
+        }
+        let check = try await driver.checkHandoverCode(deliveryID: job.deliveryId, code: code.token)
+        XCTAssertEqual(check.customerName, "Swift Test")
+        let handedOver = try await driver.confirmHandover(deliveryID: job.deliveryId, code: code.token)
+        XCTAssertEqual(handedOver, .synced)
+        let delivered = try await first(try customer.order(id: order)) { $0.summary.state == .delivered }
+        XCTAssertEqual(delivered.delivery?.handover?.place, .customerAddress)
+        XCTAssertEqual(delivered.actions, [.pairVehicle])
+    }
+
+    func testADriverWithoutSignalKeepsWorkingAndTheDealershipHandsOverACarNobodyTook() async throws {
+        let sandbox = try Sandbox()
+        let (customer, stream, order, dealer) = try await bookedCar(sandbox)
+        defer { stream.disconnect() }
+        try await customer.confirmDeliveryAddress(orderID: order, address: "Calle Luna 7, 28004 Madrid")
+        let (cab, keychain) = (try temporaryDirectory(), MemorySecretStore())
+        let online = try await driver(for: customer, order: order, sandbox: sandbox, directory: cab, secrets: keychain)
+        let list = try await online.refresh()
+        let job = try XCTUnwrap(list.first { $0.orderId == order })
+        XCTAssertEqual(job.address, "Calle Luna 7, 28004 Madrid")
+
+        let offline = try await DriverRepository.open(backendURL: URL(string: "http://127.0.0.1:9")!, dataDirectory: cab, secrets: keychain)
+        let embarked = try await offline.embark(deliveryID: job.deliveryId, vin: job.vin)
+        XCTAssertEqual(embarked, .queued(pending: 1))
+        let arrived = try await offline.arrive(deliveryID: job.deliveryId)
+        XCTAssertEqual(arrived, .queued(pending: 2))
+        try await offline.reportAbsent(deliveryID: job.deliveryId, call: .unreachable)
+        let shown = try await first(offline.deliveries) { $0.contains { $0.orderId == order && $0.unsyncedActions == 3 } }
+        XCTAssertEqual(shown.first { $0.orderId == order }?.state, .returnedToDealership)
+
+        let report = try await online.sync()
+        XCTAssertEqual(report.sent, 3)
+        XCTAssertEqual(report.pending, 0)
+        let conflicts = try await online.conflicts()
+        XCTAssertTrue(conflicts.isEmpty)
+        _ = try await first(try customer.order(id: order)) { $0.summary.state == .returnedToDealership }
+        try await sandbox.receiveAtDealership(order: order, dealer: dealer)
+        let held = try await first(try customer.order(id: order)) { $0.summary.state == .heldAtDealership }
+        XCTAssertEqual(held.actions, [.showHandoverCode])
+        XCTAssertNotNil(held.delivery?.pickup?.address)
+        let code = try await customer.handoverCode(orderID: order)
+        try await sandbox.handOverAtDealership(order: order, code: code.shortCode, dealer: dealer)
+        let delivered = try await first(try customer.order(id: order)) { $0.summary.state == .delivered }
+        XCTAssertEqual(delivered.delivery?.handover?.place, .dealership)
+    }
+}
