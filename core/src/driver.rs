@@ -302,7 +302,7 @@ impl Caas {
     /// platform holds for eight digits read out.
     async fn handover_token(&self, delivery: &DriverDelivery, code: &str) -> Result<String> {
         let code = code.trim();
-        if code.len() == 8 && code.chars().all(|c| c.is_ascii_digit()) {
+        if handover::is_short_code(code) {
             return match self.inner.api.resolve_short_code(&self.token()?, delivery.delivery_id, code).await {
                 Ok(view) => Ok(view.token),
                 Err(CaasError::Offline(reason)) => {
@@ -393,17 +393,16 @@ impl Caas {
                     self.inner.store.write(move |tx| outbox::complete(tx, seq, &answer)).await?;
                     report.sent += 1;
                 }
-                Err(CaasError::Rejected { code, message }) if code != ErrorCode::IdempotencyKeyInUse => {
-                    tracing::warn!(seq, ?code, %message, "the platform refused a driver action");
+                Err(refusal @ (CaasError::Rejected { .. } | CaasError::NotFound(_)))
+                    if !matches!(refusal, CaasError::Rejected { code: ErrorCode::IdempotencyKeyInUse, .. }) =>
+                {
+                    let (code, message) = match refusal {
+                        CaasError::Rejected { code, message } => (code.wire_name(), message),
+                        other => (ErrorCode::NotFound.wire_name(), other.to_string()),
+                    };
+                    tracing::warn!(seq, code, %message, "the platform refused a driver action");
                     let delivery = entry.delivery_id;
-                    let code = code.wire_name();
                     self.inner.store.write(move |tx| outbox::reject(tx, seq, delivery, code, &message)).await?;
-                    report.rejected += 1;
-                    rolled_back = true;
-                }
-                Err(CaasError::NotFound(message)) => {
-                    let delivery = entry.delivery_id;
-                    self.inner.store.write(move |tx| outbox::reject(tx, seq, delivery, "not_found", &message)).await?;
                     report.rejected += 1;
                     rolled_back = true;
                 }

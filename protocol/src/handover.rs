@@ -187,6 +187,13 @@ pub fn verify_signature(token: &str, key: &HandoverPublicKey) -> Result<Handover
     serde_json::from_slice(&body_bytes).map_err(|_| HandoverRefusal::Malformed)
 }
 
+/// Whether `code` is the short numeric form (eight digits) rather than a token, so the phone and
+/// the platform tell the two apart the same way.
+pub fn is_short_code(code: &str) -> bool {
+    let code = code.trim();
+    code.len() == 8 && code.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// The short numeric form, for when the camera cannot read the QR code: eight digits the customer
 /// reads out. Too short to carry a signature, so only the platform can check it (see
 /// docs/decisions.md); it comes from the code id so both forms name the same single-use code.
@@ -216,7 +223,8 @@ mod tests {
         let signer = signer(7);
         let (claims, token) = signer.issue(Uuid::new_v4(), 1, Utc::now());
         assert_eq!(verify(&token, &signer.public_key(), at(&claims)), Ok(claims.clone()));
-        assert_eq!(short_code(&claims).len(), 8);
+        assert!(is_short_code(&short_code(&claims)));
+        assert!(!is_short_code(&token) && !is_short_code("1234567") && !is_short_code("1234567a"));
     }
 
     #[test]

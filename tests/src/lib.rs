@@ -94,6 +94,15 @@ impl Platform {
 
     /// A customer's bearer token, signed in over the raw API.
     pub async fn customer_token(&self, email: &str) -> anyhow::Result<String> {
+        self.raw_token(email, "/v1/auth/token").await
+    }
+
+    /// A driver's bearer token, signed in over the raw API.
+    pub async fn driver_token(&self, email: &str) -> anyhow::Result<String> {
+        self.raw_token(email, "/v1/auth/driver-token").await
+    }
+
+    async fn raw_token(&self, email: &str, exchange: &str) -> anyhow::Result<String> {
         let http = reqwest::Client::new();
         http.post(format!("{}/v1/auth/sign-in-code", self.url()))
             .json(&serde_json::json!({ "email": email }))
@@ -102,7 +111,7 @@ impl Platform {
             .error_for_status()?;
         let code = self.sandbox.sign_in_code(email).await?;
         let session: serde_json::Value = http
-            .post(format!("{}/v1/auth/token", self.url()))
+            .post(format!("{}{exchange}", self.url()))
             .json(&serde_json::json!({ "email": email, "code": code }))
             .send()
             .await?

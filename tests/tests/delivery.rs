@@ -271,7 +271,7 @@ async fn forged_expired_foreign_and_other_company_attempts_are_refused() -> anyh
     );
 
     // The platform checks again: a forged code sent past the app is refused there too.
-    let token = driver_token(&platform, LUCIA).await?;
+    let token = platform.driver_token(LUCIA).await?;
     let forged_call = raw_action(&platform, &token, job.delivery_id, &forged).await?;
     assert_eq!(forged_call.0, 422);
     assert_eq!(forged_call.1["code"], "handover_code_invalid");
@@ -279,7 +279,7 @@ async fn forged_expired_foreign_and_other_company_attempts_are_refused() -> anyh
     // A driver of another company sees none of these deliveries and cannot act on them.
     let other = platform.driver(CARMEN, dirs[3].path()).await?;
     assert!(other.refresh_deliveries().await?.is_empty());
-    let theirs = driver_token(&platform, CARMEN).await?;
+    let theirs = platform.driver_token(CARMEN).await?;
     assert_eq!(raw_action(&platform, &theirs, job.delivery_id, &genuine.token).await?.0, 404);
 
     // The customer's current code still works after all of that.
@@ -345,25 +345,6 @@ async fn rescheduling_follows_the_rules_and_a_stale_driver_is_told() -> anyhow::
     let too_late = second.core.delivery_slots(second.order).await?[0].window.start;
     assert_eq!(rejected(second.core.choose_delivery_window(second.order, too_late).await), ErrorCode::ChangeTooLate);
     Ok(())
-}
-
-async fn driver_token(platform: &Platform, email: &str) -> anyhow::Result<String> {
-    let http = reqwest::Client::new();
-    http.post(format!("{}/v1/auth/sign-in-code", platform.url()))
-        .json(&serde_json::json!({ "email": email }))
-        .send()
-        .await?
-        .error_for_status()?;
-    let code = platform.sandbox.sign_in_code(email).await?;
-    let session: serde_json::Value = http
-        .post(format!("{}/v1/auth/driver-token", platform.url()))
-        .json(&serde_json::json!({ "email": email, "code": code }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    Ok(session["access_token"].as_str().unwrap_or_default().to_owned())
 }
 
 /// A handover confirmation sent straight to the API, past the app's own checks.

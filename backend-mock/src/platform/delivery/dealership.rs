@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use caas_protocol::api::{ApiError, EventKind, OrderView};
 use caas_protocol::delivery::{Custody, DealershipHandoverRequest, Handover, HandoverPlace};
-use caas_protocol::handover::Expected;
+use caas_protocol::handover::{Expected, is_short_code};
 use caas_protocol::{Actor, OrderState};
 use chrono::Utc;
 use uuid::Uuid;
@@ -69,10 +69,10 @@ pub async fn hand_over(
             let mut delivery = super::of_order(tx, id)?.ok_or_else(|| AppError::not_found("delivery"))?;
             // The code first, so a code shown twice is named as such even after the handover.
             let code = request.code.trim();
-            let token = if code.starts_with("CAAS") {
-                code.to_owned()
-            } else {
+            let token = if is_short_code(code) {
                 state.handover.resolve_short_code(tx, id, code)?.token
+            } else {
+                code.to_owned()
             };
             let now = Utc::now();
             let expected = Expected { order_id: id, attempt: delivery.attempt, at: now };

@@ -67,7 +67,7 @@ impl HandoverDesk {
     /// The signed token behind a short code of `order`, still unused.
     pub fn resolve_short_code(&self, conn: &Connection, order: Uuid, short_code: &str) -> AppResult<HandoverCodeView> {
         let short_code = short_code.trim();
-        if short_code.len() != 8 || !short_code.chars().all(|c| c.is_ascii_digit()) {
+        if !handover::is_short_code(short_code) {
             return Err(refused(HandoverRefusal::Malformed));
         }
         let found: Option<(String, String)> = conn
