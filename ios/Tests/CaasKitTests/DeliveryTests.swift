@@ -64,7 +64,11 @@ extension CaasRepositoryTests {
         let code = try await customer.handoverCode(orderID: order)
         XCTAssertFalse(String(describing: code).contains(code.shortCode), "a code never prints")
         do {
-            _ = try await driver.checkHandoverCode(deliveryID: job.deliveryId, code: String(code.token.dropLast(2)) + (code.token.hasSuffix("AA") ? "BB" : "AA"))
+            // One character inside the signature changed: still well-formed, no longer signed.
+            var forged = Array(code.token)
+            let at = try XCTUnwrap(forged.lastIndex(of: ".")) + 10
+            forged[at] = forged[at] == "A" ? "B" : "A"
+            _ = try await driver.checkHandoverCode(deliveryID: job.deliveryId, code: String(forged))
             XCTFail("a forged code is refused")
         } catch CaasError.HandoverRefused(let refusal, _) {
             XCTAssertEqual(refusal, .forged)

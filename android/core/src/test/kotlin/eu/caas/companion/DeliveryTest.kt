@@ -87,7 +87,9 @@ class DeliveryTest {
 
                     val code = customer.handoverCode(order)
                     assertTrue("token" !in code.toString() && code.shortCode !in code.toString(), "a code never prints")
-                    val forged = code.token.dropLast(2) + if (code.token.endsWith("AA")) "BB" else "AA"
+                    // One character inside the signature changed: still well-formed, no longer signed.
+                    val at = code.token.lastIndexOf('.') + 10
+                    val forged = code.token.replaceRange(at, at + 1, if (code.token[at] == 'A') "B" else "A")
                     val refused = assertFailsWith<CaasException.HandoverRefused> { driver.checkHandoverCode(job.deliveryId, forged) }
                     assertEquals(HandoverRefusal.FORGED, refused.refusal)
                     assertEquals("Kotlin Test", driver.checkHandoverCode(job.deliveryId, code.token).customerName)
