@@ -41,6 +41,11 @@ pub struct ServeArgs {
     /// made, and codes issued before a restart stop working (drivers' phones say so).
     #[arg(long, env = "CAAS_HANDOVER_KEY", value_parser = parse_seed, hide_env_values = true)]
     pub handover_key: Option<[u8; 32]>,
+    /// Seed (32 bytes, base64url) of the pairing keys: the grant key the cars trust and each car's
+    /// own keys. Without it a random seed is made, and phone keys issued before a restart stop
+    /// working (the phone asks for new ones).
+    #[arg(long, env = "CAAS_PAIRING_KEY", value_parser = parse_seed, hide_env_values = true)]
+    pub pairing_key: Option<[u8; 32]>,
     /// Hours a customer has to make the final payment once the car is ready.
     #[arg(long, value_name = "HOURS", default_value_t = 7 * 24)]
     pub payment_window_hours: u64,
@@ -78,9 +83,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         payment_window: Duration::from_secs(args.payment_window_hours * 3600),
         ..MockConfig::ephemeral(args.db)
     };
-    let config = MockConfig { handover_key_seed: args.handover_key.unwrap_or(config.handover_key_seed), ..config };
+    let config = MockConfig {
+        handover_key_seed: args.handover_key.unwrap_or(config.handover_key_seed),
+        pairing_key_seed: args.pairing_key.unwrap_or(config.pairing_key_seed),
+        ..config
+    };
     let mock = start(config).await?;
-    announce(std::iter::once(format!("listening on {}", mock.url)).chain(printed));
+    let lines = [format!("listening on {}", mock.url), format!("car radio on {}", mock.radio_addr)];
+    announce(lines.into_iter().chain(printed));
     tokio::signal::ctrl_c().await?;
     mock.stop().await;
     Ok(())
@@ -91,7 +101,7 @@ fn parse_seed(text: &str) -> Result<[u8; 32], String> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(text.trim())
         .map_err(|e| format!("not base64url: {e}"))?;
-    bytes.try_into().map_err(|_| "the handover key seed must be 32 bytes".to_owned())
+    bytes.try_into().map_err(|_| "a key seed must be 32 bytes".to_owned())
 }
 
 /// Prints the startup lines. A closed stdout (the launcher read the address and went away) must

@@ -8,6 +8,8 @@ use caas_protocol::api::{
 };
 use caas_protocol::delivery::{DealershipHandoverRequest, HandoverCodeView};
 use caas_protocol::payment::Payment;
+
+pub use crate::vehicle::VehicleInspection;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -164,6 +166,21 @@ impl SandboxClient {
     /// The next `count` driver actions are applied, then lose their answer.
     pub async fn drop_driver_answers(&self, count: u32) -> ClientResult<()> {
         self.http.post("/v1/sandbox/drivers/faults", &json!({ "drop_answers": count })).await
+    }
+
+    /// What a simulated car remembers (linked phones, commands it ran).
+    pub async fn vehicle(&self, vin: &str) -> ClientResult<VehicleInspection> {
+        self.http.get(&format!("/v1/sandbox/vehicles/{vin}")).await
+    }
+
+    /// The car's next `count` replies are lost on the air after it acted.
+    pub async fn drop_vehicle_replies(&self, vin: &str, count: u32) -> ClientResult<()> {
+        self.http.post(&format!("/v1/sandbox/vehicles/{vin}/faults"), &json!({ "drop_replies": count })).await
+    }
+
+    /// Revokes a phone key.
+    pub async fn revoke_grant(&self, grant_id: Uuid) -> ClientResult<()> {
+        self.http.post(&format!("/v1/sandbox/grants/{grant_id}/revoke"), &json!({})).await
     }
 
     /// The push, email and SMS log, optionally for one order and channel.

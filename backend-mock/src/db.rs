@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS dealerships (
@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS orders (
     final_payment TEXT,
     payment_reminded_at TEXT,
     registration TEXT,
-    from_stock INTEGER NOT NULL DEFAULT 0
+    from_stock INTEGER NOT NULL DEFAULT 0,
+    app_link TEXT
 );
 CREATE INDEX IF NOT EXISTS orders_by_customer ON orders(customer_id);
 -- The cars themselves. A car belongs to one purchase record at a time; when its customer does not
@@ -161,6 +162,22 @@ CREATE TABLE IF NOT EXISTS handover_codes (
     used_at TEXT
 );
 CREATE INDEX IF NOT EXISTS handover_codes_by_order ON handover_codes(order_id);
+-- Phone keys: grants issued to customers' devices for their cars. Nothing secret is kept: the
+-- device's public key only, and the grant as signed. The car reads revocations from here, as it
+-- would receive them over its own connection to the platform.
+CREATE TABLE IF NOT EXISTS pairing_grants (
+    grant_id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL REFERENCES orders(id),
+    vin TEXT NOT NULL,
+    device_public_key BLOB NOT NULL,
+    grant BLOB NOT NULL,
+    not_before TEXT NOT NULL,
+    not_after TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    revoked_at TEXT,
+    linked_at TEXT
+);
+CREATE INDEX IF NOT EXISTS pairing_grants_by_order ON pairing_grants(order_id);
 CREATE TABLE IF NOT EXISTS order_events (
     order_id TEXT NOT NULL REFERENCES orders(id),
     version INTEGER NOT NULL,
@@ -211,6 +228,10 @@ CREATE TABLE IF NOT EXISTS factory_webhook_outbox (
 );
 "#;
 
+/// Upgrades a version 1 to 3 database: the column version 4 added (its new tables come from
+/// [`SCHEMA`]).
+const UPGRADE_TO_4: &str = "ALTER TABLE orders ADD COLUMN app_link TEXT;";
+
 /// Upgrades a version 1 database: the columns version 2 added to existing tables (its new tables
 /// come from [`SCHEMA`]).
 const UPGRADE_TO_2: &str = r#"
@@ -251,6 +272,9 @@ impl Db {
         }
         if found == 1 {
             conn.execute_batch(UPGRADE_TO_2)?;
+        }
+        if (1..4).contains(&found) {
+            conn.execute_batch(UPGRADE_TO_4)?;
         }
         conn.execute_batch(SCHEMA)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;

@@ -16,6 +16,7 @@ mod openapi;
 mod platform;
 mod registry;
 mod validate;
+pub mod vehicle;
 mod webhook_sender;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -57,6 +58,9 @@ pub struct MockConfig {
     pub gateway_webhook_secret: WebhookSecret,
     /// Seed of the Ed25519 key that signs handover codes; drivers' phones get its public half.
     pub handover_key_seed: [u8; 32],
+    /// Seed every pairing key derives from: the platform's grant key, each car's identity and
+    /// advertising keys.
+    pub pairing_key_seed: [u8; 32],
 }
 
 /// The default time to pay: a week.
@@ -78,6 +82,7 @@ impl MockConfig {
             gateway_publishable_key: random_token("pk_test"),
             gateway_webhook_secret: random_webhook_secret(),
             handover_key_seed: random_seed(),
+            pairing_key_seed: random_seed(),
         }
     }
 }
@@ -109,6 +114,10 @@ pub struct RunningMock {
     pub factory_url: String,
     /// Base URL of the payment gateway simulator.
     pub gateway_url: String,
+    /// Loopback address of the simulated cars' radio, for phones in other processes.
+    pub radio_addr: SocketAddr,
+    /// The same radio, for a phone core in this process.
+    pub radio: vehicle::radio::Radio,
     pub sandbox_token: String,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
@@ -141,6 +150,8 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
         .with_context(|| format!("binding port {}", config.port))?;
     let factory_listener = TcpListener::bind(SocketAddr::new(config.bind, 0)).await.context("binding the factory")?;
     let gateway_listener = TcpListener::bind(SocketAddr::new(config.bind, 0)).await.context("binding the gateway")?;
+    let radio_listener = TcpListener::bind(SocketAddr::new(config.bind, 0)).await.context("binding the car radio")?;
+    let radio_addr = radio_listener.local_addr()?;
     let url = format!("http://{}", platform_listener.local_addr()?);
     let factory_url = format!("http://{}", factory_listener.local_addr()?);
     let gateway_url = format!("http://{}", gateway_listener.local_addr()?);
@@ -163,6 +174,9 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
         format!("{url}/v1/webhooks/gateway"),
     );
     let (shutdown, stopped) = watch::channel(false);
+    let clock = clock::Clock::load(&db.lock())?;
+    let fleet = vehicle::Fleet::new(&config.pairing_key_seed, db.clone(), clock.clone());
+    let radio = vehicle::radio::Radio::new(fleet.clone());
     let platform_state = platform::AppState {
         db: db.clone(),
         config: Arc::new(platform::PlatformConfig {
@@ -183,8 +197,9 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
         factory: platform::FactoryClient::new(factory_url.clone(), config.factory_api_key.clone()),
         gateway: platform::GatewayClient::new(gateway_url.clone(), config.gateway_secret_key.clone()),
         registries: registry::Registries::default(),
-        clock: clock::Clock::load(&db.lock())?,
+        clock,
         handover: platform::delivery::HandoverDesk::new(&config.handover_key_seed),
+        fleet,
         driver_faults: Arc::default(),
         stopping: stopped.clone(),
     };
@@ -219,6 +234,7 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
             tracing::error!(%error, "gateway server stopped");
         }
     });
+    tasks.spawn(radio.clone().serve(radio_listener, until(stopped.clone())));
     let background_stop = until(stopped.clone());
     tasks.spawn(async move {
         tokio::select! {
@@ -245,8 +261,17 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
             }
         });
     }
-    tracing::info!(%url, %factory_url, %gateway_url, "mock started");
-    Ok(RunningMock { url, factory_url, gateway_url, sandbox_token: config.sandbox_token, shutdown, tasks })
+    tracing::info!(%url, %factory_url, %gateway_url, %radio_addr, "mock started");
+    Ok(RunningMock {
+        url,
+        factory_url,
+        gateway_url,
+        radio_addr,
+        radio,
+        sandbox_token: config.sandbox_token,
+        shutdown,
+        tasks,
+    })
 }
 
 /// One debug span per request, so a log line says which call it belongs to.

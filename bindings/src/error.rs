@@ -1,8 +1,8 @@
 //! The one error the shells see: only variants a caller can act on, each with a sentence.
 
 use caas_core::CaasError as CoreError;
-use caas_core::PaymentRefusal;
 use caas_core::protocol::handover::HandoverRefusal;
+use caas_core::{PairingFailure, PaymentRefusal};
 
 #[uniffi::remote(Enum)]
 pub enum HandoverRefusal {
@@ -27,6 +27,21 @@ pub enum PaymentRefusal {
     AlreadyPaid,
     NotPayable,
     AmountChanged,
+}
+
+#[uniffi::remote(Enum)]
+pub enum PairingFailure {
+    NotDelivered,
+    CarNotFound,
+    WrongCar,
+    GrantExpired,
+    GrantNotYetValid,
+    GrantRevoked,
+    AuthenticationFailed,
+    NotPermitted,
+    Incompatible,
+    ConnectionLost,
+    BluetoothUnavailable,
 }
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -58,6 +73,9 @@ pub enum CaasError {
     /// Driver actions on this phone are not synced yet; sync before signing out or switching.
     #[error("{count} driver actions are not synced yet")]
     PendingActions { count: u32 },
+    /// Pairing with the car did not finish; `failure` says what the customer can do.
+    #[error("pairing failed ({failure:?}): {reason}")]
+    Pairing { failure: PairingFailure, reason: String },
     /// Local storage or secret storage failed; nothing the user can fix but a report.
     #[error("internal error: {reason}")]
     Internal { reason: String },
@@ -77,6 +95,7 @@ impl From<CoreError> for CaasError {
             CoreError::PaymentRefused { refusal, message } => CaasError::PaymentRefused { refusal, reason: message },
             CoreError::HandoverRefused(refusal) => CaasError::HandoverRefused { refusal, reason: refusal.to_string() },
             CoreError::PendingActions(count) => CaasError::PendingActions { count },
+            CoreError::Pairing { failure, message } => CaasError::Pairing { failure, reason: message },
             other @ (CoreError::Protocol(_) | CoreError::Storage(_) | CoreError::Secrets(_)) => {
                 CaasError::Internal { reason: other.to_string() }
             }

@@ -366,6 +366,7 @@ fn synthetic_order(id: Uuid) -> OrderView {
         registration: None,
         from_stock: false,
         delivery: None,
+        app_link: None,
         created_at: Utc::now(),
         updated_at: Utc::now(),
     }

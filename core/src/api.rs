@@ -10,6 +10,7 @@ use caas_protocol::delivery::{
     ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, DriverActionRequest, DriverDeliveries, DriverDelivery,
     DriverSession, HandoverCodeView, ShortCodeRequest,
 };
+use caas_protocol::pairing::api::{GrantRequest, GrantView, LinkRequest};
 use caas_protocol::payment::{CardDetails, IDEMPOTENCY_KEY_HEADER, PayRequest, Payment, PaymentMethod, PaymentsConfig};
 use futures_util::StreamExt as _;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -165,6 +166,14 @@ impl ApiClient {
     pub async fn resolve_short_code(&self, token: &str, delivery: Uuid, short_code: &str) -> Result<HandoverCodeView> {
         let body = ShortCodeRequest { short_code: short_code.to_owned() };
         self.post(token, &format!("v1/driver/deliveries/{delivery}/handover-code"), &body).await
+    }
+
+    pub async fn request_grant(&self, token: &str, order: Uuid, request: &GrantRequest) -> Result<GrantView> {
+        self.post(token, &format!("v1/orders/{order}/pairing/grant"), request).await
+    }
+
+    pub async fn report_link(&self, token: &str, order: Uuid, request: &LinkRequest) -> Result<OrderView> {
+        self.post(token, &format!("v1/orders/{order}/pairing/link"), request).await
     }
 
     /// Opens the device's SSE stream; the answer's body is the stream.

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::api::ApiClient;
 use crate::error::{CaasError, Result};
 use crate::listeners::{Change, OrderListener, OrdersListener, PushListener, PushOutcome, Subscription, next_change};
+use crate::pairing::DeviceKey;
 use crate::secrets::SecretStore;
 use crate::snapshot::{OrderDetail, OrderSummary};
 use crate::store::{self, Store};
@@ -51,12 +52,24 @@ pub(crate) struct Inner {
     pub(crate) retrying: std::sync::atomic::AtomicBool,
     /// The last handover code per order, in memory only: a short-lived credential.
     pub(crate) handover_codes: std::sync::Mutex<std::collections::HashMap<Uuid, HandoverCodeView>>,
+    /// The shell's device key (Keystore, Secure Enclave); without one, a software key in the
+    /// secret store.
+    pub(crate) device_key: Option<Arc<dyn DeviceKey>>,
 }
 
 impl Caas {
     /// Opens the cache (creating or upgrading it) in `config.data_dir`. Must run inside a tokio
     /// runtime, which the core's background work then uses.
     pub async fn open(config: CaasConfig, secrets: Arc<dyn SecretStore>) -> Result<Self> {
+        Self::open_with_device_key(config, secrets, None).await
+    }
+
+    /// Like [`Caas::open`], with the device key the shell keeps in hardware.
+    pub async fn open_with_device_key(
+        config: CaasConfig,
+        secrets: Arc<dyn SecretStore>,
+        device_key: Option<Arc<dyn DeviceKey>>,
+    ) -> Result<Self> {
         let api = ApiClient::new(&config.backend_url)?;
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| CaasError::Config(format!("data directory {}: {e}", config.data_dir.display())))?;
@@ -76,6 +89,7 @@ impl Caas {
                 outbox_lock: tokio::sync::Mutex::new(()),
                 retrying: std::sync::atomic::AtomicBool::new(false),
                 handover_codes: std::sync::Mutex::default(),
+                device_key,
             }),
         })
     }
@@ -112,6 +126,7 @@ impl Caas {
             == Some(identity.as_str());
         if !same {
             self.ensure_outbox_empty().await?;
+            self.forget_phone_keys().await?;
         }
         self.inner.secrets.set(SESSION_KEY, token)?;
         self.inner
@@ -139,6 +154,7 @@ impl Caas {
     /// synced, so nothing a driver recorded is lost.
     pub async fn sign_out(&self) -> Result<()> {
         self.ensure_outbox_empty().await?;
+        self.forget_phone_keys().await?;
         self.inner.secrets.delete(SESSION_KEY)?;
         self.inner.store.write(|tx| store::clear_account_data(tx)).await?;
         self.notify(Change::All);

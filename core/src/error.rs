@@ -38,6 +38,42 @@ pub enum CaasError {
     /// The payment did not go through, for a reason the customer can act on; nothing was charged.
     #[error("payment refused ({refusal:?}): {message}")]
     PaymentRefused { refusal: PaymentRefusal, message: String },
+    /// Pairing with the car did not finish; `failure` says what the customer can do.
+    #[error("pairing failed ({failure:?}): {message}")]
+    Pairing { failure: PairingFailure, message: String },
+}
+
+/// Why pairing with the car failed, as the pairing screen explains it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PairingFailure {
+    /// The car has not been handed over yet: pairing comes after delivery.
+    NotDelivered,
+    /// No car with this phone's key answered the scan: go closer, or wake the car.
+    CarNotFound,
+    /// A car answered but could not prove it is the customer's car; nothing was sent to it.
+    WrongCar,
+    /// The car says the phone key has expired (and a fresh one did not help): check the clock.
+    GrantExpired,
+    /// The car says the phone key is not valid yet: the car's or the phone's clock is off.
+    GrantNotYetValid,
+    /// This phone's key was revoked: ask the dealership.
+    GrantRevoked,
+    /// The car did not accept this phone's key.
+    AuthenticationFailed,
+    /// The key does not allow linking the app (a guest key).
+    NotPermitted,
+    /// The car's software and the app do not share a protocol version or cipher: update.
+    Incompatible,
+    /// The link dropped or the car stopped answering: try again.
+    ConnectionLost,
+    /// Bluetooth is off, missing or not permitted.
+    BluetoothUnavailable,
+}
+
+impl CaasError {
+    pub(crate) fn pairing(failure: PairingFailure, message: impl Into<String>) -> Self {
+        Self::Pairing { failure, message: message.into() }
+    }
 }
 
 /// Why a payment was refused, as the payment screen explains it.

@@ -10,6 +10,7 @@ mod delivery;
 mod driver;
 mod error;
 mod listeners;
+mod pairing;
 mod payments;
 mod push_stream;
 mod secrets;
@@ -21,13 +22,20 @@ mod sync;
 pub use caas_protocol as protocol;
 pub use client::{Caas, CaasConfig};
 pub use driver::{AssignedDelivery, DriverActionOutcome, DriverConflict, DriverStep, DriverSyncReport, HandoverCheck};
-pub use error::{CaasError, PaymentRefusal, Result};
+pub use error::{CaasError, PairingFailure, PaymentRefusal, Result};
 pub use listeners::{DeliveriesListener, OrderListener, OrdersListener, PushListener, PushOutcome, Subscription};
+#[cfg(feature = "btleplug")]
+pub use pairing::btleplug_transport::BtleplugTransport;
+pub use pairing::simulated::{Air, LinkConditions, SimulatedTransport};
+pub use pairing::{
+    Advertisement, BleLink, BleTransport, DeviceKey, LinkReport, Paired, PairingListener, PairingOptions, PairingStep,
+    SoftwareDeviceKey, TransportError,
+};
 pub use payments::PaymentProgress;
 pub use push_stream::PushStream;
 pub use secrets::{FileSecretStore, SecretStore};
 pub use snapshot::{
-    CompletionDate, CustomerAction, EstimateRevision, FinalPaymentDue, OrderDetail, OrderSummary, TimelineEntry,
-    WindowRevision,
+    CompletionDate, CustomerAction, EstimateRevision, FinalPaymentDue, OrderDetail, OrderSummary, PhoneKey,
+    TimelineEntry, WindowRevision,
 };
 pub use sync::SyncReport;

@@ -3,6 +3,7 @@
 use caas_protocol::api::{Blocker, EventKind, Money, Registration, ScheduleReason, VehicleConfiguration};
 use caas_protocol::delivery::{DeliveryView, DeliveryWindow};
 use caas_protocol::lifecycle::Phase;
+use caas_protocol::pairing::api::AppLink;
 use caas_protocol::{Actor, OrderState};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
@@ -110,6 +111,21 @@ pub struct OrderDetail {
     pub delivery: Option<DeliveryView>,
     /// Every window the delivery was booked for, oldest first.
     pub delivery_windows: Vec<WindowRevision>,
+    /// Every phone key issued for the car, oldest first: the owner sees each key that can open it.
+    pub phone_keys: Vec<PhoneKey>,
+    /// The app's link with the car, once the car confirmed it.
+    pub app_link: Option<AppLink>,
+}
+
+/// A phone key for the car, from the order's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneKey {
+    pub grant_id: Uuid,
+    pub issued_at: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    pub revoked: bool,
+    /// When the car linked the app with this key.
+    pub linked_at: Option<DateTime<Utc>>,
 }
 
 impl CustomerAction {
@@ -161,6 +177,7 @@ impl OrderDetail {
         let mut timeline = Vec::new();
         let mut estimate_revisions = Vec::new();
         let mut delivery_windows = Vec::new();
+        let mut phone_keys: Vec<PhoneKey> = Vec::new();
         for event in &order.events {
             match &event.kind {
                 EventKind::StateChanged { to, by, .. } => {
@@ -182,6 +199,22 @@ impl OrderDetail {
                         reason: *reason,
                         at: event.occurred_at,
                     });
+                }
+                EventKind::KeyIssued { grant_id, not_after } => phone_keys.push(PhoneKey {
+                    grant_id: *grant_id,
+                    issued_at: event.occurred_at,
+                    not_after: *not_after,
+                    revoked: false,
+                    linked_at: None,
+                }),
+                EventKind::KeyRevoked { grant_id } => {
+                    phone_keys.iter_mut().filter(|k| k.grant_id == *grant_id).for_each(|k| k.revoked = true);
+                }
+                EventKind::AppLinked { link } => {
+                    phone_keys
+                        .iter_mut()
+                        .filter(|k| k.grant_id == link.grant_id)
+                        .for_each(|k| k.linked_at = Some(link.linked_at));
                 }
                 EventKind::ConfigurationRejected { .. }
                 | EventKind::RegistrationBlocked { .. }
@@ -216,6 +249,8 @@ impl OrderDetail {
             from_stock: details.from_stock,
             delivery: details.delivery.clone(),
             delivery_windows,
+            phone_keys,
+            app_link: details.app_link.clone(),
             summary,
             configuration: details.configuration.clone(),
             delivery_locality: details.delivery_locality.clone(),

@@ -88,6 +88,8 @@ impl Caas {
     #[tracing::instrument(skip(self))]
     pub async fn sync(&self) -> Result<SyncReport> {
         let token = self.token()?;
+        // Car link receipts that waited for a connection go first: they move orders on.
+        self.report_pending_links().await?;
         let remote = self.inner.api.orders(&token).await?;
         let local = self.inner.store.read(store::load_summaries).await?;
         let mut report = SyncReport { orders: remote.len(), new_events: 0 };

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::delivery::{CallOutcome, Custody, DeliveryView, DeliveryWindow, Handover, PickupPoint};
 use crate::lifecycle::{Actor, OrderState};
+use crate::pairing::api::AppLink;
 
 /// Every error the API returns has this shape; `code` is stable and meant for programs, `message`
 /// for people.
@@ -74,6 +75,12 @@ pub enum ErrorCode {
     HandoverCodeExpired,
     /// The handover code was used already.
     HandoverCodeUsed,
+    /// The car has not been handed over to the customer yet: no phone key before delivery.
+    NotDelivered,
+    /// This device's key for the car was revoked; it gets no new grant.
+    GrantRevoked,
+    /// The link receipt is not signed by the order's car, or names another grant.
+    LinkReceiptInvalid,
 }
 
 impl ErrorCode {
@@ -111,6 +118,9 @@ impl ErrorCode {
             ErrorCode::HandoverCodeInvalid => "handover_code_invalid",
             ErrorCode::HandoverCodeExpired => "handover_code_expired",
             ErrorCode::HandoverCodeUsed => "handover_code_used",
+            ErrorCode::NotDelivered => "not_delivered",
+            ErrorCode::GrantRevoked => "grant_revoked",
+            ErrorCode::LinkReceiptInvalid => "link_receipt_invalid",
         }
     }
 }
@@ -268,6 +278,9 @@ pub struct OrderView {
     /// Transport and handover, once the registered car is booked on a transport.
     #[serde(default)]
     pub delivery: Option<DeliveryView>,
+    /// The owner's app linked to the car, once the car confirmed it.
+    #[serde(default)]
+    pub app_link: Option<AppLink>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -318,6 +331,12 @@ pub enum EventKind {
     PickupRequired { pickup: PickupPoint },
     /// The verified customer took the car.
     HandedOver { handover: Handover },
+    /// A phone key for the car was issued: the owner sees every key that can open their car.
+    KeyIssued { grant_id: Uuid, not_after: DateTime<Utc> },
+    /// A phone key was revoked; the car refuses it from now on.
+    KeyRevoked { grant_id: Uuid },
+    /// The car confirmed the link with the owner's app.
+    AppLinked { link: AppLink },
 }
 
 /// Why a delivery window was set.
@@ -350,11 +369,14 @@ impl EventKind {
             EventKind::ReceivedAtDealership { .. } => "received_at_dealership",
             EventKind::PickupRequired { .. } => "pickup_required",
             EventKind::HandedOver { .. } => "handed_over",
+            EventKind::KeyIssued { .. } => "key_issued",
+            EventKind::KeyRevoked { .. } => "key_revoked",
+            EventKind::AppLinked { .. } => "app_linked",
         }
     }
 
     /// The event type names a push hint may carry.
-    pub const TYPE_NAMES: [&'static str; 13] = [
+    pub const TYPE_NAMES: [&'static str; 16] = [
         "state_changed",
         "estimate_revised",
         "configuration_rejected",
@@ -368,6 +390,9 @@ impl EventKind {
         "received_at_dealership",
         "pickup_required",
         "handed_over",
+        "key_issued",
+        "key_revoked",
+        "app_linked",
     ];
 }
 

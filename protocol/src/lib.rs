@@ -7,6 +7,7 @@ pub mod api;
 pub mod delivery;
 pub mod handover;
 pub mod lifecycle;
+pub mod pairing;
 pub mod payment;
 pub mod push;
 pub mod webhook;

@@ -11,7 +11,10 @@ use caas_core::protocol::api::{
     CustomerDetails, Money, OrderView, RegisterSaleRequest, RegistrationDetails, VehicleConfiguration,
 };
 use caas_core::protocol::payment::CardDetails;
-use caas_core::{Caas, CaasConfig, FileSecretStore, OrderDetail, OrderListener, PushStream, Subscription};
+use caas_core::{
+    Air, Caas, CaasConfig, FileSecretStore, LinkConditions, OrderDetail, OrderListener, PushStream, SimulatedTransport,
+    Subscription,
+};
 use caas_mock::client::{DealershipClient, SandboxClient};
 use caas_mock::{MockConfig, RunningMock};
 use tokio::sync::watch;
@@ -137,6 +140,38 @@ impl Platform {
         Ok(BookedCustomer { core, order: order.id, watcher, _stream: stream })
     }
 
+    /// A customer whose car was handed over at the door (the driver's phone lives in a temporary
+    /// directory of its own), following the order by push on a phone in `dir`.
+    pub async fn delivered_customer(&self, email: &str, dir: &Path) -> anyhow::Result<BookedCustomer> {
+        let mut customer = self.booked_customer(email, dir).await?;
+        customer.core.confirm_delivery_address(customer.order, None).await?;
+        let cab = tempfile::tempdir()?;
+        let driver = self.driver(DRIVER, cab.path()).await?;
+        let job = driver
+            .refresh_deliveries()
+            .await?
+            .into_iter()
+            .find(|job| job.order_id == customer.order)
+            .context("the driver has the car")?;
+        driver.embark(job.delivery_id, &job.vin).await?;
+        driver.arrive(job.delivery_id).await?;
+        let code = customer.core.handover_code(customer.order).await?;
+        driver.confirm_handover(job.delivery_id, &code.token).await?;
+        customer.watcher.until_state(OrderState::Delivered).await?;
+        Ok(customer)
+    }
+
+    /// The simulated BLE link to this mock's cars, in process.
+    pub fn air(&self) -> Air {
+        let radio = self.mock.radio.clone();
+        Air::InProcess(Arc::new(move || radio.connect_in_process()))
+    }
+
+    /// A simulated radio with `conditions` that reaches this mock's cars.
+    pub fn radio(&self, conditions: LinkConditions) -> SimulatedTransport {
+        SimulatedTransport::new(self.air(), conditions)
+    }
+
     /// A driver's phone in `dir`, signed in with the code emailed to `email`.
     pub async fn driver(&self, email: &str, dir: &Path) -> anyhow::Result<Caas> {
         let core = open_phone(self.url(), dir).await?;
@@ -164,6 +199,9 @@ pub struct BookedCustomer {
     pub watcher: Watcher,
     _stream: PushStream,
 }
+
+/// The driver serving Madrid's first booking in these tests.
+pub const DRIVER: &str = "lucia@iberia-carriers.example";
 
 /// An address where nothing listens: a phone opened on it is offline.
 pub const NO_SIGNAL: &str = "http://127.0.0.1:9";

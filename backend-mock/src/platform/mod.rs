@@ -8,6 +8,7 @@ mod factory_client;
 mod gateway_client;
 pub mod notify;
 pub mod orders;
+pub(crate) mod pairing;
 pub(crate) mod payments;
 pub(crate) mod registration;
 pub(crate) mod sales;
@@ -68,6 +69,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Issues and accepts handover codes.
     pub handover: delivery::HandoverDesk,
+    /// The simulated cars and the grant key they trust.
+    pub fleet: crate::vehicle::Fleet,
     /// The next this many driver actions are applied and then lose their answer (sandbox fault).
     pub driver_faults: Arc<std::sync::atomic::AtomicU32>,
     /// Turns true when the mock stops, ending the open push streams so shutdown can finish.
@@ -131,6 +134,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/driver/deliveries", get(delivery::driver::deliveries))
         .route("/v1/driver/deliveries/{id}/actions", post(delivery::driver::act))
         .route("/v1/driver/deliveries/{id}/handover-code", post(delivery::driver::resolve_short_code))
+        .route("/v1/orders/{id}/pairing/grant", post(pairing::issue_grant))
+        .route("/v1/orders/{id}/pairing/link", post(pairing::link))
         .route("/v1/payments/config", get(payments::config))
         .route("/v1/devices", post(customers::register_device))
         .route("/v1/devices/{id}", delete(customers::remove_device))
@@ -152,6 +157,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sandbox/registries/{country}/faults", post(sandbox::registry_faults))
         .route("/v1/sandbox/orders/{id}/handover-code", post(sandbox::handover_code))
         .route("/v1/sandbox/drivers/faults", post(sandbox::driver_faults))
+        .route("/v1/sandbox/vehicles/{vin}", get(sandbox::inspect_vehicle))
+        .route("/v1/sandbox/vehicles/{vin}/faults", post(sandbox::vehicle_faults))
+        .route("/v1/sandbox/grants/{grant_id}/revoke", post(sandbox::revoke_grant))
         .layer(axum::middleware::from_fn_with_state(
             Idempotency { db: state.db.clone(), namespace: "platform" },
             idempotency::enforce,

@@ -131,6 +131,9 @@ fn is_milestone(kind: &EventKind) -> bool {
             | EventKind::FinalPaymentRequested { .. }
             | EventKind::PaymentReminder { .. }
             | EventKind::RegistrationBlocked { .. }
+            | EventKind::KeyIssued { .. }
+            | EventKind::KeyRevoked { .. }
+            | EventKind::AppLinked { .. }
     )
 }
 
@@ -192,5 +195,14 @@ pub fn describe(kind: &EventKind) -> String {
             pickup.dealership, pickup.address, pickup.opening_hours
         ),
         EventKind::HandedOver { handover } => format!("Your car was handed over to you ({}). Enjoy it!", handover.by),
+        EventKind::KeyIssued { not_after, .. } => format!(
+            "A phone key for your car was issued, valid until {}. If you did not pair a phone, contact your \
+             dealership.",
+            not_after.format("%Y-%m-%d")
+        ),
+        EventKind::KeyRevoked { .. } => {
+            "A phone key for your car was revoked; the car no longer accepts it.".to_owned()
+        }
+        EventKind::AppLinked { .. } => "Your phone is linked to your car. It is ready to use.".to_owned(),
     }
 }

@@ -122,6 +122,14 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
                 params![id.to_string(), event.occurred_at.to_rfc3339()],
             )?;
         }
+        EventKind::AppLinked { link } => {
+            conn.execute(
+                "UPDATE orders SET app_link = ?2 WHERE id = ?1",
+                params![id.to_string(), serde_json::to_string(link)?],
+            )?;
+        }
+        // Keys are kept in `pairing_grants` by the pairing handlers.
+        EventKind::KeyIssued { .. } | EventKind::KeyRevoked { .. } => {}
         // Delivery events describe changes the delivery handlers make to the delivery itself.
         EventKind::DeliveryScheduled { .. }
         | EventKind::DeliveryAddressConfirmed
@@ -225,7 +233,7 @@ pub fn customer_of(conn: &Connection, id: Uuid) -> AppResult<Uuid> {
 
 const VIEW_COLUMNS: &str = "o.id, o.state, o.version, o.configuration, o.delivery_locality, o.deposit,
      o.vin, o.factory_order_id, o.estimated_completion, o.blocker, o.created_at, o.updated_at,
-     d.id, d.name, d.country, d.locality, o.price, o.final_payment, o.registration, o.from_stock";
+     d.id, d.name, d.country, d.locality, o.price, o.final_payment, o.registration, o.from_stock, o.app_link";
 
 fn view_from_row(row: &Row<'_>) -> rusqlite::Result<OrderView> {
     fn json<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
@@ -252,6 +260,7 @@ fn view_from_row(row: &Row<'_>) -> rusqlite::Result<OrderView> {
         registration: json(row.get(18)?),
         from_stock: row.get(19)?,
         delivery: None,
+        app_link: json(row.get(20)?),
         created_at: time(text(10)?),
         updated_at: time(text(11)?),
         dealership: DealershipView { id: text(12)?, name: text(13)?, country: text(14)?, locality: text(15)? },

@@ -392,3 +392,54 @@ pub async fn registry_faults(
     state.registries.fail_next(&country, request.transient_failures);
     Ok(StatusCode::NO_CONTENT)
 }
+
+fn vin(text: &str) -> AppResult<caas_protocol::pairing::Vin> {
+    caas_protocol::pairing::Vin::parse(text).map_err(|_| AppError::invalid("not a VIN"))
+}
+
+#[utoipa::path(get, path = "/v1/sandbox/vehicles/{vin}", tag = "sandbox",
+    responses((status = 200, body = crate::vehicle::VehicleInspection), (status = 422, body = ApiError)),
+    security(("bearer" = [])))]
+/// What a simulated car remembers: whether it advertises, the phones it linked, the commands it
+/// ran (answers from memory excluded).
+pub async fn inspect_vehicle(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Path(vin_text): Path<String>,
+) -> AppResult<Json<crate::vehicle::VehicleInspection>> {
+    Ok(Json(state.fleet.inspect(&vin(&vin_text)?)))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct VehicleFaults {
+    /// The car's next this many replies are lost on the air after it acted (at most 100).
+    pub drop_replies: u32,
+}
+
+#[utoipa::path(post, path = "/v1/sandbox/vehicles/{vin}/faults", tag = "sandbox", request_body = VehicleFaults,
+    responses((status = 204), (status = 422, body = ApiError)), security(("bearer" = [])))]
+/// Makes a car act on commands and lose its replies, like a link dropping at the worst moment.
+pub async fn vehicle_faults(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Path(vin_text): Path<String>,
+    Json(request): Json<VehicleFaults>,
+) -> AppResult<StatusCode> {
+    if request.drop_replies > 100 {
+        return Err(AppError::invalid("`drop_replies` is at most 100"));
+    }
+    state.fleet.drop_replies(&vin(&vin_text)?, request.drop_replies);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/v1/sandbox/grants/{grant_id}/revoke", tag = "sandbox",
+    responses((status = 204), (status = 404, body = ApiError)), security(("bearer" = [])))]
+/// Revokes a phone key, as the owner or the dealership would for a lost phone.
+pub async fn revoke_grant(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Path(grant_id): Path<Uuid>,
+) -> AppResult<StatusCode> {
+    super::pairing::revoke(&state, grant_id)?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -7,6 +7,7 @@ pub(crate) mod orders;
 pub(crate) mod outbox;
 mod payments;
 mod schema;
+pub(crate) mod vehicle_keys;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};

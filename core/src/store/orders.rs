@@ -107,7 +107,10 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[OrderEvent]) ->
             | EventKind::CustomerAbsent { .. }
             | EventKind::ReceivedAtDealership { .. }
             | EventKind::PickupRequired { .. }
-            | EventKind::HandedOver { .. } => {}
+            | EventKind::HandedOver { .. }
+            | EventKind::KeyIssued { .. }
+            | EventKind::KeyRevoked { .. }
+            | EventKind::AppLinked { .. } => {}
         }
         cursor = event.version;
         new_events += 1;
@@ -227,7 +230,7 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
 pub fn clear_account_data(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM events; DELETE FROM orders; DELETE FROM push_receipts; DELETE FROM meta;
-         DELETE FROM payment_attempts; DELETE FROM driver_deliveries; DELETE FROM outbox;",
+         DELETE FROM payment_attempts; DELETE FROM driver_deliveries; DELETE FROM outbox; DELETE FROM vehicle_keys;",
     )?;
     Ok(())
 }
@@ -259,6 +262,7 @@ pub(crate) mod fixtures {
             registration: None,
             from_stock: false,
             delivery: None,
+            app_link: None,
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
         }

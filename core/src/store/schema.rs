@@ -7,7 +7,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{CaasError, Result};
 
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 5;
 
 /// The latest schema, for a new database.
 const FRESH: &str = r#"
@@ -65,6 +65,16 @@ CREATE TABLE outbox (
     created_at TEXT NOT NULL
 );
 CREATE INDEX outbox_by_delivery ON outbox(delivery_id);
+CREATE TABLE vehicle_keys (
+    order_id TEXT PRIMARY KEY,
+    grant_id TEXT NOT NULL,
+    grant BLOB NOT NULL,
+    vin TEXT NOT NULL,
+    vehicle_public_key BLOB NOT NULL,
+    not_after TEXT NOT NULL,
+    clock_offset_seconds INTEGER NOT NULL,
+    link_receipt BLOB
+) WITHOUT ROWID;
 "#;
 
 /// `MIGRATIONS[n]` upgrades a database from version `n + 1` to `n + 2`. Version 1 is the first
@@ -126,6 +136,20 @@ const MIGRATIONS: &[&str] = &[
         created_at TEXT NOT NULL
     );
     CREATE INDEX outbox_by_delivery ON outbox(delivery_id);
+    "#,
+    // 5: phone keys: the grant per order with the car's public key, and the car's link receipt
+    // until the platform confirmed it (the advertising key is a secret and stays out).
+    r#"
+    CREATE TABLE vehicle_keys (
+        order_id TEXT PRIMARY KEY,
+        grant_id TEXT NOT NULL,
+        grant BLOB NOT NULL,
+        vin TEXT NOT NULL,
+        vehicle_public_key BLOB NOT NULL,
+        not_after TEXT NOT NULL,
+        clock_offset_seconds INTEGER NOT NULL,
+        link_receipt BLOB
+    ) WITHOUT ROWID;
     "#,
 ];
 

@@ -1,0 +1,256 @@
+//! The simulated cars: what each car holds from manufacture (its own identity key, the platform's
+//! grant key, its advertising key), what it remembers (linked phones, answered commands), and
+//! the radio a phone reaches them over.
+//!
+//! Every car key is derived from one pairing seed in memory (HMAC-SHA256 over a purpose and the
+//! VIN), so no private key is ever written to the database, and a mock restarted with the same
+//! `--pairing-key` has the same cars.
+
+mod car;
+pub mod radio;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use caas_protocol::OrderState;
+use caas_protocol::pairing::radio::{Advertisement, MAX_ADVERTISEMENTS};
+use caas_protocol::pairing::{
+    AdvertisingKey, CarIdentity, CommandId, Grant, GrantRole, GrantSigner, LinkReceipt, Reply, Request, RotatingId,
+    VehicleStatus, Vin,
+};
+use ring::hmac;
+use rusqlite::OptionalExtension;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::db::Db;
+
+/// Replies a car keeps, per car, so a command sent again after a lost answer is answered from
+/// memory instead of run twice.
+const REMEMBERED_REPLIES: usize = 32;
+
+/// The cars and their shared pairing secrets.
+#[derive(Clone)]
+pub struct Fleet {
+    inner: Arc<FleetInner>,
+}
+
+struct FleetInner {
+    master: hmac::Key,
+    grants: GrantSigner,
+    db: Db,
+    clock: Clock,
+    memory: Mutex<HashMap<String, CarMemory>>,
+}
+
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fleet").finish_non_exhaustive()
+    }
+}
+
+/// What one car remembers between connections.
+#[derive(Debug, Default)]
+struct CarMemory {
+    /// Grants whose phone the car linked, with the device key's digest.
+    linked: Vec<(Uuid, [u8; 32])>,
+    /// How many times the car actually linked an app (not answered from memory).
+    links_executed: u32,
+    commands_executed: u32,
+    replies: VecDeque<((Uuid, CommandId), Reply)>,
+    /// Sandbox fault: the next this many replies are computed and then lost on the air.
+    drop_replies: u32,
+}
+
+/// What the sandbox can see of a car.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct VehicleInspection {
+    pub vin: String,
+    /// Whether the car is advertising (delivered to its customer).
+    pub on_air: bool,
+    pub linked_phones: u32,
+    /// Times the car ran a "link app" command; answers from memory do not count.
+    pub links_executed: u32,
+    pub commands_executed: u32,
+}
+
+impl Fleet {
+    pub fn new(seed: &[u8; 32], db: Db, clock: Clock) -> Self {
+        let master = hmac::Key::new(hmac::HMAC_SHA256, seed);
+        let grants = GrantSigner::from_seed(&derive(&master, "grant-key", ""));
+        Self { inner: Arc::new(FleetInner { master, grants, db, clock, memory: Mutex::default() }) }
+    }
+
+    /// The platform's grant key; every car trusts its public half.
+    pub fn grant_signer(&self) -> &GrantSigner {
+        &self.inner.grants
+    }
+
+    pub fn identity(&self, vin: &Vin) -> CarIdentity {
+        CarIdentity::from_seed(
+            vin.clone(),
+            &derive(&self.inner.master, "vehicle-identity", vin.as_str()),
+            self.inner.grants.verifier(),
+        )
+    }
+
+    /// The secret behind the car's rotating advertisement.
+    pub fn advertising_secret(&self, vin: &Vin) -> [u8; 32] {
+        derive(&self.inner.master, "advertising", vin.as_str())
+    }
+
+    /// The car's clock: the platform's, so the sandbox clock moves grants' validity too.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.inner.clock.now()
+    }
+
+    /// Cars with their customers (delivered or later) advertise; newest first, as many as a scan
+    /// reports.
+    fn on_air(&self) -> Vec<(Vin, Advertisement)> {
+        let vins: Vec<String> = {
+            let conn = self.inner.db.lock();
+            let query = conn.prepare(
+                "SELECT vin FROM orders WHERE vin IS NOT NULL AND state IN (?1, ?2, ?3)
+                 ORDER BY updated_at DESC LIMIT ?4",
+            );
+            let rows = query.and_then(|mut statement| {
+                statement
+                    .query_map(
+                        rusqlite::params![
+                            OrderState::Delivered.wire_name(),
+                            OrderState::AppLinked.wire_name(),
+                            OrderState::Operational.wire_name(),
+                            MAX_ADVERTISEMENTS
+                        ],
+                        |r| r.get(0),
+                    )?
+                    .collect()
+            });
+            rows.unwrap_or_else(|error| {
+                tracing::warn!(%error, "could not list the cars on the air");
+                Vec::new()
+            })
+        };
+        let now = self.now().timestamp();
+        vins.iter()
+            .filter_map(|vin| Vin::parse(vin).ok())
+            .map(|vin| {
+                let rotating_id = AdvertisingKey::new(&self.advertising_secret(&vin)).rotating_id(now);
+                let ad = Advertisement { peripheral_id: peripheral_id(rotating_id), rotating_id, rssi: -58 };
+                (vin, ad)
+            })
+            .collect()
+    }
+
+    /// The car a phone asks to connect to, by the name it saw in a scan.
+    fn find(&self, peripheral: &str) -> Option<Vin> {
+        self.on_air().into_iter().find(|(_, ad)| ad.peripheral_id == peripheral).map(|(vin, _)| vin)
+    }
+
+    /// Whether the platform told the car that a grant was revoked.
+    fn is_revoked(&self, grant_id: Uuid) -> bool {
+        let revoked: Option<Option<String>> = self
+            .inner
+            .db
+            .lock()
+            .query_row("SELECT revoked_at FROM pairing_grants WHERE grant_id = ?1", [grant_id.to_string()], |r| {
+                r.get(0)
+            })
+            .optional()
+            .unwrap_or_else(|error| {
+                tracing::warn!(%error, "could not read revocations; refusing the grant");
+                Some(Some(String::new()))
+            });
+        matches!(revoked, Some(Some(_)))
+    }
+
+    /// Runs a command from an authenticated session, or answers it from memory if the car ran it
+    /// already. `None` when the sandbox made the reply get lost.
+    fn execute(&self, identity: &CarIdentity, grant: &Grant, id: CommandId, request: Request) -> Option<Reply> {
+        let mut memory = self.inner.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let car = memory.entry(identity.vin.to_string()).or_default();
+        let key = (grant.grant_id, id);
+        let remembered = car.replies.iter().find(|(k, _)| *k == key).map(|(_, reply)| reply.clone());
+        let reply = match remembered {
+            Some(reply) => reply,
+            None => {
+                let reply = match request {
+                    Request::LinkApp if grant.role != GrantRole::Owner => {
+                        Reply::Refused(caas_protocol::pairing::AlertCode::NotPermitted)
+                    }
+                    Request::LinkApp => {
+                        let digest = LinkReceipt::device_key_digest(&grant.device_public_key);
+                        car.linked.retain(|(grant_id, _)| *grant_id != grant.grant_id);
+                        car.linked.push((grant.grant_id, digest));
+                        car.links_executed += 1;
+                        let linked_at = self.now().timestamp();
+                        let signed = LinkReceipt::signed_part(&identity.vin, grant.grant_id, &digest, linked_at);
+                        Reply::Linked(LinkReceipt {
+                            vin: identity.vin.clone(),
+                            grant_id: grant.grant_id,
+                            device_key_digest: digest,
+                            linked_at,
+                            signature: identity.sign(&signed),
+                        })
+                    }
+                    Request::ReadStatus => Reply::Status(VehicleStatus {
+                        odometer_km: 12,
+                        battery_percent: 81,
+                        locked: true,
+                        owner_linked: !car.linked.is_empty(),
+                    }),
+                };
+                car.commands_executed += 1;
+                if car.replies.len() == REMEMBERED_REPLIES {
+                    car.replies.pop_front();
+                }
+                car.replies.push_back((key, reply.clone()));
+                reply
+            }
+        };
+        if car.drop_replies > 0 {
+            car.drop_replies -= 1;
+            tracing::info!(vin = %identity.vin, "sandbox fault: the car's reply is lost on the air");
+            return None;
+        }
+        Some(reply)
+    }
+
+    /// What the sandbox sees of a car.
+    pub fn inspect(&self, vin: &Vin) -> VehicleInspection {
+        let on_air = self.on_air().iter().any(|(v, _)| v == vin);
+        let memory = self.inner.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let car = memory.get(vin.as_str());
+        VehicleInspection {
+            vin: vin.to_string(),
+            on_air,
+            linked_phones: car.map_or(0, |c| c.linked.len() as u32),
+            links_executed: car.map_or(0, |c| c.links_executed),
+            commands_executed: car.map_or(0, |c| c.commands_executed),
+        }
+    }
+
+    /// Makes the car's next `count` replies get lost after the car acted on the command.
+    pub fn drop_replies(&self, vin: &Vin, count: u32) {
+        let mut memory = self.inner.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        memory.entry(vin.to_string()).or_default().drop_replies = count;
+    }
+}
+
+/// The radio's name for a car in one epoch: as anonymous, and as short-lived, as its identifier.
+fn peripheral_id(id: RotatingId) -> String {
+    id.0.iter().fold(String::from("car-"), |mut name, byte| {
+        name.push_str(&format!("{byte:02x}"));
+        name
+    })
+}
+
+fn derive(master: &hmac::Key, purpose: &str, vin: &str) -> [u8; 32] {
+    let mut message = purpose.as_bytes().to_vec();
+    message.push(0);
+    message.extend_from_slice(vin.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(hmac::sign(master, &message).as_ref());
+    out
+}

@@ -1,0 +1,385 @@
+//! Pairing the owner's phone with the car after delivery (the seed's "mobile app linking"):
+//! fetch or refresh the grant, find the car by its rotating identifier, connect, run the
+//! handshake, have the car link the app and read its status, then hand the car's signed receipt
+//! to the platform, which moves the order to `app_linked` and `operational`.
+//!
+//! Pairing works without signal once the grant is on the phone: the receipt waits in the cache
+//! and goes to the platform on the next sync.
+
+mod conversation;
+mod device_key;
+pub mod simulated;
+mod transport;
+
+#[cfg(feature = "btleplug")]
+pub mod btleplug_transport;
+
+use std::time::Duration;
+
+use caas_protocol::OrderState;
+use caas_protocol::api::ErrorCode;
+use caas_protocol::pairing::api::{self, GrantRequest, GrantView, LinkRequest, grant_request_message};
+use caas_protocol::pairing::{
+    AdvertisingKey, Command, CommandId, ExpectedVehicle, Reply, Request, RotatingId, VehicleStatus, Vin,
+    read_unverified,
+};
+use chrono::{TimeDelta, Utc};
+use uuid::Uuid;
+
+pub use conversation::LinkReport;
+pub use device_key::{DeviceKey, SoftwareDeviceKey};
+pub use transport::{Advertisement, BleLink, BleTransport, TransportError};
+
+use crate::client::Caas;
+use crate::error::{CaasError, PairingFailure, Result};
+use crate::listeners::Change;
+use crate::store::{self, vehicle_keys};
+use conversation::{Conversation, refused, transport_failure};
+use vehicle_keys::StoredGrant;
+
+/// A grant with less than this left is refreshed before use (when the platform can be reached).
+const REFRESH_BEFORE_END: TimeDelta = TimeDelta::hours(1);
+
+/// Where the car's advertising key for an order is kept.
+fn advertising_secret(order: Uuid) -> String {
+    format!("pairing.advertising.{order}")
+}
+
+/// What the pairing screen shows while it works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PairingStep {
+    Scanning,
+    Connecting,
+    Authenticating,
+    Linked,
+}
+
+/// Hears the steps of a pairing.
+pub trait PairingListener: Send + Sync {
+    fn on_step(&self, step: PairingStep);
+}
+
+/// How patient a pairing is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairingOptions {
+    pub scan_timeout: Duration,
+    /// How long to wait for each answer of the car.
+    pub reply_timeout: Duration,
+    /// How often a command is sent again when its response does not come.
+    pub resends: u32,
+    /// How many connections to try when a link drops.
+    pub attempts: u32,
+}
+
+impl Default for PairingOptions {
+    fn default() -> Self {
+        Self { scan_timeout: Duration::from_secs(10), reply_timeout: Duration::from_secs(3), resends: 2, attempts: 2 }
+    }
+}
+
+/// A finished pairing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paired {
+    pub vin: String,
+    pub grant_id: Uuid,
+    pub status: VehicleStatus,
+    /// Whether the platform has the car's receipt; if not, the next sync sends it.
+    pub reported: bool,
+    pub link: LinkReport,
+}
+
+impl Caas {
+    /// Pairs this phone with the order's car over `transport`.
+    #[tracing::instrument(skip(self, transport, listener))]
+    pub async fn pair_vehicle(
+        &self,
+        order_id: Uuid,
+        transport: &dyn BleTransport,
+        options: PairingOptions,
+        listener: Option<&dyn PairingListener>,
+    ) -> Result<Paired> {
+        let step = |step| {
+            tracing::info!(?step, "pairing");
+            if let Some(listener) = listener {
+                listener.on_step(step);
+            }
+        };
+        let mut grant = self.grant_for(order_id, false).await?;
+        // One id for the "link app" command across every try, so a car that linked before a link
+        // dropped answers from memory.
+        let link_command = CommandId::random();
+        let mut refreshed = false;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.pair_once(&grant, transport, link_command, options, &step).await {
+                Ok((status, link)) => {
+                    let reported = self.report_link(order_id).await?;
+                    step(PairingStep::Linked);
+                    return Ok(Paired { vin: grant.vin, grant_id: grant.grant_id, status, reported, link });
+                }
+                // A grant the car finds expired, or a car that seems absent (the phone's idea of
+                // the car's clock, which picks its identifier, may be stale): a fresh grant from
+                // the platform brings both up to date, once.
+                Err(
+                    error @ CaasError::Pairing {
+                        failure: PairingFailure::GrantExpired | PairingFailure::CarNotFound,
+                        ..
+                    },
+                ) if !refreshed => {
+                    tracing::info!(%error, "fetching a fresh grant and trying again");
+                    grant = match self.grant_for(order_id, true).await {
+                        Ok(grant) => grant,
+                        Err(CaasError::Offline(_)) => return Err(error),
+                        Err(other) => return Err(other),
+                    };
+                    refreshed = true;
+                }
+                Err(error @ CaasError::Pairing { failure: PairingFailure::ConnectionLost, .. })
+                    if tries >= options.attempts.max(1) =>
+                {
+                    return Err(error);
+                }
+                Err(CaasError::Pairing { failure: PairingFailure::ConnectionLost, message }) => {
+                    tracing::info!(%message, "the link dropped; connecting again");
+                }
+                Err(error @ CaasError::Pairing { failure: PairingFailure::GrantRevoked, .. }) => {
+                    // A revoked grant opens nothing any more: keep neither it nor the car's secret.
+                    self.inner.store.write(move |tx| vehicle_keys::forget_grant(tx, order_id)).await?;
+                    self.inner.secrets.delete(&advertising_secret(order_id))?;
+                    return Err(error);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Fetches the phone key for a delivered order now, so the car can be paired later without
+    /// signal (the shells call it when the order shows `delivered`).
+    pub async fn prepare_pairing(&self, order_id: Uuid) -> Result<()> {
+        self.grant_for(order_id, false).await.map(drop)
+    }
+
+    /// One connection: scan, connect, authenticate, link, read the status.
+    async fn pair_once(
+        &self,
+        grant: &StoredGrant,
+        transport: &dyn BleTransport,
+        link_command: CommandId,
+        options: PairingOptions,
+        step: &dyn Fn(PairingStep),
+    ) -> Result<(VehicleStatus, LinkReport)> {
+        step(PairingStep::Scanning);
+        let secret = self.inner.secrets.get(&advertising_secret(grant.order_id))?.ok_or_else(|| {
+            CaasError::pairing(
+                PairingFailure::CarNotFound,
+                "this phone has no key to recognise the car; pair online once",
+            )
+        })?;
+        let advertising = AdvertisingKey::new(&decode_secret(&secret)?);
+        let car_now = Utc::now().timestamp() + grant.clock_offset_seconds;
+        let seen = transport.scan(options.scan_timeout).await.map_err(transport_failure)?;
+        let car = seen
+            .iter()
+            .filter(|ad| {
+                <[u8; 8]>::try_from(ad.service_data.as_slice())
+                    .is_ok_and(|id| advertising.recognises(RotatingId(id), car_now))
+            })
+            .max_by_key(|ad| ad.rssi.unwrap_or(i16::MIN))
+            .ok_or_else(|| {
+                CaasError::pairing(
+                    PairingFailure::CarNotFound,
+                    format!("your car was not among the {} cars in range; go closer and try again", seen.len()),
+                )
+            })?;
+        step(PairingStep::Connecting);
+        let link = transport.connect(&car.peripheral_id).await.map_err(transport_failure)?;
+        let mut conversation = Conversation::new(link);
+        step(PairingStep::Authenticating);
+        let outcome = self.link_over(&mut conversation, grant, link_command, options).await;
+        let report = conversation.close().await;
+        tracing::info!(?report, "pairing link closed");
+        outcome.map(|status| (status, report))
+    }
+
+    async fn link_over(
+        &self,
+        conversation: &mut Conversation,
+        grant: &StoredGrant,
+        link_command: CommandId,
+        options: PairingOptions,
+    ) -> Result<VehicleStatus> {
+        let vin = Vin::parse(&grant.vin).map_err(|_| CaasError::Storage("the stored VIN is invalid".into()))?;
+        let expected = ExpectedVehicle { vin, public_key: grant.vehicle_public_key };
+        let device_key = self.device_key()?;
+        let mut session =
+            conversation.authenticate(expected, &grant.grant, device_key.as_ref(), options.reply_timeout).await?;
+        let command = Command { id: link_command, request: Request::LinkApp };
+        let receipt = match conversation.command(&mut session, command, options.reply_timeout, options.resends).await? {
+            Reply::Linked(receipt) => receipt,
+            Reply::Refused(code) => return Err(refused(code)),
+            Reply::Status(_) => return Err(CaasError::Protocol("the car answered another command".into())),
+        };
+        if receipt.grant_id != grant.grant_id || receipt.verify(&grant.vehicle_public_key).is_err() {
+            return Err(CaasError::pairing(PairingFailure::WrongCar, "the car's link receipt does not check out"));
+        }
+        let (order, encoded) = (grant.order_id, receipt.encode());
+        self.inner.store.write(move |tx| vehicle_keys::set_link_receipt(tx, order, Some(&encoded))).await?;
+        let command = Command { id: CommandId::random(), request: Request::ReadStatus };
+        match conversation.command(&mut session, command, options.reply_timeout, options.resends).await? {
+            Reply::Status(status) => Ok(status),
+            Reply::Refused(code) => Err(refused(code)),
+            Reply::Linked(_) => Err(CaasError::Protocol("the car answered another command".into())),
+        }
+    }
+
+    /// The device key: the shell's, or the software key kept in the secret store.
+    pub(crate) fn device_key(&self) -> Result<std::sync::Arc<dyn DeviceKey>> {
+        match &self.inner.device_key {
+            Some(key) => Ok(key.clone()),
+            None => Ok(std::sync::Arc::new(SoftwareDeviceKey::load_or_create(self.inner.secrets.as_ref())?)),
+        }
+    }
+
+    /// The order's grant: the stored one while it has time left, else a fresh one from the
+    /// platform (or the stored one still, when offline and not yet expired).
+    async fn grant_for(&self, order: Uuid, refresh: bool) -> Result<StoredGrant> {
+        let stored = self.inner.store.read(move |conn| vehicle_keys::load_grant(conn, order)).await?;
+        let now = Utc::now();
+        let usable = |g: &StoredGrant, margin: TimeDelta| {
+            g.not_after > now + TimeDelta::seconds(g.clock_offset_seconds) + margin
+        };
+        if let Some(grant) = stored.as_ref().filter(|g| !refresh && usable(g, REFRESH_BEFORE_END)) {
+            return Ok(grant.clone());
+        }
+        match self.fetch_grant(order).await {
+            Ok(grant) => Ok(grant),
+            Err(CaasError::Offline(reason)) => match stored.filter(|g| !refresh && usable(g, TimeDelta::zero())) {
+                Some(grant) => Ok(grant),
+                None if !self.handed_over(order).await => Err(not_delivered()),
+                None => Err(CaasError::Offline(reason)),
+            },
+            Err(CaasError::Rejected { code: ErrorCode::NotDelivered, .. }) => Err(not_delivered()),
+            Err(CaasError::Rejected { code: ErrorCode::GrantRevoked, message }) => {
+                Err(CaasError::pairing(PairingFailure::GrantRevoked, message))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Whether the cached order says the car was handed over.
+    async fn handed_over(&self, order: Uuid) -> bool {
+        self.order(order).await.is_ok_and(|o| {
+            matches!(o.summary.state, OrderState::Delivered | OrderState::AppLinked | OrderState::Operational)
+        })
+    }
+
+    /// Asks the platform for a grant for this device's key, proving the key is ours.
+    async fn fetch_grant(&self, order: Uuid) -> Result<StoredGrant> {
+        let token = self.token()?;
+        let device_key = self.device_key()?;
+        let public = device_key.public_key()?;
+        let proof = device_key.sign(&grant_request_message(order, &public)).await?;
+        let request = GrantRequest { device_public_key: api::encode(&public), proof: api::encode(&proof) };
+        let view = self.inner.api.request_grant(&token, order, &request).await?;
+        let grant = stored_grant(order, &view, &public)?;
+        self.inner.secrets.set(&advertising_secret(order), &view.advertising_key)?;
+        let kept = grant.clone();
+        self.inner.store.write(move |tx| vehicle_keys::save_grant(tx, &kept)).await?;
+        tracing::info!(%view, "phone key received");
+        Ok(grant)
+    }
+
+    /// Sends the car's link receipt for `order` to the platform if one is waiting. `Ok(false)`
+    /// when offline: the receipt stays for the next sync.
+    pub(crate) async fn report_link(&self, order: Uuid) -> Result<bool> {
+        let stored = self.inner.store.read(move |conn| vehicle_keys::load_grant(conn, order)).await?;
+        let Some(receipt) = stored.and_then(|g| g.link_receipt) else {
+            return Ok(true);
+        };
+        let request = LinkRequest { receipt: api::encode(&receipt) };
+        match self.inner.api.report_link(&self.token()?, order, &request).await {
+            Ok(view) => {
+                self.inner
+                    .store
+                    .write(move |tx| {
+                        vehicle_keys::set_link_receipt(tx, order, None)?;
+                        store::upsert_details(tx, &view)
+                    })
+                    .await?;
+                match self.sync_order(order).await {
+                    Ok(_) | Err(CaasError::Offline(_)) => {}
+                    Err(error) => return Err(error),
+                }
+                self.notify(Change::Order(order));
+                Ok(true)
+            }
+            Err(CaasError::Offline(reason)) => {
+                tracing::info!(%reason, "the link receipt waits for a connection");
+                Ok(false)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Sends every waiting link receipt; part of a sync.
+    pub(crate) async fn report_pending_links(&self) -> Result<()> {
+        let pending = self.inner.store.read(vehicle_keys::pending_receipts).await?;
+        for (order, _) in pending {
+            self.report_link(order).await?;
+        }
+        Ok(())
+    }
+
+    /// Forgets this device's phone keys and the car secrets that go with them (signing out, or
+    /// another account signing in).
+    pub(crate) async fn forget_phone_keys(&self) -> Result<()> {
+        for order in self.inner.store.read(vehicle_keys::orders_with_keys).await? {
+            self.inner.secrets.delete(&advertising_secret(order))?;
+        }
+        if self.inner.device_key.is_none() {
+            self.inner.secrets.delete(device_key::SOFTWARE_KEY_SECRET)?;
+        }
+        Ok(())
+    }
+}
+
+fn not_delivered() -> CaasError {
+    CaasError::pairing(PairingFailure::NotDelivered, "the car is paired after it is handed over to you")
+}
+
+fn decode_secret(text: &str) -> Result<[u8; 32]> {
+    api::decode(text, 32)
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| CaasError::Secrets("a stored car key is unreadable".into()))
+}
+
+/// Checks what the platform sent before keeping it: the grant must name this device's key and
+/// the car the platform says it is for.
+fn stored_grant(order: Uuid, view: &GrantView, device_public_key: &[u8]) -> Result<StoredGrant> {
+    let garbled = |what: &str| CaasError::Protocol(format!("the platform's grant is unusable: {what}"));
+    let grant_bytes = api::decode(&view.grant, 512).map_err(|_| garbled("grant"))?;
+    let grant = read_unverified(&grant_bytes).map_err(|_| garbled("grant"))?;
+    if grant.device_public_key.as_slice() != device_public_key {
+        return Err(garbled("it names another device's key"));
+    }
+    if grant.vin.as_str() != view.vin || grant.grant_id != view.grant_id {
+        return Err(garbled("it names another car or grant"));
+    }
+    let vehicle_public_key: [u8; 32] = api::decode(&view.vehicle_public_key, 32)
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| garbled("vehicle key"))?;
+    decode_secret(&view.advertising_key).map_err(|_| garbled("advertising key"))?;
+    Ok(StoredGrant {
+        order_id: order,
+        grant_id: grant.grant_id,
+        grant: grant_bytes,
+        vin: view.vin.clone(),
+        vehicle_public_key,
+        not_after: view.not_after,
+        clock_offset_seconds: (view.platform_time - Utc::now()).num_seconds(),
+        link_receipt: None,
+    })
+}

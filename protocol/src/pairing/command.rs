@@ -1,0 +1,262 @@
+//! What travels inside records: commands, the responses that name them, and alerts.
+
+use ring::digest::{SHA256, digest};
+use ring::signature::{ED25519, UnparsedPublicKey};
+use uuid::Uuid;
+
+use super::wire::{Reader, Writer};
+use super::{AlertCode, PairingError, Vin};
+
+const LINK_CONTEXT: &[u8] = b"CAAS-LINK-v1\0";
+
+/// Names a command across resends: a command sent again after a lost response carries the same
+/// id, so the car answers it from memory instead of running it twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CommandId(pub [u8; 16]);
+
+impl CommandId {
+    pub fn random() -> Self {
+        Self(*Uuid::new_v4().as_bytes())
+    }
+}
+
+/// What the phone asks of the car.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Request {
+    /// Link this app to the car as its owner's; the car answers with a signed receipt.
+    LinkApp = 1,
+    ReadStatus = 2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Command {
+    pub id: CommandId,
+    pub request: Request,
+}
+
+/// The car's signed statement that it linked a device, which the phone forwards to the
+/// platform: the platform marks the car linked on the car's word, not the phone's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkReceipt {
+    pub vin: Vin,
+    pub grant_id: Uuid,
+    /// SHA-256 of the linked device's public key.
+    pub device_key_digest: [u8; 32],
+    /// Unix seconds of the car's clock.
+    pub linked_at: i64,
+    pub signature: [u8; 64],
+}
+
+impl LinkReceipt {
+    pub fn device_key_digest(device_public_key: &[u8]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(digest(&SHA256, device_public_key).as_ref());
+        out
+    }
+
+    /// The bytes the vehicle key signs.
+    pub fn signed_part(vin: &Vin, grant_id: Uuid, device_key_digest: &[u8; 32], linked_at: i64) -> Vec<u8> {
+        let mut w = Writer::with_capacity(LINK_CONTEXT.len() + 73);
+        w.bytes(LINK_CONTEXT)
+            .bytes(vin.as_str().as_bytes())
+            .bytes(grant_id.as_bytes())
+            .bytes(device_key_digest)
+            .i64(linked_at);
+        w.into_vec()
+    }
+
+    /// Checks the car's signature with its public key (Ed25519, 32 bytes).
+    pub fn verify(&self, vehicle_public_key: &[u8]) -> Result<(), PairingError> {
+        let signed = Self::signed_part(&self.vin, self.grant_id, &self.device_key_digest, self.linked_at);
+        UnparsedPublicKey::new(&ED25519, vehicle_public_key)
+            .verify(&signed, &self.signature)
+            .map_err(|_| PairingError::WrongVehicle)
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(137);
+        self.write(&mut w);
+        w.into_vec()
+    }
+
+    fn write(&self, w: &mut Writer) {
+        w.bytes(self.vin.as_str().as_bytes())
+            .bytes(self.grant_id.as_bytes())
+            .bytes(&self.device_key_digest)
+            .i64(self.linked_at)
+            .bytes(&self.signature);
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Self, PairingError> {
+        let mut r = Reader::new(bytes);
+        let receipt = Self::read(&mut r)?;
+        r.finish()?;
+        Ok(receipt)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, PairingError> {
+        let vin = Vin::parse(std::str::from_utf8(r.bytes(17)?).map_err(|_| PairingError::Malformed("not a VIN"))?)?;
+        Ok(Self {
+            vin,
+            grant_id: Uuid::from_bytes(r.array()?),
+            device_key_digest: r.array()?,
+            linked_at: r.i64()?,
+            signature: r.array()?,
+        })
+    }
+}
+
+/// What the car reports about itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VehicleStatus {
+    pub odometer_km: u32,
+    pub battery_percent: u8,
+    pub locked: bool,
+    /// Whether an owner's app is linked.
+    pub owner_linked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    Linked(LinkReceipt),
+    Status(VehicleStatus),
+    Refused(AlertCode),
+}
+
+/// The car's answer; it names the record and the command it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The counter of the record that carried the command.
+    pub in_reply_to: u64,
+    pub command_id: CommandId,
+    pub reply: Reply,
+}
+
+/// The plaintext of a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    Command(Command),
+    Response(Response),
+    Alert(AlertCode),
+}
+
+impl Content {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::with_capacity(160);
+        match self {
+            Self::Command(command) => {
+                w.u8(1).bytes(&command.id.0).u8(command.request as u8);
+            }
+            Self::Response(response) => {
+                w.u8(2).u64(response.in_reply_to).bytes(&response.command_id.0);
+                match &response.reply {
+                    Reply::Linked(receipt) => {
+                        w.u8(1);
+                        receipt.write(&mut w);
+                    }
+                    Reply::Status(status) => {
+                        w.u8(2)
+                            .u32(status.odometer_km)
+                            .u8(status.battery_percent)
+                            .u8(u8::from(status.locked))
+                            .u8(u8::from(status.owner_linked));
+                    }
+                    Reply::Refused(code) => {
+                        w.u8(3).u8(*code as u8);
+                    }
+                }
+            }
+            Self::Alert(code) => {
+                w.u8(3).u8(*code as u8);
+            }
+        }
+        w.into_vec()
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Self, PairingError> {
+        let mut r = Reader::new(bytes);
+        let content = match r.u8()? {
+            1 => {
+                let id = CommandId(r.array()?);
+                let request = match r.u8()? {
+                    1 => Request::LinkApp,
+                    2 => Request::ReadStatus,
+                    _ => return Err(PairingError::Malformed("unknown request")),
+                };
+                Self::Command(Command { id, request })
+            }
+            2 => {
+                let in_reply_to = r.u64()?;
+                let command_id = CommandId(r.array()?);
+                let reply = match r.u8()? {
+                    1 => Reply::Linked(LinkReceipt::read(&mut r)?),
+                    2 => Reply::Status(VehicleStatus {
+                        odometer_km: r.u32()?,
+                        battery_percent: r.u8()?.min(100),
+                        locked: flag(r.u8()?)?,
+                        owner_linked: flag(r.u8()?)?,
+                    }),
+                    3 => Reply::Refused(AlertCode::from_wire(r.u8()?)?),
+                    _ => return Err(PairingError::Malformed("unknown reply")),
+                };
+                Self::Response(Response { in_reply_to, command_id, reply })
+            }
+            3 => Self::Alert(AlertCode::from_wire(r.u8()?)?),
+            _ => return Err(PairingError::Malformed("unknown content")),
+        };
+        r.finish()?;
+        Ok(content)
+    }
+}
+
+fn flag(byte: u8) -> Result<bool, PairingError> {
+    match byte {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(PairingError::Malformed("flag is neither 0 nor 1")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_content_reads_back() {
+        let receipt = LinkReceipt {
+            vin: Vin::parse("VCAUEX00000000001").expect("vin"),
+            grant_id: Uuid::new_v4(),
+            device_key_digest: [7; 32],
+            linked_at: 1_800_000_000,
+            signature: [9; 64],
+        };
+        let status = VehicleStatus { odometer_km: 12, battery_percent: 80, locked: true, owner_linked: true };
+        for content in [
+            Content::Command(Command { id: CommandId::random(), request: Request::LinkApp }),
+            Content::Command(Command { id: CommandId::random(), request: Request::ReadStatus }),
+            Content::Response(Response {
+                in_reply_to: 3,
+                command_id: CommandId::random(),
+                reply: Reply::Linked(receipt.clone()),
+            }),
+            Content::Response(Response {
+                in_reply_to: 4,
+                command_id: CommandId::random(),
+                reply: Reply::Status(status),
+            }),
+            Content::Response(Response {
+                in_reply_to: 5,
+                command_id: CommandId::random(),
+                reply: Reply::Refused(AlertCode::NotPermitted),
+            }),
+            Content::Alert(AlertCode::Expired),
+        ] {
+            assert_eq!(Content::parse(&content.encode()), Ok(content.clone()));
+            let mut longer = content.encode();
+            longer.push(0);
+            assert!(Content::parse(&longer).is_err(), "trailing bytes are refused");
+        }
+        assert_eq!(LinkReceipt::parse(&receipt.encode()), Ok(receipt));
+    }
+}

@@ -1,0 +1,236 @@
+//! Pairing the owner's phone with the car after delivery, end to end: the platform's grant, the
+//! simulated BLE link to the mock's car at every MTU, lost replies and dropped links, revoked and
+//! stale keys, and a pairing without signal whose receipt reaches the platform later.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use caas_core::protocol::OrderState;
+use caas_core::protocol::api::EventKind;
+use caas_core::{
+    CaasError, CustomerAction, LinkConditions, PairingFailure, PairingListener, PairingOptions, PairingStep,
+};
+use caas_e2e::{NO_SIGNAL, Platform, open_phone};
+
+fn failure<T: std::fmt::Debug>(result: Result<T, CaasError>) -> PairingFailure {
+    match result {
+        Err(CaasError::Pairing { failure, .. }) => failure,
+        other => panic!("expected a pairing failure, got {other:?}"),
+    }
+}
+
+/// Quick to give up, for tests whose car is meant to stay silent.
+fn impatient() -> PairingOptions {
+    PairingOptions {
+        scan_timeout: Duration::from_secs(2),
+        reply_timeout: Duration::from_millis(500),
+        ..PairingOptions::default()
+    }
+}
+
+#[derive(Default)]
+struct Steps(Mutex<Vec<PairingStep>>);
+
+impl PairingListener for Steps {
+    fn on_step(&self, step: PairingStep) {
+        self.0.lock().expect("steps").push(step);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivered_customer_pairs_and_the_car_becomes_operational() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let mut ana = platform.delivered_customer("ana@example.com", dir.path()).await?;
+    let vin = ana.core.order(ana.order).await?.vin.expect("a built car has a VIN");
+    assert_eq!(platform.sandbox.vehicle(&vin).await?.linked_phones, 0);
+
+    let steps = Arc::new(Steps::default());
+    let radio = platform.radio(LinkConditions::default());
+    let paired = ana.core.pair_vehicle(ana.order, &radio, PairingOptions::default(), Some(steps.as_ref())).await?;
+    assert_eq!(paired.vin, vin);
+    assert!(paired.reported && paired.status.owner_linked && paired.status.locked);
+    assert_eq!(
+        *steps.0.lock().expect("steps"),
+        vec![PairingStep::Scanning, PairingStep::Connecting, PairingStep::Authenticating, PairingStep::Linked]
+    );
+    // Handshake, "link app", "read status": three round trips at MTU 185.
+    assert_eq!((paired.link.round_trips, paired.link.mtu), (3, 185));
+    assert!(paired.link.air_time.is_some_and(|t| t >= Duration::from_millis(30 * 10)));
+
+    let operational = ana.watcher.until_state(OrderState::Operational).await?;
+    assert_eq!(operational.actions, Vec::<CustomerAction>::new());
+    let states: Vec<_> = operational.timeline.iter().map(|t| t.state).collect();
+    assert!(states.ends_with(&[OrderState::Delivered, OrderState::AppLinked, OrderState::Operational]));
+    let link = operational.app_link.clone().expect("the car's link is on the order");
+    assert_eq!(link.grant_id, paired.grant_id);
+    assert_eq!(operational.phone_keys.len(), 1);
+    assert_eq!(operational.phone_keys[0].linked_at, Some(link.linked_at));
+    let car = platform.sandbox.vehicle(&vin).await?;
+    assert_eq!((car.on_air, car.linked_phones, car.links_executed), (true, 1, 1));
+    let sms = platform.sandbox.messages(Some(ana.order), Some("sms")).await?;
+    assert!(sms.iter().any(|m| m["payload"]["body"].as_str().is_some_and(|b| b.contains("phone key"))));
+
+    // Pairing again later (a new phone session) uses the same key and changes nothing.
+    let again = ana.core.pair_vehicle(ana.order, &radio, PairingOptions::default(), None).await?;
+    assert_eq!(again.grant_id, paired.grant_id);
+    let issued = platform.sandbox.order_events(ana.order).await?;
+    assert_eq!(issued.iter().filter(|e| matches!(e.kind, EventKind::KeyIssued { .. })).count(), 1);
+    assert_eq!(issued.iter().filter(|e| matches!(e.kind, EventKind::AppLinked { .. })).count(), 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mtu_pairs_and_a_link_dropped_mid_frame_leaves_nothing_behind() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let ana = platform.delivered_customer("ana@example.com", dir.path()).await?;
+    let vin = ana.core.order(ana.order).await?.vin.expect("vin");
+
+    // The link drops after two writes: in the middle of the first message at MTU 23.
+    let dropping = platform.radio(LinkConditions { mtu: 23, drop_after_writes: Some(2), ..LinkConditions::default() });
+    let options = PairingOptions { attempts: 1, ..impatient() };
+    assert_eq!(
+        failure(ana.core.pair_vehicle(ana.order, &dropping, options, None).await),
+        PairingFailure::ConnectionLost
+    );
+    assert_eq!(platform.sandbox.vehicle(&vin).await?.commands_executed, 0, "a half message is never acted on");
+
+    let mut bytes_at = Vec::new();
+    for mtu in [23, 185, 247, 517] {
+        let radio = platform.radio(LinkConditions { mtu, ..LinkConditions::default() });
+        let paired = ana.core.pair_vehicle(ana.order, &radio, PairingOptions::default(), None).await?;
+        assert_eq!(paired.link.mtu, mtu);
+        bytes_at.push((mtu, paired.link.bytes_to_car, paired.link.air_time.expect("simulated")));
+    }
+    // Smaller chunks cost more writes (each waits a connection interval), never more payload.
+    assert!(bytes_at[0].2 > bytes_at[1].2, "MTU 23 takes longer on the air than 185: {bytes_at:?}");
+    // The same messages at every MTU (give or take the few bytes an ECDSA signature varies by).
+    assert!(bytes_at.windows(2).all(|w| w[0].1.abs_diff(w[1].1) <= 4), "{bytes_at:?}");
+
+    // A lossy link gets there on retransmissions, later.
+    let lossy = platform.radio(LinkConditions { loss_percent: 20, seed: 7, ..LinkConditions::default() });
+    let paired = ana.core.pair_vehicle(ana.order, &lossy, PairingOptions::default(), None).await?;
+    assert!(paired.link.air_time.expect("simulated") > bytes_at[1].2);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_reply_is_answered_again_from_the_cars_memory_not_run_twice() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let mut ana = platform.delivered_customer("ana@example.com", dir.path()).await?;
+    let vin = ana.core.order(ana.order).await?.vin.expect("vin");
+    platform.sandbox.drop_vehicle_replies(&vin, 1).await?;
+    let paired =
+        ana.core.pair_vehicle(ana.order, &platform.radio(LinkConditions::default()), impatient(), None).await?;
+    assert_eq!(paired.link.round_trips, 4, "the link command went twice");
+    let car = platform.sandbox.vehicle(&vin).await?;
+    assert_eq!((car.links_executed, car.commands_executed), (1, 2), "linked once, status read once");
+    ana.watcher.until_state(OrderState::Operational).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_key_before_delivery_and_a_revoked_key_is_refused_by_car_and_platform() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let booked = platform.booked_customer("ana@example.com", dir.path()).await?;
+    let radio = platform.radio(LinkConditions::default());
+    assert_eq!(
+        failure(booked.core.pair_vehicle(booked.order, &radio, impatient(), None).await),
+        PairingFailure::NotDelivered
+    );
+    let offline = open_phone(NO_SIGNAL, dir.path()).await?;
+    assert_eq!(
+        failure(offline.pair_vehicle(booked.order, &radio, impatient(), None).await),
+        PairingFailure::NotDelivered
+    );
+    drop((booked, offline));
+
+    let other_dir = tempfile::tempdir()?;
+    let bea = platform.delivered_customer("bea@example.com", other_dir.path()).await?;
+    let paired = bea.core.pair_vehicle(bea.order, &radio, PairingOptions::default(), None).await?;
+    platform.sandbox.revoke_grant(paired.grant_id).await?;
+    // The phone still holds the grant; the car refuses it, and the platform issues no new one.
+    assert_eq!(
+        failure(bea.core.pair_vehicle(bea.order, &radio, impatient(), None).await),
+        PairingFailure::GrantRevoked
+    );
+    assert_eq!(failure(bea.core.prepare_pairing(bea.order).await), PairingFailure::GrantRevoked);
+    // Bea's new phone (a new device key) gets a key of its own.
+    let new_phone_dir = tempfile::tempdir()?;
+    let new_phone = platform.phone("bea@example.com", new_phone_dir.path()).await?;
+    new_phone.sync().await?;
+    let second = new_phone.pair_vehicle(bea.order, &radio, PairingOptions::default(), None).await?;
+    assert_ne!(second.grant_id, paired.grant_id);
+    let keys = new_phone.order(bea.order).await?.phone_keys;
+    assert_eq!(keys.iter().map(|k| k.revoked).collect::<Vec<_>>(), vec![true, false]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_past_its_end_is_replaced_and_the_car_found_on_the_platforms_clock() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let ana = platform.delivered_customer("ana@example.com", dir.path()).await?;
+    let radio = platform.radio(LinkConditions::default());
+    let first = ana.core.pair_vehicle(ana.order, &radio, PairingOptions::default(), None).await?;
+    // A month later by the platform's (and the car's) clock: the grant has expired and the car
+    // advertises another identifier than the phone expects.
+    platform.sandbox.advance_clock(31 * 24 * 3600).await?;
+    let later = ana.core.pair_vehicle(ana.order, &radio, impatient(), None).await?;
+    assert_ne!(later.grant_id, first.grant_id);
+    let keys = ana.core.order(ana.order).await?.phone_keys;
+    assert_eq!(keys.len(), 2);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairing_without_signal_reports_the_link_when_signal_returns() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let ana = platform.delivered_customer("ana@example.com", dir.path()).await?;
+    // The app fetched the key when the car was handed over.
+    ana.core.prepare_pairing(ana.order).await?;
+    let vin = ana.core.order(ana.order).await?.vin.expect("vin");
+
+    // In the car park without signal: the car links the phone; the platform does not know yet.
+    let offline = open_phone(NO_SIGNAL, dir.path()).await?;
+    let paired = offline.pair_vehicle(ana.order, &platform.radio(LinkConditions::default()), impatient(), None).await?;
+    assert!(!paired.reported);
+    assert_eq!(platform.sandbox.vehicle(&vin).await?.linked_phones, 1);
+    assert_eq!(platform.dealership.order(ana.order).await?.state, OrderState::Delivered);
+    drop(offline);
+
+    // Signal again: the next sync hands the car's receipt over.
+    let online = open_phone(platform.url(), dir.path()).await?;
+    online.sync().await?;
+    assert_eq!(platform.dealership.order(ana.order).await?.state, OrderState::Operational);
+    assert_eq!(online.order(ana.order).await?.summary.state, OrderState::Operational);
+    online.sync().await?;
+    let events = platform.sandbox.order_events(ana.order).await?;
+    assert_eq!(events.iter().filter(|e| matches!(e.kind, EventKind::AppLinked { .. })).count(), 1, "reported once");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_forgets_the_phone_keys() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let ana = platform.delivered_customer("ana@example.com", dir.path()).await?;
+    let radio = platform.radio(LinkConditions::default());
+    let first = ana.core.pair_vehicle(ana.order, &radio, PairingOptions::default(), None).await?;
+    let order = ana.order;
+    drop(ana);
+    let phone = open_phone(platform.url(), dir.path()).await?;
+    phone.sign_out().await?;
+    let secrets: Vec<_> = std::fs::read_dir(dir.path().join("secrets"))?.collect::<Result<_, _>>()?;
+    assert!(secrets.is_empty(), "no session, device key or car key is left: {secrets:?}");
+    // Signing in again makes a new device key, which gets a new grant.
+    let again = platform.phone("ana@example.com", dir.path()).await?;
+    again.sync().await?;
+    let second = again.pair_vehicle(order, &radio, PairingOptions::default(), None).await?;
+    assert_ne!(second.grant_id, first.grant_id);
+    Ok(())
+}
