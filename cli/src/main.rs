@@ -7,6 +7,7 @@ mod customer;
 mod delivery;
 mod demo;
 mod driver;
+mod pair;
 mod pay;
 mod render;
 
@@ -32,7 +33,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Play a whole purchase on an embedded mock: sale, factory, every push, payment, registration,
-    /// transport and handover.
+    /// transport, handover and pairing the phone with the car.
     Demo(demo::DemoArgs),
     /// Run the platform mock.
     Mock {
@@ -69,6 +70,9 @@ enum Command {
         #[command(subcommand)]
         command: delivery::DeliveryCommand,
     },
+    /// Link this phone to your car after delivery (over the simulated link to a mock's cars, or a
+    /// Bluetooth radio).
+    Pair(pair::PairArgs),
     /// The driver role: deliveries and every action at the car, also without signal.
     Driver {
         #[command(subcommand)]
@@ -111,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Watch => app().watch().await,
         Command::Pay(args) => app().pay(args).await,
         Command::Delivery { command } => app().delivery(command).await,
+        Command::Pair(args) => app().pair(args).await,
         Command::Driver { command } => app().driver(command).await,
         Command::Sandbox { sandbox_token, command } => pay::sandbox(&cli.backend, sandbox_token, command).await,
         Command::Bench(args) => bench::run(args).await,

@@ -72,6 +72,19 @@ pub fn timeline_text(order: &OrderDetail) -> String {
     if let Some(delivery) = &order.delivery {
         out.push_str(&delivery_text(delivery));
     }
+    for key in &order.phone_keys {
+        let status = match (key.revoked, key.linked_at) {
+            (true, _) => "revoked".to_owned(),
+            (false, Some(at)) => format!("linked to the car {}", at.format("%Y-%m-%d %H:%M")),
+            (false, None) => "not used yet".to_owned(),
+        };
+        out.push_str(&format!(
+            "Phone key {} issued {}, valid until {}: {status}\n",
+            key.grant_id,
+            key.issued_at.format("%Y-%m-%d %H:%M"),
+            key.not_after.format("%Y-%m-%d")
+        ));
+    }
     if let Some(blocker) = &order.summary.blocker {
         out.push_str(&format!("Waiting: {}\n", blocker.reason));
         if let Some(fix) = &blocker.fix {
@@ -168,6 +181,15 @@ pub fn detail_json(order: &OrderDetail) -> Value {
             .delivery_windows
             .iter()
             .map(|w| json!({ "attempt": w.attempt, "start": w.window.start, "end": w.window.end, "reason": w.reason }))
+            .collect::<Vec<_>>()
+    );
+    value["app_link"] = json!(order.app_link);
+    value["phone_keys"] = json!(
+        order
+            .phone_keys
+            .iter()
+            .map(|k| json!({ "grant_id": k.grant_id, "issued_at": k.issued_at, "not_after": k.not_after,
+                              "revoked": k.revoked, "linked_at": k.linked_at }))
             .collect::<Vec<_>>()
     );
     value["estimate_revisions"] = json!(

@@ -15,9 +15,9 @@ fn timeline(value: &serde_json::Value) -> Vec<&str> {
 }
 
 #[test]
-fn demo_json_ends_with_the_car_handed_over_at_the_door() {
+fn demo_json_ends_with_the_car_handed_over_at_the_door_and_operational() {
     let result = demo_json(&[]);
-    assert_eq!(result["status"], "delivered");
+    assert_eq!(result["status"], "operational");
     assert_eq!(
         timeline(&result),
         [
@@ -35,10 +35,15 @@ fn demo_json_ends_with_the_car_handed_over_at_the_door() {
             "transport_scheduled",
             "in_transit",
             "at_customer_address",
-            "delivered"
+            "delivered",
+            "app_linked",
+            "operational"
         ]
     );
     assert!(result["final_payment"]["paid_at"].is_string(), "{result}");
+    let key = &result["phone_keys"][0];
+    assert_eq!(result["app_link"]["grant_id"], key["grant_id"], "{result}");
+    assert!(key["linked_at"].is_string() && key["revoked"] == false, "{result}");
     assert!(result["plate"].as_str().is_some_and(|p| p.len() == 8), "{result}");
     assert_eq!(result["delivery"]["handover"]["place"], "customer_address");
     assert!(result["delivery"]["embarkation"]["party"].as_str().is_some_and(|p| p.contains("driver")), "{result}");
@@ -47,14 +52,16 @@ fn demo_json_ends_with_the_car_handed_over_at_the_door() {
 #[test]
 fn absent_reschedule_scenario_delivers_on_the_second_trip() {
     let result = demo_json(&["--scenario", "absent-reschedule"]);
-    assert_eq!(result["status"], "delivered");
+    assert_eq!(result["status"], "operational");
     assert!(timeline(&result).ends_with(&[
         "in_transit",
         "at_customer_address",
         "delivery_rescheduled",
         "in_transit",
         "at_customer_address",
-        "delivered"
+        "delivered",
+        "app_linked",
+        "operational"
     ]));
     assert_eq!(result["delivery"]["attempt"], 2);
     let reasons: Vec<_> =
@@ -65,12 +72,14 @@ fn absent_reschedule_scenario_delivers_on_the_second_trip() {
 #[test]
 fn absent_pickup_scenario_hands_the_car_over_at_the_dealership() {
     let result = demo_json(&["--scenario", "absent-pickup"]);
-    assert_eq!(result["status"], "delivered");
+    assert_eq!(result["status"], "operational");
     assert!(timeline(&result).ends_with(&[
         "at_customer_address",
         "returned_to_dealership",
         "held_at_dealership",
-        "delivered"
+        "delivered",
+        "app_linked",
+        "operational"
     ]));
     assert_eq!(result["delivery"]["handover"]["place"], "dealership");
     assert!(result["delivery"]["pickup"]["address"].is_string(), "{result}");
@@ -109,4 +118,5 @@ fn demo_for_people_shows_pushes_the_payment_and_the_timeline() {
     assert!(stdout.contains("is due before") && stdout.contains("plate"), "{stdout}");
     assert!(stdout.contains("Timeline:") && stdout.contains("registered"), "{stdout}");
     assert!(stdout.contains("Handed over") && stdout.contains("scans the customer's QR code"), "{stdout}");
+    assert!(stdout.contains("ble   checking the car") && stdout.contains("operational"), "{stdout}");
 }

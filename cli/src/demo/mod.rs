@@ -1,7 +1,8 @@
 //! `caas demo`: a whole purchase on an embedded platform mock, as the customer's phone sees it:
 //! every stage arrives as a push, is synced into the cache and shown; the phone pays the final
 //! amount through the gateway simulator, the car is registered and booked on a transport, and a
-//! driver's phone beside it takes the car to the door and hands it over on the customer's code.
+//! driver's phone beside it takes the car to the door and hands it over on the customer's code;
+//! the phone then pairs with the car over the simulated BLE link and the car is operational.
 //! `--scenario absent-reschedule` and `absent-pickup` play the missed deliveries;
 //! `--scenario payment-failure` the lost reservation and the car's sale from stock.
 
@@ -19,7 +20,10 @@ use caas_core::protocol::api::{
 use caas_core::protocol::lifecycle::FACTORY_STAGES;
 use caas_core::protocol::payment::CardDetails;
 use caas_core::protocol::push::PushHint;
-use caas_core::{Caas, CaasError, OrderDetail, OrderListener, PushListener, PushOutcome, PushStream, Subscription};
+use caas_core::{
+    Air, Caas, CaasError, LinkConditions, OrderDetail, OrderListener, PairingListener, PairingOptions, PairingStep,
+    PushListener, PushOutcome, PushStream, SimulatedTransport, Subscription,
+};
 use caas_mock::client::{DealershipClient, SandboxClient};
 use caas_mock::{MockConfig, RunningMock, start};
 use clap::Args;
@@ -200,7 +204,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         Scenario::AbsentPickup => Some(delivery::Path::AbsentPickup),
         Scenario::PaymentFailure => None,
     };
-    let steps = 2 + FACTORY_STAGES.len() as u64 + path.map_or(5, |p| 2 + p.steps());
+    let steps = 2 + FACTORY_STAGES.len() as u64 + path.map_or(5, |p| 4 + p.steps());
     let show = Show::new(args.json, steps);
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let mock = start(MockConfig::ephemeral(dir.path().join("platform.sqlite3"))).await?;
@@ -265,7 +269,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         Some(path) => {
             pay_and_book(&mut phone, &show, order.id, "Ana").await?;
             let stage = delivery::Stage { mock: &mock, sandbox: &sandbox, dealership: &dealership, show: &show };
-            let detail = stage.deliver(&mut phone, order.id, dir.path(), path).await?;
+            stage.deliver(&mut phone, order.id, dir.path(), path).await?;
+            let detail = pair(&mock, &mut phone, &show, order.id).await?;
             Outcome { detail, resale: None }
         }
     };
@@ -279,6 +284,32 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 struct Outcome {
     detail: OrderDetail,
     resale: Option<OrderDetail>,
+}
+
+/// Pairs the phone with the delivered car over the simulated link (MTU 185, 30 ms connection
+/// interval) to the mock's car: the order ends `operational`.
+async fn pair(mock: &RunningMock, phone: &mut Phone, show: &Show, order: Uuid) -> anyhow::Result<OrderDetail> {
+    show.pace().await;
+    let radio = mock.radio.clone();
+    let air = Air::InProcess(Arc::new(move || radio.connect_in_process()));
+    let transport = SimulatedTransport::new(air, LinkConditions::default());
+    let steps = PairingSteps(show.clone());
+    let paired = phone.core.pair_vehicle(order, &transport, PairingOptions::default(), Some(&steps)).await?;
+    show.line(format!("Phone: {}", crate::pair::summary(&paired)));
+    show.step("paired");
+    let operational = phone.shows(OrderState::Operational).await?;
+    show.line("Platform: the car confirmed the link; the car is operational");
+    show.step("operational");
+    Ok(operational)
+}
+
+/// Shows the pairing's steps as lines.
+struct PairingSteps(Show);
+
+impl PairingListener for PairingSteps {
+    fn on_step(&self, step: PairingStep) {
+        self.0.line(format!("  ble   {}", crate::pair::describe(step)));
+    }
 }
 
 /// Pays the amount due; the car is registered and booked on a transport.
@@ -377,8 +408,8 @@ fn report(outcome: &Outcome, json: bool, order: Uuid) {
             println!();
             print!("{}", render::timeline_text(resale));
         }
-        if detail.summary.state == OrderState::Delivered {
-            println!("The car is with its owner: pairing the phone with the car comes next.");
+        if detail.summary.state == OrderState::Operational {
+            println!("The car is with its owner, linked to the phone, and operational.");
         }
     }
 }

@@ -1,0 +1,144 @@
+//! `caas pair`: link the phone to the car after delivery, over the simulated link to a running
+//! mock's cars (the default) or a real Bluetooth radio.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use caas_core::{
+    Air, BleTransport, CaasError, LinkConditions, Paired, PairingListener, PairingOptions, PairingStep,
+    SimulatedTransport,
+};
+use clap::{Args, ValueEnum};
+use indicatif::ProgressBar;
+use uuid::Uuid;
+
+use crate::customer::{App, explain};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransportKind {
+    /// The simulated link to the cars of a running `caas mock serve`.
+    Simulated,
+    /// This machine's Bluetooth adapter (builds with `--features btleplug`).
+    Btleplug,
+}
+
+#[derive(Debug, Args)]
+pub struct PairArgs {
+    order: Uuid,
+    #[arg(long, value_enum, default_value_t = TransportKind::Simulated)]
+    transport: TransportKind,
+    /// The mock's car radio (printed by `caas mock serve` as `car radio on ...`).
+    #[arg(long, env = "CAAS_RADIO")]
+    radio: Option<SocketAddr>,
+    /// Simulated link: the ATT MTU to ask for (23 to 517).
+    #[arg(long, default_value_t = 185, value_parser = clap::value_parser!(u16).range(23..=517))]
+    mtu: u16,
+    /// Simulated link: the connection interval in milliseconds.
+    #[arg(long, default_value_t = 30)]
+    interval_ms: u64,
+    /// Simulated link: percent of packets lost (and sent again).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=50))]
+    loss: u8,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Shows each step on a spinner.
+pub(crate) struct StepPrinter(pub ProgressBar);
+
+impl PairingListener for StepPrinter {
+    fn on_step(&self, step: PairingStep) {
+        self.0.set_message(describe(step));
+        self.0.tick();
+    }
+}
+
+pub(crate) fn describe(step: PairingStep) -> &'static str {
+    match step {
+        PairingStep::Scanning => "looking for your car",
+        PairingStep::Connecting => "connecting",
+        PairingStep::Authenticating => "checking the car and presenting your key",
+        PairingStep::Linked => "linked",
+    }
+}
+
+/// One line about a finished pairing.
+pub(crate) fn summary(paired: &Paired) -> String {
+    let air = paired.link.air_time.map(|t| format!(", {} ms on the air", t.as_millis())).unwrap_or_default();
+    format!(
+        "linked to {} (battery {}%, {} km); {} round trips at MTU {}, {} bytes sent, {} received{air}",
+        paired.vin,
+        paired.status.battery_percent,
+        paired.status.odometer_km,
+        paired.link.round_trips,
+        paired.link.mtu,
+        paired.link.bytes_to_car,
+        paired.link.bytes_to_phone
+    )
+}
+
+impl App {
+    pub async fn pair(&self, args: PairArgs) -> anyhow::Result<()> {
+        let core = self.core().await?;
+        let transport: Box<dyn BleTransport> = match args.transport {
+            TransportKind::Simulated => {
+                let radio =
+                    args.radio.context("the simulated link needs the mock's car radio: --radio or CAAS_RADIO")?;
+                let conditions = LinkConditions {
+                    mtu: args.mtu,
+                    connection_interval: Duration::from_millis(args.interval_ms),
+                    loss_percent: args.loss,
+                    ..LinkConditions::default()
+                };
+                Box::new(SimulatedTransport::new(Air::Tcp(radio), conditions))
+            }
+            TransportKind::Btleplug => real_radio().await?,
+        };
+        let spinner = if args.json { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
+        spinner.enable_steady_tick(Duration::from_millis(120));
+        let printer = StepPrinter(spinner.clone());
+        let paired = core
+            .pair_vehicle(args.order, transport.as_ref(), PairingOptions::default(), Some(&printer))
+            .await
+            .map_err(explain_pairing)?;
+        spinner.finish_and_clear();
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "vin": paired.vin, "grant_id": paired.grant_id, "reported": paired.reported,
+                    "battery_percent": paired.status.battery_percent, "round_trips": paired.link.round_trips,
+                    "mtu": paired.link.mtu, "bytes_to_car": paired.link.bytes_to_car,
+                    "bytes_to_phone": paired.link.bytes_to_phone,
+                    "air_ms": paired.link.air_time.map(|t| t.as_millis()),
+                })
+            );
+        } else {
+            println!("Paired: {}", summary(&paired));
+            if !paired.reported {
+                println!("No signal: the platform hears of the link at the next `caas sync`.");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "btleplug")]
+async fn real_radio() -> anyhow::Result<Box<dyn BleTransport>> {
+    Ok(Box::new(caas_core::BtleplugTransport::first_adapter().await?))
+}
+
+#[cfg(not(feature = "btleplug"))]
+async fn real_radio() -> anyhow::Result<Box<dyn BleTransport>> {
+    anyhow::bail!("this build has no Bluetooth support: build with `cargo build -p caas-cli --features btleplug`")
+}
+
+fn explain_pairing(error: CaasError) -> anyhow::Error {
+    match error {
+        CaasError::Pairing { failure, message } => anyhow::anyhow!("pairing failed ({failure:?}): {message}"),
+        CaasError::Offline(_) => anyhow::anyhow!("offline, and this phone has no key for the car yet: connect once"),
+        other => explain(other),
+    }
+}
