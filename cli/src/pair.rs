@@ -66,16 +66,17 @@ pub(crate) fn describe(step: PairingStep) -> &'static str {
 
 /// One line about a finished pairing.
 pub(crate) fn summary(paired: &Paired) -> String {
-    let air = paired.link.air_time.map(|t| format!(", {} ms on the air", t.as_millis())).unwrap_or_default();
+    let link = &paired.link.total;
+    let air = link.air_time.map(|t| format!(", {} ms on the air", t.as_millis())).unwrap_or_default();
     format!(
         "linked to {} (battery {}%, {} km); {} round trips at MTU {}, {} bytes sent, {} received{air}",
         paired.vin,
         paired.status.battery_percent,
         paired.status.odometer_km,
-        paired.link.round_trips,
+        link.round_trips,
         paired.link.mtu,
-        paired.link.bytes_to_car,
-        paired.link.bytes_to_phone
+        link.bytes_to_car,
+        link.bytes_to_phone
     )
 }
 
@@ -109,10 +110,10 @@ impl App {
                 "{}",
                 serde_json::json!({
                     "vin": paired.vin, "grant_id": paired.grant_id, "reported": paired.reported,
-                    "battery_percent": paired.status.battery_percent, "round_trips": paired.link.round_trips,
-                    "mtu": paired.link.mtu, "bytes_to_car": paired.link.bytes_to_car,
-                    "bytes_to_phone": paired.link.bytes_to_phone,
-                    "air_ms": paired.link.air_time.map(|t| t.as_millis()),
+                    "battery_percent": paired.status.battery_percent, "mtu": paired.link.mtu,
+                    "round_trips": paired.link.total.round_trips, "bytes_to_car": paired.link.total.bytes_to_car,
+                    "bytes_to_phone": paired.link.total.bytes_to_phone,
+                    "air_ms": paired.link.total.air_time.map(|t| t.as_millis()),
                 })
             );
         } else {

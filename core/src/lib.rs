@@ -28,8 +28,8 @@ pub use listeners::{DeliveriesListener, OrderListener, OrdersListener, PushListe
 pub use pairing::btleplug_transport::BtleplugTransport;
 pub use pairing::simulated::{Air, LinkConditions, SimulatedTransport};
 pub use pairing::{
-    Advertisement, BleLink, BleTransport, DeviceKey, LinkReport, Paired, PairingListener, PairingOptions, PairingStep,
-    SoftwareDeviceKey, TransportError,
+    Advertisement, BleLink, BleTransport, DeviceKey, LinkReport, LinkUse, Paired, PairingListener, PairingOptions,
+    PairingStep, SoftwareDeviceKey, TransportError,
 };
 pub use payments::PaymentProgress;
 pub use push_stream::PushStream;

@@ -54,9 +54,11 @@ async fn a_delivered_customer_pairs_and_the_car_becomes_operational() -> anyhow:
         *steps.0.lock().expect("steps"),
         vec![PairingStep::Scanning, PairingStep::Connecting, PairingStep::Authenticating, PairingStep::Linked]
     );
-    // Handshake, "link app", "read status": three round trips at MTU 185.
-    assert_eq!((paired.link.round_trips, paired.link.mtu), (3, 185));
-    assert!(paired.link.air_time.is_some_and(|t| t >= Duration::from_millis(30 * 10)));
+    // Handshake, "link app", "read status": three round trips at MTU 185, two to the first reply.
+    assert_eq!((paired.link.total.round_trips, paired.link.mtu), (3, 185));
+    assert_eq!(paired.link.to_first_reply.round_trips, 2);
+    assert!(paired.link.total.air_time.is_some_and(|t| t >= Duration::from_millis(30 * 10)));
+    assert!(paired.link.to_first_reply.air_time < paired.link.total.air_time);
 
     let operational = ana.watcher.until_state(OrderState::Operational).await?;
     assert_eq!(operational.actions, Vec::<CustomerAction>::new());
@@ -101,7 +103,7 @@ async fn every_mtu_pairs_and_a_link_dropped_mid_frame_leaves_nothing_behind() ->
         let radio = platform.radio(LinkConditions { mtu, ..LinkConditions::default() });
         let paired = ana.core.pair_vehicle(ana.order, &radio, PairingOptions::default(), None).await?;
         assert_eq!(paired.link.mtu, mtu);
-        bytes_at.push((mtu, paired.link.bytes_to_car, paired.link.air_time.expect("simulated")));
+        bytes_at.push((mtu, paired.link.total.bytes_to_car, paired.link.total.air_time.expect("simulated")));
     }
     // Smaller chunks cost more writes (each waits a connection interval), never more payload.
     assert!(bytes_at[0].2 > bytes_at[1].2, "MTU 23 takes longer on the air than 185: {bytes_at:?}");
@@ -111,7 +113,7 @@ async fn every_mtu_pairs_and_a_link_dropped_mid_frame_leaves_nothing_behind() ->
     // A lossy link gets there on retransmissions, later.
     let lossy = platform.radio(LinkConditions { loss_percent: 20, seed: 7, ..LinkConditions::default() });
     let paired = ana.core.pair_vehicle(ana.order, &lossy, PairingOptions::default(), None).await?;
-    assert!(paired.link.air_time.expect("simulated") > bytes_at[1].2);
+    assert!(paired.link.total.air_time.expect("simulated") > bytes_at[1].2);
     Ok(())
 }
 
@@ -124,7 +126,7 @@ async fn a_lost_reply_is_answered_again_from_the_cars_memory_not_run_twice() -> 
     platform.sandbox.drop_vehicle_replies(&vin, 1).await?;
     let paired =
         ana.core.pair_vehicle(ana.order, &platform.radio(LinkConditions::default()), impatient(), None).await?;
-    assert_eq!(paired.link.round_trips, 4, "the link command went twice");
+    assert_eq!(paired.link.total.round_trips, 4, "the link command went twice");
     let car = platform.sandbox.vehicle(&vin).await?;
     assert_eq!((car.links_executed, car.commands_executed), (1, 2), "linked once, status read once");
     ana.watcher.until_state(OrderState::Operational).await?;

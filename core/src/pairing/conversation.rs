@@ -17,13 +17,22 @@ use crate::error::{CaasError, PairingFailure, Result};
 /// What a pairing cost on the air, for the benchmark and the logs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LinkReport {
+    pub mtu: u16,
+    /// From the first byte of the handshake to the car's first authenticated reply.
+    pub to_first_reply: LinkUse,
+    /// The whole connection.
+    pub total: LinkUse,
+}
+
+/// Use of the link over a stretch of a connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkUse {
     /// Times the phone sent a message and waited for the car's answer.
     pub round_trips: u32,
     pub bytes_to_car: u64,
     pub bytes_to_phone: u64,
     /// Time on the air, where the transport can tell.
     pub air_time: Option<Duration>,
-    pub mtu: u16,
 }
 
 pub(crate) struct Conversation {
@@ -31,6 +40,7 @@ pub(crate) struct Conversation {
     reassembler: Reassembler,
     opened: Instant,
     report: LinkReport,
+    first_reply_seen: bool,
     rng: SystemRandom,
 }
 
@@ -42,6 +52,7 @@ impl Conversation {
             reassembler: Reassembler::new(),
             opened: Instant::now(),
             report: LinkReport { mtu, ..LinkReport::default() },
+            first_reply_seen: false,
             rng: SystemRandom::new(),
         }
     }
@@ -51,7 +62,7 @@ impl Conversation {
     }
 
     pub(crate) fn report(&self) -> LinkReport {
-        LinkReport { air_time: self.link.air_time(), ..self.report }
+        LinkReport { total: LinkUse { air_time: self.link.air_time(), ..self.report.total }, ..self.report }
     }
 
     pub(crate) async fn close(mut self) -> LinkReport {
@@ -62,7 +73,7 @@ impl Conversation {
     async fn send(&mut self, message: &[u8]) -> Result<()> {
         for chunk in fragment(message, self.link.mtu()).map_err(protocol_failure)? {
             self.link.write(&chunk).await.map_err(transport_failure)?;
-            self.report.bytes_to_car += chunk.len() as u64;
+            self.report.total.bytes_to_car += chunk.len() as u64;
         }
         Ok(())
     }
@@ -78,7 +89,7 @@ impl Conversation {
             let Some(chunk) = self.link.next_indication(left).await.map_err(transport_failure)? else {
                 return Ok(None);
             };
-            self.report.bytes_to_phone += chunk.len() as u64;
+            self.report.total.bytes_to_phone += chunk.len() as u64;
             match self.reassembler.push(&chunk, self.now_ms()) {
                 Ok(Some(message)) => return Ok(Some(message)),
                 Ok(None) => {}
@@ -98,7 +109,7 @@ impl Conversation {
     ) -> Result<Session> {
         let (awaiting, hello) = phone_start(&self.rng, expected, &SUPPORTED_SUITES).map_err(protocol_failure)?;
         self.send(&hello).await?;
-        self.report.round_trips += 1;
+        self.report.total.round_trips += 1;
         let answer = self.receive(timeout).await?.ok_or_else(silent_car)?;
         let signing = awaiting.receive(&answer, self.now_ms()).map_err(protocol_failure)?;
         let signature = device_key.sign(signing.to_sign()).await?;
@@ -122,7 +133,7 @@ impl Conversation {
                 session.seal(&Content::Command(command).encode(), self.now_ms()).map_err(protocol_failure)?;
             counters.push(counter);
             self.send(&record).await?;
-            self.report.round_trips += 1;
+            self.report.total.round_trips += 1;
             while let Some(message) = self.receive(timeout).await? {
                 match session.open(&message, self.now_ms()) {
                     Ok((_, plaintext)) => match Content::parse(&plaintext).map_err(protocol_failure)? {
@@ -130,6 +141,10 @@ impl Conversation {
                         Content::Response(response)
                             if response.command_id == command.id && counters.contains(&response.in_reply_to) =>
                         {
+                            if !self.first_reply_seen {
+                                self.first_reply_seen = true;
+                                self.report.to_first_reply = self.report().total;
+                            }
                             return Ok(response.reply);
                         }
                         Content::Alert(code) => return Err(refused(code)),

@@ -26,7 +26,7 @@ use caas_protocol::pairing::{
 use chrono::{TimeDelta, Utc};
 use uuid::Uuid;
 
-pub use conversation::LinkReport;
+pub use conversation::{LinkReport, LinkUse};
 pub use device_key::{DeviceKey, SoftwareDeviceKey};
 pub use transport::{Advertisement, BleLink, BleTransport, TransportError};
 

@@ -10,11 +10,17 @@
 //! - outbox drain: driver actions recorded without signal (loading and arrival of 25 cars), then
 //!   sent in order when the connection returns, each applied by the platform and its answer
 //!   stored; baseline: the same number of bare HTTP round trips to the same server.
+//! - pairing: the handshake to the car's first authenticated reply and the whole pairing over the
+//!   simulated BLE link at MTU 185 and 23 (30 ms connection interval): round trips, bytes each
+//!   way, simulated air time; baseline: the same at MTU 517.
 //! - sync ingest: applying pages of events through the store; baseline: a raw rusqlite insert loop
 //!   of the same rows into the same schema.
 //! - cold open: opening the core on a cache of 100 orders and 10,000 events up to the first
 //!   orders snapshot; baseline: opening SQLite and reading the order rows that snapshot needs, raw.
 
+mod pairing;
+
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,9 +31,9 @@ use caas_core::protocol::api::{
 use caas_core::protocol::webhook::{self, FactoryEventType, FactoryOrderUpdate, FactoryWebhook};
 use caas_core::protocol::{Actor, OrderState};
 use caas_core::store::{self, Store};
-use caas_core::{OrderDetail, OrderListener, PaymentProgress};
+use caas_core::{Caas, OrderDetail, OrderListener, PaymentProgress};
 use caas_mock::client::SandboxClient;
-use caas_mock::{MockConfig, start};
+use caas_mock::{MockConfig, RunningMock, start};
 use chrono::{Days, Utc};
 use clap::Args;
 use serde_json::json;
@@ -52,19 +58,22 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let push = push_latency(args.iterations).await?;
     let payment = payment_round_trip(args.iterations.min(PAYMENTS)).await?;
     let drain = outbox_drain().await?;
+    let pairing = pairing::pairing(args.iterations.min(PAIRINGS)).await?;
     let ingest = tokio::task::spawn_blocking(sync_ingest).await??;
     let cold = cold_open().await?;
     if args.json {
         println!(
             "{}",
             json!({ "push_to_listener": push.json(), "payment_round_trip": payment.json(),
-                    "outbox_drain": drain.json(), "sync_ingest": ingest.json(), "cold_open": cold.json() })
+                    "outbox_drain": drain.json(), "pairing": pairing.json(), "sync_ingest": ingest.json(),
+                    "cold_open": cold.json() })
         );
     } else {
         println!("caas bench ({} iterations, debug assertions {})", args.iterations, cfg!(debug_assertions));
         push.print();
         payment.print();
         drain.print();
+        pairing.print();
         ingest.print();
         cold.print();
     }
@@ -190,6 +199,9 @@ async fn push_latency(iterations: usize) -> anyhow::Result<Latency> {
     Ok(Latency { label: "push -> listener", measured, baseline })
 }
 
+/// Pairings measured per MTU.
+const PAIRINGS: usize = 30;
+
 /// Payments measured per run: each needs an order built to the final payment first.
 const PAYMENTS: usize = 50;
 
@@ -235,47 +247,10 @@ async fn outbox_drain() -> anyhow::Result<Throughput> {
     let dir = tempfile::tempdir()?;
     let mock = start(MockConfig::ephemeral(dir.path().join("platform.sqlite3"))).await?;
     let sandbox = SandboxClient::new(&mock.url, &mock.sandbox_token);
-    let dealership = sandbox.dealership("madrid-centro").await?;
-    let email = "receiver@example.com";
-    let mut orders = Vec::with_capacity(DRAINED_DELIVERIES);
-    for _ in 0..DRAINED_DELIVERIES {
-        let sale = RegisterSaleRequest {
-            customer: spanish_customer("Bench Customer", email),
-            configuration: VehicleConfiguration { base_platform: "cargo-van".into(), options: vec![] },
-            // Only one company serves Toledo, so one driver sees every delivery.
-            delivery_locality: "Toledo".into(),
-        };
-        let order = dealership.register_sale(&sale).await?;
-        dealership.record_reservation(order.id, Money { amount_minor: 100_000, currency: "EUR".into() }).await?;
-        sandbox.advance_factory(order.id, Some(OrderState::DispatchedToLocality)).await?;
-        orders.push(order.id);
-    }
-    let phone = open_core(&mock.url, dir.path().join("phone")).await?;
-    phone.request_sign_in_code(email).await?;
-    phone.sign_in(email, &sandbox.sign_in_code(email).await?).await?;
-    phone.sync().await?;
-    for order in &orders {
-        phone.pay(*order, card("4242424242424242")).await?;
-    }
-    for order in &orders {
-        // Registration runs after the gateway's webhook; the booking comes with it.
-        let mut booked = false;
-        for _ in 0..500 {
-            if dealership.order(*order).await?.state == OrderState::TransportScheduled {
-                booked = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        anyhow::ensure!(booked, "order {order} was not booked on a transport");
-        phone.confirm_delivery_address(*order, None).await?;
-    }
+    booked_orders(&mock, &sandbox, dir.path(), DRAINED_DELIVERIES).await?;
 
-    let driver_email = "lucia@iberia-carriers.example";
     let cab = dir.path().join("driver");
-    let driver = open_core(&mock.url, cab.clone()).await?;
-    driver.request_sign_in_code(driver_email).await?;
-    driver.sign_in_driver(driver_email, &sandbox.sign_in_code(driver_email).await?).await?;
+    let driver = driver(&mock, &sandbox, cab.clone()).await?;
     let jobs = driver.refresh_deliveries().await?;
     anyhow::ensure!(jobs.len() == DRAINED_DELIVERIES, "the driver sees {} deliveries", jobs.len());
     drop(driver);
@@ -300,6 +275,61 @@ async fn outbox_drain() -> anyhow::Result<Throughput> {
         baseline: actions as f64 / baseline.iter().sum::<Duration>().as_secs_f64(),
         baseline_label: "bare HTTP",
     })
+}
+
+/// `count` orders of one customer, paid, registered, booked with the one company serving Toledo
+/// and their address confirmed; returns the customer's phone and the orders.
+pub(crate) async fn booked_orders(
+    mock: &RunningMock,
+    sandbox: &SandboxClient,
+    dir: &std::path::Path,
+    count: usize,
+) -> anyhow::Result<(Caas, Vec<Uuid>)> {
+    let dealership = sandbox.dealership("madrid-centro").await?;
+    let email = "receiver@example.com";
+    let mut orders = Vec::with_capacity(count);
+    for _ in 0..count {
+        let sale = RegisterSaleRequest {
+            customer: spanish_customer("Bench Customer", email),
+            configuration: VehicleConfiguration { base_platform: "cargo-van".into(), options: vec![] },
+            // Only one company serves Toledo, so one driver sees every delivery.
+            delivery_locality: "Toledo".into(),
+        };
+        let order = dealership.register_sale(&sale).await?;
+        dealership.record_reservation(order.id, Money { amount_minor: 100_000, currency: "EUR".into() }).await?;
+        sandbox.advance_factory(order.id, Some(OrderState::DispatchedToLocality)).await?;
+        orders.push(order.id);
+    }
+    let phone = open_core(&mock.url, dir.join("phone")).await?;
+    phone.request_sign_in_code(email).await?;
+    phone.sign_in(email, &sandbox.sign_in_code(email).await?).await?;
+    phone.sync().await?;
+    for order in &orders {
+        phone.pay(*order, card("4242424242424242")).await?;
+    }
+    for order in &orders {
+        // Registration runs after the gateway's webhook; the booking comes with it.
+        let mut booked = false;
+        for _ in 0..500 {
+            if dealership.order(*order).await?.state == OrderState::TransportScheduled {
+                booked = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        anyhow::ensure!(booked, "order {order} was not booked on a transport");
+        phone.confirm_delivery_address(*order, None).await?;
+    }
+    Ok((phone, orders))
+}
+
+/// The Toledo driver's phone in `dir`, signed in.
+pub(crate) async fn driver(mock: &RunningMock, sandbox: &SandboxClient, dir: PathBuf) -> anyhow::Result<Caas> {
+    let email = "lucia@iberia-carriers.example";
+    let driver = open_core(&mock.url, dir).await?;
+    driver.request_sign_in_code(email).await?;
+    driver.sign_in_driver(email, &sandbox.sign_in_code(email).await?).await?;
+    Ok(driver)
 }
 
 /// Bare HTTP round trips to the mock's health check: the floor of any call to it.

@@ -1,0 +1,28 @@
+//! Arbitrary bytes as the phone's authentication, into a car that answered a genuine hello:
+//! refused without a panic, and always with the same alert (nothing about keys leaks).
+#![no_main]
+
+use std::sync::LazyLock;
+
+use caas_protocol::pairing::{
+    CarIdentity, ClientAuth, ExpectedVehicle, GrantSigner, SUPPORTED_SUITES, Vin, car_respond, phone_start,
+};
+use libfuzzer_sys::fuzz_target;
+use ring::rand::SystemRandom;
+
+static CAR: LazyLock<CarIdentity> = LazyLock::new(|| {
+    let vin = Vin::parse("VCAUEX00000000001").expect("vin");
+    CarIdentity::from_seed(vin, &[2; 32], GrantSigner::from_seed(&[1; 32]).verifier())
+});
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(auth) = ClientAuth::parse(data) {
+        assert_eq!(ClientAuth::parse(&auth.encode()).ok(), Some(auth));
+    }
+    let rng = SystemRandom::new();
+    let expected = ExpectedVehicle { vin: CAR.vin.clone(), public_key: CAR.public_key() };
+    let (_, hello) = phone_start(&rng, expected, &SUPPORTED_SUITES).expect("start");
+    let (car, _) = car_respond(&CAR, &rng, &hello, 1_800_000_000_000).expect("answered");
+    let refusal = car.receive(&CAR, data, 1_800_000_000, &|_| false).expect_err("random bytes never authenticate");
+    assert_eq!(refusal.error, caas_protocol::pairing::PairingError::AuthenticationFailed);
+});

@@ -1,0 +1,16 @@
+//! Arbitrary bytes as the car's answer, into a phone that started a handshake: refused without a
+//! panic (nothing random can carry the expected car's signature).
+#![no_main]
+
+use caas_protocol::pairing::{ExpectedVehicle, SUPPORTED_SUITES, ServerHello, Vin, phone_start};
+use libfuzzer_sys::fuzz_target;
+use ring::rand::SystemRandom;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(hello) = ServerHello::parse(data) {
+        assert_eq!(ServerHello::parse(&hello.encode()).ok(), Some(hello));
+    }
+    let expected = ExpectedVehicle { vin: Vin::parse("VCAUEX00000000001").expect("vin"), public_key: [7; 32] };
+    let (phone, _) = phone_start(&SystemRandom::new(), expected, &SUPPORTED_SUITES).expect("start");
+    assert!(phone.receive(data, 0).is_err());
+});
