@@ -8,6 +8,7 @@ mod delivery;
 mod error;
 mod foreign;
 mod logging;
+mod pairing;
 mod records;
 
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ pub use delivery::*;
 pub use error::CaasError;
 pub use foreign::{DeliveriesListener, OrderListener, OrdersListener, PushListener, SecretStore, SecretStoreError};
 pub use logging::{LogLevel, LogSink, install_log_sink};
+pub use pairing::*;
 pub use records::*;
 
 use caas_core::protocol::push::PushPlatform;
@@ -88,6 +90,21 @@ impl Caas {
         let config =
             caas_core::CaasConfig { backend_url: config.backend_url, data_dir: PathBuf::from(config.data_dir) };
         let inner = caas_core::Caas::open(config, Arc::new(ForeignSecrets(secrets))).await?;
+        Ok(Arc::new(Self { inner }))
+    }
+
+    /// Like `open`, with the device key the shell keeps in hardware (Android Keystore, the
+    /// Secure Enclave). Without one, a software key is kept in `secrets`.
+    #[uniffi::constructor]
+    pub async fn open_with_device_key(
+        config: CaasConfig,
+        secrets: Arc<dyn SecretStore>,
+        device_key: Arc<dyn DeviceKey>,
+    ) -> Result<Arc<Self>, CaasError> {
+        let config =
+            caas_core::CaasConfig { backend_url: config.backend_url, data_dir: PathBuf::from(config.data_dir) };
+        let key: Arc<dyn caas_core::DeviceKey> = Arc::new(ForeignDeviceKey(device_key));
+        let inner = caas_core::Caas::open_with_device_key(config, Arc::new(ForeignSecrets(secrets)), Some(key)).await?;
         Ok(Arc::new(Self { inner }))
     }
 

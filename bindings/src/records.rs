@@ -217,6 +217,26 @@ pub struct OrderDetail {
     pub delivery: Option<crate::delivery::Delivery>,
     /// Every window the delivery was booked for, oldest first.
     pub delivery_windows: Vec<crate::delivery::WindowRevision>,
+    /// Every phone key issued for the car, oldest first.
+    pub phone_keys: Vec<PhoneKey>,
+    /// The app's link with the car, once the car confirmed it.
+    pub app_link: Option<AppLink>,
+}
+
+/// A phone key that can open the car.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct PhoneKey {
+    pub grant_id: String,
+    pub issued_at: SystemTime,
+    pub not_after: SystemTime,
+    pub revoked: bool,
+    pub linked_at: Option<SystemTime>,
+}
+
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct AppLink {
+    pub grant_id: String,
+    pub linked_at: SystemTime,
 }
 
 #[derive(Debug, Clone, uniffi::Record)]
@@ -311,6 +331,18 @@ impl From<caas_core::OrderDetail> for OrderDetail {
             reservation_lost: d.reservation_lost,
             from_stock: d.from_stock,
             delivery: d.delivery.map(Into::into),
+            phone_keys: d
+                .phone_keys
+                .into_iter()
+                .map(|k| PhoneKey {
+                    grant_id: k.grant_id.to_string(),
+                    issued_at: k.issued_at.into(),
+                    not_after: k.not_after.into(),
+                    revoked: k.revoked,
+                    linked_at: k.linked_at.map(Into::into),
+                })
+                .collect(),
+            app_link: d.app_link.map(|l| AppLink { grant_id: l.grant_id.to_string(), linked_at: l.linked_at.into() }),
             delivery_windows: d.delivery_windows.into_iter().map(Into::into).collect(),
         }
     }

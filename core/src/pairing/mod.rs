@@ -167,7 +167,7 @@ impl Caas {
         transport: &dyn BleTransport,
         link_command: CommandId,
         options: PairingOptions,
-        step: &dyn Fn(PairingStep),
+        step: &(dyn Fn(PairingStep) + Sync),
     ) -> Result<(VehicleStatus, LinkReport)> {
         step(PairingStep::Scanning);
         let secret = self.inner.secrets.get(&advertising_secret(grant.order_id))?.ok_or_else(|| {

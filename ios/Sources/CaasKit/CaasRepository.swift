@@ -40,6 +40,12 @@ public struct HandledPush: Sendable, Equatable {
     public let outcome: PushOutcome
 }
 
+/// What the pairing screen shows: each step as it starts, then the finished pairing.
+public enum PairingProgress: Sendable {
+    case step(PairingStep)
+    case linked(Paired)
+}
+
 /// The app's one door to the shared core: state as `AsyncStream`s the views observe, actions as
 /// `async` functions that honour task cancellation. Snapshots come from the on-device cache, so
 /// they show at once and offline; the core's errors are thrown as `CaasError`.
@@ -55,6 +61,14 @@ public final class CaasRepository: Sendable {
     public static func open(backendURL: URL, dataDirectory: URL, secrets: SecretStore) async throws -> CaasRepository {
         let config = CaasConfig(backendUrl: backendURL.absoluteString, dataDir: dataDirectory.path)
         return CaasRepository(core: try await Caas.open(config: config, secrets: secrets))
+    }
+
+    /// Opens the core with the app's own device key (kept in the Secure Enclave on iOS).
+    public static func open(
+        backendURL: URL, dataDirectory: URL, secrets: SecretStore, deviceKey: DeviceKey
+    ) async throws -> CaasRepository {
+        let config = CaasConfig(backendUrl: backendURL.absoluteString, dataDir: dataDirectory.path)
+        return CaasRepository(core: try await Caas.openWithDeviceKey(config: config, secrets: secrets, deviceKey: deviceKey))
     }
 
     /// The customer's orders, newest first: the cached list at once, then after every change.
@@ -146,6 +160,36 @@ public final class CaasRepository: Sendable {
         return CustomerHandoverCode(token: code.token, shortCode: code.shortCode, expiresAt: code.expiresAt)
     }
 
+    /// Pairs the phone with the delivered car of an order over `transport` (the app's CoreBluetooth
+    /// transport, or `simulatedBleTransport` against a platform mock). The stream yields each
+    /// `.step`, then `.linked`, and finishes; a failure is thrown as `CaasError.Pairing`, whose
+    /// `failure` says what the customer can do. Cancelling the consuming task stops waiting.
+    public func pairVehicle(
+        orderID: String, transport: BleTransport, options: PairingOptions? = nil
+    ) -> AsyncThrowingStream<PairingProgress, Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: PairingProgress.self)
+        let steps = StepRelay { continuation.yield(.step($0)) }
+        let pairing = Task { [core] in
+            do {
+                let paired = try await cancellable {
+                    try await core.pairVehicle(orderId: orderID, transport: transport, options: options, listener: steps)
+                }
+                continuation.yield(.linked(paired))
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in pairing.cancel() }
+        return stream
+    }
+
+    /// Fetches the phone key for a delivered order now, so pairing in an underground car park
+    /// works without signal; call it when the order shows `.delivered`.
+    public func preparePairing(orderID: String) async throws {
+        try await cancellable { [core] in try await core.preparePairing(orderId: orderID) }
+    }
+
     /// Registers the APNs device token (from `didRegisterForRemoteNotificationsWithDeviceToken`).
     @discardableResult
     public func registerAPNsToken(_ token: Data) async throws -> String {
@@ -185,6 +229,12 @@ private final class OrderRelay: OrderListener, @unchecked Sendable {
     let deliver: (OrderDetail) -> Void
     init(_ deliver: @escaping (OrderDetail) -> Void) { self.deliver = deliver }
     func onOrder(order: OrderDetail) { deliver(order) }
+}
+
+private final class StepRelay: PairingListener, @unchecked Sendable {
+    let deliver: (PairingStep) -> Void
+    init(_ deliver: @escaping (PairingStep) -> Void) { self.deliver = deliver }
+    func onStep(step: PairingStep) { deliver(step) }
 }
 
 private final class PushRelay: PushListener, @unchecked Sendable {

@@ -11,7 +11,7 @@ private let drivers = [
 
 extension CaasRepositoryTests {
     /// A customer whose car is paid, registered and booked on a transport, following it by push.
-    private func bookedCar(_ sandbox: Sandbox) async throws -> (CaasRepository, PushStreamHandle, order: String, dealer: String) {
+    func bookedCar(_ sandbox: Sandbox) async throws -> (CaasRepository, PushStreamHandle, order: String, dealer: String) {
         let email = email()
         let (order, dealer) = try await sandbox.sell(email: email)
         let customer = try await CaasRepository.open(
@@ -28,13 +28,26 @@ extension CaasRepositoryTests {
         return (customer, pushes, order, dealer)
     }
 
-    private func driver(for customer: CaasRepository, order: String, sandbox: Sandbox, directory: URL, secrets: MemorySecretStore) async throws -> DriverRepository {
+    func driver(for customer: CaasRepository, order: String, sandbox: Sandbox, directory: URL, secrets: MemorySecretStore) async throws -> DriverRepository {
         let company = try await customer.orderSnapshot(id: order).delivery?.company.id ?? ""
         let email = try XCTUnwrap(drivers[company], "a driver for \(company)")
         let driver = try await DriverRepository.open(backendURL: URL(string: sandbox.url)!, dataDirectory: directory, secrets: secrets)
         try await driver.requestSignInCode(email: email)
         try await driver.signIn(email: email, code: try await sandbox.signInCode(email: email))
         return driver
+    }
+
+    /// Takes a booked car to the customer's door and hands it over on the customer's code.
+    func handOver(_ customer: CaasRepository, order: String, sandbox: Sandbox) async throws {
+        try await customer.confirmDeliveryAddress(orderID: order)
+        let driver = try await driver(for: customer, order: order, sandbox: sandbox, directory: try temporaryDirectory(), secrets: MemorySecretStore())
+        let list = try await driver.refresh()
+        let job = try XCTUnwrap(list.first { $0.orderId == order })
+        _ = try await driver.embark(deliveryID: job.deliveryId, vin: job.vin)
+        _ = try await driver.arrive(deliveryID: job.deliveryId)
+        let code = try await customer.handoverCode(orderID: order)
+        _ = try await driver.confirmHandover(deliveryID: job.deliveryId, code: code.token)
+        _ = try await first(try customer.order(id: order)) { $0.summary.state == .delivered }
     }
 
     func testADriverHandsTheCarOverToTheCustomerWhoShowsTheCode() async throws {

@@ -1,13 +1,19 @@
 package eu.caas.companion
 
+import eu.caas.companion.core.BleTransport
 import eu.caas.companion.core.Caas
 import eu.caas.companion.core.CaasConfig
 import eu.caas.companion.core.CardDetails
 import eu.caas.companion.core.DeliverySlot
+import eu.caas.companion.core.DeviceKey
 import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.OrderListener
 import eu.caas.companion.core.OrderSummary
 import eu.caas.companion.core.OrdersListener
+import eu.caas.companion.core.Paired
+import eu.caas.companion.core.PairingListener
+import eu.caas.companion.core.PairingOptions
+import eu.caas.companion.core.PairingStep
 import eu.caas.companion.core.PaymentProgress
 import eu.caas.companion.core.PushHint
 import eu.caas.companion.core.PushListener
@@ -25,6 +31,7 @@ import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.flow.channelFlow
 import kotlinx.coroutines.flow.conflate
 
 /**
@@ -47,6 +54,13 @@ class CustomerHandoverCode(val token: String, val shortCode: String, val expires
 
 /** A push the core handled, and what came of it. */
 data class HandledPush(val hint: PushHint, val outcome: PushOutcome)
+
+/** What the pairing screen shows: each step as it starts, then the finished pairing. */
+sealed interface PairingProgress {
+    data class Step(val step: PairingStep) : PairingProgress
+
+    data class Linked(val paired: Paired) : PairingProgress
+}
 
 /**
  * The app's one door to the shared core: state as flows the UI collects, actions as suspend
@@ -128,6 +142,29 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
     suspend fun handoverCode(orderId: String): CustomerHandoverCode =
         core.handoverCode(orderId).let { CustomerHandoverCode(it.token, it.shortCode, it.expiresAt) }
 
+    /**
+     * Pairs the phone with the delivered car of [orderId] over [transport] (the app's
+     * `BluetoothGatt` transport, or [simulatedBleTransport] against a platform mock). The flow
+     * emits each [PairingProgress.Step], then [PairingProgress.Linked], and completes; a failure
+     * throws `CaasException.Pairing` whose `failure` says what the customer can do. Cancelling the
+     * collection cancels the pairing.
+     */
+    fun pairVehicle(orderId: String, transport: BleTransport, options: PairingOptions? = null): Flow<PairingProgress> =
+        channelFlow {
+            val steps = object : PairingListener {
+                override fun onStep(step: PairingStep) {
+                    trySend(PairingProgress.Step(step))
+                }
+            }
+            send(PairingProgress.Linked(core.pairVehicle(orderId, transport, options, steps)))
+        }.buffer(16)
+
+    /**
+     * Fetches the phone key for a delivered order now, so pairing in an underground car park
+     * works without signal; call it when the order shows `DELIVERED`.
+     */
+    suspend fun preparePairing(orderId: String) = core.preparePairing(orderId)
+
     /** Registers the FCM registration token (call from `FirebaseMessagingService.onNewToken`). */
     suspend fun registerFcmToken(token: String): String = core.registerPushDevice(PushPlatform.FCM, token)
 
@@ -150,5 +187,9 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
         /** Opens the core on the app's private [dataDir]; secrets go to [secrets], never to the cache. */
         suspend fun open(backendUrl: String, dataDir: File, secrets: SecretStore): CaasRepository =
             CaasRepository(Caas.open(CaasConfig(backendUrl, dataDir.absolutePath), secrets))
+
+        /** Opens the core with the app's own device key (Keystore-backed on Android). */
+        suspend fun open(backendUrl: String, dataDir: File, secrets: SecretStore, deviceKey: DeviceKey): CaasRepository =
+            CaasRepository(Caas.openWithDeviceKey(CaasConfig(backendUrl, dataDir.absolutePath), secrets, deviceKey))
     }
 }

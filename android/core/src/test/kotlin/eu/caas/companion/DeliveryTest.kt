@@ -8,9 +8,6 @@ import eu.caas.companion.core.DriverStep
 import eu.caas.companion.core.HandoverPlace
 import eu.caas.companion.core.HandoverRefusal
 import eu.caas.companion.core.OrderState
-import eu.caas.companion.core.PushStreamHandle
-import java.io.File
-import java.nio.file.Files
 import java.util.UUID
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
@@ -23,46 +20,13 @@ import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Test
 
 class DeliveryTest {
-    private val sandbox = Sandbox()
-
-    /** The driver who works for each transport company serving Madrid. */
-    private val drivers = mapOf(
-        "iberia-carriers" to "lucia@iberia-carriers.example",
-        "meseta-logistics" to "carmen@meseta-logistics.example",
-    )
-
-    /**
-     * A customer whose car is paid, registered and booked on a transport, following it by push;
-     * returns the order id and the push stream to close.
-     */
-    private suspend fun bookedCar(repository: CaasRepository, email: String): Pair<String, PushStreamHandle> {
-        val order = sandbox.sell(email)
-        repository.requestSignInCode(email)
-        repository.signIn(email, sandbox.signInCode(email))
-        val pushes = repository.connectDevelopmentPushStream()
-        sandbox.reserve(order)
-        sandbox.advance(order, "dispatched_to_locality")
-        repository.sync()
-        repository.pay(order, PaymentCard("4242424242424242", 12, 2034, "123"))
-        withTimeout(15_000) { repository.order(order).first { it.summary.state == OrderState.TRANSPORT_SCHEDULED } }
-        return order to pushes
-    }
-
-    private suspend fun driverFor(repository: CaasRepository, order: String, dir: File, secrets: MemorySecretStore = MemorySecretStore()): DriverRepository {
-        val company = assertNotNull(repository.orderSnapshot(order).delivery).company.id
-        val email = drivers.getValue(company)
-        val driver = DriverRepository.open(sandbox.url, dir, secrets)
-        driver.requestSignInCode(email)
-        driver.signIn(email, sandbox.signInCode(email))
-        return driver
-    }
-
-    private fun tempDir() = Files.createTempDirectory("caas-kt").toFile()
+    private val journeys = Journeys()
+    private val sandbox = journeys.sandbox
 
     @Test
     fun `a driver hands the car over to the customer who shows the code`() = runBlocking<Unit> {
-        CaasRepository.open(sandbox.url, tempDir(), MemorySecretStore()).use { customer ->
-            val (order, pushes) = bookedCar(customer, "kotlin-${UUID.randomUUID()}@example.com")
+        CaasRepository.open(sandbox.url, journeys.tempDir(), MemorySecretStore()).use { customer ->
+            val (order, pushes) = journeys.bookedCar(customer, "kotlin-${UUID.randomUUID()}@example.com")
             pushes.use {
                 val booked = customer.orderSnapshot(order)
                 assertEquals(listOf(CustomerAction.MANAGE_DELIVERY), booked.actions)
@@ -75,7 +39,7 @@ class DeliveryTest {
                 assertEquals(slots[1].window, assertNotNull(moved.delivery).window)
                 assertEquals(2, moved.deliveryWindows.size)
 
-                driverFor(customer, order, tempDir()).use { driver ->
+                journeys.driverFor(customer, order, journeys.tempDir()).use { driver ->
                     val job = driver.refresh().single { it.orderId == order }
                     assertEquals(listOf(DriverStep.EMBARK), job.steps)
                     assertEquals(job.deliveryId, withTimeout(5_000) {
@@ -104,12 +68,12 @@ class DeliveryTest {
 
     @Test
     fun `a driver without signal keeps working and the dealership hands over a car nobody took`() = runBlocking<Unit> {
-        CaasRepository.open(sandbox.url, tempDir(), MemorySecretStore()).use { customer ->
-            val (order, pushes) = bookedCar(customer, "kotlin-${UUID.randomUUID()}@example.com")
+        CaasRepository.open(sandbox.url, journeys.tempDir(), MemorySecretStore()).use { customer ->
+            val (order, pushes) = journeys.bookedCar(customer, "kotlin-${UUID.randomUUID()}@example.com")
             pushes.use {
                 customer.confirmDeliveryAddress(order, "Calle Luna 7, 28004 Madrid")
-                val (cab, keychain) = tempDir() to MemorySecretStore()
-                val job = driverFor(customer, order, cab, keychain).use { driver -> driver.refresh().single { it.orderId == order } }
+                val (cab, keychain) = journeys.tempDir() to MemorySecretStore()
+                val job = journeys.driverFor(customer, order, cab, keychain).use { driver -> driver.refresh().single { it.orderId == order } }
                 assertEquals("Calle Luna 7, 28004 Madrid", job.address)
 
                 DriverRepository.open("http://127.0.0.1:9", cab, keychain).use { offline ->
