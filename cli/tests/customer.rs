@@ -25,7 +25,8 @@ fn caas() -> Command {
     Command::new(env!("CARGO_BIN_EXE_caas"))
 }
 
-fn serve(db: &Path) -> (Killed, String) {
+/// A mock on a free port: its process, its URL and its car radio's address.
+fn serve(db: &Path) -> (Killed, String, String) {
     let mut child = caas()
         .args(["mock", "serve", "--port", "0", "--db"])
         .arg(db)
@@ -33,10 +34,15 @@ fn serve(db: &Path) -> (Killed, String) {
         .stdout(Stdio::piped())
         .spawn()
         .expect("mock starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("announces");
-    let url = line.trim().strip_prefix("listening on ").expect("address").to_owned();
-    (Killed(child), url)
+    let mut announced = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = |prefix: &str| {
+        let mut line = String::new();
+        announced.read_line(&mut line).expect("announces");
+        line.trim().strip_prefix(prefix).unwrap_or_else(|| panic!("`{prefix}` expected: {line}")).to_owned()
+    };
+    let url = line("listening on ");
+    let radio = line("car radio on ");
+    (Killed(child), url, radio)
 }
 
 fn run(url: &str, data: &Path, args: &[&str]) -> Output {
@@ -124,7 +130,7 @@ impl Platform {
 async fn a_customer_follows_an_order_from_the_terminal() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("phone");
-    let (mock, url) = serve(&dir.path().join("mock.db"));
+    let (mock, url, _) = serve(&dir.path().join("mock.db"));
     let platform = Platform::new(&url).await;
     let sale = json!({
         "customer": { "email": EMAIL, "name": "Terminal User", "country": "ES" },
@@ -213,11 +219,11 @@ fn text(output: &Output) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_customer_pays_through_3d_secure_and_a_driver_delivers_from_the_terminal() {
+async fn a_customer_pays_a_driver_delivers_and_the_phone_pairs_from_the_terminal() {
     const PAYER: &str = "payer@example.com";
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("phone");
-    let (_mock, url) = serve(&dir.path().join("mock.db"));
+    let (_mock, url, radio) = serve(&dir.path().join("mock.db"));
     let platform = Platform::new(&url).await;
     let sale = json!({
         "customer": { "email": PAYER, "name": "Terminal Payer", "country": "ES",
@@ -332,4 +338,19 @@ async fn a_customer_pays_through_3d_secure_and_a_driver_delivers_from_the_termin
     assert!(text(&run(&url, &cab, &["driver", "handover", &delivery, &short])).contains("synced"));
     let timeline = text(&run(&url, &data, &["timeline", &order_id]));
     assert!(timeline.contains("Handed over") && timeline.contains("Lucía Gómez"), "{timeline}");
+
+    // Pairing with the car over the simulated link to the mock's cars, on a tight link.
+    let without_radio = run(&url, &data, &["pair", &order_id]);
+    assert!(text(&without_radio).contains("CAAS_RADIO"), "{}", text(&without_radio));
+    let paired = run(&url, &data, &["pair", &order_id, "--radio", &radio, "--mtu", "23", "--loss", "10"]);
+    assert!(paired.status.success(), "{}", text(&paired));
+    assert!(
+        text(&paired).contains(&format!("linked to {vin}")) && text(&paired).contains("MTU 23"),
+        "{}",
+        text(&paired)
+    );
+    let timeline = text(&run(&url, &data, &["timeline", &order_id]));
+    assert!(timeline.contains("operational") && timeline.contains(": linked to the car"), "{timeline}");
+    let real = run(&url, &data, &["pair", &order_id, "--transport", "btleplug"]);
+    assert!(!real.status.success(), "no radio here");
 }

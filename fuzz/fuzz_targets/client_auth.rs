@@ -4,16 +4,14 @@
 
 use std::sync::LazyLock;
 
-use caas_protocol::pairing::{
-    CarIdentity, ClientAuth, ExpectedVehicle, GrantSigner, SUPPORTED_SUITES, Vin, car_respond, phone_start,
-};
+use caas_protocol::pairing::{CarIdentity, ClientAuth, ExpectedVehicle, SUPPORTED_SUITES, car_respond, phone_start};
 use libfuzzer_sys::fuzz_target;
 use ring::rand::SystemRandom;
 
-static CAR: LazyLock<CarIdentity> = LazyLock::new(|| {
-    let vin = Vin::parse("VCAUEX00000000001").expect("vin");
-    CarIdentity::from_seed(vin, &[2; 32], GrantSigner::from_seed(&[1; 32]).verifier())
-});
+#[path = "car.rs"]
+mod car;
+
+static CAR: LazyLock<CarIdentity> = LazyLock::new(car::car);
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(auth) = ClientAuth::parse(data) {

@@ -5,8 +5,7 @@
 use std::sync::{LazyLock, Mutex};
 
 use caas_protocol::pairing::{
-    CarIdentity, ExpectedVehicle, Grant, GrantRole, GrantSigner, Record, SUPPORTED_SUITES, Session, Vin, car_respond,
-    phone_start,
+    ExpectedVehicle, Grant, GrantRole, Record, SUPPORTED_SUITES, Session, car_respond, phone_start,
 };
 use libfuzzer_sys::fuzz_target;
 use ring::rand::SystemRandom;
@@ -15,11 +14,14 @@ use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair as _
 const NOW_SECS: i64 = 1_800_000_000;
 
 /// The car's end of a session set up once with a genuine phone and grant.
+#[path = "car.rs"]
+mod car;
+
 static CAR_SESSION: LazyLock<Mutex<Session>> = LazyLock::new(|| {
     let rng = SystemRandom::new();
-    let platform = GrantSigner::from_seed(&[1; 32]);
-    let vin = Vin::parse("VCAUEX00000000001").expect("vin");
-    let car = CarIdentity::from_seed(vin.clone(), &[2; 32], platform.verifier());
+    let platform = car::platform();
+    let car = car::car();
+    let vin = car.vin.clone();
     let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).expect("key");
     let device = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng).expect("key");
     let grant = platform.sign(Grant {

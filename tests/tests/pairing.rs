@@ -9,8 +9,9 @@ use caas_core::protocol::OrderState;
 use caas_core::protocol::api::EventKind;
 use caas_core::{
     CaasError, CustomerAction, LinkConditions, PairingFailure, PairingListener, PairingOptions, PairingStep,
+    SimulatedTransport,
 };
-use caas_e2e::{NO_SIGNAL, Platform, open_phone};
+use caas_e2e::{BookedCustomer, NO_SIGNAL, Platform, open_phone};
 
 fn failure<T: std::fmt::Debug>(result: Result<T, CaasError>) -> PairingFailure {
     match result {
@@ -28,6 +29,22 @@ fn impatient() -> PairingOptions {
     }
 }
 
+/// A platform with Ana's car handed over to her, and the simulated radio to it.
+struct Delivered {
+    platform: Platform,
+    dir: tempfile::TempDir,
+    ana: BookedCustomer,
+    radio: SimulatedTransport,
+}
+
+async fn delivered() -> anyhow::Result<Delivered> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let ana = platform.delivered_customer("ana@example.com", dir.path()).await?;
+    let radio = platform.radio(LinkConditions::default());
+    Ok(Delivered { platform, dir, ana, radio })
+}
+
 #[derive(Default)]
 struct Steps(Mutex<Vec<PairingStep>>);
 
@@ -39,14 +56,11 @@ impl PairingListener for Steps {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivered_customer_pairs_and_the_car_becomes_operational() -> anyhow::Result<()> {
-    let platform = Platform::start().await?;
-    let dir = tempfile::tempdir()?;
-    let mut ana = platform.delivered_customer("ana@example.com", dir.path()).await?;
+    let Delivered { platform, dir: _dir, mut ana, radio } = delivered().await?;
     let vin = ana.core.order(ana.order).await?.vin.expect("a built car has a VIN");
     assert_eq!(platform.sandbox.vehicle(&vin).await?.linked_phones, 0);
 
     let steps = Arc::new(Steps::default());
-    let radio = platform.radio(LinkConditions::default());
     let paired = ana.core.pair_vehicle(ana.order, &radio, PairingOptions::default(), Some(steps.as_ref())).await?;
     assert_eq!(paired.vin, vin);
     assert!(paired.reported && paired.status.owner_linked && paired.status.locked);
@@ -84,9 +98,7 @@ async fn a_delivered_customer_pairs_and_the_car_becomes_operational() -> anyhow:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_mtu_pairs_and_a_link_dropped_mid_frame_leaves_nothing_behind() -> anyhow::Result<()> {
-    let platform = Platform::start().await?;
-    let dir = tempfile::tempdir()?;
-    let ana = platform.delivered_customer("ana@example.com", dir.path()).await?;
+    let Delivered { platform, dir: _dir, ana, .. } = delivered().await?;
     let vin = ana.core.order(ana.order).await?.vin.expect("vin");
 
     // The link drops after two writes: in the middle of the first message at MTU 23.
@@ -119,13 +131,10 @@ async fn every_mtu_pairs_and_a_link_dropped_mid_frame_leaves_nothing_behind() ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_reply_is_answered_again_from_the_cars_memory_not_run_twice() -> anyhow::Result<()> {
-    let platform = Platform::start().await?;
-    let dir = tempfile::tempdir()?;
-    let mut ana = platform.delivered_customer("ana@example.com", dir.path()).await?;
+    let Delivered { platform, dir: _dir, mut ana, radio } = delivered().await?;
     let vin = ana.core.order(ana.order).await?.vin.expect("vin");
     platform.sandbox.drop_vehicle_replies(&vin, 1).await?;
-    let paired =
-        ana.core.pair_vehicle(ana.order, &platform.radio(LinkConditions::default()), impatient(), None).await?;
+    let paired = ana.core.pair_vehicle(ana.order, &radio, impatient(), None).await?;
     assert_eq!(paired.link.total.round_trips, 4, "the link command went twice");
     let car = platform.sandbox.vehicle(&vin).await?;
     assert_eq!((car.links_executed, car.commands_executed), (1, 2), "linked once, status read once");
@@ -173,10 +182,7 @@ async fn no_key_before_delivery_and_a_revoked_key_is_refused_by_car_and_platform
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_past_its_end_is_replaced_and_the_car_found_on_the_platforms_clock() -> anyhow::Result<()> {
-    let platform = Platform::start().await?;
-    let dir = tempfile::tempdir()?;
-    let ana = platform.delivered_customer("ana@example.com", dir.path()).await?;
-    let radio = platform.radio(LinkConditions::default());
+    let Delivered { platform, dir: _dir, ana, radio } = delivered().await?;
     let first = ana.core.pair_vehicle(ana.order, &radio, PairingOptions::default(), None).await?;
     // A month later by the platform's (and the car's) clock: the grant has expired and the car
     // advertises another identifier than the phone expects.
@@ -190,16 +196,14 @@ async fn a_key_past_its_end_is_replaced_and_the_car_found_on_the_platforms_clock
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pairing_without_signal_reports_the_link_when_signal_returns() -> anyhow::Result<()> {
-    let platform = Platform::start().await?;
-    let dir = tempfile::tempdir()?;
-    let ana = platform.delivered_customer("ana@example.com", dir.path()).await?;
+    let Delivered { platform, dir, ana, radio } = delivered().await?;
     // The app fetched the key when the car was handed over.
     ana.core.prepare_pairing(ana.order).await?;
     let vin = ana.core.order(ana.order).await?.vin.expect("vin");
 
     // In the car park without signal: the car links the phone; the platform does not know yet.
     let offline = open_phone(NO_SIGNAL, dir.path()).await?;
-    let paired = offline.pair_vehicle(ana.order, &platform.radio(LinkConditions::default()), impatient(), None).await?;
+    let paired = offline.pair_vehicle(ana.order, &radio, impatient(), None).await?;
     assert!(!paired.reported);
     assert_eq!(platform.sandbox.vehicle(&vin).await?.linked_phones, 1);
     assert_eq!(platform.dealership.order(ana.order).await?.state, OrderState::Delivered);
@@ -218,10 +222,7 @@ async fn pairing_without_signal_reports_the_link_when_signal_returns() -> anyhow
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_forgets_the_phone_keys() -> anyhow::Result<()> {
-    let platform = Platform::start().await?;
-    let dir = tempfile::tempdir()?;
-    let ana = platform.delivered_customer("ana@example.com", dir.path()).await?;
-    let radio = platform.radio(LinkConditions::default());
+    let Delivered { platform, dir, ana, radio } = delivered().await?;
     let first = ana.core.pair_vehicle(ana.order, &radio, PairingOptions::default(), None).await?;
     let order = ana.order;
     drop(ana);

@@ -254,3 +254,68 @@ fn derive(master: &hmac::Key, purpose: &str, vin: &str) -> [u8; 32] {
     out.copy_from_slice(hmac::sign(master, &message).as_ref());
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use caas_protocol::pairing::{AlertCode, Grant, GrantRole};
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn fleet() -> (Fleet, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(&dir.path().join("mock.sqlite3")).expect("db");
+        let clock = Clock::load(&db.lock()).expect("clock");
+        (Fleet::new(&[9; 32], db, clock), dir)
+    }
+
+    fn grant(role: GrantRole) -> Grant {
+        Grant {
+            grant_id: Uuid::new_v4(),
+            vin: Vin::parse("VCAUEX00000000001").expect("vin"),
+            role,
+            not_before: 0,
+            not_after: i64::MAX,
+            device_public_key: [4; 65],
+        }
+    }
+
+    #[test]
+    fn a_guest_key_reads_the_status_but_cannot_link_the_app() {
+        let (fleet, _dir) = fleet();
+        let car = fleet.identity(&Vin::parse("VCAUEX00000000001").expect("vin"));
+        let guest = grant(GrantRole::Guest);
+        let link = fleet.execute(&car, &guest, CommandId::random(), Request::LinkApp);
+        assert_eq!(link, Some(Reply::Refused(AlertCode::NotPermitted)));
+        let status = fleet.execute(&car, &guest, CommandId::random(), Request::ReadStatus);
+        assert!(matches!(status, Some(Reply::Status(VehicleStatus { owner_linked: false, .. }))));
+        assert_eq!(fleet.inspect(&car.vin).links_executed, 0);
+    }
+
+    #[test]
+    fn a_command_sent_again_is_answered_from_memory_and_the_receipt_is_the_cars() {
+        let (fleet, _dir) = fleet();
+        let car = fleet.identity(&Vin::parse("VCAUEX00000000001").expect("vin"));
+        let owner = grant(GrantRole::Owner);
+        let id = CommandId::random();
+        let first = fleet.execute(&car, &owner, id, Request::LinkApp);
+        let again = fleet.execute(&car, &owner, id, Request::LinkApp);
+        assert_eq!(first, again, "the same answer");
+        assert_eq!(fleet.inspect(&car.vin).links_executed, 1, "linked once");
+        let Some(Reply::Linked(receipt)) = first else { panic!("linked: {first:?}") };
+        assert_eq!(receipt.verify(&car.public_key()), Ok(()));
+        // Another grant cannot fish for that answer with the same command id.
+        let other = fleet.execute(&car, &grant(GrantRole::Owner), id, Request::LinkApp);
+        assert_eq!(fleet.inspect(&car.vin).links_executed, 2, "{other:?}");
+    }
+
+    #[test]
+    fn car_keys_come_from_the_seed_and_differ_per_car() {
+        let (fleet, _dir) = fleet();
+        let one = Vin::parse("VCAUEX00000000001").expect("vin");
+        let two = Vin::parse("VCAUEX00000000002").expect("vin");
+        assert_eq!(fleet.identity(&one).public_key(), fleet.identity(&one).public_key());
+        assert_ne!(fleet.identity(&one).public_key(), fleet.identity(&two).public_key());
+        assert_ne!(fleet.advertising_secret(&one), fleet.advertising_secret(&two));
+    }
+}

@@ -31,8 +31,9 @@ pub fn grant_request_message(order_id: Uuid, device_public_key: &[u8]) -> Vec<u8
     message
 }
 
-/// What the platform gives the device to reach its car.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What the platform gives the device to reach its car. Its `Debug` leaves out the advertising
+/// key, so logging a grant never hands out the means to follow the car.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GrantView {
     pub grant_id: Uuid,
@@ -49,6 +50,18 @@ pub struct GrantView {
     /// The platform's clock when it answered. Cars keep the platform's time, so the phone reads
     /// the car's rotating identifier on this clock, whatever its own says.
     pub platform_time: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for GrantView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrantView")
+            .field("grant_id", &self.grant_id)
+            .field("vin", &self.vin)
+            .field("not_before", &self.not_before)
+            .field("not_after", &self.not_after)
+            .field("advertising_key", &"<redacted>")
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Display for GrantView {

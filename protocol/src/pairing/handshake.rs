@@ -217,6 +217,21 @@ fn direction_key(prk: &hkdf::Prk, suite: Suite, label: &str, context: &[u8]) -> 
     DirectionKey::new(suite, &key, iv)
 }
 
+/// What the car signs: the hello transcript and its clock.
+fn vehicle_signed_part(th_hello: &[u8; 32], car_time_ms: u64) -> Vec<u8> {
+    let mut signed = VEHICLE_SIGNATURE_CONTEXT.to_vec();
+    signed.extend_from_slice(th_hello);
+    signed.extend_from_slice(&car_time_ms.to_be_bytes());
+    signed
+}
+
+/// What the device signs: the transcript up to the car's hello.
+fn device_signed_part(th_m2: &[u8; 32]) -> Vec<u8> {
+    let mut signed = DEVICE_SIGNATURE_CONTEXT.to_vec();
+    signed.extend_from_slice(th_m2);
+    signed
+}
+
 fn digest_of(transcript: &Context) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(transcript.clone().finish().as_ref());
@@ -339,16 +354,12 @@ impl AwaitingServerHello {
         let car_time_ms = r.u64()?;
         let signature = r.bytes(64)?;
         r.finish()?;
-        let mut signed = VEHICLE_SIGNATURE_CONTEXT.to_vec();
-        signed.extend_from_slice(&th_hello);
-        signed.extend_from_slice(&car_time_ms.to_be_bytes());
         UnparsedPublicKey::new(&ED25519, &self.expected.public_key)
-            .verify(&signed, signature)
+            .verify(&vehicle_signed_part(&th_hello, car_time_ms), signature)
             .map_err(|_| PairingError::WrongVehicle)?;
         transcript.update(&hello.encode()[hello.clear_part().len()..]);
         let th_m2 = digest_of(&transcript);
-        let mut to_sign = DEVICE_SIGNATURE_CONTEXT.to_vec();
-        to_sign.extend_from_slice(&th_m2);
+        let to_sign = device_signed_part(&th_m2);
         Ok(AwaitingDeviceSignature {
             prk,
             suite,
@@ -456,11 +467,8 @@ pub fn car_respond(
     let prk = handshake_secret(private, &hello.ephemeral, &th_hello)
         .map_err(|_| plain(PairingError::Malformed("invalid ephemeral key")))?;
     let to_phone = direction_key(&prk, suite, "hs c2p", &[]).map_err(plain)?;
-    let mut signed = VEHICLE_SIGNATURE_CONTEXT.to_vec();
-    signed.extend_from_slice(&th_hello);
-    signed.extend_from_slice(&car_now_ms.to_be_bytes());
     let mut proof = Writer::with_capacity(72);
-    proof.u64(car_now_ms).bytes(&identity.sign(&signed));
+    proof.u64(car_now_ms).bytes(&identity.sign(&vehicle_signed_part(&th_hello, car_now_ms)));
     answer.sealed_proof = to_phone.seal(0, &th_hello, proof.as_slice()).map_err(plain)?;
     let encoded = answer.encode();
     transcript.update(&encoded[answer.clear_part().len()..]);
@@ -538,10 +546,8 @@ impl AwaitingClientAuth {
         let signature = r.short_field()?;
         r.finish()?;
         let grant = identity.grants.verify(grant_bytes)?;
-        let mut signed = DEVICE_SIGNATURE_CONTEXT.to_vec();
-        signed.extend_from_slice(&self.th_m2);
         UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, &grant.device_public_key)
-            .verify(&signed, signature)
+            .verify(&device_signed_part(&self.th_m2), signature)
             .map_err(|_| PairingError::AuthenticationFailed)?;
         Ok(grant)
     }
