@@ -1,0 +1,38 @@
+package eu.caas.companion.app
+
+import eu.caas.companion.core.DeliveryWindow
+import java.math.BigDecimal
+import java.text.NumberFormat
+import java.time.Instant
+import java.time.ZoneId
+import java.time.format.DateTimeFormatter
+import java.time.format.FormatStyle
+import java.util.Currency
+
+/** Money as the customer reads it, in their locale: `34.100,00 €`. */
+object Money {
+    fun format(money: eu.caas.companion.core.Money): String =
+        NumberFormat.getCurrencyInstance().apply { currency = Currency.getInstance(money.currency) }
+            .format(BigDecimal.valueOf(money.amountMinor, 2))
+}
+
+/** Times in the phone's zone and locale. */
+object Dates {
+    private val zone: ZoneId get() = ZoneId.systemDefault()
+
+    fun day(instant: Instant): String = DateTimeFormatter.ofLocalizedDate(FormatStyle.MEDIUM).withZone(zone).format(instant)
+
+    fun moment(instant: Instant): String =
+        DateTimeFormatter.ofLocalizedDateTime(FormatStyle.MEDIUM, FormatStyle.SHORT).withZone(zone).format(instant)
+
+    fun window(window: DeliveryWindow): String {
+        val time = DateTimeFormatter.ofLocalizedTime(FormatStyle.SHORT).withZone(zone)
+        return "${day(window.start)}, ${time.format(window.start)}–${time.format(window.end)}"
+    }
+
+    /** `6d 23h` or `5h 12m`: a deadline read at a glance. */
+    fun countdown(seconds: Long): String = when {
+        seconds >= 86_400 -> "${seconds / 86_400}d ${seconds % 86_400 / 3_600}h"
+        else -> "${seconds / 3_600}h ${seconds % 3_600 / 60}m"
+    }
+}

@@ -1,0 +1,46 @@
+package eu.caas.companion.app.ui
+
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.ColumnScope
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.rememberScrollState
+import androidx.compose.foundation.verticalScroll
+import androidx.compose.material3.ExperimentalMaterial3Api
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.Scaffold
+import androidx.compose.material3.SnackbarHost
+import androidx.compose.material3.SnackbarHostState
+import androidx.compose.material3.Text
+import androidx.compose.material3.TopAppBar
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.remember
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.unit.dp
+
+/** A screen: a title bar, a scrolling column, and [message] shown once as a snackbar. */
+@OptIn(ExperimentalMaterial3Api::class)
+@Composable
+fun Screen(title: String, message: String? = null, onMessageShown: () -> Unit = {}, content: @Composable ColumnScope.() -> Unit) {
+    val snackbar = remember { SnackbarHostState() }
+    LaunchedEffect(message) {
+        if (message != null) {
+            snackbar.showSnackbar(message)
+            onMessageShown()
+        }
+    }
+    Scaffold(topBar = { TopAppBar(title = { Text(title) }) }, snackbarHost = { SnackbarHost(snackbar) }) { padding ->
+        Column(
+            Modifier.fillMaxSize().padding(padding).padding(16.dp).verticalScroll(rememberScrollState()),
+            verticalArrangement = Arrangement.spacedBy(12.dp),
+            content = content,
+        )
+    }
+}
+
+@Composable
+fun Section(title: String) {
+    Text(title, style = MaterialTheme.typography.titleMedium)
+}

@@ -1,0 +1,60 @@
+// The library the app depends on: the plain-Kotlin facade (src/main/kotlin, also compiled and
+// tested on the JVM by ../../scripts/test), the Android-only pieces (src/androidMain/kotlin), the
+// Kotlin bindings generated from the core, and the core itself for each ABI (jniLibs built by
+// ../../scripts/android-libs with cargo-ndk).
+plugins {
+    alias(libs.plugins.android.library)
+    alias(libs.plugins.kotlin.android)
+}
+
+val repoRoot = rootDir.parentFile
+val generatedBindings = repoRoot.resolve("build/bindings/kotlin")
+val rustJniLibs = layout.buildDirectory.dir("rustJniLibs")
+
+android {
+    namespace = "eu.caas.companion"
+    compileSdk = 35
+
+    defaultConfig {
+        minSdk = 29
+        consumerProguardFiles("consumer-rules.pro")
+    }
+
+    sourceSets["main"].apply {
+        kotlin.srcDirs("src/main/kotlin", "src/androidMain/kotlin", generatedBindings)
+        jniLibs.srcDir(rustJniLibs)
+    }
+
+    compileOptions {
+        sourceCompatibility = JavaVersion.VERSION_17
+        targetCompatibility = JavaVersion.VERSION_17
+    }
+}
+
+kotlin {
+    jvmToolchain(17)
+}
+
+/** The Kotlin bindings, generated in library mode from the host build of the core. */
+val generateBindings by tasks.registering(Exec::class) {
+    workingDir = repoRoot
+    commandLine("./scripts/bindings")
+    outputs.dir(generatedBindings)
+}
+
+/** The core for every ABI the app ships, with cargo-ndk. */
+val buildRustLibraries by tasks.registering(Exec::class) {
+    workingDir = repoRoot
+    commandLine("./scripts/android-libs", rustJniLibs.get().asFile.absolutePath)
+    outputs.dir(rustJniLibs)
+}
+
+tasks.named("preBuild") {
+    dependsOn(generateBindings, buildRustLibraries)
+}
+
+dependencies {
+    // The generated bindings call the core through JNA; the AAR carries its native part.
+    api("${libs.jna.get()}@aar")
+    api(libs.kotlinx.coroutines.android)
+}
