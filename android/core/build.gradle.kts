@@ -53,8 +53,16 @@ tasks.named("preBuild") {
     dependsOn(generateBindings, buildRustLibraries)
 }
 
+/** The version of rustls-platform-verifier's Kotlin half must be the one the core was built with. */
+val rustlsVerifierVersion: String = repoRoot.resolve("Cargo.lock").readLines().let { lines ->
+    val at = lines.indexOfFirst { it.trim() == "name = \"rustls-platform-verifier-android\"" }
+    lines.getOrNull(at + 1)?.substringAfter('"')?.substringBefore('"')
+        ?: error("rustls-platform-verifier-android is not in Cargo.lock")
+}
+
 dependencies {
     // The generated bindings call the core through JNA; the AAR carries its native part.
     api("${libs.jna.get()}@aar")
     api(libs.kotlinx.coroutines.android)
+    implementation("rustls:rustls-platform-verifier:$rustlsVerifierVersion")
 }

@@ -4,6 +4,8 @@
 //! `suspend` and Swift `async` functions, snapshots are records, and every error is one
 //! [`CaasError`] whose variants a caller can act on. Nothing of the core's internals leaks.
 
+#[cfg(target_os = "android")]
+mod android;
 mod delivery;
 mod error;
 mod foreign;

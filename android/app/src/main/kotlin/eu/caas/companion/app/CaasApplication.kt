@@ -8,6 +8,7 @@ import eu.caas.companion.android.GattBleTransport
 import eu.caas.companion.android.KeystoreDeviceKey
 import eu.caas.companion.android.KeystoreSecretStore
 import eu.caas.companion.android.Logcat
+import eu.caas.companion.android.PlatformTls
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.Dispatchers
@@ -19,6 +20,7 @@ class CaasApplication : Application() {
 
     override fun onCreate() {
         super.onCreate()
+        PlatformTls.init(this)
         Logcat.install()
         Notifications.createChannels(this)
     }
