@@ -221,6 +221,25 @@ async fn pairing_without_signal_reports_the_link_when_signal_returns() -> anyhow
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_for_a_key_revoked_meanwhile_is_dropped_and_sync_goes_on() -> anyhow::Result<()> {
+    let Delivered { platform, dir, ana, radio } = delivered().await?;
+    ana.core.prepare_pairing(ana.order).await?;
+    let offline = open_phone(NO_SIGNAL, dir.path()).await?;
+    let paired = offline.pair_vehicle(ana.order, &radio, impatient(), None).await?;
+    assert!(!paired.reported);
+    drop(offline);
+    // The phone was reported lost before it found signal again.
+    platform.sandbox.revoke_grant(paired.grant_id).await?;
+    let online = open_phone(platform.url(), dir.path()).await?;
+    online.sync().await?;
+    online.sync().await?;
+    assert_eq!(platform.dealership.order(ana.order).await?.state, OrderState::Delivered, "no link on a revoked key");
+    let keys = online.order(ana.order).await?.phone_keys;
+    assert_eq!(keys.iter().map(|k| (k.revoked, k.linked_at.is_some())).collect::<Vec<_>>(), vec![(true, false)]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_forgets_the_phone_keys() -> anyhow::Result<()> {
     let Delivered { platform, dir, ana, radio } = delivered().await?;
     let first = ana.core.pair_vehicle(ana.order, &radio, PairingOptions::default(), None).await?;

@@ -318,15 +318,24 @@ impl Caas {
                 tracing::info!(%reason, "the link receipt waits for a connection");
                 Ok(false)
             }
+            Err(refused @ (CaasError::Rejected { .. } | CaasError::NotFound(_))) => {
+                // The platform will never take this receipt: keeping it would retry it forever.
+                tracing::warn!(error = %refused, "the platform refused the car's link receipt");
+                self.inner.store.write(move |tx| vehicle_keys::set_link_receipt(tx, order, None)).await?;
+                Err(refused)
+            }
             Err(error) => Err(error),
         }
     }
 
-    /// Sends every waiting link receipt; part of a sync.
+    /// Sends every waiting link receipt; part of a sync. A refused receipt does not stop the sync.
     pub(crate) async fn report_pending_links(&self) -> Result<()> {
         let pending = self.inner.store.read(vehicle_keys::pending_receipts).await?;
         for (order, _) in pending {
-            self.report_link(order).await?;
+            match self.report_link(order).await {
+                Ok(_) | Err(CaasError::Rejected { .. } | CaasError::NotFound(_)) => {}
+                Err(error) => return Err(error),
+            }
         }
         Ok(())
     }
