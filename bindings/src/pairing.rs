@@ -150,8 +150,9 @@ pub trait PairingListener: Send + Sync {
 pub struct LinkConditions {
     /// The ATT MTU to ask for (23 to 517).
     pub mtu: u16,
+    /// Brought into 7.5 ms to 4 s, the range a BLE link can have.
     pub connection_interval_ms: u32,
-    /// Percent of packets lost and sent again.
+    /// Percent of packets lost and sent again; six losses in a row drop the link.
     pub loss_percent: u8,
     /// The link drops after this many writes.
     pub drop_after_writes: Option<u32>,
@@ -362,7 +363,7 @@ pub fn simulated_ble_transport(
     let conditions = caas_core::LinkConditions {
         mtu: conditions.mtu,
         connection_interval: Duration::from_millis(conditions.connection_interval_ms.into()),
-        loss_percent: conditions.loss_percent.min(90),
+        loss_percent: conditions.loss_percent,
         drop_after_writes: conditions.drop_after_writes,
         ..caas_core::LinkConditions::default()
     };

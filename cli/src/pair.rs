@@ -34,8 +34,8 @@ pub struct PairArgs {
     /// Simulated link: the ATT MTU to ask for (23 to 517).
     #[arg(long, default_value_t = 185, value_parser = clap::value_parser!(u16).range(23..=517))]
     mtu: u16,
-    /// Simulated link: the connection interval in milliseconds.
-    #[arg(long, default_value_t = 30)]
+    /// Simulated link: the connection interval in milliseconds (8 to 4000, as BLE allows).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(8..=4000))]
     interval_ms: u64,
     /// Simulated link: percent of packets lost (and sent again).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=50))]

@@ -45,6 +45,16 @@ fn serve(db: &Path) -> (Killed, String, String) {
     (Killed(child), url, radio)
 }
 
+#[test]
+fn link_conditions_no_ble_link_can_have_are_refused_before_anything_runs() {
+    for (flag, value) in [("--interval-ms", "0"), ("--interval-ms", "5000"), ("--mtu", "22"), ("--loss", "51")] {
+        let output = caas().args(["pair", "01a21558-f308-76ef-9288-7aa2d6a700b0", flag, value]).output().expect("runs");
+        assert!(!output.status.success(), "{flag} {value} accepted");
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(error.contains(flag) && error.contains("not in"), "{flag} {value}: {error}");
+    }
+}
+
 fn run(url: &str, data: &Path, args: &[&str]) -> Output {
     caas().args(["--backend", url, "--data-dir"]).arg(data).args(args).output().expect("runs")
 }

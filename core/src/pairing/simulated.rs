@@ -25,6 +25,9 @@ use super::transport::{Advertisement, BleLink, BleTransport, TransportError};
 const SUPERVISION_LOSSES: u32 = 6;
 /// How long the air may take to answer a scan or a connect.
 const AIR_TIMEOUT: Duration = Duration::from_secs(5);
+/// The connection intervals the Bluetooth Core specification allows (7.5 ms to 4 s).
+pub const MIN_CONNECTION_INTERVAL: Duration = Duration::from_micros(7_500);
+pub const MAX_CONNECTION_INTERVAL: Duration = Duration::from_secs(4);
 
 /// A byte stream to the simulated air.
 pub trait AirStream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -53,6 +56,7 @@ impl std::fmt::Debug for Air {
 pub struct LinkConditions {
     /// The ATT MTU the phone asks for (23 to 517); the car may grant less.
     pub mtu: u16,
+    /// Every write with response and every indication waits for the next connection event.
     pub connection_interval: Duration,
     /// Chance, in percent, that a packet is lost and sent again at the next connection event.
     pub loss_percent: u8,
@@ -86,8 +90,16 @@ pub struct SimulatedTransport {
 }
 
 impl SimulatedTransport {
+    /// Conditions outside what a real link can have are brought to the nearest it can: the MTU
+    /// and connection interval to their ranges in the Bluetooth specification, loss to 100%.
     pub fn new(air: Air, conditions: LinkConditions) -> Self {
-        Self { air, conditions: LinkConditions { mtu: conditions.mtu.clamp(MIN_MTU, MAX_MTU), ..conditions } }
+        let conditions = LinkConditions {
+            mtu: conditions.mtu.clamp(MIN_MTU, MAX_MTU),
+            connection_interval: conditions.connection_interval.clamp(MIN_CONNECTION_INTERVAL, MAX_CONNECTION_INTERVAL),
+            loss_percent: conditions.loss_percent.min(100),
+            ..conditions
+        };
+        Self { air, conditions }
     }
 
     async fn dial(&self) -> Result<Framed<Box<dyn AirStream>, LengthDelimitedCodec>, TransportError> {
@@ -278,5 +290,34 @@ impl BleLink for SimulatedLink {
 
     fn air_time(&self) -> Option<Duration> {
         Some(self.air_time)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, SocketAddr};
+
+    use super::*;
+
+    fn conditions_after_new(asked: LinkConditions) -> LinkConditions {
+        SimulatedTransport::new(Air::Tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, 9))), asked).conditions
+    }
+
+    #[test]
+    fn conditions_no_link_can_have_are_brought_into_range() {
+        let wild = conditions_after_new(LinkConditions {
+            mtu: 9_000,
+            connection_interval: Duration::MAX,
+            loss_percent: 255,
+            ..LinkConditions::default()
+        });
+        assert_eq!((wild.mtu, wild.connection_interval, wild.loss_percent), (MAX_MTU, MAX_CONNECTION_INTERVAL, 100));
+        let tiny = conditions_after_new(LinkConditions {
+            mtu: 0,
+            connection_interval: Duration::ZERO,
+            ..LinkConditions::default()
+        });
+        assert_eq!((tiny.mtu, tiny.connection_interval), (MIN_MTU, MIN_CONNECTION_INTERVAL));
+        assert_eq!(conditions_after_new(LinkConditions::default()), LinkConditions::default());
     }
 }
