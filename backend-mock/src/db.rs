@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS dealerships (
@@ -35,11 +35,20 @@ CREATE TABLE IF NOT EXISTS tokens (
     subject TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+-- The pending sign-in code of an address, as a keyed digest; the code itself is only emailed.
 CREATE TABLE IF NOT EXISTS sign_in_codes (
     email TEXT PRIMARY KEY,
-    code TEXT NOT NULL,
-    expires_at TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0
+    code_digest BLOB NOT NULL,
+    expires_at TEXT NOT NULL
+);
+-- What limits guessing and asking per address, across every code issued to it: wrong codes since
+-- the last sign-in (a lockout after five), and codes asked for and not used yet.
+CREATE TABLE IF NOT EXISTS sign_in_limits (
+    email TEXT PRIMARY KEY,
+    wrong INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    unused_codes INTEGER NOT NULL DEFAULT 0,
+    first_unused_at TEXT
 );
 CREATE TABLE IF NOT EXISTS orders (
     id TEXT PRIMARY KEY,
@@ -61,7 +70,10 @@ CREATE TABLE IF NOT EXISTS orders (
     payment_reminded_at TEXT,
     registration TEXT,
     from_stock INTEGER NOT NULL DEFAULT 0,
-    app_link TEXT
+    app_link TEXT,
+    -- The owner's registration details and delivery address as taken with this sale (JSON); they
+    -- belong to the order, so another sale to the same email never changes them.
+    registration_details TEXT
 );
 CREATE INDEX IF NOT EXISTS orders_by_customer ON orders(customer_id);
 -- The cars themselves. A car belongs to one purchase record at a time; when its customer does not
@@ -90,6 +102,10 @@ CREATE TABLE IF NOT EXISTS payments (
     created_at TEXT NOT NULL,
     PRIMARY KEY (order_id, idempotency_key)
 );
+-- At most one attempt per order that may still take or has taken the money: a second one while
+-- one waits for 3-D Secure or settles is refused, so two cards are never charged for one car.
+CREATE UNIQUE INDEX IF NOT EXISTS payments_one_open ON payments(order_id)
+    WHERE status IN ('pending', 'requires_action', 'processing', 'succeeded');
 -- The first answer to each idempotent request, per caller.
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     scope BLOB NOT NULL,
@@ -151,17 +167,25 @@ CREATE TABLE IF NOT EXISTS deliveries (
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_window ON deliveries(company_id, window_start);
--- Handover codes issued to customers; each is accepted once.
+-- Handover codes issued to customers; each is accepted once. Kept: what was signed (public) and a
+-- keyed digest of the eight digits, never the token or the digits.
 CREATE TABLE IF NOT EXISTS handover_codes (
     code_id TEXT PRIMARY KEY,
     order_id TEXT NOT NULL REFERENCES orders(id),
     attempt INTEGER NOT NULL,
-    short_code TEXT NOT NULL,
-    token TEXT NOT NULL,
+    short_code_digest BLOB NOT NULL,
+    claims TEXT NOT NULL,
     expires_at TEXT NOT NULL,
     used_at TEXT
 );
 CREATE INDEX IF NOT EXISTS handover_codes_by_order ON handover_codes(order_id);
+-- Wrong short codes per delivery attempt, across every code of the attempt; a new code resets it.
+CREATE TABLE IF NOT EXISTS handover_guesses (
+    order_id TEXT NOT NULL REFERENCES orders(id),
+    attempt INTEGER NOT NULL,
+    wrong INTEGER NOT NULL,
+    PRIMARY KEY (order_id, attempt)
+);
 -- Phone keys: grants issued to customers' devices for their cars. Nothing secret is kept: the
 -- device's public key only, and the grant as signed. The car reads revocations from here, as it
 -- would receive them over its own connection to the platform.
@@ -228,6 +252,23 @@ CREATE TABLE IF NOT EXISTS factory_webhook_outbox (
 );
 "#;
 
+/// Upgrades a version 1 to 4 database: codes were kept in plain text, so the pending ones are
+/// dropped (they live minutes; customers ask again), and each order takes the registration
+/// details its customer had.
+const UPGRADE_TO_5: &str = r#"
+DROP TABLE IF EXISTS handover_codes;
+DROP TABLE IF EXISTS sign_in_codes;
+ALTER TABLE orders ADD COLUMN registration_details TEXT;
+"#;
+
+/// Fills the orders' own registration details from their customers, once the new tables exist.
+const BACKFILL_TO_5: &str = r#"
+UPDATE orders SET registration_details = (
+    SELECT json_object('national_id', c.national_id, 'tax_number', c.tax_number, 'address', c.address)
+    FROM customers c WHERE c.id = orders.customer_id
+) WHERE registration_details IS NULL;
+"#;
+
 /// Upgrades a version 1 to 3 database: the column version 4 added (its new tables come from
 /// [`SCHEMA`]).
 const UPGRADE_TO_4: &str = "ALTER TABLE orders ADD COLUMN app_link TEXT;";
@@ -276,7 +317,13 @@ impl Db {
         if (1..4).contains(&found) {
             conn.execute_batch(UPGRADE_TO_4)?;
         }
+        if (1..5).contains(&found) {
+            conn.execute_batch(UPGRADE_TO_5)?;
+        }
         conn.execute_batch(SCHEMA)?;
+        if (1..5).contains(&found) {
+            conn.execute_batch(BACKFILL_TO_5)?;
+        }
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }

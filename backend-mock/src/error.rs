@@ -1,9 +1,10 @@
 //! The API's one error shape, as an axum response.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use caas_protocol::api::{ApiError, ErrorCode};
+use chrono::TimeDelta;
 
 /// An error answered to a caller: status, stable code and a sentence for people.
 #[derive(Debug)]
@@ -11,13 +12,24 @@ pub struct AppError {
     pub status: StatusCode,
     pub code: ErrorCode,
     pub message: String,
+    /// For a `429`: when the caller may try again, sent as `Retry-After`.
+    pub retry_after: Option<TimeDelta>,
 }
 
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), retry_after: None }
+    }
+
+    /// A `429` for a caller who guessed or asked too often; `retry_after` is rounded up to whole
+    /// seconds, at least one.
+    pub fn too_many(message: impl Into<String>, retry_after: TimeDelta) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyAttempts, message)
+        }
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -30,6 +42,14 @@ impl AppError {
 
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidRequest, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
     }
 
     pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
@@ -54,6 +74,11 @@ impl From<serde_json::Error> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let body = ApiError { code: self.code, message: self.message };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(wait) = self.retry_after {
+            let seconds = (wait.num_milliseconds().max(0) as u64).div_ceil(1000).max(1);
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }

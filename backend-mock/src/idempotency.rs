@@ -3,6 +3,11 @@
 //! answer (also after a restart: answers live in SQLite); the same key with another body is
 //! refused; a repeat while the first is still running is told to wait.
 //!
+//! Answers are kept per authenticated principal (the role and subject a bearer token stands for,
+//! so a new token of the same account finds them and another account never does), for 24 hours.
+//! An answer that carries a credential (a token, a handover code) is never kept: repeating such a
+//! request runs it again, and the platform's own rules (a code is spent once) decide.
+//!
 //! Answers with a 5xx status are not kept: the outcome was not decided, so a retry runs again.
 //! Handlers that call another service pass a key derived from this one, so a re-run never
 //! repeats the other service's side effect either.
@@ -27,6 +32,9 @@ const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
 /// A first request that has not finished after this long is taken to have died with its process.
 const ABANDONED_AFTER: TimeDelta = TimeDelta::seconds(60);
+
+/// How long a decided answer is kept for a repeat.
+pub const KEPT_FOR: TimeDelta = TimeDelta::hours(24);
 
 /// The header telling a caller its answer is a replay of the first one.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
@@ -53,8 +61,8 @@ pub async fn enforce(State(store): State<Idempotency>, request: Request, next: N
     let Some(key) = key.to_str().ok().filter(|k| valid_idempotency_key(k)).map(str::to_owned) else {
         return AppError::invalid("`Idempotency-Key` must be 1 to 255 visible ASCII characters").into_response();
     };
-    let caller = request.headers().get(header::AUTHORIZATION).map(HeaderValue::as_bytes).unwrap_or_default();
-    let scope = digest(&SHA256, &[store.namespace.as_bytes(), b"\n", caller].concat()).as_ref().to_vec();
+    let caller = crate::auth::principal(&store.db, request.headers());
+    let scope = digest(&SHA256, &[store.namespace.as_bytes(), b"\n", caller.as_bytes()].concat()).as_ref().to_vec();
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_REQUEST_BYTES).await else {
         return AppError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::InvalidRequest, "request body too large")
@@ -87,6 +95,7 @@ struct Stored {
 fn begin(db: &Db, scope: &[u8], key: &str, fingerprint: &[u8]) -> AppResult<Begin> {
     let conn = db.lock();
     let now = Utc::now();
+    conn.execute("DELETE FROM idempotency_keys WHERE created_at < ?1", [(now - KEPT_FOR).to_rfc3339()])?;
     let existing = conn
         .query_row(
             "SELECT fingerprint, status, content_type, body, created_at FROM idempotency_keys
@@ -136,10 +145,11 @@ fn begin(db: &Db, scope: &[u8], key: &str, fingerprint: &[u8]) -> AppResult<Begi
     }
 }
 
-/// Keeps a decided answer and hands it on; forgets the key after an undecided (5xx) one.
+/// Keeps a decided answer and hands it on; forgets the key after an undecided (5xx) one or one
+/// that carries a credential.
 async fn finish(db: &Db, scope: &[u8], key: &str, response: Response) -> Response {
     let (parts, body) = response.into_parts();
-    if parts.status.is_server_error() {
+    if parts.status.is_server_error() || parts.extensions.get::<crate::auth::CarriesCredential>().is_some() {
         let forgotten =
             db.lock().execute("DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2", params![scope, key]);
         if let Err(error) = forgotten {

@@ -199,6 +199,7 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
         registries: registry::Registries::default(),
         clock,
         handover: platform::delivery::HandoverDesk::new(&config.handover_key_seed),
+        codes: auth::CodeKey::derive(&config.handover_key_seed, "caas sign-in code digest"),
         fleet,
         driver_faults: Arc::default(),
         stopping: stopped.clone(),

@@ -56,25 +56,32 @@ pub enum DriverCommand {
 }
 
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
 pub struct AbsentArgs {
     delivery: Uuid,
+    #[command(flatten)]
+    call: CallArgs,
+}
+
+/// What the phone call gave: exactly one of the three.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+struct CallArgs {
     /// A new time was agreed: the start of the window (RFC 3339).
-    #[arg(long, group = "call")]
+    #[arg(long)]
     reschedule: Option<DateTime<Utc>>,
     /// The customer could not be reached.
-    #[arg(long, group = "call")]
+    #[arg(long)]
     unreachable: bool,
     /// The customer was reached but cannot take the car.
-    #[arg(long, group = "call")]
+    #[arg(long)]
     cannot_accept: bool,
 }
 
 impl AbsentArgs {
     fn call(&self) -> CallOutcome {
-        match self.reschedule {
+        match self.call.reschedule {
             Some(window_start) => CallOutcome::Rescheduled { window_start },
-            None if self.unreachable => CallOutcome::Unreachable,
+            None if self.call.unreachable => CallOutcome::Unreachable,
             None => CallOutcome::CannotAccept,
         }
     }
@@ -189,4 +196,39 @@ async fn print_conflicts(core: &caas_core::Caas) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::Cli;
+
+    fn absent(args: &[&str]) -> Result<CallOutcome, clap::Error> {
+        let id = "0190f5a0-0000-7000-8000-000000000001";
+        let cli = Cli::try_parse_from(["caas", "driver", "absent", id].iter().chain(args))?;
+        match cli.command {
+            crate::Command::Driver { command: DriverCommand::Absent(args) } => Ok(args.call()),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    /// Issue 12, point 9: every form the help text shows once exited 2.
+    #[test]
+    fn every_absent_form_parses_to_its_outcome() {
+        assert_eq!(absent(&["--unreachable"]).expect("parses"), CallOutcome::Unreachable);
+        assert_eq!(absent(&["--cannot-accept"]).expect("parses"), CallOutcome::CannotAccept);
+        let start: DateTime<Utc> = "2026-12-01T09:00:00Z".parse().expect("time");
+        assert_eq!(
+            absent(&["--reschedule", "2026-12-01T09:00:00Z"]).expect("parses"),
+            CallOutcome::Rescheduled { window_start: start }
+        );
+    }
+
+    #[test]
+    fn absent_needs_exactly_one_outcome() {
+        assert!(absent(&[]).is_err(), "no outcome");
+        assert!(absent(&["--unreachable", "--cannot-accept"]).is_err(), "two outcomes");
+    }
 }

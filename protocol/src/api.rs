@@ -81,6 +81,10 @@ pub enum ErrorCode {
     GrantRevoked,
     /// The link receipt is not signed by the order's car, or names another grant.
     LinkReceiptInvalid,
+    /// Too many wrong guesses or requests; the answer's `Retry-After` says when to try again.
+    TooManyAttempts,
+    /// Another payment attempt of the order is still open (e.g. waiting for 3-D Secure).
+    PaymentInProgress,
 }
 
 impl ErrorCode {
@@ -121,6 +125,8 @@ impl ErrorCode {
             ErrorCode::NotDelivered => "not_delivered",
             ErrorCode::GrantRevoked => "grant_revoked",
             ErrorCode::LinkReceiptInvalid => "link_receipt_invalid",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::PaymentInProgress => "payment_in_progress",
         }
     }
 }

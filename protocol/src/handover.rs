@@ -113,10 +113,17 @@ impl HandoverSigner {
             issued_at,
             expires_at: issued_at + lifetime,
         };
-        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
+        let token = self.sign(&claims);
+        (claims, token)
+    }
+
+    /// The token for `claims`. Ed25519 signatures are deterministic, so the platform can keep only
+    /// what it signed and make the same token again when a short code resolves to it.
+    pub fn sign(&self, claims: &HandoverClaims) -> String {
+        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
         let signed = format!("{PREFIX}.{body}");
         let signature = URL_SAFE_NO_PAD.encode(self.pair.sign(signed.as_bytes()));
-        (claims, format!("{signed}.{signature}"))
+        format!("{signed}.{signature}")
     }
 }
 
@@ -187,21 +194,14 @@ pub fn verify_signature(token: &str, key: &HandoverPublicKey) -> Result<Handover
     serde_json::from_slice(&body_bytes).map_err(|_| HandoverRefusal::Malformed)
 }
 
-/// Whether `code` is the short numeric form (eight digits) rather than a token, so the phone and
-/// the platform tell the two apart the same way.
+/// Whether `code` is the short numeric form (eight digits the customer reads out when the camera
+/// cannot read the QR code) rather than a token, so the phone and the platform tell the two apart
+/// the same way. Too short to carry a signature: the platform draws the digits at random, keeps
+/// only a keyed digest of them, and resolves them to the token only for the assigned driver, a
+/// few wrong guesses at most (see docs/security.md).
 pub fn is_short_code(code: &str) -> bool {
     let code = code.trim();
     code.len() == 8 && code.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// The short numeric form, for when the camera cannot read the QR code: eight digits the customer
-/// reads out. Too short to carry a signature, so only the platform can check it (see
-/// docs/decisions.md); it comes from the code id so both forms name the same single-use code.
-pub fn short_code(claims: &HandoverClaims) -> String {
-    let hash = digest(&SHA256, claims.code_id.as_bytes());
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&hash.as_ref()[..8]);
-    format!("{:08}", u64::from_be_bytes(first) % 100_000_000)
 }
 
 #[cfg(test)]
@@ -223,7 +223,8 @@ mod tests {
         let signer = signer(7);
         let (claims, token) = signer.issue(Uuid::new_v4(), 1, Utc::now());
         assert_eq!(verify(&token, &signer.public_key(), at(&claims)), Ok(claims.clone()));
-        assert!(is_short_code(&short_code(&claims)));
+        assert_eq!(signer.sign(&claims), token, "the same claims sign to the same token");
+        assert!(is_short_code("01234567"));
         assert!(!is_short_code(&token) && !is_short_code("1234567") && !is_short_code("1234567a"));
     }
 

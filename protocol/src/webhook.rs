@@ -23,6 +23,13 @@ pub const MAX_WEBHOOK_BYTES: usize = 64 * 1024;
 /// The longest `webhook-id` the receiver stores for deduplication.
 pub const MAX_WEBHOOK_ID_LEN: usize = 128;
 
+/// The longest `webhook-signature` header read: room for several `v1,<base64>` signatures during a
+/// rotation, and no more.
+pub const MAX_WEBHOOK_SIGNATURE_LEN: usize = 1024;
+
+/// How far a delivery's timestamp may be from the receiver's clock, either way.
+pub const WEBHOOK_TOLERANCE_SECONDS: i64 = 5 * 60;
+
 const SECRET_PREFIX: &str = "whsec_";
 
 /// A webhook signing secret, written `whsec_<base64>` in configuration.
@@ -122,6 +129,7 @@ impl WebhookVerifier {
             .and_then(|v| v.to_str().ok())
             .filter(|id| !id.is_empty() && id.len() <= MAX_WEBHOOK_ID_LEN)
             .ok_or(WebhookRejection::MissingHeader(HEADER_WEBHOOK_ID))?;
+        bounded_headers(headers, Utc::now().timestamp())?;
         let mut rejection = WebhookRejection::InvalidSignature;
         for secret in &self.secrets {
             match secret.webhook().verify(body, headers) {
@@ -131,6 +139,27 @@ impl WebhookVerifier {
         }
         Err(rejection)
     }
+}
+
+/// Checks the timestamp and signature headers within their bounds before any library reads them:
+/// the timestamp is decimal seconds within the tolerance of `now` (computed without overflow, so
+/// `i64::MIN` is just stale), the signature header is short visible ASCII.
+fn bounded_headers(headers: &HeaderMap, now: i64) -> Result<(), WebhookRejection> {
+    let timestamp: i64 = headers
+        .get(HEADER_WEBHOOK_TIMESTAMP)
+        .and_then(|v| v.to_str().ok())
+        .filter(|t| (1..=19).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|t| t.parse().ok())
+        .ok_or(WebhookRejection::MissingHeader(HEADER_WEBHOOK_TIMESTAMP))?;
+    if now.abs_diff(timestamp) > WEBHOOK_TOLERANCE_SECONDS.unsigned_abs() {
+        return Err(WebhookRejection::StaleTimestamp);
+    }
+    headers
+        .get(HEADER_WEBHOOK_SIGNATURE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.is_empty() && s.len() <= MAX_WEBHOOK_SIGNATURE_LEN)
+        .map(|_| ())
+        .ok_or(WebhookRejection::MissingHeader(HEADER_WEBHOOK_SIGNATURE))
 }
 
 fn map_error(error: WebhookError) -> WebhookRejection {
@@ -255,5 +284,40 @@ mod tests {
         let mut no_id = headers(&signed);
         no_id.remove(HEADER_WEBHOOK_ID);
         assert_eq!(verifier.verify(&no_id, b"{\"a\":1}"), Err(WebhookRejection::MissingHeader(HEADER_WEBHOOK_ID)));
+    }
+
+    #[test]
+    fn extreme_timestamps_are_refused_not_overflowed() {
+        let key = secret(4);
+        let verifier = WebhookVerifier::new(vec![key.clone()]);
+        let signed = sign(std::slice::from_ref(&key), "msg_1", now(), b"{}");
+        for (value, expected) in [
+            ("-9223372036854775808", WebhookRejection::MissingHeader(HEADER_WEBHOOK_TIMESTAMP)),
+            ("9223372036854775807", WebhookRejection::StaleTimestamp),
+            ("0", WebhookRejection::StaleTimestamp),
+            ("99999999999999999999", WebhookRejection::MissingHeader(HEADER_WEBHOOK_TIMESTAMP)),
+            ("+1", WebhookRejection::MissingHeader(HEADER_WEBHOOK_TIMESTAMP)),
+        ] {
+            let mut h = headers(&signed);
+            h.insert(HEADER_WEBHOOK_TIMESTAMP, HeaderValue::from_static(value));
+            assert_eq!(verifier.verify(&h, b"{}"), Err(expected), "timestamp {value}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever three headers arrive, verification answers with a rejection or an id, never a
+        /// panic.
+        #[test]
+        fn any_headers_are_answered(id in ".{0,200}", timestamp in ".{0,40}", signature in ".{0,1200}",
+                                    number in proptest::num::i64::ANY, body in proptest::collection::vec(0u8.., 0..64)) {
+            let verifier = WebhookVerifier::new(vec![secret(5)]);
+            let mut h = HeaderMap::new();
+            for (name, value) in [(HEADER_WEBHOOK_ID, id), (HEADER_WEBHOOK_TIMESTAMP, timestamp), (HEADER_WEBHOOK_SIGNATURE, signature)] {
+                if let Ok(v) = HeaderValue::from_str(&value) { h.insert(name, v); }
+            }
+            let _ = verifier.verify(&h, &body);
+            h.insert(HEADER_WEBHOOK_TIMESTAMP, HeaderValue::from(number));
+            let _ = verifier.verify(&h, &body);
+        }
     }
 }

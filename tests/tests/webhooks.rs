@@ -137,3 +137,26 @@ async fn every_current_secret_is_accepted_during_a_rotation() -> anyhow::Result<
     assert_eq!(platform.sandbox.orders().await?[0].state, OrderState::QualityControl);
     Ok(())
 }
+
+/// Issue 12, point 8: the most negative timestamp once overflowed inside verification and the
+/// caller got no answer. Both receivers now answer 401 and keep serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extreme_timestamps_get_an_answer_not_a_crash() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let (order, factory_order, estimate) = placed_order(&platform).await?;
+    let body = stage_change(order, &factory_order, OrderState::InProduction, estimate);
+    let secret = platform.config.webhook_secrets[0].to_config_string();
+    for receiver in ["factory", "gateway"] {
+        let sender = Sender { http: reqwest::Client::new(), url: format!("{}/v1/webhooks/{receiver}", platform.url()) };
+        for timestamp in ["-9223372036854775808", "9223372036854775807", "-1", "1e9"] {
+            let mut headers = signed(&secret, "msg_extreme", Utc::now().timestamp(), &body);
+            headers.insert("webhook-timestamp", timestamp.parse()?);
+            let (status, answer) = sender.post(headers, &body).await?;
+            assert_eq!(status, 401, "{receiver} with timestamp {timestamp}: {answer}");
+        }
+    }
+    let (status, _) =
+        Sender::new(&platform).post(signed(&secret, "msg_after", Utc::now().timestamp(), &body), &body).await?;
+    assert_eq!(status, 200, "the receiver still serves after the extreme headers");
+    Ok(())
+}

@@ -14,9 +14,8 @@ use caas_protocol::api::{
 };
 use caas_protocol::delivery::DriverSession;
 use caas_protocol::push::{PushPlatform, SSE_EVENT};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::{Stream, StreamExt};
-use ring::rand::{SecureRandom, SystemRandom};
 use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
 use serde_json::json;
@@ -25,97 +24,198 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::orders::{self, Viewer};
-use crate::auth::{self, CustomerAuth, Role};
+use crate::auth::{self, CarriesCredential, CustomerAuth, Role};
 use crate::error::{AppError, AppResult};
 use crate::validate;
 
-const CODE_LIFETIME_MINUTES: i64 = 10;
-const MAX_CODE_ATTEMPTS: i64 = 5;
+const CODE_LIFETIME: TimeDelta = TimeDelta::minutes(10);
+/// Wrong codes an address may send, across every code issued to it, before sign-in locks.
+const MAX_WRONG_CODES: i64 = 5;
+/// How long sign-in stays locked after the last allowed wrong code.
+const LOCKOUT: TimeDelta = TimeDelta::minutes(15);
+/// Codes an address may be sent without signing in, per [`UNUSED_CODES_WINDOW`]: enough for a
+/// lost email or two, too few to flood a mailbox.
+const MAX_UNUSED_CODES: i64 = 3;
+const UNUSED_CODES_WINDOW: TimeDelta = TimeDelta::minutes(10);
 const MAX_DEVICES_PER_CUSTOMER: i64 = 10;
 
 #[utoipa::path(post, path = "/v1/auth/sign-in-code", tag = "customer", request_body = SignInCodeRequest,
-    responses((status = 202, description = "a code was emailed if the address belongs to a customer")))]
+    responses((status = 202, description = "a code was emailed if the address belongs to a customer or a driver"),
+              (status = 422, body = ApiError),
+              (status = 429, body = ApiError, description = "too_many_attempts: too many codes asked for, or sign-in locked after wrong codes; see `Retry-After`")))]
 /// Emails a one-time sign-in code to a customer or a transport company's driver. The answer is
-/// the same whether or not the address is known.
+/// the same whether or not the address is known, throttling included: three codes per address
+/// without a sign-in in ten minutes, none while sign-in is locked.
 pub async fn request_code(
     State(state): State<AppState>,
     Json(request): Json<SignInCodeRequest>,
 ) -> AppResult<StatusCode> {
     let email = validate::email(&request.email)?;
-    let conn = state.db.lock();
+    let mut conn = state.db.lock();
+    let tx = conn.transaction()?;
+    let now = Utc::now();
+    let limits = SignInLimits::read(&tx, &email)?;
+    limits.check_locked(now)?;
+    let unused = limits.unused_in_window(now);
+    if unused.count >= MAX_UNUSED_CODES {
+        let wait = unused.since.map_or(UNUSED_CODES_WINDOW, |since| since + UNUSED_CODES_WINDOW - now);
+        return Err(AppError::too_many("too many sign-in codes asked for; use the last one or wait", wait));
+    }
+    tx.execute(
+        "INSERT INTO sign_in_limits (email, unused_codes, first_unused_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT(email) DO UPDATE SET unused_codes = excluded.unused_codes, first_unused_at = excluded.first_unused_at",
+        params![email, unused.count + 1, unused.since.unwrap_or(now).to_rfc3339()],
+    )?;
     let known: Option<String> =
-        conn.query_row("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0)).optional()?;
+        tx.query_row("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0)).optional()?;
     if known.is_some() || crate::catalogue::DRIVERS.iter().any(|d| d.email == email) {
-        let mut raw = [0u8; 4];
-        SystemRandom::new().fill(&mut raw).map_err(|_| AppError::invalid("no randomness"))?;
-        let code = format!("{:06}", u32::from_le_bytes(raw) % 1_000_000);
-        let expires = Utc::now() + chrono::Duration::minutes(CODE_LIFETIME_MINUTES);
-        conn.execute(
-            "INSERT INTO sign_in_codes (email, code, expires_at, attempts) VALUES (?1, ?2, ?3, 0)
-             ON CONFLICT(email) DO UPDATE SET code = excluded.code, expires_at = excluded.expires_at, attempts = 0",
-            params![email, code, expires.to_rfc3339()],
+        let code = auth::random_digits(6)?;
+        tx.execute(
+            "INSERT INTO sign_in_codes (email, code_digest, expires_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(email) DO UPDATE SET code_digest = excluded.code_digest, expires_at = excluded.expires_at",
+            params![email, state.codes.digest(&email, &code), (now + CODE_LIFETIME).to_rfc3339()],
         )?;
-        let mail = json!({ "to": email, "subject": "Your sign-in code", "body": format!("Your code is {code}.") });
-        conn.execute(
+        let mail = json!({ "to": email, "subject": SIGN_IN_SUBJECT, "body": format!("Your code is {code}.") });
+        tx.execute(
             "INSERT INTO outbound_messages (channel, recipient, payload, created_at) VALUES ('email', ?1, ?2, ?3)",
-            params![email, mail.to_string(), Utc::now().to_rfc3339()],
+            params![email, mail.to_string(), now.to_rfc3339()],
         )?;
     }
+    tx.commit()?;
     Ok(StatusCode::ACCEPTED)
 }
 
+/// The subject of the sign-in email; the sandbox's inbox finds the code by it.
+pub(crate) const SIGN_IN_SUBJECT: &str = "Your sign-in code";
+
 #[utoipa::path(post, path = "/v1/auth/token", tag = "customer", request_body = SignInRequest,
-    responses((status = 200, body = Session), (status = 401, body = ApiError)))]
-/// Exchanges a valid code for a customer token. A code is single-use and allows five attempts.
-pub async fn sign_in(State(state): State<AppState>, Json(request): Json<SignInRequest>) -> AppResult<Json<Session>> {
+    responses((status = 200, body = Session), (status = 401, body = ApiError), (status = 422, body = ApiError),
+              (status = 429, body = ApiError, description = "too_many_attempts: five wrong codes; see `Retry-After`")))]
+/// Exchanges a valid code for a customer token. A code is single-use; five wrong codes for an
+/// address, whichever codes they were meant for, lock its sign-in for fifteen minutes.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Json(request): Json<SignInRequest>,
+) -> AppResult<(CarriesCredential, Json<Session>)> {
     let email = validate::email(&request.email)?;
     let mut conn = state.db.lock();
     let tx = conn.transaction()?;
     let customer_id: Option<String> =
         tx.query_row("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0)).optional()?;
-    let outcome = consume_code(&tx, &email, &request.code).and_then(|()| {
+    let outcome = consume_code(&tx, &state, &email, &request.code).and_then(|()| {
         let customer_id = customer_id.ok_or_else(AppError::unauthorized)?;
         let access_token = auth::issue_token(&tx, Role::Customer, &customer_id)?;
         let customer_id = customer_id.parse().map_err(|_| AppError::unauthorized())?;
         Ok(Session { access_token, customer_id })
     });
     tx.commit()?;
-    outcome.map(Json)
+    outcome.map(|session| (CarriesCredential, Json(session)))
 }
 
 #[utoipa::path(post, path = "/v1/auth/driver-token", tag = "driver", request_body = SignInRequest,
-    responses((status = 200, body = DriverSession), (status = 401, body = ApiError)))]
+    responses((status = 200, body = DriverSession), (status = 401, body = ApiError), (status = 422, body = ApiError),
+              (status = 429, body = ApiError, description = "too_many_attempts: five wrong codes; see `Retry-After`")))]
 /// Exchanges a valid code sent to a driver's email for a driver token.
 pub async fn driver_sign_in(
     State(state): State<AppState>,
     Json(request): Json<SignInRequest>,
-) -> AppResult<Json<DriverSession>> {
+) -> AppResult<(CarriesCredential, Json<DriverSession>)> {
     let email = validate::email(&request.email)?;
     let mut conn = state.db.lock();
     let tx = conn.transaction()?;
-    let outcome = consume_code(&tx, &email, &request.code).and_then(|()| {
+    let outcome = consume_code(&tx, &state, &email, &request.code).and_then(|()| {
         let driver = crate::catalogue::DRIVERS.iter().find(|d| d.email == email).ok_or_else(AppError::unauthorized)?;
         let access_token = auth::issue_token(&tx, Role::Driver, driver.id)?;
         Ok(DriverSession { access_token, driver_id: driver.id.to_owned(), company_id: driver.company_id.to_owned() })
     });
     tx.commit()?;
-    outcome.map(Json)
+    outcome.map(|session| (CarriesCredential, Json(session)))
 }
 
-/// Checks and spends the code emailed to `email`; a wrong try counts against its five attempts.
-fn consume_code(tx: &rusqlite::Transaction<'_>, email: &str, presented: &str) -> AppResult<()> {
-    let stored: Option<(String, String, i64)> = tx
-        .query_row("SELECT code, expires_at, attempts FROM sign_in_codes WHERE email = ?1", [email], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+/// An address's sign-in limits as stored.
+#[derive(Debug, Default)]
+struct SignInLimits {
+    wrong: i64,
+    locked_until: Option<DateTime<Utc>>,
+    unused_codes: i64,
+    first_unused_at: Option<DateTime<Utc>>,
+}
+
+/// Codes sent and not used within the current window.
+struct Unused {
+    count: i64,
+    since: Option<DateTime<Utc>>,
+}
+
+impl SignInLimits {
+    fn read(conn: &rusqlite::Connection, email: &str) -> AppResult<Self> {
+        let time = |value: Option<String>| {
+            value.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.with_timezone(&Utc))
+        };
+        let row = conn
+            .query_row(
+                "SELECT wrong, locked_until, unused_codes, first_unused_at FROM sign_in_limits WHERE email = ?1",
+                [email],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        Ok(row.map_or_else(Self::default, |(wrong, locked, unused_codes, first)| Self {
+            wrong,
+            locked_until: time(locked),
+            unused_codes,
+            first_unused_at: time(first),
+        }))
+    }
+
+    fn check_locked(&self, now: DateTime<Utc>) -> AppResult<()> {
+        match self.locked_until {
+            Some(until) if until > now => Err(AppError::too_many(
+                "too many wrong sign-in codes for this address; wait, then ask for a new code",
+                until - now,
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn unused_in_window(&self, now: DateTime<Utc>) -> Unused {
+        match self.first_unused_at {
+            Some(since) if now - since < UNUSED_CODES_WINDOW => Unused { count: self.unused_codes, since: Some(since) },
+            _ => Unused { count: 0, since: None },
+        }
+    }
+}
+
+/// Checks and spends the code emailed to `email`. A wrong code counts against the address, not
+/// the code, so asking for a new code never resets the count; a right one clears it.
+fn consume_code(tx: &rusqlite::Transaction<'_>, state: &AppState, email: &str, presented: &str) -> AppResult<()> {
+    let now = Utc::now();
+    let limits = SignInLimits::read(tx, email)?;
+    limits.check_locked(now)?;
+    let stored: Option<(Vec<u8>, String)> = tx
+        .query_row("SELECT code_digest, expires_at FROM sign_in_codes WHERE email = ?1", [email], |r| {
+            Ok((r.get(0)?, r.get(1)?))
         })
         .optional()?;
-    let Some((code, expires_at, attempts)) = stored else { return Err(AppError::unauthorized()) };
-    let expired = DateTime::parse_from_rfc3339(&expires_at).map_or(true, |t| t < Utc::now());
-    if expired || attempts >= MAX_CODE_ATTEMPTS || code != presented.trim() {
-        tx.execute("UPDATE sign_in_codes SET attempts = attempts + 1 WHERE email = ?1", [email])?;
+    let presented = presented.trim();
+    let valid = stored.is_some_and(|(digest, expires_at)| {
+        let live = DateTime::parse_from_rfc3339(&expires_at).is_ok_and(|t| t > now);
+        live && presented.len() <= 16 && state.codes.matches(&digest, email, presented)
+    });
+    if !valid {
+        let wrong = limits.wrong + 1;
+        let locked_until = (wrong >= MAX_WRONG_CODES).then(|| (now + LOCKOUT).to_rfc3339());
+        tx.execute(
+            "INSERT INTO sign_in_limits (email, wrong, locked_until) VALUES (?1, ?2, ?3)
+             ON CONFLICT(email) DO UPDATE SET wrong = excluded.wrong, locked_until = excluded.locked_until",
+            params![email, if locked_until.is_some() { 0 } else { wrong }, locked_until],
+        )?;
+        if locked_until.is_some() {
+            tx.execute("DELETE FROM sign_in_codes WHERE email = ?1", [email])?;
+        }
         return Err(AppError::unauthorized());
     }
     tx.execute("DELETE FROM sign_in_codes WHERE email = ?1", [email])?;
+    tx.execute("DELETE FROM sign_in_limits WHERE email = ?1", [email])?;
     Ok(())
 }
 

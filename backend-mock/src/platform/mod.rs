@@ -69,6 +69,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Issues and accepts handover codes.
     pub handover: delivery::HandoverDesk,
+    /// Keys the stored digests of sign-in codes.
+    pub codes: crate::auth::CodeKey,
     /// The simulated cars and the grant key they trust.
     pub fleet: crate::vehicle::Fleet,
     /// The next this many driver actions are applied and then lose their answer (sandbox fault).

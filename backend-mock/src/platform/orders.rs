@@ -5,7 +5,7 @@
 
 use caas_protocol::api::{
     Blocker, DealershipView, ErrorCode, EventKind, FinalPayment, Money, OrderEvent, OrderView, Registration,
-    VehicleConfiguration,
+    RegistrationDetails, VehicleConfiguration,
 };
 use caas_protocol::{Actor, OrderState};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -31,6 +31,31 @@ pub struct NewOrder<'a> {
     pub price: Option<Money>,
     /// The stock car this sale takes, instead of a new one from the factory.
     pub stock_vin: Option<&'a str>,
+    /// The owner's registration details and address as given with this sale.
+    pub registration: &'a RegistrationDetails,
+}
+
+/// The owner's registration details and address of an order: the ones its own sale took, as its
+/// dealership corrected them; never those of another sale to the same customer.
+pub fn registration_details(conn: &Connection, id: Uuid) -> AppResult<RegistrationDetails> {
+    let stored: Option<String> =
+        conn.query_row("SELECT registration_details FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))?;
+    Ok(stored.map(|json| serde_json::from_str(&json)).transpose()?.unwrap_or_default())
+}
+
+/// Completes or corrects an order's registration details; fields not given are kept.
+pub fn correct_registration_details(conn: &Connection, id: Uuid, correction: &RegistrationDetails) -> AppResult<()> {
+    let current = registration_details(conn, id)?;
+    let merged = RegistrationDetails {
+        national_id: correction.national_id.clone().or(current.national_id),
+        tax_number: correction.tax_number.clone().or(current.tax_number),
+        address: correction.address.clone().or(current.address),
+    };
+    conn.execute(
+        "UPDATE orders SET registration_details = ?2 WHERE id = ?1",
+        params![id.to_string(), serde_json::to_string(&merged)?],
+    )?;
+    Ok(())
 }
 
 /// Creates an order in `sale_registered` with its first event.
@@ -39,8 +64,8 @@ pub fn create(conn: &Connection, new: &NewOrder<'_>) -> AppResult<(Uuid, OrderEv
     let now = Utc::now().to_rfc3339();
     conn.execute(
         "INSERT INTO orders (id, customer_id, dealership_id, state, version, configuration,
-                             delivery_locality, created_at, updated_at, price, vin, from_stock)
-         VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?7, ?8, ?9, ?10)",
+                             delivery_locality, created_at, updated_at, price, vin, from_stock, registration_details)
+         VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11)",
         params![
             id.to_string(),
             new.customer_id.to_string(),
@@ -51,7 +76,8 @@ pub fn create(conn: &Connection, new: &NewOrder<'_>) -> AppResult<(Uuid, OrderEv
             now,
             new.price.as_ref().map(serde_json::to_string).transpose()?,
             new.stock_vin,
-            new.stock_vin.is_some()
+            new.stock_vin.is_some(),
+            serde_json::to_string(new.registration)?
         ],
     )?;
     let event = append(

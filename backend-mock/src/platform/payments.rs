@@ -50,7 +50,7 @@ pub async fn config(State(state): State<AppState>, _: CustomerAuth) -> Json<Paym
     params(("idempotency-key" = String, Header, description = "one per payment attempt; repeat it to retry the attempt")),
     responses(
         (status = 200, body = Payment, description = "the attempt's outcome: succeeded, processing, requires_action, or requires_payment_method with `last_error`"),
-        (status = 409, body = ApiError, description = "deadline_passed, reservation_lost, already_paid, not_payable, amount_mismatch"),
+        (status = 409, body = ApiError, description = "deadline_passed, reservation_lost, already_paid, not_payable, amount_mismatch, payment_in_progress"),
         (status = 422, body = ApiError, description = "idempotency_key_reused or an invalid request"),
         (status = 503, body = ApiError, description = "payment_gateway_unavailable: the outcome is unknown; repeat the same request")),
     security(("bearer" = [])))]
@@ -88,7 +88,7 @@ pub async fn pay(
     // answers it from its stored result.
     if first_try {
         check_payable(&state, &view, &request.amount)?;
-        state.db.lock().execute(
+        let opened = state.db.lock().execute(
             "INSERT INTO payments (order_id, idempotency_key, payment_method, amount, status, created_at)
              VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
             params![
@@ -98,7 +98,20 @@ pub async fn pay(
                 serde_json::to_string(&request.amount)?,
                 Utc::now().to_rfc3339()
             ],
-        )?;
+        );
+        match opened {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(failure, _))
+                if failure.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(AppError::conflict(
+                    ErrorCode::PaymentInProgress,
+                    "another payment of this order is still open (waiting for 3-D Secure or settling); finish it, \
+                     or wait for its outcome, before paying again",
+                ));
+            }
+            Err(error) => return Err(error.into()),
+        }
     }
     let charge = CreatePaymentIntent { order_id: id, amount: request.amount, payment_method: request.payment_method };
     let payment = state.gateway.charge(&format!("{id}:{key}"), &charge).await.map_err(|error| match error {

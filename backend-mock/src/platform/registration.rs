@@ -15,7 +15,6 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::orders::{self, Viewer};
-use super::sales::update_registration;
 use crate::auth::DealershipAuth;
 use crate::error::{AppError, AppResult};
 use crate::registry::{RegistryError, RegistryRequest};
@@ -33,14 +32,13 @@ pub async fn register(state: &AppState, id: Uuid) -> AppResult<()> {
                 format!("only a paid order can be registered; this one is `{}`", view.state),
             ));
         }
-        let (owner, national_id, tax_number, address) = conn.query_row(
-            "SELECT c.name, c.national_id, c.tax_number, c.address FROM customers c
-             JOIN orders o ON o.customer_id = c.id WHERE o.id = ?1",
+        let owner: String = conn.query_row(
+            "SELECT c.name FROM customers c JOIN orders o ON o.customer_id = c.id WHERE o.id = ?1",
             [id.to_string()],
-            |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| r.get(0),
         )?;
         let vin = view.vin.ok_or_else(|| AppError::invalid("the order has no car"))?;
-        (view.dealership.country, vin, owner, RegistrationDetails { national_id, tax_number, address })
+        (view.dealership.country, vin, owner, orders::registration_details(&conn, id)?)
     };
     let request = RegistryRequest { country: &country, vin: &vin, owner_name: &owner, details: &details };
     let submit = || async { state.registries.submit(&request) };
@@ -104,7 +102,7 @@ pub async fn retry_registration(
     {
         let conn = state.db.lock();
         orders::view(&conn, id, Viewer::Dealership(&auth.dealership_id))?;
-        update_registration(&conn, orders::customer_of(&conn, id)?, &details)?;
+        orders::correct_registration_details(&conn, id, &details)?;
     }
     register(&state, id).await?;
     Ok(Json(orders::view(&state.db.lock(), id, Viewer::Dealership(&auth.dealership_id))?))

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use caas_protocol::api::{
     AmendConfigurationRequest, ApiError, CustomerDetails, ErrorCode, EventKind, FactoryOrderRequest, Money, OrderView,
-    RecordReservationRequest, RegisterSaleRequest, RegistrationDetails, VehicleConfiguration,
+    RecordReservationRequest, RegisterSaleRequest, VehicleConfiguration,
 };
 use caas_protocol::{Actor, OrderState};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -44,6 +44,7 @@ pub async fn register_sale(
             delivery_locality: sale.delivery_locality.trim(),
             price,
             stock_vin: None,
+            registration: &sale.customer.registration,
         };
         let (id, event) = orders::create(tx, &new)?;
         Ok((id, vec![event]))
@@ -53,18 +54,18 @@ pub async fn register_sale(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-/// The customer with this email, created on their first sale. Registration details given with a
-/// later sale complete or correct the ones on record.
+/// The customer with this email, created on their first sale. A later sale to the same email,
+/// by any dealership, finds the account and changes nothing on it: the registration details and
+/// address it brings belong to that sale's order.
 pub(crate) fn find_or_create_customer(conn: &Connection, email: &str, details: &CustomerDetails) -> AppResult<Uuid> {
     validate::registration(&details.registration)?;
     let existing: Option<String> =
         conn.query_row("SELECT id FROM customers WHERE email = ?1", [email], |r| r.get(0)).optional()?;
-    let registration = &details.registration;
     if let Some(id) = existing.and_then(|id| id.parse::<Uuid>().ok()) {
-        update_registration(conn, id, registration)?;
         return Ok(id);
     }
     let id = Uuid::now_v7();
+    let registration = &details.registration;
     conn.execute(
         "INSERT INTO customers (id, email, name, country, phone, national_id, tax_number, address)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -80,16 +81,6 @@ pub(crate) fn find_or_create_customer(conn: &Connection, email: &str, details: &
         ],
     )?;
     Ok(id)
-}
-
-/// Completes or corrects a customer's registration details; fields not given are kept.
-pub(crate) fn update_registration(conn: &Connection, customer: Uuid, details: &RegistrationDetails) -> AppResult<()> {
-    conn.execute(
-        "UPDATE customers SET national_id = COALESCE(?2, national_id), tax_number = COALESCE(?3, tax_number),
-                              address = COALESCE(?4, address) WHERE id = ?1",
-        params![customer.to_string(), details.national_id, details.tax_number, details.address],
-    )?;
-    Ok(())
 }
 
 /// The catalogue's price of a configuration; `None` for parts the catalogue does not know (the

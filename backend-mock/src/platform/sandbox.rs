@@ -13,6 +13,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::AppState;
+use super::customers;
 use super::deadlines;
 use super::factory_client::PlacementError;
 use super::gateway_client::GatewayError;
@@ -34,12 +35,12 @@ pub async fn staff_token(
     State(state): State<AppState>,
     _: SandboxAuth,
     Path(id): Path<String>,
-) -> AppResult<(StatusCode, Json<StaffToken>)> {
+) -> AppResult<(StatusCode, auth::CarriesCredential, Json<StaffToken>)> {
     if !DEALERSHIPS.iter().any(|d| d.id == id) {
         return Err(AppError::not_found("dealership"));
     }
     let access_token = auth::issue_token(&state.db.lock(), Role::Dealership, &id)?;
-    Ok((StatusCode::CREATED, Json(StaffToken { access_token })))
+    Ok((StatusCode::CREATED, auth::CarriesCredential, Json(StaffToken { access_token })))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -56,11 +57,21 @@ pub async fn sign_in_code(
     Path(email): Path<String>,
 ) -> AppResult<Json<SignInCode>> {
     let email = validate::email(&email)?;
-    let code: Option<String> = state
-        .db
-        .lock()
-        .query_row("SELECT code FROM sign_in_codes WHERE email = ?1", [email], |r| r.get(0))
+    let conn = state.db.lock();
+    // The platform keeps only a digest of the code: read it from the email, as its owner would.
+    let pending: Option<String> = conn
+        .query_row(
+            "SELECT m.payload FROM sign_in_codes c JOIN outbound_messages m ON m.recipient = c.email
+             WHERE c.email = ?1 AND m.channel = 'email' AND json_extract(m.payload, '$.subject') = ?2
+             ORDER BY m.seq DESC LIMIT 1",
+            params![email, customers::SIGN_IN_SUBJECT],
+            |r| r.get(0),
+        )
         .optional()?;
+    let code = pending.and_then(|mail| serde_json::from_str::<Value>(&mail).ok()).and_then(|mail| {
+        let body = mail["body"].as_str()?.to_owned();
+        body.split(|c: char| !c.is_ascii_digit()).find(|part| part.len() == 6).map(str::to_owned)
+    });
     code.map(|code| Json(SignInCode { code })).ok_or_else(|| AppError::not_found("sign-in code"))
 }
 
@@ -307,7 +318,7 @@ pub async fn handover_code(
     _: SandboxAuth,
     Path(id): Path<Uuid>,
     Json(request): Json<HandoverCodeRequest>,
-) -> AppResult<Json<caas_protocol::delivery::HandoverCodeView>> {
+) -> AppResult<(auth::CarriesCredential, Json<caas_protocol::delivery::HandoverCodeView>)> {
     if !(0..=1440).contains(&request.issued_minutes_ago) {
         return Err(AppError::invalid("`issued_minutes_ago` must be between 0 and 1440"));
     }
@@ -316,7 +327,7 @@ pub async fn handover_code(
     let issued_at = chrono::Utc::now() - chrono::TimeDelta::minutes(request.issued_minutes_ago);
     let code =
         state.handover.issue_at(&conn, id, delivery.attempt, issued_at, caas_protocol::handover::CODE_LIFETIME)?;
-    Ok(Json(code))
+    Ok((auth::CarriesCredential, Json(code)))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

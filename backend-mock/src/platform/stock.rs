@@ -133,6 +133,7 @@ pub async fn sell_from_stock(
             delivery_locality: sale.delivery_locality.trim(),
             price: Some(car.price.clone()),
             stock_vin: Some(&car.vin),
+            registration: &sale.customer.registration,
         };
         let (id, event) = orders::create(tx, &new)?;
         tx.execute(

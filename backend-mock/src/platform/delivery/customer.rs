@@ -12,7 +12,7 @@ use chrono::TimeDelta;
 use uuid::Uuid;
 
 use super::{Delivery, slots};
-use crate::auth::CustomerAuth;
+use crate::auth::{CarriesCredential, CustomerAuth};
 use crate::error::{AppError, AppResult};
 use crate::platform::AppState;
 use crate::platform::orders::{self, Viewer};
@@ -150,7 +150,7 @@ pub async fn handover_code(
     State(state): State<AppState>,
     auth: CustomerAuth,
     Path(id): Path<Uuid>,
-) -> AppResult<Json<HandoverCodeView>> {
+) -> AppResult<(CarriesCredential, Json<HandoverCodeView>)> {
     let conn = state.db.lock();
     let (view, delivery) = own_delivery(&conn, auth, id)?;
     // From the booking on, not only once the driver reports the car under way: the driver's phone
@@ -168,5 +168,5 @@ pub async fn handover_code(
             format!("there is no car to hand over: the order is `{}`", view.state),
         ));
     }
-    Ok(Json(state.handover.issue(&conn, id, delivery.attempt)?))
+    Ok((CarriesCredential, Json(state.handover.issue(&conn, id, delivery.attempt)?)))
 }

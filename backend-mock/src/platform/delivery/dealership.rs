@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use caas_protocol::api::{ApiError, EventKind, OrderView};
+use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderView};
 use caas_protocol::delivery::{Custody, DealershipHandoverRequest, Handover, HandoverPlace};
 use caas_protocol::handover::{Expected, is_short_code};
 use caas_protocol::{Actor, OrderState};
@@ -53,7 +53,8 @@ pub async fn receive(
 #[utoipa::path(post, path = "/v1/dealership/orders/{id}/handover", tag = "dealership",
     request_body = DealershipHandoverRequest,
     responses((status = 200, body = OrderView), (status = 409, body = ApiError),
-              (status = 422, body = ApiError, description = "handover_code_invalid, handover_code_expired, handover_code_used")),
+              (status = 422, body = ApiError, description = "handover_code_invalid, handover_code_expired, handover_code_used"),
+              (status = 429, body = ApiError, description = "too_many_attempts: five wrong codes; the customer shows a new code")),
     security(("bearer" = [])))]
 /// Hands a held car to its customer, who shows the handover code (QR token or the eight digits).
 pub async fn hand_over(
@@ -63,17 +64,27 @@ pub async fn hand_over(
     Json(request): Json<DealershipHandoverRequest>,
 ) -> AppResult<Json<OrderView>> {
     let dealership = catalogue::dealership(&auth.dealership_id).ok_or_else(|| AppError::not_found("dealership"))?;
+    let code = request.code.trim();
+    // Eight digits resolve outside the handover's transaction, so a wrong guess stays counted.
+    let token = if is_short_code(code) {
+        let conn = state.db.lock();
+        let view = orders::view(&conn, id, Viewer::Dealership(dealership.id))?;
+        if view.state != OrderState::HeldAtDealership {
+            return Err(AppError::conflict(
+                ErrorCode::IllegalTransition,
+                format!("a code is checked at the desk for a car held here; the order is `{}`", view.state),
+            ));
+        }
+        let delivery = super::of_order(&conn, id)?.ok_or_else(|| AppError::not_found("delivery"))?;
+        state.handover.resolve_short_code(&conn, id, delivery.attempt, code)?.token
+    } else {
+        code.to_owned()
+    };
     state
         .change(|tx| {
             orders::view(tx, id, Viewer::Dealership(dealership.id))?;
             let mut delivery = super::of_order(tx, id)?.ok_or_else(|| AppError::not_found("delivery"))?;
             // The code first, so a code shown twice is named as such even after the handover.
-            let code = request.code.trim();
-            let token = if is_short_code(code) {
-                state.handover.resolve_short_code(tx, id, code)?.token
-            } else {
-                code.to_owned()
-            };
             let now = Utc::now();
             let expected = Expected { order_id: id, attempt: delivery.attempt, at: now };
             state.handover.accept(tx, &token, expected, now)?;

@@ -7,19 +7,19 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use caas_protocol::Actor;
 use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderEvent, ScheduleReason};
 use caas_protocol::delivery::{
     CallOutcome, Custody, DriverAction, DriverActionRequest, DriverDeliveries, DriverDelivery, Handover,
     HandoverCodeView, HandoverPlace, ShortCodeRequest,
 };
 use caas_protocol::handover::Expected;
+use caas_protocol::{Actor, OrderState};
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::Connection;
 use uuid::Uuid;
 
 use super::{Delivery, driver_party, slots};
-use crate::auth::DriverAuth;
+use crate::auth::{CarriesCredential, DriverAuth};
 use crate::catalogue::{self, Driver};
 use crate::error::{AppError, AppResult};
 use crate::platform::AppState;
@@ -189,8 +189,15 @@ fn apply(
             }
         }
         DriverAction::ConfirmHandover { code, verified_at } => {
-            let expected = Expected { order_id: order, attempt: delivery.attempt, at: *verified_at };
-            state.handover.accept(tx, code, expected, Utc::now())?;
+            // The platform's clock decides: a code must still be valid when the confirmation
+            // arrives. The time the phone says it checked the code is only used to explain a
+            // confirmation that reached the platform too late.
+            let wall = Utc::now();
+            let expected = Expected { order_id: order, attempt: delivery.attempt, at: wall };
+            state
+                .handover
+                .accept(tx, code, expected, wall)
+                .map_err(|refusal| late_confirmation(refusal, *verified_at, wall))?;
             let handover = Handover { at: request.at, place: HandoverPlace::CustomerAddress, by: driver_party(driver) };
             delivery.handover = Some(handover.clone());
             events.push(orders::transition(tx, order, to, Actor::Driver)?);
@@ -201,17 +208,50 @@ fn apply(
 }
 
 #[utoipa::path(post, path = "/v1/driver/deliveries/{id}/handover-code", tag = "driver", request_body = ShortCodeRequest,
-    responses((status = 200, body = HandoverCodeView), (status = 404, body = ApiError), (status = 422, body = ApiError)),
+    responses((status = 200, body = HandoverCodeView), (status = 403, body = ApiError, description = "not the assigned driver"),
+              (status = 404, body = ApiError), (status = 409, body = ApiError, description = "the car is not at the customer's address"),
+              (status = 422, body = ApiError, description = "handover_code_invalid, handover_code_expired"),
+              (status = 429, body = ApiError, description = "too_many_attempts: five wrong codes for this delivery attempt; the customer shows a new code")),
     security(("bearer" = [])))]
 /// The signed code behind the eight digits a customer read out; the phone then checks it like a
-/// scanned QR code. Needs a connection: a short code cannot be checked offline.
+/// scanned QR code. Needs a connection: a short code cannot be checked offline. Only the assigned
+/// driver at the customer's address may ask, with at most five wrong codes per delivery attempt.
 pub async fn resolve_short_code(
     State(state): State<AppState>,
     auth: DriverAuth,
     Path(id): Path<Uuid>,
     Json(request): Json<ShortCodeRequest>,
-) -> AppResult<Json<HandoverCodeView>> {
+) -> AppResult<(CarriesCredential, Json<HandoverCodeView>)> {
     let conn = state.db.lock();
     let delivery = super::of_company(&conn, id, auth.driver.company_id)?;
-    Ok(Json(state.handover.resolve_short_code(&conn, delivery.order_id, &request.short_code)?))
+    if delivery.driver_id != auth.driver.id {
+        return Err(AppError::forbidden("only the driver assigned to this delivery can check the customer's code"));
+    }
+    let order_state = orders::state(&conn, delivery.order_id)?;
+    if order_state != OrderState::AtCustomerAddress {
+        return Err(AppError::conflict(
+            ErrorCode::IllegalTransition,
+            format!("a code is checked at the customer's address; the order is `{order_state}`"),
+        ));
+    }
+    let code = state.handover.resolve_short_code(&conn, delivery.order_id, delivery.attempt, &request.short_code)?;
+    Ok((CarriesCredential, Json(code)))
+}
+
+/// A refusal of a code the phone checked while it was valid but that reached the platform after
+/// it expired: the driver keeps the car and asks for a new code.
+fn late_confirmation(refusal: AppError, verified_at: DateTime<Utc>, arrived: DateTime<Utc>) -> AppError {
+    if refusal.code != ErrorCode::HandoverCodeExpired {
+        return refusal;
+    }
+    AppError::new(
+        refusal.status,
+        refusal.code,
+        format!(
+            "the code was checked at {} but this confirmation reached the platform at {}, after the code \
+             expired; keep the car, ask the customer to show a new code, and confirm again",
+            verified_at.format("%H:%M UTC"),
+            arrived.format("%H:%M UTC")
+        ),
+    )
 }

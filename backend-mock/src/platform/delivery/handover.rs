@@ -2,7 +2,9 @@
 //! out at the door into its signed token, and accepting each code once.
 //!
 //! Codes live on wall-clock time, not the sandbox clock: the driver's phone checks them with its
-//! own clock, and the sandbox clock only moves business deadlines.
+//! own clock, and the sandbox clock only moves business deadlines. Whether a code was still valid
+//! is decided by the platform's own clock when the confirmation or the short code reaches it,
+//! never by a time the driver's phone claims.
 
 use std::sync::Arc;
 
@@ -14,21 +16,40 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
+use crate::auth::CodeKey;
 use crate::error::{AppError, AppResult};
+
+/// Wrong short codes allowed for one delivery attempt, across every code issued for it; then
+/// resolving stays locked until the customer shows a new code. Five guesses of 10^8 leave a
+/// guesser one chance in twenty million.
+pub const MAX_WRONG_SHORT_CODES: i64 = 5;
+
+/// What a locked-out caller is told to wait: time for the customer to open the app and show a new
+/// code.
+const LOCKED_RETRY_AFTER: TimeDelta = TimeDelta::seconds(60);
 
 /// Issues and accepts handover codes with the platform's signing key.
 #[derive(Debug, Clone)]
 pub struct HandoverDesk {
     signer: Arc<HandoverSigner>,
+    /// Keys the stored digests of short codes.
+    short_codes: CodeKey,
 }
 
 impl HandoverDesk {
     pub fn new(seed: &[u8; 32]) -> Self {
-        Self { signer: Arc::new(HandoverSigner::from_seed(seed)) }
+        Self {
+            signer: Arc::new(HandoverSigner::from_seed(seed)),
+            short_codes: CodeKey::derive(seed, "caas handover short code digest"),
+        }
     }
 
     pub fn public_key(&self) -> HandoverPublicKey {
         self.signer.public_key()
+    }
+
+    fn short_code_digest(&self, order: Uuid, short_code: &str) -> Vec<u8> {
+        self.short_codes.digest(&order.to_string(), short_code)
     }
 
     /// A new code for the current attempt of `order`; earlier unused codes of the order stop
@@ -38,6 +59,10 @@ impl HandoverDesk {
     }
 
     /// A code issued at `issued_at` for `lifetime`; the sandbox makes expired codes with it.
+    ///
+    /// Only what was signed (public: order, attempt, code id, times) and a keyed digest of the
+    /// short code are stored, never the token or the digits. A new code from the customer also
+    /// lifts a lockout after wrong short codes: the customer is at the door.
     pub fn issue_at(
         &self,
         conn: &Connection,
@@ -47,42 +72,78 @@ impl HandoverDesk {
         lifetime: TimeDelta,
     ) -> AppResult<HandoverCodeView> {
         let (claims, token) = self.signer.issue_valid_for(order, attempt, issued_at, lifetime);
-        let short_code = handover::short_code(&claims);
+        let short_code = crate::auth::random_digits(8)?;
         conn.execute("DELETE FROM handover_codes WHERE order_id = ?1 AND used_at IS NULL", [order.to_string()])?;
+        conn.execute("DELETE FROM handover_guesses WHERE order_id = ?1", [order.to_string()])?;
         conn.execute(
-            "INSERT INTO handover_codes (code_id, order_id, attempt, short_code, token, expires_at)
+            "INSERT INTO handover_codes (code_id, order_id, attempt, short_code_digest, claims, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 claims.code_id.to_string(),
                 order.to_string(),
                 attempt,
-                short_code,
-                token,
+                self.short_code_digest(order, &short_code),
+                serde_json::to_string(&claims)?,
                 claims.expires_at.to_rfc3339()
             ],
         )?;
         Ok(HandoverCodeView { token, short_code, expires_at: claims.expires_at })
     }
 
-    /// The signed token behind a short code of `order`, still unused.
-    pub fn resolve_short_code(&self, conn: &Connection, order: Uuid, short_code: &str) -> AppResult<HandoverCodeView> {
+    /// The signed token behind a short code of `order`'s `attempt`, still unused and unexpired by
+    /// the platform's clock. A wrong code counts against [`MAX_WRONG_SHORT_CODES`]; the count is
+    /// written on `conn` at once, so run this outside a transaction that a refusal rolls back.
+    pub fn resolve_short_code(
+        &self,
+        conn: &Connection,
+        order: Uuid,
+        attempt: u32,
+        short_code: &str,
+    ) -> AppResult<HandoverCodeView> {
         let short_code = short_code.trim();
         if !handover::is_short_code(short_code) {
             return Err(refused(HandoverRefusal::Malformed));
         }
-        let found: Option<(String, String)> = conn
+        let order_key = order.to_string();
+        let wrong: i64 = conn
             .query_row(
-                "SELECT token, expires_at FROM handover_codes
-                 WHERE order_id = ?1 AND short_code = ?2 AND used_at IS NULL",
-                params![order.to_string(), short_code],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                "SELECT wrong FROM handover_guesses WHERE order_id = ?1 AND attempt = ?2",
+                params![order_key, attempt],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        if wrong >= MAX_WRONG_SHORT_CODES {
+            return Err(AppError::too_many(
+                "too many wrong codes for this delivery; ask the customer to show a new code in the app",
+                LOCKED_RETRY_AFTER,
+            ));
+        }
+        let found: Option<String> = conn
+            .query_row(
+                "SELECT claims FROM handover_codes
+                 WHERE order_id = ?1 AND attempt = ?2 AND short_code_digest = ?3 AND used_at IS NULL",
+                params![order_key, attempt, self.short_code_digest(order, short_code)],
+                |r| r.get(0),
             )
             .optional()?;
-        let (token, expires_at) = found.ok_or_else(|| refused(HandoverRefusal::Forged))?;
-        let expires_at = DateTime::parse_from_rfc3339(&expires_at)
-            .map_err(|_| AppError::invalid("stored code expiry is unreadable"))?
-            .with_timezone(&Utc);
-        Ok(HandoverCodeView { token, short_code: short_code.to_owned(), expires_at })
+        let Some(claims) = found else {
+            conn.execute(
+                "INSERT INTO handover_guesses (order_id, attempt, wrong) VALUES (?1, ?2, 1)
+                 ON CONFLICT(order_id, attempt) DO UPDATE SET wrong = wrong + 1",
+                params![order_key, attempt],
+            )?;
+            return Err(refused(HandoverRefusal::Forged));
+        };
+        let claims: HandoverClaims = serde_json::from_str(&claims)?;
+        if Utc::now() >= claims.expires_at + handover::CLOCK_SKEW {
+            return Err(refused(HandoverRefusal::Expired));
+        }
+        Ok(HandoverCodeView {
+            token: self.signer.sign(&claims),
+            short_code: short_code.to_owned(),
+            expires_at: claims.expires_at,
+        })
     }
 
     /// Checks a token for `order`'s `attempt` as of `at`, and spends it. Runs inside the

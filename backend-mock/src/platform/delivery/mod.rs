@@ -126,12 +126,13 @@ pub fn save(conn: &Connection, delivery: &Delivery) -> AppResult<()> {
 /// earliest free window (a company of the dealership's locality when none serves it), its least
 /// busy driver, and that window. Moves the order to `transport_scheduled`.
 pub fn book(conn: &Connection, order_id: Uuid, now: DateTime<Utc>) -> AppResult<Vec<OrderEvent>> {
-    let (locality, dealership, address): (String, String, Option<String>) = conn.query_row(
-        "SELECT o.delivery_locality, d.locality, c.address FROM orders o
-         JOIN dealerships d ON d.id = o.dealership_id JOIN customers c ON c.id = o.customer_id WHERE o.id = ?1",
+    let (locality, dealership): (String, String) = conn.query_row(
+        "SELECT o.delivery_locality, d.locality FROM orders o JOIN dealerships d ON d.id = o.dealership_id
+         WHERE o.id = ?1",
         [order_id.to_string()],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    let address = orders::registration_details(conn, order_id)?.address;
     let serving = |place: &str| -> Vec<&'static TransportCompany> {
         TRANSPORT_COMPANIES.iter().filter(|c| c.serves.iter().any(|s| s.eq_ignore_ascii_case(place.trim()))).collect()
     };

@@ -1,0 +1,342 @@
+//! The platform enforces its own rules against hostile and concurrent callers: each test plays one
+//! attack that once worked against a running mock, over raw HTTP where the attack is over HTTP.
+
+use std::path::Path;
+
+use caas_core::Caas;
+use caas_core::protocol::OrderState;
+use caas_core::protocol::api::{CustomerDetails, RegisterSaleRequest, RegistrationDetails, VehicleConfiguration};
+use caas_core::protocol::payment::CardDetails;
+use caas_e2e::{DRIVER, Platform, Watcher, customer};
+use chrono::TimeDelta;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// Another driver of the company that serves Madrid, never assigned a single Madrid car here.
+const OTHER_DRIVER: &str = "pablo@iberia-carriers.example";
+
+async fn post(
+    url: String,
+    token: Option<&str>,
+    body: Value,
+) -> anyhow::Result<(StatusCode, reqwest::header::HeaderMap, Value)> {
+    let mut request =
+        reqwest::Client::new().post(url).header("idempotency-key", Uuid::new_v4().to_string()).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await?;
+    let (status, headers) = (response.status(), response.headers().clone());
+    Ok((status, headers, response.json().await.unwrap_or_default()))
+}
+
+/// Whether `needle` is anywhere in the mock's database files, write-ahead log included.
+fn stored_anywhere(platform: &Platform, needle: &str) -> anyhow::Result<bool> {
+    let db = platform.dir.path().join("platform.sqlite3");
+    let mut found = false;
+    for path in [db.clone(), db.with_extension("sqlite3-wal")] {
+        if let Ok(bytes) = std::fs::read(&path) {
+            found |= bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+        }
+    }
+    Ok(found)
+}
+
+/// A booked customer and the assigned driver's token, the car at the customer's address.
+async fn car_at_the_door(
+    platform: &Platform,
+    email: &str,
+    dir: &Path,
+) -> anyhow::Result<(caas_e2e::BookedCustomer, Caas, Uuid)> {
+    let customer = platform.booked_customer(email, &dir.join("customer")).await?;
+    customer.core.confirm_delivery_address(customer.order, None).await?;
+    let driver = platform.driver(DRIVER, &dir.join("driver")).await?;
+    let job = driver
+        .refresh_deliveries()
+        .await?
+        .into_iter()
+        .find(|job| job.order_id == customer.order)
+        .ok_or_else(|| anyhow::anyhow!("the driver has the car"))?;
+    driver.embark(job.delivery_id, &job.vin).await?;
+    driver.arrive(job.delivery_id).await?;
+    Ok((customer, driver, job.delivery_id))
+}
+
+/// Issue 12, point 1: a code checked "in time" by the phone's word, sent an hour later, once
+/// delivered the car. The platform's clock now decides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_code_with_a_claimed_check_time_delivers_nothing() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let (customer, _driver, delivery) = car_at_the_door(&platform, "late@example.com", dir.path()).await?;
+    let stale = platform.sandbox.handover_code(customer.order, 60).await?;
+    let claimed = stale.expires_at - TimeDelta::minutes(5);
+    let token = platform.driver_token(DRIVER).await?;
+    let (status, _, answer) = post(
+        format!("{}/v1/driver/deliveries/{delivery}/actions", platform.url()),
+        Some(&token),
+        json!({ "at": claimed, "action": "confirm_handover", "code": stale.token, "verified_at": claimed }),
+    )
+    .await?;
+    assert_eq!((status.as_u16(), answer["code"].as_str()), (422, Some("handover_code_expired")), "{answer}");
+    assert!(
+        answer["message"].as_str().is_some_and(|m| m.contains("new code")),
+        "the driver is told what to do: {answer}"
+    );
+    assert_eq!(platform.dealership.order(customer.order).await?.state, OrderState::AtCustomerAddress);
+    Ok(())
+}
+
+/// Issue 12, point 2: eight digits guessed without limit, by any driver of the company, and an
+/// expired code's digits still resolving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_codes_allow_five_wrong_guesses_for_the_assigned_driver_only() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let customer = platform.booked_customer("guess@example.com", &dir.path().join("customer")).await?;
+    customer.core.confirm_delivery_address(customer.order, None).await?;
+    let driver = platform.driver(DRIVER, &dir.path().join("driver")).await?;
+    let job = driver.refresh_deliveries().await?.into_iter().find(|j| j.order_id == customer.order).expect("job");
+    let token = platform.driver_token(DRIVER).await?;
+    let url = format!("{}/v1/driver/deliveries/{}/handover-code", platform.url(), job.delivery_id);
+    let genuine = customer.core.handover_code(customer.order).await?;
+
+    // Before the car is at the door nobody resolves a code.
+    let (status, _, _) = post(url.clone(), Some(&token), json!({ "short_code": genuine.short_code })).await?;
+    assert_eq!(status.as_u16(), 409, "a code is only read at the door");
+    driver.embark(job.delivery_id, &job.vin).await?;
+    driver.arrive(job.delivery_id).await?;
+
+    // Another driver of the same company is not the one at the door.
+    let other = platform.driver_token(OTHER_DRIVER).await?;
+    let (status, _, _) = post(url.clone(), Some(&other), json!({ "short_code": genuine.short_code })).await?;
+    assert_eq!(status.as_u16(), 403);
+
+    let wrong = |n: u32| format!("{:08}", (genuine.short_code.parse::<u32>().unwrap_or(0) + n) % 100_000_000);
+    for n in 1..=5 {
+        let (status, _, answer) = post(url.clone(), Some(&token), json!({ "short_code": wrong(n) })).await?;
+        assert_eq!(status.as_u16(), 422, "wrong guess {n}: {answer}");
+    }
+    let (status, headers, answer) =
+        post(url.clone(), Some(&token), json!({ "short_code": genuine.short_code })).await?;
+    assert_eq!((status.as_u16(), answer["code"].as_str()), (429, Some("too_many_attempts")), "{answer}");
+    assert!(headers.get("retry-after").is_some(), "a lockout says when to retry");
+
+    // The customer shows a new code: the lockout is lifted and that code resolves.
+    let fresh = customer.core.handover_code(customer.order).await?;
+    let (status, _, answer) = post(url.clone(), Some(&token), json!({ "short_code": fresh.short_code })).await?;
+    assert_eq!(status.as_u16(), 200, "{answer}");
+    assert_eq!(answer["token"].as_str(), Some(fresh.token.as_str()));
+
+    // An expired code's digits never resolve.
+    let expired = platform.sandbox.handover_code(customer.order, 30).await?;
+    let (status, _, answer) = post(url.clone(), Some(&token), json!({ "short_code": expired.short_code })).await?;
+    assert_eq!((status.as_u16(), answer["code"].as_str()), (422, Some("handover_code_expired")), "{answer}");
+
+    // The platform keeps digests: neither a token nor the digits are in its files.
+    for secret in [&genuine.token, &fresh.token, &fresh.short_code, &genuine.short_code] {
+        assert!(!stored_anywhere(&platform, secret)?, "`{secret}` is stored in plain text");
+    }
+    Ok(())
+}
+
+/// Issue 12, point 3: five wrong sign-in codes per code, reset by asking for a new one, forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_sign_in_codes_count_per_address_across_new_codes() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let email = "locked@example.com";
+    platform.sell_to(email).await?;
+    let ask = || post(format!("{}/v1/auth/sign-in-code", platform.url()), None, json!({ "email": email }));
+    let try_code =
+        |code: String| post(format!("{}/v1/auth/token", platform.url()), None, json!({ "email": email, "code": code }));
+    assert_eq!(ask().await?.0.as_u16(), 202);
+    let first = platform.sandbox.sign_in_code(email).await?;
+    let wrong = |code: &str| format!("{:06}", (code.parse::<u32>().unwrap_or(0) + 1) % 1_000_000);
+    for _ in 0..3 {
+        assert_eq!(try_code(wrong(&first)).await?.0.as_u16(), 401);
+    }
+    assert_eq!(ask().await?.0.as_u16(), 202, "a new code");
+    let second = platform.sandbox.sign_in_code(email).await?;
+    for _ in 0..2 {
+        assert_eq!(try_code(wrong(&second)).await?.0.as_u16(), 401);
+    }
+    let (status, headers, answer) = try_code(second.clone()).await?;
+    assert_eq!((status.as_u16(), answer["code"].as_str()), (429, Some("too_many_attempts")), "{answer}");
+    assert!(headers.get("retry-after").is_some());
+    let (status, _, _) = ask().await?;
+    assert_eq!(status.as_u16(), 429, "no new code while locked");
+    Ok(())
+}
+
+/// Issue 12, point 3: asking for codes is throttled, the same for known and unknown addresses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asking_for_sign_in_codes_is_throttled() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    platform.sell_to("known@example.com").await?;
+    for email in ["known@example.com", "nobody@example.com"] {
+        for n in 0..3 {
+            let (status, _, _) =
+                post(format!("{}/v1/auth/sign-in-code", platform.url()), None, json!({ "email": email })).await?;
+            assert_eq!(status.as_u16(), 202, "{email}, code {n}");
+        }
+        let (status, headers, _) =
+            post(format!("{}/v1/auth/sign-in-code", platform.url()), None, json!({ "email": email })).await?;
+        assert_eq!(status.as_u16(), 429, "{email}");
+        assert!(headers.get("retry-after").is_some());
+    }
+    // Signing in with the last code clears the count.
+    let code = platform.sandbox.sign_in_code("known@example.com").await?;
+    let (status, _, _) =
+        post(format!("{}/v1/auth/token", platform.url()), None, json!({ "email": "known@example.com", "code": code }))
+            .await?;
+    assert_eq!(status.as_u16(), 200);
+    let (status, _, _) =
+        post(format!("{}/v1/auth/sign-in-code", platform.url()), None, json!({ "email": "known@example.com" })).await?;
+    assert_eq!(status.as_u16(), 202);
+    Ok(())
+}
+
+/// Issue 12, point 5: a sign-in repeated with the same key handed the same live token to a caller
+/// with no credentials, and the token sat in the idempotency table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_are_never_replayed_or_kept_by_the_idempotency_layer() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let email = "replay@example.com";
+    platform.sell_to(email).await?;
+    let http = reqwest::Client::new();
+    http.post(format!("{}/v1/auth/sign-in-code", platform.url())).json(&json!({ "email": email })).send().await?;
+    let code = platform.sandbox.sign_in_code(email).await?;
+    let exchange = || {
+        http.post(format!("{}/v1/auth/token", platform.url()))
+            .header("idempotency-key", "sign-in-1")
+            .json(&json!({ "email": email, "code": code }))
+            .send()
+    };
+    let first = exchange().await?;
+    assert_eq!(first.status().as_u16(), 200);
+    assert_eq!(first.headers().get("cache-control").map(|v| v.as_bytes()), Some(&b"no-store"[..]));
+    let token = first.json::<Value>().await?["access_token"].as_str().unwrap_or_default().to_owned();
+    let again = exchange().await?;
+    assert!(again.headers().get("idempotent-replayed").is_none());
+    assert_eq!(again.status().as_u16(), 401, "the spent code signs nobody in again");
+    assert!(!stored_anywhere(&platform, &token)?, "the access token is stored in plain text");
+
+    // Answers are kept per account: a second token of the same customer finds them, another
+    // customer's does not.
+    let second = platform.customer_token(email).await?;
+    platform.sell_to("other@example.com").await?;
+    let stranger = platform.customer_token("other@example.com").await?;
+    let register = |token: String| {
+        http.post(format!("{}/v1/devices", platform.url()))
+            .bearer_auth(token)
+            .header("idempotency-key", "device-1")
+            .json(&json!({ "platform": "fcm", "token": "push-token-1" }))
+            .send()
+    };
+    let mine = register(token.clone()).await?;
+    assert_eq!(mine.status().as_u16(), 201);
+    let replayed = register(second).await?;
+    assert_eq!(replayed.headers().get("idempotent-replayed").map(|v| v.as_bytes()), Some(&b"true"[..]));
+    let theirs = register(stranger).await?;
+    assert!(theirs.headers().get("idempotent-replayed").is_none(), "another customer never gets my answer");
+    assert_eq!(theirs.status().as_u16(), 201);
+    Ok(())
+}
+
+/// Issue 12, point 6: dealership B's sale to A's customer rewrote the national id and address
+/// that A's order was then registered and delivered with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_dealerships_sale_never_changes_an_orders_owner_data() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let email = "shared@example.com";
+    let order = platform.sell_to(email).await?;
+    let valencia = platform.sandbox.dealership("valencia-puerto").await?;
+    let theirs = CustomerDetails {
+        registration: RegistrationDetails {
+            national_id: Some("87654321X".into()),
+            tax_number: None,
+            address: Some("Avenida del Puerto 9, 46023 Valencia".into()),
+        },
+        ..customer(email)
+    };
+    valencia
+        .register_sale(&RegisterSaleRequest {
+            customer: theirs,
+            configuration: VehicleConfiguration { base_platform: "urban-ev".into(), options: vec![] },
+            delivery_locality: "Valencia".into(),
+        })
+        .await?;
+    let phone = platform.phone(email, dir.path()).await?;
+    let _stream = phone.connect_push_stream().await?;
+    let mut watcher = Watcher::new(&phone, order.id);
+    platform.build(order.id).await?;
+    phone.sync().await?;
+    watcher.until_state(OrderState::AwaitingFinalPayment).await?;
+    let card = CardDetails { number: "4242424242424242".into(), exp_month: 12, exp_year: 2034, cvc: "123".into() };
+    phone.pay(order.id, card).await?;
+    let booked = watcher.until_state(OrderState::TransportScheduled).await?;
+    let address = booked.delivery.and_then(|d| d.address);
+    assert_eq!(address, customer(email).registration.address, "the order keeps the address its own sale took");
+    Ok(())
+}
+
+/// Issue 12, point 7: a second attempt while the first waited for 3-D Secure, then the first
+/// completed: two charges for one car. Also two attempts at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_order_has_at_most_one_open_payment() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let email = "twice@example.com";
+    let order = platform.sell_to(email).await?;
+    let due = platform.build(order.id).await?.final_payment.expect("due").amount_due;
+    let token = platform.customer_token(email).await?;
+    let http = reqwest::Client::new();
+    let config: Value =
+        http.get(format!("{}/v1/payments/config", platform.url())).bearer_auth(&token).send().await?.json().await?;
+    let method = |number: &'static str| {
+        let http = http.clone();
+        let config = config.clone();
+        async move {
+            let card = CardDetails { number: number.into(), exp_month: 12, exp_year: 2034, cvc: "123".into() };
+            let method: Value = http
+                .post(format!("{}/v1/payment_methods", config["gateway_url"].as_str().unwrap_or_default()))
+                .bearer_auth(config["publishable_key"].as_str().unwrap_or_default())
+                .json(&card)
+                .send()
+                .await?
+                .json()
+                .await?;
+            anyhow::Ok(method["id"].as_str().unwrap_or_default().to_owned())
+        }
+    };
+    let pay = |method: String| {
+        post(
+            format!("{}/v1/orders/{}/payments", platform.url(), order.id),
+            Some(&token),
+            json!({ "payment_method": method, "amount": due }),
+        )
+    };
+    let (status, _, first) = pay(method("4000002760003184").await?).await?;
+    assert_eq!((status.as_u16(), first["status"].as_str()), (200, Some("requires_action")), "{first}");
+    let (status, _, second) = pay(method("4242424242424242").await?).await?;
+    assert_eq!((status.as_u16(), second["code"].as_str()), (409, Some("payment_in_progress")), "{second}");
+    platform.sandbox.complete_three_d_secure(first["id"].as_str().unwrap_or_default(), true).await?;
+    let ledger = platform.sandbox.charges(order.id).await?;
+    assert_eq!(ledger.len(), 1, "one charge for one car: {ledger:?}");
+
+    // Two attempts at the same moment on another order: one opens, the other is refused.
+    let racing = platform.sell_to("race@example.com").await?;
+    let due = platform.build(racing.id).await?.final_payment.expect("due").amount_due;
+    let token = platform.customer_token("race@example.com").await?;
+    let (a, b) = (method("4000002760003184").await?, method("4000002760003184").await?);
+    let url = format!("{}/v1/orders/{}/payments", platform.url(), racing.id);
+    let (one, two) = tokio::join!(
+        post(url.clone(), Some(&token), json!({ "payment_method": a, "amount": due })),
+        post(url.clone(), Some(&token), json!({ "payment_method": b, "amount": due })),
+    );
+    let mut statuses = [one?.0.as_u16(), two?.0.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409]);
+    Ok(())
+}
