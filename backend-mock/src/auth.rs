@@ -8,7 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponseParts, ResponseParts};
 use base64::Engine as _;
-use chrono::Utc;
+use chrono::{TimeDelta, Utc};
 use ring::digest::{SHA256, digest};
 use ring::rand::{SecureRandom, SystemRandom};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -95,14 +95,117 @@ fn token_digest(token: &str) -> Vec<u8> {
     digest(&SHA256, token.as_bytes()).as_ref().to_vec()
 }
 
-/// Creates a token for `subject` in `role` and returns it; only its digest is kept.
-pub fn issue_token(conn: &Connection, role: Role, subject: &str) -> rusqlite::Result<String> {
-    let token = random_token(role.prefix());
+/// How long a customer's access token lives; the refresh token renews it.
+pub const CUSTOMER_ACCESS_LIFETIME: TimeDelta = TimeDelta::hours(1);
+/// How long a customer stays signed in without opening the app.
+pub const REFRESH_LIFETIME: TimeDelta = TimeDelta::days(30);
+/// A driver's or dealership staff's working day: their tokens end with it, with no refresh.
+pub const SHIFT: TimeDelta = TimeDelta::hours(12);
+
+/// Tokens handed out at a sign-in or a refresh.
+#[derive(Debug)]
+pub struct Issued {
+    pub access_token: String,
+    /// Customers only.
+    pub refresh_token: Option<String>,
+    pub expires_in: u64,
+}
+
+/// Starts a session for `subject` in `role`: an access token for the role's lifetime and, for a
+/// customer, a single-use refresh token. Only digests are kept; both belong to one family, which
+/// sign-out and a replayed refresh token end together.
+pub fn issue_session(conn: &Connection, role: Role, subject: &str) -> rusqlite::Result<Issued> {
+    issue_in_family(conn, role, subject, &Uuid::new_v4().to_string())
+}
+
+fn issue_in_family(conn: &Connection, role: Role, subject: &str, family: &str) -> rusqlite::Result<Issued> {
+    let now = Utc::now();
+    let lifetime = role.access_lifetime();
+    let access_token = random_token(role.prefix());
     conn.execute(
-        "INSERT INTO tokens (digest, role, subject, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![token_digest(&token), role.name(), subject, Utc::now().to_rfc3339()],
+        "INSERT INTO tokens (digest, role, subject, created_at, expires_at, family) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            token_digest(&access_token),
+            role.name(),
+            subject,
+            now.to_rfc3339(),
+            (now + lifetime).to_rfc3339(),
+            family
+        ],
     )?;
-    Ok(token)
+    let refresh_token = if role == Role::Customer {
+        let refresh = random_token("rfr");
+        conn.execute(
+            "INSERT INTO refresh_tokens (digest, subject, family, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![token_digest(&refresh), subject, family, (now + REFRESH_LIFETIME).to_rfc3339()],
+        )?;
+        Some(refresh)
+    } else {
+        None
+    };
+    Ok(Issued { access_token, refresh_token, expires_in: lifetime.num_seconds().unsigned_abs() })
+}
+
+/// Why a refresh token was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RefreshRefused {
+    Unknown,
+    Expired,
+    /// Presented a second time: someone else may hold a copy, so the whole session ended.
+    Replayed,
+}
+
+/// Spends a customer's refresh token for a new session in the same family. A token presented
+/// twice ends the family: its access and refresh tokens stop working at once.
+pub fn refresh_session(
+    conn: &Connection,
+    refresh_token: &str,
+) -> rusqlite::Result<Result<(Uuid, Issued), RefreshRefused>> {
+    let row: Option<(String, String, String, Option<String>)> = conn
+        .query_row(
+            "SELECT subject, family, expires_at, used_at FROM refresh_tokens WHERE digest = ?1",
+            [token_digest(refresh_token)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    let Some((subject, family, expires_at, used_at)) = row else { return Ok(Err(RefreshRefused::Unknown)) };
+    if used_at.is_some() {
+        end_family(conn, &family)?;
+        return Ok(Err(RefreshRefused::Replayed));
+    }
+    if !still_valid(&expires_at) {
+        return Ok(Err(RefreshRefused::Expired));
+    }
+    let Ok(customer) = subject.parse::<Uuid>() else { return Ok(Err(RefreshRefused::Unknown)) };
+    conn.execute(
+        "UPDATE refresh_tokens SET used_at = ?2 WHERE digest = ?1",
+        params![token_digest(refresh_token), Utc::now().to_rfc3339()],
+    )?;
+    Ok(Ok((customer, issue_in_family(conn, Role::Customer, &subject, &family)?)))
+}
+
+/// Ends the session the bearer token belongs to (its family); false when the token is unknown.
+pub fn sign_out(conn: &Connection, token: &str) -> rusqlite::Result<bool> {
+    let family: Option<Option<String>> = conn
+        .query_row("SELECT family FROM tokens WHERE digest = ?1", [token_digest(token)], |r| r.get(0))
+        .optional()?;
+    let Some(family) = family else { return Ok(false) };
+    conn.execute("DELETE FROM tokens WHERE digest = ?1", [token_digest(token)])?;
+    if let Some(family) = family {
+        end_family(conn, &family)?;
+    }
+    Ok(true)
+}
+
+fn end_family(conn: &Connection, family: &str) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM tokens WHERE family = ?1", [family])?;
+    conn.execute("DELETE FROM refresh_tokens WHERE family = ?1", [family])?;
+    Ok(())
+}
+
+/// Whether a stored expiry is still ahead; an unreadable or missing one is not.
+fn still_valid(expires_at: &str) -> bool {
+    chrono::DateTime::parse_from_rfc3339(expires_at).is_ok_and(|t| t > Utc::now())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +216,13 @@ pub enum Role {
 }
 
 impl Role {
+    fn access_lifetime(self) -> TimeDelta {
+        match self {
+            Role::Customer => CUSTOMER_ACCESS_LIFETIME,
+            Role::Dealership | Role::Driver => SHIFT,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Role::Customer => "customer",
@@ -130,7 +240,7 @@ impl Role {
     }
 }
 
-fn bearer(headers: &http::HeaderMap) -> Option<&str> {
+pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
     headers
         .get(http::header::AUTHORIZATION)?
         .to_str()
@@ -142,16 +252,22 @@ fn bearer(headers: &http::HeaderMap) -> Option<&str> {
 
 fn subject_for(state: &AppState, parts: &Parts, role: Role) -> Result<String, AppError> {
     let token = bearer(&parts.headers).ok_or_else(AppError::unauthorized)?;
-    state
-        .db
-        .lock()
+    subject_of(&state.db.lock(), token, role)?.ok_or_else(AppError::unauthorized)
+}
+
+/// Whom a bearer token of `role` stands for, while it has not expired or been revoked.
+fn subject_of(conn: &Connection, token: &str, role: Role) -> rusqlite::Result<Option<String>> {
+    let found: Option<(String, Option<String>)> = conn
         .query_row(
-            "SELECT subject FROM tokens WHERE digest = ?1 AND role = ?2",
+            "SELECT subject, expires_at FROM tokens WHERE digest = ?1 AND role = ?2",
             params![token_digest(token), role.name()],
-            |row| row.get::<_, String>(0),
+            |row| Ok((row.get(0)?, row.get(1)?)),
         )
-        .optional()?
-        .ok_or_else(AppError::unauthorized)
+        .optional()?;
+    Ok(match found {
+        Some((subject, Some(expires_at))) if still_valid(&expires_at) => Some(subject),
+        _ => None,
+    })
 }
 
 /// Who a request's bearer token stands for, as `role:subject` (tokens of one account share it), or
@@ -228,5 +344,42 @@ impl FromRequestParts<AppState> for SandboxAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = bearer(&parts.headers).ok_or_else(AppError::unauthorized)?;
         if same_secret(token, &state.config.sandbox_token) { Ok(Self) } else { Err(AppError::unauthorized()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, crate::db::Db) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = crate::db::Db::open(&dir.path().join("auth.sqlite3")).expect("db");
+        (dir, db)
+    }
+
+    #[test]
+    fn tokens_stop_working_when_they_expire() {
+        let (_dir, db) = db();
+        let conn = db.lock();
+        let issued = issue_session(&conn, Role::Driver, "ic-lucia").expect("issued");
+        assert_eq!(issued.expires_in, SHIFT.num_seconds().unsigned_abs(), "a driver's token ends with the shift");
+        assert!(issued.refresh_token.is_none(), "drivers sign in again for the next shift");
+        assert_eq!(subject_of(&conn, &issued.access_token, Role::Driver).expect("read").as_deref(), Some("ic-lucia"));
+        assert_eq!(subject_of(&conn, &issued.access_token, Role::Customer).expect("read"), None, "another role");
+        conn.execute("UPDATE tokens SET expires_at = ?1", [(Utc::now() - TimeDelta::seconds(1)).to_rfc3339()])
+            .expect("age");
+        assert_eq!(subject_of(&conn, &issued.access_token, Role::Driver).expect("read"), None, "expired");
+    }
+
+    #[test]
+    fn an_expired_refresh_token_renews_nothing() {
+        let (_dir, db) = db();
+        let conn = db.lock();
+        let issued = issue_session(&conn, Role::Customer, &Uuid::new_v4().to_string()).expect("issued");
+        let refresh = issued.refresh_token.expect("customers get a refresh token");
+        conn.execute("UPDATE refresh_tokens SET expires_at = ?1", [(Utc::now() - TimeDelta::seconds(1)).to_rfc3339()])
+            .expect("age");
+        assert_eq!(refresh_session(&conn, &refresh).expect("read").err(), Some(RefreshRefused::Expired));
+        assert_eq!(refresh_session(&conn, "rfr_unknown").expect("read").err(), Some(RefreshRefused::Unknown));
     }
 }

@@ -106,6 +106,12 @@ impl SandboxClient {
         Ok(code["code"].as_str().unwrap_or_default().to_owned())
     }
 
+    /// How many access tokens of a customer or driver still work.
+    pub async fn live_sessions(&self, email: &str) -> ClientResult<u64> {
+        let live: Value = self.http.get(&format!("/v1/sandbox/sessions/{email}")).await?;
+        Ok(live["live"].as_u64().unwrap_or_default())
+    }
+
     /// The factory moves the order one stage on (`to: None`) or up to `to`; returns after the
     /// platform applied the webhooks.
     pub async fn advance_factory(&self, order: Uuid, to: Option<OrderState>) -> ClientResult<OrderView> {

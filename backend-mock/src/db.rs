@@ -28,13 +28,26 @@ CREATE TABLE IF NOT EXISTS customers (
     tax_number TEXT,
     address TEXT
 );
--- Bearer tokens are stored as SHA-256 digests only.
+-- Bearer tokens are stored as SHA-256 digests only. A token without an expiry (from before they
+-- had one) is not accepted; `family` ties a session's access and refresh tokens together.
 CREATE TABLE IF NOT EXISTS tokens (
     digest BLOB PRIMARY KEY,
     role TEXT NOT NULL,
     subject TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    expires_at TEXT,
+    family TEXT
 );
+CREATE INDEX IF NOT EXISTS tokens_by_family ON tokens(family);
+-- Customers' refresh tokens, as digests; each is spent once.
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    digest BLOB PRIMARY KEY,
+    subject TEXT NOT NULL,
+    family TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT
+);
+CREATE INDEX IF NOT EXISTS refresh_tokens_by_family ON refresh_tokens(family);
 -- The pending sign-in code of an address, as a keyed digest; the code itself is only emailed.
 CREATE TABLE IF NOT EXISTS sign_in_codes (
     email TEXT PRIMARY KEY,
@@ -253,12 +266,14 @@ CREATE TABLE IF NOT EXISTS factory_webhook_outbox (
 "#;
 
 /// Upgrades a version 1 to 4 database: codes were kept in plain text, so the pending ones are
-/// dropped (they live minutes; customers ask again), and each order takes the registration
-/// details its customer had.
+/// dropped (they live minutes; customers ask again); each order takes the registration details its
+/// customer had; tokens get an expiry (older ones, without, are no longer accepted: sign in again).
 const UPGRADE_TO_5: &str = r#"
 DROP TABLE IF EXISTS handover_codes;
 DROP TABLE IF EXISTS sign_in_codes;
 ALTER TABLE orders ADD COLUMN registration_details TEXT;
+ALTER TABLE tokens ADD COLUMN expires_at TEXT;
+ALTER TABLE tokens ADD COLUMN family TEXT;
 "#;
 
 /// Fills the orders' own registration details from their customers, once the new tables exist.

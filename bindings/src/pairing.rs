@@ -435,4 +435,10 @@ impl Caas {
     pub async fn prepare_pairing(&self, order_id: String) -> Result<(), CaasError> {
         Ok(self.inner.prepare_pairing(parse_id(&order_id)?).await?)
     }
+
+    /// Revokes one of the phone keys listed on the order (`OrderDetail.phone_keys`): the car
+    /// refuses it from its next command. Needs a connection.
+    pub async fn revoke_phone_key(&self, order_id: String, grant_id: String) -> Result<(), CaasError> {
+        Ok(self.inner.revoke_phone_key(parse_id(&order_id)?, parse_id(&grant_id)?).await?)
+    }
 }

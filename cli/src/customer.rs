@@ -58,8 +58,14 @@ impl App {
     }
 
     pub async fn sign_out(&self) -> anyhow::Result<()> {
-        self.core().await?.sign_out().await?;
-        println!("Signed out; the cached orders were removed.");
+        self.core().await?.sign_out().await.map_err(explain)?;
+        println!("Signed out: the session ended, this device's phone keys were revoked and the cached orders removed.");
+        Ok(())
+    }
+
+    pub async fn revoke_key(&self, order: Uuid, grant: Uuid) -> anyhow::Result<()> {
+        self.core().await?.revoke_phone_key(order, grant).await.map_err(explain)?;
+        println!("Phone key {grant} revoked: the car refuses it from its next command.");
         Ok(())
     }
 

@@ -46,7 +46,7 @@ enum Command {
         #[arg(long)]
         code: Option<String>,
     },
-    /// Forget the session and the cached orders.
+    /// End the session on the platform, revoke this device's phone keys and forget the cached orders.
     SignOut,
     /// Fetch what changed since the last sync.
     Sync,
@@ -73,6 +73,8 @@ enum Command {
     /// Link this phone to your car after delivery (over the simulated link to a mock's cars, or a
     /// Bluetooth radio).
     Pair(pair::PairArgs),
+    /// Revoke one of your car's phone keys (listed by `caas timeline`), e.g. of a lost phone.
+    RevokeKey { order: Uuid, grant: Uuid },
     /// The driver role: deliveries and every action at the car, also without signal.
     Driver {
         #[command(subcommand)]
@@ -116,6 +118,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Pay(args) => app().pay(args).await,
         Command::Delivery { command } => app().delivery(command).await,
         Command::Pair(args) => app().pair(args).await,
+        Command::RevokeKey { order, grant } => app().revoke_key(order, grant).await,
         Command::Driver { command } => app().driver(command).await,
         Command::Sandbox { sandbox_token, command } => pay::sandbox(&cli.backend, sandbox_token, command).await,
         Command::Bench(args) => bench::run(args).await,

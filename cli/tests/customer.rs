@@ -363,4 +363,18 @@ async fn a_customer_pays_a_driver_delivers_and_the_phone_pairs_from_the_terminal
     assert!(timeline.contains("operational") && timeline.contains(": linked to the car"), "{timeline}");
     let real = run(&url, &data, &["pair", &order_id, "--transport", "btleplug"]);
     assert!(!real.status.success(), "no radio here");
+
+    // The owner revokes the key from the terminal; signing out then ends the session.
+    let shown: Value =
+        serde_json::from_slice(&run(&url, &data, &["timeline", &order_id, "--json"]).stdout).expect("json");
+    let grant = shown["phone_keys"][0]["grant_id"].as_str().expect("a phone key").to_owned();
+    let revoked = run(&url, &data, &["revoke-key", &order_id, &grant]);
+    assert!(revoked.status.success() && text(&revoked).contains("revoked"), "{}", text(&revoked));
+    let timeline = text(&run(&url, &data, &["timeline", &order_id]));
+    assert!(timeline.contains(": revoked"), "{timeline}");
+    let again = run(&url, &data, &["revoke-key", &order_id, &grant]);
+    assert!(!again.status.success(), "a revoked key is not revoked twice");
+    let signed_out = run(&url, &data, &["sign-out"]);
+    assert!(text(&signed_out).contains("session ended"), "{}", text(&signed_out));
+    assert!(!run(&url, &data, &["sync"]).status.success(), "signed out");
 }

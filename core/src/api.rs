@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use caas_protocol::api::{
-    ApiError, DeviceView, EventPage, OrderView, RegisterDeviceRequest, Session, SignInCodeRequest, SignInRequest,
+    ApiError, DeviceView, EventPage, OrderView, RefreshRequest, RegisterDeviceRequest, Session, SignInCodeRequest,
+    SignInRequest,
 };
 use caas_protocol::delivery::{
     ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, DriverActionRequest, DriverDeliveries, DriverDelivery,
@@ -36,6 +37,11 @@ impl ApiClient {
             base_url.parse().map_err(|e| CaasError::Config(format!("backend URL `{base_url}`: {e}")))?;
         if !matches!(base.scheme(), "http" | "https") {
             return Err(CaasError::Config("the backend URL must be http or https".into()));
+        }
+        if !encrypted_or_local(&base) {
+            return Err(CaasError::Config(
+                "plain http is only for a platform on this machine (loopback); use https".into(),
+            ));
         }
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
@@ -72,6 +78,16 @@ impl ApiClient {
         json(send(self.request(Method::POST, "v1/auth/token", None)?.json(&body)).await?).await
     }
 
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Session> {
+        let body = RefreshRequest { refresh_token: refresh_token.to_owned() };
+        json(send(self.request(Method::POST, "v1/auth/refresh", None)?.json(&body)).await?).await
+    }
+
+    /// Ends the session on the platform: the token (and its refresh token) stop working.
+    pub async fn sign_out(&self, token: &str) -> Result<()> {
+        check(send(self.request(Method::POST, "v1/auth/sign-out", Some(token))?).await?).await.map(drop)
+    }
+
     pub async fn orders(&self, token: &str) -> Result<Vec<OrderView>> {
         self.get(token, "v1/orders").await
     }
@@ -99,6 +115,11 @@ impl ApiClient {
             .gateway_url
             .parse()
             .map_err(|e| CaasError::Protocol(format!("the platform gave an unusable gateway URL: {e}")))?;
+        if !encrypted_or_local(&url) {
+            return Err(CaasError::Protocol(
+                "the platform gave a gateway URL without https; no card is sent there".into(),
+            ));
+        }
         url.set_path("/v1/payment_methods");
         let builder = self.http.post(url).timeout(Duration::from_secs(15)).bearer_auth(&config.publishable_key);
         json(send(builder.json(card)).await?).await
@@ -176,6 +197,12 @@ impl ApiClient {
         self.post(token, &format!("v1/orders/{order}/pairing/link"), request).await
     }
 
+    /// Revokes one of the phone keys of the customer's car.
+    pub async fn revoke_phone_key(&self, token: &str, order: Uuid, grant: Uuid) -> Result<()> {
+        let path = format!("v1/orders/{order}/pairing/keys/{grant}/revoke");
+        check(send(self.request(Method::POST, &path, Some(token))?).await?).await.map(drop)
+    }
+
     /// Opens the device's SSE stream; the answer's body is the stream.
     pub async fn device_stream(&self, token: &str, device: Uuid) -> Result<Response> {
         let builder = self
@@ -192,6 +219,20 @@ impl ApiClient {
 
     async fn post<T: DeserializeOwned>(&self, token: &str, path: &str, body: &impl Serialize) -> Result<T> {
         json(send(self.request(Method::POST, path, Some(token))?.json(body)).await?).await
+    }
+}
+
+/// Whether `url` is https, or plain http to this machine (the mock in development and tests).
+/// Anything else would send tokens and card numbers readable on the way.
+fn encrypted_or_local(url: &reqwest::Url) -> bool {
+    match (url.scheme(), url.host_str()) {
+        ("https", _) => true,
+        ("http", Some(host)) => {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            host.parse::<std::net::IpAddr>()
+                .map_or_else(|_| host == "localhost" || host.ends_with(".localhost"), |ip| ip.is_loopback())
+        }
+        _ => false,
     }
 }
 
@@ -241,4 +282,27 @@ async fn read_bounded(response: Response) -> Result<Vec<u8>> {
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_reaches_only_this_machine() {
+        for local in [
+            "http://127.0.0.1:8080",
+            "http://127.8.9.1",
+            "http://[::1]:9",
+            "http://localhost:3000",
+            "https://caas.example",
+        ] {
+            assert!(ApiClient::new(local).is_ok(), "{local}");
+        }
+        for remote in
+            ["http://caas.example", "http://10.0.2.2:8080", "http://[2001:db8::1]/", "http://localhost.example"]
+        {
+            assert!(matches!(ApiClient::new(remote), Err(CaasError::Config(_))), "{remote}");
+        }
+    }
 }

@@ -19,6 +19,13 @@ use crate::snapshot::{OrderDetail, OrderSummary};
 use crate::store::{self, Store};
 
 const SESSION_KEY: &str = "session.access_token";
+/// The customer's refresh token; drivers have none (their token ends with the shift).
+const REFRESH_KEY: &str = "session.refresh_token";
+/// When the access token expires, by this phone's clock (the platform says how long it lives, so
+/// a phone with a wrong clock still refreshes in time).
+const EXPIRES_KEY: &str = "session.expires_at";
+/// How long before its expiry an access token is renewed.
+const REFRESH_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 /// Who the cache belongs to, `customer:<id>` or `driver:<id>`.
 const ACCOUNT_META: &str = "account";
 
@@ -55,6 +62,17 @@ pub(crate) struct Inner {
     /// The shell's device key (Keystore, Secure Enclave); without one, a software key in the
     /// secret store.
     pub(crate) device_key: Option<Arc<dyn DeviceKey>>,
+    /// One refresh at a time: a refresh token works once, so two at once would end the session.
+    pub(crate) refresh_lock: tokio::sync::Mutex<()>,
+}
+
+/// The tokens a sign-in or a refresh hands the phone.
+#[derive(Debug)]
+pub(crate) struct SessionTokens<'a> {
+    pub access_token: &'a str,
+    pub refresh_token: Option<&'a str>,
+    /// Seconds; 0 when the platform did not say.
+    pub expires_in: u64,
 }
 
 impl Caas {
@@ -90,12 +108,75 @@ impl Caas {
                 retrying: std::sync::atomic::AtomicBool::new(false),
                 handover_codes: std::sync::Mutex::default(),
                 device_key,
+                refresh_lock: tokio::sync::Mutex::new(()),
             }),
         })
     }
 
-    pub(crate) fn token(&self) -> Result<String> {
-        self.inner.secrets.get(SESSION_KEY)?.ok_or(CaasError::Unauthorized)
+    /// The access token, renewed with the refresh token when it is about to expire. Offline, the
+    /// current token is returned and the call fails or succeeds on its own; a refused refresh ends
+    /// the session (`Unauthorized`: sign in again).
+    pub(crate) async fn token(&self) -> Result<String> {
+        let access = self.inner.secrets.get(SESSION_KEY)?.ok_or(CaasError::Unauthorized)?;
+        if !self.expiring()? {
+            return Ok(access);
+        }
+        let _one_refresh = self.inner.refresh_lock.lock().await;
+        let access = self.inner.secrets.get(SESSION_KEY)?.ok_or(CaasError::Unauthorized)?;
+        let Some(refresh) = self.inner.secrets.get(REFRESH_KEY)? else { return Ok(access) };
+        if !self.expiring()? {
+            return Ok(access);
+        }
+        match self.inner.api.refresh(&refresh).await {
+            Ok(session) => {
+                let tokens = SessionTokens {
+                    access_token: &session.access_token,
+                    refresh_token: session.refresh_token.as_deref(),
+                    expires_in: session.expires_in,
+                };
+                self.keep_tokens(&tokens)?;
+                tracing::debug!("session renewed");
+                Ok(session.access_token)
+            }
+            Err(CaasError::Unauthorized) => {
+                self.forget_tokens()?;
+                Err(CaasError::Unauthorized)
+            }
+            Err(error) => {
+                tracing::debug!(%error, "session not renewed now");
+                Ok(access)
+            }
+        }
+    }
+
+    fn expiring(&self) -> Result<bool> {
+        let expires = self.inner.secrets.get(EXPIRES_KEY)?;
+        let expires = expires.and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok());
+        Ok(expires.is_some_and(|t| t.with_timezone(&chrono::Utc) - REFRESH_MARGIN <= chrono::Utc::now()))
+    }
+
+    fn keep_tokens(&self, tokens: &SessionTokens<'_>) -> Result<()> {
+        self.inner.secrets.set(SESSION_KEY, tokens.access_token)?;
+        match tokens.refresh_token {
+            Some(refresh) => self.inner.secrets.set(REFRESH_KEY, refresh)?,
+            None => self.inner.secrets.delete(REFRESH_KEY)?,
+        }
+        if tokens.expires_in > 0 {
+            let lifetime = chrono::TimeDelta::seconds(i64::try_from(tokens.expires_in).unwrap_or(i64::MAX / 1000));
+            let expires =
+                chrono::Utc::now().checked_add_signed(lifetime).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+            self.inner.secrets.set(EXPIRES_KEY, &expires.to_rfc3339())?;
+        } else {
+            self.inner.secrets.delete(EXPIRES_KEY)?;
+        }
+        Ok(())
+    }
+
+    fn forget_tokens(&self) -> Result<()> {
+        for key in [SESSION_KEY, REFRESH_KEY, EXPIRES_KEY] {
+            self.inner.secrets.delete(key)?;
+        }
+        Ok(())
     }
 
     pub(crate) fn notify(&self, change: Change) {
@@ -113,14 +194,19 @@ impl Caas {
     #[tracing::instrument(skip_all)]
     pub async fn sign_in(&self, email: &str, code: &str) -> Result<Uuid> {
         let session = self.inner.api.sign_in(email, code).await?;
-        self.start_session(&session.access_token, "customer", &session.customer_id.to_string()).await?;
+        let tokens = SessionTokens {
+            access_token: &session.access_token,
+            refresh_token: session.refresh_token.as_deref(),
+            expires_in: session.expires_in,
+        };
+        self.start_session(&tokens, "customer", &session.customer_id.to_string()).await?;
         tracing::info!("signed in");
         Ok(session.customer_id)
     }
 
     /// Keeps the token and, when the account changed, clears the previous account's cache. Refused
     /// while driver actions wait in the outbox: they would be lost or sent with another account.
-    pub(crate) async fn start_session(&self, token: &str, role: &str, subject: &str) -> Result<()> {
+    pub(crate) async fn start_session(&self, tokens: &SessionTokens<'_>, role: &str, subject: &str) -> Result<()> {
         let identity = format!("{role}:{subject}");
         let same = self.inner.store.read(|conn| store::get_meta(conn, ACCOUNT_META)).await?.as_deref()
             == Some(identity.as_str());
@@ -128,7 +214,7 @@ impl Caas {
             self.ensure_outbox_empty().await?;
             self.forget_phone_keys().await?;
         }
-        self.inner.secrets.set(SESSION_KEY, token)?;
+        self.keep_tokens(tokens)?;
         self.inner
             .store
             .write(move |tx| {
@@ -150,12 +236,21 @@ impl Caas {
         }
     }
 
-    /// Forgets the session and everything cached for it. Refused while driver actions are not
-    /// synced, so nothing a driver recorded is lost.
+    /// Ends the session on the platform, revokes this device's phone keys, and forgets the session
+    /// and everything cached for it. Refused while
+    /// driver actions are not synced, so nothing a driver recorded is lost. Without a connection
+    /// the phone still forgets everything; the platform's token then ends with its lifetime.
     pub async fn sign_out(&self) -> Result<()> {
         self.ensure_outbox_empty().await?;
+        if let Some(token) = self.inner.secrets.get(SESSION_KEY)? {
+            self.revoke_own_phone_keys(&token).await?;
+            match self.inner.api.sign_out(&token).await {
+                Ok(()) | Err(CaasError::Unauthorized) => {}
+                Err(error) => tracing::warn!(%error, "the platform was not told of the sign-out"),
+            }
+        }
         self.forget_phone_keys().await?;
-        self.inner.secrets.delete(SESSION_KEY)?;
+        self.forget_tokens()?;
         self.inner.store.write(|tx| store::clear_account_data(tx)).await?;
         self.notify(Change::All);
         Ok(())
@@ -168,7 +263,7 @@ impl Caas {
     /// Registers this device's push channel (FCM token, APNs token, or an SSE label).
     pub async fn register_push_device(&self, platform: PushPlatform, token: &str) -> Result<Uuid> {
         let request = RegisterDeviceRequest { platform, token: token.to_owned() };
-        Ok(self.inner.api.register_device(&self.token()?, &request).await?.id)
+        Ok(self.inner.api.register_device(&self.token().await?, &request).await?.id)
     }
 
     /// The cached orders, newest first. Never touches the network.

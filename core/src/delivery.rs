@@ -18,27 +18,28 @@ impl Caas {
     /// The windows the delivery of `order` can move to.
     #[tracing::instrument(skip(self))]
     pub async fn delivery_slots(&self, order: Uuid) -> Result<Vec<DeliverySlot>> {
-        self.inner.api.delivery_slots(&self.token()?, order).await
+        self.inner.api.delivery_slots(&self.token().await?, order).await
     }
 
     /// Moves the delivery to the offered window starting at `start`.
     #[tracing::instrument(skip(self))]
     pub async fn choose_delivery_window(&self, order: Uuid, start: DateTime<Utc>) -> Result<()> {
-        let view = self.inner.api.choose_window(&self.token()?, order, &ChooseSlotRequest { start }).await?;
+        let view = self.inner.api.choose_window(&self.token().await?, order, &ChooseSlotRequest { start }).await?;
         self.refresh_after(view.id).await
     }
 
     /// Confirms the delivery address, correcting it when `address` is given.
     #[tracing::instrument(skip(self, address))]
     pub async fn confirm_delivery_address(&self, order: Uuid, address: Option<String>) -> Result<()> {
-        let view = self.inner.api.confirm_address(&self.token()?, order, &ConfirmAddressRequest { address }).await?;
+        let view =
+            self.inner.api.confirm_address(&self.token().await?, order, &ConfirmAddressRequest { address }).await?;
         self.refresh_after(view.id).await
     }
 
     /// A handover code to show: a fresh one when online, else the last one while it is valid.
     #[tracing::instrument(skip(self))]
     pub async fn handover_code(&self, order: Uuid) -> Result<HandoverCodeView> {
-        match self.inner.api.handover_code(&self.token()?, order).await {
+        match self.inner.api.handover_code(&self.token().await?, order).await {
             Ok(code) => {
                 self.handover_codes().insert(order, code.clone());
                 Ok(code)

@@ -140,7 +140,12 @@ impl Caas {
     #[tracing::instrument(skip_all)]
     pub async fn sign_in_driver(&self, email: &str, code: &str) -> Result<String> {
         let session = self.inner.api.driver_sign_in(email, code).await?;
-        self.start_session(&session.access_token, "driver", &session.driver_id).await?;
+        let tokens = crate::client::SessionTokens {
+            access_token: &session.access_token,
+            refresh_token: None,
+            expires_in: session.expires_in,
+        };
+        self.start_session(&tokens, "driver", &session.driver_id).await?;
         tracing::info!(company = %session.company_id, "driver signed in");
         Ok(session.driver_id)
     }
@@ -149,7 +154,7 @@ impl Caas {
     /// deliveries with actions still in the outbox.
     #[tracing::instrument(skip(self))]
     pub async fn refresh_deliveries(&self) -> Result<Vec<AssignedDelivery>> {
-        let list = self.inner.api.driver_deliveries(&self.token()?).await?;
+        let list = self.inner.api.driver_deliveries(&self.token().await?).await?;
         let key = serde_json::to_string(&list.handover_key)?;
         self.inner
             .store
@@ -303,7 +308,7 @@ impl Caas {
     async fn handover_token(&self, delivery: &DriverDelivery, code: &str) -> Result<String> {
         let code = code.trim();
         if handover::is_short_code(code) {
-            return match self.inner.api.resolve_short_code(&self.token()?, delivery.delivery_id, code).await {
+            return match self.inner.api.resolve_short_code(&self.token().await?, delivery.delivery_id, code).await {
                 Ok(view) => Ok(view.token),
                 Err(CaasError::Offline(reason)) => {
                     Err(CaasError::Offline(format!("a short code needs a connection; scan the QR code ({reason})")))
@@ -382,11 +387,12 @@ impl Caas {
     /// Sends the outbox in order until it is empty or the connection drops. One drain at a time.
     async fn drain(&self) -> Result<DriverSyncReport> {
         let _one_at_a_time = self.inner.outbox_lock.lock().await;
-        let token = self.token()?;
+        let token = self.token().await?;
         let mut report = DriverSyncReport::default();
         let mut rolled_back = false;
         while let Some(entry) = self.inner.store.read(outbox::next_pending).await? {
             let seq = entry.seq;
+            let carries_code = matches!(entry.request.action, DriverAction::ConfirmHandover { .. });
             let sent = self.inner.api.driver_action(&token, entry.delivery_id, &entry.idempotency_key, &entry.request);
             match sent.await {
                 Ok(answer) => {
@@ -414,6 +420,10 @@ impl Caas {
                     tracing::info!(seq, %error, "driver action not sent; kept for later");
                     break;
                 }
+            }
+            if carries_code {
+                // The customer's code left the outbox: no copy stays in the log either.
+                self.inner.store.scrub().await?;
             }
             self.notify(Change::Deliveries);
         }

@@ -36,7 +36,7 @@ impl Caas {
     /// first and never doubled; only when it ended without a charge is the new card used.
     #[tracing::instrument(skip(self, card), fields(card = %card.last4()))]
     pub async fn pay(&self, order: Uuid, card: CardDetails) -> Result<PaymentProgress> {
-        let token = self.token()?;
+        let token = self.token().await?;
         match self.resume(&token, order).await {
             Ok(Some(PaymentProgress::RequiresAction { payment_id, .. })) => {
                 // The customer left the bank's page and pays again; that attempt was never charged.
@@ -91,7 +91,7 @@ impl Caas {
     /// completed 3-D Secure or when the app starts again; `None` when no attempt is in flight.
     #[tracing::instrument(skip(self))]
     pub async fn resume_payment(&self, order: Uuid) -> Result<Option<PaymentProgress>> {
-        let token = self.token()?;
+        let token = self.token().await?;
         self.resume(&token, order).await
     }
 

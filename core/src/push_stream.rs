@@ -62,7 +62,7 @@ impl Caas {
     }
 
     async fn open_push_stream(&self) -> Result<(Uuid, reqwest::Response)> {
-        let token = self.token()?;
+        let token = self.token().await?;
         let device = self.sse_device(false).await?;
         match self.inner.api.device_stream(&token, device).await {
             Ok(response) => Ok((device, response)),

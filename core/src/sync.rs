@@ -47,7 +47,7 @@ impl Caas {
     /// Brings one order up to date; returns how many new events were cached.
     #[tracing::instrument(skip(self))]
     pub async fn sync_order(&self, id: Uuid) -> Result<usize> {
-        let token = self.token()?;
+        let token = self.token().await?;
         let _one_sync_at_a_time = self.inner.sync_lock.lock().await;
         let mut cursor = self.inner.store.read(move |conn| store::cursor(conn, id)).await?;
         let mut new_events = 0;
@@ -87,7 +87,7 @@ impl Caas {
     /// [`CaasError::Offline`] and the cache keeps serving snapshots.
     #[tracing::instrument(skip(self))]
     pub async fn sync(&self) -> Result<SyncReport> {
-        let token = self.token()?;
+        let token = self.token().await?;
         // Car link receipts that waited for a connection go first: they move orders on.
         self.report_pending_links().await?;
         let remote = self.inner.api.orders(&token).await?;

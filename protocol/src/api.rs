@@ -455,17 +455,42 @@ pub struct SignInRequest {
     pub code: String,
 }
 
-/// A bearer token for one customer.
+/// A bearer token for one customer, short-lived, with the refresh token that keeps a signed-in
+/// phone signed in.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     pub access_token: String,
     pub customer_id: Uuid,
+    /// Exchanged once at `POST /v1/auth/refresh` for a new session; using it twice ends the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Seconds the access token stays valid from now (0 from a platform that does not say).
+    #[serde(default)]
+    pub expires_in: u64,
 }
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("access_token", &"<redacted>").field("customer_id", &self.customer_id).finish()
+        f.debug_struct("Session")
+            .field("access_token", &"<redacted>")
+            .field("customer_id", &self.customer_id)
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "<redacted>"))
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// `POST /v1/auth/refresh`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefreshRequest(<redacted>)")
     }
 }
 

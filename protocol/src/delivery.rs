@@ -254,6 +254,9 @@ pub struct DriverSession {
     pub access_token: String,
     pub driver_id: String,
     pub company_id: String,
+    /// Seconds the token stays valid: to the end of the driver's shift, with no refresh.
+    #[serde(default)]
+    pub expires_in: u64,
 }
 
 impl std::fmt::Debug for DriverSession {
@@ -262,6 +265,7 @@ impl std::fmt::Debug for DriverSession {
             .field("access_token", &"<redacted>")
             .field("driver_id", &self.driver_id)
             .field("company_id", &self.company_id)
+            .field("expires_in", &self.expires_in)
             .finish()
     }
 }

@@ -340,3 +340,112 @@ async fn one_order_has_at_most_one_open_payment() -> anyhow::Result<()> {
     assert_eq!(statuses, [200, 409]);
     Ok(())
 }
+
+/// Issue 12, point 4: after sign-out the old bearer token still read orders, and tokens never
+/// expired. Sign-out ends the session on the platform; a refresh token works once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_ends_the_session_and_a_refresh_token_works_once() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let email = "session@example.com";
+    platform.sell_to(email).await?;
+    let http = reqwest::Client::new();
+    let read = |token: String| http.get(format!("{}/v1/orders", platform.url())).bearer_auth(token).send();
+
+    // Over the raw API: a session, its refresh, and a replayed refresh token ending it all.
+    let (status, _, _) =
+        post(format!("{}/v1/auth/sign-in-code", platform.url()), None, json!({ "email": email })).await?;
+    assert_eq!(status.as_u16(), 202);
+    let code = platform.sandbox.sign_in_code(email).await?;
+    let (_, _, session) =
+        post(format!("{}/v1/auth/token", platform.url()), None, json!({ "email": email, "code": code })).await?;
+    assert!(session["expires_in"].as_u64().is_some_and(|s| (1..=3600).contains(&s)), "{session}");
+    let refresh = session["refresh_token"].as_str().unwrap_or_default().to_owned();
+    let (status, _, renewed) =
+        post(format!("{}/v1/auth/refresh", platform.url()), None, json!({ "refresh_token": refresh })).await?;
+    assert_eq!(status.as_u16(), 200, "{renewed}");
+    let renewed_token = renewed["access_token"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(read(renewed_token.clone()).await?.status().as_u16(), 200);
+    let (status, _, _) =
+        post(format!("{}/v1/auth/refresh", platform.url()), None, json!({ "refresh_token": refresh })).await?;
+    assert_eq!(status.as_u16(), 401, "a refresh token works once");
+    assert_eq!(read(renewed_token).await?.status().as_u16(), 401, "a replayed refresh token ends the session");
+
+    let token = platform.customer_token(email).await?;
+    assert_eq!(read(token.clone()).await?.status().as_u16(), 200);
+    let (status, _, _) = post(format!("{}/v1/auth/sign-out", platform.url()), Some(&token), json!({})).await?;
+    assert_eq!(status.as_u16(), 204);
+    assert_eq!(read(token).await?.status().as_u16(), 401, "the token no longer reads orders");
+
+    // The phone renews its token before it expires and ends the session when signing out.
+    let dir = tempfile::tempdir()?;
+    let phone = platform.phone(email, dir.path()).await?;
+    assert_eq!(platform.sandbox.live_sessions(email).await?, 1);
+    let secrets = caas_core::FileSecretStore::new(dir.path().join("secrets"))?;
+    let first_refresh = caas_core::SecretStore::get(&secrets, "session.refresh_token")?;
+    caas_core::SecretStore::set(&secrets, "session.expires_at", &chrono::Utc::now().to_rfc3339())?;
+    phone.sync().await?;
+    let renewed_refresh = caas_core::SecretStore::get(&secrets, "session.refresh_token")?;
+    assert!(first_refresh.is_some() && renewed_refresh != first_refresh, "the phone renewed its session");
+    assert_eq!(platform.sandbox.live_sessions(email).await?, 2, "the renewed token beside the one about to expire");
+    phone.sign_out().await?;
+    assert_eq!(platform.sandbox.live_sessions(email).await?, 0, "signing out ended the session on the platform");
+    Ok(())
+}
+
+/// Issue 12, the phone's own storage: the cache is readable by its owner only, and a customer's
+/// handover code queued on a driver's phone without signal leaves no copy once it is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sent_handover_code_leaves_no_copy_on_the_drivers_phone() -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let platform = Platform::start().await?;
+    let (customer_dir, driver_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let customer = platform.booked_customer("wal@example.com", customer_dir.path()).await?;
+    customer.core.confirm_delivery_address(customer.order, None).await?;
+    platform.driver(DRIVER, driver_dir.path()).await?.refresh_deliveries().await?;
+    let offline = caas_e2e::open_phone(caas_e2e::NO_SIGNAL, driver_dir.path()).await?;
+    let job = offline.deliveries().await?.remove(0);
+    offline.embark(job.delivery_id, &job.vin).await?;
+    offline.arrive(job.delivery_id).await?;
+    let code = customer.core.handover_code(customer.order).await?;
+    offline.confirm_handover(job.delivery_id, &code.token).await?;
+    drop(offline);
+
+    let files = |dir: &Path| {
+        ["caas.sqlite3", "caas.sqlite3-wal", "caas.sqlite3-shm"]
+            .map(|name| dir.join(name))
+            .into_iter()
+            .filter(|p| p.exists())
+    };
+    let holds = |needle: &str| {
+        files(driver_dir.path())
+            .any(|p| std::fs::read(p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes())))
+    };
+    assert!(holds(&code.token), "while unsent, the code waits in the outbox");
+    for file in files(driver_dir.path()) {
+        assert_eq!(std::fs::metadata(&file)?.permissions().mode() & 0o777, 0o600, "{}", file.display());
+    }
+
+    let online = caas_e2e::open_phone(platform.url(), driver_dir.path()).await?;
+    let report = online.sync_driver().await?;
+    assert_eq!((report.sent, report.pending), (3, 0));
+    assert!(!holds(&code.token), "the sent code is gone from the database and its log");
+    Ok(())
+}
+
+/// Issue 12, phone keys: a phone that signs out keeps no key to the car.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_revokes_the_devices_phone_keys() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let customer = platform.delivered_customer("keys@example.com", dir.path()).await?;
+    customer.core.prepare_pairing(customer.order).await?;
+    let issued = customer.core.order(customer.order).await;
+    let revoked = |events: &[caas_core::protocol::api::OrderEvent]| {
+        events.iter().filter(|e| matches!(e.kind, caas_core::protocol::api::EventKind::KeyRevoked { .. })).count()
+    };
+    assert_eq!(revoked(&platform.sandbox.order_events(customer.order).await?), 0, "{issued:?}");
+    customer.core.sign_out().await?;
+    assert_eq!(revoked(&platform.sandbox.order_events(customer.order).await?), 1, "the device's key was revoked");
+    Ok(())
+}

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use caas_protocol::api::{
-    ApiError, DeviceView, EventPage, MAX_EVENTS_PER_PAGE, OrderView, RegisterDeviceRequest, Session, SignInCodeRequest,
-    SignInRequest,
+    ApiError, DeviceView, EventPage, MAX_EVENTS_PER_PAGE, OrderView, RefreshRequest, RegisterDeviceRequest, Session,
+    SignInCodeRequest, SignInRequest,
 };
 use caas_protocol::delivery::DriverSession;
 use caas_protocol::push::{PushPlatform, SSE_EVENT};
@@ -104,9 +104,9 @@ pub async fn sign_in(
         tx.query_row("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0)).optional()?;
     let outcome = consume_code(&tx, &state, &email, &request.code).and_then(|()| {
         let customer_id = customer_id.ok_or_else(AppError::unauthorized)?;
-        let access_token = auth::issue_token(&tx, Role::Customer, &customer_id)?;
+        let issued = auth::issue_session(&tx, Role::Customer, &customer_id)?;
         let customer_id = customer_id.parse().map_err(|_| AppError::unauthorized())?;
-        Ok(Session { access_token, customer_id })
+        Ok(session(customer_id, issued))
     });
     tx.commit()?;
     outcome.map(|session| (CarriesCredential, Json(session)))
@@ -125,11 +125,60 @@ pub async fn driver_sign_in(
     let tx = conn.transaction()?;
     let outcome = consume_code(&tx, &state, &email, &request.code).and_then(|()| {
         let driver = crate::catalogue::DRIVERS.iter().find(|d| d.email == email).ok_or_else(AppError::unauthorized)?;
-        let access_token = auth::issue_token(&tx, Role::Driver, driver.id)?;
-        Ok(DriverSession { access_token, driver_id: driver.id.to_owned(), company_id: driver.company_id.to_owned() })
+        let issued = auth::issue_session(&tx, Role::Driver, driver.id)?;
+        Ok(DriverSession {
+            access_token: issued.access_token,
+            driver_id: driver.id.to_owned(),
+            company_id: driver.company_id.to_owned(),
+            expires_in: issued.expires_in,
+        })
     });
     tx.commit()?;
     outcome.map(|session| (CarriesCredential, Json(session)))
+}
+
+fn session(customer_id: Uuid, issued: auth::Issued) -> Session {
+    Session {
+        access_token: issued.access_token,
+        customer_id,
+        refresh_token: issued.refresh_token,
+        expires_in: issued.expires_in,
+    }
+}
+
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "customer", request_body = RefreshRequest,
+    responses((status = 200, body = Session), (status = 401, body = ApiError, description = "unknown, expired or already used: sign in again"),
+              (status = 422, body = ApiError)))]
+/// Exchanges a customer's refresh token for a new session. Each refresh token works once; one
+/// presented again ends the whole session, as a copy may be in someone else's hands.
+pub async fn refresh(
+    State(state): State<AppState>,
+    Json(request): Json<RefreshRequest>,
+) -> AppResult<(CarriesCredential, Json<Session>)> {
+    validate::text("refresh_token", &request.refresh_token, 256)?;
+    let mut conn = state.db.lock();
+    let tx = conn.transaction()?;
+    let outcome = auth::refresh_session(&tx, request.refresh_token.trim())?;
+    tx.commit()?;
+    match outcome {
+        Ok((customer_id, issued)) => Ok((CarriesCredential, Json(session(customer_id, issued)))),
+        Err(refused) => {
+            if refused == auth::RefreshRefused::Replayed {
+                tracing::warn!("a refresh token was presented twice; its session ended");
+            }
+            Err(AppError::unauthorized())
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/v1/auth/sign-out", tag = "customer",
+    responses((status = 204, description = "the session's tokens no longer work"), (status = 401, body = ApiError)),
+    security(("bearer" = [])))]
+/// Ends the caller's session, whatever its role: the bearer token and, for a customer, its refresh
+/// token stop working at once.
+pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> AppResult<StatusCode> {
+    let token = auth::bearer(&headers).ok_or_else(AppError::unauthorized)?;
+    if auth::sign_out(&state.db.lock(), token)? { Ok(StatusCode::NO_CONTENT) } else { Err(AppError::unauthorized()) }
 }
 
 /// An address's sign-in limits as stored.

@@ -156,8 +156,25 @@ pub async fn link(
         .map(Json)
 }
 
-/// Revokes a grant: the car refuses it from its next connection, and the device gets no new one.
-pub fn revoke(state: &AppState, grant_id: Uuid) -> AppResult<()> {
+#[utoipa::path(post, path = "/v1/orders/{id}/pairing/keys/{grant_id}/revoke", tag = "customer",
+    params(("id" = Uuid, Path, description = "the order"), ("grant_id" = Uuid, Path, description = "the phone key")),
+    responses((status = 204, description = "revoked; the car refuses the key from its next command"),
+              (status = 401, body = ApiError), (status = 404, body = ApiError, description = "no such unrevoked key on this customer's order")),
+    security(("bearer" = [])))]
+/// The owner revokes one of the phone keys of their car (a lost phone, one signing out).
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    auth: CustomerAuth,
+    Path((id, grant_id)): Path<(Uuid, Uuid)>,
+) -> AppResult<StatusCode> {
+    orders::view(&state.db.lock(), id, Viewer::Customer(auth.customer_id))?;
+    revoke(&state, grant_id, Some(id))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes a grant (of `order` when given): the car refuses it from its next connection, and the
+/// device gets no new one.
+pub fn revoke(state: &AppState, grant_id: Uuid, of_order: Option<Uuid>) -> AppResult<()> {
     state.change(|tx| {
         let order: Option<String> = tx
             .query_row(
@@ -166,7 +183,10 @@ pub fn revoke(state: &AppState, grant_id: Uuid) -> AppResult<()> {
                 |r| r.get(0),
             )
             .optional()?;
-        let order: Uuid = order.and_then(|o| o.parse().ok()).ok_or_else(|| AppError::not_found("unrevoked grant"))?;
+        let order: Uuid = order
+            .and_then(|o| o.parse().ok())
+            .filter(|order| of_order.is_none_or(|wanted| wanted == *order))
+            .ok_or_else(|| AppError::not_found("unrevoked phone key"))?;
         tx.execute(
             "UPDATE pairing_grants SET revoked_at = ?2 WHERE grant_id = ?1",
             params![grant_id.to_string(), state.clock.now().to_rfc3339()],

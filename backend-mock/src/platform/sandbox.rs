@@ -39,7 +39,7 @@ pub async fn staff_token(
     if !DEALERSHIPS.iter().any(|d| d.id == id) {
         return Err(AppError::not_found("dealership"));
     }
-    let access_token = auth::issue_token(&state.db.lock(), Role::Dealership, &id)?;
+    let access_token = auth::issue_session(&state.db.lock(), Role::Dealership, &id)?.access_token;
     Ok((StatusCode::CREATED, auth::CarriesCredential, Json(StaffToken { access_token })))
 }
 
@@ -73,6 +73,40 @@ pub async fn sign_in_code(
         body.split(|c: char| !c.is_ascii_digit()).find(|part| part.len() == 6).map(str::to_owned)
     });
     code.map(|code| Json(SignInCode { code })).ok_or_else(|| AppError::not_found("sign-in code"))
+}
+
+/// How many sessions of an address are live.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LiveSessions {
+    pub live: u32,
+}
+
+#[utoipa::path(get, path = "/v1/sandbox/sessions/{email}", tag = "sandbox",
+    params(("email" = String, Path, description = "a customer's or a driver's email address")),
+    responses((status = 200, body = LiveSessions), (status = 401, body = ApiError), (status = 422, body = ApiError)),
+    security(("bearer" = [])))]
+/// The live access tokens of a customer or a driver, so a test can see that signing out ended them.
+pub async fn live_sessions(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Path(email): Path<String>,
+) -> AppResult<Json<LiveSessions>> {
+    let email = validate::email(&email)?;
+    let conn = state.db.lock();
+    let customer: Option<String> =
+        conn.query_row("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0)).optional()?;
+    let driver = crate::catalogue::DRIVERS.iter().find(|d| d.email == email).map(|d| d.id.to_owned());
+    let subjects: Vec<String> = customer.into_iter().chain(driver).collect();
+    let now = chrono::Utc::now().to_rfc3339();
+    let mut live = 0;
+    for subject in subjects {
+        live += conn.query_row(
+            "SELECT COUNT(*) FROM tokens WHERE subject = ?1 AND expires_at > ?2",
+            params![subject, now],
+            |r| r.get::<_, u32>(0),
+        )?;
+    }
+    Ok(Json(LiveSessions { live }))
 }
 
 #[utoipa::path(get, path = "/v1/sandbox/orders", tag = "sandbox",
@@ -451,6 +485,6 @@ pub async fn revoke_grant(
     _: SandboxAuth,
     Path(grant_id): Path<Uuid>,
 ) -> AppResult<StatusCode> {
-    super::pairing::revoke(&state, grant_id)?;
+    super::pairing::revoke(&state, grant_id, None)?;
     Ok(StatusCode::NO_CONTENT)
 }

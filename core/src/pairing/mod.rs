@@ -276,7 +276,7 @@ impl Caas {
 
     /// Asks the platform for a grant for this device's key, proving the key is ours.
     async fn fetch_grant(&self, order: Uuid) -> Result<StoredGrant> {
-        let token = self.token()?;
+        let token = self.token().await?;
         let device_key = self.device_key()?;
         let public = device_key.public_key()?;
         let proof = device_key.sign(&grant_request_message(order, &public)).await?;
@@ -298,7 +298,7 @@ impl Caas {
             return Ok(true);
         };
         let request = LinkRequest { receipt: api::encode(&receipt) };
-        match self.inner.api.report_link(&self.token()?, order, &request).await {
+        match self.inner.api.report_link(&self.token().await?, order, &request).await {
             Ok(view) => {
                 self.inner
                     .store
@@ -342,6 +342,33 @@ impl Caas {
 
     /// Forgets this device's phone keys and the car secrets that go with them (signing out, or
     /// another account signing in).
+    /// Revokes one of the phone keys of the customer's car (a lost phone, an old one): the car
+    /// refuses it from its next command. Revoking this device's own key forgets it here too.
+    #[tracing::instrument(skip(self))]
+    pub async fn revoke_phone_key(&self, order: Uuid, grant: Uuid) -> Result<()> {
+        self.inner.api.revoke_phone_key(&self.token().await?, order, grant).await?;
+        let own = self.inner.store.read(move |conn| vehicle_keys::load_grant(conn, order)).await?;
+        if own.is_some_and(|kept| kept.grant_id == grant) {
+            self.inner.store.write(move |tx| vehicle_keys::forget_grant(tx, order)).await?;
+        }
+        if let Err(error) = self.sync_order(order).await {
+            tracing::info!(%error, "the revocation shows after the next sync");
+        }
+        Ok(())
+    }
+
+    /// Revokes the keys this device holds, as it signs out: a signed-out phone opens no car.
+    /// Best effort: without a connection the keys still end with their grants' lifetime.
+    pub(crate) async fn revoke_own_phone_keys(&self, token: &str) -> Result<()> {
+        for (order, grant) in self.inner.store.read(vehicle_keys::own_grants).await? {
+            match self.inner.api.revoke_phone_key(token, order, grant).await {
+                Ok(()) | Err(CaasError::NotFound(_)) => {}
+                Err(error) => tracing::warn!(%error, %grant, "a phone key was not revoked on sign-out"),
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) async fn forget_phone_keys(&self) -> Result<()> {
         for order in self.inner.store.read(vehicle_keys::orders_with_keys).await? {
             self.inner.secrets.delete(&advertising_secret(order))?;

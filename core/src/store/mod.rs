@@ -34,7 +34,10 @@ fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 impl Store {
     /// Opens (creating or upgrading) the cache at `path`.
     pub fn open(path: &Path) -> Result<Arc<Self>> {
+        owner_only(path)?;
         let mut writer = Connection::open(path)?;
+        // Deleted rows are overwritten, so a spent handover code leaves no copy in free pages.
+        writer.pragma_update(None, "secure_delete", "ON")?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         writer.pragma_update(None, "synchronous", "NORMAL")?;
         writer.pragma_update(None, "foreign_keys", "ON")?;
@@ -65,6 +68,22 @@ impl Store {
         .await
     }
 
+    /// Copies the write-ahead log back and empties it, so rows deleted or overwritten before (with
+    /// `secure_delete`) leave no older copy in the log either.
+    pub async fn scrub(self: &Arc<Self>) -> Result<()> {
+        let store = Arc::clone(self);
+        run_blocking(move || {
+            let conn = lock(&store.writer);
+            let (busy, _, _): (i64, i64, i64) =
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            if busy != 0 {
+                tracing::warn!("the write-ahead log could not be emptied now; it is on the next checkpoint");
+            }
+            Ok(())
+        })
+        .await
+    }
+
     /// Runs `work` on the reader connection.
     pub async fn read<T, F>(self: &Arc<Self>, work: F) -> Result<T>
     where
@@ -74,6 +93,23 @@ impl Store {
         let store = Arc::clone(self);
         run_blocking(move || work(&lock(&store.reader))).await
     }
+}
+
+/// The cache holds the customer's orders and the driver's day: readable by this app's user only.
+/// SQLite creates the log and shared-memory files with the database's own permissions.
+fn owner_only(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        let storage = |e: std::io::Error| CaasError::Storage(format!("{}: {e}", path.display()));
+        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(storage)?;
+        for file in [path.to_owned(), path.with_extension("sqlite3-wal"), path.with_extension("sqlite3-shm")] {
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(storage)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {

@@ -112,3 +112,12 @@ pub fn orders_with_keys(conn: &Connection) -> Result<Vec<Uuid>> {
     let orders = statement.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(orders.iter().filter_map(|o| o.parse().ok()).collect())
 }
+
+/// The grants this device holds, with their orders.
+pub fn own_grants(conn: &Connection) -> Result<Vec<(Uuid, Uuid)>> {
+    let mut statement = conn.prepare("SELECT order_id, grant_id FROM vehicle_keys")?;
+    let rows = statement
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows.iter().filter_map(|(order, grant)| Some((order.parse().ok()?, grant.parse().ok()?))).collect())
+}

@@ -190,6 +190,12 @@ public final class CaasRepository: Sendable {
         try await cancellable { [core] in try await core.preparePairing(orderId: orderID) }
     }
 
+    /// Revokes one of the car's phone keys listed in the order's `phoneKeys` (a lost phone); the
+    /// car refuses it from its next command. Signing out revokes this phone's own keys by itself.
+    public func revokePhoneKey(orderID: String, grantID: String) async throws {
+        try await cancellable { [core] in try await core.revokePhoneKey(orderId: orderID, grantId: grantID) }
+    }
+
     /// Registers the APNs device token (from `didRegisterForRemoteNotificationsWithDeviceToken`).
     @discardableResult
     public func registerAPNsToken(_ token: Data) async throws -> String {

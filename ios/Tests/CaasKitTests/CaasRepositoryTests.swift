@@ -136,6 +136,19 @@ final class CaasRepositoryTests: XCTestCase {
         XCTAssertEqual(snapshot.summary.state, .saleRegistered)
     }
 
+    func testSigningOutEndsTheSessionOnThePlatformToo() async throws {
+        let sandbox = try Sandbox()
+        let email = email()
+        _ = try await sandbox.sell(email: email)
+        let repository = try await signedIn(sandbox, email)
+        let before = try await sandbox.liveSessions(email: email)
+        XCTAssertEqual(before, 1)
+        try await repository.signOut()
+        let after = try await sandbox.liveSessions(email: email)
+        XCTAssertEqual(after, 0, "the platform no longer accepts the token")
+        await assertThrows(.Unauthorized) { try await repository.sync() }
+    }
+
     func testCoreErrorsAreThrownAsTypedErrors() async throws {
         let sandbox = try Sandbox()
         let repository = try await CaasRepository.open(

@@ -73,6 +73,15 @@ extension CaasRepositoryTests {
         XCTAssertEqual(operational.appLink?.grantId, paired.grantId)
         XCTAssertEqual(operational.phoneKeys.map(\.revoked), [false])
         XCTAssertEqual(operational.actions, [])
+
+        // The owner revokes the key (a lost phone): the order lists it as revoked.
+        try await customer.revokePhoneKey(orderID: order, grantID: paired.grantId)
+        let revoked = try await first(try customer.order(id: order)) { $0.phoneKeys.allSatisfy(\.revoked) }
+        XCTAssertEqual(revoked.phoneKeys.map(\.grantId), [paired.grantId])
+        do {
+            try await customer.revokePhoneKey(orderID: order, grantID: paired.grantId)
+            XCTFail("a revoked key was revoked again")
+        } catch CaasError.NotFound {}
     }
 
     func testTheAppsOwnTransportCarriesThePairingChunkByChunk() async throws {

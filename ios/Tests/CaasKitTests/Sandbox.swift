@@ -90,4 +90,11 @@ struct Sandbox {
     func signInCode(email: String) async throws -> String {
         try string(try await call("GET", "/v1/sandbox/sign-in-codes/\(email)", nil, bearer: token), "code")
     }
+
+    /// How many access tokens of `email` the platform still accepts.
+    func liveSessions(email: String) async throws -> Int {
+        let answer = try await call("GET", "/v1/sandbox/sessions/\(email)", nil, bearer: token)
+        guard let live = answer["live"] as? Int else { throw SandboxError.missing("live") }
+        return live
+    }
 }

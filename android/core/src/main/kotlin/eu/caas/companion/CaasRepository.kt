@@ -165,6 +165,12 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
      */
     suspend fun preparePairing(orderId: String) = core.preparePairing(orderId)
 
+    /**
+     * Revokes one of the car's phone keys listed in the order's `phoneKeys` (a lost phone); the car
+     * refuses it from its next command. Signing out revokes this phone's own keys by itself.
+     */
+    suspend fun revokePhoneKey(orderId: String, grantId: String) = core.revokePhoneKey(orderId, grantId)
+
     /** Registers the FCM registration token (call from `FirebaseMessagingService.onNewToken`). */
     suspend fun registerFcmToken(token: String): String = core.registerPushDevice(PushPlatform.FCM, token)
 

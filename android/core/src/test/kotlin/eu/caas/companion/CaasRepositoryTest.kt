@@ -40,6 +40,18 @@ class CaasRepositoryTest {
     }
 
     @Test
+    fun `signing out ends the session on the platform too`() = runBlocking<Unit> {
+        val email = email()
+        sandbox.sell(email)
+        signedIn(email).use { repository ->
+            assertEquals(1, sandbox.liveSessions(email))
+            repository.signOut()
+            assertEquals(0, sandbox.liveSessions(email), "the platform no longer accepts the token")
+            assertFailsWith<CaasException.Unauthorized> { repository.sync() }
+        }
+    }
+
+    @Test
     fun `a customer follows manufacturing through pushes`() = runBlocking<Unit> {
         val email = email()
         val order = sandbox.sell(email)

@@ -75,6 +75,12 @@ class PairingTest {
                 assertEquals(paired.grantId, assertNotNull(operational.appLink).grantId)
                 assertEquals(listOf(false), operational.phoneKeys.map { it.revoked })
                 assertTrue(operational.actions.isEmpty())
+
+                // The owner revokes the key (a lost phone): the order lists it as revoked.
+                customer.revokePhoneKey(order, paired.grantId)
+                val revoked = withTimeout(15_000) { customer.order(order).first { it.phoneKeys.all { key -> key.revoked } } }
+                assertEquals(listOf(paired.grantId), revoked.phoneKeys.map { it.grantId })
+                assertFailsWith<CaasException.NotFound> { customer.revokePhoneKey(order, paired.grantId) }
             }
         }
     }

@@ -47,6 +47,11 @@ class Sandbox(
 
     fun signInCode(email: String): String = field(get("/v1/sandbox/sign-in-codes/$email", token), "code")
 
+    /** How many access tokens of [email] the platform still accepts. */
+    fun liveSessions(email: String): Int =
+        Regex(""""live"\s*:\s*(\d+)""").find(get("/v1/sandbox/sessions/$email", token))?.groupValues?.get(1)?.toInt()
+            ?: error("no session count")
+
     private fun post(path: String, body: String, bearer: String): String = send(
         HttpRequest.newBuilder(URI.create(url + path)).header("Authorization", "Bearer $bearer")
             .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
