@@ -99,6 +99,8 @@ fn token_digest(token: &str) -> Vec<u8> {
 pub const CUSTOMER_ACCESS_LIFETIME: TimeDelta = TimeDelta::hours(1);
 /// How long a customer stays signed in without opening the app.
 pub const REFRESH_LIFETIME: TimeDelta = TimeDelta::days(30);
+/// How soon a refresh token used once may be presented again, by a phone that lost the answer.
+const LOST_ANSWER_GRACE: TimeDelta = TimeDelta::seconds(30);
 /// A driver's or dealership staff's working day: their tokens end with it, with no refresh.
 pub const SHIFT: TimeDelta = TimeDelta::hours(12);
 
@@ -156,7 +158,8 @@ pub enum RefreshRefused {
 }
 
 /// Spends a customer's refresh token for a new session in the same family. A token presented
-/// twice ends the family: its access and refresh tokens stop working at once.
+/// again after a short grace for lost answers ends the family: its access and refresh tokens stop
+/// working at once.
 pub fn refresh_session(
     conn: &Connection,
     refresh_token: &str,
@@ -169,16 +172,22 @@ pub fn refresh_session(
         )
         .optional()?;
     let Some((subject, family, expires_at, used_at)) = row else { return Ok(Err(RefreshRefused::Unknown)) };
-    if used_at.is_some() {
-        end_family(conn, &family)?;
-        return Ok(Err(RefreshRefused::Replayed));
+    if let Some(used_at) = used_at {
+        // A phone whose answer was lost on the way presents the same token again at once: it
+        // gets a new pair. Later, a second use means a copy: the session ends.
+        let lost_answer = chrono::DateTime::parse_from_rfc3339(&used_at)
+            .is_ok_and(|used| Utc::now() - used.with_timezone(&Utc) < LOST_ANSWER_GRACE);
+        if !lost_answer {
+            end_family(conn, &family)?;
+            return Ok(Err(RefreshRefused::Replayed));
+        }
     }
     if !still_valid(&expires_at) {
         return Ok(Err(RefreshRefused::Expired));
     }
     let Ok(customer) = subject.parse::<Uuid>() else { return Ok(Err(RefreshRefused::Unknown)) };
     conn.execute(
-        "UPDATE refresh_tokens SET used_at = ?2 WHERE digest = ?1",
+        "UPDATE refresh_tokens SET used_at = COALESCE(used_at, ?2) WHERE digest = ?1",
         params![token_digest(refresh_token), Utc::now().to_rfc3339()],
     )?;
     Ok(Ok((customer, issue_in_family(conn, Role::Customer, &subject, &family)?)))
@@ -250,39 +259,48 @@ pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty() && t.len() <= 256)
 }
 
+/// Whom the request's token stands for in `role`: 401 without a live token, 403 for a live token
+/// of another role.
 fn subject_for(state: &AppState, parts: &Parts, role: Role) -> Result<String, AppError> {
     let token = bearer(&parts.headers).ok_or_else(AppError::unauthorized)?;
-    subject_of(&state.db.lock(), token, role)?.ok_or_else(AppError::unauthorized)
+    match holder(&state.db.lock(), token)? {
+        Some(Holder { role: held, subject }) if held == role.name() => Ok(subject),
+        Some(_) => Err(another_role()),
+        None => Err(AppError::unauthorized()),
+    }
 }
 
-/// Whom a bearer token of `role` stands for, while it has not expired or been revoked.
-fn subject_of(conn: &Connection, token: &str, role: Role) -> rusqlite::Result<Option<String>> {
-    let found: Option<(String, Option<String>)> = conn
-        .query_row(
-            "SELECT subject, expires_at FROM tokens WHERE digest = ?1 AND role = ?2",
-            params![token_digest(token), role.name()],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
+fn another_role() -> AppError {
+    AppError::forbidden("this token is of another role; sign in as the role this needs")
+}
+
+/// The role and subject a live token was issued to.
+#[derive(Debug, PartialEq, Eq)]
+struct Holder {
+    role: String,
+    subject: String,
+}
+
+/// Who holds `token`, while it has not expired or been revoked.
+fn holder(conn: &Connection, token: &str) -> rusqlite::Result<Option<Holder>> {
+    let found: Option<(String, String, Option<String>)> = conn
+        .query_row("SELECT role, subject, expires_at FROM tokens WHERE digest = ?1", [token_digest(token)], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
         .optional()?;
     Ok(match found {
-        Some((subject, Some(expires_at))) if still_valid(&expires_at) => Some(subject),
+        Some((role, subject, Some(expires_at))) if still_valid(&expires_at) => Some(Holder { role, subject }),
         _ => None,
     })
 }
 
 /// Who a request's bearer token stands for, as `role:subject` (tokens of one account share it), or
-/// a digest of the presented key for the configured keys (sandbox, gateway merchant), or
-/// `anonymous`: what idempotent answers are kept under.
+/// a digest of the presented key for the configured keys (sandbox, gateway merchant) and for
+/// tokens no longer live, or `anonymous`: what idempotent answers are kept under.
 pub fn principal(db: &crate::db::Db, headers: &http::HeaderMap) -> String {
     let Some(token) = bearer(headers) else { return "anonymous".to_owned() };
-    let issued = db
-        .lock()
-        .query_row("SELECT role, subject FROM tokens WHERE digest = ?1", [token_digest(token)], |row| {
-            Ok(format!("{}:{}", row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-        })
-        .optional();
-    match issued {
-        Ok(Some(principal)) => principal,
+    match holder(&db.lock(), token) {
+        Ok(Some(Holder { role, subject })) => format!("{role}:{subject}"),
         _ => format!("key:{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token_digest(token))),
     }
 }
@@ -343,7 +361,13 @@ impl FromRequestParts<AppState> for SandboxAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = bearer(&parts.headers).ok_or_else(AppError::unauthorized)?;
-        if same_secret(token, &state.config.sandbox_token) { Ok(Self) } else { Err(AppError::unauthorized()) }
+        if same_secret(token, &state.config.sandbox_token) {
+            return Ok(Self);
+        }
+        match holder(&state.db.lock(), token)? {
+            Some(_) => Err(another_role()),
+            None => Err(AppError::unauthorized()),
+        }
     }
 }
 
@@ -364,11 +388,11 @@ mod tests {
         let issued = issue_session(&conn, Role::Driver, "ic-lucia").expect("issued");
         assert_eq!(issued.expires_in, SHIFT.num_seconds().unsigned_abs(), "a driver's token ends with the shift");
         assert!(issued.refresh_token.is_none(), "drivers sign in again for the next shift");
-        assert_eq!(subject_of(&conn, &issued.access_token, Role::Driver).expect("read").as_deref(), Some("ic-lucia"));
-        assert_eq!(subject_of(&conn, &issued.access_token, Role::Customer).expect("read"), None, "another role");
+        let lucia = Holder { role: "driver".into(), subject: "ic-lucia".into() };
+        assert_eq!(holder(&conn, &issued.access_token).expect("read"), Some(lucia));
         conn.execute("UPDATE tokens SET expires_at = ?1", [(Utc::now() - TimeDelta::seconds(1)).to_rfc3339()])
             .expect("age");
-        assert_eq!(subject_of(&conn, &issued.access_token, Role::Driver).expect("read"), None, "expired");
+        assert_eq!(holder(&conn, &issued.access_token).expect("read"), None, "expired");
     }
 
     #[test]
@@ -381,5 +405,24 @@ mod tests {
             .expect("age");
         assert_eq!(refresh_session(&conn, &refresh).expect("read").err(), Some(RefreshRefused::Expired));
         assert_eq!(refresh_session(&conn, "rfr_unknown").expect("read").err(), Some(RefreshRefused::Unknown));
+    }
+
+    #[test]
+    fn a_refresh_token_repeated_at_once_renews_and_later_ends_the_session() {
+        let (_dir, db) = db();
+        let conn = db.lock();
+        let customer = Uuid::new_v4().to_string();
+        let refresh = issue_session(&conn, Role::Customer, &customer).expect("issued").refresh_token.expect("refresh");
+        let first = refresh_session(&conn, &refresh).expect("read").expect("renewed");
+        let lost_answer = refresh_session(&conn, &refresh).expect("read").expect("renewed again after a lost answer");
+        conn.execute(
+            "UPDATE refresh_tokens SET used_at = ?1 WHERE used_at IS NOT NULL",
+            [(Utc::now() - LOST_ANSWER_GRACE - TimeDelta::seconds(1)).to_rfc3339()],
+        )
+        .expect("age");
+        assert_eq!(refresh_session(&conn, &refresh).expect("read").err(), Some(RefreshRefused::Replayed));
+        for ended in [first.1.access_token, lost_answer.1.access_token] {
+            assert_eq!(holder(&conn, &ended).expect("read"), None, "the whole session ended");
+        }
     }
 }

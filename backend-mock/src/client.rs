@@ -94,10 +94,15 @@ impl SandboxClient {
 
     /// Signs in a member of `dealership`'s staff.
     pub async fn dealership(&self, dealership: &str) -> ClientResult<DealershipClient> {
+        let token = self.staff_token(dealership).await?;
+        Ok(DealershipClient { http: Http::new(&self.http.base, &token) })
+    }
+
+    /// A bearer token of `dealership`'s staff.
+    pub async fn staff_token(&self, dealership: &str) -> ClientResult<String> {
         let token: Value =
             self.http.post(&format!("/v1/sandbox/dealerships/{dealership}/staff-tokens"), &json!({})).await?;
-        let token = token["access_token"].as_str().unwrap_or_default();
-        Ok(DealershipClient { http: Http::new(&self.http.base, token) })
+        Ok(token["access_token"].as_str().unwrap_or_default().to_owned())
     }
 
     /// The sign-in code last emailed to `email`.

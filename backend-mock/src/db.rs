@@ -267,13 +267,21 @@ CREATE TABLE IF NOT EXISTS factory_webhook_outbox (
 
 /// Upgrades a version 1 to 4 database: codes were kept in plain text, so the pending ones are
 /// dropped (they live minutes; customers ask again); each order takes the registration details its
-/// customer had; tokens get an expiry (older ones, without, are no longer accepted: sign in again).
+/// customer had; tokens get an expiry (older ones, without, are no longer accepted: sign in again);
+/// of several open payment attempts of one order, all but the first are marked superseded, so the
+/// one-open-attempt index can be built.
 const UPGRADE_TO_5: &str = r#"
 DROP TABLE IF EXISTS handover_codes;
 DROP TABLE IF EXISTS sign_in_codes;
 ALTER TABLE orders ADD COLUMN registration_details TEXT;
 ALTER TABLE tokens ADD COLUMN expires_at TEXT;
 ALTER TABLE tokens ADD COLUMN family TEXT;
+UPDATE payments SET status = 'superseded'
+WHERE status IN ('pending', 'requires_action', 'processing', 'succeeded')
+  AND rowid NOT IN (
+      SELECT MIN(rowid) FROM payments WHERE status IN ('pending', 'requires_action', 'processing', 'succeeded')
+      GROUP BY order_id
+  );
 "#;
 
 /// Fills the orders' own registration details from their customers, once the new tables exist.

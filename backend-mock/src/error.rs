@@ -1,6 +1,6 @@
 //! The API's one error shape, as an axum response.
 
-use axum::Json;
+use crate::extract::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use caas_protocol::api::{ApiError, ErrorCode};

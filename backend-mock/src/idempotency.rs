@@ -8,7 +8,7 @@
 //! An answer that carries a credential (a token, a handover code) is never kept: repeating such a
 //! request runs it again, and the platform's own rules (a code is spent once) decide.
 //!
-//! Answers with a 5xx status are not kept: the outcome was not decided, so a retry runs again.
+//! Answers with a 5xx, 401 or 429 status are not kept: nothing was decided, so a retry runs again.
 //! Handlers that call another service pass a key derived from this one, so a re-run never
 //! repeats the other service's side effect either.
 
@@ -145,11 +145,13 @@ fn begin(db: &Db, scope: &[u8], key: &str, fingerprint: &[u8]) -> AppResult<Begi
     }
 }
 
-/// Keeps a decided answer and hands it on; forgets the key after an undecided (5xx) one or one
-/// that carries a credential.
+/// Keeps a decided answer and hands it on; forgets the key after one that decided nothing (5xx,
+/// 401 before a sign-in, 429 until a wait) or one that carries a credential.
 async fn finish(db: &Db, scope: &[u8], key: &str, response: Response) -> Response {
     let (parts, body) = response.into_parts();
-    if parts.status.is_server_error() || parts.extensions.get::<crate::auth::CarriesCredential>().is_some() {
+    let undecided = parts.status.is_server_error()
+        || matches!(parts.status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS);
+    if undecided || parts.extensions.get::<crate::auth::CarriesCredential>().is_some() {
         let forgotten =
             db.lock().execute("DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2", params![scope, key]);
         if let Err(error) = forgotten {

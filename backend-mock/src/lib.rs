@@ -9,9 +9,11 @@ pub mod client;
 mod clock;
 mod db;
 mod error;
+mod extract;
 mod factory;
 mod gateway;
 mod idempotency;
+mod inbox;
 mod openapi;
 mod platform;
 mod registry;
@@ -24,8 +26,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::extract::Json;
 use anyhow::Context as _;
-use axum::Json;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use caas_protocol::webhook::{WebhookSecret, WebhookVerifier};
@@ -202,6 +204,7 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
         codes: auth::CodeKey::derive(&config.handover_key_seed, "caas sign-in code digest"),
         fleet,
         driver_faults: Arc::default(),
+        inbox: inbox::Inbox::default(),
         stopping: stopped.clone(),
     };
     let deadline_state = platform_state.clone();

@@ -1,6 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations and the protocol's types.
 
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::platform;
@@ -78,10 +80,60 @@ impl Modify for BearerAuth {
         platform::sandbox::vehicle_faults,
         platform::sandbox::revoke_grant,
     ),
-    components(schemas(caas_protocol::push::PushHint, caas_protocol::api::EventKind)),
-    modifiers(&BearerAuth),
+    components(schemas(caas_protocol::push::PushHint, caas_protocol::api::EventKind, caas_protocol::api::ApiError)),
+    modifiers(&BearerAuth, &FrameworkAnswers),
 )]
 pub struct ApiDoc;
+
+/// The answers every operation of a kind can give whatever its handler does, documented in one
+/// place: the bearer check (401, 403 for another role), a path that names nothing (404, malformed ids included), a body
+/// or query the API cannot read (415, 422), the `Idempotency-Key` layer on mutations (409 while
+/// the first request runs, 413 for a body over its limit, 422 for a reused key).
+struct FrameworkAnswers;
+
+impl Modify for FrameworkAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let mutations = [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            for operation in mutations.into_iter().flatten() {
+                add(operation, "409", "idempotency_key_in_use: the first request with this key is still running");
+                add(operation, "413", "the request body is over the limit");
+                add(operation, "422", "invalid_request, or idempotency_key_reused");
+            }
+            for operation in
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
+            {
+                if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    add(operation, "401", "unauthorized: no bearer token, or one that expired or was revoked");
+                    add(operation, "403", "forbidden: a token of another role, or not the one this needs");
+                }
+                let parameters = operation.parameters.as_deref().unwrap_or_default();
+                let in_path = parameters.iter().any(|p| p.parameter_in == ParameterIn::Path);
+                let in_query = parameters.iter().any(|p| p.parameter_in == ParameterIn::Query);
+                if in_path {
+                    add(operation, "404", "not_found: nothing of the caller's has this id");
+                }
+                if in_query {
+                    add(operation, "422", "invalid_request: a query parameter cannot be read");
+                }
+                if operation.request_body.is_some() {
+                    add(operation, "415", "invalid_request: the body is not sent as JSON");
+                    add(operation, "422", "invalid_request: the body cannot be read or breaks a rule");
+                }
+            }
+        }
+    }
+}
+
+/// Documents `status` with the API's error shape, unless the operation already does.
+fn add(operation: &mut Operation, status: &str, description: &str) {
+    operation.responses.responses.entry(status.to_owned()).or_insert_with(|| error_answer(description));
+}
+
+fn error_answer(description: &str) -> RefOr<Response> {
+    let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ApiError"))).build();
+    RefOr::T(ResponseBuilder::new().description(description).content("application/json", content).build())
+}
 
 /// The document as served at `/openapi.json`.
 pub fn document() -> utoipa::openapi::OpenApi {

@@ -50,6 +50,9 @@ impl ApiClient {
             .connect_timeout(Duration::from_secs(5))
             .read_timeout(Duration::from_secs(30))
             .user_agent(concat!("caas-core/", env!("CARGO_PKG_VERSION")))
+            // The platform never redirects; following one could carry a token or a card number
+            // to plain http.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| {
                 let cause = std::error::Error::source(&e).map(|s| format!(": {s}")).unwrap_or_default();

@@ -24,6 +24,8 @@ const REFRESH_KEY: &str = "session.refresh_token";
 /// When the access token expires, by this phone's clock (the platform says how long it lives, so
 /// a phone with a wrong clock still refreshes in time).
 const EXPIRES_KEY: &str = "session.expires_at";
+/// The longest lifetime of an access token the phone believes, in seconds (a year).
+const MAX_TRUSTED_LIFETIME: u64 = 365 * 24 * 3600;
 /// How long before its expiry an access token is renewed.
 const REFRESH_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 /// Who the cache belongs to, `customer:<id>` or `driver:<id>`.
@@ -155,16 +157,18 @@ impl Caas {
         Ok(expires.is_some_and(|t| t.with_timezone(&chrono::Utc) - REFRESH_MARGIN <= chrono::Utc::now()))
     }
 
+    /// Keeps a session's tokens, the refresh token first: an app killed between the writes then
+    /// holds a new refresh token beside an access token still valid, never a spent one.
     fn keep_tokens(&self, tokens: &SessionTokens<'_>) -> Result<()> {
-        self.inner.secrets.set(SESSION_KEY, tokens.access_token)?;
         match tokens.refresh_token {
             Some(refresh) => self.inner.secrets.set(REFRESH_KEY, refresh)?,
             None => self.inner.secrets.delete(REFRESH_KEY)?,
         }
+        self.inner.secrets.set(SESSION_KEY, tokens.access_token)?;
         if tokens.expires_in > 0 {
-            let lifetime = chrono::TimeDelta::seconds(i64::try_from(tokens.expires_in).unwrap_or(i64::MAX / 1000));
-            let expires =
-                chrono::Utc::now().checked_add_signed(lifetime).unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+            // Whatever the platform says, no session is taken to last more than a year.
+            let seconds = i64::try_from(tokens.expires_in.min(MAX_TRUSTED_LIFETIME)).unwrap_or(0);
+            let expires = chrono::Utc::now() + chrono::TimeDelta::seconds(seconds);
             self.inner.secrets.set(EXPIRES_KEY, &expires.to_rfc3339())?;
         } else {
             self.inner.secrets.delete(EXPIRES_KEY)?;
@@ -242,7 +246,13 @@ impl Caas {
     /// the phone still forgets everything; the platform's token then ends with its lifetime.
     pub async fn sign_out(&self) -> Result<()> {
         self.ensure_outbox_empty().await?;
-        if let Some(token) = self.inner.secrets.get(SESSION_KEY)? {
+        // A renewed token if it is about to expire, so the keys are revoked before the session ends.
+        let token = match self.token().await {
+            Ok(token) => Some(token),
+            Err(CaasError::Unauthorized) => None,
+            Err(error) => return Err(error),
+        };
+        if let Some(token) = token {
             self.revoke_own_phone_keys(&token).await?;
             match self.inner.api.sign_out(&token).await {
                 Ok(()) | Err(CaasError::Unauthorized) => {}

@@ -421,8 +421,9 @@ impl Caas {
                     break;
                 }
             }
-            if carries_code {
-                // The customer's code left the outbox: no copy stays in the log either.
+            if carries_code || rolled_back {
+                // The customer's code left the outbox (sent, or blanked with a refusal): no copy
+                // stays in the log either.
                 self.inner.store.scrub().await?;
             }
             self.notify(Change::Deliveries);

@@ -152,6 +152,25 @@ pub struct Expected {
 /// Checks a token's signature, then that it is for the expected order and attempt and valid at
 /// `expected.at`. Single use is the platform's to enforce.
 pub fn verify(token: &str, key: &HandoverPublicKey, expected: Expected) -> Result<HandoverClaims, HandoverRefusal> {
+    verify_allowing(token, key, expected, CLOCK_SKEW)
+}
+
+/// Like [`verify`] for the platform that issued the code and judges it by its own clock: no
+/// allowance for another clock, so an expired code is expired at once.
+pub fn verify_by_issuer(
+    token: &str,
+    key: &HandoverPublicKey,
+    expected: Expected,
+) -> Result<HandoverClaims, HandoverRefusal> {
+    verify_allowing(token, key, expected, TimeDelta::zero())
+}
+
+fn verify_allowing(
+    token: &str,
+    key: &HandoverPublicKey,
+    expected: Expected,
+    skew: TimeDelta,
+) -> Result<HandoverClaims, HandoverRefusal> {
     let claims = verify_signature(token, key)?;
     if claims.order_id != expected.order_id {
         return Err(HandoverRefusal::OtherOrder);
@@ -159,10 +178,10 @@ pub fn verify(token: &str, key: &HandoverPublicKey, expected: Expected) -> Resul
     if claims.attempt != expected.attempt {
         return Err(HandoverRefusal::OtherAttempt);
     }
-    if expected.at + CLOCK_SKEW < claims.issued_at {
+    if expected.at + skew < claims.issued_at {
         return Err(HandoverRefusal::NotYetValid);
     }
-    if expected.at >= claims.expires_at + CLOCK_SKEW {
+    if expected.at >= claims.expires_at + skew {
         return Err(HandoverRefusal::Expired);
     }
     Ok(claims)
@@ -239,6 +258,9 @@ mod tests {
         assert_eq!(verify(&token, &key, earlier_attempt), Err(HandoverRefusal::OtherAttempt));
         let late = Expected { at: claims.expires_at + CLOCK_SKEW, ..at(&claims) };
         assert_eq!(verify(&token, &key, late), Err(HandoverRefusal::Expired));
+        let just_expired = Expected { at: claims.expires_at, ..at(&claims) };
+        assert!(verify(&token, &key, just_expired).is_ok(), "another clock may be a little behind");
+        assert_eq!(verify_by_issuer(&token, &key, just_expired), Err(HandoverRefusal::Expired), "the issuer's is not");
         let early = Expected { at: claims.issued_at - CLOCK_SKEW - TimeDelta::seconds(1), ..at(&claims) };
         assert_eq!(verify(&token, &key, early), Err(HandoverRefusal::NotYetValid));
     }

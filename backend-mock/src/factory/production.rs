@@ -1,8 +1,9 @@
 //! Production records: accepting orders against the catalogue, moving them through the stages, and
 //! revising the estimated completion date with a reason. Each change queues a webhook.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::Json;
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use caas_protocol::OrderState;

@@ -2,7 +2,7 @@
 //! each forcing one outcome, and no card number is ever stored, only its last four digits and the
 //! outcome it stands for.
 
-use axum::Json;
+use crate::extract::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use caas_protocol::api::ErrorCode;

@@ -4,9 +4,10 @@
 
 use std::sync::atomic::Ordering;
 
-use axum::Json;
+use crate::extract::Json;
+use crate::extract::{Path, Query};
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, Response};

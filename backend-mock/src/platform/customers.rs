@@ -4,8 +4,9 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::extract::Json;
+use crate::extract::{Path, Query};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use caas_protocol::api::{
@@ -31,7 +32,7 @@ use crate::validate;
 const CODE_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 /// Wrong codes an address may send, across every code issued to it, before sign-in locks.
 const MAX_WRONG_CODES: i64 = 5;
-/// How long sign-in stays locked after the last allowed wrong code.
+/// How long sign-in first stays locked; see [`lockout_after`].
 const LOCKOUT: TimeDelta = TimeDelta::minutes(15);
 /// Codes an address may be sent without signing in, per [`UNUSED_CODES_WINDOW`]: enough for a
 /// lost email or two, too few to flood a mailbox.
@@ -68,31 +69,37 @@ pub async fn request_code(
     )?;
     let known: Option<String> =
         tx.query_row("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0)).optional()?;
-    if known.is_some() || crate::catalogue::DRIVERS.iter().any(|d| d.email == email) {
-        let code = auth::random_digits(6)?;
+    // The same work for any address, so the time taken does not tell a known one.
+    let code = auth::random_digits(6)?;
+    let digest = state.codes.digest(&email, &code);
+    let expires_at = now + CODE_LIFETIME;
+    let addressee = known.is_some() || crate::catalogue::DRIVERS.iter().any(|d| d.email == email);
+    if addressee {
         tx.execute(
             "INSERT INTO sign_in_codes (email, code_digest, expires_at) VALUES (?1, ?2, ?3)
              ON CONFLICT(email) DO UPDATE SET code_digest = excluded.code_digest, expires_at = excluded.expires_at",
-            params![email, state.codes.digest(&email, &code), (now + CODE_LIFETIME).to_rfc3339()],
+            params![email, digest, expires_at.to_rfc3339()],
         )?;
-        let mail = json!({ "to": email, "subject": SIGN_IN_SUBJECT, "body": format!("Your code is {code}.") });
+        let mail = json!({ "to": email, "subject": SIGN_IN_SUBJECT, "body": "Your code is ******. It works once, for ten minutes." });
         tx.execute(
             "INSERT INTO outbound_messages (channel, recipient, payload, created_at) VALUES ('email', ?1, ?2, ?3)",
             params![email, mail.to_string(), now.to_rfc3339()],
         )?;
     }
     tx.commit()?;
+    if addressee {
+        state.inbox.deliver(&email, code, expires_at);
+    }
     Ok(StatusCode::ACCEPTED)
 }
 
-/// The subject of the sign-in email; the sandbox's inbox finds the code by it.
-pub(crate) const SIGN_IN_SUBJECT: &str = "Your sign-in code";
+const SIGN_IN_SUBJECT: &str = "Your sign-in code";
 
 #[utoipa::path(post, path = "/v1/auth/token", tag = "customer", request_body = SignInRequest,
     responses((status = 200, body = Session), (status = 401, body = ApiError), (status = 422, body = ApiError),
               (status = 429, body = ApiError, description = "too_many_attempts: five wrong codes; see `Retry-After`")))]
 /// Exchanges a valid code for a customer token. A code is single-use; five wrong codes for an
-/// address, whichever codes they were meant for, lock its sign-in for fifteen minutes.
+/// address, whichever codes they were meant for, lock its sign-in (longer after every further one).
 pub async fn sign_in(
     State(state): State<AppState>,
     Json(request): Json<SignInRequest>,
@@ -252,20 +259,30 @@ fn consume_code(tx: &rusqlite::Transaction<'_>, state: &AppState, email: &str, p
     });
     if !valid {
         let wrong = limits.wrong + 1;
-        let locked_until = (wrong >= MAX_WRONG_CODES).then(|| (now + LOCKOUT).to_rfc3339());
+        let locked_until = lockout_after(wrong).map(|lockout| (now + lockout).to_rfc3339());
         tx.execute(
             "INSERT INTO sign_in_limits (email, wrong, locked_until) VALUES (?1, ?2, ?3)
              ON CONFLICT(email) DO UPDATE SET wrong = excluded.wrong, locked_until = excluded.locked_until",
-            params![email, if locked_until.is_some() { 0 } else { wrong }, locked_until],
+            params![email, wrong, locked_until],
         )?;
         if locked_until.is_some() {
             tx.execute("DELETE FROM sign_in_codes WHERE email = ?1", [email])?;
+            state.inbox.discard(email);
         }
         return Err(AppError::unauthorized());
     }
     tx.execute("DELETE FROM sign_in_codes WHERE email = ?1", [email])?;
     tx.execute("DELETE FROM sign_in_limits WHERE email = ?1", [email])?;
+    state.inbox.discard(email);
     Ok(())
+}
+
+/// How long sign-in locks after the `wrong`-th wrong code since the last sign-in: from the fifth
+/// on, every wrong code locks again for twice as long (15 minutes, 30, an hour, ... at most 16
+/// hours), so a guesser gets a handful of tries a day, never a fresh five every quarter hour.
+fn lockout_after(wrong: i64) -> Option<TimeDelta> {
+    let beyond = u32::try_from(wrong - MAX_WRONG_CODES).ok()?;
+    Some(LOCKOUT * 2i32.pow(beyond.min(6)))
 }
 
 #[utoipa::path(get, path = "/v1/orders", tag = "customer",
@@ -287,6 +304,7 @@ pub async fn get_order(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Return events with a version strictly greater than this.
     #[serde(default)]
@@ -307,12 +325,15 @@ pub async fn order_events(
     let limit = query.limit.unwrap_or(MAX_EVENTS_PER_PAGE).clamp(1, MAX_EVENTS_PER_PAGE);
     let conn = state.db.lock();
     let view = orders::view(&conn, id, Viewer::Customer(auth.customer_id))?;
-    let events = orders::events_after(&conn, id, query.after, limit)?;
+    let after = i64::try_from(query.after).map_err(|_| AppError::invalid("`after` is beyond any version"))?;
+    let events = orders::events_after(&conn, id, after, limit)?;
     Ok(Json(EventPage { events, latest_version: view.version }))
 }
 
 #[utoipa::path(post, path = "/v1/devices", tag = "customer", request_body = RegisterDeviceRequest,
-    responses((status = 201, body = DeviceView), (status = 422, body = ApiError)), security(("bearer" = [])))]
+    responses((status = 201, body = DeviceView, description = "registered"),
+              (status = 200, body = DeviceView, description = "this token was registered before: the same device"),
+              (status = 422, body = ApiError)), security(("bearer" = [])))]
 /// Registers a device for pushes. Registering the same token again returns the same device.
 pub async fn register_device(
     State(state): State<AppState>,
@@ -396,4 +417,18 @@ pub async fn device_stream(
         let _sender_gone_means_stop = stopping.wait_for(|stop| *stop).await;
     });
     Ok(Sse::new(hints).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_wrong_code_past_the_fifth_locks_twice_as_long() {
+        assert_eq!(lockout_after(4), None);
+        assert_eq!(lockout_after(5), Some(LOCKOUT));
+        assert_eq!(lockout_after(6), Some(LOCKOUT * 2));
+        assert_eq!(lockout_after(7), Some(LOCKOUT * 4));
+        assert_eq!(lockout_after(50), Some(TimeDelta::hours(16)), "at most sixteen hours");
+    }
 }

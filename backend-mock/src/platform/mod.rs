@@ -71,6 +71,8 @@ pub struct AppState {
     pub handover: delivery::HandoverDesk,
     /// Keys the stored digests of sign-in codes.
     pub codes: crate::auth::CodeKey,
+    /// Where the emailed codes arrive, for the sandbox to read.
+    pub inbox: crate::inbox::Inbox,
     /// The simulated cars and the grant key they trust.
     pub fleet: crate::vehicle::Fleet,
     /// The next this many driver actions are applied and then lose their answer (sandbox fault).

@@ -338,7 +338,7 @@ pub fn list(conn: &Connection, viewer: Viewer<'_>) -> AppResult<Vec<OrderView>> 
 }
 
 /// The events of an order strictly after `after`, in version order.
-pub fn events_after(conn: &Connection, id: Uuid, after: u64, limit: u32) -> AppResult<Vec<OrderEvent>> {
+pub fn events_after(conn: &Connection, id: Uuid, after: i64, limit: u32) -> AppResult<Vec<OrderEvent>> {
     let mut stmt =
         conn.prepare("SELECT body FROM order_events WHERE order_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3")?;
     let rows = stmt.query_map(params![id.to_string(), after, limit], |r| r.get::<_, String>(0))?;

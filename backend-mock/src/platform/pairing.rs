@@ -5,8 +5,9 @@
 //! only for a key the device proves it holds; every key issued or revoked is on the order's log,
 //! so the owner sees each phone that can open their car.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::Json;
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderView};
 use caas_protocol::pairing::api::{self, AppLink, GrantRequest, GrantView, LinkRequest, grant_request_message};
@@ -49,6 +50,7 @@ pub async fn issue_grant(
     Path(id): Path<Uuid>,
     Json(request): Json<GrantRequest>,
 ) -> AppResult<Json<GrantView>> {
+    orders::view(&state.db.lock(), id, Viewer::Customer(auth.customer_id))?;
     let device_key = decode(&request.device_public_key, DEVICE_KEY_LEN, "device_public_key")?;
     let device_key: [u8; DEVICE_KEY_LEN] = device_key
         .try_into()
@@ -111,6 +113,7 @@ pub async fn link(
     Path(id): Path<Uuid>,
     Json(request): Json<LinkRequest>,
 ) -> AppResult<Json<OrderView>> {
+    orders::view(&state.db.lock(), id, Viewer::Customer(auth.customer_id))?;
     let bytes = decode(&request.receipt, MAX_RECEIPT_LEN, "receipt")?;
     let receipt = LinkReceipt::parse(&bytes).map_err(|e| invalid_receipt(&e.to_string()))?;
     state

@@ -5,8 +5,9 @@
 //! gateway is called and the gateway is called with a key derived from it, so however often an
 //! attempt is repeated (lost answers, timeouts, app restarts) the card is charged at most once.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::Json;
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use caas_protocol::Actor;
 use caas_protocol::OrderState;
@@ -62,6 +63,7 @@ pub async fn pay(
     headers: HeaderMap,
     Json(request): Json<PayRequest>,
 ) -> AppResult<Json<Payment>> {
+    let view = orders::view(&state.db.lock(), id, Viewer::Customer(auth.customer_id))?;
     let key = headers
         .get(IDEMPOTENCY_KEY_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -72,7 +74,6 @@ pub async fn pay(
     if !request.payment_method.starts_with("pm_") || request.payment_method.len() > 64 {
         return Err(AppError::invalid("`payment_method` must be a gateway payment method reference (`pm_...`)"));
     }
-    let view = orders::view(&state.db.lock(), id, Viewer::Customer(auth.customer_id))?;
     let first_try = match attempt_of(&state.db.lock(), id, &key)? {
         Some(existing) if existing != request => {
             return Err(AppError::new(
@@ -115,7 +116,18 @@ pub async fn pay(
     }
     let charge = CreatePaymentIntent { order_id: id, amount: request.amount, payment_method: request.payment_method };
     let payment = state.gateway.charge(&format!("{id}:{key}"), &charge).await.map_err(|error| match error {
-        GatewayError::Refused(refusal) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, refusal.code, refusal.message),
+        GatewayError::Refused(refusal) => {
+            // Refused before any intent existed: the attempt is over and must not hold the
+            // order's one open attempt.
+            let closed = state.db.lock().execute(
+                "UPDATE payments SET status = 'refused' WHERE order_id = ?1 AND idempotency_key = ?2 AND intent_id IS NULL",
+                params![id.to_string(), key],
+            );
+            if let Err(error) = closed {
+                tracing::error!(%error, order = %id, "a refused payment attempt could not be closed");
+            }
+            AppError::new(StatusCode::UNPROCESSABLE_ENTITY, refusal.code, refusal.message)
+        }
         GatewayError::Unavailable(reason) => {
             tracing::warn!(order = %id, %reason, "payment outcome unknown");
             AppError::new(
@@ -191,7 +203,10 @@ pub fn in_flight(conn: &Connection, order: Uuid) -> AppResult<bool> {
 }
 
 #[utoipa::path(get, path = "/v1/orders/{id}/payments/{payment}", tag = "customer",
-    responses((status = 200, body = Payment), (status = 404, body = ApiError)), security(("bearer" = [])))]
+    responses((status = 200, body = Payment), (status = 404, body = ApiError),
+              (status = 422, body = ApiError, description = "not a payment id"),
+              (status = 503, body = ApiError, description = "payment_gateway_unavailable")),
+    security(("bearer" = [])))]
 /// A payment attempt's current state, e.g. after the customer completed 3-D Secure.
 pub async fn get_payment(
     State(state): State<AppState>,

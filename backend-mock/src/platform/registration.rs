@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::Json;
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use backon::{ExponentialBuilder, Retryable as _};
 use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderView, Registration, RegistrationDetails};

@@ -1,8 +1,9 @@
 //! The dealership's side: registering a sale, recording the reservation deposit and, through it,
 //! placing the order with the factory.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::Json;
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use caas_protocol::api::{
     AmendConfigurationRequest, ApiError, CustomerDetails, ErrorCode, EventKind, FactoryOrderRequest, Money, OrderView,
@@ -121,6 +122,8 @@ pub async fn record_reservation(
     Path(id): Path<Uuid>,
     Json(request): Json<RecordReservationRequest>,
 ) -> AppResult<Json<OrderView>> {
+    // The caller's own order first: another dealership learns nothing, not even about its input.
+    orders::view(&state.db.lock(), id, Viewer::Dealership(&auth.dealership_id))?;
     validate::money("deposit", &request.deposit)?;
     let from_stock = state.change(|tx| {
         let view = orders::view(tx, id, Viewer::Dealership(&auth.dealership_id))?;

@@ -1,8 +1,9 @@
 //! The sandbox: the developer's test-mode controls, like a payment provider's test mode. Every
 //! scenario a test needs is a call here, never a sleep.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use crate::extract::Json;
+use crate::extract::{Path, Query};
+use axum::extract::State;
 use axum::http::StatusCode;
 use caas_protocol::api::{ApiError, ErrorCode, OrderEvent, OrderView};
 use caas_protocol::payment::Payment;
@@ -13,7 +14,6 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::AppState;
-use super::customers;
 use super::deadlines;
 use super::factory_client::PlacementError;
 use super::gateway_client::GatewayError;
@@ -49,29 +49,22 @@ pub struct SignInCode {
 }
 
 #[utoipa::path(get, path = "/v1/sandbox/sign-in-codes/{email}", tag = "sandbox",
-    responses((status = 200, body = SignInCode), (status = 404, body = ApiError)), security(("bearer" = [])))]
-/// Reveals the pending sign-in code of an address, as the test inbox would.
+    responses((status = 200, body = SignInCode), (status = 404, body = ApiError),
+              (status = 422, body = ApiError, description = "not an email address")),
+    security(("bearer" = [])))]
+/// Reveals the pending sign-in code of an address from its inbox, as its owner would read it.
 pub async fn sign_in_code(
     State(state): State<AppState>,
     _: SandboxAuth,
     Path(email): Path<String>,
 ) -> AppResult<Json<SignInCode>> {
     let email = validate::email(&email)?;
-    let conn = state.db.lock();
-    // The platform keeps only a digest of the code: read it from the email, as its owner would.
-    let pending: Option<String> = conn
-        .query_row(
-            "SELECT m.payload FROM sign_in_codes c JOIN outbound_messages m ON m.recipient = c.email
-             WHERE c.email = ?1 AND m.channel = 'email' AND json_extract(m.payload, '$.subject') = ?2
-             ORDER BY m.seq DESC LIMIT 1",
-            params![email, customers::SIGN_IN_SUBJECT],
-            |r| r.get(0),
-        )
+    let pending: Option<String> = state
+        .db
+        .lock()
+        .query_row("SELECT email FROM sign_in_codes WHERE email = ?1", [&email], |r| r.get(0))
         .optional()?;
-    let code = pending.and_then(|mail| serde_json::from_str::<Value>(&mail).ok()).and_then(|mail| {
-        let body = mail["body"].as_str()?.to_owned();
-        body.split(|c: char| !c.is_ascii_digit()).find(|part| part.len() == 6).map(str::to_owned)
-    });
+    let code = pending.and_then(|_| state.inbox.read(&email));
     code.map(|code| Json(SignInCode { code })).ok_or_else(|| AppError::not_found("sign-in code"))
 }
 
@@ -209,6 +202,7 @@ fn factory_error(error: PlacementError) -> AppError {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
     order_id: Option<Uuid>,
     /// `fcm`, `apns`, `sse`, `email` or `sms`.
@@ -320,6 +314,7 @@ pub async fn payment_faults(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LedgerQuery {
     order_id: Option<Uuid>,
 }

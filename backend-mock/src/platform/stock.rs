@@ -2,8 +2,9 @@
 //! built for; when that customer does not pay, it loses its customer and becomes stock of its
 //! dealership, keeping its configuration and manufacturing history, and can be sold at once.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::Json;
+use crate::extract::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use caas_protocol::api::{
     ApiError, ErrorCode, EventKind, ManufacturingStep, Money, OrderView, StockSaleRequest, StockVehicle,
@@ -110,6 +111,16 @@ pub async fn sell_from_stock(
     Path(vin): Path<String>,
     Json(sale): Json<StockSaleRequest>,
 ) -> AppResult<(StatusCode, Json<OrderView>)> {
+    let owned: Option<String> = state
+        .db
+        .lock()
+        .query_row(
+            "SELECT vin FROM vehicles WHERE vin = ?1 AND dealership_id = ?2",
+            params![vin, auth.dealership_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    owned.ok_or_else(|| AppError::not_found("stock car"))?;
     let email = validate::customer(&sale.customer)?;
     validate::text("delivery_locality", &sale.delivery_locality, 120)?;
     let id = state.change(|tx| {

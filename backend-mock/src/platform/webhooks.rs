@@ -1,7 +1,7 @@
 //! The receivers of the factory's and the payment gateway's webhooks: verify, deduplicate by
 //! `webhook-id`, apply.
 
-use axum::Json;
+use crate::extract::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};

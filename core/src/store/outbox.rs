@@ -157,17 +157,17 @@ pub fn reject(conn: &Connection, seq: i64, delivery: Uuid, code: &str, reason: &
         "UPDATE outbox SET rejected_code = ?2, rejected_reason = ?3 WHERE seq = ?1",
         params![seq, code, reason],
     )?;
-    // A refused handover stays listed as a conflict; the customer's code it carried is spent or
-    // void, and is not kept.
-    conn.execute(
-        "UPDATE outbox SET request = json_set(request, '$.code', '') WHERE seq = ?1
-         AND json_extract(request, '$.action') = 'confirm_handover'",
-        [seq],
-    )?;
     conn.execute(
         "UPDATE outbox SET rejected_code = 'superseded', rejected_reason = ?3
          WHERE delivery_id = ?1 AND seq > ?2 AND rejected_code IS NULL",
         params![delivery.to_string(), seq, "an earlier action on this delivery was refused"],
+    )?;
+    // A refused handover stays listed as a conflict; the customer's code it carried is spent or
+    // void, and is not kept.
+    conn.execute(
+        "UPDATE outbox SET request = json_set(request, '$.code', '') WHERE delivery_id = ?1 AND seq >= ?2
+         AND rejected_code IS NOT NULL AND json_extract(request, '$.action') = 'confirm_handover'",
+        params![delivery.to_string(), seq],
     )?;
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! The customer's side of the delivery: the windows on offer, moving the delivery under the
 //! rules, confirming the address, and the handover code.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::Json;
+use crate::extract::Path;
+use axum::extract::State;
 use caas_protocol::OrderState;
 use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderView, ScheduleReason};
 use caas_protocol::delivery::{

@@ -1,8 +1,9 @@
 //! The dealership's desk for cars the transport could not deliver: receiving the car back, and
 //! handing it over to the customer who comes for it, on the customer's handover code.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::Json;
+use crate::extract::Path;
+use axum::extract::State;
 use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderView};
 use caas_protocol::delivery::{Custody, DealershipHandoverRequest, Handover, HandoverPlace};
 use caas_protocol::handover::{Expected, is_short_code};

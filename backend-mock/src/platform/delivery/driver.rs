@@ -5,8 +5,9 @@
 //! driver took it, and is answered with the delivery as it now stands, so a phone that was
 //! offline learns of any change the customer made meanwhile.
 
-use axum::Json;
-use axum::extract::{Path, State};
+use crate::extract::Json;
+use crate::extract::Path;
+use axum::extract::State;
 use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderEvent, ScheduleReason};
 use caas_protocol::delivery::{
     CallOutcome, Custody, DriverAction, DriverActionRequest, DriverDeliveries, DriverDelivery, Handover,
