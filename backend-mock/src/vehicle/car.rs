@@ -76,7 +76,13 @@ impl CarLink {
             (Ok(MessageType::Record), Stage::Established(mut established)) => {
                 let (session, grant) = &mut *established;
                 let replies = self.on_record(session, grant, message, now_ms);
-                (Stage::Established(established), replies)
+                if self.fleet.lapsed(grant).is_some() {
+                    // The key lapsed during the session: the answer said so, and the session ends.
+                    tracing::info!(vin = %self.identity.vin, grant = %grant.grant_id, "closed the session of a lapsed key");
+                    (Stage::Idle, replies)
+                } else {
+                    (Stage::Established(established), replies)
+                }
             }
             (kind, stage) => {
                 tracing::debug!(?kind, "a message the car does not expect now");

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 use caas_protocol::OrderState;
 use caas_protocol::pairing::radio::{Advertisement, MAX_ADVERTISEMENTS};
 use caas_protocol::pairing::{
-    AdvertisingKey, CarIdentity, CommandId, Grant, GrantRole, GrantSigner, LinkReceipt, Reply, Request, RotatingId,
-    VehicleStatus, Vin,
+    AdvertisingKey, AlertCode, CarIdentity, CommandId, Grant, GrantRole, GrantSigner, LinkReceipt, Reply, Request,
+    RotatingId, VehicleStatus, Vin,
 };
 use ring::hmac;
 use rusqlite::OptionalExtension;
@@ -167,7 +167,22 @@ impl Fleet {
 
     /// Runs a command from an authenticated session, or answers it from memory if the car ran it
     /// already. `None` when the sandbox made the reply get lost.
+    /// Why a key accepted at the handshake no longer opens the car: revoked since, or past its end
+    /// by the car's clock. The car asks on every command, not only when a session opens.
+    fn lapsed(&self, grant: &Grant) -> Option<AlertCode> {
+        if self.is_revoked(grant.grant_id) {
+            Some(AlertCode::GrantRevoked)
+        } else if self.now().timestamp() > grant.not_after {
+            Some(AlertCode::GrantExpired)
+        } else {
+            None
+        }
+    }
+
     fn execute(&self, identity: &CarIdentity, grant: &Grant, id: CommandId, request: Request) -> Option<Reply> {
+        if let Some(lapsed) = self.lapsed(grant) {
+            return Some(Reply::Refused(lapsed));
+        }
         let mut memory = self.inner.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let car = memory.entry(identity.vin.to_string()).or_default();
         let key = (grant.grant_id, id);
@@ -176,9 +191,7 @@ impl Fleet {
             Some(reply) => reply,
             None => {
                 let reply = match request {
-                    Request::LinkApp if grant.role != GrantRole::Owner => {
-                        Reply::Refused(caas_protocol::pairing::AlertCode::NotPermitted)
-                    }
+                    Request::LinkApp if grant.role != GrantRole::Owner => Reply::Refused(AlertCode::NotPermitted),
                     Request::LinkApp => {
                         let digest = LinkReceipt::device_key_digest(&grant.device_public_key);
                         car.linked.retain(|(grant_id, _)| *grant_id != grant.grant_id);
@@ -307,6 +320,33 @@ mod tests {
         // Another grant cannot fish for that answer with the same command id.
         let other = fleet.execute(&car, &grant(GrantRole::Owner), id, Request::LinkApp);
         assert_eq!(fleet.inspect(&car.vin).links_executed, 2, "{other:?}");
+    }
+
+    #[test]
+    fn a_key_revoked_or_past_its_end_is_refused_on_the_next_command() {
+        let (fleet, _dir) = fleet();
+        let car = fleet.identity(&Vin::parse("VCAUEX00000000001").expect("vin"));
+        let owner = grant(GrantRole::Owner);
+        let status = fleet.execute(&car, &owner, CommandId::random(), Request::ReadStatus);
+        assert!(matches!(status, Some(Reply::Status(_))), "{status:?}");
+
+        let ended = Grant { not_after: fleet.now().timestamp() - 1, ..grant(GrantRole::Owner) };
+        let refused = fleet.execute(&car, &ended, CommandId::random(), Request::ReadStatus);
+        assert_eq!(refused, Some(Reply::Refused(AlertCode::GrantExpired)));
+
+        // The platform revokes the key while its session is open: the next command is refused.
+        {
+            let conn = fleet.inner.db.lock();
+            conn.pragma_update(None, "foreign_keys", "OFF").expect("pragma");
+            conn.execute(
+                "INSERT INTO pairing_grants (grant_id, order_id, vin, device_public_key, grant, not_before, not_after, issued_at, revoked_at)
+                 VALUES (?1, 'order', 'VCAUEX00000000001', x'04', x'00', '', '', '', '2026-01-01T00:00:00Z')",
+                [owner.grant_id.to_string()],
+            )
+            .expect("revoked");
+        }
+        let after = fleet.execute(&car, &owner, CommandId::random(), Request::ReadStatus);
+        assert_eq!(after, Some(Reply::Refused(AlertCode::GrantRevoked)));
     }
 
     #[test]
