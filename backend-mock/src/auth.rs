@@ -8,7 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponseParts, ResponseParts};
 use base64::Engine as _;
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use ring::digest::{SHA256, digest};
 use ring::rand::{SecureRandom, SystemRandom};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -113,33 +113,53 @@ pub struct Issued {
     pub expires_in: u64,
 }
 
-/// Starts a session for `subject` in `role`: an access token for the role's lifetime and, for a
+/// Starts a session for `subject` in `role`, who proved the account (a sign-in code) at
+/// `proven_at` by the platform's clock: an access token for the role's lifetime and, for a
 /// customer, a single-use refresh token. Only digests are kept; both belong to one family, which
 /// sign-out and a replayed refresh token end together.
-pub fn issue_session(conn: &Connection, role: Role, subject: &str) -> rusqlite::Result<Issued> {
-    issue_in_family(conn, role, subject, &Uuid::new_v4().to_string())
+pub fn issue_session(
+    conn: &Connection,
+    role: Role,
+    subject: &str,
+    proven_at: DateTime<Utc>,
+) -> rusqlite::Result<Issued> {
+    issue_in_family(conn, role, subject, &Uuid::new_v4().to_string(), proven_at)
 }
 
-fn issue_in_family(conn: &Connection, role: Role, subject: &str, family: &str) -> rusqlite::Result<Issued> {
+fn issue_in_family(
+    conn: &Connection,
+    role: Role,
+    subject: &str,
+    family: &str,
+    proven_at: DateTime<Utc>,
+) -> rusqlite::Result<Issued> {
     let now = Utc::now();
     let lifetime = role.access_lifetime();
     let access_token = random_token(role.prefix());
     conn.execute(
-        "INSERT INTO tokens (digest, role, subject, created_at, expires_at, family) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO tokens (digest, role, subject, created_at, expires_at, family, proven_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             token_digest(&access_token),
             role.name(),
             subject,
             now.to_rfc3339(),
             (now + lifetime).to_rfc3339(),
-            family
+            family,
+            proven_at.to_rfc3339()
         ],
     )?;
     let refresh_token = if role == Role::Customer {
         let refresh = random_token("rfr");
         conn.execute(
-            "INSERT INTO refresh_tokens (digest, subject, family, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![token_digest(&refresh), subject, family, (now + REFRESH_LIFETIME).to_rfc3339()],
+            "INSERT INTO refresh_tokens (digest, subject, family, expires_at, proven_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                token_digest(&refresh),
+                subject,
+                family,
+                (now + REFRESH_LIFETIME).to_rfc3339(),
+                proven_at.to_rfc3339()
+            ],
         )?;
         Some(refresh)
     } else {
@@ -157,6 +177,15 @@ pub enum RefreshRefused {
     Replayed,
 }
 
+/// A refresh token's row.
+struct StoredRefresh {
+    subject: String,
+    family: String,
+    expires_at: String,
+    used_at: Option<String>,
+    proven_at: Option<String>,
+}
+
 /// Spends a customer's refresh token for a new session in the same family. A token presented
 /// again after a short grace for lost answers ends the family: its access and refresh tokens stop
 /// working at once.
@@ -164,19 +193,28 @@ pub fn refresh_session(
     conn: &Connection,
     refresh_token: &str,
 ) -> rusqlite::Result<Result<(Uuid, Issued), RefreshRefused>> {
-    let row: Option<(String, String, String, Option<String>)> = conn
+    let row = conn
         .query_row(
-            "SELECT subject, family, expires_at, used_at FROM refresh_tokens WHERE digest = ?1",
+            "SELECT subject, family, expires_at, used_at, proven_at FROM refresh_tokens WHERE digest = ?1",
             [token_digest(refresh_token)],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| {
+                Ok(StoredRefresh {
+                    subject: r.get(0)?,
+                    family: r.get(1)?,
+                    expires_at: r.get(2)?,
+                    used_at: r.get(3)?,
+                    proven_at: r.get(4)?,
+                })
+            },
         )
         .optional()?;
-    let Some((subject, family, expires_at, used_at)) = row else { return Ok(Err(RefreshRefused::Unknown)) };
+    let Some(StoredRefresh { subject, family, expires_at, used_at, proven_at }) = row else {
+        return Ok(Err(RefreshRefused::Unknown));
+    };
     if let Some(used_at) = used_at {
         // A phone whose answer was lost on the way presents the same token again at once: it
         // gets a new pair. Later, a second use means a copy: the session ends.
-        let lost_answer = chrono::DateTime::parse_from_rfc3339(&used_at)
-            .is_ok_and(|used| Utc::now() - used.with_timezone(&Utc) < LOST_ANSWER_GRACE);
+        let lost_answer = parse_time(Some(&used_at)).is_some_and(|used| Utc::now() - used < LOST_ANSWER_GRACE);
         if !lost_answer {
             end_family(conn, &family)?;
             return Ok(Err(RefreshRefused::Replayed));
@@ -190,7 +228,9 @@ pub fn refresh_session(
         "UPDATE refresh_tokens SET used_at = COALESCE(used_at, ?2) WHERE digest = ?1",
         params![token_digest(refresh_token), Utc::now().to_rfc3339()],
     )?;
-    Ok(Ok((customer, issue_in_family(conn, Role::Customer, &subject, &family)?)))
+    // A renewal proves nothing new: the session keeps the time its account was last proven.
+    let proven_at = parse_time(proven_at.as_deref()).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    Ok(Ok((customer, issue_in_family(conn, Role::Customer, &subject, &family, proven_at)?)))
 }
 
 /// Ends the session the bearer token belongs to (its family); false when the token is unknown.
@@ -214,7 +254,11 @@ fn end_family(conn: &Connection, family: &str) -> rusqlite::Result<()> {
 
 /// Whether a stored expiry is still ahead; an unreadable or missing one is not.
 fn still_valid(expires_at: &str) -> bool {
-    chrono::DateTime::parse_from_rfc3339(expires_at).is_ok_and(|t| t > Utc::now())
+    parse_time(Some(expires_at)).is_some_and(|t| t > Utc::now())
+}
+
+fn parse_time(stored: Option<&str>) -> Option<DateTime<Utc>> {
+    stored.and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,12 +303,12 @@ pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty() && t.len() <= 256)
 }
 
-/// Whom the request's token stands for in `role`: 401 without a live token, 403 for a live token
-/// of another role.
-fn subject_for(state: &AppState, parts: &Parts, role: Role) -> Result<String, AppError> {
+/// Who holds the request's token in `role`: 401 without a live token, 403 for a live token of
+/// another role.
+fn holder_for(state: &AppState, parts: &Parts, role: Role) -> Result<Holder, AppError> {
     let token = bearer(&parts.headers).ok_or_else(AppError::unauthorized)?;
     match holder(&state.db.lock(), token)? {
-        Some(Holder { role: held, subject }) if held == role.name() => Ok(subject),
+        Some(holder) if holder.role == role.name() => Ok(holder),
         Some(_) => Err(another_role()),
         None => Err(AppError::unauthorized()),
     }
@@ -274,22 +318,27 @@ fn another_role() -> AppError {
     AppError::forbidden("this token is of another role; sign in as the role this needs")
 }
 
-/// The role and subject a live token was issued to.
+/// The role and subject a live token was issued to, and when its account was last proven.
 #[derive(Debug, PartialEq, Eq)]
 struct Holder {
     role: String,
     subject: String,
+    proven_at: Option<DateTime<Utc>>,
 }
 
 /// Who holds `token`, while it has not expired or been revoked.
 fn holder(conn: &Connection, token: &str) -> rusqlite::Result<Option<Holder>> {
-    let found: Option<(String, String, Option<String>)> = conn
-        .query_row("SELECT role, subject, expires_at FROM tokens WHERE digest = ?1", [token_digest(token)], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })
+    let found: Option<(String, String, Option<String>, Option<String>)> = conn
+        .query_row(
+            "SELECT role, subject, expires_at, proven_at FROM tokens WHERE digest = ?1",
+            [token_digest(token)],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
         .optional()?;
     Ok(match found {
-        Some((role, subject, Some(expires_at))) if still_valid(&expires_at) => Some(Holder { role, subject }),
+        Some((role, subject, Some(expires_at), proven_at)) if still_valid(&expires_at) => {
+            Some(Holder { role, subject, proven_at: parse_time(proven_at.as_deref()) })
+        }
         _ => None,
     })
 }
@@ -300,7 +349,7 @@ fn holder(conn: &Connection, token: &str) -> rusqlite::Result<Option<Holder>> {
 pub fn principal(db: &crate::db::Db, headers: &http::HeaderMap) -> String {
     let Some(token) = bearer(headers) else { return "anonymous".to_owned() };
     match holder(&db.lock(), token) {
-        Ok(Some(Holder { role, subject })) => format!("{role}:{subject}"),
+        Ok(Some(Holder { role, subject, .. })) => format!("{role}:{subject}"),
         _ => format!("key:{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token_digest(token))),
     }
 }
@@ -309,15 +358,17 @@ pub fn principal(db: &crate::db::Db, headers: &http::HeaderMap) -> String {
 #[derive(Debug, Clone, Copy)]
 pub struct CustomerAuth {
     pub customer_id: Uuid,
+    /// When the customer last proved the account with a sign-in code (platform clock).
+    pub proven_at: Option<DateTime<Utc>>,
 }
 
 impl FromRequestParts<AppState> for CustomerAuth {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let subject = subject_for(state, parts, Role::Customer)?;
-        let customer_id = subject.parse().map_err(|_| AppError::unauthorized())?;
-        Ok(Self { customer_id })
+        let holder = holder_for(state, parts, Role::Customer)?;
+        let customer_id = holder.subject.parse().map_err(|_| AppError::unauthorized())?;
+        Ok(Self { customer_id, proven_at: holder.proven_at })
     }
 }
 
@@ -331,7 +382,7 @@ impl FromRequestParts<AppState> for DealershipAuth {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let dealership_id = subject_for(state, parts, Role::Dealership)?;
+        let dealership_id = holder_for(state, parts, Role::Dealership)?.subject;
         Ok(Self { dealership_id })
     }
 }
@@ -346,7 +397,7 @@ impl FromRequestParts<AppState> for DriverAuth {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let driver_id = subject_for(state, parts, Role::Driver)?;
+        let driver_id = holder_for(state, parts, Role::Driver)?.subject;
         let driver = crate::catalogue::driver(&driver_id).ok_or_else(AppError::unauthorized)?;
         Ok(Self { driver })
     }
@@ -385,11 +436,11 @@ mod tests {
     fn tokens_stop_working_when_they_expire() {
         let (_dir, db) = db();
         let conn = db.lock();
-        let issued = issue_session(&conn, Role::Driver, "ic-lucia").expect("issued");
+        let issued = issue_session(&conn, Role::Driver, "ic-lucia", Utc::now()).expect("issued");
         assert_eq!(issued.expires_in, SHIFT.num_seconds().unsigned_abs(), "a driver's token ends with the shift");
         assert!(issued.refresh_token.is_none(), "drivers sign in again for the next shift");
-        let lucia = Holder { role: "driver".into(), subject: "ic-lucia".into() };
-        assert_eq!(holder(&conn, &issued.access_token).expect("read"), Some(lucia));
+        let held = holder(&conn, &issued.access_token).expect("read").expect("live");
+        assert_eq!((held.role.as_str(), held.subject.as_str()), ("driver", "ic-lucia"));
         conn.execute("UPDATE tokens SET expires_at = ?1", [(Utc::now() - TimeDelta::seconds(1)).to_rfc3339()])
             .expect("age");
         assert_eq!(holder(&conn, &issued.access_token).expect("read"), None, "expired");
@@ -399,7 +450,7 @@ mod tests {
     fn an_expired_refresh_token_renews_nothing() {
         let (_dir, db) = db();
         let conn = db.lock();
-        let issued = issue_session(&conn, Role::Customer, &Uuid::new_v4().to_string()).expect("issued");
+        let issued = issue_session(&conn, Role::Customer, &Uuid::new_v4().to_string(), Utc::now()).expect("issued");
         let refresh = issued.refresh_token.expect("customers get a refresh token");
         conn.execute("UPDATE refresh_tokens SET expires_at = ?1", [(Utc::now() - TimeDelta::seconds(1)).to_rfc3339()])
             .expect("age");
@@ -412,7 +463,10 @@ mod tests {
         let (_dir, db) = db();
         let conn = db.lock();
         let customer = Uuid::new_v4().to_string();
-        let refresh = issue_session(&conn, Role::Customer, &customer).expect("issued").refresh_token.expect("refresh");
+        let refresh = issue_session(&conn, Role::Customer, &customer, Utc::now())
+            .expect("issued")
+            .refresh_token
+            .expect("refresh");
         let first = refresh_session(&conn, &refresh).expect("read").expect("renewed");
         let lost_answer = refresh_session(&conn, &refresh).expect("read").expect("renewed again after a lost answer");
         conn.execute(

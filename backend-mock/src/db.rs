@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS tokens (
     subject TEXT NOT NULL,
     created_at TEXT NOT NULL,
     expires_at TEXT,
-    family TEXT
+    family TEXT,
+    -- When the account was last proven with a sign-in code (platform clock); renewals keep it.
+    proven_at TEXT
 );
 CREATE INDEX IF NOT EXISTS tokens_by_family ON tokens(family);
 -- Customers' refresh tokens, as digests; each is spent once.
@@ -45,7 +47,8 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
     subject TEXT NOT NULL,
     family TEXT NOT NULL,
     expires_at TEXT NOT NULL,
-    used_at TEXT
+    used_at TEXT,
+    proven_at TEXT
 );
 CREATE INDEX IF NOT EXISTS refresh_tokens_by_family ON refresh_tokens(family);
 -- The pending sign-in code of an address, as a keyed digest; the code itself is only emailed.
@@ -276,6 +279,7 @@ DROP TABLE IF EXISTS sign_in_codes;
 ALTER TABLE orders ADD COLUMN registration_details TEXT;
 ALTER TABLE tokens ADD COLUMN expires_at TEXT;
 ALTER TABLE tokens ADD COLUMN family TEXT;
+ALTER TABLE tokens ADD COLUMN proven_at TEXT;
 UPDATE payments SET status = 'superseded'
 WHERE status IN ('pending', 'requires_action', 'processing', 'succeeded')
   AND rowid NOT IN (

@@ -37,6 +37,7 @@ pub enum PairingFailure {
     GrantExpired,
     GrantNotYetValid,
     GrantRevoked,
+    ConfirmIdentity,
     AuthenticationFailed,
     NotPermitted,
     Incompatible,

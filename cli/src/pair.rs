@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use caas_core::{
-    Air, BleTransport, CaasError, LinkConditions, Paired, PairingListener, PairingOptions, PairingStep,
+    Air, BleTransport, CaasError, LinkConditions, Paired, PairingFailure, PairingListener, PairingOptions, PairingStep,
     SimulatedTransport,
 };
 use clap::{Args, ValueEnum};
@@ -138,6 +138,9 @@ async fn real_radio() -> anyhow::Result<Box<dyn BleTransport>> {
 
 fn explain_pairing(error: CaasError) -> anyhow::Error {
     match error {
+        CaasError::Pairing { failure: PairingFailure::ConfirmIdentity, message } => {
+            anyhow::anyhow!("pairing needs a fresh sign-in: {message} (`caas sign-in EMAIL`, then pair again)")
+        }
         CaasError::Pairing { failure, message } => anyhow::anyhow!("pairing failed ({failure:?}): {message}"),
         CaasError::Offline(_) => anyhow::anyhow!("offline, and this phone has no key for the car yet: connect once"),
         other => explain(other),

@@ -58,6 +58,9 @@ pub enum PairingFailure {
     GrantNotYetValid,
     /// This phone's key was revoked: ask the dealership.
     GrantRevoked,
+    /// A new phone becomes a key of the car only right after a sign-in: sign in again with a new
+    /// code, then pair.
+    ConfirmIdentity,
     /// The car did not accept this phone's key.
     AuthenticationFailed,
     /// The key does not allow linking the app (a guest key).

@@ -77,6 +77,7 @@ func explain(_ error: Error) -> String {
         case .wrongCar: return "A car answered but could not prove it is yours. Nothing was sent to it."
         case .grantExpired, .grantNotYetValid: return "Check the phone's date and time, then try again."
         case .grantRevoked: return "This phone's key for the car was revoked. Contact your dealership."
+        case .confirmIdentity: return "To make this phone a key of your car, sign in again with a new code, then pair."
         case .authenticationFailed: return "The car did not accept this phone's key. Contact your dealership."
         case .notPermitted: return "This key cannot link the app to the car."
         case .incompatible: return "Update the app to pair with this car."

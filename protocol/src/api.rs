@@ -85,6 +85,8 @@ pub enum ErrorCode {
     TooManyAttempts,
     /// Another payment attempt of the order is still open (e.g. waiting for 3-D Secure).
     PaymentInProgress,
+    /// The account must be proven again (a new sign-in code) before this, e.g. a new phone key.
+    StepUpRequired,
 }
 
 impl ErrorCode {
@@ -127,6 +129,7 @@ impl ErrorCode {
             ErrorCode::LinkReceiptInvalid => "link_receipt_invalid",
             ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::PaymentInProgress => "payment_in_progress",
+            ErrorCode::StepUpRequired => "step_up_required",
         }
     }
 }

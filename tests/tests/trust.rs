@@ -451,3 +451,22 @@ async fn signing_out_revokes_the_devices_phone_keys() -> anyhow::Result<()> {
     assert_eq!(revoked(&platform.sandbox.order_events(customer.order).await?), 1, "the device's key was revoked");
     Ok(())
 }
+
+/// Issue 12, phone keys: issuing an owner key to a new device needs a fresh proof of the account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_phone_becomes_a_key_only_right_after_a_sign_in() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let email = "stepup@example.com";
+    let customer = platform.delivered_customer(email, dir.path()).await?;
+    platform.sandbox.advance_clock(11 * 60).await?;
+    match customer.core.prepare_pairing(customer.order).await {
+        Err(caas_core::CaasError::Pairing { failure: caas_core::PairingFailure::ConfirmIdentity, .. }) => {}
+        other => panic!("a session signed in eleven minutes ago made a new key: {other:?}"),
+    }
+    customer.core.request_sign_in_code(email).await?;
+    let code = platform.sandbox.sign_in_code(email).await?;
+    customer.core.sign_in(email, &code).await?;
+    customer.core.prepare_pairing(customer.order).await?;
+    Ok(())
+}

@@ -111,7 +111,7 @@ pub async fn sign_in(
         tx.query_row("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0)).optional()?;
     let outcome = consume_code(&tx, &state, &email, &request.code).and_then(|()| {
         let customer_id = customer_id.ok_or_else(AppError::unauthorized)?;
-        let issued = auth::issue_session(&tx, Role::Customer, &customer_id)?;
+        let issued = auth::issue_session(&tx, Role::Customer, &customer_id, state.clock.now())?;
         let customer_id = customer_id.parse().map_err(|_| AppError::unauthorized())?;
         Ok(session(customer_id, issued))
     });
@@ -132,7 +132,7 @@ pub async fn driver_sign_in(
     let tx = conn.transaction()?;
     let outcome = consume_code(&tx, &state, &email, &request.code).and_then(|()| {
         let driver = crate::catalogue::DRIVERS.iter().find(|d| d.email == email).ok_or_else(AppError::unauthorized)?;
-        let issued = auth::issue_session(&tx, Role::Driver, driver.id)?;
+        let issued = auth::issue_session(&tx, Role::Driver, driver.id, state.clock.now())?;
         Ok(DriverSession {
             access_token: issued.access_token,
             driver_id: driver.id.to_owned(),

@@ -25,6 +25,8 @@ use crate::error::{AppError, AppResult};
 
 /// How long an owner's grant lasts; the phone asks for a new one as the end nears.
 const GRANT_LIFETIME: TimeDelta = TimeDelta::days(30);
+/// How recently the account must have been proven (a sign-in code) for a new device's key.
+const STEP_UP_WINDOW: TimeDelta = TimeDelta::minutes(10);
 /// A grant with less than this left is replaced rather than handed out again.
 const REISSUE_BEFORE_END: TimeDelta = TimeDelta::days(1);
 /// Grants start a little in the past, so a car whose clock lags accepts a fresh one.
@@ -39,7 +41,7 @@ fn handed_over(state: OrderState) -> bool {
 
 #[utoipa::path(post, path = "/v1/orders/{id}/pairing/grant", tag = "customer", request_body = GrantRequest,
     responses((status = 200, body = GrantView),
-              (status = 403, body = ApiError, description = "grant_revoked: this device's key was revoked"),
+              (status = 403, body = ApiError, description = "grant_revoked: this device's key was revoked; step_up_required: a new device needs a sign-in within ten minutes"),
               (status = 409, body = ApiError, description = "not_delivered"),
               (status = 422, body = ApiError, description = "the key or its proof is invalid")),
     security(("bearer" = [])))]
@@ -67,6 +69,7 @@ pub async fn issue_grant(
             if let Some(view) = current_grant(tx, &state, id, &device_key, now)? {
                 return Ok((view, Vec::new()));
             }
+            check_fresh_proof(tx, id, &device_key, auth.proven_at, now)?;
             let signed = state.fleet.grant_signer().sign(Grant {
                 grant_id: Uuid::new_v4(),
                 vin: vin.clone(),
@@ -173,6 +176,34 @@ pub async fn revoke_key(
     orders::view(&state.db.lock(), id, Viewer::Customer(auth.customer_id))?;
     revoke(&state, grant_id, Some(id))?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A key for a device that never held one for this car needs the account proven lately: a sign-in
+/// code within [`STEP_UP_WINDOW`], not a session renewed for weeks. A device renewing its own key
+/// already proved it holds the key the car knows.
+fn check_fresh_proof(
+    conn: &Connection,
+    order: Uuid,
+    device_key: &[u8],
+    proven_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let known_device = conn
+        .query_row(
+            "SELECT 1 FROM pairing_grants WHERE order_id = ?1 AND device_public_key = ?2 LIMIT 1",
+            params![order.to_string(), device_key],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if known_device || proven_at.is_some_and(|proven| now - proven <= STEP_UP_WINDOW) {
+        return Ok(());
+    }
+    Err(AppError::new(
+        StatusCode::FORBIDDEN,
+        ErrorCode::StepUpRequired,
+        "making this phone a key of the car needs a fresh sign-in: ask for a new code and sign in again",
+    ))
 }
 
 /// Revokes a grant (of `order` when given): the car refuses it from its next connection, and the

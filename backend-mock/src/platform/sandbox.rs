@@ -39,7 +39,7 @@ pub async fn staff_token(
     if !DEALERSHIPS.iter().any(|d| d.id == id) {
         return Err(AppError::not_found("dealership"));
     }
-    let access_token = auth::issue_session(&state.db.lock(), Role::Dealership, &id)?.access_token;
+    let access_token = auth::issue_session(&state.db.lock(), Role::Dealership, &id, state.clock.now())?.access_token;
     Ok((StatusCode::CREATED, auth::CarriesCredential, Json(StaffToken { access_token })))
 }
 

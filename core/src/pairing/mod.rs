@@ -263,6 +263,9 @@ impl Caas {
             Err(CaasError::Rejected { code: ErrorCode::GrantRevoked, message }) => {
                 Err(CaasError::pairing(PairingFailure::GrantRevoked, message))
             }
+            Err(CaasError::Rejected { code: ErrorCode::StepUpRequired, message }) => {
+                Err(CaasError::pairing(PairingFailure::ConfirmIdentity, message))
+            }
             Err(error) => Err(error),
         }
     }

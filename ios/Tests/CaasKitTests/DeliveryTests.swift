@@ -11,8 +11,8 @@ private let drivers = [
 
 extension CaasRepositoryTests {
     /// A customer whose car is paid, registered and booked on a transport, following it by push.
-    func bookedCar(_ sandbox: Sandbox) async throws -> (CaasRepository, PushStreamHandle, order: String, dealer: String) {
-        let email = email()
+    func bookedCar(_ sandbox: Sandbox, email: String? = nil) async throws -> (CaasRepository, PushStreamHandle, order: String, dealer: String) {
+        let email = email ?? self.email()
         let (order, dealer) = try await sandbox.sell(email: email)
         let customer = try await CaasRepository.open(
             backendURL: URL(string: sandbox.url)!, dataDirectory: try temporaryDirectory(), secrets: MemorySecretStore())

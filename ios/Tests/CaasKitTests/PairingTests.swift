@@ -99,6 +99,24 @@ extension CaasRepositoryTests {
         _ = try await first(try customer.order(id: order)) { $0.summary.state == .operational }
     }
 
+    func testANewPhoneBecomesAKeyOnlyRightAfterASignIn() async throws {
+        let sandbox = try Sandbox()
+        let email = email()
+        let (customer, stream, order, _) = try await bookedCar(sandbox, email: email)
+        defer { stream.disconnect() }
+        try await handOver(customer, order: order, sandbox: sandbox)
+        try await sandbox.advanceClock(seconds: 11 * 60)
+        do {
+            try await customer.preparePairing(orderID: order)
+            XCTFail("a session signed in eleven minutes ago made a new key")
+        } catch CaasError.Pairing(let failure, _) {
+            XCTAssertEqual(failure, .confirmIdentity)
+        }
+        try await customer.requestSignInCode(email: email)
+        try await customer.signIn(email: email, code: try await sandbox.signInCode(email: email))
+        try await customer.preparePairing(orderID: order)
+    }
+
     func testACarNotYetHandedOverCannotBePaired() async throws {
         let sandbox = try Sandbox()
         let (customer, stream, order, _) = try await bookedCar(sandbox)

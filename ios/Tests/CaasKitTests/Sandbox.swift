@@ -91,6 +91,11 @@ struct Sandbox {
         try string(try await call("GET", "/v1/sandbox/sign-in-codes/\(email)", nil, bearer: token), "code")
     }
 
+    /// Moves the platform's clock forward.
+    func advanceClock(seconds: Int) async throws {
+        _ = try await call("POST", "/v1/sandbox/clock/advance", ["seconds": seconds], bearer: token)
+    }
+
     /// How many access tokens of `email` the platform still accepts.
     func liveSessions(email: String) async throws -> Int {
         let answer = try await call("GET", "/v1/sandbox/sessions/\(email)", nil, bearer: token)

@@ -104,6 +104,23 @@ class PairingTest {
     }
 
     @Test
+    fun `a new phone becomes a key only right after a sign-in`() = runBlocking<Unit> {
+        CaasRepository.open(journeys.sandbox.url, journeys.tempDir(), MemorySecretStore()).use { customer ->
+            val email = "kotlin-${UUID.randomUUID()}@example.com"
+            val (order, pushes) = journeys.bookedCar(customer, email)
+            pushes.use {
+                journeys.handOver(customer, order)
+                journeys.sandbox.advanceClock(11 * 60)
+                val refused = assertFailsWith<CaasException.Pairing> { customer.preparePairing(order) }
+                assertEquals(PairingFailure.CONFIRM_IDENTITY, refused.failure)
+                customer.requestSignInCode(email)
+                customer.signIn(email, journeys.sandbox.signInCode(email))
+                customer.preparePairing(order)
+            }
+        }
+    }
+
+    @Test
     fun `a car not yet handed over cannot be paired`() = runBlocking<Unit> {
         CaasRepository.open(journeys.sandbox.url, journeys.tempDir(), MemorySecretStore()).use { customer ->
             val (order, pushes) = journeys.bookedCar(customer, "kotlin-${UUID.randomUUID()}@example.com")

@@ -47,6 +47,9 @@ class Sandbox(
 
     fun signInCode(email: String): String = field(get("/v1/sandbox/sign-in-codes/$email", token), "code")
 
+    /** Moves the platform's clock forward. */
+    fun advanceClock(seconds: Long) = post("/v1/sandbox/clock/advance", """{"seconds":$seconds}""", token)
+
     /** How many access tokens of [email] the platform still accepts. */
     fun liveSessions(email: String): Int =
         Regex(""""live"\s*:\s*(\d+)""").find(get("/v1/sandbox/sessions/$email", token))?.groupValues?.get(1)?.toInt()

@@ -35,6 +35,7 @@ fun explain(error: CaasException): String = when (error) {
         PairingFailure.WRONG_CAR -> "A car answered but could not prove it is yours. Nothing was sent to it."
         PairingFailure.GRANT_EXPIRED, PairingFailure.GRANT_NOT_YET_VALID -> "Check the phone's date and time, then try again."
         PairingFailure.GRANT_REVOKED -> "This phone's key for the car was revoked. Contact your dealership."
+        PairingFailure.CONFIRM_IDENTITY -> "To make this phone a key of your car, sign in again with a new code, then pair."
         PairingFailure.AUTHENTICATION_FAILED -> "The car did not accept this phone's key. Contact your dealership."
         PairingFailure.NOT_PERMITTED -> "This key cannot link the app to the car."
         PairingFailure.INCOMPATIBLE -> "Update the app to pair with this car."
