@@ -155,6 +155,11 @@ impl SandboxClient {
         self.http.post("/v1/sandbox/payments/faults", &json!({ "drop_answers": count })).await
     }
 
+    /// Charges a paid order again through the gateway, as another channel might.
+    pub async fn duplicate_charge(&self, order: Uuid) -> ClientResult<Payment> {
+        self.http.post(&format!("/v1/sandbox/orders/{order}/duplicate-charge"), &json!({})).await
+    }
+
     /// The charges the gateway made for an order.
     pub async fn charges(&self, order: Uuid) -> ClientResult<Vec<Value>> {
         self.http.get(&format!("/v1/sandbox/payments/ledger?order_id={order}")).await

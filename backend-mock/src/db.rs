@@ -162,6 +162,21 @@ CREATE TABLE IF NOT EXISTS gateway_ledger (
     currency TEXT NOT NULL,
     charged_at TEXT NOT NULL
 );
+-- Charges given back, at most one refund per charge.
+CREATE TABLE IF NOT EXISTS gateway_refunds (
+    intent_id TEXT PRIMARY KEY REFERENCES gateway_ledger(intent_id),
+    reason TEXT NOT NULL,
+    refunded_at TEXT NOT NULL
+);
+-- Charges that reached the platform for an order that was no longer waiting for them: each is
+-- refunded, and the refund recorded on the order's log.
+CREATE TABLE IF NOT EXISTS duplicate_charges (
+    intent_id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL REFERENCES orders(id),
+    amount TEXT NOT NULL,
+    detected_at TEXT NOT NULL,
+    refunded_at TEXT
+);
 CREATE TABLE IF NOT EXISTS gateway_webhook_outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     webhook_id TEXT NOT NULL UNIQUE,

@@ -221,6 +221,17 @@ pub struct OrderDetail {
     pub phone_keys: Vec<PhoneKey>,
     /// The app's link with the car, once the car confirmed it.
     pub app_link: Option<AppLink>,
+    /// Charges the order did not need, given back to the card, oldest first.
+    pub refunds: Vec<Refund>,
+}
+
+/// A charge given back: the order was paid already when it arrived.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Refund {
+    pub payment_id: String,
+    pub amount: Money,
+    pub reason: String,
+    pub at: SystemTime,
 }
 
 /// A phone key that can open the car.
@@ -343,6 +354,16 @@ impl From<caas_core::OrderDetail> for OrderDetail {
                 })
                 .collect(),
             app_link: d.app_link.map(|l| AppLink { grant_id: l.grant_id.to_string(), linked_at: l.linked_at.into() }),
+            refunds: d
+                .refunds
+                .into_iter()
+                .map(|r| Refund {
+                    payment_id: r.payment_id,
+                    amount: r.amount.into(),
+                    reason: r.reason,
+                    at: r.at.into(),
+                })
+                .collect(),
             delivery_windows: d.delivery_windows.into_iter().map(Into::into).collect(),
         }
     }

@@ -72,6 +72,15 @@ pub fn timeline_text(order: &OrderDetail) -> String {
     if let Some(delivery) = &order.delivery {
         out.push_str(&delivery_text(delivery));
     }
+    for refund in &order.refunds {
+        out.push_str(&format!(
+            "Refunded {} on {}: {} (charge {})\n",
+            refund.amount,
+            refund.at.format("%Y-%m-%d %H:%M"),
+            refund.reason,
+            refund.payment_id
+        ));
+    }
     for key in &order.phone_keys {
         let status = match (key.revoked, key.linked_at) {
             (true, _) => "revoked".to_owned(),
@@ -184,6 +193,13 @@ pub fn detail_json(order: &OrderDetail) -> Value {
             .collect::<Vec<_>>()
     );
     value["app_link"] = json!(order.app_link);
+    value["refunds"] = json!(
+        order
+            .refunds
+            .iter()
+            .map(|r| json!({ "payment_id": r.payment_id, "amount": r.amount, "reason": r.reason, "at": r.at }))
+            .collect::<Vec<_>>()
+    );
     value["phone_keys"] = json!(
         order
             .phone_keys

@@ -35,7 +35,7 @@ pub use payments::PaymentProgress;
 pub use push_stream::PushStream;
 pub use secrets::{FileSecretStore, SecretStore};
 pub use snapshot::{
-    CompletionDate, CustomerAction, EstimateRevision, FinalPaymentDue, OrderDetail, OrderSummary, PhoneKey,
+    CompletionDate, CustomerAction, EstimateRevision, FinalPaymentDue, OrderDetail, OrderSummary, PhoneKey, Refund,
     TimelineEntry, WindowRevision,
 };
 pub use sync::SyncReport;

@@ -115,6 +115,17 @@ pub struct OrderDetail {
     pub phone_keys: Vec<PhoneKey>,
     /// The app's link with the car, once the car confirmed it.
     pub app_link: Option<AppLink>,
+    /// Charges the order did not need, given back to the card, oldest first.
+    pub refunds: Vec<Refund>,
+}
+
+/// A charge the platform gave back: the order was paid already when it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub payment_id: String,
+    pub amount: Money,
+    pub reason: String,
+    pub at: DateTime<Utc>,
 }
 
 /// A phone key for the car, from the order's log.
@@ -178,6 +189,7 @@ impl OrderDetail {
         let mut estimate_revisions = Vec::new();
         let mut delivery_windows = Vec::new();
         let mut phone_keys: Vec<PhoneKey> = Vec::new();
+        let mut refunds = Vec::new();
         for event in &order.events {
             match &event.kind {
                 EventKind::StateChanged { to, by, .. } => {
@@ -216,6 +228,12 @@ impl OrderDetail {
                         .filter(|k| k.grant_id == link.grant_id)
                         .for_each(|k| k.linked_at = Some(link.linked_at));
                 }
+                EventKind::PaymentRefunded { payment_id, amount, reason } => refunds.push(Refund {
+                    payment_id: payment_id.clone(),
+                    amount: amount.clone(),
+                    reason: reason.clone(),
+                    at: event.occurred_at,
+                }),
                 EventKind::ConfigurationRejected { .. }
                 | EventKind::RegistrationBlocked { .. }
                 | EventKind::FinalPaymentRequested { .. }
@@ -250,6 +268,7 @@ impl OrderDetail {
             delivery: details.delivery.clone(),
             delivery_windows,
             phone_keys,
+            refunds,
             app_link: details.app_link.clone(),
             summary,
             configuration: details.configuration.clone(),

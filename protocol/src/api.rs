@@ -346,6 +346,8 @@ pub enum EventKind {
     KeyRevoked { grant_id: Uuid },
     /// The car confirmed the link with the owner's app.
     AppLinked { link: AppLink },
+    /// A charge the order did not need (it was paid already) was refunded to the card.
+    PaymentRefunded { payment_id: String, amount: Money, reason: String },
 }
 
 /// Why a delivery window was set.
@@ -381,11 +383,12 @@ impl EventKind {
             EventKind::KeyIssued { .. } => "key_issued",
             EventKind::KeyRevoked { .. } => "key_revoked",
             EventKind::AppLinked { .. } => "app_linked",
+            EventKind::PaymentRefunded { .. } => "payment_refunded",
         }
     }
 
     /// The event type names a push hint may carry.
-    pub const TYPE_NAMES: [&'static str; 16] = [
+    pub const TYPE_NAMES: [&'static str; 17] = [
         "state_changed",
         "estimate_revised",
         "configuration_rejected",
@@ -402,6 +405,7 @@ impl EventKind {
         "key_issued",
         "key_revoked",
         "app_linked",
+        "payment_refunded",
     ];
 }
 

@@ -212,6 +212,23 @@ pub struct CreatePaymentIntent {
     pub payment_method: String,
 }
 
+/// The platform gives a charge back (`POST /v1/refunds`); one refund per charge, in full.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefundRequest {
+    pub payment_intent: String,
+    pub reason: String,
+}
+
+/// A charge given back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Refund {
+    pub payment_intent: String,
+    pub amount: Money,
+    pub refunded_at: DateTime<Utc>,
+}
+
 /// The event types the gateway sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -256,19 +256,19 @@ impl Watcher {
 
     /// Waits until the phone shows the order in `state`.
     pub async fn until_state(&mut self, state: OrderState) -> anyhow::Result<OrderDetail> {
-        let seen =
-            tokio::time::timeout(WAIT, self.rx.wait_for(|o| o.as_ref().is_some_and(|o| o.summary.state == state)))
-                .await
-                .with_context(|| format!("the phone did not show `{state}` in {WAIT:?}"))??;
-        seen.clone().context("no order")
+        self.until(&format!("`{state}`"), |o| o.summary.state == state).await
     }
 
     /// Waits until the phone shows the order at `version` or later.
     pub async fn until_version(&mut self, version: u64) -> anyhow::Result<OrderDetail> {
-        let seen =
-            tokio::time::timeout(WAIT, self.rx.wait_for(|o| o.as_ref().is_some_and(|o| o.summary.version >= version)))
-                .await
-                .with_context(|| format!("the phone did not reach version {version} in {WAIT:?}"))??;
+        self.until(&format!("version {version}"), |o| o.summary.version >= version).await
+    }
+
+    /// Waits until the order the phone shows is `wanted` (described by `what` for the failure).
+    pub async fn until(&mut self, what: &str, wanted: impl Fn(&OrderDetail) -> bool) -> anyhow::Result<OrderDetail> {
+        let seen = tokio::time::timeout(WAIT, self.rx.wait_for(|o| o.as_ref().is_some_and(&wanted)))
+            .await
+            .with_context(|| format!("the phone did not show {what} in {WAIT:?}"))??;
         seen.clone().context("no order")
     }
 }

@@ -470,3 +470,23 @@ async fn a_new_phone_becomes_a_key_only_right_after_a_sign_in() -> anyhow::Resul
     customer.core.prepare_pairing(customer.order).await?;
     Ok(())
 }
+
+/// Issue 12, point 7: a charge for an order already paid is given back, in the gateway's ledger
+/// and on the purchase record the phone shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_charge_for_a_paid_order_is_refunded_and_shown() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let mut customer = platform.booked_customer("refund@example.com", dir.path()).await?;
+    let again = platform.sandbox.duplicate_charge(customer.order).await?;
+    let refunded = customer.watcher.until("the refund", |o| !o.refunds.is_empty()).await?;
+    assert_eq!(refunded.refunds.len(), 1);
+    assert_eq!(refunded.refunds[0].payment_id, again.id);
+    assert_eq!(refunded.refunds[0].amount, again.amount);
+    let ledger = platform.sandbox.charges(customer.order).await?;
+    assert_eq!(ledger.len(), 2, "{ledger:?}");
+    let refunded_charges: Vec<_> = ledger.iter().filter(|c| c["refunded_at"].is_string()).collect();
+    assert_eq!(refunded_charges.len(), 1, "only the charge the order did not need: {ledger:?}");
+    assert_eq!(refunded_charges[0]["intent_id"], again.id.as_str());
+    Ok(())
+}

@@ -14,7 +14,7 @@ use axum::response::{Html, Response};
 use caas_protocol::api::{ErrorCode, Money};
 use caas_protocol::payment::{
     CreatePaymentIntent, DeclineCode, GatewayEventType, GatewayWebhook, IDEMPOTENCY_KEY_HEADER, NextAction, Payment,
-    PaymentFailure, PaymentStatus,
+    PaymentFailure, PaymentStatus, Refund, RefundRequest,
 };
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -187,6 +187,8 @@ pub struct LedgerEntry {
     pub order_id: Uuid,
     pub amount: Money,
     pub charged_at: String,
+    /// Set once the charge was given back.
+    pub refunded_at: Option<String>,
 }
 
 /// Sandbox: the charges, oldest first.
@@ -197,8 +199,9 @@ pub async fn ledger(
 ) -> AppResult<Json<Vec<LedgerEntry>>> {
     let conn = state.db.lock();
     let mut stmt = conn.prepare(
-        "SELECT intent_id, order_id, amount_minor, currency, charged_at FROM gateway_ledger
-         WHERE ?1 IS NULL OR order_id = ?1 ORDER BY seq",
+        "SELECT l.intent_id, l.order_id, l.amount_minor, l.currency, l.charged_at, r.refunded_at
+         FROM gateway_ledger l LEFT JOIN gateway_refunds r ON r.intent_id = l.intent_id
+         WHERE ?1 IS NULL OR l.order_id = ?1 ORDER BY l.seq",
     )?;
     let rows = stmt.query_map([query.order_id.map(|id| id.to_string())], |r| {
         Ok(LedgerEntry {
@@ -206,9 +209,43 @@ pub async fn ledger(
             order_id: r.get::<_, String>(1)?.parse().unwrap_or_default(),
             amount: Money { amount_minor: r.get(2)?, currency: r.get(3)? },
             charged_at: r.get(4)?,
+            refunded_at: r.get(5)?,
         })
     })?;
     Ok(Json(rows.collect::<rusqlite::Result<_>>()?))
+}
+
+/// Gives a charge back in full; asking again for the same charge returns the same refund.
+pub async fn refund(
+    State(state): State<GatewayState>,
+    _: SecretKey,
+    Json(request): Json<RefundRequest>,
+) -> AppResult<Json<Refund>> {
+    validate::payment_id(&request.payment_intent)?;
+    validate::text("reason", &request.reason, 200)?;
+    let conn = state.db.lock();
+    let charged: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT amount_minor, currency FROM gateway_ledger WHERE intent_id = ?1",
+            [&request.payment_intent],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (amount_minor, currency) = charged.ok_or_else(|| AppError::not_found("charge"))?;
+    conn.execute(
+        "INSERT OR IGNORE INTO gateway_refunds (intent_id, reason, refunded_at) VALUES (?1, ?2, ?3)",
+        params![request.payment_intent, request.reason.trim(), Utc::now().to_rfc3339()],
+    )?;
+    let refunded_at: String = conn.query_row(
+        "SELECT refunded_at FROM gateway_refunds WHERE intent_id = ?1",
+        [&request.payment_intent],
+        |r| r.get(0),
+    )?;
+    let refunded_at = chrono::DateTime::parse_from_rfc3339(&refunded_at)
+        .map_err(|_| AppError::internal("a stored refund time is unreadable"))?
+        .with_timezone(&Utc);
+    tracing::info!(payment = %request.payment_intent, "charge refunded");
+    Ok(Json(Refund { payment_intent: request.payment_intent, amount: Money { amount_minor, currency }, refunded_at }))
 }
 
 /// The fault switch: while armed, a successful charge answer is cut off after its headers, as a

@@ -66,6 +66,7 @@ pub fn router(state: GatewayState) -> Router {
         .route("/v1/payment_methods", post(cards::tokenize))
         .route("/v1/payment_intents", post(intents::create))
         .route("/v1/payment_intents/{id}", get(intents::get))
+        .route("/v1/refunds", post(intents::refund))
         .route("/3ds/{id}", get(intents::challenge_page))
         .route("/sandbox/payment_intents/{id}/three_d_secure", post(intents::complete_challenge))
         .route("/sandbox/faults", post(intents::set_faults))

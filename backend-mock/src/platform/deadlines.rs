@@ -78,7 +78,7 @@ pub fn expire(state: &AppState, id: Uuid) -> AppResult<()> {
     Ok(())
 }
 
-/// Sweeps every second until the mock stops.
+/// Sweeps deadlines and retries refunds of duplicate charges every second until the mock stops.
 pub async fn run(state: AppState) {
     let mut ticks = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -86,6 +86,7 @@ pub async fn run(state: AppState) {
         if let Err(error) = sweep(&state) {
             tracing::error!(message = %error.message, "deadline sweep failed");
         }
+        payments::refund_duplicates(&state).await;
     }
 }
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use caas_protocol::api::ApiError;
-use caas_protocol::payment::{CreatePaymentIntent, IDEMPOTENCY_KEY_HEADER, Payment};
+use caas_protocol::payment::{CreatePaymentIntent, IDEMPOTENCY_KEY_HEADER, Payment, Refund, RefundRequest};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -43,6 +43,28 @@ impl GatewayClient {
         self.send(reqwest::Method::POST, "v1/payment_intents", Some(request), Some(idempotency_key)).await
     }
 
+    /// Gives a charge back in full; repeating it returns the same refund.
+    pub async fn refund(&self, intent_id: &str, reason: &str) -> Result<Refund, GatewayError> {
+        let body = RefundRequest { payment_intent: intent_id.to_owned(), reason: reason.to_owned() };
+        self.send(reqwest::Method::POST, "v1/refunds", Some(&body), Some(&format!("refund:{intent_id}"))).await
+    }
+
+    /// Sandbox: charges `order` again through the gateway with a card that succeeds, as another
+    /// channel (a dealership's terminal, a second app) might: a charge the order does not need.
+    pub async fn charge_again(
+        &self,
+        publishable_key: &str,
+        order: uuid::Uuid,
+        amount: caas_protocol::api::Money,
+    ) -> Result<Payment, GatewayError> {
+        let card = serde_json::json!({ "number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123" });
+        let method: Value =
+            self.send_as(publishable_key, reqwest::Method::POST, "v1/payment_methods", Some(&card), None).await?;
+        let payment_method = method["id"].as_str().unwrap_or_default().to_owned();
+        let request = CreatePaymentIntent { order_id: order, amount, payment_method };
+        self.charge(&format!("sandbox-again:{}", uuid::Uuid::new_v4()), &request).await
+    }
+
     pub async fn payment(&self, intent_id: &str) -> Result<Payment, GatewayError> {
         self.send(reqwest::Method::GET, &format!("v1/payment_intents/{intent_id}"), None::<&()>, None).await
     }
@@ -73,7 +95,18 @@ impl GatewayClient {
         body: Option<&impl Serialize>,
         idempotency_key: Option<&str>,
     ) -> Result<T, GatewayError> {
-        let mut request = self.http.request(method, format!("{}/{path}", self.base_url)).bearer_auth(&self.secret_key);
+        self.send_as(&self.secret_key, method, path, body, idempotency_key).await
+    }
+
+    async fn send_as<T: DeserializeOwned>(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, GatewayError> {
+        let mut request = self.http.request(method, format!("{}/{path}", self.base_url)).bearer_auth(key);
         if let Some(body) = body {
             request = request.json(body);
         }

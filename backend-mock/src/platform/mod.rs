@@ -162,6 +162,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sandbox/payments/{payment}/three-d-secure", post(sandbox::complete_three_d_secure))
         .route("/v1/sandbox/payments/faults", post(sandbox::payment_faults))
         .route("/v1/sandbox/payments/ledger", get(sandbox::payment_ledger))
+        .route("/v1/sandbox/orders/{id}/duplicate-charge", post(sandbox::duplicate_charge))
         .route("/v1/sandbox/registries/{country}/faults", post(sandbox::registry_faults))
         .route("/v1/sandbox/orders/{id}/handover-code", post(sandbox::handover_code))
         .route("/v1/sandbox/drivers/faults", post(sandbox::driver_faults))

@@ -134,6 +134,7 @@ fn is_milestone(kind: &EventKind) -> bool {
             | EventKind::KeyIssued { .. }
             | EventKind::KeyRevoked { .. }
             | EventKind::AppLinked { .. }
+            | EventKind::PaymentRefunded { .. }
     )
 }
 
@@ -204,5 +205,8 @@ pub fn describe(kind: &EventKind) -> String {
             "A phone key for your car was revoked; the car no longer accepts it.".to_owned()
         }
         EventKind::AppLinked { .. } => "Your phone is linked to your car. It is ready to use.".to_owned(),
+        EventKind::PaymentRefunded { amount, .. } => {
+            format!("Your car was already paid: a second charge of {amount} was refunded to your card.")
+        }
     }
 }

@@ -154,8 +154,9 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
                 params![id.to_string(), serde_json::to_string(link)?],
             )?;
         }
-        // Keys are kept in `pairing_grants` by the pairing handlers.
-        EventKind::KeyIssued { .. } | EventKind::KeyRevoked { .. } => {}
+        // Keys are kept in `pairing_grants` by the pairing handlers, refunds in
+        // `duplicate_charges` by the payment handlers.
+        EventKind::KeyIssued { .. } | EventKind::KeyRevoked { .. } | EventKind::PaymentRefunded { .. } => {}
         // Delivery events describe changes the delivery handlers make to the delivery itself.
         EventKind::DeliveryScheduled { .. }
         | EventKind::DeliveryAddressConfirmed

@@ -247,14 +247,71 @@ pub fn apply_gateway_update(
     }
     let current = orders::state(conn, payment.order_id)?;
     if current != OrderState::AwaitingFinalPayment {
-        tracing::error!(order = %payment.order_id, payment = %payment.id, %current,
-            "a payment succeeded for an order that no longer waits for it; it needs a refund");
+        // Money the order does not need (paid already, or no longer payable): given back by
+        // `refund_duplicates`, which the webhook receiver starts and the platform's tick retries.
+        tracing::warn!(order = %payment.order_id, payment = %payment.id, %current,
+            "a charge arrived for an order that no longer waits for it; refunding it");
+        conn.execute(
+            "INSERT OR IGNORE INTO duplicate_charges (intent_id, order_id, amount, detected_at) VALUES (?1, ?2, ?3, ?4)",
+            params![payment.id, payment.order_id.to_string(), serde_json::to_string(&payment.amount)?, Utc::now().to_rfc3339()],
+        )?;
         return Ok((false, Vec::new()));
     }
     orders::set_paid(conn, payment.order_id, state.clock.now())?;
     let moved =
         orders::transition(conn, payment.order_id, OrderState::AdministrativeRegistration, Actor::PaymentGateway)?;
     Ok((true, vec![moved]))
+}
+
+/// Why a charge is given back, as the customer reads it on the purchase record.
+const DUPLICATE_REASON: &str = "the order was already paid";
+
+/// Refunds the charges an order did not need, each once, and records each refund on the order's
+/// log (the customer is told). A refund the gateway does not answer is tried again on the next
+/// call.
+pub async fn refund_duplicates(state: &AppState) {
+    let due = {
+        let conn = state.db.lock();
+        let pending = conn
+            .prepare("SELECT intent_id, order_id, amount FROM duplicate_charges WHERE refunded_at IS NULL")
+            .and_then(|mut statement| {
+                statement
+                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            });
+        match pending {
+            Ok(pending) => pending,
+            Err(error) => {
+                tracing::error!(%error, "duplicate charges could not be read");
+                return;
+            }
+        }
+    };
+    for (intent, order, amount) in due {
+        let (Ok(order), Ok(amount)) = (order.parse::<Uuid>(), serde_json::from_str::<Money>(&amount)) else {
+            tracing::error!(%intent, "a duplicate charge's record is unreadable");
+            continue;
+        };
+        if let Err(error) = state.gateway.refund(&intent, DUPLICATE_REASON).await {
+            tracing::warn!(%intent, %error, "a duplicate charge was not refunded yet");
+            continue;
+        }
+        let recorded = state.change(|tx| {
+            let first = tx.execute(
+                "UPDATE duplicate_charges SET refunded_at = ?2 WHERE intent_id = ?1 AND refunded_at IS NULL",
+                params![intent, Utc::now().to_rfc3339()],
+            )?;
+            if first == 0 {
+                return Ok(((), Vec::new()));
+            }
+            let refunded =
+                EventKind::PaymentRefunded { payment_id: intent.clone(), amount, reason: DUPLICATE_REASON.to_owned() };
+            Ok(((), vec![orders::append(tx, order, refunded)?]))
+        });
+        if let Err(error) = recorded {
+            tracing::error!(%intent, message = %error.message, "a refund could not be recorded");
+        }
+    }
 }
 
 /// Starts the registration of a paid order in the background; its outcome reaches the customer as

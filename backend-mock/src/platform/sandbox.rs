@@ -330,6 +330,28 @@ pub async fn payment_ledger(
     state.gateway.ledger(query.order_id).await.map(Json).map_err(gateway_error)
 }
 
+#[utoipa::path(post, path = "/v1/sandbox/orders/{id}/duplicate-charge", tag = "sandbox",
+    responses((status = 200, body = Payment, description = "charged again; the platform refunds it when the gateway reports it"),
+              (status = 409, body = ApiError, description = "the order is not paid yet"),
+              (status = 503, body = ApiError, description = "payment_gateway_unavailable")),
+    security(("bearer" = [])))]
+/// Charges a paid order's final amount again through the gateway, as another channel might, to
+/// watch the platform give it back.
+pub async fn duplicate_charge(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<Payment>> {
+    let view = orders::view(&state.db.lock(), id, Viewer::Sandbox)?;
+    let amount = view
+        .final_payment
+        .filter(|due| due.paid_at.is_some())
+        .map(|due| due.amount_due)
+        .ok_or_else(|| AppError::conflict(ErrorCode::NotPayable, "the order's final payment is not made yet"))?;
+    let publishable = &state.config.payments.public.publishable_key;
+    state.gateway.charge_again(publishable, id, amount).await.map(Json).map_err(gateway_error)
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct HandoverCodeRequest {
     /// Issue the code this many minutes ago, to test expiry (0 to 1440).

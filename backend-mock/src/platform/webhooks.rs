@@ -97,6 +97,8 @@ pub async fn gateway_webhook(State(state): State<AppState>, headers: HeaderMap, 
     if paid {
         payments::start_registration(&state, webhook.data.order_id);
     }
+    let refunds = state.clone();
+    tokio::spawn(async move { payments::refund_duplicates(&refunds).await });
     Ok(Json(json!({ "received": true, "duplicate": duplicate })))
 }
 

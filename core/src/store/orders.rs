@@ -110,7 +110,8 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[OrderEvent]) ->
             | EventKind::HandedOver { .. }
             | EventKind::KeyIssued { .. }
             | EventKind::KeyRevoked { .. }
-            | EventKind::AppLinked { .. } => {}
+            | EventKind::AppLinked { .. }
+            | EventKind::PaymentRefunded { .. } => {}
         }
         cursor = event.version;
         new_events += 1;

@@ -100,6 +100,13 @@ final class CaasRepositoryTests: XCTestCase {
         XCTAssertNotNil(registered.finalPayment?.paidAt)
         let nothingLeft = try await repository.resumePayment(orderID: order)
         XCTAssertNil(nothingLeft)
+
+        // Another channel charges the paid order again: the platform gives it back, and the
+        // purchase record shows the refund.
+        let again = try await sandbox.duplicateCharge(order: order)
+        let refunded = try await first(try repository.order(id: order)) { !$0.refunds.isEmpty }
+        XCTAssertEqual(refunded.refunds.map(\.paymentId), [again])
+        XCTAssertEqual(refunded.refunds.first?.amount, registered.finalPayment?.amountDue)
     }
 
     func testDeclinedCardsAreThrownAsTypedRefusals() async throws {

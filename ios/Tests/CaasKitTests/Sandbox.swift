@@ -91,6 +91,11 @@ struct Sandbox {
         try string(try await call("GET", "/v1/sandbox/sign-in-codes/\(email)", nil, bearer: token), "code")
     }
 
+    /// Charges a paid order again through the gateway, as another channel might; returns the payment id.
+    func duplicateCharge(order: String) async throws -> String {
+        try string(try await call("POST", "/v1/sandbox/orders/\(order)/duplicate-charge", [:], bearer: token), "id")
+    }
+
     /// Moves the platform's clock forward.
     func advanceClock(seconds: Int) async throws {
         _ = try await call("POST", "/v1/sandbox/clock/advance", ["seconds": seconds], bearer: token)

@@ -115,6 +115,13 @@ class CaasRepositoryTest {
                 assertEquals("ES-DGT", registered.registration?.authority)
                 assertNotNull(registered.finalPayment?.paidAt)
                 assertEquals(null, repository.resumePayment(order), "nothing left in flight")
+
+                // Another channel charges the paid order again: the platform gives it back, and the
+                // purchase record shows the refund.
+                val again = sandbox.duplicateCharge(order)
+                val refunded = withTimeout(15_000) { repository.order(order).first { it.refunds.isNotEmpty() } }
+                assertEquals(listOf(again), refunded.refunds.map { it.paymentId })
+                assertEquals(registered.finalPayment?.amountDue, refunded.refunds.single().amount)
             }
         }
     }

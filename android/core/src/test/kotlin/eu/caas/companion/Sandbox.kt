@@ -47,6 +47,9 @@ class Sandbox(
 
     fun signInCode(email: String): String = field(get("/v1/sandbox/sign-in-codes/$email", token), "code")
 
+    /** Charges a paid order again through the gateway, as another channel might; returns the payment id. */
+    fun duplicateCharge(order: String): String = field(post("/v1/sandbox/orders/$order/duplicate-charge", "{}", token), "id")
+
     /** Moves the platform's clock forward. */
     fun advanceClock(seconds: Long) = post("/v1/sandbox/clock/advance", """{"seconds":$seconds}""", token)
 
