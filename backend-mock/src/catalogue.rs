@@ -12,6 +12,8 @@ pub struct Dealership {
     /// Where customers collect a car the transport could not deliver.
     pub address: &'static str,
     pub opening_hours: &'static str,
+    /// The staff's address for what needs a person at once (a disputed handover).
+    pub email: &'static str,
 }
 
 pub const DEALERSHIPS: &[Dealership] = &[
@@ -22,6 +24,7 @@ pub const DEALERSHIPS: &[Dealership] = &[
         locality: "Madrid",
         address: "Calle de Alcalá 120, 28009 Madrid",
         opening_hours: "Mon-Fri 09:00-20:00, Sat 10:00-14:00",
+        email: "entregas@madrid-centro.dealer.example",
     },
     Dealership {
         id: "valencia-puerto",
@@ -30,6 +33,7 @@ pub const DEALERSHIPS: &[Dealership] = &[
         locality: "Valencia",
         address: "Avenida del Puerto 45, 46023 Valencia",
         opening_hours: "Mon-Fri 09:00-20:00, Sat 10:00-14:00",
+        email: "entregas@valencia-puerto.dealer.example",
     },
     Dealership {
         id: "lisboa-oriente",
@@ -38,6 +42,7 @@ pub const DEALERSHIPS: &[Dealership] = &[
         locality: "Lisboa",
         address: "Avenida Dom João II 40, 1990-094 Lisboa",
         opening_hours: "Mon-Sat 09:30-19:30",
+        email: "entregas@lisboa-oriente.dealer.example",
     },
 ];
 

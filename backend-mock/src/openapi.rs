@@ -69,6 +69,7 @@ impl Modify for BearerAuth {
         platform::delivery::customer::choose_window,
         platform::delivery::customer::confirm_address,
         platform::delivery::customer::handover_code,
+        platform::delivery::customer::dispute_handover,
         platform::delivery::driver::deliveries,
         platform::delivery::driver::act,
         platform::delivery::driver::resolve_short_code,

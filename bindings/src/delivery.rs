@@ -85,6 +85,15 @@ pub struct Delivery {
     /// Set when the customer has to collect the car at the dealership.
     pub pickup: Option<PickupPoint>,
     pub handover: Option<Handover>,
+    /// The customer disputed the handover.
+    pub dispute: Option<HandoverDispute>,
+}
+
+/// The customer's word that a recorded handover was not to them.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct HandoverDispute {
+    pub reason: String,
+    pub at: SystemTime,
 }
 
 /// One window the delivery was booked for, and why.
@@ -214,6 +223,7 @@ impl From<wire::DeliveryView> for Delivery {
             reception: d.reception.map(Into::into),
             pickup: d.pickup.map(Into::into),
             handover: d.handover.map(|h| Handover { at: h.at.into(), place: h.place, by: h.by }),
+            dispute: d.dispute.map(|d| HandoverDispute { reason: d.reason, at: d.at.into() }),
         }
     }
 }
@@ -286,6 +296,12 @@ impl Caas {
     /// Confirms the delivery address, correcting it when `address` is given.
     pub async fn confirm_delivery_address(&self, order_id: String, address: Option<String>) -> Result<(), CaasError> {
         Ok(self.inner.confirm_delivery_address(parse_id(&order_id)?, address).await?)
+    }
+
+    /// Disputes the order's recorded handover (the car did not reach you); the dealership is told
+    /// at once. Needs a connection.
+    pub async fn dispute_handover(&self, order_id: String, reason: String) -> Result<(), CaasError> {
+        Ok(self.inner.dispute_handover(parse_id(&order_id)?, &reason).await?)
     }
 
     /// A handover code to show; offline, the last one while it is still valid.

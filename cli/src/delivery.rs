@@ -22,6 +22,13 @@ pub enum DeliveryCommand {
     },
     /// Show the handover code for the driver or the dealership.
     Code { order: Uuid },
+    /// Dispute a recorded handover (the car did not reach you); the dealership is told at once.
+    Dispute {
+        order: Uuid,
+        /// What happened.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 impl App {
@@ -51,6 +58,10 @@ impl App {
                 let qr = qrcode::QrCode::new(code.token.as_bytes())?;
                 println!("{}", qr.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build());
                 println!("Code {}  (valid until {} UTC)", code.short_code, code.expires_at.format("%H:%M"));
+            }
+            DeliveryCommand::Dispute { order, reason } => {
+                core.dispute_handover(order, &reason).await.map_err(explain)?;
+                println!("Your dispute is recorded and your dealership was told; they will contact you.");
             }
         }
         Ok(())

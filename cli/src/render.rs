@@ -137,6 +137,9 @@ fn delivery_text(delivery: &DeliveryView) -> String {
     if let Some(handover) = &delivery.handover {
         out.push_str(&format!("  Handed over {} by {}\n", handover.at.format("%Y-%m-%d %H:%M"), handover.by));
     }
+    if let Some(dispute) = &delivery.dispute {
+        out.push_str(&format!("  Disputed {}: {}\n", dispute.at.format("%Y-%m-%d %H:%M"), dispute.reason));
+    }
     out
 }
 

@@ -8,8 +8,8 @@ use caas_protocol::api::{
     SignInRequest,
 };
 use caas_protocol::delivery::{
-    ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, DriverActionRequest, DriverDeliveries, DriverDelivery,
-    DriverSession, HandoverCodeView, ShortCodeRequest,
+    ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, DisputeHandoverRequest, DriverActionRequest,
+    DriverDeliveries, DriverDelivery, DriverSession, HandoverCodeView, ShortCodeRequest,
 };
 use caas_protocol::pairing::api::{GrantRequest, GrantView, LinkRequest};
 use caas_protocol::payment::{CardDetails, IDEMPOTENCY_KEY_HEADER, PayRequest, Payment, PaymentMethod, PaymentsConfig};
@@ -156,6 +156,15 @@ impl ApiClient {
         request: &ConfirmAddressRequest,
     ) -> Result<OrderView> {
         self.post(token, &format!("v1/orders/{order}/delivery/address"), request).await
+    }
+
+    pub async fn dispute_handover(
+        &self,
+        token: &str,
+        order: Uuid,
+        request: &DisputeHandoverRequest,
+    ) -> Result<OrderView> {
+        self.post(token, &format!("v1/orders/{order}/handover/dispute"), request).await
     }
 
     pub async fn handover_code(&self, token: &str, order: Uuid) -> Result<HandoverCodeView> {

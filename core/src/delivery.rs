@@ -6,7 +6,9 @@
 //! The handover code is kept in memory only (it is a short-lived credential) so the screen can show
 //! it again without signal until it expires.
 
-use caas_protocol::delivery::{ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, HandoverCodeView};
+use caas_protocol::delivery::{
+    ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, DisputeHandoverRequest, HandoverCodeView,
+};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -33,6 +35,15 @@ impl Caas {
     pub async fn confirm_delivery_address(&self, order: Uuid, address: Option<String>) -> Result<()> {
         let view =
             self.inner.api.confirm_address(&self.token().await?, order, &ConfirmAddressRequest { address }).await?;
+        self.refresh_after(view.id).await
+    }
+
+    /// Disputes the recorded handover of `order` (the car did not reach the customer): kept on the
+    /// purchase record, and the dealership is told at once. Needs a connection.
+    #[tracing::instrument(skip(self, reason))]
+    pub async fn dispute_handover(&self, order: Uuid, reason: &str) -> Result<()> {
+        let request = DisputeHandoverRequest { reason: reason.to_owned() };
+        let view = self.inner.api.dispute_handover(&self.token().await?, order, &request).await?;
         self.refresh_after(view.id).await
     }
 

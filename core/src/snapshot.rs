@@ -243,7 +243,8 @@ impl OrderDetail {
                 | EventKind::CustomerAbsent { .. }
                 | EventKind::ReceivedAtDealership { .. }
                 | EventKind::PickupRequired { .. }
-                | EventKind::HandedOver { .. } => {}
+                | EventKind::HandedOver { .. }
+                | EventKind::HandoverDisputed { .. } => {}
             }
         }
         let now = Utc::now();

@@ -348,6 +348,8 @@ pub enum EventKind {
     AppLinked { link: AppLink },
     /// A charge the order did not need (it was paid already) was refunded to the card.
     PaymentRefunded { payment_id: String, amount: Money, reason: String },
+    /// The customer disputes a handover: the car did not reach them.
+    HandoverDisputed { reason: String },
 }
 
 /// Why a delivery window was set.
@@ -384,11 +386,12 @@ impl EventKind {
             EventKind::KeyRevoked { .. } => "key_revoked",
             EventKind::AppLinked { .. } => "app_linked",
             EventKind::PaymentRefunded { .. } => "payment_refunded",
+            EventKind::HandoverDisputed { .. } => "handover_disputed",
         }
     }
 
     /// The event type names a push hint may carry.
-    pub const TYPE_NAMES: [&'static str; 17] = [
+    pub const TYPE_NAMES: [&'static str; 18] = [
         "state_changed",
         "estimate_revised",
         "configuration_rejected",
@@ -406,6 +409,7 @@ impl EventKind {
         "key_revoked",
         "app_linked",
         "payment_refunded",
+        "handover_disputed",
     ];
 }
 

@@ -91,7 +91,29 @@ pub struct DeliveryView {
     /// Set when the customer has to collect the car.
     pub pickup: Option<PickupPoint>,
     pub handover: Option<Handover>,
+    /// The customer says the handover was not to them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispute: Option<HandoverDispute>,
 }
+
+/// The customer's word that a recorded handover was not to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HandoverDispute {
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// `POST /v1/orders/{id}/handover/dispute`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DisputeHandoverRequest {
+    /// What happened, in the customer's words (at most 500 characters).
+    pub reason: String,
+}
+
+/// How long after a handover the customer can dispute it.
+pub const DISPUTE_WINDOW_DAYS: i64 = 7;
 
 /// A window the transport company can still take.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

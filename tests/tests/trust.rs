@@ -490,3 +490,52 @@ async fn a_charge_for_a_paid_order_is_refunded_and_shown() -> anyhow::Result<()>
     assert_eq!(refunded_charges[0]["intent_id"], again.id.as_str());
     Ok(())
 }
+
+/// Issue 12, handover: the customer is told at once of every handover on their order and can
+/// dispute it; the dealership is told, and nobody else can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_customer_is_told_of_a_handover_and_can_dispute_it() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let mut customer = platform.delivered_customer("dispute@example.com", dir.path()).await?;
+    let told: Vec<String> = platform
+        .sandbox
+        .messages(Some(customer.order), None)
+        .await?
+        .iter()
+        .filter(|m| {
+            m["payload"].to_string().contains("handed_over") || m["payload"].to_string().contains("handed over")
+        })
+        .filter_map(|m| m["channel"].as_str().map(str::to_owned))
+        .collect();
+    for channel in ["sse", "email", "sms"] {
+        assert!(told.iter().any(|c| c == channel), "the handover reached the customer by {channel}: {told:?}");
+    }
+
+    let stranger = platform.customer_token("stranger@example.com").await;
+    assert!(stranger.is_err(), "a stranger has no account yet");
+    platform.sell_to("stranger@example.com").await?;
+    let stranger = platform.customer_token("stranger@example.com").await?;
+    let url = format!("{}/v1/orders/{}/handover/dispute", platform.url(), customer.order);
+    let (status, _, _) = post(url.clone(), Some(&stranger), json!({ "reason": "not mine" })).await?;
+    assert_eq!(status.as_u16(), 404, "only the order's customer disputes its handover");
+
+    customer.core.dispute_handover(customer.order, "nobody came; I have no car").await?;
+    let disputed =
+        customer.watcher.until("the dispute", |o| o.delivery.as_ref().is_some_and(|d| d.dispute.is_some())).await?;
+    assert_eq!(
+        disputed.delivery.and_then(|d| d.dispute).map(|d| d.reason).as_deref(),
+        Some("nobody came; I have no car")
+    );
+    let to_dealership = platform.sandbox.messages(Some(customer.order), Some("email")).await?;
+    assert!(
+        to_dealership.iter().any(|m| m["recipient"].as_str().is_some_and(|r| r.contains("madrid-centro"))
+            && m["payload"].to_string().contains("nobody came")),
+        "the dealership is told at once: {to_dealership:?}"
+    );
+    match customer.core.dispute_handover(customer.order, "again").await {
+        Err(caas_core::CaasError::Rejected { .. }) => {}
+        other => panic!("a handover is disputed once: {other:?}"),
+    }
+    Ok(())
+}

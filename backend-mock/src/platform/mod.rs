@@ -136,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orders/{id}/delivery/window", post(delivery::customer::choose_window))
         .route("/v1/orders/{id}/delivery/address", post(delivery::customer::confirm_address))
         .route("/v1/orders/{id}/handover-code", post(delivery::customer::handover_code))
+        .route("/v1/orders/{id}/handover/dispute", post(delivery::customer::dispute_handover))
         .route("/v1/auth/driver-token", post(customers::driver_sign_in))
         .route("/v1/driver/deliveries", get(delivery::driver::deliveries))
         .route("/v1/driver/deliveries/{id}/actions", post(delivery::driver::act))

@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// A hint on its way to one SSE-connected device.
 #[derive(Debug, Clone)]
@@ -94,6 +94,19 @@ pub fn record(conn: &Connection, customer_id: Uuid, events: &[OrderEvent]) -> Ap
     Ok(pending)
 }
 
+/// Emails a dealership's staff about `order` (a disputed handover), beside the customer's messages.
+pub fn tell_dealership(conn: &Connection, dealership: &str, order: Uuid, body: &str) -> AppResult<()> {
+    let Some(dealership) = crate::catalogue::dealership(dealership) else {
+        return Err(AppError::not_found("dealership"));
+    };
+    let mail = json!({ "to": dealership.email, "subject": format!("Order {order} needs you"), "body": body });
+    conn.execute(
+        "INSERT INTO outbound_messages (channel, recipient, order_id, payload, created_at) VALUES ('email', ?1, ?2, ?3, ?4)",
+        params![dealership.email, order.to_string(), mail.to_string(), Utc::now().to_rfc3339()],
+    )?;
+    Ok(())
+}
+
 fn log(conn: &Connection, channel: &str, recipient: &str, event: &OrderEvent, payload: &str) -> AppResult<()> {
     conn.execute(
         "INSERT INTO outbound_messages (channel, recipient, order_id, event_id, payload, created_at)
@@ -135,6 +148,7 @@ fn is_milestone(kind: &EventKind) -> bool {
             | EventKind::KeyRevoked { .. }
             | EventKind::AppLinked { .. }
             | EventKind::PaymentRefunded { .. }
+            | EventKind::HandoverDisputed { .. }
     )
 }
 
@@ -205,6 +219,10 @@ pub fn describe(kind: &EventKind) -> String {
             "A phone key for your car was revoked; the car no longer accepts it.".to_owned()
         }
         EventKind::AppLinked { .. } => "Your phone is linked to your car. It is ready to use.".to_owned(),
+        EventKind::HandoverDisputed { .. } => {
+            "We received your dispute of the handover. Your dealership is looking into it and will contact you."
+                .to_owned()
+        }
         EventKind::PaymentRefunded { amount, .. } => {
             format!("Your car was already paid: a second charge of {amount} was refunded to your card.")
         }

@@ -164,7 +164,8 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
         | EventKind::CustomerAbsent { .. }
         | EventKind::ReceivedAtDealership { .. }
         | EventKind::PickupRequired { .. }
-        | EventKind::HandedOver { .. } => {}
+        | EventKind::HandedOver { .. }
+        | EventKind::HandoverDisputed { .. } => {}
     }
     Ok(event)
 }

@@ -111,7 +111,8 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[OrderEvent]) ->
             | EventKind::KeyIssued { .. }
             | EventKind::KeyRevoked { .. }
             | EventKind::AppLinked { .. }
-            | EventKind::PaymentRefunded { .. } => {}
+            | EventKind::PaymentRefunded { .. }
+            | EventKind::HandoverDisputed { .. } => {}
         }
         cursor = event.version;
         new_events += 1;

@@ -154,6 +154,11 @@ public final class CaasRepository: Sendable {
         try await cancellable { [core] in try await core.confirmDeliveryAddress(orderId: orderID, address: address) }
     }
 
+    /// Disputes a recorded handover (the car did not reach the customer); the dealership is told at once.
+    public func disputeHandover(orderID: String, reason: String) async throws {
+        try await cancellable { [core] in try await core.disputeHandover(orderId: orderID, reason: reason) }
+    }
+
     /// The code to show the driver or the dealership; offline, the last one while it is valid.
     public func handoverCode(orderID: String) async throws -> CustomerHandoverCode {
         let code = try await cancellable { [core] in try await core.handoverCode(orderId: orderID) }

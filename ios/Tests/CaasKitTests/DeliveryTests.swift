@@ -93,6 +93,15 @@ extension CaasRepositoryTests {
         let delivered = try await first(try customer.order(id: order)) { $0.summary.state == .delivered }
         XCTAssertEqual(delivered.delivery?.handover?.place, .customerAddress)
         XCTAssertEqual(delivered.actions, [.pairVehicle])
+
+        // The customer says the car never reached them: the dispute is on the record, once.
+        try await customer.disputeHandover(orderID: order, reason: "nobody came")
+        let disputed = try await first(try customer.order(id: order)) { $0.delivery?.dispute != nil }
+        XCTAssertEqual(disputed.delivery?.dispute?.reason, "nobody came")
+        do {
+            try await customer.disputeHandover(orderID: order, reason: "again")
+            XCTFail("a handover is disputed once")
+        } catch CaasError.Rejected {}
     }
 
     func testADriverWithoutSignalKeepsWorkingAndTheDealershipHandsOverACarNobodyTook() async throws {

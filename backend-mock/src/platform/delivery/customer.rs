@@ -7,7 +7,8 @@ use axum::extract::State;
 use caas_protocol::OrderState;
 use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderView, ScheduleReason};
 use caas_protocol::delivery::{
-    CHANGE_CUTOFF_HOURS, ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, HandoverCodeView, MAX_CUSTOMER_CHANGES,
+    CHANGE_CUTOFF_HOURS, ChooseSlotRequest, ConfirmAddressRequest, DISPUTE_WINDOW_DAYS, DeliverySlot,
+    DisputeHandoverRequest, HandoverCodeView, HandoverDispute, MAX_CUSTOMER_CHANGES,
 };
 use chrono::TimeDelta;
 use uuid::Uuid;
@@ -170,4 +171,54 @@ pub async fn handover_code(
         ));
     }
     Ok((CarriesCredential, Json(state.handover.issue(&conn, id, delivery.attempt)?)))
+}
+
+#[utoipa::path(post, path = "/v1/orders/{id}/handover/dispute", tag = "customer", request_body = DisputeHandoverRequest,
+    responses((status = 200, body = OrderView, description = "recorded; the dealership is told at once"),
+              (status = 409, body = ApiError, description = "no handover to dispute, disputed already, or more than seven days after it"),
+              (status = 422, body = ApiError)),
+    security(("bearer" = [])))]
+/// The customer disputes a recorded handover (the car did not reach them): kept on the purchase
+/// record, and the dealership is emailed at once to investigate.
+pub async fn dispute_handover(
+    State(state): State<AppState>,
+    auth: CustomerAuth,
+    Path(id): Path<Uuid>,
+    Json(request): Json<DisputeHandoverRequest>,
+) -> AppResult<Json<OrderView>> {
+    orders::view(&state.db.lock(), id, Viewer::Customer(auth.customer_id))?;
+    validate::text("reason", &request.reason, 500)?;
+    let now = chrono::Utc::now();
+    state
+        .change(|tx| {
+            let (view, mut delivery) = own_delivery(tx, auth, id)?;
+            let handover = delivery.handover.clone().ok_or_else(|| {
+                AppError::conflict(ErrorCode::IllegalTransition, "the car has not been handed over: nothing to dispute")
+            })?;
+            if delivery.dispute.is_some() {
+                return Err(AppError::conflict(ErrorCode::Conflict, "this handover is disputed already"));
+            }
+            if now - handover.at > TimeDelta::days(DISPUTE_WINDOW_DAYS) {
+                return Err(AppError::conflict(
+                    ErrorCode::Conflict,
+                    "a handover can be disputed within seven days; contact the dealership",
+                ));
+            }
+            let reason = request.reason.trim().to_owned();
+            delivery.dispute = Some(HandoverDispute { reason: reason.clone(), at: now });
+            super::save(tx, &delivery)?;
+            crate::platform::notify::tell_dealership(
+                tx,
+                &view.dealership.id,
+                id,
+                &format!(
+                    "The customer disputes the handover of {} by {}: {reason}",
+                    handover.at.format("%Y-%m-%d %H:%M UTC"),
+                    handover.by
+                ),
+            )?;
+            let disputed = orders::append(tx, id, EventKind::HandoverDisputed { reason })?;
+            Ok((orders::view(tx, id, Viewer::Customer(auth.customer_id))?, vec![disputed]))
+        })
+        .map(Json)
 }

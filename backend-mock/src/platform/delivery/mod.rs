@@ -14,7 +14,8 @@ pub(crate) mod slots;
 
 use caas_protocol::api::{EventKind, OrderEvent, ScheduleReason};
 use caas_protocol::delivery::{
-    Custody, DeliveryView, DeliveryWindow, Handover, MAX_CUSTOMER_CHANGES, PickupPoint, TransportCompanyView,
+    Custody, DeliveryView, DeliveryWindow, Handover, HandoverDispute, MAX_CUSTOMER_CHANGES, PickupPoint,
+    TransportCompanyView,
 };
 use caas_protocol::{Actor, OrderState};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -48,6 +49,8 @@ pub struct Delivery {
     pub reception: Option<Custody>,
     pub pickup: Option<PickupPoint>,
     pub handover: Option<Handover>,
+    #[serde(default)]
+    pub dispute: Option<HandoverDispute>,
 }
 
 impl Delivery {
@@ -79,6 +82,7 @@ impl Delivery {
             reception: self.reception.clone(),
             pickup: self.pickup.clone(),
             handover: self.handover.clone(),
+            dispute: self.dispute.clone(),
         })
     }
 }
@@ -166,6 +170,7 @@ pub fn book(conn: &Connection, order_id: Uuid, now: DateTime<Utc>) -> AppResult<
         reception: None,
         pickup: None,
         handover: None,
+        dispute: None,
     };
     save(conn, &delivery)?;
     tracing::info!(order = %order_id, company = company.id, start = %window.start, "transport booked");

@@ -138,6 +138,9 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
     suspend fun confirmDeliveryAddress(orderId: String, address: String? = null) =
         core.confirmDeliveryAddress(orderId, address)
 
+    /** Disputes a recorded handover (the car did not reach the customer); the dealership is told at once. */
+    suspend fun disputeHandover(orderId: String, reason: String) = core.disputeHandover(orderId, reason)
+
     /** The code to show the driver or the dealership; offline, the last one while it is valid. */
     suspend fun handoverCode(orderId: String): CustomerHandoverCode =
         core.handoverCode(orderId).let { CustomerHandoverCode(it.token, it.shortCode, it.expiresAt) }

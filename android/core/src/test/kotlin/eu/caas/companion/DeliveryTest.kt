@@ -62,6 +62,12 @@ class DeliveryTest {
                 val delivered = withTimeout(15_000) { customer.order(order).first { it.summary.state == OrderState.DELIVERED } }
                 assertEquals(HandoverPlace.CUSTOMER_ADDRESS, delivered.delivery?.handover?.place)
                 assertEquals(listOf(CustomerAction.PAIR_VEHICLE), delivered.actions)
+
+                // The customer says the car never reached them: the dispute is on the record, once.
+                customer.disputeHandover(order, "nobody came")
+                val disputed = withTimeout(15_000) { customer.order(order).first { it.delivery?.dispute != null } }
+                assertEquals("nobody came", disputed.delivery?.dispute?.reason)
+                assertFailsWith<CaasException.Rejected> { customer.disputeHandover(order, "again") }
             }
         }
     }
