@@ -155,7 +155,7 @@ impl SandboxClient {
         self.http.post("/v1/sandbox/payments/faults", &json!({ "drop_answers": count })).await
     }
 
-    /// Charges a paid order again through the gateway, as another channel might.
+    /// Charges an order's final amount outside the customer's own payment, as another channel might.
     pub async fn duplicate_charge(&self, order: Uuid) -> ClientResult<Payment> {
         self.http.post(&format!("/v1/sandbox/orders/{order}/duplicate-charge"), &json!({})).await
     }

@@ -107,6 +107,7 @@ CREATE TABLE IF NOT EXISTS vehicles (
     updated_at TEXT NOT NULL
 );
 -- Final payment attempts, one per customer idempotency key; the gateway's intent id once known.
+-- `created_at` is on the platform's clock, like the deadline it is compared with.
 CREATE TABLE IF NOT EXISTS payments (
     order_id TEXT NOT NULL REFERENCES orders(id),
     idempotency_key TEXT NOT NULL,
@@ -174,6 +175,7 @@ CREATE TABLE IF NOT EXISTS duplicate_charges (
     intent_id TEXT PRIMARY KEY,
     order_id TEXT NOT NULL REFERENCES orders(id),
     amount TEXT NOT NULL,
+    reason TEXT NOT NULL,
     detected_at TEXT NOT NULL,
     refunded_at TEXT
 );

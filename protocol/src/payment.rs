@@ -184,6 +184,10 @@ pub struct Payment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<PaymentFailure>,
     pub created_at: DateTime<Utc>,
+    /// The merchant's own reference for the attempt, given at creation and echoed in every
+    /// webhook, so the platform knows its attempts before it has read the intent's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 /// Where the phone tokenizes cards: the gateway's URL and the publishable key it accepts.
@@ -210,6 +214,9 @@ pub struct CreatePaymentIntent {
     pub order_id: Uuid,
     pub amount: Money,
     pub payment_method: String,
+    /// The merchant's reference for this attempt (at most 300 characters), echoed back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 /// The platform gives a charge back (`POST /v1/refunds`); one refund per charge, in full.

@@ -539,3 +539,67 @@ async fn the_customer_is_told_of_a_handover_and_can_dispute_it() -> anyhow::Resu
     }
     Ok(())
 }
+
+/// Review of issue 12's payments: a charge that is not the customer's own payment never pays the
+/// order (it is given back, and the customer's payment still counts); a payment begun before the
+/// deadline may finish after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_customers_own_payment_counts_and_may_finish_past_the_deadline() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let email = "ownpay@example.com";
+    let order = platform.sell_to(email).await?;
+    let phone = platform.phone(email, dir.path()).await?;
+    let _stream = phone.connect_push_stream().await?;
+    let mut watcher = Watcher::new(&phone, order.id);
+    platform.build(order.id).await?;
+    phone.sync().await?;
+    watcher.until_state(OrderState::AwaitingFinalPayment).await?;
+
+    let stranger = platform.sandbox.duplicate_charge(order.id).await?;
+    let refunded = watcher.until("the refund", |o| !o.refunds.is_empty()).await?;
+    assert_eq!(refunded.refunds[0].payment_id, stranger.id);
+    assert_eq!(refunded.summary.state, OrderState::AwaitingFinalPayment, "another channel's charge paid nothing");
+
+    // The customer starts paying with 3-D Secure before the deadline and finishes after it.
+    let card = CardDetails { number: "4000002760003184".into(), exp_month: 12, exp_year: 2034, cvc: "123".into() };
+    let caas_core::PaymentProgress::RequiresAction { payment_id, .. } = phone.pay(order.id, card).await? else {
+        panic!("3-D Secure expected");
+    };
+    platform.sandbox.advance_clock(7 * 86_400 + 60).await?;
+    assert_eq!(
+        platform.dealership.order(order.id).await?.state,
+        OrderState::AwaitingFinalPayment,
+        "a payment begun in time keeps the reservation for a while"
+    );
+    platform.sandbox.complete_three_d_secure(&payment_id, true).await?;
+    watcher.until_state(OrderState::TransportScheduled).await?;
+    let ledger = platform.sandbox.charges(order.id).await?;
+    assert_eq!(ledger.iter().filter(|c| c["refunded_at"].is_null()).count(), 1, "one charge kept: {ledger:?}");
+    Ok(())
+}
+
+/// Review of issue 12's handover: a confirmation dated back never predates the code, so the
+/// customer's seven days to dispute start no earlier than the handover could have happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handover_dated_back_keeps_the_customers_time_to_dispute() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let (customer, _driver, delivery) = car_at_the_door(&platform, "backdated@example.com", dir.path()).await?;
+    let code = customer.core.handover_code(customer.order).await?;
+    let issued_no_earlier_than = chrono::Utc::now() - TimeDelta::minutes(1);
+    let backdated = chrono::Utc::now() - TimeDelta::days(7) + TimeDelta::minutes(1);
+    let token = platform.driver_token(DRIVER).await?;
+    let (status, _, answer) = post(
+        format!("{}/v1/driver/deliveries/{delivery}/actions", platform.url()),
+        Some(&token),
+        json!({ "at": backdated, "action": "confirm_handover", "code": code.token, "verified_at": backdated }),
+    )
+    .await?;
+    assert_eq!(status.as_u16(), 200, "{answer}");
+    let view = platform.dealership.order(customer.order).await?;
+    let handed_over = view.delivery.and_then(|d| d.handover).expect("handed over");
+    assert!(handed_over.at >= issued_no_earlier_than, "dated {} although the code is newer", handed_over.at);
+    customer.core.dispute_handover(customer.order, "that was not me").await?;
+    Ok(())
+}

@@ -40,6 +40,9 @@ pub async fn create(
         return Err(AppError::invalid("charges need an Idempotency-Key"));
     }
     validate::money("amount", &request.amount)?;
+    if let Some(reference) = &request.reference {
+        validate::text("reference", reference, 300)?;
+    }
     let payment = {
         let mut conn = state.db.lock();
         let tx = conn.transaction()?;
@@ -58,6 +61,7 @@ pub async fn create(
             next_action: None,
             last_error: None,
             created_at: Utc::now(),
+            reference: request.reference,
         };
         tx.execute(
             "INSERT INTO gateway_intents (id, payment_method, body, status, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -12,7 +12,8 @@ use chrono::DateTime;
 use uuid::Uuid;
 
 use super::AppState;
-use super::{orders, payments, stock};
+use super::orders::{self, Viewer};
+use super::{payments, stock};
 use crate::error::AppResult;
 
 /// Sends due reminders and expires overdue orders.
@@ -61,10 +62,18 @@ fn remind(state: &AppState, id: Uuid, due: &FinalPayment) -> AppResult<()> {
 
 /// The deadline passed unpaid: the order goes `unassigned` then `dealership_stock`, and its car
 /// becomes stock of the dealership. Does nothing to an order that is paid, settling, or no longer
-/// waiting.
+/// waiting, nor for an hour to one whose customer began paying before the deadline.
 pub fn expire(state: &AppState, id: Uuid) -> AppResult<()> {
+    let now = state.clock.now();
     let expired = state.change(|tx| {
         if orders::state(tx, id)? != OrderState::AwaitingFinalPayment || payments::in_flight(tx, id)? {
+            return Ok((false, Vec::new()));
+        }
+        let deadline = orders::view(tx, id, Viewer::Sandbox)?.final_payment.map(|due| due.deadline);
+        if let Some(deadline) = deadline
+            && now < deadline + payments::ATTEMPT_GRACE
+            && payments::begun_in_time(tx, id, deadline)?
+        {
             return Ok((false, Vec::new()));
         }
         let unassigned = orders::transition(tx, id, OrderState::Unassigned, Actor::Platform)?;
@@ -78,7 +87,7 @@ pub fn expire(state: &AppState, id: Uuid) -> AppResult<()> {
     Ok(())
 }
 
-/// Sweeps deadlines and retries refunds of duplicate charges every second until the mock stops.
+/// Sweeps every second until the mock stops.
 pub async fn run(state: AppState) {
     let mut ticks = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -86,7 +95,6 @@ pub async fn run(state: AppState) {
         if let Err(error) = sweep(&state) {
             tracing::error!(message = %error.message, "deadline sweep failed");
         }
-        payments::refund_duplicates(&state).await;
     }
 }
 

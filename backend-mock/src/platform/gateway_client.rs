@@ -61,7 +61,7 @@ impl GatewayClient {
         let method: Value =
             self.send_as(publishable_key, reqwest::Method::POST, "v1/payment_methods", Some(&card), None).await?;
         let payment_method = method["id"].as_str().unwrap_or_default().to_owned();
-        let request = CreatePaymentIntent { order_id: order, amount, payment_method };
+        let request = CreatePaymentIntent { order_id: order, amount, payment_method, reference: None };
         self.charge(&format!("sandbox-again:{}", uuid::Uuid::new_v4()), &request).await
     }
 

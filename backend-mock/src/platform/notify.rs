@@ -223,8 +223,8 @@ pub fn describe(kind: &EventKind) -> String {
             "We received your dispute of the handover. Your dealership is looking into it and will contact you."
                 .to_owned()
         }
-        EventKind::PaymentRefunded { amount, .. } => {
-            format!("Your car was already paid: a second charge of {amount} was refunded to your card.")
+        EventKind::PaymentRefunded { amount, reason, .. } => {
+            format!("A charge of {amount} was refunded to your card: {reason}.")
         }
     }
 }

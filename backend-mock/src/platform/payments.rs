@@ -97,7 +97,7 @@ pub async fn pay(
                 key,
                 request.payment_method,
                 serde_json::to_string(&request.amount)?,
-                Utc::now().to_rfc3339()
+                state.clock.now().to_rfc3339()
             ],
         );
         match opened {
@@ -114,8 +114,13 @@ pub async fn pay(
             Err(error) => return Err(error.into()),
         }
     }
-    let charge = CreatePaymentIntent { order_id: id, amount: request.amount, payment_method: request.payment_method };
-    let payment = state.gateway.charge(&format!("{id}:{key}"), &charge).await.map_err(|error| match error {
+    let charge = CreatePaymentIntent {
+        order_id: id,
+        amount: request.amount,
+        payment_method: request.payment_method,
+        reference: Some(attempt_reference(id, &key)),
+    };
+    let payment = state.gateway.charge(&attempt_reference(id, &key), &charge).await.map_err(|error| match error {
         GatewayError::Refused(refusal) => {
             // Refused before any intent existed: the attempt is over and must not hold the
             // order's one open attempt.
@@ -143,6 +148,11 @@ pub async fn pay(
     )?;
     tracing::info!(order = %id, payment = %payment.id, status = payment.status.wire_name(), "payment attempt answered");
     Ok(Json(payment))
+}
+
+/// What names one payment attempt to the gateway: its idempotency key and its reference.
+fn attempt_reference(order: Uuid, key: &str) -> String {
+    format!("{order}:{key}")
 }
 
 /// The request an attempt was first made with.
@@ -238,22 +248,44 @@ pub fn apply_gateway_update(
     state: &AppState,
     payment: &Payment,
 ) -> AppResult<(bool, Vec<OrderEvent>)> {
-    conn.execute(
-        "UPDATE payments SET status = ?2 WHERE intent_id = ?1",
-        params![payment.id, payment.status.wire_name()],
-    )?;
+    // The webhook may come before the payment handler has read the intent's id: the attempt is
+    // found by the reference the platform gave the gateway.
+    let attempt_key =
+        payment.reference.as_deref().and_then(|reference| reference.strip_prefix(&format!("{}:", payment.order_id)));
+    let own_attempt = conn.execute(
+        "UPDATE payments SET intent_id = COALESCE(intent_id, ?3), status = ?4
+         WHERE order_id = ?1 AND idempotency_key = ?2 AND (intent_id IS NULL OR intent_id = ?3)",
+        params![payment.order_id.to_string(), attempt_key, payment.id, payment.status.wire_name()],
+    )? > 0;
     if payment.status != PaymentStatus::Succeeded {
         return Ok((false, Vec::new()));
     }
-    let current = orders::state(conn, payment.order_id)?;
-    if current != OrderState::AwaitingFinalPayment {
-        // Money the order does not need (paid already, or no longer payable): given back by
-        // `refund_duplicates`, which the webhook receiver starts and the platform's tick retries.
-        tracing::warn!(order = %payment.order_id, payment = %payment.id, %current,
-            "a charge arrived for an order that no longer waits for it; refunding it");
+    let view = orders::view(conn, payment.order_id, Viewer::Sandbox)?;
+    let due = view.final_payment.as_ref().filter(|due| due.paid_at.is_none());
+    let refund_reason = match (view.state, due) {
+        (OrderState::AwaitingFinalPayment, Some(due)) if own_attempt && due.amount_due == payment.amount => None,
+        (OrderState::AwaitingFinalPayment, Some(_)) => {
+            Some("the charge was not the customer's payment of the amount due".to_owned())
+        }
+        _ if view.final_payment.as_ref().is_some_and(|due| due.paid_at.is_some()) => {
+            Some("the order was already paid".to_owned())
+        }
+        (state, _) => Some(format!("the order no longer waited for a payment (it is `{state}`)")),
+    };
+    if let Some(reason) = refund_reason {
+        // Money the order does not need: given back by `refund_duplicates`, which the webhook
+        // receiver starts and the refund task retries until the gateway answers.
+        tracing::warn!(order = %payment.order_id, payment = %payment.id, %reason, "refunding a charge");
         conn.execute(
-            "INSERT OR IGNORE INTO duplicate_charges (intent_id, order_id, amount, detected_at) VALUES (?1, ?2, ?3, ?4)",
-            params![payment.id, payment.order_id.to_string(), serde_json::to_string(&payment.amount)?, Utc::now().to_rfc3339()],
+            "INSERT OR IGNORE INTO duplicate_charges (intent_id, order_id, amount, reason, detected_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                payment.id,
+                payment.order_id.to_string(),
+                serde_json::to_string(&payment.amount)?,
+                reason,
+                Utc::now().to_rfc3339()
+            ],
         )?;
         return Ok((false, Vec::new()));
     }
@@ -263,9 +295,6 @@ pub fn apply_gateway_update(
     Ok((true, vec![moved]))
 }
 
-/// Why a charge is given back, as the customer reads it on the purchase record.
-const DUPLICATE_REASON: &str = "the order was already paid";
-
 /// Refunds the charges an order did not need, each once, and records each refund on the order's
 /// log (the customer is told). A refund the gateway does not answer is tried again on the next
 /// call.
@@ -273,10 +302,17 @@ pub async fn refund_duplicates(state: &AppState) {
     let due = {
         let conn = state.db.lock();
         let pending = conn
-            .prepare("SELECT intent_id, order_id, amount FROM duplicate_charges WHERE refunded_at IS NULL")
+            .prepare("SELECT intent_id, order_id, amount, reason FROM duplicate_charges WHERE refunded_at IS NULL")
             .and_then(|mut statement| {
                 statement
-                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+                    .query_map([], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    })?
                     .collect::<rusqlite::Result<Vec<_>>>()
             });
         match pending {
@@ -287,12 +323,12 @@ pub async fn refund_duplicates(state: &AppState) {
             }
         }
     };
-    for (intent, order, amount) in due {
+    for (intent, order, amount, reason) in due {
         let (Ok(order), Ok(amount)) = (order.parse::<Uuid>(), serde_json::from_str::<Money>(&amount)) else {
             tracing::error!(%intent, "a duplicate charge's record is unreadable");
             continue;
         };
-        if let Err(error) = state.gateway.refund(&intent, DUPLICATE_REASON).await {
+        if let Err(error) = state.gateway.refund(&intent, &reason).await {
             tracing::warn!(%intent, %error, "a duplicate charge was not refunded yet");
             continue;
         }
@@ -304,14 +340,41 @@ pub async fn refund_duplicates(state: &AppState) {
             if first == 0 {
                 return Ok(((), Vec::new()));
             }
-            let refunded =
-                EventKind::PaymentRefunded { payment_id: intent.clone(), amount, reason: DUPLICATE_REASON.to_owned() };
+            // A platform attempt given back no longer holds the order's one open attempt.
+            tx.execute("UPDATE payments SET status = 'refunded' WHERE intent_id = ?1", [&intent])?;
+            let refunded = EventKind::PaymentRefunded { payment_id: intent.clone(), amount, reason };
             Ok(((), vec![orders::append(tx, order, refunded)?]))
         });
         if let Err(error) = recorded {
             tracing::error!(%intent, message = %error.message, "a refund could not be recorded");
         }
     }
+}
+
+/// Gives back the charges orders did not need, every two seconds until the mock stops.
+pub async fn run_refunds(state: AppState) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(2));
+    loop {
+        ticks.tick().await;
+        refund_duplicates(&state).await;
+    }
+}
+
+/// How long past the deadline a payment attempt begun before it may still finish (the customer
+/// at the bank's 3-D Secure page) before the reservation is lost.
+pub const ATTEMPT_GRACE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// Whether the customer began a payment attempt before `deadline` that has not ended yet.
+pub fn begun_in_time(conn: &Connection, order: Uuid, deadline: chrono::DateTime<Utc>) -> AppResult<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM payments WHERE order_id = ?1 AND status IN ('pending', 'requires_action') AND created_at < ?2
+             LIMIT 1",
+            params![order.to_string(), deadline.to_rfc3339()],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
 }
 
 /// Starts the registration of a paid order in the background; its outcome reaches the customer as

@@ -331,12 +331,12 @@ pub async fn payment_ledger(
 }
 
 #[utoipa::path(post, path = "/v1/sandbox/orders/{id}/duplicate-charge", tag = "sandbox",
-    responses((status = 200, body = Payment, description = "charged again; the platform refunds it when the gateway reports it"),
-              (status = 409, body = ApiError, description = "the order is not paid yet"),
+    responses((status = 200, body = Payment, description = "charged; the platform refunds it when the gateway reports it"),
+              (status = 409, body = ApiError, description = "no final payment was asked of the order"),
               (status = 503, body = ApiError, description = "payment_gateway_unavailable")),
     security(("bearer" = [])))]
-/// Charges a paid order's final amount again through the gateway, as another channel might, to
-/// watch the platform give it back.
+/// Charges an order's final amount through the gateway outside the customer's own payment, as
+/// another channel might (before or after the customer paid), to watch the platform give it back.
 pub async fn duplicate_charge(
     State(state): State<AppState>,
     _: SandboxAuth,
@@ -345,9 +345,8 @@ pub async fn duplicate_charge(
     let view = orders::view(&state.db.lock(), id, Viewer::Sandbox)?;
     let amount = view
         .final_payment
-        .filter(|due| due.paid_at.is_some())
         .map(|due| due.amount_due)
-        .ok_or_else(|| AppError::conflict(ErrorCode::NotPayable, "the order's final payment is not made yet"))?;
+        .ok_or_else(|| AppError::conflict(ErrorCode::NotPayable, "no final payment was asked of the order"))?;
     let publishable = &state.config.payments.public.publishable_key;
     state.gateway.charge_again(publishable, id, amount).await.map(Json).map_err(gateway_error)
 }

@@ -195,11 +195,14 @@ fn apply(
             // confirmation that reached the platform too late.
             let wall = Utc::now();
             let expected = Expected { order_id: order, attempt: delivery.attempt, at: wall };
-            state
+            let claims = state
                 .handover
                 .accept(tx, code, expected, wall)
                 .map_err(|refusal| late_confirmation(refusal, *verified_at, wall))?;
-            let handover = Handover { at: request.at, place: HandoverPlace::CustomerAddress, by: driver_party(driver) };
+            // The driver's time, but never before the code existed: a handover dated back could
+            // shorten the customer's time to dispute it.
+            let at = request.at.max(claims.issued_at).min(wall);
+            let handover = Handover { at, place: HandoverPlace::CustomerAddress, by: driver_party(driver) };
             delivery.handover = Some(handover.clone());
             events.push(orders::transition(tx, order, to, Actor::Driver)?);
             events.push(orders::append(tx, order, EventKind::HandedOver { handover })?);
