@@ -88,12 +88,13 @@ contract_test() {
   # Signing out would end a role's session for the rest of its run (it is run as nobody); a
   # device's event stream stays open by design. The sandbox's fault switches make the calls after
   # them fail on purpose, so they run last, on their own.
+  # (schemathesis takes one regular expression per filter: the last given wins.)
   local faults='^/v1/sandbox/(payments|drivers|registries/[^/]+|vehicles/[^/]+)/faults$'
-  contract_run "$dir" "$url" nobody "" --exclude-path-regex '/stream$' --exclude-path-regex "$faults" || failed=1
+  local skipped="/stream\$|$faults"
+  contract_run "$dir" "$url" nobody "" --exclude-path-regex "$skipped" || failed=1
   for role in customer driver dealership sandbox; do
     token=$(sed -n "s/^$role=//p" "$dir/tokens")
-    contract_run "$dir" "$url" "$role" "$token" --exclude-path /v1/auth/sign-out --exclude-path-regex '/stream$' \
-      --exclude-path-regex "$faults" || failed=1
+    contract_run "$dir" "$url" "$role" "$token" --exclude-path /v1/auth/sign-out --exclude-path-regex "$skipped" || failed=1
   done
   contract_run "$dir" "$url" "sandbox (fault switches)" "$sandbox" --include-path-regex "$faults" || failed=1
   kill "$pid" 2>/dev/null || true
