@@ -6,7 +6,8 @@
 
 SCHEMATHESIS_VERSION=4.32.5
 CAAS_CACHE=${CAAS_CACHE:-$HOME/.cache/caas-companion}
-SCHEMATHESIS_HOME=${CAAS_SCHEMATHESIS_HOME:-$CAAS_CACHE/schemathesis-$SCHEMATHESIS_VERSION}
+# Absolute: the runs change into a temporary folder.
+SCHEMATHESIS_HOME=$(realpath -m "${CAAS_SCHEMATHESIS_HOME:-$CAAS_CACHE/schemathesis-$SCHEMATHESIS_VERSION}")
 # Examples per operation and phase: enough to reach every documented answer, bounded in time.
 CONTRACT_EXAMPLES=${CAAS_CONTRACT_EXAMPLES:-12}
 
@@ -84,7 +85,12 @@ contract_test() {
     echo "error: the contract's mock did not start" >&2
     return 1
   fi
-  contract_tokens "$url" "$sandbox" >"$dir/tokens"
+  if ! contract_tokens "$url" "$sandbox" >"$dir/tokens"; then
+    kill "$pid" 2>/dev/null || true
+    rm -rf "$dir"
+    echo "error: no tokens for the contract's roles" >&2
+    return 1
+  fi
   # Signing out would end a role's session for the rest of its run (it is run as nobody); a
   # device's event stream stays open by design. The sandbox's fault switches make the calls after
   # them fail on purpose, so they run last, on their own.
@@ -94,6 +100,11 @@ contract_test() {
   contract_run "$dir" "$url" nobody "" --exclude-path-regex "$skipped" || failed=1
   for role in customer driver dealership sandbox; do
     token=$(sed -n "s/^$role=//p" "$dir/tokens")
+    if [ -z "$token" ]; then
+      echo "api contract as $role: failed (no token)"
+      failed=1
+      continue
+    fi
     contract_run "$dir" "$url" "$role" "$token" --exclude-path /v1/auth/sign-out --exclude-path-regex "$skipped" || failed=1
   done
   contract_run "$dir" "$url" "sandbox (fault switches)" "$sandbox" --include-path-regex "$faults" || failed=1

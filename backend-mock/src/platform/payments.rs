@@ -142,8 +142,11 @@ pub async fn pay(
             )
         }
     })?;
+    // Only while no webhook has spoken for the attempt: the gateway's webhooks come first and a
+    // replayed answer may be older than them.
     state.db.lock().execute(
-        "UPDATE payments SET intent_id = ?3, status = ?4 WHERE order_id = ?1 AND idempotency_key = ?2",
+        "UPDATE payments SET intent_id = ?3, status = ?4 WHERE order_id = ?1 AND idempotency_key = ?2
+         AND intent_id IS NULL",
         params![id.to_string(), key, payment.id, payment.status.wire_name()],
     )?;
     tracing::info!(order = %id, payment = %payment.id, status = payment.status.wire_name(), "payment attempt answered");
@@ -187,7 +190,7 @@ fn check_payable(state: &AppState, view: &OrderView, amount: &Money) -> AppResul
                 deadlines::expire(state, view.id)?;
                 return refuse(
                     ErrorCode::DeadlinePassed,
-                    format!("the deadline for the final payment was {}; the reservation is lost", due.deadline),
+                    format!("the deadline for the final payment was {}; no new payment can be made", due.deadline),
                 );
             }
             if *amount != due.amount_due {
@@ -254,7 +257,8 @@ pub fn apply_gateway_update(
         payment.reference.as_deref().and_then(|reference| reference.strip_prefix(&format!("{}:", payment.order_id)));
     let own_attempt = conn.execute(
         "UPDATE payments SET intent_id = COALESCE(intent_id, ?3), status = ?4
-         WHERE order_id = ?1 AND idempotency_key = ?2 AND (intent_id IS NULL OR intent_id = ?3)",
+         WHERE order_id = ?1 AND idempotency_key = ?2
+           AND (intent_id = ?3 OR (intent_id IS NULL AND status = 'pending'))",
         params![payment.order_id.to_string(), attempt_key, payment.id, payment.status.wire_name()],
     )? > 0;
     if payment.status != PaymentStatus::Succeeded {
