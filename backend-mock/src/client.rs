@@ -172,11 +172,16 @@ impl SandboxClient {
             .await
     }
 
-    /// A genuine handover code for the order's current attempt, issued `minutes_ago`.
-    pub async fn handover_code(&self, order: Uuid, minutes_ago: i64) -> ClientResult<HandoverCodeView> {
-        self.http
-            .post(&format!("/v1/sandbox/orders/{order}/handover-code"), &json!({ "issued_minutes_ago": minutes_ago }))
-            .await
+    /// A genuine handover code for the order's current attempt, issued `minutes_ago`, held by the
+    /// phone whose public key (base64url) is `holder_key` when given.
+    pub async fn handover_code(
+        &self,
+        order: Uuid,
+        minutes_ago: i64,
+        holder_key: Option<&str>,
+    ) -> ClientResult<HandoverCodeView> {
+        let body = json!({ "issued_minutes_ago": minutes_ago, "holder_key": holder_key });
+        self.http.post(&format!("/v1/sandbox/orders/{order}/handover-code"), &body).await
     }
 
     /// The next `count` driver actions are applied, then lose their answer.

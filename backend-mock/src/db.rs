@@ -89,7 +89,10 @@ CREATE TABLE IF NOT EXISTS orders (
     app_link TEXT,
     -- The owner's registration details and delivery address as taken with this sale (JSON); they
     -- belong to the order, so another sale to the same email never changes them.
-    registration_details TEXT
+    registration_details TEXT,
+    -- Which advertising key of this owner the car uses: raised at every revoked phone key, so
+    -- a phone whose key was revoked no longer recognises the car.
+    advertising_generation INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS orders_by_customer ON orders(customer_id);
 -- The cars themselves. A car belongs to one purchase record at a time; when its customer does not

@@ -120,6 +120,18 @@ pub struct HandoverCode {
     pub expires_at: SystemTime,
 }
 
+impl From<caas_core::protocol::delivery::HandoverCodeView> for HandoverCode {
+    fn from(code: caas_core::protocol::delivery::HandoverCodeView) -> Self {
+        Self { token: code.token, short_code: code.short_code, expires_at: code.expires_at.into() }
+    }
+}
+
+/// How often the handover code on screen is signed again (`present_handover_code`), in seconds.
+#[uniffi::export]
+pub fn handover_refresh_seconds() -> u32 {
+    u32::try_from(caas_core::protocol::handover::PRESENTATION_REFRESH.num_seconds()).unwrap_or(30)
+}
+
 impl std::fmt::Debug for HandoverCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HandoverCode").field("expires_at", &self.expires_at).finish_non_exhaustive()
@@ -304,10 +316,16 @@ impl Caas {
         Ok(self.inner.dispute_handover(parse_id(&order_id)?, &reason).await?)
     }
 
-    /// A handover code to show; offline, the last one while it is still valid.
+    /// A new handover code to show; offline, the last one while it is still valid.
     pub async fn handover_code(&self, order_id: String) -> Result<HandoverCode, CaasError> {
-        let code = self.inner.handover_code(parse_id(&order_id)?).await?;
-        Ok(HandoverCode { token: code.token, short_code: code.short_code, expires_at: code.expires_at.into() })
+        Ok(self.inner.handover_code(parse_id(&order_id)?).await?.into())
+    }
+
+    /// The code on screen, signed again for this moment, without a connection: the screen calls
+    /// it every `handover_refresh_seconds()` so a driver without signal can prove when the code
+    /// was checked. `NotFound` once the code expired.
+    pub async fn present_handover_code(&self, order_id: String) -> Result<HandoverCode, CaasError> {
+        Ok(self.inner.present_handover_code(parse_id(&order_id)?).await?.into())
     }
 }
 

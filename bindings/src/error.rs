@@ -14,6 +14,9 @@ pub enum HandoverRefusal {
     OtherOrder,
     OtherAttempt,
     Used,
+    StaleScreen,
+    Unvouched,
+    TooLate,
 }
 
 #[uniffi::remote(Enum)]

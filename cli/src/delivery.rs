@@ -1,6 +1,10 @@
 //! `caas delivery`: the customer's side of the delivery (windows, address, handover code).
 
+use std::io::IsTerminal as _;
+
 use caas_core::CaasError;
+use caas_core::protocol::delivery::HandoverCodeView;
+use caas_core::protocol::handover::PRESENTATION_REFRESH;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use uuid::Uuid;
@@ -21,7 +25,13 @@ pub enum DeliveryCommand {
         address: Option<String>,
     },
     /// Show the handover code for the driver or the dealership.
-    Code { order: Uuid },
+    Code {
+        order: Uuid,
+        /// Keep the code on screen, signed again every half minute until it expires, as the app
+        /// does, so a driver without signal can prove when it was checked.
+        #[arg(long)]
+        live: bool,
+    },
     /// Dispute a recorded handover (the car did not reach you); the dealership is told at once.
     Dispute {
         order: Uuid,
@@ -53,11 +63,11 @@ impl App {
                 core.confirm_delivery_address(order, address).await.map_err(explain_delivery)?;
                 println!("The delivery address is confirmed.");
             }
-            DeliveryCommand::Code { order } => {
-                let code = core.handover_code(order).await.map_err(explain)?;
-                let qr = qrcode::QrCode::new(code.token.as_bytes())?;
-                println!("{}", qr.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build());
-                println!("Code {}  (valid until {} UTC)", code.short_code, code.expires_at.format("%H:%M"));
+            DeliveryCommand::Code { order, live } => {
+                show_code(&core.handover_code(order).await.map_err(explain)?)?;
+                if live {
+                    keep_live(&core, order).await?;
+                }
             }
             DeliveryCommand::Dispute { order, reason } => {
                 core.dispute_handover(order, &reason).await.map_err(explain)?;
@@ -66,6 +76,33 @@ impl App {
         }
         Ok(())
     }
+}
+
+/// Shows the code again every [`PRESENTATION_REFRESH`], signed for that moment, until it expires.
+async fn keep_live(core: &caas_core::Caas, order: Uuid) -> anyhow::Result<()> {
+    loop {
+        tokio::time::sleep(PRESENTATION_REFRESH.to_std().unwrap_or_default()).await;
+        match core.present_handover_code(order).await {
+            Ok(code) => {
+                if std::io::stdout().is_terminal() {
+                    print!("\x1b[2J\x1b[H");
+                }
+                show_code(&code)?;
+            }
+            Err(CaasError::NotFound(_)) => {
+                println!("The code has expired; run this again for a new one.");
+                return Ok(());
+            }
+            Err(error) => return Err(explain(error)),
+        }
+    }
+}
+
+fn show_code(code: &HandoverCodeView) -> anyhow::Result<()> {
+    let qr = qrcode::QrCode::new(code.token.as_bytes())?;
+    println!("{}", qr.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build());
+    println!("Code {}  (valid until {} UTC)", code.short_code, code.expires_at.format("%H:%M"));
+    Ok(())
 }
 
 fn explain_delivery(error: CaasError) -> anyhow::Error {

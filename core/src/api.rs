@@ -9,7 +9,7 @@ use caas_protocol::api::{
 };
 use caas_protocol::delivery::{
     ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, DisputeHandoverRequest, DriverActionRequest,
-    DriverDeliveries, DriverDelivery, DriverSession, HandoverCodeView, ShortCodeRequest,
+    DriverDeliveries, DriverDelivery, DriverSession, HandoverCodeRequest, HandoverCodeView, ShortCodeRequest,
 };
 use caas_protocol::pairing::api::{GrantRequest, GrantView, LinkRequest};
 use caas_protocol::payment::{CardDetails, IDEMPOTENCY_KEY_HEADER, PayRequest, Payment, PaymentMethod, PaymentsConfig};
@@ -167,8 +167,13 @@ impl ApiClient {
         self.post(token, &format!("v1/orders/{order}/handover/dispute"), request).await
     }
 
-    pub async fn handover_code(&self, token: &str, order: Uuid) -> Result<HandoverCodeView> {
-        self.post(token, &format!("v1/orders/{order}/handover-code"), &()).await
+    pub async fn handover_code(
+        &self,
+        token: &str,
+        order: Uuid,
+        request: &HandoverCodeRequest,
+    ) -> Result<HandoverCodeView> {
+        self.post(token, &format!("v1/orders/{order}/handover-code"), request).await
     }
 
     pub async fn driver_sign_in(&self, email: &str, code: &str) -> Result<DriverSession> {

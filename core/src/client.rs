@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use caas_protocol::api::RegisterDeviceRequest;
-use caas_protocol::delivery::HandoverCodeView;
 use caas_protocol::push::PushPlatform;
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -60,7 +59,7 @@ pub(crate) struct Inner {
     /// A background retry of the outbox is running.
     pub(crate) retrying: std::sync::atomic::AtomicBool,
     /// The last handover code per order, in memory only: a short-lived credential.
-    pub(crate) handover_codes: std::sync::Mutex<std::collections::HashMap<Uuid, HandoverCodeView>>,
+    pub(crate) handover_codes: std::sync::Mutex<std::collections::HashMap<Uuid, crate::delivery::KeptCode>>,
     /// The shell's device key (Keystore, Secure Enclave); without one, a software key in the
     /// secret store.
     pub(crate) device_key: Option<Arc<dyn DeviceKey>>,

@@ -4,12 +4,20 @@
 //! Moving the delivery needs a connection and is not queued: a window is only worth choosing
 //! while the transport company still has room in it, which only the platform knows at that moment.
 //! The handover code is kept in memory only (it is a short-lived credential) so the screen can show
-//! it again without signal until it expires.
+//! it again without signal until it expires. The phone names its device key when it asks for a
+//! code and signs the moment each time it shows it, so a driver without signal can prove later
+//! when the code was checked (see `caas_protocol::handover`).
 
+use std::time::Instant;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use caas_protocol::delivery::{
-    ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, DisputeHandoverRequest, HandoverCodeView,
+    ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, DisputeHandoverRequest, HandoverCodeRequest,
+    HandoverCodeView,
 };
-use chrono::{DateTime, Utc};
+use caas_protocol::handover;
+use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use crate::client::Caas;
@@ -47,23 +55,57 @@ impl Caas {
         self.refresh_after(view.id).await
     }
 
-    /// A handover code to show: a fresh one when online, else the last one while it is valid.
+    /// A handover code to show: a fresh one when online, else the last one while it is valid;
+    /// either way signed by this phone for the moment it is shown.
     #[tracing::instrument(skip(self))]
     pub async fn handover_code(&self, order: Uuid) -> Result<HandoverCodeView> {
-        match self.inner.api.handover_code(&self.token().await?, order).await {
+        let holder_key = match self.device_key().and_then(|key| key.public_key()) {
+            Ok(key) => Some(URL_SAFE_NO_PAD.encode(key)),
+            Err(error) => {
+                tracing::warn!(%error, "no device key; the code is good only while it lasts");
+                None
+            }
+        };
+        let request = HandoverCodeRequest { holder_key };
+        match self.inner.api.handover_code(&self.token().await?, order, &request).await {
             Ok(code) => {
-                self.handover_codes().insert(order, code.clone());
-                Ok(code)
+                self.handover_codes().insert(order, KeptCode { view: code, received: Instant::now() });
+                self.present_handover_code(order).await
             }
-            Err(CaasError::Offline(reason)) => {
-                let kept = self.handover_codes().get(&order).filter(|c| c.expires_at > Utc::now()).cloned();
-                kept.ok_or(CaasError::Offline(reason))
-            }
+            Err(CaasError::Offline(reason)) => match self.present_handover_code(order).await {
+                Err(CaasError::NotFound(_)) => Err(CaasError::Offline(reason)),
+                shown => shown,
+            },
             Err(error) => Err(error),
         }
     }
 
-    fn handover_codes(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Uuid, HandoverCodeView>> {
+    /// The code this phone shows for `order`, signed again for this moment; the screen asks every
+    /// [`handover::PRESENTATION_REFRESH`], without a connection. The moment is the platform's
+    /// (the issue time plus the time since the code arrived, on the phone's monotonic clock), so a
+    /// phone whose clock is wrong still vouches for the right time.
+    #[tracing::instrument(skip(self))]
+    pub async fn present_handover_code(&self, order: Uuid) -> Result<HandoverCodeView> {
+        let kept = self.handover_codes().get(&order).filter(|c| c.view.expires_at > Utc::now()).cloned();
+        let Some(KeptCode { mut view, received }) = kept else {
+            return Err(CaasError::NotFound(format!("a valid handover code for order {order}; ask for a new one")));
+        };
+        let elapsed = TimeDelta::from_std(received.elapsed()).unwrap_or(handover::CODE_LIFETIME);
+        let shown_at = view.expires_at - handover::CODE_LIFETIME + elapsed;
+        let shown_at = DateTime::from_timestamp(shown_at.timestamp(), 0).unwrap_or(shown_at);
+        // The platform's own token: the phone has no reason to doubt it, and the driver's phone
+        // and the platform check its signature.
+        let Some(claims) = handover::unverified_claims(&view.token) else {
+            return Ok(view);
+        };
+        match self.device_key()?.sign(&handover::shown_message(claims.code_id, shown_at)).await {
+            Ok(signature) => view.token = handover::present(&view.token, shown_at, &signature),
+            Err(error) => tracing::warn!(%error, "the device key could not sign; showing the bare code"),
+        }
+        Ok(view)
+    }
+
+    fn handover_codes(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Uuid, KeptCode>> {
         self.inner.handover_codes.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -76,4 +118,11 @@ impl Caas {
         }
         Ok(())
     }
+}
+
+/// A handover code as it came from the platform, and when, on the monotonic clock.
+#[derive(Debug, Clone)]
+pub(crate) struct KeptCode {
+    view: HandoverCodeView,
+    received: Instant,
 }

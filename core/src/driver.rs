@@ -332,7 +332,8 @@ impl Caas {
         let key: HandoverPublicKey = serde_json::from_str(&key)?;
         let now = Utc::now();
         let expected = Expected { order_id: delivery.order_id, attempt: delivery.attempt, at: now };
-        let claims = handover::verify(token, &key, expected).map_err(CaasError::HandoverRefused)?;
+        let presented = handover::parse_presented(token).map_err(CaasError::HandoverRefused)?;
+        let claims = handover::verify_presented(&presented, &key, expected).map_err(CaasError::HandoverRefused)?;
         let check = HandoverCheck {
             order_id: claims.order_id,
             customer_name: delivery.customer_name.clone(),

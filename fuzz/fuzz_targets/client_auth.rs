@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use caas_protocol::pairing::{CarIdentity, ClientAuth, ExpectedVehicle, SUPPORTED_SUITES, car_respond, phone_start};
+use caas_protocol::pairing::{CarIdentity, ClientAuth, SUPPORTED_SUITES, car_respond, phone_start};
 use libfuzzer_sys::fuzz_target;
 use ring::rand::SystemRandom;
 
@@ -18,9 +18,9 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(ClientAuth::parse(&auth.encode()).ok(), Some(auth));
     }
     let rng = SystemRandom::new();
-    let expected = ExpectedVehicle { vin: CAR.vin.clone(), public_key: CAR.public_key() };
+    let expected = car::expected(&CAR);
     let (_, hello) = phone_start(&rng, expected, &SUPPORTED_SUITES).expect("start");
-    let (car, _) = car_respond(&CAR, &rng, &hello, 1_800_000_000_000).expect("answered");
+    let (car, _) = car_respond(&CAR, &rng, &hello, car::NOW_SECS as u64 * 1000).expect("answered");
     let refusal = car.receive(&CAR, data, 1_800_000_000, &|_| false).expect_err("random bytes never authenticate");
     assert_eq!(refusal.error, caas_protocol::pairing::PairingError::AuthenticationFailed);
 });

@@ -4,9 +4,7 @@
 
 use std::sync::{LazyLock, Mutex};
 
-use caas_protocol::pairing::{
-    ExpectedVehicle, Grant, GrantRole, Record, SUPPORTED_SUITES, Session, car_respond, phone_start,
-};
+use caas_protocol::pairing::{Grant, GrantRole, Record, SUPPORTED_SUITES, Session, car_respond, phone_start};
 use libfuzzer_sys::fuzz_target;
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair as _};
@@ -26,13 +24,13 @@ static CAR_SESSION: LazyLock<Mutex<Session>> = LazyLock::new(|| {
     let device = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng).expect("key");
     let grant = platform.sign(Grant {
         grant_id: Default::default(),
-        vin: vin.clone(),
+        vin,
         role: GrantRole::Owner,
         not_before: NOW_SECS - 60,
         not_after: NOW_SECS + 60,
         device_public_key: device.public_key().as_ref().try_into().expect("65 bytes"),
     });
-    let expected = ExpectedVehicle { vin, public_key: car.public_key() };
+    let expected = car::expected(&car);
     let (phone, hello) = phone_start(&rng, expected, &SUPPORTED_SUITES).expect("start");
     let (awaiting, answer) = car_respond(&car, &rng, &hello, NOW_SECS as u64 * 1000).expect("answer");
     let signing = phone.receive(&answer, 0).expect("the car checks out");

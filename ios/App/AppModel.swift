@@ -68,6 +68,9 @@ func explain(_ error: Error) -> String {
         case .used: return "This code was used already."
         case .otherOrder, .otherAttempt: return "This code is for another delivery."
         case .unknownKey: return "Refresh your deliveries, then scan again."
+        case .staleScreen: return "This is a copy of the code, not the customer's app. Ask them to open the code in the app."
+        case .unvouched, .tooLate:
+            return "The handover reached us too late to be confirmed. Ask the customer to show a new code, or call the dealership."
         default: return "This is not a valid handover code. Do not hand the car over."
         }
     case .Pairing(let failure, _):

@@ -3,12 +3,15 @@ import CoreImage.CIFilterBuiltins
 import SwiftUI
 
 /// The code the driver or the dealership checks before handing the car over: a QR code and eight
-/// digits to read out. The code is a short-lived credential; it is drawn, never stored.
+/// digits to read out. The code is a short-lived credential; it is drawn, never stored. While the
+/// screen is up the phone signs it again every half minute, its word for when the driver checked.
 struct HandoverCodeView: View {
     let repository: CaasRepository
     let orderID: String
     @State private var code: CustomerHandoverCode?
     @State private var message: String?
+    /// Bumped by "New code": restarts the live code with a fresh one.
+    @State private var generation = 0
 
     var body: some View {
         VStack(spacing: 16) {
@@ -20,18 +23,28 @@ struct HandoverCodeView: View {
                 Text(code.shortCode.chunked(by: 4)).font(.largeTitle.monospacedDigit())
                 Text("Valid until \(code.expiresAt.formatted(date: .omitted, time: .shortened))").foregroundStyle(.secondary)
             }
-            Button("New code") { load() }
+            Button("New code") { generation += 1 }
             if let message { Text(message) }
         }
         .padding()
         .navigationTitle("Handover code")
-        .task { load() }
+        .task(id: generation) { await showLive() }
     }
 
-    private func load() {
-        attempt($message) {
-            code = try await repository.handoverCode(orderID: orderID)
-            return nil
+    /// Follows the live code until it expires or the screen goes away (the task is cancelled).
+    private func showLive() async {
+        message = nil
+        do {
+            for try await shown in repository.liveHandoverCode(orderID: orderID) {
+                code = shown
+            }
+            if !Task.isCancelled {
+                code = nil
+                message = String(localized: "The code has expired. Show a new one when the driver is with you.")
+            }
+        } catch is CancellationError {
+        } catch {
+            message = explain(error)
         }
     }
 

@@ -255,6 +255,17 @@ pub struct DriverDeliveries {
     pub deliveries: Vec<DriverDelivery>,
 }
 
+/// The customer's phone asks for a handover code it will vouch for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HandoverCodeRequest {
+    /// The phone's P-256 public key, uncompressed, base64url: the code names it, and the phone
+    /// signs when it shows the code, so a handover checked without signal can be confirmed after
+    /// the code expired. Without it the code is good only while it lasts.
+    #[serde(default)]
+    pub holder_key: Option<String>,
+}
+
 /// A driver or dealership exchanges a short code the customer read out for the signed token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -8,19 +8,29 @@
 //!
 //! The token is `CAAS1.<base64url claims>.<base64url signature>`, bounded to
 //! [`MAX_TOKEN_LEN`] bytes so a hostile QR code cannot make the phone parse megabytes.
+//!
+//! A driver without signal confirms a handover that may reach the platform after the code
+//! expired. The platform's clock cannot vouch for when such a code was checked, and the driver's
+//! phone is not independent, so the customer's phone does: the code names the key of the phone
+//! that asked for it (`holder`), and that phone shows the token with its signature over the code
+//! id and the moment it is shown, renewed every [`PRESENTATION_REFRESH`]:
+//! `<token>.<unix seconds>.<base64url ECDSA P-256 signature>`. A late confirmation is accepted
+//! only with that signature, for a moment inside the code's life that matches the driver's check,
+//! and only within [`OFFLINE_SYNC_WINDOW`] of the code's expiry (see [`verify_vouched`]).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
 use ring::digest::{SHA256, digest};
-use ring::signature::{ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
+use ring::signature::{ECDSA_P256_SHA256_ASN1, ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 const PREFIX: &str = "CAAS1";
 
-/// No genuine token comes near this; anything longer is refused unread.
-pub const MAX_TOKEN_LEN: usize = 512;
+/// No genuine code as shown (token, time and the holder's signature) comes near this; anything
+/// longer is refused unread.
+pub const MAX_TOKEN_LEN: usize = 1024;
 
 /// How long a code stays valid once issued: long enough to walk to the door, short enough that a
 /// photographed code is useless soon after.
@@ -28,6 +38,17 @@ pub const CODE_LIFETIME: TimeDelta = TimeDelta::minutes(15);
 
 /// How far apart the phones' and the platform's clocks may be.
 pub const CLOCK_SKEW: TimeDelta = TimeDelta::minutes(2);
+
+/// How long after its code expired a handover checked without signal may still reach the
+/// platform: a driver's shift. Later, the platform no longer takes the phones' word for it.
+pub const OFFLINE_SYNC_WINDOW: TimeDelta = TimeDelta::hours(12);
+
+/// How often the customer's phone signs the code it shows again with the current moment; a
+/// screen older than this (and the clocks' difference) is a copy, not the customer's phone.
+pub const PRESENTATION_REFRESH: TimeDelta = TimeDelta::seconds(30);
+
+/// Domain separation for the holder's signature.
+const SHOWN_CONTEXT: &[u8] = b"CAAS1 handover code shown\0";
 
 /// What the platform vouches for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +62,10 @@ pub struct HandoverClaims {
     pub code_id: Uuid,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The customer's phone that asked for the code: its P-256 public key (uncompressed,
+    /// base64url). Only that phone can vouch for when the code was shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
 }
 
 /// Why a code was refused.
@@ -65,6 +90,19 @@ pub enum HandoverRefusal {
     OtherAttempt,
     #[error("the code was used already")]
     Used,
+    /// The customer's phone signs what it shows every half minute; this one is older: a
+    /// screenshot or a photo, not the customer's phone.
+    #[error("the code on the screen is not live; ask the customer to open it in the app")]
+    StaleScreen,
+    /// Reached the platform after the code expired, without the customer's phone's signature
+    /// for when it was shown, or with one that does not match the driver's check.
+    #[error(
+        "the code expired before the handover reached the platform, and the customer's phone does not vouch for when it was checked"
+    )]
+    Unvouched,
+    /// Reached the platform more than [`OFFLINE_SYNC_WINDOW`] after the code expired.
+    #[error("the handover reached the platform more than twelve hours after its code expired")]
+    TooLate,
 }
 
 /// The platform's signing key.
@@ -94,16 +132,18 @@ impl HandoverSigner {
 
     /// Signs a code for `attempt` of `order_id`, valid from `now` for [`CODE_LIFETIME`].
     pub fn issue(&self, order_id: Uuid, attempt: u32, now: DateTime<Utc>) -> (HandoverClaims, String) {
-        self.issue_valid_for(order_id, attempt, now, CODE_LIFETIME)
+        self.issue_valid_for(order_id, attempt, now, CODE_LIFETIME, None)
     }
 
-    /// Signs a code with its own lifetime; the sandbox uses it to make codes that already expired.
+    /// Signs a code with its own lifetime (the sandbox makes codes that already expired), held
+    /// by the phone whose public key is `holder` when one asked for it.
     pub fn issue_valid_for(
         &self,
         order_id: Uuid,
         attempt: u32,
         issued_at: DateTime<Utc>,
         lifetime: TimeDelta,
+        holder: Option<&[u8; HOLDER_KEY_LEN]>,
     ) -> (HandoverClaims, String) {
         let claims = HandoverClaims {
             key_id: self.key_id.clone(),
@@ -112,6 +152,7 @@ impl HandoverSigner {
             code_id: Uuid::new_v4(),
             issued_at,
             expires_at: issued_at + lifetime,
+            holder: holder.map(|key| URL_SAFE_NO_PAD.encode(key)),
         };
         let token = self.sign(&claims);
         (claims, token)
@@ -171,13 +212,7 @@ fn verify_allowing(
     expected: Expected,
     skew: TimeDelta,
 ) -> Result<HandoverClaims, HandoverRefusal> {
-    let claims = verify_signature(token, key)?;
-    if claims.order_id != expected.order_id {
-        return Err(HandoverRefusal::OtherOrder);
-    }
-    if claims.attempt != expected.attempt {
-        return Err(HandoverRefusal::OtherAttempt);
-    }
+    let claims = verify_for(token, key, expected)?;
     if expected.at + skew < claims.issued_at {
         return Err(HandoverRefusal::NotYetValid);
     }
@@ -185,6 +220,143 @@ fn verify_allowing(
         return Err(HandoverRefusal::Expired);
     }
     Ok(claims)
+}
+
+/// The claims of a token the platform signed for the expected order and attempt, at any time.
+fn verify_for(token: &str, key: &HandoverPublicKey, expected: Expected) -> Result<HandoverClaims, HandoverRefusal> {
+    let claims = verify_signature(token, key)?;
+    if claims.order_id != expected.order_id {
+        return Err(HandoverRefusal::OtherOrder);
+    }
+    if claims.attempt != expected.attempt {
+        return Err(HandoverRefusal::OtherAttempt);
+    }
+    Ok(claims)
+}
+
+/// The length of an uncompressed P-256 public key, what phones' key stores export.
+pub const HOLDER_KEY_LEN: usize = 65;
+/// An ASN.1 ECDSA P-256 signature is at most 72 bytes.
+const MAX_HOLDER_SIGNATURE_LEN: usize = 72;
+
+/// A code as the customer's phone shows it: the token, and the holder's word for when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presented<'a> {
+    pub token: &'a str,
+    pub shown: Option<Shown>,
+}
+
+/// The holder's signature over the moment a code was shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    pub at: DateTime<Utc>,
+    signature: Vec<u8>,
+}
+
+/// What the holder signs: the code and the moment, in whole seconds.
+pub fn shown_message(code_id: Uuid, at: DateTime<Utc>) -> Vec<u8> {
+    let mut message = SHOWN_CONTEXT.to_vec();
+    message.extend_from_slice(code_id.as_bytes());
+    message.extend_from_slice(&at.timestamp().to_be_bytes());
+    message
+}
+
+/// The text of the QR code: `token`, shown at `at` (whole seconds, as signed), with the holder's
+/// `signature` over [`shown_message`].
+pub fn present(token: &str, at: DateTime<Utc>, signature: &[u8]) -> String {
+    format!("{}.{}.{}", token.trim(), at.timestamp(), URL_SAFE_NO_PAD.encode(signature))
+}
+
+/// Splits what a QR code carries into the token and, when there, the holder's signature; bounded
+/// before anything is decoded.
+pub fn parse_presented(code: &str) -> Result<Presented<'_>, HandoverRefusal> {
+    let code = code.trim();
+    if code.len() > MAX_TOKEN_LEN {
+        return Err(HandoverRefusal::Malformed);
+    }
+    match code.split('.').count() {
+        3 => Ok(Presented { token: code, shown: None }),
+        5 => {
+            let mut tail = code.rsplitn(3, '.');
+            let (Some(signature), Some(seconds), Some(token)) = (tail.next(), tail.next(), tail.next()) else {
+                return Err(HandoverRefusal::Malformed);
+            };
+            let at = seconds
+                .parse::<i64>()
+                .ok()
+                .and_then(|s| DateTime::from_timestamp(s, 0))
+                .ok_or(HandoverRefusal::Malformed)?;
+            let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| HandoverRefusal::Malformed)?;
+            if signature.len() > MAX_HOLDER_SIGNATURE_LEN {
+                return Err(HandoverRefusal::Malformed);
+            }
+            Ok(Presented { token, shown: Some(Shown { at, signature }) })
+        }
+        _ => Err(HandoverRefusal::Malformed),
+    }
+}
+
+/// Checks that the code's holder signed `shown`, for a moment inside the code's life.
+pub fn verify_shown(claims: &HandoverClaims, shown: &Shown) -> Result<(), HandoverRefusal> {
+    let holder =
+        claims.holder.as_deref().and_then(|key| URL_SAFE_NO_PAD.decode(key).ok()).ok_or(HandoverRefusal::Unvouched)?;
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, &holder)
+        .verify(&shown_message(claims.code_id, shown.at), &shown.signature)
+        .map_err(|_| HandoverRefusal::Forged)?;
+    // Whole seconds were signed: the moment may be up to a second before the issue time.
+    if shown.at + TimeDelta::seconds(1) < claims.issued_at || shown.at >= claims.expires_at {
+        return Err(HandoverRefusal::Unvouched);
+    }
+    Ok(())
+}
+
+/// Checks a shown code on the driver's phone at `expected.at`: the token as [`verify`] does, and
+/// when the holder signed it, that the signature is genuine and the screen is live (signed within
+/// [`PRESENTATION_REFRESH`] and the clocks' difference), so a photo of a code is caught at the
+/// door.
+pub fn verify_presented(
+    code: &Presented<'_>,
+    key: &HandoverPublicKey,
+    expected: Expected,
+) -> Result<HandoverClaims, HandoverRefusal> {
+    let claims = verify(code.token, key, expected)?;
+    if let Some(shown) = &code.shown {
+        verify_shown(&claims, shown)?;
+        if (expected.at - shown.at).abs() > PRESENTATION_REFRESH + CLOCK_SKEW {
+            return Err(HandoverRefusal::StaleScreen);
+        }
+    }
+    Ok(claims)
+}
+
+/// The platform's judgement of a confirmation that arrived at `expected.at`, after its code
+/// expired, from a driver who says they checked it at `checked_at`: accepted only within
+/// [`OFFLINE_SYNC_WINDOW`] of the expiry, with the holder's signature for a moment inside the
+/// code's life that matches the driver's check. Returns the claims and that moment, the one the
+/// handover is recorded at.
+pub fn verify_vouched(
+    code: &Presented<'_>,
+    key: &HandoverPublicKey,
+    expected: Expected,
+    checked_at: DateTime<Utc>,
+) -> Result<(HandoverClaims, DateTime<Utc>), HandoverRefusal> {
+    let claims = verify_for(code.token, key, expected)?;
+    if expected.at >= claims.expires_at + OFFLINE_SYNC_WINDOW {
+        return Err(HandoverRefusal::TooLate);
+    }
+    let shown = code.shown.as_ref().ok_or(HandoverRefusal::Unvouched)?;
+    verify_shown(&claims, shown)?;
+    if (checked_at - shown.at).abs() > PRESENTATION_REFRESH + CLOCK_SKEW {
+        return Err(HandoverRefusal::Unvouched);
+    }
+    Ok((claims, shown.at))
+}
+
+/// What a token says, unchecked: for the customer's phone, which got it from the platform and
+/// needs the code id to sign the moment it shows it.
+pub fn unverified_claims(token: &str) -> Option<HandoverClaims> {
+    let body = token.trim().split('.').nth(1)?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).ok()?).ok()
 }
 
 /// Checks only that the platform signed the token, and returns what it says.
@@ -279,7 +451,107 @@ mod tests {
         assert_eq!(verify(&oversized, &signer(1).public_key(), at(&claims)), Err(HandoverRefusal::Malformed));
     }
 
+    /// A customer's phone key, and a code it holds issued `minutes_ago`.
+    fn held_code(minutes_ago: i64) -> (HandoverSigner, ring::signature::EcdsaKeyPair, HandoverClaims, String) {
+        use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).expect("key");
+        let phone = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng).expect("key");
+        let holder: [u8; HOLDER_KEY_LEN] = phone.public_key().as_ref().try_into().expect("uncompressed point");
+        let signer = signer(5);
+        let issued_at = Utc::now() - TimeDelta::minutes(minutes_ago);
+        let (claims, token) = signer.issue_valid_for(Uuid::new_v4(), 1, issued_at, CODE_LIFETIME, Some(&holder));
+        (signer, phone, claims, token)
+    }
+
+    fn shown_by(
+        phone: &ring::signature::EcdsaKeyPair,
+        claims: &HandoverClaims,
+        token: &str,
+        at: DateTime<Utc>,
+    ) -> String {
+        let at = DateTime::from_timestamp(at.timestamp(), 0).expect("in range");
+        let signature = phone.sign(&ring::rand::SystemRandom::new(), &shown_message(claims.code_id, at)).expect("sign");
+        present(token, at, signature.as_ref())
+    }
+
+    #[test]
+    fn a_live_screen_checks_out_and_a_photo_of_it_does_not() {
+        let (signer, phone, claims, token) = held_code(0);
+        let key = signer.public_key();
+        let shown = shown_by(&phone, &claims, &token, claims.issued_at + TimeDelta::minutes(1));
+        let presented = parse_presented(&shown).expect("parses");
+        assert_eq!(presented.token, token);
+        let door = Expected { at: claims.issued_at + TimeDelta::minutes(1), ..at(&claims) };
+        assert_eq!(verify_presented(&presented, &key, door), Ok(claims.clone()));
+        let later = Expected { at: claims.issued_at + TimeDelta::minutes(4), ..door };
+        assert_eq!(verify_presented(&presented, &key, later), Err(HandoverRefusal::StaleScreen), "a photo");
+        // Another moment under the same signature: refused.
+        let moved = shown.replacen(
+            &format!(".{}.", (claims.issued_at + TimeDelta::minutes(1)).timestamp()),
+            &format!(".{}.", (claims.issued_at + TimeDelta::minutes(2)).timestamp()),
+            1,
+        );
+        assert_ne!(moved, shown);
+        assert_eq!(
+            verify_presented(&parse_presented(&moved).expect("parses"), &key, door),
+            Err(HandoverRefusal::Forged)
+        );
+        // The bare token still works at the door: the eight digits resolve to it.
+        assert!(verify_presented(&parse_presented(&token).expect("parses"), &key, door).is_ok());
+    }
+
+    #[test]
+    fn a_late_confirmation_needs_the_holders_word_for_a_moment_the_code_was_valid() {
+        let (signer, phone, claims, token) = held_code(60);
+        let key = signer.public_key();
+        let checked = claims.issued_at + TimeDelta::minutes(5);
+        let arrived = Expected { at: Utc::now(), ..at(&claims) };
+        let shown = shown_by(&phone, &claims, &token, checked);
+        let vouched = verify_vouched(&parse_presented(&shown).expect("parses"), &key, arrived, checked);
+        assert_eq!(vouched, Ok((claims.clone(), DateTime::from_timestamp(checked.timestamp(), 0).expect("in range"))));
+
+        let bare = parse_presented(&token).expect("parses");
+        assert_eq!(verify_vouched(&bare, &key, arrived, checked), Err(HandoverRefusal::Unvouched), "no word");
+        let presented = parse_presented(&shown).expect("parses");
+        let elsewhere = checked + TimeDelta::minutes(10);
+        assert_eq!(verify_vouched(&presented, &key, arrived, elsewhere), Err(HandoverRefusal::Unvouched), "not then");
+        let after_expiry = shown_by(&phone, &claims, &token, claims.expires_at + TimeDelta::minutes(1));
+        let after = parse_presented(&after_expiry).expect("parses");
+        assert_eq!(
+            verify_vouched(&after, &key, arrived, claims.expires_at + TimeDelta::minutes(1)),
+            Err(HandoverRefusal::Unvouched),
+            "shown once the code had expired"
+        );
+        let next_day = Expected { at: claims.expires_at + OFFLINE_SYNC_WINDOW, ..arrived };
+        assert_eq!(verify_vouched(&presented, &key, next_day, checked), Err(HandoverRefusal::TooLate));
+
+        // Another phone's signature, or a code nobody holds, vouches for nothing.
+        let (_, stranger, _, _) = held_code(0);
+        let forged = parse_presented(&shown_by(&stranger, &claims, &token, checked)).expect("parses").shown;
+        let forged = Presented { token: &token, shown: forged };
+        assert_eq!(verify_vouched(&forged, &key, arrived, checked), Err(HandoverRefusal::Forged));
+        let (unheld_claims, unheld) = signer.issue_valid_for(claims.order_id, 1, claims.issued_at, CODE_LIFETIME, None);
+        let unheld = format!("{unheld}.{}.{}", checked.timestamp(), URL_SAFE_NO_PAD.encode([1u8; 70]));
+        let expected = Expected { order_id: unheld_claims.order_id, ..arrived };
+        assert_eq!(
+            verify_vouched(&parse_presented(&unheld).expect("parses"), &key, expected, checked),
+            Err(HandoverRefusal::Unvouched)
+        );
+    }
+
     proptest! {
+        /// Whatever a QR code carries, reading it never panics, and nothing unsigned is accepted.
+        #[test]
+        fn any_presented_text_is_read_without_panic(text in "[A-Za-z0-9._-]{0,1100}") {
+            let signer = signer(9);
+            if let Ok(presented) = parse_presented(&text) {
+                let expected = Expected { order_id: Uuid::from_u128(1), attempt: 1, at: Utc::now() };
+                prop_assert!(verify_presented(&presented, &signer.public_key(), expected).is_err());
+                prop_assert!(verify_vouched(&presented, &signer.public_key(), expected, Utc::now()).is_err());
+            }
+        }
+
         /// Changing any byte of a genuine token never yields an accepted code.
         #[test]
         fn any_altered_token_is_refused(position in 0usize..400, replacement in any::<u8>()) {

@@ -255,7 +255,7 @@ async fn forged_expired_foreign_and_other_company_attempts_are_refused() -> anyh
     forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
     let forged = String::from_utf8(forged)?;
     assert_eq!(handover_refusal(driver.check_handover_code(job.delivery_id, &forged).await), HandoverRefusal::Forged);
-    let expired = platform.sandbox.handover_code(ana.order, 30).await?;
+    let expired = platform.sandbox.handover_code(ana.order, 30, None).await?;
     assert_eq!(
         handover_refusal(driver.confirm_handover(job.delivery_id, &expired.token).await),
         HandoverRefusal::Expired

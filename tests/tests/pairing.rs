@@ -5,13 +5,18 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use anyhow::Context as _;
 use caas_core::protocol::OrderState;
 use caas_core::protocol::api::EventKind;
+use caas_core::protocol::pairing::{
+    AdvertisingKey, ExpectedVehicle, RotatingId, SUPPORTED_SUITES, Vin, fragment, phone_start,
+};
 use caas_core::{
-    CaasError, CustomerAction, LinkConditions, PairingFailure, PairingListener, PairingOptions, PairingStep,
-    SimulatedTransport,
+    BleTransport as _, CaasError, CustomerAction, FileSecretStore, LinkConditions, PairingFailure, PairingListener,
+    PairingOptions, PairingStep, SecretStore as _, SimulatedTransport,
 };
 use caas_e2e::{BookedCustomer, NO_SIGNAL, Platform, open_phone};
+use ring::rand::SystemRandom;
 
 fn failure<T: std::fmt::Debug>(result: Result<T, CaasError>) -> PairingFailure {
     match result {
@@ -254,5 +259,80 @@ async fn signing_out_forgets_the_phone_keys() -> anyhow::Result<()> {
     again.sync().await?;
     let second = again.pair_vehicle(order, &radio, PairingOptions::default(), None).await?;
     assert_ne!(second.grant_id, first.grant_id);
+    Ok(())
+}
+
+/// The car's advertising key as the phone in `dir` keeps it.
+fn advertising_key(dir: &std::path::Path, order: uuid::Uuid) -> anyhow::Result<AdvertisingKey> {
+    use base64::Engine as _;
+    let secrets = FileSecretStore::new(dir.join("secrets"))?;
+    let stored = secrets.get(&format!("pairing.advertising.{order}"))?.context("the phone keeps the key")?;
+    let secret: [u8; 32] = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(stored.trim())?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("32 bytes"))?;
+    Ok(AdvertisingKey::new(&secret))
+}
+
+/// Whether `key` recognises a car on the air now.
+async fn recognised(radio: &SimulatedTransport, key: &AdvertisingKey) -> anyhow::Result<bool> {
+    let now = chrono::Utc::now().timestamp();
+    Ok(radio
+        .scan(Duration::from_secs(1))
+        .await?
+        .iter()
+        .any(|ad| <[u8; 8]>::try_from(ad.service_data.as_slice()).is_ok_and(|id| key.recognises(RotatingId(id), now))))
+}
+
+/// Whether the car on the air answers a hello proving `key` at all.
+async fn hello_answered(radio: &SimulatedTransport, key: &AdvertisingKey) -> anyhow::Result<bool> {
+    let car = radio.scan(Duration::from_secs(1)).await?.into_iter().next().context("a car on the air")?;
+    let mut link = radio.connect(&car.peripheral_id).await?;
+    let expected = ExpectedVehicle {
+        vin: Vin::parse("VCAUEX00000000001").map_err(|e| anyhow::anyhow!("{e}"))?,
+        public_key: [0; 32],
+        advertising: key.clone(),
+        car_now_secs: chrono::Utc::now().timestamp(),
+    };
+    let (_, hello) = phone_start(&SystemRandom::new(), expected, &SUPPORTED_SUITES)?;
+    for chunk in fragment(&hello, link.mtu())? {
+        link.write(&chunk).await?;
+    }
+    let answer = link.next_indication(Duration::from_millis(500)).await?;
+    link.disconnect().await;
+    Ok(answer.is_some())
+}
+
+/// Issue 12, phone keys: the car advertised one identifier for life and answered any hello, so a
+/// phone whose key was revoked still found the car and anyone nearby could probe it. Now the
+/// identifier comes from the owner's current key generation, and the car answers only a hello
+/// that proves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_phone_loses_sight_of_the_car_and_a_stranger_gets_no_answer() -> anyhow::Result<()> {
+    let Delivered { platform, dir, ana, radio } = delivered().await?;
+    let first = ana.core.pair_vehicle(ana.order, &radio, PairingOptions::default(), None).await?;
+    let first_key = advertising_key(dir.path(), ana.order)?;
+    assert!(recognised(&radio, &first_key).await?, "the owner's phone finds the car");
+    assert!(hello_answered(&radio, &first_key).await?, "and the car answers it");
+    assert!(!hello_answered(&radio, &AdvertisingKey::new(&[7; 32])).await?, "a stranger gets no answer");
+
+    // Ana's new phone revokes the first phone's key.
+    let second_dir = tempfile::tempdir()?;
+    let second = platform.phone("ana@example.com", second_dir.path()).await?;
+    second.sync().await?;
+    second.pair_vehicle(ana.order, &radio, PairingOptions::default(), None).await?;
+    second.revoke_phone_key(ana.order, first.grant_id).await?;
+
+    // The car advertises under a new key: the revoked phone's key sees noise and proves nothing.
+    assert!(!recognised(&radio, &first_key).await?, "the revoked phone no longer recognises the car");
+    assert!(!hello_answered(&radio, &first_key).await?, "nor does the car answer it");
+    assert_eq!(
+        failure(ana.core.pair_vehicle(ana.order, &radio, impatient(), None).await),
+        PairingFailure::GrantRevoked
+    );
+    // The second phone, which also held the old key, fetches the new one and finds the car.
+    second.pair_vehicle(ana.order, &radio, PairingOptions::default(), None).await?;
+    let second_key = advertising_key(second_dir.path(), ana.order)?;
+    assert!(recognised(&radio, &second_key).await? && hello_answered(&radio, &second_key).await?);
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use caas_core::Caas;
 use caas_core::protocol::OrderState;
 use caas_core::protocol::api::{CustomerDetails, RegisterSaleRequest, RegistrationDetails, VehicleConfiguration};
+use caas_core::protocol::handover;
 use caas_core::protocol::payment::CardDetails;
 use caas_e2e::{DRIVER, Platform, Watcher, customer};
 use chrono::TimeDelta;
@@ -70,7 +71,7 @@ async fn a_stale_code_with_a_claimed_check_time_delivers_nothing() -> anyhow::Re
     let platform = Platform::start().await?;
     let dir = tempfile::tempdir()?;
     let (customer, _driver, delivery) = car_at_the_door(&platform, "late@example.com", dir.path()).await?;
-    let stale = platform.sandbox.handover_code(customer.order, 60).await?;
+    let stale = platform.sandbox.handover_code(customer.order, 60, None).await?;
     let claimed = stale.expires_at - TimeDelta::minutes(5);
     let token = platform.driver_token(DRIVER).await?;
     let (status, _, answer) = post(
@@ -85,6 +86,124 @@ async fn a_stale_code_with_a_claimed_check_time_delivers_nothing() -> anyhow::Re
         "the driver is told what to do: {answer}"
     );
     assert_eq!(platform.dealership.order(customer.order).await?.state, OrderState::AtCustomerAddress);
+    Ok(())
+}
+
+/// A customer's phone key: signs the moment it shows a code, as the app does.
+struct CustomerPhone(ring::signature::EcdsaKeyPair);
+
+impl CustomerPhone {
+    fn new() -> anyhow::Result<Self> {
+        use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).map_err(|_| anyhow::anyhow!("key"))?;
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+            .map(Self)
+            .map_err(|e| anyhow::anyhow!("key: {e}"))
+    }
+
+    fn public_key(&self) -> String {
+        use base64::Engine as _;
+        use ring::signature::KeyPair as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.0.public_key())
+    }
+
+    /// The QR code's text: `token` shown at `at`.
+    fn show(&self, token: &str, at: chrono::DateTime<chrono::Utc>) -> anyhow::Result<String> {
+        let claims = handover::unverified_claims(token).ok_or_else(|| anyhow::anyhow!("a token"))?;
+        let at = chrono::DateTime::from_timestamp(at.timestamp(), 0).ok_or_else(|| anyhow::anyhow!("time"))?;
+        let signature = self
+            .0
+            .sign(&ring::rand::SystemRandom::new(), &handover::shown_message(claims.code_id, at))
+            .map_err(|_| anyhow::anyhow!("sign"))?;
+        Ok(handover::present(token, at, signature.as_ref()))
+    }
+}
+
+/// Issue 12, "what must hold", handover: a handover checked without signal reaches the platform
+/// after its code expired. It is accepted within twelve hours and only with the customer's phone's
+/// signature for a moment the code was valid that matches the driver's check; otherwise refused
+/// with the reason and what to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_offline_handover_needs_the_customers_phone_to_vouch_for_it() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let (customer, _driver, delivery) = car_at_the_door(&platform, "offline@example.com", dir.path()).await?;
+    let phone = CustomerPhone::new()?;
+    let token = platform.driver_token(DRIVER).await?;
+    let url = format!("{}/v1/driver/deliveries/{delivery}/actions", platform.url());
+    let confirm = |code: String, checked: chrono::DateTime<chrono::Utc>| {
+        post(
+            url.clone(),
+            Some(&token),
+            json!({ "at": checked, "action": "confirm_handover", "code": code, "verified_at": checked }),
+        )
+    };
+
+    // Thirteen hours late: past the window, whatever the customer's phone says.
+    let ancient = platform.sandbox.handover_code(customer.order, 13 * 60, Some(&phone.public_key())).await?;
+    let checked = ancient.expires_at - TimeDelta::minutes(5);
+    let (status, _, answer) = confirm(phone.show(&ancient.token, checked)?, checked).await?;
+    assert_eq!((status.as_u16(), answer["code"].as_str()), (422, Some("handover_code_expired")), "{answer}");
+    assert!(answer["message"].as_str().is_some_and(|m| m.contains("twelve hours")), "{answer}");
+
+    let late = platform.sandbox.handover_code(customer.order, 60, Some(&phone.public_key())).await?;
+    let checked = late.expires_at - TimeDelta::minutes(10);
+    // The bare token: nobody vouches for when it was checked.
+    let (status, _, answer) = confirm(late.token.clone(), checked).await?;
+    assert_eq!((status.as_u16(), answer["code"].as_str()), (422, Some("handover_code_expired")), "{answer}");
+    assert!(answer["message"].as_str().is_some_and(|m| m.contains("does not vouch") && m.contains("new code")));
+    // Another phone's signature.
+    let stranger = CustomerPhone::new()?;
+    let (status, _, answer) = confirm(stranger.show(&late.token, checked)?, checked).await?;
+    assert_eq!((status.as_u16(), answer["code"].as_str()), (422, Some("handover_code_invalid")), "{answer}");
+    // The customer's phone shows it at one moment, the driver claims to have checked it at another.
+    let (status, _, answer) = confirm(phone.show(&late.token, checked)?, checked - TimeDelta::minutes(4)).await?;
+    assert_eq!((status.as_u16(), answer["code"].as_str()), (422, Some("handover_code_expired")), "{answer}");
+    // Shown once the code had expired.
+    let after = late.expires_at + TimeDelta::minutes(1);
+    let (status, _, answer) = confirm(phone.show(&late.token, after)?, after).await?;
+    assert_eq!((status.as_u16(), answer["code"].as_str()), (422, Some("handover_code_expired")), "{answer}");
+    assert_eq!(platform.dealership.order(customer.order).await?.state, OrderState::AtCustomerAddress);
+
+    // The customer's phone vouches for a moment inside the code's life: handed over, at that moment.
+    let (status, _, answer) = confirm(phone.show(&late.token, checked)?, checked + TimeDelta::seconds(20)).await?;
+    assert_eq!(status.as_u16(), 200, "{answer}");
+    let view = platform.dealership.order(customer.order).await?;
+    assert_eq!(view.state, OrderState::Delivered);
+    let handed_over = view.delivery.and_then(|d| d.handover).expect("handed over");
+    assert_eq!(handed_over.at.timestamp(), checked.timestamp(), "recorded when the customer's phone showed the code");
+    Ok(())
+}
+
+/// The customer's app signs the code it shows; the driver's phone checks that signature offline
+/// and the platform again, so the whole path carries the customer's word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_code_on_the_customers_screen_is_signed_by_their_phone() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let (customer, driver, delivery) = car_at_the_door(&platform, "vouch@example.com", dir.path()).await?;
+    let first = customer.core.handover_code(customer.order).await?;
+    let again = customer.core.present_handover_code(customer.order).await?;
+    let presented = handover::parse_presented(&again.token).map_err(|e| anyhow::anyhow!("{e}"))?;
+    assert!(presented.shown.is_some(), "the app shows the code with its signature");
+    assert!(first.token.starts_with(presented.token), "the same code, shown again");
+    let claims = handover::unverified_claims(presented.token).ok_or_else(|| anyhow::anyhow!("claims"))?;
+    assert!(claims.holder.is_some(), "the code names the phone that holds it");
+
+    // Altered, the signature no longer holds, at the door or at the platform.
+    let moved = {
+        let shown = presented.shown.as_ref().map(|s| s.at.timestamp()).unwrap_or_default();
+        again.token.replace(&format!(".{shown}."), &format!(".{}.", shown - 1))
+    };
+    assert!(matches!(
+        driver.check_handover_code(delivery, &moved).await,
+        Err(caas_core::CaasError::HandoverRefused(handover::HandoverRefusal::Forged))
+    ));
+    driver.check_handover_code(delivery, &again.token).await?;
+    driver.confirm_handover(delivery, &again.token).await?;
+    assert_eq!(platform.dealership.order(customer.order).await?.state, OrderState::Delivered);
     Ok(())
 }
 
@@ -127,15 +246,16 @@ async fn short_codes_allow_five_wrong_guesses_for_the_assigned_driver_only() -> 
     let fresh = customer.core.handover_code(customer.order).await?;
     let (status, _, answer) = post(url.clone(), Some(&token), json!({ "short_code": fresh.short_code })).await?;
     assert_eq!(status.as_u16(), 200, "{answer}");
-    assert_eq!(answer["token"].as_str(), Some(fresh.token.as_str()));
+    let bare = handover::parse_presented(&fresh.token).map_err(|e| anyhow::anyhow!("{e}"))?.token;
+    assert_eq!(answer["token"].as_str(), Some(bare), "the platform's token, without the phone's signature");
 
     // An expired code's digits never resolve.
-    let expired = platform.sandbox.handover_code(customer.order, 30).await?;
+    let expired = platform.sandbox.handover_code(customer.order, 30, None).await?;
     let (status, _, answer) = post(url.clone(), Some(&token), json!({ "short_code": expired.short_code })).await?;
     assert_eq!((status.as_u16(), answer["code"].as_str()), (422, Some("handover_code_expired")), "{answer}");
 
     // The platform keeps digests: neither a token nor the digits are in its files.
-    for secret in [&genuine.token, &fresh.token, &fresh.short_code, &genuine.short_code] {
+    for secret in [&genuine.token, &fresh.token, bare, &fresh.short_code, &genuine.short_code] {
         assert!(!stored_anywhere(&platform, secret)?, "`{secret}` is stored in plain text");
     }
     Ok(())

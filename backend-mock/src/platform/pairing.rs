@@ -98,7 +98,7 @@ pub async fn issue_grant(
                 id,
                 EventKind::KeyIssued { grant_id: grant.grant_id, not_after: seconds(grant.not_after) },
             )?;
-            Ok((view(&state, &vin, grant.grant_id, &signed.bytes, grant.not_before, grant.not_after), vec![event]))
+            Ok((view(tx, &state, &vin, grant.grant_id, &signed.bytes, grant.not_before, grant.not_after)?, vec![event]))
         })
         .map(Json)
 }
@@ -225,6 +225,12 @@ pub fn revoke(state: &AppState, grant_id: Uuid, of_order: Option<Uuid>) -> AppRe
             "UPDATE pairing_grants SET revoked_at = ?2 WHERE grant_id = ?1",
             params![grant_id.to_string(), state.clock.now().to_rfc3339()],
         )?;
+        // A new advertising key: the revoked phone no longer recognises the car, and the owner's
+        // other phones get the new key with their next grant.
+        tx.execute(
+            "UPDATE orders SET advertising_generation = advertising_generation + 1 WHERE id = ?1",
+            [order.to_string()],
+        )?;
         Ok(((), vec![orders::append(tx, order, EventKind::KeyRevoked { grant_id })?]))
     })
 }
@@ -277,30 +283,39 @@ fn current_grant(
             continue;
         };
         if not_after.with_timezone(&Utc) - now > REISSUE_BEFORE_END {
-            return Ok(Some(view(state, &vin, grant_id, &grant, not_before.timestamp(), not_after.timestamp())));
+            return view(conn, state, &vin, grant_id, &grant, not_before.timestamp(), not_after.timestamp()).map(Some);
         }
     }
     Ok(None)
 }
 
-fn view(state: &AppState, vin: &Vin, grant_id: Uuid, grant: &[u8], not_before: i64, not_after: i64) -> GrantView {
-    GrantView {
+fn view(
+    tx: &Connection,
+    state: &AppState,
+    vin: &Vin,
+    grant_id: Uuid,
+    grant: &[u8],
+    not_before: i64,
+    not_after: i64,
+) -> AppResult<GrantView> {
+    let advertising = state.fleet.current_advertising(tx, vin)?.ok_or_else(|| AppError::not_found("vehicle"))?;
+    Ok(GrantView {
         grant_id,
         grant: api::encode(grant),
         not_before: seconds(not_before),
         not_after: seconds(not_after),
         vin: vin.to_string(),
         vehicle_public_key: api::encode(&state.fleet.identity(vin).public_key()),
-        advertising_key: api::encode(&state.fleet.advertising_secret(vin)),
+        advertising_key: api::encode(&advertising),
         platform_time: state.clock.now(),
-    }
+    })
 }
 
 fn seconds(unix: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(unix, 0).unwrap_or_default()
 }
 
-fn decode(text: &str, max_len: usize, field: &str) -> AppResult<Vec<u8>> {
+pub(crate) fn decode(text: &str, max_len: usize, field: &str) -> AppResult<Vec<u8>> {
     api::decode(text, max_len)
         .map_err(|_| AppError::invalid(format!("`{field}` must be base64url of at most {max_len} bytes")))
 }

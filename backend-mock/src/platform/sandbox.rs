@@ -356,6 +356,9 @@ pub struct HandoverCodeRequest {
     /// Issue the code this many minutes ago, to test expiry (0 to 1440).
     #[serde(default)]
     pub issued_minutes_ago: i64,
+    /// The phone that holds the code, as the customer's phone names itself.
+    #[serde(default)]
+    pub holder_key: Option<String>,
 }
 
 #[utoipa::path(post, path = "/v1/sandbox/orders/{id}/handover-code", tag = "sandbox", request_body = HandoverCodeRequest,
@@ -372,11 +375,12 @@ pub async fn handover_code(
     if !(0..=1440).contains(&request.issued_minutes_ago) {
         return Err(AppError::invalid("`issued_minutes_ago` must be between 0 and 1440"));
     }
+    let holder = request.holder_key.as_deref().map(super::delivery::holder_key).transpose()?;
     let conn = state.db.lock();
     let delivery = super::delivery::of_order(&conn, id)?.ok_or_else(|| AppError::not_found("delivery"))?;
     let issued_at = chrono::Utc::now() - chrono::TimeDelta::minutes(request.issued_minutes_ago);
-    let code =
-        state.handover.issue_at(&conn, id, delivery.attempt, issued_at, caas_protocol::handover::CODE_LIFETIME)?;
+    let lifetime = caas_protocol::handover::CODE_LIFETIME;
+    let code = state.handover.issue_at(&conn, id, delivery.attempt, issued_at, lifetime, holder.as_ref())?;
     Ok((auth::CarriesCredential, Json(code)))
 }
 

@@ -6,7 +6,7 @@
 
 use caas_protocol::pairing::{
     AlertCode, AwaitingClientAuth, CarIdentity, Content, Grant, MessageType, PairingError, Reassembler, Response,
-    Session, car_respond,
+    Session, Vin, car_respond,
 };
 use ring::rand::SystemRandom;
 
@@ -30,7 +30,8 @@ pub(super) struct CarLink {
 }
 
 impl CarLink {
-    pub(super) fn new(fleet: Fleet, identity: CarIdentity) -> Self {
+    pub(super) fn new(fleet: Fleet, vin: Vin) -> Self {
+        let identity = fleet.on_the_road(&vin);
         Self { fleet, identity, rng: SystemRandom::new(), reassembler: Reassembler::new(), stage: Stage::Idle }
     }
 
@@ -52,14 +53,18 @@ impl CarLink {
         let now_ms = u64::try_from(now.timestamp_millis()).unwrap_or_default();
         let stage = std::mem::replace(&mut self.stage, Stage::Idle);
         let (next, replies) = match (MessageType::of(message), stage) {
-            // A new hello starts over, whatever state the connection was in.
-            (Ok(MessageType::ClientHello), _) => match car_respond(&self.identity, &self.rng, message, now_ms) {
-                Ok((awaiting, answer)) => (Stage::AwaitingAuth(Box::new(awaiting)), vec![answer]),
-                Err(refusal) => {
-                    tracing::info!(error = %refusal.error, "refused a hello");
-                    (Stage::Idle, vec![refusal.alert])
+            // A new hello starts over, whatever state the connection was in, with the owner's
+            // advertising key as the platform has it now (a key revoked a moment ago included).
+            (Ok(MessageType::ClientHello), _) => {
+                self.identity = self.fleet.on_the_road(&self.identity.vin);
+                match car_respond(&self.identity, &self.rng, message, now_ms) {
+                    Ok((awaiting, answer)) => (Stage::AwaitingAuth(Box::new(awaiting)), vec![answer]),
+                    Err(refusal) => {
+                        tracing::info!(error = %refusal.error, "refused a hello");
+                        (Stage::Idle, refusal.alert.into_iter().collect())
+                    }
                 }
-            },
+            }
             (Ok(MessageType::ClientAuth), Stage::AwaitingAuth(awaiting)) => {
                 let fleet = self.fleet.clone();
                 match awaiting.receive(&self.identity, message, now.timestamp(), &|id| fleet.is_revoked(id)) {
@@ -69,7 +74,7 @@ impl CarLink {
                     }
                     Err(refusal) => {
                         tracing::info!(vin = %self.identity.vin, error = %refusal.error, "refused a phone");
-                        (Stage::Idle, vec![refusal.alert])
+                        (Stage::Idle, refusal.alert.into_iter().collect())
                     }
                 }
             }

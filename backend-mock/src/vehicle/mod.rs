@@ -19,7 +19,7 @@ use caas_protocol::pairing::{
     RotatingId, VehicleStatus, Vin,
 };
 use ring::hmac;
-use rusqlite::OptionalExtension;
+use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -95,9 +95,44 @@ impl Fleet {
         )
     }
 
-    /// The secret behind the car's rotating advertisement.
-    pub fn advertising_secret(&self, vin: &Vin) -> [u8; 32] {
-        derive(&self.inner.master, "advertising", vin.as_str())
+    /// The secret behind the car's rotating advertisement for one owner (the order that sold it
+    /// to them) and one generation of their keys: a resale (another order) or a revoked phone
+    /// key (another generation) gives the car a new one.
+    pub fn advertising_secret(&self, vin: &Vin, owner: Uuid, generation: i64) -> [u8; 32] {
+        derive(&self.inner.master, "advertising", &format!("{vin}/{owner}/{generation}"))
+    }
+
+    /// The car's current advertising secret, read on `conn`: `None` while no customer has it.
+    pub fn current_advertising(&self, conn: &Connection, vin: &Vin) -> rusqlite::Result<Option<[u8; 32]>> {
+        let owner: Option<(String, i64)> = conn
+            .query_row(
+                "SELECT id, advertising_generation FROM orders WHERE vin = ?1 AND state IN (?2, ?3, ?4)
+                 ORDER BY updated_at DESC LIMIT 1",
+                rusqlite::params![
+                    vin.as_str(),
+                    OrderState::Delivered.wire_name(),
+                    OrderState::AppLinked.wire_name(),
+                    OrderState::Operational.wire_name()
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(owner.and_then(|(order, generation)| {
+            order.parse().ok().map(|order| self.advertising_secret(vin, order, generation))
+        }))
+    }
+
+    /// The car as it answers a phone now: its identity and its owner's current advertising key.
+    pub(super) fn on_the_road(&self, vin: &Vin) -> CarIdentity {
+        let identity = self.identity(vin);
+        match self.current_advertising(&self.inner.db.lock(), vin) {
+            Ok(Some(secret)) => identity.with_advertising(AdvertisingKey::new(&secret)),
+            Ok(None) => identity,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the advertising key; the car answers nobody");
+                identity
+            }
+        }
     }
 
     /// The car's clock: the platform's, so the sandbox clock moves grants' validity too.
@@ -108,10 +143,10 @@ impl Fleet {
     /// Cars with their customers (delivered or later) advertise; newest first, as many as a scan
     /// reports.
     fn on_air(&self) -> Vec<(Vin, Advertisement)> {
-        let vins: Vec<String> = {
+        let cars: Vec<(String, String, i64)> = {
             let conn = self.inner.db.lock();
             let query = conn.prepare(
-                "SELECT vin FROM orders WHERE vin IS NOT NULL AND state IN (?1, ?2, ?3)
+                "SELECT vin, id, advertising_generation FROM orders WHERE vin IS NOT NULL AND state IN (?1, ?2, ?3)
                  ORDER BY updated_at DESC LIMIT ?4",
             );
             let rows = query.and_then(|mut statement| {
@@ -123,7 +158,7 @@ impl Fleet {
                             OrderState::Operational.wire_name(),
                             MAX_ADVERTISEMENTS
                         ],
-                        |r| r.get(0),
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                     )?
                     .collect()
             });
@@ -133,10 +168,11 @@ impl Fleet {
             })
         };
         let now = self.now().timestamp();
-        vins.iter()
-            .filter_map(|vin| Vin::parse(vin).ok())
-            .map(|vin| {
-                let rotating_id = AdvertisingKey::new(&self.advertising_secret(&vin)).rotating_id(now);
+        cars.iter()
+            .filter_map(|(vin, order, generation)| Some((Vin::parse(vin).ok()?, order.parse().ok()?, *generation)))
+            .map(|(vin, order, generation)| {
+                let secret = self.advertising_secret(&vin, order, generation);
+                let rotating_id = AdvertisingKey::new(&secret).rotating_id(now);
                 let ad = Advertisement { peripheral_id: peripheral_id(rotating_id), rotating_id, rssi: -58 };
                 (vin, ad)
             })
@@ -356,6 +392,17 @@ mod tests {
         let two = Vin::parse("VCAUEX00000000002").expect("vin");
         assert_eq!(fleet.identity(&one).public_key(), fleet.identity(&one).public_key());
         assert_ne!(fleet.identity(&one).public_key(), fleet.identity(&two).public_key());
-        assert_ne!(fleet.advertising_secret(&one), fleet.advertising_secret(&two));
+        let owner = Uuid::new_v4();
+        assert_ne!(fleet.advertising_secret(&one, owner, 0), fleet.advertising_secret(&two, owner, 0));
+        assert_ne!(
+            fleet.advertising_secret(&one, owner, 0),
+            fleet.advertising_secret(&one, owner, 1),
+            "a revoked key changes it"
+        );
+        assert_ne!(
+            fleet.advertising_secret(&one, owner, 0),
+            fleet.advertising_secret(&one, Uuid::new_v4(), 0),
+            "a new owner changes it"
+        );
     }
 }

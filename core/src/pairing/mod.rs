@@ -131,7 +131,8 @@ impl Caas {
                     grant = match self.grant_for(order_id, true).await {
                         Ok(grant) => grant,
                         Err(CaasError::Offline(_)) => return Err(error),
-                        Err(other) => return Err(other),
+                        // Revoked since: the car's new advertising key hid it from this phone.
+                        Err(other) => return Err(self.forget_if_revoked(order_id, other).await?),
                     };
                     refreshed = true;
                 }
@@ -143,15 +144,19 @@ impl Caas {
                 Err(CaasError::Pairing { failure: PairingFailure::ConnectionLost, message }) => {
                     tracing::info!(%message, "the link dropped; connecting again");
                 }
-                Err(error @ CaasError::Pairing { failure: PairingFailure::GrantRevoked, .. }) => {
-                    // A revoked grant opens nothing any more: keep neither it nor the car's secret.
-                    self.inner.store.write(move |tx| vehicle_keys::forget_grant(tx, order_id)).await?;
-                    self.inner.secrets.delete(&advertising_secret(order_id))?;
-                    return Err(error);
-                }
-                Err(error) => return Err(error),
+                Err(error) => return Err(self.forget_if_revoked(order_id, error).await?),
             }
         }
+    }
+
+    /// A revoked grant opens nothing any more: keep neither it nor the car's secret. Returns
+    /// `error` to pass on.
+    async fn forget_if_revoked(&self, order_id: Uuid, error: CaasError) -> Result<CaasError> {
+        if matches!(error, CaasError::Pairing { failure: PairingFailure::GrantRevoked, .. }) {
+            self.inner.store.write(move |tx| vehicle_keys::forget_grant(tx, order_id)).await?;
+            self.inner.secrets.delete(&advertising_secret(order_id))?;
+        }
+        Ok(error)
     }
 
     /// Fetches the phone key for a delivered order now, so the car can be paired later without
@@ -196,7 +201,13 @@ impl Caas {
         let link = transport.connect(&car.peripheral_id).await.map_err(transport_failure)?;
         let mut conversation = Conversation::new(link);
         step(PairingStep::Authenticating);
-        let outcome = self.link_over(&mut conversation, grant, link_command, options).await;
+        let expected = ExpectedVehicle {
+            vin: Vin::parse(&grant.vin).map_err(|_| CaasError::Storage("the stored VIN is invalid".into()))?,
+            public_key: grant.vehicle_public_key,
+            advertising,
+            car_now_secs: car_now,
+        };
+        let outcome = self.link_over(&mut conversation, expected, grant, link_command, options).await;
         let report = conversation.close().await;
         tracing::info!(?report, "pairing link closed");
         outcome.map(|status| (status, report))
@@ -205,12 +216,11 @@ impl Caas {
     async fn link_over(
         &self,
         conversation: &mut Conversation,
+        expected: ExpectedVehicle,
         grant: &StoredGrant,
         link_command: CommandId,
         options: PairingOptions,
     ) -> Result<VehicleStatus> {
-        let vin = Vin::parse(&grant.vin).map_err(|_| CaasError::Storage("the stored VIN is invalid".into()))?;
-        let expected = ExpectedVehicle { vin, public_key: grant.vehicle_public_key };
         let device_key = self.device_key()?;
         let mut session =
             conversation.authenticate(expected, &grant.grant, device_key.as_ref(), options.reply_timeout).await?;

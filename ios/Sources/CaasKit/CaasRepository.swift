@@ -32,6 +32,16 @@ public struct CustomerHandoverCode: Sendable, CustomStringConvertible {
     public let expiresAt: Date
 
     public var description: String { "CustomerHandoverCode(expires \(expiresAt))" }
+
+    init(_ code: HandoverCode) {
+        self.init(token: code.token, shortCode: code.shortCode, expiresAt: code.expiresAt)
+    }
+
+    public init(token: String, shortCode: String, expiresAt: Date) {
+        self.token = token
+        self.shortCode = shortCode
+        self.expiresAt = expiresAt
+    }
 }
 
 /// A push the core handled, and what came of it.
@@ -159,10 +169,45 @@ public final class CaasRepository: Sendable {
         try await cancellable { [core] in try await core.disputeHandover(orderId: orderID, reason: reason) }
     }
 
-    /// The code to show the driver or the dealership; offline, the last one while it is valid.
+    /// A new code to show the driver or the dealership; offline, the last one while it is valid.
     public func handoverCode(orderID: String) async throws -> CustomerHandoverCode {
-        let code = try await cancellable { [core] in try await core.handoverCode(orderId: orderID) }
-        return CustomerHandoverCode(token: code.token, shortCode: code.shortCode, expiresAt: code.expiresAt)
+        CustomerHandoverCode(try await cancellable { [core] in try await core.handoverCode(orderId: orderID) })
+    }
+
+    /// The code on screen signed again by this phone for this moment, offline too; `nil` once it
+    /// expired. The signature is the customer's word for when the driver checked the code, which a
+    /// driver without signal needs if the confirmation reaches the platform after the code expired.
+    public func presentHandoverCode(orderID: String) async throws -> CustomerHandoverCode? {
+        do {
+            return CustomerHandoverCode(try await cancellable { [core] in try await core.presentHandoverCode(orderId: orderID) })
+        } catch CaasError.NotFound {
+            return nil
+        }
+    }
+
+    /// How often the handover code on screen is signed again.
+    public var handoverRefresh: Duration { .seconds(Int(handoverRefreshSeconds())) }
+
+    /// The handover code while a screen shows it: a new code, then the same code signed again every
+    /// `handoverRefresh`. Finishes when the code expires; cancelling the consuming task stops it.
+    public func liveHandoverCode(orderID: String) -> AsyncThrowingStream<CustomerHandoverCode, Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: CustomerHandoverCode.self)
+        let refresh = handoverRefresh
+        let showing = Task {
+            do {
+                continuation.yield(try await handoverCode(orderID: orderID))
+                while true {
+                    try await Task.sleep(for: refresh)
+                    guard let code = try await presentHandoverCode(orderID: orderID) else { break }
+                    continuation.yield(code)
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in showing.cancel() }
+        return stream
     }
 
     /// Pairs the phone with the delivered car of an order over `transport` (the app's CoreBluetooth

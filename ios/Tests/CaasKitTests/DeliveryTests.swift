@@ -74,8 +74,15 @@ extension CaasRepositoryTests {
         XCTAssertEqual(arrived, .synced)
         _ = try await first(try customer.order(id: order)) { $0.summary.state == .atCustomerAddress }
 
-        let code = try await customer.handoverCode(orderID: order)
+        var live = customer.liveHandoverCode(orderID: order).makeAsyncIterator()
+        let next = try await live.next()
+        let code = try XCTUnwrap(next)
         XCTAssertFalse(String(describing: code).contains(code.shortCode), "a code never prints")
+        // The screen signs the same code again for the moment it shows it.
+        let presented = try await customer.presentHandoverCode(orderID: order)
+        let shown = try XCTUnwrap(presented)
+        XCTAssertEqual(Array(code.token.split(separator: ".").prefix(3)), Array(shown.token.split(separator: ".").prefix(3)))
+        XCTAssertEqual(shown.token.split(separator: ".").count, 5, "the token, the moment, the phone's signature")
         do {
             // One character inside the signature changed: still well-formed, no longer signed.
             var forged = Array(code.token)
@@ -88,7 +95,7 @@ extension CaasRepositoryTests {
         }
         let check = try await driver.checkHandoverCode(deliveryID: job.deliveryId, code: code.token)
         XCTAssertEqual(check.customerName, "Swift Test")
-        let handedOver = try await driver.confirmHandover(deliveryID: job.deliveryId, code: code.token)
+        let handedOver = try await driver.confirmHandover(deliveryID: job.deliveryId, code: shown.token)
         XCTAssertEqual(handedOver, .synced)
         let delivered = try await first(try customer.order(id: order)) { $0.summary.state == .delivered }
         XCTAssertEqual(delivered.delivery?.handover?.place, .customerAddress)

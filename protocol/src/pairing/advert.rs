@@ -4,11 +4,22 @@
 //! Instead it advertises `HMAC-SHA256(advertising key, epoch)` cut to 8 bytes, new every
 //! [`ADVERTISING_EPOCH_SECS`]; the platform gives the owner's phone the advertising key with the
 //! grant, and the phone computes the identifiers to look for.
+//!
+//! The key belongs to one owner and one generation of their keys: the platform makes a new one
+//! when a phone key is revoked or the car changes hands, so a former phone no longer finds the
+//! car. And the car answers only a hello that proves the key ([`AdvertisingKey::hello_proof`]),
+//! so a stranger cannot probe a car for what it is.
 
 use ring::hmac;
 
 /// How long one identifier is advertised.
 pub const ADVERTISING_EPOCH_SECS: i64 = 15 * 60;
+
+/// Domain separation: a hello proof is never an advertised identifier.
+const HELLO_CONTEXT: &[u8] = b"CAAS-HELLO-v1\0";
+
+/// The length of a hello proof: a whole HMAC-SHA256 tag.
+pub const HELLO_PROOF_LEN: usize = 32;
 
 /// What the car advertises in one epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,6 +60,31 @@ impl AdvertisingKey {
             .into_iter()
             .any(|shift| self.rotating_id(unix_secs + shift) == id)
     }
+
+    /// The phone's proof that it holds this key: a tag over its hello as sent (without the
+    /// proof) and the identifier the car advertises in the epoch of `unix_secs`, so a recorded
+    /// hello stops working within the epoch after next.
+    pub fn hello_proof(&self, hello: &[u8], unix_secs: i64) -> [u8; HELLO_PROOF_LEN] {
+        let mut proof = [0u8; HELLO_PROOF_LEN];
+        proof.copy_from_slice(hmac::sign(&self.0, &hello_message(self.rotating_id(unix_secs), hello)).as_ref());
+        proof
+    }
+
+    /// Whether `proof` is this key's over `hello` in the epoch of `unix_secs`, or one either
+    /// side (the clocks' difference, as [`Self::recognises`]). Compared in constant time.
+    pub fn verifies_hello(&self, hello: &[u8], proof: &[u8], unix_secs: i64) -> bool {
+        [-ADVERTISING_EPOCH_SECS, 0, ADVERTISING_EPOCH_SECS].into_iter().any(|shift| {
+            hmac::verify(&self.0, &hello_message(self.rotating_id(unix_secs + shift), hello), proof).is_ok()
+        })
+    }
+}
+
+fn hello_message(id: RotatingId, hello: &[u8]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(HELLO_CONTEXT.len() + id.0.len() + hello.len());
+    message.extend_from_slice(HELLO_CONTEXT);
+    message.extend_from_slice(&id.0);
+    message.extend_from_slice(hello);
+    message
 }
 
 #[cfg(test)]
@@ -65,5 +101,18 @@ mod tests {
         assert_ne!(key.rotating_id(now + 2 * ADVERTISING_EPOCH_SECS), id, "the identifier changes");
         assert!(!key.recognises(id, now + 3 * ADVERTISING_EPOCH_SECS));
         assert!(!AdvertisingKey::new(&[8; 32]).recognises(id, now), "another car's key sees noise");
+    }
+
+    #[test]
+    fn only_the_key_holder_proves_a_hello_and_only_for_a_while() {
+        let key = AdvertisingKey::new(&[9; 32]);
+        let now = 1_800_000_000;
+        let proof = key.hello_proof(b"hello", now);
+        assert!(key.verifies_hello(b"hello", &proof, now));
+        assert!(key.verifies_hello(b"hello", &proof, now + ADVERTISING_EPOCH_SECS), "a car a little ahead");
+        assert!(!key.verifies_hello(b"hello", &proof, now + 3 * ADVERTISING_EPOCH_SECS), "a recording ages out");
+        assert!(!key.verifies_hello(b"hellO", &proof, now), "bound to the hello");
+        assert!(!AdvertisingKey::new(&[8; 32]).verifies_hello(b"hello", &proof, now), "a former key proves nothing");
+        assert!(!key.verifies_hello(b"hello", &proof[..16], now), "a cut proof is no proof");
     }
 }

@@ -4,6 +4,10 @@
 /// test can show which one stopped an attack.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PairingError {
+    /// A hello that does not prove the car's current advertising key: a stranger, or a phone
+    /// whose key was revoked or belongs to a former owner. The car does not answer it.
+    #[error("the hello does not prove the car's advertising key")]
+    UnknownPhone,
     /// The bytes do not parse as the message they claim to be.
     #[error("malformed message: {0}")]
     Malformed(&'static str),

@@ -18,11 +18,12 @@ use ring::rand::SecureRandom;
 use ring::signature::{ECDSA_P256_SHA256_ASN1, ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
 use uuid::Uuid;
 
+use super::advert::HELLO_PROOF_LEN;
 use super::record::{DirectionKey, SessionParts};
 use super::wire::{Reader, Writer};
 use super::{
-    AlertCode, Direction, Grant, GrantVerifier, MAX_MESSAGE_LEN, MessageType, PROTOCOL_VERSION, PairingError,
-    SUPPORTED_SUITES, Session, Suite, Vin,
+    AdvertisingKey, AlertCode, Direction, Grant, GrantVerifier, MAX_MESSAGE_LEN, MessageType, PROTOCOL_VERSION,
+    PairingError, SUPPORTED_SUITES, Session, Suite, Vin,
 };
 
 const TRANSCRIPT_CONTEXT: &[u8] = b"CAAS-PAIR-v1\0";
@@ -42,17 +43,37 @@ pub struct ClientHello {
     pub suites: Vec<u16>,
     pub ephemeral: [u8; 32],
     pub nonce: [u8; 32],
+    /// Proof that the phone holds the car's current advertising key, over everything before it
+    /// ([`AdvertisingKey::hello_proof`]); without it the car stays silent.
+    pub proof: [u8; HELLO_PROOF_LEN],
 }
 
 impl ClientHello {
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(3 + 2 * self.suites.len() + 64);
+    /// Everything the proof covers.
+    fn clear_part(&self) -> Writer {
+        let mut w = Writer::with_capacity(3 + 2 * self.suites.len() + 64 + HELLO_PROOF_LEN);
         w.u8(MessageType::ClientHello as u8).u8(self.version).u8(self.suites.len() as u8);
         for suite in &self.suites {
             w.u16(*suite);
         }
         w.bytes(&self.ephemeral).bytes(&self.nonce);
+        w
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = self.clear_part();
+        w.bytes(&self.proof);
         w.into_vec()
+    }
+
+    /// Sets the proof of `key` for the epoch of `unix_secs` (the phone's idea of the car's clock).
+    pub fn prove(&mut self, key: &AdvertisingKey, unix_secs: i64) {
+        self.proof = key.hello_proof(self.clear_part().as_slice(), unix_secs);
+    }
+
+    /// Whether the hello proves `key` at the car's `unix_secs`.
+    pub fn proves(&self, key: &AdvertisingKey, unix_secs: i64) -> bool {
+        key.verifies_hello(self.clear_part().as_slice(), &self.proof, unix_secs)
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, PairingError> {
@@ -64,7 +85,7 @@ impl ClientHello {
             return Err(PairingError::Malformed("suite list empty or too long"));
         }
         let suites = (0..count).map(|_| r.u16()).collect::<Result<Vec<_>, _>>()?;
-        let hello = Self { version, suites, ephemeral: r.array()?, nonce: r.array()? };
+        let hello = Self { version, suites, ephemeral: r.array()?, nonce: r.array()?, proof: r.array()? };
         r.finish()?;
         Ok(hello)
     }
@@ -152,19 +173,25 @@ fn parse_plain_alert(bytes: &[u8]) -> Result<AlertCode, PairingError> {
 }
 
 /// What the phone knows about the car it should reach, from the platform.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ExpectedVehicle {
     pub vin: Vin,
     /// The car's Ed25519 public key.
     pub public_key: [u8; 32],
+    /// The car's current advertising key, which the hello proves.
+    pub advertising: AdvertisingKey,
+    /// The phone's idea of the car's clock, in Unix seconds: it picks the epoch of the proof.
+    pub car_now_secs: i64,
 }
 
 /// The car's identity: its VIN, its signing key and the platform's grant key, all provisioned
-/// at manufacture.
+/// at manufacture, and the advertising key of its current owner, which the platform sends it.
 pub struct CarIdentity {
     pub vin: Vin,
     signing: Ed25519KeyPair,
     pub grants: GrantVerifier,
+    /// `None` while the car has no owner: it then answers no hello at all.
+    advertising: Option<AdvertisingKey>,
 }
 
 impl std::fmt::Debug for CarIdentity {
@@ -177,7 +204,12 @@ impl CarIdentity {
     pub fn from_seed(vin: Vin, seed: &[u8; 32], grants: GrantVerifier) -> Self {
         let signing = Ed25519KeyPair::from_seed_unchecked(seed)
             .unwrap_or_else(|_| unreachable!("any 32 bytes are an Ed25519 seed"));
-        Self { vin, signing, grants }
+        Self { vin, signing, grants, advertising: None }
+    }
+
+    /// The car with its owner's current advertising key.
+    pub fn with_advertising(self, key: AdvertisingKey) -> Self {
+        Self { advertising: Some(key), ..self }
     }
 
     pub fn public_key(&self) -> [u8; 32] {
@@ -303,12 +335,14 @@ pub fn phone_start(
         return Err(PairingError::NoCommonSuite);
     }
     let (private, public) = ephemeral(rng)?;
-    let hello = ClientHello {
+    let mut hello = ClientHello {
         version: PROTOCOL_VERSION,
         suites: suites.iter().map(|s| s.wire()).collect(),
         ephemeral: public,
         nonce: random(rng)?,
+        proof: [0; HELLO_PROOF_LEN],
     };
+    hello.prove(&expected.advertising, expected.car_now_secs);
     let message = hello.encode();
     let mut transcript = Context::new(&SHA256);
     transcript.update(TRANSCRIPT_CONTEXT);
@@ -431,7 +465,9 @@ impl AwaitingDeviceSignature {
 #[derive(Debug)]
 pub struct Refusal {
     pub error: PairingError,
-    pub alert: Vec<u8>,
+    /// What the car sends back; `None` when it stays silent (a hello that does not prove the
+    /// advertising key: the sender learns nothing, not even that a car is listening).
+    pub alert: Option<Vec<u8>>,
 }
 
 /// Answers a `ClientHello` that arrived when the car's clock read `car_now_ms`.
@@ -441,8 +477,13 @@ pub fn car_respond(
     message: &[u8],
     car_now_ms: u64,
 ) -> Result<(AwaitingClientAuth, Vec<u8>), Refusal> {
-    let plain = |error: PairingError| Refusal { alert: plain_alert(AlertCode::for_error(&error)), error };
-    let hello = ClientHello::parse(message).map_err(plain)?;
+    let silent = |error: PairingError| Refusal { alert: None, error };
+    let plain = |error: PairingError| Refusal { alert: Some(plain_alert(AlertCode::for_error(&error))), error };
+    let hello = ClientHello::parse(message).map_err(silent)?;
+    let car_now_secs = i64::try_from(car_now_ms / 1000).unwrap_or(i64::MAX);
+    if !identity.advertising.as_ref().is_some_and(|key| hello.proves(key, car_now_secs)) {
+        return Err(silent(PairingError::UnknownPhone));
+    }
     if hello.version != PROTOCOL_VERSION {
         return Err(plain(PairingError::UnsupportedVersion(hello.version)));
     }
@@ -512,9 +553,9 @@ impl AwaitingClientAuth {
             match self.to_phone.seal(1, &th_final, &code) {
                 Ok(sealed) => {
                     w.u8(MessageType::HandshakeAlert as u8).field(&sealed);
-                    Refusal { error, alert: w.into_vec() }
+                    Refusal { error, alert: Some(w.into_vec()) }
                 }
-                Err(crypto) => Refusal { error: crypto, alert: plain_alert(AlertCode::Internal) },
+                Err(crypto) => Refusal { error: crypto, alert: Some(plain_alert(AlertCode::Internal)) },
             }
         };
         let grant =

@@ -42,7 +42,7 @@ mod suite;
 mod tests;
 mod wire;
 
-pub use advert::{ADVERTISING_EPOCH_SECS, AdvertisingKey, RotatingId};
+pub use advert::{ADVERTISING_EPOCH_SECS, AdvertisingKey, HELLO_PROOF_LEN, RotatingId};
 pub use command::{Command, CommandId, Content, LinkReceipt, Reply, Request, Response, VehicleStatus};
 pub use error::{AlertCode, PairingError};
 pub use frame::{ATT_HEADER_LEN, MAX_MESSAGE_LEN, MAX_MTU, MIN_MTU, REASSEMBLY_IDLE_MS, Reassembler, fragment};

@@ -23,9 +23,15 @@ struct World {
     grant: SignedGrant,
 }
 
+/// The owner's advertising key in these tests.
+fn advertising() -> AdvertisingKey {
+    AdvertisingKey::new(&[3; 32])
+}
+
 fn world() -> World {
     let platform = GrantSigner::from_seed(&[1; 32]);
-    let car = CarIdentity::from_seed(Vin::parse(VIN).expect("vin"), &[2; 32], platform.verifier());
+    let car = CarIdentity::from_seed(Vin::parse(VIN).expect("vin"), &[2; 32], platform.verifier())
+        .with_advertising(advertising());
     let device = device_key();
     let grant = platform.sign(grant_for(&device, VIN, GrantRole::Owner, NOW_SECS - 60, NOW_SECS + 3600));
     World { rng: SystemRandom::new(), platform, car, device, grant }
@@ -41,7 +47,12 @@ struct Twist<'a> {
 
 impl World {
     fn expected(&self) -> ExpectedVehicle {
-        ExpectedVehicle { vin: self.car.vin.clone(), public_key: self.car.public_key() }
+        ExpectedVehicle {
+            vin: self.car.vin.clone(),
+            public_key: self.car.public_key(),
+            advertising: advertising(),
+            car_now_secs: NOW_SECS,
+        }
     }
 
     fn twist(&self) -> Twist<'_> {
@@ -59,9 +70,12 @@ impl World {
         let (mut phone_session, m3) = phone.finish(twist.grant, &signature).map_err(both)?;
         match car.receive(&self.car, &m3, twist.car_now_secs, &|_| twist.revoked) {
             Ok((car_session, _)) => Ok((phone_session, car_session)),
-            Err(refusal) => {
-                Err((phone_session.open(&refusal.alert, PHONE_MS).expect_err("an alert is an error"), refusal.error))
-            }
+            Err(refusal) => Err((
+                phone_session
+                    .open(refusal.alert.as_deref().unwrap_or_default(), PHONE_MS)
+                    .expect_err("an alert is an error"),
+                refusal.error,
+            )),
         }
     }
 
@@ -246,7 +260,8 @@ fn a_grant_naming_a_key_off_the_curve_is_refused() {
 #[test]
 fn the_phone_refuses_a_car_without_the_expected_key() {
     let w = world();
-    let impostor = CarIdentity::from_seed(w.car.vin.clone(), &[99; 32], w.platform.verifier());
+    let impostor =
+        CarIdentity::from_seed(w.car.vin.clone(), &[99; 32], w.platform.verifier()).with_advertising(advertising());
     let (phone, m1) = phone_start(&w.rng, w.expected(), &SUPPORTED_SUITES).expect("start");
     let (_, m2) = car_respond(&impostor, &w.rng, &m1, NOW_MS).expect("the impostor answers");
     assert_eq!(phone.receive(&m2, PHONE_MS).err(), Some(PairingError::WrongVehicle));
@@ -266,9 +281,9 @@ fn low_order_ephemeral_keys_are_refused_on_both_sides() {
         let (_, m1) = phone_start(&w.rng, w.expected(), &SUPPORTED_SUITES).expect("start");
         let mut hello = ClientHello::parse(&m1).expect("parses");
         hello.ephemeral = point;
-        let refusal = car_respond(&w.car, &w.rng, &hello.encode(), NOW_MS).expect_err("refused");
+        let refusal = car_respond(&w.car, &w.rng, &prove(hello), NOW_MS).expect_err("refused");
         assert!(matches!(refusal.error, PairingError::Malformed(_)));
-        assert_eq!(refusal.alert, vec![MessageType::PlainAlert as u8, AlertCode::Malformed as u8]);
+        assert_eq!(refusal.alert, Some(vec![MessageType::PlainAlert as u8, AlertCode::Malformed as u8]));
 
         let (phone, m1) = phone_start(&w.rng, w.expected(), &SUPPORTED_SUITES).expect("start");
         let (_, m2) = car_respond(&w.car, &w.rng, &m1, NOW_MS).expect("answers");
@@ -284,7 +299,8 @@ fn stripping_the_preferred_suite_breaks_the_handshake() {
     let (phone, m1) = phone_start(&w.rng, w.expected(), &SUPPORTED_SUITES).expect("start");
     let mut hello = ClientHello::parse(&m1).expect("parses");
     hello.suites.retain(|s| *s != Suite::X25519Aes256GcmSha256.wire());
-    let (_, m2) = car_respond(&w.car, &w.rng, &hello.encode(), NOW_MS).expect("the car accepts the weaker offer");
+    // Even an attacker who knows the advertising key (a former owner, say) gains nothing.
+    let (_, m2) = car_respond(&w.car, &w.rng, &prove(hello), NOW_MS).expect("the car accepts the weaker offer");
     assert_eq!(ServerHello::parse(&m2).expect("parses").suite, Suite::X25519ChaCha20Poly1305Sha256.wire());
     // The phone's transcript has its real offer: every key differs, nothing opens.
     assert_eq!(phone.receive(&m2, PHONE_MS).err(), Some(PairingError::Tampered));
@@ -309,14 +325,47 @@ fn an_old_version_or_empty_offer_is_refused_without_keys() {
     let (_, m1) = phone_start(&w.rng, w.expected(), &SUPPORTED_SUITES).expect("start");
     let mut hello = ClientHello::parse(&m1).expect("parses");
     hello.version = 0;
-    let refusal = car_respond(&w.car, &w.rng, &hello.encode(), NOW_MS).expect_err("refused");
+    let refusal = car_respond(&w.car, &w.rng, &prove(hello.clone()), NOW_MS).expect_err("refused");
     assert_eq!(refusal.error, PairingError::UnsupportedVersion(0));
     hello.version = PROTOCOL_VERSION;
     hello.suites = vec![0x7777];
-    let refusal = car_respond(&w.car, &w.rng, &hello.encode(), NOW_MS).expect_err("refused");
+    let refusal = car_respond(&w.car, &w.rng, &prove(hello), NOW_MS).expect_err("refused");
     assert_eq!(refusal.error, PairingError::NoCommonSuite);
     let (phone, _) = phone_start(&w.rng, w.expected(), &SUPPORTED_SUITES).expect("start");
-    assert_eq!(phone.receive(&refusal.alert, PHONE_MS).err(), Some(PairingError::Refused(AlertCode::NoCommonSuite)));
+    let alert = refusal.alert.expect("the owner's phone is told why");
+    assert_eq!(phone.receive(&alert, PHONE_MS).err(), Some(PairingError::Refused(AlertCode::NoCommonSuite)));
+}
+
+/// A hello changed by someone who holds the advertising key, with its proof made again.
+fn prove(mut hello: ClientHello) -> Vec<u8> {
+    hello.prove(&advertising(), NOW_SECS);
+    hello.encode()
+}
+
+/// Issue 12: the car answered any hello, so anyone could probe a car for what it is, and a former
+/// owner's phone still found and reached it. Now a hello must prove the current advertising key,
+/// or the car stays silent.
+#[test]
+fn the_car_stays_silent_to_a_hello_without_its_advertising_key() {
+    let w = world();
+    // A stranger, or a former owner whose key was replaced.
+    let former = ExpectedVehicle { advertising: AdvertisingKey::new(&[4; 32]), ..w.expected() };
+    let (_, m1) = phone_start(&w.rng, former, &SUPPORTED_SUITES).expect("start");
+    let refusal = car_respond(&w.car, &w.rng, &m1, NOW_MS).expect_err("not answered");
+    assert_eq!((refusal.error, refusal.alert), (PairingError::UnknownPhone, None));
+    // A recorded hello of the owner's phone, replayed much later.
+    let (_, m1) = phone_start(&w.rng, w.expected(), &SUPPORTED_SUITES).expect("start");
+    let later = NOW_MS + 3 * ADVERTISING_EPOCH_SECS as u64 * 1000;
+    assert_eq!(car_respond(&w.car, &w.rng, &m1, later).expect_err("stale").alert, None);
+    // A hello altered after the proof was made.
+    let mut altered = ClientHello::parse(&m1).expect("parses");
+    altered.nonce[0] ^= 1;
+    assert_eq!(car_respond(&w.car, &w.rng, &altered.encode(), NOW_MS).expect_err("altered").alert, None);
+    // A car without an owner answers nobody.
+    let unsold = CarIdentity::from_seed(w.car.vin.clone(), &[2; 32], w.platform.verifier());
+    assert_eq!(car_respond(&unsold, &w.rng, &m1, NOW_MS).expect_err("unsold").alert, None);
+    // The owner's phone, in time, is answered.
+    assert!(car_respond(&w.car, &w.rng, &m1, NOW_MS + 60_000).is_ok());
 }
 
 #[test]

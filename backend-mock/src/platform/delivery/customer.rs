@@ -145,14 +145,21 @@ pub async fn confirm_address(
 }
 
 #[utoipa::path(post, path = "/v1/orders/{id}/handover-code", tag = "customer",
-    responses((status = 200, body = HandoverCodeView), (status = 409, body = ApiError)), security(("bearer" = [])))]
+    request_body(content = Option<caas_protocol::delivery::HandoverCodeRequest>, description = "`null` from phones that do not vouch for their codes"),
+    responses((status = 200, body = HandoverCodeView), (status = 409, body = ApiError),
+              (status = 422, body = ApiError, description = "the holder key is not a P-256 public key")),
+    security(("bearer" = [])))]
 /// A fresh handover code for the customer to show the driver or the dealership: single-use, valid
 /// for fifteen minutes, bound to this order and delivery attempt. Earlier unused codes stop working.
+/// With the phone's key the code names it as holder, so the phone's signature can vouch for when
+/// it was shown.
 pub async fn handover_code(
     State(state): State<AppState>,
     auth: CustomerAuth,
     Path(id): Path<Uuid>,
+    Json(request): Json<Option<caas_protocol::delivery::HandoverCodeRequest>>,
 ) -> AppResult<(CarriesCredential, Json<HandoverCodeView>)> {
+    let holder = request.and_then(|r| r.holder_key).map(|key| super::holder_key(&key)).transpose()?;
     let conn = state.db.lock();
     let (view, delivery) = own_delivery(&conn, auth, id)?;
     // From the booking on, not only once the driver reports the car under way: the driver's phone
@@ -170,7 +177,7 @@ pub async fn handover_code(
             format!("there is no car to hand over: the order is `{}`", view.state),
         ));
     }
-    Ok((CarriesCredential, Json(state.handover.issue(&conn, id, delivery.attempt)?)))
+    Ok((CarriesCredential, Json(state.handover.issue(&conn, id, delivery.attempt, holder.as_ref())?)))
 }
 
 #[utoipa::path(post, path = "/v1/orders/{id}/handover/dispute", tag = "customer", request_body = DisputeHandoverRequest,

@@ -88,7 +88,7 @@ pub async fn hand_over(
             // The code first, so a code shown twice is named as such even after the handover.
             let now = Utc::now();
             let expected = Expected { order_id: id, attempt: delivery.attempt, at: now };
-            state.handover.accept(tx, &token, expected, now)?;
+            state.handover.accept(tx, &token, expected, None)?;
             let changed = orders::transition(tx, id, OrderState::Delivered, Actor::Dealership)?;
             let handover = Handover { at: now, place: HandoverPlace::Dealership, by: staff_party(dealership) };
             delivery.handover = Some(handover.clone());

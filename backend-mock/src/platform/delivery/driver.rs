@@ -191,17 +191,18 @@ fn apply(
         }
         DriverAction::ConfirmHandover { code, verified_at } => {
             // The platform's clock decides: a code must still be valid when the confirmation
-            // arrives. The time the phone says it checked the code is only used to explain a
-            // confirmation that reached the platform too late.
+            // arrives, or the customer's phone must vouch that it was shown while it was. The
+            // time the driver's phone claims is only compared with that word, and used to
+            // explain a confirmation that reached the platform too late.
             let wall = Utc::now();
             let expected = Expected { order_id: order, attempt: delivery.attempt, at: wall };
-            let claims = state
+            let (claims, vouched_at) = state
                 .handover
-                .accept(tx, code, expected, wall)
+                .accept(tx, code, expected, Some(*verified_at))
                 .map_err(|refusal| late_confirmation(refusal, *verified_at, wall))?;
-            // The driver's time, but never before the code existed: a handover dated back could
-            // shorten the customer's time to dispute it.
-            let at = request.at.max(claims.issued_at).min(wall);
+            // The driver's time, or the customer's phone's for a late one, but never before the
+            // code existed: a handover dated back could shorten the customer's time to dispute it.
+            let at = vouched_at.unwrap_or(request.at).max(claims.issued_at).min(wall);
             let handover = Handover { at, place: HandoverPlace::CustomerAddress, by: driver_party(driver) };
             delivery.handover = Some(handover.clone());
             events.push(orders::transition(tx, order, to, Actor::Driver)?);
@@ -252,8 +253,10 @@ fn late_confirmation(refusal: AppError, verified_at: DateTime<Utc>, arrived: Dat
         refusal.status,
         refusal.code,
         format!(
-            "the code was checked at {} but this confirmation reached the platform at {}, after the code \
-             expired; keep the car, ask the customer to show a new code, and confirm again",
+            "{}: the code was checked at {} and this confirmation reached the platform at {}; \
+             if the car is still with you, ask the customer to show a new code and confirm again, \
+             otherwise call the dealership",
+            refusal.message,
             verified_at.format("%H:%M UTC"),
             arrived.format("%H:%M UTC")
         ),

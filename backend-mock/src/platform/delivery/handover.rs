@@ -52,10 +52,17 @@ impl HandoverDesk {
         self.short_codes.digest(&order.to_string(), short_code)
     }
 
-    /// A new code for the current attempt of `order`; earlier unused codes of the order stop
-    /// working, so only the code on the customer's screen is good.
-    pub fn issue(&self, conn: &Connection, order: Uuid, attempt: u32) -> AppResult<HandoverCodeView> {
-        self.issue_at(conn, order, attempt, Utc::now(), handover::CODE_LIFETIME)
+    /// A new code for the current attempt of `order`, held by the phone with the public key
+    /// `holder` when it gave one; earlier unused codes of the order stop working, so only the code
+    /// on the customer's screen is good.
+    pub fn issue(
+        &self,
+        conn: &Connection,
+        order: Uuid,
+        attempt: u32,
+        holder: Option<&[u8; handover::HOLDER_KEY_LEN]>,
+    ) -> AppResult<HandoverCodeView> {
+        self.issue_at(conn, order, attempt, Utc::now(), handover::CODE_LIFETIME, holder)
     }
 
     /// A code issued at `issued_at` for `lifetime`; the sandbox makes expired codes with it.
@@ -70,8 +77,9 @@ impl HandoverDesk {
         attempt: u32,
         issued_at: DateTime<Utc>,
         lifetime: TimeDelta,
+        holder: Option<&[u8; handover::HOLDER_KEY_LEN]>,
     ) -> AppResult<HandoverCodeView> {
-        let (claims, token) = self.signer.issue_valid_for(order, attempt, issued_at, lifetime);
+        let (claims, token) = self.signer.issue_valid_for(order, attempt, issued_at, lifetime, holder);
         let short_code = crate::auth::random_digits(8)?;
         conn.execute("DELETE FROM handover_codes WHERE order_id = ?1 AND used_at IS NULL", [order.to_string()])?;
         conn.execute("DELETE FROM handover_guesses WHERE order_id = ?1", [order.to_string()])?;
@@ -146,19 +154,42 @@ impl HandoverDesk {
         })
     }
 
-    /// Checks a token for `order`'s `attempt` as of `at`, and spends it. Runs inside the
-    /// transaction that hands the car over, so a code is spent only with a handover.
+    /// Checks a code as shown for `expected` order and attempt, arrived at `expected.at`, and
+    /// spends it. Runs inside the transaction that hands the car over, so a code is spent only
+    /// with a handover.
+    ///
+    /// While the code lasts by the platform's clock, that is enough. A code a driver checked
+    /// without signal at `offline_check` is accepted after that only as the customer's phone
+    /// vouches for ([`handover::verify_vouched`]), and the moment it vouches for is returned:
+    /// when the handover happened. A code checked online (`None`) has no such grace.
     pub fn accept(
         &self,
         conn: &Connection,
-        token: &str,
+        code: &str,
         expected: Expected,
-        now: DateTime<Utc>,
-    ) -> AppResult<HandoverClaims> {
-        if expected.at > now + handover::CLOCK_SKEW {
+        offline_check: Option<DateTime<Utc>>,
+    ) -> AppResult<(HandoverClaims, Option<DateTime<Utc>>)> {
+        if offline_check.is_some_and(|at| at > expected.at + handover::CLOCK_SKEW) {
             return Err(AppError::invalid("the handover is dated in the future; check the phone's clock"));
         }
-        let claims = handover::verify_by_issuer(token, &self.signer.public_key(), expected).map_err(refused)?;
+        let presented = handover::parse_presented(code).map_err(refused)?;
+        let key = self.signer.public_key();
+        let (claims, vouched_at) = match handover::verify_by_issuer(presented.token, &key, expected) {
+            Ok(claims) => {
+                if let Some(shown) = &presented.shown {
+                    // In time, but a signature that does not verify means someone altered it.
+                    handover::verify_shown(&claims, shown).map_err(refused)?;
+                }
+                (claims, None)
+            }
+            Err(HandoverRefusal::Expired) => {
+                let checked_at = offline_check.ok_or_else(|| refused(HandoverRefusal::Expired))?;
+                let (claims, shown_at) =
+                    handover::verify_vouched(&presented, &key, expected, checked_at).map_err(refused)?;
+                (claims, Some(shown_at))
+            }
+            Err(refusal) => return Err(refused(refusal)),
+        };
         let used: Option<Option<String>> = conn
             .query_row("SELECT used_at FROM handover_codes WHERE code_id = ?1", [claims.code_id.to_string()], |r| {
                 r.get(0)
@@ -177,16 +208,28 @@ impl HandoverDesk {
         }
         conn.execute(
             "UPDATE handover_codes SET used_at = ?2 WHERE code_id = ?1",
-            params![claims.code_id.to_string(), now.to_rfc3339()],
+            params![claims.code_id.to_string(), expected.at.to_rfc3339()],
         )?;
-        Ok(claims)
+        Ok((claims, vouched_at))
+    }
+}
+
+/// A phone's public key: 65 bytes of an uncompressed P-256 point. A point off the curve is not
+/// refused here; no signature ever verifies under it, so it vouches for nothing.
+pub fn holder_key(text: &str) -> AppResult<[u8; handover::HOLDER_KEY_LEN]> {
+    let bytes = crate::platform::pairing::decode(text, handover::HOLDER_KEY_LEN, "holder_key")?;
+    match <[u8; handover::HOLDER_KEY_LEN]>::try_from(bytes) {
+        Ok(key) if key[0] == 4 => Ok(key),
+        _ => Err(AppError::invalid("`holder_key` must be an uncompressed P-256 public key (65 bytes)")),
     }
 }
 
 /// The API error for a refused code.
 pub fn refused(refusal: HandoverRefusal) -> AppError {
     let code = match refusal {
-        HandoverRefusal::Expired => ErrorCode::HandoverCodeExpired,
+        HandoverRefusal::Expired | HandoverRefusal::Unvouched | HandoverRefusal::TooLate => {
+            ErrorCode::HandoverCodeExpired
+        }
         HandoverRefusal::Used => ErrorCode::HandoverCodeUsed,
         _ => ErrorCode::HandoverCodeInvalid,
     };

@@ -23,7 +23,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use handover::HandoverDesk;
+pub use handover::{HandoverDesk, holder_key};
 
 use super::orders;
 use crate::catalogue::{self, DRIVERS, TRANSPORT_COMPANIES, TransportCompany};

@@ -2,10 +2,12 @@ package eu.caas.companion
 
 import eu.caas.companion.core.BleTransport
 import eu.caas.companion.core.Caas
+import eu.caas.companion.core.CaasException
 import eu.caas.companion.core.CaasConfig
 import eu.caas.companion.core.CardDetails
 import eu.caas.companion.core.DeliverySlot
 import eu.caas.companion.core.DeviceKey
+import eu.caas.companion.core.HandoverCode
 import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.OrderListener
 import eu.caas.companion.core.OrderSummary
@@ -22,9 +24,13 @@ import eu.caas.companion.core.PushPlatform
 import eu.caas.companion.core.PushStreamHandle
 import eu.caas.companion.core.SecretStore
 import eu.caas.companion.core.SyncReport
+import eu.caas.companion.core.handoverRefreshSeconds
 import java.io.File
 import java.time.Instant
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.seconds
 import kotlinx.coroutines.channels.awaitClose
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
@@ -33,6 +39,7 @@ import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
 import kotlinx.coroutines.flow.channelFlow
 import kotlinx.coroutines.flow.conflate
+import kotlinx.coroutines.flow.flow
 
 /**
  * A card as typed on the payment screen. It goes from here to the payment gateway only, and its
@@ -68,6 +75,9 @@ sealed interface PairingProgress {
  * core's errors arrive as [eu.caas.companion.core.CaasException] subclasses.
  */
 class CaasRepository private constructor(private val core: Caas) : AutoCloseable {
+    /** How often the handover code on screen is signed again. */
+    val handoverRefresh: Duration = handoverRefreshSeconds().toLong().seconds
+
     private val ordersState = MutableStateFlow<List<OrderSummary>>(emptyList())
 
     /** The customer's orders, newest first, updated after every sync or push. */
@@ -141,9 +151,34 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
     /** Disputes a recorded handover (the car did not reach the customer); the dealership is told at once. */
     suspend fun disputeHandover(orderId: String, reason: String) = core.disputeHandover(orderId, reason)
 
-    /** The code to show the driver or the dealership; offline, the last one while it is valid. */
-    suspend fun handoverCode(orderId: String): CustomerHandoverCode =
-        core.handoverCode(orderId).let { CustomerHandoverCode(it.token, it.shortCode, it.expiresAt) }
+    /** A new code to show the driver or the dealership; offline, the last one while it is valid. */
+    suspend fun handoverCode(orderId: String): CustomerHandoverCode = core.handoverCode(orderId).toCustomer()
+
+    /**
+     * The code on screen signed again by this phone for this moment, offline too; null once it
+     * expired. The signature is the customer's word for when the driver checked the code, which
+     * a driver without signal needs if the confirmation reaches the platform after the code expired.
+     */
+    suspend fun presentHandoverCode(orderId: String): CustomerHandoverCode? =
+        try {
+            core.presentHandoverCode(orderId).toCustomer()
+        } catch (expired: CaasException.NotFound) {
+            null
+        }
+
+    /**
+     * The handover code while a screen shows it: a new code, then the same code signed again
+     * every [handoverRefresh]. Completes when the code expires.
+     */
+    fun liveHandoverCode(orderId: String): Flow<CustomerHandoverCode> = flow {
+        emit(handoverCode(orderId))
+        while (true) {
+            delay(handoverRefresh)
+            emit(presentHandoverCode(orderId) ?: break)
+        }
+    }
+
+    private fun HandoverCode.toCustomer() = CustomerHandoverCode(token, shortCode, expiresAt)
 
     /**
      * Pairs the phone with the delivered car of [orderId] over [transport] (the app's

@@ -49,15 +49,19 @@ class DeliveryTest {
                     assertEquals(DriverActionOutcome.Synced, driver.arrive(job.deliveryId))
                     withTimeout(15_000) { customer.order(order).first { it.summary.state == OrderState.AT_CUSTOMER_ADDRESS } }
 
-                    val code = customer.handoverCode(order)
+                    val code = customer.liveHandoverCode(order).first()
                     assertTrue("token" !in code.toString() && code.shortCode !in code.toString(), "a code never prints")
+                    // The screen signs the same code again for the moment it shows it.
+                    val shown = assertNotNull(customer.presentHandoverCode(order))
+                    assertEquals(code.token.split('.').take(3), shown.token.split('.').take(3))
+                    assertEquals(5, shown.token.split('.').size, "the token, the moment, the phone's signature")
                     // One character inside the signature changed: still well-formed, no longer signed.
                     val at = code.token.lastIndexOf('.') + 10
                     val forged = code.token.replaceRange(at, at + 1, if (code.token[at] == 'A') "B" else "A")
                     val refused = assertFailsWith<CaasException.HandoverRefused> { driver.checkHandoverCode(job.deliveryId, forged) }
                     assertEquals(HandoverRefusal.FORGED, refused.refusal)
                     assertEquals("Kotlin Test", driver.checkHandoverCode(job.deliveryId, code.token).customerName)
-                    assertEquals(DriverActionOutcome.Synced, driver.confirmHandover(job.deliveryId, code.token))
+                    assertEquals(DriverActionOutcome.Synced, driver.confirmHandover(job.deliveryId, shown.token))
                 }
                 val delivered = withTimeout(15_000) { customer.order(order).first { it.summary.state == OrderState.DELIVERED } }
                 assertEquals(HandoverPlace.CUSTOMER_ADDRESS, delivered.delivery?.handover?.place)

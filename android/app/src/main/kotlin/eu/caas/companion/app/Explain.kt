@@ -27,6 +27,9 @@ fun explain(error: CaasException): String = when (error) {
         HandoverRefusal.USED -> "This code was used already."
         HandoverRefusal.OTHER_ORDER, HandoverRefusal.OTHER_ATTEMPT -> "This code is for another delivery."
         HandoverRefusal.UNKNOWN_KEY -> "Refresh your deliveries, then scan again."
+        HandoverRefusal.STALE_SCREEN -> "This is a copy of the code, not the customer's app. Ask them to open the code in the app."
+        HandoverRefusal.UNVOUCHED, HandoverRefusal.TOO_LATE ->
+            "The handover reached us too late to be confirmed. Ask the customer to show a new code, or call the dealership."
         else -> "This is not a valid handover code. Do not hand the car over."
     }
     is CaasException.Pairing -> when (error.failure) {

@@ -19,6 +19,7 @@ import kotlinx.coroutines.flow.SharingStarted
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.catch
+import kotlinx.coroutines.flow.onCompletion
 import kotlinx.coroutines.flow.stateIn
 import kotlinx.coroutines.launch
 
@@ -92,9 +93,31 @@ class OrderViewModel(private val repository: CaasRepository, val orderId: String
         "Address confirmed."
     }
 
-    fun showHandoverCode() = act {
-        codeState.value = repository.handoverCode(orderId)
-        null
+    private var codeJob: Job? = null
+
+    /**
+     * Shows a new handover code and keeps it live (signed again every half minute) until it
+     * expires or [hideHandoverCode].
+     */
+    fun showHandoverCode() {
+        codeJob?.cancel()
+        codeJob = viewModelScope.launch {
+            repository.liveHandoverCode(orderId)
+                .onCompletion { cause -> if (cause == null) expired() }
+                .catch { error -> messageState.value = if (error is CaasException) explain(error) else "${error.message}" }
+                .collect { codeState.value = it }
+        }
+    }
+
+    private fun expired() {
+        codeState.value = null
+        messageState.value = "The code has expired. Show a new one when the driver is with you."
+    }
+
+    /** The code screen closed: nothing is shown or signed any more. */
+    fun hideHandoverCode() {
+        codeJob?.cancel()
+        codeState.value = null
     }
 
     fun pair(transport: BleTransport) {

@@ -9,7 +9,6 @@ import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.DisposableEffect
-import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.remember
 import androidx.compose.ui.Modifier
@@ -35,9 +34,12 @@ fun HandoverCodeScreen(viewModel: OrderViewModel) {
     val activity = LocalContext.current as? ComponentActivity
     DisposableEffect(activity) {
         activity?.window?.addFlags(WindowManager.LayoutParams.FLAG_SECURE)
-        onDispose { activity?.window?.clearFlags(WindowManager.LayoutParams.FLAG_SECURE) }
+        viewModel.showHandoverCode()
+        onDispose {
+            viewModel.hideHandoverCode()
+            activity?.window?.clearFlags(WindowManager.LayoutParams.FLAG_SECURE)
+        }
     }
-    LaunchedEffect(Unit) { viewModel.showHandoverCode() }
     Screen("Handover code", message, viewModel::dismissMessage) {
         val current = code ?: return@Screen
         val qr = remember(current.token) { qrBitmap(current.token) }
