@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS dealerships (
@@ -212,7 +212,10 @@ CREATE TABLE IF NOT EXISTS handover_codes (
     short_code_digest BLOB NOT NULL,
     claims TEXT NOT NULL,
     expires_at TEXT NOT NULL,
-    used_at TEXT
+    used_at TEXT,
+    -- When the customer showed a newer code: this one no longer resolves or hands over, except
+    -- for a handover the customer's phone vouches it showed before then.
+    superseded_at TEXT
 );
 CREATE INDEX IF NOT EXISTS handover_codes_by_order ON handover_codes(order_id);
 -- Wrong short codes per delivery attempt, across every code of the attempt; a new code resets it.
@@ -308,6 +311,9 @@ WHERE status IN ('pending', 'requires_action', 'processing', 'succeeded')
   );
 "#;
 
+/// Upgrades a version 1 to 5 database: the advertising key generation of each owner.
+const UPGRADE_TO_6: &str = "ALTER TABLE orders ADD COLUMN advertising_generation INTEGER NOT NULL DEFAULT 0;";
+
 /// Fills the orders' own registration details from their customers, once the new tables exist.
 const BACKFILL_TO_5: &str = r#"
 UPDATE orders SET registration_details = (
@@ -367,6 +373,13 @@ impl Db {
         if (1..5).contains(&found) {
             conn.execute_batch(UPGRADE_TO_5)?;
         }
+        if (1..6).contains(&found) {
+            conn.execute_batch(UPGRADE_TO_6)?;
+        }
+        if found == 5 {
+            // Older versions dropped the table above; the schema makes it anew.
+            conn.execute_batch("ALTER TABLE handover_codes ADD COLUMN superseded_at TEXT;")?;
+        }
         conn.execute_batch(SCHEMA)?;
         if (1..5).contains(&found) {
             conn.execute_batch(BACKFILL_TO_5)?;
@@ -380,5 +393,32 @@ impl Db {
         // A panic while holding the lock leaves SQLite consistent (transactions roll back on
         // drop), so a poisoned mutex is safe to keep using.
         self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_5_database_gains_the_columns_of_version_6() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("mock.sqlite3");
+        {
+            let db = Db::open(&path).expect("new database");
+            let conn = db.lock();
+            conn.execute_batch(
+                "ALTER TABLE orders DROP COLUMN advertising_generation;
+                 ALTER TABLE handover_codes DROP COLUMN superseded_at;
+                 PRAGMA user_version = 5;",
+            )
+            .expect("as version 5 left it");
+        }
+        let db = Db::open(&path).expect("upgraded");
+        let conn = db.lock();
+        conn.prepare("SELECT advertising_generation FROM orders").expect("orders gained the generation");
+        conn.prepare("SELECT superseded_at FROM handover_codes").expect("codes gained superseded_at");
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
     }
 }

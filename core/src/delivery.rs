@@ -8,8 +8,6 @@
 //! code and signs the moment each time it shows it, so a driver without signal can prove later
 //! when the code was checked (see `caas_protocol::handover`).
 
-use std::time::Instant;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use caas_protocol::delivery::{
@@ -59,17 +57,13 @@ impl Caas {
     /// either way signed by this phone for the moment it is shown.
     #[tracing::instrument(skip(self))]
     pub async fn handover_code(&self, order: Uuid) -> Result<HandoverCodeView> {
-        let holder_key = match self.device_key().and_then(|key| key.public_key()) {
-            Ok(key) => Some(URL_SAFE_NO_PAD.encode(key)),
-            Err(error) => {
-                tracing::warn!(%error, "no device key; the code is good only while it lasts");
-                None
-            }
-        };
-        let request = HandoverCodeRequest { holder_key };
+        let request = HandoverCodeRequest { holder_key: self.holder_key() };
         match self.inner.api.handover_code(&self.token().await?, order, &request).await {
             Ok(code) => {
-                self.handover_codes().insert(order, KeptCode { view: code, received: Instant::now() });
+                // The platform's clock, as far as this phone's is off from it.
+                let offset = handover::unverified_claims(&code.token)
+                    .map_or_else(TimeDelta::zero, |claims| claims.issued_at - Utc::now());
+                self.handover_codes().insert(order, KeptCode { view: code, offset });
                 self.present_handover_code(order).await
             }
             Err(CaasError::Offline(reason)) => match self.present_handover_code(order).await {
@@ -80,29 +74,43 @@ impl Caas {
         }
     }
 
-    /// The code this phone shows for `order`, signed again for this moment; the screen asks every
-    /// [`handover::PRESENTATION_REFRESH`], without a connection. The moment is the platform's
-    /// (the issue time plus the time since the code arrived, on the phone's monotonic clock), so a
-    /// phone whose clock is wrong still vouches for the right time.
+    /// The code this phone shows for `order`, signed again for this moment on the platform's
+    /// clock; the screen asks every [`handover::PRESENTATION_REFRESH`], without a connection. A
+    /// code this phone cannot sign (another phone's, or the key is unavailable) is shown bare:
+    /// good while it lasts, and as eight digits read out.
     #[tracing::instrument(skip(self))]
     pub async fn present_handover_code(&self, order: Uuid) -> Result<HandoverCodeView> {
         let kept = self.handover_codes().get(&order).filter(|c| c.view.expires_at > Utc::now()).cloned();
-        let Some(KeptCode { mut view, received }) = kept else {
+        let Some(KeptCode { mut view, offset }) = kept else {
             return Err(CaasError::NotFound(format!("a valid handover code for order {order}; ask for a new one")));
         };
-        let elapsed = TimeDelta::from_std(received.elapsed()).unwrap_or(handover::CODE_LIFETIME);
-        let shown_at = view.expires_at - handover::CODE_LIFETIME + elapsed;
-        let shown_at = DateTime::from_timestamp(shown_at.timestamp(), 0).unwrap_or(shown_at);
-        // The platform's own token: the phone has no reason to doubt it, and the driver's phone
-        // and the platform check its signature.
-        let Some(claims) = handover::unverified_claims(&view.token) else {
+        let ours = self.holder_key();
+        let claims = handover::unverified_claims(&view.token).filter(|c| ours.is_some() && c.holder == ours);
+        let Some(claims) = claims else {
             return Ok(view);
         };
-        match self.device_key()?.sign(&handover::shown_message(claims.code_id, shown_at)).await {
+        let now = Utc::now() + offset;
+        let shown_at = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+        let signed = match self.device_key() {
+            Ok(key) => key.sign(&handover::shown_message(claims.code_id, shown_at)).await,
+            Err(error) => Err(error),
+        };
+        match signed {
             Ok(signature) => view.token = handover::present(&view.token, shown_at, &signature),
             Err(error) => tracing::warn!(%error, "the device key could not sign; showing the bare code"),
         }
         Ok(view)
+    }
+
+    /// This phone's public key as a code's holder, when the device key is there.
+    fn holder_key(&self) -> Option<String> {
+        match self.device_key().and_then(|key| key.public_key()) {
+            Ok(key) => Some(URL_SAFE_NO_PAD.encode(key)),
+            Err(error) => {
+                tracing::warn!(%error, "no device key; a code is good only while it lasts");
+                None
+            }
+        }
     }
 
     fn handover_codes(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Uuid, KeptCode>> {
@@ -120,9 +128,10 @@ impl Caas {
     }
 }
 
-/// A handover code as it came from the platform, and when, on the monotonic clock.
+/// A handover code as it came from the platform, and how far the platform's clock was ahead of
+/// this phone's when it came.
 #[derive(Debug, Clone)]
 pub(crate) struct KeptCode {
     view: HandoverCodeView,
-    received: Instant,
+    offset: TimeDelta,
 }

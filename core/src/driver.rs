@@ -235,17 +235,17 @@ impl Caas {
     #[tracing::instrument(skip(self, code))]
     pub async fn check_handover_code(&self, delivery: Uuid, code: &str) -> Result<HandoverCheck> {
         let cached = self.delivery_for(delivery, OrderState::Delivered).await?;
-        let token = self.handover_token(&cached, code).await?;
-        self.verify_handover(&cached, &token).await.map(|(check, _)| check)
+        let code = self.handover_token(&cached, code).await?;
+        self.verify_handover(&cached, &code).await.map(|(check, _)| check)
     }
 
     /// Hands the car over to the customer whose code checks out, and records it.
     #[tracing::instrument(skip(self, code))]
     pub async fn confirm_handover(&self, delivery: Uuid, code: &str) -> Result<DriverActionOutcome> {
         let cached = self.delivery_for(delivery, OrderState::Delivered).await?;
-        let token = self.handover_token(&cached, code).await?;
-        let (_, verified_at) = self.verify_handover(&cached, &token).await?;
-        self.record(cached, DriverAction::ConfirmHandover { code: token, verified_at }).await
+        let code = self.handover_token(&cached, code).await?;
+        let (_, verified_at) = self.verify_handover(&cached, &code).await?;
+        self.record(cached, DriverAction::ConfirmHandover { code: code.text, verified_at }).await
     }
 
     /// Sends what the outbox holds, in order, then refreshes the list when nothing waits.
@@ -303,13 +303,13 @@ impl Caas {
         Ok(delivery)
     }
 
-    /// The signed token behind what the customer showed: the token itself, or the token the
-    /// platform holds for eight digits read out.
-    async fn handover_token(&self, delivery: &DriverDelivery, code: &str) -> Result<String> {
+    /// What the customer showed: the QR code's text, or the token the platform holds for eight
+    /// digits read out.
+    async fn handover_token(&self, delivery: &DriverDelivery, code: &str) -> Result<ShownCode> {
         let code = code.trim();
         if handover::is_short_code(code) {
             return match self.inner.api.resolve_short_code(&self.token().await?, delivery.delivery_id, code).await {
-                Ok(view) => Ok(view.token),
+                Ok(view) => Ok(ShownCode { text: view.token, read_out: true }),
                 Err(CaasError::Offline(reason)) => {
                     Err(CaasError::Offline(format!("a short code needs a connection; scan the QR code ({reason})")))
                 }
@@ -319,10 +319,14 @@ impl Caas {
                 Err(error) => Err(error),
             };
         }
-        Ok(code.to_owned())
+        Ok(ShownCode { text: code.to_owned(), read_out: false })
     }
 
-    async fn verify_handover(&self, delivery: &DriverDelivery, token: &str) -> Result<(HandoverCheck, DateTime<Utc>)> {
+    async fn verify_handover(
+        &self,
+        delivery: &DriverDelivery,
+        code: &ShownCode,
+    ) -> Result<(HandoverCheck, DateTime<Utc>)> {
         let key = self
             .inner
             .store
@@ -332,8 +336,13 @@ impl Caas {
         let key: HandoverPublicKey = serde_json::from_str(&key)?;
         let now = Utc::now();
         let expected = Expected { order_id: delivery.order_id, attempt: delivery.attempt, at: now };
-        let presented = handover::parse_presented(token).map_err(CaasError::HandoverRefused)?;
-        let claims = handover::verify_presented(&presented, &key, expected).map_err(CaasError::HandoverRefused)?;
+        let claims = if code.read_out {
+            // Resolved by the platform just now: a plain token, nothing on a screen to check.
+            handover::verify(&code.text, &key, expected)
+        } else {
+            handover::parse_presented(&code.text).and_then(|shown| handover::verify_presented(&shown, &key, expected))
+        }
+        .map_err(CaasError::HandoverRefused)?;
         let check = HandoverCheck {
             order_id: claims.order_id,
             customer_name: delivery.customer_name.clone(),
@@ -479,6 +488,14 @@ fn local_effect(mut delivery: DriverDelivery, action: &DriverAction) -> DriverDe
         delivery.window = DeliveryWindow { start: *window_start, end: *window_start + length };
     }
     delivery
+}
+
+/// A handover code as the driver got it.
+#[derive(Debug)]
+struct ShownCode {
+    text: String,
+    /// Read out as eight digits and resolved by the platform, rather than scanned from a screen.
+    read_out: bool,
 }
 
 #[cfg(test)]

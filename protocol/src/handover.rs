@@ -238,6 +238,8 @@ fn verify_for(token: &str, key: &HandoverPublicKey, expected: Expected) -> Resul
 pub const HOLDER_KEY_LEN: usize = 65;
 /// An ASN.1 ECDSA P-256 signature is at most 72 bytes.
 const MAX_HOLDER_SIGNATURE_LEN: usize = 72;
+/// No code is shown after the year 3000; the bound keeps all time arithmetic far from overflow.
+const MAX_SHOWN_SECS: i64 = 32_503_680_000;
 
 /// A code as the customer's phone shows it: the token, and the holder's word for when.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,6 +286,7 @@ pub fn parse_presented(code: &str) -> Result<Presented<'_>, HandoverRefusal> {
             let at = seconds
                 .parse::<i64>()
                 .ok()
+                .filter(|s| (0..=MAX_SHOWN_SECS).contains(s))
                 .and_then(|s| DateTime::from_timestamp(s, 0))
                 .ok_or(HandoverRefusal::Malformed)?;
             let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| HandoverRefusal::Malformed)?;
@@ -304,27 +307,32 @@ pub fn verify_shown(claims: &HandoverClaims, shown: &Shown) -> Result<(), Handov
         .verify(&shown_message(claims.code_id, shown.at), &shown.signature)
         .map_err(|_| HandoverRefusal::Forged)?;
     // Whole seconds were signed: the moment may be up to a second before the issue time.
-    if shown.at + TimeDelta::seconds(1) < claims.issued_at || shown.at >= claims.expires_at {
+    if shown.at < claims.issued_at - TimeDelta::seconds(1) || shown.at >= claims.expires_at {
         return Err(HandoverRefusal::Unvouched);
     }
     Ok(())
 }
 
-/// Checks a shown code on the driver's phone at `expected.at`: the token as [`verify`] does, and
-/// when the holder signed it, that the signature is genuine and the screen is live (signed within
-/// [`PRESENTATION_REFRESH`] and the clocks' difference), so a photo of a code is caught at the
-/// door.
+/// Checks a code scanned from a screen on the driver's phone at `expected.at`: the token as
+/// [`verify`] does, and for a code a phone holds, that the holder signed it lately (within
+/// [`PRESENTATION_REFRESH`] and the clocks' difference), so a photo of the code, or its token
+/// without the signature, is caught at the door. (A code read out as eight digits is resolved by
+/// the platform online and checked with [`verify`].)
 pub fn verify_presented(
     code: &Presented<'_>,
     key: &HandoverPublicKey,
     expected: Expected,
 ) -> Result<HandoverClaims, HandoverRefusal> {
     let claims = verify(code.token, key, expected)?;
-    if let Some(shown) = &code.shown {
-        verify_shown(&claims, shown)?;
-        if (expected.at - shown.at).abs() > PRESENTATION_REFRESH + CLOCK_SKEW {
-            return Err(HandoverRefusal::StaleScreen);
+    match &code.shown {
+        Some(shown) => {
+            verify_shown(&claims, shown)?;
+            if (expected.at - shown.at).abs() > PRESENTATION_REFRESH + CLOCK_SKEW {
+                return Err(HandoverRefusal::StaleScreen);
+            }
         }
+        None if claims.holder.is_some() => return Err(HandoverRefusal::StaleScreen),
+        None => {}
     }
     Ok(claims)
 }
@@ -497,8 +505,14 @@ mod tests {
             verify_presented(&parse_presented(&moved).expect("parses"), &key, door),
             Err(HandoverRefusal::Forged)
         );
-        // The bare token still works at the door: the eight digits resolve to it.
-        assert!(verify_presented(&parse_presented(&token).expect("parses"), &key, door).is_ok());
+        // The token without the holder's signature is a copy too; read out as eight digits, the
+        // platform resolves it online and the phone checks it as a plain token.
+        let bare = parse_presented(&token).expect("parses");
+        assert_eq!(verify_presented(&bare, &key, door), Err(HandoverRefusal::StaleScreen));
+        assert!(verify(&token, &key, door).is_ok());
+        // A moment beyond any clock is refused unread.
+        let far = format!("{token}.99999999999999.{}", URL_SAFE_NO_PAD.encode([1u8; 70]));
+        assert_eq!(parse_presented(&far), Err(HandoverRefusal::Malformed));
     }
 
     #[test]

@@ -98,7 +98,13 @@ pub async fn issue_grant(
                 id,
                 EventKind::KeyIssued { grant_id: grant.grant_id, not_after: seconds(grant.not_after) },
             )?;
-            Ok((view(tx, &state, &vin, grant.grant_id, &signed.bytes, grant.not_before, grant.not_after)?, vec![event]))
+            let issued = Issued {
+                grant_id: grant.grant_id,
+                bytes: &signed.bytes,
+                not_before: grant.not_before,
+                not_after: grant.not_after,
+            };
+            Ok((view(tx, &state, id, &vin, &issued)?, vec![event]))
         })
         .map(Json)
 }
@@ -283,27 +289,34 @@ fn current_grant(
             continue;
         };
         if not_after.with_timezone(&Utc) - now > REISSUE_BEFORE_END {
-            return view(conn, state, &vin, grant_id, &grant, not_before.timestamp(), not_after.timestamp()).map(Some);
+            let issued = Issued {
+                grant_id,
+                bytes: &grant,
+                not_before: not_before.timestamp(),
+                not_after: not_after.timestamp(),
+            };
+            return view(conn, state, order, &vin, &issued).map(Some);
         }
     }
     Ok(None)
 }
 
-fn view(
-    tx: &Connection,
-    state: &AppState,
-    vin: &Vin,
+/// A grant the platform signed: its id, bytes and validity in Unix seconds.
+struct Issued<'a> {
     grant_id: Uuid,
-    grant: &[u8],
+    bytes: &'a [u8],
     not_before: i64,
     not_after: i64,
-) -> AppResult<GrantView> {
-    let advertising = state.fleet.current_advertising(tx, vin)?.ok_or_else(|| AppError::not_found("vehicle"))?;
+}
+
+/// A grant as the device gets it, with the advertising key of the grant's own owner (`order`).
+fn view(tx: &Connection, state: &AppState, order: Uuid, vin: &Vin, issued: &Issued<'_>) -> AppResult<GrantView> {
+    let advertising = state.fleet.owner_advertising(tx, vin, order)?;
     Ok(GrantView {
-        grant_id,
-        grant: api::encode(grant),
-        not_before: seconds(not_before),
-        not_after: seconds(not_after),
+        grant_id: issued.grant_id,
+        grant: api::encode(issued.bytes),
+        not_before: seconds(issued.not_before),
+        not_after: seconds(issued.not_after),
         vin: vin.to_string(),
         vehicle_public_key: api::encode(&state.fleet.identity(vin).public_key()),
         advertising_key: api::encode(&advertising),

@@ -5,8 +5,8 @@
 //! an authentic command that expired is answered (sealed), so the owner's phone can say why.
 
 use caas_protocol::pairing::{
-    AlertCode, AwaitingClientAuth, CarIdentity, Content, Grant, MessageType, PairingError, Reassembler, Response,
-    Session, Vin, car_respond,
+    AlertCode, AwaitingClientAuth, CarIdentity, ClientHello, Content, Grant, MessageType, PairingError, Reassembler,
+    Response, Session, Vin, car_respond,
 };
 use ring::rand::SystemRandom;
 
@@ -30,8 +30,8 @@ pub(super) struct CarLink {
 }
 
 impl CarLink {
-    pub(super) fn new(fleet: Fleet, vin: Vin) -> Self {
-        let identity = fleet.on_the_road(&vin);
+    pub(super) fn new(fleet: Fleet, vin: &Vin) -> Self {
+        let identity = fleet.identity(vin);
         Self { fleet, identity, rng: SystemRandom::new(), reassembler: Reassembler::new(), stage: Stage::Idle }
     }
 
@@ -56,7 +56,9 @@ impl CarLink {
             // A new hello starts over, whatever state the connection was in, with the owner's
             // advertising key as the platform has it now (a key revoked a moment ago included).
             (Ok(MessageType::ClientHello), _) => {
-                self.identity = self.fleet.on_the_road(&self.identity.vin);
+                if ClientHello::parse(message).is_ok() {
+                    self.identity = self.fleet.on_the_road(&self.identity.vin);
+                }
                 match car_respond(&self.identity, &self.rng, message, now_ms) {
                     Ok((awaiting, answer)) => (Stage::AwaitingAuth(Box::new(awaiting)), vec![answer]),
                     Err(refusal) => {

@@ -102,6 +102,16 @@ impl Fleet {
         derive(&self.inner.master, "advertising", &format!("{vin}/{owner}/{generation}"))
     }
 
+    /// The advertising secret of the owner who bought the car with `order`, as of their current
+    /// key generation, read on `conn`.
+    pub fn owner_advertising(&self, conn: &Connection, vin: &Vin, order: Uuid) -> rusqlite::Result<[u8; 32]> {
+        let generation: i64 =
+            conn.query_row("SELECT advertising_generation FROM orders WHERE id = ?1", [order.to_string()], |r| {
+                r.get(0)
+            })?;
+        Ok(self.advertising_secret(vin, order, generation))
+    }
+
     /// The car's current advertising secret, read on `conn`: `None` while no customer has it.
     pub fn current_advertising(&self, conn: &Connection, vin: &Vin) -> rusqlite::Result<Option<[u8; 32]>> {
         let owner: Option<(String, i64)> = conn

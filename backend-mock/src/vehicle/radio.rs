@@ -80,7 +80,7 @@ impl Radio {
                     };
                     let mtu = mtu.min(CAR_MAX_MTU);
                     send(air, RadioFrame::Connected { mtu }).await?;
-                    return self.link(air, CarLink::new(self.fleet.clone(), vin), mtu).await;
+                    return self.link(air, CarLink::new(self.fleet.clone(), &vin), mtu).await;
                 }
                 RadioFrame::Disconnect => return Ok(()),
                 _ => return send(air, RadioFrame::Disconnected { reason: "not connected".into() }).await,

@@ -54,7 +54,7 @@ impl HandoverDesk {
 
     /// A new code for the current attempt of `order`, held by the phone with the public key
     /// `holder` when it gave one; earlier unused codes of the order stop working, so only the code
-    /// on the customer's screen is good.
+    /// on the customer's screen is good (see [`Self::accept`] for the one exception).
     pub fn issue(
         &self,
         conn: &Connection,
@@ -81,7 +81,13 @@ impl HandoverDesk {
     ) -> AppResult<HandoverCodeView> {
         let (claims, token) = self.signer.issue_valid_for(order, attempt, issued_at, lifetime, holder);
         let short_code = crate::auth::random_digits(8)?;
-        conn.execute("DELETE FROM handover_codes WHERE order_id = ?1 AND used_at IS NULL", [order.to_string()])?;
+        // Earlier codes stop resolving, but are kept: a driver without signal may have checked
+        // one before, and the customer's phone can vouch for that.
+        conn.execute(
+            "UPDATE handover_codes SET superseded_at = ?2
+             WHERE order_id = ?1 AND used_at IS NULL AND superseded_at IS NULL",
+            params![order.to_string(), Utc::now().to_rfc3339()],
+        )?;
         conn.execute("DELETE FROM handover_guesses WHERE order_id = ?1", [order.to_string()])?;
         conn.execute(
             "INSERT INTO handover_codes (code_id, order_id, attempt, short_code_digest, claims, expires_at)
@@ -130,7 +136,8 @@ impl HandoverDesk {
         let found: Option<String> = conn
             .query_row(
                 "SELECT claims FROM handover_codes
-                 WHERE order_id = ?1 AND attempt = ?2 AND short_code_digest = ?3 AND used_at IS NULL",
+                 WHERE order_id = ?1 AND attempt = ?2 AND short_code_digest = ?3 AND used_at IS NULL
+                   AND superseded_at IS NULL",
                 params![order_key, attempt, self.short_code_digest(order, short_code)],
                 |r| r.get(0),
             )
@@ -158,10 +165,13 @@ impl HandoverDesk {
     /// spends it. Runs inside the transaction that hands the car over, so a code is spent only
     /// with a handover.
     ///
-    /// While the code lasts by the platform's clock, that is enough. A code a driver checked
-    /// without signal at `offline_check` is accepted after that only as the customer's phone
-    /// vouches for ([`handover::verify_vouched`]), and the moment it vouches for is returned:
-    /// when the handover happened. A code checked online (`None`) has no such grace.
+    /// While the code lasts by the platform's clock, that is enough. A driver's confirmation
+    /// (`offline_check`: when the driver says the code was checked) may arrive after that, and is
+    /// then accepted only as the customer's phone vouches for ([`handover::verify_vouched`]); the
+    /// dealership's desk checks online (`None`) and has no such grace. The moment the customer's
+    /// phone signed, when there is one, is returned: when the handover happened. A code the
+    /// customer replaced by a newer one is accepted only with the phone's word that it was shown
+    /// before.
     pub fn accept(
         &self,
         conn: &Connection,
@@ -175,13 +185,14 @@ impl HandoverDesk {
         let presented = handover::parse_presented(code).map_err(refused)?;
         let key = self.signer.public_key();
         let (claims, vouched_at) = match handover::verify_by_issuer(presented.token, &key, expected) {
-            Ok(claims) => {
-                if let Some(shown) = &presented.shown {
+            Ok(claims) => match &presented.shown {
+                Some(shown) => {
                     // In time, but a signature that does not verify means someone altered it.
-                    handover::verify_shown(&claims, shown).map_err(refused)?;
+                    handover::verify_shown(&claims, shown).map_err(|_| refused(HandoverRefusal::Forged))?;
+                    (claims, Some(shown.at))
                 }
-                (claims, None)
-            }
+                None => (claims, None),
+            },
             Err(HandoverRefusal::Expired) => {
                 let checked_at = offline_check.ok_or_else(|| refused(HandoverRefusal::Expired))?;
                 let (claims, shown_at) =
@@ -190,21 +201,30 @@ impl HandoverDesk {
             }
             Err(refusal) => return Err(refused(refusal)),
         };
-        let used: Option<Option<String>> = conn
-            .query_row("SELECT used_at FROM handover_codes WHERE code_id = ?1", [claims.code_id.to_string()], |r| {
-                r.get(0)
-            })
+        let stored: Option<(Option<String>, Option<String>)> = conn
+            .query_row(
+                "SELECT used_at, superseded_at FROM handover_codes WHERE code_id = ?1",
+                [claims.code_id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
-        match used {
-            Some(None) => {}
-            Some(Some(_)) => return Err(refused(HandoverRefusal::Used)),
-            None => {
-                return Err(AppError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    ErrorCode::HandoverCodeInvalid,
-                    "the customer has shown a newer code since; scan the one on the screen now",
-                ));
+        let newer = || {
+            AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::HandoverCodeInvalid,
+                "the customer has shown a newer code since; scan the one on the screen now",
+            )
+        };
+        match stored {
+            None => return Err(newer()),
+            Some((Some(_), _)) => return Err(refused(HandoverRefusal::Used)),
+            Some((None, Some(superseded))) => {
+                let superseded = DateTime::parse_from_rfc3339(&superseded).map_err(|_| newer())?;
+                if vouched_at.is_none_or(|at| at >= superseded) {
+                    return Err(newer());
+                }
             }
+            Some((None, None)) => {}
         }
         conn.execute(
             "UPDATE handover_codes SET used_at = ?2 WHERE code_id = ?1",
