@@ -28,22 +28,23 @@ struct HandoverCodeView: View {
         }
         .padding()
         .navigationTitle("Handover code")
-        .task(id: generation) { await showLive() }
+        .task(id: generation) { await showLive(fresh: generation > 0) }
     }
 
-    /// Follows the live code until it expires or the screen goes away (the task is cancelled).
-    private func showLive() async {
+    /// Follows the live code until it expires or the screen goes away (the task is cancelled,
+    /// and the stream ends with it); a screen that comes back shows the same code.
+    private func showLive(fresh: Bool) async {
         message = nil
         do {
-            for try await shown in repository.liveHandoverCode(orderID: orderID) {
+            for try await shown in repository.liveHandoverCode(orderID: orderID, fresh: fresh) {
                 code = shown
             }
             if !Task.isCancelled {
                 code = nil
-                message = String(localized: "The code has expired. Show a new one when the driver is with you.")
+                message = "The code has expired. Show a new one when the driver is with you."
             }
-        } catch is CancellationError {
         } catch {
+            code = nil
             message = explain(error)
         }
     }

@@ -188,18 +188,27 @@ public final class CaasRepository: Sendable {
     /// How often the handover code on screen is signed again.
     public var handoverRefresh: Duration { .seconds(Int(handoverRefreshSeconds())) }
 
-    /// The handover code while a screen shows it: a new code, then the same code signed again every
-    /// `handoverRefresh`. Finishes when the code expires; cancelling the consuming task stops it.
-    public func liveHandoverCode(orderID: String) -> AsyncThrowingStream<CustomerHandoverCode, Error> {
+    /// The handover code while a screen shows it, signed again every `handoverRefresh` until it
+    /// expires, when the stream finishes. It starts from the code already shown, if still valid,
+    /// so a screen that comes back keeps the code a driver may have checked; `fresh` asks for a new
+    /// one ("New code"), which replaces it. Cancelling the consuming task stops it.
+    public func liveHandoverCode(orderID: String, fresh: Bool = false) -> AsyncThrowingStream<CustomerHandoverCode, Error> {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: CustomerHandoverCode.self)
         let refresh = handoverRefresh
         let showing = Task {
             do {
-                continuation.yield(try await handoverCode(orderID: orderID))
+                var code: CustomerHandoverCode
+                if !fresh, let shown = try await presentHandoverCode(orderID: orderID) {
+                    code = shown
+                } else {
+                    code = try await handoverCode(orderID: orderID)
+                }
                 while true {
-                    try await Task.sleep(for: refresh)
-                    guard let code = try await presentHandoverCode(orderID: orderID) else { break }
                     continuation.yield(code)
+                    let untilExpiry = Duration.milliseconds(max(0, Int64(code.expiresAt.timeIntervalSinceNow * 1000)))
+                    try await Task.sleep(for: min(refresh, untilExpiry))
+                    guard let next = try await presentHandoverCode(orderID: orderID) else { break }
+                    code = next
                 }
                 continuation.finish()
             } catch {

@@ -78,10 +78,19 @@ extension CaasRepositoryTests {
         let next = try await live.next()
         let code = try XCTUnwrap(next)
         XCTAssertFalse(String(describing: code).contains(code.shortCode), "a code never prints")
+        // A screen that comes back shows the same code; "New code" replaces it.
+        let token = { (code: CustomerHandoverCode) in Array(code.token.split(separator: ".").prefix(3)) }
+        var again = customer.liveHandoverCode(orderID: order).makeAsyncIterator()
+        let comeBack = try await again.next()
+        XCTAssertEqual(token(code), token(try XCTUnwrap(comeBack)))
+        var fresh = customer.liveHandoverCode(orderID: order, fresh: true).makeAsyncIterator()
+        let freshOne = try await fresh.next()
+        let renewed = try XCTUnwrap(freshOne)
+        XCTAssertNotEqual(token(code), token(renewed))
         // The screen signs the same code again for the moment it shows it.
         let presented = try await customer.presentHandoverCode(orderID: order)
         let shown = try XCTUnwrap(presented)
-        XCTAssertEqual(Array(code.token.split(separator: ".").prefix(3)), Array(shown.token.split(separator: ".").prefix(3)))
+        XCTAssertEqual(token(renewed), token(shown))
         XCTAssertEqual(shown.token.split(separator: ".").count, 5, "the token, the moment, the phone's signature")
         do {
             // One character inside the signature changed: still well-formed, no longer signed.

@@ -28,6 +28,7 @@ import eu.caas.companion.core.handoverRefreshSeconds
 import java.io.File
 import java.time.Instant
 import kotlin.time.Duration
+import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
 import kotlinx.coroutines.channels.awaitClose
 import kotlinx.coroutines.delay
@@ -167,14 +168,18 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
         }
 
     /**
-     * The handover code while a screen shows it: a new code, then the same code signed again
-     * every [handoverRefresh]. Completes when the code expires.
+     * The handover code while a screen shows it, signed again every [handoverRefresh] until it
+     * expires, when the flow completes. It starts from the code already shown, if still valid, so
+     * a screen that comes back (a rotation, the app reopened) keeps the code a driver may have
+     * checked; [fresh] asks for a new one ("New code"), which replaces it.
      */
-    fun liveHandoverCode(orderId: String): Flow<CustomerHandoverCode> = flow {
-        emit(handoverCode(orderId))
+    fun liveHandoverCode(orderId: String, fresh: Boolean = false): Flow<CustomerHandoverCode> = flow {
+        var code = (if (fresh) null else presentHandoverCode(orderId)) ?: handoverCode(orderId)
         while (true) {
-            delay(handoverRefresh)
-            emit(presentHandoverCode(orderId) ?: break)
+            emit(code)
+            val untilExpiry = (code.expiresAt.toEpochMilli() - System.currentTimeMillis()).coerceAtLeast(0).milliseconds
+            delay(minOf(handoverRefresh, untilExpiry))
+            code = presentHandoverCode(orderId) ?: break
         }
     }
 

@@ -12,6 +12,7 @@ import java.util.UUID
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertIs
+import kotlin.test.assertNotEquals
 import kotlin.test.assertNotNull
 import kotlin.test.assertTrue
 import kotlinx.coroutines.flow.first
@@ -51,9 +52,14 @@ class DeliveryTest {
 
                     val code = customer.liveHandoverCode(order).first()
                     assertTrue("token" !in code.toString() && code.shortCode !in code.toString(), "a code never prints")
+                    // A screen that comes back (a rotation) shows the same code; "New code" replaces it.
+                    val token = { c: CustomerHandoverCode -> c.token.split('.').take(3) }
+                    assertEquals(token(code), token(customer.liveHandoverCode(order).first()))
+                    val renewed = customer.liveHandoverCode(order, fresh = true).first()
+                    assertNotEquals(token(code), token(renewed))
                     // The screen signs the same code again for the moment it shows it.
                     val shown = assertNotNull(customer.presentHandoverCode(order))
-                    assertEquals(code.token.split('.').take(3), shown.token.split('.').take(3))
+                    assertEquals(token(renewed), token(shown))
                     assertEquals(5, shown.token.split('.').size, "the token, the moment, the phone's signature")
                     // One character inside the signature changed: still well-formed, no longer signed.
                     val at = code.token.lastIndexOf('.') + 10

@@ -96,15 +96,20 @@ class OrderViewModel(private val repository: CaasRepository, val orderId: String
     private var codeJob: Job? = null
 
     /**
-     * Shows a new handover code and keeps it live (signed again every half minute) until it
-     * expires or [hideHandoverCode].
+     * Shows the handover code (the one already shown while it is valid, or a new one when
+     * [fresh]) and keeps it live, signed again every half minute, until it expires or
+     * [hideHandoverCode].
      */
-    fun showHandoverCode() {
+    fun showHandoverCode(fresh: Boolean = false) {
         codeJob?.cancel()
+        messageState.value = null
         codeJob = viewModelScope.launch {
-            repository.liveHandoverCode(orderId)
+            repository.liveHandoverCode(orderId, fresh)
                 .onCompletion { cause -> if (cause == null) expired() }
-                .catch { error -> messageState.value = if (error is CaasException) explain(error) else "${error.message}" }
+                .catch { error ->
+                    codeState.value = null
+                    messageState.value = if (error is CaasException) explain(error) else "${error.message}"
+                }
                 .collect { codeState.value = it }
         }
     }

@@ -15,6 +15,7 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.graphics.asImageBitmap
 import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.unit.dp
+import androidx.lifecycle.compose.LifecycleStartEffect
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import androidx.activity.ComponentActivity
 import com.google.zxing.BarcodeFormat
@@ -34,19 +35,21 @@ fun HandoverCodeScreen(viewModel: OrderViewModel) {
     val activity = LocalContext.current as? ComponentActivity
     DisposableEffect(activity) {
         activity?.window?.addFlags(WindowManager.LayoutParams.FLAG_SECURE)
+        onDispose { activity?.window?.clearFlags(WindowManager.LayoutParams.FLAG_SECURE) }
+    }
+    // Signed only while the screen is visible; coming back shows the same code, not a new one.
+    LifecycleStartEffect(viewModel) {
         viewModel.showHandoverCode()
-        onDispose {
-            viewModel.hideHandoverCode()
-            activity?.window?.clearFlags(WindowManager.LayoutParams.FLAG_SECURE)
-        }
+        onStopOrDispose { viewModel.hideHandoverCode() }
     }
     Screen("Handover code", message, viewModel::dismissMessage) {
-        val current = code ?: return@Screen
-        val qr = remember(current.token) { qrBitmap(current.token) }
-        Image(qr.asImageBitmap(), contentDescription = "Handover QR code", modifier = Modifier.size(280.dp))
-        Text(current.shortCode.chunked(4).joinToString(" "), style = MaterialTheme.typography.displaySmall)
-        Text("Valid until ${Dates.moment(current.expiresAt)}")
-        Button({ viewModel.showHandoverCode() }) { Text("New code") }
+        code?.let { current ->
+            val qr = remember(current.token) { qrBitmap(current.token) }
+            Image(qr.asImageBitmap(), contentDescription = "Handover QR code", modifier = Modifier.size(280.dp))
+            Text(current.shortCode.chunked(4).joinToString(" "), style = MaterialTheme.typography.displaySmall)
+            Text("Valid until ${Dates.moment(current.expiresAt)}")
+        }
+        Button({ viewModel.showHandoverCode(fresh = true) }) { Text("New code") }
     }
 }
 
