@@ -184,6 +184,21 @@ impl SandboxClient {
         self.http.post(&format!("/v1/sandbox/orders/{order}/handover-code"), &body).await
     }
 
+    /// Appends an event of `type_name`, a kind this platform does not know, with `fields`, as a
+    /// newer platform would.
+    pub async fn append_event(&self, order: Uuid, type_name: &str, fields: Value) -> ClientResult<OrderEvent> {
+        let mut body = fields;
+        body["type"] = json!(type_name);
+        self.http.post(&format!("/v1/sandbox/orders/{order}/events"), &body).await
+    }
+
+    /// The next driver action is answered with `status` and `code`, without being applied.
+    pub async fn answer_next_driver_action(&self, status: u16, code: &str) -> ClientResult<()> {
+        self.http
+            .post("/v1/sandbox/drivers/faults", &json!({ "answer_next": { "status": status, "code": code } }))
+            .await
+    }
+
     /// The next `count` driver actions are applied, then lose their answer.
     pub async fn drop_driver_answers(&self, count: u32) -> ClientResult<()> {
         self.http.post("/v1/sandbox/drivers/faults", &json!({ "drop_answers": count })).await

@@ -60,6 +60,7 @@ impl Modify for BearerAuth {
         platform::sandbox::complete_three_d_secure,
         platform::sandbox::payment_faults,
         platform::sandbox::payment_ledger,
+        platform::sandbox::append_event,
         platform::sandbox::duplicate_charge,
         platform::sandbox::registry_faults,
         platform::sandbox::handover_code,

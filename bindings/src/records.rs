@@ -223,6 +223,16 @@ pub struct OrderDetail {
     pub app_link: Option<AppLink>,
     /// Charges the order did not need, given back to the card, oldest first.
     pub refunds: Vec<Refund>,
+    /// Updates from a newer platform this version cannot describe, oldest first: show each as
+    /// such ("update the app to see it") in the timeline.
+    pub unknown_updates: Vec<UnknownUpdate>,
+}
+
+/// An update this version of the app does not know how to show.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct UnknownUpdate {
+    pub version: u64,
+    pub at: SystemTime,
 }
 
 /// A charge given back: the order was paid already when it arrived.
@@ -363,6 +373,11 @@ impl From<caas_core::OrderDetail> for OrderDetail {
                     reason: r.reason,
                     at: r.at.into(),
                 })
+                .collect(),
+            unknown_updates: d
+                .unknown_updates
+                .into_iter()
+                .map(|u| UnknownUpdate { version: u.version, at: u.at.into() })
                 .collect(),
             delivery_windows: d.delivery_windows.into_iter().map(Into::into).collect(),
         }

@@ -40,6 +40,13 @@ pub fn timeline_text(order: &OrderDetail) -> String {
             entry.by
         ));
     }
+    for update in &order.unknown_updates {
+        out.push_str(&format!(
+            "  v{:<3} {}  an update this version cannot show; update caas to see it\n",
+            update.version,
+            update.at.format("%Y-%m-%d %H:%M:%S"),
+        ));
+    }
     if !order.estimate_revisions.is_empty() {
         out.push_str("Factory estimates (estimates until the car is complete):\n");
         for revision in &order.estimate_revisions {
@@ -218,6 +225,8 @@ pub fn detail_json(order: &OrderDetail) -> Value {
             .map(|r| json!({ "version": r.version, "date": r.date, "reason": r.reason }))
             .collect::<Vec<_>>()
     );
+    value["unknown_updates"] =
+        json!(order.unknown_updates.iter().map(|u| json!({ "version": u.version, "at": u.at })).collect::<Vec<_>>());
     value
 }
 

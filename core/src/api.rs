@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use caas_protocol::api::{
-    ApiError, DeviceView, EventPage, OrderView, RefreshRequest, RegisterDeviceRequest, Session, SignInCodeRequest,
-    SignInRequest,
+    ApiError, DeviceView, OrderView, RefreshRequest, RegisterDeviceRequest, Session, SignInCodeRequest, SignInRequest,
 };
 use caas_protocol::delivery::{
     ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, DisputeHandoverRequest, DriverActionRequest,
@@ -20,6 +19,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::error::{CaasError, Result};
+use crate::store::ReceivedEvent;
 
 /// No answer of the API is legitimately larger than this; a bigger one is refused unread.
 const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
@@ -99,7 +99,7 @@ impl ApiClient {
         self.get(token, &format!("v1/orders/{id}")).await
     }
 
-    pub async fn events_after(&self, token: &str, id: Uuid, after: u64) -> Result<EventPage> {
+    pub async fn events_after(&self, token: &str, id: Uuid, after: u64) -> Result<ReceivedPage> {
         self.get(token, &format!("v1/orders/{id}/events?after={after}")).await
     }
 
@@ -261,6 +261,13 @@ async fn send(builder: RequestBuilder) -> Result<Response> {
             CaasError::Protocol(e.to_string())
         }
     })
+}
+
+/// A page of an order's log (`caas_protocol::api::EventPage`), each event kept as received.
+#[derive(Debug, serde::Deserialize)]
+pub struct ReceivedPage {
+    pub events: Vec<ReceivedEvent>,
+    pub latest_version: u64,
 }
 
 /// Turns an error status into the matching error, reading the API's error body.

@@ -36,6 +36,6 @@ pub use push_stream::PushStream;
 pub use secrets::{FileSecretStore, SecretStore};
 pub use snapshot::{
     CompletionDate, CustomerAction, EstimateRevision, FinalPaymentDue, OrderDetail, OrderSummary, PhoneKey, Refund,
-    TimelineEntry, WindowRevision,
+    TimelineEntry, UnknownUpdate, WindowRevision,
 };
 pub use sync::SyncReport;

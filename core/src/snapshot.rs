@@ -117,6 +117,16 @@ pub struct OrderDetail {
     pub app_link: Option<AppLink>,
     /// Charges the order did not need, given back to the card, oldest first.
     pub refunds: Vec<Refund>,
+    /// Updates from a newer platform this version cannot describe, oldest first: shown as such
+    /// ("update the app to see it"), so nothing the platform recorded goes unmentioned.
+    pub unknown_updates: Vec<UnknownUpdate>,
+}
+
+/// An update this version of the app does not know how to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownUpdate {
+    pub version: u64,
+    pub at: DateTime<Utc>,
 }
 
 /// A charge the platform gave back: the order was paid already when it arrived.
@@ -190,6 +200,7 @@ impl OrderDetail {
         let mut delivery_windows = Vec::new();
         let mut phone_keys: Vec<PhoneKey> = Vec::new();
         let mut refunds = Vec::new();
+        let mut unknown_updates = Vec::new();
         for event in &order.events {
             match &event.kind {
                 EventKind::StateChanged { to, by, .. } => {
@@ -245,6 +256,9 @@ impl OrderDetail {
                 | EventKind::PickupRequired { .. }
                 | EventKind::HandedOver { .. }
                 | EventKind::HandoverDisputed { .. } => {}
+                EventKind::Unknown(_) => {
+                    unknown_updates.push(UnknownUpdate { version: event.version, at: event.occurred_at });
+                }
             }
         }
         let now = Utc::now();
@@ -270,6 +284,7 @@ impl OrderDetail {
             delivery_windows,
             phone_keys,
             refunds,
+            unknown_updates,
             app_link: details.app_link.clone(),
             summary,
             configuration: details.configuration.clone(),

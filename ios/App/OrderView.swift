@@ -61,6 +61,10 @@ struct OrderView: View {
                     ForEach(order.timeline, id: \.version) { entry in
                         LabeledContent(orderStateWireName(state: entry.state).replacingOccurrences(of: "_", with: " "), value: entry.at.formatted())
                     }
+                    ForEach(order.unknownUpdates, id: \.version) { update in
+                        LabeledContent("An update this version of the app cannot show. Update the app to see it.",
+                                       value: update.at.formatted())
+                    }
                 }
                 if !order.estimateRevisions.isEmpty {
                     Section("The factory's estimates") {

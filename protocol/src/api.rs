@@ -87,6 +87,10 @@ pub enum ErrorCode {
     PaymentInProgress,
     /// The account must be proven again (a new sign-in code) before this, e.g. a new phone key.
     StepUpRequired,
+    /// A code this version does not know (a newer platform's); the message says what happened.
+    /// Never sent by this platform.
+    #[serde(other)]
+    Unknown,
 }
 
 impl ErrorCode {
@@ -129,6 +133,7 @@ impl ErrorCode {
             ErrorCode::LinkReceiptInvalid => "link_receipt_invalid",
             ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::PaymentInProgress => "payment_in_progress",
+            ErrorCode::Unknown => "unknown",
             ErrorCode::StepUpRequired => "step_up_required",
         }
     }
@@ -350,6 +355,22 @@ pub enum EventKind {
     PaymentRefunded { payment_id: String, amount: Money, reason: String },
     /// The customer disputes a handover: the car did not reach them.
     HandoverDisputed { reason: String },
+    /// A kind this version does not know (a newer platform's), or a known one whose fields it
+    /// cannot read: kept as received, shown as an update this version cannot describe, and it
+    /// changes nothing else, so the events after it apply as usual.
+    #[serde(untagged)]
+    Unknown(UnknownEvent),
+}
+
+/// An event this version cannot read, as it came: its `type` and every other field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnknownEvent {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Why a delivery window was set.
@@ -367,7 +388,7 @@ pub enum ScheduleReason {
 
 impl EventKind {
     /// The short type name carried by push hints.
-    pub fn type_name(&self) -> &'static str {
+    pub fn type_name(&self) -> &str {
         match self {
             EventKind::StateChanged { .. } => "state_changed",
             EventKind::EstimateRevised { .. } => "estimate_revised",
@@ -387,30 +408,9 @@ impl EventKind {
             EventKind::AppLinked { .. } => "app_linked",
             EventKind::PaymentRefunded { .. } => "payment_refunded",
             EventKind::HandoverDisputed { .. } => "handover_disputed",
+            EventKind::Unknown(unknown) => &unknown.type_name,
         }
     }
-
-    /// The event type names a push hint may carry.
-    pub const TYPE_NAMES: [&'static str; 18] = [
-        "state_changed",
-        "estimate_revised",
-        "configuration_rejected",
-        "final_payment_requested",
-        "payment_reminder",
-        "registration_blocked",
-        "delivery_scheduled",
-        "delivery_address_confirmed",
-        "embarked",
-        "customer_absent",
-        "received_at_dealership",
-        "pickup_required",
-        "handed_over",
-        "key_issued",
-        "key_revoked",
-        "app_linked",
-        "payment_refunded",
-        "handover_disputed",
-    ];
 }
 
 /// A car in a dealership's stock: built for an order whose customer did not pay, kept with its

@@ -9,8 +9,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::api::EventKind;
-
 /// FCM and APNs both cap payloads at 4 KiB; anything larger is not a push of ours.
 pub const MAX_PUSH_BYTES: usize = 4096;
 
@@ -164,13 +162,25 @@ impl PushHint {
             .ok()
             .filter(|v| *v > 0)
             .ok_or(PushError::InvalidField { field: "order_version" })?;
+        // A type this version does not know is a newer platform's event: the push still says the
+        // order's log grew, so it is taken; only a name no platform would use is refused.
         let kind = text("type")?;
-        if !EventKind::TYPE_NAMES.contains(&kind.as_str()) {
+        if !is_type_name(&kind) {
             return Err(PushError::InvalidField { field: "type" });
         }
         Ok(PushHint { event_id: uuid("event_id")?, order_id: uuid("order_id")?, order_version, kind })
     }
 }
+
+/// Whether `name` can be an event type (or an error code): 1 to 64 lowercase letters, digits and
+/// underscores.
+pub fn is_type_name(name: &str) -> bool {
+    (1..=MAX_TYPE_NAME_LEN).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The longest event type name a push may carry.
+const MAX_TYPE_NAME_LEN: usize = 64;
 
 #[cfg(test)]
 mod tests {
@@ -212,8 +222,20 @@ mod tests {
         v["order_id"] = json!("not-a-uuid");
         assert_eq!(PushHint::parse(v.to_string().as_bytes()), Err(PushError::InvalidField { field: "order_id" }));
         let mut v = serde_json::to_value(hint()).expect("json");
-        v["type"] = json!("unlock_car");
+        v["type"] = json!("Unlock car!");
         assert_eq!(PushHint::parse(v.to_string().as_bytes()), Err(PushError::InvalidField { field: "type" }));
+        v["type"] = json!("x".repeat(65));
+        assert_eq!(PushHint::parse(v.to_string().as_bytes()), Err(PushError::InvalidField { field: "type" }));
+    }
+
+    /// Issue 13: a push of an event type this version does not know was refused, so the phone
+    /// did not sync what a newer platform recorded. It is a push like any other.
+    #[test]
+    fn a_newer_platforms_event_type_is_taken() {
+        let mut v = serde_json::to_value(hint()).expect("json");
+        v["type"] = json!("warranty_extended");
+        let parsed = PushHint::parse(v.to_string().as_bytes()).expect("taken");
+        assert_eq!(parsed.kind, "warranty_extended");
     }
 
     #[test]

@@ -75,8 +75,8 @@ pub struct AppState {
     pub inbox: crate::inbox::Inbox,
     /// The simulated cars and the grant key they trust.
     pub fleet: crate::vehicle::Fleet,
-    /// The next this many driver actions are applied and then lose their answer (sandbox fault).
-    pub driver_faults: Arc<std::sync::atomic::AtomicU32>,
+    /// What the sandbox made of the next driver actions (lost answers, a scripted answer).
+    pub driver_faults: Arc<sandbox::DriverFaultSwitch>,
     /// Turns true when the mock stops, ending the open push streams so shutdown can finish.
     pub stopping: tokio::sync::watch::Receiver<bool>,
 }
@@ -164,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sandbox/payments/faults", post(sandbox::payment_faults))
         .route("/v1/sandbox/payments/ledger", get(sandbox::payment_ledger))
         .route("/v1/sandbox/orders/{id}/duplicate-charge", post(sandbox::duplicate_charge))
+        .route("/v1/sandbox/orders/{id}/events", post(sandbox::append_event))
         .route("/v1/sandbox/registries/{country}/faults", post(sandbox::registry_faults))
         .route("/v1/sandbox/orders/{id}/handover-code", post(sandbox::handover_code))
         .route("/v1/sandbox/drivers/faults", post(sandbox::driver_faults))

@@ -223,6 +223,7 @@ pub fn describe(kind: &EventKind) -> String {
             "We received your dispute of the handover. Your dealership is looking into it and will contact you."
                 .to_owned()
         }
+        EventKind::Unknown(_) => "There is an update on your order; open the app to see it.".to_owned(),
         EventKind::PaymentRefunded { amount, reason, .. } => {
             format!("A charge of {amount} was refunded to your card: {reason}.")
         }

@@ -5,7 +5,7 @@ use crate::extract::Json;
 use crate::extract::{Path, Query};
 use axum::extract::State;
 use axum::http::StatusCode;
-use caas_protocol::api::{ApiError, ErrorCode, OrderEvent, OrderView};
+use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderEvent, OrderView};
 use caas_protocol::payment::Payment;
 use caas_protocol::{Actor, OrderState};
 use rusqlite::{OptionalExtension, params};
@@ -330,6 +330,39 @@ pub async fn payment_ledger(
     state.gateway.ledger(query.order_id).await.map(Json).map_err(gateway_error)
 }
 
+#[utoipa::path(post, path = "/v1/sandbox/orders/{id}/events", tag = "sandbox",
+    request_body(content = Object, description = "`type` (1 to 64 lowercase letters, digits or `_`) and any other fields, which this platform cannot read as one of its own events"),
+    responses((status = 200, body = OrderEvent, description = "appended; the customer's devices get the push"),
+              (status = 404, body = ApiError), (status = 422, body = ApiError)),
+    security(("bearer" = [])))]
+/// Appends an event this platform cannot read (a new kind, or a known one whose fields changed)
+/// to an order, as a newer platform would (pushes included), so a developer can watch today's
+/// phones keep working. It changes nothing else on the order.
+pub async fn append_event(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Path(id): Path<Uuid>,
+    Json(body): Json<serde_json::Map<String, Value>>,
+) -> AppResult<Json<OrderEvent>> {
+    let type_name = body.get("type").and_then(Value::as_str).unwrap_or_default();
+    if !caas_protocol::push::is_type_name(type_name) {
+        return Err(AppError::invalid("`type` must be 1 to 64 lowercase letters, digits or `_`"));
+    }
+    let kind: EventKind = serde_json::from_value(Value::Object(body))?;
+    if !matches!(kind, EventKind::Unknown(_)) {
+        return Err(AppError::invalid(
+            "this platform knows that type: use its own flow, so the order stays consistent",
+        ));
+    }
+    state
+        .change(|tx| {
+            orders::view(tx, id, Viewer::Sandbox)?;
+            let event = orders::append(tx, id, kind)?;
+            Ok((event.clone(), vec![event]))
+        })
+        .map(Json)
+}
+
 #[utoipa::path(post, path = "/v1/sandbox/orders/{id}/duplicate-charge", tag = "sandbox",
     responses((status = 200, body = Payment, description = "charged; the platform refunds it when the gateway reports it"),
               (status = 409, body = ApiError, description = "no final payment was asked of the order"),
@@ -387,27 +420,68 @@ pub async fn handover_code(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DriverFaults {
     /// The next this many driver actions are applied, then their answer is lost (at most 100).
-    pub drop_answers: u32,
+    #[serde(default)]
+    pub drop_answers: Option<u32>,
+    /// The next driver action is answered with this status and error code instead, without being
+    /// applied: a newer platform's refusal or an outage, played.
+    #[serde(default)]
+    pub answer_next: Option<ScriptedAnswer>,
+}
+
+/// A status and an error code to answer with, known to this platform or not.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct ScriptedAnswer {
+    /// 400 to 599.
+    pub status: u16,
+    /// 1 to 64 lowercase letters, digits and underscores.
+    pub code: String,
+}
+
+/// What the sandbox made of the next driver actions.
+#[derive(Debug, Default)]
+pub struct DriverFaultSwitch {
+    drop_answers: std::sync::atomic::AtomicU32,
+    answer_next: std::sync::Mutex<Option<(StatusCode, String)>>,
 }
 
 #[utoipa::path(post, path = "/v1/sandbox/drivers/faults", tag = "sandbox", request_body = DriverFaults,
-    responses((status = 204)), security(("bearer" = [])))]
-/// Makes driver actions lose their answers after being applied, like a phone losing signal.
+    responses((status = 204), (status = 422, body = ApiError)), security(("bearer" = [])))]
+/// Makes driver actions lose their answers after being applied, like a phone losing signal, or
+/// answers the next one with a given status and code without applying it.
 pub async fn driver_faults(
     State(state): State<AppState>,
     _: SandboxAuth,
     Json(request): Json<DriverFaults>,
 ) -> AppResult<StatusCode> {
-    if request.drop_answers > 100 {
+    use std::sync::atomic::Ordering;
+    if request.drop_answers.is_some_and(|n| n > 100) {
         return Err(AppError::invalid("`drop_answers` is at most 100"));
     }
-    state.driver_faults.store(request.drop_answers, std::sync::atomic::Ordering::SeqCst);
+    let scripted = request
+        .answer_next
+        .map(|answer| {
+            let status = StatusCode::from_u16(answer.status)
+                .ok()
+                .filter(|s| s.is_client_error() || s.is_server_error())
+                .ok_or_else(|| AppError::invalid("`answer_next.status` must be between 400 and 599"))?;
+            if !caas_protocol::push::is_type_name(&answer.code) {
+                return Err(AppError::invalid("`answer_next.code` must be 1 to 64 lowercase letters, digits or `_`"));
+            }
+            Ok((status, answer.code))
+        })
+        .transpose()?;
+    if let Some(count) = request.drop_answers {
+        state.driver_faults.drop_answers.store(count, Ordering::SeqCst);
+    }
+    if scripted.is_some() {
+        *state.driver_faults.answer_next.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = scripted;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Replaces the answer of an applied driver action with a 503 while the fault is armed.
+/// Applies the sandbox's driver faults around driver actions.
 pub async fn drop_driver_answers(
-    State(faults): State<std::sync::Arc<std::sync::atomic::AtomicU32>>,
+    State(faults): State<std::sync::Arc<DriverFaultSwitch>>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -416,9 +490,18 @@ pub async fn drop_driver_answers(
     let is_action = request.method() == http::Method::POST
         && request.uri().path().starts_with("/v1/driver/deliveries/")
         && request.uri().path().ends_with("/actions");
+    if !is_action {
+        return next.run(request).await;
+    }
+    let scripted = faults.answer_next.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+    if let Some((status, code)) = scripted {
+        tracing::info!(%status, %code, "sandbox fault: answering a driver action without applying it");
+        let body = serde_json::json!({ "code": code, "message": "the platform refused this action (sandbox)" });
+        return (status, axum::Json(body)).into_response();
+    }
     let response = next.run(request).await;
-    let armed = || faults.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
-    if is_action && response.status().is_success() && armed() {
+    let armed = || faults.drop_answers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+    if response.status().is_success() && armed() {
         tracing::info!("sandbox fault: dropping a driver action's answer");
         return AppError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Internal, "the answer was lost")
             .into_response();

@@ -402,7 +402,8 @@ fn synthetic_order(id: Uuid) -> OrderView {
     }
 }
 
-fn synthetic_events(order: Uuid, count: u64) -> Vec<OrderEvent> {
+/// A log as the phone receives it.
+fn synthetic_events(order: Uuid, count: u64) -> Vec<store::ReceivedEvent> {
     (1..=count)
         .map(|version| OrderEvent {
             event_id: Uuid::now_v7(),
@@ -418,6 +419,7 @@ fn synthetic_events(order: Uuid, count: u64) -> Vec<OrderEvent> {
                 }
             },
         })
+        .map(store::ReceivedEvent::from)
         .collect()
 }
 
@@ -451,13 +453,13 @@ fn sync_ingest() -> anyhow::Result<Throughput> {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO events (order_id, version, event_id, occurred_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            for event in page {
+            for store::ReceivedEvent { event, raw } in page {
                 insert.execute((
                     order.to_string(),
                     event.version,
                     event.event_id.to_string(),
                     event.occurred_at.to_rfc3339(),
-                    serde_json::to_string(event)?,
+                    raw.to_string(),
                 ))?;
             }
         }

@@ -57,21 +57,45 @@ pub fn upsert_details(conn: &Connection, view: &OrderView) -> Result<()> {
     Ok(())
 }
 
+/// An event as the platform sent it: what this version reads of it, and the whole of it, kept
+/// as received so fields a newer platform added are not lost when the app is updated to read
+/// them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedEvent {
+    pub event: OrderEvent,
+    pub raw: serde_json::Value,
+}
+
+impl<'de> serde::Deserialize<'de> for ReceivedEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        let raw = serde_json::Value::deserialize(deserializer)?;
+        let event = OrderEvent::deserialize(&raw).map_err(serde::de::Error::custom)?;
+        Ok(Self { event, raw })
+    }
+}
+
+impl From<OrderEvent> for ReceivedEvent {
+    fn from(event: OrderEvent) -> Self {
+        let raw = serde_json::to_value(&event).unwrap_or_default();
+        Self { event, raw }
+    }
+}
+
 /// Applies the contiguous run of `events` that follows the order's cursor.
-pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[OrderEvent]) -> Result<Applied> {
-    let (mut cursor, mut state): (u64, Option<String>) = conn
-        .query_row("SELECT cursor, state FROM orders WHERE id = ?1", [order_id.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[ReceivedEvent]) -> Result<Applied> {
+    let (mut cursor, mut state, blocker): (u64, Option<String>, Option<String>) = conn
+        .query_row("SELECT cursor, state, blocker FROM orders WHERE id = ?1", [order_id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .optional()?
-        .unwrap_or((0, None));
-    let mut sorted: Vec<&OrderEvent> = events.iter().filter(|e| e.order_id == order_id).collect();
-    sorted.sort_by_key(|e| e.version);
+        .unwrap_or((0, None, None));
+    let mut blocker: Option<Blocker> = blocker.as_deref().and_then(|b| serde_json::from_str(b).ok());
+    let mut sorted: Vec<&ReceivedEvent> = events.iter().filter(|e| e.event.order_id == order_id).collect();
+    sorted.sort_by_key(|e| e.event.version);
     let mut new_events = 0;
     let mut gap = false;
     let mut estimate = None;
-    let mut blocker = None;
-    for event in sorted {
+    for ReceivedEvent { event, raw } in sorted {
         if event.version <= cursor {
             continue;
         }
@@ -86,12 +110,16 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[OrderEvent]) ->
                 event.version,
                 event.event_id.to_string(),
                 event.occurred_at.to_rfc3339(),
-                serde_json::to_string(event)?
+                raw.to_string()
             ],
         )?;
-        blocker = None;
         match &event.kind {
-            EventKind::StateChanged { to, .. } => state = Some(to.wire_name().to_owned()),
+            // The platform's rule (`backend-mock/src/platform/orders.rs`): a blocker stands
+            // until the order moves on.
+            EventKind::StateChanged { to, .. } => {
+                state = Some(to.wire_name().to_owned());
+                blocker = None;
+            }
             EventKind::EstimateRevised { estimated_completion, .. } => estimate = Some(*estimated_completion),
             EventKind::ConfigurationRejected { code, reason } => {
                 blocker = Some(Blocker { code: code.clone(), reason: reason.clone(), fix: None });
@@ -112,12 +140,13 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[OrderEvent]) ->
             | EventKind::KeyRevoked { .. }
             | EventKind::AppLinked { .. }
             | EventKind::PaymentRefunded { .. }
-            | EventKind::HandoverDisputed { .. } => {}
+            | EventKind::HandoverDisputed { .. }
+            | EventKind::Unknown(_) => {}
         }
         cursor = event.version;
         new_events += 1;
     }
-    if let Some(last) = (new_events > 0).then(|| events.iter().find(|e| e.version == cursor)).flatten() {
+    if let Some(last) = (new_events > 0).then(|| events.iter().find(|e| e.event.version == cursor)).flatten() {
         conn.execute(
             "UPDATE orders SET cursor = ?2, state = ?3, estimate = COALESCE(?4, estimate), blocker = ?5,
                                last_event_at = ?6
@@ -128,7 +157,7 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[OrderEvent]) ->
                 state,
                 estimate.map(|d| d.to_string()),
                 blocker.map(|b| serde_json::to_string(&b)).transpose()?,
-                last.occurred_at.to_rfc3339()
+                last.event.occurred_at.to_rfc3339()
             ],
         )?;
     }
@@ -348,6 +377,10 @@ mod tests {
             .collect()
     }
 
+    fn received(events: &[OrderEvent]) -> Vec<ReceivedEvent> {
+        events.iter().cloned().map(ReceivedEvent::from).collect()
+    }
+
     fn fresh() -> Connection {
         let mut conn = Connection::open_in_memory().expect("open");
         schema::migrate(&mut conn).expect("schema");
@@ -370,21 +403,57 @@ mod tests {
             let log = log(len);
             let expected = {
                 let conn = fresh();
-                apply_events(&conn, order_id(), &log).expect("in order");
+                apply_events(&conn, order_id(), &received(&log)).expect("in order");
                 stored(&conn)
             };
             let conn = fresh();
             for batch in batches {
                 let events: Vec<_> = batch.iter().map(|i| log[i % len].clone()).collect();
-                apply_events(&conn, order_id(), &events).expect("apply");
+                apply_events(&conn, order_id(), &received(&events)).expect("apply");
                 let now = stored(&conn);
                 prop_assert_eq!(&now.events[..], &log[..now.summary.cursor as usize]);
             }
             let resync: Vec<_> = log.iter().skip(stored(&conn).summary.cursor as usize).cloned().collect();
-            let applied = apply_events(&conn, order_id(), &resync).expect("resync");
+            let applied = apply_events(&conn, order_id(), &received(&resync)).expect("resync");
             prop_assert!(!applied.gap);
             prop_assert_eq!(stored(&conn), expected);
         }
+    }
+
+    /// Issue 13: what a newer platform sends is kept as received, and a kind this version does
+    /// not know changes nothing: the blocker stands until the order moves on, as on the platform.
+    #[test]
+    fn unknown_kinds_and_fields_are_kept_and_change_nothing() {
+        let conn = fresh();
+        let mut events = log(1);
+        events.push(OrderEvent {
+            version: 2,
+            event_id: Uuid::from_u128(2002),
+            kind: EventKind::ConfigurationRejected { code: "paint".into(), reason: "not offered".into() },
+            ..events[0].clone()
+        });
+        let mut received = received(&events);
+        received[1].raw["added_by_a_newer_platform"] = serde_json::json!({ "nested": [1, 2] });
+        let newer = serde_json::json!({
+            "event_id": Uuid::from_u128(2003), "order_id": order_id(), "version": 3,
+            "occurred_at": "2026-11-27T10:00:00Z", "type": "warranty_extended", "years": 3
+        });
+        received.push(serde_json::from_value(newer.clone()).expect("any kind reads"));
+        assert!(matches!(received[2].event.kind, EventKind::Unknown(_)));
+        apply_events(&conn, order_id(), &received).expect("apply");
+
+        let order = stored(&conn);
+        assert_eq!(order.summary.cursor, 3, "the event after the blocker applied too");
+        assert!(order.summary.blocker.is_some(), "an unknown kind does not clear the blocker");
+        let bodies: Vec<serde_json::Value> = conn
+            .prepare("SELECT body FROM events ORDER BY version")
+            .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>())
+            .expect("bodies")
+            .iter()
+            .map(|b| serde_json::from_str(b).expect("json"))
+            .collect();
+        assert_eq!(bodies[1]["added_by_a_newer_platform"]["nested"][1], 2, "a newer field is kept");
+        assert_eq!(bodies[2], newer, "an unknown event is kept exactly");
     }
 
     #[test]
@@ -392,7 +461,7 @@ mod tests {
         let conn = fresh();
         let mut foreign = log(1);
         foreign[0].order_id = Uuid::from_u128(7);
-        let applied = apply_events(&conn, order_id(), &foreign).expect("apply");
+        let applied = apply_events(&conn, order_id(), &received(&foreign)).expect("apply");
         assert_eq!(applied, Applied { new_events: 0, cursor: 0, gap: false });
     }
 }

@@ -280,7 +280,8 @@ mod tests {
 
         // The upgraded row holds what version 2 would have written applying the same events.
         crate::store::upsert_details(&fresh, &details).expect("details");
-        crate::store::apply_events(&fresh, details.id, &events).expect("apply");
+        let received: Vec<_> = events.iter().cloned().map(crate::store::ReceivedEvent::from).collect();
+        crate::store::apply_events(&fresh, details.id, &received).expect("apply");
         assert_eq!(
             crate::store::load_summaries(&old).expect("old"),
             crate::store::load_summaries(&fresh).expect("fresh")

@@ -109,6 +109,23 @@ final class CaasRepositoryTests: XCTestCase {
         XCTAssertEqual(refunded.refunds.first?.amount, registered.finalPayment?.amountDue)
     }
 
+    func testAnUpdateFromANewerPlatformIsKeptShownAndNeverStopsASync() async throws {
+        let sandbox = try Sandbox()
+        let email = email()
+        let (order, dealer) = try await sandbox.sell(email: email)
+        let repository = try await signedIn(sandbox, email)
+        _ = try await repository.sync()
+        let newer = try await sandbox.appendEvent(order: order, type: "warranty_extended")
+        _ = try await repository.sync()
+        let shown = try await repository.orderSnapshot(id: order)
+        XCTAssertEqual(shown.unknownUpdates.map { Int($0.version) }, [newer])
+        // What the platform records after it still applies.
+        try await sandbox.reserve(order: order, dealer: dealer)
+        _ = try await repository.sync()
+        let later = try await repository.orderSnapshot(id: order)
+        XCTAssertGreaterThan(Int(later.summary.version), newer)
+    }
+
     func testDeclinedCardsAreThrownAsTypedRefusals() async throws {
         let sandbox = try Sandbox()
         let email = email()

@@ -96,6 +96,13 @@ struct Sandbox {
         try string(try await call("POST", "/v1/sandbox/orders/\(order)/duplicate-charge", [:], bearer: token), "id")
     }
 
+    /// Appends an event of `type`, a kind this platform does not know, as a newer one would; returns its version.
+    func appendEvent(order: String, type: String) async throws -> Int {
+        let answer = try await call("POST", "/v1/sandbox/orders/\(order)/events", ["type": type, "added": true], bearer: token)
+        guard let version = answer["version"] as? Int else { throw SandboxError.missing("version") }
+        return version
+    }
+
     /// Moves the platform's clock forward.
     func advanceClock(seconds: Int) async throws {
         _ = try await call("POST", "/v1/sandbox/clock/advance", ["seconds": seconds], bearer: token)

@@ -127,6 +127,22 @@ class CaasRepositoryTest {
     }
 
     @Test
+    fun `an update from a newer platform is kept and shown and never stops a sync`() = runBlocking<Unit> {
+        val email = email()
+        val order = sandbox.sell(email)
+        signedIn(email).use { repository ->
+            repository.sync()
+            val newer = sandbox.appendEvent(order, "warranty_extended")
+            repository.sync()
+            assertEquals(listOf(newer), repository.orderSnapshot(order).unknownUpdates.map { it.version.toLong() })
+            // What the platform records after it still applies.
+            sandbox.reserve(order)
+            repository.sync()
+            assertTrue(repository.orderSnapshot(order).summary.version.toLong() > newer)
+        }
+    }
+
+    @Test
     fun `declined cards arrive as typed refusals`() = runBlocking<Unit> {
         val email = email()
         val order = sandbox.sell(email)

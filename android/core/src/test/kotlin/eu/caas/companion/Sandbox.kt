@@ -50,6 +50,11 @@ class Sandbox(
     /** Charges a paid order again through the gateway, as another channel might; returns the payment id. */
     fun duplicateCharge(order: String): String = field(post("/v1/sandbox/orders/$order/duplicate-charge", "{}", token), "id")
 
+    /** Appends an event of [type], a kind this platform does not know, as a newer one would; returns its version. */
+    fun appendEvent(order: String, type: String): Long =
+        Regex(""""version"\s*:\s*(\d+)""").find(post("/v1/sandbox/orders/$order/events", """{"type":"$type","added":true}""", token))
+            ?.groupValues?.get(1)?.toLong() ?: error("no version")
+
     /** Moves the platform's clock forward. */
     fun advanceClock(seconds: Long) = post("/v1/sandbox/clock/advance", """{"seconds":$seconds}""", token)
 

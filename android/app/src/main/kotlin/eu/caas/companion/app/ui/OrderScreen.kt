@@ -67,6 +67,9 @@ fun OrderScreen(viewModel: OrderViewModel, open: (screen: String) -> Unit) {
         detail.timeline.forEach { entry ->
             Text("${Dates.moment(entry.at)}  ${orderStateWireName(entry.state).replace('_', ' ')}")
         }
+        detail.unknownUpdates.forEach { update ->
+            Text("${Dates.moment(update.at)}  An update this version of the app cannot show. Update the app to see it.")
+        }
         if (detail.estimateRevisions.isNotEmpty()) {
             Section("The factory's estimates")
             detail.estimateRevisions.forEach { Text("${it.date}: ${it.reason}") }
