@@ -9,41 +9,16 @@ use caas_core::store::{self, Store, StoredOrder};
 use caas_core::{Caas, FileSecretStore, SecretStore};
 use caas_e2e::{Platform, open_phone};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::strategy::ValueTree as _;
+use proptest::test_runner::TestRunner;
 
-struct Journey {
-    _platform: Platform,
-    url: String,
-    token: String,
-    order: uuid::Uuid,
-    hints: Vec<PushHint>,
-}
-
-/// Runs a journey to the end of manufacturing and collects the pushes it produced.
-async fn journey() -> anyhow::Result<Journey> {
-    let platform = Platform::start().await?;
-    let email = "prop@example.com";
-    let order = platform.sell_to(email).await?;
-    let dir = tempfile::tempdir()?;
-    let phone = platform.phone(email, dir.path()).await?;
-    let _stream = phone.connect_push_stream().await?;
-    platform.reserve(order.id).await?;
-    platform.sandbox.advance_factory(order.id, Some(OrderState::DispatchedToLocality)).await?;
-    let frames = platform.sandbox.messages(Some(order.id), Some("sse")).await?;
-    let hints = frames
-        .iter()
-        .filter_map(|m| m["payload"].as_str())
-        .map(|frame| PushHint::parse(frame.as_bytes()))
-        .collect::<Result<Vec<_>, _>>()?;
-    anyhow::ensure!(hints.len() >= 9, "expected a push per event, got {}", hints.len());
-    let token = FileSecretStore::new(dir.path().join("secrets"))?.get("session.access_token")?.unwrap_or_default();
-    Ok(Journey { url: platform.url().to_owned(), _platform: platform, token, order: order.id, hints })
-}
+/// Phones whose pushes arrive in their own order, duplicated or lost.
+const PHONES: usize = 12;
 
 /// A phone already holding the session (as after sign-in), with an empty cache.
-async fn phone(journey: &Journey, dir: &Path) -> anyhow::Result<Caas> {
-    FileSecretStore::new(dir.join("secrets"))?.set("session.access_token", &journey.token)?;
-    open_phone(&journey.url, dir).await
+async fn phone(url: &str, token: &str, dir: &Path) -> anyhow::Result<Caas> {
+    FileSecretStore::new(dir.join("secrets"))?.set("session.access_token", token)?;
+    open_phone(url, dir).await
 }
 
 /// The order as the app's own store reads it back.
@@ -52,48 +27,92 @@ async fn cached(dir: &Path, order: uuid::Uuid) -> anyhow::Result<Option<StoredOr
     Ok(store.read(move |conn| store::load_order(conn, order)).await?)
 }
 
+/// The pushes the platform sent for `order` so far.
+async fn hints(platform: &Platform, order: uuid::Uuid) -> anyhow::Result<Vec<PushHint>> {
+    let frames = platform.sandbox.messages(Some(order), Some("sse")).await?;
+    Ok(frames
+        .iter()
+        .filter_map(|m| m["payload"].as_str())
+        .map(|frame| PushHint::parse(frame.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Issue 13: the pushes used to be replayed after the journey had finished, so the first one
+/// fetched the whole log and every other was a duplicate. Here the log grows step by step while
+/// each phone gets a random selection of the pushes so far (any order, duplicates, losses) in one
+/// of the three payload shapes, so pushes meet a cache behind, level with, or ahead of them. After
+/// every step each cache holds a prefix of the log; after a resync it equals the phone that got
+/// every push in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn any_push_delivery_converges_to_in_order_state() -> anyhow::Result<()> {
-    let journey = journey().await?;
-    let reference_dir = tempfile::tempdir()?;
-    let reference = phone(&journey, reference_dir.path()).await?;
-    for hint in &journey.hints {
-        reference.handle_push(hint.to_sse_frame().as_bytes()).await?;
-    }
-    drop(reference);
-    let expected = cached(reference_dir.path(), journey.order).await?.expect("reference cached the order");
-    // One push per event, but for the sale itself, which came before the phone registered.
-    assert_eq!(expected.summary.cursor, journey.hints.len() as u64 + 1);
+    let platform = Platform::start().await?;
+    let email = "prop@example.com";
+    let order = platform.sell_to(email).await?.id;
+    let registrar_dir = tempfile::tempdir()?;
+    let registrar = platform.phone(email, registrar_dir.path()).await?;
+    let _stream = registrar.connect_push_stream().await?;
+    let token =
+        FileSecretStore::new(registrar_dir.path().join("secrets"))?.get("session.access_token")?.unwrap_or_default();
+    let url = platform.url().to_owned();
 
-    let n = journey.hints.len();
-    let schedule = proptest::collection::vec((0..n, 0u8..3), 0..(3 * n));
-    let mut runner = TestRunner::new(Config { cases: 24, ..Config::default() });
-    let handle = tokio::runtime::Handle::current();
-    runner
-        .run(&schedule, |deliveries| {
-            tokio::task::block_in_place(|| {
-                handle.block_on(async {
-                    let dir = tempfile::tempdir().expect("tempdir");
-                    let core = phone(&journey, dir.path()).await.expect("phone");
-                    for (index, shape) in deliveries {
-                        let hint = &journey.hints[index];
-                        let payload = match shape {
-                            0 => hint.to_sse_frame().into_bytes(),
-                            1 => hint.to_fcm("token").to_string().into_bytes(),
-                            _ => hint.to_apns().to_string().into_bytes(),
-                        };
-                        core.handle_push(&payload).await.expect("push handled");
-                        let now = core.order(journey.order).await.map(|o| o.summary.version).unwrap_or(0);
-                        prop_assert!(now <= expected.summary.cursor);
-                    }
-                    core.sync().await.expect("resync");
-                    drop(core);
-                    let got = cached(dir.path(), journey.order).await.expect("read").expect("cached");
-                    prop_assert_eq!(got, expected.clone());
-                    Ok(())
-                })
-            })
-        })
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let reference_dir = tempfile::tempdir()?;
+    let reference = phone(&url, &token, reference_dir.path()).await?;
+    let mut phones = Vec::new();
+    for _ in 0..PHONES {
+        let dir = tempfile::tempdir()?;
+        let core = phone(&url, &token, dir.path()).await?;
+        phones.push((dir, core));
+    }
+    let mut runner = TestRunner::deterministic();
+    let picks = proptest::collection::vec((any::<prop::sample::Index>(), 0u8..3), 0..6);
+
+    // Reserve, then the factory one stage at a time, to the car reaching the locality.
+    let stages = [
+        OrderState::InProduction,
+        OrderState::Assembly,
+        OrderState::QualityControl,
+        OrderState::ManufacturingComplete,
+        OrderState::DispatchedToLocality,
+    ];
+    let mut delivered_in_order = 0;
+    for step in 0..=stages.len() + 1 {
+        let platform_version = platform.dealership.order(order).await?.version;
+        let so_far = hints(&platform, order).await?;
+        for hint in &so_far[delivered_in_order..] {
+            reference.handle_push(hint.to_sse_frame().as_bytes()).await?;
+        }
+        delivered_in_order = so_far.len();
+        for (_, core) in &phones {
+            let chosen = picks.new_tree(&mut runner).map_err(|e| anyhow::anyhow!("{e}"))?.current();
+            for (index, shape) in chosen.into_iter().filter(|_| !so_far.is_empty()) {
+                let hint = index.get(&so_far);
+                let payload = match shape {
+                    0 => hint.to_sse_frame().into_bytes(),
+                    1 => hint.to_fcm("token").to_string().into_bytes(),
+                    _ => hint.to_apns().to_string().into_bytes(),
+                };
+                core.handle_push(&payload).await?;
+                let cursor = core.order(order).await.map(|o| o.summary.version).unwrap_or(0);
+                anyhow::ensure!(cursor <= platform_version, "the cache ran ahead of the platform's log");
+            }
+        }
+        match step {
+            0 => drop(platform.reserve(order).await?),
+            n if n <= stages.len() => drop(platform.sandbox.advance_factory(order, Some(stages[n - 1])).await?),
+            _ => {}
+        }
+    }
+    anyhow::ensure!(delivered_in_order >= 9, "expected a push per event, got {delivered_in_order}");
+    drop(reference);
+    let expected = cached(reference_dir.path(), order).await?.expect("the reference cached the order");
+    for (dir, core) in phones {
+        let before = cached(dir.path(), order).await?;
+        if let Some(before) = &before {
+            assert_eq!(before.events[..], expected.events[..before.events.len()], "a prefix of the log");
+        }
+        core.sync().await?;
+        drop(core);
+        assert_eq!(cached(dir.path(), order).await?.as_ref(), Some(&expected), "converged after a resync");
+    }
     Ok(())
 }
