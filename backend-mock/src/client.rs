@@ -186,9 +186,14 @@ impl SandboxClient {
 
     /// Appends an event of `type_name`, a kind this platform does not know, with `fields`, as a
     /// newer platform would.
-    pub async fn append_event(&self, order: Uuid, type_name: &str, fields: Value) -> ClientResult<OrderEvent> {
+    pub async fn append_event(
+        &self,
+        order: Uuid,
+        type_name: &str,
+        fields: serde_json::Map<String, Value>,
+    ) -> ClientResult<OrderEvent> {
         let mut body = fields;
-        body["type"] = json!(type_name);
+        body.insert("type".into(), json!(type_name));
         self.http.post(&format!("/v1/sandbox/orders/{order}/events"), &body).await
     }
 

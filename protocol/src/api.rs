@@ -411,6 +411,29 @@ impl EventKind {
             EventKind::Unknown(unknown) => &unknown.type_name,
         }
     }
+
+    /// The types this version knows. An [`EventKind::Unknown`] of one of them is a known event
+    /// whose fields this version cannot read.
+    pub const TYPE_NAMES: [&'static str; 18] = [
+        "state_changed",
+        "estimate_revised",
+        "configuration_rejected",
+        "final_payment_requested",
+        "payment_reminder",
+        "registration_blocked",
+        "delivery_scheduled",
+        "delivery_address_confirmed",
+        "embarked",
+        "customer_absent",
+        "received_at_dealership",
+        "pickup_required",
+        "handed_over",
+        "key_issued",
+        "key_revoked",
+        "app_linked",
+        "payment_refunded",
+        "handover_disputed",
+    ];
 }
 
 /// A car in a dealership's stock: built for an order whose customer did not pay, kept with its

@@ -8,6 +8,10 @@ use caas_core::{CaasError, DriverActionOutcome};
 use caas_e2e::{DRIVER, Platform};
 use serde_json::json;
 
+fn fields(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    value.as_object().cloned().unwrap_or_default()
+}
+
 /// Issue 13: an event kind the phone does not know made the whole page of the log unreadable, so
 /// the order never synced again, and a push of that type was refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,9 +24,10 @@ async fn a_newer_platforms_event_is_kept_shown_and_never_stops_a_sync() -> anyho
     let phone = platform.phone(email, &dir.path().join("second")).await?;
     phone.sync().await?;
 
+    let before = phone.order(order).await?.summary;
     let newer = platform
         .sandbox
-        .append_event(order, "warranty_extended", json!({ "years": 3, "terms": { "km": 100_000 } }))
+        .append_event(order, "warranty_extended", fields(json!({ "years": 3, "terms": { "km": 100_000 } })))
         .await?;
     let hint = PushHint {
         event_id: newer.event_id,
@@ -38,6 +43,11 @@ async fn a_newer_platforms_event_is_kept_shown_and_never_stops_a_sync() -> anyho
         vec![newer.version],
         "shown as an update this version cannot describe"
     );
+    assert_eq!(
+        (detail.summary.state, &detail.summary.blocker),
+        (before.state, &before.blocker),
+        "and changes nothing else"
+    );
 
     // What the platform records after it still applies.
     booked.core.confirm_delivery_address(order, None).await?;
@@ -45,11 +55,17 @@ async fn a_newer_platforms_event_is_kept_shown_and_never_stops_a_sync() -> anyho
     assert_eq!(report.new_events, 1, "the known event after the unknown one");
     assert_eq!(phone.order(order).await?.summary.version, newer.version + 1);
 
-    // The sandbox plays only kinds this platform does not read (a new kind, or a known one whose
-    // fields changed), with a proper name; a readable known event goes through its own flow.
-    let known = json!({ "from": "transport_scheduled", "to": "delivered", "by": "driver" });
+    // The sandbox plays only kinds this platform does not know, with a proper name, without the
+    // platform's own fields, and no larger than the platform's events.
+    let known = fields(json!({ "from": "transport_scheduled", "to": "delivered", "by": "driver" }));
     assert!(platform.sandbox.append_event(order, "state_changed", known).await.is_err());
-    assert!(platform.sandbox.append_event(order, "Not A Type", json!({})).await.is_err());
+    assert!(platform.sandbox.append_event(order, "state_changed", fields(json!({}))).await.is_err());
+    assert!(platform.sandbox.append_event(order, "Not A Type", fields(json!({}))).await.is_err());
+    assert!(platform.sandbox.append_event(order, "newer", fields(json!({ "version": 1 }))).await.is_err());
+    let deep = (0..20).fold(json!(1), |inner, _| json!([inner]));
+    assert!(platform.sandbox.append_event(order, "newer", fields(json!({ "deep": deep }))).await.is_err());
+    assert!(platform.sandbox.append_event(order, "newer", fields(json!({ "big": "x".repeat(9000) }))).await.is_err());
+    assert_eq!(phone.sync().await?.new_events, 0, "nothing refused was appended");
     Ok(())
 }
 

@@ -25,13 +25,15 @@ async fn a_dropped_subscription_stops_and_a_live_one_goes_on() -> anyhow::Result
 
     let dropped = Arc::new(Count::default());
     let subscription = phone.subscribe_orders(dropped.clone());
-    // Nothing changes meanwhile: only the current value can arrive (within a bounded wait).
+    // Nothing changes meanwhile: only the current value can arrive (within a bounded wait), and
+    // only once.
     for _ in 0..100 {
         if dropped.0.load(Ordering::SeqCst) > 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(dropped.0.load(Ordering::SeqCst), 1, "the current value arrives at once, by itself");
     let mut watcher = Watcher::new(&phone, order.id);
     phone.sync().await?;

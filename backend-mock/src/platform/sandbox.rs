@@ -330,14 +330,28 @@ pub async fn payment_ledger(
     state.gateway.ledger(query.order_id).await.map(Json).map_err(gateway_error)
 }
 
+/// A played event is as small as the platform's own, so a page of them still fits what a phone
+/// reads.
+const MAX_PLAYED_EVENT_BYTES: usize = 8 * 1024;
+const MAX_PLAYED_EVENT_DEPTH: usize = 16;
+
+/// How deep a JSON value nests.
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(fields) => 1 + fields.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 #[utoipa::path(post, path = "/v1/sandbox/orders/{id}/events", tag = "sandbox",
-    request_body(content = Object, description = "`type` (1 to 64 lowercase letters, digits or `_`) and any other fields, which this platform cannot read as one of its own events"),
+    request_body(content = Object, description = "`type` (1 to 64 lowercase letters, digits or `_`, not a type this platform knows) and any other fields but the platform's own (`event_id`, `order_id`, `version`, `occurred_at`); at most 8 KiB and 16 levels deep"),
     responses((status = 200, body = OrderEvent, description = "appended; the customer's devices get the push"),
               (status = 404, body = ApiError), (status = 422, body = ApiError)),
     security(("bearer" = [])))]
-/// Appends an event this platform cannot read (a new kind, or a known one whose fields changed)
-/// to an order, as a newer platform would (pushes included), so a developer can watch today's
-/// phones keep working. It changes nothing else on the order.
+/// Appends an event of a kind this platform does not know to an order, as a newer platform would
+/// (pushes included), so a developer can watch today's phones keep working. It changes nothing
+/// else on the order.
 pub async fn append_event(
     State(state): State<AppState>,
     _: SandboxAuth,
@@ -348,12 +362,24 @@ pub async fn append_event(
     if !caas_protocol::push::is_type_name(type_name) {
         return Err(AppError::invalid("`type` must be 1 to 64 lowercase letters, digits or `_`"));
     }
-    let kind: EventKind = serde_json::from_value(Value::Object(body))?;
-    if !matches!(kind, EventKind::Unknown(_)) {
+    if EventKind::TYPE_NAMES.contains(&type_name) {
         return Err(AppError::invalid(
             "this platform knows that type: use its own flow, so the order stays consistent",
         ));
     }
+    if let Some(reserved) =
+        ["event_id", "order_id", "version", "occurred_at"].into_iter().find(|k| body.contains_key(*k))
+    {
+        return Err(AppError::invalid(format!("`{reserved}` is the platform's to set")));
+    }
+    if serde_json::to_vec(&body)?.len() > MAX_PLAYED_EVENT_BYTES
+        || depth(&Value::Object(body.clone())) > MAX_PLAYED_EVENT_DEPTH
+    {
+        return Err(AppError::invalid(
+            "the event is larger or deeper than any event of the platform (8 KiB, 16 levels)",
+        ));
+    }
+    let kind: EventKind = serde_json::from_value(Value::Object(body))?;
     state
         .change(|tx| {
             orders::view(tx, id, Viewer::Sandbox)?;

@@ -7,7 +7,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{CaasError, Result};
 
-pub const VERSION: i64 = 5;
+pub const VERSION: i64 = 6;
 
 /// The latest schema, for a new database.
 const FRESH: &str = r#"
@@ -151,6 +151,23 @@ const MIGRATIONS: &[&str] = &[
         link_receipt BLOB
     ) WITHOUT ROWID;
     "#,
+    // 6: the blocker follows the platform's rule (it stands until the order changes state); an
+    // older app cleared it at any later event, so it is derived again from the cached events.
+    r#"
+    UPDATE orders SET blocker = (
+        SELECT json_object(
+            'code', json_extract(e.body, '$.code'),
+            'reason', json_extract(e.body, '$.reason'),
+            'fix', json_extract(e.body, '$.fix'))
+        FROM events e
+        WHERE e.order_id = orders.id
+          AND json_extract(e.body, '$.type') IN ('configuration_rejected', 'registration_blocked')
+          AND e.version > COALESCE((
+              SELECT MAX(s.version) FROM events s
+              WHERE s.order_id = orders.id AND json_extract(s.body, '$.type') = 'state_changed'), 0)
+        ORDER BY e.version DESC LIMIT 1
+    );
+    "#,
 ];
 
 /// Brings `conn` to [`VERSION`], creating or upgrading as needed.
@@ -286,6 +303,47 @@ mod tests {
             crate::store::load_summaries(&old).expect("old"),
             crate::store::load_summaries(&fresh).expect("fresh")
         );
+    }
+
+    /// Version 5 cleared a blocker at any later event; version 6 derives it again from the cached
+    /// events, as the platform keeps it: until the order changes state.
+    #[test]
+    fn a_blocker_an_older_app_cleared_is_derived_again() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn).expect("fresh");
+        let (details, mut events) = crate::store::orders::fixtures::order_with_events();
+        let last = events.last().cloned().expect("events");
+        let blocked = caas_protocol::api::OrderEvent {
+            version: last.version + 1,
+            event_id: uuid::Uuid::from_u128(9001),
+            kind: caas_protocol::api::EventKind::RegistrationBlocked {
+                code: "plate".into(),
+                reason: "the registry is closed".into(),
+                fix: "try again tomorrow".into(),
+            },
+            ..last.clone()
+        };
+        let later = caas_protocol::api::OrderEvent {
+            version: last.version + 2,
+            event_id: uuid::Uuid::from_u128(9002),
+            kind: caas_protocol::api::EventKind::PaymentReminder {
+                amount_due: caas_protocol::api::Money { amount_minor: 100, currency: "EUR".into() },
+                deadline: last.occurred_at,
+            },
+            ..last
+        };
+        events.extend([blocked, later]);
+        crate::store::upsert_details(&conn, &details).expect("details");
+        let received: Vec<_> = events.iter().cloned().map(crate::store::ReceivedEvent::from).collect();
+        crate::store::apply_events(&conn, details.id, &received).expect("apply");
+        let summary = |conn: &Connection| crate::store::load_summaries(conn).expect("summaries").remove(0);
+        assert!(summary(&conn).blocker.is_some(), "the blocker stands past a later event");
+
+        // As version 5 left it: the blocker cleared by the later event.
+        conn.execute_batch("UPDATE orders SET blocker = NULL; PRAGMA user_version = 5;").expect("as v5");
+        migrate(&mut conn).expect("upgrade");
+        let blocker = summary(&conn).blocker.expect("derived again");
+        assert_eq!((blocker.code.as_str(), blocker.fix.as_deref()), ("plate", Some("try again tomorrow")));
     }
 
     #[test]
