@@ -8,8 +8,6 @@
 //! code and signs the moment each time it shows it, so a driver without signal can prove later
 //! when the code was checked (see `caas_protocol::handover`).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use caas_protocol::delivery::{
     ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, DisputeHandoverRequest, HandoverCodeRequest,
     HandoverCodeView,
@@ -57,13 +55,16 @@ impl Caas {
     /// either way signed by this phone for the moment it is shown.
     #[tracing::instrument(skip(self))]
     pub async fn handover_code(&self, order: Uuid) -> Result<HandoverCodeView> {
-        let request = HandoverCodeRequest { holder_key: self.holder_key() };
+        let holder_key = self.holder_key();
+        let request = HandoverCodeRequest { holder_key: holder_key.clone() };
         match self.inner.api.handover_code(&self.token().await?, order, &request).await {
             Ok(code) => {
+                let claims = handover::unverified_claims(&code.token);
                 // The platform's clock, as far as this phone's is off from it.
-                let offset = handover::unverified_claims(&code.token)
-                    .map_or_else(TimeDelta::zero, |claims| claims.issued_at - Utc::now());
-                self.handover_codes().insert(order, KeptCode { view: code, offset });
+                let offset = claims.as_ref().map_or_else(TimeDelta::zero, |c| c.issued_at - Utc::now());
+                // Signed only if this phone holds it (the platform named its key).
+                let ours = claims.filter(|c| holder_key.is_some() && c.holder == holder_key).map(|c| c.code_id);
+                self.handover_codes().insert(order, KeptCode { view: code, offset, ours });
                 self.present_handover_code(order).await
             }
             Err(CaasError::Offline(reason)) => match self.present_handover_code(order).await {
@@ -81,18 +82,16 @@ impl Caas {
     #[tracing::instrument(skip(self))]
     pub async fn present_handover_code(&self, order: Uuid) -> Result<HandoverCodeView> {
         let kept = self.handover_codes().get(&order).filter(|c| c.view.expires_at > Utc::now()).cloned();
-        let Some(KeptCode { mut view, offset }) = kept else {
+        let Some(KeptCode { mut view, offset, ours }) = kept else {
             return Err(CaasError::NotFound(format!("a valid handover code for order {order}; ask for a new one")));
         };
-        let ours = self.holder_key();
-        let claims = handover::unverified_claims(&view.token).filter(|c| ours.is_some() && c.holder == ours);
-        let Some(claims) = claims else {
+        let Some(code_id) = ours else {
             return Ok(view);
         };
         let now = Utc::now() + offset;
         let shown_at = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
         let signed = match self.device_key() {
-            Ok(key) => key.sign(&handover::shown_message(claims.code_id, shown_at)).await,
+            Ok(key) => key.sign(&handover::shown_message(code_id, shown_at)).await,
             Err(error) => Err(error),
         };
         match signed {
@@ -105,7 +104,7 @@ impl Caas {
     /// This phone's public key as a code's holder, when the device key is there.
     fn holder_key(&self) -> Option<String> {
         match self.device_key().and_then(|key| key.public_key()) {
-            Ok(key) => Some(URL_SAFE_NO_PAD.encode(key)),
+            Ok(key) => Some(caas_protocol::pairing::api::encode(&key)),
             Err(error) => {
                 tracing::warn!(%error, "no device key; a code is good only while it lasts");
                 None
@@ -134,4 +133,6 @@ impl Caas {
 pub(crate) struct KeptCode {
     view: HandoverCodeView,
     offset: TimeDelta,
+    /// The code's id when this phone holds it, so it can sign the moments it shows it.
+    ours: Option<Uuid>,
 }

@@ -373,7 +373,7 @@ pub async fn append_event(
         return Err(AppError::invalid(format!("`{reserved}` is the platform's to set")));
     }
     if serde_json::to_vec(&body)?.len() > MAX_PLAYED_EVENT_BYTES
-        || depth(&Value::Object(body.clone())) > MAX_PLAYED_EVENT_DEPTH
+        || 1 + body.values().map(depth).max().unwrap_or(0) > MAX_PLAYED_EVENT_DEPTH
     {
         return Err(AppError::invalid(
             "the event is larger or deeper than any event of the platform (8 KiB, 16 levels)",

@@ -211,8 +211,6 @@ impl Fleet {
         matches!(revoked, Some(Some(_)))
     }
 
-    /// Runs a command from an authenticated session, or answers it from memory if the car ran it
-    /// already. `None` when the sandbox made the reply get lost.
     /// Why a key accepted at the handshake no longer opens the car: revoked since, or past its end
     /// by the car's clock. The car asks on every command, not only when a session opens.
     fn lapsed(&self, grant: &Grant) -> Option<AlertCode> {
@@ -225,6 +223,8 @@ impl Fleet {
         }
     }
 
+    /// Runs a command from an authenticated session, or answers it from memory if the car ran it
+    /// already. `None` when the sandbox made the reply get lost.
     fn execute(&self, identity: &CarIdentity, grant: &Grant, id: CommandId, request: Request) -> Option<Reply> {
         if let Some(lapsed) = self.lapsed(grant) {
             return Some(Reply::Refused(lapsed));
