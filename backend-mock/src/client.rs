@@ -197,11 +197,16 @@ impl SandboxClient {
         self.http.post(&format!("/v1/sandbox/orders/{order}/events"), &body).await
     }
 
-    /// The next driver action is answered with `status` and `code`, without being applied.
-    pub async fn answer_next_driver_action(&self, status: u16, code: &str) -> ClientResult<()> {
-        self.http
-            .post("/v1/sandbox/drivers/faults", &json!({ "answer_next": { "status": status, "code": code } }))
-            .await
+    /// The next driver action is answered with `status`, the error `code` (a plain-text page
+    /// without one) and `Retry-After: retry_after`, without being applied.
+    pub async fn answer_next_driver_action(
+        &self,
+        status: u16,
+        code: Option<&str>,
+        retry_after: Option<u32>,
+    ) -> ClientResult<()> {
+        let answer = json!({ "status": status, "code": code, "retry_after": retry_after });
+        self.http.post("/v1/sandbox/drivers/faults", &json!({ "answer_next": answer })).await
     }
 
     /// The next `count` driver actions are applied, then lose their answer.

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use caas_core::DriverStep;
 use caas_core::protocol::OrderState;
 use caas_core::protocol::api::ScheduleReason;
 use caas_core::protocol::delivery::{self as wire, HandoverPlace};
+use caas_core::{DriverActionOutcome, DriverStep, DriverSyncReport};
 
 use crate::error::{CaasError, parse_id};
 use crate::foreign::{DeliveriesListener, Forward};
@@ -170,12 +170,30 @@ pub enum CallOutcome {
     CannotAccept,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum DriverActionOutcome {
     /// The platform has it.
     Synced,
     /// Recorded on the phone; sent when the connection returns.
     Queued { pending: u32 },
+    /// Recorded on the phone, but the platform's answer could not be read: the action waits in
+    /// `wedged_driver_actions` for the driver to retry or discard it.
+    Wedged { id: i64, reason: String },
+}
+
+/// A recorded action held on the phone because the platform answered something this version of
+/// the app cannot read.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct WedgedAction {
+    pub id: i64,
+    pub delivery_id: String,
+    pub step: DriverStep,
+    /// What went wrong, for support.
+    pub reason: String,
+    pub wedged_at: SystemTime,
+    pub attempts: u32,
+    /// Later actions on the same delivery, which wait for this one.
+    pub waiting_behind: u32,
 }
 
 /// An action the platform refused after it was recorded.
@@ -195,11 +213,14 @@ pub struct HandoverCheck {
     pub expires_at: SystemTime,
 }
 
-#[derive(Debug, Clone, Copy, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct DriverSyncReport {
     pub sent: u32,
     pub rejected: u32,
+    /// Still waiting to go out on their own.
     pub pending: u32,
+    /// Waiting for the driver: wedged actions and the later actions on their deliveries.
+    pub held: u32,
 }
 
 impl From<wire::DeliveryWindow> for DeliveryWindow {
@@ -264,15 +285,6 @@ impl From<caas_core::AssignedDelivery> for AssignedDelivery {
             dealership: d.dealership.into(),
             unsynced_actions: d.unsynced_actions,
             steps: d.steps,
-        }
-    }
-}
-
-impl From<caas_core::DriverActionOutcome> for DriverActionOutcome {
-    fn from(outcome: caas_core::DriverActionOutcome) -> Self {
-        match outcome {
-            caas_core::DriverActionOutcome::Synced => Self::Synced,
-            caas_core::DriverActionOutcome::Queued { pending } => Self::Queued { pending },
         }
     }
 }
@@ -353,12 +365,12 @@ impl Caas {
 
     /// The car with `vin` is loaded.
     pub async fn embark(&self, delivery_id: String, vin: String) -> Result<DriverActionOutcome, CaasError> {
-        Ok(self.inner.embark(parse_id(&delivery_id)?, &vin).await?.into())
+        Ok(self.inner.embark(parse_id(&delivery_id)?, &vin).await?)
     }
 
     /// Arrived at the customer's address.
     pub async fn arrive(&self, delivery_id: String) -> Result<DriverActionOutcome, CaasError> {
-        Ok(self.inner.arrive(parse_id(&delivery_id)?).await?.into())
+        Ok(self.inner.arrive(parse_id(&delivery_id)?).await?)
     }
 
     /// Nobody took the car; what the phone call gave.
@@ -367,7 +379,7 @@ impl Caas {
         delivery_id: String,
         call: CallOutcome,
     ) -> Result<DriverActionOutcome, CaasError> {
-        Ok(self.inner.report_absent(parse_id(&delivery_id)?, call.into()).await?.into())
+        Ok(self.inner.report_absent(parse_id(&delivery_id)?, call.into()).await?)
     }
 
     /// Checks the customer's code (the QR token offline; eight digits need a connection).
@@ -382,13 +394,39 @@ impl Caas {
 
     /// Hands the car over to the customer whose code checks out.
     pub async fn confirm_handover(&self, delivery_id: String, code: String) -> Result<DriverActionOutcome, CaasError> {
-        Ok(self.inner.confirm_handover(parse_id(&delivery_id)?, &code).await?.into())
+        Ok(self.inner.confirm_handover(parse_id(&delivery_id)?, &code).await?)
     }
 
     /// Sends the outbox in order, then refreshes the deliveries when nothing waits.
     pub async fn sync_driver(&self) -> Result<DriverSyncReport, CaasError> {
-        let r = self.inner.sync_driver().await?;
-        Ok(DriverSyncReport { sent: r.sent, rejected: r.rejected, pending: r.pending })
+        Ok(self.inner.sync_driver().await?)
+    }
+
+    /// Actions held because the platform's answer could not be read, oldest first.
+    pub async fn wedged_driver_actions(&self) -> Result<Vec<WedgedAction>, CaasError> {
+        let wedged = self.inner.wedged_driver_actions().await?;
+        Ok(wedged
+            .into_iter()
+            .map(|w| WedgedAction {
+                id: w.id,
+                delivery_id: w.delivery_id.to_string(),
+                step: w.step,
+                reason: w.reason,
+                wedged_at: w.wedged_at.into(),
+                attempts: w.attempts,
+                waiting_behind: w.waiting_behind,
+            })
+            .collect())
+    }
+
+    /// Sends a held action again (with the same idempotency key) and the actions behind it.
+    pub async fn retry_driver_action(&self, id: i64) -> Result<DriverSyncReport, CaasError> {
+        Ok(self.inner.retry_driver_action(id).await?)
+    }
+
+    /// Gives up a held action; the delivery shows the platform's view again.
+    pub async fn discard_driver_action(&self, id: i64) -> Result<(), CaasError> {
+        Ok(self.inner.discard_driver_action(id).await?)
     }
 
     /// Actions the platform refused, for the driver to read.

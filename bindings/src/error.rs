@@ -53,6 +53,14 @@ pub enum CaasError {
     /// The platform cannot be reached; cached snapshots still work. Retry later.
     #[error("offline: {reason}")]
     Offline { reason: String },
+    /// The platform is reachable but cannot serve now (an outage, a rate limit); nothing was
+    /// done. Retry later, after `retry_after_seconds` when it is given.
+    #[error("the platform is unavailable (status {status})")]
+    ServerUnavailable { status: u16, retry_after_seconds: Option<u64> },
+    /// The user or the app stopped the operation (a declined unlock prompt, say): nothing to
+    /// report.
+    #[error("cancelled")]
+    Cancelled,
     /// Sign in again.
     #[error("not signed in, or the session expired")]
     Unauthorized,
@@ -80,7 +88,8 @@ pub enum CaasError {
     /// Pairing with the car did not finish; `failure` says what the customer can do.
     #[error("pairing failed ({failure:?}): {reason}")]
     Pairing { failure: PairingFailure, reason: String },
-    /// Local storage or secret storage failed; nothing the user can fix but a report.
+    /// Local storage or secret storage failed, or the platform answered something this app
+    /// cannot read; nothing the user can fix but a report (the log has the whole chain).
     #[error("internal error: {reason}")]
     Internal { reason: String },
 }
@@ -88,7 +97,11 @@ pub enum CaasError {
 impl From<CoreError> for CaasError {
     fn from(error: CoreError) -> Self {
         match error {
-            CoreError::Offline(reason) => CaasError::Offline { reason },
+            CoreError::Offline(cause) => CaasError::Offline { reason: cause.to_string() },
+            CoreError::ServerUnavailable { status, retry_after } => {
+                CaasError::ServerUnavailable { status, retry_after_seconds: retry_after.map(|d| d.as_secs()) }
+            }
+            CoreError::Cancelled => CaasError::Cancelled,
             CoreError::Unauthorized => CaasError::Unauthorized,
             CoreError::NotFound(what) => CaasError::NotFound { what },
             CoreError::Rejected { code, message } => {
@@ -101,7 +114,9 @@ impl From<CoreError> for CaasError {
             CoreError::PendingActions(count) => CaasError::PendingActions { count },
             CoreError::Pairing { failure, message } => CaasError::Pairing { failure, reason: message },
             other @ (CoreError::Protocol(_) | CoreError::Storage(_) | CoreError::Secrets(_)) => {
-                CaasError::Internal { reason: other.to_string() }
+                let reason = other.chain();
+                tracing::error!(%reason, "internal error");
+                CaasError::Internal { reason }
             }
         }
     }

@@ -11,6 +11,9 @@ use crate::records::{OrderDetail, OrderSummary, PushHint, PushOutcome};
 pub enum SecretStoreError {
     #[error("secret store failed: {reason}")]
     Failed { reason: String },
+    /// The user declined the unlock prompt (biometrics, device credential).
+    #[error("the user declined")]
+    Cancelled,
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for SecretStoreError {
@@ -37,21 +40,26 @@ impl std::fmt::Debug for ForeignSecrets {
     }
 }
 
-fn secrets_error(error: SecretStoreError) -> caas_core::CaasError {
-    caas_core::CaasError::Secrets(error.to_string())
+impl From<SecretStoreError> for caas_core::CaasError {
+    fn from(error: SecretStoreError) -> Self {
+        match error {
+            SecretStoreError::Cancelled => caas_core::CaasError::Cancelled,
+            failed @ SecretStoreError::Failed { .. } => caas_core::CaasError::Secrets(failed.into()),
+        }
+    }
 }
 
 impl caas_core::SecretStore for ForeignSecrets {
     fn get(&self, key: &str) -> caas_core::Result<Option<String>> {
-        self.0.get(key.to_owned()).map_err(secrets_error)
+        self.0.get(key.to_owned()).map_err(Into::into)
     }
 
     fn set(&self, key: &str, value: &str) -> caas_core::Result<()> {
-        self.0.set(key.to_owned(), value.to_owned()).map_err(secrets_error)
+        self.0.set(key.to_owned(), value.to_owned()).map_err(Into::into)
     }
 
     fn delete(&self, key: &str) -> caas_core::Result<()> {
-        self.0.delete(key.to_owned()).map_err(secrets_error)
+        self.0.delete(key.to_owned()).map_err(Into::into)
     }
 }
 

@@ -128,9 +128,21 @@ pub trait DeviceKey: Send + Sync {
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum DeviceKeyError {
-    /// The key store refused, or the user declined to confirm.
+    /// The key store refused.
     #[error("device key failed: {reason}")]
     Failed { reason: String },
+    /// The user declined to confirm (biometrics, device credential).
+    #[error("the user declined")]
+    Cancelled,
+}
+
+impl From<DeviceKeyError> for caas_core::CaasError {
+    fn from(error: DeviceKeyError) -> Self {
+        match error {
+            DeviceKeyError::Cancelled => caas_core::CaasError::Cancelled,
+            failed @ DeviceKeyError::Failed { .. } => caas_core::CaasError::Secrets(failed.into()),
+        }
+    }
 }
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for DeviceKeyError {
@@ -383,11 +395,11 @@ impl std::fmt::Debug for ForeignDeviceKey {
 #[async_trait]
 impl caas_core::DeviceKey for ForeignDeviceKey {
     fn public_key(&self) -> caas_core::Result<Vec<u8>> {
-        self.0.public_key().map_err(|e| caas_core::CaasError::Secrets(e.to_string()))
+        Ok(self.0.public_key()?)
     }
 
     async fn sign(&self, message: &[u8]) -> caas_core::Result<Vec<u8>> {
-        self.0.sign(message.to_vec()).await.map_err(|e| caas_core::CaasError::Secrets(e.to_string()))
+        Ok(self.0.sign(message.to_vec()).await?)
     }
 }
 

@@ -80,7 +80,7 @@ impl App {
         let core = self.core().await?;
         match core.sync().await {
             Ok(_) => {}
-            Err(CaasError::Offline(reason)) => eprintln!("offline ({reason}): showing the cached state"),
+            Err(error) if error.is_unreachable() => eprintln!("{}: showing the cached state", error.chain()),
             Err(error) => return Err(explain(error)),
         }
         Ok(core)

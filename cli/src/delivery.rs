@@ -107,7 +107,9 @@ fn show_code(code: &HandoverCodeView) -> anyhow::Result<()> {
 
 fn explain_delivery(error: CaasError) -> anyhow::Error {
     match error {
-        CaasError::Offline(_) => anyhow::anyhow!("offline: moving the delivery needs a connection"),
+        error if error.is_unreachable() => {
+            anyhow::anyhow!("{}: moving the delivery needs the platform", error.chain())
+        }
         other => explain(other),
     }
 }

@@ -5,7 +5,7 @@ use std::io::{BufRead as _, Write as _};
 
 use anyhow::Context as _;
 use caas_core::protocol::delivery::CallOutcome;
-use caas_core::{AssignedDelivery, CaasError, DriverActionOutcome};
+use caas_core::{AssignedDelivery, DriverActionOutcome, DriverSyncReport};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -53,6 +53,20 @@ pub enum DriverCommand {
         #[arg(long)]
         dismiss: Option<i64>,
     },
+    /// Actions held on this machine because the platform's answer could not be read, to retry or
+    /// discard.
+    Held(HeldArgs),
+}
+
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct HeldArgs {
+    /// Send the held action with this id again (with the actions behind it).
+    #[arg(long)]
+    retry: Option<i64>,
+    /// Give up the held action with this id.
+    #[arg(long)]
+    discard: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -111,8 +125,8 @@ impl App {
             DriverCommand::Deliveries { json } => {
                 let list = match core.refresh_deliveries().await {
                     Ok(list) => list,
-                    Err(CaasError::Offline(_)) => {
-                        eprintln!("offline: showing the deliveries kept on this machine");
+                    Err(error) if error.is_unreachable() => {
+                        eprintln!("{}: showing the deliveries kept on this machine", error.chain());
                         core.deliveries().await?
                     }
                     Err(error) => return Err(explain(error)),
@@ -136,9 +150,20 @@ impl App {
             DriverCommand::Handover { delivery, code, check: false } => core.confirm_handover(delivery, &code).await,
             DriverCommand::Sync => {
                 let report = core.sync_driver().await.map_err(explain)?;
-                println!("Sent {}, refused {}, waiting {}.", report.sent, report.rejected, report.pending);
-                return print_conflicts(&core).await;
+                print_report(&report);
+                print_conflicts(&core).await?;
+                return print_held(&core).await;
             }
+            DriverCommand::Held(HeldArgs { retry: Some(id), .. }) => {
+                print_report(&core.retry_driver_action(id).await.map_err(explain)?);
+                return print_held(&core).await;
+            }
+            DriverCommand::Held(HeldArgs { discard: Some(id), .. }) => {
+                core.discard_driver_action(id).await.map_err(explain)?;
+                println!("Discarded held action {id}.");
+                return print_held(&core).await;
+            }
+            DriverCommand::Held(_) => return print_held(&core).await,
             DriverCommand::Conflicts { dismiss } => {
                 if let Some(id) = dismiss {
                     core.dismiss_driver_conflict(id).await?;
@@ -150,6 +175,12 @@ impl App {
             DriverActionOutcome::Synced => println!("Recorded and synced."),
             DriverActionOutcome::Queued { pending } => {
                 println!("Recorded on this machine; {pending} action(s) wait for a connection (`caas driver sync`).");
+            }
+            DriverActionOutcome::Wedged { id, reason } => {
+                println!(
+                    "Recorded on this machine, but the platform's answer could not be read ({reason}). \
+                     Retry with `caas driver held --retry {id}` or give it up with `--discard {id}`."
+                );
             }
         }
         Ok(())
@@ -186,6 +217,31 @@ fn print_deliveries(list: &[AssignedDelivery], json: bool) {
             if d.unsynced_actions > 0 { format!("  [{} not synced]", d.unsynced_actions) } else { String::new() }
         );
     }
+}
+
+fn print_report(report: &DriverSyncReport) {
+    println!(
+        "Sent {}, refused {}, waiting {}, held for you {}.",
+        report.sent, report.rejected, report.pending, report.held
+    );
+}
+
+async fn print_held(core: &caas_core::Caas) -> anyhow::Result<()> {
+    for held in core.wedged_driver_actions().await? {
+        println!(
+            "held {}: {} on delivery {} since {} UTC, {} action(s) behind it: {}  \
+             (`caas driver held --retry {}` or `--discard {}`)",
+            held.id,
+            render::step(held.step),
+            held.delivery_id,
+            held.wedged_at.format("%H:%M"),
+            held.waiting_behind,
+            held.reason,
+            held.id,
+            held.id
+        );
+    }
+    Ok(())
 }
 
 async fn print_conflicts(core: &caas_core::Caas) -> anyhow::Result<()> {

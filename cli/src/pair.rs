@@ -142,7 +142,9 @@ fn explain_pairing(error: CaasError) -> anyhow::Error {
             anyhow::anyhow!("pairing needs a fresh sign-in: {message} (`caas sign-in EMAIL`, then pair again)")
         }
         CaasError::Pairing { failure, message } => anyhow::anyhow!("pairing failed ({failure:?}): {message}"),
-        CaasError::Offline(_) => anyhow::anyhow!("offline, and this phone has no key for the car yet: connect once"),
+        error if error.is_unreachable() => {
+            anyhow::anyhow!("{}, and this phone has no key for the car yet: connect once", error.chain())
+        }
         other => explain(other),
     }
 }

@@ -106,8 +106,9 @@ fn explain_payment(error: CaasError) -> anyhow::Error {
             };
             anyhow::anyhow!("payment refused: {message} ({advice})")
         }
-        CaasError::Offline(reason) => anyhow::anyhow!(
-            "offline ({reason}): nothing new was charged; run the same command again when online, it resumes the same payment"
+        error if error.is_unreachable() => anyhow::anyhow!(
+            "{}: nothing new was charged; run the same command again later, it resumes the same payment",
+            error.chain()
         ),
         other => crate::customer::explain(other),
     }

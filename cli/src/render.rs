@@ -155,6 +155,16 @@ pub fn window(window: &DeliveryWindow) -> String {
     format!("{}-{} UTC", window.start.format("%Y-%m-%d %H:%M"), window.end.format("%H:%M"))
 }
 
+/// A driver's step as the driver says it.
+pub fn step(step: caas_core::DriverStep) -> &'static str {
+    match step {
+        caas_core::DriverStep::Embark => "loading the car",
+        caas_core::DriverStep::Arrive => "arrival",
+        caas_core::DriverStep::ReportAbsent => "customer absent",
+        caas_core::DriverStep::ConfirmHandover => "handover",
+    }
+}
+
 /// `6d 23h`, `5h 12m`, `42m`: the time left, to the minute.
 pub fn countdown(seconds: u64) -> String {
     let (days, hours, minutes) = (seconds / 86_400, seconds % 86_400 / 3_600, seconds % 3_600 / 60);

@@ -117,7 +117,7 @@ impl ApiClient {
         let mut url: reqwest::Url = config
             .gateway_url
             .parse()
-            .map_err(|e| CaasError::Protocol(format!("the platform gave an unusable gateway URL: {e}")))?;
+            .map_err(|e| CaasError::Protocol(format!("the platform gave an unusable gateway URL: {e}").into()))?;
         if !encrypted_or_local(&url) {
             return Err(CaasError::Protocol(
                 "the platform gave a gateway URL without https; no card is sent there".into(),
@@ -254,13 +254,16 @@ fn encrypted_or_local(url: &reqwest::Url) -> bool {
 }
 
 async fn send(builder: RequestBuilder) -> Result<Response> {
-    builder.send().await.map_err(|e| {
-        if e.is_connect() || e.is_timeout() || e.is_request() {
-            CaasError::Offline(e.to_string())
-        } else {
-            CaasError::Protocol(e.to_string())
-        }
-    })
+    builder.send().await.map_err(transport)
+}
+
+/// A request that got no answer is offline; one the client could not even build or read is not.
+fn transport(error: reqwest::Error) -> CaasError {
+    if error.is_connect() || error.is_timeout() || error.is_request() || error.is_body() {
+        CaasError::Offline(error.into())
+    } else {
+        CaasError::Protocol(error.into())
+    }
 }
 
 /// A page of an order's log (`caas_protocol::api::EventPage`), each event kept as received.
@@ -271,37 +274,65 @@ pub struct ReceivedPage {
 }
 
 /// Turns an error status into the matching error, reading the API's error body.
+///
+/// Only what can succeed later reads as unavailable: a 5xx, and the statuses that mean "not now"
+/// (408, 425, 429) with the `Retry-After` they carry. Any other status with an error body is a
+/// refusal, under its code even when this version does not know it; a status without one is an
+/// answer this app cannot read.
 async fn check(response: Response) -> Result<Response> {
     let status = response.status();
     if status.is_success() {
         return Ok(response);
     }
+    let retry_after = response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| retry_after(v.to_str().ok()?));
     let body = read_bounded(response).await.unwrap_or_default();
     let api: Option<ApiError> = serde_json::from_slice(&body).ok();
     Err(match (status, api) {
         (StatusCode::UNAUTHORIZED, _) => CaasError::Unauthorized,
+        (status, _) if status.is_server_error() || NOT_NOW.contains(&status) => {
+            CaasError::ServerUnavailable { status: status.as_u16(), retry_after }
+        }
         (StatusCode::NOT_FOUND, api) => CaasError::NotFound(api.map_or_else(|| "resource".into(), |a| a.message)),
-        (status, _) if status.is_server_error() => CaasError::Offline(format!("the platform answered {status}")),
         (_, Some(api)) => CaasError::Rejected { code: api.code, message: api.message },
-        (status, None) => CaasError::Protocol(format!("unexpected status {status}")),
+        (status, None) => CaasError::Protocol(format!("status {status} without an error this app can read").into()),
     })
+}
+
+/// Statuses that say "not now" rather than "no".
+const NOT_NOW: [StatusCode; 3] = [StatusCode::REQUEST_TIMEOUT, StatusCode::TOO_EARLY, StatusCode::TOO_MANY_REQUESTS];
+
+/// The longest pause a `Retry-After` can ask for; a longer one is read as this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// `Retry-After` as seconds or as an HTTP date, bounded.
+fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    let delay = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+            (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().unwrap_or_default()
+        }
+    };
+    Some(delay.min(MAX_RETRY_AFTER))
 }
 
 async fn json<T: DeserializeOwned>(response: Response) -> Result<T> {
     let body = read_bounded(check(response).await?).await?;
-    serde_json::from_slice(&body).map_err(|e| CaasError::Protocol(format!("unreadable answer: {e}")))
+    serde_json::from_slice(&body).map_err(|e| CaasError::Protocol(e.into()))
 }
 
 async fn read_bounded(response: Response) -> Result<Vec<u8>> {
+    let too_large = || CaasError::Protocol(format!("an answer larger than {MAX_RESPONSE_BYTES} bytes").into());
     if response.content_length().is_some_and(|len| len > MAX_RESPONSE_BYTES as u64) {
-        return Err(CaasError::Protocol("answer too large".into()));
+        return Err(too_large());
     }
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| CaasError::Offline(e.to_string()))?;
+        let chunk = chunk.map_err(|e| CaasError::Offline(e.into()))?;
         if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(CaasError::Protocol("answer too large".into()));
+            return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }
@@ -311,6 +342,17 @@ async fn read_bounded(response: Response) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates_within_an_hour() {
+        assert_eq!(retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after("86400"), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        let soon = (chrono::Utc::now() + chrono::TimeDelta::seconds(120)).to_rfc2822();
+        assert!(retry_after(&soon).is_some_and(|d| d > Duration::from_secs(100) && d <= Duration::from_secs(120)));
+        assert_eq!(retry_after("soon"), None);
+        assert_eq!(retry_after("-3"), None);
+    }
 
     #[test]
     fn plain_http_reaches_only_this_machine() {

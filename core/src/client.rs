@@ -93,9 +93,7 @@ impl Caas {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| CaasError::Config(format!("data directory {}: {e}", config.data_dir.display())))?;
         let path = config.data_dir.join("caas.sqlite3");
-        let store = tokio::task::spawn_blocking(move || Store::open(&path))
-            .await
-            .map_err(|e| CaasError::Storage(e.to_string()))??;
+        let store = tokio::task::spawn_blocking(move || Store::open(&path)).await??;
         Ok(Self {
             inner: Arc::new(Inner {
                 api,

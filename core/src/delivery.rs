@@ -67,8 +67,8 @@ impl Caas {
                 self.handover_codes().insert(order, KeptCode { view: code, offset, ours });
                 self.present_handover_code(order).await
             }
-            Err(CaasError::Offline(reason)) => match self.present_handover_code(order).await {
-                Err(CaasError::NotFound(_)) => Err(CaasError::Offline(reason)),
+            Err(error) if error.is_unreachable() => match self.present_handover_code(order).await {
+                Err(CaasError::NotFound(_)) => Err(error),
                 shown => shown,
             },
             Err(error) => Err(error),

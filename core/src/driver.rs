@@ -7,6 +7,11 @@
 //! own idempotency key, so a resend after a lost answer or a restart is a replay at the platform.
 //! A refusal (the customer moved the delivery meanwhile, say) rolls the delivery back to the
 //! platform's view and stays in the conflicts list until the driver has read it.
+//!
+//! Like matrix-rust-sdk's send queue, the outbox tells failures apart: what can succeed later (no
+//! connection, a timeout, an outage, a rate limit with its `Retry-After`) is retried on its own;
+//! an answer this app cannot read wedges the action until the driver retries or discards it. Order
+//! is kept per delivery, so a wedged action holds back only the later actions on its own car.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -28,6 +33,9 @@ use crate::store::{self, outbox};
 
 const HANDOVER_KEY_META: &str = "driver.handover_key";
 
+/// The shortest pause before the outbox is tried again by itself.
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+
 /// What the driver can do with a delivery now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DriverStep {
@@ -38,6 +46,16 @@ pub enum DriverStep {
 }
 
 impl DriverStep {
+    /// The step an action takes.
+    pub fn of(action: &DriverAction) -> Self {
+        match action {
+            DriverAction::Embark { .. } => Self::Embark,
+            DriverAction::Arrive => Self::Arrive,
+            DriverAction::ReportAbsent { .. } => Self::ReportAbsent,
+            DriverAction::ConfirmHandover { .. } => Self::ConfirmHandover,
+        }
+    }
+
     /// The steps the lifecycle gives a driver in `state`.
     pub fn allowed_in(state: OrderState) -> Vec<DriverStep> {
         let mut steps: Vec<DriverStep> = state
@@ -99,12 +117,31 @@ impl AssignedDelivery {
 }
 
 /// How a driver action went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DriverActionOutcome {
     /// The platform has it.
     Synced,
     /// Recorded on the phone; it goes out when the connection returns. `pending` actions wait.
     Queued { pending: u32 },
+    /// Recorded on the phone, but the platform's answer could not be read: the action waits in
+    /// [`Caas::wedged_driver_actions`] for the driver to retry or discard it.
+    Wedged { id: i64, reason: String },
+}
+
+/// A recorded action held on the phone because the platform answered something this version of
+/// the app cannot read. Retrying may work after the platform (or the app) is fixed; discarding
+/// gives it up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WedgedAction {
+    pub id: i64,
+    pub delivery_id: Uuid,
+    pub step: DriverStep,
+    /// What went wrong, for support.
+    pub reason: String,
+    pub wedged_at: DateTime<Utc>,
+    pub attempts: u32,
+    /// Later actions on the same delivery, which wait for this one.
+    pub waiting_behind: u32,
 }
 
 /// An action the platform refused after it was recorded, for the driver to read.
@@ -131,8 +168,45 @@ pub struct HandoverCheck {
 pub struct DriverSyncReport {
     pub sent: u32,
     pub rejected: u32,
-    /// Still waiting (the connection dropped).
+    /// Still waiting to go out on their own (the connection dropped, the platform is busy).
     pub pending: u32,
+    /// Waiting for the driver: wedged actions and the later actions on their deliveries.
+    pub held: u32,
+}
+
+/// A drain's report, and how long the platform asked to wait before the next try.
+struct Drained {
+    report: DriverSyncReport,
+    retry_after: Option<Duration>,
+}
+
+/// What a failed send means for the action.
+enum Disposition {
+    /// The platform will never take it.
+    Refused { code: &'static str, message: String },
+    /// It may succeed later by itself; the drain stops here.
+    Later { retry_after: Option<Duration> },
+    /// The answer cannot be read: the action waits for the driver.
+    Wedged,
+    /// Nothing more can be sent now (no session, no storage).
+    Stop,
+}
+
+impl Disposition {
+    fn of(error: &CaasError) -> Self {
+        match error {
+            CaasError::Rejected { code: ErrorCode::IdempotencyKeyInUse, .. } | CaasError::Offline(_) => {
+                Self::Later { retry_after: None }
+            }
+            CaasError::ServerUnavailable { retry_after, .. } => Self::Later { retry_after: *retry_after },
+            CaasError::Rejected { code, message } => Self::Refused { code: code.wire_name(), message: message.clone() },
+            CaasError::NotFound(_) => {
+                Self::Refused { code: ErrorCode::NotFound.wire_name(), message: error.to_string() }
+            }
+            CaasError::Protocol(_) => Self::Wedged,
+            _ => Self::Stop,
+        }
+    }
 }
 
 impl Caas {
@@ -251,11 +325,56 @@ impl Caas {
     /// Sends what the outbox holds, in order, then refreshes the list when nothing waits.
     #[tracing::instrument(skip(self))]
     pub async fn sync_driver(&self) -> Result<DriverSyncReport> {
-        let report = self.drain().await?;
+        let Drained { report, .. } = self.drain().await?;
         if report.pending == 0 {
             self.refresh_deliveries().await?;
         }
         Ok(report)
+    }
+
+    /// Actions held because the platform's answer could not be read, oldest first.
+    pub async fn wedged_driver_actions(&self) -> Result<Vec<WedgedAction>> {
+        let entries = self.inner.store.read(outbox::wedged).await?;
+        Ok(entries
+            .into_iter()
+            .map(|(e, waiting_behind)| WedgedAction {
+                id: e.seq,
+                delivery_id: e.delivery_id,
+                step: DriverStep::of(&e.request.action),
+                reason: e.last_error.unwrap_or_default(),
+                wedged_at: e.wedged_at.unwrap_or_default(),
+                attempts: e.attempts,
+                waiting_behind,
+            })
+            .collect())
+    }
+
+    /// Sends a wedged action again, with the same idempotency key (the platform may have applied
+    /// it), and the actions behind it.
+    #[tracing::instrument(skip(self))]
+    pub async fn retry_driver_action(&self, id: i64) -> Result<DriverSyncReport> {
+        if !self.inner.store.write(move |tx| outbox::unwedge(tx, id)).await? {
+            return Err(CaasError::NotFound(format!("held action {id}")));
+        }
+        self.notify(Change::Deliveries);
+        self.sync_driver().await
+    }
+
+    /// Gives up a wedged action; the actions behind it go out without it. The delivery shows the
+    /// platform's view again once nothing of it waits in the outbox.
+    #[tracing::instrument(skip(self))]
+    pub async fn discard_driver_action(&self, id: i64) -> Result<()> {
+        if self.inner.store.write(move |tx| outbox::discard(tx, id)).await?.is_none() {
+            return Err(CaasError::NotFound(format!("held action {id}")));
+        }
+        // It may have carried the customer's code: no copy stays in the log either.
+        self.inner.store.scrub().await?;
+        self.notify(Change::Deliveries);
+        tracing::warn!(id, "a held driver action was discarded");
+        match self.sync_driver().await {
+            Err(error) if error.is_unreachable() => Ok(()),
+            other => other.map(drop),
+        }
     }
 
     /// Actions the platform refused, oldest first.
@@ -310,9 +429,9 @@ impl Caas {
         if handover::is_short_code(code) {
             return match self.inner.api.resolve_short_code(&self.token().await?, delivery.delivery_id, code).await {
                 Ok(view) => Ok(ShownCode { text: view.token, read_out: true }),
-                Err(CaasError::Offline(reason)) => {
-                    Err(CaasError::Offline(format!("a short code needs a connection; scan the QR code ({reason})")))
-                }
+                Err(error) if error.is_unreachable() => Err(CaasError::Offline(
+                    format!("a short code needs a connection; scan the QR code ({error})").into(),
+                )),
                 Err(CaasError::Rejected { code: ErrorCode::HandoverCodeInvalid, .. }) => {
                     Err(CaasError::HandoverRefused(HandoverRefusal::Forged))
                 }
@@ -368,68 +487,78 @@ impl Caas {
         self.notify(Change::Deliveries);
         // The action is recorded whatever happens next; a failed send (no session, say) leaves
         // it queued for `sync_driver`, which reports the reason.
-        let pending = match self.drain().await {
-            Ok(report) => report.pending,
+        let (pending, retry_after) = match self.drain().await {
+            Ok(drained) => (drained.report.pending + drained.report.held, drained.retry_after),
             Err(error) => {
-                tracing::warn!(%error, "driver action recorded but not sent");
-                self.inner.store.read(|conn| outbox::pending_count(conn, None)).await?
+                tracing::warn!(error = error.chain(), "driver action recorded but not sent");
+                (self.inner.store.read(|conn| outbox::pending_count(conn, None)).await?, None)
             }
         };
         let entry = self.inner.store.read(move |conn| outbox::entry_by_seq(conn, seq)).await?;
-        match entry {
-            None => Ok(DriverActionOutcome::Synced),
-            Some(entry) => match entry.rejection {
-                // Refused while the driver is looking: say so now rather than in the conflicts list.
-                Some((code, reason)) => {
-                    self.inner.store.write(move |tx| outbox::dismiss(tx, seq)).await?;
-                    self.notify(Change::Deliveries);
-                    let code = serde_json::from_value(serde_json::Value::String(code)).unwrap_or(ErrorCode::Conflict);
-                    Err(CaasError::Rejected { code, message: reason })
-                }
-                None => {
-                    self.retry_in_background();
-                    Ok(DriverActionOutcome::Queued { pending })
-                }
-            },
+        let Some(entry) = entry else { return Ok(DriverActionOutcome::Synced) };
+        match (entry.rejection, entry.wedged_at) {
+            // Refused while the driver is looking: say so now rather than in the conflicts list.
+            (Some((code, reason)), _) => {
+                self.inner.store.write(move |tx| outbox::dismiss(tx, seq)).await?;
+                self.notify(Change::Deliveries);
+                let code = serde_json::from_value(serde_json::Value::String(code)).unwrap_or(ErrorCode::Conflict);
+                Err(CaasError::Rejected { code, message: reason })
+            }
+            (None, Some(_)) => {
+                Ok(DriverActionOutcome::Wedged { id: seq, reason: entry.last_error.unwrap_or_default() })
+            }
+            (None, None) => {
+                self.retry_in_background(retry_after);
+                Ok(DriverActionOutcome::Queued { pending })
+            }
         }
     }
 
-    /// Sends the outbox in order until it is empty or the connection drops. One drain at a time.
-    async fn drain(&self) -> Result<DriverSyncReport> {
+    /// Sends the outbox until nothing more can go out now: each delivery's actions in order, a
+    /// wedged one holding back only its own delivery. One drain at a time.
+    async fn drain(&self) -> Result<Drained> {
         let _one_at_a_time = self.inner.outbox_lock.lock().await;
         let token = self.token().await?;
         let mut report = DriverSyncReport::default();
+        let mut retry_after = None;
         let mut rolled_back = false;
-        while let Some(entry) = self.inner.store.read(outbox::next_pending).await? {
+        while let Some(entry) = self.inner.store.read(outbox::next_sendable).await? {
             let seq = entry.seq;
             let carries_code = matches!(entry.request.action, DriverAction::ConfirmHandover { .. });
             let sent = self.inner.api.driver_action(&token, entry.delivery_id, &entry.idempotency_key, &entry.request);
-            match sent.await {
+            let error = match sent.await {
                 Ok(answer) => {
                     self.inner.store.write(move |tx| outbox::complete(tx, seq, &answer)).await?;
                     report.sent += 1;
+                    None
                 }
-                Err(refusal @ (CaasError::Rejected { .. } | CaasError::NotFound(_)))
-                    if !matches!(refusal, CaasError::Rejected { code: ErrorCode::IdempotencyKeyInUse, .. }) =>
-                {
-                    let (code, message) = match refusal {
-                        CaasError::Rejected { code, message } => (code.wire_name(), message),
-                        other => (ErrorCode::NotFound.wire_name(), other.to_string()),
-                    };
+                Err(error) => Some(error),
+            };
+            let mut stop = false;
+            match error.as_ref().map(Disposition::of) {
+                None => {}
+                Some(Disposition::Refused { code, message }) => {
                     tracing::warn!(seq, code, %message, "the platform refused a driver action");
                     let delivery = entry.delivery_id;
                     self.inner.store.write(move |tx| outbox::reject(tx, seq, delivery, code, &message)).await?;
                     report.rejected += 1;
                     rolled_back = true;
                 }
-                Err(CaasError::Unauthorized) => return Err(CaasError::Unauthorized),
-                Err(error) => {
-                    // No answer: the action may or may not have landed; the same key settles it later.
-                    let reason = error.to_string();
+                Some(Disposition::Later { retry_after: after }) => {
+                    // No answer, or "not now": the action may or may not have landed; the same
+                    // key settles it later.
+                    let reason = error.as_ref().map(CaasError::chain).unwrap_or_default();
+                    tracing::info!(seq, %reason, "driver action not sent; kept for later");
                     self.inner.store.write(move |tx| outbox::record_failure(tx, seq, &reason)).await?;
-                    tracing::info!(seq, %error, "driver action not sent; kept for later");
-                    break;
+                    retry_after = after;
+                    stop = true;
                 }
+                Some(Disposition::Wedged) => {
+                    let reason = error.as_ref().map(CaasError::chain).unwrap_or_default();
+                    tracing::warn!(seq, %reason, "driver action wedged: the answer cannot be read");
+                    self.inner.store.write(move |tx| outbox::wedge(tx, seq, &reason)).await?;
+                }
+                Some(Disposition::Stop) => return Err(error.unwrap_or(CaasError::Cancelled)),
             }
             if carries_code || rolled_back {
                 // The customer's code left the outbox (sent, or blanked with a refusal): no copy
@@ -437,39 +566,60 @@ impl Caas {
                 self.inner.store.scrub().await?;
             }
             self.notify(Change::Deliveries);
+            if stop {
+                break;
+            }
         }
-        report.pending = self.inner.store.read(|conn| outbox::pending_count(conn, None)).await?;
+        let (unsent, held) =
+            self.inner.store.read(|conn| Ok((outbox::pending_count(conn, None)?, outbox::held_count(conn)?))).await?;
+        report.pending = unsent - held;
+        report.held = held;
         if rolled_back && let Err(error) = self.refresh_deliveries().await {
             tracing::info!(%error, "could not fetch the platform's view after a refusal");
         }
-        Ok(report)
+        Ok(Drained { report, retry_after })
     }
 
-    /// Keeps trying the outbox with growing pauses while the app runs, until it is empty. Holds
-    /// the core weakly, so a closed core stops it.
-    fn retry_in_background(&self) {
+    /// Keeps trying the outbox with growing pauses (or the pause the platform asks for, first
+    /// `retry_after`) while the app runs, until nothing waits to go out by itself. Holds the core
+    /// weakly, so a closed core stops it.
+    fn retry_in_background(&self, retry_after: Option<Duration>) {
         use std::sync::atomic::Ordering;
         if self.inner.retrying.swap(true, Ordering::SeqCst) {
             return;
         }
+        /// Another try is worth it, after at least this long.
+        struct Later(Option<Duration>);
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
         self.inner.runtime.spawn(async move {
+            // The drain that started this has just failed: the first try waits too.
+            tokio::time::sleep(retry_after.unwrap_or_default().max(FIRST_RETRY)).await;
             let attempt = || {
                 let weak = weak.clone();
                 async move {
-                    let inner = weak.upgrade().ok_or(CaasError::Config("the core was closed".into()))?;
-                    let report = Caas { inner }.drain().await?;
-                    if report.pending > 0 { Err(CaasError::Offline("actions still pending".into())) } else { Ok(()) }
+                    let Some(inner) = weak.upgrade() else { return Ok(()) };
+                    match (Caas { inner }).drain().await {
+                        Ok(Drained { report, .. }) if report.pending == 0 => Ok(()),
+                        Ok(Drained { retry_after, .. }) => Err(Later(retry_after)),
+                        Err(error) if error.is_unreachable() => Err(Later(None)),
+                        Err(error) => {
+                            tracing::info!(error = error.chain(), "background outbox retries stop");
+                            Ok(())
+                        }
+                    }
                 }
             };
             let backoff = ExponentialBuilder::default()
-                .with_min_delay(Duration::from_secs(1))
+                .with_min_delay(FIRST_RETRY)
                 .with_max_delay(Duration::from_secs(60))
                 .with_max_times(30);
-            let outcome = attempt.retry(backoff).when(|e| matches!(e, CaasError::Offline(_))).await;
+            let outcome = attempt
+                .retry(backoff)
+                .adjust(|Later(asked), pause| pause.map(|pause| asked.map_or(pause, |asked| asked.max(pause))))
+                .await;
             if let Some(inner) = weak.upgrade() {
                 inner.retrying.store(false, Ordering::SeqCst);
-                tracing::debug!(?outcome, "background outbox retries ended");
+                tracing::debug!(gave_up = outcome.is_err(), "background outbox retries ended");
             }
         });
     }

@@ -4,11 +4,24 @@
 use caas_protocol::api::ErrorCode;
 use caas_protocol::push::PushError;
 
+/// A cause kept for the log: the library error behind a failure, or a sentence where there is none.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// The core's error, with the error that caused it kept as its source for the log. The shells
+/// never see it as is: `caas-ffi` narrows it once to the public error, and the CLI prints it with
+/// its chain.
 #[derive(Debug, thiserror::Error)]
 pub enum CaasError {
     /// The backend could not be reached; cached snapshots still work.
-    #[error("offline: the CaaS platform cannot be reached ({0})")]
-    Offline(String),
+    #[error("offline: the CaaS platform cannot be reached")]
+    Offline(#[source] Cause),
+    /// The platform answered that it cannot serve now (an outage, overload, rate limit): nothing
+    /// was done, and the same request can be tried again, after `retry_after` when it says so.
+    #[error("the CaaS platform is unavailable (status {status})")]
+    ServerUnavailable { status: u16, retry_after: Option<std::time::Duration> },
+    /// The user or the app stopped the operation (a declined Keystore prompt, a closed core).
+    #[error("cancelled")]
+    Cancelled,
     /// No session, or the platform no longer accepts it: sign in again.
     #[error("not signed in, or the session has expired")]
     Unauthorized,
@@ -18,14 +31,14 @@ pub enum CaasError {
     #[error("the platform refused the request ({code:?}): {message}")]
     Rejected { code: ErrorCode, message: String },
     /// The platform answered something this app does not understand.
-    #[error("unexpected answer from the platform: {0}")]
-    Protocol(String),
-    #[error("push refused: {0}")]
+    #[error("unexpected answer from the platform")]
+    Protocol(#[source] Cause),
+    #[error("push refused")]
     InvalidPush(#[from] PushError),
-    #[error("local storage failed: {0}")]
-    Storage(String),
-    #[error("secret storage failed: {0}")]
-    Secrets(String),
+    #[error("local storage failed")]
+    Storage(#[from] StorageError),
+    #[error("secret storage failed")]
+    Secrets(#[source] Cause),
     #[error("invalid configuration: {0}")]
     Config(String),
     /// The handover code the customer showed cannot be accepted; the car stays with the driver.
@@ -41,6 +54,43 @@ pub enum CaasError {
     /// Pairing with the car did not finish; `failure` says what the customer can do.
     #[error("pairing failed ({failure:?}): {message}")]
     Pairing { failure: PairingFailure, message: String },
+}
+
+/// Why the phone's own storage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// Stored data that does not decode (or a value that does not encode).
+    #[error("stored data could not be read")]
+    Decode(#[from] serde_json::Error),
+    #[error("{what}")]
+    Io { what: String, source: std::io::Error },
+    /// A stored value that decodes but breaks an invariant of the store.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the storage task stopped")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl CaasError {
+    /// Whether the platform could not be reached or could not serve: a cached answer is the best
+    /// there is, and the same request may work later.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Offline(_) | Self::ServerUnavailable { .. })
+    }
+
+    /// The error and every source under it, for the log.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
 }
 
 /// Why pairing with the car failed, as the pairing screen explains it.
@@ -76,6 +126,10 @@ pub enum PairingFailure {
 impl CaasError {
     pub(crate) fn pairing(failure: PairingFailure, message: impl Into<String>) -> Self {
         Self::Pairing { failure, message: message.into() }
+    }
+
+    pub(crate) fn corrupt(what: impl Into<String>) -> Self {
+        Self::Storage(StorageError::Invalid(what.into()))
     }
 }
 
@@ -120,12 +174,18 @@ pub type Result<T, E = CaasError> = std::result::Result<T, E>;
 
 impl From<rusqlite::Error> for CaasError {
     fn from(error: rusqlite::Error) -> Self {
-        CaasError::Storage(error.to_string())
+        CaasError::Storage(error.into())
     }
 }
 
 impl From<serde_json::Error> for CaasError {
     fn from(error: serde_json::Error) -> Self {
-        CaasError::Storage(format!("stored data could not be read: {error}"))
+        CaasError::Storage(error.into())
+    }
+}
+
+impl From<tokio::task::JoinError> for CaasError {
+    fn from(error: tokio::task::JoinError) -> Self {
+        CaasError::Storage(error.into())
     }
 }

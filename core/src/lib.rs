@@ -21,8 +21,10 @@ mod sync;
 
 pub use caas_protocol as protocol;
 pub use client::{Caas, CaasConfig};
-pub use driver::{AssignedDelivery, DriverActionOutcome, DriverConflict, DriverStep, DriverSyncReport, HandoverCheck};
-pub use error::{CaasError, PairingFailure, PaymentRefusal, Result};
+pub use driver::{
+    AssignedDelivery, DriverActionOutcome, DriverConflict, DriverStep, DriverSyncReport, HandoverCheck, WedgedAction,
+};
+pub use error::{CaasError, Cause, PairingFailure, PaymentRefusal, Result, StorageError};
 pub use listeners::{DeliveriesListener, OrderListener, OrdersListener, PushListener, PushOutcome, Subscription};
 #[cfg(feature = "btleplug")]
 pub use pairing::btleplug_transport::BtleplugTransport;

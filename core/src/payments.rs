@@ -3,8 +3,9 @@
 //! A payment attempt is stored with a fresh idempotency key before anything is sent, and is only
 //! forgotten once its outcome is known. Until then every try (the same call after a lost answer,
 //! a retry after a timeout, the app started again after a crash) repeats that attempt with that
-//! key, so the card is charged at most once. Paying is never queued: without a connection it fails
-//! at once with `Offline` and the attempt waits for the customer to try again.
+//! key, so the card is charged at most once. Paying is never queued: without a connection (or with
+//! the platform unavailable) it fails at once with `Offline` (`ServerUnavailable`) and the attempt
+//! waits for the customer to try again.
 //!
 //! Card details go straight to the gateway's tokenization endpoint; the core keeps only the
 //! gateway's payment method reference and never logs card data.

@@ -24,12 +24,11 @@ pub struct FileSecretStore {
 impl FileSecretStore {
     pub fn new(dir: impl Into<PathBuf>) -> Result<Self> {
         let dir = dir.into();
-        fs::create_dir_all(&dir).map_err(|e| CaasError::Secrets(format!("creating {}: {e}", dir.display())))?;
+        fs::create_dir_all(&dir).map_err(|e| CaasError::Secrets(format!("creating {}: {e}", dir.display()).into()))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
-                .map_err(|e| CaasError::Secrets(e.to_string()))?;
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(|e| CaasError::Secrets(e.into()))?;
         }
         Ok(Self { dir })
     }
@@ -39,7 +38,11 @@ impl FileSecretStore {
             && key.len() <= 64
             && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
             && !key.starts_with('.');
-        if valid { Ok(self.dir.join(key)) } else { Err(CaasError::Secrets(format!("invalid secret name `{key}`"))) }
+        if valid {
+            Ok(self.dir.join(key))
+        } else {
+            Err(CaasError::Secrets(format!("invalid secret name `{key}`").into()))
+        }
     }
 }
 
@@ -48,7 +51,7 @@ impl SecretStore for FileSecretStore {
         match fs::read_to_string(self.path(key)?) {
             Ok(value) => Ok(Some(value)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(CaasError::Secrets(e.to_string())),
+            Err(e) => Err(CaasError::Secrets(e.into())),
         }
     }
 
@@ -70,14 +73,14 @@ impl SecretStore for FileSecretStore {
             file.sync_all()?;
             fs::rename(&tmp, &path)
         };
-        write().map_err(|e| CaasError::Secrets(e.to_string()))
+        write().map_err(|e| CaasError::Secrets(e.into()))
     }
 
     fn delete(&self, key: &str) -> Result<()> {
         match fs::remove_file(self.path(key)?) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(CaasError::Secrets(e.to_string())),
+            Err(e) => Err(CaasError::Secrets(e.into())),
         }
     }
 }

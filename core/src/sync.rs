@@ -72,7 +72,7 @@ impl Caas {
                 .await?;
             new_events += applied.new_events;
             if applied.gap {
-                return Err(CaasError::Protocol(format!("the platform's log of order {id} has a gap")));
+                return Err(CaasError::Protocol(format!("the platform's log of order {id} has a gap").into()));
             }
             if got == 0 || applied.cursor >= page.latest_version || applied.new_events == 0 {
                 break;

@@ -48,6 +48,8 @@ func explain(_ error: Error) -> String {
     guard let error = error as? CaasError else { return error.localizedDescription }
     switch error {
     case .Offline: return "No connection. What you see is saved on the phone; try again when you are online."
+    case .ServerUnavailable: return "The service is busy or down for maintenance. What you see is saved on the phone; try again in a few minutes."
+    case .Cancelled: return "Cancelled."
     case .Unauthorized: return "Please sign in again."
     case .NotFound(let what): return "Not found: \(what)."
     case .Rejected(_, let reason): return reason

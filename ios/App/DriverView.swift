@@ -9,6 +9,7 @@ struct DriverView: View {
     let repository: DriverRepository
     @State private var deliveries: [AssignedDelivery] = []
     @State private var conflicts: [DriverConflict] = []
+    @State private var held: [WedgedAction] = []
     @State private var message: String?
     @State private var scanning: (delivery: AssignedDelivery, step: DriverStep)?
     @State private var typedCode = ""
@@ -21,6 +22,17 @@ struct DriverView: View {
                 HStack {
                     Text("Refused: \(conflict.action): \(conflict.reason)")
                     Button("Dismiss") { attempt($message) { try await repository.dismissConflict(id: conflict.id); conflicts = try await repository.conflicts(); return nil } }
+                }
+            }
+            ForEach(held, id: \.id) { action in
+                VStack(alignment: .leading) {
+                    Text("Not confirmed: \(label(action.step)) (\(action.waitingBehind) waiting behind it)")
+                    HStack {
+                        Button("Retry") { attempt($message) { try await report(repository.retry(id: action.id)) } }
+                        Button("Discard", role: .destructive) {
+                            attempt($message) { try await repository.discard(id: action.id); held = try await repository.held(); return nil }
+                        }
+                    }
                 }
             }
             ForEach(deliveries, id: \.deliveryId) { delivery in
@@ -46,13 +58,7 @@ struct DriverView: View {
         }
         .navigationTitle("Deliveries")
         .toolbar {
-            Button("Sync") {
-                attempt($message) {
-                    let report = try await repository.sync()
-                    conflicts = try await repository.conflicts()
-                    return "Sent \(report.sent), refused \(report.rejected), waiting \(report.pending)."
-                }
-            }
+            Button("Sync") { attempt($message) { try await report(repository.sync()) } }
         }
         .refreshable { attempt($message) { "\(try await repository.refresh().count) open deliveries." } }
         .task { for await list in repository.deliveries { deliveries = list } }
@@ -96,10 +102,28 @@ struct DriverView: View {
         attempt($message) { describe(try await action()) }
     }
 
+    private func report(_ report: DriverSyncReport) async throws -> String {
+        conflicts = try await repository.conflicts()
+        held = try await repository.held()
+        return "Sent \(report.sent), refused \(report.rejected), waiting \(report.pending), held \(report.held)."
+    }
+
     private func describe(_ outcome: DriverActionOutcome) -> String {
         switch outcome {
-        case .synced: "Recorded."
-        case .queued(let pending): "Recorded on the phone; \(pending) action(s) will sync when there is signal."
+        case .synced: return "Recorded."
+        case .queued(let pending): return "Recorded on the phone; \(pending) action(s) will sync when there is signal."
+        case .wedged:
+            Task { held = (try? await repository.held()) ?? held }
+            return "Recorded on the phone, but the answer could not be read. Retry it, or discard it, from the list."
+        }
+    }
+
+    private func label(_ step: DriverStep) -> String {
+        switch step {
+        case .embark: "loading the car"
+        case .arrive: "arrival"
+        case .reportAbsent: "nobody home"
+        case .confirmHandover: "handover"
         }
     }
 }

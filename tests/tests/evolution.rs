@@ -2,9 +2,10 @@
 //! not know are kept and shown, and never stop a sync or the driver's outbox. The sandbox plays
 //! the newer platform (`POST /v1/sandbox/orders/{id}/events`, `answer_next` driver faults).
 
+use caas_core::protocol::OrderState;
 use caas_core::protocol::api::ErrorCode;
 use caas_core::protocol::push::PushHint;
-use caas_core::{CaasError, DriverActionOutcome};
+use caas_core::{CaasError, DriverActionOutcome, DriverStep};
 use caas_e2e::{DRIVER, Platform};
 use serde_json::json;
 
@@ -81,7 +82,7 @@ async fn a_refusal_this_version_does_not_know_is_reported_and_the_outbox_moves_o
     let job = driver.refresh_deliveries().await?.into_iter().find(|j| j.order_id == customer.order).expect("job");
 
     // Refused while the driver looks: said at once, with the platform's words, and not queued.
-    platform.sandbox.answer_next_driver_action(422, "cargo_bay_sealed").await?;
+    platform.sandbox.answer_next_driver_action(422, Some("cargo_bay_sealed"), None).await?;
     match driver.embark(job.delivery_id, &job.vin).await {
         Err(CaasError::Rejected { code: ErrorCode::Unknown, message }) => {
             assert!(message.contains("refused"), "{message}")
@@ -91,9 +92,85 @@ async fn a_refusal_this_version_does_not_know_is_reported_and_the_outbox_moves_o
 
     // The queue is free: the next actions go out, and an outage is waited out, not a conflict.
     assert_eq!(driver.embark(job.delivery_id, &job.vin).await?, DriverActionOutcome::Synced);
-    platform.sandbox.answer_next_driver_action(503, "maintenance_window").await?;
+    platform.sandbox.answer_next_driver_action(503, Some("maintenance_window"), None).await?;
     assert!(matches!(driver.arrive(job.delivery_id).await?, DriverActionOutcome::Queued { pending: 1 }));
     assert_eq!(driver.sync_driver().await?.pending, 0, "sent once the platform answers");
     assert!(driver.driver_conflicts().await?.is_empty());
+    Ok(())
+}
+
+/// Issue 13: an answer the phone cannot read (a proxy's page instead of the API's error) was taken
+/// for "no answer": the action was retried forever and, since the outbox sent strictly in order,
+/// held back every other car's actions and the driver's sign-out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_answer_wedges_the_action_and_holds_back_only_its_own_car() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let first = platform.booked_customer("wedged@example.com", &dir.path().join("first")).await?;
+    let second = platform.booked_customer("free@example.com", &dir.path().join("second")).await?;
+    for customer in [&first, &second] {
+        customer.core.confirm_delivery_address(customer.order, None).await?;
+    }
+    let driver = platform.driver(DRIVER, &dir.path().join("driver")).await?;
+    let jobs = driver.refresh_deliveries().await?;
+    let job = |order| jobs.iter().find(|j| j.order_id == order).cloned().expect("job");
+    let (held, free) = (job(first.order), job(second.order));
+
+    platform.sandbox.answer_next_driver_action(403, None, None).await?;
+    let DriverActionOutcome::Wedged { id, reason } = driver.embark(held.delivery_id, &held.vin).await? else {
+        panic!("an unreadable answer wedges the action");
+    };
+    assert!(reason.contains("403"), "{reason}");
+    // Another car's actions go out; the wedged car's next action waits behind it.
+    assert_eq!(driver.embark(free.delivery_id, &free.vin).await?, DriverActionOutcome::Synced);
+    assert!(matches!(driver.arrive(held.delivery_id).await?, DriverActionOutcome::Queued { .. }));
+    let report = driver.sync_driver().await?;
+    assert_eq!((report.sent, report.pending, report.held), (0, 0, 2));
+    let wedged = driver.wedged_driver_actions().await?;
+    assert_eq!(wedged.len(), 1);
+    assert_eq!((wedged[0].id, wedged[0].step, wedged[0].waiting_behind), (id, DriverStep::Embark, 1));
+    assert!(matches!(driver.sign_out().await, Err(CaasError::PendingActions(2))), "nothing is lost at sign-out");
+
+    // Retried: it goes out with the same key, the action behind it too.
+    let report = driver.retry_driver_action(id).await?;
+    assert_eq!((report.pending, report.held), (0, 0));
+    let platform_view = driver.refresh_deliveries().await?;
+    let state = |id| platform_view.iter().find(|j| j.delivery_id == id).map(|j| j.state);
+    assert_eq!(state(held.delivery_id), Some(OrderState::AtCustomerAddress));
+
+    // Discarded: it leaves the phone, and the car shows the platform's view again.
+    platform.sandbox.answer_next_driver_action(400, None, None).await?;
+    let DriverActionOutcome::Wedged { id, .. } = driver.arrive(free.delivery_id).await? else {
+        panic!("wedged again");
+    };
+    driver.discard_driver_action(id).await?;
+    assert!(driver.wedged_driver_actions().await?.is_empty());
+    assert!(driver.driver_conflicts().await?.is_empty(), "a discarded action is not a refusal");
+    let after = driver.deliveries().await?;
+    let free_now = after.iter().find(|j| j.delivery_id == free.delivery_id).expect("listed");
+    assert_eq!((free_now.state, free_now.unsynced_actions), (OrderState::InTransit, 0));
+    assert!(matches!(driver.retry_driver_action(id).await, Err(CaasError::NotFound(_))));
+    Ok(())
+}
+
+/// Issue 13: "not now" answers (a rate limit with its `Retry-After`, an outage behind a page
+/// without the API's error) were refusals or wedges; they are waited out and sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_or_an_outage_is_waited_out_not_refused() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let customer = platform.booked_customer("busy@example.com", &dir.path().join("customer")).await?;
+    customer.core.confirm_delivery_address(customer.order, None).await?;
+    let driver = platform.driver(DRIVER, &dir.path().join("driver")).await?;
+    let job = driver.refresh_deliveries().await?.into_iter().find(|j| j.order_id == customer.order).expect("job");
+
+    platform.sandbox.answer_next_driver_action(429, Some("slow_down"), Some(30)).await?;
+    assert!(matches!(driver.embark(job.delivery_id, &job.vin).await?, DriverActionOutcome::Queued { pending: 1 }));
+    platform.sandbox.answer_next_driver_action(502, None, None).await?;
+    let report = driver.sync_driver().await?;
+    assert_eq!((report.sent, report.pending, report.rejected, report.held), (0, 1, 0, 0));
+    assert_eq!(driver.sync_driver().await?.pending, 0, "sent once the platform answers");
+    assert!(driver.driver_conflicts().await?.is_empty());
+    assert!(driver.wedged_driver_actions().await?.is_empty());
     Ok(())
 }

@@ -448,8 +448,8 @@ pub struct DriverFaults {
     /// The next this many driver actions are applied, then their answer is lost (at most 100).
     #[serde(default)]
     pub drop_answers: Option<u32>,
-    /// The next driver action is answered with this status and error code instead, without being
-    /// applied: a newer platform's refusal or an outage, played.
+    /// The next driver action is answered with this status (and error code) instead, without being
+    /// applied: a newer platform's refusal, an outage or a proxy's page, played.
     #[serde(default)]
     pub answer_next: Option<ScriptedAnswer>,
 }
@@ -459,15 +459,28 @@ pub struct DriverFaults {
 pub struct ScriptedAnswer {
     /// 400 to 599.
     pub status: u16,
-    /// 1 to 64 lowercase letters, digits and underscores.
-    pub code: String,
+    /// 1 to 64 lowercase letters, digits and underscores. Without one, the answer carries a
+    /// plain-text page instead of the API's error, as a proxy in the way would.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Seconds for the `Retry-After` header, at most 86400.
+    #[serde(default)]
+    pub retry_after: Option<u32>,
+}
+
+/// A scripted answer, checked.
+#[derive(Debug, Clone)]
+struct Scripted {
+    status: StatusCode,
+    code: Option<String>,
+    retry_after: Option<u32>,
 }
 
 /// What the sandbox made of the next driver actions.
 #[derive(Debug, Default)]
 pub struct DriverFaultSwitch {
     drop_answers: std::sync::atomic::AtomicU32,
-    answer_next: std::sync::Mutex<Option<(StatusCode, String)>>,
+    answer_next: std::sync::Mutex<Option<Scripted>>,
 }
 
 #[utoipa::path(post, path = "/v1/sandbox/drivers/faults", tag = "sandbox", request_body = DriverFaults,
@@ -490,10 +503,13 @@ pub async fn driver_faults(
                 .ok()
                 .filter(|s| s.is_client_error() || s.is_server_error())
                 .ok_or_else(|| AppError::invalid("`answer_next.status` must be between 400 and 599"))?;
-            if !caas_protocol::push::is_type_name(&answer.code) {
+            if answer.code.as_deref().is_some_and(|code| !caas_protocol::push::is_type_name(code)) {
                 return Err(AppError::invalid("`answer_next.code` must be 1 to 64 lowercase letters, digits or `_`"));
             }
-            Ok((status, answer.code))
+            if answer.retry_after.is_some_and(|seconds| seconds > 86_400) {
+                return Err(AppError::invalid("`answer_next.retry_after` is at most 86400 seconds"));
+            }
+            Ok(Scripted { status, code: answer.code, retry_after: answer.retry_after })
         })
         .transpose()?;
     if let Some(count) = request.drop_answers {
@@ -520,10 +536,19 @@ pub async fn drop_driver_answers(
         return next.run(request).await;
     }
     let scripted = faults.answer_next.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
-    if let Some((status, code)) = scripted {
-        tracing::info!(%status, %code, "sandbox fault: answering a driver action without applying it");
-        let body = serde_json::json!({ "code": code, "message": "the platform refused this action (sandbox)" });
-        return (status, axum::Json(body)).into_response();
+    if let Some(Scripted { status, code, retry_after }) = scripted {
+        tracing::info!(%status, ?code, "sandbox fault: answering a driver action without applying it");
+        let mut response = match code {
+            Some(code) => {
+                let body = serde_json::json!({ "code": code, "message": "the platform refused this action (sandbox)" });
+                (status, axum::Json(body)).into_response()
+            }
+            None => (status, "<html><body>Service gateway: request blocked (sandbox)</body></html>").into_response(),
+        };
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+        }
+        return response;
     }
     let response = next.run(request).await;
     let armed = || faults.drop_answers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();

@@ -130,7 +130,7 @@ impl Caas {
                     tracing::info!(%error, "fetching a fresh grant and trying again");
                     grant = match self.grant_for(order_id, true).await {
                         Ok(grant) => grant,
-                        Err(CaasError::Offline(_)) => return Err(error),
+                        Err(unreachable) if unreachable.is_unreachable() => return Err(error),
                         // Revoked since: the car's new advertising key hid it from this phone.
                         Err(other) => return Err(self.forget_if_revoked(order_id, other).await?),
                     };
@@ -202,7 +202,7 @@ impl Caas {
         let mut conversation = Conversation::new(link);
         step(PairingStep::Authenticating);
         let expected = ExpectedVehicle {
-            vin: Vin::parse(&grant.vin).map_err(|_| CaasError::Storage("the stored VIN is invalid".into()))?,
+            vin: Vin::parse(&grant.vin).map_err(|_| CaasError::corrupt("the stored VIN is invalid"))?,
             public_key: grant.vehicle_public_key,
             advertising,
             car_now_secs: car_now,
@@ -264,10 +264,10 @@ impl Caas {
         }
         match self.fetch_grant(order).await {
             Ok(grant) => Ok(grant),
-            Err(CaasError::Offline(reason)) => match stored.filter(|g| !refresh && usable(g, TimeDelta::zero())) {
+            Err(error) if error.is_unreachable() => match stored.filter(|g| !refresh && usable(g, TimeDelta::zero())) {
                 Some(grant) => Ok(grant),
                 None if !self.handed_over(order).await => Err(not_delivered()),
-                None => Err(CaasError::Offline(reason)),
+                None => Err(error),
             },
             Err(CaasError::Rejected { code: ErrorCode::NotDelivered, .. }) => Err(not_delivered()),
             Err(CaasError::Rejected { code: ErrorCode::GrantRevoked, message }) => {
@@ -321,14 +321,14 @@ impl Caas {
                     })
                     .await?;
                 match self.sync_order(order).await {
-                    Ok(_) | Err(CaasError::Offline(_)) => {}
-                    Err(error) => return Err(error),
+                    Err(error) if !error.is_unreachable() => return Err(error),
+                    _ => {}
                 }
                 self.notify(Change::Order(order));
                 Ok(true)
             }
-            Err(CaasError::Offline(reason)) => {
-                tracing::info!(%reason, "the link receipt waits for a connection");
+            Err(error) if error.is_unreachable() => {
+                tracing::info!(%error, "the link receipt waits for a connection");
                 Ok(false)
             }
             Err(refused @ (CaasError::Rejected { .. } | CaasError::NotFound(_))) => {
@@ -407,7 +407,7 @@ fn decode_secret(text: &str) -> Result<[u8; 32]> {
 /// Checks what the platform sent before keeping it: the grant must name this device's key and
 /// the car the platform says it is for.
 fn stored_grant(order: Uuid, view: &GrantView, device_public_key: &[u8]) -> Result<StoredGrant> {
-    let garbled = |what: &str| CaasError::Protocol(format!("the platform's grant is unusable: {what}"));
+    let garbled = |what: &str| CaasError::Protocol(format!("the platform's grant is unusable: {what}").into());
     let grant_bytes = api::decode(&view.grant, 512).map_err(|_| garbled("grant"))?;
     let grant = read_unverified(&grant_bytes).map_err(|_| garbled("grant"))?;
     if grant.device_public_key.as_slice() != device_public_key {

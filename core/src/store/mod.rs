@@ -17,7 +17,7 @@ use rusqlite::{Connection, OpenFlags, Transaction};
 pub use orders::{Applied, StoredOrder, StoredSummary};
 pub use payments::{PaymentAttempt, finish_attempt, load_attempt, save_attempt};
 
-use crate::error::{CaasError, Result};
+use crate::error::{CaasError, Result, StorageError};
 
 #[derive(Debug)]
 pub struct Store {
@@ -101,7 +101,7 @@ fn owner_only(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-        let storage = |e: std::io::Error| CaasError::Storage(format!("{}: {e}", path.display()));
+        let storage = |source| CaasError::Storage(StorageError::Io { what: path.display().to_string(), source });
         std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(storage)?;
         for file in [path.to_owned(), path.with_extension("sqlite3-wal"), path.with_extension("sqlite3-shm")] {
             if file.exists() {
@@ -113,7 +113,7 @@ fn owner_only(path: &Path) -> Result<()> {
 }
 
 async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| CaasError::Storage(format!("storage task failed: {e}")))?
+    tokio::task::spawn_blocking(work).await?
 }
 
 pub use orders::{

@@ -3,10 +3,12 @@
 //!
 //! An action is written to the outbox in the same transaction as its local effect, with its
 //! idempotency key, and leaves it only when the platform has answered. A permanent refusal stays
-//! as a conflict the driver reads and dismisses; it is never silently dropped.
+//! as a conflict the driver reads and dismisses; it is never silently dropped. An answer this app
+//! cannot read wedges the action: it stays, with the reason, until the driver retries or discards
+//! it, and holds back only the later actions on the same delivery (they depend on it).
 
 use caas_protocol::delivery::{DriverActionRequest, DriverDelivery};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
@@ -22,6 +24,10 @@ pub struct OutboxEntry {
     pub attempts: u32,
     /// Set once the platform refused the action for good.
     pub rejection: Option<(String, String)>,
+    /// Why the last try failed.
+    pub last_error: Option<String>,
+    /// Set while the action is held for the driver: the platform's answer could not be read.
+    pub wedged_at: Option<DateTime<Utc>>,
 }
 
 pub fn save_delivery(conn: &Connection, delivery: &DriverDelivery) -> Result<()> {
@@ -72,7 +78,8 @@ pub fn enqueue(conn: &Connection, delivery: Uuid, key: &str, request: &DriverAct
     Ok(conn.last_insert_rowid())
 }
 
-const ENTRY_COLUMNS: &str = "seq, delivery_id, idempotency_key, request, attempts, rejected_code, rejected_reason";
+const ENTRY_COLUMNS: &str =
+    "seq, delivery_id, idempotency_key, request, attempts, rejected_code, rejected_reason, last_error, wedged_at";
 
 /// A row as stored, decoded into an [`OutboxEntry`] outside SQLite's row callback.
 struct Row {
@@ -83,6 +90,8 @@ struct Row {
     attempts: u32,
     code: Option<String>,
     reason: Option<String>,
+    last_error: Option<String>,
+    wedged_at: Option<String>,
 }
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
@@ -94,24 +103,93 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         attempts: r.get(4)?,
         code: r.get(5)?,
         reason: r.get(6)?,
+        last_error: r.get(7)?,
+        wedged_at: r.get(8)?,
     })
 }
 
 fn decode(row: Row) -> Result<OutboxEntry> {
     Ok(OutboxEntry {
         seq: row.seq,
-        delivery_id: row.delivery_id.parse().map_err(|e| CaasError::Storage(format!("outbox: {e}")))?,
+        delivery_id: parse_delivery(&row.delivery_id)?,
         idempotency_key: row.key,
         request: serde_json::from_str(&row.request)?,
         attempts: row.attempts,
         rejection: row.code.zip(row.reason),
+        last_error: row.last_error,
+        wedged_at: row
+            .wedged_at
+            .map(|at| DateTime::parse_from_rfc3339(&at).map(|at| at.to_utc()))
+            .transpose()
+            .map_err(|e| CaasError::corrupt(format!("outbox: {e}")))?,
     })
 }
 
-/// The oldest action not yet synced: actions go out strictly in the order they were taken.
-pub fn next_pending(conn: &Connection) -> Result<Option<OutboxEntry>> {
-    let sql = format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE rejected_code IS NULL ORDER BY seq LIMIT 1");
+/// Unsent actions held back by a wedged one: the wedged action and the later ones on its delivery.
+const HELD: &str = "rejected_code IS NULL AND EXISTS (
+    SELECT 1 FROM outbox w WHERE w.delivery_id = outbox.delivery_id AND w.wedged_at IS NOT NULL
+      AND w.rejected_code IS NULL AND w.seq <= outbox.seq)";
+
+/// The oldest action that can go out now: the first unsent one of its delivery, not wedged.
+/// Actions on one delivery go out strictly in the order they were taken; a delivery whose first
+/// action is wedged waits without holding back the others.
+pub fn next_sendable(conn: &Connection) -> Result<Option<OutboxEntry>> {
+    let sql = format!(
+        "SELECT {ENTRY_COLUMNS} FROM outbox WHERE rejected_code IS NULL AND wedged_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.delivery_id = outbox.delivery_id
+                             AND e.rejected_code IS NULL AND e.seq < outbox.seq)
+         ORDER BY seq LIMIT 1"
+    );
     conn.query_row(&sql, [], row).optional()?.map(decode).transpose()
+}
+
+/// Wedged actions, oldest first, each with how many later actions on its delivery wait behind it.
+pub fn wedged(conn: &Connection) -> Result<Vec<(OutboxEntry, u32)>> {
+    let sql = format!(
+        "SELECT {ENTRY_COLUMNS}, (SELECT COUNT(*) FROM outbox b WHERE b.delivery_id = outbox.delivery_id
+                                   AND b.rejected_code IS NULL AND b.seq > outbox.seq)
+         FROM outbox WHERE wedged_at IS NOT NULL AND rejected_code IS NULL ORDER BY seq"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([], |r| Ok((row(r)?, r.get::<_, u32>(9)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter().map(|(entry, behind)| Ok((decode(entry)?, behind))).collect()
+}
+
+/// How many unsent actions wait for the driver (see [`HELD`]).
+pub fn held_count(conn: &Connection) -> Result<u32> {
+    Ok(conn.query_row(&format!("SELECT COUNT(*) FROM outbox WHERE {HELD}"), [], |r| r.get(0))?)
+}
+
+/// The platform answered something this app cannot read: the action is held for the driver.
+pub fn wedge(conn: &Connection, seq: i64, reason: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, wedged_at = ?3 WHERE seq = ?1",
+        params![seq, reason, Utc::now().to_rfc3339()],
+    )?;
+    Ok(())
+}
+
+/// The driver asks to send a wedged action again; `false` when there is no such wedged action.
+pub fn unwedge(conn: &Connection, seq: i64) -> Result<bool> {
+    Ok(conn.execute("UPDATE outbox SET wedged_at = NULL WHERE seq = ?1 AND wedged_at IS NOT NULL", [seq])? > 0)
+}
+
+/// The driver gives up a wedged action: it leaves the outbox (with the customer's code, if it
+/// carried one). Returns its delivery, or `None` when there is no such wedged action.
+pub fn discard(conn: &Connection, seq: i64) -> Result<Option<Uuid>> {
+    let delivery: Option<String> = conn
+        .query_row(
+            "DELETE FROM outbox WHERE seq = ?1 AND wedged_at IS NOT NULL AND rejected_code IS NULL
+             RETURNING delivery_id",
+            [seq],
+            |r| r.get(0),
+        )
+        .optional()?;
+    delivery.as_deref().map(parse_delivery).transpose()
+}
+
+fn parse_delivery(id: &str) -> Result<Uuid> {
+    id.parse().map_err(|e| CaasError::corrupt(format!("outbox: {e}")))
 }
 
 pub fn entry_by_seq(conn: &Connection, seq: i64) -> Result<Option<OutboxEntry>> {

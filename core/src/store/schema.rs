@@ -7,7 +7,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{CaasError, Result};
 
-pub const VERSION: i64 = 6;
+pub const VERSION: i64 = 7;
 
 /// The latest schema, for a new database.
 const FRESH: &str = r#"
@@ -62,7 +62,8 @@ CREATE TABLE outbox (
     last_error TEXT,
     rejected_code TEXT,
     rejected_reason TEXT,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    wedged_at TEXT
 );
 CREATE INDEX outbox_by_delivery ON outbox(delivery_id);
 CREATE TABLE vehicle_keys (
@@ -168,13 +169,16 @@ const MIGRATIONS: &[&str] = &[
         ORDER BY e.version DESC LIMIT 1
     );
     "#,
+    // 7: an action whose answer this app cannot read is held (wedged) until the driver retries
+    // or discards it; `last_error` says why.
+    "ALTER TABLE outbox ADD COLUMN wedged_at TEXT;",
 ];
 
 /// Brings `conn` to [`VERSION`], creating or upgrading as needed.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if found > VERSION {
-        return Err(CaasError::Storage(format!(
+        return Err(CaasError::corrupt(format!(
             "the cache was written by a newer app (schema {found}, this app knows {VERSION})"
         )));
     }
@@ -186,7 +190,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         return Ok(());
     }
     for from in found..VERSION {
-        let step = usize::try_from(from - 1).map_err(|_| CaasError::Storage("bad schema version".into()))?;
+        let step = usize::try_from(from - 1).map_err(|_| CaasError::corrupt("bad schema version"))?;
         let tx = conn.transaction()?;
         tx.execute_batch(MIGRATIONS[step])?;
         set_version(&tx, from + 1)?;
@@ -339,8 +343,11 @@ mod tests {
         let summary = |conn: &Connection| crate::store::load_summaries(conn).expect("summaries").remove(0);
         assert!(summary(&conn).blocker.is_some(), "the blocker stands past a later event");
 
-        // As version 5 left it: the blocker cleared by the later event.
-        conn.execute_batch("UPDATE orders SET blocker = NULL; PRAGMA user_version = 5;").expect("as v5");
+        // As version 5 left it: the blocker cleared by the later event, no later columns.
+        conn.execute_batch(
+            "UPDATE orders SET blocker = NULL; ALTER TABLE outbox DROP COLUMN wedged_at; PRAGMA user_version = 5;",
+        )
+        .expect("as v5");
         migrate(&mut conn).expect("upgrade");
         let blocker = summary(&conn).blocker.expect("derived again");
         assert_eq!((blocker.code.as_str(), blocker.fix.as_deref()), ("plate", Some("try again tomorrow")));

@@ -67,7 +67,7 @@ pub fn load_grant(conn: &Connection, order: Uuid) -> Result<Option<StoredGrant>>
     let Some((grant_id, grant, vin, vehicle_public_key, not_after, clock_offset_seconds, link_receipt)) = row else {
         return Ok(None);
     };
-    let unreadable = || CaasError::Storage("a stored phone key is unreadable".into());
+    let unreadable = || CaasError::corrupt("a stored phone key is unreadable");
     Ok(Some(StoredGrant {
         order_id: order,
         grant_id: grant_id.parse().map_err(|_| unreadable())?,

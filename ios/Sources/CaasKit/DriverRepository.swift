@@ -4,7 +4,9 @@ import Foundation
 /// The driver role of the app. The company's deliveries are kept on the phone and every action is
 /// recorded there first, so a driver without signal keeps working: actions return `.queued` and
 /// leave in order when `sync()` (or the core's own retries) reaches the platform. Call `sync()`
-/// from a `BGProcessingTask` with network connectivity required.
+/// from a `BGProcessingTask` with network connectivity required. An action whose answer this
+/// version cannot read returns `.wedged` and waits in `held()` for the driver to `retry` or
+/// `discard` it; it holds back only the later actions on the same car.
 public final class DriverRepository: Sendable {
     private let core: Caas
 
@@ -90,6 +92,22 @@ public final class DriverRepository: Sendable {
 
     public func dismissConflict(id: Int64) async throws {
         try await cancellable { [core] in try await core.dismissDriverConflict(id: id) }
+    }
+
+    /// Actions held on the phone because the platform's answer could not be read, oldest first.
+    public func held() async throws -> [WedgedAction] {
+        try await cancellable { [core] in try await core.wedgedDriverActions() }
+    }
+
+    /// Sends a held action again (the platform may have applied it already; it will not twice).
+    @discardableResult
+    public func retry(id: Int64) async throws -> DriverSyncReport {
+        try await cancellable { [core] in try await core.retryDriverAction(id: id) }
+    }
+
+    /// Gives up a held action; the delivery shows the platform's view again.
+    public func discard(id: Int64) async throws {
+        try await cancellable { [core] in try await core.discardDriverAction(id: id) }
     }
 }
 

@@ -155,4 +155,40 @@ extension CaasRepositoryTests {
         let delivered = try await first(try customer.order(id: order)) { $0.summary.state == .delivered }
         XCTAssertEqual(delivered.delivery?.handover?.place, .dealership)
     }
+
+    func testAnActionWhoseAnswerCannotBeReadWaitsForTheDriverToRetryOrDiscardIt() async throws {
+        let sandbox = try Sandbox()
+        let (customer, stream, order, _) = try await bookedCar(sandbox)
+        defer { stream.disconnect() }
+        try await customer.confirmDeliveryAddress(orderID: order)
+        let driver = try await driver(for: customer, order: order, sandbox: sandbox, directory: try temporaryDirectory(), secrets: MemorySecretStore())
+        let list = try await driver.refresh()
+        let job = try XCTUnwrap(list.first { $0.orderId == order })
+
+        try await sandbox.answerNextDriverAction(status: 403)
+        guard case let .wedged(id, _) = try await driver.embark(deliveryID: job.deliveryId, vin: job.vin) else {
+            return XCTFail("an unreadable answer wedges the action")
+        }
+        let held = try await driver.held()
+        XCTAssertEqual(held.map(\.id), [id])
+        XCTAssertEqual(held.first?.step, .embark)
+        let report = try await driver.sync()
+        XCTAssertEqual(report.held, 1)
+        do {
+            try await driver.signOut()
+            XCTFail("signing out would lose the held action")
+        } catch CaasError.PendingActions {}
+
+        let retried = try await driver.retry(id: id)
+        XCTAssertEqual(retried.sent, 1)
+        try await sandbox.answerNextDriverAction(status: 400)
+        guard case let .wedged(again, _) = try await driver.arrive(deliveryID: job.deliveryId) else {
+            return XCTFail("wedged again")
+        }
+        try await driver.discard(id: again)
+        let remaining = try await driver.held()
+        XCTAssertTrue(remaining.isEmpty)
+        // The platform's view again: loaded, not arrived.
+        _ = try await first(driver.deliveries) { $0.contains { $0.orderId == order && $0.unsyncedActions == 0 && $0.state == .inTransit } }
+    }
 }

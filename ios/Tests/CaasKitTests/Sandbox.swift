@@ -103,6 +103,14 @@ struct Sandbox {
         return version
     }
 
+    /// Answers the next driver action with `status` without applying it: with the API's error
+    /// `code`, or with a page no app can read when there is none.
+    func answerNextDriverAction(status: Int, code: String? = nil) async throws {
+        var answer: [String: Any] = ["status": status]
+        answer["code"] = code
+        _ = try await call("POST", "/v1/sandbox/drivers/faults", ["answer_next": answer], bearer: token)
+    }
+
     /// Moves the platform's clock forward.
     func advanceClock(seconds: Int) async throws {
         _ = try await call("POST", "/v1/sandbox/clock/advance", ["seconds": seconds], bearer: token)

@@ -10,6 +10,7 @@ import eu.caas.companion.core.DriverConflict
 import eu.caas.companion.core.DriverSyncReport
 import eu.caas.companion.core.HandoverCheck
 import eu.caas.companion.core.SecretStore
+import eu.caas.companion.core.WedgedAction
 import java.io.File
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
@@ -19,7 +20,9 @@ import kotlinx.coroutines.flow.asStateFlow
  * The driver role of the app. The company's deliveries are kept on the phone and every action is
  * recorded there first, so a driver without signal keeps working: actions return
  * [DriverActionOutcome.Queued] and leave in order when [sync] (or the core's own retries) reaches
- * the platform. Schedule [sync] from WorkManager with a network constraint.
+ * the platform. Schedule [sync] from WorkManager with a network constraint. An action whose
+ * answer this version cannot read returns [DriverActionOutcome.Wedged] and waits in [held] for
+ * the driver to [retry] or [discard] it; it holds back only the later actions on the same car.
  */
 class DriverRepository private constructor(private val core: Caas) : AutoCloseable {
     private val deliveriesState = MutableStateFlow<List<AssignedDelivery>>(emptyList())
@@ -72,6 +75,15 @@ class DriverRepository private constructor(private val core: Caas) : AutoCloseab
     suspend fun conflicts(): List<DriverConflict> = core.driverConflicts()
 
     suspend fun dismissConflict(id: Long) = core.dismissDriverConflict(id)
+
+    /** Actions held on the phone because the platform's answer could not be read, oldest first. */
+    suspend fun held(): List<WedgedAction> = core.wedgedDriverActions()
+
+    /** Sends a held action again (the platform may have applied it already; it will not twice). */
+    suspend fun retry(id: Long): DriverSyncReport = core.retryDriverAction(id)
+
+    /** Gives up a held action; the delivery shows the platform's view again. */
+    suspend fun discard(id: Long) = core.discardDriverAction(id)
 
     override fun close() {
         subscription.use { it.cancel() }

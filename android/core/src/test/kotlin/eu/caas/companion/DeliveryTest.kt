@@ -116,4 +116,37 @@ class DeliveryTest {
             }
         }
     }
+
+    @Test
+    fun `an action whose answer cannot be read waits for the driver to retry or discard it`() = runBlocking<Unit> {
+        CaasRepository.open(sandbox.url, journeys.tempDir(), MemorySecretStore()).use { customer ->
+            val (order, pushes) = journeys.bookedCar(customer, "kotlin-${UUID.randomUUID()}@example.com")
+            pushes.use {
+                customer.confirmDeliveryAddress(order)
+                journeys.driverFor(customer, order, journeys.tempDir()).use { driver ->
+                    val job = driver.refresh().single { it.orderId == order }
+                    sandbox.answerNextDriverAction(403)
+                    val wedged = assertIs<DriverActionOutcome.Wedged>(driver.embark(job.deliveryId, job.vin))
+                    val held = driver.held().single()
+                    assertEquals(wedged.id, held.id)
+                    assertEquals(DriverStep.EMBARK to 0u, held.step to held.waitingBehind)
+                    assertEquals(1u, driver.sync().held)
+                    assertFailsWith<CaasException.PendingActions> { driver.signOut() }
+
+                    assertEquals(1u, driver.retry(held.id).sent)
+                    assertTrue(driver.held().isEmpty())
+                    sandbox.answerNextDriverAction(400)
+                    val again = assertIs<DriverActionOutcome.Wedged>(driver.arrive(job.deliveryId))
+                    driver.discard(again.id)
+                    assertTrue(driver.held().isEmpty() && driver.conflicts().isEmpty())
+                    // The platform's view again: loaded, not arrived.
+                    withTimeout(5_000) {
+                        driver.deliveries.first { list ->
+                            list.any { it.orderId == order && it.unsyncedActions == 0u && it.state == OrderState.IN_TRANSIT }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -55,6 +55,16 @@ class Sandbox(
         Regex(""""version"\s*:\s*(\d+)""").find(post("/v1/sandbox/orders/$order/events", """{"type":"$type","added":true}""", token))
             ?.groupValues?.get(1)?.toLong() ?: error("no version")
 
+    /**
+     * Answers the next driver action with [status] without applying it: with the API's error
+     * [code], or with a page no app can read when there is none.
+     */
+    fun answerNextDriverAction(status: Int, code: String? = null) = post(
+        "/v1/sandbox/drivers/faults",
+        """{"answer_next":{"status":$status${code?.let { ""","code":"$it"""" } ?: ""}}}""",
+        token,
+    )
+
     /** Moves the platform's clock forward. */
     fun advanceClock(seconds: Long) = post("/v1/sandbox/clock/advance", """{"seconds":$seconds}""", token)
 

@@ -8,12 +8,14 @@ import eu.caas.companion.core.CallOutcome
 import eu.caas.companion.core.CaasException
 import eu.caas.companion.core.DriverActionOutcome
 import eu.caas.companion.core.DriverConflict
+import eu.caas.companion.core.DriverSyncReport
+import eu.caas.companion.core.WedgedAction
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.launch
 
-/** The driver's day: the deliveries (also without signal), each action, sync and conflicts. */
+/** The driver's day: the deliveries (also without signal), each action, sync, conflicts and held actions. */
 class DriverViewModel(private val repository: DriverRepository) : ViewModel() {
     val deliveries: StateFlow<List<AssignedDelivery>> = repository.deliveries
 
@@ -22,6 +24,11 @@ class DriverViewModel(private val repository: DriverRepository) : ViewModel() {
 
     private val conflictsState = MutableStateFlow<List<DriverConflict>>(emptyList())
     val conflicts: StateFlow<List<DriverConflict>> = conflictsState.asStateFlow()
+
+    private val heldState = MutableStateFlow<List<WedgedAction>>(emptyList())
+
+    /** Actions whose answer this version cannot read, each waiting for Retry or Discard. */
+    val held: StateFlow<List<WedgedAction>> = heldState.asStateFlow()
 
     fun refresh() = act { "${repository.refresh().size} open deliveries." }
 
@@ -39,10 +46,20 @@ class DriverViewModel(private val repository: DriverRepository) : ViewModel() {
         "Code of ${check.customerName}: ${outcome(repository.confirmHandover(delivery.deliveryId, code))}"
     }
 
-    fun sync() = act {
-        val report = repository.sync()
+    fun sync() = act { report(repository.sync()) }
+
+    fun retry(action: WedgedAction) = act { report(repository.retry(action.id)) }
+
+    fun discard(action: WedgedAction) = act {
+        repository.discard(action.id)
+        heldState.value = repository.held()
+        null
+    }
+
+    private suspend fun report(report: DriverSyncReport): String {
         conflictsState.value = repository.conflicts()
-        "Sent ${report.sent}, refused ${report.rejected}, waiting ${report.pending}."
+        heldState.value = repository.held()
+        return "Sent ${report.sent}, refused ${report.rejected}, waiting ${report.pending}, held ${report.held}."
     }
 
     fun dismiss(conflict: DriverConflict) = act {
@@ -54,6 +71,10 @@ class DriverViewModel(private val repository: DriverRepository) : ViewModel() {
     private fun outcome(outcome: DriverActionOutcome): String = when (outcome) {
         is DriverActionOutcome.Synced -> "Recorded."
         is DriverActionOutcome.Queued -> "Recorded on the phone; ${outcome.pending} action(s) will sync when there is signal."
+        is DriverActionOutcome.Wedged -> {
+            viewModelScope.launch { heldState.value = repository.held() }
+            "Recorded on the phone, but the answer could not be read. Retry it, or discard it, from the list."
+        }
     }
 
     private fun act(work: suspend () -> String?) {

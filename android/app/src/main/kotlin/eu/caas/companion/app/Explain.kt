@@ -8,6 +8,9 @@ import eu.caas.companion.core.PaymentRefusal
 /** What to tell a person about a failure, and what they can do. */
 fun explain(error: CaasException): String = when (error) {
     is CaasException.Offline -> "No connection. What you see is saved on the phone; try again when you are online."
+    is CaasException.ServerUnavailable ->
+        "The service is busy or down for maintenance. What you see is saved on the phone; try again in a few minutes."
+    is CaasException.Cancelled -> "Cancelled."
     is CaasException.Unauthorized -> "Please sign in again."
     is CaasException.NotFound -> "Not found: ${error.what}."
     is CaasException.Rejected -> error.reason

@@ -32,6 +32,7 @@ import eu.caas.companion.core.orderStateWireName
 fun DriverScreen(viewModel: DriverViewModel) {
     val deliveries by viewModel.deliveries.collectAsStateWithLifecycle()
     val conflicts by viewModel.conflicts.collectAsStateWithLifecycle()
+    val held by viewModel.held.collectAsStateWithLifecycle()
     val message by viewModel.message.collectAsStateWithLifecycle()
     var scanning by remember { mutableStateOf<Pair<AssignedDelivery, DriverStep>?>(null) }
     var absent by remember { mutableStateOf<AssignedDelivery?>(null) }
@@ -51,6 +52,15 @@ fun DriverScreen(viewModel: DriverViewModel) {
             Card {
                 Text("Refused: ${conflict.action}: ${conflict.reason}")
                 TextButton({ viewModel.dismiss(conflict) }) { Text("Dismiss") }
+            }
+        }
+        held.forEach { action ->
+            Card {
+                Text("Not confirmed: ${stepLabel(action.step)} (${action.waitingBehind} waiting behind it)")
+                Row {
+                    TextButton({ viewModel.retry(action) }) { Text("Retry") }
+                    TextButton({ viewModel.discard(action) }) { Text("Discard") }
+                }
             }
         }
         deliveries.forEach { delivery ->
@@ -115,4 +125,12 @@ private fun AbsentDialog(delivery: AssignedDelivery, onDismiss: () -> Unit, onOu
             }
         },
     )
+}
+
+/** A driver's step as the driver says it. */
+private fun stepLabel(step: DriverStep): String = when (step) {
+    DriverStep.EMBARK -> "loading the car"
+    DriverStep.ARRIVE -> "arrival"
+    DriverStep.REPORT_ABSENT -> "nobody home"
+    DriverStep.CONFIRM_HANDOVER -> "handover"
 }
