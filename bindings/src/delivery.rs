@@ -17,6 +17,8 @@ use crate::{Caas, SubscriptionHandle};
 pub enum HandoverPlace {
     CustomerAddress,
     Dealership,
+    /// A place a newer platform added.
+    Unknown,
 }
 
 #[uniffi::remote(Enum)]
@@ -24,6 +26,8 @@ pub enum ScheduleReason {
     Booked,
     CustomerChanged,
     AgreedByPhone,
+    /// A reason a newer platform added.
+    Unknown,
 }
 
 #[uniffi::remote(Enum)]

@@ -31,6 +31,8 @@ pub enum OrderState {
     Delivered,
     AppLinked,
     Operational,
+    /// A state a newer platform added: show that this version cannot describe it.
+    Unknown,
 }
 
 #[uniffi::remote(Enum)]
@@ -42,6 +44,8 @@ pub enum Actor {
     Registry,
     Driver,
     Customer,
+    /// A party a newer platform added.
+    Unknown,
 }
 
 #[uniffi::remote(Enum)]
@@ -52,6 +56,8 @@ pub enum Phase {
     Registration,
     Delivery,
     Linking,
+    /// The phase of a state a newer platform added.
+    Unknown,
 }
 
 #[uniffi::remote(Enum)]

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::error::{CaasError, Result};
-use crate::store::ReceivedEvent;
+use crate::store::{Received, ReceivedEvent};
 
 /// No answer of the API is legitimately larger than this; a bigger one is refused unread.
 const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
@@ -95,7 +95,7 @@ impl ApiClient {
         self.get(token, "v1/orders").await
     }
 
-    pub async fn order(&self, token: &str, id: Uuid) -> Result<OrderView> {
+    pub async fn order(&self, token: &str, id: Uuid) -> Result<Received<OrderView>> {
         self.get(token, &format!("v1/orders/{id}")).await
     }
 
@@ -210,7 +210,7 @@ impl ApiClient {
         self.post(token, &format!("v1/orders/{order}/pairing/grant"), request).await
     }
 
-    pub async fn report_link(&self, token: &str, order: Uuid, request: &LinkRequest) -> Result<OrderView> {
+    pub async fn report_link(&self, token: &str, order: Uuid, request: &LinkRequest) -> Result<Received<OrderView>> {
         self.post(token, &format!("v1/orders/{order}/pairing/link"), request).await
     }
 

@@ -48,7 +48,7 @@ impl Caas {
             Ok(None) | Err(CaasError::PaymentRefused { .. }) => {}
             Err(error) => return Err(error),
         }
-        let view = self.inner.api.order(&token, order).await?;
+        let view = self.inner.api.order(&token, order).await?.value;
         let due = match (view.state, &view.final_payment) {
             (OrderState::AwaitingFinalPayment, Some(due)) if due.paid_at.is_none() => due.clone(),
             (OrderState::Unassigned | OrderState::DealershipStock, _) => {
@@ -137,11 +137,16 @@ impl Caas {
                 self.finish(&attempt).await?;
                 PaymentProgress::Succeeded { payment_id }
             }
-            PaymentStatus::Processing => PaymentProgress::Processing { payment_id },
+            // A status a newer gateway added says nothing this version can rely on: the attempt
+            // stays open, like one still settling, until a status it knows arrives.
+            PaymentStatus::Processing | PaymentStatus::Unknown => PaymentProgress::Processing { payment_id },
             PaymentStatus::RequiresAction => {
                 let url = match payment.next_action {
                     Some(NextAction::ThreeDSecure { url }) => url,
                     None => return Err(CaasError::Protocol("3-D Secure is required but no page was given".into())),
+                    Some(NextAction::Unknown) => {
+                        return Err(CaasError::Protocol("the bank asks for a step this version cannot take".into()));
+                    }
                 };
                 PaymentProgress::RequiresAction { payment_id, url }
             }
@@ -187,7 +192,7 @@ fn refused(refusal: PaymentRefusal, message: &str) -> CaasError {
 
 fn decline(code: DeclineCode) -> PaymentRefusal {
     match code {
-        DeclineCode::CardDeclined => PaymentRefusal::CardDeclined,
+        DeclineCode::CardDeclined | DeclineCode::Unknown => PaymentRefusal::CardDeclined,
         DeclineCode::InsufficientFunds => PaymentRefusal::InsufficientFunds,
         DeclineCode::AuthenticationFailed => PaymentRefusal::AuthenticationFailed,
     }

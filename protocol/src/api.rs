@@ -384,6 +384,9 @@ pub enum ScheduleReason {
     CustomerChanged,
     /// Agreed with the driver on the phone after a missed delivery.
     AgreedByPhone,
+    /// A reason a newer platform added; never produced by this one.
+    #[serde(other)]
+    Unknown,
 }
 
 impl EventKind {
@@ -574,6 +577,43 @@ pub struct FactoryRejection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::delivery::HandoverPlace;
+    use crate::payment::{Payment, PaymentStatus};
+
+    /// Issue 13: a value a newer platform added inside an order's record (a state, a handover
+    /// place, a party) made the whole record unreadable on every older phone.
+    #[test]
+    fn a_newer_platforms_values_inside_a_record_read_as_unknown() {
+        let order = serde_json::json!({
+            "id": Uuid::from_u128(1), "state": "in_maintenance", "version": 40,
+            "dealership": { "id": "madrid-centro", "name": "Madrid Centro", "country": "ES", "locality": "Madrid" },
+            "configuration": { "base_platform": "urban-ev", "options": [] },
+            "delivery_locality": "Madrid", "deposit": null, "vin": null, "factory_order_id": null,
+            "estimated_completion": null, "blocker": null,
+            "delivery": {
+                "delivery_id": Uuid::from_u128(2),
+                "company": { "id": "c", "name": "C", "phone": "+34" },
+                "attempt": 1,
+                "window": { "start": "2026-12-01T09:00:00Z", "end": "2026-12-01T11:00:00Z" },
+                "address": null, "address_confirmed": true, "changes_left": 0,
+                "handover": { "at": "2026-12-01T10:00:00Z", "place": "parcel_locker", "by": "robot" }
+            },
+            "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-12-01T10:00:00Z",
+            "added_by_a_newer_platform": { "anything": true }
+        });
+        let view: OrderView = serde_json::from_value(order).expect("a newer record reads");
+        assert_eq!(view.state, OrderState::Unknown);
+        assert_eq!(view.delivery.and_then(|d| d.handover).map(|h| h.place), Some(HandoverPlace::Unknown));
+
+        let payment = serde_json::json!({
+            "id": "pi_1", "order_id": Uuid::from_u128(1), "amount": { "amount_minor": 100, "currency": "EUR" },
+            "status": "partially_captured", "created_at": "2026-11-01T09:00:00Z",
+            "next_action": { "type": "open_banking_redirect", "url": "https://bank.example" },
+            "last_error": { "code": "velocity_limit", "message": "too many" }
+        });
+        let payment: Payment = serde_json::from_value(payment).expect("a newer payment reads");
+        assert_eq!(payment.status, PaymentStatus::Unknown);
+    }
 
     #[test]
     fn error_code_wire_names_match_serde() {

@@ -52,6 +52,9 @@ pub struct PickupPoint {
 pub enum HandoverPlace {
     CustomerAddress,
     Dealership,
+    /// A place a newer platform added; never produced by this one.
+    #[serde(other)]
+    Unknown,
 }
 
 /// The handover: to whom the car went is the order's customer, verified by the handover code.

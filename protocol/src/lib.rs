@@ -9,6 +9,7 @@ pub mod handover;
 pub mod lifecycle;
 pub mod pairing;
 pub mod payment;
+pub mod projection;
 pub mod push;
 pub mod webhook;
 

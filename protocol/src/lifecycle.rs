@@ -36,6 +36,10 @@ pub enum OrderState {
     Delivered,
     AppLinked,
     Operational,
+    /// A state a newer platform added. This platform never produces it and refuses it as input;
+    /// a phone that reads it keeps the order's raw record and shows a status it cannot describe.
+    #[serde(other)]
+    Unknown,
 }
 
 /// Who is entitled to move an order along a transition; the platform checks the caller's role
@@ -51,6 +55,9 @@ pub enum Actor {
     Registry,
     Driver,
     Customer,
+    /// A party a newer platform added; never produced by this one.
+    #[serde(other)]
+    Unknown,
 }
 
 /// One legal edge of the lifecycle.
@@ -119,6 +126,8 @@ pub enum Phase {
     Registration,
     Delivery,
     Linking,
+    /// The phase of a state a newer platform added.
+    Unknown,
 }
 
 impl OrderState {
@@ -172,6 +181,7 @@ impl OrderState {
             S::Delivered => "delivered",
             S::AppLinked => "app_linked",
             S::Operational => "operational",
+            S::Unknown => "unknown",
         }
     }
 
@@ -243,6 +253,7 @@ impl OrderState {
             | S::HeldAtDealership
             | S::Delivered => Phase::Delivery,
             S::AppLinked | S::Operational => Phase::Linking,
+            S::Unknown => Phase::Unknown,
         }
     }
 }

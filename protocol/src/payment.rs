@@ -131,6 +131,10 @@ pub enum PaymentStatus {
     /// Authorised; the money settles later and a webhook reports the end.
     Processing,
     Succeeded,
+    /// A status a newer gateway added: the outcome is not known to this version, so the attempt
+    /// stays open (and its key with it) until a status it knows arrives.
+    #[serde(other)]
+    Unknown,
 }
 
 impl PaymentStatus {
@@ -140,6 +144,7 @@ impl PaymentStatus {
             PaymentStatus::RequiresAction => "requires_action",
             PaymentStatus::Processing => "processing",
             PaymentStatus::Succeeded => "succeeded",
+            PaymentStatus::Unknown => "unknown",
         }
     }
 }
@@ -152,6 +157,9 @@ pub enum DeclineCode {
     CardDeclined,
     InsufficientFunds,
     AuthenticationFailed,
+    /// A reason a newer gateway added: the card was declined, for a reason this version cannot name.
+    #[serde(other)]
+    Unknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +176,9 @@ pub struct PaymentFailure {
 pub enum NextAction {
     /// Open `url` (the bank's 3-D Secure page) in a browser view; the payment resumes after it.
     ThreeDSecure { url: String },
+    /// A step a newer gateway added, which this version cannot take.
+    #[serde(other)]
+    Unknown,
 }
 
 /// One payment attempt of an order, as the gateway and the platform report it.

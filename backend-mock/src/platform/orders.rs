@@ -4,9 +4,10 @@
 //! that changes the order row, so the log and the order can never disagree.
 
 use caas_protocol::api::{
-    Blocker, DealershipView, ErrorCode, EventKind, FinalPayment, Money, OrderEvent, OrderView, Registration,
+    DealershipView, ErrorCode, EventKind, FinalPayment, Money, OrderEvent, OrderView, Registration,
     RegistrationDetails, VehicleConfiguration,
 };
+use caas_protocol::projection::OrderProjection;
 use caas_protocol::{Actor, OrderState};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -112,29 +113,23 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
         "INSERT INTO order_events (order_id, version, event_id, body) VALUES (?1, ?2, ?3, ?4)",
         params![id.to_string(), event.version, event.event_id.to_string(), serde_json::to_string(&event)?],
     )?;
+    // The summary follows the one rule the phone follows too.
+    let mut summary = projection(conn, id)?;
+    summary.apply(&event.kind);
     conn.execute(
-        "UPDATE orders SET version = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id.to_string(), event.version, event.occurred_at.to_rfc3339()],
+        "UPDATE orders SET version = ?2, updated_at = ?3, state = ?4, blocker = ?5, estimated_completion = ?6
+         WHERE id = ?1",
+        params![
+            id.to_string(),
+            event.version,
+            event.occurred_at.to_rfc3339(),
+            summary.state.map(OrderState::wire_name),
+            summary.blocker.as_ref().map(serde_json::to_string).transpose()?,
+            summary.estimated_completion.map(|d| d.to_string()),
+        ],
     )?;
+    // What the platform keeps beside the summary.
     match &event.kind {
-        EventKind::StateChanged { to, .. } => {
-            conn.execute(
-                "UPDATE orders SET state = ?2, blocker = NULL WHERE id = ?1",
-                params![id.to_string(), to.wire_name()],
-            )?;
-        }
-        EventKind::EstimateRevised { estimated_completion, .. } => {
-            conn.execute(
-                "UPDATE orders SET estimated_completion = ?2 WHERE id = ?1",
-                params![id.to_string(), estimated_completion.to_string()],
-            )?;
-        }
-        EventKind::ConfigurationRejected { code, reason } => {
-            set_blocker(conn, id, &Blocker { code: code.clone(), reason: reason.clone(), fix: None })?;
-        }
-        EventKind::RegistrationBlocked { code, reason, fix } => {
-            set_blocker(conn, id, &Blocker { code: code.clone(), reason: reason.clone(), fix: Some(fix.clone()) })?;
-        }
         EventKind::FinalPaymentRequested { amount_due, deadline } => {
             let due = FinalPayment { amount_due: amount_due.clone(), deadline: *deadline, paid_at: None };
             conn.execute(
@@ -154,13 +149,18 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
                 params![id.to_string(), serde_json::to_string(link)?],
             )?;
         }
-        // Keys are kept in `pairing_grants` by the pairing handlers, refunds in
-        // `duplicate_charges` by the payment handlers.
-        EventKind::KeyIssued { .. } | EventKind::KeyRevoked { .. } | EventKind::PaymentRefunded { .. } => {}
-        // Only the sandbox appends these (a newer platform, played): they change nothing here.
-        EventKind::Unknown(_) => {}
-        // Delivery events describe changes the delivery handlers make to the delivery itself.
-        EventKind::DeliveryScheduled { .. }
+        // The summary's own events, above. Keys are kept in `pairing_grants` by the pairing
+        // handlers, refunds in `duplicate_charges` by the payment handlers, the delivery by the
+        // delivery handlers; only the sandbox appends unknown kinds (a newer platform, played).
+        EventKind::StateChanged { .. }
+        | EventKind::EstimateRevised { .. }
+        | EventKind::ConfigurationRejected { .. }
+        | EventKind::RegistrationBlocked { .. }
+        | EventKind::KeyIssued { .. }
+        | EventKind::KeyRevoked { .. }
+        | EventKind::PaymentRefunded { .. }
+        | EventKind::Unknown(_)
+        | EventKind::DeliveryScheduled { .. }
         | EventKind::DeliveryAddressConfirmed
         | EventKind::Embarked { .. }
         | EventKind::CustomerAbsent { .. }
@@ -172,12 +172,17 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
     Ok(event)
 }
 
-fn set_blocker(conn: &Connection, id: Uuid, blocker: &Blocker) -> AppResult<()> {
-    conn.execute(
-        "UPDATE orders SET blocker = ?2 WHERE id = ?1",
-        params![id.to_string(), serde_json::to_string(blocker)?],
-    )?;
-    Ok(())
+/// The order's summary as its row holds it.
+fn projection(conn: &Connection, id: Uuid) -> AppResult<OrderProjection> {
+    let (blocker, estimate): (Option<String>, Option<String>) =
+        conn.query_row("SELECT blocker, estimated_completion FROM orders WHERE id = ?1", [id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    Ok(OrderProjection {
+        state: Some(state(conn, id)?),
+        blocker: blocker.as_deref().map(serde_json::from_str).transpose()?,
+        estimated_completion: estimate.and_then(|d| d.parse().ok()),
+    })
 }
 
 pub fn state(conn: &Connection, id: Uuid) -> AppResult<OrderState> {
@@ -227,10 +232,11 @@ pub fn set_registration(conn: &Connection, id: Uuid, registration: &Registration
     Ok(())
 }
 
-/// Records the factory's acceptance: its order id and the car's VIN; clears any refusal.
+/// Records the factory's acceptance: its order id and the car's VIN. (The state change that
+/// follows clears any refusal.)
 pub fn set_factory_order(conn: &Connection, id: Uuid, factory_order_id: &str, vin: &str) -> AppResult<()> {
     conn.execute(
-        "UPDATE orders SET factory_order_id = ?2, vin = ?3, blocker = NULL WHERE id = ?1",
+        "UPDATE orders SET factory_order_id = ?2, vin = ?3 WHERE id = ?1",
         params![id.to_string(), factory_order_id, vin],
     )?;
     Ok(())

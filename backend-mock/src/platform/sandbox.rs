@@ -148,7 +148,8 @@ pub struct AdvanceRequest {
 }
 
 #[utoipa::path(post, path = "/v1/sandbox/orders/{id}/factory/advance", tag = "sandbox", request_body = AdvanceRequest,
-    responses((status = 200, body = OrderView), (status = 409, body = ApiError)), security(("bearer" = [])))]
+    responses((status = 200, body = OrderView), (status = 409, body = ApiError), (status = 422, body = ApiError)),
+    security(("bearer" = [])))]
 /// Makes the factory move the order on and deliver its webhooks before answering.
 pub async fn advance_factory(
     State(state): State<AppState>,
@@ -156,6 +157,9 @@ pub async fn advance_factory(
     Path(id): Path<Uuid>,
     Json(request): Json<AdvanceRequest>,
 ) -> AppResult<Json<OrderView>> {
+    if request.to.is_some_and(|to| !to.is_factory_stage()) {
+        return Err(AppError::invalid("`to` must be one of the factory's stages"));
+    }
     let factory_order = factory_order_of(&state, id)?;
     state.factory.advance(&factory_order, request.to).await.map_err(factory_error)?;
     Ok(Json(orders::view(&state.db.lock(), id, Viewer::Sandbox)?))

@@ -432,7 +432,7 @@ fn sync_ingest() -> anyhow::Result<Throughput> {
     let store = Store::open(&dir.path().join("core.sqlite3"))?;
     let started = Instant::now();
     runtime.block_on(async {
-        let details = synthetic_order(order);
+        let details = store::Received::from(synthetic_order(order));
         store.write(move |tx| store::upsert_details(tx, &details)).await?;
         for page in events.chunks(PAGE) {
             let page = page.to_vec();
@@ -453,7 +453,7 @@ fn sync_ingest() -> anyhow::Result<Throughput> {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO events (order_id, version, event_id, occurred_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            for store::ReceivedEvent { event, raw } in page {
+            for store::Received { value: event, raw } in page {
                 insert.execute((
                     order.to_string(),
                     event.version,
@@ -513,7 +513,7 @@ async fn cold_open() -> anyhow::Result<ColdOpen> {
     let store = Store::open(&data.join("caas.sqlite3"))?;
     for _ in 0..ORDERS {
         let id = Uuid::now_v7();
-        let details = synthetic_order(id);
+        let details = store::Received::from(synthetic_order(id));
         let events = synthetic_events(id, EVENTS_PER_ORDER);
         store
             .write(move |tx| {

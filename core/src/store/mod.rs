@@ -117,6 +117,6 @@ async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send
 }
 
 pub use orders::{
-    ReceivedEvent, apply_events, clear_account_data, cursor, get_meta, load_order, load_summaries, push_seen,
+    Received, ReceivedEvent, apply_events, clear_account_data, cursor, get_meta, load_order, load_summaries, push_seen,
     record_push, set_meta, upsert_details,
 };

@@ -5,7 +5,8 @@
 //! and syncs arrive in, the cache only ever holds a prefix of the platform's log.
 
 use caas_protocol::OrderState;
-use caas_protocol::api::{Blocker, EventKind, OrderEvent, OrderView};
+use caas_protocol::api::{Blocker, OrderEvent, OrderView};
+use caas_protocol::projection::OrderProjection;
 use caas_protocol::push::PushHint;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -47,55 +48,63 @@ pub struct StoredOrder {
     pub payment_attempt: Option<super::PaymentAttempt>,
 }
 
-/// Stores the platform's details of an order, keeping its state and cursor.
-pub fn upsert_details(conn: &Connection, view: &OrderView) -> Result<()> {
+/// Stores the platform's details of an order as received, keeping its state and cursor.
+pub fn upsert_details(conn: &Connection, view: &Received<OrderView>) -> Result<()> {
     conn.execute(
         "INSERT INTO orders (id, details, synced_at) VALUES (?1, ?2, ?3)
          ON CONFLICT(id) DO UPDATE SET details = excluded.details, synced_at = excluded.synced_at",
-        params![view.id.to_string(), serde_json::to_string(view)?, Utc::now().to_rfc3339()],
+        params![view.value.id.to_string(), view.raw.to_string(), Utc::now().to_rfc3339()],
     )?;
     Ok(())
 }
 
-/// An event as the platform sent it: what this version reads of it, and the whole of it, kept
-/// as received so fields a newer platform added are not lost when the app is updated to read
-/// them.
+/// A record as the platform sent it: what this version reads of it, and the whole of it, kept
+/// as received so values and fields a newer platform added are not lost when the app is updated
+/// to read them.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReceivedEvent {
-    pub event: OrderEvent,
+pub struct Received<T> {
+    pub value: T,
     pub raw: serde_json::Value,
 }
 
-impl<'de> serde::Deserialize<'de> for ReceivedEvent {
+/// An event of an order's log, as received.
+pub type ReceivedEvent = Received<OrderEvent>;
+
+impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for Received<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
         let raw = serde_json::Value::deserialize(deserializer)?;
-        let event = OrderEvent::deserialize(&raw).map_err(serde::de::Error::custom)?;
-        Ok(Self { event, raw })
+        let value = T::deserialize(&raw).map_err(serde::de::Error::custom)?;
+        Ok(Self { value, raw })
     }
 }
 
-impl From<OrderEvent> for ReceivedEvent {
-    fn from(event: OrderEvent) -> Self {
-        let raw = serde_json::to_value(&event).unwrap_or_default();
-        Self { event, raw }
+impl<T: serde::Serialize> From<T> for Received<T> {
+    fn from(value: T) -> Self {
+        let raw = serde_json::to_value(&value).unwrap_or_default();
+        Self { value, raw }
     }
 }
 
-/// Applies the contiguous run of `events` that follows the order's cursor.
+/// Applies the contiguous run of `events` that follows the order's cursor, under the platform's
+/// own rule for what each event does to the summary ([`OrderProjection`]).
 pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[ReceivedEvent]) -> Result<Applied> {
-    let (mut cursor, mut state, blocker): (u64, Option<String>, Option<String>) = conn
-        .query_row("SELECT cursor, state, blocker FROM orders WHERE id = ?1", [order_id.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    type Row = (u64, Option<String>, Option<String>, Option<String>);
+    let (mut cursor, state, estimate, blocker): Row = conn
+        .query_row("SELECT cursor, state, estimate, blocker FROM orders WHERE id = ?1", [order_id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()?
-        .unwrap_or((0, None, None));
-    let mut blocker: Option<Blocker> = blocker.as_deref().and_then(|b| serde_json::from_str(b).ok());
-    let mut sorted: Vec<&ReceivedEvent> = events.iter().filter(|e| e.event.order_id == order_id).collect();
-    sorted.sort_by_key(|e| e.event.version);
+        .unwrap_or_default();
+    let mut projection = OrderProjection {
+        state: state.as_deref().map(state_named),
+        blocker: blocker.as_deref().and_then(|b| serde_json::from_str(b).ok()),
+        estimated_completion: estimate.and_then(|d| d.parse().ok()),
+    };
+    let mut sorted: Vec<&ReceivedEvent> = events.iter().filter(|e| e.value.order_id == order_id).collect();
+    sorted.sort_by_key(|e| e.value.version);
     let mut new_events = 0;
     let mut gap = false;
-    let mut estimate = None;
-    for ReceivedEvent { event, raw } in sorted {
+    for Received { value: event, raw } in sorted {
         if event.version <= cursor {
             continue;
         }
@@ -113,51 +122,21 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[ReceivedEvent])
                 raw.to_string()
             ],
         )?;
-        match &event.kind {
-            // The platform's rule (`backend-mock/src/platform/orders.rs`): a blocker stands
-            // until the order moves on.
-            EventKind::StateChanged { to, .. } => {
-                state = Some(to.wire_name().to_owned());
-                blocker = None;
-            }
-            EventKind::EstimateRevised { estimated_completion, .. } => estimate = Some(*estimated_completion),
-            EventKind::ConfigurationRejected { code, reason } => {
-                blocker = Some(Blocker { code: code.clone(), reason: reason.clone(), fix: None });
-            }
-            EventKind::RegistrationBlocked { code, reason, fix } => {
-                blocker = Some(Blocker { code: code.clone(), reason: reason.clone(), fix: Some(fix.clone()) });
-            }
-            EventKind::FinalPaymentRequested { .. }
-            | EventKind::PaymentReminder { .. }
-            | EventKind::DeliveryScheduled { .. }
-            | EventKind::DeliveryAddressConfirmed
-            | EventKind::Embarked { .. }
-            | EventKind::CustomerAbsent { .. }
-            | EventKind::ReceivedAtDealership { .. }
-            | EventKind::PickupRequired { .. }
-            | EventKind::HandedOver { .. }
-            | EventKind::KeyIssued { .. }
-            | EventKind::KeyRevoked { .. }
-            | EventKind::AppLinked { .. }
-            | EventKind::PaymentRefunded { .. }
-            | EventKind::HandoverDisputed { .. }
-            | EventKind::Unknown(_) => {}
-        }
+        projection.apply(&event.kind);
         cursor = event.version;
         new_events += 1;
     }
-    if let Some(last) = (new_events > 0).then(|| events.iter().find(|e| e.event.version == cursor)).flatten() {
+    if let Some(last) = (new_events > 0).then(|| events.iter().find(|e| e.value.version == cursor)).flatten() {
         conn.execute(
-            "UPDATE orders SET cursor = ?2, state = ?3, estimate = COALESCE(?4, estimate), blocker = ?5,
-                               last_event_at = ?6
+            "UPDATE orders SET cursor = ?2, state = ?3, estimate = ?4, blocker = ?5, last_event_at = ?6
              WHERE id = ?1",
             params![
                 order_id.to_string(),
                 cursor,
-                state,
-                estimate.map(|d| d.to_string()),
-                blocker.map(|b| serde_json::to_string(&b)).transpose()?,
-                last.event.occurred_at.to_rfc3339()
+                projection.state.map(OrderState::wire_name),
+                projection.estimated_completion.map(|d| d.to_string()),
+                projection.blocker.map(|b| serde_json::to_string(&b)).transpose()?,
+                last.value.occurred_at.to_rfc3339()
             ],
         )?;
     }
@@ -199,12 +178,18 @@ fn summary(details: &str, row: StoredSummaryRow) -> Result<StoredSummary> {
     let (state, cursor, estimate, blocker, last_event_at) = row;
     Ok(StoredSummary {
         details: serde_json::from_str(details)?,
-        state: state.and_then(|s| s.parse().ok()),
+        state: state.as_deref().map(state_named),
         cursor,
         estimate: estimate.and_then(|d| d.parse().ok()),
         blocker: blocker.map(|b| serde_json::from_str(&b)).transpose()?,
         last_event_at: last_event_at.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.with_timezone(&Utc)),
     })
+}
+
+/// A stored state name; one this version does not know (a newer platform's) reads as
+/// [`OrderState::Unknown`], whose name the order's raw events keep.
+fn state_named(name: &str) -> OrderState {
+    name.parse().unwrap_or(OrderState::Unknown)
 }
 
 /// Every cached order's summary, newest order first.
@@ -270,7 +255,7 @@ pub fn clear_account_data(conn: &Connection) -> Result<()> {
 #[cfg(test)]
 pub(crate) mod fixtures {
     use caas_protocol::Actor;
-    use caas_protocol::api::{DealershipView, VehicleConfiguration};
+    use caas_protocol::api::{DealershipView, EventKind, VehicleConfiguration};
 
     use super::*;
 
@@ -334,6 +319,7 @@ pub(crate) mod fixtures {
 #[cfg(test)]
 mod tests {
     use caas_protocol::Actor;
+    use caas_protocol::api::EventKind;
     use chrono::{DateTime, NaiveDate};
     use proptest::prelude::*;
 
@@ -377,14 +363,14 @@ mod tests {
             .collect()
     }
 
-    fn received(events: &[OrderEvent]) -> Vec<ReceivedEvent> {
+    fn received_events(events: &[OrderEvent]) -> Vec<ReceivedEvent> {
         events.iter().cloned().map(ReceivedEvent::from).collect()
     }
 
     fn fresh() -> Connection {
         let mut conn = Connection::open_in_memory().expect("open");
         schema::migrate(&mut conn).expect("schema");
-        upsert_details(&conn, &details()).expect("details");
+        upsert_details(&conn, &details().into()).expect("details");
         conn
     }
 
@@ -403,20 +389,126 @@ mod tests {
             let log = log(len);
             let expected = {
                 let conn = fresh();
-                apply_events(&conn, order_id(), &received(&log)).expect("in order");
+                apply_events(&conn, order_id(), &received_events(&log)).expect("in order");
                 stored(&conn)
             };
             let conn = fresh();
             for batch in batches {
                 let events: Vec<_> = batch.iter().map(|i| log[i % len].clone()).collect();
-                apply_events(&conn, order_id(), &received(&events)).expect("apply");
+                apply_events(&conn, order_id(), &received_events(&events)).expect("apply");
                 let now = stored(&conn);
                 prop_assert_eq!(&now.events[..], &log[..now.summary.cursor as usize]);
             }
             let resync: Vec<_> = log.iter().skip(stored(&conn).summary.cursor as usize).cloned().collect();
-            let applied = apply_events(&conn, order_id(), &received(&resync)).expect("resync");
+            let applied = apply_events(&conn, order_id(), &received_events(&resync)).expect("resync");
             prop_assert!(!applied.gap);
             prop_assert_eq!(stored(&conn), expected);
+        }
+    }
+
+    /// What the platform can append next to an order's log.
+    #[derive(Debug, Clone, Copy)]
+    enum Next {
+        /// One of the lifecycle's edges out of the current state.
+        Step(usize),
+        Estimate,
+        Refusal,
+        Blocked,
+        Reminder,
+        /// A kind this version does not know.
+        Newer,
+    }
+
+    fn next() -> impl Strategy<Value = Next> {
+        prop_oneof![
+            4 => (0usize..4).prop_map(Next::Step),
+            1 => Just(Next::Estimate),
+            1 => Just(Next::Refusal),
+            1 => Just(Next::Blocked),
+            1 => Just(Next::Reminder),
+            1 => Just(Next::Newer),
+        ]
+    }
+
+    /// A log the platform could write: the sale, then `choices` (a step out of a final state
+    /// becomes an estimate).
+    fn platform_log(choices: &[Next]) -> Vec<ReceivedEvent> {
+        let mut state = OrderState::SaleRegistered;
+        let first = EventKind::StateChanged { from: None, to: state, by: Actor::Dealership };
+        let kinds = std::iter::once(first).chain(choices.iter().enumerate().map(|(n, choice)| {
+            match *choice {
+                Next::Step(i) if !state.is_terminal() => {
+                    let edges: Vec<_> = state.transitions().collect();
+                    let edge = edges[i % edges.len()];
+                    state = edge.to;
+                    EventKind::StateChanged { from: Some(edge.from), to: edge.to, by: edge.by }
+                }
+                Next::Step(_) | Next::Estimate => EventKind::EstimateRevised {
+                    estimated_completion: NaiveDate::from_ymd_opt(2027, 1, 1).expect("date")
+                        + chrono::Days::new(n as u64),
+                    reason: "revised".into(),
+                },
+                Next::Refusal => {
+                    EventKind::ConfigurationRejected { code: "paint".into(), reason: "not offered".into() }
+                }
+                Next::Blocked => {
+                    EventKind::RegistrationBlocked { code: "plate".into(), reason: "closed".into(), fix: "wait".into() }
+                }
+                Next::Reminder => EventKind::DeliveryAddressConfirmed,
+                Next::Newer => serde_json::from_value(serde_json::json!({ "type": "warranty_extended", "years": 3 }))
+                    .expect("any kind reads"),
+            }
+        }));
+        kinds
+            .enumerate()
+            .map(|(i, kind)| {
+                let version = i as u64 + 1;
+                ReceivedEvent::from(OrderEvent {
+                    event_id: Uuid::from_u128(5000 + u128::from(version)),
+                    order_id: order_id(),
+                    version,
+                    occurred_at: DateTime::UNIX_EPOCH + chrono::Duration::seconds(version as i64),
+                    kind,
+                })
+            })
+            .collect()
+    }
+
+    /// The platform's own summary of the first `cursor` events: the function its order row
+    /// follows.
+    fn platform_view(log: &[ReceivedEvent], cursor: u64) -> OrderProjection {
+        OrderProjection::of(log.iter().take(cursor as usize).map(|e| &e.value.kind))
+    }
+
+    fn phone_view(conn: &Connection) -> (OrderProjection, u64) {
+        let summary = stored(conn).summary;
+        let projection =
+            OrderProjection { state: summary.state, blocker: summary.blocker, estimated_completion: summary.estimate };
+        (projection, summary.cursor)
+    }
+
+    proptest! {
+        /// Issue 13: any log the platform can write, delivered to the phone in any order with
+        /// duplicates and gaps, gives the platform's own view of the order at every step (at the
+        /// phone's cursor) and, after a resync, at the end.
+        #[test]
+        fn the_phone_sees_what_the_platform_sees(
+            choices in proptest::collection::vec(next(), 0..40),
+            batches in proptest::collection::vec(proptest::collection::vec(0usize..64, 0..8), 0..12),
+        ) {
+            let log = platform_log(&choices);
+            let conn = fresh();
+            for batch in batches {
+                let events: Vec<_> = batch.iter().map(|i| log[i % log.len()].clone()).collect();
+                apply_events(&conn, order_id(), &events).expect("apply");
+                let (phone, cursor) = phone_view(&conn);
+                prop_assert_eq!(phone, platform_view(&log, cursor));
+            }
+            let (_, cursor) = phone_view(&conn);
+            apply_events(&conn, order_id(), &log[cursor as usize..]).expect("resync");
+            let (phone, cursor) = phone_view(&conn);
+            prop_assert_eq!(cursor, log.len() as u64);
+            prop_assert_eq!(phone, platform_view(&log, cursor));
         }
     }
 
@@ -432,14 +524,14 @@ mod tests {
             kind: EventKind::ConfigurationRejected { code: "paint".into(), reason: "not offered".into() },
             ..events[0].clone()
         });
-        let mut received = received(&events);
+        let mut received = received_events(&events);
         received[1].raw["added_by_a_newer_platform"] = serde_json::json!({ "nested": [1, 2] });
         let newer = serde_json::json!({
             "event_id": Uuid::from_u128(2003), "order_id": order_id(), "version": 3,
             "occurred_at": "2026-11-27T10:00:00Z", "type": "warranty_extended", "years": 3
         });
         received.push(serde_json::from_value(newer.clone()).expect("any kind reads"));
-        assert!(matches!(received[2].event.kind, EventKind::Unknown(_)));
+        assert!(matches!(received[2].value.kind, EventKind::Unknown(_)));
         // In two syncs: the blocker comes back from the cache for the second.
         apply_events(&conn, order_id(), &received[..2]).expect("apply");
         apply_events(&conn, order_id(), &received[2..]).expect("apply");
@@ -458,12 +550,43 @@ mod tests {
         assert_eq!(bodies[2], newer, "an unknown event is kept exactly");
     }
 
+    /// Issue 13: a newer platform's value inside the order's record is kept as received (for an
+    /// updated app) and reads as unknown now; the record is not refused.
+    #[test]
+    fn a_newer_record_is_kept_as_received() {
+        let conn = fresh();
+        let mut raw = serde_json::to_value(details()).expect("json");
+        raw["state"] = "in_maintenance".into();
+        raw["warranty"] = serde_json::json!({ "years": 3 });
+        let received: Received<OrderView> = serde_json::from_value(raw).expect("reads");
+        upsert_details(&conn, &received).expect("details");
+        let mut log = received_events(&log(1));
+        log.push(
+            serde_json::from_value(serde_json::json!({
+                "event_id": Uuid::from_u128(3002), "order_id": order_id(), "version": 2,
+                "occurred_at": "2026-11-27T10:00:00Z", "type": "state_changed",
+                "from": "sale_registered", "to": "in_maintenance", "by": "workshop"
+            }))
+            .expect("reads"),
+        );
+        apply_events(&conn, order_id(), &log).expect("apply");
+
+        let order = stored(&conn);
+        assert_eq!(
+            (order.summary.details.state, order.summary.state),
+            (OrderState::Unknown, Some(OrderState::Unknown))
+        );
+        let kept: String = conn.query_row("SELECT details FROM orders", [], |r| r.get(0)).expect("details");
+        let kept: serde_json::Value = serde_json::from_str(&kept).expect("json");
+        assert_eq!((kept["state"].as_str(), kept["warranty"]["years"].as_u64()), (Some("in_maintenance"), Some(3)));
+    }
+
     #[test]
     fn events_of_another_order_are_ignored() {
         let conn = fresh();
         let mut foreign = log(1);
         foreign[0].order_id = Uuid::from_u128(7);
-        let applied = apply_events(&conn, order_id(), &received(&foreign)).expect("apply");
+        let applied = apply_events(&conn, order_id(), &received_events(&foreign)).expect("apply");
         assert_eq!(applied, Applied { new_events: 0, cursor: 0, gap: false });
     }
 }

@@ -300,7 +300,7 @@ mod tests {
         assert_eq!(schema_of(&old), schema_of(&fresh));
 
         // The upgraded row holds what version 2 would have written applying the same events.
-        crate::store::upsert_details(&fresh, &details).expect("details");
+        crate::store::upsert_details(&fresh, &details.clone().into()).expect("details");
         let received: Vec<_> = events.iter().cloned().map(crate::store::ReceivedEvent::from).collect();
         crate::store::apply_events(&fresh, details.id, &received).expect("apply");
         assert_eq!(
@@ -337,7 +337,7 @@ mod tests {
             ..last
         };
         events.extend([blocked, later]);
-        crate::store::upsert_details(&conn, &details).expect("details");
+        crate::store::upsert_details(&conn, &details.clone().into()).expect("details");
         let received: Vec<_> = events.iter().cloned().map(crate::store::ReceivedEvent::from).collect();
         crate::store::apply_events(&conn, details.id, &received).expect("apply");
         let summary = |conn: &Connection| crate::store::load_summaries(conn).expect("summaries").remove(0);
