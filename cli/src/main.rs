@@ -2,7 +2,6 @@
 // The terminal is this shell's user interface: printing is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-mod bench;
 mod customer;
 mod delivery;
 mod demo;
@@ -88,8 +87,6 @@ enum Command {
         #[command(subcommand)]
         command: pay::SandboxCommand,
     },
-    /// Measure push latency, payment round trip, sync ingest and cold start against baselines.
-    Bench(bench::BenchArgs),
 }
 
 fn default_data_dir() -> PathBuf {
@@ -121,6 +118,5 @@ async fn main() -> anyhow::Result<()> {
         Command::RevokeKey { order, grant } => app().revoke_key(order, grant).await,
         Command::Driver { command } => app().driver(command).await,
         Command::Sandbox { sandbox_token, command } => pay::sandbox(&cli.backend, sandbox_token, command).await,
-        Command::Bench(args) => bench::run(args).await,
     }
 }

@@ -16,7 +16,10 @@ mod push_stream;
 mod secrets;
 mod snapshot;
 mod sse;
+#[cfg(feature = "test-support")]
 pub mod store;
+#[cfg(not(feature = "test-support"))]
+mod store;
 mod sync;
 
 pub use caas_protocol as protocol;

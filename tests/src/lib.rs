@@ -134,7 +134,7 @@ impl Platform {
         self.build(order.id).await?;
         core.sync().await?;
         watcher.until_state(OrderState::AwaitingFinalPayment).await?;
-        let card = CardDetails { number: "4242424242424242".into(), exp_month: 12, exp_year: 2034, cvc: "123".into() };
+        let card = card("4242424242424242");
         core.pay(order.id, card).await?;
         watcher.until_state(OrderState::TransportScheduled).await?;
         Ok(BookedCustomer { core, order: order.id, watcher, _stream: stream })
@@ -209,6 +209,11 @@ pub const NO_SIGNAL: &str = "http://127.0.0.1:9";
 /// The deposit every test sale takes.
 pub fn deposit() -> Money {
     Money { amount_minor: 150_000, currency: "EUR".into() }
+}
+
+/// A sandbox card with a valid expiry and security code.
+pub fn card(number: &str) -> CardDetails {
+    CardDetails { number: number.into(), exp_month: 12, exp_year: 2034, cvc: "123".into() }
 }
 
 /// A Spanish customer with what Spain's registry needs.

@@ -4,15 +4,10 @@
 
 use caas_core::protocol::OrderState;
 use caas_core::protocol::api::{ErrorCode, Money, RegistrationDetails};
-use caas_core::protocol::payment::CardDetails;
 use caas_core::{CaasError, CustomerAction, PaymentProgress, PaymentRefusal};
-use caas_e2e::{Platform, Watcher, customer, deposit};
+use caas_e2e::{Platform, Watcher, card, customer, deposit};
 use chrono::Utc;
 use serde_json::{Value, json};
-
-fn card(number: &str) -> CardDetails {
-    CardDetails { number: number.into(), exp_month: 12, exp_year: 2034, cvc: "123".into() }
-}
 
 const SUCCEEDS: &str = "4242 4242 4242 4242";
 const DECLINED: &str = "4000000000000002";

@@ -14,7 +14,7 @@ use caas_mock::client::SandboxClient;
 use caas_mock::{MockConfig, start};
 use serde_json::json;
 
-use super::{booked_orders, driver, ms, percentile};
+use crate::{booked_orders, driver, ms, percentile};
 
 /// The MTUs measured, the baseline first.
 const MTUS: [u16; 3] = [517, 185, 23];

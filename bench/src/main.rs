@@ -1,5 +1,6 @@
-//! `caas bench`: the figures that matter to the app, each beside a baseline measured in the same
-//! run on the same machine, so the ratio means something wherever it runs.
+//! `caas-bench`: the figures that matter to the app, each beside a baseline measured in the same
+//! run on the same machine, so the ratio means something wherever it runs. `./scripts/bench` runs
+//! it in release with the bindings' benchmark from Kotlin.
 //!
 //! - push to listener: factory webhook sent -> the platform accepts it -> push on the SSE stream ->
 //!   the core syncs -> an order listener is called; baseline: a bare HTTP round trip to the same
@@ -18,6 +19,9 @@
 //! - cold open: opening the core on a cache of 100 orders and 10,000 events up to the first
 //!   orders snapshot; baseline: opening SQLite and reading the order rows that snapshot needs, raw.
 
+// The report is the program's output.
+#![allow(clippy::print_stdout)]
+
 mod pairing;
 
 use std::path::PathBuf;
@@ -35,16 +39,19 @@ use caas_core::{Caas, OrderDetail, OrderListener, PaymentProgress};
 use caas_mock::client::SandboxClient;
 use caas_mock::{MockConfig, RunningMock, start};
 use chrono::{Days, Utc};
-use clap::Args;
+use clap::Parser;
 use serde_json::json;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::customer::open_core;
-use crate::demo::{card, spanish_customer};
+use caas_e2e::{card, customer, open_phone};
 
-#[derive(Debug, Args)]
-pub struct BenchArgs {
+#[derive(Debug, Parser)]
+#[command(
+    name = "caas-bench",
+    about = "Push latency, payment round trip, outbox drain, pairing, sync ingest and cold start, each against its baseline"
+)]
+struct BenchArgs {
     /// Round trips measured for each latency figure.
     #[arg(long, default_value_t = 200)]
     iterations: usize,
@@ -53,7 +60,10 @@ pub struct BenchArgs {
     json: bool,
 }
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    caas_mock::cli::init_logging();
+    let args = BenchArgs::parse();
     anyhow::ensure!(args.iterations >= 10, "at least 10 iterations, for a meaningful p99");
     let push = push_latency(args.iterations).await?;
     let payment = payment_round_trip(args.iterations.min(PAYMENTS)).await?;
@@ -69,7 +79,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     "cold_open": cold.json() })
         );
     } else {
-        println!("caas bench ({} iterations, debug assertions {})", args.iterations, cfg!(debug_assertions));
+        println!("caas-bench ({} iterations, debug assertions {})", args.iterations, cfg!(debug_assertions));
         push.print();
         payment.print();
         drain.print();
@@ -139,7 +149,7 @@ async fn push_latency(iterations: usize) -> anyhow::Result<Latency> {
     let dealership = sandbox.dealership("madrid-centro").await?;
     let email = "bench@example.com";
     let sale = RegisterSaleRequest {
-        customer: spanish_customer("Bench Customer", email),
+        customer: customer(email),
         configuration: VehicleConfiguration { base_platform: "cargo-van".into(), options: vec![] },
         delivery_locality: "Madrid".into(),
     };
@@ -149,7 +159,7 @@ async fn push_latency(iterations: usize) -> anyhow::Result<Latency> {
     let factory_order = placed.factory_order_id.context("placed")?;
     let mut estimate = placed.estimated_completion.context("estimate")?;
 
-    let core = open_core(&mock.url, dir.path().join("phone")).await?;
+    let core = open_phone(&mock.url, &dir.path().join("phone")).await?;
     core.request_sign_in_code(email).await?;
     core.sign_in(email, &sandbox.sign_in_code(email).await?).await?;
     core.sync().await?;
@@ -214,7 +224,7 @@ async fn payment_round_trip(iterations: usize) -> anyhow::Result<Latency> {
     let mut orders = Vec::with_capacity(iterations);
     for _ in 0..iterations {
         let sale = RegisterSaleRequest {
-            customer: spanish_customer("Bench Customer", email),
+            customer: customer(email),
             configuration: VehicleConfiguration { base_platform: "cargo-van".into(), options: vec![] },
             delivery_locality: "Madrid".into(),
         };
@@ -223,7 +233,7 @@ async fn payment_round_trip(iterations: usize) -> anyhow::Result<Latency> {
         sandbox.advance_factory(order.id, Some(OrderState::DispatchedToLocality)).await?;
         orders.push(order.id);
     }
-    let core = open_core(&mock.url, dir.path().join("phone")).await?;
+    let core = open_phone(&mock.url, &dir.path().join("phone")).await?;
     core.request_sign_in_code(email).await?;
     core.sign_in(email, &sandbox.sign_in_code(email).await?).await?;
     core.sync().await?;
@@ -254,14 +264,14 @@ async fn outbox_drain() -> anyhow::Result<Throughput> {
     let jobs = driver.refresh_deliveries().await?;
     anyhow::ensure!(jobs.len() == DRAINED_DELIVERIES, "the driver sees {} deliveries", jobs.len());
     drop(driver);
-    let offline = open_core("http://127.0.0.1:9", cab.clone()).await?;
+    let offline = open_phone("http://127.0.0.1:9", &cab).await?;
     for job in &jobs {
         offline.embark(job.delivery_id, &job.vin).await?;
         offline.arrive(job.delivery_id).await?;
     }
     drop(offline);
     let actions = 2 * jobs.len();
-    let online = open_core(&mock.url, cab).await?;
+    let online = open_phone(&mock.url, &cab).await?;
     let started = Instant::now();
     let report = online.sync_driver().await?;
     let elapsed = started.elapsed();
@@ -290,7 +300,7 @@ pub(crate) async fn booked_orders(
     let mut orders = Vec::with_capacity(count);
     for _ in 0..count {
         let sale = RegisterSaleRequest {
-            customer: spanish_customer("Bench Customer", email),
+            customer: customer(email),
             configuration: VehicleConfiguration { base_platform: "cargo-van".into(), options: vec![] },
             // Only one company serves Toledo, so one driver sees every delivery.
             delivery_locality: "Toledo".into(),
@@ -300,7 +310,7 @@ pub(crate) async fn booked_orders(
         sandbox.advance_factory(order.id, Some(OrderState::DispatchedToLocality)).await?;
         orders.push(order.id);
     }
-    let phone = open_core(&mock.url, dir.join("phone")).await?;
+    let phone = open_phone(&mock.url, &dir.join("phone")).await?;
     phone.request_sign_in_code(email).await?;
     phone.sign_in(email, &sandbox.sign_in_code(email).await?).await?;
     phone.sync().await?;
@@ -326,7 +336,7 @@ pub(crate) async fn booked_orders(
 /// The Toledo driver's phone in `dir`, signed in.
 pub(crate) async fn driver(mock: &RunningMock, sandbox: &SandboxClient, dir: PathBuf) -> anyhow::Result<Caas> {
     let email = "lucia@iberia-carriers.example";
-    let driver = open_core(&mock.url, dir).await?;
+    let driver = open_phone(&mock.url, &dir).await?;
     driver.request_sign_in_code(email).await?;
     driver.sign_in_driver(email, &sandbox.sign_in_code(email).await?).await?;
     Ok(driver)
@@ -527,7 +537,7 @@ async fn cold_open() -> anyhow::Result<ColdOpen> {
     let mut measured = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
         let started = Instant::now();
-        let core = open_core("http://127.0.0.1:9", data.clone()).await?;
+        let core = open_phone("http://127.0.0.1:9", &data).await?;
         let orders = core.orders().await?;
         measured.push(started.elapsed());
         anyhow::ensure!(orders.len() == ORDERS);
