@@ -178,7 +178,8 @@ pub enum CallOutcome {
 pub enum DriverActionOutcome {
     /// The platform has it.
     Synced,
-    /// Recorded on the phone; sent when the connection returns.
+    /// Recorded on the phone; sent when the connection returns (behind a wedged action on the
+    /// same delivery, once the driver retried or discarded that one).
     Queued { pending: u32 },
     /// Recorded on the phone, but the platform's answer could not be read: the action waits in
     /// `wedged_driver_actions` for the driver to retry or discard it.
@@ -428,7 +429,8 @@ impl Caas {
         Ok(self.inner.retry_driver_action(id).await?)
     }
 
-    /// Gives up a held action; the delivery shows the platform's view again.
+    /// Gives up a held action: the delivery is as it was before it, and the actions taken after it
+    /// on the same delivery become conflicts.
     pub async fn discard_driver_action(&self, id: i64) -> Result<(), CaasError> {
         Ok(self.inner.discard_driver_action(id).await?)
     }

@@ -292,7 +292,9 @@ async fn check(response: Response) -> Result<Response> {
         (status, _) if status.is_server_error() || NOT_NOW.contains(&status) => {
             CaasError::ServerUnavailable { status: status.as_u16(), retry_after }
         }
-        (StatusCode::NOT_FOUND, api) => CaasError::NotFound(api.map_or_else(|| "resource".into(), |a| a.message)),
+        // Only the platform's own "not found" says the resource is gone; a bare 404 is some
+        // other server's page.
+        (StatusCode::NOT_FOUND, Some(api)) => CaasError::NotFound(api.message),
         (_, Some(api)) => CaasError::Rejected { code: api.code, message: api.message },
         (status, None) => CaasError::Protocol(format!("status {status} without an error this app can read").into()),
     })

@@ -54,8 +54,9 @@ pub(crate) struct Inner {
     pub(crate) runtime: tokio::runtime::Handle,
     /// One sync at a time, so concurrent pushes do not fetch the same pages twice.
     pub(crate) sync_lock: tokio::sync::Mutex<()>,
-    /// One outbox drain at a time, so actions leave strictly in order.
-    pub(crate) outbox_lock: tokio::sync::Mutex<()>,
+    /// One outbox drain at a time, so actions leave strictly in order; it holds the moment before
+    /// which the platform asked not to be sent anything (`Retry-After`).
+    pub(crate) outbox_lock: tokio::sync::Mutex<Option<std::time::Instant>>,
     /// A background retry of the outbox is running.
     pub(crate) retrying: std::sync::atomic::AtomicBool,
     /// The last handover code per order, in memory only: a short-lived credential.
@@ -103,7 +104,7 @@ impl Caas {
                 pushes: broadcast::channel(256).0,
                 runtime: tokio::runtime::Handle::current(),
                 sync_lock: tokio::sync::Mutex::new(()),
-                outbox_lock: tokio::sync::Mutex::new(()),
+                outbox_lock: tokio::sync::Mutex::new(None),
                 retrying: std::sync::atomic::AtomicBool::new(false),
                 handover_codes: std::sync::Mutex::default(),
                 device_key,
@@ -142,7 +143,7 @@ impl Caas {
                 Err(CaasError::Unauthorized)
             }
             Err(error) => {
-                tracing::debug!(%error, "session not renewed now");
+                tracing::debug!(error = error.chain(), "session not renewed now");
                 Ok(access)
             }
         }
@@ -253,7 +254,7 @@ impl Caas {
             self.revoke_own_phone_keys(&token).await?;
             match self.inner.api.sign_out(&token).await {
                 Ok(()) | Err(CaasError::Unauthorized) => {}
-                Err(error) => tracing::warn!(%error, "the platform was not told of the sign-out"),
+                Err(error) => tracing::warn!(error = error.chain(), "the platform was not told of the sign-out"),
             }
         }
         self.forget_phone_keys().await?;
@@ -293,7 +294,7 @@ impl Caas {
             loop {
                 match core.orders().await {
                     Ok(orders) => listener.on_orders(orders),
-                    Err(error) => tracing::warn!(%error, "orders snapshot failed"),
+                    Err(error) => tracing::warn!(error = error.chain(), "orders snapshot failed"),
                 }
                 if next_change(&mut changes, |_| true).await.is_none() {
                     return;
@@ -311,7 +312,7 @@ impl Caas {
                 match core.order(id).await {
                     Ok(order) => listener.on_order(order),
                     Err(CaasError::NotFound(_)) => {}
-                    Err(error) => tracing::warn!(%error, "order snapshot failed"),
+                    Err(error) => tracing::warn!(error = error.chain(), "order snapshot failed"),
                 }
                 let relevant = |change| matches!(change, Change::All) || change == Change::Order(id);
                 if next_change(&mut changes, relevant).await.is_none() {

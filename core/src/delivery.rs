@@ -96,7 +96,7 @@ impl Caas {
         };
         match signed {
             Ok(signature) => view.token = handover::present(&view.token, shown_at, &signature),
-            Err(error) => tracing::warn!(%error, "the device key could not sign; showing the bare code"),
+            Err(error) => tracing::warn!(error = error.chain(), "the device key could not sign; showing the bare code"),
         }
         Ok(view)
     }
@@ -106,7 +106,7 @@ impl Caas {
         match self.device_key().and_then(|key| key.public_key()) {
             Ok(key) => Some(caas_protocol::pairing::api::encode(&key)),
             Err(error) => {
-                tracing::warn!(%error, "no device key; a code is good only while it lasts");
+                tracing::warn!(error = error.chain(), "no device key; a code is good only while it lasts");
                 None
             }
         }
@@ -120,7 +120,7 @@ impl Caas {
     /// at once; the push would bring it too.
     async fn refresh_after(&self, order: Uuid) -> Result<()> {
         if let Err(error) = self.sync_order(order).await {
-            tracing::debug!(%error, "refresh after a delivery change failed; the push will bring it");
+            tracing::debug!(error = error.chain(), "refresh after a delivery change failed; the push will bring it");
             self.notify(Change::Order(order));
         }
         Ok(())

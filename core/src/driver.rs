@@ -14,7 +14,7 @@
 //! is kept per delivery, so a wedged action holds back only the later actions on its own car.
 
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable as _};
 use caas_protocol::api::ErrorCode;
@@ -121,7 +121,8 @@ impl AssignedDelivery {
 pub enum DriverActionOutcome {
     /// The platform has it.
     Synced,
-    /// Recorded on the phone; it goes out when the connection returns. `pending` actions wait.
+    /// Recorded on the phone; it goes out when the connection returns (behind a wedged action on
+    /// the same delivery, once the driver retried or discarded that one). `pending` actions wait.
     Queued { pending: u32 },
     /// Recorded on the phone, but the platform's answer could not be read: the action waits in
     /// [`Caas::wedged_driver_actions`] for the driver to retry or discard it.
@@ -265,7 +266,7 @@ impl Caas {
             loop {
                 match core.deliveries().await {
                     Ok(deliveries) => listener.on_deliveries(deliveries),
-                    Err(error) => tracing::warn!(%error, "deliveries snapshot failed"),
+                    Err(error) => tracing::warn!(error = error.chain(), "deliveries snapshot failed"),
                 }
                 let relevant = |change| matches!(change, Change::All | Change::Deliveries);
                 if next_change(&mut changes, relevant).await.is_none() {
@@ -322,7 +323,8 @@ impl Caas {
         self.record(cached, DriverAction::ConfirmHandover { code: code.text, verified_at }).await
     }
 
-    /// Sends what the outbox holds, in order, then refreshes the list when nothing waits.
+    /// Sends what the outbox holds, in order, then refreshes the list when nothing waits to go
+    /// out by itself (held actions keep their deliveries' local state).
     #[tracing::instrument(skip(self))]
     pub async fn sync_driver(&self) -> Result<DriverSyncReport> {
         let Drained { report, .. } = self.drain().await?;
@@ -360,21 +362,23 @@ impl Caas {
         self.sync_driver().await
     }
 
-    /// Gives up a wedged action; the actions behind it go out without it. The delivery shows the
-    /// platform's view again once nothing of it waits in the outbox.
+    /// Gives up a wedged action. The delivery is as it was before it, offline too; the later
+    /// actions on it were taken on top of it, so they become conflicts for the driver to read
+    /// (and take again if they still apply).
     #[tracing::instrument(skip(self))]
     pub async fn discard_driver_action(&self, id: i64) -> Result<()> {
-        if self.inner.store.write(move |tx| outbox::discard(tx, id)).await?.is_none() {
+        if !self.inner.store.write(move |tx| outbox::discard(tx, id)).await? {
             return Err(CaasError::NotFound(format!("held action {id}")));
         }
         // It may have carried the customer's code: no copy stays in the log either.
         self.inner.store.scrub().await?;
         self.notify(Change::Deliveries);
         tracing::warn!(id, "a held driver action was discarded");
-        match self.sync_driver().await {
-            Err(error) if error.is_unreachable() => Ok(()),
-            other => other.map(drop),
+        // The platform's view, when it can be had; the discard stands either way.
+        if let Err(error) = self.sync_driver().await {
+            tracing::info!(error = error.chain(), "no sync after the discard");
         }
+        Ok(())
     }
 
     /// Actions the platform refused, oldest first.
@@ -474,12 +478,12 @@ impl Caas {
     async fn record(&self, delivery: DriverDelivery, action: DriverAction) -> Result<DriverActionOutcome> {
         let request = DriverActionRequest { at: Utc::now(), action };
         let key = format!("drv_{}", Uuid::new_v4().simple());
-        let local = local_effect(delivery, &request.action);
+        let local = local_effect(delivery.clone(), &request.action);
         let seq = self
             .inner
             .store
             .write(move |tx| {
-                let seq = outbox::enqueue(tx, local.delivery_id, &key, &request)?;
+                let seq = outbox::enqueue(tx, &delivery, &key, &request)?;
                 outbox::save_delivery(tx, &local)?;
                 Ok(seq)
             })
@@ -487,11 +491,11 @@ impl Caas {
         self.notify(Change::Deliveries);
         // The action is recorded whatever happens next; a failed send (no session, say) leaves
         // it queued for `sync_driver`, which reports the reason.
-        let (pending, retry_after) = match self.drain().await {
-            Ok(drained) => (drained.report.pending + drained.report.held, drained.retry_after),
+        let pending = match self.drain().await {
+            Ok(drained) => drained.report.pending + drained.report.held,
             Err(error) => {
                 tracing::warn!(error = error.chain(), "driver action recorded but not sent");
-                (self.inner.store.read(|conn| outbox::pending_count(conn, None)).await?, None)
+                self.inner.store.read(|conn| outbox::pending_count(conn, None)).await?
             }
         };
         let entry = self.inner.store.read(move |conn| outbox::entry_by_seq(conn, seq)).await?;
@@ -507,58 +511,66 @@ impl Caas {
             (None, Some(_)) => {
                 Ok(DriverActionOutcome::Wedged { id: seq, reason: entry.last_error.unwrap_or_default() })
             }
-            (None, None) => {
-                self.retry_in_background(retry_after);
-                Ok(DriverActionOutcome::Queued { pending })
-            }
+            (None, None) => Ok(DriverActionOutcome::Queued { pending }),
         }
     }
 
     /// Sends the outbox until nothing more can go out now: each delivery's actions in order, a
-    /// wedged one holding back only its own delivery. One drain at a time.
+    /// wedged one holding back only its own delivery, an outage of one action only its own car
+    /// for this drain. Nothing is sent before the pause the platform asked for has passed. What
+    /// is left to go out by itself is retried in the background. One drain at a time.
     async fn drain(&self) -> Result<Drained> {
-        let _one_at_a_time = self.inner.outbox_lock.lock().await;
+        let mut not_before = self.inner.outbox_lock.lock().await;
         let token = self.token().await?;
         let mut report = DriverSyncReport::default();
-        let mut retry_after = None;
+        let mut retry_after = not_before.and_then(|at| at.checked_duration_since(Instant::now()));
         let mut rolled_back = false;
-        while let Some(entry) = self.inner.store.read(outbox::next_sendable).await? {
+        // Deliveries whose first action met an outage in this drain: the others still go.
+        let mut skipped: Vec<Uuid> = Vec::new();
+        while retry_after.is_none() {
+            let exclude = skipped.clone();
+            let Some(entry) = self.inner.store.read(move |conn| outbox::next_sendable(conn, &exclude)).await? else {
+                break;
+            };
             let seq = entry.seq;
             let carries_code = matches!(entry.request.action, DriverAction::ConfirmHandover { .. });
             let sent = self.inner.api.driver_action(&token, entry.delivery_id, &entry.idempotency_key, &entry.request);
-            let error = match sent.await {
+            match sent.await {
                 Ok(answer) => {
                     self.inner.store.write(move |tx| outbox::complete(tx, seq, &answer)).await?;
                     report.sent += 1;
-                    None
                 }
-                Err(error) => Some(error),
-            };
-            let mut stop = false;
-            match error.as_ref().map(Disposition::of) {
-                None => {}
-                Some(Disposition::Refused { code, message }) => {
-                    tracing::warn!(seq, code, %message, "the platform refused a driver action");
-                    let delivery = entry.delivery_id;
-                    self.inner.store.write(move |tx| outbox::reject(tx, seq, delivery, code, &message)).await?;
-                    report.rejected += 1;
-                    rolled_back = true;
-                }
-                Some(Disposition::Later { retry_after: after }) => {
-                    // No answer, or "not now": the action may or may not have landed; the same
-                    // key settles it later.
-                    let reason = error.as_ref().map(CaasError::chain).unwrap_or_default();
-                    tracing::info!(seq, %reason, "driver action not sent; kept for later");
-                    self.inner.store.write(move |tx| outbox::record_failure(tx, seq, &reason)).await?;
-                    retry_after = after;
-                    stop = true;
-                }
-                Some(Disposition::Wedged) => {
-                    let reason = error.as_ref().map(CaasError::chain).unwrap_or_default();
-                    tracing::warn!(seq, %reason, "driver action wedged: the answer cannot be read");
-                    self.inner.store.write(move |tx| outbox::wedge(tx, seq, &reason)).await?;
-                }
-                Some(Disposition::Stop) => return Err(error.unwrap_or(CaasError::Cancelled)),
+                Err(error) => match Disposition::of(&error) {
+                    Disposition::Refused { code, message } => {
+                        tracing::warn!(seq, code, %message, "the platform refused a driver action");
+                        let delivery = entry.delivery_id;
+                        self.inner.store.write(move |tx| outbox::reject(tx, seq, delivery, code, &message)).await?;
+                        report.rejected += 1;
+                        rolled_back = true;
+                    }
+                    Disposition::Later { retry_after: after } => {
+                        // No answer, or "not now": the action may or may not have landed; the
+                        // same key settles it later.
+                        let reason = error.chain();
+                        tracing::info!(seq, %reason, "driver action not sent; kept for later");
+                        self.inner.store.write(move |tx| outbox::record_failure(tx, seq, &reason)).await?;
+                        match (&error, after) {
+                            (_, Some(after)) => {
+                                *not_before = Some(Instant::now() + after);
+                                retry_after = Some(after);
+                            }
+                            (CaasError::ServerUnavailable { .. }, None) => skipped.push(entry.delivery_id),
+                            // No connection: nothing else goes either.
+                            _ => retry_after = Some(Duration::ZERO),
+                        }
+                    }
+                    Disposition::Wedged => {
+                        let reason = error.chain();
+                        tracing::warn!(seq, %reason, "driver action wedged: the answer cannot be read");
+                        self.inner.store.write(move |tx| outbox::wedge(tx, seq, &reason)).await?;
+                    }
+                    Disposition::Stop => return Err(error),
+                },
             }
             if carries_code || rolled_back {
                 // The customer's code left the outbox (sent, or blanked with a refusal): no copy
@@ -566,16 +578,16 @@ impl Caas {
                 self.inner.store.scrub().await?;
             }
             self.notify(Change::Deliveries);
-            if stop {
-                break;
-            }
         }
-        let (unsent, held) =
-            self.inner.store.read(|conn| Ok((outbox::pending_count(conn, None)?, outbox::held_count(conn)?))).await?;
-        report.pending = unsent - held;
+        drop(not_before);
+        let (pending, held) = self.inner.store.read(outbox::unsent_counts).await?;
+        report.pending = pending;
         report.held = held;
+        if report.pending > 0 {
+            self.retry_in_background(retry_after.filter(|after| !after.is_zero()));
+        }
         if rolled_back && let Err(error) = self.refresh_deliveries().await {
-            tracing::info!(%error, "could not fetch the platform's view after a refusal");
+            tracing::info!(error = error.chain(), "could not fetch the platform's view after a refusal");
         }
         Ok(Drained { report, retry_after })
     }

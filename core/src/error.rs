@@ -19,7 +19,7 @@ pub enum CaasError {
     /// was done, and the same request can be tried again, after `retry_after` when it says so.
     #[error("the CaaS platform is unavailable (status {status})")]
     ServerUnavailable { status: u16, retry_after: Option<std::time::Duration> },
-    /// The user or the app stopped the operation (a declined Keystore prompt, a closed core).
+    /// The user stopped the operation (a declined unlock prompt of the Keystore or the Keychain).
     #[error("cancelled")]
     Cancelled,
     /// No session, or the platform no longer accepts it: sign in again.

@@ -166,7 +166,7 @@ impl Caas {
         // The platform has applied the gateway's confirmation by now; show it without waiting
         // for the push. Failing here changes nothing about the payment.
         if let Err(error) = self.sync_order(order).await {
-            tracing::debug!(%error, "order refresh after payment failed; the push will bring it");
+            tracing::debug!(error = error.chain(), "order refresh after payment failed; the push will bring it");
         }
         Ok(progress)
     }

@@ -91,11 +91,11 @@ impl Caas {
                         tracing::warn!("push stream stopped: signed out");
                         return;
                     }
-                    Err(error) => tracing::debug!(%error, "push stream reconnect failed"),
+                    Err(error) => tracing::debug!(error = error.chain(), "push stream reconnect failed"),
                 }
             };
             if let Err(error) = self.sync().await {
-                tracing::warn!(%error, "catch-up sync after reconnecting failed");
+                tracing::warn!(error = error.chain(), "catch-up sync after reconnecting failed");
             }
         }
     }
@@ -114,7 +114,7 @@ impl Caas {
                 };
             for event in events {
                 if let Err(error) = self.handle_push(&event).await {
-                    tracing::warn!(%error, "push from the stream not handled");
+                    tracing::warn!(error = error.chain(), "push from the stream not handled");
                 }
             }
         }

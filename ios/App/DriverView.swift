@@ -62,7 +62,14 @@ struct DriverView: View {
         }
         .refreshable { attempt($message) { "\(try await repository.refresh().count) open deliveries." } }
         .task { for await list in repository.deliveries { deliveries = list } }
-        .task { attempt($message) { "\(try await repository.refresh().count) open deliveries." } }
+        .task {
+            attempt($message) {
+                // What waits for the driver, also after a restart.
+                conflicts = try await repository.conflicts()
+                held = try await repository.held()
+                return "\(try await repository.refresh().count) open deliveries."
+            }
+        }
         .sheet(isPresented: Binding(get: { scanning != nil }, set: { if !$0 { scanning = nil } })) {
             CodeScanner { text in
                 guard let scan = scanning else { return }

@@ -6,7 +6,7 @@ use caas_core::protocol::OrderState;
 use caas_core::protocol::api::ErrorCode;
 use caas_core::protocol::push::PushHint;
 use caas_core::{CaasError, DriverActionOutcome, DriverStep};
-use caas_e2e::{DRIVER, Platform};
+use caas_e2e::{DRIVER, NO_SIGNAL, Platform, open_phone};
 use serde_json::json;
 
 fn fields(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
@@ -138,14 +138,18 @@ async fn an_unreadable_answer_wedges_the_action_and_holds_back_only_its_own_car(
     let state = |id| platform_view.iter().find(|j| j.delivery_id == id).map(|j| j.state);
     assert_eq!(state(held.delivery_id), Some(OrderState::AtCustomerAddress));
 
-    // Discarded: it leaves the phone, and the car shows the platform's view again.
+    // Discarded: it leaves the phone, the action taken on top of it becomes a conflict, and the
+    // car is as it was before it.
     platform.sandbox.answer_next_driver_action(400, None, None).await?;
     let DriverActionOutcome::Wedged { id, .. } = driver.arrive(free.delivery_id).await? else {
         panic!("wedged again");
     };
+    let unreachable = caas_core::protocol::delivery::CallOutcome::Unreachable;
+    assert!(matches!(driver.report_absent(free.delivery_id, unreachable).await?, DriverActionOutcome::Queued { .. }));
     driver.discard_driver_action(id).await?;
     assert!(driver.wedged_driver_actions().await?.is_empty());
-    assert!(driver.driver_conflicts().await?.is_empty(), "a discarded action is not a refusal");
+    let conflicts = driver.driver_conflicts().await?;
+    assert_eq!(conflicts.iter().map(|c| c.code.as_str()).collect::<Vec<_>>(), ["superseded"], "{conflicts:?}");
     let after = driver.deliveries().await?;
     let free_now = after.iter().find(|j| j.delivery_id == free.delivery_id).expect("listed");
     assert_eq!((free_now.state, free_now.unsynced_actions), (OrderState::InTransit, 0));
@@ -153,23 +157,43 @@ async fn an_unreadable_answer_wedges_the_action_and_holds_back_only_its_own_car(
     Ok(())
 }
 
-/// Issue 13: "not now" answers (a rate limit with its `Retry-After`, an outage behind a page
-/// without the API's error) were refusals or wedges; they are waited out and sent.
+/// Issue 13: "not now" answers (an outage behind a page without the API's error, a rate limit
+/// with its `Retry-After`) were refusals or wedges; they are waited out, an outage on one car does
+/// not hold back another, and the pause the platform asked for holds every send.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limit_or_an_outage_is_waited_out_not_refused() -> anyhow::Result<()> {
     let platform = Platform::start().await?;
     let dir = tempfile::tempdir()?;
-    let customer = platform.booked_customer("busy@example.com", &dir.path().join("customer")).await?;
-    customer.core.confirm_delivery_address(customer.order, None).await?;
-    let driver = platform.driver(DRIVER, &dir.path().join("driver")).await?;
-    let job = driver.refresh_deliveries().await?.into_iter().find(|j| j.order_id == customer.order).expect("job");
+    let first = platform.booked_customer("busy@example.com", &dir.path().join("first")).await?;
+    let second = platform.booked_customer("calm@example.com", &dir.path().join("second")).await?;
+    for customer in [&first, &second] {
+        customer.core.confirm_delivery_address(customer.order, None).await?;
+    }
+    let cab = dir.path().join("driver");
+    let jobs = platform.driver(DRIVER, &cab).await?.refresh_deliveries().await?;
+    let job = |order| jobs.iter().find(|j| j.order_id == order).cloned().expect("job");
+    let (a, b) = (job(first.order), job(second.order));
 
-    platform.sandbox.answer_next_driver_action(429, Some("slow_down"), Some(30)).await?;
-    assert!(matches!(driver.embark(job.delivery_id, &job.vin).await?, DriverActionOutcome::Queued { pending: 1 }));
+    // Both cars loaded without signal, then an outage answers the first one's action.
+    let offline = open_phone(NO_SIGNAL, &cab).await?;
+    for job in [&a, &b] {
+        assert!(matches!(offline.embark(job.delivery_id, &job.vin).await?, DriverActionOutcome::Queued { .. }));
+    }
+    drop(offline);
+    let driver = open_phone(platform.url(), &cab).await?;
     platform.sandbox.answer_next_driver_action(502, None, None).await?;
     let report = driver.sync_driver().await?;
-    assert_eq!((report.sent, report.pending, report.rejected, report.held), (0, 1, 0, 0));
+    assert_eq!((report.sent, report.pending, report.rejected, report.held), (1, 1, 0, 0), "the other car went");
     assert_eq!(driver.sync_driver().await?.pending, 0, "sent once the platform answers");
+
+    // A rate limit: nothing is sent before the pause it asks for, then everything is.
+    platform.sandbox.answer_next_driver_action(429, Some("slow_down"), Some(2)).await?;
+    assert!(matches!(driver.arrive(a.delivery_id).await?, DriverActionOutcome::Queued { pending: 1 }));
+    assert!(matches!(driver.arrive(b.delivery_id).await?, DriverActionOutcome::Queued { pending: 2 }));
+    let waited = driver.sync_driver().await?;
+    assert_eq!((waited.sent, waited.pending), (0, 2), "the pause holds");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(driver.sync_driver().await?.pending, 0);
     assert!(driver.driver_conflicts().await?.is_empty());
     assert!(driver.wedged_driver_actions().await?.is_empty());
     Ok(())

@@ -364,3 +364,60 @@ pub fn events_after(conn: &Connection, id: Uuid, after: i64, limit: u32) -> AppR
     })
     .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// What the platform appends next: a step along one of the lifecycle's edges, or an event
+    /// that is not a state change.
+    fn next() -> impl Strategy<Value = (u8, usize)> {
+        (0u8..6, 0usize..4)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// The order row the platform serves (state, blocker, estimate) is, after every event,
+        /// the projection of its log: the rule the phone follows.
+        #[test]
+        fn the_order_row_is_the_projection_of_its_log(choices in proptest::collection::vec(next(), 0..30)) {
+            let dir = tempfile::tempdir().expect("dir");
+            let db = crate::db::Db::open(&dir.path().join("mock.db")).expect("db");
+            let conn = db.lock();
+            conn.pragma_update(None, "foreign_keys", "OFF").expect("pragma");
+            let id = Uuid::now_v7();
+            conn.execute(
+                "INSERT INTO orders (id, customer_id, dealership_id, state, version, configuration, delivery_locality,
+                                     created_at, updated_at)
+                 VALUES (?1, 'c', 'd', 'sale_registered', 0, '{}', 'Madrid', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+                [id.to_string()],
+            )
+            .expect("order");
+            let mut log = vec![EventKind::StateChanged { from: None, to: OrderState::SaleRegistered, by: Actor::Dealership }];
+            append(&conn, id, log[0].clone()).expect("first");
+            for (n, (kind, edge)) in choices.into_iter().enumerate() {
+                let state = state(&conn, id).expect("state");
+                let event = match kind {
+                    0 | 1 if !state.is_terminal() => {
+                        let edges: Vec<_> = state.transitions().collect();
+                        let t = edges[edge % edges.len()];
+                        EventKind::StateChanged { from: Some(t.from), to: t.to, by: t.by }
+                    }
+                    2 => EventKind::ConfigurationRejected { code: "paint".into(), reason: "not offered".into() },
+                    3 => EventKind::RegistrationBlocked { code: "plate".into(), reason: "closed".into(), fix: "wait".into() },
+                    4 => serde_json::from_value(serde_json::json!({ "type": "warranty_extended" })).expect("reads"),
+                    _ => EventKind::EstimateRevised {
+                        estimated_completion: NaiveDate::from_ymd_opt(2027, 1, 1).expect("date") + chrono::Days::new(n as u64),
+                        reason: "revised".into(),
+                    },
+                };
+                append(&conn, id, event.clone()).expect("append");
+                log.push(event);
+                prop_assert_eq!(projection(&conn, id).expect("row"), OrderProjection::of(&log));
+            }
+        }
+    }
+}

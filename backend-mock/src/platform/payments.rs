@@ -142,6 +142,16 @@ pub async fn pay(
             )
         }
     })?;
+    if payment.status == PaymentStatus::Unknown {
+        // A status this platform does not know says nothing it can rely on: the attempt stays
+        // open (and holds the order's one open attempt) until a status it knows arrives.
+        tracing::warn!(order = %id, payment = %payment.id, "the gateway answered a status this platform does not know");
+        return Err(AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::PaymentGatewayUnavailable,
+            "the payment's outcome is not known yet; repeat the request with the same Idempotency-Key",
+        ));
+    }
     // Only while no webhook has spoken for the attempt: the gateway's webhooks come first and a
     // replayed answer may be older than them.
     state.db.lock().execute(
@@ -251,6 +261,10 @@ pub fn apply_gateway_update(
     state: &AppState,
     payment: &Payment,
 ) -> AppResult<(bool, Vec<OrderEvent>)> {
+    if payment.status == PaymentStatus::Unknown {
+        // Refused unapplied, so the gateway delivers it again; nothing about the attempt changes.
+        return Err(AppError::invalid("a payment status this platform does not know"));
+    }
     // The webhook may come before the payment handler has read the intent's id: the attempt is
     // found by the reference the platform gave the gateway.
     let attempt_key =

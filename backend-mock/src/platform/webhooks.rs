@@ -79,7 +79,8 @@ pub async fn factory_webhook(State(state): State<AppState>, headers: HeaderMap, 
     ),
     responses((status = 200, description = "applied, or a duplicate already applied"),
               (status = 401, body = ApiError, description = "invalid_signature or stale_timestamp"),
-              (status = 404, body = ApiError)))]
+              (status = 404, body = ApiError),
+              (status = 422, body = ApiError, description = "a body or payment status this platform cannot read; redeliver later")))]
 /// Payment updates from the gateway in the Standard Webhooks format; the only way an order's final
 /// payment counts as made.
 pub async fn gateway_webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> AppResult<Json<Value>> {

@@ -127,7 +127,7 @@ impl Caas {
                         ..
                     },
                 ) if !refreshed => {
-                    tracing::info!(%error, "fetching a fresh grant and trying again");
+                    tracing::info!(error = error.chain(), "fetching a fresh grant and trying again");
                     grant = match self.grant_for(order_id, true).await {
                         Ok(grant) => grant,
                         Err(unreachable) if unreachable.is_unreachable() => return Err(error),
@@ -328,12 +328,12 @@ impl Caas {
                 Ok(true)
             }
             Err(error) if error.is_unreachable() => {
-                tracing::info!(%error, "the link receipt waits for a connection");
+                tracing::info!(error = error.chain(), "the link receipt waits for a connection");
                 Ok(false)
             }
             Err(refused @ (CaasError::Rejected { .. } | CaasError::NotFound(_))) => {
                 // The platform will never take this receipt: keeping it would retry it forever.
-                tracing::warn!(error = %refused, "the platform refused the car's link receipt");
+                tracing::warn!(error = refused.chain(), "the platform refused the car's link receipt");
                 self.inner.store.write(move |tx| vehicle_keys::set_link_receipt(tx, order, None)).await?;
                 Err(refused)
             }
@@ -365,7 +365,7 @@ impl Caas {
             self.inner.store.write(move |tx| vehicle_keys::forget_grant(tx, order)).await?;
         }
         if let Err(error) = self.sync_order(order).await {
-            tracing::info!(%error, "the revocation shows after the next sync");
+            tracing::info!(error = error.chain(), "the revocation shows after the next sync");
         }
         Ok(())
     }
@@ -376,7 +376,7 @@ impl Caas {
         for (order, grant) in self.inner.store.read(vehicle_keys::own_grants).await? {
             match self.inner.api.revoke_phone_key(token, order, grant).await {
                 Ok(()) | Err(CaasError::NotFound(_)) => {}
-                Err(error) => tracing::warn!(%error, %grant, "a phone key was not revoked on sign-out"),
+                Err(error) => tracing::warn!(error = error.chain(), %grant, "a phone key was not revoked on sign-out"),
             }
         }
         Ok(())

@@ -490,7 +490,8 @@ mod tests {
     proptest! {
         /// Issue 13: any log the platform can write, delivered to the phone in any order with
         /// duplicates and gaps, gives the platform's own view of the order at every step (at the
-        /// phone's cursor) and, after a resync, at the end.
+        /// phone's cursor) and, after a resync, at the end. The platform's row is that same
+        /// projection of its log (`the_order_row_is_the_projection_of_its_log` in the mock).
         #[test]
         fn the_phone_sees_what_the_platform_sees(
             choices in proptest::collection::vec(next(), 0..40),

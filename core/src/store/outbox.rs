@@ -70,10 +70,18 @@ pub fn replace_deliveries(conn: &Connection, fresh: &[DriverDelivery]) -> Result
     Ok(())
 }
 
-pub fn enqueue(conn: &Connection, delivery: Uuid, key: &str, request: &DriverActionRequest) -> Result<i64> {
+/// Queues an action taken on `before` (the delivery as it was), which a discard restores.
+pub fn enqueue(conn: &Connection, before: &DriverDelivery, key: &str, request: &DriverActionRequest) -> Result<i64> {
     conn.execute(
-        "INSERT INTO outbox (delivery_id, idempotency_key, request, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![delivery.to_string(), key, serde_json::to_string(request)?, Utc::now().to_rfc3339()],
+        "INSERT INTO outbox (delivery_id, idempotency_key, request, created_at, delivery_before)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            before.delivery_id.to_string(),
+            key,
+            serde_json::to_string(request)?,
+            Utc::now().to_rfc3339(),
+            serde_json::to_string(before)?
+        ],
     )?;
     Ok(conn.last_insert_rowid())
 }
@@ -130,17 +138,19 @@ const HELD: &str = "rejected_code IS NULL AND EXISTS (
     SELECT 1 FROM outbox w WHERE w.delivery_id = outbox.delivery_id AND w.wedged_at IS NOT NULL
       AND w.rejected_code IS NULL AND w.seq <= outbox.seq)";
 
-/// The oldest action that can go out now: the first unsent one of its delivery, not wedged.
-/// Actions on one delivery go out strictly in the order they were taken; a delivery whose first
-/// action is wedged waits without holding back the others.
-pub fn next_sendable(conn: &Connection) -> Result<Option<OutboxEntry>> {
+/// The oldest action that can go out now: the first unsent one of its delivery, not wedged, and
+/// not on one of the `skipped` deliveries. Actions on one delivery go out strictly in the order
+/// they were taken; a delivery whose first action is wedged waits without holding back the others.
+pub fn next_sendable(conn: &Connection, skipped: &[Uuid]) -> Result<Option<OutboxEntry>> {
     let sql = format!(
         "SELECT {ENTRY_COLUMNS} FROM outbox WHERE rejected_code IS NULL AND wedged_at IS NULL
            AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.delivery_id = outbox.delivery_id
                              AND e.rejected_code IS NULL AND e.seq < outbox.seq)
+           AND delivery_id NOT IN (SELECT value FROM json_each(?1))
          ORDER BY seq LIMIT 1"
     );
-    conn.query_row(&sql, [], row).optional()?.map(decode).transpose()
+    let skipped = serde_json::to_string(&skipped.iter().map(Uuid::to_string).collect::<Vec<_>>())?;
+    conn.query_row(&sql, [skipped], row).optional()?.map(decode).transpose()
 }
 
 /// Wedged actions, oldest first, each with how many later actions on its delivery wait behind it.
@@ -155,9 +165,17 @@ pub fn wedged(conn: &Connection) -> Result<Vec<(OutboxEntry, u32)>> {
     rows.into_iter().map(|(entry, behind)| Ok((decode(entry)?, behind))).collect()
 }
 
-/// How many unsent actions wait for the driver (see [`HELD`]).
-pub fn held_count(conn: &Connection) -> Result<u32> {
-    Ok(conn.query_row(&format!("SELECT COUNT(*) FROM outbox WHERE {HELD}"), [], |r| r.get(0))?)
+/// How many unsent actions go out by themselves, and how many wait for the driver (see
+/// [`HELD`]), read together.
+pub fn unsent_counts(conn: &Connection) -> Result<(u32, u32)> {
+    Ok(conn.query_row(
+        &format!(
+            "SELECT COUNT(*) FILTER (WHERE rejected_code IS NULL AND NOT ({HELD})), COUNT(*) FILTER (WHERE {HELD})
+             FROM outbox"
+        ),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
 }
 
 /// The platform answered something this app cannot read: the action is held for the driver.
@@ -175,17 +193,23 @@ pub fn unwedge(conn: &Connection, seq: i64) -> Result<bool> {
 }
 
 /// The driver gives up a wedged action: it leaves the outbox (with the customer's code, if it
-/// carried one). Returns its delivery, or `None` when there is no such wedged action.
-pub fn discard(conn: &Connection, seq: i64) -> Result<Option<Uuid>> {
-    let delivery: Option<String> = conn
+/// carried one), the later actions on its delivery, taken on top of it, become conflicts, and the
+/// delivery is as it was before it. `false` when there is no such wedged action.
+pub fn discard(conn: &Connection, seq: i64) -> Result<bool> {
+    let discarded: Option<(String, Option<String>)> = conn
         .query_row(
             "DELETE FROM outbox WHERE seq = ?1 AND wedged_at IS NOT NULL AND rejected_code IS NULL
-             RETURNING delivery_id",
+             RETURNING delivery_id, delivery_before",
             [seq],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    delivery.as_deref().map(parse_delivery).transpose()
+    let Some((delivery, before)) = discarded else { return Ok(false) };
+    supersede_after(conn, seq, parse_delivery(&delivery)?, "an earlier action on this delivery was discarded")?;
+    if let Some(before) = before {
+        save_delivery(conn, &serde_json::from_str(&before)?)?;
+    }
+    Ok(true)
 }
 
 fn parse_delivery(id: &str) -> Result<Uuid> {
@@ -235,10 +259,15 @@ pub fn reject(conn: &Connection, seq: i64, delivery: Uuid, code: &str, reason: &
         "UPDATE outbox SET rejected_code = ?2, rejected_reason = ?3 WHERE seq = ?1",
         params![seq, code, reason],
     )?;
+    supersede_after(conn, seq, delivery, "an earlier action on this delivery was refused")
+}
+
+/// The actions after `seq` on `delivery` depended on it: they become conflicts with `reason`.
+fn supersede_after(conn: &Connection, seq: i64, delivery: Uuid, reason: &str) -> Result<()> {
     conn.execute(
         "UPDATE outbox SET rejected_code = 'superseded', rejected_reason = ?3
          WHERE delivery_id = ?1 AND seq > ?2 AND rejected_code IS NULL",
-        params![delivery.to_string(), seq, "an earlier action on this delivery was refused"],
+        params![delivery.to_string(), seq, reason],
     )?;
     // A refused handover stays listed as a conflict; the customer's code it carried is spent or
     // void, and is not kept.

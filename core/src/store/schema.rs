@@ -63,7 +63,8 @@ CREATE TABLE outbox (
     rejected_code TEXT,
     rejected_reason TEXT,
     created_at TEXT NOT NULL,
-    wedged_at TEXT
+    wedged_at TEXT,
+    delivery_before TEXT
 );
 CREATE INDEX outbox_by_delivery ON outbox(delivery_id);
 CREATE TABLE vehicle_keys (
@@ -170,8 +171,9 @@ const MIGRATIONS: &[&str] = &[
     );
     "#,
     // 7: an action whose answer this app cannot read is held (wedged) until the driver retries
-    // or discards it; `last_error` says why.
-    "ALTER TABLE outbox ADD COLUMN wedged_at TEXT;",
+    // or discards it; `last_error` says why, and the delivery as it was before the action comes
+    // back on a discard.
+    "ALTER TABLE outbox ADD COLUMN wedged_at TEXT; ALTER TABLE outbox ADD COLUMN delivery_before TEXT;",
 ];
 
 /// Brings `conn` to [`VERSION`], creating or upgrading as needed.
@@ -345,7 +347,8 @@ mod tests {
 
         // As version 5 left it: the blocker cleared by the later event, no later columns.
         conn.execute_batch(
-            "UPDATE orders SET blocker = NULL; ALTER TABLE outbox DROP COLUMN wedged_at; PRAGMA user_version = 5;",
+            "UPDATE orders SET blocker = NULL; ALTER TABLE outbox DROP COLUMN wedged_at;
+             ALTER TABLE outbox DROP COLUMN delivery_before; PRAGMA user_version = 5;",
         )
         .expect("as v5");
         migrate(&mut conn).expect("upgrade");

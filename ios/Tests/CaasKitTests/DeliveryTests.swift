@@ -188,6 +188,8 @@ extension CaasRepositoryTests {
         try await driver.discard(id: again)
         let remaining = try await driver.held()
         XCTAssertTrue(remaining.isEmpty)
+        let conflicts = try await driver.conflicts()
+        XCTAssertTrue(conflicts.isEmpty, "a discarded action is not a refusal")
         // The platform's view again: loaded, not arrived.
         _ = try await first(driver.deliveries) { $0.contains { $0.orderId == order && $0.unsyncedActions == 0 && $0.state == .inTransit } }
     }

@@ -30,7 +30,12 @@ class DriverViewModel(private val repository: DriverRepository) : ViewModel() {
     /** Actions whose answer this version cannot read, each waiting for Retry or Discard. */
     val held: StateFlow<List<WedgedAction>> = heldState.asStateFlow()
 
-    fun refresh() = act { "${repository.refresh().size} open deliveries." }
+    /** Fetches the deliveries, and reads what waits for the driver (also after a restart). */
+    fun refresh() = act {
+        conflictsState.value = repository.conflicts()
+        heldState.value = repository.held()
+        "${repository.refresh().size} open deliveries."
+    }
 
     fun embark(delivery: AssignedDelivery, scannedVin: String) = act { outcome(repository.embark(delivery.deliveryId, scannedVin)) }
 
