@@ -25,7 +25,6 @@
 mod pairing;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -35,13 +34,15 @@ use caas_core::protocol::api::{
 use caas_core::protocol::webhook::{self, FactoryEventType, FactoryOrderUpdate, FactoryWebhook};
 use caas_core::protocol::{Actor, OrderState};
 use caas_core::store::{self, Store};
-use caas_core::{Caas, OrderDetail, OrderListener, PaymentProgress};
+use caas_core::{Caas, OrderDetail, PaymentProgress};
 use caas_mock::client::SandboxClient;
 use caas_mock::{MockConfig, RunningMock, start};
 use chrono::{Days, Utc};
 use clap::Parser;
+use futures_util::StreamExt as _;
 use serde_json::json;
 use tokio::sync::watch;
+use tokio_util::task::AbortOnDropHandle;
 use uuid::Uuid;
 
 use caas_e2e::{card, customer, open_phone};
@@ -132,14 +133,6 @@ impl Latency {
     }
 }
 
-struct Arrival(watch::Sender<(u64, Instant)>);
-
-impl OrderListener for Arrival {
-    fn on_order(&self, order: OrderDetail) {
-        self.0.send_replace((order.summary.version, Instant::now()));
-    }
-}
-
 async fn push_latency(iterations: usize) -> anyhow::Result<Latency> {
     let dir = tempfile::tempdir()?;
     let config = MockConfig::ephemeral(dir.path().join("platform.sqlite3"));
@@ -164,7 +157,13 @@ async fn push_latency(iterations: usize) -> anyhow::Result<Latency> {
     core.sign_in(email, &sandbox.sign_in_code(email).await?).await?;
     core.sync().await?;
     let (tx, mut arrivals) = watch::channel((0, Instant::now()));
-    let _listener = core.subscribe_order(order.id, Arc::new(Arrival(tx)));
+    // The listener, as a shell's would be: fed from the order's updates on the core's runtime.
+    let _listener = AbortOnDropHandle::new(core.runtime().spawn(core.order_updates(order.id).for_each(
+        move |order: OrderDetail| {
+            tx.send_replace((order.summary.version, Instant::now()));
+            std::future::ready(())
+        },
+    )));
     let _stream = core.connect_push_stream().await?;
 
     let http = reqwest::Client::new();

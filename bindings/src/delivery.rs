@@ -10,7 +10,7 @@ use caas_core::protocol::delivery::{self as wire, HandoverPlace};
 use caas_core::{DriverActionOutcome, DriverStep, DriverSyncReport};
 
 use crate::error::{CaasError, parse_id};
-use crate::foreign::{DeliveriesListener, Forward};
+use crate::foreign::DeliveriesListener;
 use crate::{Caas, SubscriptionHandle};
 
 #[uniffi::remote(Enum)]
@@ -364,8 +364,11 @@ impl Caas {
         Ok(list(self.inner.deliveries().await?))
     }
 
+    /// The deliveries now, then after every change.
     pub fn subscribe_deliveries(&self, listener: Arc<dyn DeliveriesListener>) -> Arc<SubscriptionHandle> {
-        SubscriptionHandle::new(self.inner.subscribe_deliveries(Arc::new(Forward(listener))))
+        SubscriptionHandle::spawn(&self.inner, self.inner.deliveries_updates(), move |deliveries| {
+            listener.on_deliveries(list(deliveries));
+        })
     }
 
     /// The car with `vin` is loaded.

@@ -1,5 +1,5 @@
-//! Traits the shells implement: the secret store (Keystore, Keychain), the listeners, and
-//! adapters from them to the core's traits.
+//! Traits the shells implement: the secret store (Keystore, Keychain) and the listeners the
+//! core's update streams feed (`SubscriptionHandle`).
 
 use std::sync::Arc;
 
@@ -85,30 +85,4 @@ pub trait PushListener: Send + Sync {
 #[uniffi::export(with_foreign)]
 pub trait DeliveriesListener: Send + Sync {
     fn on_deliveries(&self, deliveries: Vec<AssignedDelivery>);
-}
-
-pub(crate) struct Forward<T: ?Sized>(pub Arc<T>);
-
-impl caas_core::DeliveriesListener for Forward<dyn DeliveriesListener> {
-    fn on_deliveries(&self, deliveries: Vec<caas_core::AssignedDelivery>) {
-        self.0.on_deliveries(deliveries.into_iter().map(Into::into).collect());
-    }
-}
-
-impl caas_core::OrdersListener for Forward<dyn OrdersListener> {
-    fn on_orders(&self, orders: Vec<caas_core::OrderSummary>) {
-        self.0.on_orders(orders.into_iter().map(Into::into).collect());
-    }
-}
-
-impl caas_core::OrderListener for Forward<dyn OrderListener> {
-    fn on_order(&self, order: caas_core::OrderDetail) {
-        self.0.on_order(order.into());
-    }
-}
-
-impl caas_core::PushListener for Forward<dyn PushListener> {
-    fn on_push(&self, hint: caas_core::protocol::push::PushHint, outcome: caas_core::PushOutcome) {
-        self.0.on_push(hint.into(), outcome.into());
-    }
 }

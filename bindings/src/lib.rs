@@ -25,7 +25,9 @@ pub use records::*;
 
 use caas_core::protocol::push::PushPlatform;
 use error::parse_id;
-use foreign::{ForeignSecrets, Forward};
+use foreign::ForeignSecrets;
+use futures_util::{Stream, StreamExt as _};
+use tokio_util::task::AbortOnDropHandle;
 
 uniffi::setup_scaffolding!();
 
@@ -43,13 +45,26 @@ pub struct CaasConfig {
     pub data_dir: String,
 }
 
-/// A live subscription; `cancel()` (or closing/dropping the object) stops the deliveries.
+/// A listener fed from one of the core's update streams, on the core's runtime, until `cancel()`
+/// (or closing/dropping the object), after matrix-rust-sdk's `TaskHandle`. The stream holds the
+/// core weakly, so a forgotten handle does not keep a closed core alive: its stream ends.
 #[derive(Debug, uniffi::Object)]
-pub struct SubscriptionHandle(Mutex<Option<caas_core::Subscription>>);
+pub struct SubscriptionHandle(Mutex<Option<AbortOnDropHandle<()>>>);
 
 impl SubscriptionHandle {
-    pub(crate) fn new(subscription: caas_core::Subscription) -> Arc<Self> {
-        Arc::new(Self(Mutex::new(Some(subscription))))
+    /// Feeds each item of `updates` to `deliver` until the stream ends or the handle stops it.
+    pub(crate) fn spawn<T: Send + 'static>(
+        core: &caas_core::Caas,
+        updates: impl Stream<Item = T> + Send + 'static,
+        deliver: impl Fn(T) + Send + 'static,
+    ) -> Arc<Self> {
+        let task = core.runtime().spawn(async move {
+            let mut updates = std::pin::pin!(updates);
+            while let Some(item) = updates.next().await {
+                deliver(item);
+            }
+        });
+        Arc::new(Self(Mutex::new(Some(AbortOnDropHandle::new(task)))))
     }
 }
 
@@ -172,19 +187,27 @@ impl Caas {
         Ok(Arc::new(PushStreamHandle { device_id: stream.device_id().to_string(), stream: Mutex::new(Some(stream)) }))
     }
 
+    /// The orders list now, then after every change.
     pub fn subscribe_orders(&self, listener: Arc<dyn OrdersListener>) -> Arc<SubscriptionHandle> {
-        SubscriptionHandle::new(self.inner.subscribe_orders(Arc::new(Forward(listener))))
+        SubscriptionHandle::spawn(&self.inner, self.inner.orders_updates(), move |orders| {
+            listener.on_orders(orders.into_iter().map(Into::into).collect());
+        })
     }
 
+    /// One order now (once it is cached), then after every change to it.
     pub fn subscribe_order(
         &self,
         id: String,
         listener: Arc<dyn OrderListener>,
     ) -> Result<Arc<SubscriptionHandle>, CaasError> {
-        Ok(SubscriptionHandle::new(self.inner.subscribe_order(parse_id(&id)?, Arc::new(Forward(listener)))))
+        let updates = self.inner.order_updates(parse_id(&id)?);
+        Ok(SubscriptionHandle::spawn(&self.inner, updates, move |order| listener.on_order(order.into())))
     }
 
+    /// Every push handled from now on, with what came of it.
     pub fn subscribe_pushes(&self, listener: Arc<dyn PushListener>) -> Arc<SubscriptionHandle> {
-        SubscriptionHandle::new(self.inner.subscribe_pushes(Arc::new(Forward(listener))))
+        SubscriptionHandle::spawn(&self.inner, self.inner.push_updates(), move |(hint, outcome)| {
+            listener.on_push(hint.into(), outcome.into());
+        })
     }
 }

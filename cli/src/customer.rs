@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use caas_core::protocol::push::PushHint;
-use caas_core::{Caas, CaasConfig, CaasError, FileSecretStore, PushListener, PushOutcome};
+use caas_core::{Caas, CaasConfig, CaasError, FileSecretStore};
+use futures_util::StreamExt as _;
 use uuid::Uuid;
 
 use crate::render;
@@ -111,28 +111,27 @@ impl App {
     }
 
     pub async fn watch(&self) -> anyhow::Result<()> {
-        struct Printer(Caas);
-        impl PushListener for Printer {
-            fn on_push(&self, hint: PushHint, outcome: PushOutcome) {
-                let core = self.0.clone();
-                tokio::spawn(async move {
-                    let state = core.order(hint.order_id).await.map(|o| o.summary.state.wire_name());
-                    println!(
-                        "push {} v{} {} -> {:?}; order now {}",
-                        hint.order_id,
-                        hint.order_version,
-                        hint.kind,
-                        outcome,
-                        state.unwrap_or("unknown")
-                    );
-                });
-            }
-        }
         let core = self.synced_core().await?;
-        let _printer = core.subscribe_pushes(Arc::new(Printer(core.clone())));
+        let mut pushes = std::pin::pin!(core.push_updates());
         let stream = core.connect_push_stream().await.map_err(explain)?;
         println!("Watching pushes on device {} (Ctrl-C to stop).", stream.device_id());
-        tokio::signal::ctrl_c().await?;
-        Ok(())
+        loop {
+            let (hint, outcome) = tokio::select! {
+                push = pushes.next() => match push {
+                    Some(push) => push,
+                    None => return Ok(()),
+                },
+                stop = tokio::signal::ctrl_c() => return Ok(stop?),
+            };
+            let state = core.order(hint.order_id).await.map(|o| o.summary.state.wire_name());
+            println!(
+                "push {} v{} {} -> {:?}; order now {}",
+                hint.order_id,
+                hint.order_version,
+                hint.kind,
+                outcome,
+                state.unwrap_or("unknown")
+            );
+        }
     }
 }

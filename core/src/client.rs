@@ -11,11 +11,11 @@ use uuid::Uuid;
 
 use crate::api::ApiClient;
 use crate::error::{CaasError, Result};
-use crate::listeners::{Change, OrderListener, OrdersListener, PushListener, PushOutcome, Subscription, next_change};
 use crate::pairing::DeviceKey;
 use crate::secrets::SecretStore;
 use crate::snapshot::{OrderDetail, OrderSummary};
 use crate::store::{self, Store};
+use crate::updates::{Change, PushOutcome};
 
 const SESSION_KEY: &str = "session.access_token";
 /// The customer's refresh token; drivers have none (their token ends with the shift).
@@ -284,55 +284,5 @@ impl Caas {
     pub async fn order(&self, id: Uuid) -> Result<OrderDetail> {
         let stored = self.inner.store.read(move |conn| store::load_order(conn, id)).await?;
         stored.as_ref().map(OrderDetail::from_stored).ok_or_else(|| CaasError::NotFound(format!("order {id}")))
-    }
-
-    /// Calls `listener` with the orders now and after every change.
-    pub fn subscribe_orders(&self, listener: Arc<dyn OrdersListener>) -> Subscription {
-        let core = self.clone();
-        let mut changes = self.inner.changes.subscribe();
-        Subscription::spawn(&self.inner.runtime, async move {
-            loop {
-                match core.orders().await {
-                    Ok(orders) => listener.on_orders(orders),
-                    Err(error) => tracing::warn!(error = error.chain(), "orders snapshot failed"),
-                }
-                if next_change(&mut changes, |_| true).await.is_none() {
-                    return;
-                }
-            }
-        })
-    }
-
-    /// Calls `listener` with the order now (once it is cached) and after every change to it.
-    pub fn subscribe_order(&self, id: Uuid, listener: Arc<dyn OrderListener>) -> Subscription {
-        let core = self.clone();
-        let mut changes = self.inner.changes.subscribe();
-        Subscription::spawn(&self.inner.runtime, async move {
-            loop {
-                match core.order(id).await {
-                    Ok(order) => listener.on_order(order),
-                    Err(CaasError::NotFound(_)) => {}
-                    Err(error) => tracing::warn!(error = error.chain(), "order snapshot failed"),
-                }
-                let relevant = |change| matches!(change, Change::All) || change == Change::Order(id);
-                if next_change(&mut changes, relevant).await.is_none() {
-                    return;
-                }
-            }
-        })
-    }
-
-    /// Calls `listener` for every push handled from now on.
-    pub fn subscribe_pushes(&self, listener: Arc<dyn PushListener>) -> Subscription {
-        let mut pushes = self.inner.pushes.subscribe();
-        Subscription::spawn(&self.inner.runtime, async move {
-            loop {
-                match pushes.recv().await {
-                    Ok((hint, outcome)) => listener.on_push(hint, outcome),
-                    Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => return,
-                }
-            }
-        })
     }
 }

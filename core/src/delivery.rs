@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::client::Caas;
 use crate::error::{CaasError, Result};
-use crate::listeners::Change;
+use crate::updates::Change;
 
 impl Caas {
     /// The windows the delivery of `order` can move to.

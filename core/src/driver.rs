@@ -28,8 +28,8 @@ use uuid::Uuid;
 
 use crate::client::{Caas, Inner};
 use crate::error::{CaasError, Result};
-use crate::listeners::{Change, DeliveriesListener, Subscription, next_change};
 use crate::store::{self, outbox};
+use crate::updates::Change;
 
 const HANDOVER_KEY_META: &str = "driver.handover_key";
 
@@ -256,24 +256,6 @@ impl Caas {
                     .collect()
             })
             .await
-    }
-
-    /// Calls `listener` with the deliveries now and after every change.
-    pub fn subscribe_deliveries(&self, listener: Arc<dyn DeliveriesListener>) -> Subscription {
-        let core = self.clone();
-        let mut changes = self.inner.changes.subscribe();
-        Subscription::spawn(&self.inner.runtime, async move {
-            loop {
-                match core.deliveries().await {
-                    Ok(deliveries) => listener.on_deliveries(deliveries),
-                    Err(error) => tracing::warn!(error = error.chain(), "deliveries snapshot failed"),
-                }
-                let relevant = |change| matches!(change, Change::All | Change::Deliveries);
-                if next_change(&mut changes, relevant).await.is_none() {
-                    return;
-                }
-            }
-        })
     }
 
     /// Records that the car with `vin` is loaded for its delivery.

@@ -9,7 +9,6 @@ mod client;
 mod delivery;
 mod driver;
 mod error;
-mod listeners;
 mod pairing;
 mod payments;
 mod push_stream;
@@ -21,6 +20,7 @@ pub mod store;
 #[cfg(not(feature = "test-support"))]
 mod store;
 mod sync;
+mod updates;
 
 pub use caas_protocol as protocol;
 pub use client::{Caas, CaasConfig};
@@ -28,7 +28,6 @@ pub use driver::{
     AssignedDelivery, DriverActionOutcome, DriverConflict, DriverStep, DriverSyncReport, HandoverCheck, WedgedAction,
 };
 pub use error::{CaasError, Cause, PairingFailure, PaymentRefusal, Result, StorageError};
-pub use listeners::{DeliveriesListener, OrderListener, OrdersListener, PushListener, PushOutcome, Subscription};
 #[cfg(feature = "btleplug")]
 pub use pairing::btleplug_transport::BtleplugTransport;
 pub use pairing::simulated::{Air, LinkConditions, SimulatedTransport};
@@ -44,3 +43,4 @@ pub use snapshot::{
     TimelineEntry, UnknownUpdate, WindowRevision,
 };
 pub use sync::SyncReport;
+pub use updates::PushOutcome;

@@ -18,8 +18,8 @@ use uuid::Uuid;
 
 use crate::client::Caas;
 use crate::error::{CaasError, PaymentRefusal, Result};
-use crate::listeners::Change;
 use crate::store::{self, PaymentAttempt};
+use crate::updates::Change;
 
 /// Where a payment stands after a call, when it was not refused.
 #[derive(Debug, Clone, PartialEq, Eq)]

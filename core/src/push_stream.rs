@@ -2,6 +2,7 @@
 //! APNs. Each event goes through [`Caas::handle_push`] exactly as a real push would; after a
 //! reconnection the core syncs everything, since hints sent while away are not replayed.
 
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use backon::{BackoffBuilder as _, ExponentialBuilder};
@@ -9,7 +10,7 @@ use caas_protocol::push::PushPlatform;
 use futures_util::StreamExt as _;
 use uuid::Uuid;
 
-use crate::client::Caas;
+use crate::client::{Caas, Inner};
 use crate::error::{CaasError, Result};
 use crate::sse::SseSplitter;
 use crate::store;
@@ -42,8 +43,7 @@ impl Caas {
     /// backoff if the connection drops.
     pub async fn connect_push_stream(&self) -> Result<PushStream> {
         let (device_id, response) = self.open_push_stream().await?;
-        let core = self.clone();
-        let task = self.inner.runtime.spawn(async move { core.run_push_stream(response).await });
+        let task = self.inner.runtime.spawn(run_push_stream(Arc::downgrade(&self.inner), response));
         Ok(PushStream { device_id, task })
     }
 
@@ -74,50 +74,60 @@ impl Caas {
             Err(error) => Err(error),
         }
     }
+}
 
-    async fn run_push_stream(&self, mut response: reqwest::Response) {
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(Duration::from_millis(250))
-            .with_max_delay(Duration::from_secs(30))
-            .without_max_times();
-        loop {
-            self.read_push_stream(response).await;
-            let mut delays = backoff.build();
-            response = loop {
-                tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(30))).await;
-                match self.open_push_stream().await {
-                    Ok((_, response)) => break response,
-                    Err(CaasError::Unauthorized) => {
-                        tracing::warn!("push stream stopped: signed out");
-                        return;
-                    }
-                    Err(error) => tracing::debug!(error = error.chain(), "push stream reconnect failed"),
+/// Reads the stream, and reconnects with backoff when it drops, until sign-out or until the core
+/// is gone: the task holds the core weakly, so a forgotten stream does not keep it open.
+async fn run_push_stream(core: Weak<Inner>, mut response: reqwest::Response) {
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(250))
+        .with_max_delay(Duration::from_secs(30))
+        .without_max_times();
+    let upgrade = |core: &Weak<Inner>| core.upgrade().map(|inner| Caas { inner });
+    loop {
+        if read_push_stream(&core, response).await.is_none() {
+            return;
+        }
+        let mut delays = backoff.build();
+        response = loop {
+            tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(30))).await;
+            let Some(caas) = upgrade(&core) else { return };
+            match caas.open_push_stream().await {
+                Ok((_, response)) => break response,
+                Err(CaasError::Unauthorized) => {
+                    tracing::warn!("push stream stopped: signed out");
+                    return;
                 }
-            };
-            if let Err(error) = self.sync().await {
-                tracing::warn!(error = error.chain(), "catch-up sync after reconnecting failed");
+                Err(error) => tracing::debug!(error = error.chain(), "push stream reconnect failed"),
+            }
+        };
+        let Some(caas) = upgrade(&core) else { return };
+        if let Err(error) = caas.sync().await {
+            tracing::warn!(error = error.chain(), "catch-up sync after reconnecting failed");
+        }
+    }
+}
+
+/// Hands each event of the stream to the core until the stream ends (`Some`) or the core is gone
+/// (`None`).
+async fn read_push_stream(core: &Weak<Inner>, response: reqwest::Response) -> Option<()> {
+    let mut splitter = SseSplitter::default();
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let events = match chunk.map_err(|e| e.to_string()).and_then(|c| splitter.push(&c).map_err(|e| e.to_string())) {
+            Ok(events) => events,
+            Err(error) => {
+                tracing::warn!(%error, "push stream interrupted");
+                return Some(());
+            }
+        };
+        let caas = Caas { inner: core.upgrade()? };
+        for event in events {
+            if let Err(error) = caas.handle_push(&event).await {
+                tracing::warn!(error = error.chain(), "push from the stream not handled");
             }
         }
     }
-
-    async fn read_push_stream(&self, response: reqwest::Response) {
-        let mut splitter = SseSplitter::default();
-        let mut body = response.bytes_stream();
-        while let Some(chunk) = body.next().await {
-            let events =
-                match chunk.map_err(|e| e.to_string()).and_then(|c| splitter.push(&c).map_err(|e| e.to_string())) {
-                    Ok(events) => events,
-                    Err(error) => {
-                        tracing::warn!(%error, "push stream interrupted");
-                        return;
-                    }
-                };
-            for event in events {
-                if let Err(error) = self.handle_push(&event).await {
-                    tracing::warn!(error = error.chain(), "push from the stream not handled");
-                }
-            }
-        }
-        tracing::debug!("push stream closed by the platform");
-    }
+    tracing::debug!("push stream closed by the platform");
+    Some(())
 }

@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use crate::client::Caas;
 use crate::error::{CaasError, Result};
-use crate::listeners::{Change, PushOutcome};
 use crate::store;
+use crate::updates::{Change, PushOutcome};
 
 /// What a full sync did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -11,13 +11,12 @@ use caas_core::protocol::api::{
     CustomerDetails, Money, OrderView, RegisterSaleRequest, RegistrationDetails, VehicleConfiguration,
 };
 use caas_core::protocol::payment::CardDetails;
-use caas_core::{
-    Air, Caas, CaasConfig, FileSecretStore, LinkConditions, OrderDetail, OrderListener, PushStream, SimulatedTransport,
-    Subscription,
-};
+use caas_core::{Air, Caas, CaasConfig, FileSecretStore, LinkConditions, OrderDetail, PushStream, SimulatedTransport};
 use caas_mock::client::{DealershipClient, SandboxClient};
 use caas_mock::{MockConfig, RunningMock};
+use futures_util::StreamExt as _;
 use tokio::sync::watch;
+use tokio_util::task::AbortOnDropHandle;
 use uuid::Uuid;
 
 /// How long a test waits for a phone to show a change before failing.
@@ -241,22 +240,17 @@ pub async fn open_phone(backend: &str, dir: &Path) -> anyhow::Result<Caas> {
 #[derive(Debug)]
 pub struct Watcher {
     rx: watch::Receiver<Option<OrderDetail>>,
-    _subscription: Subscription,
-}
-
-struct Forward(watch::Sender<Option<OrderDetail>>);
-
-impl OrderListener for Forward {
-    fn on_order(&self, order: OrderDetail) {
-        self.0.send_replace(Some(order));
-    }
+    _updates: AbortOnDropHandle<()>,
 }
 
 impl Watcher {
     pub fn new(core: &Caas, order: Uuid) -> Self {
         let (tx, rx) = watch::channel(None);
-        let subscription = core.subscribe_order(order, Arc::new(Forward(tx)));
-        Self { rx, _subscription: subscription }
+        let updates = core.order_updates(order).for_each(move |order| {
+            tx.send_replace(Some(order));
+            std::future::ready(())
+        });
+        Self { rx, _updates: AbortOnDropHandle::new(tokio::spawn(updates)) }
     }
 
     /// Waits until the phone shows the order in `state`.

@@ -1,53 +1,62 @@
-//! Subscriptions deliver the current value at once, then every change, and stop when dropped.
+//! Update streams give the current value at once, then one after each change and none without,
+//! and hold the core weakly: a stream (or a push stream) outliving its core ends with it instead
+//! of keeping the core and its SQLite connections open.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use caas_core::protocol::OrderState;
-use caas_core::{OrderSummary, OrdersListener};
-use caas_e2e::{Platform, Watcher};
-
-#[derive(Default)]
-struct Count(AtomicUsize);
-
-impl OrdersListener for Count {
-    fn on_orders(&self, _: Vec<OrderSummary>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
+use caas_e2e::{Platform, WAIT};
+use futures_util::StreamExt as _;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dropped_subscription_stops_and_a_live_one_goes_on() -> anyhow::Result<()> {
+async fn the_current_value_comes_at_once_then_one_per_change() -> anyhow::Result<()> {
     let platform = Platform::start().await?;
     let dir = tempfile::tempdir()?;
     let order = platform.sell_to("subs@example.com").await?;
     let phone = platform.phone("subs@example.com", dir.path()).await?;
+    phone.sync().await?;
 
-    let dropped = Arc::new(Count::default());
-    let subscription = phone.subscribe_orders(dropped.clone());
-    // Nothing changes meanwhile: only the current value can arrive (within a bounded wait), and
-    // only once.
-    for _ in 0..100 {
-        if dropped.0.load(Ordering::SeqCst) > 0 {
-            break;
+    let mut orders = Box::pin(phone.orders_updates());
+    let now = tokio::time::timeout(WAIT, orders.next()).await?.expect("the current value");
+    assert_eq!(now.iter().map(|o| o.state).collect::<Vec<_>>(), [OrderState::SaleRegistered]);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), orders.next()).await.is_err(),
+        "nothing changed, so nothing more comes"
+    );
+
+    platform.reserve(order.id).await?;
+    phone.sync().await?;
+    let placed = tokio::time::timeout(WAIT, async {
+        while let Some(list) = orders.next().await {
+            if list.iter().any(|o| o.state == OrderState::OrderPlaced) {
+                return Some(list);
+            }
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert_eq!(dropped.0.load(Ordering::SeqCst), 1, "the current value arrives at once, by itself");
-    let mut watcher = Watcher::new(&phone, order.id);
-    phone.sync().await?;
-    watcher.until_version(order.version).await?;
-    drop(subscription);
-    // A callback already running when the handle drops may finish; count from after it settles.
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let before = dropped.0.load(Ordering::SeqCst);
+        None
+    })
+    .await?;
+    assert!(placed.is_some(), "the change arrived");
+    Ok(())
+}
 
-    let placed = platform.reserve(order.id).await?;
-    phone.sync().await?;
-    let seen = watcher.until_version(placed.version).await?;
-    assert_eq!(seen.summary.state, OrderState::OrderPlaced, "the live subscription saw the change");
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    assert_eq!(dropped.0.load(Ordering::SeqCst), before, "the dropped one did not");
+/// Issue 13: subscription tasks held the core strongly, so a forgotten handle kept the core, its
+/// SQLite connections included, alive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_core_with_live_updates_frees_it() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    platform.sell_to("freed@example.com").await?;
+    let phone = platform.phone("freed@example.com", dir.path()).await?;
+    let mut orders = Box::pin(phone.orders_updates());
+    let mut pushes = Box::pin(phone.push_updates());
+    let stream = phone.connect_push_stream().await?;
+    tokio::time::timeout(WAIT, orders.next()).await?.expect("the current value");
+
+    drop(phone);
+    // The streams end: their core is gone, and its change and push channels closed with it. A
+    // live push connection does not keep it either.
+    assert!(tokio::time::timeout(WAIT, orders.next()).await?.is_none(), "the orders stream ended");
+    assert!(tokio::time::timeout(WAIT, pushes.next()).await?.is_none(), "the push stream ended");
+    drop(stream);
     Ok(())
 }

@@ -21,15 +21,17 @@ use caas_core::protocol::lifecycle::FACTORY_STAGES;
 use caas_core::protocol::payment::CardDetails;
 use caas_core::protocol::push::PushHint;
 use caas_core::{
-    Air, Caas, CaasError, LinkConditions, OrderDetail, OrderListener, PairingListener, PairingOptions, PairingStep,
-    PushListener, PushOutcome, PushStream, SimulatedTransport, Subscription,
+    Air, Caas, CaasError, LinkConditions, OrderDetail, PairingListener, PairingOptions, PairingStep, PushOutcome,
+    PushStream, SimulatedTransport,
 };
 use caas_mock::client::{DealershipClient, SandboxClient};
 use caas_mock::{MockConfig, RunningMock, start};
 use clap::Args;
+use futures_util::StreamExt as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tokio::sync::watch;
+use tokio_util::task::AbortOnDropHandle;
 use uuid::Uuid;
 
 use crate::customer::open_core;
@@ -102,35 +104,21 @@ impl Show {
     }
 }
 
-/// Tells the terminal about each push, and the waiting demo about the order's progress.
-struct PushPrinter {
-    show: Show,
-}
-
-impl PushListener for PushPrinter {
-    fn on_push(&self, hint: PushHint, outcome: PushOutcome) {
-        let what = match outcome {
-            PushOutcome::Synced { new_events } => format!("synced {new_events} new event(s)"),
-            PushOutcome::Duplicate => "duplicate, ignored".into(),
-            PushOutcome::NotForThisAccount => "not for this account, ignored".into(),
-        };
-        self.show.line(format!("  push  v{:<3} {:<24} {what}", hint.order_version, hint.kind));
-    }
-}
-
-struct Progress(watch::Sender<Option<OrderDetail>>);
-
-impl OrderListener for Progress {
-    fn on_order(&self, order: OrderDetail) {
-        self.0.send_replace(Some(order));
-    }
+/// Tells the terminal about each push.
+fn print_push(show: &Show, hint: &PushHint, outcome: PushOutcome) {
+    let what = match outcome {
+        PushOutcome::Synced { new_events } => format!("synced {new_events} new event(s)"),
+        PushOutcome::Duplicate => "duplicate, ignored".into(),
+        PushOutcome::NotForThisAccount => "not for this account, ignored".into(),
+    };
+    show.line(format!("  push  v{:<3} {:<24} {what}", hint.order_version, hint.kind));
 }
 
 /// A customer's phone in the demo, following one order.
 struct Phone {
     core: Caas,
     progress: watch::Receiver<Option<OrderDetail>>,
-    _subscriptions: (Subscription, Subscription, PushStream),
+    _subscriptions: (AbortOnDropHandle<()>, AbortOnDropHandle<()>, PushStream),
 }
 
 impl Phone {
@@ -147,9 +135,18 @@ impl Phone {
         let code = sandbox.sign_in_code(email).await?;
         core.sign_in(email, &code).await?;
         core.sync().await?;
-        let pushes = core.subscribe_pushes(Arc::new(PushPrinter { show: show.clone() }));
+        let show_pushes = show.clone();
+        let pushes = core.push_updates().for_each(move |(hint, outcome)| {
+            print_push(&show_pushes, &hint, outcome);
+            std::future::ready(())
+        });
+        let pushes = AbortOnDropHandle::new(tokio::spawn(pushes));
         let (tx, progress) = watch::channel(None);
-        let updates = core.subscribe_order(order, Arc::new(Progress(tx)));
+        let updates = core.order_updates(order).for_each(move |order| {
+            tx.send_replace(Some(order));
+            std::future::ready(())
+        });
+        let updates = AbortOnDropHandle::new(tokio::spawn(updates));
         let stream = core.connect_push_stream().await?;
         show.line(format!("Phone: signed in as {email}, listening for pushes on device {}", stream.device_id()));
         Ok(Self { core, progress, _subscriptions: (pushes, updates, stream) })

@@ -32,8 +32,8 @@ pub use transport::{Advertisement, BleLink, BleTransport, TransportError};
 
 use crate::client::Caas;
 use crate::error::{CaasError, PairingFailure, Result};
-use crate::listeners::Change;
 use crate::store::{self, vehicle_keys};
+use crate::updates::Change;
 use conversation::{Conversation, refused, transport_failure};
 use vehicle_keys::StoredGrant;
 

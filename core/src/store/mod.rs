@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags, Transaction};
 
-pub use orders::{Applied, StoredOrder, StoredSummary};
+pub use orders::{StoredOrder, StoredSummary};
 pub use payments::{PaymentAttempt, finish_attempt, load_attempt, save_attempt};
 
 use crate::error::{CaasError, Result, StorageError};
