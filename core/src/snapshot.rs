@@ -4,7 +4,7 @@ use caas_protocol::api::{Blocker, EventKind, Money, Registration, ScheduleReason
 use caas_protocol::delivery::{DeliveryView, DeliveryWindow};
 use caas_protocol::lifecycle::Phase;
 use caas_protocol::pairing::api::AppLink;
-use caas_protocol::{Actor, OrderState};
+use caas_protocol::{Actor, OrderState, Transition};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
@@ -157,17 +157,24 @@ impl CustomerAction {
         Self::allowed_in(state).into_iter().filter(|a| *a != CustomerAction::PayFinalAmount || payable).collect()
     }
 
-    /// The actions a customer may take in `state`, straight from the lifecycle rules.
+    /// The actions a customer may take in `state`, read from the lifecycle table's edges out of
+    /// it and who takes them: the customer's payment is what lets the gateway move the order on;
+    /// the delivery can be managed until the driver sets out; the code is shown once the handover
+    /// (or the driver's arrival before it) is the next edge; the customer's own edge is pairing.
     pub fn allowed_in(state: OrderState) -> Vec<CustomerAction> {
-        match state {
-            OrderState::AwaitingFinalPayment => vec![CustomerAction::PayFinalAmount],
-            OrderState::TransportScheduled | OrderState::DeliveryRescheduled => vec![CustomerAction::ManageDelivery],
-            OrderState::InTransit | OrderState::AtCustomerAddress | OrderState::HeldAtDealership => {
-                vec![CustomerAction::ShowHandoverCode]
-            }
-            _ if state.next_states().any(|next| next == OrderState::AppLinked) => vec![CustomerAction::PairVehicle],
-            _ => Vec::new(),
-        }
+        let edges: Vec<_> = state.transitions().collect();
+        let offers = |action, allowed: fn(&Transition) -> bool| edges.iter().any(|t| allowed(t)).then_some(action);
+        [
+            offers(CustomerAction::PayFinalAmount, |t| t.by == Actor::PaymentGateway),
+            offers(CustomerAction::ManageDelivery, |t| t.to == OrderState::InTransit),
+            offers(CustomerAction::ShowHandoverCode, |t| {
+                matches!(t.to, OrderState::Delivered | OrderState::AtCustomerAddress)
+            }),
+            offers(CustomerAction::PairVehicle, |t| t.by == Actor::Customer),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }
 
@@ -301,12 +308,23 @@ impl OrderDetail {
 mod tests {
     use super::*;
 
+    /// What the customer is offered in each state, written out as the product defines it: the
+    /// oracle the derivation from the lifecycle table is checked against.
     #[test]
     fn actions_follow_the_lifecycle() {
-        assert_eq!(CustomerAction::allowed_in(OrderState::InProduction), vec![]);
-        assert_eq!(CustomerAction::allowed_in(OrderState::AwaitingFinalPayment), vec![CustomerAction::PayFinalAmount]);
-        assert_eq!(CustomerAction::allowed_in(OrderState::Delivered), vec![CustomerAction::PairVehicle]);
-        assert_eq!(CustomerAction::allowed_in(OrderState::Operational), vec![]);
+        use CustomerAction::*;
+        for state in OrderState::ALL.into_iter().chain([OrderState::Unknown]) {
+            let expected = match state {
+                OrderState::AwaitingFinalPayment => vec![PayFinalAmount],
+                OrderState::TransportScheduled | OrderState::DeliveryRescheduled => vec![ManageDelivery],
+                OrderState::InTransit | OrderState::AtCustomerAddress | OrderState::HeldAtDealership => {
+                    vec![ShowHandoverCode]
+                }
+                OrderState::Delivered => vec![PairVehicle],
+                _ => vec![],
+            };
+            assert_eq!(CustomerAction::allowed_in(state), expected, "{state}");
+        }
     }
 
     #[test]
