@@ -2,15 +2,22 @@
 //! handover code, and the driver's deliveries, actions, outbox sync and conflicts.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use caas_core::protocol::OrderState;
 use caas_core::protocol::api::ScheduleReason;
-use caas_core::protocol::delivery::{self as wire, HandoverPlace};
-use caas_core::{DriverActionOutcome, DriverStep, DriverSyncReport};
+use caas_core::protocol::delivery::{
+    self as wire, CallOutcome, Custody, DeliverySlot, DeliveryWindow, Handover, HandoverDispute, HandoverPlace,
+    PickupPoint,
+};
+use caas_core::{
+    AssignedDelivery, DriverActionOutcome, DriverConflict, DriverStep, DriverSyncReport, HandoverCheck, WedgedAction,
+    WindowRevision,
+};
+use uuid::Uuid;
 
-use crate::error::{CaasError, parse_id};
+use crate::error::CaasError;
 use crate::foreign::DeliveriesListener;
+use crate::types::Timestamp;
 use crate::{Caas, SubscriptionHandle};
 
 #[uniffi::remote(Enum)]
@@ -38,10 +45,10 @@ pub enum DriverStep {
     ConfirmHandover,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct DeliveryWindow {
-    pub start: SystemTime,
-    pub end: SystemTime,
+    pub start: Timestamp,
+    pub end: Timestamp,
 }
 
 #[derive(Debug, Clone, uniffi::Record)]
@@ -52,22 +59,22 @@ pub struct TransportCompany {
 }
 
 /// Who had the car and when.
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Custody {
-    pub at: SystemTime,
+    pub at: Timestamp,
     pub party: String,
 }
 
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct PickupPoint {
     pub dealership: String,
     pub address: String,
     pub opening_hours: String,
 }
 
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Handover {
-    pub at: SystemTime,
+    pub at: Timestamp,
     pub place: HandoverPlace,
     pub by: String,
 }
@@ -75,7 +82,7 @@ pub struct Handover {
 /// The delivery of an order as its customer sees it.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct Delivery {
-    pub delivery_id: String,
+    pub delivery_id: Uuid,
     pub company: TransportCompany,
     /// 1 for the first trip; each agreed new time starts another.
     pub attempt: u32,
@@ -84,7 +91,7 @@ pub struct Delivery {
     pub address_confirmed: bool,
     pub changes_left: u32,
     pub embarkation: Option<Custody>,
-    pub arrived_at: Option<SystemTime>,
+    pub arrived_at: Option<Timestamp>,
     pub reception: Option<Custody>,
     /// Set when the customer has to collect the car at the dealership.
     pub pickup: Option<PickupPoint>,
@@ -94,23 +101,23 @@ pub struct Delivery {
 }
 
 /// The customer's word that a recorded handover was not to them.
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct HandoverDispute {
     pub reason: String,
-    pub at: SystemTime,
+    pub at: Timestamp,
 }
 
 /// One window the delivery was booked for, and why.
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct WindowRevision {
     pub version: u64,
     pub attempt: u32,
     pub window: DeliveryWindow,
     pub reason: ScheduleReason,
-    pub at: SystemTime,
+    pub at: Timestamp,
 }
 
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct DeliverySlot {
     pub window: DeliveryWindow,
     pub free: u32,
@@ -121,12 +128,12 @@ pub struct DeliverySlot {
 pub struct HandoverCode {
     pub token: String,
     pub short_code: String,
-    pub expires_at: SystemTime,
+    pub expires_at: Timestamp,
 }
 
 impl From<caas_core::protocol::delivery::HandoverCodeView> for HandoverCode {
     fn from(code: caas_core::protocol::delivery::HandoverCodeView) -> Self {
-        Self { token: code.token, short_code: code.short_code, expires_at: code.expires_at.into() }
+        Self { token: code.token, short_code: code.short_code, expires_at: code.expires_at }
     }
 }
 
@@ -143,10 +150,10 @@ impl std::fmt::Debug for HandoverCode {
 }
 
 /// A delivery on the driver's list, offline too.
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct AssignedDelivery {
-    pub delivery_id: String,
-    pub order_id: String,
+    pub delivery_id: Uuid,
+    pub order_id: Uuid,
     pub state: OrderState,
     pub attempt: u32,
     pub window: DeliveryWindow,
@@ -164,11 +171,11 @@ pub struct AssignedDelivery {
 }
 
 /// What the customer said on the phone when nobody took the car.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum CallOutcome {
     /// A new time was agreed: the start of one of the offered windows.
     Rescheduled {
-        window_start: SystemTime,
+        window_start: Timestamp,
     },
     Unreachable,
     CannotAccept,
@@ -188,34 +195,34 @@ pub enum DriverActionOutcome {
 
 /// A recorded action held on the phone because the platform answered something this version of
 /// the app cannot read.
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct WedgedAction {
     pub id: i64,
-    pub delivery_id: String,
+    pub delivery_id: Uuid,
     pub step: DriverStep,
     /// What went wrong, for support.
     pub reason: String,
-    pub wedged_at: SystemTime,
+    pub wedged_at: Timestamp,
     pub attempts: u32,
     /// Later actions on the same delivery, which wait for this one.
     pub waiting_behind: u32,
 }
 
 /// An action the platform refused after it was recorded.
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct DriverConflict {
     pub id: i64,
-    pub delivery_id: String,
+    pub delivery_id: Uuid,
     pub action: String,
     pub code: String,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct HandoverCheck {
-    pub order_id: String,
+    pub order_id: Uuid,
     pub customer_name: String,
-    pub expires_at: SystemTime,
+    pub expires_at: Timestamp,
 }
 
 #[uniffi::remote(Record)]
@@ -228,121 +235,60 @@ pub struct DriverSyncReport {
     pub held: u32,
 }
 
-impl From<wire::DeliveryWindow> for DeliveryWindow {
-    fn from(w: wire::DeliveryWindow) -> Self {
-        Self { start: w.start.into(), end: w.end.into() }
-    }
-}
-
-impl From<wire::Custody> for Custody {
-    fn from(c: wire::Custody) -> Self {
-        Self { at: c.at.into(), party: c.party }
-    }
-}
-
-impl From<wire::PickupPoint> for PickupPoint {
-    fn from(p: wire::PickupPoint) -> Self {
-        Self { dealership: p.dealership, address: p.address, opening_hours: p.opening_hours }
-    }
-}
-
 impl From<wire::DeliveryView> for Delivery {
     fn from(d: wire::DeliveryView) -> Self {
         Self {
-            delivery_id: d.delivery_id.to_string(),
+            delivery_id: d.delivery_id,
             company: TransportCompany { id: d.company.id, name: d.company.name, phone: d.company.phone },
             attempt: d.attempt,
-            window: d.window.into(),
+            window: d.window,
             address: d.address,
             address_confirmed: d.address_confirmed,
             changes_left: d.changes_left,
-            embarkation: d.embarkation.map(Into::into),
-            arrived_at: d.arrived_at.map(Into::into),
-            reception: d.reception.map(Into::into),
-            pickup: d.pickup.map(Into::into),
-            handover: d.handover.map(|h| Handover { at: h.at.into(), place: h.place, by: h.by }),
-            dispute: d.dispute.map(|d| HandoverDispute { reason: d.reason, at: d.at.into() }),
+            embarkation: d.embarkation,
+            arrived_at: d.arrived_at,
+            reception: d.reception,
+            pickup: d.pickup,
+            handover: d.handover,
+            dispute: d.dispute,
         }
     }
-}
-
-impl From<caas_core::WindowRevision> for WindowRevision {
-    fn from(r: caas_core::WindowRevision) -> Self {
-        Self { version: r.version, attempt: r.attempt, window: r.window.into(), reason: r.reason, at: r.at.into() }
-    }
-}
-
-impl From<caas_core::AssignedDelivery> for AssignedDelivery {
-    fn from(d: caas_core::AssignedDelivery) -> Self {
-        Self {
-            delivery_id: d.delivery_id.to_string(),
-            order_id: d.order_id.to_string(),
-            state: d.state,
-            attempt: d.attempt,
-            window: d.window.into(),
-            vin: d.vin,
-            plate: d.plate,
-            model: d.model,
-            customer_name: d.customer_name,
-            customer_phone: d.customer_phone,
-            address: d.address,
-            address_confirmed: d.address_confirmed,
-            dealership: d.dealership.into(),
-            unsynced_actions: d.unsynced_actions,
-            steps: d.steps,
-        }
-    }
-}
-
-impl From<CallOutcome> for wire::CallOutcome {
-    fn from(call: CallOutcome) -> Self {
-        match call {
-            CallOutcome::Rescheduled { window_start } => Self::Rescheduled { window_start: window_start.into() },
-            CallOutcome::Unreachable => Self::Unreachable,
-            CallOutcome::CannotAccept => Self::CannotAccept,
-        }
-    }
-}
-
-fn list<T: Into<U>, U>(items: Vec<T>) -> Vec<U> {
-    items.into_iter().map(Into::into).collect()
 }
 
 /// The customer's side of the delivery.
 #[uniffi::export(async_runtime = "tokio")]
 impl Caas {
     /// The windows the delivery can move to (the company's free windows from 24 hours ahead).
-    pub async fn delivery_slots(&self, order_id: String) -> Result<Vec<DeliverySlot>, CaasError> {
-        let slots = self.inner.delivery_slots(parse_id(&order_id)?).await?;
-        Ok(slots.into_iter().map(|s| DeliverySlot { window: s.window.into(), free: s.free }).collect())
+    pub async fn delivery_slots(&self, order_id: Uuid) -> Result<Vec<DeliverySlot>, CaasError> {
+        Ok(self.inner.delivery_slots(order_id).await?)
     }
 
     /// Moves the delivery to the offered window starting at `start`; needs a connection.
-    pub async fn choose_delivery_window(&self, order_id: String, start: SystemTime) -> Result<(), CaasError> {
-        Ok(self.inner.choose_delivery_window(parse_id(&order_id)?, start.into()).await?)
+    pub async fn choose_delivery_window(&self, order_id: Uuid, start: Timestamp) -> Result<(), CaasError> {
+        Ok(self.inner.choose_delivery_window(order_id, start).await?)
     }
 
     /// Confirms the delivery address, correcting it when `address` is given.
-    pub async fn confirm_delivery_address(&self, order_id: String, address: Option<String>) -> Result<(), CaasError> {
-        Ok(self.inner.confirm_delivery_address(parse_id(&order_id)?, address).await?)
+    pub async fn confirm_delivery_address(&self, order_id: Uuid, address: Option<String>) -> Result<(), CaasError> {
+        Ok(self.inner.confirm_delivery_address(order_id, address).await?)
     }
 
     /// Disputes the order's recorded handover (the car did not reach you); the dealership is told
     /// at once. Needs a connection.
-    pub async fn dispute_handover(&self, order_id: String, reason: String) -> Result<(), CaasError> {
-        Ok(self.inner.dispute_handover(parse_id(&order_id)?, &reason).await?)
+    pub async fn dispute_handover(&self, order_id: Uuid, reason: String) -> Result<(), CaasError> {
+        Ok(self.inner.dispute_handover(order_id, &reason).await?)
     }
 
     /// A new handover code to show; offline, the last one while it is still valid.
-    pub async fn handover_code(&self, order_id: String) -> Result<HandoverCode, CaasError> {
-        Ok(self.inner.handover_code(parse_id(&order_id)?).await?.into())
+    pub async fn handover_code(&self, order_id: Uuid) -> Result<HandoverCode, CaasError> {
+        Ok(self.inner.handover_code(order_id).await?.into())
     }
 
     /// The code on screen, signed again for this moment, without a connection: the screen calls
     /// it every `handover_refresh_seconds()` so a driver without signal can prove when the code
     /// was checked. `NotFound` once the code expired.
-    pub async fn present_handover_code(&self, order_id: String) -> Result<HandoverCode, CaasError> {
-        Ok(self.inner.present_handover_code(parse_id(&order_id)?).await?.into())
+    pub async fn present_handover_code(&self, order_id: Uuid) -> Result<HandoverCode, CaasError> {
+        Ok(self.inner.present_handover_code(order_id).await?.into())
     }
 }
 
@@ -356,53 +302,44 @@ impl Caas {
 
     /// Fetches the company's open deliveries (keeping deliveries with unsynced actions as recorded).
     pub async fn refresh_deliveries(&self) -> Result<Vec<AssignedDelivery>, CaasError> {
-        Ok(list(self.inner.refresh_deliveries().await?))
+        Ok(self.inner.refresh_deliveries().await?)
     }
 
     /// The deliveries kept on the phone; never touches the network.
     pub async fn deliveries(&self) -> Result<Vec<AssignedDelivery>, CaasError> {
-        Ok(list(self.inner.deliveries().await?))
+        Ok(self.inner.deliveries().await?)
     }
 
     /// The deliveries now, then after every change.
     pub fn subscribe_deliveries(&self, listener: Arc<dyn DeliveriesListener>) -> Arc<SubscriptionHandle> {
         SubscriptionHandle::spawn(&self.inner, self.inner.deliveries_updates(), move |deliveries| {
-            listener.on_deliveries(list(deliveries));
+            listener.on_deliveries(deliveries);
         })
     }
 
     /// The car with `vin` is loaded.
-    pub async fn embark(&self, delivery_id: String, vin: String) -> Result<DriverActionOutcome, CaasError> {
-        Ok(self.inner.embark(parse_id(&delivery_id)?, &vin).await?)
+    pub async fn embark(&self, delivery_id: Uuid, vin: String) -> Result<DriverActionOutcome, CaasError> {
+        Ok(self.inner.embark(delivery_id, &vin).await?)
     }
 
     /// Arrived at the customer's address.
-    pub async fn arrive(&self, delivery_id: String) -> Result<DriverActionOutcome, CaasError> {
-        Ok(self.inner.arrive(parse_id(&delivery_id)?).await?)
+    pub async fn arrive(&self, delivery_id: Uuid) -> Result<DriverActionOutcome, CaasError> {
+        Ok(self.inner.arrive(delivery_id).await?)
     }
 
     /// Nobody took the car; what the phone call gave.
-    pub async fn report_absent(
-        &self,
-        delivery_id: String,
-        call: CallOutcome,
-    ) -> Result<DriverActionOutcome, CaasError> {
-        Ok(self.inner.report_absent(parse_id(&delivery_id)?, call.into()).await?)
+    pub async fn report_absent(&self, delivery_id: Uuid, call: CallOutcome) -> Result<DriverActionOutcome, CaasError> {
+        Ok(self.inner.report_absent(delivery_id, call).await?)
     }
 
     /// Checks the customer's code (the QR token offline; eight digits need a connection).
-    pub async fn check_handover_code(&self, delivery_id: String, code: String) -> Result<HandoverCheck, CaasError> {
-        let check = self.inner.check_handover_code(parse_id(&delivery_id)?, &code).await?;
-        Ok(HandoverCheck {
-            order_id: check.order_id.to_string(),
-            customer_name: check.customer_name,
-            expires_at: check.expires_at.into(),
-        })
+    pub async fn check_handover_code(&self, delivery_id: Uuid, code: String) -> Result<HandoverCheck, CaasError> {
+        Ok(self.inner.check_handover_code(delivery_id, &code).await?)
     }
 
     /// Hands the car over to the customer whose code checks out.
-    pub async fn confirm_handover(&self, delivery_id: String, code: String) -> Result<DriverActionOutcome, CaasError> {
-        Ok(self.inner.confirm_handover(parse_id(&delivery_id)?, &code).await?)
+    pub async fn confirm_handover(&self, delivery_id: Uuid, code: String) -> Result<DriverActionOutcome, CaasError> {
+        Ok(self.inner.confirm_handover(delivery_id, &code).await?)
     }
 
     /// Sends the outbox in order, then refreshes the deliveries when nothing waits.
@@ -412,19 +349,7 @@ impl Caas {
 
     /// Actions held because the platform's answer could not be read, oldest first.
     pub async fn wedged_driver_actions(&self) -> Result<Vec<WedgedAction>, CaasError> {
-        let wedged = self.inner.wedged_driver_actions().await?;
-        Ok(wedged
-            .into_iter()
-            .map(|w| WedgedAction {
-                id: w.id,
-                delivery_id: w.delivery_id.to_string(),
-                step: w.step,
-                reason: w.reason,
-                wedged_at: w.wedged_at.into(),
-                attempts: w.attempts,
-                waiting_behind: w.waiting_behind,
-            })
-            .collect())
+        Ok(self.inner.wedged_driver_actions().await?)
     }
 
     /// Sends a held action again (with the same idempotency key) and the actions behind it.
@@ -440,17 +365,7 @@ impl Caas {
 
     /// Actions the platform refused, for the driver to read.
     pub async fn driver_conflicts(&self) -> Result<Vec<DriverConflict>, CaasError> {
-        let conflicts = self.inner.driver_conflicts().await?;
-        Ok(conflicts
-            .into_iter()
-            .map(|c| DriverConflict {
-                id: c.id,
-                delivery_id: c.delivery_id.to_string(),
-                action: c.action,
-                code: c.code,
-                reason: c.reason,
-            })
-            .collect())
+        Ok(self.inner.driver_conflicts().await?)
     }
 
     pub async fn dismiss_driver_conflict(&self, id: i64) -> Result<(), CaasError> {

@@ -121,7 +121,3 @@ impl From<CoreError> for CaasError {
         }
     }
 }
-
-pub(crate) fn parse_id(id: &str) -> Result<uuid::Uuid, CaasError> {
-    id.parse().map_err(|_| CaasError::InvalidInput { reason: format!("`{id}` is not an id") })
-}

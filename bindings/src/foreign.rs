@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
-use crate::delivery::AssignedDelivery;
-use crate::records::{OrderDetail, OrderSummary, PushHint, PushOutcome};
+use caas_core::protocol::push::PushHint;
+use caas_core::{AssignedDelivery, OrderSummary};
+
+use crate::records::{OrderDetail, PushOutcome};
 
 /// Why the shell's secret store failed.
 #[derive(Debug, thiserror::Error, uniffi::Error)]

@@ -12,6 +12,7 @@ mod foreign;
 mod logging;
 mod pairing;
 mod records;
+mod types;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -24,10 +25,11 @@ pub use pairing::*;
 pub use records::*;
 
 use caas_core::protocol::push::PushPlatform;
-use error::parse_id;
+use caas_core::{OrderSummary, PaymentProgress};
 use foreign::ForeignSecrets;
 use futures_util::{Stream, StreamExt as _};
 use tokio_util::task::AbortOnDropHandle;
+use uuid::Uuid;
 
 uniffi::setup_scaffolding!();
 
@@ -78,14 +80,14 @@ impl SubscriptionHandle {
 /// The development push channel while connected; `disconnect()` (or dropping) closes it.
 #[derive(Debug, uniffi::Object)]
 pub struct PushStreamHandle {
-    device_id: String,
+    device_id: Uuid,
     stream: Mutex<Option<caas_core::PushStream>>,
 }
 
 #[uniffi::export]
 impl PushStreamHandle {
-    pub fn device_id(&self) -> String {
-        self.device_id.clone()
+    pub fn device_id(&self) -> Uuid {
+        self.device_id
     }
 
     pub fn disconnect(&self) {
@@ -130,8 +132,8 @@ impl Caas {
     }
 
     /// Signs in with the emailed code; returns the customer id.
-    pub async fn sign_in(&self, email: String, code: String) -> Result<String, CaasError> {
-        Ok(self.inner.sign_in(&email, &code).await?.to_string())
+    pub async fn sign_in(&self, email: String, code: String) -> Result<Uuid, CaasError> {
+        Ok(self.inner.sign_in(&email, &code).await?)
     }
 
     /// Forgets the session and everything cached for it.
@@ -144,8 +146,8 @@ impl Caas {
     }
 
     /// Registers this device's push token; returns the device id.
-    pub async fn register_push_device(&self, platform: PushPlatform, token: String) -> Result<String, CaasError> {
-        Ok(self.inner.register_push_device(platform, &token).await?.to_string())
+    pub async fn register_push_device(&self, platform: PushPlatform, token: String) -> Result<Uuid, CaasError> {
+        Ok(self.inner.register_push_device(platform, &token).await?)
     }
 
     /// Hands over a push exactly as received (FCM data as JSON, the APNs payload, an SSE event).
@@ -161,53 +163,50 @@ impl Caas {
 
     /// The cached orders, newest first; never touches the network.
     pub async fn orders(&self) -> Result<Vec<OrderSummary>, CaasError> {
-        Ok(self.inner.orders().await?.into_iter().map(Into::into).collect())
+        Ok(self.inner.orders().await?.into_iter().collect())
     }
 
     /// One cached order with its timeline; never touches the network.
-    pub async fn order(&self, id: String) -> Result<OrderDetail, CaasError> {
-        Ok(self.inner.order(parse_id(&id)?).await?.into())
+    pub async fn order(&self, id: Uuid) -> Result<OrderDetail, CaasError> {
+        Ok(self.inner.order(id).await?.into())
     }
 
     /// Pays the amount due of an order. A payment still in flight is resumed, never doubled.
     /// Offline this fails at once with `Offline`; nothing is queued.
-    pub async fn pay(&self, order_id: String, card: CardDetails) -> Result<PaymentProgress, CaasError> {
-        Ok(self.inner.pay(parse_id(&order_id)?, card.into()).await?.into())
+    pub async fn pay(&self, order_id: Uuid, card: CardDetails) -> Result<PaymentProgress, CaasError> {
+        Ok(self.inner.pay(order_id, card.into()).await?)
     }
 
     /// Finds out how the payment in flight ended (after 3-D Secure, or when the app starts);
     /// `null`/`nil` when none is in flight.
-    pub async fn resume_payment(&self, order_id: String) -> Result<Option<PaymentProgress>, CaasError> {
-        Ok(self.inner.resume_payment(parse_id(&order_id)?).await?.map(Into::into))
+    pub async fn resume_payment(&self, order_id: Uuid) -> Result<Option<PaymentProgress>, CaasError> {
+        Ok(self.inner.resume_payment(order_id).await?)
     }
 
     /// Connects the development push stream; returns once no later push can be missed.
     pub async fn connect_push_stream(&self) -> Result<Arc<PushStreamHandle>, CaasError> {
         let stream = self.inner.connect_push_stream().await?;
-        Ok(Arc::new(PushStreamHandle { device_id: stream.device_id().to_string(), stream: Mutex::new(Some(stream)) }))
+        Ok(Arc::new(PushStreamHandle { device_id: stream.device_id(), stream: Mutex::new(Some(stream)) }))
     }
 
     /// The orders list now, then after every change.
     pub fn subscribe_orders(&self, listener: Arc<dyn OrdersListener>) -> Arc<SubscriptionHandle> {
         SubscriptionHandle::spawn(&self.inner, self.inner.orders_updates(), move |orders| {
-            listener.on_orders(orders.into_iter().map(Into::into).collect());
+            listener.on_orders(orders.into_iter().collect());
         })
     }
 
     /// One order now (once it is cached), then after every change to it.
-    pub fn subscribe_order(
-        &self,
-        id: String,
-        listener: Arc<dyn OrderListener>,
-    ) -> Result<Arc<SubscriptionHandle>, CaasError> {
-        let updates = self.inner.order_updates(parse_id(&id)?);
-        Ok(SubscriptionHandle::spawn(&self.inner, updates, move |order| listener.on_order(order.into())))
+    pub fn subscribe_order(&self, id: Uuid, listener: Arc<dyn OrderListener>) -> Arc<SubscriptionHandle> {
+        SubscriptionHandle::spawn(&self.inner, self.inner.order_updates(id), move |order| {
+            listener.on_order(order.into())
+        })
     }
 
     /// Every push handled from now on, with what came of it.
     pub fn subscribe_pushes(&self, listener: Arc<dyn PushListener>) -> Arc<SubscriptionHandle> {
         SubscriptionHandle::spawn(&self.inner, self.inner.push_updates(), move |(hint, outcome)| {
-            listener.on_push(hint.into(), outcome.into());
+            listener.on_push(hint, outcome.into());
         })
     }
 }

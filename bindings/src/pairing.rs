@@ -14,9 +14,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use caas_core::PairingStep;
 use caas_core::protocol::pairing::{INDICATE_CHARACTERISTIC_UUID, SERVICE_UUID, WRITE_CHARACTERISTIC_UUID};
+use uuid::Uuid;
 
 use crate::Caas;
-use crate::error::{CaasError, parse_id};
+use crate::error::CaasError;
 
 #[uniffi::remote(Enum)]
 pub enum PairingStep {
@@ -207,7 +208,7 @@ pub struct LinkReport {
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct Paired {
     pub vin: String,
-    pub grant_id: String,
+    pub grant_id: Uuid,
     pub status: VehicleStatus,
     /// Whether the platform has the car's receipt yet; if not, the next sync sends it.
     pub reported: bool,
@@ -229,7 +230,7 @@ impl From<caas_core::Paired> for Paired {
     fn from(p: caas_core::Paired) -> Self {
         Self {
             vin: p.vin,
-            grant_id: p.grant_id.to_string(),
+            grant_id: p.grant_id,
             status: VehicleStatus {
                 odometer_km: p.status.odometer_km,
                 battery_percent: p.status.battery_percent,
@@ -419,7 +420,7 @@ impl Caas {
     /// Failures are `CaasError.Pairing` with what the customer can do.
     pub async fn pair_vehicle(
         &self,
-        order_id: String,
+        order_id: Uuid,
         transport: Arc<dyn BleTransport>,
         options: Option<PairingOptions>,
         listener: Option<Arc<dyn PairingListener>>,
@@ -434,7 +435,7 @@ impl Caas {
         let paired = self
             .inner
             .pair_vehicle(
-                parse_id(&order_id)?,
+                order_id,
                 &ForeignTransport(transport),
                 options,
                 steps.as_ref().map(|s| s as &dyn caas_core::PairingListener),
@@ -444,13 +445,13 @@ impl Caas {
     }
 
     /// Fetches the phone key for a delivered order now, so pairing works later without signal.
-    pub async fn prepare_pairing(&self, order_id: String) -> Result<(), CaasError> {
-        Ok(self.inner.prepare_pairing(parse_id(&order_id)?).await?)
+    pub async fn prepare_pairing(&self, order_id: Uuid) -> Result<(), CaasError> {
+        Ok(self.inner.prepare_pairing(order_id).await?)
     }
 
     /// Revokes one of the phone keys listed on the order (`OrderDetail.phone_keys`): the car
     /// refuses it from its next command. Needs a connection.
-    pub async fn revoke_phone_key(&self, order_id: String, grant_id: String) -> Result<(), CaasError> {
-        Ok(self.inner.revoke_phone_key(parse_id(&order_id)?, parse_id(&grant_id)?).await?)
+    pub async fn revoke_phone_key(&self, order_id: Uuid, grant_id: Uuid) -> Result<(), CaasError> {
+        Ok(self.inner.revoke_phone_key(order_id, grant_id).await?)
     }
 }

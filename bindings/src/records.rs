@@ -1,11 +1,20 @@
-//! Snapshots and enums as the shells see them: records of plain values, ids as strings, instants
-//! as platform timestamps, dates as ISO `YYYY-MM-DD` strings.
+//! Snapshots and enums as the shells see them. Most are the core's own types, declared here once
+//! as remote records (no copy, no conversion); ids, days and instants cross as the platforms'
+//! types (`types.rs`).
 
-use std::time::SystemTime;
-
+use caas_core::protocol::api::{Blocker, Money, Registration};
 use caas_core::protocol::lifecycle::Phase;
-use caas_core::protocol::push::PushPlatform;
+use caas_core::protocol::pairing::api::AppLink;
+use caas_core::protocol::push::{PushHint, PushPlatform};
 use caas_core::protocol::{Actor, OrderState};
+use caas_core::{
+    CompletionDate, CustomerAction, EstimateRevision, FinalPaymentDue, OrderSummary, PaymentProgress, PhoneKey, Refund,
+    TimelineEntry, UnknownUpdate,
+};
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use crate::types::Timestamp;
 
 #[uniffi::remote(Enum)]
 pub enum OrderState {
@@ -73,15 +82,14 @@ pub fn order_state_wire_name(state: OrderState) -> String {
     state.wire_name().to_owned()
 }
 
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct CompletionDate {
-    /// ISO 8601 date.
-    pub date: String,
+    pub date: NaiveDate,
     /// False while it is the factory's estimate (never a promise); true once the car is complete.
     pub confirmed: bool,
 }
 
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Blocker {
     pub code: String,
     pub reason: String,
@@ -89,9 +97,9 @@ pub struct Blocker {
     pub fix: Option<String>,
 }
 
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct OrderSummary {
-    pub id: String,
+    pub id: Uuid,
     pub state: OrderState,
     pub phase: Phase,
     pub version: u64,
@@ -100,26 +108,26 @@ pub struct OrderSummary {
     pub completion: Option<CompletionDate>,
     pub blocker: Option<Blocker>,
     pub waiting_for: Vec<Actor>,
-    pub updated_at: SystemTime,
+    pub updated_at: Timestamp,
 }
 
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct TimelineEntry {
     pub version: u64,
     pub state: OrderState,
     pub by: Actor,
-    pub at: SystemTime,
+    pub at: Timestamp,
 }
 
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct EstimateRevision {
     pub version: u64,
-    pub date: String,
+    pub date: NaiveDate,
     pub reason: String,
-    pub at: SystemTime,
+    pub at: Timestamp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum CustomerAction {
     PayFinalAmount,
     ManageDelivery,
@@ -127,29 +135,29 @@ pub enum CustomerAction {
     PairVehicle,
 }
 
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Money {
     pub amount_minor: i64,
     pub currency: String,
 }
 
 /// The final payment as the payment screen shows it.
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct FinalPaymentDue {
     pub amount_due: Money,
-    pub deadline: SystemTime,
+    pub deadline: Timestamp,
     /// Seconds left when the snapshot was taken (0 once passed); count down from here.
     pub seconds_left: u64,
-    pub paid_at: Option<SystemTime>,
+    pub paid_at: Option<Timestamp>,
     /// A payment's outcome is not known yet: resume it rather than paying again.
     pub attempt_in_flight: bool,
 }
 
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Registration {
     pub plate: String,
     pub authority: String,
-    pub registered_at: SystemTime,
+    pub registered_at: Timestamp,
 }
 
 /// A card as typed on the payment screen; it goes to the payment gateway only. Its `Debug` shows
@@ -175,7 +183,7 @@ impl From<CardDetails> for caas_core::protocol::payment::CardDetails {
 }
 
 /// Where a payment stands when it was not refused.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum PaymentProgress {
     Succeeded {
         payment_id: String,
@@ -189,16 +197,6 @@ pub enum PaymentProgress {
         payment_id: String,
         url: String,
     },
-}
-
-impl From<caas_core::PaymentProgress> for PaymentProgress {
-    fn from(p: caas_core::PaymentProgress) -> Self {
-        match p {
-            caas_core::PaymentProgress::Succeeded { payment_id } => Self::Succeeded { payment_id },
-            caas_core::PaymentProgress::Processing { payment_id } => Self::Processing { payment_id },
-            caas_core::PaymentProgress::RequiresAction { payment_id, url } => Self::RequiresAction { payment_id, url },
-        }
-    }
 }
 
 #[derive(Debug, Clone, uniffi::Record)]
@@ -222,7 +220,7 @@ pub struct OrderDetail {
     /// Transport and handover, once booked.
     pub delivery: Option<crate::delivery::Delivery>,
     /// Every window the delivery was booked for, oldest first.
-    pub delivery_windows: Vec<crate::delivery::WindowRevision>,
+    pub delivery_windows: Vec<caas_core::WindowRevision>,
     /// Every phone key issued for the car, oldest first.
     pub phone_keys: Vec<PhoneKey>,
     /// The app's link with the car, once the car confirmed it.
@@ -235,35 +233,35 @@ pub struct OrderDetail {
 }
 
 /// An update this version of the app does not know how to show.
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct UnknownUpdate {
     pub version: u64,
-    pub at: SystemTime,
+    pub at: Timestamp,
 }
 
 /// A charge given back: the order was paid already when it arrived.
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Refund {
     pub payment_id: String,
     pub amount: Money,
     pub reason: String,
-    pub at: SystemTime,
+    pub at: Timestamp,
 }
 
 /// A phone key that can open the car.
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct PhoneKey {
-    pub grant_id: String,
-    pub issued_at: SystemTime,
-    pub not_after: SystemTime,
+    pub grant_id: Uuid,
+    pub issued_at: Timestamp,
+    pub not_after: Timestamp,
     pub revoked: bool,
-    pub linked_at: Option<SystemTime>,
+    pub linked_at: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct AppLink {
-    pub grant_id: String,
-    pub linked_at: SystemTime,
+    pub grant_id: Uuid,
+    pub linked_at: Timestamp,
 }
 
 #[derive(Debug, Clone, uniffi::Record)]
@@ -281,118 +279,38 @@ pub enum PushOutcome {
 }
 
 /// A push hint as a listener receives it.
-#[derive(Debug, Clone, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct PushHint {
-    pub event_id: String,
-    pub order_id: String,
+    pub event_id: Uuid,
+    pub order_id: Uuid,
     pub order_version: u64,
     pub kind: String,
-}
-
-impl From<caas_core::OrderSummary> for OrderSummary {
-    fn from(s: caas_core::OrderSummary) -> Self {
-        Self {
-            id: s.id.to_string(),
-            state: s.state,
-            phase: s.phase,
-            version: s.version,
-            base_platform: s.base_platform,
-            dealership: s.dealership,
-            completion: s.completion.map(|c| CompletionDate { date: c.date.to_string(), confirmed: c.confirmed }),
-            blocker: s.blocker.map(|b| Blocker { code: b.code, reason: b.reason, fix: b.fix }),
-            waiting_for: s.waiting_for,
-            updated_at: s.updated_at.into(),
-        }
-    }
-}
-
-impl From<caas_core::CustomerAction> for CustomerAction {
-    fn from(action: caas_core::CustomerAction) -> Self {
-        match action {
-            caas_core::CustomerAction::PayFinalAmount => CustomerAction::PayFinalAmount,
-            caas_core::CustomerAction::ManageDelivery => CustomerAction::ManageDelivery,
-            caas_core::CustomerAction::ShowHandoverCode => CustomerAction::ShowHandoverCode,
-            caas_core::CustomerAction::PairVehicle => CustomerAction::PairVehicle,
-        }
-    }
 }
 
 impl From<caas_core::OrderDetail> for OrderDetail {
     fn from(d: caas_core::OrderDetail) -> Self {
         Self {
-            summary: d.summary.into(),
+            summary: d.summary,
             base_platform: d.configuration.base_platform,
             options: d.configuration.options,
             delivery_locality: d.delivery_locality,
-            deposit: d.deposit.map(Into::into),
+            deposit: d.deposit,
             vin: d.vin,
-            timeline: d
-                .timeline
-                .into_iter()
-                .map(|t| TimelineEntry { version: t.version, state: t.state, by: t.by, at: t.at.into() })
-                .collect(),
-            estimate_revisions: d
-                .estimate_revisions
-                .into_iter()
-                .map(|r| EstimateRevision {
-                    version: r.version,
-                    date: r.date.to_string(),
-                    reason: r.reason,
-                    at: r.at.into(),
-                })
-                .collect(),
-            actions: d.actions.into_iter().map(Into::into).collect(),
-            price: d.price.map(Into::into),
-            final_payment: d.final_payment.map(|p| FinalPaymentDue {
-                amount_due: p.amount_due.into(),
-                deadline: p.deadline.into(),
-                seconds_left: p.seconds_left,
-                paid_at: p.paid_at.map(Into::into),
-                attempt_in_flight: p.attempt_in_flight,
-            }),
-            registration: d.registration.map(|r| Registration {
-                plate: r.plate,
-                authority: r.authority,
-                registered_at: r.registered_at.into(),
-            }),
+            timeline: d.timeline,
+            estimate_revisions: d.estimate_revisions,
+            actions: d.actions,
+            price: d.price,
+            final_payment: d.final_payment,
+            registration: d.registration,
             reservation_lost: d.reservation_lost,
             from_stock: d.from_stock,
             delivery: d.delivery.map(Into::into),
-            phone_keys: d
-                .phone_keys
-                .into_iter()
-                .map(|k| PhoneKey {
-                    grant_id: k.grant_id.to_string(),
-                    issued_at: k.issued_at.into(),
-                    not_after: k.not_after.into(),
-                    revoked: k.revoked,
-                    linked_at: k.linked_at.map(Into::into),
-                })
-                .collect(),
-            app_link: d.app_link.map(|l| AppLink { grant_id: l.grant_id.to_string(), linked_at: l.linked_at.into() }),
-            refunds: d
-                .refunds
-                .into_iter()
-                .map(|r| Refund {
-                    payment_id: r.payment_id,
-                    amount: r.amount.into(),
-                    reason: r.reason,
-                    at: r.at.into(),
-                })
-                .collect(),
-            unknown_updates: d
-                .unknown_updates
-                .into_iter()
-                .map(|u| UnknownUpdate { version: u.version, at: u.at.into() })
-                .collect(),
-            delivery_windows: d.delivery_windows.into_iter().map(Into::into).collect(),
+            phone_keys: d.phone_keys,
+            app_link: d.app_link,
+            refunds: d.refunds,
+            unknown_updates: d.unknown_updates,
+            delivery_windows: d.delivery_windows,
         }
-    }
-}
-
-impl From<caas_core::protocol::api::Money> for Money {
-    fn from(m: caas_core::protocol::api::Money) -> Self {
-        Self { amount_minor: m.amount_minor, currency: m.currency }
     }
 }
 
@@ -402,17 +320,6 @@ impl From<caas_core::PushOutcome> for PushOutcome {
             caas_core::PushOutcome::Synced { new_events } => PushOutcome::Synced { new_events: new_events as u64 },
             caas_core::PushOutcome::Duplicate => PushOutcome::Duplicate,
             caas_core::PushOutcome::NotForThisAccount => PushOutcome::NotForThisAccount,
-        }
-    }
-}
-
-impl From<caas_core::protocol::push::PushHint> for PushHint {
-    fn from(h: caas_core::protocol::push::PushHint) -> Self {
-        Self {
-            event_id: h.event_id.to_string(),
-            order_id: h.order_id.to_string(),
-            order_version: h.order_version,
-            kind: h.kind,
         }
     }
 }

@@ -18,7 +18,7 @@ final class AppModel {
     private(set) var customer: CaasRepository?
     private(set) var driver: DriverRepository?
     private(set) var failure: String?
-    var openedOrder: String?
+    var openedOrder: UUID?
     let bluetooth = CoreBluetoothTransport()
 
     func start() async {

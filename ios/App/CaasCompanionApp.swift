@@ -16,7 +16,7 @@ struct CaasCompanionApp: App {
             RootView()
                 .environment(model)
                 .onOpenURL { url in
-                    if url.scheme == "caas", url.host == "order" { model.openedOrder = url.lastPathComponent }
+                    if url.scheme == "caas", url.host == "order" { model.openedOrder = UUID(uuidString: url.lastPathComponent) }
                 }
                 .task { await model.start() }
         }
@@ -48,7 +48,7 @@ final class AppDelegate: NSObject, UIApplicationDelegate, UNUserNotificationCent
 
     /// A tapped notification opens its order.
     func userNotificationCenter(_ center: UNUserNotificationCenter, didReceive response: UNNotificationResponse) async {
-        if let order = response.notification.request.content.userInfo["order_id"] as? String {
+        if let id = response.notification.request.content.userInfo["order_id"] as? String, let order = UUID(uuidString: id) {
             await MainActor.run { AppModel.shared.openedOrder = order }
         }
     }

@@ -6,7 +6,7 @@ import SwiftUI
 /// still has room in (not within 24 hours of the slot, a limited number of times).
 struct DeliveryView: View {
     let repository: CaasRepository
-    let orderID: String
+    let orderID: UUID
     @State private var order: OrderDetail?
     @State private var slots: [DeliverySlot] = []
     @State private var address = ""
@@ -50,7 +50,7 @@ struct DeliveryView: View {
             }
         }
         .task {
-            guard let stream = try? repository.order(id: orderID) else { return }
+            let stream = repository.order(id: orderID)
             for await detail in stream {
                 if order == nil, let current = detail.delivery?.address { address = current }
                 order = detail

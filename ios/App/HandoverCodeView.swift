@@ -7,7 +7,7 @@ import SwiftUI
 /// screen is up the phone signs it again every half minute, its word for when the driver checked.
 struct HandoverCodeView: View {
     let repository: CaasRepository
-    let orderID: String
+    let orderID: UUID
     @State private var code: CustomerHandoverCode?
     @State private var message: String?
     /// Bumped by "New code": restarts the live code with a fresh one.

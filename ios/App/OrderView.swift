@@ -6,7 +6,7 @@ import SwiftUI
 /// estimates, what is due, the delivery, the phone keys, and the actions the state allows.
 struct OrderView: View {
     let repository: CaasRepository
-    let orderID: String
+    let orderID: UUID
     @State private var order: OrderDetail?
 
     var body: some View {
@@ -19,7 +19,7 @@ struct OrderView: View {
                         if let fix = blocker.fix { Text("Next step: \(fix)") }
                     }
                     if let completion = order.summary.completion {
-                        Text(completion.confirmed ? "Ready on \(completion.date)" : "Estimated completion \(completion.date): the factory's estimate, not a promise")
+                        Text(completion.confirmed ? "Ready on \(day(completion.date))" : "Estimated completion \(day(completion.date)): the factory's estimate, not a promise")
                     }
                     if let due = order.finalPayment {
                         if let paid = due.paidAt {
@@ -68,7 +68,7 @@ struct OrderView: View {
                 }
                 if !order.estimateRevisions.isEmpty {
                     Section("The factory's estimates") {
-                        ForEach(order.estimateRevisions, id: \.version) { Text("\($0.date): \($0.reason)") }
+                        ForEach(order.estimateRevisions, id: \.version) { Text("\(day($0.date)): \($0.reason)") }
                     }
                 }
             } else {
@@ -77,7 +77,7 @@ struct OrderView: View {
         }
         .navigationTitle(order?.basePlatform ?? "Order")
         .task {
-            guard let stream = try? repository.order(id: orderID) else { return }
+            let stream = repository.order(id: orderID)
             for await detail in stream { order = detail }
         }
     }
@@ -86,6 +86,11 @@ struct OrderView: View {
 /// Money in the customer's locale.
 func format(_ money: Money) -> String {
     (Decimal(money.amountMinor) / 100).formatted(.currency(code: money.currency))
+}
+
+/// A calendar day (a completion date) in the phone's locale.
+func day(_ date: DateComponents) -> String {
+    Calendar(identifier: .gregorian).date(from: date)?.formatted(date: .abbreviated, time: .omitted) ?? ""
 }
 
 func window(_ window: DeliveryWindow) -> String {

@@ -16,7 +16,7 @@ struct OrdersView: View {
                     Text("\(orderStateWireName(state: order.state).replacingOccurrences(of: "_", with: " ")) · \(order.dealership)")
                         .font(.subheadline)
                     if let completion = order.completion {
-                        Text(completion.confirmed ? "Ready \(completion.date)" : "Estimated \(completion.date) (the factory's estimate)")
+                        Text(completion.confirmed ? "Ready \(day(completion.date))" : "Estimated \(day(completion.date)) (the factory's estimate)")
                             .font(.caption).foregroundStyle(.secondary)
                     }
                 }

@@ -5,7 +5,7 @@ import SwiftUI
 /// Pairing the phone with the delivered car over CoreBluetooth, step by step.
 struct PairingView: View {
     let repository: CaasRepository
-    let orderID: String
+    let orderID: UUID
     @Environment(AppModel.self) private var model
     @State private var step: PairingStep?
     @State private var paired: Paired?

@@ -5,7 +5,7 @@ import SwiftUI
 /// The final payment by card; the card goes to the payment gateway only and is never kept.
 struct PaymentView: View {
     let repository: CaasRepository
-    let orderID: String
+    let orderID: UUID
     @Environment(\.openURL) private var openURL
     @State private var number = ""
     @State private var expiry = ""

@@ -7,7 +7,7 @@ import SwiftUI
 struct RootView: View {
     @Environment(AppModel.self) private var model
     @State private var role: Role?
-    @State private var path: [String] = []
+    @State private var path: [UUID] = []
 
     var body: some View {
         if let failure = model.failure {
@@ -17,7 +17,7 @@ struct RootView: View {
             case .customer:
                 NavigationStack(path: $path) {
                     OrdersView(repository: customer)
-                        .navigationDestination(for: String.self) { OrderView(repository: customer, orderID: $0) }
+                        .navigationDestination(for: UUID.self) { OrderView(repository: customer, orderID: $0) }
                 }
                 .onChange(of: model.openedOrder) { _, order in
                     if let order { path = [order] }

@@ -27,7 +27,7 @@ final class NotificationService: UNNotificationServiceExtension {
 
     private func enrich(_ content: UNMutableNotificationContent, userInfo: [AnyHashable: Any]) async {
         guard let container = FileManager.default.containerURL(forSecurityApplicationGroupIdentifier: "group.eu.caas.companion"),
-              let orderID = userInfo["order_id"] as? String,
+              let orderID = (userInfo["order_id"] as? String).flatMap(UUID.init(uuidString:)),
               let backend = Bundle.main.object(forInfoDictionaryKey: "CaasBackendURL") as? String,
               let url = URL(string: backend)
         else { return }
@@ -39,8 +39,8 @@ final class NotificationService: UNNotificationServiceExtension {
             let order = try await repository.orderSnapshot(id: orderID)
             content.title = order.basePlatform
             content.body = "Now: \(orderStateWireName(state: order.summary.state).replacingOccurrences(of: "_", with: " "))"
-            content.threadIdentifier = orderID
-            content.userInfo["order_id"] = orderID
+            content.threadIdentifier = orderID.uuidString
+            content.userInfo["order_id"] = orderID.uuidString
         } catch {
             // Offline or signed out: the push's own text stands.
         }

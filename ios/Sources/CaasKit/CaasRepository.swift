@@ -89,11 +89,10 @@ public final class CaasRepository: Sendable {
         return stream
     }
 
-    /// One order with its timeline: the cached value at once, then every change. Throws
-    /// `CaasError.InvalidInput` for a malformed id.
-    public func order(id: String) throws -> AsyncStream<OrderDetail> {
+    /// One order with its timeline: the cached value at once, then every change.
+    public func order(id: UUID) -> AsyncStream<OrderDetail> {
         let (stream, continuation) = AsyncStream.makeStream(of: OrderDetail.self, bufferingPolicy: .bufferingNewest(1))
-        let handle = try core.subscribeOrder(id: id, listener: OrderRelay { continuation.yield($0) })
+        let handle = core.subscribeOrder(id: id, listener: OrderRelay { continuation.yield($0) })
         continuation.onTermination = { _ in handle.cancel() }
         return stream
     }
@@ -116,7 +115,7 @@ public final class CaasRepository: Sendable {
 
     /// Signs in with the emailed code; returns the customer id.
     @discardableResult
-    public func signIn(email: String, code: String) async throws -> String {
+    public func signIn(email: String, code: String) async throws -> UUID {
         try await cancellable { [core] in try await core.signIn(email: email, code: code) }
     }
 
@@ -130,7 +129,7 @@ public final class CaasRepository: Sendable {
         try await cancellable { [core] in try await core.sync() }
     }
 
-    public func orderSnapshot(id: String) async throws -> OrderDetail {
+    public func orderSnapshot(id: UUID) async throws -> OrderDetail {
         try await cancellable { [core] in try await core.order(id: id) }
     }
 
@@ -138,46 +137,46 @@ public final class CaasRepository: Sendable {
     /// Declines throw `CaasError.PaymentRefused` with the reason; offline throws `CaasError.Offline`
     /// at once (nothing is queued; paying again resumes the same payment). `.requiresAction` asks
     /// the app to open the bank's page, then call `resumePayment`.
-    public func pay(orderID: String, card: PaymentCard) async throws -> PaymentProgress {
+    public func pay(orderID: UUID, card: PaymentCard) async throws -> PaymentProgress {
         try await cancellable { [core] in try await core.pay(orderId: orderID, card: card.core) }
     }
 
     /// How the payment in flight ended (after 3-D Secure, or at launch); `nil` when none is.
-    public func resumePayment(orderID: String) async throws -> PaymentProgress? {
+    public func resumePayment(orderID: UUID) async throws -> PaymentProgress? {
         try await cancellable { [core] in try await core.resumePayment(orderId: orderID) }
     }
 
     /// The windows the delivery of an order can move to.
-    public func deliverySlots(orderID: String) async throws -> [DeliverySlot] {
+    public func deliverySlots(orderID: UUID) async throws -> [DeliverySlot] {
         try await cancellable { [core] in try await core.deliverySlots(orderId: orderID) }
     }
 
     /// Moves the delivery to the offered window starting at `start`. Needs a connection: a window
     /// is only worth choosing while the transport company has room in it. Refusals (too late, no
     /// changes left, the window just taken) throw `CaasError.Rejected` with the reason.
-    public func chooseDeliveryWindow(orderID: String, start: Date) async throws {
+    public func chooseDeliveryWindow(orderID: UUID, start: Date) async throws {
         try await cancellable { [core] in try await core.chooseDeliveryWindow(orderId: orderID, start: start) }
     }
 
     /// Confirms the delivery address, correcting it when `address` is given.
-    public func confirmDeliveryAddress(orderID: String, address: String? = nil) async throws {
+    public func confirmDeliveryAddress(orderID: UUID, address: String? = nil) async throws {
         try await cancellable { [core] in try await core.confirmDeliveryAddress(orderId: orderID, address: address) }
     }
 
     /// Disputes a recorded handover (the car did not reach the customer); the dealership is told at once.
-    public func disputeHandover(orderID: String, reason: String) async throws {
+    public func disputeHandover(orderID: UUID, reason: String) async throws {
         try await cancellable { [core] in try await core.disputeHandover(orderId: orderID, reason: reason) }
     }
 
     /// A new code to show the driver or the dealership; offline, the last one while it is valid.
-    public func handoverCode(orderID: String) async throws -> CustomerHandoverCode {
+    public func handoverCode(orderID: UUID) async throws -> CustomerHandoverCode {
         CustomerHandoverCode(try await cancellable { [core] in try await core.handoverCode(orderId: orderID) })
     }
 
     /// The code on screen signed again by this phone for this moment, offline too; `nil` once it
     /// expired. The signature is the customer's word for when the driver checked the code, which a
     /// driver without signal needs if the confirmation reaches the platform after the code expired.
-    public func presentHandoverCode(orderID: String) async throws -> CustomerHandoverCode? {
+    public func presentHandoverCode(orderID: UUID) async throws -> CustomerHandoverCode? {
         do {
             return CustomerHandoverCode(try await cancellable { [core] in try await core.presentHandoverCode(orderId: orderID) })
         } catch CaasError.NotFound {
@@ -192,7 +191,7 @@ public final class CaasRepository: Sendable {
     /// expires, when the stream finishes. It starts from the code already shown, if still valid,
     /// so a screen that comes back keeps the code a driver may have checked; `fresh` asks for a new
     /// one ("New code"), which replaces it. Cancelling the consuming task stops it.
-    public func liveHandoverCode(orderID: String, fresh: Bool = false) -> AsyncThrowingStream<CustomerHandoverCode, Error> {
+    public func liveHandoverCode(orderID: UUID, fresh: Bool = false) -> AsyncThrowingStream<CustomerHandoverCode, Error> {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: CustomerHandoverCode.self)
         let refresh = handoverRefresh
         let showing = Task {
@@ -224,7 +223,7 @@ public final class CaasRepository: Sendable {
     /// `.step`, then `.linked`, and finishes; a failure is thrown as `CaasError.Pairing`, whose
     /// `failure` says what the customer can do. Cancelling the consuming task stops waiting.
     public func pairVehicle(
-        orderID: String, transport: BleTransport, options: PairingOptions? = nil
+        orderID: UUID, transport: BleTransport, options: PairingOptions? = nil
     ) -> AsyncThrowingStream<PairingProgress, Error> {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: PairingProgress.self)
         let steps = StepRelay { continuation.yield(.step($0)) }
@@ -245,19 +244,19 @@ public final class CaasRepository: Sendable {
 
     /// Fetches the phone key for a delivered order now, so pairing in an underground car park
     /// works without signal; call it when the order shows `.delivered`.
-    public func preparePairing(orderID: String) async throws {
+    public func preparePairing(orderID: UUID) async throws {
         try await cancellable { [core] in try await core.preparePairing(orderId: orderID) }
     }
 
     /// Revokes one of the car's phone keys listed in the order's `phoneKeys` (a lost phone); the
     /// car refuses it from its next command. Signing out revokes this phone's own keys by itself.
-    public func revokePhoneKey(orderID: String, grantID: String) async throws {
+    public func revokePhoneKey(orderID: UUID, grantID: UUID) async throws {
         try await cancellable { [core] in try await core.revokePhoneKey(orderId: orderID, grantId: grantID) }
     }
 
     /// Registers the APNs device token (from `didRegisterForRemoteNotificationsWithDeviceToken`).
     @discardableResult
-    public func registerAPNsToken(_ token: Data) async throws -> String {
+    public func registerAPNsToken(_ token: Data) async throws -> UUID {
         let hex = token.map { String(format: "%02x", $0) }.joined()
         return try await cancellable { [core] in try await core.registerPushDevice(platform: .apns, token: hex) }
     }

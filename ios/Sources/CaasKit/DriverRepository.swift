@@ -51,31 +51,31 @@ public final class DriverRepository: Sendable {
 
     /// The car is loaded; `vin` as scanned from the windscreen.
     @discardableResult
-    public func embark(deliveryID: String, vin: String) async throws -> DriverActionOutcome {
+    public func embark(deliveryID: UUID, vin: String) async throws -> DriverActionOutcome {
         try await cancellable { [core] in try await core.embark(deliveryId: deliveryID, vin: vin) }
     }
 
     @discardableResult
-    public func arrive(deliveryID: String) async throws -> DriverActionOutcome {
+    public func arrive(deliveryID: UUID) async throws -> DriverActionOutcome {
         try await cancellable { [core] in try await core.arrive(deliveryId: deliveryID) }
     }
 
     /// Nobody took the car; `call` is what the phone call to the customer gave.
     @discardableResult
-    public func reportAbsent(deliveryID: String, call: CallOutcome) async throws -> DriverActionOutcome {
+    public func reportAbsent(deliveryID: UUID, call: CallOutcome) async throws -> DriverActionOutcome {
         try await cancellable { [core] in try await core.reportAbsent(deliveryId: deliveryID, call: call) }
     }
 
     /// Checks the code the customer shows without recording anything: a scanned QR token is
     /// checked offline; eight digits read out need a connection. A bad code throws
     /// `CaasError.HandoverRefused` with the reason.
-    public func checkHandoverCode(deliveryID: String, code: String) async throws -> HandoverCheck {
+    public func checkHandoverCode(deliveryID: UUID, code: String) async throws -> HandoverCheck {
         try await cancellable { [core] in try await core.checkHandoverCode(deliveryId: deliveryID, code: code) }
     }
 
     /// Hands the car over to the customer whose code checks out.
     @discardableResult
-    public func confirmHandover(deliveryID: String, code: String) async throws -> DriverActionOutcome {
+    public func confirmHandover(deliveryID: UUID, code: String) async throws -> DriverActionOutcome {
         try await cancellable { [core] in try await core.confirmHandover(deliveryId: deliveryID, code: code) }
     }
 

@@ -57,7 +57,7 @@ final class CaasRepositoryTests: XCTestCase {
         let stream = try await repository.connectDevelopmentPushStream()
         try await sandbox.reserve(order: order, dealer: dealer)
         try await sandbox.advance(order: order, to: "dispatched_to_locality")
-        let done = try await first(try repository.order(id: order)) { $0.summary.state == .awaitingFinalPayment }
+        let done = try await first(repository.order(id: order)) { $0.summary.state == .awaitingFinalPayment }
         XCTAssertEqual(done.timeline.map(\.state), [
             .saleRegistered, .reservationPaid, .orderPlaced, .inProduction, .assembly, .qualityControl,
             .manufacturingComplete, .dispatchedToLocality, .awaitingFinalPayment,
@@ -68,6 +68,11 @@ final class CaasRepositoryTests: XCTestCase {
         XCTAssertEqual(done.actions, [.payFinalAmount])
         XCTAssertFalse(done.estimateRevisions.isEmpty)
         XCTAssertEqual(done.summary.completion?.confirmed, true)
+        // Ids and days arrive as the platform's own types.
+        XCTAssertEqual(done.summary.id, order)
+        let completed: DateComponents? = done.summary.completion?.date
+        XCTAssertEqual(completed, done.estimateRevisions.last?.date)
+        XCTAssertNotNil(completed?.year)
         XCTAssertNotNil(done.vin)
         let synced = try await first(pushes) { if case .synced = $0.outcome { return true } else { return false } }
         XCTAssertEqual(synced.hint.orderId, order)
@@ -95,7 +100,7 @@ final class CaasRepositoryTests: XCTestCase {
         try await sandbox.completeThreeDSecure(payment: paymentId, pass: true)
         let resumed = try await repository.resumePayment(orderID: order)
         XCTAssertEqual(resumed, .succeeded(paymentId: paymentId))
-        let registered = try await first(try repository.order(id: order)) { $0.summary.state == .transportScheduled }
+        let registered = try await first(repository.order(id: order)) { $0.summary.state == .transportScheduled }
         XCTAssertEqual(registered.registration?.authority, "ES-DGT")
         XCTAssertNotNil(registered.finalPayment?.paidAt)
         let nothingLeft = try await repository.resumePayment(orderID: order)
@@ -104,7 +109,7 @@ final class CaasRepositoryTests: XCTestCase {
         // Another channel charges the paid order again: the platform gives it back, and the
         // purchase record shows the refund.
         let again = try await sandbox.duplicateCharge(order: order)
-        let refunded = try await first(try repository.order(id: order)) { !$0.refunds.isEmpty }
+        let refunded = try await first(repository.order(id: order)) { !$0.refunds.isEmpty }
         XCTAssertEqual(refunded.refunds.map(\.paymentId), [again])
         XCTAssertEqual(refunded.refunds.first?.amount, registered.finalPayment?.amountDue)
     }
@@ -152,7 +157,7 @@ final class CaasRepositoryTests: XCTestCase {
         let repository = try await signedIn(sandbox, email)
         let userInfo: [AnyHashable: Any] = [
             "aps": ["content-available": 1],
-            "caas": ["event_id": UUID().uuidString, "order_id": order, "order_version": 1, "type": "state_changed"],
+            "caas": ["event_id": UUID().uuidString, "order_id": order.uuidString, "order_version": 1, "type": "state_changed"],
         ]
         let outcome = try await repository.didReceiveRemoteNotification(userInfo)
         XCTAssertEqual(outcome, .synced(newEvents: 1))
@@ -179,9 +184,10 @@ final class CaasRepositoryTests: XCTestCase {
             backendURL: URL(string: sandbox.url)!, dataDirectory: try temporaryDirectory(), secrets: MemorySecretStore())
         await assertThrows(.Unauthorized) { try await repository.sync() }
         await assertThrows(.Unauthorized) { try await repository.signIn(email: self.email(), code: "000000") }
-        XCTAssertThrowsError(try repository.order(id: "not-an-id")) { error in
-            guard case CaasError.InvalidInput = error else { return XCTFail("\(error)") }
-        }
+        do {
+            _ = try await repository.orderSnapshot(id: UUID())
+            XCTFail("an order never cached was found")
+        } catch CaasError.NotFound {}
         do {
             _ = try await repository.didReceiveRemoteNotification(["aps": [:]])
             XCTFail("a foreign payload was accepted")

@@ -11,7 +11,7 @@ private let drivers = [
 
 extension CaasRepositoryTests {
     /// A customer whose car is paid, registered and booked on a transport, following it by push.
-    func bookedCar(_ sandbox: Sandbox, email: String? = nil) async throws -> (CaasRepository, PushStreamHandle, order: String, dealer: String) {
+    func bookedCar(_ sandbox: Sandbox, email: String? = nil) async throws -> (CaasRepository, PushStreamHandle, order: UUID, dealer: String) {
         let email = email ?? self.email()
         let (order, dealer) = try await sandbox.sell(email: email)
         let customer = try await CaasRepository.open(
@@ -24,11 +24,11 @@ extension CaasRepositoryTests {
         try await customer.sync()
         let card = PaymentCard(number: "4242424242424242", expiryMonth: 12, expiryYear: 2034, securityCode: "123")
         _ = try await customer.pay(orderID: order, card: card)
-        _ = try await first(try customer.order(id: order)) { $0.summary.state == .transportScheduled }
+        _ = try await first(customer.order(id: order)) { $0.summary.state == .transportScheduled }
         return (customer, pushes, order, dealer)
     }
 
-    func driver(for customer: CaasRepository, order: String, sandbox: Sandbox, directory: URL, secrets: MemorySecretStore) async throws -> DriverRepository {
+    func driver(for customer: CaasRepository, order: UUID, sandbox: Sandbox, directory: URL, secrets: MemorySecretStore) async throws -> DriverRepository {
         let company = try await customer.orderSnapshot(id: order).delivery?.company.id ?? ""
         let email = try XCTUnwrap(drivers[company], "a driver for \(company)")
         let driver = try await DriverRepository.open(backendURL: URL(string: sandbox.url)!, dataDirectory: directory, secrets: secrets)
@@ -38,7 +38,7 @@ extension CaasRepositoryTests {
     }
 
     /// Takes a booked car to the customer's door and hands it over on the customer's code.
-    func handOver(_ customer: CaasRepository, order: String, sandbox: Sandbox) async throws {
+    func handOver(_ customer: CaasRepository, order: UUID, sandbox: Sandbox) async throws {
         try await customer.confirmDeliveryAddress(orderID: order)
         let driver = try await driver(for: customer, order: order, sandbox: sandbox, directory: try temporaryDirectory(), secrets: MemorySecretStore())
         let list = try await driver.refresh()
@@ -47,7 +47,7 @@ extension CaasRepositoryTests {
         _ = try await driver.arrive(deliveryID: job.deliveryId)
         let code = try await customer.handoverCode(orderID: order)
         _ = try await driver.confirmHandover(deliveryID: job.deliveryId, code: code.token)
-        _ = try await first(try customer.order(id: order)) { $0.summary.state == .delivered }
+        _ = try await first(customer.order(id: order)) { $0.summary.state == .delivered }
     }
 
     func testADriverHandsTheCarOverToTheCustomerWhoShowsTheCode() async throws {
@@ -72,7 +72,7 @@ extension CaasRepositoryTests {
         XCTAssertEqual(embarked, .synced)
         let arrived = try await driver.arrive(deliveryID: job.deliveryId)
         XCTAssertEqual(arrived, .synced)
-        _ = try await first(try customer.order(id: order)) { $0.summary.state == .atCustomerAddress }
+        _ = try await first(customer.order(id: order)) { $0.summary.state == .atCustomerAddress }
 
         var live = customer.liveHandoverCode(orderID: order).makeAsyncIterator()
         let next = try await live.next()
@@ -106,13 +106,13 @@ extension CaasRepositoryTests {
         XCTAssertEqual(check.customerName, "Swift Test")
         let handedOver = try await driver.confirmHandover(deliveryID: job.deliveryId, code: shown.token)
         XCTAssertEqual(handedOver, .synced)
-        let delivered = try await first(try customer.order(id: order)) { $0.summary.state == .delivered }
+        let delivered = try await first(customer.order(id: order)) { $0.summary.state == .delivered }
         XCTAssertEqual(delivered.delivery?.handover?.place, .customerAddress)
         XCTAssertEqual(delivered.actions, [.pairVehicle])
 
         // The customer says the car never reached them: the dispute is on the record, once.
         try await customer.disputeHandover(orderID: order, reason: "nobody came")
-        let disputed = try await first(try customer.order(id: order)) { $0.delivery?.dispute != nil }
+        let disputed = try await first(customer.order(id: order)) { $0.delivery?.dispute != nil }
         XCTAssertEqual(disputed.delivery?.dispute?.reason, "nobody came")
         do {
             try await customer.disputeHandover(orderID: order, reason: "again")
@@ -145,14 +145,14 @@ extension CaasRepositoryTests {
         XCTAssertEqual(report.pending, 0)
         let conflicts = try await online.conflicts()
         XCTAssertTrue(conflicts.isEmpty)
-        _ = try await first(try customer.order(id: order)) { $0.summary.state == .returnedToDealership }
+        _ = try await first(customer.order(id: order)) { $0.summary.state == .returnedToDealership }
         try await sandbox.receiveAtDealership(order: order, dealer: dealer)
-        let held = try await first(try customer.order(id: order)) { $0.summary.state == .heldAtDealership }
+        let held = try await first(customer.order(id: order)) { $0.summary.state == .heldAtDealership }
         XCTAssertEqual(held.actions, [.showHandoverCode])
         XCTAssertNotNil(held.delivery?.pickup?.address)
         let code = try await customer.handoverCode(orderID: order)
         try await sandbox.handOverAtDealership(order: order, code: code.shortCode, dealer: dealer)
-        let delivered = try await first(try customer.order(id: order)) { $0.summary.state == .delivered }
+        let delivered = try await first(customer.order(id: order)) { $0.summary.state == .delivered }
         XCTAssertEqual(delivered.delivery?.handover?.place, .dealership)
     }
 

@@ -69,14 +69,14 @@ extension CaasRepositoryTests {
         XCTAssertTrue(paired.reported && paired.status.ownerLinked)
         XCTAssertEqual(paired.link.toFirstReply.roundTrips, 2)
 
-        let operational = try await first(try customer.order(id: order)) { $0.summary.state == .operational }
+        let operational = try await first(customer.order(id: order)) { $0.summary.state == .operational }
         XCTAssertEqual(operational.appLink?.grantId, paired.grantId)
         XCTAssertEqual(operational.phoneKeys.map(\.revoked), [false])
         XCTAssertEqual(operational.actions, [])
 
         // The owner revokes the key (a lost phone): the order lists it as revoked.
         try await customer.revokePhoneKey(orderID: order, grantID: paired.grantId)
-        let revoked = try await first(try customer.order(id: order)) { $0.phoneKeys.allSatisfy(\.revoked) }
+        let revoked = try await first(customer.order(id: order)) { $0.phoneKeys.allSatisfy(\.revoked) }
         XCTAssertEqual(revoked.phoneKeys.map(\.grantId), [paired.grantId])
         do {
             try await customer.revokePhoneKey(orderID: order, grantID: paired.grantId)
@@ -96,7 +96,7 @@ extension CaasRepositoryTests {
         XCTAssertEqual(try XCTUnwrap(linked).link.mtu, 23)
         XCTAssertLessThanOrEqual(transport.largestChunk, 20, "chunks fit MTU 23")
         XCTAssertGreaterThan(transport.writes, 20, "every message went in many writes")
-        _ = try await first(try customer.order(id: order)) { $0.summary.state == .operational }
+        _ = try await first(customer.order(id: order)) { $0.summary.state == .operational }
     }
 
     func testANewPhoneBecomesAKeyOnlyRightAfterASignIn() async throws {

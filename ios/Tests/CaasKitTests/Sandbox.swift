@@ -50,7 +50,7 @@ struct Sandbox {
     }
 
     /// Registers a sale for `email`; returns the order id and the staff token that made it.
-    func sell(email: String) async throws -> (order: String, dealer: String) {
+    func sell(email: String) async throws -> (order: UUID, dealer: String) {
         let dealer = try await dealer()
         let sale: [String: Any] = [
             "customer": [
@@ -60,15 +60,17 @@ struct Sandbox {
             "configuration": ["base_platform": "urban-ev", "options": ["heat-pump"]],
             "delivery_locality": "Madrid",
         ]
-        return (try string(try await call("POST", "/v1/dealership/sales", sale, bearer: dealer), "id"), dealer)
+        let id = try string(try await call("POST", "/v1/dealership/sales", sale, bearer: dealer), "id")
+        guard let order = UUID(uuidString: id) else { throw SandboxError.missing("id") }
+        return (order, dealer)
     }
 
-    func reserve(order: String, dealer: String) async throws {
+    func reserve(order: UUID, dealer: String) async throws {
         let deposit: [String: Any] = ["deposit": ["amount_minor": 150_000, "currency": "EUR"]]
         _ = try await call("POST", "/v1/dealership/orders/\(order)/reservation", deposit, bearer: dealer)
     }
 
-    func advance(order: String, to stage: String) async throws {
+    func advance(order: UUID, to stage: String) async throws {
         _ = try await call("POST", "/v1/sandbox/orders/\(order)/factory/advance", ["to": stage], bearer: token)
     }
 
@@ -78,12 +80,12 @@ struct Sandbox {
     }
 
     /// Records the car's return at the dealership (after the customer could not be reached).
-    func receiveAtDealership(order: String, dealer: String) async throws {
+    func receiveAtDealership(order: UUID, dealer: String) async throws {
         _ = try await call("POST", "/v1/dealership/orders/\(order)/reception", [:], bearer: dealer)
     }
 
     /// The dealership hands a held car over on the customer's code.
-    func handOverAtDealership(order: String, code: String, dealer: String) async throws {
+    func handOverAtDealership(order: UUID, code: String, dealer: String) async throws {
         _ = try await call("POST", "/v1/dealership/orders/\(order)/handover", ["code": code], bearer: dealer)
     }
 
@@ -92,12 +94,12 @@ struct Sandbox {
     }
 
     /// Charges a paid order again through the gateway, as another channel might; returns the payment id.
-    func duplicateCharge(order: String) async throws -> String {
+    func duplicateCharge(order: UUID) async throws -> String {
         try string(try await call("POST", "/v1/sandbox/orders/\(order)/duplicate-charge", [:], bearer: token), "id")
     }
 
     /// Appends an event of `type`, a kind this platform does not know, as a newer one would; returns its version.
-    func appendEvent(order: String, type: String) async throws -> Int {
+    func appendEvent(order: UUID, type: String) async throws -> Int {
         let answer = try await call("POST", "/v1/sandbox/orders/\(order)/events", ["type": type, "added": true], bearer: token)
         guard let version = answer["version"] as? Int else { throw SandboxError.missing("version") }
         return version

@@ -26,6 +26,7 @@ import eu.caas.companion.core.SecretStore
 import eu.caas.companion.core.SyncReport
 import eu.caas.companion.core.handoverRefreshSeconds
 import java.io.File
+import java.util.UUID
 import java.time.Instant
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
@@ -91,7 +92,7 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
     })
 
     /** One order with its timeline: the cached value at once, then every change. */
-    fun order(id: String): Flow<OrderDetail> = callbackFlow {
+    fun order(id: UUID): Flow<OrderDetail> = callbackFlow {
         val handle = core.subscribeOrder(id, object : OrderListener {
             override fun onOrder(order: OrderDetail) {
                 trySend(order)
@@ -115,14 +116,14 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
     suspend fun requestSignInCode(email: String) = core.requestSignInCode(email)
 
     /** Signs in with the emailed code; returns the customer id. */
-    suspend fun signIn(email: String, code: String): String = core.signIn(email, code)
+    suspend fun signIn(email: String, code: String): UUID = core.signIn(email, code)
 
     suspend fun signOut() = core.signOut()
 
     /** Fetches what changed; throws `CaasException.Offline` while the cache keeps answering. */
     suspend fun sync(): SyncReport = core.sync()
 
-    suspend fun orderSnapshot(id: String): OrderDetail = core.order(id)
+    suspend fun orderSnapshot(id: UUID): OrderDetail = core.order(id)
 
     /**
      * Pays the amount due of an order. A payment still in flight is resumed, never charged twice.
@@ -130,37 +131,37 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
      * `CaasException.Offline` at once (nothing is queued; calling again resumes the same payment).
      * [PaymentProgress.RequiresAction] asks the app to open the bank's page, then [resumePayment].
      */
-    suspend fun pay(orderId: String, card: PaymentCard): PaymentProgress = core.pay(orderId, card.toCore())
+    suspend fun pay(orderId: UUID, card: PaymentCard): PaymentProgress = core.pay(orderId, card.toCore())
 
     /** How the payment in flight ended (after 3-D Secure, or at start-up); null when none is. */
-    suspend fun resumePayment(orderId: String): PaymentProgress? = core.resumePayment(orderId)
+    suspend fun resumePayment(orderId: UUID): PaymentProgress? = core.resumePayment(orderId)
 
     /** The windows the delivery of [orderId] can move to. */
-    suspend fun deliverySlots(orderId: String): List<DeliverySlot> = core.deliverySlots(orderId)
+    suspend fun deliverySlots(orderId: UUID): List<DeliverySlot> = core.deliverySlots(orderId)
 
     /**
      * Moves the delivery to the offered window starting at [start]. Needs a connection: a window
      * is only worth choosing while the transport company has room in it. Refusals (too late, no
      * changes left, the window just taken) throw `CaasException.Rejected` with the reason.
      */
-    suspend fun chooseDeliveryWindow(orderId: String, start: Instant) = core.chooseDeliveryWindow(orderId, start)
+    suspend fun chooseDeliveryWindow(orderId: UUID, start: Instant) = core.chooseDeliveryWindow(orderId, start)
 
     /** Confirms the delivery address, correcting it when [address] is given. */
-    suspend fun confirmDeliveryAddress(orderId: String, address: String? = null) =
+    suspend fun confirmDeliveryAddress(orderId: UUID, address: String? = null) =
         core.confirmDeliveryAddress(orderId, address)
 
     /** Disputes a recorded handover (the car did not reach the customer); the dealership is told at once. */
-    suspend fun disputeHandover(orderId: String, reason: String) = core.disputeHandover(orderId, reason)
+    suspend fun disputeHandover(orderId: UUID, reason: String) = core.disputeHandover(orderId, reason)
 
     /** A new code to show the driver or the dealership; offline, the last one while it is valid. */
-    suspend fun handoverCode(orderId: String): CustomerHandoverCode = core.handoverCode(orderId).toCustomer()
+    suspend fun handoverCode(orderId: UUID): CustomerHandoverCode = core.handoverCode(orderId).toCustomer()
 
     /**
      * The code on screen signed again by this phone for this moment, offline too; null once it
      * expired. The signature is the customer's word for when the driver checked the code, which
      * a driver without signal needs if the confirmation reaches the platform after the code expired.
      */
-    suspend fun presentHandoverCode(orderId: String): CustomerHandoverCode? =
+    suspend fun presentHandoverCode(orderId: UUID): CustomerHandoverCode? =
         try {
             core.presentHandoverCode(orderId).toCustomer()
         } catch (expired: CaasException.NotFound) {
@@ -173,7 +174,7 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
      * a screen that comes back (a rotation, the app reopened) keeps the code a driver may have
      * checked; [fresh] asks for a new one ("New code"), which replaces it.
      */
-    fun liveHandoverCode(orderId: String, fresh: Boolean = false): Flow<CustomerHandoverCode> = flow {
+    fun liveHandoverCode(orderId: UUID, fresh: Boolean = false): Flow<CustomerHandoverCode> = flow {
         var code = (if (fresh) null else presentHandoverCode(orderId)) ?: handoverCode(orderId)
         while (true) {
             emit(code)
@@ -192,7 +193,7 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
      * throws `CaasException.Pairing` whose `failure` says what the customer can do. Cancelling the
      * collection cancels the pairing.
      */
-    fun pairVehicle(orderId: String, transport: BleTransport, options: PairingOptions? = null): Flow<PairingProgress> =
+    fun pairVehicle(orderId: UUID, transport: BleTransport, options: PairingOptions? = null): Flow<PairingProgress> =
         channelFlow {
             val steps = object : PairingListener {
                 override fun onStep(step: PairingStep) {
@@ -206,16 +207,16 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
      * Fetches the phone key for a delivered order now, so pairing in an underground car park
      * works without signal; call it when the order shows `DELIVERED`.
      */
-    suspend fun preparePairing(orderId: String) = core.preparePairing(orderId)
+    suspend fun preparePairing(orderId: UUID) = core.preparePairing(orderId)
 
     /**
      * Revokes one of the car's phone keys listed in the order's `phoneKeys` (a lost phone); the car
      * refuses it from its next command. Signing out revokes this phone's own keys by itself.
      */
-    suspend fun revokePhoneKey(orderId: String, grantId: String) = core.revokePhoneKey(orderId, grantId)
+    suspend fun revokePhoneKey(orderId: UUID, grantId: UUID) = core.revokePhoneKey(orderId, grantId)
 
     /** Registers the FCM registration token (call from `FirebaseMessagingService.onNewToken`). */
-    suspend fun registerFcmToken(token: String): String = core.registerPushDevice(PushPlatform.FCM, token)
+    suspend fun registerFcmToken(token: String): UUID = core.registerPushDevice(PushPlatform.FCM, token)
 
     /**
      * Entry point for `FirebaseMessagingService.onMessageReceived`: the message's data map, handed

@@ -12,6 +12,7 @@ import eu.caas.companion.core.HandoverCheck
 import eu.caas.companion.core.SecretStore
 import eu.caas.companion.core.WedgedAction
 import java.io.File
+import java.util.UUID
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -48,12 +49,12 @@ class DriverRepository private constructor(private val core: Caas) : AutoCloseab
     suspend fun refresh(): List<AssignedDelivery> = core.refreshDeliveries()
 
     /** The car is loaded; [vin] as scanned from the windscreen. */
-    suspend fun embark(deliveryId: String, vin: String): DriverActionOutcome = core.embark(deliveryId, vin)
+    suspend fun embark(deliveryId: UUID, vin: String): DriverActionOutcome = core.embark(deliveryId, vin)
 
-    suspend fun arrive(deliveryId: String): DriverActionOutcome = core.arrive(deliveryId)
+    suspend fun arrive(deliveryId: UUID): DriverActionOutcome = core.arrive(deliveryId)
 
     /** Nobody took the car; [call] is what the phone call to the customer gave. */
-    suspend fun reportAbsent(deliveryId: String, call: CallOutcome): DriverActionOutcome =
+    suspend fun reportAbsent(deliveryId: UUID, call: CallOutcome): DriverActionOutcome =
         core.reportAbsent(deliveryId, call)
 
     /**
@@ -61,11 +62,11 @@ class DriverRepository private constructor(private val core: Caas) : AutoCloseab
      * checked offline; eight digits read out need a connection. A bad code throws
      * `CaasException.HandoverRefused` with the reason.
      */
-    suspend fun checkHandoverCode(deliveryId: String, code: String): HandoverCheck =
+    suspend fun checkHandoverCode(deliveryId: UUID, code: String): HandoverCheck =
         core.checkHandoverCode(deliveryId, code)
 
     /** Hands the car over to the customer whose code checks out. */
-    suspend fun confirmHandover(deliveryId: String, code: String): DriverActionOutcome =
+    suspend fun confirmHandover(deliveryId: UUID, code: String): DriverActionOutcome =
         core.confirmHandover(deliveryId, code)
 
     /** Sends what waits, in order; refreshes the list when nothing is left. */

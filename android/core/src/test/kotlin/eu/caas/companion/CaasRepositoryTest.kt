@@ -86,6 +86,10 @@ class CaasRepositoryTest {
                 assertEquals(listOf(CustomerAction.PAY_FINAL_AMOUNT), done.actions)
                 assertTrue(done.estimateRevisions.isNotEmpty())
                 assertEquals(true, done.summary.completion?.confirmed)
+                // Ids and days arrive as the platform's own types.
+                assertEquals(order, done.summary.id)
+                val completed: java.time.LocalDate = assertNotNull(done.summary.completion).date
+                assertEquals(done.estimateRevisions.last().date, completed)
                 assertNotNull(done.vin)
             }
             val synced = withTimeout(15_000) { firstSynced.await() }
@@ -173,7 +177,7 @@ class CaasRepositoryTest {
         val order = sandbox.sell(email)
         signedIn(email).use { repository ->
             val outcome = repository.onFcmMessage(
-                mapOf("event_id" to UUID.randomUUID().toString(), "order_id" to order, "order_version" to "1", "type" to "state_changed"),
+                mapOf("event_id" to UUID.randomUUID().toString(), "order_id" to order.toString(), "order_version" to "1", "type" to "state_changed"),
             )
             assertIs<PushOutcome.Synced>(outcome)
             assertEquals(OrderState.SALE_REGISTERED, repository.orderSnapshot(order).summary.state)
@@ -186,7 +190,7 @@ class CaasRepositoryTest {
         repository.use {
             assertFailsWith<CaasException.Unauthorized> { it.sync() }
             assertFailsWith<CaasException.Unauthorized> { it.signIn(email(), "000000") }
-            assertFailsWith<CaasException.InvalidInput> { it.orderSnapshot("not-an-id") }
+            assertFailsWith<CaasException.NotFound> { it.orderSnapshot(UUID.randomUUID()) }
             assertFailsWith<CaasException.InvalidPush> { it.onFcmMessage(mapOf("type" to "unlock_car")) }
         }
         val offline = CaasRepository.open("http://127.0.0.1:9", Files.createTempDirectory("caas-kt").toFile(), MemorySecretStore())

@@ -4,6 +4,7 @@ import eu.caas.companion.core.OrderState
 import eu.caas.companion.core.PushStreamHandle
 import java.io.File
 import java.nio.file.Files
+import java.util.UUID
 import kotlin.test.assertNotNull
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.withTimeout
@@ -22,7 +23,7 @@ class Journeys(val sandbox: Sandbox = Sandbox()) {
      * A customer whose car is paid, registered and booked on a transport, following it by push;
      * returns the order id and the push stream to close.
      */
-    suspend fun bookedCar(repository: CaasRepository, email: String): Pair<String, PushStreamHandle> {
+    suspend fun bookedCar(repository: CaasRepository, email: String): Pair<UUID, PushStreamHandle> {
         val order = sandbox.sell(email)
         repository.requestSignInCode(email)
         repository.signIn(email, sandbox.signInCode(email))
@@ -38,7 +39,7 @@ class Journeys(val sandbox: Sandbox = Sandbox()) {
     /** The driver of the company carrying [order], signed in on a phone in [dir]. */
     suspend fun driverFor(
         repository: CaasRepository,
-        order: String,
+        order: UUID,
         dir: File,
         secrets: MemorySecretStore = MemorySecretStore(),
     ): DriverRepository {
@@ -51,7 +52,7 @@ class Journeys(val sandbox: Sandbox = Sandbox()) {
     }
 
     /** Takes a booked car to the customer's door and hands it over on the customer's code. */
-    suspend fun handOver(repository: CaasRepository, order: String) {
+    suspend fun handOver(repository: CaasRepository, order: UUID) {
         repository.confirmDeliveryAddress(order)
         driverFor(repository, order, tempDir()).use { driver ->
             val job = driver.refresh().single { it.orderId == order }

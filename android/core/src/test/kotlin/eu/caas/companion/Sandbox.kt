@@ -4,6 +4,7 @@ import java.net.URI
 import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
+import java.util.UUID
 
 /**
  * The platform mock's dealership and sandbox APIs, for tests: the test command starts the mock
@@ -19,19 +20,19 @@ class Sandbox(
     }
 
     /** Registers a sale for [email] and returns the order id. */
-    fun sell(email: String, basePlatform: String = "urban-ev", options: List<String> = listOf("heat-pump")): String {
+    fun sell(email: String, basePlatform: String = "urban-ev", options: List<String> = listOf("heat-pump")): UUID {
         val opts = options.joinToString(",") { "\"$it\"" }
         val body = """{"customer":{"email":"$email","name":"Kotlin Test","country":"ES",
             |"registration":{"national_id":"12345678Z","address":"Calle Mayor 1, 28013 Madrid"}},
             |"configuration":{"base_platform":"$basePlatform","options":[$opts]},
             |"delivery_locality":"Madrid"}""".trimMargin()
-        return field(post("/v1/dealership/sales", body, dealer), "id")
+        return UUID.fromString(field(post("/v1/dealership/sales", body, dealer), "id"))
     }
 
-    fun reserve(order: String) =
+    fun reserve(order: UUID) =
         post("/v1/dealership/orders/$order/reservation", """{"deposit":{"amount_minor":150000,"currency":"EUR"}}""", dealer)
 
-    fun advance(order: String, to: String? = null) =
+    fun advance(order: UUID, to: String? = null) =
         post("/v1/sandbox/orders/$order/factory/advance", if (to == null) "{}" else """{"to":"$to"}""", token)
 
     /** Passes or fails the 3-D Secure check of a payment, as the customer would at the bank. */
@@ -39,19 +40,19 @@ class Sandbox(
         post("/v1/sandbox/payments/$payment/three-d-secure", """{"pass":$pass}""", token)
 
     /** Records the car's return at the dealership (after the customer could not be reached). */
-    fun receiveAtDealership(order: String) = post("/v1/dealership/orders/$order/reception", "{}", dealer)
+    fun receiveAtDealership(order: UUID) = post("/v1/dealership/orders/$order/reception", "{}", dealer)
 
     /** The dealership hands a held car over on the customer's code. */
-    fun handOverAtDealership(order: String, code: String) =
+    fun handOverAtDealership(order: UUID, code: String) =
         post("/v1/dealership/orders/$order/handover", """{"code":"$code"}""", dealer)
 
     fun signInCode(email: String): String = field(get("/v1/sandbox/sign-in-codes/$email", token), "code")
 
     /** Charges a paid order again through the gateway, as another channel might; returns the payment id. */
-    fun duplicateCharge(order: String): String = field(post("/v1/sandbox/orders/$order/duplicate-charge", "{}", token), "id")
+    fun duplicateCharge(order: UUID): String = field(post("/v1/sandbox/orders/$order/duplicate-charge", "{}", token), "id")
 
     /** Appends an event of [type], a kind this platform does not know, as a newer one would; returns its version. */
-    fun appendEvent(order: String, type: String): Long =
+    fun appendEvent(order: UUID, type: String): Long =
         Regex(""""version"\s*:\s*(\d+)""").find(post("/v1/sandbox/orders/$order/events", """{"type":"$type","added":true}""", token))
             ?.groupValues?.get(1)?.toLong() ?: error("no version")
 

@@ -29,6 +29,7 @@ import eu.caas.companion.app.ui.PairingScreen
 import eu.caas.companion.app.ui.PaymentScreen
 import eu.caas.companion.app.ui.Role
 import eu.caas.companion.app.ui.SignInScreen
+import java.util.UUID
 import kotlinx.coroutines.flow.StateFlow
 
 /** Routes; each of an order's screens has an [OrderViewModel] of its own, all reading the same cache. */
@@ -42,7 +43,7 @@ private object Routes {
     const val PAIR = "order/{id}/pair"
     const val DRIVER = "driver"
 
-    fun order(id: String, screen: String = "") = "order/$id" + if (screen.isEmpty()) "" else "/$screen"
+    fun order(id: Any, screen: String = "") = "order/$id" + if (screen.isEmpty()) "" else "/$screen"
 }
 
 @Composable
@@ -75,19 +76,20 @@ fun CaasApp(services: AppServices, deepLink: StateFlow<String?>) {
         }
         composable(Routes.ORDER, deepLinks = listOf(navDeepLink { uriPattern = "caas://order/{id}" })) { entry ->
             val id = entry.arguments?.getString("id") ?: return@composable
-            OrderScreen(orderViewModel(customerRepository, id)) { screen -> navController.navigate(Routes.order(id, screen)) }
+            val model = orderViewModel(customerRepository, id) ?: return@composable
+            OrderScreen(model) { screen -> navController.navigate(Routes.order(id, screen)) }
         }
         composable(Routes.PAY) { entry ->
-            PaymentScreen(orderViewModel(customerRepository, entry.arguments?.getString("id") ?: return@composable))
+            PaymentScreen(orderViewModel(customerRepository, entry.arguments?.getString("id") ?: return@composable) ?: return@composable)
         }
         composable(Routes.DELIVERY) { entry ->
-            DeliveryScreen(orderViewModel(customerRepository, entry.arguments?.getString("id") ?: return@composable))
+            DeliveryScreen(orderViewModel(customerRepository, entry.arguments?.getString("id") ?: return@composable) ?: return@composable)
         }
         composable(Routes.CODE) { entry ->
-            HandoverCodeScreen(orderViewModel(customerRepository, entry.arguments?.getString("id") ?: return@composable))
+            HandoverCodeScreen(orderViewModel(customerRepository, entry.arguments?.getString("id") ?: return@composable) ?: return@composable)
         }
         composable(Routes.PAIR) { entry ->
-            PairingScreen(orderViewModel(customerRepository, entry.arguments?.getString("id") ?: return@composable), services.bluetooth)
+            PairingScreen(orderViewModel(customerRepository, entry.arguments?.getString("id") ?: return@composable) ?: return@composable, services.bluetooth)
         }
         composable(Routes.DRIVER) {
             DriverScreen(viewModel { DriverViewModel(driverRepository) })
@@ -95,6 +97,9 @@ fun CaasApp(services: AppServices, deepLink: StateFlow<String?>) {
     }
 }
 
+/** The order a route names; a route or deep link with anything but an order id opens nothing. */
 @Composable
-private fun orderViewModel(repository: CaasRepository, id: String): OrderViewModel =
-    viewModel(key = "order-$id") { OrderViewModel(repository, id) }
+private fun orderViewModel(repository: CaasRepository, id: String): OrderViewModel? {
+    val order = runCatching { UUID.fromString(id) }.getOrNull() ?: return null
+    return viewModel(key = "order-$order") { OrderViewModel(repository, order) }
+}

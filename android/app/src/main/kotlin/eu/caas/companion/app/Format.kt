@@ -4,6 +4,7 @@ import eu.caas.companion.core.DeliveryWindow
 import java.math.BigDecimal
 import java.text.NumberFormat
 import java.time.Instant
+import java.time.LocalDate
 import java.time.ZoneId
 import java.time.format.DateTimeFormatter
 import java.time.format.FormatStyle
@@ -21,6 +22,9 @@ object Dates {
     private val zone: ZoneId get() = ZoneId.systemDefault()
 
     fun day(instant: Instant): String = DateTimeFormatter.ofLocalizedDate(FormatStyle.MEDIUM).withZone(zone).format(instant)
+
+    /** A calendar day (a completion date), the same wherever the phone is. */
+    fun day(date: LocalDate): String = DateTimeFormatter.ofLocalizedDate(FormatStyle.MEDIUM).format(date)
 
     fun moment(instant: Instant): String =
         DateTimeFormatter.ofLocalizedDateTime(FormatStyle.MEDIUM, FormatStyle.SHORT).withZone(zone).format(instant)

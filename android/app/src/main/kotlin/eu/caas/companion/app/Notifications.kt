@@ -13,6 +13,7 @@ import androidx.core.app.NotificationManagerCompat
 import androidx.core.content.ContextCompat
 import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.orderStateWireName
+import java.util.UUID
 
 /**
  * One notification channel per kind of update, so a customer can silence the factory's progress
@@ -48,7 +49,7 @@ object Notifications {
     }
 
     /** The link a notification opens: the order's screen. */
-    fun orderLink(orderId: String): Uri = Uri.parse("caas://order/$orderId")
+    fun orderLink(orderId: UUID): Uri = Uri.parse("caas://order/$orderId")
 
     fun show(context: Context, order: OrderDetail, eventType: String) {
         if (ContextCompat.checkSelfPermission(context, Manifest.permission.POST_NOTIFICATIONS) != PackageManager.PERMISSION_GRANTED) {

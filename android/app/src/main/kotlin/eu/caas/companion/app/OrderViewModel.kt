@@ -13,6 +13,7 @@ import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.PairingStep
 import eu.caas.companion.core.PaymentProgress
 import java.time.Instant
+import java.util.UUID
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.SharingStarted
@@ -35,7 +36,7 @@ sealed interface PairingUi {
 }
 
 /** One order's screens: its snapshot, and every action on it with a sentence for the outcome. */
-class OrderViewModel(private val repository: CaasRepository, val orderId: String) : ViewModel() {
+class OrderViewModel(private val repository: CaasRepository, val orderId: UUID) : ViewModel() {
     val order: StateFlow<OrderDetail?> =
         repository.order(orderId).stateIn(viewModelScope, SharingStarted.WhileSubscribed(5_000), null)
 

@@ -29,7 +29,7 @@ fun OrderScreen(viewModel: OrderViewModel, open: (screen: String) -> Unit) {
         Text("Now: ${orderStateWireName(detail.summary.state).replace('_', ' ')}")
         detail.summary.blocker?.let { Text("Waiting: ${it.reason}" + (it.fix?.let { fix -> "\nNext step: $fix" } ?: "")) }
         detail.summary.completion?.let {
-            Text(if (it.confirmed) "Ready on ${it.date}" else "Estimated completion ${it.date} (the factory's estimate, not a promise)")
+            Text(if (it.confirmed) "Ready on ${Dates.day(it.date)}" else "Estimated completion ${Dates.day(it.date)} (the factory's estimate, not a promise)")
         }
         detail.finalPayment?.let { due ->
             Text(
@@ -72,7 +72,7 @@ fun OrderScreen(viewModel: OrderViewModel, open: (screen: String) -> Unit) {
         }
         if (detail.estimateRevisions.isNotEmpty()) {
             Section("The factory's estimates")
-            detail.estimateRevisions.forEach { Text("${it.date}: ${it.reason}") }
+            detail.estimateRevisions.forEach { Text("${Dates.day(it.date)}: ${it.reason}") }
         }
     }
 }

@@ -16,10 +16,11 @@ import eu.caas.companion.app.Dates
 import eu.caas.companion.app.explain
 import eu.caas.companion.core.CaasException
 import eu.caas.companion.core.orderStateWireName
+import java.util.UUID
 
 /** The customer's orders, from the cache at once, synced when the screen opens. */
 @Composable
-fun OrdersScreen(repository: CaasRepository, onOpen: (String) -> Unit) {
+fun OrdersScreen(repository: CaasRepository, onOpen: (UUID) -> Unit) {
     val orders by repository.orders.collectAsStateWithLifecycle()
     var message by remember { mutableStateOf<String?>(null) }
     LaunchedEffect(Unit) {
@@ -35,7 +36,7 @@ fun OrdersScreen(repository: CaasRepository, onOpen: (String) -> Unit) {
             ListItem(
                 headlineContent = { Text(order.basePlatform) },
                 supportingContent = {
-                    val estimate = order.completion?.let { c -> (if (c.confirmed) " · ready " else " · estimated ") + c.date } ?: ""
+                    val estimate = order.completion?.let { c -> (if (c.confirmed) " · ready " else " · estimated ") + Dates.day(c.date) } ?: ""
                     Text("${orderStateWireName(order.state).replace('_', ' ')}$estimate · ${order.dealership}")
                 },
                 trailingContent = { Text(Dates.day(order.updatedAt)) },
