@@ -46,7 +46,8 @@ public final class KeychainSecretStore: SecretStore, @unchecked Sendable {
     }
 
     private func failure(_ operation: String, _ status: OSStatus) -> SecretStoreError {
-        .Failed(reason: "Keychain \(operation) failed (\(status))")
+        // The user declined the unlock the item asks for: nothing to report.
+        status == errSecUserCanceled ? .Cancelled : .Failed(reason: "Keychain \(operation) failed (\(status))")
     }
 }
 #endif

@@ -178,6 +178,13 @@ final class CaasRepositoryTests: XCTestCase {
         await assertThrows(.Unauthorized) { try await repository.sync() }
     }
 
+    func testADeclinedUnlockPromptIsACancellationNotAnInternalError() async throws {
+        let sandbox = try Sandbox()
+        let repository = try await CaasRepository.open(
+            backendURL: URL(string: sandbox.url)!, dataDirectory: try temporaryDirectory(), secrets: DecliningSecretStore())
+        await assertThrows(.Cancelled) { try await repository.sync() }
+    }
+
     func testCoreErrorsAreThrownAsTypedErrors() async throws {
         let sandbox = try Sandbox()
         let repository = try await CaasRepository.open(
@@ -241,4 +248,11 @@ final class CaasRepositoryTests: XCTestCase {
             XCTFail("\(error)", line: line)
         }
     }
+}
+
+/// A secret store whose every use the user declines, as at an unlock prompt.
+private final class DecliningSecretStore: SecretStore, @unchecked Sendable {
+    func get(key: String) throws -> String? { throw SecretStoreError.Cancelled }
+    func set(key: String, value: String) throws { throw SecretStoreError.Cancelled }
+    func delete(key: String) throws { throw SecretStoreError.Cancelled }
 }

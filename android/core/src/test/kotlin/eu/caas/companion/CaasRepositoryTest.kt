@@ -7,6 +7,8 @@ import eu.caas.companion.core.OrderState
 import eu.caas.companion.core.PaymentProgress
 import eu.caas.companion.core.PaymentRefusal
 import eu.caas.companion.core.PushOutcome
+import eu.caas.companion.core.SecretStore
+import eu.caas.companion.core.SecretStoreException
 import java.net.InetAddress
 import java.net.ServerSocket
 import java.nio.file.Files
@@ -18,11 +20,11 @@ import kotlin.test.assertIs
 import kotlin.test.assertNotNull
 import kotlin.test.assertTrue
 import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.cancelAndJoin
-import kotlinx.coroutines.flow.first
-import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.delay
+import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Test
@@ -181,6 +183,18 @@ class CaasRepositoryTest {
             )
             assertIs<PushOutcome.Synced>(outcome)
             assertEquals(OrderState.SALE_REGISTERED, repository.orderSnapshot(order).summary.state)
+        }
+    }
+
+    @Test
+    fun `a declined unlock prompt is a cancellation, not an internal error`() = runBlocking<Unit> {
+        val declining = object : SecretStore {
+            override fun get(key: String): String? = throw SecretStoreException.Cancelled()
+            override fun set(key: String, value: String) = throw SecretStoreException.Cancelled()
+            override fun delete(key: String) = throw SecretStoreException.Cancelled()
+        }
+        CaasRepository.open(sandbox.url, Files.createTempDirectory("caas-kt").toFile(), declining).use {
+            assertFailsWith<CaasException.Cancelled> { it.sync() }
         }
     }
 
