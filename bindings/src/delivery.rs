@@ -6,8 +6,8 @@ use std::sync::Arc;
 use caas_core::protocol::OrderState;
 use caas_core::protocol::api::ScheduleReason;
 use caas_core::protocol::delivery::{
-    self as wire, CallOutcome, Custody, DeliverySlot, DeliveryWindow, Handover, HandoverDispute, HandoverPlace,
-    PickupPoint,
+    CallOutcome, Custody, DeliverySlot, DeliveryView, DeliveryWindow, Handover, HandoverDispute, HandoverPlace,
+    PickupPoint, TransportCompanyView,
 };
 use caas_core::{
     AssignedDelivery, DriverActionOutcome, DriverConflict, DriverStep, DriverSyncReport, HandoverCheck, WedgedAction,
@@ -51,8 +51,9 @@ pub struct DeliveryWindow {
     pub end: Timestamp,
 }
 
-#[derive(Debug, Clone, uniffi::Record)]
-pub struct TransportCompany {
+/// The subcontracted company that carries the car.
+#[uniffi::remote(Record)]
+pub struct TransportCompanyView {
     pub id: String,
     pub name: String,
     pub phone: String,
@@ -80,10 +81,10 @@ pub struct Handover {
 }
 
 /// The delivery of an order as its customer sees it.
-#[derive(Debug, Clone, uniffi::Record)]
-pub struct Delivery {
+#[uniffi::remote(Record)]
+pub struct DeliveryView {
     pub delivery_id: Uuid,
-    pub company: TransportCompany,
+    pub company: TransportCompanyView,
     /// 1 for the first trip; each agreed new time starts another.
     pub attempt: u32,
     pub window: DeliveryWindow,
@@ -235,26 +236,6 @@ pub struct DriverSyncReport {
     pub held: u32,
 }
 
-impl From<wire::DeliveryView> for Delivery {
-    fn from(d: wire::DeliveryView) -> Self {
-        Self {
-            delivery_id: d.delivery_id,
-            company: TransportCompany { id: d.company.id, name: d.company.name, phone: d.company.phone },
-            attempt: d.attempt,
-            window: d.window,
-            address: d.address,
-            address_confirmed: d.address_confirmed,
-            changes_left: d.changes_left,
-            embarkation: d.embarkation,
-            arrived_at: d.arrived_at,
-            reception: d.reception,
-            pickup: d.pickup,
-            handover: d.handover,
-            dispute: d.dispute,
-        }
-    }
-}
-
 /// The customer's side of the delivery.
 #[uniffi::export(async_runtime = "tokio")]
 impl Caas {
@@ -312,7 +293,7 @@ impl Caas {
 
     /// The deliveries now, then after every change.
     pub fn subscribe_deliveries(&self, listener: Arc<dyn DeliveriesListener>) -> Arc<SubscriptionHandle> {
-        SubscriptionHandle::spawn(&self.inner, self.inner.deliveries_updates(), move |deliveries| {
+        SubscriptionHandle::spawn(&self.inner.runtime(), self.inner.deliveries_updates(), move |deliveries| {
             listener.on_deliveries(deliveries);
         })
     }

@@ -4,16 +4,17 @@
 use std::sync::Arc;
 
 use caas_core::protocol::push::PushHint;
-use caas_core::{AssignedDelivery, OrderSummary};
+use caas_core::{AssignedDelivery, OrderDetail, OrderSummary};
 
-use crate::records::{OrderDetail, PushOutcome};
+use crate::records::PushOutcome;
 
 /// Why the shell's secret store failed.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum SecretStoreError {
     #[error("secret store failed: {reason}")]
     Failed { reason: String },
-    /// The user declined the unlock prompt (biometrics, device credential).
+    /// The user declined the unlock prompt (biometrics, device credential) of a store that asks
+    /// for one; the stores shipped here never do.
     #[error("the user declined")]
     Cancelled,
 }

@@ -25,7 +25,7 @@ pub use pairing::*;
 pub use records::*;
 
 use caas_core::protocol::push::PushPlatform;
-use caas_core::{OrderSummary, PaymentProgress};
+use caas_core::{OrderDetail, OrderSummary, PaymentProgress};
 use foreign::ForeignSecrets;
 use futures_util::{Stream, StreamExt as _};
 use tokio_util::task::AbortOnDropHandle;
@@ -54,13 +54,14 @@ pub struct CaasConfig {
 pub struct SubscriptionHandle(Mutex<Option<AbortOnDropHandle<()>>>);
 
 impl SubscriptionHandle {
-    /// Feeds each item of `updates` to `deliver` until the stream ends or the handle stops it.
+    /// Feeds each item of `updates` to `deliver` on `runtime` until the stream ends or the
+    /// handle stops it.
     pub(crate) fn spawn<T: Send + 'static>(
-        core: &caas_core::Caas,
+        runtime: &tokio::runtime::Handle,
         updates: impl Stream<Item = T> + Send + 'static,
         deliver: impl Fn(T) + Send + 'static,
     ) -> Arc<Self> {
-        let task = core.runtime().spawn(async move {
+        let task = runtime.spawn(async move {
             let mut updates = std::pin::pin!(updates);
             while let Some(item) = updates.next().await {
                 deliver(item);
@@ -163,12 +164,12 @@ impl Caas {
 
     /// The cached orders, newest first; never touches the network.
     pub async fn orders(&self) -> Result<Vec<OrderSummary>, CaasError> {
-        Ok(self.inner.orders().await?.into_iter().collect())
+        Ok(self.inner.orders().await?)
     }
 
     /// One cached order with its timeline; never touches the network.
     pub async fn order(&self, id: Uuid) -> Result<OrderDetail, CaasError> {
-        Ok(self.inner.order(id).await?.into())
+        Ok(self.inner.order(id).await?)
     }
 
     /// Pays the amount due of an order. A payment still in flight is resumed, never doubled.
@@ -191,22 +192,71 @@ impl Caas {
 
     /// The orders list now, then after every change.
     pub fn subscribe_orders(&self, listener: Arc<dyn OrdersListener>) -> Arc<SubscriptionHandle> {
-        SubscriptionHandle::spawn(&self.inner, self.inner.orders_updates(), move |orders| {
-            listener.on_orders(orders.into_iter().collect());
+        SubscriptionHandle::spawn(&self.inner.runtime(), self.inner.orders_updates(), move |orders| {
+            listener.on_orders(orders);
         })
     }
 
     /// One order now (once it is cached), then after every change to it.
     pub fn subscribe_order(&self, id: Uuid, listener: Arc<dyn OrderListener>) -> Arc<SubscriptionHandle> {
-        SubscriptionHandle::spawn(&self.inner, self.inner.order_updates(id), move |order| {
-            listener.on_order(order.into())
+        SubscriptionHandle::spawn(&self.inner.runtime(), self.inner.order_updates(id), move |order| {
+            listener.on_order(order)
         })
     }
 
     /// Every push handled from now on, with what came of it.
     pub fn subscribe_pushes(&self, listener: Arc<dyn PushListener>) -> Arc<SubscriptionHandle> {
-        SubscriptionHandle::spawn(&self.inner, self.inner.push_updates(), move |(hint, outcome)| {
+        SubscriptionHandle::spawn(&self.inner.runtime(), self.inner.push_updates(), move |(hint, outcome)| {
             listener.on_push(hint, outcome.into());
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A listener fed from a channel of numbers, recording what it was given.
+    fn listen(
+        runtime: &tokio::runtime::Runtime,
+    ) -> (tokio::sync::mpsc::UnboundedSender<u32>, Arc<SubscriptionHandle>, Arc<Mutex<Vec<u32>>>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let updates = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|n| (n, rx)) });
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let handle = SubscriptionHandle::spawn(runtime.handle(), updates, move |n| log.lock().expect("log").push(n));
+        (tx, handle, seen)
+    }
+
+    fn until(seen: &Mutex<Vec<u32>>, expected: &[u32]) {
+        for _ in 0..200 {
+            if seen.lock().expect("log").as_slice() == expected {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("saw {:?}, expected {expected:?}", seen.lock().expect("log"));
+    }
+
+    #[test]
+    fn a_cancelled_or_dropped_handle_stops_its_listener() {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        for stop in [|handle: Arc<SubscriptionHandle>| handle.cancel(), drop] {
+            let (tx, handle, seen) = listen(&runtime);
+            tx.send(1).expect("send");
+            until(&seen, &[1]);
+            stop(handle);
+            // Sending fails once the task is gone: the receiver went with it.
+            for _ in 0..200 {
+                if tx.send(2).is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            assert!(tx.send(3).is_err(), "the listener's task ended");
+            assert_eq!(seen.lock().expect("log").as_slice(), [1], "nothing after the stop");
+        }
     }
 }

@@ -132,7 +132,8 @@ pub enum DeviceKeyError {
     /// The key store refused.
     #[error("device key failed: {reason}")]
     Failed { reason: String },
-    /// The user declined to confirm (biometrics, device credential).
+    /// The user declined to confirm (biometrics, device credential), for a key that asks; the
+    /// keys shipped here never do.
     #[error("the user declined")]
     Cancelled,
 }

@@ -2,14 +2,15 @@
 //! as remote records (no copy, no conversion); ids, days and instants cross as the platforms'
 //! types (`types.rs`).
 
-use caas_core::protocol::api::{Blocker, Money, Registration};
+use caas_core::protocol::api::{Blocker, Money, Registration, VehicleConfiguration};
+use caas_core::protocol::delivery::DeliveryView;
 use caas_core::protocol::lifecycle::Phase;
 use caas_core::protocol::pairing::api::AppLink;
 use caas_core::protocol::push::{PushHint, PushPlatform};
 use caas_core::protocol::{Actor, OrderState};
 use caas_core::{
-    CompletionDate, CustomerAction, EstimateRevision, FinalPaymentDue, OrderSummary, PaymentProgress, PhoneKey, Refund,
-    TimelineEntry, UnknownUpdate,
+    CompletionDate, CustomerAction, EstimateRevision, FinalPaymentDue, OrderDetail, OrderSummary, PaymentProgress,
+    PhoneKey, Refund, TimelineEntry, UnknownUpdate, WindowRevision,
 };
 use chrono::NaiveDate;
 use uuid::Uuid;
@@ -199,11 +200,18 @@ pub enum PaymentProgress {
     },
 }
 
-#[derive(Debug, Clone, uniffi::Record)]
-pub struct OrderDetail {
-    pub summary: OrderSummary,
+/// What the customer bought: a base platform (model) and the options added to it.
+#[uniffi::remote(Record)]
+pub struct VehicleConfiguration {
     pub base_platform: String,
     pub options: Vec<String>,
+}
+
+/// An order with its whole purchase record.
+#[uniffi::remote(Record)]
+pub struct OrderDetail {
+    pub summary: OrderSummary,
+    pub configuration: VehicleConfiguration,
     pub delivery_locality: String,
     pub deposit: Option<Money>,
     pub vin: Option<String>,
@@ -218,9 +226,9 @@ pub struct OrderDetail {
     /// The car was built for an earlier order and sold from stock.
     pub from_stock: bool,
     /// Transport and handover, once booked.
-    pub delivery: Option<crate::delivery::Delivery>,
+    pub delivery: Option<DeliveryView>,
     /// Every window the delivery was booked for, oldest first.
-    pub delivery_windows: Vec<caas_core::WindowRevision>,
+    pub delivery_windows: Vec<WindowRevision>,
     /// Every phone key issued for the car, oldest first.
     pub phone_keys: Vec<PhoneKey>,
     /// The app's link with the car, once the car confirmed it.
@@ -285,33 +293,6 @@ pub struct PushHint {
     pub order_id: Uuid,
     pub order_version: u64,
     pub kind: String,
-}
-
-impl From<caas_core::OrderDetail> for OrderDetail {
-    fn from(d: caas_core::OrderDetail) -> Self {
-        Self {
-            summary: d.summary,
-            base_platform: d.configuration.base_platform,
-            options: d.configuration.options,
-            delivery_locality: d.delivery_locality,
-            deposit: d.deposit,
-            vin: d.vin,
-            timeline: d.timeline,
-            estimate_revisions: d.estimate_revisions,
-            actions: d.actions,
-            price: d.price,
-            final_payment: d.final_payment,
-            registration: d.registration,
-            reservation_lost: d.reservation_lost,
-            from_stock: d.from_stock,
-            delivery: d.delivery.map(Into::into),
-            phone_keys: d.phone_keys,
-            app_link: d.app_link,
-            refunds: d.refunds,
-            unknown_updates: d.unknown_updates,
-            delivery_windows: d.delivery_windows,
-        }
-    }
 }
 
 impl From<caas_core::PushOutcome> for PushOutcome {

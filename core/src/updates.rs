@@ -28,6 +28,10 @@ pub enum PushOutcome {
     NotForThisAccount,
 }
 
+/// The pauses before a failed snapshot read is tried again, growing from the first to the last.
+const READ_RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(250);
+const READ_RETRY_LAST: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Where a snapshot stream is: the core it reads (weakly), the changes it waits for, and whether
 /// the current value is still to come.
 struct Snapshots {
@@ -92,8 +96,10 @@ impl Caas {
     }
 
     /// The one loop behind every snapshot stream: `read` now, then again after each change
-    /// `relevant` accepts, skipping reads that have nothing yet (`Ok(None)`) and logging failed
-    /// ones. A lagging receiver counts as a change: reading again is always safe.
+    /// `relevant` accepts, skipping reads that have nothing yet (`Ok(None)`). Changes queued
+    /// meanwhile are taken together (a sync of many orders is one read, not one per order), a
+    /// lagging receiver counts as a change, and a failed read is tried again after a pause
+    /// rather than leaving the screen without a value until the next change.
     fn snapshots<T, F, Fut>(
         &self,
         relevant: impl Fn(Change) -> bool + Send + Sync + 'static,
@@ -111,19 +117,29 @@ impl Caas {
             let reader = Arc::clone(&reader);
             async move {
                 let (relevant, read) = &*reader;
+                let mut retry = READ_RETRY_FIRST;
+                let mut wait = !std::mem::take(&mut state.first);
                 loop {
-                    if !std::mem::take(&mut state.first) {
+                    if wait {
                         match state.changes.recv().await {
                             Ok(change) if !relevant(change) => continue,
                             Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                             Err(broadcast::error::RecvError::Closed) => return None,
                         }
+                        // Whatever else is queued is covered by the read below.
+                        while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = state.changes.try_recv() {}
                     }
+                    wait = true;
                     let inner = state.core.upgrade()?;
                     match read(Caas { inner }).await {
                         Ok(Some(value)) => return Some((value, state)),
                         Ok(None) => {}
-                        Err(error) => tracing::warn!(error = error.chain(), "snapshot for an update failed"),
+                        Err(error) => {
+                            tracing::warn!(error = error.chain(), "snapshot for an update failed; trying again");
+                            tokio::time::sleep(retry).await;
+                            retry = (retry * 2).min(READ_RETRY_LAST);
+                            wait = false;
+                        }
                     }
                 }
             }

@@ -48,7 +48,9 @@ final class AppDelegate: NSObject, UIApplicationDelegate, UNUserNotificationCent
 
     /// A tapped notification opens its order.
     func userNotificationCenter(_ center: UNUserNotificationCenter, didReceive response: UNNotificationResponse) async {
-        if let id = response.notification.request.content.userInfo["order_id"] as? String, let order = UUID(uuidString: id) {
+        let userInfo = response.notification.request.content.userInfo
+        let id = userInfo["order_id"] as? String ?? (userInfo["caas"] as? [String: Any])?["order_id"] as? String
+        if let id, let order = UUID(uuidString: id) {
             await MainActor.run { AppModel.shared.openedOrder = order }
         }
     }

@@ -75,7 +75,7 @@ struct OrderView: View {
                 ProgressView()
             }
         }
-        .navigationTitle(order?.basePlatform ?? "Order")
+        .navigationTitle(order?.summary.basePlatform ?? "Order")
         .task {
             let stream = repository.order(id: orderID)
             for await detail in stream { order = detail }

@@ -27,7 +27,7 @@ final class NotificationService: UNNotificationServiceExtension {
 
     private func enrich(_ content: UNMutableNotificationContent, userInfo: [AnyHashable: Any]) async {
         guard let container = FileManager.default.containerURL(forSecurityApplicationGroupIdentifier: "group.eu.caas.companion"),
-              let orderID = (userInfo["order_id"] as? String).flatMap(UUID.init(uuidString:)),
+              let orderID = ((userInfo["caas"] as? [String: Any])?["order_id"] as? String).flatMap(UUID.init(uuidString:)),
               let backend = Bundle.main.object(forInfoDictionaryKey: "CaasBackendURL") as? String,
               let url = URL(string: backend)
         else { return }
@@ -37,7 +37,7 @@ final class NotificationService: UNNotificationServiceExtension {
                 secrets: KeychainSecretStore(service: "customer"))
             _ = try await repository.didReceiveRemoteNotification(userInfo)
             let order = try await repository.orderSnapshot(id: orderID)
-            content.title = order.basePlatform
+            content.title = order.summary.basePlatform
             content.body = "Now: \(orderStateWireName(state: order.summary.state).replacingOccurrences(of: "_", with: " "))"
             content.threadIdentifier = orderID.uuidString
             content.userInfo["order_id"] = orderID.uuidString

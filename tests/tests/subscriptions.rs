@@ -1,4 +1,4 @@
-//! Update streams give the current value at once, then one after each change and none without,
+//! Update streams give the current value at once, then a new one after a change and none without,
 //! and hold the core weakly: a stream (or a push stream) outliving its core ends with it instead
 //! of keeping the core and its SQLite connections open.
 
@@ -9,7 +9,7 @@ use caas_e2e::{Platform, WAIT};
 use futures_util::StreamExt as _;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_current_value_comes_at_once_then_one_per_change() -> anyhow::Result<()> {
+async fn the_current_value_comes_at_once_and_a_change_brings_a_new_one() -> anyhow::Result<()> {
     let platform = Platform::start().await?;
     let dir = tempfile::tempdir()?;
     let order = platform.sell_to("subs@example.com").await?;

@@ -46,8 +46,7 @@ public final class KeychainSecretStore: SecretStore, @unchecked Sendable {
     }
 
     private func failure(_ operation: String, _ status: OSStatus) -> SecretStoreError {
-        // The user declined the unlock the item asks for: nothing to report.
-        status == errSecUserCanceled ? .Cancelled : .Failed(reason: "Keychain \(operation) failed (\(status))")
+        .Failed(reason: "Keychain \(operation) failed (\(status))")
     }
 }
 #endif

@@ -2,7 +2,6 @@
 import CaasCore
 import CryptoKit
 import Foundation
-import LocalAuthentication
 
 /// The device's pairing key in the Secure Enclave: a P-256 key that never leaves the chip. Only
 /// an opaque handle (`dataRepresentation`, useless on any other device) is kept, in the Keychain.
@@ -55,8 +54,6 @@ public final class SecureEnclaveDeviceKey: DeviceKey, @unchecked Sendable {
             case .enclave(let key): return try key.signature(for: message).derRepresentation
             case .software(let key): return try key.signature(for: message).derRepresentation
             }
-        } catch let error as LAError where [.userCancel, .appCancel, .systemCancel].contains(error.code) {
-            throw DeviceKeyError.Cancelled
         } catch {
             throw DeviceKeyError.Failed(reason: "the device key could not sign: \(error)")
         }

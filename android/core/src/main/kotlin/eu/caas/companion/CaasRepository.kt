@@ -85,11 +85,8 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
     /** The customer's orders, newest first, updated after every sync or push. */
     val orders: StateFlow<List<OrderSummary>> = ordersState.asStateFlow()
 
-    private val ordersSubscription = core.subscribeOrders(object : OrdersListener {
-        override fun onOrders(orders: List<OrderSummary>) {
-            ordersState.value = orders
-        }
-    })
+    // The listener holds the state alone, not the repository: nothing running keeps it alive.
+    private val ordersSubscription = core.subscribeOrders(ordersState.feeding())
 
     /** One order with its timeline: the cached value at once, then every change. */
     fun order(id: UUID): Flow<OrderDetail> = callbackFlow {
@@ -241,5 +238,12 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
         /** Opens the core with the app's own device key (Keystore-backed on Android). */
         suspend fun open(backendUrl: String, dataDir: File, secrets: SecretStore, deviceKey: DeviceKey): CaasRepository =
             CaasRepository(Caas.openWithDeviceKey(CaasConfig(backendUrl, dataDir.absolutePath), secrets, deviceKey))
+    }
+}
+
+/** A listener that only sets this state; it captures nothing else. */
+private fun MutableStateFlow<List<OrderSummary>>.feeding(): OrdersListener = object : OrdersListener {
+    override fun onOrders(orders: List<OrderSummary>) {
+        value = orders
     }
 }

@@ -31,11 +31,8 @@ class DriverRepository private constructor(private val core: Caas) : AutoCloseab
     /** The deliveries as the phone holds them, with what is not synced yet. */
     val deliveries: StateFlow<List<AssignedDelivery>> = deliveriesState.asStateFlow()
 
-    private val subscription = core.subscribeDeliveries(object : DeliveriesListener {
-        override fun onDeliveries(deliveries: List<AssignedDelivery>) {
-            deliveriesState.value = deliveries
-        }
-    })
+    // The listener holds the state alone, not the repository: nothing running keeps it alive.
+    private val subscription = core.subscribeDeliveries(deliveriesState.feeding())
 
     suspend fun requestSignInCode(email: String) = core.requestSignInCode(email)
 
@@ -94,5 +91,12 @@ class DriverRepository private constructor(private val core: Caas) : AutoCloseab
     companion object {
         suspend fun open(backendUrl: String, dataDir: File, secrets: SecretStore): DriverRepository =
             DriverRepository(Caas.open(CaasConfig(backendUrl, dataDir.absolutePath), secrets))
+    }
+}
+
+/** A listener that only sets this state; it captures nothing else. */
+private fun MutableStateFlow<List<AssignedDelivery>>.feeding(): DeliveriesListener = object : DeliveriesListener {
+    override fun onDeliveries(deliveries: List<AssignedDelivery>) {
+        value = deliveries
     }
 }

@@ -14,6 +14,7 @@ import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import androidx.lifecycle.viewmodel.compose.viewModel
+import androidx.navigation.NavBackStackEntry
 import androidx.navigation.compose.NavHost
 import androidx.navigation.compose.composable
 import androidx.navigation.compose.rememberNavController
@@ -43,11 +44,11 @@ private object Routes {
     const val PAIR = "order/{id}/pair"
     const val DRIVER = "driver"
 
-    fun order(id: Any, screen: String = "") = "order/$id" + if (screen.isEmpty()) "" else "/$screen"
+    fun order(id: UUID, screen: String = "") = "order/$id" + if (screen.isEmpty()) "" else "/$screen"
 }
 
 @Composable
-fun CaasApp(services: AppServices, deepLink: StateFlow<String?>) {
+fun CaasApp(services: AppServices, deepLink: StateFlow<UUID?>) {
     val customer by produceState<CaasRepository?>(null) { value = services.customer.await() }
     val driver by produceState<DriverRepository?>(null) { value = services.driver.await() }
     val customerRepository = customer
@@ -75,21 +76,20 @@ fun CaasApp(services: AppServices, deepLink: StateFlow<String?>) {
             OrdersScreen(customerRepository) { navController.navigate(Routes.order(it)) }
         }
         composable(Routes.ORDER, deepLinks = listOf(navDeepLink { uriPattern = "caas://order/{id}" })) { entry ->
-            val id = entry.arguments?.getString("id") ?: return@composable
-            val model = orderViewModel(customerRepository, id) ?: return@composable
-            OrderScreen(model) { screen -> navController.navigate(Routes.order(id, screen)) }
+            val id = orderId(entry) ?: return@composable
+            OrderScreen(orderViewModel(customerRepository, id)) { screen -> navController.navigate(Routes.order(id, screen)) }
         }
         composable(Routes.PAY) { entry ->
-            PaymentScreen(orderViewModel(customerRepository, entry.arguments?.getString("id") ?: return@composable) ?: return@composable)
+            PaymentScreen(orderViewModel(customerRepository, orderId(entry) ?: return@composable))
         }
         composable(Routes.DELIVERY) { entry ->
-            DeliveryScreen(orderViewModel(customerRepository, entry.arguments?.getString("id") ?: return@composable) ?: return@composable)
+            DeliveryScreen(orderViewModel(customerRepository, orderId(entry) ?: return@composable))
         }
         composable(Routes.CODE) { entry ->
-            HandoverCodeScreen(orderViewModel(customerRepository, entry.arguments?.getString("id") ?: return@composable) ?: return@composable)
+            HandoverCodeScreen(orderViewModel(customerRepository, orderId(entry) ?: return@composable))
         }
         composable(Routes.PAIR) { entry ->
-            PairingScreen(orderViewModel(customerRepository, entry.arguments?.getString("id") ?: return@composable) ?: return@composable, services.bluetooth)
+            PairingScreen(orderViewModel(customerRepository, orderId(entry) ?: return@composable), services.bluetooth)
         }
         composable(Routes.DRIVER) {
             DriverScreen(viewModel { DriverViewModel(driverRepository) })
@@ -97,9 +97,12 @@ fun CaasApp(services: AppServices, deepLink: StateFlow<String?>) {
     }
 }
 
-/** The order a route names; a route or deep link with anything but an order id opens nothing. */
 @Composable
-private fun orderViewModel(repository: CaasRepository, id: String): OrderViewModel? {
-    val order = runCatching { UUID.fromString(id) }.getOrNull() ?: return null
-    return viewModel(key = "order-$order") { OrderViewModel(repository, order) }
-}
+private fun orderViewModel(repository: CaasRepository, id: UUID): OrderViewModel =
+    viewModel(key = "order-$id") { OrderViewModel(repository, id) }
+
+/** The order a route names; a route or deep link with anything but an order id opens nothing. */
+private fun orderId(entry: NavBackStackEntry): UUID? = entry.arguments?.getString("id")?.let(::orderId)
+
+/** An order id as text from outside the app (a link, a push), or `null` when it is not one. */
+fun orderId(text: String): UUID? = runCatching { UUID.fromString(text) }.getOrNull()

@@ -39,7 +39,7 @@ class CaasMessagingService : FirebaseMessagingService() {
                 } catch (e: CaasException) {
                     return@withTimeoutOrNull
                 }
-                val orderId = message.data["order_id"] ?: return@withTimeoutOrNull
+                val orderId = message.data["order_id"]?.let(::orderId) ?: return@withTimeoutOrNull
                 val type = message.data["type"] ?: return@withTimeoutOrNull
                 if (outcome is PushOutcome.Synced) {
                     Notifications.show(this@CaasMessagingService, repository.orderSnapshot(orderId), type)

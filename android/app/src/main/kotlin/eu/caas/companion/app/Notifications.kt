@@ -64,7 +64,7 @@ object Notifications {
         )
         val notification = NotificationCompat.Builder(context, channel.id)
             .setSmallIcon(android.R.drawable.stat_notify_sync)
-            .setContentTitle(order.basePlatform)
+            .setContentTitle(order.summary.basePlatform)
             .setContentText(text(order, eventType))
             .setContentIntent(open)
             .setAutoCancel(true)

@@ -3,7 +3,6 @@ package eu.caas.companion.android
 import android.content.Context
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
-import android.security.keystore.UserNotAuthenticatedException
 import android.util.Base64
 import eu.caas.companion.core.SecretStore
 import eu.caas.companion.core.SecretStoreException
@@ -52,9 +51,6 @@ class KeystoreSecretStore(context: Context, name: String) : SecretStore {
 
     private fun <T> guard(work: () -> T): T = try {
         work()
-    } catch (e: UserNotAuthenticatedException) {
-        // The user declined (or let time out) the unlock the key asks for: nothing to report.
-        throw SecretStoreException.Cancelled()
     } catch (e: GeneralSecurityException) {
         throw SecretStoreException.Failed("Keystore: ${e.message}")
     }

@@ -21,7 +21,7 @@ fun OrderScreen(viewModel: OrderViewModel, open: (screen: String) -> Unit) {
     val order by viewModel.order.collectAsStateWithLifecycle()
     val message by viewModel.message.collectAsStateWithLifecycle()
     val detail = order
-    Screen(detail?.basePlatform ?: "Order", message, viewModel::dismissMessage) {
+    Screen(detail?.summary?.basePlatform ?: "Order", message, viewModel::dismissMessage) {
         if (detail == null) {
             CircularProgressIndicator()
             return@Screen
