@@ -28,9 +28,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use caas_core::protocol::api::{
-    DealershipView, EventKind, Money, OrderEvent, OrderView, RegisterSaleRequest, VehicleConfiguration,
-};
+use caas_core::protocol::api::{EventKind, Money, OrderEvent, RegisterSaleRequest, VehicleConfiguration};
 use caas_core::protocol::webhook::{self, FactoryEventType, FactoryOrderUpdate, FactoryWebhook};
 use caas_core::protocol::{Actor, OrderState};
 use caas_core::store::{self, Store};
@@ -382,35 +380,6 @@ impl Throughput {
 const INGEST_EVENTS: u64 = 10_000;
 const PAGE: usize = caas_core::protocol::api::MAX_EVENTS_PER_PAGE as usize;
 
-fn synthetic_order(id: Uuid) -> OrderView {
-    OrderView {
-        id,
-        state: OrderState::SaleRegistered,
-        version: 0,
-        dealership: DealershipView {
-            id: "madrid-centro".into(),
-            name: "CaaS Madrid Centro".into(),
-            country: "ES".into(),
-            locality: "Madrid".into(),
-        },
-        configuration: VehicleConfiguration { base_platform: "urban-ev".into(), options: vec!["heat-pump".into()] },
-        delivery_locality: "Madrid".into(),
-        deposit: None,
-        vin: None,
-        factory_order_id: None,
-        estimated_completion: None,
-        blocker: None,
-        price: None,
-        final_payment: None,
-        registration: None,
-        from_stock: false,
-        delivery: None,
-        app_link: None,
-        created_at: Utc::now(),
-        updated_at: Utc::now(),
-    }
-}
-
 /// A log as the phone receives it.
 fn synthetic_events(order: Uuid, count: u64) -> Vec<store::ReceivedEvent> {
     (1..=count)
@@ -441,7 +410,7 @@ fn sync_ingest() -> anyhow::Result<Throughput> {
     let store = Store::open(&dir.path().join("core.sqlite3"))?;
     let started = Instant::now();
     runtime.block_on(async {
-        let details = store::Received::from(synthetic_order(order));
+        let details = store::Received::from(store::fixtures::details(order));
         store.write(move |tx| store::upsert_details(tx, &details)).await?;
         for page in events.chunks(PAGE) {
             let page = page.to_vec();
@@ -522,7 +491,7 @@ async fn cold_open() -> anyhow::Result<ColdOpen> {
     let store = Store::open(&data.join("caas.sqlite3"))?;
     for _ in 0..ORDERS {
         let id = Uuid::now_v7();
-        let details = store::Received::from(synthetic_order(id));
+        let details = store::Received::from(store::fixtures::details(id));
         let events = synthetic_events(id, EVENTS_PER_ORDER);
         store
             .write(move |tx| {

@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags, Transaction};
 
+#[cfg(feature = "test-support")]
+pub use orders::fixtures;
 pub use orders::{StoredOrder, StoredSummary};
 pub use payments::{PaymentAttempt, finish_attempt, load_attempt, save_attempt};
 

@@ -251,9 +251,9 @@ pub fn clear_account_data(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Data for the store's tests.
-#[cfg(test)]
-pub(crate) mod fixtures {
+/// Data for the store's tests and the benchmarks.
+#[cfg(any(test, feature = "test-support"))]
+pub mod fixtures {
     use caas_protocol::Actor;
     use caas_protocol::api::{DealershipView, EventKind, VehicleConfiguration};
 
@@ -352,15 +352,20 @@ mod tests {
                     state = t.to;
                     EventKind::StateChanged { from: Some(t.from), to: t.to, by: t.by }
                 };
-                OrderEvent {
-                    event_id: Uuid::from_u128(1000 + u128::from(version)),
-                    order_id: order_id(),
-                    version,
-                    occurred_at: DateTime::UNIX_EPOCH + chrono::Duration::seconds(version as i64),
-                    kind,
-                }
+                event(version, kind)
             })
             .collect()
+    }
+
+    /// The event at `version` of the test order's log.
+    fn event(version: u64, kind: EventKind) -> OrderEvent {
+        OrderEvent {
+            event_id: Uuid::from_u128(1000 + u128::from(version)),
+            order_id: order_id(),
+            version,
+            occurred_at: DateTime::UNIX_EPOCH + chrono::Duration::seconds(version as i64),
+            kind,
+        }
     }
 
     fn received_events(events: &[OrderEvent]) -> Vec<ReceivedEvent> {
@@ -459,19 +464,7 @@ mod tests {
                     .expect("any kind reads"),
             }
         }));
-        kinds
-            .enumerate()
-            .map(|(i, kind)| {
-                let version = i as u64 + 1;
-                ReceivedEvent::from(OrderEvent {
-                    event_id: Uuid::from_u128(5000 + u128::from(version)),
-                    order_id: order_id(),
-                    version,
-                    occurred_at: DateTime::UNIX_EPOCH + chrono::Duration::seconds(version as i64),
-                    kind,
-                })
-            })
-            .collect()
+        kinds.enumerate().map(|(i, kind)| ReceivedEvent::from(event(i as u64 + 1, kind))).collect()
     }
 
     /// The platform's own summary of the first `cursor` events: the function its order row
