@@ -430,3 +430,41 @@ async fn paying_offline_fails_at_once_and_a_forged_gateway_webhook_moves_nothing
     drop(url);
     Ok(())
 }
+
+/// Issue 13: a payment status the platform does not know (a newer gateway's) must never count,
+/// nor be stored as if it closed the attempt; the webhook is refused unapplied, so the gateway
+/// delivers it again, and a later delivery with a status it knows is applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_status_the_platform_does_not_know_is_refused_unapplied() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let order = platform.sell_to("newer.gateway@example.com").await?;
+    platform.build(order.id).await?;
+    let http = reqwest::Client::new();
+    let deliver = |status: &str| {
+        let body = json!({
+            "type": "payment_intent.processing",
+            "timestamp": Utc::now(),
+            "data": { "id": "pi_newer", "order_id": order.id, "amount": { "amount_minor": 1, "currency": "EUR" },
+                      "status": status, "created_at": Utc::now() }
+        })
+        .to_string();
+        let signed = caas_core::protocol::webhook::sign(
+            std::slice::from_ref(&platform.config.gateway_webhook_secret),
+            "msg_newer_status",
+            Utc::now().timestamp(),
+            body.as_bytes(),
+        );
+        http.post(format!("{}/v1/webhooks/gateway", platform.url()))
+            .header("webhook-id", signed.id)
+            .header("webhook-timestamp", signed.timestamp)
+            .header("webhook-signature", signed.signature)
+            .body(body)
+            .send()
+    };
+    assert_eq!(deliver("partially_captured").await?.status(), 422);
+    assert_eq!(platform.dealership.order(order.id).await?.state, OrderState::AwaitingFinalPayment);
+    let again = deliver("processing").await?;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await?["duplicate"], false, "the refused delivery was not recorded as received");
+    Ok(())
+}
