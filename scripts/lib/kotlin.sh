@@ -46,3 +46,27 @@ kotlin_test() {
     --class-path "$out:$(kotlin_classpath)" --select-package eu.caas.companion --disable-banner --details=tree \
     --fail-if-no-tests
 }
+
+# The Android framework of the modules' compileSdk (35) as a jar: Robolectric's android-all, the
+# real framework classes, from Maven Central, kept in Maven's own cache outside the clone.
+ANDROID_ALL_VERSION=15-robolectric-12650502
+ANDROID_ALL=$HOME/.m2/repository/org/robolectric/android-all/$ANDROID_ALL_VERSION/android-all-$ANDROID_ALL_VERSION.jar
+
+android_ready() {
+  command -v mvn >/dev/null || apt_ensure maven
+  if [ ! -f "$ANDROID_ALL" ]; then
+    log "fetching the Android framework jar $ANDROID_ALL_VERSION (once)"
+    mvn -q dependency:get -Dartifact="org.robolectric:android-all:$ANDROID_ALL_VERSION" -Dtransitive=false
+  fi
+}
+
+# Compiles the Android-only code of the core module (Bluetooth GATT, Keystore, Logcat, TLS) with
+# the facade and the generated bindings against the Android framework into OUT: what the JVM
+# tests cannot load is at least type-checked against the API it runs on.
+android_compile() {
+  local bindings=$1 out=$2
+  rm -rf "$out" && mkdir -p "$out"
+  # shellcheck disable=SC2046
+  "$KOTLIN_HOME/bin/kotlinc" -jvm-target 17 -nowarn -cp "$(kotlin_classpath):$ANDROID_ALL" -d "$out" \
+    $(find "$bindings" android/core/src/main/kotlin android/core/src/androidMain/kotlin -name '*.kt')
+}

@@ -24,9 +24,11 @@ import eu.caas.companion.core.pairingServiceUuid
 import eu.caas.companion.core.pairingWriteCharacteristicUuid
 import java.util.UUID
 import java.util.concurrent.ConcurrentHashMap
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.TimeoutCancellationException
 import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.channels.getOrElse
 import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
 import kotlinx.coroutines.withTimeout
@@ -94,6 +96,8 @@ class GattBleTransport(private val context: Context) : BleTransport {
                 is BleException -> e
                 is SecurityException -> BleException.Unavailable("the Bluetooth permission is missing")
                 is TimeoutCancellationException -> BleException.ConnectFailed("the car did not answer")
+                // The caller gave up (the screen closed): that stays a cancellation.
+                is CancellationException -> e
                 else -> BleException.ConnectFailed(e.message ?: "connection failed")
             }
         }
