@@ -174,12 +174,13 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
 
 /// The order's summary as its row holds it.
 fn projection(conn: &Connection, id: Uuid) -> AppResult<OrderProjection> {
-    let (blocker, estimate): (Option<String>, Option<String>) =
-        conn.query_row("SELECT blocker, estimated_completion FROM orders WHERE id = ?1", [id.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
+    let (state, blocker, estimate): (String, Option<String>, Option<String>) = conn.query_row(
+        "SELECT state, blocker, estimated_completion FROM orders WHERE id = ?1",
+        [id.to_string()],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
     Ok(OrderProjection {
-        state: Some(state(conn, id)?),
+        state: Some(state_named(&state)?),
         blocker: blocker.as_deref().map(serde_json::from_str).transpose()?,
         estimated_completion: estimate.and_then(|d| d.parse().ok()),
     })
@@ -190,6 +191,11 @@ pub fn state(conn: &Connection, id: Uuid) -> AppResult<OrderState> {
         .query_row("SELECT state FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))
         .optional()?
         .ok_or_else(|| AppError::not_found("order"))?;
+    state_named(&name)
+}
+
+/// A state as the order row stores it; this platform only ever stores its own.
+fn state_named(name: &str) -> AppResult<OrderState> {
     name.parse().map_err(|_| AppError::invalid("stored order state is unknown"))
 }
 
