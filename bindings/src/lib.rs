@@ -24,6 +24,8 @@ pub use logging::{LogLevel, LogSink, install_log_sink};
 pub use pairing::*;
 pub use records::*;
 
+use caas_core::NotificationContent;
+use caas_core::protocol::messages::Reader;
 use caas_core::protocol::push::PushPlatform;
 use caas_core::{OrderDetail, OrderSummary, PaymentProgress};
 use foreign::ForeignSecrets;
@@ -154,6 +156,19 @@ impl Caas {
     /// Hands over a push exactly as received (FCM data as JSON, the APNs payload, an SSE event).
     pub async fn handle_push(&self, payload: Vec<u8>) -> Result<PushOutcome, CaasError> {
         Ok(self.inner.handle_push(&payload).await?.into())
+    }
+
+    /// Handles a push as `handle_push` does and says what to show for it, in the language of
+    /// `locale` with times at `utc_offset_minutes` from UTC: nothing for a push handled before,
+    /// the synced event's words otherwise, and a short notice in its channel when offline.
+    pub async fn notification_for_push(
+        &self,
+        payload: Vec<u8>,
+        locale: String,
+        utc_offset_minutes: i32,
+    ) -> Result<Option<NotificationContent>, CaasError> {
+        let reader = Reader::on_phone(&locale, utc_offset_minutes);
+        Ok(self.inner.notification_for_push(&payload, reader).await?)
     }
 
     /// Fetches what changed; offline this fails with `Offline` and the cache keeps answering.

@@ -2,11 +2,13 @@
 //! as remote records (no copy, no conversion); ids, days and instants cross as the platforms'
 //! types (`types.rs`).
 
+use caas_core::NotificationContent;
 use caas_core::protocol::api::{Blocker, Money, Registration, VehicleConfiguration};
 use caas_core::protocol::delivery::DeliveryView;
 use caas_core::protocol::lifecycle::Phase;
+use caas_core::protocol::messages::{self, Language};
 use caas_core::protocol::pairing::api::AppLink;
-use caas_core::protocol::push::{PushHint, PushPlatform};
+use caas_core::protocol::push::{NotificationChannel, PushHint, PushPlatform};
 use caas_core::protocol::{Actor, OrderState};
 use caas_core::{
     CompletionDate, CustomerAction, EstimateRevision, FinalPaymentDue, OrderDetail, OrderSummary, PaymentProgress,
@@ -77,10 +79,42 @@ pub enum PushPlatform {
     Sse,
 }
 
-/// The wire name of a state (`in_production`), for logs and deep links.
+/// The wire name of a state (`in_production`), for logs and deep links; never shown to a person.
 #[uniffi::export]
 pub fn order_state_wire_name(state: OrderState) -> String {
     state.wire_name().to_owned()
+}
+
+/// The words for a state in the language of `locale` (the system's, e.g. `es-ES` or `pt_PT`);
+/// English for a language the app does not speak.
+#[uniffi::export]
+pub fn order_state_label(state: OrderState, locale: String) -> String {
+    messages::state_label(state, Language::from_locale(&locale)).to_owned()
+}
+
+/// The kind of update a notification is about: an Android channel, an iOS category.
+#[uniffi::remote(Enum)]
+pub enum NotificationChannel {
+    Manufacturing,
+    Payment,
+    Delivery,
+    Keys,
+}
+
+/// A notification to show for a push, written by the core in the phone's language.
+#[uniffi::remote(Record)]
+pub struct NotificationContent {
+    pub event_id: Uuid,
+    pub order_id: Uuid,
+    pub title: String,
+    pub body: String,
+    pub channel: NotificationChannel,
+    /// Notifications of one order are grouped together and replace each other.
+    pub thread: String,
+    /// The app's link to the order's screen.
+    pub link: String,
+    /// Written from the push alone: the order could not be synced in time.
+    pub partial: bool,
 }
 
 #[uniffi::remote(Record)]

@@ -9,6 +9,7 @@ mod client;
 mod delivery;
 mod driver;
 mod error;
+mod notification;
 mod pairing;
 mod payments;
 mod push_stream;
@@ -28,6 +29,7 @@ pub use driver::{
     AssignedDelivery, DriverActionOutcome, DriverConflict, DriverStep, DriverSyncReport, HandoverCheck, WedgedAction,
 };
 pub use error::{CaasError, Cause, PairingFailure, PaymentRefusal, Result, StorageError};
+pub use notification::{NotificationContent, order_link};
 #[cfg(feature = "btleplug")]
 pub use pairing::btleplug_transport::BtleplugTransport;
 pub use pairing::simulated::{Air, LinkConditions, SimulatedTransport};

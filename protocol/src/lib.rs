@@ -7,6 +7,7 @@ pub mod api;
 pub mod delivery;
 pub mod handover;
 pub mod lifecycle;
+pub mod messages;
 pub mod pairing;
 pub mod payment;
 pub mod projection;

@@ -35,6 +35,45 @@ impl PushPlatform {
     }
 }
 
+/// The kind of update a push is about, so a customer can silence the factory's progress and keep
+/// the driver at the door: an Android notification channel, an iOS notification category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotificationChannel {
+    Manufacturing,
+    Payment,
+    Delivery,
+    Keys,
+}
+
+impl NotificationChannel {
+    /// The channel of an event type; a type this version does not know is order progress.
+    pub fn of_event_type(kind: &str) -> NotificationChannel {
+        match kind {
+            "final_payment_requested" | "payment_reminder" | "payment_refunded" => NotificationChannel::Payment,
+            "delivery_scheduled"
+            | "delivery_address_confirmed"
+            | "embarked"
+            | "customer_absent"
+            | "received_at_dealership"
+            | "pickup_required"
+            | "handed_over"
+            | "handover_disputed" => NotificationChannel::Delivery,
+            "key_issued" | "key_revoked" | "app_linked" => NotificationChannel::Keys,
+            _ => NotificationChannel::Manufacturing,
+        }
+    }
+
+    /// The identifier both platforms register the channel or category under.
+    pub fn id(self) -> &'static str {
+        match self {
+            NotificationChannel::Manufacturing => "manufacturing",
+            NotificationChannel::Payment => "payment",
+            NotificationChannel::Delivery => "delivery",
+            NotificationChannel::Keys => "keys",
+        }
+    }
+}
+
 /// The content of every push.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -71,12 +110,27 @@ impl PushHint {
         })
     }
 
-    /// The APNs payload: a silent background push with the hint beside `aps`.
+    /// The APNs payload: a visible alert the Notification Service Extension rewrites
+    /// (`mutable-content`) after syncing the order, with the hint beside `aps`. The alert itself
+    /// names only a localization key of the app, so no personal data travels in it and the
+    /// customer reads their own language even when the extension runs out of time.
     pub fn to_apns(&self) -> Value {
+        let channel = NotificationChannel::of_event_type(&self.kind);
         json!({
-            "aps": { "content-available": 1 },
+            "aps": {
+                "alert": { "loc-key": format!("push.{}", channel.id()) },
+                "mutable-content": 1,
+                "sound": "default",
+                "thread-id": self.order_id.to_string(),
+                "category": channel.id(),
+            },
             "caas": self,
         })
+    }
+
+    /// The notification channel of this push.
+    pub fn channel(&self) -> NotificationChannel {
+        NotificationChannel::of_event_type(&self.kind)
     }
 
     /// One server-sent event, including the blank line that ends it.
@@ -205,6 +259,29 @@ mod tests {
             assert_eq!(PushHint::parse(&bytes), Ok(h.clone()));
             assert!(bytes.len() < MAX_PUSH_BYTES);
         }
+    }
+
+    /// Issue 15: the APNs payload was a silent push (`content-available` only), so iOS never ran
+    /// the Notification Service Extension and showed nothing. It is an alert the extension may
+    /// rewrite, grouped by order, in the channel of its event.
+    #[test]
+    fn the_apns_payload_is_an_alert_the_extension_rewrites() {
+        let mut h = hint();
+        h.kind = "final_payment_requested".into();
+        let apns = h.to_apns();
+        assert_eq!(apns["aps"]["mutable-content"], 1);
+        assert_eq!(apns["aps"]["alert"]["loc-key"], "push.payment");
+        assert_eq!(apns["aps"]["thread-id"], h.order_id.to_string());
+        assert_eq!(apns["aps"]["category"], "payment");
+        assert!(apns["aps"].get("content-available").is_none());
+    }
+
+    #[test]
+    fn an_event_type_names_its_channel() {
+        assert_eq!(NotificationChannel::of_event_type("payment_reminder"), NotificationChannel::Payment);
+        assert_eq!(NotificationChannel::of_event_type("embarked"), NotificationChannel::Delivery);
+        assert_eq!(NotificationChannel::of_event_type("key_issued"), NotificationChannel::Keys);
+        assert_eq!(NotificationChannel::of_event_type("warranty_extended"), NotificationChannel::Manufacturing);
     }
 
     #[test]

@@ -89,7 +89,7 @@ async fn a_present_customer_takes_the_car_on_a_verified_code() -> anyhow::Result
     ]));
     assert!(driver.refresh_deliveries().await?.is_empty(), "a delivered car leaves the driver's list");
     let sms = platform.sandbox.messages(Some(customer.order), Some("sms")).await?;
-    for words in ["on its way", "at your address", "handed over"] {
+    for words in ["está de camino", "está en tu dirección", "Te hemos entregado"] {
         assert!(sms.iter().any(|m| m["payload"]["body"].as_str().is_some_and(|b| b.contains(words))), "{words}");
     }
     // The same code shown again, at the dealership this time, is refused as used.
@@ -162,7 +162,7 @@ async fn an_unreachable_customer_collects_the_car_at_the_dealership() -> anyhow:
     assert!(delivery.reception.expect("reception recorded").party.contains("CaaS Madrid Centro"));
     assert_eq!(held.actions, vec![CustomerAction::ShowHandoverCode]);
     let sms = platform.sandbox.messages(Some(customer.order), Some("sms")).await?;
-    assert!(sms.iter().any(|m| m["payload"]["body"].as_str().is_some_and(|b| b.contains("collect your car"))));
+    assert!(sms.iter().any(|m| m["payload"]["body"].as_str().is_some_and(|b| b.contains("Recoge tu coche"))));
 
     let code = customer.core.handover_code(customer.order).await?;
     let wrong = platform.dealership.hand_over(customer.order, "00000000").await.expect_err("not the code");

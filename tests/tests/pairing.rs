@@ -90,7 +90,7 @@ async fn a_delivered_customer_pairs_and_the_car_becomes_operational() -> anyhow:
     let car = platform.sandbox.vehicle(&vin).await?;
     assert_eq!((car.on_air, car.linked_phones, car.links_executed), (true, 1, 1));
     let sms = platform.sandbox.messages(Some(ana.order), Some("sms")).await?;
-    assert!(sms.iter().any(|m| m["payload"]["body"].as_str().is_some_and(|b| b.contains("phone key"))));
+    assert!(sms.iter().any(|m| m["payload"]["body"].as_str().is_some_and(|b| b.contains("llave móvil"))));
 
     // Pairing again later (a new phone session) uses the same key and changes nothing.
     let again = ana.core.pair_vehicle(ana.order, &radio, PairingOptions::default(), None).await?;

@@ -4,6 +4,7 @@
 
 use caas_core::protocol::OrderState;
 use caas_core::protocol::api::{ErrorCode, Money, RegistrationDetails};
+use caas_core::protocol::messages::{Language, Reader};
 use caas_core::{CaasError, CustomerAction, PaymentProgress, PaymentRefusal};
 use caas_e2e::{Platform, Watcher, card, customer, deposit};
 use chrono::Utc;
@@ -46,10 +47,10 @@ async fn a_card_payment_registers_the_car() -> anyhow::Result<()> {
     assert_eq!(due.actions, vec![CustomerAction::PayFinalAmount]);
     let mails = platform.sandbox.messages(Some(order.id), Some("email")).await?;
     assert!(
-        mails
-            .iter()
-            .any(|m| m["payload"]["body"].as_str().is_some_and(|b| b.contains(&payment.amount_due.to_string()))),
-        "the customer is told the amount due: {mails:?}"
+        mails.iter().any(|m| m["payload"]["body"]
+            .as_str()
+            .is_some_and(|b| b.contains(&Reader::in_utc(Language::Spanish).money(&payment.amount_due)))),
+        "the customer is told the amount due, in their language: {mails:?}"
     );
 
     let progress = phone.pay(order.id, card(SUCCEEDS)).await?;
@@ -261,14 +262,17 @@ async fn an_unpaid_car_becomes_stock_and_another_customer_buys_it() -> anyhow::R
     // Six days and a bit later the reminder goes out; a day later the deadline has passed.
     platform.sandbox.advance_clock(6 * 86_400 + 3_600).await?;
     let sms = platform.sandbox.messages(Some(order.id), Some("sms")).await?;
-    assert!(sms.iter().any(|m| m["payload"]["body"].as_str().is_some_and(|b| b.starts_with("Reminder"))), "{sms:?}");
+    assert!(
+        sms.iter().any(|m| m["payload"]["body"].as_str().is_some_and(|b| b.starts_with("Recordatorio"))),
+        "{sms:?}"
+    );
     platform.sandbox.advance_clock(86_400).await?;
     let lost = watch_first.until_state(OrderState::DealershipStock).await?;
     assert!(lost.reservation_lost);
     assert!(lost.actions.is_empty(), "payment is no longer offered");
     assert_eq!(refusal(first.pay(order.id, card(SUCCEEDS)).await), PaymentRefusal::ReservationLost);
     let mails = platform.sandbox.messages(Some(order.id), Some("email")).await?;
-    assert!(mails.iter().any(|m| m["payload"]["body"].as_str().is_some_and(|b| b.contains("reservation is lost"))));
+    assert!(mails.iter().any(|m| m["payload"]["body"].as_str().is_some_and(|b| b.contains("has perdido la reserva"))));
 
     // The car kept its history and is stock of the dealership.
     let stock = platform.dealership.stock().await?;

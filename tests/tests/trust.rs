@@ -3,9 +3,12 @@
 
 use std::path::Path;
 
+use anyhow::Context as _;
 use caas_core::Caas;
 use caas_core::protocol::OrderState;
-use caas_core::protocol::api::{CustomerDetails, RegisterSaleRequest, RegistrationDetails, VehicleConfiguration};
+use caas_core::protocol::api::{
+    CustomerDetails, EventKind, RegisterSaleRequest, RegistrationDetails, VehicleConfiguration,
+};
 use caas_core::protocol::handover;
 use caas_core::protocol::payment::CardDetails;
 use caas_e2e::{DRIVER, Platform, Watcher, customer};
@@ -621,14 +624,19 @@ async fn the_customer_is_told_of_a_handover_and_can_dispute_it() -> anyhow::Resu
     let platform = Platform::start().await?;
     let dir = tempfile::tempdir()?;
     let mut customer = platform.delivered_customer("dispute@example.com", dir.path()).await?;
+    let handed_over = platform
+        .sandbox
+        .order_events(customer.order)
+        .await?
+        .into_iter()
+        .find(|e| matches!(e.kind, EventKind::HandedOver { .. }))
+        .context("the handover is on the order's log")?;
     let told: Vec<String> = platform
         .sandbox
         .messages(Some(customer.order), None)
         .await?
         .iter()
-        .filter(|m| {
-            m["payload"].to_string().contains("handed_over") || m["payload"].to_string().contains("handed over")
-        })
+        .filter(|m| m["event_id"] == handed_over.event_id.to_string().as_str())
         .filter_map(|m| m["channel"].as_str().map(str::to_owned))
         .collect();
     for channel in ["sse", "email", "sms"] {

@@ -6,6 +6,7 @@
 
 use caas_protocol::OrderState;
 use caas_protocol::api::{EventKind, OrderEvent};
+use caas_protocol::messages::{Language, Reader, event_sentence};
 use caas_protocol::push::{PushHint, PushPlatform};
 use chrono::Utc;
 use rusqlite::{Connection, params};
@@ -54,10 +55,12 @@ pub struct Pending(pub Vec<LiveHint>);
 
 /// Records the notifications for `events` of `order_id`'s customer.
 pub fn record(conn: &Connection, customer_id: Uuid, events: &[OrderEvent]) -> AppResult<Pending> {
-    let (email, phone): (String, Option<String>) =
-        conn.query_row("SELECT email, phone FROM customers WHERE id = ?1", [customer_id.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+    let (email, phone, country): (String, Option<String>, String) =
+        conn.query_row("SELECT email, phone, country FROM customers WHERE id = ?1", [customer_id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?;
+    // The platform does not know where the customer reads its mail: times say UTC.
+    let reader = Reader::in_utc(Language::of_country(&country));
     let devices: Vec<(String, String, String)> = {
         let mut stmt = conn.prepare("SELECT id, platform, token FROM devices WHERE customer_id = ?1")?;
         let rows = stmt.query_map([customer_id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
@@ -83,7 +86,7 @@ pub fn record(conn: &Connection, customer_id: Uuid, events: &[OrderEvent]) -> Ap
                 pending.0.push(LiveHint { device_id, hint: hint.clone() });
             }
         }
-        let sentence = describe(&event.kind);
+        let sentence = event_sentence(&event.kind, &reader);
         let mail = json!({ "to": email, "subject": "Your car order", "body": sentence });
         log(conn, "email", &email, event, &mail.to_string())?;
         if let (Some(phone), true) = (&phone, is_milestone(&event.kind)) {
@@ -150,82 +153,4 @@ fn is_milestone(kind: &EventKind) -> bool {
             | EventKind::PaymentRefunded { .. }
             | EventKind::HandoverDisputed { .. }
     )
-}
-
-/// The sentence an email or SMS carries for an event.
-pub fn describe(kind: &EventKind) -> String {
-    match kind {
-        EventKind::StateChanged { to: OrderState::Unassigned, .. } => {
-            "The final payment was not made before its deadline: your reservation is lost and the car returns to \
-             the dealership's stock."
-                .to_owned()
-        }
-        EventKind::StateChanged { to: OrderState::InTransit, .. } => {
-            "Your car is on its way. Have your handover code ready when the driver arrives.".to_owned()
-        }
-        EventKind::StateChanged { to: OrderState::AtCustomerAddress, .. } => {
-            "The driver is at your address with your car. Show your handover code to take it.".to_owned()
-        }
-        EventKind::StateChanged { to, .. } => format!("Your order is now: {}.", to.wire_name().replace('_', " ")),
-        EventKind::EstimateRevised { estimated_completion, reason } => {
-            format!(
-                "The factory now estimates completion on {estimated_completion} ({reason}). This is an estimate, not a promise."
-            )
-        }
-        EventKind::ConfigurationRejected { reason, .. } => {
-            format!(
-                "The factory could not accept your car's configuration: {reason}. Your dealership will contact you."
-            )
-        }
-        EventKind::FinalPaymentRequested { amount_due, deadline } => format!(
-            "Your car is ready. Please pay the remaining {amount_due} before {}; after that the reservation is lost.",
-            deadline.format("%Y-%m-%d %H:%M UTC")
-        ),
-        EventKind::PaymentReminder { amount_due, deadline } => format!(
-            "Reminder: {amount_due} is still due for your car. The deadline is {}.",
-            deadline.format("%Y-%m-%d %H:%M UTC")
-        ),
-        EventKind::RegistrationBlocked { reason, fix, .. } => {
-            format!("Your car's registration is on hold: {reason}. Next step: {fix}.")
-        }
-        EventKind::DeliveryScheduled { window, company, .. } => format!(
-            "Your car will be delivered by {company} on {} between {} and {} UTC.",
-            window.start.format("%Y-%m-%d"),
-            window.start.format("%H:%M"),
-            window.end.format("%H:%M")
-        ),
-        EventKind::DeliveryAddressConfirmed => "Thank you: the delivery address is confirmed.".to_owned(),
-        EventKind::Embarked { custody, .. } => format!("{} has loaded your car.", custody.party),
-        EventKind::CustomerAbsent { call, .. } => match call {
-            caas_protocol::delivery::CallOutcome::Rescheduled { .. } => {
-                "We missed you; the driver has booked the new time you agreed.".to_owned()
-            }
-            _ => "We missed you and could not agree a new time; your car returns to the dealership.".to_owned(),
-        },
-        EventKind::ReceivedAtDealership { custody } => {
-            format!("Your car is back at the dealership ({}).", custody.party)
-        }
-        EventKind::PickupRequired { pickup } => format!(
-            "Please collect your car at {}, {} ({}). Bring your phone to show the handover code.",
-            pickup.dealership, pickup.address, pickup.opening_hours
-        ),
-        EventKind::HandedOver { handover } => format!("Your car was handed over to you ({}). Enjoy it!", handover.by),
-        EventKind::KeyIssued { not_after, .. } => format!(
-            "A phone key for your car was issued, valid until {}. If you did not pair a phone, contact your \
-             dealership.",
-            not_after.format("%Y-%m-%d")
-        ),
-        EventKind::KeyRevoked { .. } => {
-            "A phone key for your car was revoked; the car no longer accepts it.".to_owned()
-        }
-        EventKind::AppLinked { .. } => "Your phone is linked to your car. It is ready to use.".to_owned(),
-        EventKind::HandoverDisputed { .. } => {
-            "We received your dispute of the handover. Your dealership is looking into it and will contact you."
-                .to_owned()
-        }
-        EventKind::Unknown(_) => "There is an update on your order; open the app to see it.".to_owned(),
-        EventKind::PaymentRefunded { amount, reason, .. } => {
-            format!("A charge of {amount} was refunded to your card: {reason}.")
-        }
-    }
 }

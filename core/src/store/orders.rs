@@ -143,13 +143,17 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[ReceivedEvent])
     Ok(Applied { new_events, cursor, gap })
 }
 
+/// Whether this push was handled before.
+pub fn push_received(conn: &Connection, event_id: Uuid) -> Result<bool> {
+    Ok(conn
+        .query_row("SELECT 1 FROM push_receipts WHERE event_id = ?1", [event_id.to_string()], |_| Ok(true))
+        .optional()?
+        .unwrap_or(false))
+}
+
 /// Whether this push was already handled, or its event is already in the cache.
 pub fn push_seen(conn: &Connection, hint: &PushHint) -> Result<bool> {
-    let receipt: bool = conn
-        .query_row("SELECT 1 FROM push_receipts WHERE event_id = ?1", [hint.event_id.to_string()], |_| Ok(true))
-        .optional()?
-        .unwrap_or(false);
-    if receipt {
+    if push_received(conn, hint.event_id)? {
         return Ok(true);
     }
     let cursor: Option<u64> = conn
@@ -220,6 +224,18 @@ pub fn load_order(conn: &Connection, id: Uuid) -> Result<Option<StoredOrder>> {
         .collect::<Result<Vec<OrderEvent>>>()?;
     let payment_attempt = super::load_attempt(conn, id)?;
     Ok(Some(StoredOrder { summary: summary(&details, rest)?, events, payment_attempt }))
+}
+
+/// A cached event and the model of the car its order is for, to tell the customer about it.
+pub fn event_with_car(conn: &Connection, event_id: Uuid) -> Result<Option<(OrderEvent, Option<String>)>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT e.body, json_extract(o.details, '$.configuration.base_platform')
+             FROM events e JOIN orders o ON o.id = e.order_id WHERE e.event_id = ?1",
+        )?
+        .query_row([event_id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))
+        .optional()?;
+    row.map(|(body, car)| Ok((serde_json::from_str(&body)?, car))).transpose()
 }
 
 /// The version of the last applied event of an order, 0 when it is not cached.

@@ -264,14 +264,32 @@ public final class CaasRepository: Sendable {
     /// Entry point for `didReceiveRemoteNotification` and the Notification Service Extension: the
     /// payload as delivered, which the core checks before syncing the order it names.
     public func didReceiveRemoteNotification(_ userInfo: [AnyHashable: Any]) async throws -> PushOutcome {
+        let data = try Self.pushPayload(userInfo)
+        return try await cancellable { [core] in try await core.handlePush(payload: data) }
+    }
+
+    /// What to show for a push (the Notification Service Extension's content), written by the
+    /// core in the language of `locale` with times in `timeZone`: nil for a push handled before.
+    public func notificationContent(
+        for userInfo: [AnyHashable: Any],
+        locale: Locale = .current,
+        timeZone: TimeZone = .current
+    ) async throws -> NotificationContent? {
+        let data = try Self.pushPayload(userInfo)
+        let offsetMinutes = Int32(timeZone.secondsFromGMT() / 60)
+        return try await cancellable { [core] in
+            try await core.notificationForPush(payload: data, locale: locale.identifier, utcOffsetMinutes: offsetMinutes)
+        }
+    }
+
+    private static func pushPayload(_ userInfo: [AnyHashable: Any]) throws -> Data {
         let payload = Dictionary(uniqueKeysWithValues: userInfo.compactMap { key, value in
             (key as? String).map { ($0, value) }
         })
         guard JSONSerialization.isValidJSONObject(payload) else {
             throw CaasError.InvalidPush(reason: "the notification payload is not JSON")
         }
-        let data = try JSONSerialization.data(withJSONObject: payload)
-        return try await cancellable { [core] in try await core.handlePush(payload: data) }
+        return try JSONSerialization.data(withJSONObject: payload)
     }
 
     /// The development push channel (the platform mock's SSE stream) in place of APNs.

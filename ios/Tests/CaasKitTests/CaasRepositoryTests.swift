@@ -156,13 +156,41 @@ final class CaasRepositoryTests: XCTestCase {
         let (order, _) = try await sandbox.sell(email: email)
         let repository = try await signedIn(sandbox, email)
         let userInfo: [AnyHashable: Any] = [
-            "aps": ["content-available": 1],
+            "aps": ["alert": ["loc-key": "push.manufacturing"], "mutable-content": 1],
             "caas": ["event_id": UUID().uuidString, "order_id": order.uuidString, "order_version": 1, "type": "state_changed"],
         ]
         let outcome = try await repository.didReceiveRemoteNotification(userInfo)
         XCTAssertEqual(outcome, .synced(newEvents: 1))
         let snapshot = try await repository.orderSnapshot(id: order)
         XCTAssertEqual(snapshot.summary.state, .saleRegistered)
+    }
+
+    /// Issue 15: the platform's APNs pushes were silent and the extension wrote "Now: in production"
+    /// in English. A push is an alert the extension rewrites with the core's words, in the phone's
+    /// language, once.
+    func testAPushBecomesTheNotificationTheCustomerReads() async throws {
+        let sandbox = try Sandbox()
+        let email = email()
+        let (order, dealer) = try await sandbox.sell(email: email)
+        let repository = try await signedIn(sandbox, email)
+        try await repository.registerAPNsToken(Data([0xca, 0xa5, 0x01]))
+        try await sandbox.reserve(order: order, dealer: dealer)
+        try await sandbox.advance(order: order, to: "in_production")
+        let pushes = try await sandbox.apnsPushes(order: order)
+        let push = try XCTUnwrap(pushes.last)
+        let aps = try XCTUnwrap(push["aps"] as? [String: Any])
+        XCTAssertEqual(aps["mutable-content"] as? Int, 1, "the extension runs")
+        XCTAssertNotNil(aps["alert"], "and iOS shows it")
+
+        let shown = try await repository.notificationContent(for: push, locale: Locale(identifier: "es_ES"))
+        let content = try XCTUnwrap(shown)
+        XCTAssertEqual(content.title, "urban-ev")
+        XCTAssertEqual(content.body, "Tu pedido ahora está: en producción.")
+        XCTAssertEqual(content.channel, .manufacturing)
+        XCTAssertEqual(content.thread, order.uuidString.lowercased())
+        XCTAssertEqual(content.link, "caas://order/\(order.uuidString.lowercased())")
+        let again = try await repository.notificationContent(for: push, locale: Locale(identifier: "es_ES"))
+        XCTAssertNil(again, "a push is shown once")
     }
 
     func testSigningOutEndsTheSessionOnThePlatformToo() async throws {

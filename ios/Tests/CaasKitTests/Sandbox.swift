@@ -25,6 +25,10 @@ struct Sandbox {
     }
 
     private func call(_ method: String, _ path: String, _ body: [String: Any]?, bearer: String) async throws -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: try await send(method, path, body, bearer: bearer))) as? [String: Any] ?? [:]
+    }
+
+    private func send(_ method: String, _ path: String, _ body: [String: Any]?, bearer: String) async throws -> Data {
         var request = URLRequest(url: URL(string: url + path)!)
         request.httpMethod = method
         request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization")
@@ -37,7 +41,7 @@ struct Sandbox {
         guard (200..<300).contains(status) else {
             throw SandboxError.status(path, status, String(decoding: data, as: UTF8.self))
         }
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        return data
     }
 
     private func string(_ object: [String: Any], _ key: String) throws -> String {
@@ -116,6 +120,13 @@ struct Sandbox {
     /// Moves the platform's clock forward.
     func advanceClock(seconds: Int) async throws {
         _ = try await call("POST", "/v1/sandbox/clock/advance", ["seconds": seconds], bearer: token)
+    }
+
+    /// The APNs payloads the platform sent for `order`, oldest first.
+    func apnsPushes(order: UUID) async throws -> [[AnyHashable: Any]] {
+        let data = try await send("GET", "/v1/sandbox/messages?order_id=\(order.uuidString.lowercased())&channel=apns", nil, bearer: token)
+        let log = (try JSONSerialization.jsonObject(with: data)) as? [[String: Any]] ?? []
+        return log.compactMap { $0["payload"] as? [AnyHashable: Any] }
     }
 
     /// How many access tokens of `email` the platform still accepts.

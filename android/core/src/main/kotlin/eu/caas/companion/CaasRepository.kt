@@ -8,6 +8,7 @@ import eu.caas.companion.core.CardDetails
 import eu.caas.companion.core.DeliverySlot
 import eu.caas.companion.core.DeviceKey
 import eu.caas.companion.core.HandoverCode
+import eu.caas.companion.core.NotificationContent
 import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.OrderListener
 import eu.caas.companion.core.OrderSummary
@@ -26,8 +27,10 @@ import eu.caas.companion.core.SecretStore
 import eu.caas.companion.core.SyncReport
 import eu.caas.companion.core.handoverRefreshSeconds
 import java.io.File
-import java.util.UUID
 import java.time.Instant
+import java.time.ZoneId
+import java.util.Locale
+import java.util.UUID
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
@@ -221,6 +224,20 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
      */
     suspend fun onFcmMessage(data: Map<String, String>): PushOutcome =
         core.handlePush(FcmPayload.encode(data).toByteArray(Charsets.UTF_8))
+
+    /**
+     * Handles an FCM data message and says what to show for it, written by the core in the
+     * language of [locale] with times in [zone]: null for a message handled before.
+     */
+    suspend fun notificationFor(
+        data: Map<String, String>,
+        locale: Locale = Locale.getDefault(),
+        zone: ZoneId = ZoneId.systemDefault(),
+    ): NotificationContent? = core.notificationForPush(
+        FcmPayload.encode(data).toByteArray(Charsets.UTF_8),
+        locale.toLanguageTag(),
+        zone.rules.getOffset(Instant.now()).totalSeconds / 60,
+    )
 
     /** The development push channel (the platform mock's SSE stream) in place of FCM. */
     suspend fun connectDevelopmentPushStream(): PushStreamHandle = core.connectPushStream()

@@ -3,6 +3,7 @@ package eu.caas.companion
 import eu.caas.companion.core.CaasException
 import eu.caas.companion.core.CustomerAction
 import eu.caas.companion.core.LogLevel
+import eu.caas.companion.core.NotificationChannel
 import eu.caas.companion.core.OrderState
 import eu.caas.companion.core.PaymentProgress
 import eu.caas.companion.core.PaymentRefusal
@@ -12,12 +13,15 @@ import eu.caas.companion.core.SecretStoreException
 import java.net.InetAddress
 import java.net.ServerSocket
 import java.nio.file.Files
+import java.time.ZoneId
+import java.util.Locale
 import java.util.UUID
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertIs
 import kotlin.test.assertNotNull
+import kotlin.test.assertNull
 import kotlin.test.assertTrue
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
@@ -183,6 +187,30 @@ class CaasRepositoryTest {
             )
             assertIs<PushOutcome.Synced>(outcome)
             assertEquals(OrderState.SALE_REGISTERED, repository.orderSnapshot(order).summary.state)
+        }
+    }
+
+    /**
+     * Issue 15: the app wrote "Now: in production" in English from the state's wire name. An FCM
+     * message is shown with the core's words, in the phone's language, once.
+     */
+    @Test
+    fun `an FCM message becomes the notification the customer reads`() = runBlocking<Unit> {
+        val email = email()
+        val order = sandbox.sell(email)
+        signedIn(email).use { repository ->
+            repository.registerFcmToken("fcm-${UUID.randomUUID()}")
+            sandbox.reserve(order)
+            sandbox.advance(order, "in_production")
+            val data = sandbox.fcmData(order).last()
+            val portugal = Locale.forLanguageTag("pt-PT")
+            val shown = assertNotNull(repository.notificationFor(data, portugal, ZoneId.of("Europe/Lisbon")))
+            assertEquals("urban-ev", shown.title)
+            assertEquals("A sua encomenda está agora: em produção.", shown.body)
+            assertEquals(NotificationChannel.MANUFACTURING, shown.channel)
+            assertEquals("caas://order/$order", shown.link)
+            assertEquals(order.toString(), shown.thread)
+            assertNull(repository.notificationFor(data, portugal), "a message is shown once")
         }
     }
 

@@ -66,6 +66,15 @@ class Sandbox(
         token,
     )
 
+    /** The data of the FCM messages the platform sent for [order], oldest first. */
+    fun fcmData(order: UUID): List<Map<String, String>> =
+        Regex(""""data"\s*:\s*\{([^}]*)\}""").findAll(get("/v1/sandbox/messages?order_id=$order&channel=fcm", token))
+            .map { data ->
+                Regex(""""(\w+)"\s*:\s*"([^"]*)"""").findAll(data.groupValues[1])
+                    .associate { it.groupValues[1] to it.groupValues[2] }
+            }
+            .toList()
+
     /** Moves the platform's clock forward. */
     fun advanceClock(seconds: Long) = post("/v1/sandbox/clock/advance", """{"seconds":$seconds}""", token)
 

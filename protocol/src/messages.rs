@@ -1,0 +1,515 @@
+//! What a person reads about an order, in their language: the sentence for each event (the
+//! phone's notifications, the platform's emails and SMS) and the words for each state.
+//!
+//! One catalogue serves the phone and the platform so a customer reads the same words in a push
+//! and in a mail. It is plain Rust rather than a message-format runtime: each event and state is a
+//! `match` arm holding its three sentences, so a new event or state does not compile until every
+//! language has its words, and nothing is parsed at run time on the phone.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+
+use crate::api::{EventKind, Money};
+use crate::delivery::CallOutcome;
+use crate::lifecycle::OrderState;
+
+/// The languages the customers of the platform read: Spain, Portugal, and English for the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Language {
+    English,
+    Spanish,
+    Portuguese,
+}
+
+impl Language {
+    pub const ALL: [Language; 3] = [Language::English, Language::Spanish, Language::Portuguese];
+
+    /// The language of a system locale as the phones name it: BCP 47 (`pt-PT`, `es-419`) or
+    /// POSIX (`es_ES.UTF-8`). Anything else, including an empty tag, reads as English.
+    pub fn from_locale(tag: &str) -> Language {
+        let primary = tag.split(['-', '_', '.', '@']).next().unwrap_or_default();
+        match primary.to_ascii_lowercase().as_str() {
+            "es" => Language::Spanish,
+            "pt" => Language::Portuguese,
+            _ => Language::English,
+        }
+    }
+
+    /// The language of a customer's country of residence (ISO 3166-1 alpha-2), for messages the
+    /// platform writes without a phone to ask.
+    pub fn of_country(country: &str) -> Language {
+        match country.to_ascii_uppercase().as_str() {
+            "ES" => Language::Spanish,
+            "PT" => Language::Portuguese,
+            _ => Language::English,
+        }
+    }
+
+    /// The language's BCP 47 primary tag.
+    pub fn tag(self) -> &'static str {
+        self.pick("en", "es", "pt")
+    }
+
+    fn pick(self, english: &'static str, spanish: &'static str, portuguese: &'static str) -> &'static str {
+        match self {
+            Language::English => english,
+            Language::Spanish => spanish,
+            Language::Portuguese => portuguese,
+        }
+    }
+}
+
+/// A reader's language and clock: times are written in their offset from UTC, or labelled UTC
+/// when the writer does not know where the reader is (the platform's mails).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reader {
+    pub language: Language,
+    offset: Option<FixedOffset>,
+}
+
+/// The largest offset from UTC of any time zone, in minutes (UTC+14).
+pub const MAX_UTC_OFFSET_MINUTES: i32 = 14 * 60;
+
+impl Reader {
+    /// A phone's reader: its locale and its current offset from UTC in minutes. An offset beyond
+    /// any real time zone reads as UTC, labelled.
+    pub fn on_phone(locale: &str, utc_offset_minutes: i32) -> Reader {
+        let offset = (utc_offset_minutes.abs() <= MAX_UTC_OFFSET_MINUTES)
+            .then(|| FixedOffset::east_opt(utc_offset_minutes * 60))
+            .flatten();
+        Reader { language: Language::from_locale(locale), offset }
+    }
+
+    /// A reader whose clock is unknown: times are written in UTC and say so.
+    pub fn in_utc(language: Language) -> Reader {
+        Reader { language, offset: None }
+    }
+
+    fn pick(&self, english: &'static str, spanish: &'static str, portuguese: &'static str) -> &'static str {
+        self.language.pick(english, spanish, portuguese)
+    }
+
+    fn date(&self, day: NaiveDate) -> String {
+        match self.language {
+            Language::English => day.format("%-d %b %Y").to_string(),
+            Language::Spanish | Language::Portuguese => day.format("%d/%m/%Y").to_string(),
+        }
+    }
+
+    fn time(&self, at: DateTime<Utc>) -> String {
+        match self.offset {
+            Some(offset) => at.with_timezone(&offset).format("%H:%M").to_string(),
+            None => at.format("%H:%M UTC").to_string(),
+        }
+    }
+
+    fn local_date(&self, at: DateTime<Utc>) -> String {
+        self.date(at.with_timezone(&self.offset.unwrap_or(FixedOffset::east_opt(0).expect("zero offset"))).date_naive())
+    }
+
+    fn date_time(&self, at: DateTime<Utc>) -> String {
+        format!("{} {}", self.local_date(at), self.time(at))
+    }
+
+    /// `€21,340.00` in English, `21.340,00 €` in Spanish, `21 340,00 €` in Portuguese; a currency
+    /// without a sign of its own is written by its code.
+    pub fn money(&self, money: &Money) -> String {
+        let abs = money.amount_minor.unsigned_abs();
+        let (whole, cents) = (abs / 100, abs % 100);
+        let separator = self.pick(",", ".", "\u{a0}");
+        let mut grouped = String::new();
+        for (i, digit) in whole.to_string().chars().enumerate() {
+            let left = whole.to_string().len() - i;
+            if i > 0 && left % 3 == 0 {
+                grouped.push_str(separator);
+            }
+            grouped.push(digit);
+        }
+        let sign = if money.amount_minor < 0 { "-" } else { "" };
+        let symbol = if money.currency == "EUR" { "€" } else { money.currency.as_str() };
+        match self.language {
+            Language::English if symbol == "€" => format!("{sign}€{grouped}.{cents:02}"),
+            Language::English => format!("{sign}{grouped}.{cents:02} {symbol}"),
+            Language::Spanish | Language::Portuguese => format!("{sign}{grouped},{cents:02}\u{a0}{symbol}"),
+        }
+    }
+}
+
+/// Fills `{name}` placeholders of a catalogue sentence.
+fn fill(template: &str, values: &[(&str, String)]) -> String {
+    values.iter().fold(template.to_owned(), |text, (name, value)| text.replace(&format!("{{{name}}}"), value))
+}
+
+/// The words for a state, as a customer reads them in a list or a timeline.
+pub fn state_label(state: OrderState, language: Language) -> &'static str {
+    use OrderState::*;
+    let (en, es, pt) = match state {
+        SaleRegistered => ("Order registered", "Pedido registrado", "Encomenda registada"),
+        ReservationPaid => ("Reservation paid", "Reserva pagada", "Reserva paga"),
+        OrderPlaced => ("Ordered from the factory", "Pedido a fábrica", "Encomendado à fábrica"),
+        InProduction => ("In production", "En producción", "Em produção"),
+        Assembly => ("Being assembled", "En montaje", "Em montagem"),
+        QualityControl => ("Quality control", "Control de calidad", "Controlo de qualidade"),
+        ManufacturingComplete => ("Built", "Fabricado", "Fabricado"),
+        DispatchedToLocality => ("On its way to your area", "De camino a tu zona", "A caminho da sua zona"),
+        AwaitingFinalPayment => ("Awaiting final payment", "Pendiente del pago final", "A aguardar o pagamento final"),
+        Unassigned => ("Reservation lost", "Reserva perdida", "Reserva perdida"),
+        DealershipStock => ("In dealership stock", "En stock del concesionario", "Em stock no concessionário"),
+        AdministrativeRegistration => ("Being registered", "En matriculación", "Em matrícula"),
+        Registered => ("Registered", "Matriculado", "Matriculado"),
+        TransportScheduled => ("Delivery booked", "Entrega programada", "Entrega agendada"),
+        InTransit => ("On its way to you", "De camino a ti", "A caminho de si"),
+        AtCustomerAddress => ("At your address", "En tu dirección", "Na sua morada"),
+        DeliveryRescheduled => ("Delivery rebooked", "Entrega reprogramada", "Entrega reagendada"),
+        ReturnedToDealership => ("Back to the dealership", "De vuelta al concesionario", "De volta ao concessionário"),
+        HeldAtDealership => {
+            ("Waiting at the dealership", "Esperando en el concesionario", "À espera no concessionário")
+        }
+        Delivered => ("Delivered", "Entregado", "Entregue"),
+        AppLinked => ("Linked to the app", "Vinculado a la app", "Ligado à app"),
+        Operational => ("Ready to drive", "Listo para conducir", "Pronto a conduzir"),
+        Unknown => (
+            "Updated (update the app to see more)",
+            "Actualizado (actualiza la app para ver más)",
+            "Atualizado (atualize a app para ver mais)",
+        ),
+    };
+    language.pick(en, es, pt)
+}
+
+/// The title of a notification about a car: its model once known, else a generic one.
+pub fn car_title(base_platform: Option<&str>, language: Language) -> String {
+    match base_platform.map(str::trim).filter(|name| !name.is_empty()) {
+        Some(name) => name.to_owned(),
+        None => language.pick("Your car", "Tu coche", "O seu carro").to_owned(),
+    }
+}
+
+/// The sentence for an event of an order, as its customer reads it.
+pub fn event_sentence(kind: &EventKind, reader: &Reader) -> String {
+    let r = reader;
+    match kind {
+        EventKind::StateChanged { to, .. } => state_sentence(*to, r),
+        EventKind::EstimateRevised { estimated_completion, reason } => fill(
+            r.pick(
+                "The factory now expects your car on {date} ({reason}). This is an estimate, not a promise.",
+                "La fábrica prevé ahora tu coche para el {date} ({reason}). Es una estimación, no un compromiso.",
+                "A fábrica prevê agora o seu carro para {date} ({reason}). É uma estimativa, não um compromisso.",
+            ),
+            &[("date", r.date(*estimated_completion)), ("reason", reason.clone())],
+        ),
+        EventKind::ConfigurationRejected { reason, .. } => fill(
+            r.pick(
+                "The factory could not accept your car's configuration: {reason}. Your dealership will contact you.",
+                "La fábrica no pudo aceptar la configuración de tu coche: {reason}. Tu concesionario se pondrá en contacto contigo.",
+                "A fábrica não pôde aceitar a configuração do seu carro: {reason}. O seu concessionário irá contactá-lo.",
+            ),
+            &[("reason", reason.clone())],
+        ),
+        EventKind::FinalPaymentRequested { amount_due, deadline } => fill(
+            r.pick(
+                "Your car is ready. Please pay the remaining {amount} before {deadline}; after that the reservation is lost.",
+                "Tu coche está listo. Paga los {amount} restantes antes del {deadline}; después se pierde la reserva.",
+                "O seu carro está pronto. Pague os {amount} em falta até {deadline}; depois disso a reserva perde-se.",
+            ),
+            &[("amount", r.money(amount_due)), ("deadline", r.date_time(*deadline))],
+        ),
+        EventKind::PaymentReminder { amount_due, deadline } => fill(
+            r.pick(
+                "Reminder: {amount} is still due for your car. The deadline is {deadline}.",
+                "Recordatorio: aún quedan {amount} por pagar de tu coche. El plazo termina el {deadline}.",
+                "Lembrete: ainda faltam pagar {amount} do seu carro. O prazo termina a {deadline}.",
+            ),
+            &[("amount", r.money(amount_due)), ("deadline", r.date_time(*deadline))],
+        ),
+        EventKind::RegistrationBlocked { reason, fix, .. } => fill(
+            r.pick(
+                "Your car's registration is on hold: {reason}. Next step: {fix}.",
+                "La matriculación de tu coche está en espera: {reason}. Siguiente paso: {fix}.",
+                "A matrícula do seu carro está suspensa: {reason}. Próximo passo: {fix}.",
+            ),
+            &[("reason", reason.clone()), ("fix", fix.clone())],
+        ),
+        EventKind::DeliveryScheduled { window, company, .. } => fill(
+            r.pick(
+                "Your car will be delivered by {company} on {day} between {start} and {end}.",
+                "{company} entregará tu coche el {day} entre las {start} y las {end}.",
+                "A {company} vai entregar o seu carro a {day} entre as {start} e as {end}.",
+            ),
+            &[
+                ("company", company.clone()),
+                ("day", r.local_date(window.start)),
+                ("start", r.time(window.start)),
+                ("end", r.time(window.end)),
+            ],
+        ),
+        EventKind::DeliveryAddressConfirmed => r
+            .pick(
+                "Thank you: the delivery address is confirmed.",
+                "Gracias: la dirección de entrega está confirmada.",
+                "Obrigado: a morada de entrega está confirmada.",
+            )
+            .to_owned(),
+        EventKind::Embarked { custody, .. } => fill(
+            r.pick("{party} has loaded your car.", "{party} ha cargado tu coche.", "{party} carregou o seu carro."),
+            &[("party", custody.party.clone())],
+        ),
+        EventKind::CustomerAbsent { call: CallOutcome::Rescheduled { .. }, .. } => r
+            .pick(
+                "We missed you; the driver has booked the new time you agreed.",
+                "No te encontramos; el conductor ha reservado la nueva hora que acordasteis.",
+                "Não o encontrámos; o motorista marcou a nova hora que combinaram.",
+            )
+            .to_owned(),
+        EventKind::CustomerAbsent { .. } => r
+            .pick(
+                "We missed you and could not agree a new time; your car returns to the dealership.",
+                "No te encontramos ni pudimos acordar otra hora; tu coche vuelve al concesionario.",
+                "Não o encontrámos nem combinámos outra hora; o seu carro volta ao concessionário.",
+            )
+            .to_owned(),
+        EventKind::ReceivedAtDealership { custody } => fill(
+            r.pick(
+                "Your car is back at the dealership ({party}).",
+                "Tu coche está de vuelta en el concesionario ({party}).",
+                "O seu carro está de volta ao concessionário ({party}).",
+            ),
+            &[("party", custody.party.clone())],
+        ),
+        EventKind::PickupRequired { pickup } => fill(
+            r.pick(
+                "Please collect your car at {dealership}, {address} ({hours}). Bring your phone to show the handover code.",
+                "Recoge tu coche en {dealership}, {address} ({hours}). Trae tu móvil para mostrar el código de entrega.",
+                "Levante o seu carro em {dealership}, {address} ({hours}). Traga o telemóvel para mostrar o código de entrega.",
+            ),
+            &[
+                ("dealership", pickup.dealership.clone()),
+                ("address", pickup.address.clone()),
+                ("hours", pickup.opening_hours.clone()),
+            ],
+        ),
+        EventKind::HandedOver { handover } => fill(
+            r.pick(
+                "Your car was handed over to you ({by}). Enjoy it!",
+                "Te hemos entregado tu coche ({by}). ¡Que lo disfrutes!",
+                "O seu carro foi-lhe entregue ({by}). Boa viagem!",
+            ),
+            &[("by", handover.by.clone())],
+        ),
+        EventKind::KeyIssued { not_after, .. } => fill(
+            r.pick(
+                "A phone key for your car was issued, valid until {day}. If you did not pair a phone, contact your dealership.",
+                "Se ha emitido una llave móvil para tu coche, válida hasta el {day}. Si no has vinculado ningún móvil, contacta con tu concesionario.",
+                "Foi emitida uma chave de telemóvel para o seu carro, válida até {day}. Se não emparelhou nenhum telemóvel, contacte o seu concessionário.",
+            ),
+            &[("day", r.local_date(*not_after))],
+        ),
+        EventKind::KeyRevoked { .. } => r
+            .pick(
+                "A phone key for your car was revoked; the car no longer accepts it.",
+                "Se ha revocado una llave móvil de tu coche; el coche ya no la acepta.",
+                "Foi revogada uma chave de telemóvel do seu carro; o carro já não a aceita.",
+            )
+            .to_owned(),
+        EventKind::AppLinked { .. } => r
+            .pick(
+                "Your phone is linked to your car. It is ready to use.",
+                "Tu móvil está vinculado a tu coche. Ya puedes usarlo.",
+                "O seu telemóvel está ligado ao seu carro. Já pode usá-lo.",
+            )
+            .to_owned(),
+        EventKind::PaymentRefunded { amount, reason, .. } => fill(
+            r.pick(
+                "A charge of {amount} was refunded to your card: {reason}.",
+                "Se ha devuelto a tu tarjeta un cargo de {amount}: {reason}.",
+                "Foi reembolsada no seu cartão uma cobrança de {amount}: {reason}.",
+            ),
+            &[("amount", r.money(amount)), ("reason", reason.clone())],
+        ),
+        EventKind::HandoverDisputed { .. } => r
+            .pick(
+                "We received your dispute of the handover. Your dealership is looking into it and will contact you.",
+                "Hemos recibido tu reclamación sobre la entrega. Tu concesionario la está revisando y se pondrá en contacto contigo.",
+                "Recebemos a sua reclamação sobre a entrega. O seu concessionário está a analisá-la e irá contactá-lo.",
+            )
+            .to_owned(),
+        EventKind::Unknown(_) => update_sentence(r.language).to_owned(),
+    }
+}
+
+/// A sentence for an update this version cannot describe, or one it could not fetch in time.
+pub fn update_sentence(language: Language) -> &'static str {
+    language.pick(
+        "There is an update on your order; open the app to see it.",
+        "Hay novedades en tu pedido; abre la app para verlas.",
+        "Há novidades na sua encomenda; abra a app para as ver.",
+    )
+}
+
+fn state_sentence(state: OrderState, r: &Reader) -> String {
+    match state {
+        OrderState::Unassigned => r
+            .pick(
+                "The final payment was not made before its deadline: your reservation is lost and the car returns to the dealership's stock.",
+                "El pago final no se hizo antes del plazo: has perdido la reserva y el coche vuelve al stock del concesionario.",
+                "O pagamento final não foi feito dentro do prazo: a reserva perdeu-se e o carro volta ao stock do concessionário.",
+            )
+            .to_owned(),
+        OrderState::InTransit => r
+            .pick(
+                "Your car is on its way. Have your handover code ready when the driver arrives.",
+                "Tu coche está de camino. Ten preparado tu código de entrega cuando llegue el conductor.",
+                "O seu carro está a caminho. Tenha o código de entrega pronto quando o motorista chegar.",
+            )
+            .to_owned(),
+        OrderState::AtCustomerAddress => r
+            .pick(
+                "The driver is at your address with your car. Show your handover code to take it.",
+                "El conductor está en tu dirección con tu coche. Muestra tu código de entrega para recogerlo.",
+                "O motorista está na sua morada com o seu carro. Mostre o código de entrega para o receber.",
+            )
+            .to_owned(),
+        other => fill(
+            r.pick("Your order is now: {state}.", "Tu pedido ahora está: {state}.", "A sua encomenda está agora: {state}."),
+            &[("state", state_label(other, r.language).to_lowercase())],
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::UnknownEvent;
+    use crate::delivery::{Custody, DeliveryWindow, Handover, HandoverPlace, PickupPoint};
+    use crate::lifecycle::Actor;
+    use crate::pairing::api::AppLink;
+    use chrono::TimeZone;
+    use uuid::Uuid;
+
+    fn at(h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 12, h, 0, 0).single().expect("valid")
+    }
+
+    fn eur(minor: i64) -> Money {
+        Money { amount_minor: minor, currency: "EUR".into() }
+    }
+
+    /// One event of every kind, with text in every free field.
+    fn every_kind() -> Vec<EventKind> {
+        let custody = Custody { at: at(9), party: "Iberia Car Carriers".into() };
+        vec![
+            EventKind::StateChanged { from: None, to: OrderState::InProduction, by: Actor::Factory },
+            EventKind::StateChanged { from: None, to: OrderState::InTransit, by: Actor::Driver },
+            EventKind::StateChanged { from: None, to: OrderState::AtCustomerAddress, by: Actor::Driver },
+            EventKind::StateChanged { from: None, to: OrderState::Unassigned, by: Actor::Platform },
+            EventKind::EstimateRevised {
+                estimated_completion: NaiveDate::from_ymd_opt(2026, 4, 1).expect("date"),
+                reason: "parts".into(),
+            },
+            EventKind::ConfigurationRejected { code: "x".into(), reason: "paint".into() },
+            EventKind::FinalPaymentRequested { amount_due: eur(2_134_000), deadline: at(18) },
+            EventKind::PaymentReminder { amount_due: eur(2_134_000), deadline: at(18) },
+            EventKind::RegistrationBlocked { code: "x".into(), reason: "id".into(), fix: "call".into() },
+            EventKind::DeliveryScheduled {
+                attempt: 1,
+                window: DeliveryWindow { start: at(14), end: at(16) },
+                company: "Iberia Car Carriers".into(),
+                reason: crate::api::ScheduleReason::Booked,
+            },
+            EventKind::DeliveryAddressConfirmed,
+            EventKind::Embarked { attempt: 1, custody: custody.clone() },
+            EventKind::CustomerAbsent { attempt: 1, call: CallOutcome::Unreachable },
+            EventKind::CustomerAbsent { attempt: 1, call: CallOutcome::Rescheduled { window_start: at(10) } },
+            EventKind::ReceivedAtDealership { custody },
+            EventKind::PickupRequired {
+                pickup: PickupPoint {
+                    dealership: "Madrid".into(),
+                    address: "Calle 1".into(),
+                    opening_hours: "9-18".into(),
+                },
+            },
+            EventKind::HandedOver {
+                handover: Handover { at: at(15), place: HandoverPlace::CustomerAddress, by: "Lucía".into() },
+            },
+            EventKind::KeyIssued { grant_id: Uuid::nil(), not_after: at(12) },
+            EventKind::KeyRevoked { grant_id: Uuid::nil() },
+            EventKind::AppLinked { link: AppLink { grant_id: Uuid::nil(), linked_at: at(12) } },
+            EventKind::PaymentRefunded { payment_id: "p".into(), amount: eur(100), reason: "paid twice".into() },
+            EventKind::HandoverDisputed { reason: "not me".into() },
+            EventKind::Unknown(UnknownEvent { type_name: "service_booked".into(), fields: Default::default() }),
+        ]
+    }
+
+    #[test]
+    fn every_event_reads_in_every_language_with_every_placeholder_filled() {
+        for kind in every_kind() {
+            let mut seen = Vec::new();
+            for language in Language::ALL {
+                let text = event_sentence(&kind, &Reader::on_phone(language.tag(), 60));
+                assert!(!text.contains('{') && !text.contains('}'), "{language:?}: {text}");
+                assert!(!text.contains('_'), "a wire name reached the reader: {text}");
+                seen.push(text);
+            }
+            // Each language has its own words (names inserted alone could make two equal).
+            assert_ne!(seen[0], seen[1], "{kind:?}");
+            assert_ne!(seen[1], seen[2], "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn every_state_has_words_in_every_language() {
+        for state in OrderState::ALL.into_iter().chain([OrderState::Unknown]) {
+            for language in Language::ALL {
+                let label = state_label(state, language);
+                assert!(!label.is_empty() && !label.contains('_'), "{state:?} {language:?}");
+            }
+            assert_ne!(state_label(state, Language::English), state_label(state, Language::Spanish), "{state:?}");
+        }
+    }
+
+    #[test]
+    fn locales_name_their_language_in_either_spelling() {
+        assert_eq!(Language::from_locale("es-ES"), Language::Spanish);
+        assert_eq!(Language::from_locale("es_419"), Language::Spanish);
+        assert_eq!(Language::from_locale("pt_PT.UTF-8"), Language::Portuguese);
+        assert_eq!(Language::from_locale("PT-br"), Language::Portuguese);
+        assert_eq!(Language::from_locale("en-GB"), Language::English);
+        assert_eq!(Language::from_locale("fr-FR"), Language::English);
+        assert_eq!(Language::from_locale(""), Language::English);
+        assert_eq!(Language::of_country("pt"), Language::Portuguese);
+    }
+
+    #[test]
+    fn money_is_written_as_each_language_writes_it() {
+        let amount = eur(2_134_050);
+        assert_eq!(Reader::in_utc(Language::English).money(&amount), "€21,340.50");
+        assert_eq!(Reader::in_utc(Language::Spanish).money(&amount), "21.340,50\u{a0}€");
+        assert_eq!(Reader::in_utc(Language::Portuguese).money(&amount), "21\u{a0}340,50\u{a0}€");
+        assert_eq!(Reader::in_utc(Language::English).money(&eur(-5)), "-€0.05");
+        let dollars = Money { amount_minor: 100_000, currency: "USD".into() };
+        assert_eq!(Reader::in_utc(Language::English).money(&dollars), "1,000.00 USD");
+    }
+
+    #[test]
+    fn times_are_the_readers_own_or_say_utc() {
+        let kind = EventKind::DeliveryScheduled {
+            attempt: 1,
+            window: DeliveryWindow { start: at(23), end: at(23) + chrono::Duration::hours(2) },
+            company: "Iberia".into(),
+            reason: crate::api::ScheduleReason::Booked,
+        };
+        let madrid = event_sentence(&kind, &Reader::on_phone("es-ES", 60));
+        assert!(madrid.contains("13/03/2026 entre las 00:00 y las 02:00"), "{madrid}");
+        let mail = event_sentence(&kind, &Reader::in_utc(Language::English));
+        assert!(mail.contains("12 Mar 2026 between 23:00 UTC and 01:00 UTC"), "{mail}");
+        // An offset no time zone has is not trusted.
+        let odd = event_sentence(&kind, &Reader::on_phone("en", 100_000));
+        assert!(odd.contains("23:00 UTC"), "{odd}");
+    }
+
+    #[test]
+    fn a_title_falls_back_when_the_car_is_not_known() {
+        assert_eq!(car_title(Some("Model Nova"), Language::Spanish), "Model Nova");
+        assert_eq!(car_title(Some("  "), Language::Portuguese), "O seu carro");
+        assert_eq!(car_title(None, Language::English), "Your car");
+    }
+}
