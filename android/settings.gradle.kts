@@ -1,6 +1,8 @@
 // The Android shell: `core` is the library (the facade over the generated bindings, and the
 // Android-only pieces: BluetoothGatt transport, Keystore device key and secret store, Logcat),
-// `app` the companion app (Compose screens, FCM, notifications, deep links).
+// `presentation` the view models (no Android API), `app` the companion app (Compose screens, FCM,
+// notifications, deep links), and `jvm` the facade and the view models built for the desktop JVM
+// with their tests, run against the host build of the core.
 pluginManagement {
     repositories {
         google()
@@ -22,4 +24,4 @@ dependencyResolutionManagement {
 }
 
 rootProject.name = "caas-companion"
-include(":core", ":app")
+include(":core", ":presentation", ":app", ":jvm")

@@ -1,25 +1,69 @@
-// swift-tools-version:5.9
-// The iOS shell's Swift package: the facade (CaasKit) over the UniFFI bindings of caas-ffi.
-// `scripts/bindings` writes the generated bindings to ../build/bindings/swift, and
-// `scripts/test` links the host-built library from ../target/debug; on Apple platforms the
-// XCFramework built by `scripts/xcframework` takes that place.
+// swift-tools-version:6.0
+// The iOS shell's Swift package: the facade (CaasKit) over the UniFFI bindings of caas-ffi, and the
+// view models of the app's screens (CaasViewModels). `scripts/bindings` writes the generated
+// Swift and its C module to Generated/.
+//
+// The compiled core comes from one of two places:
+// - CAAS_LIBRARY_DIR set (the Linux tests of `scripts/test`): the host-built libcaas_ffi in that
+//   directory, linked with a search path, which only a root package may pass (`unsafeFlags`);
+// - otherwise (Xcode on a Mac): build/CaasCore.xcframework, which `scripts/xcframework` makes
+//   (static libraries for devices and simulators, with caas_ffiFFI.h and the module map of the
+//   `caas_ffiFFI` module), so the package is usable as a dependency with no unsafe flags.
 import PackageDescription
 
-let libraryDir = Context.environment["CAAS_LIBRARY_DIR"] ?? "../target/debug"
+let hostLibrary = Context.environment["CAAS_LIBRARY_DIR"]
+
+let coreFFI: Target = if hostLibrary != nil {
+    .systemLibrary(name: "caas_ffiFFI", path: "Generated/caas_ffiFFI")
+} else {
+    .binaryTarget(name: "caas_ffiFFI", path: "build/CaasCore.xcframework")
+}
+
+let coreLinking: [LinkerSetting] = if let hostLibrary {
+    [.linkedLibrary("caas_ffi"), .unsafeFlags(["-L", hostLibrary])]
+} else {
+    []
+}
 
 let package = Package(
     name: "CaasKit",
-    platforms: [.iOS(.v16), .macOS(.v13)],
-    products: [.library(name: "CaasKit", targets: ["CaasKit"])],
+    platforms: [.iOS(.v17), .macOS(.v14)],
+    products: [
+        .library(name: "CaasKit", targets: ["CaasKit"]),
+        .library(name: "CaasViewModels", targets: ["CaasViewModels"]),
+    ],
     targets: [
-        .systemLibrary(name: "caas_ffiFFI", path: "Generated/caas_ffiFFI"),
+        coreFFI,
+        // Generated code, written for the Swift 5 language mode.
         .target(
             name: "CaasCore",
             dependencies: ["caas_ffiFFI"],
             path: "Generated/CaasCore",
-            linkerSettings: [.linkedLibrary("caas_ffi"), .unsafeFlags(["-L", libraryDir])]
+            swiftSettings: [.swiftLanguageMode(.v5)],
+            linkerSettings: coreLinking
         ),
-        .target(name: "CaasKit", dependencies: ["CaasCore"], path: "Sources/CaasKit"),
-        .testTarget(name: "CaasKitTests", dependencies: ["CaasKit"], path: "Tests/CaasKitTests"),
+        // Its Apple-only parts (CoreBluetooth, Keychain, OSLog) are not compiled on Linux, so the
+        // Swift 6 checks could not be run on them here: it stays in the Swift 5 mode.
+        .target(
+            name: "CaasKit",
+            dependencies: ["CaasCore"],
+            path: "Sources/CaasKit",
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        // The screens' state and intents, with no UI framework: compiled and tested on Linux.
+        .target(name: "CaasViewModels", dependencies: ["CaasKit"], path: "Sources/CaasViewModels"),
+        // The platform mock's sandbox API, shared by the test targets.
+        .target(name: "CaasTestSupport", path: "Tests/CaasTestSupport"),
+        .testTarget(
+            name: "CaasKitTests",
+            dependencies: ["CaasKit", "CaasTestSupport"],
+            path: "Tests/CaasKitTests",
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
+        .testTarget(
+            name: "CaasViewModelsTests",
+            dependencies: ["CaasViewModels", "CaasTestSupport"],
+            path: "Tests/CaasViewModelsTests"
+        ),
     ]
 )

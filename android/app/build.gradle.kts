@@ -53,6 +53,7 @@ kotlin {
 
 dependencies {
     implementation(project(":core"))
+    implementation(project(":presentation"))
     implementation(libs.core.ktx)
     implementation(platform(libs.compose.bom))
     implementation(libs.compose.material3)

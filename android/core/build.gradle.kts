@@ -1,6 +1,7 @@
-// The library the app depends on: the plain-Kotlin facade (src/main/kotlin, also compiled and
-// tested on the JVM by ../../scripts/test), the Android-only pieces (src/androidMain/kotlin), the
-// Kotlin bindings generated from the core, and the core itself for each ABI (jniLibs built by
+// The library the app depends on: the plain-Kotlin facade (src/main/kotlin, also built and
+// tested for the desktop JVM by ../jvm), the Android-only pieces (src/androidMain/kotlin), the
+// Kotlin bindings generated from the core for Android (build/generated/uniffi, by
+// ../../scripts/bindings), and the core itself for each ABI (jniLibs built by
 // ../../scripts/android-libs with cargo-ndk).
 plugins {
     alias(libs.plugins.android.library)
@@ -8,7 +9,7 @@ plugins {
 }
 
 val repoRoot = rootDir.parentFile
-val generatedBindings = repoRoot.resolve("build/bindings/kotlin")
+val generatedBindings = layout.buildDirectory.dir("generated/uniffi/kotlin")
 val rustJniLibs = layout.buildDirectory.dir("rustJniLibs")
 
 android {
@@ -64,5 +65,7 @@ dependencies {
     // The generated bindings call the core through JNA; the AAR carries its native part.
     api("${libs.jna.get()}@aar")
     api(libs.kotlinx.coroutines.android)
+    // The generated bindings mark the Android cleaner with @RequiresApi.
+    implementation(libs.androidx.annotation)
     implementation("rustls:rustls-platform-verifier:$rustlsVerifierVersion")
 }

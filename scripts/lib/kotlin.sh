@@ -1,11 +1,50 @@
-# Kotlin on the JVM without Gradle or the Android SDK: JetBrains' compiler from the npm registry
-# (cached), JNA and JUnit 5 from Debian. Sourced by scripts/test.
+# Kotlin without Gradle or the Android SDK, with the versions the Gradle catalog pins
+# (android/gradle/libs.versions.toml): JetBrains' compiler from the npm registry, the libraries
+# from Maven Central (both cached outside the clone), JNA and JUnit 5 from Debian. Sourced by
+# scripts/test.
 #   kotlin_ready                       installs what is missing
-#   kotlin_test BINDINGS LIBDIR OUT    compiles the generated bindings, the facade and its tests; runs them
+#   kotlin_test BINDINGS LIBDIR OUT    compiles the JVM module (facade, view models, bindings) and its tests; runs them
+#   android_ready                      fetches the Android framework jar and the AndroidX annotations
+#   android_compile BINDINGS OUT       compiles the Android-only Kotlin against the Android framework
 
-KOTLIN_VERSION=2.4.20
+CATALOG=android/gradle/libs.versions.toml
 CAAS_CACHE=${CAAS_CACHE:-$HOME/.cache/caas-companion}
+M2=$HOME/.m2/repository
+
+# A version the Gradle catalog pins.
+catalog_version() {
+  sed -n "s/^$1 = \"\\(.*\\)\"$/\\1/p" "$CATALOG"
+}
+
+KOTLIN_VERSION=$(catalog_version kotlin)
 KOTLIN_HOME=${CAAS_KOTLIN_HOME:-$CAAS_CACHE/kotlin-$KOTLIN_VERSION}
+
+# group:artifact:version -> the jar in Maven's local repository.
+maven_jar() {
+  local group=${1%%:*} rest=${1#*:}
+  local artifact=${rest%%:*} version=${rest#*:}
+  echo "$M2/${group//.//}/$artifact/$version/$artifact-$version.jar"
+}
+
+maven_fetch() {
+  command -v mvn >/dev/null || apt_ensure maven
+  local coordinate
+  for coordinate in "$@"; do
+    [ -f "$(maven_jar "$coordinate")" ] || mvn -q dependency:get -Dartifact="$coordinate" -Dtransitive=false
+  done
+}
+
+# The JVM libraries of the facade, the view models and their tests (each listed with what it
+# needs at run time; the rest of their dependencies are compile-time annotations).
+jvm_libraries() {
+  local coroutines lifecycle
+  coroutines=$(catalog_version coroutines)
+  lifecycle=$(catalog_version lifecycle)
+  echo "org.jetbrains.kotlinx:kotlinx-coroutines-core-jvm:$coroutines"
+  echo "org.jetbrains.kotlinx:kotlinx-coroutines-test-jvm:$coroutines"
+  echo "androidx.lifecycle:lifecycle-viewmodel-desktop:$lifecycle"
+  echo "androidx.annotation:annotation-jvm:$(catalog_version androidx-annotation)"
+}
 
 kotlin_ready() {
   command -v javac >/dev/null || apt_ensure default-jdk-headless
@@ -20,23 +59,27 @@ kotlin_ready() {
     mv "$tmp/package" "$KOTLIN_HOME"
     rm -rf "$tmp"
   fi
+  # shellcheck disable=SC2046
+  maven_fetch $(jvm_libraries)
 }
 
-# The libraries the facade, its tests and the generated bindings need at compile and run time.
+# The libraries the JVM module and its tests need at compile and run time.
 kotlin_classpath() {
-  local lib=$KOTLIN_HOME/lib java=/usr/share/java
-  local cp="$java/jna.jar:$lib/kotlin-stdlib.jar:$lib/kotlinx-coroutines-core-jvm.jar:$lib/kotlin-test.jar"
-  cp="$cp:$lib/kotlin-test-junit5.jar:$java/junit-jupiter-api.jar:$java/opentest4j.jar:$java/apiguardian-api.jar"
-  echo "$cp:$java/junit-platform-commons.jar"
+  local lib=$KOTLIN_HOME/lib java=/usr/share/java cp coordinate
+  cp="$java/jna.jar:$lib/kotlin-stdlib.jar:$lib/kotlin-test.jar:$lib/kotlin-test-junit5.jar"
+  cp="$cp:$java/junit-jupiter-api.jar:$java/opentest4j.jar:$java/apiguardian-api.jar:$java/junit-platform-commons.jar"
+  for coordinate in $(jvm_libraries); do cp="$cp:$(maven_jar "$coordinate")"; done
+  echo "$cp"
 }
 
-# Compiles the generated bindings, the facade, its tests and any extra source folders into OUT.
+# The JVM module's sources (android/jvm: the facade, the view models) with the generated
+# bindings, its tests, and any extra source folders, compiled into OUT.
 kotlin_compile() {
   local bindings=$1 out=$2; shift 2
   rm -rf "$out" && mkdir -p "$out"
   # shellcheck disable=SC2046
   "$KOTLIN_HOME/bin/kotlinc" -jvm-target 17 -nowarn -cp "$(kotlin_classpath)" -d "$out" \
-    $(find "$bindings" android/core/src/main/kotlin android/core/src/test/kotlin "$@" -name '*.kt')
+    $(find "$bindings" android/core/src/main/kotlin android/presentation/src/main/kotlin android/jvm/src/test/kotlin "$@" -name '*.kt')
 }
 
 kotlin_test() {
@@ -50,23 +93,20 @@ kotlin_test() {
 # The Android framework of the modules' compileSdk (35) as a jar: Robolectric's android-all, the
 # real framework classes, from Maven Central, kept in Maven's own cache outside the clone.
 ANDROID_ALL_VERSION=15-robolectric-12650502
-ANDROID_ALL=$HOME/.m2/repository/org/robolectric/android-all/$ANDROID_ALL_VERSION/android-all-$ANDROID_ALL_VERSION.jar
+ANDROID_ALL=$(maven_jar "org.robolectric:android-all:$ANDROID_ALL_VERSION")
 
 android_ready() {
-  command -v mvn >/dev/null || apt_ensure maven
-  if [ ! -f "$ANDROID_ALL" ]; then
-    log "fetching the Android framework jar $ANDROID_ALL_VERSION (once)"
-    mvn -q dependency:get -Dartifact="org.robolectric:android-all:$ANDROID_ALL_VERSION" -Dtransitive=false
-  fi
+  maven_fetch "org.robolectric:android-all:$ANDROID_ALL_VERSION"
 }
 
 # Compiles the Android-only code of the core module (Bluetooth GATT, Keystore, Logcat, TLS) with
-# the facade and the generated bindings against the Android framework into OUT: what the JVM
-# tests cannot load is at least type-checked against the API it runs on.
+# the facade and the bindings generated for Android against the Android framework into OUT:
+# what the JVM tests cannot load is at least type-checked against the API it runs on. Extra
+# arguments are more sources (the check that a broken file fails it).
 android_compile() {
-  local bindings=$1 out=$2
+  local bindings=$1 out=$2; shift 2
   rm -rf "$out" && mkdir -p "$out"
   # shellcheck disable=SC2046
   "$KOTLIN_HOME/bin/kotlinc" -jvm-target 17 -nowarn -cp "$(kotlin_classpath):$ANDROID_ALL" -d "$out" \
-    $(find "$bindings" android/core/src/main/kotlin android/core/src/androidMain/kotlin -name '*.kt')
+    $(find "$bindings" android/core/src/main/kotlin android/core/src/androidMain/kotlin -name '*.kt') "$@"
 }

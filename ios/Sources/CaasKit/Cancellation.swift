@@ -6,55 +6,129 @@ import Foundation
 /// the background and its result is dropped; the caller is released at once, as Swift code
 /// expects of cancellation.
 func cancellable<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-    try Task.checkCancellation()
-    let outcome = ResumeOnce<T>()
-    return try await withTaskCancellationHandler {
-        try await withCheckedThrowingContinuation { continuation in
-            outcome.attach(continuation)
-            Task {
-                do {
-                    outcome.resume(with: .success(try await operation()))
-                } catch {
-                    outcome.resume(with: .failure(error))
-                }
+    try await awaitCallback { completion in
+        Task {
+            do {
+                completion.resume(with: .success(try await operation()))
+            } catch {
+                completion.resume(with: .failure(error))
             }
         }
-    } onCancel: {
-        outcome.resume(with: .failure(CancellationError()))
     }
 }
 
-/// Resumes a continuation exactly once, whichever of the result and the cancellation comes first,
-/// even if it comes before the continuation exists.
-private final class ResumeOnce<T>: @unchecked Sendable {
+/// Waits for an answer that arrives through a callback (a call finishing in another task, a
+/// CoreBluetooth delegate method), and gives up when the calling task is cancelled.
+///
+/// `start` hands the request over with the `CallbackCompletion` its callback resumes; it is not
+/// called when the task is cancelled already. On cancellation the wait ends with
+/// `CancellationError` and `onAbandon` runs, once, so the caller can stop what it started (a scan,
+/// a pending connection). An answer that comes later finds the completion resumed and is ignored.
+func awaitCallback<T: Sendable>(
+    onAbandon: @escaping @Sendable () -> Void = {},
+    _ start: (CallbackCompletion<T>) -> Void
+) async throws -> T {
+    try await awaitCallback(deadline: nil, onAbandon: onAbandon, start)
+}
+
+/// `awaitCallback(onAbandon:_:)` with a deadline: when no answer came within `timeout`, the wait
+/// ends with what `onTimeout` returns or throws, and `onAbandon` runs as on a cancellation.
+func awaitCallback<T: Sendable>(
+    timeout: Duration,
+    onTimeout: @escaping @Sendable () throws -> T,
+    onAbandon: @escaping @Sendable () -> Void = {},
+    _ start: (CallbackCompletion<T>) -> Void
+) async throws -> T {
+    try await awaitCallback(deadline: (timeout, onTimeout), onAbandon: onAbandon, start)
+}
+
+private func awaitCallback<T: Sendable>(
+    deadline: (after: Duration, answer: @Sendable () throws -> T)?,
+    onAbandon: @escaping @Sendable () -> Void,
+    _ start: (CallbackCompletion<T>) -> Void
+) async throws -> T {
+    try Task.checkCancellation()
+    let completion = CallbackCompletion<T>()
+    func answer() async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            if completion.attach(continuation) { start(completion) }
+        }
+    }
+    return try await withTaskCancellationHandler {
+        guard let deadline else { return try await answer() }
+        return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
+            group.addTask {
+                // Cancelled as soon as the answer is in: the sleep throws and the deadline never fires.
+                try await Task.sleep(for: deadline.after)
+                if completion.resume(with: Result(catching: deadline.answer)) { onAbandon() }
+            }
+            defer { group.cancelAll() }
+            return try await answer()
+        }
+    } onCancel: {
+        if completion.resume(with: .failure(CancellationError())) { onAbandon() }
+    }
+}
+
+/// The one answer a callback gives: whichever of the callback, a deadline and a cancellation
+/// resumes it first is the answer, the others are ignored. It may be resumed before the waiting
+/// task has attached its continuation (a cancellation can come first); the answer is then kept
+/// for it.
+final class CallbackCompletion<T>: @unchecked Sendable {
     private let lock = NSLock()
     private var continuation: CheckedContinuation<T, Error>?
     private var early: Result<T, Error>?
-    private var done = false
+    private var resumed = false
 
-    func attach(_ continuation: CheckedContinuation<T, Error>) {
+    /// Resumes the wait with `result`; `false` when it had its answer already.
+    @discardableResult
+    func resume(with result: Result<T, Error>) -> Bool {
+        lock.lock()
+        guard !resumed else {
+            lock.unlock()
+            return false
+        }
+        resumed = true
+        guard let continuation else {
+            early = result
+            lock.unlock()
+            return true
+        }
+        self.continuation = nil
+        lock.unlock()
+        continuation.resume(with: result)
+        return true
+    }
+
+    @discardableResult
+    func resume(returning value: T) -> Bool {
+        resume(with: .success(value))
+    }
+
+    @discardableResult
+    func resume(throwing error: Error) -> Bool {
+        resume(with: .failure(error))
+    }
+
+    /// Attaches the waiting task's continuation; `false` when the answer was in already (it is
+    /// resumed with it at once), so the request need not be made.
+    fileprivate func attach(_ continuation: CheckedContinuation<T, Error>) -> Bool {
         lock.lock()
         if let early {
             self.early = nil
             lock.unlock()
             continuation.resume(with: early)
-            return
+            return false
         }
         self.continuation = continuation
         lock.unlock()
+        return true
     }
+}
 
-    func resume(with result: Result<T, Error>) {
-        lock.lock()
-        guard !done else { lock.unlock(); return }
-        done = true
-        guard let continuation else {
-            early = result
-            lock.unlock()
-            return
-        }
-        self.continuation = nil
-        lock.unlock()
-        continuation.resume(with: result)
+extension CallbackCompletion where T == Void {
+    @discardableResult
+    func resume() -> Bool {
+        resume(with: .success(()))
     }
 }

@@ -5,16 +5,28 @@ import Security
 
 /// The core's secret store on iOS: generic-password items in the Keychain, readable only while the
 /// device is unlocked after its first unlock and never migrated to another device. Each role of
-/// the app (`service`: customer, driver) has its own items.
+/// the app has its own items.
+///
+/// The items live in `accessGroup`, a Keychain access group that the app and its Notification
+/// Service Extension both list in `keychain-access-groups`: the extension syncs the order a push
+/// names with the session the app signed in, which it could not read from the app's own group.
+/// Both read the group from Info.plist (`AppConfiguration.keychainAccessGroup`).
 public final class KeychainSecretStore: SecretStore, @unchecked Sendable {
     private let service: String
+    private let accessGroup: String
 
-    public init(service: String) {
-        self.service = "eu.caas.companion.\(service)"
+    public init(role: Role, accessGroup: String) {
+        self.service = "eu.caas.companion.\(role.rawValue)"
+        self.accessGroup = accessGroup
     }
 
     private func query(_ key: String) -> [String: Any] {
-        [kSecClass as String: kSecClassGenericPassword, kSecAttrService as String: service, kSecAttrAccount as String: key]
+        [
+            kSecClass as String: kSecClassGenericPassword,
+            kSecAttrService as String: service,
+            kSecAttrAccount as String: key,
+            kSecAttrAccessGroup as String: accessGroup,
+        ]
     }
 
     public func get(key: String) throws -> String? {

@@ -1,5 +1,6 @@
 import CaasCore
 import CaasKit
+import CaasTestSupport
 import Foundation
 import XCTest
 

@@ -79,20 +79,20 @@ sealed interface PairingProgress {
  * functions. Snapshots come from the on-device cache, so they show at once and offline; the
  * core's errors arrive as [eu.caas.companion.core.CaasException] subclasses.
  */
-class CaasRepository private constructor(private val core: Caas) : AutoCloseable {
+class CaasRepository private constructor(private val core: Caas) : CustomerService, AutoCloseable {
     /** How often the handover code on screen is signed again. */
     val handoverRefresh: Duration = handoverRefreshSeconds().toLong().seconds
 
     private val ordersState = MutableStateFlow<List<OrderSummary>>(emptyList())
 
     /** The customer's orders, newest first, updated after every sync or push. */
-    val orders: StateFlow<List<OrderSummary>> = ordersState.asStateFlow()
+    override val orders: StateFlow<List<OrderSummary>> = ordersState.asStateFlow()
 
     // The listener holds the state alone, not the repository: nothing running keeps it alive.
     private val ordersSubscription = core.subscribeOrders(ordersState.feeding())
 
     /** One order with its timeline: the cached value at once, then every change. */
-    fun order(id: UUID): Flow<OrderDetail> = callbackFlow {
+    override fun order(id: UUID): Flow<OrderDetail> = callbackFlow {
         val handle = core.subscribeOrder(id, object : OrderListener {
             override fun onOrder(order: OrderDetail) {
                 trySend(order)
@@ -111,17 +111,17 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
         awaitClose { handle.use { it.cancel() } }
     }.buffer(64)
 
-    val isSignedIn: Boolean get() = core.isSignedIn()
+    override val isSignedIn: Boolean get() = core.isSignedIn()
 
-    suspend fun requestSignInCode(email: String) = core.requestSignInCode(email)
+    override suspend fun requestSignInCode(email: String) = core.requestSignInCode(email)
 
     /** Signs in with the emailed code; returns the customer id. */
-    suspend fun signIn(email: String, code: String): UUID = core.signIn(email, code)
+    override suspend fun signIn(email: String, code: String): UUID = core.signIn(email, code)
 
     suspend fun signOut() = core.signOut()
 
     /** Fetches what changed; throws `CaasException.Offline` while the cache keeps answering. */
-    suspend fun sync(): SyncReport = core.sync()
+    override suspend fun sync(): SyncReport = core.sync()
 
     suspend fun orderSnapshot(id: UUID): OrderDetail = core.order(id)
 
@@ -131,23 +131,23 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
      * `CaasException.Offline` at once (nothing is queued; calling again resumes the same payment).
      * [PaymentProgress.RequiresAction] asks the app to open the bank's page, then [resumePayment].
      */
-    suspend fun pay(orderId: UUID, card: PaymentCard): PaymentProgress = core.pay(orderId, card.toCore())
+    override suspend fun pay(orderId: UUID, card: PaymentCard): PaymentProgress = core.pay(orderId, card.toCore())
 
     /** How the payment in flight ended (after 3-D Secure, or at start-up); null when none is. */
-    suspend fun resumePayment(orderId: UUID): PaymentProgress? = core.resumePayment(orderId)
+    override suspend fun resumePayment(orderId: UUID): PaymentProgress? = core.resumePayment(orderId)
 
     /** The windows the delivery of [orderId] can move to. */
-    suspend fun deliverySlots(orderId: UUID): List<DeliverySlot> = core.deliverySlots(orderId)
+    override suspend fun deliverySlots(orderId: UUID): List<DeliverySlot> = core.deliverySlots(orderId)
 
     /**
      * Moves the delivery to the offered window starting at [start]. Needs a connection: a window
      * is only worth choosing while the transport company has room in it. Refusals (too late, no
      * changes left, the window just taken) throw `CaasException.Rejected` with the reason.
      */
-    suspend fun chooseDeliveryWindow(orderId: UUID, start: Instant) = core.chooseDeliveryWindow(orderId, start)
+    override suspend fun chooseDeliveryWindow(orderId: UUID, start: Instant) = core.chooseDeliveryWindow(orderId, start)
 
     /** Confirms the delivery address, correcting it when [address] is given. */
-    suspend fun confirmDeliveryAddress(orderId: UUID, address: String? = null) =
+    override suspend fun confirmDeliveryAddress(orderId: UUID, address: String?) =
         core.confirmDeliveryAddress(orderId, address)
 
     /** Disputes a recorded handover (the car did not reach the customer); the dealership is told at once. */
@@ -174,7 +174,7 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
      * a screen that comes back (a rotation, the app reopened) keeps the code a driver may have
      * checked; [fresh] asks for a new one ("New code"), which replaces it.
      */
-    fun liveHandoverCode(orderId: UUID, fresh: Boolean = false): Flow<CustomerHandoverCode> = flow {
+    override fun liveHandoverCode(orderId: UUID, fresh: Boolean): Flow<CustomerHandoverCode> = flow {
         var code = (if (fresh) null else presentHandoverCode(orderId)) ?: handoverCode(orderId)
         while (true) {
             emit(code)
@@ -193,7 +193,7 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
      * throws `CaasException.Pairing` whose `failure` says what the customer can do. Cancelling the
      * collection cancels the pairing.
      */
-    fun pairVehicle(orderId: UUID, transport: BleTransport, options: PairingOptions? = null): Flow<PairingProgress> =
+    override fun pairVehicle(orderId: UUID, transport: BleTransport, options: PairingOptions?): Flow<PairingProgress> =
         channelFlow {
             val steps = object : PairingListener {
                 override fun onStep(step: PairingStep) {
@@ -216,7 +216,7 @@ class CaasRepository private constructor(private val core: Caas) : AutoCloseable
     suspend fun revokePhoneKey(orderId: UUID, grantId: UUID) = core.revokePhoneKey(orderId, grantId)
 
     /** Registers the FCM registration token (call from `FirebaseMessagingService.onNewToken`). */
-    suspend fun registerFcmToken(token: String): UUID = core.registerPushDevice(PushPlatform.FCM, token)
+    override suspend fun registerFcmToken(token: String): UUID = core.registerPushDevice(PushPlatform.FCM, token)
 
     /**
      * Entry point for `FirebaseMessagingService.onMessageReceived`: the message's data map, handed

@@ -25,33 +25,35 @@ import kotlinx.coroutines.flow.asStateFlow
  * answer this version cannot read returns [DriverActionOutcome.Wedged] and waits in [held] for
  * the driver to [retry] or [discard] it; it holds back only the later actions on the same car.
  */
-class DriverRepository private constructor(private val core: Caas) : AutoCloseable {
+class DriverRepository private constructor(private val core: Caas) : DriverService, AutoCloseable {
     private val deliveriesState = MutableStateFlow<List<AssignedDelivery>>(emptyList())
 
     /** The deliveries as the phone holds them, with what is not synced yet. */
-    val deliveries: StateFlow<List<AssignedDelivery>> = deliveriesState.asStateFlow()
+    override val deliveries: StateFlow<List<AssignedDelivery>> = deliveriesState.asStateFlow()
 
     // The listener holds the state alone, not the repository: nothing running keeps it alive.
     private val subscription = core.subscribeDeliveries(deliveriesState.feeding())
 
-    suspend fun requestSignInCode(email: String) = core.requestSignInCode(email)
+    override val isSignedIn: Boolean get() = core.isSignedIn()
+
+    override suspend fun requestSignInCode(email: String) = core.requestSignInCode(email)
 
     /** Signs in with the code emailed to the driver; returns the driver id. */
-    suspend fun signIn(email: String, code: String): String = core.signInDriver(email, code)
+    override suspend fun signIn(email: String, code: String): String = core.signInDriver(email, code)
 
     /** Refused with `CaasException.PendingActions` while actions are not synced. */
     suspend fun signOut() = core.signOut()
 
     /** Fetches the company's open deliveries and the key that checks handover codes offline. */
-    suspend fun refresh(): List<AssignedDelivery> = core.refreshDeliveries()
+    override suspend fun refresh(): List<AssignedDelivery> = core.refreshDeliveries()
 
     /** The car is loaded; [vin] as scanned from the windscreen. */
-    suspend fun embark(deliveryId: UUID, vin: String): DriverActionOutcome = core.embark(deliveryId, vin)
+    override suspend fun embark(deliveryId: UUID, vin: String): DriverActionOutcome = core.embark(deliveryId, vin)
 
-    suspend fun arrive(deliveryId: UUID): DriverActionOutcome = core.arrive(deliveryId)
+    override suspend fun arrive(deliveryId: UUID): DriverActionOutcome = core.arrive(deliveryId)
 
     /** Nobody took the car; [call] is what the phone call to the customer gave. */
-    suspend fun reportAbsent(deliveryId: UUID, call: CallOutcome): DriverActionOutcome =
+    override suspend fun reportAbsent(deliveryId: UUID, call: CallOutcome): DriverActionOutcome =
         core.reportAbsent(deliveryId, call)
 
     /**
@@ -59,29 +61,29 @@ class DriverRepository private constructor(private val core: Caas) : AutoCloseab
      * checked offline; eight digits read out need a connection. A bad code throws
      * `CaasException.HandoverRefused` with the reason.
      */
-    suspend fun checkHandoverCode(deliveryId: UUID, code: String): HandoverCheck =
+    override suspend fun checkHandoverCode(deliveryId: UUID, code: String): HandoverCheck =
         core.checkHandoverCode(deliveryId, code)
 
     /** Hands the car over to the customer whose code checks out. */
-    suspend fun confirmHandover(deliveryId: UUID, code: String): DriverActionOutcome =
+    override suspend fun confirmHandover(deliveryId: UUID, code: String): DriverActionOutcome =
         core.confirmHandover(deliveryId, code)
 
     /** Sends what waits, in order; refreshes the list when nothing is left. */
-    suspend fun sync(): DriverSyncReport = core.syncDriver()
+    override suspend fun sync(): DriverSyncReport = core.syncDriver()
 
     /** Actions the platform refused after they were recorded (e.g. the customer moved the delivery). */
-    suspend fun conflicts(): List<DriverConflict> = core.driverConflicts()
+    override suspend fun conflicts(): List<DriverConflict> = core.driverConflicts()
 
-    suspend fun dismissConflict(id: Long) = core.dismissDriverConflict(id)
+    override suspend fun dismissConflict(id: Long) = core.dismissDriverConflict(id)
 
     /** Actions held on the phone because the platform's answer could not be read, oldest first. */
-    suspend fun held(): List<WedgedAction> = core.wedgedDriverActions()
+    override suspend fun held(): List<WedgedAction> = core.wedgedDriverActions()
 
     /** Sends a held action again (the platform may have applied it already; it will not twice). */
-    suspend fun retry(id: Long): DriverSyncReport = core.retryDriverAction(id)
+    override suspend fun retry(id: Long): DriverSyncReport = core.retryDriverAction(id)
 
     /** Gives up a held action; the delivery shows the platform's view again. */
-    suspend fun discard(id: Long) = core.discardDriverAction(id)
+    override suspend fun discard(id: Long) = core.discardDriverAction(id)
 
     override fun close() {
         subscription.use { it.cancel() }

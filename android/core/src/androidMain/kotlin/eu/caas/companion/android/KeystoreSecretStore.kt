@@ -1,64 +1,39 @@
 package eu.caas.companion.android
 
 import android.content.Context
+import android.content.SharedPreferences
 import android.security.keystore.KeyGenParameterSpec
+import android.security.keystore.KeyPermanentlyInvalidatedException
 import android.security.keystore.KeyProperties
-import android.util.Base64
+import eu.caas.companion.SealedSecretStore
+import eu.caas.companion.SealedValues
+import eu.caas.companion.SealingKeys
 import eu.caas.companion.core.SecretStore
-import eu.caas.companion.core.SecretStoreException
 import java.security.GeneralSecurityException
 import java.security.KeyStore
-import javax.crypto.Cipher
 import javax.crypto.KeyGenerator
 import javax.crypto.SecretKey
-import javax.crypto.spec.GCMParameterSpec
 
 /**
- * The core's secret store on Android: each value sealed with AES-256-GCM under a key that lives
- * in Android Keystore (never exportable), the ciphertext kept in the app's private preferences,
- * excluded from backups. The entry's name is the associated data, so a value cannot be moved to
- * another name. Each role of the app ([name]: customer, driver) has its own file.
+ * The core's secret store on Android: each value sealed under an AES-256 key that lives in
+ * Android Keystore (never exportable), the ciphertext kept in the app's private preferences,
+ * which the backup rules exclude. Each role of the app ([name]: customer, driver) has its own
+ * file; all share one Keystore key, created once ([SealedSecretStore]).
  */
-class KeystoreSecretStore(context: Context, name: String) : SecretStore {
-    private val preferences = context.getSharedPreferences("caas.secrets.$name", Context.MODE_PRIVATE)
+class KeystoreSecretStore(context: Context, name: String) :
+    SecretStore by SealedSecretStore(KeystoreKeys, PreferenceValues(context.getSharedPreferences("caas.secrets.$name", Context.MODE_PRIVATE)))
 
-    override fun get(key: String): String? {
-        val stored = preferences.getString(key, null) ?: return null
-        return guard {
-            val bytes = Base64.decode(stored, Base64.NO_WRAP)
-            val cipher = Cipher.getInstance(TRANSFORMATION)
-            cipher.init(Cipher.DECRYPT_MODE, key(), GCMParameterSpec(128, bytes, 0, IV_LENGTH))
-            cipher.updateAAD(key.toByteArray())
-            String(cipher.doFinal(bytes, IV_LENGTH, bytes.size - IV_LENGTH), Charsets.UTF_8)
-        }
-    }
+/** The app's sealing key in Android Keystore. */
+private object KeystoreKeys : SealingKeys {
+    override val alias = "caas.secret_store"
 
-    override fun set(key: String, value: String) {
-        val sealed = guard {
-            val cipher = Cipher.getInstance(TRANSFORMATION)
-            cipher.init(Cipher.ENCRYPT_MODE, key())
-            cipher.updateAAD(key.toByteArray())
-            cipher.iv + cipher.doFinal(value.toByteArray(Charsets.UTF_8))
-        }
-        if (!preferences.edit().putString(key, Base64.encodeToString(sealed, Base64.NO_WRAP)).commit()) {
-            throw SecretStoreException.Failed("could not write the secret `$key`")
-        }
-    }
-
-    override fun delete(key: String) {
-        preferences.edit().remove(key).commit()
-    }
-
-    private fun <T> guard(work: () -> T): T = try {
-        work()
-    } catch (e: GeneralSecurityException) {
-        throw SecretStoreException.Failed("Keystore: ${e.message}")
-    }
-
-    private fun key(): SecretKey {
+    override fun load(): SecretKey? {
         val store = KeyStore.getInstance(PROVIDER).apply { load(null) }
-        (store.getEntry(ALIAS, null) as? KeyStore.SecretKeyEntry)?.let { return it.secretKey }
-        val spec = KeyGenParameterSpec.Builder(ALIAS, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
+        return (store.getEntry(alias, null) as? KeyStore.SecretKeyEntry)?.secretKey
+    }
+
+    override fun create(): SecretKey {
+        val spec = KeyGenParameterSpec.Builder(alias, KeyProperties.PURPOSE_ENCRYPT or KeyProperties.PURPOSE_DECRYPT)
             .setBlockModes(KeyProperties.BLOCK_MODE_GCM)
             .setEncryptionPaddings(KeyProperties.ENCRYPTION_PADDING_NONE)
             .setKeySize(256)
@@ -69,10 +44,18 @@ class KeystoreSecretStore(context: Context, name: String) : SecretStore {
         }
     }
 
-    private companion object {
-        const val PROVIDER = "AndroidKeyStore"
-        const val ALIAS = "caas.secret_store"
-        const val TRANSFORMATION = "AES/GCM/NoPadding"
-        const val IV_LENGTH = 12
+    override fun isLost(error: GeneralSecurityException): Boolean =
+        error is KeyPermanentlyInvalidatedException || super.isLost(error)
+
+    private const val PROVIDER = "AndroidKeyStore"
+}
+
+private class PreferenceValues(private val preferences: SharedPreferences) : SealedValues {
+    override fun read(name: String): String? = preferences.getString(name, null)
+
+    override fun write(name: String, value: String): Boolean = preferences.edit().putString(name, value).commit()
+
+    override fun remove(name: String) {
+        preferences.edit().remove(name).commit()
     }
 }

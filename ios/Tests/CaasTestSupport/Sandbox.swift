@@ -3,13 +3,13 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// The platform mock's dealership and sandbox APIs, for tests: the test command starts the mock
-/// and passes its URL and sandbox token in `CAAS_BACKEND` and `CAAS_SANDBOX_TOKEN`.
-struct Sandbox {
-    let url: String
+/// The platform mock's dealership and sandbox APIs, for the tests of both targets: the test command
+/// starts the mock and passes its URL and sandbox token in `CAAS_BACKEND` and `CAAS_SANDBOX_TOKEN`.
+public struct Sandbox: Sendable {
+    public let url: String
     private let token: String
 
-    init() throws {
+    public init() throws {
         let env = ProcessInfo.processInfo.environment
         guard let url = env["CAAS_BACKEND"], let token = env["CAAS_SANDBOX_TOKEN"] else {
             throw SandboxError.notConfigured
@@ -18,7 +18,7 @@ struct Sandbox {
         self.token = token
     }
 
-    enum SandboxError: Error {
+    public enum SandboxError: Error {
         case notConfigured
         case status(String, Int, String)
         case missing(String)
@@ -54,7 +54,7 @@ struct Sandbox {
     }
 
     /// Registers a sale for `email`; returns the order id and the staff token that made it.
-    func sell(email: String) async throws -> (order: UUID, dealer: String) {
+    public func sell(email: String) async throws -> (order: UUID, dealer: String) {
         let dealer = try await dealer()
         let sale: [String: Any] = [
             "customer": [
@@ -69,41 +69,41 @@ struct Sandbox {
         return (order, dealer)
     }
 
-    func reserve(order: UUID, dealer: String) async throws {
+    public func reserve(order: UUID, dealer: String) async throws {
         let deposit: [String: Any] = ["deposit": ["amount_minor": 150_000, "currency": "EUR"]]
         _ = try await call("POST", "/v1/dealership/orders/\(order)/reservation", deposit, bearer: dealer)
     }
 
-    func advance(order: UUID, to stage: String) async throws {
+    public func advance(order: UUID, to stage: String) async throws {
         _ = try await call("POST", "/v1/sandbox/orders/\(order)/factory/advance", ["to": stage], bearer: token)
     }
 
     /// Passes or fails the 3-D Secure check of a payment, as the customer would at the bank.
-    func completeThreeDSecure(payment: String, pass: Bool) async throws {
+    public func completeThreeDSecure(payment: String, pass: Bool) async throws {
         _ = try await call("POST", "/v1/sandbox/payments/\(payment)/three-d-secure", ["pass": pass], bearer: token)
     }
 
     /// Records the car's return at the dealership (after the customer could not be reached).
-    func receiveAtDealership(order: UUID, dealer: String) async throws {
+    public func receiveAtDealership(order: UUID, dealer: String) async throws {
         _ = try await call("POST", "/v1/dealership/orders/\(order)/reception", [:], bearer: dealer)
     }
 
     /// The dealership hands a held car over on the customer's code.
-    func handOverAtDealership(order: UUID, code: String, dealer: String) async throws {
+    public func handOverAtDealership(order: UUID, code: String, dealer: String) async throws {
         _ = try await call("POST", "/v1/dealership/orders/\(order)/handover", ["code": code], bearer: dealer)
     }
 
-    func signInCode(email: String) async throws -> String {
+    public func signInCode(email: String) async throws -> String {
         try string(try await call("GET", "/v1/sandbox/sign-in-codes/\(email)", nil, bearer: token), "code")
     }
 
     /// Charges a paid order again through the gateway, as another channel might; returns the payment id.
-    func duplicateCharge(order: UUID) async throws -> String {
+    public func duplicateCharge(order: UUID) async throws -> String {
         try string(try await call("POST", "/v1/sandbox/orders/\(order)/duplicate-charge", [:], bearer: token), "id")
     }
 
     /// Appends an event of `type`, a kind this platform does not know, as a newer one would; returns its version.
-    func appendEvent(order: UUID, type: String) async throws -> Int {
+    public func appendEvent(order: UUID, type: String) async throws -> Int {
         let answer = try await call("POST", "/v1/sandbox/orders/\(order)/events", ["type": type, "added": true], bearer: token)
         guard let version = answer["version"] as? Int else { throw SandboxError.missing("version") }
         return version
@@ -111,26 +111,26 @@ struct Sandbox {
 
     /// Answers the next driver action with `status` without applying it: with the API's error
     /// `code`, or with a page no app can read when there is none.
-    func answerNextDriverAction(status: Int, code: String? = nil) async throws {
+    public func answerNextDriverAction(status: Int, code: String? = nil) async throws {
         var answer: [String: Any] = ["status": status]
         answer["code"] = code
         _ = try await call("POST", "/v1/sandbox/drivers/faults", ["answer_next": answer], bearer: token)
     }
 
     /// Moves the platform's clock forward.
-    func advanceClock(seconds: Int) async throws {
+    public func advanceClock(seconds: Int) async throws {
         _ = try await call("POST", "/v1/sandbox/clock/advance", ["seconds": seconds], bearer: token)
     }
 
     /// The APNs payloads the platform sent for `order`, oldest first.
-    func apnsPushes(order: UUID) async throws -> [[AnyHashable: Any]] {
+    public func apnsPushes(order: UUID) async throws -> [[AnyHashable: Any]] {
         let data = try await send("GET", "/v1/sandbox/messages?order_id=\(order.uuidString.lowercased())&channel=apns", nil, bearer: token)
         let log = (try JSONSerialization.jsonObject(with: data)) as? [[String: Any]] ?? []
         return log.compactMap { $0["payload"] as? [AnyHashable: Any] }
     }
 
     /// How many access tokens of `email` the platform still accepts.
-    func liveSessions(email: String) async throws -> Int {
+    public func liveSessions(email: String) async throws -> Int {
         let answer = try await call("GET", "/v1/sandbox/sessions/\(email)", nil, bearer: token)
         guard let live = answer["live"] as? Int else { throw SandboxError.missing("live") }
         return live

@@ -1,9 +1,9 @@
-package eu.caas.companion.app
+package eu.caas.companion.presentation
 
 import androidx.lifecycle.ViewModel
 import androidx.lifecycle.viewModelScope
-import eu.caas.companion.CaasRepository
 import eu.caas.companion.CustomerHandoverCode
+import eu.caas.companion.CustomerService
 import eu.caas.companion.PairingProgress
 import eu.caas.companion.PaymentCard
 import eu.caas.companion.core.BleTransport
@@ -32,69 +32,67 @@ sealed interface PairingUi {
 
     data class Linked(val vin: String, val batteryPercent: Int, val reported: Boolean) : PairingUi
 
-    data class Failed(val why: String) : PairingUi
+    data class Failed(val problem: Notice.Problem) : PairingUi
 }
 
-/** One order's screens: its snapshot, and every action on it with a sentence for the outcome. */
-class OrderViewModel(private val repository: CaasRepository, val orderId: UUID) : ViewModel() {
+/** One order's screens: its snapshot, and every action on it with a notice for the outcome. */
+class OrderViewModel(private val customer: CustomerService, val orderId: UUID) : ViewModel() {
     val order: StateFlow<OrderDetail?> =
-        repository.order(orderId).stateIn(viewModelScope, SharingStarted.WhileSubscribed(5_000), null)
+        customer.order(orderId).stateIn(viewModelScope, SharingStarted.WhileSubscribed(5_000), null)
 
-    private val messageState = MutableStateFlow<String?>(null)
-    val message: StateFlow<String?> = messageState.asStateFlow()
-
-    private val busyState = MutableStateFlow(false)
-    val busy: StateFlow<Boolean> = busyState.asStateFlow()
+    val status = ScreenStatus()
 
     private val slotsState = MutableStateFlow<List<DeliverySlot>>(emptyList())
     val slots: StateFlow<List<DeliverySlot>> = slotsState.asStateFlow()
 
+    private val bankPageState = MutableStateFlow<String?>(null)
+
+    /** The bank's 3-D Secure page to open, until the screen opened it. */
+    val bankPage: StateFlow<String?> = bankPageState.asStateFlow()
+
     private val codeState = MutableStateFlow<CustomerHandoverCode?>(null)
     val handoverCode: StateFlow<CustomerHandoverCode?> = codeState.asStateFlow()
+    private var codeJob: Job? = null
 
     private val pairingState = MutableStateFlow<PairingUi>(PairingUi.Idle)
     val pairing: StateFlow<PairingUi> = pairingState.asStateFlow()
     private var pairingJob: Job? = null
 
-    fun dismissMessage() {
-        messageState.value = null
-    }
-
-    /** Pays; a bank page to open comes back through [openBank]. */
-    fun pay(card: PaymentCard, openBank: (String) -> Unit) = act {
-        describe(repository.pay(orderId, card), openBank)
-    }
+    fun pay(card: PaymentCard) = status.run(viewModelScope) { describe(customer.pay(orderId, card)) }
 
     /** After the bank's page: how the payment ended. */
-    fun resumePayment(openBank: (String) -> Unit) = act {
-        repository.resumePayment(orderId)?.let { describe(it, openBank) } ?: "No payment is in progress."
+    fun resumePayment() = status.run(viewModelScope) {
+        customer.resumePayment(orderId)?.let(::describe) ?: Notice.NoPaymentInProgress
     }
 
-    private fun describe(progress: PaymentProgress, openBank: (String) -> Unit): String = when (progress) {
-        is PaymentProgress.Succeeded -> "Paid. Your car is being registered."
-        is PaymentProgress.Processing -> "Your bank is processing the payment."
+    /** The screen opened the bank's page. */
+    fun bankPageOpened() {
+        bankPageState.value = null
+    }
+
+    private fun describe(progress: PaymentProgress): Notice = when (progress) {
+        is PaymentProgress.Succeeded -> Notice.Paid
+        is PaymentProgress.Processing -> Notice.PaymentProcessing
         is PaymentProgress.RequiresAction -> {
-            openBank(progress.url)
-            "Confirm the payment with your bank, then come back."
+            bankPageState.value = progress.url
+            Notice.ConfirmWithBank
         }
     }
 
-    fun loadSlots() = act {
-        slotsState.value = repository.deliverySlots(orderId)
+    fun loadSlots() = status.run(viewModelScope) {
+        slotsState.value = customer.deliverySlots(orderId)
         null
     }
 
-    fun chooseWindow(start: Instant) = act {
-        repository.chooseDeliveryWindow(orderId, start)
-        "Delivery moved."
+    fun chooseWindow(start: Instant) = status.run(viewModelScope) {
+        customer.chooseDeliveryWindow(orderId, start)
+        Notice.DeliveryMoved
     }
 
-    fun confirmAddress(address: String?) = act {
-        repository.confirmDeliveryAddress(orderId, address?.takeIf { it.isNotBlank() })
-        "Address confirmed."
+    fun confirmAddress(address: String?) = status.run(viewModelScope) {
+        customer.confirmDeliveryAddress(orderId, address?.takeIf { it.isNotBlank() })
+        Notice.AddressConfirmed
     }
-
-    private var codeJob: Job? = null
 
     /**
      * Shows the handover code (the one already shown while it is valid, or a new one when
@@ -103,13 +101,13 @@ class OrderViewModel(private val repository: CaasRepository, val orderId: UUID) 
      */
     fun showHandoverCode(fresh: Boolean = false) {
         codeJob?.cancel()
-        messageState.value = null
+        status.dismiss()
         codeJob = viewModelScope.launch {
-            repository.liveHandoverCode(orderId, fresh)
+            customer.liveHandoverCode(orderId, fresh)
                 .onCompletion { cause -> if (cause == null) expired() }
                 .catch { error ->
                     codeState.value = null
-                    messageState.value = if (error is CaasException) explain(error) else "${error.message}"
+                    if (error is CaasException) status.show(Notice.of(error)) else throw error
                 }
                 .collect { codeState.value = it }
         }
@@ -117,7 +115,7 @@ class OrderViewModel(private val repository: CaasRepository, val orderId: UUID) 
 
     private fun expired() {
         codeState.value = null
-        messageState.value = "The code has expired. Show a new one when the driver is with you."
+        status.show(Notice.HandoverCodeExpired)
     }
 
     /** The code screen closed: nothing is shown or signed any more. */
@@ -129,9 +127,10 @@ class OrderViewModel(private val repository: CaasRepository, val orderId: UUID) 
     fun pair(transport: BleTransport) {
         if (pairingJob?.isActive == true) return
         pairingJob = viewModelScope.launch {
-            repository.pairVehicle(orderId, transport)
+            customer.pairVehicle(orderId, transport)
                 .catch { error ->
-                    pairingState.value = PairingUi.Failed(if (error is CaasException) explain(error) else "${error.message}")
+                    val problem = (error as? CaasException)?.let(Notice::of) ?: throw error
+                    pairingState.value = PairingUi.Failed(problem)
                 }
                 .collect { progress ->
                     pairingState.value = when (progress) {
@@ -147,18 +146,5 @@ class OrderViewModel(private val repository: CaasRepository, val orderId: UUID) 
     fun cancelPairing() {
         pairingJob?.cancel()
         pairingState.value = PairingUi.Idle
-    }
-
-    private fun act(work: suspend () -> String?) {
-        viewModelScope.launch {
-            busyState.value = true
-            try {
-                messageState.value = work()
-            } catch (e: CaasException) {
-                messageState.value = explain(e)
-            } finally {
-                busyState.value = false
-            }
-        }
     }
 }

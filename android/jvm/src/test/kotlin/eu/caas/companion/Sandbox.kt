@@ -75,6 +75,12 @@ class Sandbox(
             }
             .toList()
 
+    /** The FCM registration tokens the platform pushed [order]'s events to. */
+    fun fcmTokens(order: UUID): Set<String> =
+        Regex(""""token"\s*:\s*"([^"]*)"""").findAll(get("/v1/sandbox/messages?order_id=$order&channel=fcm", token))
+            .map { it.groupValues[1] }
+            .toSet()
+
     /** Moves the platform's clock forward. */
     fun advanceClock(seconds: Long) = post("/v1/sandbox/clock/advance", """{"seconds":$seconds}""", token)
 

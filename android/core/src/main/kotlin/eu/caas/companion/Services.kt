@@ -1,0 +1,97 @@
+package eu.caas.companion
+
+import eu.caas.companion.core.AssignedDelivery
+import eu.caas.companion.core.BleTransport
+import eu.caas.companion.core.CallOutcome
+import eu.caas.companion.core.DeliverySlot
+import eu.caas.companion.core.DriverActionOutcome
+import eu.caas.companion.core.DriverConflict
+import eu.caas.companion.core.DriverSyncReport
+import eu.caas.companion.core.HandoverCheck
+import eu.caas.companion.core.OrderDetail
+import eu.caas.companion.core.OrderSummary
+import eu.caas.companion.core.PairingOptions
+import eu.caas.companion.core.PaymentProgress
+import eu.caas.companion.core.SyncReport
+import eu.caas.companion.core.WedgedAction
+import java.time.Instant
+import java.util.UUID
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.StateFlow
+
+/**
+ * What the customer's screens need of the core. The view models depend on this, not on the
+ * repository, so they are tested against fakes as well as against the real core ([CaasRepository]).
+ */
+interface CustomerService {
+    val isSignedIn: Boolean
+
+    /** The customer's orders, newest first, updated after every sync or push. */
+    val orders: StateFlow<List<OrderSummary>>
+
+    /** One order: the cached value at once, then every change. */
+    fun order(id: UUID): Flow<OrderDetail>
+
+    suspend fun requestSignInCode(email: String)
+
+    /** Signs in with the emailed code; returns the customer id. */
+    suspend fun signIn(email: String, code: String): UUID
+
+    /** Registers this device's FCM registration token for the signed-in customer. */
+    suspend fun registerFcmToken(token: String): UUID
+
+    suspend fun sync(): SyncReport
+
+    suspend fun pay(orderId: UUID, card: PaymentCard): PaymentProgress
+
+    suspend fun resumePayment(orderId: UUID): PaymentProgress?
+
+    suspend fun deliverySlots(orderId: UUID): List<DeliverySlot>
+
+    suspend fun chooseDeliveryWindow(orderId: UUID, start: Instant)
+
+    suspend fun confirmDeliveryAddress(orderId: UUID, address: String? = null)
+
+    /** The handover code while a screen shows it, signed again until it expires. */
+    fun liveHandoverCode(orderId: UUID, fresh: Boolean = false): Flow<CustomerHandoverCode>
+
+    /** Pairs the phone with the delivered car: each step, then the link. */
+    fun pairVehicle(orderId: UUID, transport: BleTransport, options: PairingOptions? = null): Flow<PairingProgress>
+}
+
+/** What the driver's screen needs of the core; [DriverRepository] is the real one. */
+interface DriverService {
+    val isSignedIn: Boolean
+
+    /** The deliveries as the phone holds them, with what is not synced yet. */
+    val deliveries: StateFlow<List<AssignedDelivery>>
+
+    suspend fun requestSignInCode(email: String)
+
+    /** Signs in with the code emailed to the driver; returns the driver id. */
+    suspend fun signIn(email: String, code: String): String
+
+    suspend fun refresh(): List<AssignedDelivery>
+
+    suspend fun embark(deliveryId: UUID, vin: String): DriverActionOutcome
+
+    suspend fun arrive(deliveryId: UUID): DriverActionOutcome
+
+    suspend fun reportAbsent(deliveryId: UUID, call: CallOutcome): DriverActionOutcome
+
+    suspend fun checkHandoverCode(deliveryId: UUID, code: String): HandoverCheck
+
+    suspend fun confirmHandover(deliveryId: UUID, code: String): DriverActionOutcome
+
+    suspend fun sync(): DriverSyncReport
+
+    suspend fun conflicts(): List<DriverConflict>
+
+    suspend fun dismissConflict(id: Long)
+
+    suspend fun held(): List<WedgedAction>
+
+    suspend fun retry(id: Long): DriverSyncReport
+
+    suspend fun discard(id: Long)
+}

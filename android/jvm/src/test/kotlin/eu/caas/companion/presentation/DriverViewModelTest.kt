@@ -1,0 +1,40 @@
+package eu.caas.companion.presentation
+
+import eu.caas.companion.core.AssignedDelivery
+import eu.caas.companion.core.DeliveryWindow
+import eu.caas.companion.core.DriverActionOutcome
+import eu.caas.companion.core.DriverStep
+import eu.caas.companion.core.OrderState
+import eu.caas.companion.core.PickupPoint
+import java.time.Instant
+import java.util.UUID
+import kotlin.test.assertEquals
+import kotlinx.coroutines.test.advanceUntilIdle
+import org.junit.jupiter.api.Test
+
+class DriverViewModelTest : ViewModelTest() {
+    private val delivery = AssignedDelivery(
+        UUID.randomUUID(), UUID.randomUUID(), OrderState.AT_CUSTOMER_ADDRESS, 1u,
+        DeliveryWindow(Instant.now(), Instant.now().plusSeconds(7_200)), "VF1AB000000000001", null, "urban-ev", "Ana",
+        null, "Calle Mayor 1", true, PickupPoint("CaaS Madrid", "Calle 2", "9-18"), 0u, listOf(DriverStep.CONFIRM_HANDOVER),
+    )
+
+    @Test
+    fun `an action without signal is recorded on the phone and says how many wait`() = test {
+        val driver = FakeDriver(isSignedIn = true).apply { outcome = DriverActionOutcome.Queued(2u) }
+        val model = DriverViewModel(driver)
+        advanceUntilIdle()
+        model.arrive(delivery)
+        advanceUntilIdle()
+        assertEquals(Notice.RecordedOffline(2), model.status.notice.value)
+    }
+
+    @Test
+    fun `a handover names the customer whose code checked out`() = test {
+        val model = DriverViewModel(FakeDriver(isSignedIn = true).apply { customerName = "Ana García" })
+        advanceUntilIdle()
+        model.handOver(delivery, "12345678")
+        advanceUntilIdle()
+        assertEquals(Notice.HandedOver("Ana García"), model.status.notice.value)
+    }
+}

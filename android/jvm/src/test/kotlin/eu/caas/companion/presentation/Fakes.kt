@@ -1,0 +1,111 @@
+package eu.caas.companion.presentation
+
+import eu.caas.companion.CustomerHandoverCode
+import eu.caas.companion.CustomerService
+import eu.caas.companion.DriverService
+import eu.caas.companion.PairingProgress
+import eu.caas.companion.PaymentCard
+import eu.caas.companion.core.AssignedDelivery
+import eu.caas.companion.core.BleTransport
+import eu.caas.companion.core.CallOutcome
+import eu.caas.companion.core.DeliverySlot
+import eu.caas.companion.core.DriverActionOutcome
+import eu.caas.companion.core.DriverConflict
+import eu.caas.companion.core.DriverSyncReport
+import eu.caas.companion.core.HandoverCheck
+import eu.caas.companion.core.OrderDetail
+import eu.caas.companion.core.OrderSummary
+import eu.caas.companion.core.PairingOptions
+import eu.caas.companion.core.PaymentProgress
+import eu.caas.companion.core.SyncReport
+import eu.caas.companion.core.WedgedAction
+import java.time.Instant
+import java.util.UUID
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.emptyFlow
+
+/** A customer service that answers as each test says; what it is not told to answer fails. */
+class FakeCustomer(override var isSignedIn: Boolean = false) : CustomerService {
+    override val orders: StateFlow<List<OrderSummary>> = MutableStateFlow(emptyList())
+    val registeredTokens = mutableListOf<String>()
+    var onSync: suspend () -> SyncReport = { SyncReport(0u, 0u) }
+    var onPay: suspend (PaymentCard) -> PaymentProgress = { error("pay not expected") }
+    var onResume: suspend () -> PaymentProgress? = { null }
+    var onRegister: suspend (String) -> UUID = { token -> registeredTokens += token; UUID.randomUUID() }
+
+    override fun order(id: UUID): Flow<OrderDetail> = emptyFlow()
+
+    override suspend fun requestSignInCode(email: String) = Unit
+
+    override suspend fun signIn(email: String, code: String): UUID {
+        isSignedIn = true
+        return UUID.randomUUID()
+    }
+
+    override suspend fun registerFcmToken(token: String): UUID = onRegister(token)
+
+    override suspend fun sync(): SyncReport = onSync()
+
+    override suspend fun pay(orderId: UUID, card: PaymentCard): PaymentProgress = onPay(card)
+
+    override suspend fun resumePayment(orderId: UUID): PaymentProgress? = onResume()
+
+    override suspend fun deliverySlots(orderId: UUID): List<DeliverySlot> = emptyList()
+
+    override suspend fun chooseDeliveryWindow(orderId: UUID, start: Instant) = Unit
+
+    override suspend fun confirmDeliveryAddress(orderId: UUID, address: String?) = Unit
+
+    override fun liveHandoverCode(orderId: UUID, fresh: Boolean): Flow<CustomerHandoverCode> = emptyFlow()
+
+    override fun pairVehicle(orderId: UUID, transport: BleTransport, options: PairingOptions?): Flow<PairingProgress> =
+        emptyFlow()
+}
+
+/** A driver service whose actions answer with [outcome]. */
+class FakeDriver(override var isSignedIn: Boolean = false) : DriverService {
+    override val deliveries: StateFlow<List<AssignedDelivery>> = MutableStateFlow(emptyList())
+    var outcome: DriverActionOutcome = DriverActionOutcome.Synced
+    var customerName = "Ana"
+    var held: List<WedgedAction> = emptyList()
+
+    override suspend fun requestSignInCode(email: String) = Unit
+
+    override suspend fun signIn(email: String, code: String): String {
+        isSignedIn = true
+        return "driver"
+    }
+
+    override suspend fun refresh(): List<AssignedDelivery> = deliveries.value
+
+    override suspend fun embark(deliveryId: UUID, vin: String) = outcome
+
+    override suspend fun arrive(deliveryId: UUID) = outcome
+
+    override suspend fun reportAbsent(deliveryId: UUID, call: CallOutcome) = outcome
+
+    override suspend fun checkHandoverCode(deliveryId: UUID, code: String) =
+        HandoverCheck(UUID.randomUUID(), customerName, Instant.now().plusSeconds(600))
+
+    override suspend fun confirmHandover(deliveryId: UUID, code: String) = outcome
+
+    override suspend fun sync() = DriverSyncReport(0u, 0u, 0u, 0u)
+
+    override suspend fun conflicts(): List<DriverConflict> = emptyList()
+
+    override suspend fun dismissConflict(id: Long) = Unit
+
+    override suspend fun held(): List<WedgedAction> = held
+
+    override suspend fun retry(id: Long) = DriverSyncReport(1u, 0u, 0u, 0u)
+
+    override suspend fun discard(id: Long) = Unit
+}
+
+/** The app's memory, in memory. */
+class FakeMemory : AppMemory {
+    override var notificationsAsked = false
+    override var lastRole: Role? = null
+}

@@ -1,0 +1,87 @@
+package eu.caas.companion.presentation
+
+import eu.caas.companion.core.CaasException
+import eu.caas.companion.core.HandoverRefusal
+import eu.caas.companion.core.PairingFailure
+import eu.caas.companion.core.PaymentRefusal
+
+/**
+ * What a screen tells the person once (a snackbar): the outcome of what they did, or why it
+ * failed and what they can do. View models speak in notices, never in sentences; the app words
+ * each one from its string resources, in the phone's language.
+ */
+sealed interface Notice {
+    /** Why something failed, as the person can act on it. */
+    sealed interface Problem : Notice
+
+    data object Offline : Problem
+
+    data object ServerUnavailable : Problem
+
+    data object SignInAgain : Problem
+
+    data object NotFound : Problem
+
+    /** The platform refused, in its own words (a rule of the business, e.g. a change too late). */
+    data class Refused(val reason: String) : Problem
+
+    data class PaymentRefused(val refusal: PaymentRefusal) : Problem
+
+    data class HandoverRefused(val refusal: HandoverRefusal) : Problem
+
+    data class PairingFailed(val failure: PairingFailure) : Problem
+
+    /** The driver still has actions to sync before signing out. */
+    data class UnsyncedActions(val count: Int) : Problem
+
+    /** Something this app cannot explain; [detail] goes to the log and the support screen. */
+    data class Unexpected(val detail: String) : Problem
+
+    data class CodeSent(val email: String) : Notice
+
+    data object Paid : Notice
+
+    data object PaymentProcessing : Notice
+
+    data object ConfirmWithBank : Notice
+
+    data object NoPaymentInProgress : Notice
+
+    data object DeliveryMoved : Notice
+
+    data object AddressConfirmed : Notice
+
+    data object HandoverCodeExpired : Notice
+
+    data class DeliveriesRefreshed(val open: Int) : Notice
+
+    /** A driver's action: recorded on the platform, or on the phone until there is signal. */
+    data object Recorded : Notice
+
+    data class RecordedOffline(val pending: Int) : Notice
+
+    /** Recorded on the phone, but the platform's answer could not be read: retry or discard it. */
+    data object RecordedButHeld : Notice
+
+    data class HandedOver(val customer: String) : Notice
+
+    data class Synced(val sent: Int, val refused: Int, val waiting: Int, val held: Int) : Notice
+
+    companion object {
+        /** The notice for a failure of the core; a cancellation is not one (nothing to say). */
+        fun of(error: CaasException): Problem? = when (error) {
+            is CaasException.Offline -> Offline
+            is CaasException.ServerUnavailable -> ServerUnavailable
+            is CaasException.Cancelled -> null
+            is CaasException.Unauthorized -> SignInAgain
+            is CaasException.NotFound -> NotFound
+            is CaasException.Rejected -> Refused(error.reason)
+            is CaasException.PaymentRefused -> PaymentRefused(error.refusal)
+            is CaasException.HandoverRefused -> HandoverRefused(error.refusal)
+            is CaasException.Pairing -> PairingFailed(error.failure)
+            is CaasException.PendingActions -> UnsyncedActions(error.count.toInt())
+            is CaasException.InvalidPush, is CaasException.InvalidInput, is CaasException.Internal ->
+                Unexpected(error.message ?: error.javaClass.simpleName)
+        }
+    }
+}
