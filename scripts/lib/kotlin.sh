@@ -99,14 +99,43 @@ android_ready() {
   maven_fetch "org.robolectric:android-all:$ANDROID_ALL_VERSION"
 }
 
-# Compiles the Android-only code of the core module (Bluetooth GATT, Keystore, Logcat, TLS) with
-# the facade and the bindings generated for Android against the Android framework into OUT:
-# what the JVM tests cannot load is at least type-checked against the API it runs on. Extra
-# arguments are more sources (the check that a broken file fails it).
+# The classes AGP generates for the app, written from the same sources it reads: R (the names in
+# res/values/strings.xml) and BuildConfig (the default config's buildConfigField in
+# build.gradle.kts). They let the app's Kotlin be type-checked, a missing string included.
+android_app_generated() {
+  local out=$1 app=android/app res=android/app/src/main/res id=$((0x7f010000))
+  {
+    echo "package eu.caas.companion.app"
+    echo "object R {"
+    for kind in string plurals; do
+      echo "    object $kind {"
+      for name in $(sed -n "s/.*<$kind name=\"\([a-z0-9_]*\)\".*/\1/p" "$res/values/strings.xml"); do
+        echo "        const val $name = $id"
+        id=$((id + 1))
+      done
+      echo "    }"
+    done
+    echo "}"
+  } >"$out/R.kt"
+  local backend
+  backend=$(sed -n '/defaultConfig/,/}/s/.*buildConfigField("String", "BACKEND_URL", "\\"\(.*\)\\"").*/\1/p' "$app/build.gradle.kts")
+  [ -n "$backend" ] || { echo "error: no BACKEND_URL in $app/build.gradle.kts" >&2; return 1; }
+  printf 'package eu.caas.companion.app\nobject BuildConfig {\n    const val BACKEND_URL = "%s"\n}\n' "$backend" >"$out/BuildConfig.kt"
+}
+
+# Compiles every Kotlin file that uses the Android API and nothing Google's repository alone
+# serves, against the Android framework into OUT: the core module's Android-only code
+# (Bluetooth GATT, Keystore, Logcat, TLS) with the facade and the bindings generated for
+# Android, the view models, and the app's own package (services, notifications, pushes,
+# preferences; its Compose screens in ui/ and its Google Play glue in play/ need AndroidX and
+# Firebase, which Maven Central does not serve). Extra arguments are more sources (the check
+# that a broken file fails it).
 android_compile() {
   local bindings=$1 out=$2; shift 2
-  rm -rf "$out" && mkdir -p "$out"
+  rm -rf "$out" && mkdir -p "$out/generated"
+  android_app_generated "$out/generated"
   # shellcheck disable=SC2046
-  "$KOTLIN_HOME/bin/kotlinc" -jvm-target 17 -nowarn -cp "$(kotlin_classpath):$ANDROID_ALL" -d "$out" \
-    $(find "$bindings" android/core/src/main/kotlin android/core/src/androidMain/kotlin -name '*.kt') "$@"
+  "$KOTLIN_HOME/bin/kotlinc" -jvm-target 17 -nowarn -cp "$(kotlin_classpath):$ANDROID_ALL" -d "$out/classes" \
+    $(find "$bindings" android/core/src/main/kotlin android/core/src/androidMain/kotlin android/presentation/src/main/kotlin -name '*.kt') \
+    android/app/src/main/kotlin/eu/caas/companion/app/*.kt "$out"/generated/*.kt "$@"
 }

@@ -21,30 +21,26 @@ func cancellable<T: Sendable>(_ operation: @escaping @Sendable () async throws -
 /// CoreBluetooth delegate method), and gives up when the calling task is cancelled.
 ///
 /// `start` hands the request over with the `CallbackCompletion` its callback resumes; it is not
-/// called when the task is cancelled already. On cancellation the wait ends with
-/// `CancellationError` and `onAbandon` runs, once, so the caller can stop what it started (a scan,
-/// a pending connection). An answer that comes later finds the completion resumed and is ignored.
-func awaitCallback<T: Sendable>(
-    onAbandon: @escaping @Sendable () -> Void = {},
-    _ start: (CallbackCompletion<T>) -> Void
-) async throws -> T {
-    try await awaitCallback(deadline: nil, onAbandon: onAbandon, start)
+/// called when the task is cancelled already. On cancellation the wait ends at once with
+/// `CancellationError`, and the caller stops what it started (a scan, a pending connection). An
+/// answer that comes later finds the completion resumed and is ignored.
+func awaitCallback<T: Sendable>(_ start: (CallbackCompletion<T>) -> Void) async throws -> T {
+    try await awaitCallback(deadline: nil, start)
 }
 
-/// `awaitCallback(onAbandon:_:)` with a deadline: when no answer came within `timeout`, the wait
-/// ends with what `onTimeout` returns or throws, and `onAbandon` runs as on a cancellation.
+/// `awaitCallback(_:)` with a deadline: when no answer came within `timeout`, the wait ends with
+/// what `onTimeout` returns or throws. Callback APIs such as CoreBluetooth's `connect` never give
+/// up by themselves.
 func awaitCallback<T: Sendable>(
     timeout: Duration,
     onTimeout: @escaping @Sendable () throws -> T,
-    onAbandon: @escaping @Sendable () -> Void = {},
     _ start: (CallbackCompletion<T>) -> Void
 ) async throws -> T {
-    try await awaitCallback(deadline: (timeout, onTimeout), onAbandon: onAbandon, start)
+    try await awaitCallback(deadline: (timeout, onTimeout), start)
 }
 
 private func awaitCallback<T: Sendable>(
     deadline: (after: Duration, answer: @Sendable () throws -> T)?,
-    onAbandon: @escaping @Sendable () -> Void,
     _ start: (CallbackCompletion<T>) -> Void
 ) async throws -> T {
     try Task.checkCancellation()
@@ -60,13 +56,13 @@ private func awaitCallback<T: Sendable>(
             group.addTask {
                 // Cancelled as soon as the answer is in: the sleep throws and the deadline never fires.
                 try await Task.sleep(for: deadline.after)
-                if completion.resume(with: Result(catching: deadline.answer)) { onAbandon() }
+                completion.resume(with: Result(catching: deadline.answer))
             }
             defer { group.cancelAll() }
             return try await answer()
         }
     } onCancel: {
-        if completion.resume(with: .failure(CancellationError())) { onAbandon() }
+        completion.resume(with: .failure(CancellationError()))
     }
 }
 

@@ -8,23 +8,45 @@ import Foundation
 /// Every CoreBluetooth callback arrives on one serial queue, where all the transport's state
 /// lives; the async methods hop onto it.
 ///
+/// CoreBluetooth never gives up on a connection by itself, so opening one (connect, discovery,
+/// subscription) and each write have a deadline, and every wait ends at once when the calling task
+/// is cancelled (the core drops a pairing, or the customer leaves the screen): the scan stops and
+/// a pending connection is cancelled.
+///
 /// The app declares `NSBluetoothAlwaysUsageDescription`; without the permission every call
 /// throws `BleError.Unavailable`.
 public final class CoreBluetoothTransport: NSObject, BleTransport, @unchecked Sendable {
+    /// How long a car in reach takes at most to accept the connection and serve the pairing
+    /// service; past it the car is out of reach or busy with another phone.
+    private static let openTimeout: Duration = .seconds(10)
+    /// How long a write waits for the car's acknowledgement: a few connection intervals normally,
+    /// so a write unacknowledged this long means the link is gone.
+    private static let writeTimeout: Duration = .seconds(5)
+
     private let queue = DispatchQueue(label: "eu.caas.companion.ble")
-    private var central: CBCentralManager!
     private let serviceID = CBUUID(string: pairingServiceUuid())
     private let writeID = CBUUID(string: pairingWriteCharacteristicUuid())
     private let indicateID = CBUUID(string: pairingIndicateCharacteristicUuid())
 
     // State, touched only on `queue`.
-    private var poweredWaiters: [CheckedContinuation<Void, Error>] = []
+    private var manager: CBCentralManager?
+    private var poweredWaiters: [CallbackCompletion<Void>] = []
     private var seen: [String: (peripheral: CBPeripheral, advertisement: BleAdvertisement)] = [:]
     private var links: [UUID: Link] = [:]
 
+    /// Makes nothing yet: the central manager, whose creation shows the Bluetooth permission
+    /// prompt, is made on the first pairing, when the customer knows why the app asks.
     public override init() {
         super.init()
-        central = CBCentralManager(delegate: self, queue: queue)
+    }
+
+    /// The central manager, made on first use (on `queue`).
+    private var central: CBCentralManager {
+        dispatchPrecondition(condition: .onQueue(queue))
+        if let manager { return manager }
+        let made = CBCentralManager(delegate: self, queue: queue)
+        manager = made
+        return made
     }
 
     public func scan(timeoutMs: UInt32) async throws -> [BleAdvertisement] {
@@ -33,7 +55,13 @@ public final class CoreBluetoothTransport: NSObject, BleTransport, @unchecked Se
             seen = [:]
             central.scanForPeripherals(withServices: [serviceID], options: [CBCentralManagerScanOptionAllowDuplicatesKey: false])
         }
-        try await Task.sleep(nanoseconds: UInt64(timeoutMs) * 1_000_000)
+        do {
+            try await Task.sleep(for: .milliseconds(Int(timeoutMs)))
+        } catch {
+            // Cancelled: a scan left running would drain the battery for nobody.
+            queue.async { [self] in central.stopScan() }
+            throw error
+        }
         return queue.sync { [self] in
             central.stopScan()
             return seen.values.map(\.advertisement)
@@ -51,8 +79,10 @@ public final class CoreBluetoothTransport: NSObject, BleTransport, @unchecked Se
             return link
         }
         do {
-            try await link.open()
+            try await link.open(within: Self.openTimeout)
         } catch {
+            // Timed out, failed or cancelled: cancelling the pending connection is what stops
+            // CoreBluetooth from connecting later, for nobody.
             await disconnect(peripheralId: peripheralId)
             throw error
         }
@@ -60,11 +90,11 @@ public final class CoreBluetoothTransport: NSObject, BleTransport, @unchecked Se
     }
 
     public func write(peripheralId: String, chunk: Data) async throws {
-        try await link(peripheralId).write(chunk)
+        try await link(peripheralId).write(chunk, within: Self.writeTimeout)
     }
 
     public func nextIndication(peripheralId: String, timeoutMs: UInt32) async throws -> Data? {
-        try await link(peripheralId).nextIndication(timeoutMs: timeoutMs)
+        try await link(peripheralId).nextIndication(within: .milliseconds(Int(timeoutMs)))
     }
 
     public func disconnect(peripheralId: String) async {
@@ -84,28 +114,29 @@ public final class CoreBluetoothTransport: NSObject, BleTransport, @unchecked Se
         }
     }
 
-    /// Waits for Bluetooth to be on; throws at once when it is off, missing or not permitted.
+    /// Waits for Bluetooth to be on; throws at once when it is off, missing or not permitted. The
+    /// first call makes the central manager: the wait then lasts while the permission prompt is up.
     private func poweredOn() async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+        try await awaitCallback { (completion: CallbackCompletion<Void>) in
             queue.async { [self] in
                 switch central.state {
-                case .poweredOn: continuation.resume()
-                case .unknown, .resetting: poweredWaiters.append(continuation)
-                case .unauthorized: continuation.resume(throwing: BleError.Unavailable(reason: "Bluetooth is not allowed for this app"))
-                case .unsupported: continuation.resume(throwing: BleError.Unavailable(reason: "this device has no Bluetooth LE"))
-                default: continuation.resume(throwing: BleError.Unavailable(reason: "Bluetooth is off"))
+                case .poweredOn: completion.resume()
+                case .unknown, .resetting: poweredWaiters.append(completion)
+                case .unauthorized: completion.resume(throwing: BleError.Unavailable(reason: "Bluetooth is not allowed for this app"))
+                case .unsupported: completion.resume(throwing: BleError.Unavailable(reason: "this device has no Bluetooth LE"))
+                default: completion.resume(throwing: BleError.Unavailable(reason: "Bluetooth is off"))
                 }
             }
         }
     }
 
-    /// One connection to one car; its continuations are resumed on the transport's queue.
+    /// One connection to one car; its completions are resumed on the transport's queue.
     fileprivate final class Link: NSObject, CBPeripheralDelegate, @unchecked Sendable {
         let peripheral: CBPeripheral
         private unowned let transport: CoreBluetoothTransport
-        private var opening: CheckedContinuation<Void, Error>?
-        private var writing: CheckedContinuation<Void, Error>?
-        private var waiting: (token: UUID, continuation: CheckedContinuation<Data?, Error>)?
+        private var opening: CallbackCompletion<Void>?
+        private var writing: CallbackCompletion<Void>?
+        private var waiting: CallbackCompletion<Data?>?
         private var indications: [Data] = []
         private var writeCharacteristic: CBCharacteristic?
         private var failure: Error?
@@ -120,40 +151,48 @@ public final class CoreBluetoothTransport: NSObject, BleTransport, @unchecked Se
             UInt16(clamping: peripheral.maximumWriteValueLength(for: .withoutResponse) + 3)
         }
 
-        func open() async throws {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+        /// Connects, discovers the pairing service and subscribes to its indications.
+        func open(within timeout: Duration) async throws {
+            try await awaitCallback(
+                timeout: timeout,
+                onTimeout: { throw BleError.ConnectFailed(reason: "the car did not answer in time") }
+            ) { (completion: CallbackCompletion<Void>) in
                 transport.queue.async { [self] in
-                    opening = continuation
+                    opening = completion
                     peripheral.delegate = self
                     transport.central.connect(peripheral)
                 }
             }
         }
 
-        func write(_ chunk: Data) async throws {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+        func write(_ chunk: Data, within timeout: Duration) async throws {
+            try await awaitCallback(
+                timeout: timeout,
+                onTimeout: { throw BleError.ConnectionLost(reason: "the car did not acknowledge a write") }
+            ) { (completion: CallbackCompletion<Void>) in
                 transport.queue.async { [self] in
-                    if let failure { return continuation.resume(throwing: failure) }
-                    guard let characteristic = writeCharacteristic else {
-                        return continuation.resume(throwing: BleError.ConnectionLost(reason: "not connected"))
+                    if let failure {
+                        completion.resume(throwing: failure)
+                    } else if let characteristic = writeCharacteristic {
+                        writing = completion
+                        peripheral.writeValue(chunk, for: characteristic, type: .withResponse)
+                    } else {
+                        completion.resume(throwing: BleError.ConnectionLost(reason: "not connected"))
                     }
-                    writing = continuation
-                    peripheral.writeValue(chunk, for: characteristic, type: .withResponse)
                 }
             }
         }
 
-        func nextIndication(timeoutMs: UInt32) async throws -> Data? {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Data?, Error>) in
+        /// The next indication, or nil when none came within `timeout` (the core resends).
+        func nextIndication(within timeout: Duration) async throws -> Data? {
+            try await awaitCallback(timeout: timeout, onTimeout: { nil }) { (completion: CallbackCompletion<Data?>) in
                 transport.queue.async { [self] in
-                    if !indications.isEmpty { return continuation.resume(returning: indications.removeFirst()) }
-                    if let failure { return continuation.resume(throwing: failure) }
-                    let token = UUID()
-                    waiting = (token, continuation)
-                    transport.queue.asyncAfter(deadline: .now() + .milliseconds(Int(timeoutMs))) { [self] in
-                        guard let waiter = waiting, waiter.token == token else { return }
-                        waiting = nil
-                        waiter.continuation.resume(returning: nil)
+                    if !indications.isEmpty {
+                        completion.resume(returning: indications.removeFirst())
+                    } else if let failure {
+                        completion.resume(throwing: failure)
+                    } else {
+                        waiting = completion
                     }
                 }
             }
@@ -166,7 +205,7 @@ public final class CoreBluetoothTransport: NSObject, BleTransport, @unchecked Se
             opening = nil
             writing?.resume(throwing: error)
             writing = nil
-            waiting?.continuation.resume(throwing: error)
+            waiting?.resume(throwing: error)
             waiting = nil
         }
 
@@ -210,12 +249,13 @@ public final class CoreBluetoothTransport: NSObject, BleTransport, @unchecked Se
             writing = nil
         }
 
+        /// An indication goes to the wait in progress; one that came after its wait timed out or
+        /// was cancelled is kept for the next, as is one that came before any wait.
         func peripheral(_ peripheral: CBPeripheral, didUpdateValueFor characteristic: CBCharacteristic, error: Error?) {
             guard error == nil, characteristic.uuid == transport.indicateID, let value = characteristic.value else { return }
-            if let waiter = waiting {
-                waiting = nil
-                waiter.continuation.resume(returning: value)
-            } else {
+            let waiter = waiting
+            waiting = nil
+            if waiter?.resume(returning: value) != true {
                 indications.append(value)
             }
         }

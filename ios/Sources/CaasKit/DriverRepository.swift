@@ -28,6 +28,11 @@ public final class DriverRepository: Sendable {
         return stream
     }
 
+    /// Whether a driver's session is kept from before, so the app opens on the deliveries.
+    public var isSignedIn: Bool {
+        get throws { try core.isSignedIn() }
+    }
+
     public func requestSignInCode(email: String) async throws {
         try await cancellable { [core] in try await core.requestSignInCode(email: email) }
     }

@@ -190,6 +190,10 @@ final class CaasRepositoryTests: XCTestCase {
         XCTAssertEqual(content.channel, .manufacturing)
         XCTAssertEqual(content.thread, order.uuidString.lowercased())
         XCTAssertEqual(content.link, "caas://order/\(order.uuidString.lowercased())")
+        // The extension files it under the category the push names, with the link a tap opens.
+        XCTAssertEqual(aps["category"] as? String, content.channel.categoryIdentifier)
+        XCTAssertEqual((aps["alert"] as? [String: Any])?["loc-key"] as? String, "push.\(content.channel.categoryIdentifier)")
+        XCTAssertEqual(OrderLink.orderID(from: try XCTUnwrap(URL(string: content.link))), order)
         let again = try await repository.notificationContent(for: push, locale: Locale(identifier: "es_ES"))
         XCTAssertNil(again, "a push is shown once")
     }

@@ -225,19 +225,12 @@ class CaasRepository private constructor(private val core: Caas) : CustomerServi
     suspend fun onFcmMessage(data: Map<String, String>): PushOutcome =
         core.handlePush(FcmPayload.encode(data).toByteArray(Charsets.UTF_8))
 
-    /**
-     * Handles an FCM data message and says what to show for it, written by the core in the
-     * language of [locale] with times in [zone]: null for a message handled before.
-     */
-    suspend fun notificationFor(
-        data: Map<String, String>,
-        locale: Locale = Locale.getDefault(),
-        zone: ZoneId = ZoneId.systemDefault(),
-    ): NotificationContent? = core.notificationForPush(
-        FcmPayload.encode(data).toByteArray(Charsets.UTF_8),
-        locale.toLanguageTag(),
-        zone.rules.getOffset(Instant.now()).totalSeconds / 60,
-    )
+    override suspend fun notificationFor(data: Map<String, String>, locale: Locale, zone: ZoneId): NotificationContent? =
+        core.notificationForPush(
+            FcmPayload.encode(data).toByteArray(Charsets.UTF_8),
+            locale.toLanguageTag(),
+            zone.rules.getOffset(Instant.now()).totalSeconds / 60,
+        )
 
     /** The development push channel (the platform mock's SSE stream) in place of FCM. */
     suspend fun connectDevelopmentPushStream(): PushStreamHandle = core.connectPushStream()

@@ -8,6 +8,7 @@ import eu.caas.companion.core.DriverActionOutcome
 import eu.caas.companion.core.DriverConflict
 import eu.caas.companion.core.DriverSyncReport
 import eu.caas.companion.core.HandoverCheck
+import eu.caas.companion.core.NotificationContent
 import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.OrderSummary
 import eu.caas.companion.core.PairingOptions
@@ -15,6 +16,8 @@ import eu.caas.companion.core.PaymentProgress
 import eu.caas.companion.core.SyncReport
 import eu.caas.companion.core.WedgedAction
 import java.time.Instant
+import java.time.ZoneId
+import java.util.Locale
 import java.util.UUID
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.StateFlow
@@ -39,6 +42,16 @@ interface CustomerService {
 
     /** Registers this device's FCM registration token for the signed-in customer. */
     suspend fun registerFcmToken(token: String): UUID
+
+    /**
+     * Handles an FCM data message and says what to show for it, written by the core in the
+     * language of [locale] with times in [zone]: null for a message handled before.
+     */
+    suspend fun notificationFor(
+        data: Map<String, String>,
+        locale: Locale = Locale.getDefault(),
+        zone: ZoneId = ZoneId.systemDefault(),
+    ): NotificationContent?
 
     suspend fun sync(): SyncReport
 

@@ -33,10 +33,4 @@ object Dates {
         val time = DateTimeFormatter.ofLocalizedTime(FormatStyle.SHORT).withZone(zone)
         return "${day(window.start)}, ${time.format(window.start)}–${time.format(window.end)}"
     }
-
-    /** `6d 23h` or `5h 12m`: a deadline read at a glance. */
-    fun countdown(seconds: Long): String = when {
-        seconds >= 86_400 -> "${seconds / 86_400}d ${seconds % 86_400 / 3_600}h"
-        else -> "${seconds / 3_600}h ${seconds % 3_600 / 60}m"
-    }
 }

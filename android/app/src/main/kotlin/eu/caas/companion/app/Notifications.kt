@@ -1,6 +1,7 @@
 package eu.caas.companion.app
 
 import android.Manifest
+import android.app.Notification
 import android.app.NotificationChannel
 import android.app.NotificationManager
 import android.app.PendingIntent
@@ -8,29 +9,28 @@ import android.content.Context
 import android.content.Intent
 import android.content.pm.PackageManager
 import android.net.Uri
-import androidx.core.app.NotificationCompat
-import androidx.core.app.NotificationManagerCompat
-import androidx.core.content.ContextCompat
-import eu.caas.companion.core.OrderDetail
-import eu.caas.companion.core.orderStateWireName
-import java.util.UUID
+import eu.caas.companion.core.NotificationChannel as Channel
+import eu.caas.companion.core.NotificationContent
 
 /**
  * One notification channel per kind of update, so a customer can silence the factory's progress
- * and keep the driver at the door. A push names only the event's type and order; the words come
- * from the order as the core just synced it, so no personal data travels in a push.
+ * and keep the driver at the door. The words of each notification are the core's, in the
+ * phone's language; a push itself carries no personal data.
  */
 object Notifications {
-    enum class Channel(val id: String, val title: Int, val description: Int, val importance: Int) {
-        MANUFACTURING("manufacturing", R.string.channel_manufacturing, R.string.channel_manufacturing_description, NotificationManager.IMPORTANCE_DEFAULT),
-        PAYMENT("payment", R.string.channel_payment, R.string.channel_payment_description, NotificationManager.IMPORTANCE_HIGH),
-        DELIVERY("delivery", R.string.channel_delivery, R.string.channel_delivery_description, NotificationManager.IMPORTANCE_HIGH),
-        KEYS("keys", R.string.channel_keys, R.string.channel_keys_description, NotificationManager.IMPORTANCE_HIGH),
+    private class ChannelInfo(val id: String, val title: Int, val description: Int, val importance: Int)
+
+    private fun info(channel: Channel): ChannelInfo = when (channel) {
+        Channel.MANUFACTURING -> ChannelInfo("manufacturing", R.string.channel_manufacturing, R.string.channel_manufacturing_description, NotificationManager.IMPORTANCE_DEFAULT)
+        Channel.PAYMENT -> ChannelInfo("payment", R.string.channel_payment, R.string.channel_payment_description, NotificationManager.IMPORTANCE_HIGH)
+        Channel.DELIVERY -> ChannelInfo("delivery", R.string.channel_delivery, R.string.channel_delivery_description, NotificationManager.IMPORTANCE_HIGH)
+        Channel.KEYS -> ChannelInfo("keys", R.string.channel_keys, R.string.channel_keys_description, NotificationManager.IMPORTANCE_HIGH)
     }
 
+    /** Creates (or renames, after a change of language) the channels; call at every start. */
     fun createChannels(context: Context) {
-        val manager = context.getSystemService(NotificationManager::class.java)
-        Channel.entries.forEach { channel ->
+        val manager = context.getSystemService(NotificationManager::class.java) ?: return
+        Channel.entries.map(::info).forEach { channel ->
             manager.createNotificationChannel(
                 NotificationChannel(channel.id, context.getString(channel.title), channel.importance).apply {
                     description = context.getString(channel.description)
@@ -39,44 +39,34 @@ object Notifications {
         }
     }
 
-    /** The channel for a push's event type (the core's wire names). */
-    fun channelFor(eventType: String): Channel = when (eventType) {
-        "final_payment_requested", "payment_reminder" -> Channel.PAYMENT
-        "delivery_scheduled", "delivery_address_confirmed", "embarked", "customer_absent",
-        "received_at_dealership", "pickup_required", "handed_over" -> Channel.DELIVERY
-        "key_issued", "key_revoked", "app_linked" -> Channel.KEYS
-        else -> Channel.MANUFACTURING
-    }
+    /** Whether the app may show notifications (Android 13 asks the person). */
+    fun allowed(context: Context): Boolean =
+        context.checkSelfPermission(Manifest.permission.POST_NOTIFICATIONS) == PackageManager.PERMISSION_GRANTED
 
-    /** The link a notification opens: the order's screen. */
-    fun orderLink(orderId: UUID): Uri = Uri.parse("caas://order/$orderId")
-
-    fun show(context: Context, order: OrderDetail, eventType: String) {
-        if (ContextCompat.checkSelfPermission(context, Manifest.permission.POST_NOTIFICATIONS) != PackageManager.PERMISSION_GRANTED) {
-            return
-        }
-        val channel = channelFor(eventType)
+    /**
+     * Shows [content]: one notification per order (a newer one replaces it), opening the order's
+     * screen once tapped.
+     */
+    fun show(context: Context, content: NotificationContent) {
+        if (!allowed(context)) return
         val open = PendingIntent.getActivity(
             context,
-            order.summary.id.hashCode(),
-            Intent(Intent.ACTION_VIEW, orderLink(order.summary.id), context, MainActivity::class.java),
+            content.orderId.hashCode(),
+            Intent(Intent.ACTION_VIEW, Uri.parse(content.link)).setPackage(context.packageName),
             PendingIntent.FLAG_IMMUTABLE or PendingIntent.FLAG_UPDATE_CURRENT,
         )
-        val notification = NotificationCompat.Builder(context, channel.id)
+        val notification = Notification.Builder(context, info(content.channel).id)
             .setSmallIcon(android.R.drawable.stat_notify_sync)
-            .setContentTitle(order.summary.basePlatform)
-            .setContentText(text(order, eventType))
+            .setContentTitle(content.title)
+            .setContentText(content.body)
+            .setStyle(Notification.BigTextStyle().bigText(content.body))
+            .setGroup(content.thread)
             .setContentIntent(open)
             .setAutoCancel(true)
             .build()
-        NotificationManagerCompat.from(context).notify(order.summary.id.hashCode(), notification)
+        context.getSystemService(NotificationManager::class.java)?.notify(content.thread, NOTIFICATION_ID, notification)
     }
 
-    private fun text(order: OrderDetail, eventType: String): String = when (eventType) {
-        "key_issued" -> "A phone key for your car was issued. If you did not pair a phone, contact your dealership."
-        "key_revoked" -> "A phone key for your car was revoked."
-        "final_payment_requested", "payment_reminder" ->
-            order.finalPayment?.let { "${Money.format(it.amountDue)} due before ${Dates.day(it.deadline)}" } ?: "A payment is due"
-        else -> "Now: ${orderStateWireName(order.summary.state).replace('_', ' ')}"
-    }
+    /** One notification per order: the tag (the order) tells them apart. */
+    private const val NOTIFICATION_ID = 1
 }

@@ -13,6 +13,7 @@ import eu.caas.companion.core.DriverActionOutcome
 import eu.caas.companion.core.DriverConflict
 import eu.caas.companion.core.DriverSyncReport
 import eu.caas.companion.core.HandoverCheck
+import eu.caas.companion.core.NotificationContent
 import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.OrderSummary
 import eu.caas.companion.core.PairingOptions
@@ -20,6 +21,8 @@ import eu.caas.companion.core.PaymentProgress
 import eu.caas.companion.core.SyncReport
 import eu.caas.companion.core.WedgedAction
 import java.time.Instant
+import java.time.ZoneId
+import java.util.Locale
 import java.util.UUID
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -45,6 +48,8 @@ class FakeCustomer(override var isSignedIn: Boolean = false) : CustomerService {
     }
 
     override suspend fun registerFcmToken(token: String): UUID = onRegister(token)
+
+    override suspend fun notificationFor(data: Map<String, String>, locale: Locale, zone: ZoneId): NotificationContent? = null
 
     override suspend fun sync(): SyncReport = onSync()
 

@@ -1,5 +1,7 @@
 package eu.caas.companion.app.ui
 
+import android.view.WindowManager
+import androidx.activity.ComponentActivity
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.ColumnScope
@@ -15,20 +17,27 @@ import androidx.compose.material3.SnackbarHostState
 import androidx.compose.material3.Text
 import androidx.compose.material3.TopAppBar
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.DisposableEffect
 import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.getValue
 import androidx.compose.runtime.remember
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.unit.dp
+import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import eu.caas.companion.presentation.ScreenStatus
 
-/** A screen: a title bar, a scrolling column, and [message] shown once as a snackbar. */
+/** A screen: a title bar, a scrolling column, and the view model's notice shown once as a snackbar. */
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-fun Screen(title: String, message: String? = null, onMessageShown: () -> Unit = {}, content: @Composable ColumnScope.() -> Unit) {
+fun Screen(title: String, status: ScreenStatus? = null, content: @Composable ColumnScope.() -> Unit) {
     val snackbar = remember { SnackbarHostState() }
-    LaunchedEffect(message) {
-        if (message != null) {
-            snackbar.showSnackbar(message)
-            onMessageShown()
+    val notice = status?.notice?.collectAsStateWithLifecycle()?.value
+    val text = notice?.let { noticeText(it) }
+    LaunchedEffect(notice) {
+        if (text != null) {
+            snackbar.showSnackbar(text)
+            status.dismiss()
         }
     }
     Scaffold(topBar = { TopAppBar(title = { Text(title) }) }, snackbarHost = { SnackbarHost(snackbar) }) { padding ->
@@ -43,4 +52,24 @@ fun Screen(title: String, message: String? = null, onMessageShown: () -> Unit = 
 @Composable
 fun Section(title: String) {
     Text(title, style = MaterialTheme.typography.titleMedium)
+}
+
+/** Whether the screen's view model is running an action (its buttons wait meanwhile). */
+@Composable
+fun ScreenStatus.isBusy(): Boolean {
+    val busy by busy.collectAsStateWithLifecycle()
+    return busy
+}
+
+/**
+ * Keeps the window out of screenshots, screen recordings and the recents thumbnail while the
+ * composable is shown: for a card being typed and a handover code, both credentials.
+ */
+@Composable
+fun SecureWindow() {
+    val activity = LocalContext.current as? ComponentActivity
+    DisposableEffect(activity) {
+        activity?.window?.addFlags(WindowManager.LayoutParams.FLAG_SECURE)
+        onDispose { activity?.window?.clearFlags(WindowManager.LayoutParams.FLAG_SECURE) }
+    }
 }

@@ -12,9 +12,12 @@ import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.saveable.rememberSaveable
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.res.pluralStringResource
+import androidx.compose.ui.res.stringResource
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import eu.caas.companion.app.Dates
-import eu.caas.companion.app.OrderViewModel
+import eu.caas.companion.app.R
+import eu.caas.companion.presentation.OrderViewModel
 
 /**
  * The delivery: confirm or correct the address, and move the window to one the transport company
@@ -24,26 +27,27 @@ import eu.caas.companion.app.OrderViewModel
 fun DeliveryScreen(viewModel: OrderViewModel) {
     val order by viewModel.order.collectAsStateWithLifecycle()
     val slots by viewModel.slots.collectAsStateWithLifecycle()
-    val message by viewModel.message.collectAsStateWithLifecycle()
-    val busy by viewModel.busy.collectAsStateWithLifecycle()
+    val busy = viewModel.status.isBusy()
     val delivery = order?.delivery
     var address by rememberSaveable(delivery?.address) { mutableStateOf(delivery?.address ?: "") }
     LaunchedEffect(Unit) { viewModel.loadSlots() }
-    Screen("Delivery", message, viewModel::dismissMessage) {
+    Screen(stringResource(R.string.delivery_title), viewModel.status) {
         if (delivery == null) return@Screen
-        Text("${delivery.company.name}, ${Dates.window(delivery.window)}")
-        Text("You can move it ${delivery.changesLeft} more time(s).")
-        Section("Address")
-        OutlinedTextField(address, { address = it }, label = { Text("Delivery address") })
+        Text(stringResource(R.string.delivery_line, delivery.company.name, Dates.window(delivery.window)))
+        val left = delivery.changesLeft.toInt()
+        Text(pluralStringResource(R.plurals.delivery_changes_left, left, left))
+        Section(stringResource(R.string.delivery_address_section))
+        OutlinedTextField(address, { address = it }, label = { Text(stringResource(R.string.delivery_address)) })
         Button({ viewModel.confirmAddress(address) }, enabled = !busy) {
-            Text(if (delivery.addressConfirmed) "Update the address" else "Confirm the address")
+            Text(stringResource(if (delivery.addressConfirmed) R.string.delivery_update_address else R.string.delivery_confirm_address))
         }
-        Section("Move the delivery")
+        Section(stringResource(R.string.delivery_move))
         slots.filter { it.window != delivery.window }.forEach { slot ->
+            val free = slot.free.toInt()
             ListItem(
                 headlineContent = { Text(Dates.window(slot.window)) },
-                supportingContent = { Text("${slot.free} free") },
-                modifier = Modifier.clickable(enabled = !busy && delivery.changesLeft > 0u) { viewModel.chooseWindow(slot.window.start) },
+                supportingContent = { Text(pluralStringResource(R.plurals.slot_free, free, free)) },
+                modifier = Modifier.clickable(enabled = !busy && left > 0) { viewModel.chooseWindow(slot.window.start) },
             )
         }
     }

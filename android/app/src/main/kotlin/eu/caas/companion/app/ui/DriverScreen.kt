@@ -1,5 +1,6 @@
 package eu.caas.companion.app.ui
 
+import androidx.activity.compose.rememberLauncherForActivityResult
 import androidx.compose.foundation.layout.Row
 import androidx.compose.material3.AlertDialog
 import androidx.compose.material3.Button
@@ -9,20 +10,20 @@ import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Text
 import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
-import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.setValue
+import androidx.compose.ui.res.stringResource
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import com.journeyapps.barcodescanner.ScanContract
 import com.journeyapps.barcodescanner.ScanOptions
 import eu.caas.companion.app.Dates
-import eu.caas.companion.app.DriverViewModel
+import eu.caas.companion.app.R
 import eu.caas.companion.core.AssignedDelivery
 import eu.caas.companion.core.CallOutcome
 import eu.caas.companion.core.DriverStep
-import eu.caas.companion.core.orderStateWireName
+import eu.caas.companion.presentation.DriverViewModel
 
 /**
  * The driver's deliveries, each with the steps its state allows. Everything works without signal:
@@ -33,55 +34,55 @@ fun DriverScreen(viewModel: DriverViewModel) {
     val deliveries by viewModel.deliveries.collectAsStateWithLifecycle()
     val conflicts by viewModel.conflicts.collectAsStateWithLifecycle()
     val held by viewModel.held.collectAsStateWithLifecycle()
-    val message by viewModel.message.collectAsStateWithLifecycle()
     var scanning by remember { mutableStateOf<Pair<AssignedDelivery, DriverStep>?>(null) }
     var absent by remember { mutableStateOf<AssignedDelivery?>(null) }
-    val scanner = androidx.activity.compose.rememberLauncherForActivityResult(ScanContract()) { result ->
+    val scanner = rememberLauncherForActivityResult(ScanContract()) { result ->
         val (delivery, step) = scanning ?: return@rememberLauncherForActivityResult
         scanning = null
         val text = result.contents ?: return@rememberLauncherForActivityResult
         if (step == DriverStep.EMBARK) viewModel.embark(delivery, text) else viewModel.handOver(delivery, text)
     }
-    LaunchedEffect(Unit) { viewModel.refresh() }
-    Screen("Deliveries", message, {}) {
+    val scanVin = stringResource(R.string.scan_vin)
+    val scanCode = stringResource(R.string.scan_code)
+    Screen(stringResource(R.string.driver_title), viewModel.status) {
         Row {
-            Button(viewModel::refresh) { Text("Refresh") }
-            OutlinedButton(viewModel::sync) { Text("Sync") }
+            Button(viewModel::refresh) { Text(stringResource(R.string.driver_refresh)) }
+            OutlinedButton(viewModel::sync) { Text(stringResource(R.string.driver_sync)) }
         }
         conflicts.forEach { conflict ->
             Card {
-                Text("Refused: ${conflict.action}: ${conflict.reason}")
-                TextButton({ viewModel.dismiss(conflict) }) { Text("Dismiss") }
+                Text(stringResource(R.string.conflict_refused, conflict.action, conflict.reason))
+                TextButton({ viewModel.dismiss(conflict) }) { Text(stringResource(R.string.dismiss)) }
             }
         }
         held.forEach { action ->
             Card {
-                Text("Not confirmed: ${stepLabel(action.step)} (${action.waitingBehind} waiting behind it)")
+                Text(stringResource(R.string.held_line, stepName(action.step), action.waitingBehind.toInt()))
                 Row {
-                    TextButton({ viewModel.retry(action) }) { Text("Retry") }
-                    TextButton({ viewModel.discard(action) }) { Text("Discard") }
+                    TextButton({ viewModel.retry(action) }) { Text(stringResource(R.string.retry)) }
+                    TextButton({ viewModel.discard(action) }) { Text(stringResource(R.string.discard)) }
                 }
             }
         }
         deliveries.forEach { delivery ->
             Card {
                 Text("${delivery.model} · ${delivery.plate ?: delivery.vin}")
-                Text("${delivery.customerName}, ${delivery.address ?: "address not confirmed"}")
-                Text("${Dates.window(delivery.window)} · ${orderStateWireName(delivery.state).replace('_', ' ')}")
-                if (delivery.unsyncedActions > 0u) Text("${delivery.unsyncedActions} not synced")
+                Text("${delivery.customerName}, ${delivery.address ?: stringResource(R.string.address_unconfirmed)}")
+                Text("${Dates.window(delivery.window)} · ${stateLabel(delivery.state)}")
+                if (delivery.unsyncedActions > 0u) Text(stringResource(R.string.unsynced, delivery.unsyncedActions.toInt()))
                 Row {
                     delivery.steps.forEach { step ->
                         when (step) {
                             DriverStep.EMBARK -> Button({
                                 scanning = delivery to step
-                                scanner.launch(ScanOptions().setPrompt("Scan the VIN on the windscreen"))
-                            }) { Text("Load") }
-                            DriverStep.ARRIVE -> Button({ viewModel.arrive(delivery) }) { Text("Arrived") }
-                            DriverStep.REPORT_ABSENT -> OutlinedButton({ absent = delivery }) { Text("Nobody home") }
+                                scanner.launch(ScanOptions().setPrompt(scanVin))
+                            }) { Text(stringResource(R.string.step_load)) }
+                            DriverStep.ARRIVE -> Button({ viewModel.arrive(delivery) }) { Text(stringResource(R.string.step_arrived)) }
+                            DriverStep.REPORT_ABSENT -> OutlinedButton({ absent = delivery }) { Text(stringResource(R.string.step_absent)) }
                             DriverStep.CONFIRM_HANDOVER -> Button({
                                 scanning = delivery to step
-                                scanner.launch(ScanOptions().setPrompt("Scan the customer's handover code"))
-                            }) { Text("Hand over") }
+                                scanner.launch(ScanOptions().setPrompt(scanCode))
+                            }) { Text(stringResource(R.string.step_hand_over)) }
                         }
                     }
                 }
@@ -89,10 +90,12 @@ fun DriverScreen(viewModel: DriverViewModel) {
             }
         }
     }
-    absent?.let { delivery -> AbsentDialog(delivery, onDismiss = { absent = null }) { call ->
-        absent = null
-        viewModel.reportAbsent(delivery, call)
-    } }
+    absent?.let { delivery ->
+        AbsentDialog(delivery, onDismiss = { absent = null }) { call ->
+            absent = null
+            viewModel.reportAbsent(delivery, call)
+        }
+    }
 }
 
 /** The eight digits, for a customer whose QR code will not scan (checked by the platform). */
@@ -100,8 +103,8 @@ fun DriverScreen(viewModel: DriverViewModel) {
 private fun ShortCodeField(onCode: (String) -> Unit) {
     var digits by remember { mutableStateOf("") }
     Row {
-        OutlinedTextField(digits, { digits = it.filter(Char::isDigit).take(8) }, label = { Text("Or the 8 digits") })
-        TextButton({ onCode(digits) }, enabled = digits.length == 8) { Text("Check") }
+        OutlinedTextField(digits, { digits = it.filter(Char::isDigit).take(8) }, label = { Text(stringResource(R.string.short_code)) })
+        TextButton({ onCode(digits) }, enabled = digits.length == 8) { Text(stringResource(R.string.check)) }
     }
 }
 
@@ -110,27 +113,19 @@ private fun ShortCodeField(onCode: (String) -> Unit) {
 private fun AbsentDialog(delivery: AssignedDelivery, onDismiss: () -> Unit, onOutcome: (CallOutcome) -> Unit) {
     AlertDialog(
         onDismissRequest = onDismiss,
-        title = { Text("Nobody home at ${delivery.address ?: "the address"}") },
-        text = { Text("Call ${delivery.customerPhone ?: "the customer"}. The car is never left at the address.") },
+        title = { Text(stringResource(R.string.absent_title, delivery.address ?: stringResource(R.string.the_address))) },
+        text = { Text(stringResource(R.string.absent_text, delivery.customerPhone ?: stringResource(R.string.the_customer))) },
         confirmButton = {
             TextButton({
                 // The next day's same window; the customer can move it afterwards.
                 onOutcome(CallOutcome.Rescheduled(delivery.window.start.plusSeconds(86_400)))
-            }) { Text("Agreed: same time tomorrow") }
+            }) { Text(stringResource(R.string.absent_agreed)) }
         },
         dismissButton = {
             Row {
-                TextButton({ onOutcome(CallOutcome.Unreachable) }) { Text("No answer") }
-                TextButton({ onOutcome(CallOutcome.CannotAccept) }) { Text("Cannot take it") }
+                TextButton({ onOutcome(CallOutcome.Unreachable) }) { Text(stringResource(R.string.absent_no_answer)) }
+                TextButton({ onOutcome(CallOutcome.CannotAccept) }) { Text(stringResource(R.string.absent_cannot)) }
             }
         },
     )
-}
-
-/** A driver's step as the driver says it. */
-private fun stepLabel(step: DriverStep): String = when (step) {
-    DriverStep.EMBARK -> "loading the car"
-    DriverStep.ARRIVE -> "arrival"
-    DriverStep.REPORT_ABSENT -> "nobody home"
-    DriverStep.CONFIRM_HANDOVER -> "handover"
 }

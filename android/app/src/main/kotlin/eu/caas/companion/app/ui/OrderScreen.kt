@@ -5,73 +5,80 @@ import androidx.compose.material3.CircularProgressIndicator
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
+import androidx.compose.ui.res.stringResource
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import eu.caas.companion.app.Dates
 import eu.caas.companion.app.Money
-import eu.caas.companion.app.OrderViewModel
+import eu.caas.companion.app.R
 import eu.caas.companion.core.CustomerAction
-import eu.caas.companion.core.orderStateWireName
+import eu.caas.companion.presentation.OrderViewModel
+
+/** An order's screens the purchase record links to. */
+enum class OrderPage { PAY, DELIVERY, CODE, PAIR }
 
 /**
  * The purchase record (*expediente de compra*): the timeline, the factory's estimates marked as
  * estimates, what is due, the delivery, the phone keys, and the actions the state allows.
  */
 @Composable
-fun OrderScreen(viewModel: OrderViewModel, open: (screen: String) -> Unit) {
+fun OrderScreen(viewModel: OrderViewModel, open: (OrderPage) -> Unit) {
     val order by viewModel.order.collectAsStateWithLifecycle()
-    val message by viewModel.message.collectAsStateWithLifecycle()
     val detail = order
-    Screen(detail?.summary?.basePlatform ?: "Order", message, viewModel::dismissMessage) {
+    Screen(detail?.summary?.basePlatform ?: stringResource(R.string.order_title), viewModel.status) {
         if (detail == null) {
             CircularProgressIndicator()
             return@Screen
         }
-        Text("Now: ${orderStateWireName(detail.summary.state).replace('_', ' ')}")
-        detail.summary.blocker?.let { Text("Waiting: ${it.reason}" + (it.fix?.let { fix -> "\nNext step: $fix" } ?: "")) }
-        detail.summary.completion?.let {
-            Text(if (it.confirmed) "Ready on ${Dates.day(it.date)}" else "Estimated completion ${Dates.day(it.date)} (the factory's estimate, not a promise)")
+        Text(stringResource(R.string.order_now, stateLabel(detail.summary.state)))
+        detail.summary.blocker?.let { blocker ->
+            Text(stringResource(R.string.order_waiting, blocker.reason))
+            blocker.fix?.let { Text(stringResource(R.string.order_next_step, it)) }
         }
-        detail.finalPayment?.let { due ->
+        detail.summary.completion?.let {
             Text(
-                due.paidAt?.let { "Paid ${Money.format(due.amountDue)} on ${Dates.day(it)}" }
-                    ?: "${Money.format(due.amountDue)} due before ${Dates.moment(due.deadline)} (${Dates.countdown(due.secondsLeft.toLong())} left)",
+                if (it.confirmed) stringResource(R.string.order_ready_on, Dates.day(it.date))
+                else stringResource(R.string.order_estimated_completion, Dates.day(it.date)),
             )
         }
-        detail.registration?.let { Text("Plate ${it.plate}") }
+        detail.finalPayment?.let { due ->
+            val paidAt = due.paidAt
+            Text(
+                if (paidAt != null) stringResource(R.string.order_paid, Money.format(due.amountDue), Dates.day(paidAt))
+                else stringResource(R.string.order_due, Money.format(due.amountDue), Dates.moment(due.deadline), countdown(due.secondsLeft.toLong())),
+            )
+        }
+        detail.registration?.let { Text(stringResource(R.string.order_plate, it.plate)) }
         detail.delivery?.let { delivery ->
-            Section("Delivery")
-            Text("${delivery.company.name}: ${Dates.window(delivery.window)}")
-            delivery.pickup?.let { Text("Collect it at ${it.dealership}, ${it.address} (${it.openingHours})") }
-            delivery.handover?.let { Text("Handed over ${Dates.moment(it.at)} by ${it.by}") }
+            Section(stringResource(R.string.section_delivery))
+            Text(stringResource(R.string.delivery_line, delivery.company.name, Dates.window(delivery.window)))
+            delivery.pickup?.let { Text(stringResource(R.string.delivery_pickup, it.dealership, it.address, it.openingHours)) }
+            delivery.handover?.let { Text(stringResource(R.string.delivery_handed_over, Dates.moment(it.at), it.by)) }
         }
         detail.actions.forEach { action ->
             when (action) {
-                CustomerAction.PAY_FINAL_AMOUNT -> Button({ open("pay") }) { Text("Pay the amount due") }
-                CustomerAction.MANAGE_DELIVERY -> Button({ open("delivery") }) { Text("Delivery time and address") }
-                CustomerAction.SHOW_HANDOVER_CODE -> Button({ open("code") }) { Text("Show my handover code") }
-                CustomerAction.PAIR_VEHICLE -> Button({ open("pair") }) { Text("Pair my phone with the car") }
+                CustomerAction.PAY_FINAL_AMOUNT -> Button({ open(OrderPage.PAY) }) { Text(stringResource(R.string.action_pay)) }
+                CustomerAction.MANAGE_DELIVERY -> Button({ open(OrderPage.DELIVERY) }) { Text(stringResource(R.string.action_delivery)) }
+                CustomerAction.SHOW_HANDOVER_CODE -> Button({ open(OrderPage.CODE) }) { Text(stringResource(R.string.action_code)) }
+                CustomerAction.PAIR_VEHICLE -> Button({ open(OrderPage.PAIR) }) { Text(stringResource(R.string.action_pair)) }
             }
         }
         if (detail.phoneKeys.isNotEmpty()) {
-            Section("Phone keys")
+            Section(stringResource(R.string.section_keys))
             detail.phoneKeys.forEach { key ->
+                val linkedAt = key.linkedAt
                 val status = when {
-                    key.revoked -> "revoked"
-                    key.linkedAt != null -> "linked ${Dates.moment(key.linkedAt!!)}"
-                    else -> "not used yet"
+                    key.revoked -> stringResource(R.string.key_revoked)
+                    linkedAt != null -> stringResource(R.string.key_linked, Dates.moment(linkedAt))
+                    else -> stringResource(R.string.key_unused)
                 }
-                Text("Issued ${Dates.day(key.issuedAt)}, valid until ${Dates.day(key.notAfter)}: $status")
+                Text(stringResource(R.string.key_line, Dates.day(key.issuedAt), Dates.day(key.notAfter), status))
             }
         }
-        Section("Timeline")
-        detail.timeline.forEach { entry ->
-            Text("${Dates.moment(entry.at)}  ${orderStateWireName(entry.state).replace('_', ' ')}")
-        }
-        detail.unknownUpdates.forEach { update ->
-            Text("${Dates.moment(update.at)}  An update this version of the app cannot show. Update the app to see it.")
-        }
+        Section(stringResource(R.string.section_timeline))
+        detail.timeline.forEach { entry -> Text("${Dates.moment(entry.at)}  ${stateLabel(entry.state)}") }
+        detail.unknownUpdates.forEach { update -> Text("${Dates.moment(update.at)}  ${stringResource(R.string.update_unknown)}") }
         if (detail.estimateRevisions.isNotEmpty()) {
-            Section("The factory's estimates")
+            Section(stringResource(R.string.section_estimates))
             detail.estimateRevisions.forEach { Text("${Dates.day(it.date)}: ${it.reason}") }
         }
     }

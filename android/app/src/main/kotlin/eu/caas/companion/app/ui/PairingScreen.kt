@@ -10,15 +10,17 @@ import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
+import androidx.compose.ui.res.stringResource
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
-import eu.caas.companion.app.OrderViewModel
-import eu.caas.companion.app.PairingUi
+import eu.caas.companion.app.R
 import eu.caas.companion.core.BleTransport
 import eu.caas.companion.core.PairingStep
+import eu.caas.companion.presentation.OrderViewModel
+import eu.caas.companion.presentation.PairingUi
 
 /** Pairing the phone with the delivered car: Bluetooth permission, then the steps as they go. */
 @Composable
-fun PairingScreen(viewModel: OrderViewModel, bluetooth: BleTransport) {
+fun PairingScreen(viewModel: OrderViewModel, bluetooth: () -> BleTransport) {
     val pairing by viewModel.pairing.collectAsStateWithLifecycle()
     val permissions = if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.S) {
         arrayOf(Manifest.permission.BLUETOOTH_SCAN, Manifest.permission.BLUETOOTH_CONNECT)
@@ -26,33 +28,35 @@ fun PairingScreen(viewModel: OrderViewModel, bluetooth: BleTransport) {
         arrayOf(Manifest.permission.ACCESS_FINE_LOCATION)
     }
     val ask = rememberLauncherForActivityResult(ActivityResultContracts.RequestMultiplePermissions()) { granted ->
-        if (granted.values.all { it }) viewModel.pair(bluetooth)
+        if (granted.values.all { it }) viewModel.pair(bluetooth())
     }
-    Screen("Pair with your car") {
+    Screen(stringResource(R.string.pair_title), viewModel.status) {
         when (val state = pairing) {
             PairingUi.Idle -> {
-                Text("Stand next to your car with Bluetooth on. The phone checks it is your car before sending anything.")
-                Button({ ask.launch(permissions) }) { Text("Pair") }
+                Text(stringResource(R.string.pair_intro))
+                Button({ ask.launch(permissions) }) { Text(stringResource(R.string.pair_button)) }
             }
             is PairingUi.Working -> {
                 LinearProgressIndicator()
                 Text(
-                    when (state.step) {
-                        PairingStep.SCANNING -> "Looking for your car…"
-                        PairingStep.CONNECTING -> "Connecting…"
-                        PairingStep.AUTHENTICATING -> "Checking the car and presenting your key…"
-                        PairingStep.LINKED -> "Linked."
-                    },
+                    stringResource(
+                        when (state.step) {
+                            PairingStep.SCANNING -> R.string.pair_scanning
+                            PairingStep.CONNECTING -> R.string.pair_connecting
+                            PairingStep.AUTHENTICATING -> R.string.pair_authenticating
+                            PairingStep.LINKED -> R.string.pair_linked_step
+                        },
+                    ),
                 )
-                OutlinedButton(viewModel::cancelPairing) { Text("Cancel") }
+                OutlinedButton(viewModel::cancelPairing) { Text(stringResource(R.string.pair_cancel)) }
             }
             is PairingUi.Linked -> {
-                Text("Your phone is linked to ${state.vin}. Battery ${state.batteryPercent}%.")
-                if (!state.reported) Text("The platform hears of it as soon as the phone is online.")
+                Text(stringResource(R.string.pair_done, state.vin, state.batteryPercent))
+                if (!state.reported) Text(stringResource(R.string.pair_unreported))
             }
             is PairingUi.Failed -> {
-                Text(state.why)
-                Button({ ask.launch(permissions) }) { Text("Try again") }
+                Text(noticeText(state.problem))
+                Button({ ask.launch(permissions) }) { Text(stringResource(R.string.retry)) }
             }
         }
     }

@@ -1,0 +1,128 @@
+package eu.caas.companion.app.ui
+
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Box
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.material3.Button
+import androidx.compose.material3.CircularProgressIndicator
+import androidx.compose.material3.Text
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
+import androidx.compose.runtime.getValue
+import androidx.compose.ui.Alignment
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.res.stringResource
+import androidx.lifecycle.compose.collectAsStateWithLifecycle
+import androidx.lifecycle.viewmodel.compose.viewModel
+import androidx.navigation.NavBackStackEntry
+import androidx.navigation.NavHostController
+import androidx.navigation.compose.NavHost
+import androidx.navigation.compose.composable
+import androidx.navigation.compose.rememberNavController
+import eu.caas.companion.app.R
+import eu.caas.companion.app.play.FcmPushTokens
+import eu.caas.companion.core.BleTransport
+import eu.caas.companion.presentation.AppMemory
+import eu.caas.companion.presentation.AppState
+import eu.caas.companion.presentation.AppViewModel
+import eu.caas.companion.presentation.DriverViewModel
+import eu.caas.companion.presentation.Home
+import eu.caas.companion.presentation.OrderViewModel
+import eu.caas.companion.presentation.OrdersViewModel
+import eu.caas.companion.presentation.Role
+import eu.caas.companion.presentation.Services
+import eu.caas.companion.presentation.SignInViewModel
+import java.util.UUID
+
+/** The app's routes; an order's screens carry the order's id and the page. */
+private object Routes {
+    const val SIGN_IN = "sign-in"
+    const val ORDERS = "orders"
+    const val DELIVERIES = "deliveries"
+    const val ORDER = "order/{id}"
+    const val ORDER_PAGE = "order/{id}/{page}"
+
+    fun order(id: UUID, page: OrderPage? = null) = "order/$id" + (page?.let { "/${it.name.lowercase()}" } ?: "")
+}
+
+/**
+ * The app: a spinner while the services open, a retry when they cannot, then the navigation from
+ * the role that is signed in. A link to an order (a tapped notification) is opened here, once:
+ * the app's view model forgets it as soon as it is shown.
+ */
+@Composable
+fun CaasApp(app: AppViewModel, memory: AppMemory, bluetooth: () -> BleTransport) {
+    val state by app.state.collectAsStateWithLifecycle()
+    when (val current = state) {
+        AppState.Opening -> Box(Modifier.fillMaxSize(), contentAlignment = Alignment.Center) { CircularProgressIndicator() }
+        is AppState.Failed -> Column(
+            Modifier.fillMaxSize(),
+            verticalArrangement = Arrangement.Center,
+            horizontalAlignment = Alignment.CenterHorizontally,
+        ) {
+            Text(stringResource(R.string.open_failed))
+            Text(noticeText(current.problem))
+            Button(app::retry) { Text(stringResource(R.string.retry)) }
+        }
+        is AppState.Ready -> Navigation(app, current.services, current.home, memory, bluetooth)
+    }
+}
+
+@Composable
+private fun Navigation(app: AppViewModel, services: Services, home: Home, memory: AppMemory, bluetooth: () -> BleTransport) {
+    val navController = rememberNavController()
+    val pendingOrder by app.pendingOrder.collectAsStateWithLifecycle()
+    LaunchedEffect(pendingOrder) {
+        val order = pendingOrder ?: return@LaunchedEffect
+        if (services.customer.isSignedIn) navController.navigate(Routes.order(order))
+        app.linkOpened()
+    }
+    val start = when (home) {
+        Home.SIGN_IN -> Routes.SIGN_IN
+        Home.ORDERS -> Routes.ORDERS
+        Home.DELIVERIES -> Routes.DELIVERIES
+    }
+    NavHost(navController, startDestination = start) {
+        composable(Routes.SIGN_IN) {
+            val model = viewModel { SignInViewModel(services.customer, services.driver, FcmPushTokens) }
+            SignInScreen(model) { role ->
+                app.signedIn(role)
+                navController.replaceWith(if (role == Role.DRIVER) Routes.DELIVERIES else Routes.ORDERS)
+            }
+        }
+        composable(Routes.ORDERS) {
+            val model = viewModel { OrdersViewModel(services.customer, memory) }
+            OrdersScreen(model) { navController.navigate(Routes.order(it)) }
+        }
+        composable(Routes.ORDER) { entry ->
+            val model = orderViewModel(services, entry) ?: return@composable
+            OrderScreen(model) { page -> navController.navigate(Routes.order(model.orderId, page)) }
+        }
+        composable(Routes.ORDER_PAGE) { entry ->
+            val model = orderViewModel(services, entry) ?: return@composable
+            when (OrderPage.entries.firstOrNull { it.name.lowercase() == entry.arguments?.getString("page") }) {
+                OrderPage.PAY -> PaymentScreen(model)
+                OrderPage.DELIVERY -> DeliveryScreen(model)
+                OrderPage.CODE -> HandoverCodeScreen(model)
+                OrderPage.PAIR -> PairingScreen(model, bluetooth)
+                null -> Unit
+            }
+        }
+        composable(Routes.DELIVERIES) {
+            DriverScreen(viewModel { DriverViewModel(services.driver) })
+        }
+    }
+}
+
+/** The order a route names, with its view model: every screen of one order shares it. */
+@Composable
+private fun orderViewModel(services: Services, entry: NavBackStackEntry): OrderViewModel? {
+    val id = entry.arguments?.getString("id")?.let { runCatching { UUID.fromString(it) }.getOrNull() } ?: return null
+    return viewModel(key = "order-$id") { OrderViewModel(services.customer, id) }
+}
+
+/** Goes to [route] and drops the sign-in behind it, so Back leaves the app. */
+private fun NavHostController.replaceWith(route: String) = navigate(route) {
+    popUpTo(graph.id) { inclusive = true }
+}

@@ -1,0 +1,105 @@
+package eu.caas.companion.app.ui
+
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.ReadOnlyComposable
+import androidx.compose.ui.platform.LocalConfiguration
+import androidx.compose.ui.res.pluralStringResource
+import androidx.compose.ui.res.stringResource
+import eu.caas.companion.app.R
+import eu.caas.companion.core.DriverStep
+import eu.caas.companion.core.HandoverRefusal
+import eu.caas.companion.core.OrderState
+import eu.caas.companion.core.PairingFailure
+import eu.caas.companion.core.PaymentRefusal
+import eu.caas.companion.core.orderStateLabel
+import eu.caas.companion.presentation.Notice
+
+/** A state in the person's words, as the core writes it (the same words as its notifications). */
+@Composable
+@ReadOnlyComposable
+fun stateLabel(state: OrderState): String =
+    orderStateLabel(state, LocalConfiguration.current.locales[0].toLanguageTag())
+
+/** `6 d 23 h` or `5 h 12 min`: a deadline read at a glance. */
+@Composable
+fun countdown(seconds: Long): String =
+    if (seconds >= 86_400) {
+        stringResource(R.string.countdown_days, seconds / 86_400, seconds % 86_400 / 3_600)
+    } else {
+        stringResource(R.string.countdown_hours, seconds / 3_600, seconds % 3_600 / 60)
+    }
+
+/** A driver's step as the driver says it. */
+@Composable
+fun stepName(step: DriverStep): String = stringResource(
+    when (step) {
+        DriverStep.EMBARK -> R.string.step_name_embark
+        DriverStep.ARRIVE -> R.string.step_name_arrive
+        DriverStep.REPORT_ABSENT -> R.string.step_name_absent
+        DriverStep.CONFIRM_HANDOVER -> R.string.step_name_handover
+    },
+)
+
+/** What to tell the person about a [notice], and what they can do. */
+@Composable
+fun noticeText(notice: Notice): String = when (notice) {
+    Notice.Offline -> stringResource(R.string.notice_offline)
+    Notice.ServerUnavailable -> stringResource(R.string.notice_server_unavailable)
+    Notice.SignInAgain -> stringResource(R.string.notice_sign_in_again)
+    Notice.NotFound -> stringResource(R.string.notice_not_found)
+    is Notice.Refused -> stringResource(R.string.notice_refused, notice.reason)
+    is Notice.PaymentRefused -> stringResource(paymentRefusal(notice.refusal))
+    is Notice.HandoverRefused -> stringResource(handoverRefusal(notice.refusal))
+    is Notice.PairingFailed -> stringResource(pairingFailure(notice.failure))
+    is Notice.UnsyncedActions -> pluralStringResource(R.plurals.notice_unsynced, notice.count, notice.count)
+    is Notice.Unexpected -> stringResource(R.string.notice_unexpected, notice.detail)
+    is Notice.CodeSent -> stringResource(R.string.notice_code_sent, notice.email)
+    Notice.Paid -> stringResource(R.string.notice_paid)
+    Notice.PaymentProcessing -> stringResource(R.string.notice_payment_processing)
+    Notice.ConfirmWithBank -> stringResource(R.string.notice_confirm_with_bank)
+    Notice.NoPaymentInProgress -> stringResource(R.string.notice_no_payment)
+    Notice.DeliveryMoved -> stringResource(R.string.notice_delivery_moved)
+    Notice.AddressConfirmed -> stringResource(R.string.notice_address_confirmed)
+    Notice.HandoverCodeExpired -> stringResource(R.string.notice_code_expired)
+    is Notice.DeliveriesRefreshed -> pluralStringResource(R.plurals.notice_deliveries, notice.open, notice.open)
+    Notice.Recorded -> stringResource(R.string.notice_recorded)
+    is Notice.RecordedOffline -> pluralStringResource(R.plurals.notice_recorded_offline, notice.pending, notice.pending)
+    Notice.RecordedButHeld -> stringResource(R.string.notice_recorded_held)
+    is Notice.HandedOver -> stringResource(R.string.notice_handed_over, notice.customer)
+    is Notice.Synced -> stringResource(R.string.notice_synced, notice.sent, notice.refused, notice.waiting, notice.held)
+}
+
+private fun paymentRefusal(refusal: PaymentRefusal): Int = when (refusal) {
+    PaymentRefusal.INVALID_CARD -> R.string.payment_invalid_card
+    PaymentRefusal.CARD_DECLINED -> R.string.payment_card_declined
+    PaymentRefusal.INSUFFICIENT_FUNDS -> R.string.payment_insufficient_funds
+    PaymentRefusal.AUTHENTICATION_FAILED -> R.string.payment_authentication_failed
+    PaymentRefusal.DEADLINE_PASSED, PaymentRefusal.RESERVATION_LOST -> R.string.payment_deadline_passed
+    PaymentRefusal.ALREADY_PAID -> R.string.payment_already_paid
+    PaymentRefusal.NOT_PAYABLE -> R.string.payment_not_payable
+    PaymentRefusal.AMOUNT_CHANGED -> R.string.payment_amount_changed
+}
+
+private fun handoverRefusal(refusal: HandoverRefusal): Int = when (refusal) {
+    HandoverRefusal.EXPIRED -> R.string.handover_expired
+    HandoverRefusal.USED -> R.string.handover_used
+    HandoverRefusal.OTHER_ORDER, HandoverRefusal.OTHER_ATTEMPT -> R.string.handover_other_delivery
+    HandoverRefusal.UNKNOWN_KEY -> R.string.handover_unknown_key
+    HandoverRefusal.STALE_SCREEN -> R.string.handover_stale_screen
+    HandoverRefusal.UNVOUCHED, HandoverRefusal.TOO_LATE -> R.string.handover_too_late
+    HandoverRefusal.MALFORMED, HandoverRefusal.FORGED, HandoverRefusal.NOT_YET_VALID -> R.string.handover_invalid
+}
+
+private fun pairingFailure(failure: PairingFailure): Int = when (failure) {
+    PairingFailure.NOT_DELIVERED -> R.string.pairing_not_delivered
+    PairingFailure.CAR_NOT_FOUND -> R.string.pairing_car_not_found
+    PairingFailure.WRONG_CAR -> R.string.pairing_wrong_car
+    PairingFailure.GRANT_EXPIRED, PairingFailure.GRANT_NOT_YET_VALID -> R.string.pairing_check_clock
+    PairingFailure.GRANT_REVOKED -> R.string.pairing_revoked
+    PairingFailure.CONFIRM_IDENTITY -> R.string.pairing_confirm_identity
+    PairingFailure.AUTHENTICATION_FAILED -> R.string.pairing_authentication_failed
+    PairingFailure.NOT_PERMITTED -> R.string.pairing_not_permitted
+    PairingFailure.INCOMPATIBLE -> R.string.pairing_incompatible
+    PairingFailure.CONNECTION_LOST -> R.string.pairing_connection_lost
+    PairingFailure.BLUETOOTH_UNAVAILABLE -> R.string.pairing_bluetooth_unavailable
+}

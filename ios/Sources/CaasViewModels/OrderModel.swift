@@ -1,0 +1,49 @@
+import CaasCore
+import CaasKit
+import Foundation
+import Observation
+
+/// The purchase record of one order (its timeline, estimates, what is due, the delivery, the
+/// phone keys) and the actions its state allows, each with its own screen's model.
+@Observable
+@MainActor
+public final class OrderModel {
+    public let orderID: UUID
+    /// Nil until the cache answered.
+    public private(set) var order: OrderDetail?
+
+    private let service: any CustomerOrdersService
+    private let bluetooth: any BleTransport
+
+    public init(service: any CustomerOrdersService, orderID: UUID, bluetooth: any BleTransport) {
+        self.service = service
+        self.orderID = orderID
+        self.bluetooth = bluetooth
+    }
+
+    /// What the customer can do now.
+    public var actions: [CustomerAction] { order?.actions ?? [] }
+
+    /// While the screen shows: the cached order, then every change.
+    public func run() async {
+        for await detail in service.order(id: orderID) {
+            order = detail
+        }
+    }
+
+    public func payment() -> PaymentModel {
+        PaymentModel(service: service, orderID: orderID, inFlight: order?.finalPayment?.attemptInFlight ?? false)
+    }
+
+    public func delivery() -> DeliveryModel {
+        DeliveryModel(service: service, orderID: orderID)
+    }
+
+    public func handoverCode() -> HandoverCodeModel {
+        HandoverCodeModel(service: service, orderID: orderID)
+    }
+
+    public func pairing() -> PairingModel {
+        PairingModel(service: service, orderID: orderID, transport: bluetooth)
+    }
+}
