@@ -26,12 +26,11 @@ import java.util.Locale
 import java.util.UUID
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableStateFlow
-import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.emptyFlow
 
 /** A customer service that answers as each test says; what it is not told to answer fails. */
 class FakeCustomer(override var isSignedIn: Boolean = false) : CustomerService {
-    override val orders: StateFlow<List<OrderSummary>> = MutableStateFlow(emptyList())
+    override val orders = MutableStateFlow<List<OrderSummary>>(emptyList())
     val registeredTokens = mutableListOf<String>()
     var onSync: suspend () -> SyncReport = { SyncReport(0u, 0u) }
     var onPay: suspend (PaymentCard) -> PaymentProgress = { error("pay not expected") }
@@ -71,7 +70,7 @@ class FakeCustomer(override var isSignedIn: Boolean = false) : CustomerService {
 
 /** A driver service whose actions answer with [outcome]. */
 class FakeDriver(override var isSignedIn: Boolean = false) : DriverService {
-    override val deliveries: StateFlow<List<AssignedDelivery>> = MutableStateFlow(emptyList())
+    override val deliveries = MutableStateFlow<List<AssignedDelivery>>(emptyList())
     var outcome: DriverActionOutcome = DriverActionOutcome.Synced
     var customerName = "Ana"
     var held: List<WedgedAction> = emptyList()

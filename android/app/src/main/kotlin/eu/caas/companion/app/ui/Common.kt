@@ -1,7 +1,5 @@
 package eu.caas.companion.app.ui
 
-import android.view.WindowManager
-import androidx.activity.ComponentActivity
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.ColumnScope
@@ -17,12 +15,10 @@ import androidx.compose.material3.SnackbarHostState
 import androidx.compose.material3.Text
 import androidx.compose.material3.TopAppBar
 import androidx.compose.runtime.Composable
-import androidx.compose.runtime.DisposableEffect
 import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.remember
 import androidx.compose.ui.Modifier
-import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import eu.caas.companion.presentation.ScreenStatus
@@ -59,17 +55,4 @@ fun Section(title: String) {
 fun ScreenStatus.isBusy(): Boolean {
     val busy by busy.collectAsStateWithLifecycle()
     return busy
-}
-
-/**
- * Keeps the window out of screenshots, screen recordings and the recents thumbnail while the
- * composable is shown: for a card being typed and a handover code, both credentials.
- */
-@Composable
-fun SecureWindow() {
-    val activity = LocalContext.current as? ComponentActivity
-    DisposableEffect(activity) {
-        activity?.window?.addFlags(WindowManager.LayoutParams.FLAG_SECURE)
-        onDispose { activity?.window?.clearFlags(WindowManager.LayoutParams.FLAG_SECURE) }
-    }
 }

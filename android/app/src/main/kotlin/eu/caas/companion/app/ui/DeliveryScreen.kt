@@ -12,8 +12,6 @@ import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.saveable.rememberSaveable
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
-import androidx.compose.ui.res.pluralStringResource
-import androidx.compose.ui.res.stringResource
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import eu.caas.companion.app.Dates
 import eu.caas.companion.app.R
@@ -31,22 +29,22 @@ fun DeliveryScreen(viewModel: OrderViewModel) {
     val delivery = order?.delivery
     var address by rememberSaveable(delivery?.address) { mutableStateOf(delivery?.address ?: "") }
     LaunchedEffect(Unit) { viewModel.loadSlots() }
-    Screen(stringResource(R.string.delivery_title), viewModel.status) {
+    Screen(text(R.string.delivery_title), viewModel.status) {
         if (delivery == null) return@Screen
-        Text(stringResource(R.string.delivery_line, delivery.company.name, Dates.window(delivery.window)))
+        Text(text(R.string.delivery_line, delivery.company.name, Dates.window(delivery.window)))
         val left = delivery.changesLeft.toInt()
-        Text(pluralStringResource(R.plurals.delivery_changes_left, left, left))
-        Section(stringResource(R.string.delivery_address_section))
-        OutlinedTextField(address, { address = it }, label = { Text(stringResource(R.string.delivery_address)) })
+        Text(plural(R.plurals.delivery_changes_left, left, left))
+        Section(text(R.string.delivery_address_section))
+        OutlinedTextField(address, { address = it }, label = { Text(text(R.string.delivery_address)) })
         Button({ viewModel.confirmAddress(address) }, enabled = !busy) {
-            Text(stringResource(if (delivery.addressConfirmed) R.string.delivery_update_address else R.string.delivery_confirm_address))
+            Text(text(if (delivery.addressConfirmed) R.string.delivery_update_address else R.string.delivery_confirm_address))
         }
-        Section(stringResource(R.string.delivery_move))
+        Section(text(R.string.delivery_move))
         slots.filter { it.window != delivery.window }.forEach { slot ->
             val free = slot.free.toInt()
             ListItem(
                 headlineContent = { Text(Dates.window(slot.window)) },
-                supportingContent = { Text(pluralStringResource(R.plurals.slot_free, free, free)) },
+                supportingContent = { Text(plural(R.plurals.slot_free, free, free)) },
                 modifier = Modifier.clickable(enabled = !busy && left > 0) { viewModel.chooseWindow(slot.window.start) },
             )
         }

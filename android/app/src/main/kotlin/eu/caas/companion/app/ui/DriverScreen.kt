@@ -1,6 +1,5 @@
 package eu.caas.companion.app.ui
 
-import androidx.activity.compose.rememberLauncherForActivityResult
 import androidx.compose.foundation.layout.Row
 import androidx.compose.material3.AlertDialog
 import androidx.compose.material3.Button
@@ -14,10 +13,7 @@ import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.setValue
-import androidx.compose.ui.res.stringResource
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
-import com.journeyapps.barcodescanner.ScanContract
-import com.journeyapps.barcodescanner.ScanOptions
 import eu.caas.companion.app.Dates
 import eu.caas.companion.app.R
 import eu.caas.companion.core.AssignedDelivery
@@ -27,62 +23,54 @@ import eu.caas.companion.presentation.DriverViewModel
 
 /**
  * The driver's deliveries, each with the steps its state allows. Everything works without signal:
- * actions are recorded on the phone and sync, in order, when the connection returns.
+ * actions are recorded on the phone and sync, in order, when the connection returns. [scan] is
+ * the host's camera: it shows the prompt and hands back what it read.
  */
 @Composable
-fun DriverScreen(viewModel: DriverViewModel) {
+fun DriverScreen(viewModel: DriverViewModel, scan: (prompt: String, onRead: (String) -> Unit) -> Unit) {
     val deliveries by viewModel.deliveries.collectAsStateWithLifecycle()
     val conflicts by viewModel.conflicts.collectAsStateWithLifecycle()
     val held by viewModel.held.collectAsStateWithLifecycle()
-    var scanning by remember { mutableStateOf<Pair<AssignedDelivery, DriverStep>?>(null) }
     var absent by remember { mutableStateOf<AssignedDelivery?>(null) }
-    val scanner = rememberLauncherForActivityResult(ScanContract()) { result ->
-        val (delivery, step) = scanning ?: return@rememberLauncherForActivityResult
-        scanning = null
-        val text = result.contents ?: return@rememberLauncherForActivityResult
-        if (step == DriverStep.EMBARK) viewModel.embark(delivery, text) else viewModel.handOver(delivery, text)
-    }
-    val scanVin = stringResource(R.string.scan_vin)
-    val scanCode = stringResource(R.string.scan_code)
-    Screen(stringResource(R.string.driver_title), viewModel.status) {
+    val scanVin = text(R.string.scan_vin)
+    val scanCode = text(R.string.scan_code)
+    Screen(text(R.string.driver_title), viewModel.status) {
         Row {
-            Button(viewModel::refresh) { Text(stringResource(R.string.driver_refresh)) }
-            OutlinedButton(viewModel::sync) { Text(stringResource(R.string.driver_sync)) }
+            Button(viewModel::refresh) { Text(text(R.string.driver_refresh)) }
+            OutlinedButton(viewModel::sync) { Text(text(R.string.driver_sync)) }
         }
         conflicts.forEach { conflict ->
             Card {
-                Text(stringResource(R.string.conflict_refused, conflict.action, conflict.reason))
-                TextButton({ viewModel.dismiss(conflict) }) { Text(stringResource(R.string.dismiss)) }
+                Text(text(R.string.conflict_refused, conflict.action, conflict.reason))
+                TextButton({ viewModel.dismiss(conflict) }) { Text(text(R.string.dismiss)) }
             }
         }
         held.forEach { action ->
             Card {
-                Text(stringResource(R.string.held_line, stepName(action.step), action.waitingBehind.toInt()))
+                Text(text(R.string.held_line, stepName(action.step), action.waitingBehind.toInt()))
                 Row {
-                    TextButton({ viewModel.retry(action) }) { Text(stringResource(R.string.retry)) }
-                    TextButton({ viewModel.discard(action) }) { Text(stringResource(R.string.discard)) }
+                    TextButton({ viewModel.retry(action) }) { Text(text(R.string.retry)) }
+                    TextButton({ viewModel.discard(action) }) { Text(text(R.string.discard)) }
                 }
             }
         }
         deliveries.forEach { delivery ->
             Card {
                 Text("${delivery.model} · ${delivery.plate ?: delivery.vin}")
-                Text("${delivery.customerName}, ${delivery.address ?: stringResource(R.string.address_unconfirmed)}")
+                Text("${delivery.customerName}, ${delivery.address ?: text(R.string.address_unconfirmed)}")
                 Text("${Dates.window(delivery.window)} · ${stateLabel(delivery.state)}")
-                if (delivery.unsyncedActions > 0u) Text(stringResource(R.string.unsynced, delivery.unsyncedActions.toInt()))
+                if (delivery.unsyncedActions > 0u) Text(text(R.string.unsynced, delivery.unsyncedActions.toInt()))
                 Row {
                     delivery.steps.forEach { step ->
                         when (step) {
-                            DriverStep.EMBARK -> Button({
-                                scanning = delivery to step
-                                scanner.launch(ScanOptions().setPrompt(scanVin))
-                            }) { Text(stringResource(R.string.step_load)) }
-                            DriverStep.ARRIVE -> Button({ viewModel.arrive(delivery) }) { Text(stringResource(R.string.step_arrived)) }
-                            DriverStep.REPORT_ABSENT -> OutlinedButton({ absent = delivery }) { Text(stringResource(R.string.step_absent)) }
-                            DriverStep.CONFIRM_HANDOVER -> Button({
-                                scanning = delivery to step
-                                scanner.launch(ScanOptions().setPrompt(scanCode))
-                            }) { Text(stringResource(R.string.step_hand_over)) }
+                            DriverStep.EMBARK -> Button({ scan(scanVin) { vin -> viewModel.embark(delivery, vin) } }) {
+                                Text(text(R.string.step_load))
+                            }
+                            DriverStep.ARRIVE -> Button({ viewModel.arrive(delivery) }) { Text(text(R.string.step_arrived)) }
+                            DriverStep.REPORT_ABSENT -> OutlinedButton({ absent = delivery }) { Text(text(R.string.step_absent)) }
+                            DriverStep.CONFIRM_HANDOVER -> Button({ scan(scanCode) { code -> viewModel.handOver(delivery, code) } }) {
+                                Text(text(R.string.step_hand_over))
+                            }
                         }
                     }
                 }
@@ -103,8 +91,8 @@ fun DriverScreen(viewModel: DriverViewModel) {
 private fun ShortCodeField(onCode: (String) -> Unit) {
     var digits by remember { mutableStateOf("") }
     Row {
-        OutlinedTextField(digits, { digits = it.filter(Char::isDigit).take(8) }, label = { Text(stringResource(R.string.short_code)) })
-        TextButton({ onCode(digits) }, enabled = digits.length == 8) { Text(stringResource(R.string.check)) }
+        OutlinedTextField(digits, { digits = it.filter(Char::isDigit).take(8) }, label = { Text(text(R.string.short_code)) })
+        TextButton({ onCode(digits) }, enabled = digits.length == 8) { Text(text(R.string.check)) }
     }
 }
 
@@ -113,18 +101,18 @@ private fun ShortCodeField(onCode: (String) -> Unit) {
 private fun AbsentDialog(delivery: AssignedDelivery, onDismiss: () -> Unit, onOutcome: (CallOutcome) -> Unit) {
     AlertDialog(
         onDismissRequest = onDismiss,
-        title = { Text(stringResource(R.string.absent_title, delivery.address ?: stringResource(R.string.the_address))) },
-        text = { Text(stringResource(R.string.absent_text, delivery.customerPhone ?: stringResource(R.string.the_customer))) },
+        title = { Text(text(R.string.absent_title, delivery.address ?: text(R.string.the_address))) },
+        text = { Text(text(R.string.absent_text, delivery.customerPhone ?: text(R.string.the_customer))) },
         confirmButton = {
             TextButton({
                 // The next day's same window; the customer can move it afterwards.
                 onOutcome(CallOutcome.Rescheduled(delivery.window.start.plusSeconds(86_400)))
-            }) { Text(stringResource(R.string.absent_agreed)) }
+            }) { Text(text(R.string.absent_agreed)) }
         },
         dismissButton = {
             Row {
-                TextButton({ onOutcome(CallOutcome.Unreachable) }) { Text(stringResource(R.string.absent_no_answer)) }
-                TextButton({ onOutcome(CallOutcome.CannotAccept) }) { Text(stringResource(R.string.absent_cannot)) }
+                TextButton({ onOutcome(CallOutcome.Unreachable) }) { Text(text(R.string.absent_no_answer)) }
+                TextButton({ onOutcome(CallOutcome.CannotAccept) }) { Text(text(R.string.absent_cannot)) }
             }
         },
     )

@@ -5,7 +5,6 @@ import androidx.compose.material3.CircularProgressIndicator
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
-import androidx.compose.ui.res.stringResource
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import eu.caas.companion.app.Dates
 import eu.caas.companion.app.Money
@@ -24,61 +23,61 @@ enum class OrderPage { PAY, DELIVERY, CODE, PAIR }
 fun OrderScreen(viewModel: OrderViewModel, open: (OrderPage) -> Unit) {
     val order by viewModel.order.collectAsStateWithLifecycle()
     val detail = order
-    Screen(detail?.summary?.basePlatform ?: stringResource(R.string.order_title), viewModel.status) {
+    Screen(detail?.summary?.basePlatform ?: text(R.string.order_title), viewModel.status) {
         if (detail == null) {
             CircularProgressIndicator()
             return@Screen
         }
-        Text(stringResource(R.string.order_now, stateLabel(detail.summary.state)))
+        Text(text(R.string.order_now, stateLabel(detail.summary.state)))
         detail.summary.blocker?.let { blocker ->
-            Text(stringResource(R.string.order_waiting, blocker.reason))
-            blocker.fix?.let { Text(stringResource(R.string.order_next_step, it)) }
+            Text(text(R.string.order_waiting, blocker.reason))
+            blocker.fix?.let { Text(text(R.string.order_next_step, it)) }
         }
         detail.summary.completion?.let {
             Text(
-                if (it.confirmed) stringResource(R.string.order_ready_on, Dates.day(it.date))
-                else stringResource(R.string.order_estimated_completion, Dates.day(it.date)),
+                if (it.confirmed) text(R.string.order_ready_on, Dates.day(it.date))
+                else text(R.string.order_estimated_completion, Dates.day(it.date)),
             )
         }
         detail.finalPayment?.let { due ->
             val paidAt = due.paidAt
             Text(
-                if (paidAt != null) stringResource(R.string.order_paid, Money.format(due.amountDue), Dates.day(paidAt))
-                else stringResource(R.string.order_due, Money.format(due.amountDue), Dates.moment(due.deadline), countdown(due.secondsLeft.toLong())),
+                if (paidAt != null) text(R.string.order_paid, Money.format(due.amountDue), Dates.day(paidAt))
+                else text(R.string.order_due, Money.format(due.amountDue), Dates.moment(due.deadline), countdown(due.secondsLeft.toLong())),
             )
         }
-        detail.registration?.let { Text(stringResource(R.string.order_plate, it.plate)) }
+        detail.registration?.let { Text(text(R.string.order_plate, it.plate)) }
         detail.delivery?.let { delivery ->
-            Section(stringResource(R.string.section_delivery))
-            Text(stringResource(R.string.delivery_line, delivery.company.name, Dates.window(delivery.window)))
-            delivery.pickup?.let { Text(stringResource(R.string.delivery_pickup, it.dealership, it.address, it.openingHours)) }
-            delivery.handover?.let { Text(stringResource(R.string.delivery_handed_over, Dates.moment(it.at), it.by)) }
+            Section(text(R.string.section_delivery))
+            Text(text(R.string.delivery_line, delivery.company.name, Dates.window(delivery.window)))
+            delivery.pickup?.let { Text(text(R.string.delivery_pickup, it.dealership, it.address, it.openingHours)) }
+            delivery.handover?.let { Text(text(R.string.delivery_handed_over, Dates.moment(it.at), it.by)) }
         }
         detail.actions.forEach { action ->
             when (action) {
-                CustomerAction.PAY_FINAL_AMOUNT -> Button({ open(OrderPage.PAY) }) { Text(stringResource(R.string.action_pay)) }
-                CustomerAction.MANAGE_DELIVERY -> Button({ open(OrderPage.DELIVERY) }) { Text(stringResource(R.string.action_delivery)) }
-                CustomerAction.SHOW_HANDOVER_CODE -> Button({ open(OrderPage.CODE) }) { Text(stringResource(R.string.action_code)) }
-                CustomerAction.PAIR_VEHICLE -> Button({ open(OrderPage.PAIR) }) { Text(stringResource(R.string.action_pair)) }
+                CustomerAction.PAY_FINAL_AMOUNT -> Button({ open(OrderPage.PAY) }) { Text(text(R.string.action_pay)) }
+                CustomerAction.MANAGE_DELIVERY -> Button({ open(OrderPage.DELIVERY) }) { Text(text(R.string.action_delivery)) }
+                CustomerAction.SHOW_HANDOVER_CODE -> Button({ open(OrderPage.CODE) }) { Text(text(R.string.action_code)) }
+                CustomerAction.PAIR_VEHICLE -> Button({ open(OrderPage.PAIR) }) { Text(text(R.string.action_pair)) }
             }
         }
         if (detail.phoneKeys.isNotEmpty()) {
-            Section(stringResource(R.string.section_keys))
+            Section(text(R.string.section_keys))
             detail.phoneKeys.forEach { key ->
                 val linkedAt = key.linkedAt
                 val status = when {
-                    key.revoked -> stringResource(R.string.key_revoked)
-                    linkedAt != null -> stringResource(R.string.key_linked, Dates.moment(linkedAt))
-                    else -> stringResource(R.string.key_unused)
+                    key.revoked -> text(R.string.key_revoked)
+                    linkedAt != null -> text(R.string.key_linked, Dates.moment(linkedAt))
+                    else -> text(R.string.key_unused)
                 }
-                Text(stringResource(R.string.key_line, Dates.day(key.issuedAt), Dates.day(key.notAfter), status))
+                Text(text(R.string.key_line, Dates.day(key.issuedAt), Dates.day(key.notAfter), status))
             }
         }
-        Section(stringResource(R.string.section_timeline))
+        Section(text(R.string.section_timeline))
         detail.timeline.forEach { entry -> Text("${Dates.moment(entry.at)}  ${stateLabel(entry.state)}") }
-        detail.unknownUpdates.forEach { update -> Text("${Dates.moment(update.at)}  ${stringResource(R.string.update_unknown)}") }
+        detail.unknownUpdates.forEach { update -> Text("${Dates.moment(update.at)}  ${text(R.string.update_unknown)}") }
         if (detail.estimateRevisions.isNotEmpty()) {
-            Section(stringResource(R.string.section_estimates))
+            Section(text(R.string.section_estimates))
             detail.estimateRevisions.forEach { Text("${Dates.day(it.date)}: ${it.reason}") }
         }
     }

@@ -1,7 +1,5 @@
 package eu.caas.companion.app.ui
 
-import android.content.Intent
-import android.net.Uri
 import androidx.compose.foundation.text.KeyboardOptions
 import androidx.compose.material3.Button
 import androidx.compose.material3.OutlinedButton
@@ -14,8 +12,7 @@ import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.remember
 import androidx.compose.runtime.saveable.rememberSaveable
 import androidx.compose.runtime.setValue
-import androidx.compose.ui.platform.LocalContext
-import androidx.compose.ui.res.stringResource
+import androidx.compose.ui.platform.LocalUriHandler
 import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.text.input.PasswordVisualTransformation
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
@@ -25,12 +22,12 @@ import eu.caas.companion.app.R
 import eu.caas.companion.presentation.OrderViewModel
 
 /**
- * The final payment by card; the card goes to the payment gateway only, never kept. The window is
- * kept out of screenshots and the recents thumbnail while a card is typed.
+ * The final payment by card; the card goes to the payment gateway only, never kept (the host
+ * keeps the window out of screenshots meanwhile). The bank's 3-D Secure page opens in the
+ * browser, once.
  */
 @Composable
 fun PaymentScreen(viewModel: OrderViewModel) {
-    SecureWindow()
     val order by viewModel.order.collectAsStateWithLifecycle()
     val bankPage by viewModel.bankPage.collectAsStateWithLifecycle()
     val busy = viewModel.status.isBusy()
@@ -38,29 +35,29 @@ fun PaymentScreen(viewModel: OrderViewModel) {
     var number by remember { mutableStateOf("") }
     var expiry by rememberSaveable { mutableStateOf("") }
     var cvc by remember { mutableStateOf("") }
-    val context = LocalContext.current
+    val browser = LocalUriHandler.current
     LaunchedEffect(bankPage) {
         bankPage?.let { url ->
-            context.startActivity(Intent(Intent.ACTION_VIEW, Uri.parse(url)))
+            browser.openUri(url)
             viewModel.bankPageOpened()
         }
     }
-    Screen(stringResource(R.string.pay_title), viewModel.status) {
-        order?.finalPayment?.let { Text(stringResource(R.string.pay_due, Money.format(it.amountDue))) }
-        OutlinedTextField(number, { number = it.filter(Char::isDigit).take(19) }, label = { Text(stringResource(R.string.card_number)) },
+    Screen(text(R.string.pay_title), viewModel.status) {
+        order?.finalPayment?.let { Text(text(R.string.pay_due, Money.format(it.amountDue))) }
+        OutlinedTextField(number, { number = it.filter(Char::isDigit).take(19) }, label = { Text(text(R.string.card_number)) },
             keyboardOptions = KeyboardOptions(keyboardType = KeyboardType.Number))
-        OutlinedTextField(expiry, { expiry = it.take(5) }, label = { Text(stringResource(R.string.card_expiry)) },
+        OutlinedTextField(expiry, { expiry = it.take(5) }, label = { Text(text(R.string.card_expiry)) },
             keyboardOptions = KeyboardOptions(keyboardType = KeyboardType.Number))
-        OutlinedTextField(cvc, { cvc = it.filter(Char::isDigit).take(4) }, label = { Text(stringResource(R.string.card_cvc)) },
+        OutlinedTextField(cvc, { cvc = it.filter(Char::isDigit).take(4) }, label = { Text(text(R.string.card_cvc)) },
             visualTransformation = PasswordVisualTransformation(),
             keyboardOptions = KeyboardOptions(keyboardType = KeyboardType.NumberPassword))
         val (month, year) = expiry.split('/').let { it.getOrNull(0)?.toIntOrNull() to it.getOrNull(1)?.toIntOrNull() }
         Button(
             onClick = { viewModel.pay(PaymentCard(number, month ?: 0, 2000 + (year ?: 0), cvc)) },
             enabled = !busy && number.length >= 12 && month != null && year != null && cvc.length >= 3,
-        ) { Text(stringResource(R.string.pay_button)) }
+        ) { Text(text(R.string.pay_button)) }
         if (order?.finalPayment?.attemptInFlight == true) {
-            OutlinedButton(viewModel::resumePayment, enabled = !busy) { Text(stringResource(R.string.pay_confirmed)) }
+            OutlinedButton(viewModel::resumePayment, enabled = !busy) { Text(text(R.string.pay_confirmed)) }
         }
     }
 }

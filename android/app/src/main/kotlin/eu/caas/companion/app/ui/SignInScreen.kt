@@ -9,7 +9,6 @@ import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
-import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.text.input.KeyboardType
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import eu.caas.companion.app.R
@@ -22,27 +21,27 @@ fun SignInScreen(viewModel: SignInViewModel, onSignedIn: (Role) -> Unit) {
     val ui by viewModel.ui.collectAsStateWithLifecycle()
     val busy = viewModel.status.isBusy()
     LaunchedEffect(ui.signedInAs) { ui.signedInAs?.let(onSignedIn) }
-    Screen(stringResource(R.string.sign_in_title), viewModel.status) {
+    Screen(text(R.string.sign_in_title), viewModel.status) {
         Row {
-            FilterChip(ui.role == Role.CUSTOMER, { viewModel.chooseRole(Role.CUSTOMER) }, { Text(stringResource(R.string.role_customer)) })
-            FilterChip(ui.role == Role.DRIVER, { viewModel.chooseRole(Role.DRIVER) }, { Text(stringResource(R.string.role_driver)) })
+            FilterChip(ui.role == Role.CUSTOMER, { viewModel.chooseRole(Role.CUSTOMER) }, { Text(text(R.string.role_customer)) })
+            FilterChip(ui.role == Role.DRIVER, { viewModel.chooseRole(Role.DRIVER) }, { Text(text(R.string.role_driver)) })
         }
         OutlinedTextField(
             ui.email,
             viewModel::editEmail,
-            label = { Text(stringResource(R.string.email)) },
+            label = { Text(text(R.string.email)) },
             keyboardOptions = KeyboardOptions(keyboardType = KeyboardType.Email),
         )
         if (!ui.codeSent) {
-            Button(viewModel::requestCode, enabled = ui.canRequestCode && !busy) { Text(stringResource(R.string.send_code)) }
+            Button(viewModel::requestCode, enabled = ui.canRequestCode && !busy) { Text(text(R.string.send_code)) }
         } else {
             OutlinedTextField(
                 ui.code,
                 viewModel::editCode,
-                label = { Text(stringResource(R.string.code)) },
+                label = { Text(text(R.string.code)) },
                 keyboardOptions = KeyboardOptions(keyboardType = KeyboardType.NumberPassword),
             )
-            Button(viewModel::signIn, enabled = ui.canSignIn && !busy) { Text(stringResource(R.string.sign_in)) }
+            Button(viewModel::signIn, enabled = ui.canSignIn && !busy) { Text(text(R.string.sign_in)) }
         }
     }
 }

@@ -2,9 +2,7 @@ package eu.caas.companion.app.ui
 
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.ReadOnlyComposable
-import androidx.compose.ui.platform.LocalConfiguration
-import androidx.compose.ui.res.pluralStringResource
-import androidx.compose.ui.res.stringResource
+import androidx.compose.ui.text.intl.Locale
 import eu.caas.companion.app.R
 import eu.caas.companion.core.DriverStep
 import eu.caas.companion.core.HandoverRefusal
@@ -17,21 +15,20 @@ import eu.caas.companion.presentation.Notice
 /** A state in the person's words, as the core writes it (the same words as its notifications). */
 @Composable
 @ReadOnlyComposable
-fun stateLabel(state: OrderState): String =
-    orderStateLabel(state, LocalConfiguration.current.locales[0].toLanguageTag())
+fun stateLabel(state: OrderState): String = orderStateLabel(state, Locale.current.toLanguageTag())
 
 /** `6 d 23 h` or `5 h 12 min`: a deadline read at a glance. */
 @Composable
 fun countdown(seconds: Long): String =
     if (seconds >= 86_400) {
-        stringResource(R.string.countdown_days, seconds / 86_400, seconds % 86_400 / 3_600)
+        text(R.string.countdown_days, seconds / 86_400, seconds % 86_400 / 3_600)
     } else {
-        stringResource(R.string.countdown_hours, seconds / 3_600, seconds % 3_600 / 60)
+        text(R.string.countdown_hours, seconds / 3_600, seconds % 3_600 / 60)
     }
 
 /** A driver's step as the driver says it. */
 @Composable
-fun stepName(step: DriverStep): String = stringResource(
+fun stepName(step: DriverStep): String = text(
     when (step) {
         DriverStep.EMBARK -> R.string.step_name_embark
         DriverStep.ARRIVE -> R.string.step_name_arrive
@@ -43,30 +40,30 @@ fun stepName(step: DriverStep): String = stringResource(
 /** What to tell the person about a [notice], and what they can do. */
 @Composable
 fun noticeText(notice: Notice): String = when (notice) {
-    Notice.Offline -> stringResource(R.string.notice_offline)
-    Notice.ServerUnavailable -> stringResource(R.string.notice_server_unavailable)
-    Notice.SignInAgain -> stringResource(R.string.notice_sign_in_again)
-    Notice.NotFound -> stringResource(R.string.notice_not_found)
-    is Notice.Refused -> stringResource(R.string.notice_refused, notice.reason)
-    is Notice.PaymentRefused -> stringResource(paymentRefusal(notice.refusal))
-    is Notice.HandoverRefused -> stringResource(handoverRefusal(notice.refusal))
-    is Notice.PairingFailed -> stringResource(pairingFailure(notice.failure))
-    is Notice.UnsyncedActions -> pluralStringResource(R.plurals.notice_unsynced, notice.count, notice.count)
-    is Notice.Unexpected -> stringResource(R.string.notice_unexpected, notice.detail)
-    is Notice.CodeSent -> stringResource(R.string.notice_code_sent, notice.email)
-    Notice.Paid -> stringResource(R.string.notice_paid)
-    Notice.PaymentProcessing -> stringResource(R.string.notice_payment_processing)
-    Notice.ConfirmWithBank -> stringResource(R.string.notice_confirm_with_bank)
-    Notice.NoPaymentInProgress -> stringResource(R.string.notice_no_payment)
-    Notice.DeliveryMoved -> stringResource(R.string.notice_delivery_moved)
-    Notice.AddressConfirmed -> stringResource(R.string.notice_address_confirmed)
-    Notice.HandoverCodeExpired -> stringResource(R.string.notice_code_expired)
-    is Notice.DeliveriesRefreshed -> pluralStringResource(R.plurals.notice_deliveries, notice.open, notice.open)
-    Notice.Recorded -> stringResource(R.string.notice_recorded)
-    is Notice.RecordedOffline -> pluralStringResource(R.plurals.notice_recorded_offline, notice.pending, notice.pending)
-    Notice.RecordedButHeld -> stringResource(R.string.notice_recorded_held)
-    is Notice.HandedOver -> stringResource(R.string.notice_handed_over, notice.customer)
-    is Notice.Synced -> stringResource(R.string.notice_synced, notice.sent, notice.refused, notice.waiting, notice.held)
+    Notice.Offline -> text(R.string.notice_offline)
+    Notice.ServerUnavailable -> text(R.string.notice_server_unavailable)
+    Notice.SignInAgain -> text(R.string.notice_sign_in_again)
+    Notice.NotFound -> text(R.string.notice_not_found)
+    is Notice.Refused -> text(R.string.notice_refused, notice.reason)
+    is Notice.PaymentRefused -> text(paymentRefusal(notice.refusal))
+    is Notice.HandoverRefused -> text(handoverRefusal(notice.refusal))
+    is Notice.PairingFailed -> text(pairingFailure(notice.failure))
+    is Notice.UnsyncedActions -> plural(R.plurals.notice_unsynced, notice.count, notice.count)
+    is Notice.Unexpected -> text(R.string.notice_unexpected, notice.detail)
+    is Notice.CodeSent -> text(R.string.notice_code_sent, notice.email)
+    Notice.Paid -> text(R.string.notice_paid)
+    Notice.PaymentProcessing -> text(R.string.notice_payment_processing)
+    Notice.ConfirmWithBank -> text(R.string.notice_confirm_with_bank)
+    Notice.NoPaymentInProgress -> text(R.string.notice_no_payment)
+    Notice.DeliveryMoved -> text(R.string.notice_delivery_moved)
+    Notice.AddressConfirmed -> text(R.string.notice_address_confirmed)
+    Notice.HandoverCodeExpired -> text(R.string.notice_code_expired)
+    is Notice.DeliveriesRefreshed -> plural(R.plurals.notice_deliveries, notice.open, notice.open)
+    Notice.Recorded -> text(R.string.notice_recorded)
+    is Notice.RecordedOffline -> plural(R.plurals.notice_recorded_offline, notice.pending, notice.pending)
+    Notice.RecordedButHeld -> text(R.string.notice_recorded_held)
+    is Notice.HandedOver -> text(R.string.notice_handed_over, notice.customer)
+    is Notice.Synced -> text(R.string.notice_synced, notice.sent, notice.refused, notice.waiting, notice.held)
 }
 
 private fun paymentRefusal(refusal: PaymentRefusal): Int = when (refusal) {

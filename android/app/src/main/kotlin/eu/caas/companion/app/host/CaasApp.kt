@@ -1,4 +1,4 @@
-package eu.caas.companion.app.ui
+package eu.caas.companion.app.host
 
 import androidx.compose.foundation.layout.Arrangement
 import androidx.compose.foundation.layout.Box
@@ -12,7 +12,6 @@ import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
-import androidx.compose.ui.res.stringResource
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import androidx.lifecycle.viewmodel.compose.viewModel
 import androidx.navigation.NavBackStackEntry
@@ -22,6 +21,17 @@ import androidx.navigation.compose.composable
 import androidx.navigation.compose.rememberNavController
 import eu.caas.companion.app.R
 import eu.caas.companion.app.play.FcmPushTokens
+import eu.caas.companion.app.ui.DeliveryScreen
+import eu.caas.companion.app.ui.DriverScreen
+import eu.caas.companion.app.ui.HandoverCodeScreen
+import eu.caas.companion.app.ui.OrderPage
+import eu.caas.companion.app.ui.OrderScreen
+import eu.caas.companion.app.ui.OrdersScreen
+import eu.caas.companion.app.ui.PairingScreen
+import eu.caas.companion.app.ui.PaymentScreen
+import eu.caas.companion.app.ui.SignInScreen
+import eu.caas.companion.app.ui.noticeText
+import eu.caas.companion.app.ui.text
 import eu.caas.companion.core.BleTransport
 import eu.caas.companion.presentation.AppMemory
 import eu.caas.companion.presentation.AppState
@@ -61,9 +71,9 @@ fun CaasApp(app: AppViewModel, memory: AppMemory, bluetooth: () -> BleTransport)
             verticalArrangement = Arrangement.Center,
             horizontalAlignment = Alignment.CenterHorizontally,
         ) {
-            Text(stringResource(R.string.open_failed))
+            Text(text(R.string.open_failed))
             Text(noticeText(current.problem))
-            Button(app::retry) { Text(stringResource(R.string.retry)) }
+            Button(app::retry) { Text(text(R.string.retry)) }
         }
         is AppState.Ready -> Navigation(app, current.services, current.home, memory, bluetooth)
     }
@@ -93,7 +103,8 @@ private fun Navigation(app: AppViewModel, services: Services, home: Home, memory
         }
         composable(Routes.ORDERS) {
             val model = viewModel { OrdersViewModel(services.customer, memory) }
-            OrdersScreen(model) { navController.navigate(Routes.order(it)) }
+            val askForNotifications = rememberNotificationPermission(model::notificationsAsked)
+            OrdersScreen(model, { navController.navigate(Routes.order(it)) }, askForNotifications)
         }
         composable(Routes.ORDER) { entry ->
             val model = orderViewModel(services, entry) ?: return@composable
@@ -102,15 +113,25 @@ private fun Navigation(app: AppViewModel, services: Services, home: Home, memory
         composable(Routes.ORDER_PAGE) { entry ->
             val model = orderViewModel(services, entry) ?: return@composable
             when (OrderPage.entries.firstOrNull { it.name.lowercase() == entry.arguments?.getString("page") }) {
-                OrderPage.PAY -> PaymentScreen(model)
+                OrderPage.PAY -> {
+                    SecureWindow()
+                    PaymentScreen(model)
+                }
                 OrderPage.DELIVERY -> DeliveryScreen(model)
-                OrderPage.CODE -> HandoverCodeScreen(model)
-                OrderPage.PAIR -> PairingScreen(model, bluetooth)
+                OrderPage.CODE -> {
+                    SecureWindow()
+                    HandoverCodeScreen(model)
+                }
+                OrderPage.PAIR -> {
+                    // The radio (and Android's Bluetooth prompt) only once the customer pairs.
+                    val pair = rememberBluetoothPermissions { model.pair(bluetooth()) }
+                    PairingScreen(model, pair)
+                }
                 null -> Unit
             }
         }
         composable(Routes.DELIVERIES) {
-            DriverScreen(viewModel { DriverViewModel(services.driver) })
+            DriverScreen(viewModel { DriverViewModel(services.driver) }, rememberScanner())
         }
     }
 }

@@ -1,4 +1,4 @@
-package eu.caas.companion.app.ui
+package eu.caas.companion.app.host
 
 import android.content.Intent
 import android.os.Bundle
@@ -6,11 +6,13 @@ import androidx.activity.ComponentActivity
 import androidx.activity.compose.setContent
 import androidx.activity.viewModels
 import androidx.compose.material3.MaterialTheme
+import androidx.compose.runtime.CompositionLocalProvider
 import androidx.lifecycle.viewmodel.initializer
 import androidx.lifecycle.viewmodel.viewModelFactory
 import eu.caas.companion.app.AppPreferences
 import eu.caas.companion.app.play.FcmPushTokens
 import eu.caas.companion.app.services
+import eu.caas.companion.app.ui.LocalTexts
 import eu.caas.companion.presentation.AppViewModel
 
 class MainActivity : ComponentActivity() {
@@ -26,7 +28,9 @@ class MainActivity : ComponentActivity() {
         if (savedInstanceState == null) app.openLink(intent?.dataString)
         setContent {
             MaterialTheme {
-                CaasApp(app, AppPreferences(applicationContext)) { services.bluetooth }
+                CompositionLocalProvider(LocalTexts provides ResourceTexts(resources)) {
+                    CaasApp(app, AppPreferences(applicationContext)) { services.bluetooth }
+                }
             }
         }
     }

@@ -1,0 +1,169 @@
+package eu.caas.companion.app.ui
+
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.CompositionLocalProvider
+import androidx.compose.ui.platform.LocalUriHandler
+import androidx.compose.ui.platform.UriHandler
+import androidx.compose.ui.test.ComposeUiTest
+import androidx.compose.ui.test.ExperimentalTestApi
+import androidx.compose.ui.test.assertIsEnabled
+import androidx.compose.ui.test.assertIsNotEnabled
+import androidx.compose.ui.test.hasClickAction
+import androidx.compose.ui.test.hasText
+import androidx.compose.ui.test.onNodeWithText
+import androidx.compose.ui.test.performClick
+import androidx.compose.ui.test.performTextInput
+import androidx.compose.ui.test.runComposeUiTest
+import androidx.lifecycle.Lifecycle
+import androidx.lifecycle.LifecycleOwner
+import androidx.lifecycle.LifecycleRegistry
+import androidx.lifecycle.compose.LocalLifecycleOwner
+import eu.caas.companion.core.AssignedDelivery
+import eu.caas.companion.core.DeliveryWindow
+import eu.caas.companion.core.DriverStep
+import eu.caas.companion.core.OrderState
+import eu.caas.companion.core.OrderSummary
+import eu.caas.companion.core.PaymentProgress
+import eu.caas.companion.core.Phase
+import eu.caas.companion.core.PickupPoint
+import eu.caas.companion.presentation.DriverViewModel
+import eu.caas.companion.presentation.FakeCustomer
+import eu.caas.companion.presentation.FakeDriver
+import eu.caas.companion.presentation.FakeMemory
+import eu.caas.companion.presentation.OrderViewModel
+import eu.caas.companion.presentation.OrdersViewModel
+import eu.caas.companion.presentation.Role
+import eu.caas.companion.presentation.SignInViewModel
+import java.time.Instant
+import java.util.Locale
+import java.util.UUID
+import kotlin.test.assertEquals
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.ExperimentalCoroutinesApi
+import kotlinx.coroutines.test.resetMain
+import kotlinx.coroutines.test.setMain
+import org.junit.jupiter.api.AfterEach
+import org.junit.jupiter.api.BeforeEach
+import org.junit.jupiter.api.Test
+
+/**
+ * The Compose screens on the desktop JVM, in Spanish, over their view models and fakes of the
+ * facade: what the customer and the driver see and what a tap does (issue 15: the screens were
+ * never compiled nor run anywhere, and showed English and wire names).
+ */
+@OptIn(ExperimentalTestApi::class, ExperimentalCoroutinesApi::class)
+class ScreensTest {
+    private val spanish = Locale.forLanguageTag("es-ES")
+    private lateinit var previous: Locale
+
+    @BeforeEach
+    fun inSpanish() {
+        previous = Locale.getDefault()
+        Locale.setDefault(spanish)
+        // The view models' scope runs on the main dispatcher: here, at once, on the test's thread.
+        Dispatchers.setMain(Dispatchers.Unconfined)
+    }
+
+    @AfterEach
+    fun restore() {
+        Locale.setDefault(previous)
+        Dispatchers.resetMain()
+    }
+
+    /** A screen as the app shows it: in the foreground, with the texts of the customer's language. */
+    private fun ComposeUiTest.show(content: @Composable () -> Unit) = setContent {
+        CompositionLocalProvider(
+            LocalTexts provides XmlTexts(spanish),
+            LocalLifecycleOwner provides Foreground(),
+            content = content,
+        )
+    }
+
+    private class Foreground : LifecycleOwner {
+        override val lifecycle = LifecycleRegistry.createUnsafe(this).apply { currentState = Lifecycle.State.RESUMED }
+    }
+
+    /** Waits for a text (a snackbar) to appear. */
+    private fun ComposeUiTest.awaitText(text: String) =
+        waitUntil(timeoutMillis = 5_000) { onAllNodesWithTextCount(text) > 0 }
+
+    private fun ComposeUiTest.onAllNodesWithTextCount(text: String) =
+        onAllNodes(hasText(text)).fetchSemanticsNodes().size
+
+    @Test
+    fun `the orders show their state in the customer's words and ask for notifications once`() = runComposeUiTest {
+        val customer = FakeCustomer(isSignedIn = true)
+        customer.orders.value = listOf(
+            OrderSummary(
+                UUID.randomUUID(), OrderState.IN_PRODUCTION, Phase.MANUFACTURING, 4u, "urban-ev", "CaaS Madrid Centro",
+                null, null, emptyList(), Instant.parse("2026-03-12T10:00:00Z"),
+            ),
+        )
+        val model = OrdersViewModel(customer, FakeMemory())
+        var asked = 0
+        show { OrdersScreen(model, onOpen = {}, askForNotifications = { asked += 1; model.notificationsAsked() }) }
+        onNodeWithText("Tus coches").assertExists()
+        onNodeWithText("En producción · CaaS Madrid Centro").assertExists()
+        assertEquals(0, onAllNodesWithTextCount("in_production") + onAllNodesWithTextCount("in production"))
+        waitForIdle()
+        assertEquals(1, asked)
+    }
+
+    @Test
+    fun `a customer asks for a code and signs in`() = runComposeUiTest {
+        var signedIn: Role? = null
+        val model = SignInViewModel(FakeCustomer(), FakeDriver()) { "fcm" }
+        show { SignInScreen(model) { signedIn = it } }
+        onNodeWithText("Envíame un código").assertIsNotEnabled()
+        onNodeWithText("Correo electrónico").performTextInput("ana@example.com")
+        onNodeWithText("Envíame un código").assertIsEnabled().performClick()
+        awaitText("Hemos enviado un código a ana@example.com.")
+        onNodeWithText("Código").performTextInput("123456")
+        onNodeWithText("Entrar").performClick()
+        waitUntil(timeoutMillis = 5_000) { signedIn != null }
+        assertEquals(Role.CUSTOMER, signedIn)
+    }
+
+    @Test
+    fun `the driver hands the car over on the eight digits`() = runComposeUiTest {
+        val driver = FakeDriver(isSignedIn = true).apply { customerName = "Ana García" }
+        driver.deliveries.value = listOf(
+            AssignedDelivery(
+                UUID.randomUUID(), UUID.randomUUID(), OrderState.AT_CUSTOMER_ADDRESS, 1u,
+                DeliveryWindow(Instant.parse("2026-03-12T10:00:00Z"), Instant.parse("2026-03-12T12:00:00Z")),
+                "VF1AB000000000001", "1234 KLM", "urban-ev", "Ana García", "+34600000001", "Calle Mayor 1", true,
+                PickupPoint("CaaS Madrid Centro", "Calle 2", "9-18"), 0u, listOf(DriverStep.CONFIRM_HANDOVER),
+            ),
+        )
+        val scans = mutableListOf<String>()
+        show { DriverScreen(DriverViewModel(driver)) { prompt, _ -> scans += prompt } }
+        onNodeWithText("Ana García, Calle Mayor 1").assertExists()
+        onNodeWithText("Entregar").performClick()
+        assertEquals(listOf("Escanea el código de entrega del cliente"), scans)
+        onNodeWithText("O los 8 dígitos").performTextInput("12345678")
+        onNodeWithText("Comprobar").performClick()
+        awaitText("Entregado a Ana García.")
+    }
+
+    @Test
+    fun `3-D Secure opens the bank's page once`() = runComposeUiTest {
+        val customer = FakeCustomer(isSignedIn = true).apply {
+            onPay = { PaymentProgress.RequiresAction("pi_1", "https://bank.example/3ds") }
+        }
+        val opened = mutableListOf<String>()
+        val browser = object : UriHandler {
+            override fun openUri(uri: String) {
+                opened += uri
+            }
+        }
+        val model = OrderViewModel(customer, UUID.randomUUID())
+        show { CompositionLocalProvider(LocalUriHandler provides browser) { PaymentScreen(model) } }
+        onNodeWithText("Número de tarjeta").performTextInput("4000000000003220")
+        onNodeWithText("Caducidad (MM/AA)").performTextInput("12/34")
+        onNodeWithText("Código de seguridad").performTextInput("123")
+        onNode(hasText("Pagar") and hasClickAction()).assertIsEnabled().performClick()
+        awaitText("Confirma el pago con tu banco y vuelve.")
+        waitForIdle()
+        assertEquals(listOf("https://bank.example/3ds"), opened)
+    }
+}
