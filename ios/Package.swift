@@ -25,6 +25,15 @@ let coreLinking: [LinkerSetting] = if let hostLibrary {
     []
 }
 
+/// Debian trixie's swiftlang (6.0.3), which the Linux tests run on, ships a libswiftObservation.so
+/// with an unresolved reference to the runtime's `swift::threading::fatal`, reached only on a fatal
+/// error; the linker is told to let it resolve at run time, as the dynamic loader does lazily.
+let observationOnDebian: [LinkerSetting] = if hostLibrary != nil {
+    [.unsafeFlags(["-Xlinker", "--allow-shlib-undefined"], .when(platforms: [.linux]))]
+} else {
+    []
+}
+
 let package = Package(
     name: "CaasKit",
     platforms: [.iOS(.v17), .macOS(.v14)],
@@ -51,7 +60,12 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         // The screens' state and intents, with no UI framework: compiled and tested on Linux.
-        .target(name: "CaasViewModels", dependencies: ["CaasKit"], path: "Sources/CaasViewModels"),
+        .target(
+            name: "CaasViewModels",
+            dependencies: ["CaasKit"],
+            path: "Sources/CaasViewModels",
+            linkerSettings: observationOnDebian
+        ),
         // The platform mock's sandbox API, shared by the test targets.
         .target(name: "CaasTestSupport", path: "Tests/CaasTestSupport"),
         .testTarget(

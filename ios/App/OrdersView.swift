@@ -1,41 +1,43 @@
 import CaasCore
-import CaasKit
+import CaasViewModels
 import SwiftUI
 
-/// The customer's cars: the cached list at once, synced on open and on pull.
+/// The customer's cars: the cached list at once, synced on open and on pull (the spinner stays
+/// until the sync is over); a notification's link opens its order.
 struct OrdersView: View {
-    let repository: CaasRepository
-    @State private var orders: [OrderSummary] = []
-    @State private var message: String?
+    @Bindable var model: OrdersModel
+    @Environment(\.locale) private var locale
 
     var body: some View {
-        List(orders, id: \.id) { order in
-            NavigationLink(value: order.id) {
-                VStack(alignment: .leading) {
-                    Text(order.basePlatform).font(.headline)
-                    Text("\(orderStateWireName(state: order.state).replacingOccurrences(of: "_", with: " ")) · \(order.dealership)")
-                        .font(.subheadline)
-                    if let completion = order.completion {
-                        Text(completion.confirmed ? "Ready \(day(completion.date))" : "Estimated \(day(completion.date)) (the factory's estimate)")
+        NavigationStack(path: $model.path) {
+            List(model.orders, id: \.id) { order in
+                NavigationLink(value: order.id) {
+                    VStack(alignment: .leading) {
+                        Text(verbatim: order.basePlatform).font(.headline)
+                        Text(verbatim: "\(order.state.label(in: locale)) · \(order.dealership)").font(.subheadline)
+                        if let completion = order.completion {
+                            Group {
+                                if completion.confirmed {
+                                    Text("Ready \(day(completion.date))")
+                                } else {
+                                    Text("Estimated \(day(completion.date)) (the factory's estimate)")
+                                }
+                            }
                             .font(.caption).foregroundStyle(.secondary)
+                        }
                     }
                 }
             }
-        }
-        .overlay { if orders.isEmpty { ContentUnavailableView("No orders yet", systemImage: "car") } }
-        .navigationTitle("Your cars")
-        .safeAreaInset(edge: .bottom) { if let message { Text(message).font(.footnote).padding() } }
-        .refreshable { await sync() }
-        .task { await sync() }
-        .task { for await list in repository.orders { orders = list } }
-    }
-
-    private func sync() async {
-        do {
-            try await repository.sync()
-            message = nil
-        } catch {
-            message = explain(error)
+            .overlay {
+                if model.loaded && model.orders.isEmpty { ContentUnavailableView("No orders yet", systemImage: "car") }
+            }
+            .navigationTitle("Your cars")
+            .navigationDestination(for: UUID.self) { OrderView(model: model.model(for: $0)) }
+            .safeAreaInset(edge: .bottom) {
+                if let problem = model.problem { Text(problem.message).font(.footnote).padding() }
+            }
+            .refreshable { await model.refresh() }
+            .task { await model.run() }
         }
     }
 }

@@ -1,51 +1,28 @@
-import CaasCore
-import CaasKit
+import CaasViewModels
 import SwiftUI
 
-/// Sign-in, then the customer's cars or the driver's deliveries; a notification's link opens its
-/// order.
+/// Sign-in, then the customer's cars or the driver's deliveries, as the app model says.
 struct RootView: View {
-    @Environment(AppModel.self) private var model
-    @State private var role: Role?
-    @State private var path: [UUID] = []
+    let model: AppModel
 
     var body: some View {
-        if let failure = model.failure {
-            ContentUnavailableView("The app could not start", systemImage: "exclamationmark.triangle", description: Text(failure))
-        } else if let customer = model.customer, let driver = model.driver {
-            switch role ?? ((try? customer.isSignedIn) == true ? .customer : nil) {
-            case .customer:
-                NavigationStack(path: $path) {
-                    OrdersView(repository: customer)
-                        .navigationDestination(for: UUID.self) { OrderView(repository: customer, orderID: $0) }
-                }
-                .onChange(of: model.openedOrder) { _, order in
-                    if let order { path = [order] }
-                }
-            case .driver:
-                NavigationStack { DriverView(repository: driver) }
-            case nil:
-                SignInView(customer: customer, driver: driver) { role = $0 }
-            }
-        } else {
+        switch model.screen {
+        case .starting:
             ProgressView()
-        }
-    }
-}
-
-enum Role {
-    case customer
-    case driver
-}
-
-/// A view's outcome line: what happened, or what to do about a failure.
-@MainActor
-func attempt(_ message: Binding<String?>, _ work: @escaping () async throws -> String?) {
-    Task {
-        do {
-            message.wrappedValue = try await work()
-        } catch {
-            message.wrappedValue = explain(error)
+        case .unavailable(let problem):
+            ContentUnavailableView {
+                Label("The app could not start", systemImage: "exclamationmark.triangle")
+            } description: {
+                Text(problem.message)
+            } actions: {
+                Button("Try again") { Task { await model.start() } }
+            }
+        case .signIn(let signIn):
+            NavigationStack { SignInView(model: signIn) }
+        case .customer(let orders):
+            OrdersView(model: orders)
+        case .driver(let driver):
+            NavigationStack { DriverView(model: driver) }
         }
     }
 }

@@ -1,46 +1,31 @@
 import CaasKit
+import CaasViewModels
 import SwiftUI
 
 /// Sign-in with a code sent by email, as a customer or as a transport company's driver.
 struct SignInView: View {
-    let customer: CaasRepository
-    let driver: DriverRepository
-    let signedIn: (Role) -> Void
-    @State private var asDriver = false
-    @State private var email = ""
-    @State private var code = ""
-    @State private var codeSent = false
-    @State private var message: String?
+    @Bindable var model: SignInModel
 
     var body: some View {
         Form {
-            Picker("I am", selection: $asDriver) {
-                Text("Buying a car").tag(false)
-                Text("Delivering cars").tag(true)
+            Picker("I am", selection: $model.role) {
+                Text("Buying a car").tag(Role.customer)
+                Text("Delivering cars").tag(Role.driver)
             }
             .pickerStyle(.segmented)
-            TextField("Email", text: $email).textContentType(.emailAddress).keyboardType(.emailAddress).textInputAutocapitalization(.never)
-            if codeSent {
-                TextField("Code", text: $code).textContentType(.oneTimeCode).keyboardType(.numberPad)
-                Button("Sign in") {
-                    attempt($message) {
-                        if asDriver { try await driver.signIn(email: email, code: code) } else { try await customer.signIn(email: email, code: code) }
-                        signedIn(asDriver ? .driver : .customer)
-                        return nil
-                    }
-                }
-                .disabled(code.isEmpty)
+            TextField("Email", text: $model.email)
+                .textContentType(.emailAddress)
+                .keyboardType(.emailAddress)
+                .textInputAutocapitalization(.never)
+                .disabled(model.codeSent)
+            if model.codeSent {
+                TextField("Code", text: $model.code).textContentType(.oneTimeCode).keyboardType(.numberPad)
+                Button("Sign in") { Task { await model.signIn() } }.disabled(!model.canSignIn)
+                Button("Use another email") { model.changeEmail() }
             } else {
-                Button("Send me a code") {
-                    attempt($message) {
-                        if asDriver { try await driver.requestSignInCode(email: email) } else { try await customer.requestSignInCode(email: email) }
-                        codeSent = true
-                        return "We sent a code to \(email)."
-                    }
-                }
-                .disabled(!email.contains("@"))
+                Button("Send me a code") { Task { await model.requestCode() } }.disabled(!model.canRequestCode)
             }
-            if let message { Text(message).foregroundStyle(.secondary) }
+            if let notice = model.notice { Text(notice.message).foregroundStyle(.secondary) }
         }
         .navigationTitle("Sign in")
     }

@@ -1,48 +1,58 @@
 import CaasCore
 import CaasKit
+import Foundation
 import UserNotifications
 
-/// The Notification Service Extension: an APNs push is only a hint (event, order, version, type),
-/// so before it is shown the extension lets the core sync the order it names, into the cache the
-/// app shares through the app group, and writes the notification from the synced order. No
-/// personal data travels in a push.
+/// The Notification Service Extension. The platform's push is an alert whose text (`push.<channel>`
+/// from the app's String Catalog) is only a fallback, with a hint (event, order, version, type): no
+/// personal data travels through APNs. Before it shows, the core syncs the order the push names
+/// into the cache the app shares (the app group's container, with the session from the shared
+/// Keychain access group) and writes the notification in the phone's language.
+///
+/// iOS takes the notification once, from whichever comes first: the core's, or the push's own
+/// alert when time runs out (`serviceExtensionTimeWillExpire`, on another thread).
 final class NotificationService: UNNotificationServiceExtension {
-    private var content: UNMutableNotificationContent?
-    private var deliver: ((UNNotificationContent) -> Void)?
+    private var pushed: UNNotificationContent?
+    private var delivery: OnceDelivery<UNNotificationContent>?
+    private var writing: Task<Void, Never>?
 
     override func didReceive(_ request: UNNotificationRequest, withContentHandler handler: @escaping (UNNotificationContent) -> Void) {
-        let content = (request.content.mutableCopy() as? UNMutableNotificationContent) ?? UNMutableNotificationContent()
-        self.content = content
-        deliver = handler
-        Task {
-            await enrich(content, userInfo: request.content.userInfo)
-            handler(content)
+        let pushed = request.content
+        let delivery = OnceDelivery(handler)
+        self.pushed = pushed
+        self.delivery = delivery
+        writing = Task {
+            delivery.deliver(await Self.rewritten(pushed) ?? pushed)
         }
     }
 
-    /// Out of time: show what the push said.
+    /// Out of time: the push's own alert shows, and the core's work stops.
     override func serviceExtensionTimeWillExpire() {
-        if let content { deliver?(content) }
+        writing?.cancel()
+        if let pushed { delivery?.deliver(pushed) }
     }
 
-    private func enrich(_ content: UNMutableNotificationContent, userInfo: [AnyHashable: Any]) async {
-        guard let container = FileManager.default.containerURL(forSecurityApplicationGroupIdentifier: "group.eu.caas.companion"),
-              let orderID = ((userInfo["caas"] as? [String: Any])?["order_id"] as? String).flatMap(UUID.init(uuidString:)),
-              let backend = Bundle.main.object(forInfoDictionaryKey: "CaasBackendURL") as? String,
-              let url = URL(string: backend)
-        else { return }
+    /// The notification as the core writes it; nil keeps the push's own alert: signed out, a
+    /// push shown before, offline past the deadline, or a build without the shared groups.
+    private static func rewritten(_ pushed: UNNotificationContent) async -> UNNotificationContent? {
         do {
+            let configuration = try AppConfiguration(bundle: .main)
+            guard let container = FileManager.default.containerURL(forSecurityApplicationGroupIdentifier: configuration.appGroup),
+                  let content = pushed.mutableCopy() as? UNMutableNotificationContent
+            else { return nil }
             let repository = try await CaasRepository.open(
-                backendURL: url, dataDirectory: container.appendingPathComponent("customer"),
-                secrets: KeychainSecretStore(service: "customer"))
-            _ = try await repository.didReceiveRemoteNotification(userInfo)
-            let order = try await repository.orderSnapshot(id: orderID)
-            content.title = order.summary.basePlatform
-            content.body = "Now: \(orderStateWireName(state: order.summary.state).replacingOccurrences(of: "_", with: " "))"
-            content.threadIdentifier = orderID.uuidString
-            content.userInfo["order_id"] = orderID.uuidString
+                backendURL: configuration.backendURL,
+                dataDirectory: AppConfiguration.dataDirectory(of: .customer, in: container),
+                secrets: KeychainSecretStore(role: .customer, accessGroup: configuration.keychainAccessGroup))
+            guard let written = try await repository.notificationContent(for: pushed.userInfo) else { return nil }
+            content.title = written.title
+            content.body = written.body
+            content.threadIdentifier = written.thread
+            content.categoryIdentifier = written.channel.categoryIdentifier
+            content.userInfo[OrderLink.userInfoKey] = written.link
+            return content
         } catch {
-            // Offline or signed out: the push's own text stands.
+            return nil
         }
     }
 }

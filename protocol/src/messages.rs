@@ -134,9 +134,30 @@ impl Reader {
     }
 }
 
-/// Fills `{name}` placeholders of a catalogue sentence.
+/// Fills the `{name}` placeholders of a catalogue sentence in one pass, so a value from the platform
+/// that happens to hold `{…}` is written as it is, never filled in turn.
 fn fill(template: &str, values: &[(&str, String)]) -> String {
-    values.iter().fold(template.to_owned(), |text, (name, value)| text.replace(&format!("{{{name}}}"), value))
+    let mut text = String::with_capacity(template.len() + values.iter().map(|(_, v)| v.len()).sum::<usize>());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        text.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after
+            .find('}')
+            .and_then(|close| values.iter().find(|(name, _)| *name == &after[..close]).map(|v| (close, v)))
+        {
+            Some((close, (_, value))) => {
+                text.push_str(value);
+                rest = &after[close + 1..];
+            }
+            None => {
+                text.push('{');
+                rest = after;
+            }
+        }
+    }
+    text.push_str(rest);
+    text
 }
 
 /// The words for a state, as a customer reads them in a list or a timeline.
@@ -464,6 +485,13 @@ mod tests {
             }
             assert_ne!(state_label(state, Language::English), state_label(state, Language::Spanish), "{state:?}");
         }
+    }
+
+    #[test]
+    fn a_value_holding_braces_is_written_as_it_is() {
+        let kind = EventKind::RegistrationBlocked { code: "x".into(), reason: "see {fix}".into(), fix: "call".into() };
+        let text = event_sentence(&kind, &Reader::in_utc(Language::English));
+        assert_eq!(text, "Your car's registration is on hold: see {fix}. Next step: call.");
     }
 
     #[test]

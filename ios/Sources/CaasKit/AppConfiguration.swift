@@ -1,7 +1,7 @@
 import Foundation
 
 /// Who uses the app on this phone: each role has its own core, cache and Keychain items.
-public enum Role: String, Sendable, CaseIterable {
+public enum Role: String, Sendable {
     case customer
     case driver
 }

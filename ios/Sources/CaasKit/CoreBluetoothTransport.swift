@@ -158,9 +158,13 @@ public final class CoreBluetoothTransport: NSObject, BleTransport, @unchecked Se
                 onTimeout: { throw BleError.ConnectFailed(reason: "the car did not answer in time") }
             ) { (completion: CallbackCompletion<Void>) in
                 transport.queue.async { [self] in
-                    opening = completion
-                    peripheral.delegate = self
-                    transport.central.connect(peripheral)
+                    if let failure {
+                        completion.resume(throwing: failure)
+                    } else {
+                        opening = completion
+                        peripheral.delegate = self
+                        transport.central.connect(peripheral)
+                    }
                 }
             }
         }

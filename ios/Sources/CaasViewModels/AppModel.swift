@@ -36,6 +36,7 @@ public final class AppModel {
     private let bluetooth: any BleTransport
     private let open: @Sendable () async throws -> Services
     private var services: Services?
+    private var opening = false
     /// An order a link named before the customer's orders showed.
     private var pendingOrder: UUID?
 
@@ -47,16 +48,19 @@ public final class AppModel {
         self.open = open
     }
 
-    /// Opens the cores, once; a role still signed in from before goes straight to its screens.
+    /// Opens the cores, once, or again after they could not be opened (the person asks to try
+    /// again); a role still signed in from before goes straight to its screens.
     public func start() async {
-        guard case .starting = screen, services == nil else { return }
+        guard services == nil, !opening else { return }
+        opening = true
+        defer { opening = false }
+        screen = .starting
         do {
             let services = try await open()
+            let role: Role? = try services.customer.isSignedIn ? .customer : services.driver.isSignedIn ? .driver : nil
             self.services = services
-            if try services.customer.isSignedIn {
-                await signedIn(as: .customer)
-            } else if try services.driver.isSignedIn {
-                await signedIn(as: .driver)
+            if let role {
+                await signedIn(as: role)
             } else {
                 screen = .signIn(SignInModel(customer: services.customer, driver: services.driver) { [weak self] role in
                     await self?.signedIn(as: role)

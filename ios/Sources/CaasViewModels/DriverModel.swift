@@ -69,7 +69,7 @@ public final class DriverModel: ScreenModel {
     /// The scanner is shown while set.
     public var scanning: Scan?
     /// The delivery whose customer was not there: the screen asks what the call gave.
-    public private(set) var absentAt: AssignedDelivery?
+    private var absentAt: AssignedDelivery?
     /// The eight digits the customer reads out, when there is no QR code to scan.
     public var typedCode = ""
 

@@ -86,16 +86,49 @@ final class NotificationTests: XCTestCase {
         }
     }
 
-    /// Every string the app shows is translated for Spain and Portugal.
-    func testEveryStringOfTheAppIsInSpanishAndPortuguese() throws {
+    /// Every string of the catalog is translated for Spain and Portugal, with the placeholders of
+    /// its key (a missing or extra one would show the wrong value, or crash the formatting).
+    func testEveryStringOfTheAppIsInSpanishAndPortugueseWithItsPlaceholders() throws {
         let catalog = try StringCatalog.app()
         XCTAssertEqual(catalog.sourceLanguage, "en")
-        XCTAssertGreaterThan(catalog.keys.count, 100)
         for key in catalog.keys {
             for language in ["es", "pt"] {
                 XCTAssertTrue(catalog.isTranslated(key, in: language), "\"\(key)\" has no \(language) translation")
             }
+            for language in ["en", "es", "pt"] {
+                for text in catalog.texts(of: key, in: language) {
+                    XCTAssertEqual(placeholders(text), placeholders(key), "\"\(text)\" (\(language)) for \"\(key)\"")
+                }
+            }
         }
+    }
+
+    /// Every text the app's views and wording name is in the catalog: a key Xcode would not find
+    /// would show in English to everyone.
+    func testEveryTextTheAppShowsIsInTheCatalog() throws {
+        let catalog = try StringCatalog.app()
+        let known = Set(catalog.keys.map(generic))
+        let named = try StringCatalog.appTexts()
+        XCTAssertGreaterThan(named.count, 100)
+        for text in named {
+            XCTAssertTrue(known.contains(generic(text)), "\"\(text)\" is not in Localizable.xcstrings")
+        }
+    }
+
+    private func placeholders(_ text: String) -> [String] {
+        matches(of: "%(?:[0-9]+\\$)?(?:lld|@)", in: text).map { $0.replacingOccurrences(of: "[0-9]+\\$", with: "", options: .regularExpression) }
+    }
+
+    /// A key or a Swift literal with each placeholder or interpolation as one marker.
+    private func generic(_ text: String) -> String {
+        text.replacingOccurrences(of: "%(?:lld|@)|\\\\\\((?:[^()]|\\([^()]*\\))*\\)", with: "•", options: .regularExpression)
+    }
+}
+
+func matches(of pattern: String, in text: String, group: Int = 0) -> [String] {
+    let regex = try! NSRegularExpression(pattern: pattern)
+    return regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
+        Range($0.range(at: group), in: text).map { String(text[$0]) }
     }
 }
 
@@ -115,6 +148,35 @@ struct StringCatalog {
     }
 
     var keys: [String] { strings.keys.sorted() }
+
+    /// The texts of `key` in `language`: its one text, or each of its plural forms.
+    func texts(of key: String, in language: String) -> [String] {
+        guard let localization = (strings[key]?["localizations"] as? [String: Any])?[language] as? [String: Any] else { return [] }
+        let units: [Any?] = if let plural = (localization["variations"] as? [String: Any])?["plural"] as? [String: [String: Any]] {
+            plural.values.map { $0["stringUnit"] }
+        } else {
+            [localization["stringUnit"]]
+        }
+        return units.compactMap { ($0 as? [String: Any])?["value"] as? String }
+    }
+
+    /// The literal texts the app's Swift gives SwiftUI (titles, labels, `Text`) and its wording
+    /// (`LocalizedStringResource` cases), with their interpolations as written.
+    static func appTexts() throws -> [String] {
+        let app = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("App")
+        let literal = #""((?:[^"\\]|\\.)*)""#
+        let views = #"(?:Text|Button|NavigationLink|Section|TextField|SecureField|Picker|Label|ContentUnavailableView|navigationTitle|confirmationDialog)\("# + literal
+        let wording = #"(?:: |\[|, )"# + literal
+        var texts: [String] = []
+        for file in try FileManager.default.contentsOfDirectory(at: app, includingPropertiesForKeys: nil) where file.pathExtension == "swift" {
+            let source = try String(contentsOf: file, encoding: .utf8)
+            texts += matches(of: views, in: source, group: 1)
+            if file.lastPathComponent == "Wording.swift" { texts += matches(of: wording, in: source, group: 1) }
+        }
+        return texts
+    }
 
     /// Whether `key` has a translated text, or translated plural forms, in `language`.
     func isTranslated(_ key: String, in language: String) -> Bool {

@@ -1,0 +1,199 @@
+import CaasCore
+import CaasKit
+import CaasViewModels
+import Foundation
+
+// The words for what the models report, in the phone's language (Localizable.xcstrings: English,
+// Spanish, Portuguese). Models speak in typed states and notices; only here do they become text.
+
+extension Problem {
+    /// What went wrong, and what the person can do.
+    var message: LocalizedStringResource {
+        switch self {
+        case .offline: "No connection. What you see is saved on the phone; try again when you are online."
+        case .serverUnavailable: "The service is busy or down for maintenance. What you see is saved on the phone; try again in a few minutes."
+        case .signInAgain: "Please sign in again."
+        case .notFound: "This is no longer available. Pull down to refresh."
+        case .refused(let refusal): refusal.message
+        case .paymentRefused(let refusal): refusal.message
+        case .handoverRefused(let refusal): refusal.message
+        case .pairingFailed(let failure): failure.message
+        case .unsyncedActions(let count): "\(count) actions are not synced yet. Sync before signing out."
+        case .unexpected: "Something went wrong. Please try again."
+        }
+    }
+}
+
+extension Refusal {
+    var message: LocalizedStringResource {
+        switch self {
+        case .slotUnavailable: "That window was just taken. Choose another one."
+        case .changeTooLate: "The delivery is too close to be moved now. Call the transport company."
+        case .changeLimitReached: "The delivery was moved as often as allowed. Call the transport company."
+        case .addressNotConfirmed: "The customer has not confirmed the address yet."
+        case .vinMismatch: "This is not the car of this delivery. Check the VIN."
+        case .deliveryChanged: "The delivery changed. Refresh your deliveries."
+        case .tooManyAttempts: "Too many attempts. Try again in a few minutes."
+        case .paymentInProgress: "A payment is waiting for your bank. Confirm it there, or wait a few minutes."
+        case .superseded: "Refused because an earlier action on this delivery was."
+        case .other(let reason): "Refused: \(reason)"
+        }
+    }
+}
+
+extension PaymentRefusal {
+    var message: LocalizedStringResource {
+        switch self {
+        case .invalidCard: "Check the card number, expiry and security code."
+        case .cardDeclined: "Your bank declined the card. Try another card."
+        case .insufficientFunds: "The card has insufficient funds. Try another card."
+        case .authenticationFailed: "Your bank could not confirm the payment. Try again."
+        case .deadlinePassed, .reservationLost: "The payment deadline has passed and the reservation is lost. Your dealership can help."
+        case .alreadyPaid: "This order is paid already."
+        case .notPayable: "Nothing is due yet."
+        case .amountChanged: "The amount due changed. Check it and pay again."
+        }
+    }
+}
+
+extension HandoverRefusal {
+    var message: LocalizedStringResource {
+        switch self {
+        case .expired: "The code has expired: ask the customer to show a new one."
+        case .used: "This code was used already."
+        case .otherOrder, .otherAttempt: "This code is for another delivery."
+        case .unknownKey: "Refresh your deliveries, then scan again."
+        case .staleScreen: "This is a copy of the code, not the customer's app. Ask them to open the code in the app."
+        case .unvouched, .tooLate: "The handover reached us too late to be confirmed. Ask the customer to show a new code, or call the dealership."
+        case .malformed, .forged, .notYetValid: "This is not a valid handover code. Do not hand the car over."
+        }
+    }
+}
+
+extension PairingFailure {
+    var message: LocalizedStringResource {
+        switch self {
+        case .notDelivered: "Pairing comes after the car is handed over to you."
+        case .carNotFound: "Your car was not found. Stand next to it, unlocked, and try again."
+        case .wrongCar: "A car answered but could not prove it is yours. Nothing was sent to it."
+        case .grantExpired, .grantNotYetValid: "Check the phone's date and time, then try again."
+        case .grantRevoked: "This phone's key for the car was revoked. Contact your dealership."
+        case .confirmIdentity: "To make this phone a key of your car, sign in again with a new code, then pair."
+        case .authenticationFailed: "The car did not accept this phone's key. Contact your dealership."
+        case .notPermitted: "This key cannot link the app to the car."
+        case .incompatible: "Update the app to pair with this car."
+        case .connectionLost: "The connection to the car dropped. Try again."
+        case .bluetoothUnavailable: "Turn Bluetooth on and allow the app to use it."
+        }
+    }
+}
+
+extension SignInModel.Notice {
+    var message: LocalizedStringResource {
+        switch self {
+        case .codeSent(let email): "We sent a code to \(email)."
+        case .problem(let problem): problem.message
+        }
+    }
+}
+
+extension PaymentModel.Notice {
+    var message: LocalizedStringResource {
+        switch self {
+        case .paid: "Paid. Your car is being registered."
+        case .processing: "Your bank is processing the payment."
+        case .confirmWithBank: "Confirm the payment with your bank, then come back."
+        case .noPaymentInProgress: "No payment is in progress."
+        case .invalidExpiry: "Write the expiry as MM/YY."
+        case .problem(let problem): problem.message
+        }
+    }
+}
+
+extension DeliveryModel.Notice {
+    var message: LocalizedStringResource {
+        switch self {
+        case .addressConfirmed: "Address confirmed."
+        case .deliveryMoved: "Delivery moved."
+        case .problem(let problem): problem.message
+        }
+    }
+}
+
+extension HandoverCodeModel.Notice {
+    var message: LocalizedStringResource {
+        switch self {
+        case .expired: "The code has expired. Show a new one when the driver is with you."
+        case .problem(let problem): problem.message
+        }
+    }
+}
+
+extension DriverModel.Recording {
+    var message: LocalizedStringResource {
+        switch self {
+        case .synced: "Recorded."
+        case .queued(let pending): "Recorded on the phone; \(pending) actions will sync when there is signal."
+        case .held: "Recorded on the phone, but the answer could not be read. Retry it, or discard it, from the list."
+        }
+    }
+}
+
+extension DriverModel.Notice {
+    /// The notice's lines: an outcome may take two.
+    var messages: [LocalizedStringResource] {
+        switch self {
+        case .refreshed(let open): ["\(open) open deliveries."]
+        case .recorded(let recording): [recording.message]
+        case .handedOver(let customer, let recording): ["Handed over to \(customer).", recording.message]
+        case .synced(let report):
+            ["Sent \(Int(report.sent)), refused \(Int(report.rejected)), waiting \(Int(report.pending)), held \(Int(report.held))."]
+        case .problem(let problem): [problem.message]
+        }
+    }
+}
+
+extension DriverStep {
+    /// The step as a noun, for a refused or held action.
+    var name: LocalizedStringResource {
+        switch self {
+        case .embark: "Loading the car"
+        case .arrive: "Arrival"
+        case .reportAbsent: "Nobody home"
+        case .confirmHandover: "Handover"
+        }
+    }
+}
+
+extension PairingStep {
+    var message: LocalizedStringResource {
+        switch self {
+        case .scanning: "Looking for your car…"
+        case .connecting: "Connecting…"
+        case .authenticating: "Checking the car and presenting your key…"
+        case .linked: "Linked."
+        }
+    }
+}
+
+extension OrderState {
+    /// The state in the phone's language, as the core words it (never its wire name).
+    func label(in locale: Locale) -> String {
+        orderStateLabel(state: self, locale: locale.identifier)
+    }
+}
+
+/// Money in the phone's locale.
+func format(_ money: Money) -> String {
+    (Decimal(money.amountMinor) / 100).formatted(.currency(code: money.currency))
+}
+
+/// A calendar day (a completion date) in the phone's locale.
+func day(_ date: DateComponents) -> String {
+    Calendar(identifier: .gregorian).date(from: date)?.formatted(date: .abbreviated, time: .omitted) ?? ""
+}
+
+/// A delivery window: its day and hours.
+func window(_ window: DeliveryWindow) -> String {
+    "\(window.start.formatted(date: .abbreviated, time: .shortened))–\(window.end.formatted(date: .omitted, time: .shortened))"
+}
