@@ -159,15 +159,18 @@ impl Caas {
     }
 
     /// Handles a push as `handle_push` does and says what to show for it, in the language of
-    /// `locale` with times at `utc_offset_minutes` from UTC: nothing for a push handled before,
-    /// the synced event's words otherwise, and a short notice in its channel when offline.
+    /// `locale` (`es-ES`, `pt_PT`), with times in `time_zone` (IANA, e.g. `Europe/Madrid`) or, for
+    /// a zone this build does not know, at `utc_offset_minutes` from UTC: nothing for a push
+    /// handled before, the synced event's words otherwise, and a short notice in its channel for
+    /// an order this phone follows when the sync cannot finish in a few seconds.
     pub async fn notification_for_push(
         &self,
         payload: Vec<u8>,
         locale: String,
+        time_zone: String,
         utc_offset_minutes: i32,
     ) -> Result<Option<NotificationContent>, CaasError> {
-        let reader = Reader::on_phone(&locale, utc_offset_minutes);
+        let reader = Reader::on_phone(&locale, &time_zone, utc_offset_minutes);
         Ok(self.inner.notification_for_push(&payload, reader).await?)
     }
 

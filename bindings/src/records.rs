@@ -327,6 +327,7 @@ pub struct PushHint {
     pub order_id: Uuid,
     pub order_version: u64,
     pub kind: String,
+    pub channel: Option<NotificationChannel>,
 }
 
 impl From<caas_core::PushOutcome> for PushOutcome {

@@ -3,11 +3,14 @@
 //! so the Android app, the iOS app and its Notification Service Extension show the same words.
 //!
 //! A push carries no personal data, so the words come from the event as the core synced it. When
-//! the sync cannot finish (no signal, platform down) the customer still learns that something
-//! happened, in the push's channel, and the app shows the rest when it opens.
+//! the sync cannot finish in time (no signal, the platform down) the customer of an order this
+//! phone follows still learns that something happened, in the push's channel, and the app shows
+//! the rest when it opens.
 
 use caas_protocol::messages::{self, Reader};
 use caas_protocol::push::{NotificationChannel, PushHint};
+use std::time::Duration;
+
 use uuid::Uuid;
 
 use crate::client::Caas;
@@ -36,11 +39,18 @@ pub fn order_link(order_id: Uuid) -> String {
     format!("caas://order/{order_id}")
 }
 
+/// How long the core spends on a push before it shows what it has: both push services give their
+/// handler more (FCM about ten seconds, a Notification Service Extension thirty), and a slow
+/// network must not leave the customer with nothing.
+pub const PUSH_BUDGET: Duration = Duration::from_secs(5);
+
 impl Caas {
     /// Handles a push as [`Caas::handle_push`] does, then says what to show for it: nothing for a
     /// push handled before or not for this account, the event's words otherwise (also when a sync
-    /// had already cached it: the customer has not been told yet), and a short notice in the
-    /// push's channel when the platform could not be reached.
+    /// had already cached it: the customer has not been told yet). When the sync cannot finish
+    /// within [`PUSH_BUDGET`] (no signal, the platform down or slow, the session gone), an order
+    /// this phone follows still gets a short notice in the push's channel; a push for an order it
+    /// does not hold shows nothing.
     #[tracing::instrument(skip_all)]
     pub async fn notification_for_push(&self, payload: &[u8], reader: Reader) -> Result<Option<NotificationContent>> {
         let hint = PushHint::parse(payload)?;
@@ -48,42 +58,52 @@ impl Caas {
         if self.inner.store.read(move |conn| store::push_received(conn, event_id)).await? {
             return Ok(None);
         }
-        match self.handle_push(payload).await {
-            Ok(PushOutcome::Synced { .. } | PushOutcome::Duplicate) => {}
-            Ok(PushOutcome::NotForThisAccount) => return Ok(None),
-            Err(error) if error.is_unreachable() => {
+        let handled = tokio::time::timeout(PUSH_BUDGET, self.handle_push(payload)).await;
+        match handled {
+            Ok(Ok(PushOutcome::Synced { .. } | PushOutcome::Duplicate)) => {}
+            Ok(Ok(PushOutcome::NotForThisAccount)) => return Ok(None),
+            Ok(Err(error)) => {
                 tracing::info!(order = %hint.order_id, error = %error.chain(), "push shown before its sync");
-                return Ok(Some(partial(&hint, &reader)));
+                return self.partial(&hint, &reader).await;
             }
-            Err(error) => return Err(error),
+            Err(_) => {
+                tracing::info!(order = %hint.order_id, "push shown before its sync: out of time");
+                return self.partial(&hint, &reader).await;
+            }
         }
-        let cached = self.inner.store.read(move |conn| store::event_with_car(conn, event_id)).await?;
-        Ok(Some(match cached {
-            Some((event, car)) => NotificationContent {
+        let (order_id, event_id) = (hint.order_id, hint.event_id);
+        let cached = self.inner.store.read(move |conn| store::event_with_car(conn, order_id, event_id)).await?;
+        Ok(match cached {
+            Some((event, car)) => Some(NotificationContent {
                 event_id,
-                order_id: event.order_id,
+                order_id,
                 title: messages::car_title(car.as_deref(), reader.language),
                 body: messages::event_sentence(&event.kind, &reader),
-                channel: NotificationChannel::of_event_type(event.kind.type_name()),
-                thread: event.order_id.to_string(),
-                link: order_link(event.order_id),
+                channel: NotificationChannel::of_event(&event.kind),
+                thread: order_id.to_string(),
+                link: order_link(order_id),
                 partial: false,
-            },
-            // The push named an event the platform's log does not hold (yet): say what it can.
-            None => partial(&hint, &reader),
-        }))
+            }),
+            // The push named an event the order's log does not hold (yet): say what it can.
+            None => self.partial(&hint, &reader).await?,
+        })
     }
-}
 
-fn partial(hint: &PushHint, reader: &Reader) -> NotificationContent {
-    NotificationContent {
-        event_id: hint.event_id,
-        order_id: hint.order_id,
-        title: messages::car_title(None, reader.language),
-        body: messages::update_sentence(reader.language).to_owned(),
-        channel: hint.channel(),
-        thread: hint.order_id.to_string(),
-        link: order_link(hint.order_id),
-        partial: true,
+    /// A short notice for a push whose event is not cached, for an order this phone follows.
+    async fn partial(&self, hint: &PushHint, reader: &Reader) -> Result<Option<NotificationContent>> {
+        let order_id = hint.order_id;
+        let Some(car) = self.inner.store.read(move |conn| store::order_car(conn, order_id)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(NotificationContent {
+            event_id: hint.event_id,
+            order_id,
+            title: messages::car_title(Some(&car), reader.language),
+            body: messages::update_sentence(reader.language).to_owned(),
+            channel: hint.channel.unwrap_or(NotificationChannel::Manufacturing),
+            thread: order_id.to_string(),
+            link: order_link(order_id),
+            partial: true,
+        }))
     }
 }

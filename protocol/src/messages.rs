@@ -6,7 +6,8 @@
 //! `match` arm holding its three sentences, so a new event or state does not compile until every
 //! language has its words, and nothing is parsed at run time on the phone.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
+use chrono_tz::Tz;
 
 use crate::api::{EventKind, Money};
 use crate::delivery::CallOutcome;
@@ -58,30 +59,55 @@ impl Language {
     }
 }
 
-/// A reader's language and clock: times are written in their offset from UTC, or labelled UTC
-/// when the writer does not know where the reader is (the platform's mails).
+/// Where a reader's times are written: their time zone (daylight saving included, so a delivery
+/// after the clocks change still reads right), their offset from UTC now when the zone is not one
+/// this build knows, or UTC, labelled, when the writer does not know where the reader is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Clock {
+    Zone(Tz),
+    Offset(FixedOffset),
+    Utc,
+}
+
+/// A reader's language and clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reader {
     pub language: Language,
-    offset: Option<FixedOffset>,
+    clock: Clock,
 }
 
 /// The largest offset from UTC of any time zone, in minutes (UTC+14).
 pub const MAX_UTC_OFFSET_MINUTES: i32 = 14 * 60;
 
 impl Reader {
-    /// A phone's reader: its locale and its current offset from UTC in minutes. An offset beyond
-    /// any real time zone reads as UTC, labelled.
-    pub fn on_phone(locale: &str, utc_offset_minutes: i32) -> Reader {
-        let offset = (utc_offset_minutes.abs() <= MAX_UTC_OFFSET_MINUTES)
-            .then(|| FixedOffset::east_opt(utc_offset_minutes * 60))
-            .flatten();
-        Reader { language: Language::from_locale(locale), offset }
+    /// A phone's reader: its locale, its time zone (IANA, e.g. `Europe/Madrid`) and its current
+    /// offset from UTC in minutes, used when the zone is not one this build knows. An offset
+    /// beyond any real time zone reads as UTC, labelled.
+    pub fn on_phone(locale: &str, time_zone: &str, utc_offset_minutes: i32) -> Reader {
+        let clock = match time_zone.parse::<Tz>() {
+            Ok(zone) => Clock::Zone(zone),
+            Err(_) if utc_offset_minutes.unsigned_abs() <= MAX_UTC_OFFSET_MINUTES.unsigned_abs() => {
+                FixedOffset::east_opt(utc_offset_minutes * 60).map_or(Clock::Utc, Clock::Offset)
+            }
+            Err(_) => Clock::Utc,
+        };
+        Reader { language: Language::from_locale(locale), clock }
+    }
+
+    /// A reader the platform writes to without a phone to ask: in the main time zone of their
+    /// country of residence (Spain, Portugal), else in UTC, labelled.
+    pub fn of_country(country: &str) -> Reader {
+        let clock = match country.to_ascii_uppercase().as_str() {
+            "ES" => Clock::Zone(chrono_tz::Europe::Madrid),
+            "PT" => Clock::Zone(chrono_tz::Europe::Lisbon),
+            _ => Clock::Utc,
+        };
+        Reader { language: Language::of_country(country), clock }
     }
 
     /// A reader whose clock is unknown: times are written in UTC and say so.
     pub fn in_utc(language: Language) -> Reader {
-        Reader { language, offset: None }
+        Reader { language, clock: Clock::Utc }
     }
 
     fn pick(&self, english: &'static str, spanish: &'static str, portuguese: &'static str) -> &'static str {
@@ -95,15 +121,22 @@ impl Reader {
         }
     }
 
-    fn time(&self, at: DateTime<Utc>) -> String {
-        match self.offset {
-            Some(offset) => at.with_timezone(&offset).format("%H:%M").to_string(),
-            None => at.format("%H:%M UTC").to_string(),
+    /// The reader's own date and time of an instant.
+    fn local(&self, at: DateTime<Utc>) -> NaiveDateTime {
+        match self.clock {
+            Clock::Zone(zone) => at.with_timezone(&zone).naive_local(),
+            Clock::Offset(offset) => at.with_timezone(&offset).naive_local(),
+            Clock::Utc => at.naive_utc(),
         }
     }
 
+    fn time(&self, at: DateTime<Utc>) -> String {
+        let time = self.local(at).format("%H:%M").to_string();
+        if self.clock == Clock::Utc { format!("{time} UTC") } else { time }
+    }
+
     fn local_date(&self, at: DateTime<Utc>) -> String {
-        self.date(at.with_timezone(&self.offset.unwrap_or(FixedOffset::east_opt(0).expect("zero offset"))).date_naive())
+        self.date(self.local(at).date())
     }
 
     fn date_time(&self, at: DateTime<Utc>) -> String {
@@ -131,6 +164,26 @@ impl Reader {
             Language::English => format!("{sign}{grouped}.{cents:02} {symbol}"),
             Language::Spanish | Language::Portuguese => format!("{sign}{grouped},{cents:02}\u{a0}{symbol}"),
         }
+    }
+}
+
+/// The longest piece of the platform's free text (a reason, a name, an address) a sentence quotes.
+const MAX_QUOTED_CHARS: usize = 160;
+
+/// The platform's free text as a sentence quotes it: one line, no control or direction-changing
+/// characters, no closing full stop of its own (the sentence has one), and bounded.
+fn quoted(text: &str) -> String {
+    let words: Vec<&str> = text
+        .split(|c: char| {
+            c.is_whitespace() || c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
+        .filter(|word| !word.is_empty())
+        .collect();
+    let line = words.join(" ");
+    let line = line.trim_end_matches('.');
+    match line.char_indices().nth(MAX_QUOTED_CHARS) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_owned(),
     }
 }
 
@@ -175,7 +228,7 @@ pub fn state_label(state: OrderState, language: Language) -> &'static str {
         AwaitingFinalPayment => ("Awaiting final payment", "Pendiente del pago final", "A aguardar o pagamento final"),
         Unassigned => ("Reservation lost", "Reserva perdida", "Reserva perdida"),
         DealershipStock => ("In dealership stock", "En stock del concesionario", "Em stock no concessionário"),
-        AdministrativeRegistration => ("Being registered", "En matriculación", "Em matrícula"),
+        AdministrativeRegistration => ("Being registered", "En matriculación", "Em processo de matrícula"),
         Registered => ("Registered", "Matriculado", "Matriculado"),
         TransportScheduled => ("Delivery booked", "Entrega programada", "Entrega agendada"),
         InTransit => ("On its way to you", "De camino a ti", "A caminho de si"),
@@ -216,15 +269,15 @@ pub fn event_sentence(kind: &EventKind, reader: &Reader) -> String {
                 "La fábrica prevé ahora tu coche para el {date} ({reason}). Es una estimación, no un compromiso.",
                 "A fábrica prevê agora o seu carro para {date} ({reason}). É uma estimativa, não um compromisso.",
             ),
-            &[("date", r.date(*estimated_completion)), ("reason", reason.clone())],
+            &[("date", r.date(*estimated_completion)), ("reason", quoted(reason))],
         ),
         EventKind::ConfigurationRejected { reason, .. } => fill(
             r.pick(
                 "The factory could not accept your car's configuration: {reason}. Your dealership will contact you.",
                 "La fábrica no pudo aceptar la configuración de tu coche: {reason}. Tu concesionario se pondrá en contacto contigo.",
-                "A fábrica não pôde aceitar a configuração do seu carro: {reason}. O seu concessionário irá contactá-lo.",
+                "A fábrica não pôde aceitar a configuração do seu carro: {reason}. O seu concessionário entrará em contacto consigo.",
             ),
-            &[("reason", reason.clone())],
+            &[("reason", quoted(reason))],
         ),
         EventKind::FinalPaymentRequested { amount_due, deadline } => fill(
             r.pick(
@@ -238,7 +291,7 @@ pub fn event_sentence(kind: &EventKind, reader: &Reader) -> String {
             r.pick(
                 "Reminder: {amount} is still due for your car. The deadline is {deadline}.",
                 "Recordatorio: aún quedan {amount} por pagar de tu coche. El plazo termina el {deadline}.",
-                "Lembrete: ainda faltam pagar {amount} do seu carro. O prazo termina a {deadline}.",
+                "Lembrete: ainda falta pagar {amount} do seu carro. O prazo termina a {deadline}.",
             ),
             &[("amount", r.money(amount_due)), ("deadline", r.date_time(*deadline))],
         ),
@@ -248,16 +301,16 @@ pub fn event_sentence(kind: &EventKind, reader: &Reader) -> String {
                 "La matriculación de tu coche está en espera: {reason}. Siguiente paso: {fix}.",
                 "A matrícula do seu carro está suspensa: {reason}. Próximo passo: {fix}.",
             ),
-            &[("reason", reason.clone()), ("fix", fix.clone())],
+            &[("reason", quoted(reason)), ("fix", quoted(fix))],
         ),
         EventKind::DeliveryScheduled { window, company, .. } => fill(
             r.pick(
                 "Your car will be delivered by {company} on {day} between {start} and {end}.",
                 "{company} entregará tu coche el {day} entre las {start} y las {end}.",
-                "A {company} vai entregar o seu carro a {day} entre as {start} e as {end}.",
+                "O seu carro será entregue por {company} a {day}, entre as {start} e as {end}.",
             ),
             &[
-                ("company", company.clone()),
+                ("company", quoted(company)),
                 ("day", r.local_date(window.start)),
                 ("start", r.time(window.start)),
                 ("end", r.time(window.end)),
@@ -272,20 +325,20 @@ pub fn event_sentence(kind: &EventKind, reader: &Reader) -> String {
             .to_owned(),
         EventKind::Embarked { custody, .. } => fill(
             r.pick("{party} has loaded your car.", "{party} ha cargado tu coche.", "{party} carregou o seu carro."),
-            &[("party", custody.party.clone())],
+            &[("party", quoted(&custody.party))],
         ),
         EventKind::CustomerAbsent { call: CallOutcome::Rescheduled { .. }, .. } => r
             .pick(
                 "We missed you; the driver has booked the new time you agreed.",
                 "No te encontramos; el conductor ha reservado la nueva hora que acordasteis.",
-                "Não o encontrámos; o motorista marcou a nova hora que combinaram.",
+                "O motorista não conseguiu entregar o carro; marcou a nova hora que combinaram.",
             )
             .to_owned(),
         EventKind::CustomerAbsent { .. } => r
             .pick(
                 "We missed you and could not agree a new time; your car returns to the dealership.",
                 "No te encontramos ni pudimos acordar otra hora; tu coche vuelve al concesionario.",
-                "Não o encontrámos nem combinámos outra hora; o seu carro volta ao concessionário.",
+                "O motorista não conseguiu entregar o carro nem combinar outra hora; o seu carro volta ao concessionário.",
             )
             .to_owned(),
         EventKind::ReceivedAtDealership { custody } => fill(
@@ -294,7 +347,7 @@ pub fn event_sentence(kind: &EventKind, reader: &Reader) -> String {
                 "Tu coche está de vuelta en el concesionario ({party}).",
                 "O seu carro está de volta ao concessionário ({party}).",
             ),
-            &[("party", custody.party.clone())],
+            &[("party", quoted(&custody.party))],
         ),
         EventKind::PickupRequired { pickup } => fill(
             r.pick(
@@ -303,9 +356,9 @@ pub fn event_sentence(kind: &EventKind, reader: &Reader) -> String {
                 "Levante o seu carro em {dealership}, {address} ({hours}). Traga o telemóvel para mostrar o código de entrega.",
             ),
             &[
-                ("dealership", pickup.dealership.clone()),
-                ("address", pickup.address.clone()),
-                ("hours", pickup.opening_hours.clone()),
+                ("dealership", quoted(&pickup.dealership)),
+                ("address", quoted(&pickup.address)),
+                ("hours", quoted(&pickup.opening_hours)),
             ],
         ),
         EventKind::HandedOver { handover } => fill(
@@ -314,7 +367,7 @@ pub fn event_sentence(kind: &EventKind, reader: &Reader) -> String {
                 "Te hemos entregado tu coche ({by}). ¡Que lo disfrutes!",
                 "O seu carro foi-lhe entregue ({by}). Boa viagem!",
             ),
-            &[("by", handover.by.clone())],
+            &[("by", quoted(&handover.by))],
         ),
         EventKind::KeyIssued { not_after, .. } => fill(
             r.pick(
@@ -344,17 +397,22 @@ pub fn event_sentence(kind: &EventKind, reader: &Reader) -> String {
                 "Se ha devuelto a tu tarjeta un cargo de {amount}: {reason}.",
                 "Foi reembolsada no seu cartão uma cobrança de {amount}: {reason}.",
             ),
-            &[("amount", r.money(amount)), ("reason", reason.clone())],
+            &[("amount", r.money(amount)), ("reason", quoted(reason))],
         ),
         EventKind::HandoverDisputed { .. } => r
             .pick(
                 "We received your dispute of the handover. Your dealership is looking into it and will contact you.",
                 "Hemos recibido tu reclamación sobre la entrega. Tu concesionario la está revisando y se pondrá en contacto contigo.",
-                "Recebemos a sua reclamação sobre a entrega. O seu concessionário está a analisá-la e irá contactá-lo.",
+                "Recebemos a sua reclamação sobre a entrega. O seu concessionário está a analisá-la e entrará em contacto consigo.",
             )
             .to_owned(),
         EventKind::Unknown(_) => update_sentence(r.language).to_owned(),
     }
+}
+
+/// The subject of the platform's mails about an order.
+pub fn mail_subject(language: Language) -> &'static str {
+    language.pick("Your car order", "Tu pedido de coche", "A sua encomenda de carro")
 }
 
 /// A sentence for an update this version cannot describe, or one it could not fetch in time.
@@ -465,7 +523,7 @@ mod tests {
         for kind in every_kind() {
             let mut seen = Vec::new();
             for language in Language::ALL {
-                let text = event_sentence(&kind, &Reader::on_phone(language.tag(), 60));
+                let text = event_sentence(&kind, &Reader::on_phone(language.tag(), "Europe/Madrid", 60));
                 assert!(!text.contains('{') && !text.contains('}'), "{language:?}: {text}");
                 assert!(!text.contains('_'), "a wire name reached the reader: {text}");
                 seen.push(text);
@@ -517,21 +575,56 @@ mod tests {
         assert_eq!(Reader::in_utc(Language::English).money(&dollars), "1,000.00 USD");
     }
 
-    #[test]
-    fn times_are_the_readers_own_or_say_utc() {
-        let kind = EventKind::DeliveryScheduled {
+    fn window_at(start: DateTime<Utc>) -> EventKind {
+        EventKind::DeliveryScheduled {
             attempt: 1,
-            window: DeliveryWindow { start: at(23), end: at(23) + chrono::Duration::hours(2) },
+            window: DeliveryWindow { start, end: start + chrono::Duration::hours(2) },
             company: "Iberia".into(),
             reason: crate::api::ScheduleReason::Booked,
-        };
-        let madrid = event_sentence(&kind, &Reader::on_phone("es-ES", 60));
+        }
+    }
+
+    #[test]
+    fn times_are_the_readers_own_or_say_utc() {
+        let kind = window_at(at(23));
+        let madrid = event_sentence(&kind, &Reader::on_phone("es-ES", "Europe/Madrid", 60));
         assert!(madrid.contains("13/03/2026 entre las 00:00 y las 02:00"), "{madrid}");
         let mail = event_sentence(&kind, &Reader::in_utc(Language::English));
         assert!(mail.contains("12 Mar 2026 between 23:00 UTC and 01:00 UTC"), "{mail}");
-        // An offset no time zone has is not trusted.
-        let odd = event_sentence(&kind, &Reader::on_phone("en", 100_000));
-        assert!(odd.contains("23:00 UTC"), "{odd}");
+        // A zone this build does not know: the offset the phone has now.
+        let elsewhere = event_sentence(&kind, &Reader::on_phone("en", "America/Bogota", -300));
+        assert!(elsewhere.contains("12 Mar 2026 between 18:00 and 20:00"), "{elsewhere}");
+        // An offset no time zone has is not trusted, nor one that would overflow.
+        for odd in [100_000, i32::MIN, i32::MAX] {
+            let text = event_sentence(&kind, &Reader::on_phone("en", "", odd));
+            assert!(text.contains("23:00 UTC"), "{text}");
+        }
+    }
+
+    /// A phone's offset is today's: a delivery after the clocks change is read in the zone's
+    /// own offset for that day (review of issue 15).
+    #[test]
+    fn a_time_after_the_clocks_change_is_read_in_that_days_offset() {
+        // Booked in winter (UTC+1) for a day in summer (UTC+2).
+        let summer = Utc.with_ymd_and_hms(2026, 4, 2, 12, 0, 0).single().expect("valid");
+        let text = event_sentence(&window_at(summer), &Reader::on_phone("es-ES", "Europe/Madrid", 60));
+        assert!(text.contains("02/04/2026 entre las 14:00 y las 16:00"), "{text}");
+        let lisbon = event_sentence(&window_at(summer), &Reader::of_country("PT"));
+        assert!(lisbon.contains("02/04/2026, entre as 13:00 e as 15:00"), "{lisbon}");
+    }
+
+    #[test]
+    fn the_platforms_free_text_is_quoted_on_one_bounded_line() {
+        let kind = EventKind::ConfigurationRejected {
+            code: "x".into(),
+            reason: format!("paint\n\u{202e}unavailable.  {}", "x".repeat(500)),
+        };
+        let text = event_sentence(&kind, &Reader::in_utc(Language::English));
+        assert!(!text.contains('\n') && !text.contains('\u{202e}'), "{text}");
+        assert!(text.contains("paint unavailable. x"), "{text}");
+        assert!(text.chars().count() < 300, "{text}");
+        let dotted = EventKind::ConfigurationRejected { code: "x".into(), reason: "no paint.".into() };
+        assert!(event_sentence(&dotted, &Reader::in_utc(Language::English)).contains("no paint. Your dealership"));
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //! worst make the phone sync early.
 
 use serde::{Deserialize, Serialize};
+
+use crate::api::EventKind;
+use crate::lifecycle::Phase;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -37,7 +40,9 @@ impl PushPlatform {
 
 /// The kind of update a push is about, so a customer can silence the factory's progress and keep
 /// the driver at the door: an Android notification channel, an iOS notification category.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum NotificationChannel {
     Manufacturing,
     Payment,
@@ -46,21 +51,41 @@ pub enum NotificationChannel {
 }
 
 impl NotificationChannel {
-    /// The channel of an event type; a type this version does not know is order progress.
-    pub fn of_event_type(kind: &str) -> NotificationChannel {
+    /// The channel of an event: a state change goes with its phase, so "the driver is at your
+    /// door" or "the reservation is lost" never land in the channel a customer silences for the
+    /// factory's progress.
+    pub fn of_event(kind: &EventKind) -> NotificationChannel {
+        use NotificationChannel::*;
         match kind {
-            "final_payment_requested" | "payment_reminder" | "payment_refunded" => NotificationChannel::Payment,
-            "delivery_scheduled"
-            | "delivery_address_confirmed"
-            | "embarked"
-            | "customer_absent"
-            | "received_at_dealership"
-            | "pickup_required"
-            | "handed_over"
-            | "handover_disputed" => NotificationChannel::Delivery,
-            "key_issued" | "key_revoked" | "app_linked" => NotificationChannel::Keys,
-            _ => NotificationChannel::Manufacturing,
+            EventKind::StateChanged { to, .. } => match to.phase() {
+                Phase::Payment => Payment,
+                Phase::Registration | Phase::Delivery => Delivery,
+                Phase::Linking => Keys,
+                Phase::Sale | Phase::Manufacturing | Phase::Unknown => Manufacturing,
+            },
+            EventKind::FinalPaymentRequested { .. }
+            | EventKind::PaymentReminder { .. }
+            | EventKind::PaymentRefunded { .. } => Payment,
+            EventKind::RegistrationBlocked { .. }
+            | EventKind::DeliveryScheduled { .. }
+            | EventKind::DeliveryAddressConfirmed
+            | EventKind::Embarked { .. }
+            | EventKind::CustomerAbsent { .. }
+            | EventKind::ReceivedAtDealership { .. }
+            | EventKind::PickupRequired { .. }
+            | EventKind::HandedOver { .. }
+            | EventKind::HandoverDisputed { .. } => Delivery,
+            EventKind::KeyIssued { .. } | EventKind::KeyRevoked { .. } | EventKind::AppLinked { .. } => Keys,
+            EventKind::EstimateRevised { .. } | EventKind::ConfigurationRejected { .. } | EventKind::Unknown(_) => {
+                Manufacturing
+            }
         }
+    }
+
+    /// The channel an identifier names, if this version knows it.
+    pub fn from_id(id: &str) -> Option<NotificationChannel> {
+        use NotificationChannel::*;
+        [Manufacturing, Payment, Delivery, Keys].into_iter().find(|channel| channel.id() == id)
     }
 
     /// The identifier both platforms register the channel or category under.
@@ -83,6 +108,15 @@ pub struct PushHint {
     pub order_version: u64,
     #[serde(rename = "type")]
     pub kind: String,
+    /// The channel the platform files the event under, so a phone that cannot sync in time still
+    /// shows it in the right one. Absent from an older platform's pushes; a channel this version
+    /// does not know reads as absent.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_channel")]
+    pub channel: Option<NotificationChannel>,
+}
+
+fn lenient_channel<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<NotificationChannel>, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.as_deref().and_then(NotificationChannel::from_id))
 }
 
 /// Why a push payload was refused.
@@ -115,7 +149,7 @@ impl PushHint {
     /// names only a localization key of the app, so no personal data travels in it and the
     /// customer reads their own language even when the extension runs out of time.
     pub fn to_apns(&self) -> Value {
-        let channel = NotificationChannel::of_event_type(&self.kind);
+        let channel = self.channel.unwrap_or(NotificationChannel::Manufacturing);
         json!({
             "aps": {
                 "alert": { "loc-key": format!("push.{}", channel.id()) },
@@ -128,11 +162,6 @@ impl PushHint {
         })
     }
 
-    /// The notification channel of this push.
-    pub fn channel(&self) -> NotificationChannel {
-        NotificationChannel::of_event_type(&self.kind)
-    }
-
     /// One server-sent event, including the blank line that ends it.
     pub fn to_sse_frame(&self) -> String {
         let data = serde_json::to_string(self).unwrap_or_default();
@@ -140,12 +169,16 @@ impl PushHint {
     }
 
     fn as_string_map(&self) -> Value {
-        json!({
+        let mut map = json!({
             "event_id": self.event_id.to_string(),
             "order_id": self.order_id.to_string(),
             "order_version": self.order_version.to_string(),
             "type": self.kind,
-        })
+        });
+        if let Some(channel) = self.channel {
+            map["channel"] = json!(channel.id());
+        }
+        map
     }
 
     /// Reads a push in any of the shapes the app receives: an FCM message (the v1 send body or the
@@ -222,7 +255,8 @@ impl PushHint {
         if !is_type_name(&kind) {
             return Err(PushError::InvalidField { field: "type" });
         }
-        Ok(PushHint { event_id: uuid("event_id")?, order_id: uuid("order_id")?, order_version, kind })
+        let channel = fields.get("channel").and_then(Value::as_str).and_then(NotificationChannel::from_id);
+        Ok(PushHint { event_id: uuid("event_id")?, order_id: uuid("order_id")?, order_version, kind, channel })
     }
 }
 
@@ -246,6 +280,7 @@ mod tests {
             order_id: Uuid::from_u128(2),
             order_version: 7,
             kind: "state_changed".into(),
+            channel: Some(NotificationChannel::Manufacturing),
         }
     }
 
@@ -268,6 +303,7 @@ mod tests {
     fn the_apns_payload_is_an_alert_the_extension_rewrites() {
         let mut h = hint();
         h.kind = "final_payment_requested".into();
+        h.channel = Some(NotificationChannel::Payment);
         let apns = h.to_apns();
         assert_eq!(apns["aps"]["mutable-content"], 1);
         assert_eq!(apns["aps"]["alert"]["loc-key"], "push.payment");
@@ -276,12 +312,35 @@ mod tests {
         assert!(apns["aps"].get("content-available").is_none());
     }
 
+    /// Review of issue 15: every state change went to the factory's channel, the one a customer
+    /// silences, "the driver is at your door" included.
     #[test]
-    fn an_event_type_names_its_channel() {
-        assert_eq!(NotificationChannel::of_event_type("payment_reminder"), NotificationChannel::Payment);
-        assert_eq!(NotificationChannel::of_event_type("embarked"), NotificationChannel::Delivery);
-        assert_eq!(NotificationChannel::of_event_type("key_issued"), NotificationChannel::Keys);
-        assert_eq!(NotificationChannel::of_event_type("warranty_extended"), NotificationChannel::Manufacturing);
+    fn a_state_change_goes_with_its_phase() {
+        use crate::OrderState;
+        let change = |to| EventKind::StateChanged { from: None, to, by: crate::Actor::Platform };
+        for (state, channel) in [
+            (OrderState::InProduction, NotificationChannel::Manufacturing),
+            (OrderState::AwaitingFinalPayment, NotificationChannel::Payment),
+            (OrderState::Unassigned, NotificationChannel::Payment),
+            (OrderState::Registered, NotificationChannel::Delivery),
+            (OrderState::AtCustomerAddress, NotificationChannel::Delivery),
+            (OrderState::Delivered, NotificationChannel::Delivery),
+            (OrderState::Operational, NotificationChannel::Keys),
+        ] {
+            assert_eq!(NotificationChannel::of_event(&change(state)), channel, "{state:?}");
+        }
+    }
+
+    #[test]
+    fn a_channel_this_version_does_not_know_reads_as_absent() {
+        let mut v = serde_json::to_value(hint()).expect("json");
+        v["channel"] = json!("service");
+        assert_eq!(PushHint::parse(v.to_string().as_bytes()).expect("taken").channel, None);
+        v["channel"] = json!("delivery");
+        assert_eq!(
+            PushHint::parse(v.to_string().as_bytes()).expect("taken").channel,
+            Some(NotificationChannel::Delivery)
+        );
     }
 
     #[test]

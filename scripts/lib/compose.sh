@@ -50,7 +50,11 @@ compose_ready() {
   if [ ! -s "$COMPOSE_POM_DIR/classpath" ] || [ "$(cat "$pom" 2>/dev/null)" != "$wanted" ]; then
     log "resolving Compose for the desktop JVM (once)"
     echo "$wanted" >"$pom"
-    (cd "$COMPOSE_POM_DIR" && mvn -q dependency:build-classpath -Dmdep.outputFile=classpath.new >/dev/null) || return 1
+    if ! (cd "$COMPOSE_POM_DIR" && mvn -q dependency:build-classpath -Dmdep.outputFile=classpath.new >mvn.log 2>&1); then
+      cat "$COMPOSE_POM_DIR/mvn.log" >&2
+      echo "error: Compose for the desktop JVM did not resolve from Maven Central" >&2
+      return 1
+    fi
     mv "$COMPOSE_POM_DIR/classpath.new" "$COMPOSE_POM_DIR/classpath"
   fi
 }

@@ -11,9 +11,12 @@ CATALOG=android/gradle/libs.versions.toml
 CAAS_CACHE=${CAAS_CACHE:-$HOME/.cache/caas-companion}
 M2=$HOME/.m2/repository
 
-# A version the Gradle catalog pins.
+# A version the Gradle catalog pins; fails when it pins none.
 catalog_version() {
-  sed -n "s/^$1 = \"\\(.*\\)\"$/\\1/p" "$CATALOG"
+  local version
+  version=$(sed -n "s/^$1 = \"\\(.*\\)\"$/\\1/p" "$CATALOG")
+  [ -n "$version" ] || { echo "error: $CATALOG pins no version \"$1\"" >&2; return 1; }
+  echo "$version"
 }
 
 KOTLIN_VERSION=$(catalog_version kotlin)

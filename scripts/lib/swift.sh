@@ -10,22 +10,32 @@ SWIFT_PACKAGES="swiftlang libc6-dev ca-certificates"
 
 # The Debian archive this machine's own apt uses (the entry for its release's main suite, not the
 # security or a vendor's archive), from the deb822 .sources files or the one-line .list files:
-# the chroot is built from the same mirror, whatever network the machine is on.
+# the chroot is built from the same mirror, whatever network the machine is on. A `mirror+file`
+# list (Debian's cloud images) gives its first mirror; only http(s) archives are taken.
 debian_mirror() {
   local codename mirror
   codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
   mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk -v release="$codename" '
+    function flush() { if (uri != "" && deb && suite && main && enabled) { print uri; found = 1; exit } uri = ""; deb = 0; suite = 0; main = 0; enabled = 1 }
+    BEGIN { enabled = 1 }
+    /^[ \t]*$/ { flush(); next }
+    /^Types:/ { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
     /^URIs:/ { uri = $2 }
-    /^Suites:/ { suite = 0; for (i = 2; i <= NF; i++) if ($i == release) suite = 1 }
-    /^Components:/ { main = 0; for (i = 2; i <= NF; i++) if ($i == "main") main = 1 }
-    /^$/ { if (uri != "" && suite && main) { print uri; exit } uri = ""; suite = 0; main = 0 }
-    END { if (uri != "" && suite && main) print uri }' | head -n 1)
+    /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == release) suite = 1 }
+    /^Components:/ { for (i = 2; i <= NF; i++) if ($i == "main") main = 1 }
+    /^Enabled:/ { enabled = ($2 != "no") }
+    END { if (!found) flush() }')
   if [ -z "$mirror" ]; then
     mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | sed 's/\[[^]]*\] *//' |
       awk -v release="$codename" '$1 == "deb" && $3 == release && / main/ { print $2; exit }')
   fi
-  [ -n "$mirror" ] || { echo "error: no Debian archive for $codename in /etc/apt/sources.list*" >&2; return 1; }
-  echo "$mirror"
+  case "$mirror" in
+    mirror+file:*) mirror=$(grep -m1 -o '^https\?://[^[:space:]]*' "${mirror#mirror+file:}" 2>/dev/null) ;;
+  esac
+  case "$mirror" in
+    http://* | https://*) echo "$mirror" ;;
+    *) echo "error: no http(s) Debian archive for $codename in /etc/apt/sources.list*" >&2; return 1 ;;
+  esac
 }
 
 swift_chroot_ready() {
@@ -35,7 +45,9 @@ swift_chroot_ready() {
     swift_unmount
     rm -rf --one-file-system "$SWIFT_CHROOT"
     mkdir -p "$SWIFT_CHROOT"
-    debootstrap --variant=minbase trixie "$SWIFT_CHROOT" "$(debian_mirror)" >/dev/null
+    local mirror
+    mirror=$(debian_mirror)
+    debootstrap --variant=minbase trixie "$SWIFT_CHROOT" "$mirror" >/dev/null
   fi
   # shellcheck disable=SC2086
   if ! chroot "$SWIFT_CHROOT" dpkg -s $SWIFT_PACKAGES >/dev/null 2>&1; then

@@ -24,6 +24,7 @@ async fn another_customers_order_is_not_found_and_its_push_is_ignored() -> anyho
         order_id: order_a.id,
         order_version: 1,
         kind: "state_changed".into(),
+        channel: None,
     };
     let outcome = bob.handle_push(hint.to_sse_frame().as_bytes()).await?;
     assert_eq!(outcome, PushOutcome::NotForThisAccount);

@@ -570,7 +570,7 @@ async fn signing_out_revokes_the_devices_phone_keys() -> anyhow::Result<()> {
     customer.core.prepare_pairing(customer.order).await?;
     let issued = customer.core.order(customer.order).await;
     let revoked = |events: &[caas_core::protocol::api::OrderEvent]| {
-        events.iter().filter(|e| matches!(e.kind, caas_core::protocol::api::EventKind::KeyRevoked { .. })).count()
+        events.iter().filter(|e| matches!(e.kind, EventKind::KeyRevoked { .. })).count()
     };
     assert_eq!(revoked(&platform.sandbox.order_events(customer.order).await?), 0, "{issued:?}");
     customer.core.sign_out().await?;

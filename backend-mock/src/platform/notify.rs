@@ -6,8 +6,8 @@
 
 use caas_protocol::OrderState;
 use caas_protocol::api::{EventKind, OrderEvent};
-use caas_protocol::messages::{Language, Reader, event_sentence};
-use caas_protocol::push::{PushHint, PushPlatform};
+use caas_protocol::messages::{Reader, event_sentence, mail_subject};
+use caas_protocol::push::{NotificationChannel, PushHint, PushPlatform};
 use chrono::Utc;
 use rusqlite::{Connection, params};
 use serde_json::json;
@@ -59,8 +59,9 @@ pub fn record(conn: &Connection, customer_id: Uuid, events: &[OrderEvent]) -> Ap
         conn.query_row("SELECT email, phone, country FROM customers WHERE id = ?1", [customer_id.to_string()], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?;
-    // The platform does not know where the customer reads its mail: times say UTC.
-    let reader = Reader::in_utc(Language::of_country(&country));
+    // Mails are written in the language and time zone of the customer's country.
+    let reader = Reader::of_country(&country);
+    let subject = mail_subject(reader.language);
     let devices: Vec<(String, String, String)> = {
         let mut stmt = conn.prepare("SELECT id, platform, token FROM devices WHERE customer_id = ?1")?;
         let rows = stmt.query_map([customer_id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
@@ -73,6 +74,7 @@ pub fn record(conn: &Connection, customer_id: Uuid, events: &[OrderEvent]) -> Ap
             order_id: event.order_id,
             order_version: event.version,
             kind: event.kind.type_name().to_owned(),
+            channel: Some(NotificationChannel::of_event(&event.kind)),
         };
         for (device_id, platform, token) in &devices {
             let Ok(device_id) = device_id.parse::<Uuid>() else { continue };
@@ -87,7 +89,7 @@ pub fn record(conn: &Connection, customer_id: Uuid, events: &[OrderEvent]) -> Ap
             }
         }
         let sentence = event_sentence(&event.kind, &reader);
-        let mail = json!({ "to": email, "subject": "Your car order", "body": sentence });
+        let mail = json!({ "to": email, "subject": subject, "body": sentence });
         log(conn, "email", &email, event, &mail.to_string())?;
         if let (Some(phone), true) = (&phone, is_milestone(&event.kind)) {
             let sms = json!({ "to": phone, "body": sentence });

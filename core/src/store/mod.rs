@@ -120,5 +120,5 @@ async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send
 
 pub use orders::{
     Received, ReceivedEvent, apply_events, clear_account_data, cursor, event_with_car, get_meta, load_order,
-    load_summaries, push_received, push_seen, record_push, set_meta, upsert_details,
+    load_summaries, order_car, push_received, push_seen, record_push, set_meta, upsert_details,
 };

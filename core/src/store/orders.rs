@@ -226,16 +226,32 @@ pub fn load_order(conn: &Connection, id: Uuid) -> Result<Option<StoredOrder>> {
     Ok(Some(StoredOrder { summary: summary(&details, rest)?, events, payment_attempt }))
 }
 
-/// A cached event and the model of the car its order is for, to tell the customer about it.
-pub fn event_with_car(conn: &Connection, event_id: Uuid) -> Result<Option<(OrderEvent, Option<String>)>> {
+/// A cached event of an order and the model of the car the order is for, to tell the customer
+/// about it. An event of another order is not this order's.
+pub fn event_with_car(
+    conn: &Connection,
+    order_id: Uuid,
+    event_id: Uuid,
+) -> Result<Option<(OrderEvent, Option<String>)>> {
     let row = conn
         .prepare_cached(
             "SELECT e.body, json_extract(o.details, '$.configuration.base_platform')
-             FROM events e JOIN orders o ON o.id = e.order_id WHERE e.event_id = ?1",
+             FROM events e JOIN orders o ON o.id = e.order_id WHERE e.order_id = ?1 AND e.event_id = ?2",
         )?
-        .query_row([event_id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))
+        .query_row(params![order_id.to_string(), event_id.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })
         .optional()?;
     row.map(|(body, car)| Ok((serde_json::from_str(&body)?, car))).transpose()
+}
+
+/// The model of the car of a cached order; None when this phone does not follow the order.
+pub fn order_car(conn: &Connection, order_id: Uuid) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT json_extract(details, '$.configuration.base_platform') FROM orders WHERE id = ?1")?
+        .query_row([order_id.to_string()], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .map(Option::unwrap_or_default))
 }
 
 /// The version of the last applied event of an order, 0 when it is not cached.

@@ -278,7 +278,8 @@ public final class CaasRepository: Sendable {
         let data = try Self.pushPayload(userInfo)
         let offsetMinutes = Int32(timeZone.secondsFromGMT() / 60)
         return try await cancellable { [core] in
-            try await core.notificationForPush(payload: data, locale: locale.identifier, utcOffsetMinutes: offsetMinutes)
+            try await core.notificationForPush(
+                payload: data, locale: locale.identifier, timeZone: timeZone.identifier, utcOffsetMinutes: offsetMinutes)
         }
     }
 

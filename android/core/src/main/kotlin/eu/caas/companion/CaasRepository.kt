@@ -229,6 +229,7 @@ class CaasRepository private constructor(private val core: Caas) : CustomerServi
         core.notificationForPush(
             FcmPayload.encode(data).toByteArray(Charsets.UTF_8),
             locale.toLanguageTag(),
+            zone.id,
             zone.rules.getOffset(Instant.now()).totalSeconds / 60,
         )
 

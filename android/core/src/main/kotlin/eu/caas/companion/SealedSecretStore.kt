@@ -3,7 +3,6 @@ package eu.caas.companion
 import eu.caas.companion.core.SecretStore
 import eu.caas.companion.core.SecretStoreException
 import java.security.GeneralSecurityException
-import java.security.UnrecoverableKeyException
 import java.util.Base64
 import java.util.concurrent.ConcurrentHashMap
 import javax.crypto.AEADBadTagException
@@ -24,11 +23,11 @@ interface SealingKeys {
     fun create(): SecretKey
 
     /**
-     * Whether [error] means the key is gone for good (unreadable, or invalidated by the OS), unlike
-     * a busy or locked key store, which may work on the next try.
+     * Whether [error] means the key is gone for good (Android invalidates a key when the lock
+     * screen is removed), unlike a busy or locked key store, which may work on the next try and
+     * must never cost the person their session.
      */
-    fun isLost(error: GeneralSecurityException): Boolean =
-        generateSequence<Throwable>(error) { it.cause }.any { it is UnrecoverableKeyException }
+    fun isLost(error: GeneralSecurityException): Boolean = false
 }
 
 /** Where sealed values are kept, by name: the app's private preferences on Android. */
@@ -49,7 +48,8 @@ interface SealedValues {
  * under a lock per alias, so two stores opening together never make two keys and lose the values
  * the first one sealed. A value whose key is gone (the Keystore was reset, a backup restored on
  * another phone) can never be opened again: it reads as absent and is removed, so the customer
- * signs in again instead of the app failing on every start.
+ * signs in again instead of the app failing on every start. A key store that fails for a moment
+ * (busy, locked) fails the read instead, and the value stays for the next one.
  */
 class SealedSecretStore(private val keys: SealingKeys, private val values: SealedValues) : SecretStore {
     override fun get(key: String): String? {
@@ -57,22 +57,24 @@ class SealedSecretStore(private val keys: SealingKeys, private val values: Seale
         val bytes = try {
             Base64.getDecoder().decode(stored)
         } catch (damaged: IllegalArgumentException) {
-            return forget(key)
+            return forget(key, stored)
         }
-        if (bytes.size <= IV_LENGTH) return forget(key)
+        if (bytes.size <= IV_LENGTH) return forget(key, stored)
         return try {
             val cipher = Cipher.getInstance(TRANSFORMATION)
             cipher.init(Cipher.DECRYPT_MODE, key(), GCMParameterSpec(TAG_BITS, bytes, 0, IV_LENGTH))
             cipher.updateAAD(key.toByteArray())
             String(cipher.doFinal(bytes, IV_LENGTH, bytes.size - IV_LENGTH), Charsets.UTF_8)
         } catch (sealedByAnotherKey: AEADBadTagException) {
-            forget(key)
+            forget(key, stored)
         } catch (e: GeneralSecurityException) {
-            if (keys.isLost(e)) forget(key) else throw SecretStoreException.Failed("sealing key: ${e.message}")
+            if (keys.isLost(e)) forget(key, stored) else throw SecretStoreException.Failed("sealing key: ${e.message}")
         }
     }
 
-    override fun set(key: String, value: String) {
+    override fun set(key: String, value: String) = synchronized(lockFor(keys.alias)) { seal(key, value) }
+
+    private fun seal(key: String, value: String) {
         val sealed = try {
             val cipher = Cipher.getInstance(TRANSFORMATION)
             cipher.init(Cipher.ENCRYPT_MODE, key())
@@ -90,9 +92,14 @@ class SealedSecretStore(private val keys: SealingKeys, private val values: Seale
         values.remove(key)
     }
 
-    /** A value that can never be opened again reads as absent, and is removed. */
-    private fun forget(key: String): String? {
-        values.remove(key)
+    /**
+     * A value that can never be opened again reads as absent, and is removed: only if it is still
+     * the one that failed, so a value another thread has just written stays.
+     */
+    private fun forget(key: String, unreadable: String): String? {
+        synchronized(lockFor(keys.alias)) {
+            if (values.read(key) == unreadable) values.remove(key)
+        }
         return null
     }
 

@@ -1,5 +1,7 @@
 package eu.caas.companion
 
+import eu.caas.companion.core.SecretStoreException
+import java.security.UnrecoverableKeyException
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.Executors
@@ -8,16 +10,22 @@ import java.util.concurrent.atomic.AtomicInteger
 import javax.crypto.KeyGenerator
 import javax.crypto.SecretKey
 import kotlin.test.assertEquals
+import kotlin.test.assertFailsWith
 import kotlin.test.assertNull
 import org.junit.jupiter.api.Test
 
 class SealedSecretStoreTest {
-    /** A key store in memory that counts the keys it makes, and can lose its key. */
+    /** A key store in memory that counts the keys it makes, can lose its key, or fail for a moment. */
     private class Keys(override val alias: String) : SealingKeys {
         @Volatile var key: SecretKey? = null
+        @Volatile var busy = false
         val created = AtomicInteger()
 
-        override fun load(): SecretKey? = key
+        override fun load(): SecretKey? {
+            // How Android's Keystore reports a busy or locked key store.
+            if (busy) throw UnrecoverableKeyException("Failed to obtain information about key")
+            return key
+        }
 
         override fun create(): SecretKey {
             created.incrementAndGet()
@@ -79,6 +87,18 @@ class SealedSecretStoreTest {
         assertNull(values.read("session"), "the unreadable value is gone")
         store.set("session", "again")
         assertEquals("again", store.get("session"))
+    }
+
+    /** Review of issue 15: a Keystore busy for a moment deleted the session. The read fails; the value stays. */
+    @Test
+    fun `a key store failing for a moment keeps the value`() {
+        val keys = Keys("busy-${System.nanoTime()}")
+        val store = SealedSecretStore(keys, Values())
+        store.set("session", "token")
+        keys.busy = true
+        assertFailsWith<SecretStoreException.Failed> { store.get("session") }
+        keys.busy = false
+        assertEquals("token", store.get("session"))
     }
 
     @Test

@@ -12,9 +12,13 @@ import java.util.Currency
 
 /** Money as the customer reads it, in their locale: `34.100,00 €`. */
 object Money {
-    fun format(money: eu.caas.companion.core.Money): String =
-        NumberFormat.getCurrencyInstance().apply { currency = Currency.getInstance(money.currency) }
-            .format(BigDecimal.valueOf(money.amountMinor, 2))
+    fun format(money: eu.caas.companion.core.Money): String {
+        val amount = BigDecimal.valueOf(money.amountMinor, 2)
+        // A currency this phone does not know is written by its code.
+        val currency = runCatching { Currency.getInstance(money.currency) }.getOrNull()
+            ?: return "${NumberFormat.getNumberInstance().apply { minimumFractionDigits = 2 }.format(amount)} ${money.currency}"
+        return NumberFormat.getCurrencyInstance().apply { this.currency = currency }.format(amount)
+    }
 }
 
 /** Times in the phone's zone and locale. */

@@ -9,6 +9,7 @@ import android.content.Context
 import android.content.Intent
 import android.content.pm.PackageManager
 import android.net.Uri
+import android.os.Build
 import eu.caas.companion.core.NotificationChannel as Channel
 import eu.caas.companion.core.NotificationContent
 
@@ -39,13 +40,21 @@ object Notifications {
         }
     }
 
-    /** Whether the app may show notifications (Android 13 asks the person). */
-    fun allowed(context: Context): Boolean =
-        context.checkSelfPermission(Manifest.permission.POST_NOTIFICATIONS) == PackageManager.PERMISSION_GRANTED
+    /**
+     * Whether the app may show notifications: Android 13 and later ask the person; before, the
+     * person can only have turned them off in the settings.
+     */
+    fun allowed(context: Context): Boolean {
+        val granted = Build.VERSION.SDK_INT < Build.VERSION_CODES.TIRAMISU ||
+            context.checkSelfPermission(Manifest.permission.POST_NOTIFICATIONS) == PackageManager.PERMISSION_GRANTED
+        return granted && context.getSystemService(NotificationManager::class.java)?.areNotificationsEnabled() == true
+    }
 
     /**
-     * Shows [content]: one notification per order (a newer one replaces it), opening the order's
-     * screen once tapped.
+     * Shows [content]: one notification per event, grouped by order (pushes arrive in any order,
+     * so none may replace another: "pay before Friday" must not give way to an older state),
+     * opening the order's screen once tapped. On a locked screen only the car and a generic line
+     * show; amounts, addresses and names wait for the phone to be unlocked.
      */
     fun show(context: Context, content: NotificationContent) {
         if (!allowed(context)) return
@@ -55,18 +64,26 @@ object Notifications {
             Intent(Intent.ACTION_VIEW, Uri.parse(content.link)).setPackage(context.packageName),
             PendingIntent.FLAG_IMMUTABLE or PendingIntent.FLAG_UPDATE_CURRENT,
         )
-        val notification = Notification.Builder(context, info(content.channel).id)
+        val channel = info(content.channel).id
+        val onLockScreen = Notification.Builder(context, channel)
+            .setSmallIcon(android.R.drawable.stat_notify_sync)
+            .setContentTitle(content.title)
+            .setContentText(context.getString(R.string.notification_public))
+            .build()
+        val notification = Notification.Builder(context, channel)
             .setSmallIcon(android.R.drawable.stat_notify_sync)
             .setContentTitle(content.title)
             .setContentText(content.body)
             .setStyle(Notification.BigTextStyle().bigText(content.body))
             .setGroup(content.thread)
+            .setVisibility(Notification.VISIBILITY_PRIVATE)
+            .setPublicVersion(onLockScreen)
             .setContentIntent(open)
             .setAutoCancel(true)
             .build()
-        context.getSystemService(NotificationManager::class.java)?.notify(content.thread, NOTIFICATION_ID, notification)
+        context.getSystemService(NotificationManager::class.java)?.notify(content.eventId.toString(), NOTIFICATION_ID, notification)
     }
 
-    /** One notification per order: the tag (the order) tells them apart. */
+    /** The tag (the event) tells notifications apart. */
     private const val NOTIFICATION_ID = 1
 }

@@ -1,7 +1,7 @@
 package eu.caas.companion.app
 
 import android.content.Context
-import eu.caas.companion.core.CaasException
+import kotlin.coroutines.cancellation.CancellationException
 import eu.caas.companion.presentation.PushTokens
 import kotlinx.coroutines.withTimeoutOrNull
 
@@ -13,11 +13,13 @@ class Pushes(private val context: Context) {
     /** Shows the notification for a data message, within what the push service allows. */
     suspend fun received(data: Map<String, String>) {
         withTimeoutOrNull(SYNC_BUDGET_MS) {
-            val customer = context.services.open().customer
-            if (!customer.isSignedIn) return@withTimeoutOrNull
             val content = try {
-                customer.notificationFor(data)
-            } catch (e: CaasException) {
+                val customer = context.services.open().customer
+                if (customer.isSignedIn) customer.notificationFor(data) else null
+            } catch (cancelled: CancellationException) {
+                throw cancelled
+            } catch (unreadable: Exception) {
+                // A push this app cannot read, its data unavailable: nothing to show.
                 null
             }
             content?.let { Notifications.show(context, it) }
@@ -26,12 +28,12 @@ class Pushes(private val context: Context) {
 
     /** A new token: registered now when a customer is signed in, else at their sign-in. */
     suspend fun tokenChanged(token: String) {
-        val customer = context.services.open().customer
-        if (customer.isSignedIn) PushTokens { token }.registerWith(customer)
+        val customer = runCatching { context.services.open().customer }.getOrNull() ?: return
+        if (runCatching { customer.isSignedIn }.getOrDefault(false)) PushTokens { token }.registerWith(customer)
     }
 
     private companion object {
-        /** A data message gets about ten seconds; the sync must finish well within that. */
+        /** A data message gets about ten seconds; the core gives up on the sync within five. */
         const val SYNC_BUDGET_MS = 8_000L
     }
 }

@@ -44,8 +44,7 @@ private object KeystoreKeys : SealingKeys {
         }
     }
 
-    override fun isLost(error: GeneralSecurityException): Boolean =
-        error is KeyPermanentlyInvalidatedException || super.isLost(error)
+    override fun isLost(error: GeneralSecurityException): Boolean = error is KeyPermanentlyInvalidatedException
 
     private const val PROVIDER = "AndroidKeyStore"
 }

@@ -4,9 +4,9 @@ import androidx.lifecycle.ViewModel
 import androidx.lifecycle.viewModelScope
 import eu.caas.companion.CustomerService
 import eu.caas.companion.DriverService
-import eu.caas.companion.core.CaasException
 import java.net.URI
 import java.util.UUID
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -63,18 +63,17 @@ class AppViewModel(
     private fun start() {
         appState.value = AppState.Opening
         viewModelScope.launch {
-            val services = try {
-                open()
-            } catch (e: CaasException) {
-                appState.value = AppState.Failed(Notice.of(e) ?: Notice.Unexpected("cancelled"))
-                return@launch
+            val (services, home) = try {
+                open().let { it to home(it) }
+            } catch (cancelled: CancellationException) {
+                throw cancelled
             } catch (e: Exception) {
-                appState.value = AppState.Failed(Notice.Unexpected(e.message ?: e.javaClass.simpleName))
+                appState.value = AppState.Failed(Notice.of(e) ?: Notice.Unexpected(e.javaClass.simpleName))
                 return@launch
             }
-            appState.value = AppState.Ready(services, home(services))
+            appState.value = AppState.Ready(services, home)
             // A token FCM handed out while the app was not running, or before this sign-in.
-            if (services.customer.isSignedIn) pushTokens.registerWith(services.customer)
+            if (services.customer.isSignedInSafely()) pushTokens.registerWith(services.customer)
         }
     }
 
@@ -93,6 +92,9 @@ class AppViewModel(
     fun signedIn(role: Role) {
         memory.lastRole = role
     }
+
+    /** Whether the customer is signed in, false when the phone cannot tell (its key store failed). */
+    private fun CustomerService.isSignedInSafely(): Boolean = runCatching { isSignedIn }.getOrDefault(false)
 
     /** A link the app was opened with; anything but `caas://order/{id}` opens nothing. */
     fun openLink(link: String?) {

@@ -9,6 +9,7 @@ import eu.caas.companion.core.DriverActionOutcome
 import eu.caas.companion.core.DriverConflict
 import eu.caas.companion.core.DriverSyncReport
 import eu.caas.companion.core.WedgedAction
+import java.util.UUID
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -35,6 +36,31 @@ class DriverViewModel(private val driver: DriverService) : ViewModel() {
     fun refresh() = status.run(viewModelScope) {
         readQueues()
         Notice.DeliveriesRefreshed(driver.refresh().size)
+    }
+
+    /** What the camera is reading for: a car's VIN or a customer's handover code. */
+    enum class ScanPurpose { VIN, HANDOVER_CODE }
+
+    private var scanning: Pair<UUID, ScanPurpose>? = null
+
+    /**
+     * The camera opens to read for [delivery]; the view model keeps what for, so the reading
+     * reaches it even when the screen was recreated meanwhile (the scanner turns the phone).
+     */
+    fun scanFor(delivery: AssignedDelivery, purpose: ScanPurpose) {
+        scanning = delivery.deliveryId to purpose
+    }
+
+    /** What the camera read, or null when the driver closed it. */
+    fun scanned(text: String?) {
+        val (deliveryId, purpose) = scanning ?: return
+        scanning = null
+        val delivery = deliveries.value.firstOrNull { it.deliveryId == deliveryId } ?: return
+        if (text.isNullOrBlank()) return
+        when (purpose) {
+            ScanPurpose.VIN -> embark(delivery, text)
+            ScanPurpose.HANDOVER_CODE -> handOver(delivery, text)
+        }
     }
 
     fun embark(delivery: AssignedDelivery, scannedVin: String) =

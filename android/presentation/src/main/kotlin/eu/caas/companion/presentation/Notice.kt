@@ -68,8 +68,16 @@ sealed interface Notice {
     data class Synced(val sent: Int, val refused: Int, val waiting: Int, val held: Int) : Notice
 
     companion object {
-        /** The notice for a failure of the core; a cancellation is not one (nothing to say). */
-        fun of(error: CaasException): Problem? = when (error) {
+        /**
+         * The notice for a failure; a cancellation is not one (nothing to say). What is not the
+         * core's typed error (an internal error of the bindings, a bug) is unexpected.
+         */
+        fun of(error: Exception): Problem? = when (error) {
+            is CaasException -> ofCore(error)
+            else -> Unexpected(error.javaClass.simpleName)
+        }
+
+        private fun ofCore(error: CaasException): Problem? = when (error) {
             is CaasException.Offline -> Offline
             is CaasException.ServerUnavailable -> ServerUnavailable
             is CaasException.Cancelled -> null

@@ -7,11 +7,11 @@ import eu.caas.companion.CustomerService
 import eu.caas.companion.PairingProgress
 import eu.caas.companion.PaymentCard
 import eu.caas.companion.core.BleTransport
-import eu.caas.companion.core.CaasException
 import eu.caas.companion.core.DeliverySlot
 import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.PairingStep
 import eu.caas.companion.core.PaymentProgress
+import java.net.URI
 import java.time.Instant
 import java.util.UUID
 import kotlinx.coroutines.Job
@@ -74,8 +74,13 @@ class OrderViewModel(private val customer: CustomerService, val orderId: UUID) :
         is PaymentProgress.Succeeded -> Notice.Paid
         is PaymentProgress.Processing -> Notice.PaymentProcessing
         is PaymentProgress.RequiresAction -> {
-            bankPageState.value = progress.url
-            Notice.ConfirmWithBank
+            // Only a bank's secure page is opened, whatever the answer says.
+            if (runCatching { URI(progress.url).scheme }.getOrNull() == "https") {
+                bankPageState.value = progress.url
+                Notice.ConfirmWithBank
+            } else {
+                Notice.Unexpected("a payment page that is not https")
+            }
         }
     }
 
@@ -107,7 +112,7 @@ class OrderViewModel(private val customer: CustomerService, val orderId: UUID) :
                 .onCompletion { cause -> if (cause == null) expired() }
                 .catch { error ->
                     codeState.value = null
-                    if (error is CaasException) status.show(Notice.of(error)) else throw error
+                    if (error is Exception) status.show(Notice.of(error)) else throw error
                 }
                 .collect { codeState.value = it }
         }
@@ -129,8 +134,9 @@ class OrderViewModel(private val customer: CustomerService, val orderId: UUID) :
         pairingJob = viewModelScope.launch {
             customer.pairVehicle(orderId, transport)
                 .catch { error ->
-                    val problem = (error as? CaasException)?.let(Notice::of) ?: throw error
-                    pairingState.value = PairingUi.Failed(problem)
+                    if (error !is Exception) throw error
+                    // A cancelled pairing (the person closed the Bluetooth prompt) is no failure.
+                    pairingState.value = Notice.of(error)?.let { PairingUi.Failed(it) } ?: PairingUi.Idle
                 }
                 .collect { progress ->
                     pairingState.value = when (progress) {

@@ -1,7 +1,7 @@
 package eu.caas.companion.presentation
 
 import eu.caas.companion.CustomerService
-import eu.caas.companion.core.CaasException
+import kotlinx.coroutines.CancellationException
 
 /**
  * The phone's push token, from FCM in the app. It is registered with the platform right after
@@ -13,18 +13,19 @@ fun interface PushTokens {
     suspend fun current(): String?
 
     /**
-     * Registers the current token for the signed-in [customer]. Offline, the next sign-in or
-     * token change registers it: the customer is not kept from their orders by it.
+     * Registers the current token for the signed-in [customer]; false when it could not be, and
+     * never throws: the customer is not kept from their orders by it.
      */
-    suspend fun registerWith(customer: CustomerService): Boolean {
-        val token = current() ?: return false
-        return try {
+    suspend fun registerWith(customer: CustomerService): Boolean = try {
+        current()?.let { token ->
             customer.registerFcmToken(token)
             true
-        } catch (unreachable: CaasException.Offline) {
-            false
-        } catch (unreachable: CaasException.ServerUnavailable) {
-            false
-        }
+        } ?: false
+    } catch (cancelled: CancellationException) {
+        throw cancelled
+    } catch (notNow: Exception) {
+        // Offline, the platform down, a session the platform no longer accepts, no Play
+        // services: the next sign-in, start or token change registers it.
+        false
     }
 }

@@ -1,6 +1,6 @@
 package eu.caas.companion.presentation
 
-import eu.caas.companion.core.CaasException
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -32,13 +32,18 @@ class ScreenStatus {
         noticeState.value = null
     }
 
-    /** Runs [work] in [scope]: busy meanwhile, then its notice, or the failure's. */
+    /**
+     * Runs [work] in [scope]: busy meanwhile, then its notice, or the failure's. Nothing a call
+     * throws escapes to crash the app: what is not the core's typed error is unexpected.
+     */
     fun run(scope: CoroutineScope, work: suspend () -> Notice?): Job = scope.launch {
         running += 1
         busyState.value = true
         try {
             work()?.let(::show)
-        } catch (e: CaasException) {
+        } catch (cancelled: CancellationException) {
+            throw cancelled
+        } catch (e: Exception) {
             Notice.of(e)?.let(::show)
         } finally {
             running -= 1

@@ -8,6 +8,8 @@ import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withTimeoutOrNull
 
 /** Who uses the app: a customer following their car, or a transport company's driver. */
 enum class Role { CUSTOMER, DRIVER }
@@ -69,12 +71,21 @@ class SignInViewModel(
             when (current.role) {
                 Role.CUSTOMER -> {
                     customer.signIn(current.email, current.code)
-                    pushTokens.registerWith(customer)
+                    registerPushToken()
                 }
                 Role.DRIVER -> driver.signIn(current.email, current.code)
             }
             state.update { it.copy(signedInAs = current.role, code = "") }
             null
         }
+    }
+
+    /** Beside the sign-in, not in it: a slow push service never holds the customer back. */
+    private fun registerPushToken() {
+        viewModelScope.launch { withTimeoutOrNull(PUSH_TOKEN_BUDGET_MS) { pushTokens.registerWith(customer) } }
+    }
+
+    private companion object {
+        const val PUSH_TOKEN_BUDGET_MS = 30_000L
     }
 }

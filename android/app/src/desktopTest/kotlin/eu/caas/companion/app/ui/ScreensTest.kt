@@ -136,13 +136,18 @@ class ScreensTest {
             ),
         )
         val scans = mutableListOf<String>()
-        show { DriverScreen(DriverViewModel(driver)) { prompt, _ -> scans += prompt } }
+        val model = DriverViewModel(driver)
+        show { DriverScreen(model) { prompt -> scans += prompt } }
         onNodeWithText("Ana García, Calle Mayor 1").assertExists()
-        onNodeWithText("Entregar").performClick()
-        assertEquals(listOf("Escanea el código de entrega del cliente"), scans)
         onNodeWithText("O los 8 dígitos").performTextInput("12345678")
         onNodeWithText("Comprobar").performClick()
         awaitText("Entregado a Ana García.")
+        // The camera reads the QR code; the reading reaches the delivery it was opened for.
+        onNodeWithText("Entregar").performClick()
+        assertEquals(listOf("Escanea el código de entrega del cliente"), scans)
+        driver.customerName = "Ana Gil"
+        runOnIdle { model.scanned("qr-token") }
+        awaitText("Entregado a Ana Gil.")
     }
 
     @Test

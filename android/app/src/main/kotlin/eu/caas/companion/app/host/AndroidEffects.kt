@@ -9,10 +9,6 @@ import androidx.activity.compose.rememberLauncherForActivityResult
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.DisposableEffect
-import androidx.compose.runtime.getValue
-import androidx.compose.runtime.mutableStateOf
-import androidx.compose.runtime.remember
-import androidx.compose.runtime.setValue
 import androidx.compose.ui.platform.LocalContext
 import com.journeyapps.barcodescanner.ScanContract
 import com.journeyapps.barcodescanner.ScanOptions
@@ -38,12 +34,16 @@ fun SecureWindow() {
     }
 }
 
-/** Asks for the notification permission (Android 13 and later), then calls [asked] whatever the answer. */
+/**
+ * Asks for the notification permission (Android 13 and later), once: [asked] is told first, so a
+ * rotation while the system's dialog is up does not ask again.
+ */
 @Composable
 fun rememberNotificationPermission(asked: () -> Unit): () -> Unit {
-    val launcher = rememberLauncherForActivityResult(ActivityResultContracts.RequestPermission()) { asked() }
+    val launcher = rememberLauncherForActivityResult(ActivityResultContracts.RequestPermission()) { }
     return {
-        if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.TIRAMISU) launcher.launch(Manifest.permission.POST_NOTIFICATIONS) else asked()
+        asked()
+        if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.TIRAMISU) launcher.launch(Manifest.permission.POST_NOTIFICATIONS)
     }
 }
 
@@ -61,17 +61,12 @@ fun rememberBluetoothPermissions(granted: () -> Unit): () -> Unit {
     return { launcher.launch(permissions) }
 }
 
-/** The camera scanner for a VIN or a handover code: shows the prompt, hands back what it read. */
+/**
+ * The camera scanner for a VIN or a handover code: shows the prompt and hands what it read (null
+ * when closed) to [onRead], which does not depend on this composition surviving.
+ */
 @Composable
-fun rememberScanner(): (prompt: String, onRead: (String) -> Unit) -> Unit {
-    var pending by remember { mutableStateOf<((String) -> Unit)?>(null) }
-    val launcher = rememberLauncherForActivityResult(ScanContract()) { result ->
-        val read = pending
-        pending = null
-        result.contents?.let { read?.invoke(it) }
-    }
-    return { prompt, onRead ->
-        pending = onRead
-        launcher.launch(ScanOptions().setPrompt(prompt))
-    }
+fun rememberScanner(onRead: (String?) -> Unit): (prompt: String) -> Unit {
+    val launcher = rememberLauncherForActivityResult(ScanContract()) { result -> onRead(result.contents) }
+    return { prompt -> launcher.launch(ScanOptions().setPrompt(prompt)) }
 }

@@ -85,7 +85,9 @@ private fun Navigation(app: AppViewModel, services: Services, home: Home, memory
     val pendingOrder by app.pendingOrder.collectAsStateWithLifecycle()
     LaunchedEffect(pendingOrder) {
         val order = pendingOrder ?: return@LaunchedEffect
-        if (services.customer.isSignedIn) navController.navigate(Routes.order(order))
+        if (runCatching { services.customer.isSignedIn }.getOrDefault(false)) {
+            navController.navigate(Routes.order(order)) { launchSingleTop = true }
+        }
         app.linkOpened()
     }
     val start = when (home) {
@@ -131,12 +133,13 @@ private fun Navigation(app: AppViewModel, services: Services, home: Home, memory
             }
         }
         composable(Routes.DELIVERIES) {
-            DriverScreen(viewModel { DriverViewModel(services.driver) }, rememberScanner())
+            val model = viewModel { DriverViewModel(services.driver) }
+            DriverScreen(model, rememberScanner(model::scanned))
         }
     }
 }
 
-/** The order a route names, with its view model: every screen of one order shares it. */
+/** The order a route names, with its screen's view model (each reads the same cached order). */
 @Composable
 private fun orderViewModel(services: Services, entry: NavBackStackEntry): OrderViewModel? {
     val id = entry.arguments?.getString("id")?.let { runCatching { UUID.fromString(it) }.getOrNull() } ?: return null

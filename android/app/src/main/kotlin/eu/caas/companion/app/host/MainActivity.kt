@@ -17,15 +17,18 @@ import eu.caas.companion.presentation.AppViewModel
 
 class MainActivity : ComponentActivity() {
     private val app: AppViewModel by viewModels {
-        viewModelFactory {
-            initializer { AppViewModel({ services.open() }, AppPreferences(applicationContext), FcmPushTokens) }
-        }
+        // The application's services, not the activity: the view model outlives a rotation.
+        val services = application.services
+        val memory = AppPreferences(application)
+        viewModelFactory { initializer { AppViewModel({ services.open() }, memory, FcmPushTokens) } }
     }
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
-        // A recreated activity (a rotation) was opened with the same link: it is not opened again.
-        if (savedInstanceState == null) app.openLink(intent?.dataString)
+        // A recreated activity (a rotation) was opened with the same link, and one relaunched from
+        // the recents keeps the link it was first opened with: neither is opened again.
+        val fromRecents = intent?.flags?.and(Intent.FLAG_ACTIVITY_LAUNCHED_FROM_HISTORY) != 0
+        if (savedInstanceState == null && !fromRecents) app.openLink(intent?.dataString)
         setContent {
             MaterialTheme {
                 CompositionLocalProvider(LocalTexts provides ResourceTexts(resources)) {

@@ -1,6 +1,7 @@
 package eu.caas.companion.app.ui
 
 import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Box
 import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.ColumnScope
 import androidx.compose.foundation.layout.fillMaxSize
@@ -14,6 +15,7 @@ import androidx.compose.material3.SnackbarHost
 import androidx.compose.material3.SnackbarHostState
 import androidx.compose.material3.Text
 import androidx.compose.material3.TopAppBar
+import androidx.compose.material3.pulltorefresh.PullToRefreshBox
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
@@ -23,10 +25,19 @@ import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import eu.caas.companion.presentation.ScreenStatus
 
-/** A screen: a title bar, a scrolling column, and the view model's notice shown once as a snackbar. */
+/**
+ * A screen: a title bar, a scrolling column (pulled to refresh when [onRefresh] is given), and the
+ * view model's notice shown once as a snackbar.
+ */
 @OptIn(ExperimentalMaterial3Api::class)
 @Composable
-fun Screen(title: String, status: ScreenStatus? = null, content: @Composable ColumnScope.() -> Unit) {
+fun Screen(
+    title: String,
+    status: ScreenStatus? = null,
+    refreshing: Boolean = false,
+    onRefresh: (() -> Unit)? = null,
+    content: @Composable ColumnScope.() -> Unit,
+) {
     val snackbar = remember { SnackbarHostState() }
     val notice = status?.notice?.collectAsStateWithLifecycle()?.value
     val text = notice?.let { noticeText(it) }
@@ -37,11 +48,18 @@ fun Screen(title: String, status: ScreenStatus? = null, content: @Composable Col
         }
     }
     Scaffold(topBar = { TopAppBar(title = { Text(title) }) }, snackbarHost = { SnackbarHost(snackbar) }) { padding ->
-        Column(
-            Modifier.fillMaxSize().padding(padding).padding(16.dp).verticalScroll(rememberScrollState()),
-            verticalArrangement = Arrangement.spacedBy(12.dp),
-            content = content,
-        )
+        val column = @Composable {
+            Column(
+                Modifier.fillMaxSize().padding(16.dp).verticalScroll(rememberScrollState()),
+                verticalArrangement = Arrangement.spacedBy(12.dp),
+                content = content,
+            )
+        }
+        if (onRefresh != null) {
+            PullToRefreshBox(refreshing, onRefresh, Modifier.fillMaxSize().padding(padding)) { column() }
+        } else {
+            Box(Modifier.fillMaxSize().padding(padding)) { column() }
+        }
     }
 }
 

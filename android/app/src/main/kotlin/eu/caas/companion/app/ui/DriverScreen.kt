@@ -23,11 +23,12 @@ import eu.caas.companion.presentation.DriverViewModel
 
 /**
  * The driver's deliveries, each with the steps its state allows. Everything works without signal:
- * actions are recorded on the phone and sync, in order, when the connection returns. [scan] is
- * the host's camera: it shows the prompt and hands back what it read.
+ * actions are recorded on the phone and sync, in order, when the connection returns. [scan] opens
+ * the host's camera with a prompt; what it reads goes to the view model (`scanned`), which knows
+ * what it was read for.
  */
 @Composable
-fun DriverScreen(viewModel: DriverViewModel, scan: (prompt: String, onRead: (String) -> Unit) -> Unit) {
+fun DriverScreen(viewModel: DriverViewModel, scan: (prompt: String) -> Unit) {
     val deliveries by viewModel.deliveries.collectAsStateWithLifecycle()
     val conflicts by viewModel.conflicts.collectAsStateWithLifecycle()
     val held by viewModel.held.collectAsStateWithLifecycle()
@@ -63,12 +64,18 @@ fun DriverScreen(viewModel: DriverViewModel, scan: (prompt: String, onRead: (Str
                 Row {
                     delivery.steps.forEach { step ->
                         when (step) {
-                            DriverStep.EMBARK -> Button({ scan(scanVin) { vin -> viewModel.embark(delivery, vin) } }) {
+                            DriverStep.EMBARK -> Button({
+                                viewModel.scanFor(delivery, DriverViewModel.ScanPurpose.VIN)
+                                scan(scanVin)
+                            }) {
                                 Text(text(R.string.step_load))
                             }
                             DriverStep.ARRIVE -> Button({ viewModel.arrive(delivery) }) { Text(text(R.string.step_arrived)) }
                             DriverStep.REPORT_ABSENT -> OutlinedButton({ absent = delivery }) { Text(text(R.string.step_absent)) }
-                            DriverStep.CONFIRM_HANDOVER -> Button({ scan(scanCode) { code -> viewModel.handOver(delivery, code) } }) {
+                            DriverStep.CONFIRM_HANDOVER -> Button({
+                                viewModel.scanFor(delivery, DriverViewModel.ScanPurpose.HANDOVER_CODE)
+                                scan(scanCode)
+                            }) {
                                 Text(text(R.string.step_hand_over))
                             }
                         }

@@ -1,10 +1,8 @@
 package eu.caas.companion.app.ui
 
 import androidx.compose.foundation.clickable
-import androidx.compose.material3.ExperimentalMaterial3Api
 import androidx.compose.material3.ListItem
 import androidx.compose.material3.Text
-import androidx.compose.material3.pulltorefresh.PullToRefreshBox
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
@@ -19,7 +17,6 @@ import java.util.UUID
  * The customer's orders, from the cache at once, synced when the screen opens or is pulled. The
  * host asks for the notification permission when the view model says so ([askForNotifications]).
  */
-@OptIn(ExperimentalMaterial3Api::class)
 @Composable
 fun OrdersScreen(viewModel: OrdersViewModel, onOpen: (UUID) -> Unit, askForNotifications: () -> Unit) {
     val orders by viewModel.orders.collectAsStateWithLifecycle()
@@ -27,22 +24,20 @@ fun OrdersScreen(viewModel: OrdersViewModel, onOpen: (UUID) -> Unit, askForNotif
     val ask by viewModel.askForNotifications.collectAsStateWithLifecycle()
     // Asked once, here: the customer has just seen the orders they will be told about.
     LaunchedEffect(ask) { if (ask) askForNotifications() }
-    PullToRefreshBox(refreshing, viewModel::refresh) {
-        Screen(text(R.string.orders_title), viewModel.status) {
-            if (orders.isEmpty()) Text(text(R.string.orders_empty))
-            orders.forEach { order ->
-                ListItem(
-                    headlineContent = { Text(order.basePlatform) },
-                    supportingContent = {
-                        val completion = order.completion?.let {
-                            text(if (it.confirmed) R.string.order_ready else R.string.order_estimated, Dates.day(it.date))
-                        }
-                        Text(listOfNotNull(stateLabel(order.state), completion, order.dealership).joinToString(" · "))
-                    },
-                    trailingContent = { Text(Dates.day(order.updatedAt)) },
-                    modifier = Modifier.clickable { onOpen(order.id) },
-                )
-            }
+    Screen(text(R.string.orders_title), viewModel.status, refreshing, viewModel::refresh) {
+        if (orders.isEmpty()) Text(text(R.string.orders_empty))
+        orders.forEach { order ->
+            ListItem(
+                headlineContent = { Text(order.basePlatform) },
+                supportingContent = {
+                    val completion = order.completion?.let {
+                        text(if (it.confirmed) R.string.order_ready else R.string.order_estimated, Dates.day(it.date))
+                    }
+                    Text(listOfNotNull(stateLabel(order.state), completion, order.dealership).joinToString(" · "))
+                },
+                trailingContent = { Text(Dates.day(order.updatedAt)) },
+                modifier = Modifier.clickable { onOpen(order.id) },
+            )
         }
     }
 }
