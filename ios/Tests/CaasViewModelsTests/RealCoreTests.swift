@@ -20,6 +20,14 @@ private func openCustomer(_ sandbox: Sandbox) async throws -> CaasRepository {
         backendURL: try XCTUnwrap(URL(string: sandbox.url)), dataDirectory: try temporaryDirectory(), secrets: MemorySecretStore())
 }
 
+/// A customer's core signed in with the code the sandbox reads for `email`.
+private func signedInCustomer(_ sandbox: Sandbox, email: String) async throws -> CaasRepository {
+    let customer = try await openCustomer(sandbox)
+    try await customer.requestSignInCode(email: email)
+    try await customer.signIn(email: email, code: try await sandbox.signInCode(email: email))
+    return customer
+}
+
 private func openDriver(_ sandbox: Sandbox) async throws -> DriverRepository {
     try await DriverRepository.open(
         backendURL: try XCTUnwrap(URL(string: sandbox.url)), dataDirectory: try temporaryDirectory(), secrets: MemorySecretStore())
@@ -72,9 +80,7 @@ final class RealCoreTests: XCTestCase {
         let sandbox = try Sandbox()
         let email = email()
         let (order, dealer) = try await sandbox.sell(email: email)
-        let customer = try await openCustomer(sandbox)
-        try await customer.requestSignInCode(email: email)
-        try await customer.signIn(email: email, code: try await sandbox.signInCode(email: email))
+        let customer = try await signedInCustomer(sandbox, email: email)
         let news = try await customer.connectDevelopmentPushStream()
         defer { news.disconnect() }
         try await sandbox.reserve(order: order, dealer: dealer)
@@ -105,9 +111,7 @@ final class RealCoreTests: XCTestCase {
         let sandbox = try Sandbox()
         let email = email()
         let (order, dealer) = try await sandbox.sell(email: email)
-        let customer = try await openCustomer(sandbox)
-        try await customer.requestSignInCode(email: email)
-        try await customer.signIn(email: email, code: try await sandbox.signInCode(email: email))
+        let customer = try await signedInCustomer(sandbox, email: email)
         try await sandbox.reserve(order: order, dealer: dealer)
         try await sandbox.advance(order: order, to: "dispatched_to_locality")
         try await customer.sync()

@@ -23,6 +23,7 @@ import kotlin.test.assertIs
 import kotlin.test.assertNotNull
 import kotlin.test.assertNull
 import kotlin.test.assertTrue
+import kotlin.test.fail
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
@@ -31,6 +32,7 @@ import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
+import kotlinx.coroutines.withTimeoutOrNull
 import org.junit.jupiter.api.Test
 
 class CaasRepositoryTest {
@@ -74,9 +76,9 @@ class CaasRepositoryTest {
             repository.connectDevelopmentPushStream().use {
                 sandbox.reserve(order)
                 sandbox.advance(order, "dispatched_to_locality")
-                val done = withTimeout(15_000) {
+                val done = withTimeoutOrNull(30_000) {
                     repository.order(order).first { it.summary.state == OrderState.AWAITING_FINAL_PAYMENT }
-                }
+                } ?: fail(stuck(repository, order))
                 assertEquals(
                     listOf(
                         OrderState.SALE_REGISTERED, OrderState.RESERVATION_PAID, OrderState.ORDER_PLACED,
@@ -175,6 +177,15 @@ class CaasRepositoryTest {
             }
             assertEquals(PaymentRefusal.ALREADY_PAID, paid.refusal)
         }
+    }
+
+    /** What the phone showed when a push-driven update did not arrive, and whether a sync would have caught up. */
+    private suspend fun stuck(repository: CaasRepository, order: UUID): String {
+        val shown = repository.orderSnapshot(order).summary
+        val synced = runCatching { repository.sync() }
+        val after = repository.orderSnapshot(order).summary
+        return "the phone stayed at ${shown.state} v${shown.version}; a sync (${synced.exceptionOrNull() ?: synced.getOrNull()}) " +
+            "then showed ${after.state} v${after.version}"
     }
 
     @Test

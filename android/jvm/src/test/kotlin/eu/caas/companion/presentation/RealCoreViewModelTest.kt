@@ -1,6 +1,7 @@
 package eu.caas.companion.presentation
 
 import eu.caas.companion.CaasRepository
+import eu.caas.companion.CustomerService
 import eu.caas.companion.DriverRepository
 import eu.caas.companion.MemorySecretStore
 import eu.caas.companion.Sandbox
@@ -8,6 +9,8 @@ import java.nio.file.Files
 import java.util.UUID
 import java.util.concurrent.Executors
 import kotlin.test.assertEquals
+import kotlin.test.assertTrue
+import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.ExecutorCoroutineDispatcher
 import kotlinx.coroutines.ExperimentalCoroutinesApi
@@ -47,13 +50,20 @@ class RealCoreViewModelTest {
         CaasRepository.open(sandbox.url, dir.resolve("customer"), MemorySecretStore()).use { customer ->
             DriverRepository.open(sandbox.url, dir.resolve("driver"), MemorySecretStore()).use { driver ->
                 val token = "fcm-${UUID.randomUUID()}"
-                val signIn = SignInViewModel(customer, driver) { token }
+                val registered = CompletableDeferred<Boolean>()
+                val tokens = object : PushTokens {
+                    override suspend fun current() = token
+
+                    override suspend fun registerWith(customer: CustomerService) = super.registerWith(customer).also(registered::complete)
+                }
+                val signIn = SignInViewModel(customer, driver, tokens)
                 signIn.editEmail(email)
                 signIn.requestCode()
                 withTimeout(15_000) { signIn.ui.first { it.codeSent } }
                 signIn.editCode(sandbox.signInCode(email))
                 signIn.signIn()
                 withTimeout(15_000) { signIn.ui.first { it.signedInAs == Role.CUSTOMER } }
+                assertTrue(withTimeout(15_000) { registered.await() }, "the token is registered beside the sign-in")
                 sandbox.reserve(order)
                 assertEquals(setOf(token), sandbox.fcmTokens(order), "the platform pushes to the token given at sign-in")
 
