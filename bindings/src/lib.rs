@@ -159,7 +159,7 @@ impl Caas {
     }
 
     /// Handles a push as `handle_push` does and says what to show for it, in the language of
-    /// `locale` (`es-ES`, `pt_PT`), with times in `time_zone` (IANA, e.g. `Europe/Madrid`) or, for
+    /// `locale` (`es-ES`, `pt_PT`, or the person's preference list `ca-ES,es-ES`), with times in `time_zone` (IANA, e.g. `Europe/Madrid`) or, for
     /// a zone this build does not know, at `utc_offset_minutes` from UTC: nothing for a push
     /// handled before, the synced event's words otherwise, and a short notice in its channel for
     /// an order this phone follows when the sync cannot finish in a few seconds.

@@ -85,8 +85,9 @@ pub fn order_state_wire_name(state: OrderState) -> String {
     state.wire_name().to_owned()
 }
 
-/// The words for a state in the language of `locale` (the system's, e.g. `es-ES` or `pt_PT`);
-/// English for a language the app does not speak.
+/// The words for a state in the language of `locale` (the system's, e.g. `es-ES` or `pt_PT`, or
+/// the person's preference list `ca-ES,es-ES`); English for a list of languages the app does not
+/// speak.
 #[uniffi::export]
 pub fn order_state_label(state: OrderState, locale: String) -> String {
     messages::state_label(state, Language::from_locale(&locale)).to_owned()

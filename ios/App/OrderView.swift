@@ -6,7 +6,6 @@ import SwiftUI
 /// estimates, what is due, the delivery, the phone keys, and the actions the state allows.
 struct OrderView: View {
     @State private var model: OrderModel
-    @Environment(\.locale) private var locale
 
     init(model: OrderModel) {
         _model = State(initialValue: model)
@@ -16,7 +15,7 @@ struct OrderView: View {
         List {
             if let order = model.order {
                 Section {
-                    Text("Now: \(order.summary.state.label(in: locale))")
+                    Text("Now: \(order.summary.state.label)")
                     if let blocker = order.summary.blocker {
                         Text("Waiting: \(blocker.reason)")
                         if let fix = blocker.fix { Text("Next step: \(fix)") }
@@ -77,7 +76,7 @@ struct OrderView: View {
                 }
                 Section("Timeline") {
                     ForEach(order.timeline, id: \.version) { entry in
-                        LabeledContent(entry.state.label(in: locale), value: entry.at.formatted())
+                        LabeledContent(entry.state.label, value: entry.at.formatted())
                     }
                     ForEach(order.unknownUpdates, id: \.version) { update in
                         LabeledContent {

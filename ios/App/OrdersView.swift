@@ -6,7 +6,6 @@ import SwiftUI
 /// until the sync is over); a notification's link opens its order.
 struct OrdersView: View {
     @Bindable var model: OrdersModel
-    @Environment(\.locale) private var locale
 
     var body: some View {
         NavigationStack(path: $model.path) {
@@ -14,7 +13,7 @@ struct OrdersView: View {
                 NavigationLink(value: order.id) {
                     VStack(alignment: .leading) {
                         Text(verbatim: order.basePlatform).font(.headline)
-                        Text(verbatim: "\(order.state.label(in: locale)) · \(order.dealership)").font(.subheadline)
+                        Text(verbatim: "\(order.state.label) · \(order.dealership)").font(.subheadline)
                         if let completion = order.completion {
                             Group {
                                 if completion.confirmed {

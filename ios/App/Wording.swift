@@ -177,9 +177,11 @@ extension PairingStep {
 }
 
 extension OrderState {
-    /// The state in the phone's language, as the core words it (never its wire name).
-    func label(in locale: Locale) -> String {
-        orderStateLabel(state: self, locale: locale.identifier)
+    /// The state in the language the app's own texts are shown in (the first of the person's
+    /// languages it speaks, as the String Catalog resolves), as the core words it: never its wire
+    /// name.
+    var label: String {
+        label(in: Bundle.main.preferredLocalizations)
     }
 }
 

@@ -24,14 +24,22 @@ pub enum Language {
 impl Language {
     pub const ALL: [Language; 3] = [Language::English, Language::Spanish, Language::Portuguese];
 
-    /// The language of a system locale as the phones name it: BCP 47 (`pt-PT`, `es-419`) or
-    /// POSIX (`es_ES.UTF-8`). Anything else, including an empty tag, reads as English.
-    pub fn from_locale(tag: &str) -> Language {
+    /// The language of the phone's locales as the phones name them: BCP 47 (`pt-PT`, `es-419`)
+    /// or POSIX (`es_ES.UTF-8`), one tag or the person's preference list separated by commas.
+    /// The first one the app speaks wins, as the phones pick an app's own texts: a Catalan
+    /// speaker in Spain whose list is `ca-ES,es-ES` reads Spanish, as in the app's screens.
+    /// Nothing the app speaks, including an empty list, reads as English.
+    pub fn from_locale(tags: &str) -> Language {
+        tags.split(',').find_map(|tag| Self::spoken(tag.trim())).unwrap_or(Language::English)
+    }
+
+    fn spoken(tag: &str) -> Option<Language> {
         let primary = tag.split(['-', '_', '.', '@']).next().unwrap_or_default();
         match primary.to_ascii_lowercase().as_str() {
-            "es" => Language::Spanish,
-            "pt" => Language::Portuguese,
-            _ => Language::English,
+            "es" => Some(Language::Spanish),
+            "pt" => Some(Language::Portuguese),
+            "en" => Some(Language::English),
+            _ => None,
         }
     }
 
@@ -561,6 +569,11 @@ mod tests {
         assert_eq!(Language::from_locale("en-GB"), Language::English);
         assert_eq!(Language::from_locale("fr-FR"), Language::English);
         assert_eq!(Language::from_locale(""), Language::English);
+        // A preference list: the first language the app speaks.
+        assert_eq!(Language::from_locale("ca-ES,es-ES,en-GB"), Language::Spanish);
+        assert_eq!(Language::from_locale("gl-ES, pt-PT"), Language::Portuguese);
+        assert_eq!(Language::from_locale("en-GB,es-ES"), Language::English);
+        assert_eq!(Language::from_locale("eu-ES,fr-FR"), Language::English);
         assert_eq!(Language::of_country("pt"), Language::Portuguese);
     }
 

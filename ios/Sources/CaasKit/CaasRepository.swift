@@ -269,17 +269,18 @@ public final class CaasRepository: Sendable {
     }
 
     /// What to show for a push (the Notification Service Extension's content), written by the
-    /// core in the language of `locale` with times in `timeZone`: nil for a push handled before.
+    /// core in the first of `languages` it speaks (the person's preference list, as iOS picks the
+    /// app's own texts) with times in `timeZone`: nil for a push handled before.
     public func notificationContent(
         for userInfo: [AnyHashable: Any],
-        locale: Locale = .current,
+        languages: [String] = Locale.preferredLanguages,
         timeZone: TimeZone = .current
     ) async throws -> NotificationContent? {
         let data = try Self.pushPayload(userInfo)
         let offsetMinutes = Int32(timeZone.secondsFromGMT() / 60)
         return try await cancellable { [core] in
             try await core.notificationForPush(
-                payload: data, locale: locale.identifier, timeZone: timeZone.identifier, utcOffsetMinutes: offsetMinutes)
+                payload: data, locale: languages.joined(separator: ","), timeZone: timeZone.identifier, utcOffsetMinutes: offsetMinutes)
         }
     }
 

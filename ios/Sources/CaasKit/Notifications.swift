@@ -40,3 +40,12 @@ public enum OrderLink {
         return (hint?["order_id"] as? String).flatMap(UUID.init(uuidString:))
     }
 }
+
+extension OrderState {
+    /// The state's words as the core writes them, in the first of `languages` it speaks (the
+    /// person's preference list, or the languages the app's texts resolved to), never its wire
+    /// name.
+    public func label(in languages: [String]) -> String {
+        orderStateLabel(state: self, locale: languages.joined(separator: ","))
+    }
+}

@@ -183,7 +183,8 @@ final class CaasRepositoryTests: XCTestCase {
         XCTAssertEqual(aps["mutable-content"] as? Int, 1, "the extension runs")
         XCTAssertNotNil(aps["alert"], "and iOS shows it")
 
-        let shown = try await repository.notificationContent(for: push, locale: Locale(identifier: "es_ES"))
+        // A Catalan speaker whose second language is Spanish.
+        let shown = try await repository.notificationContent(for: push, languages: ["ca-ES", "es-ES"])
         let content = try XCTUnwrap(shown)
         XCTAssertEqual(content.title, "urban-ev")
         XCTAssertEqual(content.body, "Tu pedido ahora está: en producción.")
@@ -194,7 +195,8 @@ final class CaasRepositoryTests: XCTestCase {
         XCTAssertEqual(aps["category"] as? String, content.channel.categoryIdentifier)
         XCTAssertEqual((aps["alert"] as? [String: Any])?["loc-key"] as? String, "push.\(content.channel.categoryIdentifier)")
         XCTAssertEqual(OrderLink.orderID(from: try XCTUnwrap(URL(string: content.link))), order)
-        let again = try await repository.notificationContent(for: push, locale: Locale(identifier: "es_ES"))
+        let again = try await repository.notificationContent(for: push, languages: ["es-ES"])
+        XCTAssertEqual(OrderState.inProduction.label(in: ["eu-ES", "es-ES"]), "En producción")
         XCTAssertNil(again, "a push is shown once")
     }
 

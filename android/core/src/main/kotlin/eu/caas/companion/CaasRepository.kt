@@ -225,10 +225,10 @@ class CaasRepository private constructor(private val core: Caas) : CustomerServi
     suspend fun onFcmMessage(data: Map<String, String>): PushOutcome =
         core.handlePush(FcmPayload.encode(data).toByteArray(Charsets.UTF_8))
 
-    override suspend fun notificationFor(data: Map<String, String>, locale: Locale, zone: ZoneId): NotificationContent? =
+    override suspend fun notificationFor(data: Map<String, String>, locales: List<Locale>, zone: ZoneId): NotificationContent? =
         core.notificationForPush(
             FcmPayload.encode(data).toByteArray(Charsets.UTF_8),
-            locale.toLanguageTag(),
+            locales.joinToString(",") { it.toLanguageTag() },
             zone.id,
             zone.rules.getOffset(Instant.now()).totalSeconds / 60,
         )

@@ -44,12 +44,13 @@ interface CustomerService {
     suspend fun registerFcmToken(token: String): UUID
 
     /**
-     * Handles an FCM data message and says what to show for it, written by the core in the
-     * language of [locale] with times in [zone]: null for a message handled before.
+     * Handles an FCM data message and says what to show for it, written by the core in the first
+     * language of [locales] it speaks (the person's preference list: Android's `LocaleList`),
+     * with times in [zone]: null for a message handled before.
      */
     suspend fun notificationFor(
         data: Map<String, String>,
-        locale: Locale = Locale.getDefault(),
+        locales: List<Locale> = listOf(Locale.getDefault()),
         zone: ZoneId = ZoneId.systemDefault(),
     ): NotificationContent?
 

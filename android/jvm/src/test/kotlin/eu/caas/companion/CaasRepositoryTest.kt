@@ -215,13 +215,14 @@ class CaasRepositoryTest {
             sandbox.advance(order, "in_production")
             val data = sandbox.fcmData(order).last()
             val portugal = Locale.forLanguageTag("pt-PT")
-            val shown = assertNotNull(repository.notificationFor(data, portugal, ZoneId.of("Europe/Lisbon")))
+            // A Galician speaker whose second language is Portuguese.
+            val shown = assertNotNull(repository.notificationFor(data, listOf(Locale.forLanguageTag("gl-ES"), portugal), ZoneId.of("Europe/Lisbon")))
             assertEquals("urban-ev", shown.title)
             assertEquals("A sua encomenda está agora: em produção.", shown.body)
             assertEquals(NotificationChannel.MANUFACTURING, shown.channel)
             assertEquals("caas://order/$order", shown.link)
             assertEquals(order.toString(), shown.thread)
-            assertNull(repository.notificationFor(data, portugal), "a message is shown once")
+            assertNull(repository.notificationFor(data, listOf(portugal)), "a message is shown once")
         }
     }
 

@@ -1,8 +1,10 @@
 package eu.caas.companion.app
 
 import android.content.Context
+import android.os.LocaleList
 import kotlin.coroutines.cancellation.CancellationException
 import eu.caas.companion.presentation.PushTokens
+import java.util.Locale
 import kotlinx.coroutines.withTimeoutOrNull
 
 /**
@@ -15,7 +17,7 @@ class Pushes(private val context: Context) {
         withTimeoutOrNull(SYNC_BUDGET_MS) {
             val content = try {
                 val customer = context.services.open().customer
-                if (customer.isSignedIn) customer.notificationFor(data) else null
+                if (customer.isSignedIn) customer.notificationFor(data, preferredLocales()) else null
             } catch (cancelled: CancellationException) {
                 throw cancelled
             } catch (unreadable: Exception) {
@@ -31,6 +33,9 @@ class Pushes(private val context: Context) {
         val customer = runCatching { context.services.open().customer }.getOrNull() ?: return
         if (runCatching { customer.isSignedIn }.getOrDefault(false)) PushTokens { token }.registerWith(customer)
     }
+
+    /** The person's languages in their order of preference, as Android picks the app's texts. */
+    private fun preferredLocales(): List<Locale> = LocaleList.getDefault().let { list -> (0 until list.size()).map(list::get) }
 
     private companion object {
         /** A data message gets about ten seconds; the core gives up on the sync within five. */

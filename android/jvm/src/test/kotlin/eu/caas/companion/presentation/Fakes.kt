@@ -48,7 +48,7 @@ class FakeCustomer(override var isSignedIn: Boolean = false) : CustomerService {
 
     override suspend fun registerFcmToken(token: String): UUID = onRegister(token)
 
-    override suspend fun notificationFor(data: Map<String, String>, locale: Locale, zone: ZoneId): NotificationContent? = null
+    override suspend fun notificationFor(data: Map<String, String>, locales: List<Locale>, zone: ZoneId): NotificationContent? = null
 
     override suspend fun sync(): SyncReport = onSync()
 

@@ -2,7 +2,7 @@ package eu.caas.companion.app.ui
 
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.ReadOnlyComposable
-import androidx.compose.ui.text.intl.Locale
+import androidx.compose.ui.text.intl.LocaleList
 import eu.caas.companion.app.R
 import eu.caas.companion.core.DriverStep
 import eu.caas.companion.core.HandoverRefusal
@@ -15,7 +15,8 @@ import eu.caas.companion.presentation.Notice
 /** A state in the person's words, as the core writes it (the same words as its notifications). */
 @Composable
 @ReadOnlyComposable
-fun stateLabel(state: OrderState): String = orderStateLabel(state, Locale.current.toLanguageTag())
+fun stateLabel(state: OrderState): String =
+    orderStateLabel(state, LocaleList.current.localeList.joinToString(",") { it.toLanguageTag() })
 
 /** `6 d 23 h` or `5 h 12 min`: a deadline read at a glance. */
 @Composable
