@@ -58,7 +58,7 @@ impl Caas {
         if self.inner.store.read(move |conn| store::push_received(conn, event_id)).await? {
             return Ok(None);
         }
-        let handled = tokio::time::timeout(PUSH_BUDGET, self.handle_push(payload)).await;
+        let handled = tokio::time::timeout(PUSH_BUDGET, self.handle_hint(hint.clone())).await;
         match handled {
             Ok(Ok(PushOutcome::Synced { .. } | PushOutcome::Duplicate)) => {}
             Ok(Ok(PushOutcome::NotForThisAccount)) => return Ok(None),

@@ -21,7 +21,12 @@ impl Caas {
     /// without a network call, and syncs the order it names.
     #[tracing::instrument(skip_all)]
     pub async fn handle_push(&self, payload: &[u8]) -> Result<PushOutcome> {
-        let hint = PushHint::parse(payload)?;
+        self.handle_hint(PushHint::parse(payload)?).await
+    }
+
+    /// Handles a push already read: drops duplicates without a network call, and syncs the order
+    /// it names.
+    pub(crate) async fn handle_hint(&self, hint: PushHint) -> Result<PushOutcome> {
         let seen_hint = hint.clone();
         let seen = self.inner.store.read(move |conn| store::push_seen(conn, &seen_hint)).await?;
         let outcome = if seen {
