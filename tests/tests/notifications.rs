@@ -9,7 +9,7 @@ use caas_core::protocol::messages::{Language, Reader, car_title, event_sentence,
 use caas_core::protocol::push::{NotificationChannel, PushHint, PushPlatform};
 use caas_e2e::Platform;
 
-/// The APNs payloads the platform sent for an order, oldest first, with their events.
+/// The APNs payloads the platform sent for an order, oldest first.
 async fn apns_pushes(platform: &Platform, order: uuid::Uuid) -> anyhow::Result<Vec<Vec<u8>>> {
     let pushes = platform.sandbox.messages(Some(order), Some("apns")).await?;
     Ok(pushes.iter().map(|push| push["payload"].to_string().into_bytes()).collect())
