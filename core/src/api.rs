@@ -241,7 +241,7 @@ impl ApiClient {
 
 /// Whether `url` is https, or plain http to this machine (the mock in development and tests).
 /// Anything else would send tokens and card numbers readable on the way.
-fn encrypted_or_local(url: &reqwest::Url) -> bool {
+pub(crate) fn encrypted_or_local(url: &reqwest::Url) -> bool {
     match (url.scheme(), url.host_str()) {
         ("https", _) => true,
         ("http", Some(host)) => {

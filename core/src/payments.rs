@@ -142,7 +142,7 @@ impl Caas {
             PaymentStatus::Processing | PaymentStatus::Unknown => PaymentProgress::Processing { payment_id },
             PaymentStatus::RequiresAction => {
                 let url = match payment.next_action {
-                    Some(NextAction::ThreeDSecure { url }) => url,
+                    Some(NextAction::ThreeDSecure { url }) => bank_page(url)?,
                     None => return Err(CaasError::Protocol("3-D Secure is required but no page was given".into())),
                     Some(NextAction::Unknown) => {
                         return Err(CaasError::Protocol("the bank asks for a step this version cannot take".into()));
@@ -203,5 +203,31 @@ fn payment_error(error: CaasError) -> CaasError {
     match error {
         CaasError::Rejected { code: ErrorCode::InvalidCard, message } => refused(PaymentRefusal::InvalidCard, &message),
         other => other,
+    }
+}
+
+/// The bank's 3-D Secure page, checked before an app opens it: https (or plain http to this
+/// machine, the gateway simulator in development), never another scheme a compromised answer
+/// could name (`tel:`, another app's, this app's own links).
+fn bank_page(url: String) -> Result<String> {
+    match url.parse::<reqwest::Url>() {
+        Ok(page) if crate::api::encrypted_or_local(&page) => Ok(url),
+        _ => Err(CaasError::Protocol("the bank's page is not an https address; it is not opened".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Review of issue 15: the apps opened whatever address the answer named.
+    #[test]
+    fn only_a_secure_bank_page_is_opened() {
+        for page in ["https://bank.example/3ds/pi_1", "http://127.0.0.1:8080/3ds/pi_1"] {
+            assert_eq!(bank_page(page.into()).ok().as_deref(), Some(page));
+        }
+        for page in ["http://bank.example/3ds", "tel:+34600000000", "caas://order/x", "not a url", ""] {
+            assert!(matches!(bank_page(page.into()), Err(CaasError::Protocol(_))), "{page}");
+        }
     }
 }

@@ -11,7 +11,6 @@ import eu.caas.companion.core.DeliverySlot
 import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.PairingStep
 import eu.caas.companion.core.PaymentProgress
-import java.net.URI
 import java.time.Instant
 import java.util.UUID
 import kotlinx.coroutines.Job
@@ -73,14 +72,10 @@ class OrderViewModel(private val customer: CustomerService, val orderId: UUID) :
     private fun describe(progress: PaymentProgress): Notice = when (progress) {
         is PaymentProgress.Succeeded -> Notice.Paid
         is PaymentProgress.Processing -> Notice.PaymentProcessing
+        // The core hands over only a secure bank page (https, or the local gateway simulator).
         is PaymentProgress.RequiresAction -> {
-            // Only a bank's secure page is opened, whatever the answer says.
-            if (runCatching { URI(progress.url).scheme }.getOrNull() == "https") {
-                bankPageState.value = progress.url
-                Notice.ConfirmWithBank
-            } else {
-                Notice.Unexpected("a payment page that is not https")
-            }
+            bankPageState.value = progress.url
+            Notice.ConfirmWithBank
         }
     }
 
