@@ -7,7 +7,7 @@ use caas_core::protocol::OrderState;
 use caas_core::protocol::api::ScheduleReason;
 use caas_core::protocol::delivery::{
     CallOutcome, Custody, DeliverySlot, DeliveryView, DeliveryWindow, Handover, HandoverDispute, HandoverPlace,
-    PickupPoint, TransportCompanyView,
+    IncidentKind, PickupPoint, TransitIncident, TransportCompanyView,
 };
 use caas_core::{
     AssignedDelivery, DriverActionOutcome, DriverConflict, DriverStep, DriverSyncReport, HandoverCheck, WedgedAction,
@@ -41,8 +41,29 @@ pub enum ScheduleReason {
 pub enum DriverStep {
     Embark,
     Arrive,
-    ReportAbsent,
     ConfirmHandover,
+    ReportIncident,
+    ReportAbsent,
+}
+
+/// What stopped a car on its way to the customer.
+#[uniffi::remote(Enum)]
+pub enum IncidentKind {
+    Breakdown,
+    Damage,
+    RoadClosed,
+    /// A kind a newer platform added.
+    Unknown,
+}
+
+/// An incident in transit: the car went back to the dealership with the driver.
+#[uniffi::remote(Record)]
+pub struct TransitIncident {
+    pub kind: IncidentKind,
+    /// The driver's words, if any.
+    pub note: Option<String>,
+    pub at: Timestamp,
+    pub by: String,
 }
 
 #[uniffi::remote(Record)]
@@ -97,6 +118,8 @@ pub struct DeliveryView {
     /// Set when the customer has to collect the car at the dealership.
     pub pickup: Option<PickupPoint>,
     pub handover: Option<Handover>,
+    /// What stopped the trip on the way, when the car had to go back to the dealership.
+    pub incident: Option<TransitIncident>,
     /// The customer disputed the handover.
     pub dispute: Option<HandoverDispute>,
 }
@@ -142,6 +165,12 @@ impl From<caas_core::protocol::delivery::HandoverCodeView> for HandoverCode {
 #[uniffi::export]
 pub fn handover_refresh_seconds() -> u32 {
     u32::try_from(caas_core::protocol::handover::PRESENTATION_REFRESH.num_seconds()).unwrap_or(30)
+}
+
+/// The longest note a driver may add to an incident, in characters: the screens stop typing there.
+#[uniffi::export]
+pub fn incident_note_max_chars() -> u32 {
+    u32::try_from(caas_core::protocol::delivery::MAX_INCIDENT_NOTE_CHARS).unwrap_or(u32::MAX)
 }
 
 impl std::fmt::Debug for HandoverCode {
@@ -311,6 +340,17 @@ impl Caas {
     /// Nobody took the car; what the phone call gave.
     pub async fn report_absent(&self, delivery_id: Uuid, call: CallOutcome) -> Result<DriverActionOutcome, CaasError> {
         Ok(self.inner.report_absent(delivery_id, call).await?)
+    }
+
+    /// Something on the way stops the trip (`note` at most 500 characters on one line): the car
+    /// goes back to the dealership with the driver and the customer is told. Works offline.
+    pub async fn report_incident(
+        &self,
+        delivery_id: Uuid,
+        kind: IncidentKind,
+        note: Option<String>,
+    ) -> Result<DriverActionOutcome, CaasError> {
+        Ok(self.inner.report_incident(delivery_id, kind, note.as_deref()).await?)
     }
 
     /// Checks the customer's code (the QR token offline; eight digits need a connection).

@@ -4,10 +4,10 @@
 use std::io::{BufRead as _, Write as _};
 
 use anyhow::Context as _;
-use caas_core::protocol::delivery::CallOutcome;
+use caas_core::protocol::delivery::{CallOutcome, IncidentKind};
 use caas_core::{AssignedDelivery, DriverActionOutcome, DriverSyncReport};
 use chrono::{DateTime, Utc};
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -35,6 +35,15 @@ pub enum DriverCommand {
     },
     /// Arrived at the customer's address.
     Arrive { delivery: Uuid },
+    /// Something on the way stops the trip: the car goes back to the dealership with you.
+    Incident {
+        delivery: Uuid,
+        #[arg(long, value_enum)]
+        kind: Incident,
+        /// What happened, for the customer and the dealership (one line, at most 500 characters).
+        #[arg(long)]
+        note: Option<String>,
+    },
     /// Nobody took the car; record what the phone call gave.
     Absent(AbsentArgs),
     /// Check the customer's code (QR token or 8 digits) and hand the car over.
@@ -67,6 +76,24 @@ pub struct HeldArgs {
     /// Give up the held action with this id.
     #[arg(long)]
     discard: Option<i64>,
+}
+
+/// What stopped the trip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Incident {
+    Breakdown,
+    Damage,
+    RoadClosed,
+}
+
+impl From<Incident> for IncidentKind {
+    fn from(incident: Incident) -> Self {
+        match incident {
+            Incident::Breakdown => IncidentKind::Breakdown,
+            Incident::Damage => IncidentKind::Damage,
+            Incident::RoadClosed => IncidentKind::RoadClosed,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +163,9 @@ impl App {
             }
             DriverCommand::Embark { delivery, vin } => core.embark(delivery, &vin).await,
             DriverCommand::Arrive { delivery } => core.arrive(delivery).await,
+            DriverCommand::Incident { delivery, kind, note } => {
+                core.report_incident(delivery, kind.into(), note.as_deref()).await
+            }
             DriverCommand::Absent(args) => core.report_absent(args.delivery, args.call()).await,
             DriverCommand::Handover { delivery, code, check: true } => {
                 let check = core.check_handover_code(delivery, &code).await.map_err(explain)?;
@@ -280,6 +310,27 @@ mod tests {
             absent(&["--reschedule", "2026-12-01T09:00:00Z"]).expect("parses"),
             CallOutcome::Rescheduled { window_start: start }
         );
+    }
+
+    #[test]
+    fn every_incident_kind_parses() {
+        let id = "0190f5a0-0000-7000-8000-000000000001";
+        for (flag, kind) in [
+            ("breakdown", IncidentKind::Breakdown),
+            ("damage", IncidentKind::Damage),
+            ("road-closed", IncidentKind::RoadClosed),
+        ] {
+            let cli = Cli::try_parse_from(["caas", "driver", "incident", id, "--kind", flag, "--note", "A-6"])
+                .expect("parses");
+            match cli.command {
+                crate::Command::Driver { command: DriverCommand::Incident { kind: parsed, note, .. } } => {
+                    assert_eq!(IncidentKind::from(parsed), kind);
+                    assert_eq!(note.as_deref(), Some("A-6"));
+                }
+                other => panic!("parsed as {other:?}"),
+            }
+        }
+        assert!(Cli::try_parse_from(["caas", "driver", "incident", id]).is_err(), "the kind is required");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! How orders look in the terminal, and as JSON for scripts.
 
 use caas_core::protocol::delivery::{DeliveryView, DeliveryWindow};
+use caas_core::protocol::messages::{Language, incident_label};
 use caas_core::{OrderDetail, OrderSummary};
 use serde_json::{Value, json};
 
@@ -128,6 +129,15 @@ fn delivery_text(delivery: &DeliveryView) -> String {
     if let Some(custody) = &delivery.embarkation {
         out.push_str(&format!("  Loaded {} by {}\n", custody.at.format("%Y-%m-%d %H:%M"), custody.party));
     }
+    if let Some(incident) = &delivery.incident {
+        out.push_str(&format!(
+            "  Stopped on the way {} by {}: {}{}\n",
+            incident.at.format("%Y-%m-%d %H:%M"),
+            incident.by,
+            incident_label(incident.kind, Language::English),
+            incident.note.as_deref().map(|note| format!(" ({note})")).unwrap_or_default(),
+        ));
+    }
     if let Some(custody) = &delivery.reception {
         out.push_str(&format!(
             "  Back at the dealership {} ({})\n",
@@ -161,6 +171,7 @@ pub fn step(step: caas_core::DriverStep) -> &'static str {
         caas_core::DriverStep::Embark => "loading the car",
         caas_core::DriverStep::Arrive => "arrival",
         caas_core::DriverStep::ReportAbsent => "customer absent",
+        caas_core::DriverStep::ReportIncident => "incident on the way",
         caas_core::DriverStep::ConfirmHandover => "handover",
     }
 }

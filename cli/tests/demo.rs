@@ -87,6 +87,24 @@ fn absent_pickup_scenario_hands_the_car_over_at_the_dealership() {
 }
 
 #[test]
+fn transit_incident_scenario_sends_the_car_back_and_hands_it_over_at_the_dealership() {
+    let result = demo_json(&["--scenario", "transit-incident"]);
+    assert_eq!(result["status"], "operational");
+    assert!(timeline(&result).ends_with(&[
+        "in_transit",
+        "returned_to_dealership",
+        "held_at_dealership",
+        "delivered",
+        "app_linked",
+        "operational"
+    ]));
+    assert_eq!(result["delivery"]["incident"]["kind"], "road_closed", "{result}");
+    assert!(result["delivery"]["incident"]["note"].as_str().is_some_and(|n| n.contains("A-6")), "{result}");
+    assert_eq!(result["delivery"]["handover"]["place"], "dealership");
+    assert!(result["delivery"]["arrived_at"].is_null(), "the car never reached the door: {result}");
+}
+
+#[test]
 fn payment_failure_scenario_loses_the_reservation_and_sells_the_car_from_stock() {
     let result = demo_json(&["--scenario", "payment-failure"]);
     assert_eq!(result["status"], "dealership_stock");

@@ -17,12 +17,14 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable as _};
+use caas_protocol::OrderState;
 use caas_protocol::api::ErrorCode;
+pub use caas_protocol::delivery::DriverStep;
 use caas_protocol::delivery::{
-    CallOutcome, DeliveryWindow, DriverAction, DriverActionRequest, DriverDelivery, PickupPoint,
+    CallOutcome, DeliveryWindow, DriverAction, DriverActionRequest, DriverDelivery, IncidentKind, PickupPoint,
+    checked_incident,
 };
 use caas_protocol::handover::{self, Expected, HandoverPublicKey, HandoverRefusal};
-use caas_protocol::{Actor, OrderState};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -35,43 +37,6 @@ const HANDOVER_KEY_META: &str = "driver.handover_key";
 
 /// The shortest pause before the outbox is tried again by itself.
 const FIRST_RETRY: Duration = Duration::from_secs(1);
-
-/// What the driver can do with a delivery now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DriverStep {
-    Embark,
-    Arrive,
-    ReportAbsent,
-    ConfirmHandover,
-}
-
-impl DriverStep {
-    /// The step an action takes.
-    pub fn of(action: &DriverAction) -> Self {
-        match action {
-            DriverAction::Embark { .. } => Self::Embark,
-            DriverAction::Arrive => Self::Arrive,
-            DriverAction::ReportAbsent { .. } => Self::ReportAbsent,
-            DriverAction::ConfirmHandover { .. } => Self::ConfirmHandover,
-        }
-    }
-
-    /// The steps the lifecycle gives a driver in `state`.
-    pub fn allowed_in(state: OrderState) -> Vec<DriverStep> {
-        let mut steps: Vec<DriverStep> = state
-            .transitions()
-            .filter(|t| t.by == Actor::Driver)
-            .map(|t| match t.to {
-                OrderState::InTransit => DriverStep::Embark,
-                OrderState::AtCustomerAddress => DriverStep::Arrive,
-                OrderState::Delivered => DriverStep::ConfirmHandover,
-                _ => DriverStep::ReportAbsent,
-            })
-            .collect();
-        steps.dedup();
-        steps
-    }
-}
 
 /// A delivery on the driver's list as the app shows it, offline too.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,7 +226,7 @@ impl Caas {
     /// Records that the car with `vin` is loaded for its delivery.
     #[tracing::instrument(skip(self))]
     pub async fn embark(&self, delivery: Uuid, vin: &str) -> Result<DriverActionOutcome> {
-        let cached = self.delivery_for(delivery, OrderState::InTransit).await?;
+        let cached = self.delivery_for(delivery, DriverStep::Embark).await?;
         if !vin.trim().eq_ignore_ascii_case(&cached.vin) {
             return Err(refused(ErrorCode::VinMismatch, "the scanned VIN is not this delivery's car"));
         }
@@ -275,23 +240,37 @@ impl Caas {
     /// Records the arrival at the customer's address.
     #[tracing::instrument(skip(self))]
     pub async fn arrive(&self, delivery: Uuid) -> Result<DriverActionOutcome> {
-        let cached = self.delivery_for(delivery, OrderState::AtCustomerAddress).await?;
+        let cached = self.delivery_for(delivery, DriverStep::Arrive).await?;
         self.record(cached, DriverAction::Arrive).await
     }
 
     /// Records that nobody took the car and what the phone call gave.
     #[tracing::instrument(skip(self))]
     pub async fn report_absent(&self, delivery: Uuid, call: CallOutcome) -> Result<DriverActionOutcome> {
-        let action = DriverAction::ReportAbsent { call };
-        let cached = self.delivery_for(delivery, action.target_state()).await?;
-        self.record(cached, action).await
+        let cached = self.delivery_for(delivery, DriverStep::ReportAbsent).await?;
+        self.record(cached, DriverAction::ReportAbsent { call }).await
+    }
+
+    /// Records that something on the way stops the trip: the car goes back to the dealership with
+    /// the driver, and the customer is told why. Works without signal like every action.
+    #[tracing::instrument(skip(self, note))]
+    pub async fn report_incident(
+        &self,
+        delivery: Uuid,
+        kind: IncidentKind,
+        note: Option<&str>,
+    ) -> Result<DriverActionOutcome> {
+        let note =
+            checked_incident(kind, note).map_err(|refusal| refused(ErrorCode::InvalidRequest, &refusal.to_string()))?;
+        let cached = self.delivery_for(delivery, DriverStep::ReportIncident).await?;
+        self.record(cached, DriverAction::ReportIncident { kind, note }).await
     }
 
     /// Checks the code the customer shows (the QR token, or the eight digits, which need a
     /// connection) without recording anything.
     #[tracing::instrument(skip(self, code))]
     pub async fn check_handover_code(&self, delivery: Uuid, code: &str) -> Result<HandoverCheck> {
-        let cached = self.delivery_for(delivery, OrderState::Delivered).await?;
+        let cached = self.delivery_for(delivery, DriverStep::ConfirmHandover).await?;
         let code = self.handover_token(&cached, code).await?;
         self.verify_handover(&cached, &code).await.map(|(check, _)| check)
     }
@@ -299,7 +278,7 @@ impl Caas {
     /// Hands the car over to the customer whose code checks out, and records it.
     #[tracing::instrument(skip(self, code))]
     pub async fn confirm_handover(&self, delivery: Uuid, code: &str) -> Result<DriverActionOutcome> {
-        let cached = self.delivery_for(delivery, OrderState::Delivered).await?;
+        let cached = self.delivery_for(delivery, DriverStep::ConfirmHandover).await?;
         let code = self.handover_token(&cached, code).await?;
         let (_, verified_at) = self.verify_handover(&cached, &code).await?;
         self.record(cached, DriverAction::ConfirmHandover { code: code.text, verified_at }).await
@@ -324,7 +303,7 @@ impl Caas {
             .map(|(e, waiting_behind)| WedgedAction {
                 id: e.seq,
                 delivery_id: e.delivery_id,
-                step: DriverStep::of(&e.request.action),
+                step: e.request.action.step(),
                 reason: e.last_error.unwrap_or_default(),
                 wedged_at: e.wedged_at.unwrap_or_default(),
                 attempts: e.attempts,
@@ -391,17 +370,17 @@ impl Caas {
     }
 
     /// The cached delivery, if the lifecycle lets the driver move it to `target` now.
-    async fn delivery_for(&self, id: Uuid, target: OrderState) -> Result<DriverDelivery> {
+    async fn delivery_for(&self, id: Uuid, step: DriverStep) -> Result<DriverDelivery> {
         let delivery = self
             .inner
             .store
             .read(move |conn| outbox::load_delivery(conn, id))
             .await?
             .ok_or_else(|| CaasError::NotFound(format!("delivery {id} (refresh the deliveries)")))?;
-        if target == OrderState::Delivered && delivery.state == OrderState::Delivered {
+        if step == DriverStep::ConfirmHandover && delivery.state == OrderState::Delivered {
             return Err(CaasError::HandoverRefused(HandoverRefusal::Used));
         }
-        if delivery.state.transition_to(target).is_none_or(|edge| edge.by != Actor::Driver) {
+        if !step.departs_from().contains(&delivery.state) {
             let reason = format!("not possible now: the delivery is `{}`", delivery.state);
             return Err(refused(ErrorCode::IllegalTransition, &reason));
         }
@@ -650,7 +629,7 @@ mod tests {
     fn the_driver_is_offered_only_the_lifecycle_steps() {
         assert_eq!(DriverStep::allowed_in(OrderState::TransportScheduled), vec![DriverStep::Embark]);
         assert_eq!(DriverStep::allowed_in(OrderState::DeliveryRescheduled), vec![DriverStep::Embark]);
-        assert_eq!(DriverStep::allowed_in(OrderState::InTransit), vec![DriverStep::Arrive]);
+        assert_eq!(DriverStep::allowed_in(OrderState::InTransit), vec![DriverStep::Arrive, DriverStep::ReportIncident]);
         assert_eq!(
             DriverStep::allowed_in(OrderState::AtCustomerAddress),
             vec![DriverStep::ConfirmHandover, DriverStep::ReportAbsent]

@@ -259,6 +259,7 @@ impl OrderDetail {
                 | EventKind::DeliveryAddressConfirmed
                 | EventKind::Embarked { .. }
                 | EventKind::CustomerAbsent { .. }
+                | EventKind::TransitIncident { .. }
                 | EventKind::ReceivedAtDealership { .. }
                 | EventKind::PickupRequired { .. }
                 | EventKind::HandedOver { .. }

@@ -65,6 +65,15 @@ struct DriverView: View {
         } message: {
             Text("The car is never left at the address.")
         }
+        .alert("What stops the trip?", isPresented: $model.isAskingAboutIncident) {
+            TextField("What happened (optional)", text: $model.incidentNote)
+            ForEach([IncidentKind.breakdown, .damage, .roadClosed], id: \.self) { kind in
+                Button(kind.name) { Task { await model.incidentReported(kind) } }
+            }
+            Button("Cancel", role: .cancel) {}
+        } message: {
+            Text("The car goes back to the dealership with you; it is never left on the road. The customer is told at once.")
+        }
     }
 
     @ViewBuilder
@@ -74,6 +83,8 @@ struct DriverView: View {
             Button("Load (scan the VIN)") { model.scan(.vin, for: delivery) }
         case .arrive:
             Button("Arrived") { Task { await model.arrive(delivery) } }.disabled(model.busy)
+        case .reportIncident:
+            Button("Incident on the way") { model.reportIncident(at: delivery) }
         case .reportAbsent:
             Button("Nobody home") { model.reportAbsence(at: delivery) }
         case .confirmHandover:

@@ -51,6 +51,13 @@ struct OrderView: View {
                 if let delivery = order.delivery {
                     Section("Delivery") {
                         LabeledContent(delivery.company.name, value: window(delivery.window))
+                        if let incident = delivery.incident {
+                            if let note = incident.note {
+                                Text("Stopped on the way \(incident.at.formatted()): \(Text(incident.kind.name)) (“\(note)”)")
+                            } else {
+                                Text("Stopped on the way \(incident.at.formatted()): \(Text(incident.kind.name))")
+                            }
+                        }
                         if let pickup = delivery.pickup { Text("Collect it at \(pickup.dealership), \(pickup.address) (\(pickup.openingHours))") }
                         if let handover = delivery.handover { Text("Handed over \(handover.at.formatted()) by \(handover.by)") }
                     }

@@ -159,8 +159,21 @@ extension DriverStep {
         switch self {
         case .embark: "Loading the car"
         case .arrive: "Arrival"
+        case .reportIncident: "Incident on the way"
         case .reportAbsent: "Nobody home"
         case .confirmHandover: "Handover"
+        }
+    }
+}
+
+extension IncidentKind {
+    /// What stopped the car, in the person's words.
+    var name: LocalizedStringResource {
+        switch self {
+        case .breakdown: "Breakdown"
+        case .damage: "Damage"
+        case .roadClosed: "Road closed"
+        case .unknown: "Incident"
         }
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::delivery::{CallOutcome, Custody, DeliveryView, DeliveryWindow, Handover, PickupPoint};
+use crate::delivery::{CallOutcome, Custody, DeliveryView, DeliveryWindow, Handover, PickupPoint, TransitIncident};
 use crate::lifecycle::{Actor, OrderState};
 use crate::pairing::api::AppLink;
 
@@ -339,6 +339,8 @@ pub enum EventKind {
     Embarked { attempt: u32, custody: Custody },
     /// Nobody took the car at the address; the driver called the customer.
     CustomerAbsent { attempt: u32, call: CallOutcome },
+    /// Something on the way stopped the trip; the car goes back to the dealership with the driver.
+    TransitIncident { attempt: u32, incident: TransitIncident },
     /// The car is back at the dealership and was received there.
     ReceivedAtDealership { custody: Custody },
     /// The customer has to collect the car at the dealership.
@@ -403,6 +405,7 @@ impl EventKind {
             EventKind::DeliveryAddressConfirmed => "delivery_address_confirmed",
             EventKind::Embarked { .. } => "embarked",
             EventKind::CustomerAbsent { .. } => "customer_absent",
+            EventKind::TransitIncident { .. } => "transit_incident",
             EventKind::ReceivedAtDealership { .. } => "received_at_dealership",
             EventKind::PickupRequired { .. } => "pickup_required",
             EventKind::HandedOver { .. } => "handed_over",
@@ -417,7 +420,7 @@ impl EventKind {
 
     /// The types this version knows. An [`EventKind::Unknown`] of one of them is a known event
     /// whose fields this version cannot read.
-    pub const TYPE_NAMES: [&'static str; 18] = [
+    pub const TYPE_NAMES: [&'static str; 19] = [
         "state_changed",
         "estimate_revised",
         "configuration_rejected",
@@ -428,6 +431,7 @@ impl EventKind {
         "delivery_address_confirmed",
         "embarked",
         "customer_absent",
+        "transit_incident",
         "received_at_dealership",
         "pickup_required",
         "handed_over",

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::handover::HandoverPublicKey;
-use crate::lifecycle::OrderState;
+use crate::lifecycle::{Actor, OrderState};
 
 /// A delivery window: the car arrives between `start` and `end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -94,6 +94,9 @@ pub struct DeliveryView {
     /// Set when the customer has to collect the car.
     pub pickup: Option<PickupPoint>,
     pub handover: Option<Handover>,
+    /// What stopped the trip on the way, when the car had to go back to the dealership.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<TransitIncident>,
     /// The customer says the handover was not to them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispute: Option<HandoverDispute>,
@@ -173,6 +176,100 @@ pub enum CallOutcome {
     CannotAccept,
 }
 
+/// What stopped a car on its way to the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKind {
+    /// The carrier (or the car) broke down.
+    Breakdown,
+    /// The car was damaged on the way and must be inspected before anyone takes it.
+    Damage,
+    /// The road to the customer is closed.
+    RoadClosed,
+    /// A kind a newer platform added; never accepted from a driver.
+    #[serde(other)]
+    Unknown,
+}
+
+/// The longest note a driver may add to an incident, in characters.
+pub const MAX_INCIDENT_NOTE_CHARS: usize = 500;
+
+/// Why a driver's incident report cannot be kept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IncidentRefusal {
+    #[error("the incident must be a breakdown, damage or a closed road")]
+    UnknownKind,
+    #[error("the note must be at most {MAX_INCIDENT_NOTE_CHARS} characters on one line")]
+    Note,
+}
+
+/// The incident a driver may report: a kind this version knows, and the note trimmed, with an
+/// empty note as no note, at most one short paragraph of printable text. Checked on the phone
+/// before the report is queued and again by the platform.
+pub fn checked_incident(kind: IncidentKind, note: Option<&str>) -> Result<Option<String>, IncidentRefusal> {
+    if kind == IncidentKind::Unknown {
+        return Err(IncidentRefusal::UnknownKind);
+    }
+    let Some(note) = note.map(str::trim).filter(|note| !note.is_empty()) else { return Ok(None) };
+    if note.chars().count() > MAX_INCIDENT_NOTE_CHARS || note.chars().any(char::is_control) {
+        return Err(IncidentRefusal::Note);
+    }
+    Ok(Some(note.to_owned()))
+}
+
+/// An incident in transit as the order records it: the car went back to the dealership with the
+/// driver, so it is never left on the roadside.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransitIncident {
+    pub kind: IncidentKind,
+    /// The driver's words, if any (at most [`MAX_INCIDENT_NOTE_CHARS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// When the driver reported it.
+    pub at: DateTime<Utc>,
+    /// The party that reported it, e.g. `Iberia Car Carriers (driver Lucía Gómez)`.
+    pub by: String,
+}
+
+/// What a driver can do with a delivery, and the states each step leaves from. The lifecycle
+/// table alone cannot say it: `returned_to_dealership` is reached from the road (an incident) and
+/// from the door (nobody there), and each step is legal from only one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DriverStep {
+    Embark,
+    Arrive,
+    ConfirmHandover,
+    ReportIncident,
+    ReportAbsent,
+}
+
+impl DriverStep {
+    /// Each state's main step first: the one the app offers as the primary action.
+    pub const ALL: [DriverStep; 5] = [
+        DriverStep::Embark,
+        DriverStep::Arrive,
+        DriverStep::ConfirmHandover,
+        DriverStep::ReportIncident,
+        DriverStep::ReportAbsent,
+    ];
+
+    /// The states the step can be taken in.
+    pub fn departs_from(self) -> &'static [OrderState] {
+        match self {
+            DriverStep::Embark => &[OrderState::TransportScheduled, OrderState::DeliveryRescheduled],
+            DriverStep::Arrive | DriverStep::ReportIncident => &[OrderState::InTransit],
+            DriverStep::ReportAbsent | DriverStep::ConfirmHandover => &[OrderState::AtCustomerAddress],
+        }
+    }
+
+    /// The steps a driver can take in `state`, in the order the app offers them.
+    pub fn allowed_in(state: OrderState) -> Vec<DriverStep> {
+        Self::ALL.into_iter().filter(|step| step.departs_from().contains(&state)).collect()
+    }
+}
+
 /// One thing a driver did, as it travels from the phone's outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -189,6 +286,12 @@ pub enum DriverAction {
     ReportAbsent {
         call: CallOutcome,
     },
+    /// Something on the way stops the trip; the car goes back to the dealership with the driver.
+    ReportIncident {
+        kind: IncidentKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
     /// The customer showed a valid code and took the car. `code` is the QR token.
     ConfirmHandover {
         code: String,
@@ -203,9 +306,27 @@ impl DriverAction {
             DriverAction::Embark { .. } => OrderState::InTransit,
             DriverAction::Arrive => OrderState::AtCustomerAddress,
             DriverAction::ReportAbsent { call: CallOutcome::Rescheduled { .. } } => OrderState::DeliveryRescheduled,
-            DriverAction::ReportAbsent { .. } => OrderState::ReturnedToDealership,
+            DriverAction::ReportAbsent { .. } | DriverAction::ReportIncident { .. } => OrderState::ReturnedToDealership,
             DriverAction::ConfirmHandover { .. } => OrderState::Delivered,
         }
+    }
+
+    /// The step the action takes.
+    pub fn step(&self) -> DriverStep {
+        match self {
+            DriverAction::Embark { .. } => DriverStep::Embark,
+            DriverAction::Arrive => DriverStep::Arrive,
+            DriverAction::ReportAbsent { .. } => DriverStep::ReportAbsent,
+            DriverAction::ReportIncident { .. } => DriverStep::ReportIncident,
+            DriverAction::ConfirmHandover { .. } => DriverStep::ConfirmHandover,
+        }
+    }
+
+    /// Whether a driver may take the action on an order in `from`: the step leaves from there
+    /// and the lifecycle gives the driver that edge.
+    pub fn legal_from(&self, from: OrderState) -> bool {
+        self.step().departs_from().contains(&from)
+            && from.transition_to(self.target_state()).is_some_and(|edge| edge.by == Actor::Driver)
     }
 
     pub fn name(&self) -> &'static str {
@@ -213,6 +334,7 @@ impl DriverAction {
             DriverAction::Embark { .. } => "embark",
             DriverAction::Arrive => "arrive",
             DriverAction::ReportAbsent { .. } => "report_absent",
+            DriverAction::ReportIncident { .. } => "report_incident",
             DriverAction::ConfirmHandover { .. } => "confirm_handover",
         }
     }
@@ -303,5 +425,80 @@ impl std::fmt::Debug for DriverSession {
             .field("company_id", &self.company_id)
             .field("expires_in", &self.expires_in)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(step: DriverStep) -> DriverAction {
+        match step {
+            DriverStep::Embark => DriverAction::Embark { vin: String::new(), window_start: DateTime::UNIX_EPOCH },
+            DriverStep::Arrive => DriverAction::Arrive,
+            DriverStep::ReportIncident => DriverAction::ReportIncident { kind: IncidentKind::Breakdown, note: None },
+            DriverStep::ReportAbsent => DriverAction::ReportAbsent { call: CallOutcome::Unreachable },
+            DriverStep::ConfirmHandover => {
+                DriverAction::ConfirmHandover { code: String::new(), verified_at: DateTime::UNIX_EPOCH }
+            }
+        }
+    }
+
+    #[test]
+    fn every_step_is_a_drivers_edge_of_the_lifecycle() {
+        for step in DriverStep::ALL {
+            assert_eq!(action(step).step(), step);
+            for from in step.departs_from() {
+                assert!(action(step).legal_from(*from), "{step:?} from {from}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_road_and_the_door_send_a_car_back_by_different_steps() {
+        let incident = action(DriverStep::ReportIncident);
+        let absent = action(DriverStep::ReportAbsent);
+        assert!(incident.legal_from(OrderState::InTransit));
+        assert!(!incident.legal_from(OrderState::AtCustomerAddress), "at the door the customer is called instead");
+        assert!(absent.legal_from(OrderState::AtCustomerAddress));
+        assert!(!absent.legal_from(OrderState::InTransit), "nobody is absent before the driver arrives");
+        assert_eq!(DriverStep::allowed_in(OrderState::InTransit), vec![DriverStep::Arrive, DriverStep::ReportIncident]);
+        assert_eq!(
+            DriverStep::allowed_in(OrderState::AtCustomerAddress),
+            vec![DriverStep::ConfirmHandover, DriverStep::ReportAbsent]
+        );
+        assert_eq!(DriverStep::allowed_in(OrderState::ReturnedToDealership), vec![]);
+        for state in OrderState::ALL {
+            for step in DriverStep::allowed_in(state) {
+                assert!(action(step).legal_from(state), "{step:?} offered in {state} but refused");
+            }
+        }
+    }
+
+    #[test]
+    fn an_incident_note_is_one_bounded_line() {
+        assert_eq!(checked_incident(IncidentKind::Breakdown, Some("  ")), Ok(None));
+        assert_eq!(checked_incident(IncidentKind::Damage, Some(" dent ")), Ok(Some("dent".into())));
+        assert_eq!(checked_incident(IncidentKind::Damage, Some("a\nb")), Err(IncidentRefusal::Note));
+        assert_eq!(checked_incident(IncidentKind::Damage, Some(&"é".repeat(501))), Err(IncidentRefusal::Note));
+        assert!(checked_incident(IncidentKind::Damage, Some(&"é".repeat(500))).is_ok());
+        assert_eq!(checked_incident(IncidentKind::Unknown, None), Err(IncidentRefusal::UnknownKind));
+    }
+
+    #[test]
+    fn an_incident_of_a_newer_kind_reads_as_unknown() {
+        let incident: TransitIncident = serde_json::from_value(serde_json::json!({
+            "kind": "flooding", "at": "2026-11-28T10:00:00Z", "by": "driver"
+        }))
+        .expect("a newer kind is read");
+        assert_eq!(incident.kind, IncidentKind::Unknown);
+        let action: DriverActionRequest = serde_json::from_value(serde_json::json!({
+            "at": "2026-11-28T10:00:00Z", "action": "report_incident", "kind": "road_closed", "note": "A-6 closed"
+        }))
+        .expect("parses");
+        assert_eq!(
+            action.action,
+            DriverAction::ReportIncident { kind: IncidentKind::RoadClosed, note: Some("A-6 closed".into()) }
+        );
     }
 }

@@ -95,6 +95,8 @@ pub const TRANSITIONS: &[Transition] = &[
     edge(S::Registered, S::TransportScheduled, Actor::Platform),
     edge(S::TransportScheduled, S::InTransit, Actor::Driver),
     edge(S::InTransit, S::AtCustomerAddress, Actor::Driver),
+    // An incident on the way: the seed's `InTransit --> AtDealership: Failed Delivery`.
+    edge(S::InTransit, S::ReturnedToDealership, Actor::Driver),
     edge(S::AtCustomerAddress, S::Delivered, Actor::Driver),
     edge(S::AtCustomerAddress, S::DeliveryRescheduled, Actor::Driver),
     edge(S::AtCustomerAddress, S::ReturnedToDealership, Actor::Driver),
@@ -307,6 +309,7 @@ mod tests {
         ("registered", "transport_scheduled"),
         ("transport_scheduled", "in_transit"),
         ("in_transit", "at_customer_address"),
+        ("in_transit", "returned_to_dealership"),
         ("at_customer_address", "delivered"),
         ("at_customer_address", "delivery_rescheduled"),
         ("at_customer_address", "returned_to_dealership"),

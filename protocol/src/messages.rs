@@ -10,7 +10,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::api::{EventKind, Money};
-use crate::delivery::CallOutcome;
+use crate::delivery::{CallOutcome, IncidentKind};
 use crate::lifecycle::OrderState;
 
 /// The languages the customers of the platform read: Spain, Portugal, and English for the rest.
@@ -221,6 +221,20 @@ fn fill(template: &str, values: &[(&str, String)]) -> String {
     text
 }
 
+/// What stopped a car on the way, in words.
+pub fn incident_label(kind: IncidentKind, language: Language) -> &'static str {
+    match kind {
+        IncidentKind::Breakdown => language.pick("a breakdown", "una avería", "uma avaria"),
+        IncidentKind::Damage => language.pick("damage on the way", "daños en el trayecto", "danos no trajeto"),
+        IncidentKind::RoadClosed => {
+            language.pick("the road is closed", "la carretera está cortada", "a estrada está cortada")
+        }
+        IncidentKind::Unknown => {
+            language.pick("an incident on the way", "un incidente en el trayecto", "um incidente no trajeto")
+        }
+    }
+}
+
 /// The words for a state, as a customer reads them in a list or a timeline.
 pub fn state_label(state: OrderState, language: Language) -> &'static str {
     use OrderState::*;
@@ -349,6 +363,23 @@ pub fn event_sentence(kind: &EventKind, reader: &Reader) -> String {
                 "O motorista não conseguiu entregar o carro nem combinar outra hora; o seu carro volta ao concessionário.",
             )
             .to_owned(),
+        EventKind::TransitIncident { incident, .. } => {
+            let what = fill(
+                r.pick(
+                    "Your car could not reach you: {kind}. It is going back to the dealership with the driver; we will tell you where and when to collect it.",
+                    "Tu coche no ha podido llegar: {kind}. Vuelve al concesionario con el conductor; te diremos dónde y cuándo recogerlo.",
+                    "O seu carro não conseguiu chegar: {kind}. Volta ao concessionário com o motorista; diremos onde e quando o levantar.",
+                ),
+                &[("kind", incident_label(incident.kind, r.language).to_owned())],
+            );
+            match &incident.note {
+                Some(note) => fill(
+                    r.pick("{what} The driver says: {note}", "{what} El conductor dice: {note}", "{what} O motorista diz: {note}"),
+                    &[("what", what), ("note", quoted(note))],
+                ),
+                None => what,
+            }
+        }
         EventKind::ReceivedAtDealership { custody } => fill(
             r.pick(
                 "Your car is back at the dealership ({party}).",
@@ -466,7 +497,7 @@ fn state_sentence(state: OrderState, r: &Reader) -> String {
 mod tests {
     use super::*;
     use crate::api::UnknownEvent;
-    use crate::delivery::{Custody, DeliveryWindow, Handover, HandoverPlace, PickupPoint};
+    use crate::delivery::{Custody, DeliveryWindow, Handover, HandoverPlace, PickupPoint, TransitIncident};
     use crate::lifecycle::Actor;
     use crate::pairing::api::AppLink;
     use chrono::TimeZone;
@@ -506,6 +537,19 @@ mod tests {
             EventKind::Embarked { attempt: 1, custody: custody.clone() },
             EventKind::CustomerAbsent { attempt: 1, call: CallOutcome::Unreachable },
             EventKind::CustomerAbsent { attempt: 1, call: CallOutcome::Rescheduled { window_start: at(10) } },
+            EventKind::TransitIncident {
+                attempt: 1,
+                incident: TransitIncident {
+                    kind: IncidentKind::RoadClosed,
+                    note: Some("A-6 closed at km 40".into()),
+                    at: at(11),
+                    by: "Lucía".into(),
+                },
+            },
+            EventKind::TransitIncident {
+                attempt: 1,
+                incident: TransitIncident { kind: IncidentKind::Unknown, note: None, at: at(11), by: "Lucía".into() },
+            },
             EventKind::ReceivedAtDealership { custody },
             EventKind::PickupRequired {
                 pickup: PickupPoint {

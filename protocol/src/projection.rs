@@ -51,6 +51,7 @@ impl OrderProjection {
             | EventKind::DeliveryAddressConfirmed
             | EventKind::Embarked { .. }
             | EventKind::CustomerAbsent { .. }
+            | EventKind::TransitIncident { .. }
             | EventKind::ReceivedAtDealership { .. }
             | EventKind::PickupRequired { .. }
             | EventKind::HandedOver { .. }

@@ -71,6 +71,7 @@ impl NotificationChannel {
             | EventKind::DeliveryAddressConfirmed
             | EventKind::Embarked { .. }
             | EventKind::CustomerAbsent { .. }
+            | EventKind::TransitIncident { .. }
             | EventKind::ReceivedAtDealership { .. }
             | EventKind::PickupRequired { .. }
             | EventKind::HandedOver { .. }

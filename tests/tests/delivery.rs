@@ -4,7 +4,7 @@
 
 use caas_core::protocol::OrderState;
 use caas_core::protocol::api::{ErrorCode, EventKind, ScheduleReason};
-use caas_core::protocol::delivery::{CallOutcome, HandoverPlace};
+use caas_core::protocol::delivery::{CallOutcome, HandoverPlace, IncidentKind};
 use caas_core::protocol::handover::HandoverRefusal;
 use caas_core::{CaasError, CustomerAction, DriverActionOutcome, DriverStep};
 use caas_e2e::{NO_SIGNAL, Platform, open_phone};
@@ -180,6 +180,74 @@ async fn an_unreachable_customer_collects_the_car_at_the_dealership() -> anyhow:
     Ok(())
 }
 
+/// Issue 14: an incident on the way (the seed's `InTransit -> AtDealership`) could not be recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_on_the_way_sends_the_car_back_and_the_customer_collects_it() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let (customer_dir, driver_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let mut customer = platform.booked_customer("ana@example.com", customer_dir.path()).await?;
+    customer.core.confirm_delivery_address(customer.order, None).await?;
+    let driver = platform.driver(LUCIA, driver_dir.path()).await?;
+    let job = driver.refresh_deliveries().await?.remove(0);
+    driver.embark(job.delivery_id, &job.vin).await?;
+    let on_the_road = driver.deliveries().await?.remove(0);
+    assert_eq!(on_the_road.steps, vec![DriverStep::Arrive, DriverStep::ReportIncident]);
+
+    // Nobody can be absent before the driver arrives, and the platform takes no kind or note it
+    // cannot show: each refusal leaves the car on the road with the driver.
+    let absent = driver.report_absent(job.delivery_id, CallOutcome::Unreachable).await;
+    assert_eq!(rejected(absent), ErrorCode::IllegalTransition);
+    let token = platform.driver_token(LUCIA).await?;
+    let absent = serde_json::json!({ "action": "report_absent", "call": { "outcome": "unreachable" } });
+    assert_eq!(raw_action(&platform, &token, job.delivery_id, absent).await?.0, 409);
+    let newer = serde_json::json!({ "action": "report_incident", "kind": "flooding" });
+    assert_eq!(raw_action(&platform, &token, job.delivery_id, newer).await?.0, 422);
+    let two_lines = serde_json::json!({ "action": "report_incident", "kind": "damage", "note": "a\nb" });
+    assert_eq!(raw_action(&platform, &token, job.delivery_id, two_lines).await?.0, 422);
+    let long = "x".repeat(501);
+    let refused = driver.report_incident(job.delivery_id, IncidentKind::Damage, Some(&long)).await;
+    assert_eq!(rejected(refused), ErrorCode::InvalidRequest, "checked on the phone before it is queued");
+    assert_eq!(platform.dealership.order(customer.order).await?.state, OrderState::InTransit);
+
+    // Without signal, as on a closed road: recorded on the phone, sent when it returns.
+    let offline = open_phone(NO_SIGNAL, driver_dir.path()).await?;
+    let outcome =
+        offline.report_incident(job.delivery_id, IncidentKind::RoadClosed, Some(" A-6 closed at km 40 ")).await?;
+    assert!(matches!(outcome, DriverActionOutcome::Queued { pending: 1 }), "{outcome:?}");
+    assert_eq!(offline.deliveries().await?.remove(0).steps, vec![], "nothing more to do on the road");
+    drop(offline);
+    assert_eq!(driver.sync_driver().await?.sent, 1);
+
+    let returned = customer.watcher.until_state(OrderState::ReturnedToDealership).await?;
+    let incident = returned.delivery.clone().expect("delivery").incident.expect("the incident is on the record");
+    assert_eq!((incident.kind, incident.note.as_deref()), (IncidentKind::RoadClosed, Some("A-6 closed at km 40")));
+    assert!(incident.by.contains("Iberia Car Carriers"), "{}", incident.by);
+    assert!(returned.actions.is_empty(), "nothing for the customer to do until the dealership has the car");
+    let sms = platform.sandbox.messages(Some(customer.order), Some("sms")).await?;
+    assert!(
+        sms.iter().any(|m| m["payload"]["body"].as_str().is_some_and(|b| b.contains("la carretera está cortada"))),
+        "the customer is told at once, in their language: {sms:?}"
+    );
+    assert_eq!(rejected(driver.arrive(job.delivery_id).await), ErrorCode::IllegalTransition);
+
+    platform.dealership.receive(customer.order).await?;
+    let held = customer.watcher.until_state(OrderState::HeldAtDealership).await?;
+    assert!(held.delivery.clone().expect("delivery").pickup.is_some(), "pickup instructions");
+    let code = customer.core.handover_code(customer.order).await?;
+    platform.dealership.hand_over(customer.order, &code.short_code).await?;
+    let delivered = customer.watcher.until_state(OrderState::Delivered).await?;
+    let states: Vec<_> = delivered.timeline.iter().map(|t| t.state).collect();
+    assert!(states.ends_with(&[
+        OrderState::InTransit,
+        OrderState::ReturnedToDealership,
+        OrderState::HeldAtDealership,
+        OrderState::Delivered
+    ]));
+    let incidents = |k: &EventKind| matches!(k, EventKind::TransitIncident { .. });
+    assert_eq!(event_count(&platform, customer.order, incidents).await?, 1);
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handover_without_signal_syncs_later_and_a_killed_app_loses_nothing() -> anyhow::Result<()> {
     let platform = Platform::start().await?;
@@ -272,7 +340,7 @@ async fn forged_expired_foreign_and_other_company_attempts_are_refused() -> anyh
 
     // The platform checks again: a forged code sent past the app is refused there too.
     let token = platform.driver_token(LUCIA).await?;
-    let forged_call = raw_action(&platform, &token, job.delivery_id, &forged).await?;
+    let forged_call = raw_action(&platform, &token, job.delivery_id, confirm(&forged)).await?;
     assert_eq!(forged_call.0, 422);
     assert_eq!(forged_call.1["code"], "handover_code_invalid");
 
@@ -280,7 +348,7 @@ async fn forged_expired_foreign_and_other_company_attempts_are_refused() -> anyh
     let other = platform.driver(CARMEN, dirs[3].path()).await?;
     assert!(other.refresh_deliveries().await?.is_empty());
     let theirs = platform.driver_token(CARMEN).await?;
-    assert_eq!(raw_action(&platform, &theirs, job.delivery_id, &genuine.token).await?.0, 404);
+    assert_eq!(raw_action(&platform, &theirs, job.delivery_id, confirm(&genuine.token)).await?.0, 404);
 
     // The customer's current code still works after all of that.
     let code = ana.core.handover_code(ana.order).await?;
@@ -347,20 +415,24 @@ async fn rescheduling_follows_the_rules_and_a_stale_driver_is_told() -> anyhow::
     Ok(())
 }
 
-/// A handover confirmation sent straight to the API, past the app's own checks.
+/// A handover confirmation with `code`, checked now, as the API reads it.
+fn confirm(code: &str) -> serde_json::Value {
+    serde_json::json!({ "action": "confirm_handover", "code": code, "verified_at": chrono::Utc::now() })
+}
+
+/// A driver's action sent straight to the API, past the app's own checks, taken now.
 async fn raw_action(
     platform: &Platform,
     token: &str,
     delivery: Uuid,
-    code: &str,
+    mut action: serde_json::Value,
 ) -> anyhow::Result<(u16, serde_json::Value)> {
+    action["at"] = serde_json::json!(chrono::Utc::now());
     let response = reqwest::Client::new()
         .post(format!("{}/v1/driver/deliveries/{delivery}/actions", platform.url()))
         .bearer_auth(token)
         .header("idempotency-key", Uuid::new_v4().to_string())
-        .json(&serde_json::json!({
-            "at": chrono::Utc::now(), "action": "confirm_handover", "code": code, "verified_at": chrono::Utc::now()
-        }))
+        .json(&action)
         .send()
         .await?;
     Ok((response.status().as_u16(), response.json().await.unwrap_or_default()))

@@ -164,6 +164,7 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
         | EventKind::DeliveryAddressConfirmed
         | EventKind::Embarked { .. }
         | EventKind::CustomerAbsent { .. }
+        | EventKind::TransitIncident { .. }
         | EventKind::ReceivedAtDealership { .. }
         | EventKind::PickupRequired { .. }
         | EventKind::HandedOver { .. }

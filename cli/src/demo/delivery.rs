@@ -1,10 +1,12 @@
 //! The delivery part of the demo: the customer confirms the address, a driver's phone beside it
 //! loads the car, drives to the door and hands it over on the customer's code, or plays a missed
-//! delivery: a new agreed time, or the return to the dealership and the pickup there.
+//! delivery: a new agreed time, or the return to the dealership (nobody home, or an incident on the
+//! way) and the pickup there.
 
 use anyhow::Context as _;
 use caas_core::protocol::OrderState;
-use caas_core::protocol::delivery::CallOutcome;
+use caas_core::protocol::delivery::{CallOutcome, IncidentKind};
+use caas_core::protocol::messages::{Language, incident_label};
 use caas_core::{Caas, OrderDetail};
 use caas_mock::RunningMock;
 use caas_mock::client::{DealershipClient, SandboxClient};
@@ -21,6 +23,7 @@ pub(super) enum Path {
     Present,
     AbsentRescheduled,
     AbsentPickup,
+    TransitIncident,
 }
 
 impl Path {
@@ -30,6 +33,7 @@ impl Path {
             Path::Present => 4,
             Path::AbsentRescheduled => 7,
             Path::AbsentPickup => 6,
+            Path::TransitIncident => 5,
         }
     }
 }
@@ -58,11 +62,13 @@ impl Stage<'_> {
         show.step("address confirmed");
 
         let driver = self.driver(dir).await?;
-        let delivery = self.drive_to_the_door(&driver, phone, order).await?;
-
         match path {
-            Path::Present => {}
+            Path::Present => {
+                let delivery = self.drive_to_the_door(&driver, phone, order).await?;
+                self.hand_over_at_the_door(&driver, phone, order, delivery).await
+            }
             Path::AbsentRescheduled => {
+                let delivery = self.drive_to_the_door(&driver, phone, order).await?;
                 let new_time = phone.core.delivery_slots(order).await?.first().context("a free window")?.window;
                 driver.report_absent(delivery, CallOutcome::Rescheduled { window_start: new_time.start }).await?;
                 let rescheduled = phone.shows(OrderState::DeliveryRescheduled).await?;
@@ -75,33 +81,47 @@ impl Stage<'_> {
                 show.pace().await;
                 driver.refresh_deliveries().await?;
                 self.drive_to_the_door(&driver, phone, order).await?;
+                self.hand_over_at_the_door(&driver, phone, order, delivery).await
             }
             Path::AbsentPickup => {
+                let delivery = self.drive_to_the_door(&driver, phone, order).await?;
                 driver.report_absent(delivery, CallOutcome::Unreachable).await?;
                 phone.shows(OrderState::ReturnedToDealership).await?;
                 show.line(
                     "Driver: nobody home and no answer; the car goes back to the dealership, never left at the door",
                 );
                 show.step("returned");
-                show.pace().await;
-                self.dealership.receive(order).await?;
-                let held = phone.shows(OrderState::HeldAtDealership).await?;
-                if let Some(pickup) = held.delivery.as_ref().and_then(|d| d.pickup.as_ref()) {
+                self.collect_at_dealership(phone, order).await
+            }
+            Path::TransitIncident => {
+                let delivery = self.load(&driver, phone, order).await?;
+                let note = "A-6 closed at km 40 after an accident";
+                driver.report_incident(delivery, IncidentKind::RoadClosed, Some(note)).await?;
+                let returned = phone.shows(OrderState::ReturnedToDealership).await?;
+                if let Some(incident) = returned.delivery.as_ref().and_then(|d| d.incident.as_ref()) {
                     show.line(format!(
-                        "Phone: collect the car at {}, {} ({})",
-                        pickup.dealership, pickup.address, pickup.opening_hours
+                        "Driver: stopped on the way ({}: {}); the car goes back to the dealership with the driver",
+                        incident_label(incident.kind, Language::English),
+                        incident.note.as_deref().unwrap_or_default()
                     ));
                 }
-                show.step("held at the dealership");
-                let code = phone.core.handover_code(order).await?;
-                show.line(format!("Dealership: the customer reads out code {}; it checks out", code.short_code));
-                self.dealership.hand_over(order, &code.short_code).await?;
-                return self.delivered(phone).await;
+                show.step("returned");
+                self.collect_at_dealership(phone, order).await
             }
         }
+    }
+
+    /// The driver checks the customer's QR code offline and hands the car over.
+    async fn hand_over_at_the_door(
+        &self,
+        driver: &Caas,
+        phone: &mut Phone,
+        order: Uuid,
+        delivery: Uuid,
+    ) -> anyhow::Result<OrderDetail> {
         let code = phone.core.handover_code(order).await?;
         let check = driver.check_handover_code(delivery, &code.token).await?;
-        show.line(format!("Driver: scans the customer's QR code offline: valid, {}", check.customer_name));
+        self.show.line(format!("Driver: scans the customer's QR code offline: valid, {}", check.customer_name));
         driver.confirm_handover(delivery, &code.token).await?;
         self.delivered(phone).await
     }
@@ -114,8 +134,39 @@ impl Stage<'_> {
         Ok(driver)
     }
 
+    /// The dealership receives the car back and hands it to the customer at the desk.
+    async fn collect_at_dealership(&self, phone: &mut Phone, order: Uuid) -> anyhow::Result<OrderDetail> {
+        let show = self.show;
+        show.pace().await;
+        self.dealership.receive(order).await?;
+        let held = phone.shows(OrderState::HeldAtDealership).await?;
+        if let Some(pickup) = held.delivery.as_ref().and_then(|d| d.pickup.as_ref()) {
+            show.line(format!(
+                "Phone: collect the car at {}, {} ({})",
+                pickup.dealership, pickup.address, pickup.opening_hours
+            ));
+        }
+        show.step("held at the dealership");
+        let code = phone.core.handover_code(order).await?;
+        show.line(format!("Dealership: the customer reads out code {}; it checks out", code.short_code));
+        self.dealership.hand_over(order, &code.short_code).await?;
+        self.delivered(phone).await
+    }
+
     /// Loads the car and drives to the address; returns the delivery's id.
     async fn drive_to_the_door(&self, driver: &Caas, phone: &mut Phone, order: Uuid) -> anyhow::Result<Uuid> {
+        let delivery = self.load(driver, phone, order).await?;
+        let show = self.show;
+        show.pace().await;
+        driver.arrive(delivery).await?;
+        phone.shows(OrderState::AtCustomerAddress).await?;
+        show.line("Driver: at the address; the phone asks the customer for the handover code");
+        show.step("at the address");
+        Ok(delivery)
+    }
+
+    /// Loads the car and sets out; returns the delivery's id.
+    async fn load(&self, driver: &Caas, phone: &mut Phone, order: Uuid) -> anyhow::Result<Uuid> {
         let show = self.show;
         let job = driver
             .refresh_deliveries()
@@ -129,11 +180,6 @@ impl Stage<'_> {
         let party = on_the_way.delivery.and_then(|d| d.embarkation).map(|c| c.party).unwrap_or_default();
         show.line(format!("Driver: VIN {} scanned, car loaded by {party}; the phone shows it on its way", job.vin));
         show.step("in transit");
-        show.pace().await;
-        driver.arrive(job.delivery_id).await?;
-        phone.shows(OrderState::AtCustomerAddress).await?;
-        show.line("Driver: at the address; the phone asks the customer for the handover code");
-        show.step("at the address");
         Ok(job.delivery_id)
     }
 

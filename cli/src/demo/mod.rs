@@ -3,7 +3,8 @@
 //! amount through the gateway simulator, the car is registered and booked on a transport, and a
 //! driver's phone beside it takes the car to the door and hands it over on the customer's code;
 //! the phone then pairs with the car over the simulated BLE link and the car is operational.
-//! `--scenario absent-reschedule` and `absent-pickup` play the missed deliveries;
+//! `--scenario absent-reschedule` and `absent-pickup` play the missed deliveries, `transit-incident`
+//! the trip stopped on the way;
 //! `--scenario payment-failure` the lost reservation and the car's sale from stock.
 
 mod delivery;
@@ -55,6 +56,9 @@ enum Scenario {
     AbsentReschedule,
     /// Nobody home and no answer: the car returns to the dealership, where the customer collects it.
     AbsentPickup,
+    /// A closed road stops the trip: the car goes back to the dealership, where the customer
+    /// collects it.
+    TransitIncident,
     /// A declined card, the deadline passing, the car back in stock and sold to a second customer.
     PaymentFailure,
 }
@@ -199,6 +203,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         Scenario::Purchase => Some(delivery::Path::Present),
         Scenario::AbsentReschedule => Some(delivery::Path::AbsentRescheduled),
         Scenario::AbsentPickup => Some(delivery::Path::AbsentPickup),
+        Scenario::TransitIncident => Some(delivery::Path::TransitIncident),
         Scenario::PaymentFailure => None,
     };
     let steps = 2 + FACTORY_STAGES.len() as u64 + path.map_or(5, |p| 4 + p.steps());

@@ -71,6 +71,14 @@ public final class DriverRepository: Sendable {
         try await cancellable { [core] in try await core.reportAbsent(deliveryId: deliveryID, call: call) }
     }
 
+    /// Something on the way stops the trip: the car goes back to the dealership with the driver
+    /// and the customer is told. `note` is one line of at most `incidentNoteMaxChars()`
+    /// characters; a longer one throws `CaasError.Rejected` before anything is recorded.
+    @discardableResult
+    public func reportIncident(deliveryID: UUID, kind: IncidentKind, note: String?) async throws -> DriverActionOutcome {
+        try await cancellable { [core] in try await core.reportIncident(deliveryId: deliveryID, kind: kind, note: note) }
+    }
+
     /// Checks the code the customer shows without recording anything: a scanned QR token is
     /// checked offline; eight digits read out need a connection. A bad code throws
     /// `CaasError.HandoverRefused` with the reason.

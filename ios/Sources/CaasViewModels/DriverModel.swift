@@ -70,6 +70,18 @@ public final class DriverModel: ScreenModel {
     public var scanning: Scan?
     /// The delivery whose customer was not there: the screen asks what the call gave.
     private var absentAt: AssignedDelivery?
+    /// The delivery stopped on the way: the screen asks what stops it.
+    private var stoppedAt: AssignedDelivery?
+    /// The driver's words on the incident, for the customer and the dealership; kept to one line
+    /// of what the platform accepts.
+    public var incidentNote: String {
+        get { typedIncidentNote }
+        set {
+            let line = newValue.components(separatedBy: .newlines).joined(separator: " ")
+            typedIncidentNote = String(line.prefix(Int(incidentNoteMaxChars())))
+        }
+    }
+    private var typedIncidentNote = ""
     /// The eight digits the customer reads out, when there is no QR code to scan.
     public var typedCode = ""
 
@@ -79,6 +91,12 @@ public final class DriverModel: ScreenModel {
     public var isAskingAboutAbsence: Bool {
         get { absentAt != nil }
         set { if !newValue { absentAt = nil } }
+    }
+
+    /// Whether the question about the incident is up; setting false dismisses it.
+    public var isAskingAboutIncident: Bool {
+        get { stoppedAt != nil }
+        set { if !newValue { stoppedAt = nil } }
     }
 
     private let service: any DriverService
@@ -156,6 +174,24 @@ public final class DriverModel: ScreenModel {
         await perform { .recorded(try await record(service.reportAbsent(deliveryID: delivery.deliveryId, call: outcome))) }
     }
 
+    /// Something on the way stops the trip: the screen asks what.
+    public func reportIncident(at delivery: AssignedDelivery) {
+        incidentNote = ""
+        stoppedAt = delivery
+    }
+
+    /// What stops the trip, for the delivery `reportIncident(at:)` named, with the note typed. The
+    /// car goes back to the dealership with the driver.
+    public func incidentReported(_ kind: IncidentKind) async {
+        guard let delivery = stoppedAt else { return }
+        stoppedAt = nil
+        let note = incidentNote.trimmingCharacters(in: .whitespaces)
+        await perform {
+            .recorded(try await record(service.reportIncident(deliveryID: delivery.deliveryId, kind: kind, note: note.isEmpty ? nil : note)))
+        }
+        if case .recorded = notice { incidentNote = "" }
+    }
+
     /// Checks the code the customer shows, then hands the car over only if it checks out.
     public func handOver(_ delivery: AssignedDelivery, code: String) async {
         await perform {
@@ -227,6 +263,7 @@ extension DriverModel.Conflict {
         case "embark": .embark
         case "arrive": .arrive
         case "report_absent": .reportAbsent
+        case "report_incident": .reportIncident
         case "confirm_handover": .confirmHandover
         default: nil
         }

@@ -66,6 +66,8 @@ public protocol DriverService: Sendable {
 
     func reportAbsent(deliveryID: UUID, call: CallOutcome) async throws -> DriverActionOutcome
 
+    func reportIncident(deliveryID: UUID, kind: IncidentKind, note: String?) async throws -> DriverActionOutcome
+
     func checkHandoverCode(deliveryID: UUID, code: String) async throws -> HandoverCheck
 
     func confirmHandover(deliveryID: UUID, code: String) async throws -> DriverActionOutcome

@@ -167,7 +167,7 @@ struct StringCatalog {
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("App")
         let literal = #""((?:[^"\\]|\\.)*)""#
-        let views = #"(?:Text|Button|NavigationLink|Section|TextField|SecureField|Picker|Label|ContentUnavailableView|navigationTitle|confirmationDialog)\("# + literal
+        let views = #"(?:Text|Button|NavigationLink|Section|TextField|SecureField|Picker|Label|ContentUnavailableView|navigationTitle|confirmationDialog|alert)\("# + literal
         let wording = #"(?:: |\[|, )"# + literal
         var texts: [String] = []
         for file in try FileManager.default.contentsOfDirectory(at: app, includingPropertiesForKeys: nil) where file.pathExtension == "swift" {

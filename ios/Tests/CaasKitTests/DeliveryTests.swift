@@ -157,6 +157,34 @@ extension CaasRepositoryTests {
         XCTAssertEqual(delivered.delivery?.handover?.place, .dealership)
     }
 
+    func testACarStoppedOnTheWayGoesBackToTheDealershipAndTheCustomerReadsWhy() async throws {
+        let sandbox = try Sandbox()
+        let (customer, stream, order, _) = try await bookedCar(sandbox)
+        defer { stream.disconnect() }
+        try await customer.confirmDeliveryAddress(orderID: order)
+        let driver = try await driver(for: customer, order: order, sandbox: sandbox, directory: try temporaryDirectory(), secrets: MemorySecretStore())
+        let list = try await driver.refresh()
+        let job = try XCTUnwrap(list.first { $0.orderId == order })
+        _ = try await driver.embark(deliveryID: job.deliveryId, vin: job.vin)
+        let onTheRoad = try await first(driver.deliveries) { $0.contains { $0.orderId == order && $0.state == .inTransit } }
+        XCTAssertEqual(onTheRoad.first { $0.orderId == order }?.steps, [.arrive, .reportIncident])
+        do {
+            let tooLong = String(repeating: "x", count: Int(incidentNoteMaxChars()) + 1)
+            _ = try await driver.reportIncident(deliveryID: job.deliveryId, kind: .damage, note: tooLong)
+            XCTFail("a note longer than the platform keeps is refused on the phone")
+        } catch CaasError.Rejected(let code, _) {
+            XCTAssertEqual(code, "invalid_request")
+        }
+        let reported = try await driver.reportIncident(deliveryID: job.deliveryId, kind: .breakdown, note: "gearbox")
+        XCTAssertEqual(reported, .synced)
+
+        let returned = try await first(customer.order(id: order)) { $0.summary.state == .returnedToDealership }
+        let incident = try XCTUnwrap(returned.delivery?.incident)
+        XCTAssertEqual(incident.kind, .breakdown)
+        XCTAssertEqual(incident.note, "gearbox")
+        XCTAssertTrue(returned.actions.isEmpty, "nothing to do until the dealership has the car")
+    }
+
     func testAnActionWhoseAnswerCannotBeReadWaitsForTheDriverToRetryOrDiscardIt() async throws {
         let sandbox = try Sandbox()
         let (customer, stream, order, _) = try await bookedCar(sandbox)

@@ -123,6 +123,33 @@ final class DriverModelTests: XCTestCase {
     }
 
     @MainActor
+    func testAnIncidentOnTheWayGoesOutWithTheDriversWordsOnOneLine() async {
+        let driver = FakeDriver()
+        let delivery = assigned(steps: [.arrive, .reportIncident], state: .inTransit)
+        let model = DriverModel(service: driver)
+        model.reportIncident(at: delivery)
+        XCTAssertTrue(model.isAskingAboutIncident)
+        model.incidentNote = " A-6 closed\nat km 40 "
+        XCTAssertEqual(model.incidentNote, " A-6 closed at km 40 ", "one line")
+        model.incidentNote = String(repeating: "x", count: 600)
+        XCTAssertEqual(model.incidentNote.count, Int(incidentNoteMaxChars()), "no more than the platform keeps")
+        model.incidentNote = " A-6 closed at km 40 "
+        await model.incidentReported(.roadClosed)
+        XCTAssertFalse(model.isAskingAboutIncident)
+        XCTAssertEqual(driver.calls(), [.reportIncident(delivery.deliveryId, .roadClosed, note: "A-6 closed at km 40")])
+        XCTAssertEqual(model.notice, .recorded(.synced))
+        XCTAssertEqual(model.incidentNote, "")
+
+        model.reportIncident(at: delivery)
+        await model.incidentReported(.breakdown)
+        XCTAssertEqual(driver.calls().last, .reportIncident(delivery.deliveryId, .breakdown, note: nil), "a blank note is none")
+        model.reportIncident(at: delivery)
+        model.isAskingAboutIncident = false
+        await model.incidentReported(.damage)
+        XCTAssertEqual(driver.calls().count, 2, "a dismissed question reports nothing")
+    }
+
+    @MainActor
     func testSyncReportsWhatLeftAndWhatWasRefused() async {
         let driver = FakeDriver()
         driver.onSync = {

@@ -32,6 +32,7 @@ enum Call: Equatable {
     case embark(UUID, vin: String)
     case arrive(UUID)
     case reportAbsent(UUID, CallOutcome)
+    case reportIncident(UUID, IncidentKind, note: String?)
     case checkHandoverCode(UUID, String)
     case confirmHandover(UUID, String)
     case driverSync
@@ -186,6 +187,10 @@ final class FakeDriver: DriverService, @unchecked Sendable {
 
     func reportAbsent(deliveryID: UUID, call: CallOutcome) async throws -> DriverActionOutcome { try await act(.reportAbsent(deliveryID, call)) }
 
+    func reportIncident(deliveryID: UUID, kind: IncidentKind, note: String?) async throws -> DriverActionOutcome {
+        try await act(.reportIncident(deliveryID, kind, note: note))
+    }
+
     func checkHandoverCode(deliveryID: UUID, code: String) async throws -> HandoverCheck {
         record(.checkHandoverCode(deliveryID, code))
         return try await onCheckHandoverCode(code)
@@ -298,7 +303,7 @@ func booked(window booked: DeliveryWindow = window(startingIn: 72), address: Str
     CaasCore.DeliveryView(
         deliveryId: UUID(), company: TransportCompanyView(id: "iberia-carriers", name: "Iberia Carriers", phone: "+34 900 000 000"),
         attempt: 1, window: booked, address: address, addressConfirmed: false, changesLeft: changesLeft, embarkation: nil,
-        arrivedAt: nil, reception: nil, pickup: nil, handover: nil, dispute: nil)
+        arrivedAt: nil, reception: nil, pickup: nil, handover: nil, incident: nil, dispute: nil)
 }
 
 func assigned(steps: [DriverStep] = [.embark], state: OrderState = .transportScheduled) -> AssignedDelivery {

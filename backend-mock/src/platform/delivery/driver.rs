@@ -11,7 +11,7 @@ use axum::extract::State;
 use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderEvent, ScheduleReason};
 use caas_protocol::delivery::{
     CallOutcome, Custody, DriverAction, DriverActionRequest, DriverDeliveries, DriverDelivery, Handover,
-    HandoverCodeView, HandoverPlace, ShortCodeRequest,
+    HandoverCodeView, HandoverPlace, ShortCodeRequest, TransitIncident, checked_incident,
 };
 use caas_protocol::handover::Expected;
 use caas_protocol::{Actor, OrderState};
@@ -83,7 +83,7 @@ pub fn driver_view(conn: &Connection, delivery: &Delivery) -> AppResult<DriverDe
 #[utoipa::path(post, path = "/v1/driver/deliveries/{id}/actions", tag = "driver", request_body = DriverActionRequest,
     responses((status = 200, body = DriverDelivery), (status = 404, body = ApiError, description = "not a delivery of the driver's company"),
               (status = 409, body = ApiError, description = "illegal_transition, delivery_changed, address_not_confirmed, slot_unavailable"),
-              (status = 422, body = ApiError, description = "vin_mismatch, handover_code_invalid, handover_code_expired, handover_code_used")),
+              (status = 422, body = ApiError, description = "vin_mismatch, handover_code_invalid, handover_code_expired, handover_code_used, invalid_request (an incident's kind or note)")),
     security(("bearer" = [])))]
 /// Records one driver action. Send it with an `Idempotency-Key`: a repeat gets the first answer.
 pub async fn act(
@@ -119,7 +119,7 @@ fn apply(
     let order = delivery.order_id;
     let to = request.action.target_state();
     let from = orders::state(tx, order)?;
-    if from.transition_to(to).is_none_or(|edge| edge.by != Actor::Driver) {
+    if !request.action.legal_from(from) {
         return Err(AppError::conflict(
             ErrorCode::IllegalTransition,
             format!("`{}` is not possible: the order is `{from}`", request.action.name()),
@@ -188,6 +188,16 @@ fn apply(
                 events.push(orders::transition(tx, order, to, Actor::Driver)?);
                 events.push(orders::append(tx, order, EventKind::CustomerAbsent { attempt, call: *call })?);
             }
+        }
+        DriverAction::ReportIncident { kind, note } => {
+            let note =
+                checked_incident(*kind, note.as_deref()).map_err(|refusal| AppError::invalid(refusal.to_string()))?;
+            let incident = TransitIncident { kind: *kind, note, at: request.at, by: driver_party(driver) };
+            // The car goes back with the driver, who keeps custody until the dealership receives it.
+            delivery.incident = Some(incident.clone());
+            delivery.arrived_at = None;
+            events.push(orders::transition(tx, order, to, Actor::Driver)?);
+            events.push(orders::append(tx, order, EventKind::TransitIncident { attempt: delivery.attempt, incident })?);
         }
         DriverAction::ConfirmHandover { code, verified_at } => {
             // The platform's clock decides: a code must still be valid when the confirmation

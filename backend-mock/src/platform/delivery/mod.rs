@@ -15,7 +15,7 @@ pub(crate) mod slots;
 use caas_protocol::api::{EventKind, OrderEvent, ScheduleReason};
 use caas_protocol::delivery::{
     Custody, DeliveryView, DeliveryWindow, Handover, HandoverDispute, MAX_CUSTOMER_CHANGES, PickupPoint,
-    TransportCompanyView,
+    TransitIncident, TransportCompanyView,
 };
 use caas_protocol::{Actor, OrderState};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -51,6 +51,8 @@ pub struct Delivery {
     pub handover: Option<Handover>,
     #[serde(default)]
     pub dispute: Option<HandoverDispute>,
+    #[serde(default)]
+    pub incident: Option<TransitIncident>,
 }
 
 impl Delivery {
@@ -82,6 +84,7 @@ impl Delivery {
             reception: self.reception.clone(),
             pickup: self.pickup.clone(),
             handover: self.handover.clone(),
+            incident: self.incident.clone(),
             dispute: self.dispute.clone(),
         })
     }
@@ -171,6 +174,7 @@ pub fn book(conn: &Connection, order_id: Uuid, now: DateTime<Utc>) -> AppResult<
         pickup: None,
         handover: None,
         dispute: None,
+        incident: None,
     };
     save(conn, &delivery)?;
     tracing::info!(order = %order_id, company = company.id, start = %window.start, "transport booked");

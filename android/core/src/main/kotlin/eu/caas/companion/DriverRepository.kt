@@ -9,6 +9,7 @@ import eu.caas.companion.core.DriverActionOutcome
 import eu.caas.companion.core.DriverConflict
 import eu.caas.companion.core.DriverSyncReport
 import eu.caas.companion.core.HandoverCheck
+import eu.caas.companion.core.IncidentKind
 import eu.caas.companion.core.SecretStore
 import eu.caas.companion.core.WedgedAction
 import java.io.File
@@ -55,6 +56,14 @@ class DriverRepository private constructor(private val core: Caas) : DriverServi
     /** Nobody took the car; [call] is what the phone call to the customer gave. */
     override suspend fun reportAbsent(deliveryId: UUID, call: CallOutcome): DriverActionOutcome =
         core.reportAbsent(deliveryId, call)
+
+    /**
+     * Something on the way stops the trip: the car goes back to the dealership with the driver and
+     * the customer is told. [note] is one line of at most 500 characters; a longer one is refused
+     * with `CaasException.Refused` before anything is recorded.
+     */
+    override suspend fun reportIncident(deliveryId: UUID, kind: IncidentKind, note: String?): DriverActionOutcome =
+        core.reportIncident(deliveryId, kind, note)
 
     /**
      * Checks the code the customer shows without recording anything: a scanned QR token is

@@ -8,6 +8,7 @@ import eu.caas.companion.core.DriverActionOutcome
 import eu.caas.companion.core.DriverConflict
 import eu.caas.companion.core.DriverSyncReport
 import eu.caas.companion.core.HandoverCheck
+import eu.caas.companion.core.IncidentKind
 import eu.caas.companion.core.NotificationContent
 import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.OrderSummary
@@ -92,6 +93,8 @@ interface DriverService {
     suspend fun arrive(deliveryId: UUID): DriverActionOutcome
 
     suspend fun reportAbsent(deliveryId: UUID, call: CallOutcome): DriverActionOutcome
+
+    suspend fun reportIncident(deliveryId: UUID, kind: IncidentKind, note: String?): DriverActionOutcome
 
     suspend fun checkHandoverCode(deliveryId: UUID, code: String): HandoverCheck
 

@@ -7,6 +7,8 @@ import eu.caas.companion.core.DriverActionOutcome
 import eu.caas.companion.core.DriverStep
 import eu.caas.companion.core.HandoverPlace
 import eu.caas.companion.core.HandoverRefusal
+import eu.caas.companion.core.IncidentKind
+import eu.caas.companion.core.incidentNoteMaxChars
 import eu.caas.companion.core.OrderState
 import java.util.UUID
 import kotlin.test.assertEquals
@@ -113,6 +115,32 @@ class DeliveryTest {
                 sandbox.handOverAtDealership(order, customer.handoverCode(order).shortCode)
                 val delivered = withTimeout(15_000) { customer.order(order).first { it.summary.state == OrderState.DELIVERED } }
                 assertEquals(HandoverPlace.DEALERSHIP, delivered.delivery?.handover?.place)
+            }
+        }
+    }
+
+    @Test
+    fun `a car stopped on the way goes back to the dealership and the customer reads why`() = runBlocking<Unit> {
+        CaasRepository.open(sandbox.url, journeys.tempDir(), MemorySecretStore()).use { customer ->
+            val (order, pushes) = journeys.bookedCar(customer, "kotlin-${UUID.randomUUID()}@example.com")
+            pushes.use {
+                customer.confirmDeliveryAddress(order)
+                journeys.driverFor(customer, order, journeys.tempDir()).use { driver ->
+                    val job = driver.refresh().single { it.orderId == order }
+                    driver.embark(job.deliveryId, job.vin)
+                    val onTheRoad = driver.deliveries.first { list -> list.any { it.orderId == order && it.state == OrderState.IN_TRANSIT } }
+                    assertEquals(listOf(DriverStep.ARRIVE, DriverStep.REPORT_INCIDENT), onTheRoad.single { it.orderId == order }.steps)
+                    val tooLong = assertFailsWith<CaasException.Rejected> {
+                        driver.reportIncident(job.deliveryId, IncidentKind.DAMAGE, "x".repeat(incidentNoteMaxChars().toInt() + 1))
+                    }
+                    assertEquals("invalid_request", tooLong.code)
+                    assertEquals(DriverActionOutcome.Synced, driver.reportIncident(job.deliveryId, IncidentKind.BREAKDOWN, "gearbox"))
+                }
+                val returned = withTimeout(15_000) { customer.order(order).first { it.summary.state == OrderState.RETURNED_TO_DEALERSHIP } }
+                val incident = assertNotNull(returned.delivery?.incident)
+                assertEquals(IncidentKind.BREAKDOWN, incident.kind)
+                assertEquals("gearbox", incident.note)
+                assertTrue(returned.actions.isEmpty(), "nothing to do until the dealership has the car")
             }
         }
     }

@@ -4,6 +4,7 @@ import eu.caas.companion.core.AssignedDelivery
 import eu.caas.companion.core.DeliveryWindow
 import eu.caas.companion.core.DriverActionOutcome
 import eu.caas.companion.core.DriverStep
+import eu.caas.companion.core.IncidentKind
 import eu.caas.companion.core.OrderState
 import eu.caas.companion.core.PickupPoint
 import java.time.Instant
@@ -27,6 +28,19 @@ class DriverViewModelTest : ViewModelTest() {
         model.arrive(delivery)
         advanceUntilIdle()
         assertEquals(Notice.RecordedOffline(2), model.status.notice.value)
+    }
+
+    @Test
+    fun `an incident on the way goes out with the driver's words and a blank note as none`() = test {
+        val driver = FakeDriver(isSignedIn = true)
+        val model = DriverViewModel(driver)
+        advanceUntilIdle()
+        val onTheRoad = delivery.copy(state = OrderState.IN_TRANSIT, steps = listOf(DriverStep.ARRIVE, DriverStep.REPORT_INCIDENT))
+        model.reportIncident(onTheRoad, IncidentKind.ROAD_CLOSED, "  A-6 closed at km 40 ")
+        model.reportIncident(onTheRoad, IncidentKind.BREAKDOWN, "   ")
+        advanceUntilIdle()
+        assertEquals(listOf(IncidentKind.ROAD_CLOSED to "A-6 closed at km 40", IncidentKind.BREAKDOWN to null), driver.incidents)
+        assertEquals(Notice.Recorded, model.status.notice.value)
     }
 
     @Test

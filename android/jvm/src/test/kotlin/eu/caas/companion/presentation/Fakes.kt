@@ -13,6 +13,7 @@ import eu.caas.companion.core.DriverActionOutcome
 import eu.caas.companion.core.DriverConflict
 import eu.caas.companion.core.DriverSyncReport
 import eu.caas.companion.core.HandoverCheck
+import eu.caas.companion.core.IncidentKind
 import eu.caas.companion.core.NotificationContent
 import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.OrderSummary
@@ -89,6 +90,14 @@ class FakeDriver(override var isSignedIn: Boolean = false) : DriverService {
     override suspend fun arrive(deliveryId: UUID) = outcome
 
     override suspend fun reportAbsent(deliveryId: UUID, call: CallOutcome) = outcome
+
+    /** The incidents reported, as the service received them. */
+    val incidents = mutableListOf<Pair<IncidentKind, String?>>()
+
+    override suspend fun reportIncident(deliveryId: UUID, kind: IncidentKind, note: String?): DriverActionOutcome {
+        incidents += kind to note
+        return outcome
+    }
 
     override suspend fun checkHandoverCode(deliveryId: UUID, code: String) =
         HandoverCheck(UUID.randomUUID(), customerName, Instant.now().plusSeconds(600))

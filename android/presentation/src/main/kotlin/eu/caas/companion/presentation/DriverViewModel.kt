@@ -8,6 +8,7 @@ import eu.caas.companion.core.CallOutcome
 import eu.caas.companion.core.DriverActionOutcome
 import eu.caas.companion.core.DriverConflict
 import eu.caas.companion.core.DriverSyncReport
+import eu.caas.companion.core.IncidentKind
 import eu.caas.companion.core.WedgedAction
 import java.util.UUID
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -70,6 +71,11 @@ class DriverViewModel(private val driver: DriverService) : ViewModel() {
 
     fun reportAbsent(delivery: AssignedDelivery, call: CallOutcome) =
         status.run(viewModelScope) { outcome(driver.reportAbsent(delivery.deliveryId, call)) }
+
+    /** A blank [note] is no note. */
+    fun reportIncident(delivery: AssignedDelivery, kind: IncidentKind, note: String) = status.run(viewModelScope) {
+        outcome(driver.reportIncident(delivery.deliveryId, kind, note.trim().ifEmpty { null }))
+    }
 
     /** Checks the scanned or typed code, then hands the car over only if it checks out. */
     fun handOver(delivery: AssignedDelivery, code: String) = status.run(viewModelScope) {

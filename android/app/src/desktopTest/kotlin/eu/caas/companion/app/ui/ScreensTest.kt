@@ -21,6 +21,7 @@ import androidx.lifecycle.compose.LocalLifecycleOwner
 import eu.caas.companion.core.AssignedDelivery
 import eu.caas.companion.core.DeliveryWindow
 import eu.caas.companion.core.DriverStep
+import eu.caas.companion.core.IncidentKind
 import eu.caas.companion.core.OrderState
 import eu.caas.companion.core.OrderSummary
 import eu.caas.companion.core.PaymentProgress
@@ -148,6 +149,27 @@ class ScreensTest {
         driver.customerName = "Ana Gil"
         runOnIdle { model.scanned("qr-token") }
         awaitText("Entregado a Ana Gil.")
+    }
+
+    @Test
+    fun `a driver stopped on the way reports the closed road with a note`() = runComposeUiTest {
+        val driver = FakeDriver(isSignedIn = true)
+        driver.deliveries.value = listOf(
+            AssignedDelivery(
+                UUID.randomUUID(), UUID.randomUUID(), OrderState.IN_TRANSIT, 1u,
+                DeliveryWindow(Instant.parse("2026-03-12T10:00:00Z"), Instant.parse("2026-03-12T12:00:00Z")),
+                "VF1AB000000000001", "1234 KLM", "urban-ev", "Ana García", "+34600000001", "Calle Mayor 1", true,
+                PickupPoint("CaaS Madrid Centro", "Calle 2", "9-18"), 0u, listOf(DriverStep.ARRIVE, DriverStep.REPORT_INCIDENT),
+            ),
+        )
+        show { DriverScreen(DriverViewModel(driver)) {} }
+        onNodeWithText("Incidencia").performClick()
+        onNodeWithText("¿Qué detiene el viaje?").assertExists()
+        onNodeWithText("Qué ha pasado (opcional)").performTextInput("A-6 cortada en el km 40")
+        onNodeWithText("Carretera cortada").performClick()
+        waitForIdle()
+        assertEquals(listOf<Pair<IncidentKind, String?>>(IncidentKind.ROAD_CLOSED to "A-6 cortada en el km 40"), driver.incidents)
+        onNodeWithText("¿Qué detiene el viaje?").assertDoesNotExist()
     }
 
     @Test

@@ -1,5 +1,6 @@
 package eu.caas.companion.app.ui
 
+import androidx.compose.foundation.layout.Column
 import androidx.compose.foundation.layout.Row
 import androidx.compose.material3.AlertDialog
 import androidx.compose.material3.Button
@@ -19,6 +20,8 @@ import eu.caas.companion.app.R
 import eu.caas.companion.core.AssignedDelivery
 import eu.caas.companion.core.CallOutcome
 import eu.caas.companion.core.DriverStep
+import eu.caas.companion.core.IncidentKind
+import eu.caas.companion.core.incidentNoteMaxChars
 import eu.caas.companion.presentation.DriverViewModel
 
 /**
@@ -33,6 +36,7 @@ fun DriverScreen(viewModel: DriverViewModel, scan: (prompt: String) -> Unit) {
     val conflicts by viewModel.conflicts.collectAsStateWithLifecycle()
     val held by viewModel.held.collectAsStateWithLifecycle()
     var absent by remember { mutableStateOf<AssignedDelivery?>(null) }
+    var stopped by remember { mutableStateOf<AssignedDelivery?>(null) }
     val scanVin = text(R.string.scan_vin)
     val scanCode = text(R.string.scan_code)
     Screen(text(R.string.driver_title), viewModel.status) {
@@ -71,6 +75,7 @@ fun DriverScreen(viewModel: DriverViewModel, scan: (prompt: String) -> Unit) {
                                 Text(text(R.string.step_load))
                             }
                             DriverStep.ARRIVE -> Button({ viewModel.arrive(delivery) }) { Text(text(R.string.step_arrived)) }
+                            DriverStep.REPORT_INCIDENT -> OutlinedButton({ stopped = delivery }) { Text(text(R.string.step_incident)) }
                             DriverStep.REPORT_ABSENT -> OutlinedButton({ absent = delivery }) { Text(text(R.string.step_absent)) }
                             DriverStep.CONFIRM_HANDOVER -> Button({
                                 viewModel.scanFor(delivery, DriverViewModel.ScanPurpose.HANDOVER_CODE)
@@ -91,6 +96,42 @@ fun DriverScreen(viewModel: DriverViewModel, scan: (prompt: String) -> Unit) {
             viewModel.reportAbsent(delivery, call)
         }
     }
+    stopped?.let { delivery ->
+        IncidentDialog(onDismiss = { stopped = null }) { kind, note ->
+            stopped = null
+            viewModel.reportIncident(delivery, kind, note)
+        }
+    }
+}
+
+/** What stops the trip, with the driver's words for the customer and the dealership. */
+@Composable
+private fun IncidentDialog(onDismiss: () -> Unit, onReport: (IncidentKind, String) -> Unit) {
+    var note by remember { mutableStateOf("") }
+    val maxIncidentNote = remember { incidentNoteMaxChars().toInt() }
+    AlertDialog(
+        onDismissRequest = onDismiss,
+        title = { Text(text(R.string.incident_title)) },
+        text = {
+            Column {
+                Text(text(R.string.incident_text))
+                OutlinedTextField(
+                    note,
+                    { note = it.replace('\n', ' ').take(maxIncidentNote) },
+                    label = { Text(text(R.string.incident_note)) },
+                    singleLine = true,
+                )
+            }
+        },
+        confirmButton = {
+            Column {
+                listOf(IncidentKind.BREAKDOWN, IncidentKind.DAMAGE, IncidentKind.ROAD_CLOSED).forEach { kind ->
+                    TextButton({ onReport(kind, note) }) { Text(incidentName(kind)) }
+                }
+            }
+        },
+        dismissButton = { TextButton(onDismiss) { Text(text(R.string.cancel)) } },
+    )
 }
 
 /** The eight digits, for a customer whose QR code will not scan (checked by the platform). */

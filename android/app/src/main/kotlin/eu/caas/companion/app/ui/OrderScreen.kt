@@ -50,6 +50,13 @@ fun OrderScreen(viewModel: OrderViewModel, open: (OrderPage) -> Unit) {
         detail.delivery?.let { delivery ->
             Section(text(R.string.section_delivery))
             Text(text(R.string.delivery_line, delivery.company.name, Dates.window(delivery.window)))
+            delivery.incident?.let { incident ->
+                val note = incident.note
+                Text(
+                    if (note == null) text(R.string.delivery_incident, Dates.moment(incident.at), incidentName(incident.kind))
+                    else text(R.string.delivery_incident_note, Dates.moment(incident.at), incidentName(incident.kind), note),
+                )
+            }
             delivery.pickup?.let { Text(text(R.string.delivery_pickup, it.dealership, it.address, it.openingHours)) }
             delivery.handover?.let { Text(text(R.string.delivery_handed_over, Dates.moment(it.at), it.by)) }
         }

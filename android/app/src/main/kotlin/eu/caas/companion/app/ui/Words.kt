@@ -6,6 +6,7 @@ import androidx.compose.ui.text.intl.LocaleList
 import eu.caas.companion.app.R
 import eu.caas.companion.core.DriverStep
 import eu.caas.companion.core.HandoverRefusal
+import eu.caas.companion.core.IncidentKind
 import eu.caas.companion.core.OrderState
 import eu.caas.companion.core.PairingFailure
 import eu.caas.companion.core.PaymentRefusal
@@ -33,8 +34,20 @@ fun stepName(step: DriverStep): String = text(
     when (step) {
         DriverStep.EMBARK -> R.string.step_name_embark
         DriverStep.ARRIVE -> R.string.step_name_arrive
+        DriverStep.REPORT_INCIDENT -> R.string.step_name_incident
         DriverStep.REPORT_ABSENT -> R.string.step_name_absent
         DriverStep.CONFIRM_HANDOVER -> R.string.step_name_handover
+    },
+)
+
+/** What stopped a car on the way, in the person's words. */
+@Composable
+fun incidentName(kind: IncidentKind): String = text(
+    when (kind) {
+        IncidentKind.BREAKDOWN -> R.string.incident_breakdown
+        IncidentKind.DAMAGE -> R.string.incident_damage
+        IncidentKind.ROAD_CLOSED -> R.string.incident_road_closed
+        IncidentKind.UNKNOWN -> R.string.incident_unknown
     },
 )
 
