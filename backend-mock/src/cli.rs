@@ -46,6 +46,11 @@ pub struct ServeArgs {
     /// working (the phone asks for new ones).
     #[arg(long, env = "CAAS_PAIRING_KEY", value_parser = parse_seed, hide_env_values = true)]
     pub pairing_key: Option<[u8; 32]>,
+    /// Seed (32 bytes, base64url) of the key that signs the orders' records. Without it the key
+    /// kept in the database is used (made at its first start), so phones that pinned it keep
+    /// checking records after a restart.
+    #[arg(long, env = "CAAS_RECORD_KEY", value_parser = parse_seed, hide_env_values = true)]
+    pub record_key: Option<[u8; 32]>,
     /// Hours a customer has to make the final payment once the car is ready.
     #[arg(long, value_name = "HOURS", default_value_t = 7 * 24)]
     pub payment_window_hours: u64,
@@ -86,6 +91,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = MockConfig {
         handover_key_seed: args.handover_key.unwrap_or(config.handover_key_seed),
         pairing_key_seed: args.pairing_key.unwrap_or(config.pairing_key_seed),
+        record_key_seed: args.record_key.or(config.record_key_seed),
         ..config
     };
     let mock = start(config).await?;

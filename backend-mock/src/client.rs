@@ -139,6 +139,12 @@ impl SandboxClient {
         self.http.get(&format!("/v1/sandbox/orders/{order}/events")).await
     }
 
+    /// Plays a platform rewriting its own history: the event at `version` is dated a day earlier
+    /// and the record chained and signed again from there.
+    pub async fn rewrite_history(&self, order: Uuid, version: u64) -> ClientResult<OrderEvent> {
+        self.http.post(&format!("/v1/sandbox/orders/{order}/history/rewrite"), &json!({ "version": version })).await
+    }
+
     /// Moves the platform's clock forward by `seconds`; reminders and lost reservations that became
     /// due are applied before it returns.
     pub async fn advance_clock(&self, seconds: i64) -> ClientResult<Value> {

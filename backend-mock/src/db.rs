@@ -7,9 +7,10 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rusqlite::Connection;
+use caas_protocol::record::{Chain, RecordHash};
+use rusqlite::{Connection, OptionalExtension as _};
 
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS dealerships (
@@ -92,7 +93,9 @@ CREATE TABLE IF NOT EXISTS orders (
     registration_details TEXT,
     -- Which advertising key of this owner the car uses: raised at every revoked phone key, so
     -- a phone whose key was revoked no longer recognises the car.
-    advertising_generation INTEGER NOT NULL DEFAULT 0
+    advertising_generation INTEGER NOT NULL DEFAULT 0,
+    -- The hash of the order's last event, which the next one links to (base64url).
+    head_hash TEXT
 );
 CREATE INDEX IF NOT EXISTS orders_by_customer ON orders(customer_id);
 -- The cars themselves. A car belongs to one purchase record at a time; when its customer does not
@@ -255,6 +258,12 @@ CREATE TABLE IF NOT EXISTS devices (
     token TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+-- The seeds of the platform's own long-lived signing keys that were not given at start, so a
+-- restart keeps them (a production platform keeps them in an HSM).
+CREATE TABLE IF NOT EXISTS platform_keys (
+    name TEXT PRIMARY KEY,
+    seed BLOB NOT NULL
+) WITHOUT ROWID;
 -- Every push, email and SMS the platform sent, for the sandbox to read.
 CREATE TABLE IF NOT EXISTS outbound_messages (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -314,6 +323,9 @@ WHERE status IN ('pending', 'requires_action', 'processing', 'succeeded')
 /// Upgrades a version 1 to 5 database: the advertising key generation of each owner.
 const UPGRADE_TO_6: &str = "ALTER TABLE orders ADD COLUMN advertising_generation INTEGER NOT NULL DEFAULT 0;";
 
+/// Upgrades a version 1 to 6 database: the head of each order's chain, filled by [`chain_logs`].
+const UPGRADE_TO_7: &str = "ALTER TABLE orders ADD COLUMN head_hash TEXT;";
+
 /// Fills the orders' own registration details from their customers, once the new tables exist.
 const BACKFILL_TO_5: &str = r#"
 UPDATE orders SET registration_details = (
@@ -345,6 +357,9 @@ pub enum DbError {
     Sqlite(#[from] rusqlite::Error),
     #[error("database schema version {found} is newer than this mock ({supported})")]
     TooNew { found: i64, supported: i64 },
+    /// A stored value an upgrade cannot carry over.
+    #[error("the database cannot be upgraded: {0}")]
+    Upgrade(String),
 }
 
 /// The shared database handle.
@@ -376,6 +391,9 @@ impl Db {
         if (1..6).contains(&found) {
             conn.execute_batch(UPGRADE_TO_6)?;
         }
+        if (1..7).contains(&found) {
+            conn.execute_batch(UPGRADE_TO_7)?;
+        }
         if found == 5 {
             // Older versions dropped the table above; the schema makes it anew.
             conn.execute_batch("ALTER TABLE handover_codes ADD COLUMN superseded_at TEXT;")?;
@@ -383,6 +401,9 @@ impl Db {
         conn.execute_batch(SCHEMA)?;
         if (1..5).contains(&found) {
             conn.execute_batch(BACKFILL_TO_5)?;
+        }
+        if (1..7).contains(&found) {
+            chain_logs(&conn)?;
         }
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
@@ -396,12 +417,141 @@ impl Db {
     }
 }
 
+/// The seed of the platform key `name`: the one given, else the one kept in the database, made
+/// and kept at the first start.
+pub fn platform_seed(conn: &Connection, name: &str, given: Option<[u8; 32]>) -> Result<[u8; 32], DbError> {
+    if let Some(seed) = given {
+        return Ok(seed);
+    }
+    let kept: Option<Vec<u8>> =
+        conn.query_row("SELECT seed FROM platform_keys WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+    if let Some(seed) = kept.and_then(|s| <[u8; 32]>::try_from(s).ok()) {
+        return Ok(seed);
+    }
+    let seed = crate::random_seed();
+    conn.execute(
+        "INSERT OR REPLACE INTO platform_keys (name, seed) VALUES (?1, ?2)",
+        rusqlite::params![name, seed.to_vec()],
+    )?;
+    Ok(seed)
+}
+
+/// Links the events of every order written before the record chain, once, in one transaction:
+/// each event gains the hash of the one before it and each order the hash of its last event.
+fn chain_logs(conn: &Connection) -> Result<(), DbError> {
+    let tx = conn.unchecked_transaction()?;
+    let orders: Vec<String> = tx
+        .prepare("SELECT id FROM orders WHERE head_hash IS NULL")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for order in orders {
+        let id = uuid::Uuid::parse_str(&order).map_err(|e| DbError::Upgrade(format!("order id {order}: {e}")))?;
+        relink(&tx, id, 1, |_, _| {})?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Links an order's events again from version `from` on, after `edit` changed them: each gains
+/// the hash of the one before it, and the order the hash of its last. The events before `from`
+/// are taken as they are. Used once to chain logs written before the chain, and by the sandbox to
+/// play a platform rewriting its own history.
+pub(crate) fn relink(
+    conn: &Connection,
+    order: uuid::Uuid,
+    from: u64,
+    mut edit: impl FnMut(u64, &mut serde_json::Value),
+) -> Result<Chain, DbError> {
+    let broken = |version: u64, e: &dyn std::fmt::Display| DbError::Upgrade(format!("event {version} of {order}: {e}"));
+    let read =
+        |body: String, version: u64| serde_json::from_str::<serde_json::Value>(&body).map_err(|e| broken(version, &e));
+    let before = from.saturating_sub(1);
+    let mut chain = match conn
+        .query_row(
+            "SELECT body FROM order_events WHERE order_id = ?1 AND version = ?2",
+            rusqlite::params![order.to_string(), before],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+    {
+        Some(body) => {
+            let hash = RecordHash::of_event(&read(body, before)?).map_err(|e| broken(before, &e))?;
+            Chain::resume(order, before, hash)
+        }
+        None => Chain::new(order),
+    };
+    let events: Vec<(u64, String)> = conn
+        .prepare("SELECT version, body FROM order_events WHERE order_id = ?1 AND version >= ?2 ORDER BY version")?
+        .query_map(rusqlite::params![order.to_string(), from], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (version, body) in events {
+        let mut event = read(body, version)?;
+        edit(version, &mut event);
+        event["prev"] = serde_json::Value::String(chain.head().to_text());
+        chain.link(&event).map_err(|e| broken(version, &e))?;
+        conn.execute(
+            "UPDATE order_events SET body = ?3 WHERE order_id = ?1 AND version = ?2",
+            rusqlite::params![order.to_string(), version, event.to_string()],
+        )?;
+    }
+    if chain.version() > 0 {
+        conn.execute(
+            "UPDATE orders SET head_hash = ?2 WHERE id = ?1",
+            rusqlite::params![order.to_string(), chain.head().to_text()],
+        )?;
+    }
+    Ok(chain)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_version_5_database_gains_the_columns_of_version_6() {
+    fn a_version_6_log_is_chained_once_and_reads_back_as_evidence() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("mock.sqlite3");
+        let order = uuid::Uuid::new_v4();
+        {
+            let db = Db::open(&path).expect("new database");
+            let conn = db.lock();
+            conn.execute_batch(&format!(
+                "INSERT INTO dealerships VALUES ('d', 'D', 'ES', 'Madrid');
+                 INSERT INTO customers (id, email, name, country) VALUES ('c', 'c@example.com', 'C', 'ES');
+                 INSERT INTO orders (id, customer_id, dealership_id, state, version, configuration, delivery_locality,
+                                     created_at, updated_at)
+                 VALUES ('{order}', 'c', 'd', 'order_placed', 2, '{{}}', 'Madrid', 'now', 'now');
+                 INSERT INTO order_events VALUES ('{order}', 1, '{e1}', '{{\"order_id\":\"{order}\",\"version\":1,\"type\":\"a\"}}');
+                 INSERT INTO order_events VALUES ('{order}', 2, '{e2}', '{{\"order_id\":\"{order}\",\"version\":2,\"type\":\"b\"}}');
+                 ALTER TABLE orders DROP COLUMN head_hash;
+                 PRAGMA user_version = 6;",
+                e1 = uuid::Uuid::new_v4(),
+                e2 = uuid::Uuid::new_v4(),
+            ))
+            .expect("as version 6 left it");
+        }
+        let db = Db::open(&path).expect("upgraded");
+        let conn = db.lock();
+        let bodies: Vec<String> = conn
+            .prepare("SELECT body FROM order_events ORDER BY version")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("events");
+        let mut chain = Chain::new(order);
+        for body in &bodies {
+            chain.link(&serde_json::from_str(body).expect("json")).expect("each event links to the one before");
+        }
+        let head: String = conn.query_row("SELECT head_hash FROM orders", [], |r| r.get(0)).expect("head");
+        assert_eq!(head, chain.head().to_text());
+        drop(conn);
+        drop(db);
+        let again = Db::open(&path).expect("opened again");
+        let unchanged: String =
+            again.lock().query_row("SELECT body FROM order_events WHERE version = 2", [], |r| r.get(0)).expect("event");
+        assert_eq!(unchanged, bodies[1], "chained once");
+    }
+
+    #[test]
+    fn a_version_5_database_gains_the_columns_of_versions_6_and_7() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("mock.sqlite3");
         {
@@ -409,6 +559,7 @@ mod tests {
             let conn = db.lock();
             conn.execute_batch(
                 "ALTER TABLE orders DROP COLUMN advertising_generation;
+                 ALTER TABLE orders DROP COLUMN head_hash;
                  ALTER TABLE handover_codes DROP COLUMN superseded_at;
                  PRAGMA user_version = 5;",
             )

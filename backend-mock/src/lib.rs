@@ -63,6 +63,10 @@ pub struct MockConfig {
     /// Seed every pairing key derives from: the platform's grant key, each car's identity and
     /// advertising keys.
     pub pairing_key_seed: [u8; 32],
+    /// Seed of the Ed25519 key that signs the head of every order's record. Without one, the key
+    /// is kept in the database (made at its first start), so phones that pinned it keep checking
+    /// records across restarts.
+    pub record_key_seed: Option<[u8; 32]>,
 }
 
 /// The default time to pay: a week.
@@ -85,6 +89,7 @@ impl MockConfig {
             gateway_webhook_secret: random_webhook_secret(),
             handover_key_seed: random_seed(),
             pairing_key_seed: random_seed(),
+            record_key_seed: None,
         }
     }
 }
@@ -202,6 +207,11 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
         clock,
         handover: platform::delivery::HandoverDesk::new(&config.handover_key_seed),
         codes: auth::CodeKey::derive(&config.handover_key_seed, "caas sign-in code digest"),
+        record: Arc::new(caas_protocol::record::RecordSigner::from_seed(&db::platform_seed(
+            &db.lock(),
+            "record",
+            config.record_key_seed,
+        )?)),
         fleet,
         driver_faults: Arc::default(),
         inbox: inbox::Inbox::default(),

@@ -382,12 +382,13 @@ const PAGE: usize = caas_core::protocol::api::MAX_EVENTS_PER_PAGE as usize;
 
 /// A log as the phone receives it.
 fn synthetic_events(order: Uuid, count: u64) -> Vec<store::ReceivedEvent> {
-    (1..=count)
+    let mut events = (1..=count)
         .map(|version| OrderEvent {
             event_id: Uuid::now_v7(),
             order_id: order,
             version,
             occurred_at: Utc::now(),
+            prev: None,
             kind: if version == 1 {
                 EventKind::StateChanged { from: None, to: OrderState::SaleRegistered, by: Actor::Dealership }
             } else {
@@ -398,7 +399,9 @@ fn synthetic_events(order: Uuid, count: u64) -> Vec<store::ReceivedEvent> {
             },
         })
         .map(store::ReceivedEvent::from)
-        .collect()
+        .collect::<Vec<_>>();
+    store::fixtures::relink(&mut events);
+    events
 }
 
 fn sync_ingest() -> anyhow::Result<Throughput> {

@@ -88,6 +88,11 @@ pub enum CaasError {
     /// Pairing with the car did not finish; `failure` says what the customer can do.
     #[error("pairing failed ({failure:?}): {reason}")]
     Pairing { failure: PairingFailure, reason: String },
+    /// The platform's record of the order does not follow from the history on this phone (an
+    /// event changed, removed or inserted, or not signed by the platform's key): none of it was
+    /// taken and the phone keeps what it had. The customer should contact the dealership.
+    #[error("the record of order {order_id} was refused: {reason}")]
+    HistoryRewritten { order_id: uuid::Uuid, reason: String },
     /// Local storage or secret storage failed, or the platform answered something this app
     /// cannot read; nothing the user can fix but a report (the log has the whole chain).
     #[error("internal error: {reason}")]
@@ -113,6 +118,10 @@ impl From<CoreError> for CaasError {
             CoreError::HandoverRefused(refusal) => CaasError::HandoverRefused { refusal, reason: refusal.to_string() },
             CoreError::PendingActions(count) => CaasError::PendingActions { count },
             CoreError::Pairing { failure, message } => CaasError::Pairing { failure, reason: message },
+            CoreError::HistoryRewritten { order_id, reason } => {
+                tracing::error!(order = %order_id, %reason, "the platform's record was refused");
+                CaasError::HistoryRewritten { order_id, reason: reason.to_string() }
+            }
             other @ (CoreError::Protocol(_) | CoreError::Storage(_) | CoreError::Secrets(_)) => {
                 let reason = other.chain();
                 tracing::error!(%reason, "internal error");

@@ -11,6 +11,7 @@ mod error;
 mod foreign;
 mod logging;
 mod pairing;
+mod purchase_record;
 mod records;
 mod types;
 
@@ -22,6 +23,7 @@ pub use error::CaasError;
 pub use foreign::{DeliveriesListener, OrderListener, OrdersListener, PushListener, SecretStore, SecretStoreError};
 pub use logging::{LogLevel, LogSink, install_log_sink};
 pub use pairing::*;
+pub use purchase_record::*;
 pub use records::*;
 
 use caas_core::NotificationContent;

@@ -8,6 +8,7 @@ mod demo;
 mod driver;
 mod pair;
 mod pay;
+mod record;
 mod render;
 
 use std::path::PathBuf;
@@ -74,6 +75,11 @@ enum Command {
     Pair(pair::PairArgs),
     /// Revoke one of your car's phone keys (listed by `caas timeline`), e.g. of a lost phone.
     RevokeKey { order: Uuid, grant: Uuid },
+    /// An order's purchase record as evidence: export it signed, check one offline.
+    Record {
+        #[command(subcommand)]
+        command: record::RecordCommand,
+    },
     /// The driver role: deliveries and every action at the car, also without signal.
     Driver {
         #[command(subcommand)]
@@ -116,6 +122,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Delivery { command } => app().delivery(command).await,
         Command::Pair(args) => app().pair(args).await,
         Command::RevokeKey { order, grant } => app().revoke_key(order, grant).await,
+        Command::Record { command } => app().record(command).await,
         Command::Driver { command } => app().driver(command).await,
         Command::Sandbox { sandbox_token, command } => pay::sandbox(&cli.backend, sandbox_token, command).await,
     }

@@ -217,6 +217,32 @@ async fn a_customer_follows_an_order_from_the_terminal() {
     assert!(!sync.status.success());
     assert!(String::from_utf8_lossy(&sync.stderr).contains("offline"));
 
+    // The purchase record, exported offline and checked with the key pinned at the first sync;
+    // a copy with one event changed, or a key that is not the platform's, does not check out.
+    let file = dir.path().join("record.json");
+    let path = file.to_str().expect("path");
+    let exported = run(&url, &data, &["record", "export", &order_id, "--out", path]);
+    assert!(exported.status.success(), "{}", text(&exported));
+    let verified = run(&url, &data, &["record", "verify", path, "--json"]);
+    assert!(verified.status.success(), "{}", text(&verified));
+    let verdict: Value = serde_json::from_slice(&verified.stdout).expect("one JSON document");
+    assert_eq!(
+        (verdict["valid"].as_bool(), verdict["events"].as_u64()),
+        (Some(true), Some(4)),
+        "three states and an estimate"
+    );
+    let mut record: Value = serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
+    record["events"][1]["occurred_at"] = json!("2020-01-01T00:00:00Z");
+    let changed = dir.path().join("changed.json");
+    std::fs::write(&changed, record.to_string()).expect("write");
+    let refused = run(&url, &data, &["record", "verify", changed.to_str().expect("path")]);
+    assert!(!refused.status.success());
+    assert!(text(&refused).contains("rewritten"), "{}", text(&refused));
+    let impostor = "A".repeat(43);
+    let wrong_key = run(&url, &data, &["record", "verify", path, "--key", &impostor]);
+    assert!(!wrong_key.status.success());
+    assert!(text(&wrong_key).contains("not by the platform's key"), "{}", text(&wrong_key));
+
     let signed_out = run(&url, &data, &["sign-out"]);
     assert!(signed_out.status.success());
     let after = run(&url, &data, &["orders"]);

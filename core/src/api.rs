@@ -12,6 +12,7 @@ use caas_protocol::delivery::{
 };
 use caas_protocol::pairing::api::{GrantRequest, GrantView, LinkRequest};
 use caas_protocol::payment::{CardDetails, IDEMPOTENCY_KEY_HEADER, PayRequest, Payment, PaymentMethod, PaymentsConfig};
+use caas_protocol::record::{RecordKey, SignedHead};
 use futures_util::StreamExt as _;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::Serialize;
@@ -101,6 +102,11 @@ impl ApiClient {
 
     pub async fn events_after(&self, token: &str, id: Uuid, after: u64) -> Result<ReceivedPage> {
         self.get(token, &format!("v1/orders/{id}/events?after={after}")).await
+    }
+
+    /// The key the platform signs records with; needs no session.
+    pub async fn record_key(&self) -> Result<RecordKey> {
+        json(send(self.request(Method::GET, "v1/record/key", None)?).await?).await
     }
 
     pub async fn register_device(&self, token: &str, request: &RegisterDeviceRequest) -> Result<DeviceView> {
@@ -271,6 +277,8 @@ fn transport(error: reqwest::Error) -> CaasError {
 pub struct ReceivedPage {
     pub events: Vec<ReceivedEvent>,
     pub latest_version: u64,
+    #[serde(default)]
+    pub head: Option<SignedHead>,
 }
 
 /// Turns an error status into the matching error, reading the API's error body.

@@ -51,6 +51,11 @@ pub enum CaasError {
     /// The payment did not go through, for a reason the customer can act on; nothing was charged.
     #[error("payment refused ({refusal:?}): {message}")]
     PaymentRefused { refusal: PaymentRefusal, message: String },
+    /// The platform's record of an order does not follow from the history this phone holds (an
+    /// event changed, removed or inserted, or a head not signed by the platform's key): nothing
+    /// of it was taken, and the phone keeps what it had.
+    #[error("the platform's record of order {order_id} was refused: {reason}")]
+    HistoryRewritten { order_id: uuid::Uuid, reason: caas_protocol::record::RecordError },
     /// Pairing with the car did not finish; `failure` says what the customer can do.
     #[error("pairing failed ({failure:?}): {message}")]
     Pairing { failure: PairingFailure, message: String },

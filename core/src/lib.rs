@@ -13,6 +13,7 @@ mod notification;
 mod pairing;
 mod payments;
 mod push_stream;
+mod record;
 mod secrets;
 mod snapshot;
 mod sse;

@@ -1,13 +1,19 @@
 //! Catching up with the platform: a push names an order, the core fetches that order's events
-//! after its cursor and applies them in one transaction, then tells the listeners.
+//! after its cursor and applies them in one transaction, then tells the listeners. Each page's
+//! events must link to the cached chain and its signed head must name them, under the platform's
+//! record key pinned at the first sync; otherwise the page is refused whole.
 
 use caas_protocol::push::PushHint;
+use caas_protocol::record::{RecordError, RecordKey};
 use uuid::Uuid;
 
 use crate::client::Caas;
 use crate::error::{CaasError, Result};
 use crate::store;
 use crate::updates::{Change, PushOutcome};
+
+/// Where the platform's record key is pinned.
+pub(crate) const RECORD_KEY_META: &str = "record.key";
 
 /// What a full sync did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,7 +60,15 @@ impl Caas {
     pub async fn sync_order(&self, id: Uuid) -> Result<usize> {
         let token = self.token().await?;
         let _one_sync_at_a_time = self.inner.sync_lock.lock().await;
-        let mut cursor = self.inner.store.read(move |conn| store::cursor(conn, id)).await?;
+        let key = self.record_key().await?;
+        let (mut cursor, anchored) =
+            self.inner.store.read(move |conn| Ok((store::cursor(conn, id)?, store::is_anchored(conn, id)?))).await?;
+        // Events cached before the chain cannot be checked: the whole record is taken again, and
+        // replaces them in the transaction of its first page.
+        let mut forget = !anchored;
+        if forget {
+            cursor = 0;
+        }
         let mut new_events = 0;
         let mut first_page = true;
         loop {
@@ -65,16 +79,25 @@ impl Caas {
             first_page = false;
             let events = page.events;
             let got = events.len();
+            let head = page.head.ok_or_else(|| unsigned(id))?;
+            let key = key.clone();
             let applied = self
                 .inner
                 .store
                 .write(move |tx| {
+                    if forget {
+                        store::forget_log(tx, id)?;
+                    }
                     if let Some(details) = &details {
                         store::upsert_details(tx, details)?;
                     }
-                    store::apply_events(tx, id, &events)
+                    let applied = store::apply_events(tx, id, &events)?;
+                    store::check_head(tx, id, &head, &key)?;
+                    Ok(applied)
                 })
-                .await?;
+                .await
+                .inspect_err(|error| refused(id, error))?;
+            forget = false;
             new_events += applied.new_events;
             if applied.gap {
                 return Err(CaasError::Protocol(format!("the platform's log of order {id} has a gap").into()));
@@ -86,6 +109,18 @@ impl Caas {
         }
         self.notify(Change::Order(id));
         Ok(new_events)
+    }
+
+    /// The platform's record key: the one pinned at the first sync, or the platform's now, pinned.
+    pub(crate) async fn record_key(&self) -> Result<RecordKey> {
+        if let Some(pinned) = self.pinned_record_key().await? {
+            return Ok(pinned);
+        }
+        let key = self.inner.api.record_key().await?;
+        let text = serde_json::to_string(&key).map_err(crate::error::StorageError::from)?;
+        self.inner.store.write(move |tx| store::set_meta(tx, RECORD_KEY_META, &text)).await?;
+        tracing::info!(key_id = %key.key_id, "the platform's record key is pinned");
+        Ok(key)
     }
 
     /// Brings every order of the customer up to date. Offline, this fails with
@@ -100,10 +135,46 @@ impl Caas {
         let mut report = SyncReport { orders: remote.len(), new_events: 0 };
         for order in remote {
             let cached = local.iter().find(|o| o.details.id == order.id).map_or(0, |o| o.cursor);
-            if order.version > cached || cached == 0 {
-                report.new_events += self.sync_order(order.id).await?;
-            }
+            report.new_events += if order.version > cached || cached == 0 {
+                self.sync_order(order.id).await?
+            } else {
+                self.check_record(order.id).await?
+            };
         }
         Ok(report)
+    }
+
+    /// Checks that the platform still signs the history this phone holds of an order with nothing
+    /// new: a rewrite that added nothing is caught at the next sync too. Events that arrived
+    /// meanwhile are synced as usual; returns how many.
+    async fn check_record(&self, id: Uuid) -> Result<usize> {
+        let token = self.token().await?;
+        let key = self.record_key().await?;
+        let cursor = self.inner.store.read(move |conn| store::cursor(conn, id)).await?;
+        let page = self.inner.api.events_after(&token, id, cursor).await?;
+        if !page.events.is_empty() {
+            return self.sync_order(id).await;
+        }
+        let head = page.head.ok_or_else(|| unsigned(id))?;
+        self.inner
+            .store
+            .write(move |tx| store::check_head(tx, id, &head, &key))
+            .await
+            .inspect_err(|e| refused(id, e))?;
+        Ok(0)
+    }
+}
+
+fn unsigned(order_id: Uuid) -> CaasError {
+    CaasError::HistoryRewritten {
+        order_id,
+        reason: RecordError::Malformed("the platform did not sign the record".into()),
+    }
+}
+
+/// Logs a refused record: the cache keeps its own.
+fn refused(id: Uuid, error: &CaasError) {
+    if let CaasError::HistoryRewritten { reason, .. } = error {
+        tracing::error!(order = %id, %reason, "the platform's record was refused; the cache keeps its own");
     }
 }

@@ -1,6 +1,7 @@
 import CaasCore
 import CaasViewModels
 import SwiftUI
+import UniformTypeIdentifiers
 
 /// The purchase record (*expediente de compra*): the timeline, the factory's estimates marked as
 /// estimates, what is due, the delivery, the phone keys, and the actions the state allows.
@@ -62,6 +63,12 @@ struct OrderView: View {
                         if let handover = delivery.handover { Text("Handed over \(handover.at.formatted()) by \(handover.by)") }
                     }
                 }
+                Section {
+                    ShareLink(item: PurchaseRecord(model: model), preview: SharePreview("Purchase record")) {
+                        Label("Share the purchase record", systemImage: "square.and.arrow.up")
+                    }
+                    if let problem = model.problem { Text(problem.message).font(.footnote) }
+                }
                 if !order.phoneKeys.isEmpty {
                     Section("Phone keys") {
                         ForEach(order.phoneKeys, id: \.grantId) { key in
@@ -106,5 +113,18 @@ struct OrderView: View {
         }
         .navigationTitle(model.order?.summary.basePlatform ?? "")
         .task { await model.run() }
+    }
+}
+
+/// The purchase record as the share sheet takes it: a JSON document, signed by the platform,
+/// exported only when the customer picks where it goes.
+struct PurchaseRecord: Transferable {
+    let model: OrderModel
+
+    static var transferRepresentation: some TransferRepresentation {
+        DataRepresentation(exportedContentType: .json) { record in
+            guard let text = await record.model.purchaseRecord() else { throw CocoaError(.fileWriteUnknown) }
+            return Data(text.utf8)
+        }
     }
 }

@@ -19,6 +19,7 @@ extension Problem {
         case .handoverRefused(let refusal): refusal.message
         case .pairingFailed(let failure): failure.message
         case .unsyncedActions(let count): "\(count) actions are not synced yet. Sync before signing out."
+        case .historyRewritten: "The platform's history of this order no longer matches the one on your phone. Your phone kept its own copy; please contact your dealership."
         case .unexpected: "Something went wrong. Please try again."
         }
     }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::delivery::{CallOutcome, Custody, DeliveryView, DeliveryWindow, Handover, PickupPoint, TransitIncident};
 use crate::lifecycle::{Actor, OrderState};
 use crate::pairing::api::AppLink;
+use crate::record::{RecordHash, SignedHead};
 
 /// Every error the API returns has this shape; `code` is stable and meant for programs, `message`
 /// for people.
@@ -308,6 +309,10 @@ pub struct OrderEvent {
     /// 1 for the first event of an order, then consecutive.
     pub version: u64,
     pub occurred_at: DateTime<Utc>,
+    /// The hash of the order's event before this one (for the first, the order's genesis hash):
+    /// the chain that makes the record evidence (`record`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev: Option<RecordHash>,
     #[serde(flatten)]
     pub kind: EventKind,
 }
@@ -478,6 +483,9 @@ pub struct EventPage {
     pub events: Vec<OrderEvent>,
     /// The order's current version, so a client knows whether more pages follow.
     pub latest_version: u64,
+    /// The platform's signature on the event at `latest_version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<SignedHead>,
 }
 
 /// The most events one page returns.

@@ -177,7 +177,7 @@ pub struct HandoverPublicKey {
     pub public_key: String,
 }
 
-fn key_id(public_key: &[u8]) -> String {
+pub(crate) fn key_id(public_key: &[u8]) -> String {
     digest(&SHA256, public_key).as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -12,6 +12,7 @@ pub mod pairing;
 pub mod payment;
 pub mod projection;
 pub mod push;
+pub mod record;
 pub mod webhook;
 
 pub use lifecycle::{Actor, OrderState, Transition};

@@ -15,10 +15,11 @@ use caas_protocol::api::{
 };
 use caas_protocol::delivery::DriverSession;
 use caas_protocol::push::{PushPlatform, SSE_EVENT};
+use caas_protocol::record::{RecordKey, SignedHead};
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::{Stream, StreamExt};
 use rusqlite::{OptionalExtension, params};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio_stream::wrappers::BroadcastStream;
 use uuid::Uuid;
@@ -321,13 +322,32 @@ pub async fn order_events(
     auth: CustomerAuth,
     Path(id): Path<Uuid>,
     Query(query): Query<EventsQuery>,
-) -> AppResult<Json<EventPage>> {
+) -> AppResult<Json<ServedPage>> {
     let limit = query.limit.unwrap_or(MAX_EVENTS_PER_PAGE).clamp(1, MAX_EVENTS_PER_PAGE);
     let conn = state.db.lock();
     let view = orders::view(&conn, id, Viewer::Customer(auth.customer_id))?;
     let after = i64::try_from(query.after).map_err(|_| AppError::invalid("`after` is beyond any version"))?;
-    let events = orders::events_after(&conn, id, after, limit)?;
-    Ok(Json(EventPage { events, latest_version: view.version }))
+    let events = orders::stored_events_after(&conn, id, after, limit)?;
+    let chain = orders::chain(&conn, id)?;
+    let head = state.record.sign(id, chain.version(), chain.head());
+    Ok(Json(ServedPage { events, latest_version: view.version, head }))
+}
+
+/// An [`EventPage`] with each event exactly as it was stored and hashed: read back through this
+/// version's types, an event written by an older one could gain a defaulted field and no longer
+/// match its hash.
+#[derive(Debug, Serialize)]
+pub struct ServedPage {
+    events: Vec<serde_json::Value>,
+    latest_version: u64,
+    head: SignedHead,
+}
+
+#[utoipa::path(get, path = "/v1/record/key", tag = "customer", responses((status = 200, body = RecordKey)))]
+/// The public key the platform signs every order's record with: what a phone pins, and what
+/// anyone checks an exported record against.
+pub async fn record_key(State(state): State<AppState>) -> Json<RecordKey> {
+    Json(state.record.public_key())
 }
 
 #[utoipa::path(post, path = "/v1/devices", tag = "customer", request_body = RegisterDeviceRequest,

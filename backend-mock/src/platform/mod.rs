@@ -71,6 +71,8 @@ pub struct AppState {
     pub handover: delivery::HandoverDesk,
     /// Keys the stored digests of sign-in codes.
     pub codes: crate::auth::CodeKey,
+    /// Signs the head of every order's record.
+    pub record: Arc<caas_protocol::record::RecordSigner>,
     /// Where the emailed codes arrive, for the sandbox to read.
     pub inbox: crate::inbox::Inbox,
     /// The simulated cars and the grant key they trust.
@@ -145,6 +147,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orders/{id}/pairing/link", post(pairing::link))
         .route("/v1/orders/{id}/pairing/keys/{grant_id}/revoke", post(pairing::revoke_key))
         .route("/v1/payments/config", get(payments::config))
+        .route("/v1/record/key", get(customers::record_key))
         .route("/v1/devices", post(customers::register_device))
         .route("/v1/devices/{id}", delete(customers::remove_device))
         .route("/v1/devices/{id}/stream", get(customers::device_stream))
@@ -165,6 +168,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sandbox/payments/ledger", get(sandbox::payment_ledger))
         .route("/v1/sandbox/orders/{id}/duplicate-charge", post(sandbox::duplicate_charge))
         .route("/v1/sandbox/orders/{id}/events", post(sandbox::append_event))
+        .route("/v1/sandbox/orders/{id}/history/rewrite", post(sandbox::rewrite_history))
         .route("/v1/sandbox/registries/{country}/faults", post(sandbox::registry_faults))
         .route("/v1/sandbox/orders/{id}/handover-code", post(sandbox::handover_code))
         .route("/v1/sandbox/drivers/faults", post(sandbox::driver_faults))

@@ -8,6 +8,7 @@ use caas_protocol::api::{
     RegistrationDetails, VehicleConfiguration,
 };
 use caas_protocol::projection::OrderProjection;
+use caas_protocol::record::{Chain, RecordHash};
 use caas_protocol::{Actor, OrderState};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -101,18 +102,25 @@ pub fn transition(conn: &Connection, id: Uuid, to: OrderState, by: Actor) -> App
     }
 }
 
-/// Appends one event with the next version and applies its effect to the order row.
+/// Appends one event with the next version, linked to the one before it, and applies its effect
+/// to the order row.
 pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEvent> {
-    let version: u64 = conn
-        .query_row("SELECT version FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| AppError::not_found("order"))?;
-    let event =
-        OrderEvent { event_id: Uuid::now_v7(), order_id: id, version: version + 1, occurred_at: Utc::now(), kind };
+    let mut chain = chain(conn, id)?;
+    let event = OrderEvent {
+        event_id: Uuid::now_v7(),
+        order_id: id,
+        version: chain.version() + 1,
+        occurred_at: Utc::now(),
+        prev: Some(chain.head()),
+        kind,
+    };
+    let body = serde_json::to_value(&event)?;
+    let hash = chain.link(&body).map_err(|e| AppError::internal(format!("an event does not link: {e}")))?;
     conn.execute(
         "INSERT INTO order_events (order_id, version, event_id, body) VALUES (?1, ?2, ?3, ?4)",
-        params![id.to_string(), event.version, event.event_id.to_string(), serde_json::to_string(&event)?],
+        params![id.to_string(), event.version, event.event_id.to_string(), body.to_string()],
     )?;
+    conn.execute("UPDATE orders SET head_hash = ?2 WHERE id = ?1", params![id.to_string(), hash.to_text()])?;
     // The summary follows the one rule the phone follows too.
     let mut summary = projection(conn, id)?;
     summary.apply(&event.kind);
@@ -171,6 +179,24 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
         | EventKind::HandoverDisputed { .. } => {}
     }
     Ok(event)
+}
+
+/// The order's chain as far as its log goes.
+pub fn chain(conn: &Connection, id: Uuid) -> AppResult<Chain> {
+    let (version, head): (u64, Option<String>) = conn
+        .query_row("SELECT version, head_hash FROM orders WHERE id = ?1", [id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?
+        .ok_or_else(|| AppError::not_found("order"))?;
+    match head {
+        Some(head) => {
+            let head = RecordHash::from_text(&head).map_err(|e| AppError::internal(format!("a stored head: {e}")))?;
+            Ok(Chain::resume(id, version, head))
+        }
+        None if version == 0 => Ok(Chain::new(id)),
+        None => Err(AppError::internal("the order's log has no chain (the database was not upgraded)")),
+    }
 }
 
 /// The order's summary as its row holds it.
@@ -354,22 +380,34 @@ pub fn list(conn: &Connection, viewer: Viewer<'_>) -> AppResult<Vec<OrderView>> 
     Ok(views)
 }
 
-/// The events of an order strictly after `after`, in version order.
-pub fn events_after(conn: &Connection, id: Uuid, after: i64, limit: u32) -> AppResult<Vec<OrderEvent>> {
+/// The bodies of an order's events strictly after `after`, in version order, as stored.
+fn bodies_after(conn: &Connection, id: Uuid, after: i64, limit: u32) -> AppResult<Vec<String>> {
     let mut stmt =
         conn.prepare("SELECT body FROM order_events WHERE order_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3")?;
     let rows = stmt.query_map(params![id.to_string(), after, limit], |r| r.get::<_, String>(0))?;
-    rows.map(|body| {
-        let event: OrderEvent = serde_json::from_str(&body?)?;
-        if let EventKind::Unknown(unknown) = &event.kind
-            && EventKind::TYPE_NAMES.contains(&unknown.type_name.as_str())
-        {
-            // The platform wrote it: one of its own kinds that it cannot read back is a bug.
-            tracing::error!(order = %id, version = event.version, kind = %unknown.type_name, "an event of the log does not read back");
-        }
-        Ok(event)
-    })
-    .collect()
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The events of an order strictly after `after`, in version order, exactly as stored and hashed.
+pub fn stored_events_after(conn: &Connection, id: Uuid, after: i64, limit: u32) -> AppResult<Vec<serde_json::Value>> {
+    bodies_after(conn, id, after, limit)?.iter().map(|body| Ok(serde_json::from_str(body)?)).collect()
+}
+
+/// The events of an order strictly after `after`, in version order.
+pub fn events_after(conn: &Connection, id: Uuid, after: i64, limit: u32) -> AppResult<Vec<OrderEvent>> {
+    bodies_after(conn, id, after, limit)?
+        .iter()
+        .map(|body| {
+            let event: OrderEvent = serde_json::from_str(body)?;
+            if let EventKind::Unknown(unknown) = &event.kind
+                && EventKind::TYPE_NAMES.contains(&unknown.type_name.as_str())
+            {
+                // The platform wrote it: one of its own kinds that it cannot read back is a bug.
+                tracing::error!(order = %id, version = event.version, kind = %unknown.type_name, "an event of the log does not read back");
+            }
+            Ok(event)
+        })
+        .collect()
 }
 
 #[cfg(test)]

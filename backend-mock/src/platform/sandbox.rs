@@ -349,7 +349,7 @@ fn depth(value: &Value) -> usize {
 }
 
 #[utoipa::path(post, path = "/v1/sandbox/orders/{id}/events", tag = "sandbox",
-    request_body(content = Object, description = "`type` (1 to 64 lowercase letters, digits or `_`, not a type this platform knows) and any other fields but the platform's own (`event_id`, `order_id`, `version`, `occurred_at`); at most 8 KiB and 16 levels deep"),
+    request_body(content = Object, description = "`type` (1 to 64 lowercase letters, digits or `_`, not a type this platform knows) and any other fields but the platform's own (`event_id`, `order_id`, `version`, `occurred_at`, `prev`); at most 8 KiB and 16 levels deep"),
     responses((status = 200, body = OrderEvent, description = "appended; the customer's devices get the push"),
               (status = 404, body = ApiError), (status = 422, body = ApiError)),
     security(("bearer" = [])))]
@@ -372,7 +372,7 @@ pub async fn append_event(
         ));
     }
     if let Some(reserved) =
-        ["event_id", "order_id", "version", "occurred_at"].into_iter().find(|k| body.contains_key(*k))
+        ["event_id", "order_id", "version", "occurred_at", "prev"].into_iter().find(|k| body.contains_key(*k))
     {
         return Err(AppError::invalid(format!("`{reserved}` is the platform's to set")));
     }
@@ -391,6 +391,50 @@ pub async fn append_event(
             Ok((event.clone(), vec![event]))
         })
         .map(Json)
+}
+
+/// Which event a rewrite changes.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RewriteRequest {
+    /// The version of the event to date a day earlier.
+    pub version: u64,
+}
+
+#[utoipa::path(post, path = "/v1/sandbox/orders/{id}/history/rewrite", tag = "sandbox", request_body = RewriteRequest,
+    responses((status = 200, body = OrderEvent, description = "the event as the platform now tells it"),
+              (status = 404, body = ApiError, description = "no such order or event")),
+    security(("bearer" = [])))]
+/// Plays a platform that rewrites its own history: the event at `version` is dated a day earlier
+/// and every event from it on is chained and signed again, so the record is consistent in itself.
+/// A phone that held the old history refuses the new one at its next sync; no push is sent.
+pub async fn rewrite_history(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Path(id): Path<Uuid>,
+    Json(request): Json<RewriteRequest>,
+) -> AppResult<Json<OrderEvent>> {
+    let mut conn = state.db.lock();
+    orders::view(&conn, id, Viewer::Sandbox)?;
+    let chain = orders::chain(&conn, id)?;
+    if request.version == 0 || request.version > chain.version() {
+        return Err(AppError::not_found("event"));
+    }
+    let tx = conn.transaction()?;
+    crate::db::relink(&tx, id, request.version, |version, event| {
+        let earlier = event["occurred_at"]
+            .as_str()
+            .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+            .map(|at| (at - chrono::TimeDelta::days(1)).to_utc());
+        if let (true, Some(earlier)) = (version == request.version, earlier) {
+            event["occurred_at"] = serde_json::json!(earlier);
+        }
+    })
+    .map_err(|e| AppError::internal(e.to_string()))?;
+    let version = i64::try_from(request.version).map_err(|_| AppError::not_found("event"))?;
+    let event = orders::events_after(&tx, id, version - 1, 1)?.pop().ok_or_else(|| AppError::not_found("event"))?;
+    tx.commit()?;
+    tracing::warn!(order = %id, version = request.version, "history rewritten by the sandbox");
+    Ok(Json(event))
 }
 
 #[utoipa::path(post, path = "/v1/sandbox/orders/{id}/duplicate-charge", tag = "sandbox",

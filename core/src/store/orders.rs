@@ -2,17 +2,20 @@
 //!
 //! Events are applied strictly in version order: a version at or below the cursor is a duplicate
 //! and skipped, a version past a gap waits for the sync that fills the gap. Whatever order pushes
-//! and syncs arrive in, the cache only ever holds a prefix of the platform's log.
+//! and syncs arrive in, the cache only ever holds a prefix of the platform's log. Each event must
+//! link to the one before it (`record`): a history that does not is refused whole, and the cache
+//! keeps what it had.
 
 use caas_protocol::OrderState;
 use caas_protocol::api::{Blocker, OrderEvent, OrderView};
 use caas_protocol::projection::OrderProjection;
 use caas_protocol::push::PushHint;
+use caas_protocol::record::{Chain, RecordHash, RecordKey, SignedHead};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::error::{CaasError, Result, StorageError};
 
 /// What applying a batch did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +105,7 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[ReceivedEvent])
     };
     let mut sorted: Vec<&ReceivedEvent> = events.iter().filter(|e| e.value.order_id == order_id).collect();
     sorted.sort_by_key(|e| e.value.version);
+    let mut chain = chain(conn, order_id, cursor)?;
     let mut new_events = 0;
     let mut gap = false;
     for Received { value: event, raw } in sorted {
@@ -112,14 +116,16 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[ReceivedEvent])
             gap = true;
             break;
         }
+        let hash = chain.link(raw).map_err(|reason| CaasError::HistoryRewritten { order_id, reason })?;
         conn.execute(
-            "INSERT INTO events (order_id, version, event_id, occurred_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO events (order_id, version, event_id, occurred_at, body, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 order_id.to_string(),
                 event.version,
                 event.event_id.to_string(),
                 event.occurred_at.to_rfc3339(),
-                raw.to_string()
+                raw.to_string(),
+                hash.to_text()
             ],
         )?;
         projection.apply(&event.kind);
@@ -141,6 +147,78 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[ReceivedEvent])
         )?;
     }
     Ok(Applied { new_events, cursor, gap })
+}
+
+/// The hash of the cached event at `version`, if it was checked as part of a chain.
+fn stored_hash(conn: &Connection, order_id: Uuid, version: u64) -> Result<Option<RecordHash>> {
+    let hash: Option<String> = conn
+        .query_row(
+            "SELECT hash FROM events WHERE order_id = ?1 AND version = ?2",
+            params![order_id.to_string(), version],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    Ok(hash.map(|h| RecordHash::from_text(&h)).transpose().map_err(|e| StorageError::Invalid(e.to_string()))?)
+}
+
+/// The order's chain as checked up to `cursor`.
+fn chain(conn: &Connection, order_id: Uuid, cursor: u64) -> Result<Chain> {
+    if cursor == 0 {
+        return Ok(Chain::new(order_id));
+    }
+    let hash = stored_hash(conn, order_id, cursor)?
+        .ok_or_else(|| StorageError::Invalid(format!("order {order_id}'s cached record is not anchored")))?;
+    Ok(Chain::resume(order_id, cursor, hash))
+}
+
+/// Whether the cached events of an order were checked as a chain: false for events cached before
+/// the chain existed, which the next sync replaces with the whole record, checked from its start.
+pub fn is_anchored(conn: &Connection, order_id: Uuid) -> Result<bool> {
+    let cursor = cursor(conn, order_id)?;
+    Ok(cursor == 0 || stored_hash(conn, order_id, cursor)?.is_some())
+}
+
+/// Drops an order's cached log, to take the whole record again from its start in the same
+/// transaction.
+pub fn forget_log(conn: &Connection, order_id: Uuid) -> Result<()> {
+    conn.execute("DELETE FROM events WHERE order_id = ?1", [order_id.to_string()])?;
+    conn.execute(
+        "UPDATE orders SET cursor = 0, state = NULL, estimate = NULL, blocker = NULL, last_event_at = NULL,
+         record_head = NULL WHERE id = ?1",
+        [order_id.to_string()],
+    )?;
+    Ok(())
+}
+
+/// Checks the platform's signed head against the cached chain and keeps it when it names the
+/// cached last event. A head beyond the cache names events still to come; any other is a rewrite.
+pub fn check_head(conn: &Connection, order_id: Uuid, head: &SignedHead, key: &RecordKey) -> Result<()> {
+    let chain = chain(conn, order_id, cursor(conn, order_id)?)?;
+    chain.check(head, key).map_err(|reason| CaasError::HistoryRewritten { order_id, reason })?;
+    if head.version == chain.version() {
+        conn.execute(
+            "UPDATE orders SET record_head = ?2 WHERE id = ?1",
+            params![order_id.to_string(), serde_json::to_string(head).map_err(StorageError::from)?],
+        )?;
+    }
+    Ok(())
+}
+
+/// The cached record of an order: its events as received, with the platform's signature on the
+/// last of them when the cache holds it.
+pub fn record(conn: &Connection, order_id: Uuid) -> Result<(Vec<serde_json::Value>, Option<SignedHead>)> {
+    let head: Option<String> = conn
+        .query_row("SELECT record_head FROM orders WHERE id = ?1", [order_id.to_string()], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let head = head.map(|h| serde_json::from_str(&h)).transpose().map_err(StorageError::from)?;
+    let mut stmt = conn.prepare("SELECT body FROM events WHERE order_id = ?1 ORDER BY version")?;
+    let events = stmt
+        .query_map([order_id.to_string()], |r| r.get::<_, String>(0))?
+        .map(|body| Ok(serde_json::from_str(&body?).map_err(StorageError::from)?))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((events, head))
 }
 
 /// Whether this push was handled before.
@@ -341,10 +419,30 @@ pub mod fixtures {
                 order_id: id,
                 version,
                 occurred_at: DateTime::UNIX_EPOCH + chrono::Duration::seconds(version as i64),
+                prev: None,
                 kind,
             })
             .collect();
-        (details, events)
+        (details, chained(events))
+    }
+
+    /// `events` (one order's, from its first) linked as the platform links them.
+    pub fn chained(events: Vec<OrderEvent>) -> Vec<OrderEvent> {
+        let mut received: Vec<ReceivedEvent> = events.into_iter().map(ReceivedEvent::from).collect();
+        relink(&mut received);
+        received.into_iter().map(|e| e.value).collect()
+    }
+
+    /// Links events as received (one order's, from its first) again, after a test changed them:
+    /// each carries the hash of the one before it, as the platform writes them.
+    pub fn relink(events: &mut [ReceivedEvent]) {
+        let Some(order) = events.first().map(|e| e.value.order_id) else { return };
+        let mut chain = Chain::new(order);
+        for event in events {
+            event.raw["prev"] = serde_json::Value::String(chain.head().to_text());
+            event.value.prev = Some(chain.head());
+            chain.link(&event.raw).expect("a test's event links");
+        }
     }
 }
 
@@ -369,7 +467,7 @@ mod tests {
     /// A log that walks the lifecycle from the sale, with estimate revisions mixed in.
     fn log(len: usize) -> Vec<OrderEvent> {
         let mut state = OrderState::SaleRegistered;
-        (1..=len as u64)
+        let events = (1..=len as u64)
             .map(|version| {
                 let kind = if version == 1 {
                     EventKind::StateChanged { from: None, to: state, by: Actor::Dealership }
@@ -386,7 +484,8 @@ mod tests {
                 };
                 event(version, kind)
             })
-            .collect()
+            .collect();
+        fixtures::chained(events)
     }
 
     /// The event at `version` of the test order's log.
@@ -396,6 +495,7 @@ mod tests {
             order_id: order_id(),
             version,
             occurred_at: DateTime::UNIX_EPOCH + chrono::Duration::seconds(version as i64),
+            prev: None,
             kind,
         }
     }
@@ -496,7 +596,10 @@ mod tests {
                     .expect("any kind reads"),
             }
         }));
-        kinds.enumerate().map(|(i, kind)| ReceivedEvent::from(event(i as u64 + 1, kind))).collect()
+        let mut log: Vec<_> =
+            kinds.enumerate().map(|(i, kind)| ReceivedEvent::from(event(i as u64 + 1, kind))).collect();
+        fixtures::relink(&mut log);
+        log
     }
 
     /// The platform's own summary of the first `cursor` events: the function its order row
@@ -557,6 +660,8 @@ mod tests {
             "occurred_at": "2026-11-27T10:00:00Z", "type": "warranty_extended", "years": 3
         });
         received.push(serde_json::from_value(newer.clone()).expect("any kind reads"));
+        fixtures::relink(&mut received);
+        let newer = received[2].raw.clone();
         assert!(matches!(received[2].value.kind, EventKind::Unknown(_)));
         // In two syncs: the blocker comes back from the cache for the second.
         apply_events(&conn, order_id(), &received[..2]).expect("apply");
@@ -595,6 +700,7 @@ mod tests {
             }))
             .expect("reads"),
         );
+        fixtures::relink(&mut log);
         apply_events(&conn, order_id(), &log).expect("apply");
 
         let order = stored(&conn);
@@ -605,6 +711,41 @@ mod tests {
         let kept: String = conn.query_row("SELECT details FROM orders", [], |r| r.get(0)).expect("details");
         let kept: serde_json::Value = serde_json::from_str(&kept).expect("json");
         assert_eq!((kept["state"].as_str(), kept["warranty"]["years"].as_u64()), (Some("in_maintenance"), Some(3)));
+    }
+
+    /// Issue 14: a history that does not follow from the cached one is refused whole, in the
+    /// transaction of its sync, and the cache keeps what it had.
+    #[test]
+    fn a_history_that_does_not_link_is_refused_whole() {
+        let mut conn = fresh();
+        let log = log(6);
+        apply_events(&conn, order_id(), &received_events(&log[..3])).expect("first three");
+        let before = stored(&conn);
+        let mut rewritten = received_events(&log);
+        rewritten[1].raw["reason"] = "a quieter reason".into();
+        fixtures::relink(&mut rewritten);
+        let tx = conn.transaction().expect("tx");
+        let refused = apply_events(&tx, order_id(), &rewritten[3..]);
+        assert!(matches!(refused, Err(CaasError::HistoryRewritten { .. })), "{refused:?}");
+        drop(tx);
+        assert_eq!(stored(&conn), before);
+        apply_events(&conn, order_id(), &received_events(&log[3..])).expect("the platform's own history links");
+        assert_eq!(stored(&conn).summary.cursor, 6);
+    }
+
+    /// Events cached before the chain existed are taken again from the start, checked.
+    #[test]
+    fn a_log_cached_before_the_chain_is_taken_again_and_checked() {
+        let conn = fresh();
+        let log = log(5);
+        apply_events(&conn, order_id(), &received_events(&log)).expect("apply");
+        let expected = stored(&conn);
+        conn.execute("UPDATE events SET hash = NULL", []).expect("as version 7 cached it");
+        assert!(!is_anchored(&conn, order_id()).expect("read"));
+        forget_log(&conn, order_id()).expect("forget");
+        apply_events(&conn, order_id(), &received_events(&log)).expect("again");
+        assert!(is_anchored(&conn, order_id()).expect("read"));
+        assert_eq!(stored(&conn), expected);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{CaasError, Result};
 
-pub const VERSION: i64 = 7;
+pub const VERSION: i64 = 8;
 
 /// The latest schema, for a new database.
 const FRESH: &str = r#"
@@ -23,7 +23,8 @@ CREATE TABLE orders (
     synced_at TEXT,
     estimate TEXT,
     blocker TEXT,
-    last_event_at TEXT
+    last_event_at TEXT,
+    record_head TEXT
 ) WITHOUT ROWID;
 CREATE TABLE events (
     order_id TEXT NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
@@ -31,6 +32,7 @@ CREATE TABLE events (
     event_id TEXT NOT NULL UNIQUE,
     occurred_at TEXT NOT NULL,
     body TEXT NOT NULL,
+    hash TEXT,
     PRIMARY KEY (order_id, version)
 ) WITHOUT ROWID;
 CREATE TABLE push_receipts (
@@ -174,6 +176,10 @@ const MIGRATIONS: &[&str] = &[
     // or discards it; `last_error` says why, and the delivery as it was before the action comes
     // back on a discard.
     "ALTER TABLE outbox ADD COLUMN wedged_at TEXT; ALTER TABLE outbox ADD COLUMN delivery_before TEXT;",
+    // 8: the record chain: each event's hash as checked, and the platform's last signed head per
+    // order. Events cached before have no hash; the next sync fetches their order's whole record
+    // again and checks it from the start (`orders::is_anchored`).
+    "ALTER TABLE events ADD COLUMN hash TEXT; ALTER TABLE orders ADD COLUMN record_head TEXT;",
 ];
 
 /// Brings `conn` to [`VERSION`], creating or upgrading as needed.
@@ -339,6 +345,7 @@ mod tests {
             ..last
         };
         events.extend([blocked, later]);
+        let events = crate::store::orders::fixtures::chained(events);
         crate::store::upsert_details(&conn, &details.clone().into()).expect("details");
         let received: Vec<_> = events.iter().cloned().map(crate::store::ReceivedEvent::from).collect();
         crate::store::apply_events(&conn, details.id, &received).expect("apply");
@@ -348,7 +355,8 @@ mod tests {
         // As version 5 left it: the blocker cleared by the later event, no later columns.
         conn.execute_batch(
             "UPDATE orders SET blocker = NULL; ALTER TABLE outbox DROP COLUMN wedged_at;
-             ALTER TABLE outbox DROP COLUMN delivery_before; PRAGMA user_version = 5;",
+             ALTER TABLE outbox DROP COLUMN delivery_before; ALTER TABLE events DROP COLUMN hash;
+             ALTER TABLE orders DROP COLUMN record_head; PRAGMA user_version = 5;",
         )
         .expect("as v5");
         migrate(&mut conn).expect("upgrade");

@@ -163,6 +163,18 @@ public final class CaasRepository: Sendable {
         try await cancellable { [core] in try await core.confirmDeliveryAddress(orderId: orderID, address: address) }
     }
 
+    /// The order's purchase record as this phone holds it, signed by the platform up to its last
+    /// event: a JSON document anyone checks offline with the platform's public key
+    /// (`verifyRecord`). Works offline once the order is synced.
+    public func exportRecord(orderID: UUID) async throws -> String {
+        try await cancellable { [core] in try await core.exportRecord(orderId: orderID) }
+    }
+
+    /// The platform's record key this phone pinned at its first sync (base64url).
+    public func recordPublicKey() async throws -> String? {
+        try await cancellable { [core] in try await core.recordPublicKey() }
+    }
+
     /// Disputes a recorded handover (the car did not reach the customer); the dealership is told at once.
     public func disputeHandover(orderID: UUID, reason: String) async throws {
         try await cancellable { [core] in try await core.disputeHandover(orderId: orderID, reason: reason) }

@@ -11,6 +11,8 @@ public final class OrderModel {
     public let orderID: UUID
     /// Nil until the cache answered.
     public private(set) var order: OrderDetail?
+    /// Why the last export of the purchase record failed.
+    public private(set) var problem: Problem?
 
     private let service: any CustomerOrdersService
     private let bluetooth: any BleTransport
@@ -28,6 +30,19 @@ public final class OrderModel {
     public func run() async {
         for await detail in service.order(id: orderID) {
             order = detail
+        }
+    }
+
+    /// The purchase record, signed by the platform, as a JSON document for the share sheet; nil
+    /// when it cannot be exported now (`problem` says why).
+    public func purchaseRecord() async -> String? {
+        do {
+            let record = try await service.exportRecord(orderID: orderID)
+            problem = nil
+            return record
+        } catch {
+            problem = Problem(error)
+            return nil
         }
     }
 

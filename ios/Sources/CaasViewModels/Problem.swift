@@ -19,6 +19,9 @@ public enum Problem: Equatable, Sendable {
     case pairingFailed(PairingFailure)
     /// The driver has actions to sync before signing out.
     case unsyncedActions(Int)
+    /// The platform's history of an order no longer follows from the phone's: the phone kept its
+    /// own; the customer should contact the dealership.
+    case historyRewritten
     /// Nothing the person can fix; the core's log has the details.
     case unexpected
 
@@ -40,6 +43,7 @@ public enum Problem: Equatable, Sendable {
         case .HandoverRefused(let refusal, _): self = .handoverRefused(refusal)
         case .Pairing(let failure, _): self = .pairingFailed(failure)
         case .PendingActions(let count): self = .unsyncedActions(Int(count))
+        case .HistoryRewritten: self = .historyRewritten
         case .InvalidPush, .InvalidInput, .Internal: self = .unexpected
         }
     }

@@ -34,6 +34,9 @@ public protocol CustomerOrdersService: PushTokenRegistrar {
     /// Confirms the delivery address, correcting it when `address` is given.
     func confirmDeliveryAddress(orderID: UUID, address: String?) async throws
 
+    /// The order's purchase record, signed by the platform: a JSON document to keep or share.
+    func exportRecord(orderID: UUID) async throws -> String
+
     /// The handover code while a screen shows it, signed again until it expires.
     func liveHandoverCode(orderID: UUID, fresh: Bool) -> AsyncThrowingStream<CustomerHandoverCode, Error>
 

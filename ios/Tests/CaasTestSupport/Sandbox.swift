@@ -103,6 +103,12 @@ public struct Sandbox: Sendable {
     }
 
     /// Appends an event of `type`, a kind this platform does not know, as a newer one would; returns its version.
+    /// Plays a platform rewriting its own history: the event at `version` is dated a day earlier
+    /// and the record signed again.
+    public func rewriteHistory(order: UUID, version: Int) async throws {
+        _ = try await call("POST", "/v1/sandbox/orders/\(order)/history/rewrite", ["version": version], bearer: token)
+    }
+
     public func appendEvent(order: UUID, type: String) async throws -> Int {
         let answer = try await call("POST", "/v1/sandbox/orders/\(order)/events", ["type": type, "added": true], bearer: token)
         guard let version = answer["version"] as? Int else { throw SandboxError.missing("version") }

@@ -25,6 +25,7 @@ enum Call: Equatable {
     case deliverySlots(UUID)
     case chooseDeliveryWindow(UUID, Date)
     case confirmDeliveryAddress(UUID, String?)
+    case exportRecord(UUID)
     case liveHandoverCode(UUID, fresh: Bool)
     case pairVehicle(UUID)
     case registerAPNsToken(Data)
@@ -71,6 +72,7 @@ final class FakeCustomer: CustomerOrdersService, @unchecked Sendable {
     var onDeliverySlots: @Sendable () async throws -> [DeliverySlot] = { [] }
     var onChooseDeliveryWindow: @Sendable (Date) async throws -> Void = { _ in }
     var onConfirmDeliveryAddress: @Sendable (String?) async throws -> Void = { _ in }
+    var onExportRecord: @Sendable () async throws -> String = { #"{"format":"caas-record/1"}"# }
     var onRegisterAPNsToken: @Sendable (Data) async throws -> UUID = { _ in UUID() }
     var handoverCodes: @Sendable (Bool) -> AsyncThrowingStream<CustomerHandoverCode, Error> = { _ in AsyncThrowingStream { $0.finish() } }
     var pairing: @Sendable () -> AsyncThrowingStream<PairingProgress, Error> = { AsyncThrowingStream { $0.finish() } }
@@ -131,6 +133,11 @@ final class FakeCustomer: CustomerOrdersService, @unchecked Sendable {
     func confirmDeliveryAddress(orderID: UUID, address: String?) async throws {
         record(.confirmDeliveryAddress(orderID, address))
         try await onConfirmDeliveryAddress(address)
+    }
+
+    func exportRecord(orderID: UUID) async throws -> String {
+        record(.exportRecord(orderID))
+        return try await onExportRecord()
     }
 
     func liveHandoverCode(orderID: UUID, fresh: Bool) -> AsyncThrowingStream<CustomerHandoverCode, Error> {

@@ -93,4 +93,20 @@ final class OrderModelTests: XCTestCase {
         XCTAssertEqual(model.actions, [.payFinalAmount])
         XCTAssertTrue(model.payment().inFlight, "a payment waiting for the bank can be checked at once")
     }
+
+    @MainActor
+    func testThePurchaseRecordIsSharedOrSaysWhyNot() async {
+        let customer = FakeCustomer()
+        let order = UUID()
+        let model = OrderModel(service: customer, orderID: order, bluetooth: UnusedTransport())
+        let record = await model.purchaseRecord()
+        XCTAssertEqual(record, #"{"format":"caas-record/1"}"#)
+        XCTAssertEqual(customer.calls(), [.exportRecord(order)])
+        XCTAssertNil(model.problem)
+
+        customer.onExportRecord = { throw CaasError.NotFound(what: "a signed record") }
+        let none = await model.purchaseRecord()
+        XCTAssertNil(none)
+        XCTAssertEqual(model.problem, .notFound)
+    }
 }

@@ -150,6 +150,16 @@ class CaasRepository private constructor(private val core: Caas) : CustomerServi
     override suspend fun confirmDeliveryAddress(orderId: UUID, address: String?) =
         core.confirmDeliveryAddress(orderId, address)
 
+    /**
+     * The order's purchase record as this phone holds it, signed by the platform up to its last
+     * event: a JSON document anyone can check offline with the platform's public key
+     * (`verifyRecord`). Works offline once the order is synced.
+     */
+    override suspend fun exportRecord(orderId: UUID): String = core.exportRecord(orderId)
+
+    /** The platform's record key this phone pinned at its first sync (base64url), to check records with. */
+    suspend fun recordPublicKey(): String? = core.recordPublicKey()
+
     /** Disputes a recorded handover (the car did not reach the customer); the dealership is told at once. */
     suspend fun disputeHandover(orderId: UUID, reason: String) = core.disputeHandover(orderId, reason)
 

@@ -67,6 +67,9 @@ interface CustomerService {
 
     suspend fun confirmDeliveryAddress(orderId: UUID, address: String? = null)
 
+    /** The order's purchase record, signed by the platform: a JSON document to keep or share. */
+    suspend fun exportRecord(orderId: UUID): String
+
     /** The handover code while a screen shows it, signed again until it expires. */
     fun liveHandoverCode(orderId: UUID, fresh: Boolean = false): Flow<CustomerHandoverCode>
 

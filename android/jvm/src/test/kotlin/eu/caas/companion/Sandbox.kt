@@ -51,6 +51,10 @@ class Sandbox(
     /** Charges a paid order again through the gateway, as another channel might; returns the payment id. */
     fun duplicateCharge(order: UUID): String = field(post("/v1/sandbox/orders/$order/duplicate-charge", "{}", token), "id")
 
+    /** Plays a platform rewriting its own history: the event at [version] is dated a day earlier and signed again. */
+    fun rewriteHistory(order: UUID, version: Long) =
+        post("/v1/sandbox/orders/$order/history/rewrite", """{"version":$version}""", token)
+
     /** Appends an event of [type], a kind this platform does not know, as a newer one would; returns its version. */
     fun appendEvent(order: UUID, type: String): Long =
         Regex(""""version"\s*:\s*(\d+)""").find(post("/v1/sandbox/orders/$order/events", """{"type":"$type","added":true}""", token))

@@ -16,10 +16,13 @@ import eu.caas.companion.core.HandoverCheck
 import eu.caas.companion.core.IncidentKind
 import eu.caas.companion.core.NotificationContent
 import eu.caas.companion.core.OrderDetail
+import eu.caas.companion.core.OrderState
 import eu.caas.companion.core.OrderSummary
 import eu.caas.companion.core.PairingOptions
 import eu.caas.companion.core.PaymentProgress
+import eu.caas.companion.core.Phase
 import eu.caas.companion.core.SyncReport
+import eu.caas.companion.core.VehicleConfiguration
 import eu.caas.companion.core.WedgedAction
 import java.time.Instant
 import java.time.ZoneId
@@ -28,6 +31,17 @@ import java.util.UUID
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.emptyFlow
+import kotlinx.coroutines.flow.flowOf
+
+/** An order in production with nothing more to it: what an order's screen needs to show. */
+fun orderInProduction(id: UUID = UUID.randomUUID()) = OrderDetail(
+    OrderSummary(
+        id, OrderState.IN_PRODUCTION, Phase.MANUFACTURING, 4u, "urban-ev", "CaaS Madrid Centro",
+        null, null, emptyList(), Instant.parse("2026-03-12T10:00:00Z"),
+    ),
+    VehicleConfiguration("urban-ev", emptyList()), "Madrid", null, null, emptyList(), emptyList(), emptyList(), null,
+    null, null, false, false, null, emptyList(), emptyList(), null, emptyList(), emptyList(),
+)
 
 /** A customer service that answers as each test says; what it is not told to answer fails. */
 class FakeCustomer(override var isSignedIn: Boolean = false) : CustomerService {
@@ -38,7 +52,10 @@ class FakeCustomer(override var isSignedIn: Boolean = false) : CustomerService {
     var onResume: suspend () -> PaymentProgress? = { null }
     var onRegister: suspend (String) -> UUID = { token -> registeredTokens += token; UUID.randomUUID() }
 
-    override fun order(id: UUID): Flow<OrderDetail> = emptyFlow()
+    /** What every order's screen shows; none keeps it loading. */
+    var detail: OrderDetail? = null
+
+    override fun order(id: UUID): Flow<OrderDetail> = detail?.let { flowOf(it) } ?: emptyFlow()
 
     override suspend fun requestSignInCode(email: String) = Unit
 
@@ -62,6 +79,8 @@ class FakeCustomer(override var isSignedIn: Boolean = false) : CustomerService {
     override suspend fun chooseDeliveryWindow(orderId: UUID, start: Instant) = Unit
 
     override suspend fun confirmDeliveryAddress(orderId: UUID, address: String?) = Unit
+
+    override suspend fun exportRecord(orderId: UUID) = """{"format":"caas-record/1","order_id":"$orderId"}"""
 
     override fun liveHandoverCode(orderId: UUID, fresh: Boolean): Flow<CustomerHandoverCode> = emptyFlow()
 

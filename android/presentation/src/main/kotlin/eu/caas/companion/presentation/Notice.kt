@@ -31,6 +31,12 @@ sealed interface Notice {
 
     data class PairingFailed(val failure: PairingFailure) : Problem
 
+    /**
+     * The platform's history of an order no longer follows from the one on the phone: the phone
+     * kept its own; the customer should contact the dealership.
+     */
+    data object HistoryRewritten : Problem
+
     /** The driver still has actions to sync before signing out. */
     data class UnsyncedActions(val count: Int) : Problem
 
@@ -88,6 +94,7 @@ sealed interface Notice {
             is CaasException.HandoverRefused -> HandoverRefused(error.refusal)
             is CaasException.Pairing -> PairingFailed(error.failure)
             is CaasException.PendingActions -> UnsyncedActions(error.count.toInt())
+            is CaasException.HistoryRewritten -> HistoryRewritten
             is CaasException.InvalidPush, is CaasException.InvalidInput, is CaasException.Internal ->
                 Unexpected(error.message ?: error.javaClass.simpleName)
         }

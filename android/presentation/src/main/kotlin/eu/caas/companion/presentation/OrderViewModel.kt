@@ -49,6 +49,11 @@ class OrderViewModel(private val customer: CustomerService, val orderId: UUID) :
     /** The bank's 3-D Secure page to open, until the screen opened it. */
     val bankPage: StateFlow<String?> = bankPageState.asStateFlow()
 
+    private val recordState = MutableStateFlow<String?>(null)
+
+    /** The purchase record to share, until the screen handed it to the share sheet. */
+    val recordToShare: StateFlow<String?> = recordState.asStateFlow()
+
     private val codeState = MutableStateFlow<CustomerHandoverCode?>(null)
     val handoverCode: StateFlow<CustomerHandoverCode?> = codeState.asStateFlow()
     private var codeJob: Job? = null
@@ -77,6 +82,17 @@ class OrderViewModel(private val customer: CustomerService, val orderId: UUID) :
             bankPageState.value = progress.url
             Notice.ConfirmWithBank
         }
+    }
+
+    /** Exports the purchase record, signed by the platform, for the share sheet. */
+    fun shareRecord() = status.run(viewModelScope) {
+        recordState.value = customer.exportRecord(orderId)
+        null
+    }
+
+    /** The screen handed the record to the share sheet. */
+    fun recordShared() {
+        recordState.value = null
     }
 
     fun loadSlots() = status.run(viewModelScope) {

@@ -35,10 +35,12 @@ import eu.caas.companion.presentation.OrderViewModel
 import eu.caas.companion.presentation.OrdersViewModel
 import eu.caas.companion.presentation.Role
 import eu.caas.companion.presentation.SignInViewModel
+import eu.caas.companion.presentation.orderInProduction
 import java.time.Instant
 import java.util.Locale
 import java.util.UUID
 import kotlin.test.assertEquals
+import kotlin.test.assertTrue
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.test.resetMain
@@ -170,6 +172,18 @@ class ScreensTest {
         waitForIdle()
         assertEquals(listOf<Pair<IncidentKind, String?>>(IncidentKind.ROAD_CLOSED to "A-6 cortada en el km 40"), driver.incidents)
         onNodeWithText("¿Qué detiene el viaje?").assertDoesNotExist()
+    }
+
+    @Test
+    fun `the purchase record goes to the share sheet once`() = runComposeUiTest {
+        val order = UUID.randomUUID()
+        val customer = FakeCustomer(isSignedIn = true).apply { detail = orderInProduction(order) }
+        val shared = mutableListOf<String>()
+        show { OrderScreen(OrderViewModel(customer, order), share = { shared += it }) {} }
+        onNodeWithText("Compartir el expediente de compra").performClick()
+        waitForIdle()
+        assertEquals(1, shared.size)
+        assertTrue(order.toString() in shared.single(), shared.single())
     }
 
     @Test

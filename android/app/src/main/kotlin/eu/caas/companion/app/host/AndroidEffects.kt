@@ -1,6 +1,7 @@
 package eu.caas.companion.app.host
 
 import android.Manifest
+import android.content.Intent
 import android.content.res.Resources
 import android.os.Build
 import android.view.WindowManager
@@ -69,4 +70,19 @@ fun rememberBluetoothPermissions(granted: () -> Unit): () -> Unit {
 fun rememberScanner(onRead: (String?) -> Unit): (prompt: String) -> Unit {
     val launcher = rememberLauncherForActivityResult(ScanContract()) { result -> onRead(result.contents) }
     return { prompt -> launcher.launch(ScanOptions().setPrompt(prompt)) }
+}
+
+/**
+ * The system's share sheet for the purchase record (a JSON document the customer keeps or hands
+ * over; anyone checks it offline with the platform's public key).
+ */
+@Composable
+fun rememberShare(): (String) -> Unit {
+    val context = LocalContext.current
+    return { record ->
+        val send = Intent(Intent.ACTION_SEND)
+            .setType("application/json")
+            .putExtra(Intent.EXTRA_TEXT, record)
+        context.startActivity(Intent.createChooser(send, null))
+    }
 }

@@ -110,7 +110,7 @@ private fun Navigation(app: AppViewModel, services: Services, home: Home, memory
         }
         composable(Routes.ORDER) { entry ->
             val model = orderViewModel(services, entry) ?: return@composable
-            OrderScreen(model) { page -> navController.navigate(Routes.order(model.orderId, page)) }
+            OrderScreen(model, rememberShare()) { page -> navController.navigate(Routes.order(model.orderId, page)) }
         }
         composable(Routes.ORDER_PAGE) { entry ->
             val model = orderViewModel(services, entry) ?: return@composable

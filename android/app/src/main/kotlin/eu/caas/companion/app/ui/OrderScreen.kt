@@ -2,8 +2,10 @@ package eu.caas.companion.app.ui
 
 import androidx.compose.material3.Button
 import androidx.compose.material3.CircularProgressIndicator
+import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.Text
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.getValue
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import eu.caas.companion.app.Dates
@@ -17,11 +19,19 @@ enum class OrderPage { PAY, DELIVERY, CODE, PAIR }
 
 /**
  * The purchase record (*expediente de compra*): the timeline, the factory's estimates marked as
- * estimates, what is due, the delivery, the phone keys, and the actions the state allows.
+ * estimates, what is due, the delivery, the phone keys, and the actions the state allows. [share]
+ * hands the record, signed by the platform, to the system's share sheet.
  */
 @Composable
-fun OrderScreen(viewModel: OrderViewModel, open: (OrderPage) -> Unit) {
+fun OrderScreen(viewModel: OrderViewModel, share: (String) -> Unit, open: (OrderPage) -> Unit) {
     val order by viewModel.order.collectAsStateWithLifecycle()
+    val record by viewModel.recordToShare.collectAsStateWithLifecycle()
+    LaunchedEffect(record) {
+        record?.let {
+            share(it)
+            viewModel.recordShared()
+        }
+    }
     val detail = order
     Screen(detail?.summary?.basePlatform ?: text(R.string.order_title), viewModel.status) {
         if (detail == null) {
@@ -87,5 +97,6 @@ fun OrderScreen(viewModel: OrderViewModel, open: (OrderPage) -> Unit) {
             Section(text(R.string.section_estimates))
             detail.estimateRevisions.forEach { Text("${Dates.day(it.date)}: ${it.reason}") }
         }
+        OutlinedButton(viewModel::shareRecord) { Text(text(R.string.action_share_record)) }
     }
 }

@@ -62,6 +62,7 @@ fun noticeText(notice: Notice): String = when (notice) {
     is Notice.PaymentRefused -> text(paymentRefusal(notice.refusal))
     is Notice.HandoverRefused -> text(handoverRefusal(notice.refusal))
     is Notice.PairingFailed -> text(pairingFailure(notice.failure))
+    Notice.HistoryRewritten -> text(R.string.notice_history_rewritten)
     is Notice.UnsyncedActions -> plural(R.plurals.notice_unsynced, notice.count, notice.count)
     is Notice.Unexpected -> text(R.string.notice_unexpected, notice.detail)
     is Notice.CodeSent -> text(R.string.notice_code_sent, notice.email)
