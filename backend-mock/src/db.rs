@@ -379,6 +379,10 @@ impl Db {
         if found > SCHEMA_VERSION {
             return Err(DbError::TooNew { found, supported: SCHEMA_VERSION });
         }
+        // The whole upgrade in one transaction (SQLite's schema changes are transactional), so a
+        // log the upgrade cannot carry over leaves the database as it was, to be fixed and opened
+        // again.
+        let upgrade = conn.unchecked_transaction()?;
         if found == 1 {
             conn.execute_batch(UPGRADE_TO_2)?;
         }
@@ -406,6 +410,7 @@ impl Db {
             chain_logs(&conn)?;
         }
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        upgrade.commit()?;
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
@@ -417,18 +422,25 @@ impl Db {
     }
 }
 
-/// The seed of the platform key `name`: the one given, else the one kept in the database, made
-/// and kept at the first start.
+/// The seed of the platform key `name`: the one given (kept from now on), else the one kept in
+/// the database, made and kept at the first start. A kept seed that is not 32 bytes is an error,
+/// never silently a new key.
 pub fn platform_seed(conn: &Connection, name: &str, given: Option<[u8; 32]>) -> Result<[u8; 32], DbError> {
-    if let Some(seed) = given {
-        return Ok(seed);
-    }
     let kept: Option<Vec<u8>> =
         conn.query_row("SELECT seed FROM platform_keys WHERE name = ?1", [name], |r| r.get(0)).optional()?;
-    if let Some(seed) = kept.and_then(|s| <[u8; 32]>::try_from(s).ok()) {
-        return Ok(seed);
-    }
-    let seed = crate::random_seed();
+    let kept = kept
+        .map(|seed| <[u8; 32]>::try_from(seed).map_err(|_| DbError::Upgrade(format!("the kept {name} key is damaged"))))
+        .transpose()?;
+    let seed = match (given, kept) {
+        (Some(given), kept) => {
+            if kept.is_some_and(|kept| kept != given) {
+                tracing::warn!(key = name, "the given key replaces the kept one: phones that pinned it refuse records");
+            }
+            given
+        }
+        (None, Some(kept)) => return Ok(kept),
+        (None, None) => crate::random_seed(),
+    };
     conn.execute(
         "INSERT OR REPLACE INTO platform_keys (name, seed) VALUES (?1, ?2)",
         rusqlite::params![name, seed.to_vec()],
@@ -436,19 +448,18 @@ pub fn platform_seed(conn: &Connection, name: &str, given: Option<[u8; 32]>) -> 
     Ok(seed)
 }
 
-/// Links the events of every order written before the record chain, once, in one transaction:
-/// each event gains the hash of the one before it and each order the hash of its last event.
+/// Links the events of every order written before the record chain, once, in the upgrade's
+/// transaction: each event gains the hash of the one before it and each order the hash of its
+/// last event.
 fn chain_logs(conn: &Connection) -> Result<(), DbError> {
-    let tx = conn.unchecked_transaction()?;
-    let orders: Vec<String> = tx
+    let orders: Vec<String> = conn
         .prepare("SELECT id FROM orders WHERE head_hash IS NULL")?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for order in orders {
         let id = uuid::Uuid::parse_str(&order).map_err(|e| DbError::Upgrade(format!("order id {order}: {e}")))?;
-        relink(&tx, id, 1, |_, _| {})?;
+        relink(conn, id, 1, |_, _| {})?;
     }
-    tx.commit()?;
     Ok(())
 }
 
@@ -487,7 +498,8 @@ pub(crate) fn relink(
     for (version, body) in events {
         let mut event = read(body, version)?;
         edit(version, &mut event);
-        event["prev"] = serde_json::Value::String(chain.head().to_text());
+        let fields = event.as_object_mut().ok_or_else(|| broken(version, &"not a JSON object"))?;
+        fields.insert("prev".into(), serde_json::Value::String(chain.head().to_text()));
         chain.link(&event).map_err(|e| broken(version, &e))?;
         conn.execute(
             "UPDATE order_events SET body = ?3 WHERE order_id = ?1 AND version = ?2",
@@ -548,6 +560,32 @@ mod tests {
         let unchanged: String =
             again.lock().query_row("SELECT body FROM order_events WHERE version = 2", [], |r| r.get(0)).expect("event");
         assert_eq!(unchanged, bodies[1], "chained once");
+    }
+
+    #[test]
+    fn an_upgrade_that_cannot_carry_a_log_over_changes_nothing() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("mock.sqlite3");
+        {
+            let db = Db::open(&path).expect("new database");
+            db.lock()
+                .execute_batch(
+                    "INSERT INTO dealerships VALUES ('d', 'D', 'ES', 'Madrid');
+                     INSERT INTO customers (id, email, name, country) VALUES ('c', 'c@example.com', 'C', 'ES');
+                     INSERT INTO orders (id, customer_id, dealership_id, state, version, configuration,
+                                         delivery_locality, created_at, updated_at)
+                     VALUES ('00000000-0000-0000-0000-000000000001', 'c', 'd', 'order_placed', 1, '{}', 'Madrid', 'now', 'now');
+                     INSERT INTO order_events VALUES ('00000000-0000-0000-0000-000000000001', 1, 'e1', '[1, 2]');
+                     ALTER TABLE orders DROP COLUMN head_hash;
+                     PRAGMA user_version = 6;",
+                )
+                .expect("as version 6 left it, with a damaged event");
+        }
+        assert!(matches!(Db::open(&path), Err(DbError::Upgrade(_))));
+        let conn = Connection::open(&path).expect("open");
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
+        assert_eq!(version, 6, "still version 6");
+        assert!(conn.prepare("SELECT head_hash FROM orders").is_err(), "no half-done upgrade");
     }
 
     #[test]

@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use caas_core::protocol::OrderState;
 use caas_core::protocol::api::ScheduleReason;
+use caas_core::protocol::arrival::{ArrivalEstimate, EtaReason};
 use caas_core::protocol::delivery::{
     CallOutcome, Custody, DeliverySlot, DeliveryView, DeliveryWindow, Handover, HandoverDispute, HandoverPlace,
     IncidentKind, PickupPoint, TransitIncident, TransportCompanyView,
 };
 use caas_core::{
-    AssignedDelivery, DriverActionOutcome, DriverConflict, DriverStep, DriverSyncReport, HandoverCheck, WedgedAction,
-    WindowRevision,
+    ArrivalRevision, AssignedDelivery, DriverActionOutcome, DriverConflict, DriverStep, DriverSyncReport,
+    EstimatesSent, HandoverCheck, WedgedAction, WindowRevision,
 };
 use uuid::Uuid;
 
@@ -42,8 +43,50 @@ pub enum DriverStep {
     Embark,
     Arrive,
     ConfirmHandover,
+    /// The expected arrival moved: a delay the driver reports with its reason.
+    UpdateArrival,
     ReportIncident,
     ReportAbsent,
+}
+
+/// Why an expected arrival was set or moved.
+#[uniffi::remote(Enum)]
+pub enum EtaReason {
+    Departure,
+    StopCompleted,
+    Traffic,
+    Weather,
+    LongerStop,
+    /// A reason a newer platform added.
+    Unknown,
+}
+
+/// When the car is expected at the customer's door, as the driver estimated it.
+#[uniffi::remote(Record)]
+pub struct ArrivalEstimate {
+    pub expected_at: Timestamp,
+    /// Deliveries the driver makes before this one.
+    pub stops_before: u32,
+    pub reason: EtaReason,
+    /// When the driver made the estimate.
+    pub at: Timestamp,
+}
+
+/// An expected arrival the customer was told of.
+#[uniffi::remote(Record)]
+pub struct ArrivalRevision {
+    pub version: u64,
+    pub attempt: u32,
+    pub estimate: ArrivalEstimate,
+}
+
+/// What became of the estimates a delay made.
+#[uniffi::remote(Record)]
+pub struct EstimatesSent {
+    /// The platform has them, and told the customers the ones that matter.
+    pub sent: u32,
+    /// Kept on the phone until the connection, or the delivery's earlier actions, go through.
+    pub waiting: u32,
 }
 
 /// What stopped a car on its way to the customer.
@@ -120,6 +163,8 @@ pub struct DeliveryView {
     pub handover: Option<Handover>,
     /// What stopped the trip on the way, when the car had to go back to the dealership.
     pub incident: Option<TransitIncident>,
+    /// When the car is expected at the door, as the driver last estimated it on this trip.
+    pub eta: Option<ArrivalEstimate>,
     /// The customer disputed the handover.
     pub dispute: Option<HandoverDispute>,
 }
@@ -198,6 +243,8 @@ pub struct AssignedDelivery {
     /// Actions on this delivery the platform has not received yet.
     pub unsynced_actions: u32,
     pub steps: Vec<DriverStep>,
+    /// The driver's latest expected arrival at this door.
+    pub eta: Option<ArrivalEstimate>,
 }
 
 /// What the customer said on the phone when nobody took the car.
@@ -351,6 +398,13 @@ impl Caas {
         note: Option<String>,
     ) -> Result<DriverActionOutcome, CaasError> {
         Ok(self.inner.report_incident(delivery_id, kind, note.as_deref()).await?)
+    }
+
+    /// A delay on the way (1 to 600 minutes, for traffic, the weather or a longer stop): every car
+    /// still on its way is expected that much later. Works offline; the estimates go out when
+    /// they can, and the customers hear of the ones that matter.
+    pub async fn report_delay(&self, minutes: u32, reason: EtaReason) -> Result<EstimatesSent, CaasError> {
+        Ok(self.inner.report_delay(minutes, reason).await?)
     }
 
     /// Checks the customer's code (the QR token offline; eight digits need a connection).

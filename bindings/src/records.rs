@@ -11,8 +11,8 @@ use caas_core::protocol::pairing::api::AppLink;
 use caas_core::protocol::push::{NotificationChannel, PushHint, PushPlatform};
 use caas_core::protocol::{Actor, OrderState};
 use caas_core::{
-    CompletionDate, CustomerAction, EstimateRevision, FinalPaymentDue, OrderDetail, OrderSummary, PaymentProgress,
-    PhoneKey, Refund, TimelineEntry, UnknownUpdate, WindowRevision,
+    ArrivalRevision, CompletionDate, CustomerAction, EstimateRevision, FinalPaymentDue, OrderDetail, OrderSummary,
+    PaymentProgress, PhoneKey, Refund, TimelineEntry, UnknownUpdate, WindowRevision,
 };
 use chrono::NaiveDate;
 use uuid::Uuid;
@@ -264,6 +264,8 @@ pub struct OrderDetail {
     pub delivery: Option<DeliveryView>,
     /// Every window the delivery was booked for, oldest first.
     pub delivery_windows: Vec<WindowRevision>,
+    /// Every expected arrival the customer was told of, oldest first.
+    pub arrival_estimates: Vec<ArrivalRevision>,
     /// Every phone key issued for the car, oldest first.
     pub phone_keys: Vec<PhoneKey>,
     /// The app's link with the car, once the car confirmed it.

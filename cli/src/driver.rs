@@ -4,6 +4,7 @@
 use std::io::{BufRead as _, Write as _};
 
 use anyhow::Context as _;
+use caas_core::protocol::arrival::EtaReason;
 use caas_core::protocol::delivery::{CallOutcome, IncidentKind};
 use caas_core::{AssignedDelivery, DriverActionOutcome, DriverSyncReport};
 use chrono::{DateTime, Utc};
@@ -43,6 +44,14 @@ pub enum DriverCommand {
         /// What happened, for the customer and the dealership (one line, at most 500 characters).
         #[arg(long)]
         note: Option<String>,
+    },
+    /// A delay on the way: every car still on its way is expected MINUTES later, and the customers
+    /// are told when it matters.
+    Delay {
+        #[arg(long)]
+        minutes: u32,
+        #[arg(long, value_enum)]
+        reason: Delay,
     },
     /// Nobody took the car; record what the phone call gave.
     Absent(AbsentArgs),
@@ -92,6 +101,24 @@ impl From<Incident> for IncidentKind {
             Incident::Breakdown => IncidentKind::Breakdown,
             Incident::Damage => IncidentKind::Damage,
             Incident::RoadClosed => IncidentKind::RoadClosed,
+        }
+    }
+}
+
+/// Why the trip runs late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Delay {
+    Traffic,
+    Weather,
+    LongerStop,
+}
+
+impl From<Delay> for EtaReason {
+    fn from(delay: Delay) -> Self {
+        match delay {
+            Delay::Traffic => EtaReason::Traffic,
+            Delay::Weather => EtaReason::Weather,
+            Delay::LongerStop => EtaReason::LongerStop,
         }
     }
 }
@@ -166,6 +193,14 @@ impl App {
             DriverCommand::Incident { delivery, kind, note } => {
                 core.report_incident(delivery, kind.into(), note.as_deref()).await
             }
+            DriverCommand::Delay { minutes, reason } => {
+                let sent = core.report_delay(minutes, reason.into()).await.map_err(explain)?;
+                println!(
+                    "Every car on its way is now expected {minutes} min later: {} estimate(s) sent, {} waiting for a connection.",
+                    sent.sent, sent.waiting
+                );
+                return Ok(());
+            }
             DriverCommand::Absent(args) => core.report_absent(args.delivery, args.call()).await,
             DriverCommand::Handover { delivery, code, check: true } => {
                 let check = core.check_handover_code(delivery, &code).await.map_err(explain)?;
@@ -226,6 +261,7 @@ fn print_deliveries(list: &[AssignedDelivery], json: bool) {
                     "delivery_id": d.delivery_id, "order_id": d.order_id, "status": d.state, "attempt": d.attempt,
                     "window_start": d.window.start, "window_end": d.window.end, "vin": d.vin, "plate": d.plate,
                     "customer": d.customer_name, "address": d.address, "unsynced_actions": d.unsynced_actions,
+                    "eta": d.eta,
                 })
             })
             .collect();
@@ -237,13 +273,14 @@ fn print_deliveries(list: &[AssignedDelivery], json: bool) {
     }
     for d in list {
         println!(
-            "{}  {:<22} {}  {} {}  {}{}",
+            "{}  {:<22} {}  {} {}  {}{}{}",
             d.delivery_id,
             d.state.wire_name(),
             render::window(&d.window),
             d.model,
             d.plate.as_deref().unwrap_or(&d.vin),
             d.address.as_deref().unwrap_or("(no address)"),
+            d.eta.map(|eta| format!("  expected {}", render::eta_text(&eta))).unwrap_or_default(),
             if d.unsynced_actions > 0 { format!("  [{} not synced]", d.unsynced_actions) } else { String::new() }
         );
     }

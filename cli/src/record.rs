@@ -1,6 +1,7 @@
 //! `caas record`: an order's purchase record as evidence: exported from this machine's cache with
 //! the platform's signature, and checked offline with only the platform's public key.
 
+use std::io::Read as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -56,13 +57,16 @@ impl App {
                         .await?
                         .context("this machine has not synced with the platform: give its public key with --key")?,
                 };
-                let size = std::fs::metadata(&file).with_context(|| format!("reading {}", file.display()))?.len();
+                // Read to one byte past the limit, whatever the file is (a pipe says nothing of its size).
+                let mut text = String::new();
+                std::fs::File::open(&file)
+                    .and_then(|f| f.take(MAX_RECORD_BYTES as u64 + 1).read_to_string(&mut text))
+                    .with_context(|| format!("reading {}", file.display()))?;
                 anyhow::ensure!(
-                    usize::try_from(size).is_ok_and(|size| size <= MAX_RECORD_BYTES),
+                    text.len() <= MAX_RECORD_BYTES,
                     "{} is larger than any purchase record",
                     file.display()
                 );
-                let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
                 let verified = RecordExport::from_json(&text).and_then(|record| record.verify(&key));
                 match (verified, json) {
                     (Ok(record), true) => println!(

@@ -1,7 +1,8 @@
 //! How orders look in the terminal, and as JSON for scripts.
 
+use caas_core::protocol::arrival::ArrivalEstimate;
 use caas_core::protocol::delivery::{DeliveryView, DeliveryWindow};
-use caas_core::protocol::messages::{Language, incident_label};
+use caas_core::protocol::messages::{Language, eta_reason_label, incident_label};
 use caas_core::{OrderDetail, OrderSummary};
 use serde_json::{Value, json};
 
@@ -129,6 +130,9 @@ fn delivery_text(delivery: &DeliveryView) -> String {
     if let Some(custody) = &delivery.embarkation {
         out.push_str(&format!("  Loaded {} by {}\n", custody.at.format("%Y-%m-%d %H:%M"), custody.party));
     }
+    if let (Some(eta), None, None) = (&delivery.eta, &delivery.arrived_at, &delivery.handover) {
+        out.push_str(&format!("  Expected at the door {}\n", eta_text(eta)));
+    }
     if let Some(incident) = &delivery.incident {
         out.push_str(&format!(
             "  Stopped on the way {} by {}: {}{}\n",
@@ -160,6 +164,16 @@ fn delivery_text(delivery: &DeliveryView) -> String {
     out
 }
 
+/// `10:40 UTC (2 stops before yours; traffic)`.
+pub fn eta_text(eta: &ArrivalEstimate) -> String {
+    format!(
+        "{} UTC ({} stop(s) before; {})",
+        eta.expected_at.format("%H:%M"),
+        eta.stops_before,
+        eta_reason_label(eta.reason, Language::English)
+    )
+}
+
 /// `2026-03-04 09:00-11:00 UTC`.
 pub fn window(window: &DeliveryWindow) -> String {
     format!("{}-{} UTC", window.start.format("%Y-%m-%d %H:%M"), window.end.format("%H:%M"))
@@ -172,6 +186,7 @@ pub fn step(step: caas_core::DriverStep) -> &'static str {
         caas_core::DriverStep::Arrive => "arrival",
         caas_core::DriverStep::ReportAbsent => "customer absent",
         caas_core::DriverStep::ReportIncident => "incident on the way",
+        caas_core::DriverStep::UpdateArrival => "expected arrival",
         caas_core::DriverStep::ConfirmHandover => "handover",
     }
 }
@@ -221,6 +236,14 @@ pub fn detail_json(order: &OrderDetail) -> Value {
             .delivery_windows
             .iter()
             .map(|w| json!({ "attempt": w.attempt, "start": w.window.start, "end": w.window.end, "reason": w.reason }))
+            .collect::<Vec<_>>()
+    );
+    value["arrival_estimates"] = json!(
+        order
+            .arrival_estimates
+            .iter()
+            .map(|r| json!({ "attempt": r.attempt, "expected_at": r.estimate.expected_at,
+                             "stops_before": r.estimate.stops_before, "reason": r.estimate.reason }))
             .collect::<Vec<_>>()
     );
     value["app_link"] = json!(order.app_link);

@@ -357,6 +357,12 @@ async fn a_customer_pays_a_driver_delivers_and_the_phone_pairs_from_the_terminal
     let delivery = list[0]["delivery_id"].as_str().expect("delivery").to_owned();
     let vin = list[0]["vin"].as_str().expect("vin").to_owned();
     assert!(text(&run(&url, &cab, &["driver", "embark", &delivery, "--vin", &vin])).contains("synced"));
+    let planned = text(&run(&url, &cab, &["driver", "deliveries"]));
+    assert!(planned.contains("expected") && planned.contains("the driver set out"), "{planned}");
+    let late = text(&run(&url, &cab, &["driver", "delay", "--minutes", "30", "--reason", "traffic"]));
+    assert!(late.contains("30 min later: 1 estimate(s) sent"), "{late}");
+    let timeline = text(&run(&url, &data, &["timeline", &order_id]));
+    assert!(timeline.contains("Expected at the door") && timeline.contains("traffic"), "{timeline}");
     let no_signal = "http://127.0.0.1:9";
     let queued = run(no_signal, &cab, &["driver", "arrive", &delivery]);
     assert!(text(&queued).contains("1 action(s) wait"), "{}", text(&queued));

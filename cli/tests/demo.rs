@@ -46,6 +46,9 @@ fn demo_json_ends_with_the_car_handed_over_at_the_door_and_operational() {
     assert!(key["linked_at"].is_string() && key["revoked"] == false, "{result}");
     assert!(result["plate"].as_str().is_some_and(|p| p.len() == 8), "{result}");
     assert_eq!(result["delivery"]["handover"]["place"], "customer_address");
+    let reasons: Vec<_> =
+        result["arrival_estimates"].as_array().expect("estimates").iter().map(|e| &e["reason"]).collect();
+    assert_eq!(reasons, ["departure", "traffic"], "the expected arrival, then revised on the way: {result}");
     assert!(result["delivery"]["embarkation"]["party"].as_str().is_some_and(|p| p.contains("driver")), "{result}");
 }
 

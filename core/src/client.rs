@@ -28,7 +28,7 @@ const MAX_TRUSTED_LIFETIME: u64 = 365 * 24 * 3600;
 /// How long before its expiry an access token is renewed.
 const REFRESH_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 /// Who the cache belongs to, `customer:<id>` or `driver:<id>`.
-const ACCOUNT_META: &str = "account";
+pub(crate) const ACCOUNT_META: &str = "account";
 
 /// Where the core finds its backend and keeps its data.
 #[derive(Debug, Clone)]
@@ -66,6 +66,9 @@ pub(crate) struct Inner {
     pub(crate) device_key: Option<Arc<dyn DeviceKey>>,
     /// One refresh at a time: a refresh token works once, so two at once would end the session.
     pub(crate) refresh_lock: tokio::sync::Mutex<()>,
+    /// The driver's latest expected arrival per delivery not yet sent: in memory only, since an
+    /// estimate is worth sending only while it is fresh (the next stop or delay makes a new one).
+    pub(crate) estimates: std::sync::Mutex<std::collections::HashMap<Uuid, caas_protocol::arrival::ArrivalEstimate>>,
 }
 
 /// The tokens a sign-in or a refresh hands the phone.
@@ -106,6 +109,7 @@ impl Caas {
                 sync_lock: tokio::sync::Mutex::new(()),
                 outbox_lock: tokio::sync::Mutex::new(None),
                 retrying: std::sync::atomic::AtomicBool::new(false),
+                estimates: std::sync::Mutex::default(),
                 handover_codes: std::sync::Mutex::default(),
                 device_key,
                 refresh_lock: tokio::sync::Mutex::new(()),

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use backon::{ExponentialBuilder, Retryable as _};
 use caas_protocol::OrderState;
 use caas_protocol::api::ErrorCode;
+use caas_protocol::arrival::{ArrivalEstimate, EtaReason, RoutePoint};
 pub use caas_protocol::delivery::DriverStep;
 use caas_protocol::delivery::{
     CallOutcome, DeliveryWindow, DriverAction, DriverActionRequest, DriverDelivery, IncidentKind, PickupPoint,
@@ -57,6 +58,8 @@ pub struct AssignedDelivery {
     /// Actions taken on this delivery that the platform has not received yet.
     pub unsynced_actions: u32,
     pub steps: Vec<DriverStep>,
+    /// The driver's latest expected arrival at this door.
+    pub eta: Option<ArrivalEstimate>,
 }
 
 impl AssignedDelivery {
@@ -76,6 +79,7 @@ impl AssignedDelivery {
             address: delivery.address,
             address_confirmed: delivery.address_confirmed,
             dealership: delivery.dealership,
+            eta: delivery.eta,
             unsynced_actions,
         }
     }
@@ -234,7 +238,9 @@ impl Caas {
             return Err(refused(ErrorCode::AddressNotConfirmed, "the customer has not confirmed the address yet"));
         }
         let action = DriverAction::Embark { vin: vin.trim().to_owned(), window_start: cached.window.start };
-        self.record(cached, action).await
+        let outcome = self.record(cached, action).await?;
+        self.replan(RoutePoint::DEPOT, EtaReason::Departure).await;
+        Ok(outcome)
     }
 
     /// Records the arrival at the customer's address.
@@ -248,7 +254,10 @@ impl Caas {
     #[tracing::instrument(skip(self))]
     pub async fn report_absent(&self, delivery: Uuid, call: CallOutcome) -> Result<DriverActionOutcome> {
         let cached = self.delivery_for(delivery, DriverStep::ReportAbsent).await?;
-        self.record(cached, DriverAction::ReportAbsent { call }).await
+        let stop = cached.route_point;
+        let outcome = self.record(cached, DriverAction::ReportAbsent { call }).await?;
+        self.replan(stop, EtaReason::StopCompleted).await;
+        Ok(outcome)
     }
 
     /// Records that something on the way stops the trip: the car goes back to the dealership with
@@ -281,7 +290,10 @@ impl Caas {
         let cached = self.delivery_for(delivery, DriverStep::ConfirmHandover).await?;
         let code = self.handover_token(&cached, code).await?;
         let (_, verified_at) = self.verify_handover(&cached, &code).await?;
-        self.record(cached, DriverAction::ConfirmHandover { code: code.text, verified_at }).await
+        let stop = cached.route_point;
+        let outcome = self.record(cached, DriverAction::ConfirmHandover { code: code.text, verified_at }).await?;
+        self.replan(stop, EtaReason::StopCompleted).await;
+        Ok(outcome)
     }
 
     /// Sends what the outbox holds, in order, then refreshes the list when nothing waits to go
@@ -289,6 +301,9 @@ impl Caas {
     #[tracing::instrument(skip(self))]
     pub async fn sync_driver(&self) -> Result<DriverSyncReport> {
         let Drained { report, .. } = self.drain().await?;
+        if let Err(error) = self.send_estimates().await {
+            tracing::info!(error = error.chain(), "expected arrivals wait for the next sync");
+        }
         if report.pending == 0 {
             self.refresh_deliveries().await?;
         }
@@ -369,7 +384,7 @@ impl Caas {
         Ok(())
     }
 
-    /// The cached delivery, if the lifecycle lets the driver move it to `target` now.
+    /// The cached delivery, if the driver can take `step` on it now.
     async fn delivery_for(&self, id: Uuid, step: DriverStep) -> Result<DriverDelivery> {
         let delivery = self
             .inner
@@ -604,7 +619,9 @@ fn refused(code: ErrorCode, message: &str) -> CaasError {
 
 /// What the delivery looks like on the phone once the action is taken.
 fn local_effect(mut delivery: DriverDelivery, action: &DriverAction) -> DriverDelivery {
-    delivery.state = action.target_state();
+    if let Some(state) = action.target_state() {
+        delivery.state = state;
+    }
     if let DriverAction::ReportAbsent { call: CallOutcome::Rescheduled { window_start } } = action {
         let length = delivery.window.end - delivery.window.start;
         delivery.attempt += 1;
@@ -619,22 +636,4 @@ struct ShownCode {
     text: String,
     /// Read out as eight digits and resolved by the platform, rather than scanned from a screen.
     read_out: bool,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_driver_is_offered_only_the_lifecycle_steps() {
-        assert_eq!(DriverStep::allowed_in(OrderState::TransportScheduled), vec![DriverStep::Embark]);
-        assert_eq!(DriverStep::allowed_in(OrderState::DeliveryRescheduled), vec![DriverStep::Embark]);
-        assert_eq!(DriverStep::allowed_in(OrderState::InTransit), vec![DriverStep::Arrive, DriverStep::ReportIncident]);
-        assert_eq!(
-            DriverStep::allowed_in(OrderState::AtCustomerAddress),
-            vec![DriverStep::ConfirmHandover, DriverStep::ReportAbsent]
-        );
-        assert_eq!(DriverStep::allowed_in(OrderState::ReturnedToDealership), vec![]);
-        assert_eq!(DriverStep::allowed_in(OrderState::Delivered), vec![]);
-    }
 }

@@ -5,6 +5,7 @@
 //! the platform, applying its events in one transaction in version order.
 
 mod api;
+mod arrival;
 mod client;
 mod delivery;
 mod driver;
@@ -24,6 +25,7 @@ mod store;
 mod sync;
 mod updates;
 
+pub use arrival::EstimatesSent;
 pub use caas_protocol as protocol;
 pub use client::{Caas, CaasConfig};
 pub use driver::{
@@ -42,8 +44,8 @@ pub use payments::PaymentProgress;
 pub use push_stream::PushStream;
 pub use secrets::{FileSecretStore, SecretStore};
 pub use snapshot::{
-    CompletionDate, CustomerAction, EstimateRevision, FinalPaymentDue, OrderDetail, OrderSummary, PhoneKey, Refund,
-    TimelineEntry, UnknownUpdate, WindowRevision,
+    ArrivalRevision, CompletionDate, CustomerAction, EstimateRevision, FinalPaymentDue, OrderDetail, OrderSummary,
+    PhoneKey, Refund, TimelineEntry, UnknownUpdate, WindowRevision,
 };
 pub use sync::SyncReport;
 pub use updates::PushOutcome;

@@ -1,6 +1,7 @@
 //! What the UI shows, computed from the cache alone so it is instant and works offline.
 
 use caas_protocol::api::{Blocker, EventKind, Money, Registration, ScheduleReason, VehicleConfiguration};
+use caas_protocol::arrival::ArrivalEstimate;
 use caas_protocol::delivery::{DeliveryView, DeliveryWindow};
 use caas_protocol::lifecycle::Phase;
 use caas_protocol::pairing::api::AppLink;
@@ -63,6 +64,14 @@ pub struct WindowRevision {
     pub at: DateTime<Utc>,
 }
 
+/// An expected arrival the customer was told of, with why it was set or moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArrivalRevision {
+    pub version: u64,
+    pub attempt: u32,
+    pub estimate: ArrivalEstimate,
+}
+
 /// What the customer can do now. Only actions the current state allows are offered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CustomerAction {
@@ -111,6 +120,9 @@ pub struct OrderDetail {
     pub delivery: Option<DeliveryView>,
     /// Every window the delivery was booked for, oldest first.
     pub delivery_windows: Vec<WindowRevision>,
+    /// Every expected arrival the customer was told of, oldest first (the latest estimate is on
+    /// the delivery).
+    pub arrival_estimates: Vec<ArrivalRevision>,
     /// Every phone key issued for the car, oldest first: the owner sees each key that can open it.
     pub phone_keys: Vec<PhoneKey>,
     /// The app's link with the car, once the car confirmed it.
@@ -205,6 +217,7 @@ impl OrderDetail {
         let mut timeline = Vec::new();
         let mut estimate_revisions = Vec::new();
         let mut delivery_windows = Vec::new();
+        let mut arrival_estimates = Vec::new();
         let mut phone_keys: Vec<PhoneKey> = Vec::new();
         let mut refunds = Vec::new();
         let mut unknown_updates = Vec::new();
@@ -228,6 +241,13 @@ impl OrderDetail {
                         window: *window,
                         reason: *reason,
                         at: event.occurred_at,
+                    });
+                }
+                EventKind::ArrivalEstimated { attempt, estimate } => {
+                    arrival_estimates.push(ArrivalRevision {
+                        version: event.version,
+                        attempt: *attempt,
+                        estimate: *estimate,
                     });
                 }
                 EventKind::KeyIssued { grant_id, not_after } => phone_keys.push(PhoneKey {
@@ -290,6 +310,7 @@ impl OrderDetail {
             from_stock: details.from_stock,
             delivery: details.delivery.clone(),
             delivery_windows,
+            arrival_estimates,
             phone_keys,
             refunds,
             unknown_updates,

@@ -63,10 +63,10 @@ impl Caas {
         let key = self.record_key().await?;
         let (mut cursor, anchored) =
             self.inner.store.read(move |conn| Ok((store::cursor(conn, id)?, store::is_anchored(conn, id)?))).await?;
-        // Events cached before the chain cannot be checked: the whole record is taken again, and
-        // replaces them in the transaction of its first page.
-        let mut forget = !anchored;
-        if forget {
+        // Events cached before the chain cannot be checked: the whole record is taken again, each
+        // event compared with the cached one, and replaces them in its first page's transaction.
+        let mut reanchor = !anchored;
+        if reanchor {
             cursor = 0;
         }
         let mut new_events = 0;
@@ -80,24 +80,26 @@ impl Caas {
             let events = page.events;
             let got = events.len();
             let head = page.head.ok_or_else(|| unsigned(id))?;
-            let key = key.clone();
+            let (key, latest) = (key.clone(), page.latest_version);
             let applied = self
                 .inner
                 .store
                 .write(move |tx| {
-                    if forget {
-                        store::forget_log(tx, id)?;
+                    if reanchor {
+                        store::reanchor(tx, id, &events)?;
                     }
                     if let Some(details) = &details {
                         store::upsert_details(tx, details)?;
                     }
                     let applied = store::apply_events(tx, id, &events)?;
-                    store::check_head(tx, id, &head, &key)?;
+                    // A head beyond the cache is fine only while this sync goes on to the next page.
+                    let more_to_come = applied.new_events > 0 && !applied.gap && applied.cursor < latest;
+                    store::check_head(tx, id, &head, &key, more_to_come)?;
                     Ok(applied)
                 })
                 .await
                 .inspect_err(|error| refused(id, error))?;
-            forget = false;
+            reanchor = false;
             new_events += applied.new_events;
             if applied.gap {
                 return Err(CaasError::Protocol(format!("the platform's log of order {id} has a gap").into()));
@@ -116,7 +118,10 @@ impl Caas {
         if let Some(pinned) = self.pinned_record_key().await? {
             return Ok(pinned);
         }
-        let key = self.inner.api.record_key().await?;
+        let served = self.inner.api.record_key().await?;
+        // The key id is the phone's own digest of the key, never the platform's word for it.
+        let key = RecordKey::from_public_key(&served.public_key)
+            .map_err(|e| CaasError::Protocol(format!("the platform's record key: {e}").into()))?;
         let text = serde_json::to_string(&key).map_err(crate::error::StorageError::from)?;
         self.inner.store.write(move |tx| store::set_meta(tx, RECORD_KEY_META, &text)).await?;
         tracing::info!(key_id = %key.key_id, "the platform's record key is pinned");
@@ -124,7 +129,8 @@ impl Caas {
     }
 
     /// Brings every order of the customer up to date. Offline, this fails with
-    /// [`CaasError::Offline`] and the cache keeps serving snapshots.
+    /// [`CaasError::Offline`] and the cache keeps serving snapshots. An order whose record is
+    /// refused does not hold back the others: they are synced, then the refusal is returned.
     #[tracing::instrument(skip(self))]
     pub async fn sync(&self) -> Result<SyncReport> {
         let token = self.token().await?;
@@ -133,15 +139,21 @@ impl Caas {
         let remote = self.inner.api.orders(&token).await?;
         let local = self.inner.store.read(store::load_summaries).await?;
         let mut report = SyncReport { orders: remote.len(), new_events: 0 };
+        let mut refusal = None;
         for order in remote {
             let cached = local.iter().find(|o| o.details.id == order.id).map_or(0, |o| o.cursor);
-            report.new_events += if order.version > cached || cached == 0 {
-                self.sync_order(order.id).await?
+            let synced = if order.version > cached || cached == 0 {
+                self.sync_order(order.id).await
             } else {
-                self.check_record(order.id).await?
+                self.check_record(order.id).await
             };
+            match synced {
+                Ok(new_events) => report.new_events += new_events,
+                Err(error @ CaasError::HistoryRewritten { .. }) => refusal = refusal.or(Some(error)),
+                Err(error) => return Err(error),
+            }
         }
-        Ok(report)
+        refusal.map_or(Ok(report), Err)
     }
 
     /// Checks that the platform still signs the history this phone holds of an order with nothing
@@ -149,19 +161,31 @@ impl Caas {
     /// meanwhile are synced as usual; returns how many.
     async fn check_record(&self, id: Uuid) -> Result<usize> {
         let token = self.token().await?;
-        let key = self.record_key().await?;
-        let cursor = self.inner.store.read(move |conn| store::cursor(conn, id)).await?;
-        let page = self.inner.api.events_after(&token, id, cursor).await?;
-        if !page.events.is_empty() {
-            return self.sync_order(id).await;
-        }
-        let head = page.head.ok_or_else(|| unsigned(id))?;
-        self.inner
-            .store
-            .write(move |tx| store::check_head(tx, id, &head, &key))
-            .await
-            .inspect_err(|e| refused(id, e))?;
-        Ok(0)
+        let anchored = {
+            let _one_sync_at_a_time = self.inner.sync_lock.lock().await;
+            let key = self.record_key().await?;
+            let (cursor, anchored) = self
+                .inner
+                .store
+                .read(move |conn| Ok((store::cursor(conn, id)?, store::is_anchored(conn, id)?)))
+                .await?;
+            if anchored {
+                let page = self.inner.api.events_after(&token, id, cursor).await?;
+                if page.events.is_empty() {
+                    let head = page.head.ok_or_else(|| unsigned(id))?;
+                    self.inner
+                        .store
+                        .write(move |tx| store::check_head(tx, id, &head, &key, false))
+                        .await
+                        .inspect_err(|e| refused(id, e))?;
+                    return Ok(0);
+                }
+            }
+            anchored
+        };
+        // Events that arrived meanwhile, or a cache from before the chain: a sync proper.
+        tracing::debug!(order = %id, anchored, "the record needs a sync");
+        self.sync_order(id).await
     }
 }
 

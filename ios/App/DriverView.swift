@@ -38,6 +38,9 @@ struct DriverView: View {
                     Text(verbatim: delivery.customerName)
                     if let address = delivery.address { Text(verbatim: address) } else { Text("Address not confirmed") }
                     Text(verbatim: window(delivery.window))
+                    if let eta = delivery.eta {
+                        Text("Expected \(eta.expectedAt.formatted(date: .omitted, time: .shortened)) (\(Int(eta.stopsBefore)) stops before)")
+                    }
                     if delivery.unsyncedActions > 0 {
                         Text("\(Int(delivery.unsyncedActions)) not synced").foregroundStyle(.orange)
                     }
@@ -59,16 +62,16 @@ struct DriverView: View {
             CodeScanner { text in Task { await model.scanned(text) } }
         }
         .confirmationDialog("Nobody home: call the customer", isPresented: $model.isAskingAboutAbsence) {
-            Button("Agreed: same time tomorrow") { Task { await model.absenceCalled(.rescheduleTomorrow) } }
-            Button("No answer") { Task { await model.absenceCalled(.unreachable) } }
-            Button("Cannot take it") { Task { await model.absenceCalled(.cannotAccept) } }
+            Button("Agreed: same time tomorrow") { model.absenceCalled(.rescheduleTomorrow) }
+            Button("No answer") { model.absenceCalled(.unreachable) }
+            Button("Cannot take it") { model.absenceCalled(.cannotAccept) }
         } message: {
             Text("The car is never left at the address.")
         }
         .alert("What stops the trip?", isPresented: $model.isAskingAboutIncident) {
             TextField("What happened (optional)", text: $model.incidentNote)
             ForEach([IncidentKind.breakdown, .damage, .roadClosed], id: \.self) { kind in
-                Button(kind.name) { Task { await model.incidentReported(kind) } }
+                Button(kind.name) { model.incidentReported(kind) }
             }
             Button("Cancel", role: .cancel) {}
         } message: {
@@ -83,6 +86,17 @@ struct DriverView: View {
             Button("Load (scan the VIN)") { model.scan(.vin, for: delivery) }
         case .arrive:
             Button("Arrived") { Task { await model.arrive(delivery) } }.disabled(model.busy)
+        case .updateArrival:
+            Menu("Running late") {
+                ForEach([EtaReason.traffic, .weather, .longerStop], id: \.self) { reason in
+                    Menu(reason.name) {
+                        ForEach(DriverModel.delays, id: \.self) { minutes in
+                            Button("+\(minutes) min") { Task { await model.reportDelay(minutes: minutes, reason: reason) } }
+                        }
+                    }
+                }
+            }
+            .disabled(model.busy)
         case .reportIncident:
             Button("Incident on the way") { model.reportIncident(at: delivery) }
         case .reportAbsent:

@@ -52,6 +52,12 @@ struct OrderView: View {
                 if let delivery = order.delivery {
                     Section("Delivery") {
                         LabeledContent(delivery.company.name, value: window(delivery.window))
+                        if let eta = delivery.eta, delivery.arrivedAt == nil, delivery.handover == nil {
+                            Text("Expected at your door around \(eta.expectedAt.formatted(date: .omitted, time: .shortened)) (\(Text(eta.reason.name)))")
+                        }
+                        ForEach(order.arrivalEstimates.dropLast(), id: \.version) { revision in
+                            Text("Earlier estimate: \(revision.estimate.expectedAt.formatted(date: .omitted, time: .shortened)) (\(Text(revision.estimate.reason.name)))")
+                        }
                         if let incident = delivery.incident {
                             if let note = incident.note {
                                 Text("Stopped on the way \(incident.at.formatted()): \(Text(incident.kind.name)) (“\(note)”)")
@@ -126,5 +132,6 @@ struct PurchaseRecord: Transferable {
             guard let text = await record.model.purchaseRecord() else { throw CocoaError(.fileWriteUnknown) }
             return Data(text.utf8)
         }
+        .suggestedFileName("purchase-record.json")
     }
 }

@@ -147,6 +147,7 @@ extension DriverModel.Notice {
         case .refreshed(let open): ["\(open) open deliveries."]
         case .recorded(let recording): [recording.message]
         case .handedOver(let customer, let recording): ["Handed over to \(customer).", recording.message]
+        case .estimates(let sent): ["Customers told: \(Int(sent.sent)). Waiting for a connection: \(Int(sent.waiting))."]
         case .synced(let report):
             ["Sent \(Int(report.sent)), refused \(Int(report.rejected)), waiting \(Int(report.pending)), held \(Int(report.held))."]
         case .problem(let problem): [problem.message]
@@ -160,9 +161,24 @@ extension DriverStep {
         switch self {
         case .embark: "Loading the car"
         case .arrive: "Arrival"
+        case .updateArrival: "Expected arrival"
         case .reportIncident: "Incident on the way"
         case .reportAbsent: "Nobody home"
         case .confirmHandover: "Handover"
+        }
+    }
+}
+
+extension EtaReason {
+    /// Why an expected arrival moved, in the person's words.
+    var name: LocalizedStringResource {
+        switch self {
+        case .departure: "the driver set out"
+        case .stopCompleted: "a stop before yours is done"
+        case .traffic: "traffic"
+        case .weather: "the weather"
+        case .longerStop: "a stop before yours took longer"
+        case .unknown: "a change on the way"
         }
     }
 }

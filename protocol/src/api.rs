@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::arrival::ArrivalEstimate;
 use crate::delivery::{CallOutcome, Custody, DeliveryView, DeliveryWindow, Handover, PickupPoint, TransitIncident};
 use crate::lifecycle::{Actor, OrderState};
 use crate::pairing::api::AppLink;
@@ -346,6 +347,9 @@ pub enum EventKind {
     CustomerAbsent { attempt: u32, call: CallOutcome },
     /// Something on the way stopped the trip; the car goes back to the dealership with the driver.
     TransitIncident { attempt: u32, incident: TransitIncident },
+    /// The driver's expected arrival: the first of a trip, one that moved by the margin or more,
+    /// or the one when the driver is a stop away (smaller revisions stay on the delivery only).
+    ArrivalEstimated { attempt: u32, estimate: ArrivalEstimate },
     /// The car is back at the dealership and was received there.
     ReceivedAtDealership { custody: Custody },
     /// The customer has to collect the car at the dealership.
@@ -411,6 +415,7 @@ impl EventKind {
             EventKind::Embarked { .. } => "embarked",
             EventKind::CustomerAbsent { .. } => "customer_absent",
             EventKind::TransitIncident { .. } => "transit_incident",
+            EventKind::ArrivalEstimated { .. } => "arrival_estimated",
             EventKind::ReceivedAtDealership { .. } => "received_at_dealership",
             EventKind::PickupRequired { .. } => "pickup_required",
             EventKind::HandedOver { .. } => "handed_over",
@@ -425,7 +430,7 @@ impl EventKind {
 
     /// The types this version knows. An [`EventKind::Unknown`] of one of them is a known event
     /// whose fields this version cannot read.
-    pub const TYPE_NAMES: [&'static str; 19] = [
+    pub const TYPE_NAMES: [&'static str; 20] = [
         "state_changed",
         "estimate_revised",
         "configuration_rejected",
@@ -437,6 +442,7 @@ impl EventKind {
         "embarked",
         "customer_absent",
         "transit_incident",
+        "arrival_estimated",
         "received_at_dealership",
         "pickup_required",
         "handed_over",
@@ -483,9 +489,8 @@ pub struct EventPage {
     pub events: Vec<OrderEvent>,
     /// The order's current version, so a client knows whether more pages follow.
     pub latest_version: u64,
-    /// The platform's signature on the event at `latest_version`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub head: Option<SignedHead>,
+    /// The platform's signature on the event at `latest_version`: a phone refuses a page without.
+    pub head: SignedHead,
 }
 
 /// The most events one page returns.

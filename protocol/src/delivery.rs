@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::arrival::{ArrivalEstimate, RoutePoint};
 use crate::handover::HandoverPublicKey;
 use crate::lifecycle::{Actor, OrderState};
 
@@ -97,6 +98,9 @@ pub struct DeliveryView {
     /// What stopped the trip on the way, when the car had to go back to the dealership.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident: Option<TransitIncident>,
+    /// When the car is expected at the door, as the driver last estimated it on this trip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta: Option<ArrivalEstimate>,
     /// The customer says the handover was not to them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dispute: Option<HandoverDispute>,
@@ -200,7 +204,7 @@ pub const MAX_INCIDENT_NOTE_CHARS: usize = 500;
 pub enum IncidentRefusal {
     #[error("the incident must be a breakdown, damage or a closed road")]
     UnknownKind,
-    #[error("the note must be at most {MAX_INCIDENT_NOTE_CHARS} characters on one line")]
+    #[error("the note must be at most {MAX_INCIDENT_NOTE_CHARS} characters of plain text on one line")]
     Note,
 }
 
@@ -212,7 +216,7 @@ pub fn checked_incident(kind: IncidentKind, note: Option<&str>) -> Result<Option
         return Err(IncidentRefusal::UnknownKind);
     }
     let Some(note) = note.map(str::trim).filter(|note| !note.is_empty()) else { return Ok(None) };
-    if note.chars().count() > MAX_INCIDENT_NOTE_CHARS || note.chars().any(char::is_control) {
+    if note.chars().count() > MAX_INCIDENT_NOTE_CHARS || note.chars().any(crate::messages::is_hidden) {
         return Err(IncidentRefusal::Note);
     }
     Ok(Some(note.to_owned()))
@@ -241,16 +245,19 @@ pub enum DriverStep {
     Embark,
     Arrive,
     ConfirmHandover,
+    /// The expected arrival moved (a delay with its reason, or the plan after a stop).
+    UpdateArrival,
     ReportIncident,
     ReportAbsent,
 }
 
 impl DriverStep {
     /// Each state's main step first: the one the app offers as the primary action.
-    pub const ALL: [DriverStep; 5] = [
+    pub const ALL: [DriverStep; 6] = [
         DriverStep::Embark,
         DriverStep::Arrive,
         DriverStep::ConfirmHandover,
+        DriverStep::UpdateArrival,
         DriverStep::ReportIncident,
         DriverStep::ReportAbsent,
     ];
@@ -259,7 +266,7 @@ impl DriverStep {
     pub fn departs_from(self) -> &'static [OrderState] {
         match self {
             DriverStep::Embark => &[OrderState::TransportScheduled, OrderState::DeliveryRescheduled],
-            DriverStep::Arrive | DriverStep::ReportIncident => &[OrderState::InTransit],
+            DriverStep::Arrive | DriverStep::UpdateArrival | DriverStep::ReportIncident => &[OrderState::InTransit],
             DriverStep::ReportAbsent | DriverStep::ConfirmHandover => &[OrderState::AtCustomerAddress],
         }
     }
@@ -292,6 +299,11 @@ pub enum DriverAction {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
     },
+    /// The driver's estimate of the arrival at this customer's door, at departure, after each
+    /// stop, and with every delay; the order stays in transit.
+    UpdateArrival {
+        estimate: ArrivalEstimate,
+    },
     /// The customer showed a valid code and took the car. `code` is the QR token.
     ConfirmHandover {
         code: String,
@@ -300,14 +312,20 @@ pub enum DriverAction {
 }
 
 impl DriverAction {
-    /// The state the action moves the order to.
-    pub fn target_state(&self) -> OrderState {
+    /// The state the action moves the order to; none for an action that only adds to the
+    /// delivery's record.
+    pub fn target_state(&self) -> Option<OrderState> {
         match self {
-            DriverAction::Embark { .. } => OrderState::InTransit,
-            DriverAction::Arrive => OrderState::AtCustomerAddress,
-            DriverAction::ReportAbsent { call: CallOutcome::Rescheduled { .. } } => OrderState::DeliveryRescheduled,
-            DriverAction::ReportAbsent { .. } | DriverAction::ReportIncident { .. } => OrderState::ReturnedToDealership,
-            DriverAction::ConfirmHandover { .. } => OrderState::Delivered,
+            DriverAction::Embark { .. } => Some(OrderState::InTransit),
+            DriverAction::Arrive => Some(OrderState::AtCustomerAddress),
+            DriverAction::ReportAbsent { call: CallOutcome::Rescheduled { .. } } => {
+                Some(OrderState::DeliveryRescheduled)
+            }
+            DriverAction::ReportAbsent { .. } | DriverAction::ReportIncident { .. } => {
+                Some(OrderState::ReturnedToDealership)
+            }
+            DriverAction::ConfirmHandover { .. } => Some(OrderState::Delivered),
+            DriverAction::UpdateArrival { .. } => None,
         }
     }
 
@@ -318,6 +336,7 @@ impl DriverAction {
             DriverAction::Arrive => DriverStep::Arrive,
             DriverAction::ReportAbsent { .. } => DriverStep::ReportAbsent,
             DriverAction::ReportIncident { .. } => DriverStep::ReportIncident,
+            DriverAction::UpdateArrival { .. } => DriverStep::UpdateArrival,
             DriverAction::ConfirmHandover { .. } => DriverStep::ConfirmHandover,
         }
     }
@@ -326,7 +345,7 @@ impl DriverAction {
     /// and the lifecycle gives the driver that edge.
     pub fn legal_from(&self, from: OrderState) -> bool {
         self.step().departs_from().contains(&from)
-            && from.transition_to(self.target_state()).is_some_and(|edge| edge.by == Actor::Driver)
+            && self.target_state().is_none_or(|to| from.transition_to(to).is_some_and(|edge| edge.by == Actor::Driver))
     }
 
     pub fn name(&self) -> &'static str {
@@ -335,6 +354,7 @@ impl DriverAction {
             DriverAction::Arrive => "arrive",
             DriverAction::ReportAbsent { .. } => "report_absent",
             DriverAction::ReportIncident { .. } => "report_incident",
+            DriverAction::UpdateArrival { .. } => "update_arrival",
             DriverAction::ConfirmHandover { .. } => "confirm_handover",
         }
     }
@@ -368,6 +388,15 @@ pub struct DriverDelivery {
     /// Where the car goes back to when the customer cannot take it.
     pub dealership: PickupPoint,
     pub driver_id: String,
+    /// Where the address is on the platform's simulated map, for the expected arrival.
+    #[serde(default)]
+    pub route_point: RoutePoint,
+    /// The driver's last estimate of the arrival on this trip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta: Option<ArrivalEstimate>,
+    /// The driver who loaded the car on this trip and has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carried_by: Option<String>,
 }
 
 /// The driver's list and the key that checks handover codes offline.
@@ -437,6 +466,14 @@ mod tests {
             DriverStep::Embark => DriverAction::Embark { vin: String::new(), window_start: DateTime::UNIX_EPOCH },
             DriverStep::Arrive => DriverAction::Arrive,
             DriverStep::ReportIncident => DriverAction::ReportIncident { kind: IncidentKind::Breakdown, note: None },
+            DriverStep::UpdateArrival => DriverAction::UpdateArrival {
+                estimate: ArrivalEstimate {
+                    expected_at: DateTime::UNIX_EPOCH,
+                    stops_before: 0,
+                    reason: crate::arrival::EtaReason::Traffic,
+                    at: DateTime::UNIX_EPOCH,
+                },
+            },
             DriverStep::ReportAbsent => DriverAction::ReportAbsent { call: CallOutcome::Unreachable },
             DriverStep::ConfirmHandover => {
                 DriverAction::ConfirmHandover { code: String::new(), verified_at: DateTime::UNIX_EPOCH }
@@ -462,12 +499,18 @@ mod tests {
         assert!(!incident.legal_from(OrderState::AtCustomerAddress), "at the door the customer is called instead");
         assert!(absent.legal_from(OrderState::AtCustomerAddress));
         assert!(!absent.legal_from(OrderState::InTransit), "nobody is absent before the driver arrives");
-        assert_eq!(DriverStep::allowed_in(OrderState::InTransit), vec![DriverStep::Arrive, DriverStep::ReportIncident]);
+        assert_eq!(
+            DriverStep::allowed_in(OrderState::InTransit),
+            vec![DriverStep::Arrive, DriverStep::UpdateArrival, DriverStep::ReportIncident]
+        );
         assert_eq!(
             DriverStep::allowed_in(OrderState::AtCustomerAddress),
             vec![DriverStep::ConfirmHandover, DriverStep::ReportAbsent]
         );
         assert_eq!(DriverStep::allowed_in(OrderState::ReturnedToDealership), vec![]);
+        assert_eq!(DriverStep::allowed_in(OrderState::TransportScheduled), vec![DriverStep::Embark]);
+        assert_eq!(DriverStep::allowed_in(OrderState::DeliveryRescheduled), vec![DriverStep::Embark]);
+        assert_eq!(DriverStep::allowed_in(OrderState::Delivered), vec![]);
         for state in OrderState::ALL {
             for step in DriverStep::allowed_in(state) {
                 assert!(action(step).legal_from(state), "{step:?} offered in {state} but refused");
@@ -480,6 +523,8 @@ mod tests {
         assert_eq!(checked_incident(IncidentKind::Breakdown, Some("  ")), Ok(None));
         assert_eq!(checked_incident(IncidentKind::Damage, Some(" dent ")), Ok(Some("dent".into())));
         assert_eq!(checked_incident(IncidentKind::Damage, Some("a\nb")), Err(IncidentRefusal::Note));
+        assert_eq!(checked_incident(IncidentKind::Damage, Some("dent\u{202e}gnaw")), Err(IncidentRefusal::Note));
+        assert_eq!(checked_incident(IncidentKind::Damage, Some("a\u{2028}b")), Err(IncidentRefusal::Note));
         assert_eq!(checked_incident(IncidentKind::Damage, Some(&"é".repeat(501))), Err(IncidentRefusal::Note));
         assert!(checked_incident(IncidentKind::Damage, Some(&"é".repeat(500))).is_ok());
         assert_eq!(checked_incident(IncidentKind::Unknown, None), Err(IncidentRefusal::UnknownKind));

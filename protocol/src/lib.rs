@@ -4,6 +4,7 @@
 //! phone core, the platform mock and tests all agree on one definition of each rule.
 
 pub mod api;
+pub mod arrival;
 pub mod delivery;
 pub mod handover;
 pub mod lifecycle;

@@ -10,6 +10,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::api::{EventKind, Money};
+use crate::arrival::EtaReason;
 use crate::delivery::{CallOutcome, IncidentKind};
 use crate::lifecycle::OrderState;
 
@@ -181,18 +182,21 @@ const MAX_QUOTED_CHARS: usize = 160;
 /// The platform's free text as a sentence quotes it: one line, no control or direction-changing
 /// characters, no closing full stop of its own (the sentence has one), and bounded.
 fn quoted(text: &str) -> String {
-    let words: Vec<&str> = text
-        .split(|c: char| {
-            c.is_whitespace() || c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        })
-        .filter(|word| !word.is_empty())
-        .collect();
+    let words: Vec<&str> =
+        text.split(|c: char| c.is_whitespace() || is_hidden(c)).filter(|word| !word.is_empty()).collect();
     let line = words.join(" ");
     let line = line.trim_end_matches('.');
     match line.char_indices().nth(MAX_QUOTED_CHARS) {
         Some((cut, _)) => format!("{}…", &line[..cut]),
         None => line.to_owned(),
     }
+}
+
+/// Whether `c` changes how text around it reads without being seen: control characters, bidi
+/// overrides and isolates, zero-width characters and line or paragraph separators.
+pub fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 /// Fills the `{name}` placeholders of a catalogue sentence in one pass, so a value from the platform
@@ -219,6 +223,28 @@ fn fill(template: &str, values: &[(&str, String)]) -> String {
     }
     text.push_str(rest);
     text
+}
+
+/// Why an expected arrival moved, in words.
+pub fn eta_reason_label(reason: EtaReason, language: Language) -> &'static str {
+    match reason {
+        EtaReason::Departure => language.pick("the driver set out", "el conductor ha salido", "o motorista partiu"),
+        EtaReason::StopCompleted => language.pick(
+            "a stop before yours is done",
+            "ha terminado una parada anterior",
+            "terminou uma paragem anterior",
+        ),
+        EtaReason::Traffic => language.pick("traffic", "tráfico", "trânsito"),
+        EtaReason::Weather => language.pick("the weather", "el tiempo", "o tempo"),
+        EtaReason::LongerStop => language.pick(
+            "a stop before yours took longer",
+            "una parada anterior se alargó",
+            "uma paragem anterior demorou mais",
+        ),
+        EtaReason::Unknown => {
+            language.pick("a change on the way", "un cambio en el trayecto", "uma alteração no trajeto")
+        }
+    }
 }
 
 /// What stopped a car on the way, in words.
@@ -379,6 +405,27 @@ pub fn event_sentence(kind: &EventKind, reader: &Reader) -> String {
                 ),
                 None => what,
             }
+        }
+        EventKind::ArrivalEstimated { estimate, .. } => {
+            let time = r.time(estimate.expected_at);
+            let template = match (estimate.stops_before, estimate.reason) {
+                (1, _) => r.pick(
+                    "The driver is one stop away: your car is expected at {time}.",
+                    "El conductor está a una parada: tu coche llegará hacia las {time}.",
+                    "O motorista está a uma paragem: o seu carro deve chegar por volta das {time}.",
+                ),
+                (_, EtaReason::Departure) => r.pick(
+                    "Your car is on its way: it is expected at {time}.",
+                    "Tu coche está en camino: llegará hacia las {time}.",
+                    "O seu carro está a caminho: deve chegar por volta das {time}.",
+                ),
+                _ => r.pick(
+                    "Your car is now expected at {time} ({reason}).",
+                    "Ahora tu coche llegará hacia las {time} ({reason}).",
+                    "O seu carro deve agora chegar por volta das {time} ({reason}).",
+                ),
+            };
+            fill(template, &[("time", time), ("reason", eta_reason_label(estimate.reason, r.language).to_owned())])
         }
         EventKind::ReceivedAtDealership { custody } => fill(
             r.pick(
@@ -549,6 +596,33 @@ mod tests {
             EventKind::TransitIncident {
                 attempt: 1,
                 incident: TransitIncident { kind: IncidentKind::Unknown, note: None, at: at(11), by: "Lucía".into() },
+            },
+            EventKind::ArrivalEstimated {
+                attempt: 1,
+                estimate: crate::arrival::ArrivalEstimate {
+                    expected_at: at(10),
+                    stops_before: 2,
+                    reason: EtaReason::Departure,
+                    at: at(8),
+                },
+            },
+            EventKind::ArrivalEstimated {
+                attempt: 1,
+                estimate: crate::arrival::ArrivalEstimate {
+                    expected_at: at(11),
+                    stops_before: 0,
+                    reason: EtaReason::Traffic,
+                    at: at(9),
+                },
+            },
+            EventKind::ArrivalEstimated {
+                attempt: 1,
+                estimate: crate::arrival::ArrivalEstimate {
+                    expected_at: at(11),
+                    stops_before: 1,
+                    reason: EtaReason::StopCompleted,
+                    at: at(10),
+                },
             },
             EventKind::ReceivedAtDealership { custody },
             EventKind::PickupRequired {

@@ -52,6 +52,7 @@ impl OrderProjection {
             | EventKind::Embarked { .. }
             | EventKind::CustomerAbsent { .. }
             | EventKind::TransitIncident { .. }
+            | EventKind::ArrivalEstimated { .. }
             | EventKind::ReceivedAtDealership { .. }
             | EventKind::PickupRequired { .. }
             | EventKind::HandedOver { .. }

@@ -72,6 +72,7 @@ impl NotificationChannel {
             | EventKind::Embarked { .. }
             | EventKind::CustomerAbsent { .. }
             | EventKind::TransitIncident { .. }
+            | EventKind::ArrivalEstimated { .. }
             | EventKind::ReceivedAtDealership { .. }
             | EventKind::PickupRequired { .. }
             | EventKind::HandedOver { .. }

@@ -208,8 +208,12 @@ pub enum RecordError {
     Rewritten { version: u64 },
     #[error("the platform's signature on the record does not check out")]
     BadSignature,
-    #[error("the record was signed by key {signed_by}, not by the platform's key {trusted}")]
+    /// The key ids are quoted and escaped: they come from the record, which may be hostile.
+    #[error("the record was signed by key {signed_by:?}, not by the platform's key {trusted:?}")]
     WrongKey { signed_by: String, trusted: String },
+    /// The platform signed events it did not send.
+    #[error("the platform signed {signed} events but this phone was given {held}")]
+    Missing { held: u64, signed: u64 },
     /// The record is not signed up to its last event.
     #[error("the record holds {held} events but is signed only up to event {signed}")]
     Unsigned { held: u64, signed: u64 },
@@ -321,7 +325,7 @@ impl RecordExport {
     /// before from the order's genesis, and the platform signed the last one.
     pub fn verify(&self, trusted: &RecordKey) -> Result<VerifiedRecord, RecordError> {
         if self.format != EXPORT_FORMAT {
-            return Err(RecordError::Malformed(format!("`{}` is not a record this version reads", self.format)));
+            return Err(RecordError::Malformed(format!("{:?} is not a record format this version reads", self.format)));
         }
         if self.key.public_key != trusted.public_key {
             return Err(RecordError::WrongKey { signed_by: self.key.key_id.clone(), trusted: trusted.key_id.clone() });

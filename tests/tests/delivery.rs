@@ -27,6 +27,20 @@ fn rejected<T: std::fmt::Debug>(result: Result<T, CaasError>) -> ErrorCode {
     }
 }
 
+/// A booked customer whose address is confirmed, and Lucía's phone with the car loaded.
+async fn loaded(
+    platform: &Platform,
+    customer_dir: &std::path::Path,
+    driver_dir: &std::path::Path,
+) -> anyhow::Result<(caas_e2e::BookedCustomer, caas_core::Caas, caas_core::AssignedDelivery)> {
+    let customer = platform.booked_customer("ana@example.com", customer_dir).await?;
+    customer.core.confirm_delivery_address(customer.order, None).await?;
+    let driver = platform.driver(LUCIA, driver_dir).await?;
+    let job = driver.refresh_deliveries().await?.remove(0);
+    driver.embark(job.delivery_id, &job.vin).await?;
+    Ok((customer, driver, job))
+}
+
 async fn event_count(platform: &Platform, order: Uuid, wanted: fn(&EventKind) -> bool) -> anyhow::Result<usize> {
     Ok(platform.sandbox.order_events(order).await?.iter().filter(|e| wanted(&e.kind)).count())
 }
@@ -143,11 +157,7 @@ async fn an_absent_customer_agrees_a_new_time_and_gets_the_car_then() -> anyhow:
 async fn an_unreachable_customer_collects_the_car_at_the_dealership() -> anyhow::Result<()> {
     let platform = Platform::start().await?;
     let (customer_dir, driver_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
-    let mut customer = platform.booked_customer("ana@example.com", customer_dir.path()).await?;
-    customer.core.confirm_delivery_address(customer.order, None).await?;
-    let driver = platform.driver(LUCIA, driver_dir.path()).await?;
-    let job = driver.refresh_deliveries().await?.remove(0);
-    driver.embark(job.delivery_id, &job.vin).await?;
+    let (mut customer, driver, job) = loaded(&platform, customer_dir.path(), driver_dir.path()).await?;
     driver.arrive(job.delivery_id).await?;
     driver.report_absent(job.delivery_id, CallOutcome::Unreachable).await?;
     let returned = customer.watcher.until_state(OrderState::ReturnedToDealership).await?;
@@ -185,13 +195,9 @@ async fn an_unreachable_customer_collects_the_car_at_the_dealership() -> anyhow:
 async fn an_incident_on_the_way_sends_the_car_back_and_the_customer_collects_it() -> anyhow::Result<()> {
     let platform = Platform::start().await?;
     let (customer_dir, driver_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
-    let mut customer = platform.booked_customer("ana@example.com", customer_dir.path()).await?;
-    customer.core.confirm_delivery_address(customer.order, None).await?;
-    let driver = platform.driver(LUCIA, driver_dir.path()).await?;
-    let job = driver.refresh_deliveries().await?.remove(0);
-    driver.embark(job.delivery_id, &job.vin).await?;
+    let (mut customer, driver, job) = loaded(&platform, customer_dir.path(), driver_dir.path()).await?;
     let on_the_road = driver.deliveries().await?.remove(0);
-    assert_eq!(on_the_road.steps, vec![DriverStep::Arrive, DriverStep::ReportIncident]);
+    assert_eq!(on_the_road.steps, vec![DriverStep::Arrive, DriverStep::UpdateArrival, DriverStep::ReportIncident]);
 
     // Nobody can be absent before the driver arrives, and the platform takes no kind or note it
     // cannot show: each refusal leaves the car on the road with the driver.
@@ -204,6 +210,13 @@ async fn an_incident_on_the_way_sends_the_car_back_and_the_customer_collects_it(
     assert_eq!(raw_action(&platform, &token, job.delivery_id, newer).await?.0, 422);
     let two_lines = serde_json::json!({ "action": "report_incident", "kind": "damage", "note": "a\nb" });
     assert_eq!(raw_action(&platform, &token, job.delivery_id, two_lines).await?.0, 422);
+    let colleague = platform.driver_token("pablo@iberia-carriers.example").await?;
+    let not_theirs = serde_json::json!({ "action": "report_incident", "kind": "breakdown" });
+    assert_eq!(
+        raw_action(&platform, &colleague, job.delivery_id, not_theirs).await?.0,
+        403,
+        "not the driver with the car"
+    );
     let long = "x".repeat(501);
     let refused = driver.report_incident(job.delivery_id, IncidentKind::Damage, Some(&long)).await;
     assert_eq!(rejected(refused), ErrorCode::InvalidRequest, "checked on the phone before it is queued");

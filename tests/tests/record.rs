@@ -100,3 +100,35 @@ async fn the_record_key_survives_a_restart_and_another_key_is_refused() -> anyho
     assert_eq!(customer.core.order(customer.order).await?.summary.state, OrderState::TransportScheduled);
     Ok(())
 }
+
+/// A phone's cache from before the chain (schema 7): its events have no hashes. The next sync takes
+/// the whole record again, compares each cached event with the one received and checks the
+/// chain; a platform that rewrote history meanwhile is refused, and the cache kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_from_before_the_chain_is_checked_again_at_the_next_sync() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let customer = platform.booked_customer("ana@example.com", dir.path()).await?;
+    customer.core.sync().await?;
+    let as_version_7 = || -> anyhow::Result<()> {
+        let cache = rusqlite::Connection::open(dir.path().join("caas.sqlite3"))?;
+        cache.execute_batch("UPDATE events SET hash = NULL; UPDATE orders SET record_head = NULL;")?;
+        Ok(())
+    };
+    as_version_7()?;
+    assert!(customer.core.export_record(customer.order).await.is_err(), "nothing signed to export");
+    customer.core.sync().await?;
+    let key = platform_key(&platform).await?;
+    assert!(customer.core.export_record(customer.order).await?.verify(&key).is_ok(), "checked and anchored again");
+
+    as_version_7()?;
+    let before = customer.core.order(customer.order).await?;
+    platform.sandbox.rewrite_history(customer.order, 2).await?;
+    let refused = customer.core.sync().await;
+    assert!(
+        matches!(refused, Err(CaasError::HistoryRewritten { reason: RecordError::Rewritten { version: 2 }, .. })),
+        "{refused:?}"
+    );
+    assert_eq!(customer.core.order(customer.order).await?.timeline, before.timeline, "the cache is kept");
+    Ok(())
+}

@@ -173,6 +173,7 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
         | EventKind::Embarked { .. }
         | EventKind::CustomerAbsent { .. }
         | EventKind::TransitIncident { .. }
+        | EventKind::ArrivalEstimated { .. }
         | EventKind::ReceivedAtDealership { .. }
         | EventKind::PickupRequired { .. }
         | EventKind::HandedOver { .. }

@@ -425,8 +425,8 @@ pub async fn rewrite_history(
             .as_str()
             .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
             .map(|at| (at - chrono::TimeDelta::days(1)).to_utc());
-        if let (true, Some(earlier)) = (version == request.version, earlier) {
-            event["occurred_at"] = serde_json::json!(earlier);
+        if let (true, Some(earlier), Some(fields)) = (version == request.version, earlier, event.as_object_mut()) {
+            fields.insert("occurred_at".into(), serde_json::json!(earlier));
         }
     })
     .map_err(|e| AppError::internal(e.to_string()))?;

@@ -5,11 +5,13 @@
 
 use anyhow::Context as _;
 use caas_core::protocol::OrderState;
+use caas_core::protocol::arrival::EtaReason;
 use caas_core::protocol::delivery::{CallOutcome, IncidentKind};
 use caas_core::protocol::messages::{Language, incident_label};
 use caas_core::{Caas, OrderDetail};
 use caas_mock::RunningMock;
 use caas_mock::client::{DealershipClient, SandboxClient};
+use chrono::{TimeDelta, Utc};
 use uuid::Uuid;
 
 use super::{Phone, Show};
@@ -30,10 +32,10 @@ impl Path {
     /// Progress steps from the address confirmation to the handover.
     pub(super) fn steps(self) -> u64 {
         match self {
-            Path::Present => 4,
-            Path::AbsentRescheduled => 7,
-            Path::AbsentPickup => 6,
-            Path::TransitIncident => 5,
+            Path::Present => 6,
+            Path::AbsentRescheduled => 9,
+            Path::AbsentPickup => 7,
+            Path::TransitIncident => 6,
         }
     }
 }
@@ -64,7 +66,9 @@ impl Stage<'_> {
         let driver = self.driver(dir).await?;
         match path {
             Path::Present => {
-                let delivery = self.drive_to_the_door(&driver, phone, order).await?;
+                let delivery = self.load(&driver, phone, order).await?;
+                self.run_late(&driver, phone).await?;
+                self.arrive(&driver, phone, delivery).await?;
                 self.hand_over_at_the_door(&driver, phone, order, delivery).await
             }
             Path::AbsentRescheduled => {
@@ -156,13 +160,18 @@ impl Stage<'_> {
     /// Loads the car and drives to the address; returns the delivery's id.
     async fn drive_to_the_door(&self, driver: &Caas, phone: &mut Phone, order: Uuid) -> anyhow::Result<Uuid> {
         let delivery = self.load(driver, phone, order).await?;
+        self.arrive(driver, phone, delivery).await?;
+        Ok(delivery)
+    }
+
+    async fn arrive(&self, driver: &Caas, phone: &mut Phone, delivery: Uuid) -> anyhow::Result<()> {
         let show = self.show;
         show.pace().await;
         driver.arrive(delivery).await?;
         phone.shows(OrderState::AtCustomerAddress).await?;
         show.line("Driver: at the address; the phone asks the customer for the handover code");
         show.step("at the address");
-        Ok(delivery)
+        Ok(())
     }
 
     /// Loads the car and sets out; returns the delivery's id.
@@ -175,12 +184,36 @@ impl Stage<'_> {
             .find(|d| d.order_id == order)
             .context("the delivery is on the driver's list")?;
         show.pace().await;
+        let loaded_at = Utc::now() - TimeDelta::seconds(1);
         driver.embark(job.delivery_id, &job.vin).await?;
         let on_the_way = phone.shows(OrderState::InTransit).await?;
         let party = on_the_way.delivery.and_then(|d| d.embarkation).map(|c| c.party).unwrap_or_default();
         show.line(format!("Driver: VIN {} scanned, car loaded by {party}; the phone shows it on its way", job.vin));
         show.step("in transit");
+        let planned = phone
+            .until(
+                |o| o.delivery.as_ref().and_then(|d| d.eta).is_some_and(|eta| eta.at >= loaded_at),
+                "an expected arrival",
+            )
+            .await?;
+        if let Some(eta) = planned.delivery.and_then(|d| d.eta) {
+            show.line(format!("Phone: expected at the door around {}", render::eta_text(&eta)));
+        }
+        show.step("expected arrival");
         Ok(job.delivery_id)
+    }
+
+    /// Traffic on the way: the driver reports twenty minutes late, and the phone hears of it.
+    async fn run_late(&self, driver: &Caas, phone: &mut Phone) -> anyhow::Result<()> {
+        self.show.pace().await;
+        let told = phone.until(|_| true, "the order").await?.arrival_estimates.len();
+        driver.report_delay(20, EtaReason::Traffic).await?;
+        let late = phone.until(|o| o.arrival_estimates.len() > told, "the delay").await?;
+        if let Some(eta) = late.delivery.and_then(|d| d.eta) {
+            self.show.line(format!("Driver: 20 minutes of traffic; the phone is told: now {}", render::eta_text(&eta)));
+        }
+        self.show.step("running late");
+        Ok(())
     }
 
     async fn delivered(&self, phone: &mut Phone) -> anyhow::Result<OrderDetail> {

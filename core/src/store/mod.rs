@@ -119,7 +119,7 @@ async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send
 }
 
 pub use orders::{
-    Received, ReceivedEvent, apply_events, check_head, clear_account_data, cursor, event_with_car, forget_log,
-    get_meta, is_anchored, load_order, load_summaries, order_car, push_received, push_seen, record, record_push,
+    Received, ReceivedEvent, apply_events, check_head, clear_account_data, cursor, event_with_car, get_meta,
+    is_anchored, load_order, load_summaries, order_car, push_received, push_seen, reanchor, record, record_push,
     set_meta, upsert_details,
 };

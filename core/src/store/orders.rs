@@ -10,7 +10,7 @@ use caas_protocol::OrderState;
 use caas_protocol::api::{Blocker, OrderEvent, OrderView};
 use caas_protocol::projection::OrderProjection;
 use caas_protocol::push::PushHint;
-use caas_protocol::record::{Chain, RecordHash, RecordKey, SignedHead};
+use caas_protocol::record::{Chain, RecordError, RecordHash, RecordKey, SignedHead};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
@@ -179,9 +179,38 @@ pub fn is_anchored(conn: &Connection, order_id: Uuid) -> Result<bool> {
     Ok(cursor == 0 || stored_hash(conn, order_id, cursor)?.is_some())
 }
 
+/// Takes the whole record of an order whose cache predates the chain, in the transaction that
+/// applies `events` (its first page): each cached event the page holds must be the one received,
+/// but for its `prev`, or the record is refused and the cache kept; then the cached log is
+/// dropped, for the page to be applied from the start.
+pub fn reanchor(conn: &Connection, order_id: Uuid, events: &[ReceivedEvent]) -> Result<()> {
+    for event in events.iter().filter(|e| e.value.order_id == order_id) {
+        let version = event.value.version;
+        let cached: Option<String> = conn
+            .query_row(
+                "SELECT body FROM events WHERE order_id = ?1 AND version = ?2",
+                params![order_id.to_string(), version],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(cached) = cached else { continue };
+        let mut cached: serde_json::Value = serde_json::from_str(&cached).map_err(StorageError::from)?;
+        let mut received = event.raw.clone();
+        for body in [&mut cached, &mut received] {
+            if let Some(fields) = body.as_object_mut() {
+                fields.remove("prev");
+            }
+        }
+        if cached != received {
+            return Err(CaasError::HistoryRewritten { order_id, reason: RecordError::Rewritten { version } });
+        }
+    }
+    forget_log(conn, order_id)
+}
+
 /// Drops an order's cached log, to take the whole record again from its start in the same
 /// transaction.
-pub fn forget_log(conn: &Connection, order_id: Uuid) -> Result<()> {
+fn forget_log(conn: &Connection, order_id: Uuid) -> Result<()> {
     conn.execute("DELETE FROM events WHERE order_id = ?1", [order_id.to_string()])?;
     conn.execute(
         "UPDATE orders SET cursor = 0, state = NULL, estimate = NULL, blocker = NULL, last_event_at = NULL,
@@ -192,10 +221,32 @@ pub fn forget_log(conn: &Connection, order_id: Uuid) -> Result<()> {
 }
 
 /// Checks the platform's signed head against the cached chain and keeps it when it names the
-/// cached last event. A head beyond the cache names events still to come; any other is a rewrite.
-pub fn check_head(conn: &Connection, order_id: Uuid, head: &SignedHead, key: &RecordKey) -> Result<()> {
-    let chain = chain(conn, order_id, cursor(conn, order_id)?)?;
-    chain.check(head, key).map_err(|reason| CaasError::HistoryRewritten { order_id, reason })?;
+/// cached last event. A head beyond the cache is taken only while the sync has `more_to_come`
+/// (later pages); one behind it (a sync that raced another) must name the cached event at its
+/// version. Anything else is a rewrite.
+pub fn check_head(
+    conn: &Connection,
+    order_id: Uuid,
+    head: &SignedHead,
+    key: &RecordKey,
+    more_to_come: bool,
+) -> Result<()> {
+    let refused = |reason| CaasError::HistoryRewritten { order_id, reason };
+    let cursor = cursor(conn, order_id)?;
+    if head.version < cursor {
+        head.verify(key).map_err(refused)?;
+        let held = stored_hash(conn, order_id, head.version)?;
+        return match (head.order_id == order_id, held) {
+            (true, Some(held)) if held == head.hash => Ok(()),
+            _ => Err(refused(RecordError::Rewritten { version: head.version })),
+        };
+    }
+    if head.version > cursor && !more_to_come {
+        head.verify(key).map_err(refused)?;
+        return Err(refused(RecordError::Missing { held: cursor, signed: head.version }));
+    }
+    let chain = chain(conn, order_id, cursor)?;
+    chain.check(head, key).map_err(refused)?;
     if head.version == chain.version() {
         conn.execute(
             "UPDATE orders SET record_head = ?2 WHERE id = ?1",
@@ -355,7 +406,8 @@ pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
 /// Forgets everything cached for the signed-in customer (on sign-out or a change of account).
 pub fn clear_account_data(conn: &Connection) -> Result<()> {
     conn.execute_batch(
-        "DELETE FROM events; DELETE FROM orders; DELETE FROM push_receipts; DELETE FROM meta;
+        "DELETE FROM events; DELETE FROM orders; DELETE FROM push_receipts;
+         DELETE FROM meta WHERE key <> 'record.key';
          DELETE FROM payment_attempts; DELETE FROM driver_deliveries; DELETE FROM outbox; DELETE FROM vehicle_keys;",
     )?;
     Ok(())
@@ -733,6 +785,35 @@ mod tests {
         assert_eq!(stored(&conn).summary.cursor, 6);
     }
 
+    /// A head from a sync that raced another (behind the cache) is taken when it names the cached
+    /// event at its version; a head beyond the cache with nothing more to come is events withheld.
+    #[test]
+    fn a_signed_head_behind_the_cache_must_name_its_event_and_one_beyond_needs_the_events() {
+        let conn = fresh();
+        let log = log(5);
+        apply_events(&conn, order_id(), &received_events(&log)).expect("apply");
+        let signer = caas_protocol::record::RecordSigner::from_seed(&[4; 32]);
+        let key = signer.public_key();
+        let hash_of = |version: u64| stored_hash(&conn, order_id(), version).expect("read").expect("hashed");
+        let behind = signer.sign(order_id(), 3, hash_of(3));
+        check_head(&conn, order_id(), &behind, &key, false).expect("a slower sync's head");
+        let other = signer.sign(order_id(), 3, hash_of(2));
+        let refused = check_head(&conn, order_id(), &other, &key, false);
+        assert!(matches!(
+            refused,
+            Err(CaasError::HistoryRewritten { reason: RecordError::Rewritten { version: 3 }, .. })
+        ));
+        let beyond = signer.sign(order_id(), 7, hash_of(5));
+        let refused = check_head(&conn, order_id(), &beyond, &key, false);
+        assert!(matches!(
+            refused,
+            Err(CaasError::HistoryRewritten { reason: RecordError::Missing { held: 5, signed: 7 }, .. })
+        ));
+        check_head(&conn, order_id(), &beyond, &key, true).expect("while later pages come");
+        let forged = caas_protocol::record::RecordSigner::from_seed(&[5; 32]).sign(order_id(), 5, hash_of(5));
+        assert!(check_head(&conn, order_id(), &forged, &key, false).is_err(), "another key");
+    }
+
     /// Events cached before the chain existed are taken again from the start, checked.
     #[test]
     fn a_log_cached_before_the_chain_is_taken_again_and_checked() {
@@ -742,7 +823,7 @@ mod tests {
         let expected = stored(&conn);
         conn.execute("UPDATE events SET hash = NULL", []).expect("as version 7 cached it");
         assert!(!is_anchored(&conn, order_id()).expect("read"));
-        forget_log(&conn, order_id()).expect("forget");
+        reanchor(&conn, order_id(), &received_events(&log)).expect("the same history");
         apply_events(&conn, order_id(), &received_events(&log)).expect("again");
         assert!(is_anchored(&conn, order_id()).expect("read"));
         assert_eq!(stored(&conn), expected);

@@ -79,6 +79,15 @@ public final class DriverRepository: Sendable {
         try await cancellable { [core] in try await core.reportIncident(deliveryId: deliveryID, kind: kind, note: note) }
     }
 
+    /// A delay on the way: every car still on its way is expected `minutes` later, for `reason`
+    /// (traffic, weather, a longer stop). Works offline; the estimates go out when they can, and
+    /// the customers hear of the ones that matter.
+    @discardableResult
+    public func reportDelay(minutes: Int, reason: EtaReason) async throws -> EstimatesSent {
+        let minutes = UInt32(clamping: minutes)
+        return try await cancellable { [core] in try await core.reportDelay(minutes: minutes, reason: reason) }
+    }
+
     /// Checks the code the customer shows without recording anything: a scanned QR token is
     /// checked offline; eight digits read out need a connection. A bad code throws
     /// `CaasError.HandoverRefused` with the reason.

@@ -26,6 +26,8 @@ public final class DriverModel: ScreenModel {
         case recorded(Recording)
         /// The customer's code checked out and the car was handed over to them.
         case handedOver(customer: String, Recording)
+        /// A delay: `sent` estimates reached the platform, `waiting` wait for a connection.
+        case estimates(EstimatesSent)
         case synced(DriverSyncReport)
         case problem(Problem)
     }
@@ -77,8 +79,11 @@ public final class DriverModel: ScreenModel {
     public var incidentNote: String {
         get { typedIncidentNote }
         set {
-            let line = newValue.components(separatedBy: .newlines).joined(separator: " ")
-            typedIncidentNote = String(line.prefix(Int(incidentNoteMaxChars())))
+            // One line of plain text, counted as the platform counts (Unicode scalars).
+            let line = newValue.unicodeScalars.lazy
+                .map { CharacterSet.controlCharacters.contains($0) || CharacterSet.newlines.contains($0) ? " " : $0 }
+                .prefix(Int(incidentNoteMaxChars()))
+            typedIncidentNote = String(String.UnicodeScalarView(line))
         }
     }
     private var typedIncidentNote = ""
@@ -161,9 +166,11 @@ public final class DriverModel: ScreenModel {
     }
 
     /// What the call gave, for the delivery `reportAbsence(at:)` named. The car is never left at
-    /// the address.
-    public func absenceCalled(_ call: AbsenceCall) async {
-        guard let delivery = absentAt else { return }
+    /// the address. The delivery is taken at once, as the dialog's button runs (the dialog then
+    /// closes and clears the question); the report goes on in the returned task.
+    @discardableResult
+    public func absenceCalled(_ call: AbsenceCall) -> Task<Void, Never>? {
+        guard let delivery = absentAt else { return nil }
         absentAt = nil
         let outcome: CallOutcome = switch call {
         case .rescheduleTomorrow:
@@ -171,7 +178,17 @@ public final class DriverModel: ScreenModel {
         case .unreachable: .unreachable
         case .cannotAccept: .cannotAccept
         }
-        await perform { .recorded(try await record(service.reportAbsent(deliveryID: delivery.deliveryId, call: outcome))) }
+        return Task {
+            await perform { .recorded(try await self.record(self.service.reportAbsent(deliveryID: delivery.deliveryId, call: outcome))) }
+        }
+    }
+
+    /// The delays a driver picks from, in minutes.
+    public static let delays = [15, 30, 60]
+
+    /// Every car still on its way is expected `minutes` later, for `reason`.
+    public func reportDelay(minutes: Int, reason: EtaReason) async {
+        await perform { .estimates(try await service.reportDelay(minutes: minutes, reason: reason)) }
     }
 
     /// Something on the way stops the trip: the screen asks what.
@@ -181,15 +198,20 @@ public final class DriverModel: ScreenModel {
     }
 
     /// What stops the trip, for the delivery `reportIncident(at:)` named, with the note typed. The
-    /// car goes back to the dealership with the driver.
-    public func incidentReported(_ kind: IncidentKind) async {
-        guard let delivery = stoppedAt else { return }
+    /// car goes back to the dealership with the driver. Taken at once, as the alert's button runs;
+    /// the report goes on in the returned task.
+    @discardableResult
+    public func incidentReported(_ kind: IncidentKind) -> Task<Void, Never>? {
+        guard let delivery = stoppedAt else { return nil }
         stoppedAt = nil
         let note = incidentNote.trimmingCharacters(in: .whitespaces)
-        await perform {
-            .recorded(try await record(service.reportIncident(deliveryID: delivery.deliveryId, kind: kind, note: note.isEmpty ? nil : note)))
+        return Task {
+            await perform {
+                .recorded(try await self.record(self.service.reportIncident(
+                    deliveryID: delivery.deliveryId, kind: kind, note: note.isEmpty ? nil : note)))
+            }
+            if case .recorded = notice { incidentNote = "" }
         }
-        if case .recorded = notice { incidentNote = "" }
     }
 
     /// Checks the code the customer shows, then hands the car over only if it checks out.
@@ -264,6 +286,7 @@ extension DriverModel.Conflict {
         case "arrive": .arrive
         case "report_absent": .reportAbsent
         case "report_incident": .reportIncident
+        case "update_arrival": .updateArrival
         case "confirm_handover": .confirmHandover
         default: nil
         }

@@ -71,6 +71,8 @@ public protocol DriverService: Sendable {
 
     func reportIncident(deliveryID: UUID, kind: IncidentKind, note: String?) async throws -> DriverActionOutcome
 
+    func reportDelay(minutes: Int, reason: EtaReason) async throws -> EstimatesSent
+
     func checkHandoverCode(deliveryID: UUID, code: String) async throws -> HandoverCheck
 
     func confirmHandover(deliveryID: UUID, code: String) async throws -> DriverActionOutcome

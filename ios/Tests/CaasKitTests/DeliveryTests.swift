@@ -157,7 +157,7 @@ extension CaasRepositoryTests {
         XCTAssertEqual(delivered.delivery?.handover?.place, .dealership)
     }
 
-    func testACarStoppedOnTheWayGoesBackToTheDealershipAndTheCustomerReadsWhy() async throws {
+    func testACarOnItsWayIsExpectedRunsLateAndGoesBackAfterABreakdown() async throws {
         let sandbox = try Sandbox()
         let (customer, stream, order, _) = try await bookedCar(sandbox)
         defer { stream.disconnect() }
@@ -167,7 +167,7 @@ extension CaasRepositoryTests {
         let job = try XCTUnwrap(list.first { $0.orderId == order })
         _ = try await driver.embark(deliveryID: job.deliveryId, vin: job.vin)
         let onTheRoad = try await first(driver.deliveries) { $0.contains { $0.orderId == order && $0.state == .inTransit } }
-        XCTAssertEqual(onTheRoad.first { $0.orderId == order }?.steps, [.arrive, .reportIncident])
+        XCTAssertEqual(onTheRoad.first { $0.orderId == order }?.steps, [.arrive, .updateArrival, .reportIncident])
         do {
             let tooLong = String(repeating: "x", count: Int(incidentNoteMaxChars()) + 1)
             _ = try await driver.reportIncident(deliveryID: job.deliveryId, kind: .damage, note: tooLong)
@@ -175,6 +175,14 @@ extension CaasRepositoryTests {
         } catch CaasError.Rejected(let code, _) {
             XCTAssertEqual(code, "invalid_request")
         }
+        // Set out: the customer's expected arrival; then thirty minutes of traffic, told.
+        let planned = try await first(customer.order(id: order)) { $0.delivery?.eta != nil }
+        XCTAssertEqual(planned.delivery?.eta?.reason, .departure)
+        let sent = try await driver.reportDelay(minutes: 30, reason: .traffic)
+        XCTAssertGreaterThanOrEqual(sent.sent, 1, "this car, and any other this driver carries")
+        XCTAssertEqual(sent.waiting, 0)
+        let late = try await first(customer.order(id: order)) { $0.arrivalEstimates.count == 2 }
+        XCTAssertEqual(late.delivery?.eta?.reason, .traffic)
         let reported = try await driver.reportIncident(deliveryID: job.deliveryId, kind: .breakdown, note: "gearbox")
         XCTAssertEqual(reported, .synced)
 

@@ -110,15 +110,16 @@ final class DriverModelTests: XCTestCase {
         let model = DriverModel(service: driver)
         model.reportAbsence(at: delivery)
         XCTAssertTrue(model.isAskingAboutAbsence)
-        await model.absenceCalled(.rescheduleTomorrow)
-        XCTAssertFalse(model.isAskingAboutAbsence)
+        let reporting = model.absenceCalled(.rescheduleTomorrow)
+        XCTAssertFalse(model.isAskingAboutAbsence, "taken at once, as the dialog closes")
+        await reporting?.value
         let tomorrow = Calendar.current.date(byAdding: .day, value: 1, to: delivery.window.start)!
         XCTAssertEqual(driver.calls(), [.reportAbsent(delivery.deliveryId, .rescheduled(windowStart: tomorrow))])
         XCTAssertEqual(model.notice, .recorded(.synced))
 
         model.reportAbsence(at: delivery)
         model.isAskingAboutAbsence = false
-        await model.absenceCalled(.unreachable)
+        XCTAssertNil(model.absenceCalled(.unreachable))
         XCTAssertEqual(driver.calls().count, 1, "a dismissed question reports nothing")
     }
 
@@ -133,20 +134,36 @@ final class DriverModelTests: XCTestCase {
         XCTAssertEqual(model.incidentNote, " A-6 closed at km 40 ", "one line")
         model.incidentNote = String(repeating: "x", count: 600)
         XCTAssertEqual(model.incidentNote.count, Int(incidentNoteMaxChars()), "no more than the platform keeps")
+        model.incidentNote = String(repeating: "e\u{301}", count: 300)
+        XCTAssertEqual(model.incidentNote.unicodeScalars.count, Int(incidentNoteMaxChars()), "counted as the platform counts")
+        model.incidentNote = "a\tb\u{202E}c"
+        XCTAssertEqual(model.incidentNote, "a b c", "plain text only")
         model.incidentNote = " A-6 closed at km 40 "
-        await model.incidentReported(.roadClosed)
+        let reporting = model.incidentReported(.roadClosed)
+        // The alert closes as its button runs, clearing the question: the delivery was taken.
+        model.isAskingAboutIncident = false
+        await reporting?.value
         XCTAssertFalse(model.isAskingAboutIncident)
         XCTAssertEqual(driver.calls(), [.reportIncident(delivery.deliveryId, .roadClosed, note: "A-6 closed at km 40")])
         XCTAssertEqual(model.notice, .recorded(.synced))
         XCTAssertEqual(model.incidentNote, "")
 
         model.reportIncident(at: delivery)
-        await model.incidentReported(.breakdown)
+        await model.incidentReported(.breakdown)?.value
         XCTAssertEqual(driver.calls().last, .reportIncident(delivery.deliveryId, .breakdown, note: nil), "a blank note is none")
         model.reportIncident(at: delivery)
         model.isAskingAboutIncident = false
-        await model.incidentReported(.damage)
+        XCTAssertNil(model.incidentReported(.damage))
         XCTAssertEqual(driver.calls().count, 2, "a dismissed question reports nothing")
+    }
+
+    @MainActor
+    func testADelaySaysHowManyCustomersWereTold() async {
+        let driver = FakeDriver()
+        let model = DriverModel(service: driver)
+        await model.reportDelay(minutes: 30, reason: .traffic)
+        XCTAssertEqual(driver.calls(), [.reportDelay(minutes: 30, .traffic)])
+        XCTAssertEqual(model.notice, .estimates(EstimatesSent(sent: 2, waiting: 1)))
     }
 
     @MainActor

@@ -34,6 +34,7 @@ enum Call: Equatable {
     case arrive(UUID)
     case reportAbsent(UUID, CallOutcome)
     case reportIncident(UUID, IncidentKind, note: String?)
+    case reportDelay(minutes: Int, EtaReason)
     case checkHandoverCode(UUID, String)
     case confirmHandover(UUID, String)
     case driverSync
@@ -198,6 +199,11 @@ final class FakeDriver: DriverService, @unchecked Sendable {
         try await act(.reportIncident(deliveryID, kind, note: note))
     }
 
+    func reportDelay(minutes: Int, reason: EtaReason) async throws -> EstimatesSent {
+        record(.reportDelay(minutes: minutes, reason))
+        return EstimatesSent(sent: 2, waiting: 1)
+    }
+
     func checkHandoverCode(deliveryID: UUID, code: String) async throws -> HandoverCheck {
         record(.checkHandoverCode(deliveryID, code))
         return try await onCheckHandoverCode(code)
@@ -302,7 +308,8 @@ func detail(_ id: UUID = UUID(), state: OrderState = .transportScheduled, action
             FinalPaymentDue(amountDue: Money(amountMinor: 3_000_000, currency: "EUR"), deadline: Date().addingTimeInterval(86_400),
                             secondsLeft: 86_400, paidAt: nil, attemptInFlight: $0)
         },
-        registration: nil, reservationLost: false, fromStock: false, delivery: delivery, deliveryWindows: [], phoneKeys: [],
+        registration: nil, reservationLost: false, fromStock: false, delivery: delivery, deliveryWindows: [],
+        arrivalEstimates: [], phoneKeys: [],
         appLink: nil, refunds: [], unknownUpdates: [])
 }
 
@@ -310,14 +317,14 @@ func booked(window booked: DeliveryWindow = window(startingIn: 72), address: Str
     CaasCore.DeliveryView(
         deliveryId: UUID(), company: TransportCompanyView(id: "iberia-carriers", name: "Iberia Carriers", phone: "+34 900 000 000"),
         attempt: 1, window: booked, address: address, addressConfirmed: false, changesLeft: changesLeft, embarkation: nil,
-        arrivedAt: nil, reception: nil, pickup: nil, handover: nil, incident: nil, dispute: nil)
+        arrivedAt: nil, reception: nil, pickup: nil, handover: nil, incident: nil, eta: nil, dispute: nil)
 }
 
 func assigned(steps: [DriverStep] = [.embark], state: OrderState = .transportScheduled) -> AssignedDelivery {
     AssignedDelivery(
         deliveryId: UUID(), orderId: UUID(), state: state, attempt: 1, window: window(startingIn: 3), vin: "VF1URBANEV0000001",
         plate: "1234 LMN", model: "urban-ev", customerName: "Ana Pérez", customerPhone: nil, address: "Calle Mayor 1, Madrid",
-        addressConfirmed: true, dealership: madrid, unsyncedActions: 0, steps: steps)
+        addressConfirmed: true, dealership: madrid, unsyncedActions: 0, steps: steps, eta: nil)
 }
 
 func handoverCode(_ digits: String, expiresIn seconds: Double = 300) -> CustomerHandoverCode {

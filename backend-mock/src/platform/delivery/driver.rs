@@ -9,6 +9,7 @@ use crate::extract::Json;
 use crate::extract::Path;
 use axum::extract::State;
 use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderEvent, ScheduleReason};
+use caas_protocol::arrival::{self, ArrivalEstimate};
 use caas_protocol::delivery::{
     CallOutcome, Custody, DriverAction, DriverActionRequest, DriverDeliveries, DriverDelivery, Handover,
     HandoverCodeView, HandoverPlace, ShortCodeRequest, TransitIncident, checked_incident,
@@ -77,11 +78,15 @@ pub fn driver_view(conn: &Connection, delivery: &Delivery) -> AppResult<DriverDe
         address_confirmed: delivery.address_confirmed,
         dealership: super::pickup_point(dealership),
         driver_id: delivery.driver_id.clone(),
+        route_point: delivery.address.as_deref().map(super::route_point).unwrap_or_default(),
+        eta: delivery.eta,
+        carried_by: delivery.carried_by.clone(),
     })
 }
 
 #[utoipa::path(post, path = "/v1/driver/deliveries/{id}/actions", tag = "driver", request_body = DriverActionRequest,
-    responses((status = 200, body = DriverDelivery), (status = 404, body = ApiError, description = "not a delivery of the driver's company"),
+    responses((status = 200, body = DriverDelivery), (status = 403, body = ApiError, description = "an incident or an expected arrival from a driver not carrying the car"),
+              (status = 404, body = ApiError, description = "not a delivery of the driver's company"),
               (status = 409, body = ApiError, description = "illegal_transition, delivery_changed, address_not_confirmed, slot_unavailable"),
               (status = 422, body = ApiError, description = "vin_mismatch, handover_code_invalid, handover_code_expired, handover_code_used, invalid_request (an incident's kind or note)")),
     security(("bearer" = [])))]
@@ -117,7 +122,6 @@ fn apply(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<OrderEvent>> {
     let order = delivery.order_id;
-    let to = request.action.target_state();
     let from = orders::state(tx, order)?;
     if !request.action.legal_from(from) {
         return Err(AppError::conflict(
@@ -154,12 +158,16 @@ fn apply(
             let custody = Custody { at: request.at, party: driver_party(driver) };
             delivery.embarkation = Some(custody.clone());
             delivery.arrived_at = None;
-            events.push(orders::transition(tx, order, to, Actor::Driver)?);
+            // A new trip: its estimates start again.
+            delivery.eta = None;
+            delivery.eta_told = None;
+            delivery.carried_by = Some(driver.id.to_owned());
+            events.push(moved(tx, order, &request.action)?);
             events.push(orders::append(tx, order, EventKind::Embarked { attempt: delivery.attempt, custody })?);
         }
         DriverAction::Arrive => {
             delivery.arrived_at = Some(request.at);
-            events.push(orders::transition(tx, order, to, Actor::Driver)?);
+            events.push(moved(tx, order, &request.action)?);
         }
         DriverAction::ReportAbsent { call } => {
             let attempt = delivery.attempt;
@@ -170,7 +178,9 @@ fn apply(
                 })?;
                 delivery.attempt += 1;
                 delivery.window = window;
-                events.push(orders::transition(tx, order, to, Actor::Driver)?);
+                delivery.eta = None;
+                delivery.eta_told = None;
+                events.push(moved(tx, order, &request.action)?);
                 events.push(orders::append(tx, order, EventKind::CustomerAbsent { attempt, call: *call })?);
                 let company = delivery.company()?.name.to_owned();
                 events.push(orders::append(
@@ -185,19 +195,37 @@ fn apply(
                 )?);
             } else {
                 // Nobody to hand the car to: it goes back to the dealership with the driver.
-                events.push(orders::transition(tx, order, to, Actor::Driver)?);
+                events.push(moved(tx, order, &request.action)?);
                 events.push(orders::append(tx, order, EventKind::CustomerAbsent { attempt, call: *call })?);
             }
         }
         DriverAction::ReportIncident { kind, note } => {
+            carrying(delivery, driver)?;
             let note =
                 checked_incident(*kind, note.as_deref()).map_err(|refusal| AppError::invalid(refusal.to_string()))?;
-            let incident = TransitIncident { kind: *kind, note, at: request.at, by: driver_party(driver) };
+            // Never dated before the car was loaded.
+            let at = delivery.embarkation.as_ref().map_or(request.at, |loaded| request.at.max(loaded.at));
+            let incident = TransitIncident { kind: *kind, note, at, by: driver_party(driver) };
             // The car goes back with the driver, who keeps custody until the dealership receives it.
             delivery.incident = Some(incident.clone());
             delivery.arrived_at = None;
-            events.push(orders::transition(tx, order, to, Actor::Driver)?);
+            events.push(moved(tx, order, &request.action)?);
             events.push(orders::append(tx, order, EventKind::TransitIncident { attempt: delivery.attempt, incident })?);
+        }
+        DriverAction::UpdateArrival { estimate } => {
+            carrying(delivery, driver)?;
+            let estimate = ArrivalEstimate { at: request.at, ..*estimate };
+            arrival::check_estimate(&estimate, Utc::now()).map_err(|refusal| AppError::invalid(refusal.to_string()))?;
+            delivery.eta = Some(estimate);
+            // Small revisions stay on the delivery; the customer hears of the ones that matter.
+            if arrival::worth_telling(delivery.eta_told.as_ref(), &estimate) {
+                delivery.eta_told = Some(estimate);
+                events.push(orders::append(
+                    tx,
+                    order,
+                    EventKind::ArrivalEstimated { attempt: delivery.attempt, estimate },
+                )?);
+            }
         }
         DriverAction::ConfirmHandover { code, verified_at } => {
             // The platform's clock decides: a code must still be valid when the confirmation
@@ -215,11 +243,26 @@ fn apply(
             let at = vouched_at.unwrap_or(request.at).max(claims.issued_at).min(wall);
             let handover = Handover { at, place: HandoverPlace::CustomerAddress, by: driver_party(driver) };
             delivery.handover = Some(handover.clone());
-            events.push(orders::transition(tx, order, to, Actor::Driver)?);
+            events.push(moved(tx, order, &request.action)?);
             events.push(orders::append(tx, order, EventKind::HandedOver { handover })?);
         }
     }
     Ok(events)
+}
+
+/// Only the driver who loaded the car reports what happens to it on the way.
+fn carrying(delivery: &Delivery, driver: &Driver) -> AppResult<()> {
+    if delivery.carried_by.as_deref() == Some(driver.id) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("only the driver carrying the car reports on its trip"))
+    }
+}
+
+/// Moves the order along the action's edge of the lifecycle.
+fn moved(tx: &Connection, order: Uuid, action: &DriverAction) -> AppResult<OrderEvent> {
+    let to = action.target_state().ok_or_else(|| AppError::internal("the action moves no order"))?;
+    orders::transition(tx, order, to, Actor::Driver)
 }
 
 #[utoipa::path(post, path = "/v1/driver/deliveries/{id}/handover-code", tag = "driver", request_body = ShortCodeRequest,

@@ -13,6 +13,7 @@ mod handover;
 pub(crate) mod slots;
 
 use caas_protocol::api::{EventKind, OrderEvent, ScheduleReason};
+use caas_protocol::arrival::{ArrivalEstimate, RoutePoint};
 use caas_protocol::delivery::{
     Custody, DeliveryView, DeliveryWindow, Handover, HandoverDispute, MAX_CUSTOMER_CHANGES, PickupPoint,
     TransitIncident, TransportCompanyView,
@@ -53,6 +54,16 @@ pub struct Delivery {
     pub dispute: Option<HandoverDispute>,
     #[serde(default)]
     pub incident: Option<TransitIncident>,
+    /// The driver's last estimate of the arrival on this trip.
+    #[serde(default)]
+    pub eta: Option<ArrivalEstimate>,
+    /// The last estimate the customer was told of.
+    #[serde(default)]
+    pub eta_told: Option<ArrivalEstimate>,
+    /// The driver who loaded the car on this trip and has it: the one who reports its incidents
+    /// and its expected arrival.
+    #[serde(default)]
+    pub carried_by: Option<String>,
 }
 
 impl Delivery {
@@ -85,9 +96,18 @@ impl Delivery {
             pickup: self.pickup.clone(),
             handover: self.handover.clone(),
             incident: self.incident.clone(),
+            eta: self.eta,
             dispute: self.dispute.clone(),
         })
     }
+}
+
+/// Where `address` is on the simulated map: up to 12 km east or west and north or south of its
+/// depot, the same place every time.
+pub fn route_point(address: &str) -> RoutePoint {
+    let digest = ring::digest::digest(&ring::digest::SHA256, address.trim().to_lowercase().as_bytes());
+    let offset = |bytes: &[u8]| i32::from(u16::from_be_bytes([bytes[0], bytes[1]]) % 24_001) - 12_000;
+    RoutePoint { east_m: offset(&digest.as_ref()[0..2]), north_m: offset(&digest.as_ref()[2..4]) }
 }
 
 /// The delivery of an order, if it was booked.
@@ -175,6 +195,9 @@ pub fn book(conn: &Connection, order_id: Uuid, now: DateTime<Utc>) -> AppResult<
         handover: None,
         dispute: None,
         incident: None,
+        eta: None,
+        eta_told: None,
+        carried_by: None,
     };
     save(conn, &delivery)?;
     tracing::info!(order = %order_id, company = company.id, start = %window.start, "transport booked");

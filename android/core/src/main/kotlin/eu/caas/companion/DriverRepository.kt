@@ -8,6 +8,8 @@ import eu.caas.companion.core.DeliveriesListener
 import eu.caas.companion.core.DriverActionOutcome
 import eu.caas.companion.core.DriverConflict
 import eu.caas.companion.core.DriverSyncReport
+import eu.caas.companion.core.EstimatesSent
+import eu.caas.companion.core.EtaReason
 import eu.caas.companion.core.HandoverCheck
 import eu.caas.companion.core.IncidentKind
 import eu.caas.companion.core.SecretStore
@@ -64,6 +66,14 @@ class DriverRepository private constructor(private val core: Caas) : DriverServi
      */
     override suspend fun reportIncident(deliveryId: UUID, kind: IncidentKind, note: String?): DriverActionOutcome =
         core.reportIncident(deliveryId, kind, note)
+
+    /**
+     * A delay on the way: every car still on its way is expected [minutes] later, for [reason]
+     * (traffic, weather, a longer stop). Works offline; the estimates go out when they can, and
+     * the customers hear of the ones that matter.
+     */
+    override suspend fun reportDelay(minutes: Int, reason: EtaReason): EstimatesSent =
+        core.reportDelay(minutes.toUInt(), reason)
 
     /**
      * Checks the code the customer shows without recording anything: a scanned QR token is

@@ -7,6 +7,8 @@ import eu.caas.companion.core.DeliverySlot
 import eu.caas.companion.core.DriverActionOutcome
 import eu.caas.companion.core.DriverConflict
 import eu.caas.companion.core.DriverSyncReport
+import eu.caas.companion.core.EstimatesSent
+import eu.caas.companion.core.EtaReason
 import eu.caas.companion.core.HandoverCheck
 import eu.caas.companion.core.IncidentKind
 import eu.caas.companion.core.NotificationContent
@@ -98,6 +100,8 @@ interface DriverService {
     suspend fun reportAbsent(deliveryId: UUID, call: CallOutcome): DriverActionOutcome
 
     suspend fun reportIncident(deliveryId: UUID, kind: IncidentKind, note: String?): DriverActionOutcome
+
+    suspend fun reportDelay(minutes: Int, reason: EtaReason): EstimatesSent
 
     suspend fun checkHandoverCode(deliveryId: UUID, code: String): HandoverCheck
 

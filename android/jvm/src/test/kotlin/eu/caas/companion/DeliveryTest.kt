@@ -5,6 +5,7 @@ import eu.caas.companion.core.CallOutcome
 import eu.caas.companion.core.CustomerAction
 import eu.caas.companion.core.DriverActionOutcome
 import eu.caas.companion.core.DriverStep
+import eu.caas.companion.core.EtaReason
 import eu.caas.companion.core.HandoverPlace
 import eu.caas.companion.core.HandoverRefusal
 import eu.caas.companion.core.IncidentKind
@@ -120,7 +121,7 @@ class DeliveryTest {
     }
 
     @Test
-    fun `a car stopped on the way goes back to the dealership and the customer reads why`() = runBlocking<Unit> {
+    fun `a car on its way is expected, runs late, and goes back after a breakdown with the customer told why`() = runBlocking<Unit> {
         CaasRepository.open(sandbox.url, journeys.tempDir(), MemorySecretStore()).use { customer ->
             val (order, pushes) = journeys.bookedCar(customer, "kotlin-${UUID.randomUUID()}@example.com")
             pushes.use {
@@ -129,11 +130,18 @@ class DeliveryTest {
                     val job = driver.refresh().single { it.orderId == order }
                     driver.embark(job.deliveryId, job.vin)
                     val onTheRoad = driver.deliveries.first { list -> list.any { it.orderId == order && it.state == OrderState.IN_TRANSIT } }
-                    assertEquals(listOf(DriverStep.ARRIVE, DriverStep.REPORT_INCIDENT), onTheRoad.single { it.orderId == order }.steps)
+                    assertEquals(listOf(DriverStep.ARRIVE, DriverStep.UPDATE_ARRIVAL, DriverStep.REPORT_INCIDENT), onTheRoad.single { it.orderId == order }.steps)
                     val tooLong = assertFailsWith<CaasException.Rejected> {
                         driver.reportIncident(job.deliveryId, IncidentKind.DAMAGE, "x".repeat(incidentNoteMaxChars().toInt() + 1))
                     }
                     assertEquals("invalid_request", tooLong.code)
+                    // Set out: the customer's expected arrival; then thirty minutes of traffic, told.
+                    val planned = withTimeout(15_000) { customer.order(order).first { it.delivery?.eta != null } }
+                    assertEquals(EtaReason.DEPARTURE, planned.delivery?.eta?.reason)
+                    val sent = driver.reportDelay(30, EtaReason.TRAFFIC)
+                    assertTrue(sent.sent >= 1u && sent.waiting == 0u, "$sent: this car, and any other this driver carries")
+                    val late = withTimeout(15_000) { customer.order(order).first { it.arrivalEstimates.size == 2 } }
+                    assertEquals(EtaReason.TRAFFIC, late.delivery?.eta?.reason)
                     assertEquals(DriverActionOutcome.Synced, driver.reportIncident(job.deliveryId, IncidentKind.BREAKDOWN, "gearbox"))
                 }
                 val returned = withTimeout(15_000) { customer.order(order).first { it.summary.state == OrderState.RETURNED_TO_DEALERSHIP } }

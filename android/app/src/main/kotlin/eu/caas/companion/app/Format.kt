@@ -33,8 +33,8 @@ object Dates {
     fun moment(instant: Instant): String =
         DateTimeFormatter.ofLocalizedDateTime(FormatStyle.MEDIUM, FormatStyle.SHORT).withZone(zone).format(instant)
 
-    fun window(window: DeliveryWindow): String {
-        val time = DateTimeFormatter.ofLocalizedTime(FormatStyle.SHORT).withZone(zone)
-        return "${day(window.start)}, ${time.format(window.start)}–${time.format(window.end)}"
-    }
+    /** A time of the day, for an expected arrival. */
+    fun time(instant: Instant): String = DateTimeFormatter.ofLocalizedTime(FormatStyle.SHORT).withZone(zone).format(instant)
+
+    fun window(window: DeliveryWindow): String = "${day(window.start)}, ${time(window.start)}–${time(window.end)}"
 }

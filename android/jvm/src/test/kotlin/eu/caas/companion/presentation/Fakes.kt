@@ -12,6 +12,8 @@ import eu.caas.companion.core.DeliverySlot
 import eu.caas.companion.core.DriverActionOutcome
 import eu.caas.companion.core.DriverConflict
 import eu.caas.companion.core.DriverSyncReport
+import eu.caas.companion.core.EstimatesSent
+import eu.caas.companion.core.EtaReason
 import eu.caas.companion.core.HandoverCheck
 import eu.caas.companion.core.IncidentKind
 import eu.caas.companion.core.NotificationContent
@@ -40,7 +42,7 @@ fun orderInProduction(id: UUID = UUID.randomUUID()) = OrderDetail(
         null, null, emptyList(), Instant.parse("2026-03-12T10:00:00Z"),
     ),
     VehicleConfiguration("urban-ev", emptyList()), "Madrid", null, null, emptyList(), emptyList(), emptyList(), null,
-    null, null, false, false, null, emptyList(), emptyList(), null, emptyList(), emptyList(),
+    null, null, false, false, null, emptyList(), emptyList(), emptyList(), null, emptyList(), emptyList(),
 )
 
 /** A customer service that answers as each test says; what it is not told to answer fails. */
@@ -116,6 +118,15 @@ class FakeDriver(override var isSignedIn: Boolean = false) : DriverService {
     override suspend fun reportIncident(deliveryId: UUID, kind: IncidentKind, note: String?): DriverActionOutcome {
         incidents += kind to note
         return outcome
+    }
+
+    /** The delays reported, and what the service answers. */
+    val delays = mutableListOf<Pair<Int, EtaReason>>()
+    var estimates = EstimatesSent(2u, 0u)
+
+    override suspend fun reportDelay(minutes: Int, reason: EtaReason): EstimatesSent {
+        delays += minutes to reason
+        return estimates
     }
 
     override suspend fun checkHandoverCode(deliveryId: UUID, code: String) =

@@ -8,6 +8,8 @@ import eu.caas.companion.core.CallOutcome
 import eu.caas.companion.core.DriverActionOutcome
 import eu.caas.companion.core.DriverConflict
 import eu.caas.companion.core.DriverSyncReport
+import eu.caas.companion.core.EstimatesSent
+import eu.caas.companion.core.EtaReason
 import eu.caas.companion.core.IncidentKind
 import eu.caas.companion.core.WedgedAction
 import java.util.UUID
@@ -17,6 +19,17 @@ import kotlinx.coroutines.flow.asStateFlow
 
 /** The driver's day: the deliveries (also without signal), each action, sync, conflicts and held actions. */
 class DriverViewModel(private val driver: DriverService) : ViewModel() {
+    companion object {
+        /**
+         * What the note field keeps of what the driver types: one line of plain text, at most
+         * what the platform takes, counted as it counts (code points, never splitting one).
+         */
+        fun noteLine(typed: String, max: Int): String {
+            val line = typed.replace(Regex("[\\p{Cc}\\p{Cf}\\u2028\\u2029]"), " ")
+            return line.substring(0, line.offsetByCodePoints(0, minOf(max, line.codePointCount(0, line.length))))
+        }
+    }
+
     val deliveries: StateFlow<List<AssignedDelivery>> = driver.deliveries
 
     val status = ScreenStatus()
@@ -71,6 +84,12 @@ class DriverViewModel(private val driver: DriverService) : ViewModel() {
 
     fun reportAbsent(delivery: AssignedDelivery, call: CallOutcome) =
         status.run(viewModelScope) { outcome(driver.reportAbsent(delivery.deliveryId, call)) }
+
+    /** Every car on the way is expected [minutes] later, for [reason]; says how many customers were told. */
+    fun reportDelay(minutes: Int, reason: EtaReason) = status.run(viewModelScope) {
+        val sent = driver.reportDelay(minutes, reason)
+        Notice.EstimatesSent(sent.sent.toInt(), sent.waiting.toInt())
+    }
 
     /** A blank [note] is no note. */
     fun reportIncident(delivery: AssignedDelivery, kind: IncidentKind, note: String) = status.run(viewModelScope) {

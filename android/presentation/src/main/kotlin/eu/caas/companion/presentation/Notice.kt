@@ -71,6 +71,9 @@ sealed interface Notice {
 
     data class HandedOver(val customer: String) : Notice
 
+    /** A delay: [sent] estimates reached the platform, [waiting] wait for a connection. */
+    data class EstimatesSent(val sent: Int, val waiting: Int) : Notice
+
     data class Synced(val sent: Int, val refused: Int, val waiting: Int, val held: Int) : Notice
 
     companion object {

@@ -21,6 +21,7 @@ import androidx.lifecycle.compose.LocalLifecycleOwner
 import eu.caas.companion.core.AssignedDelivery
 import eu.caas.companion.core.DeliveryWindow
 import eu.caas.companion.core.DriverStep
+import eu.caas.companion.core.EtaReason
 import eu.caas.companion.core.IncidentKind
 import eu.caas.companion.core.OrderState
 import eu.caas.companion.core.OrderSummary
@@ -86,6 +87,14 @@ class ScreensTest {
         override val lifecycle = LifecycleRegistry.createUnsafe(this).apply { currentState = Lifecycle.State.RESUMED }
     }
 
+    /** A delivery of Ana García's car in [state], with the [steps] it allows. */
+    private fun assigned(state: OrderState, vararg steps: DriverStep) = AssignedDelivery(
+        UUID.randomUUID(), UUID.randomUUID(), state, 1u,
+        DeliveryWindow(Instant.parse("2026-03-12T10:00:00Z"), Instant.parse("2026-03-12T12:00:00Z")),
+        "VF1AB000000000001", "1234 KLM", "urban-ev", "Ana García", "+34600000001", "Calle Mayor 1", true,
+        PickupPoint("CaaS Madrid Centro", "Calle 2", "9-18"), 0u, steps.toList(), null,
+    )
+
     /** Waits for a text (a snackbar) to appear. */
     private fun ComposeUiTest.awaitText(text: String) =
         waitUntil(timeoutMillis = 5_000) { onAllNodesWithTextCount(text) > 0 }
@@ -131,12 +140,7 @@ class ScreensTest {
     fun `the driver hands the car over on the eight digits`() = runComposeUiTest {
         val driver = FakeDriver(isSignedIn = true).apply { customerName = "Ana García" }
         driver.deliveries.value = listOf(
-            AssignedDelivery(
-                UUID.randomUUID(), UUID.randomUUID(), OrderState.AT_CUSTOMER_ADDRESS, 1u,
-                DeliveryWindow(Instant.parse("2026-03-12T10:00:00Z"), Instant.parse("2026-03-12T12:00:00Z")),
-                "VF1AB000000000001", "1234 KLM", "urban-ev", "Ana García", "+34600000001", "Calle Mayor 1", true,
-                PickupPoint("CaaS Madrid Centro", "Calle 2", "9-18"), 0u, listOf(DriverStep.CONFIRM_HANDOVER),
-            ),
+            assigned(OrderState.AT_CUSTOMER_ADDRESS, DriverStep.CONFIRM_HANDOVER),
         )
         val scans = mutableListOf<String>()
         val model = DriverViewModel(driver)
@@ -157,12 +161,7 @@ class ScreensTest {
     fun `a driver stopped on the way reports the closed road with a note`() = runComposeUiTest {
         val driver = FakeDriver(isSignedIn = true)
         driver.deliveries.value = listOf(
-            AssignedDelivery(
-                UUID.randomUUID(), UUID.randomUUID(), OrderState.IN_TRANSIT, 1u,
-                DeliveryWindow(Instant.parse("2026-03-12T10:00:00Z"), Instant.parse("2026-03-12T12:00:00Z")),
-                "VF1AB000000000001", "1234 KLM", "urban-ev", "Ana García", "+34600000001", "Calle Mayor 1", true,
-                PickupPoint("CaaS Madrid Centro", "Calle 2", "9-18"), 0u, listOf(DriverStep.ARRIVE, DriverStep.REPORT_INCIDENT),
-            ),
+            assigned(OrderState.IN_TRANSIT, DriverStep.ARRIVE, DriverStep.UPDATE_ARRIVAL, DriverStep.REPORT_INCIDENT),
         )
         show { DriverScreen(DriverViewModel(driver)) {} }
         onNodeWithText("Incidencia").performClick()
@@ -172,6 +171,20 @@ class ScreensTest {
         waitForIdle()
         assertEquals(listOf<Pair<IncidentKind, String?>>(IncidentKind.ROAD_CLOSED to "A-6 cortada en el km 40"), driver.incidents)
         onNodeWithText("¿Qué detiene el viaje?").assertDoesNotExist()
+    }
+
+    @Test
+    fun `a driver running late picks how late and why, and reads who was told`() = runComposeUiTest {
+        val driver = FakeDriver(isSignedIn = true)
+        driver.deliveries.value = listOf(
+            assigned(OrderState.IN_TRANSIT, DriverStep.ARRIVE, DriverStep.UPDATE_ARRIVAL),
+        )
+        show { DriverScreen(DriverViewModel(driver)) {} }
+        onNodeWithText("Voy con retraso").performClick()
+        onNodeWithText("+30 min").performClick()
+        onNodeWithText("tráfico").performClick()
+        awaitText("Clientes avisados: 2. Esperando conexión: 0.")
+        assertEquals(listOf(30 to EtaReason.TRAFFIC), driver.delays)
     }
 
     @Test

@@ -5,6 +5,7 @@ import androidx.compose.foundation.layout.Row
 import androidx.compose.material3.AlertDialog
 import androidx.compose.material3.Button
 import androidx.compose.material3.Card
+import androidx.compose.material3.FilterChip
 import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Text
@@ -20,6 +21,7 @@ import eu.caas.companion.app.R
 import eu.caas.companion.core.AssignedDelivery
 import eu.caas.companion.core.CallOutcome
 import eu.caas.companion.core.DriverStep
+import eu.caas.companion.core.EtaReason
 import eu.caas.companion.core.IncidentKind
 import eu.caas.companion.core.incidentNoteMaxChars
 import eu.caas.companion.presentation.DriverViewModel
@@ -37,6 +39,7 @@ fun DriverScreen(viewModel: DriverViewModel, scan: (prompt: String) -> Unit) {
     val held by viewModel.held.collectAsStateWithLifecycle()
     var absent by remember { mutableStateOf<AssignedDelivery?>(null) }
     var stopped by remember { mutableStateOf<AssignedDelivery?>(null) }
+    var late by remember { mutableStateOf(false) }
     val scanVin = text(R.string.scan_vin)
     val scanCode = text(R.string.scan_code)
     Screen(text(R.string.driver_title), viewModel.status) {
@@ -64,6 +67,7 @@ fun DriverScreen(viewModel: DriverViewModel, scan: (prompt: String) -> Unit) {
                 Text("${delivery.model} · ${delivery.plate ?: delivery.vin}")
                 Text("${delivery.customerName}, ${delivery.address ?: text(R.string.address_unconfirmed)}")
                 Text("${Dates.window(delivery.window)} · ${stateLabel(delivery.state)}")
+                delivery.eta?.let { Text(text(R.string.driver_eta, Dates.time(it.expectedAt), it.stopsBefore.toInt())) }
                 if (delivery.unsyncedActions > 0u) Text(text(R.string.unsynced, delivery.unsyncedActions.toInt()))
                 Row {
                     delivery.steps.forEach { step ->
@@ -75,6 +79,7 @@ fun DriverScreen(viewModel: DriverViewModel, scan: (prompt: String) -> Unit) {
                                 Text(text(R.string.step_load))
                             }
                             DriverStep.ARRIVE -> Button({ viewModel.arrive(delivery) }) { Text(text(R.string.step_arrived)) }
+                            DriverStep.UPDATE_ARRIVAL -> OutlinedButton({ late = true }) { Text(text(R.string.step_late)) }
                             DriverStep.REPORT_INCIDENT -> OutlinedButton({ stopped = delivery }) { Text(text(R.string.step_incident)) }
                             DriverStep.REPORT_ABSENT -> OutlinedButton({ absent = delivery }) { Text(text(R.string.step_absent)) }
                             DriverStep.CONFIRM_HANDOVER -> Button({
@@ -96,6 +101,12 @@ fun DriverScreen(viewModel: DriverViewModel, scan: (prompt: String) -> Unit) {
             viewModel.reportAbsent(delivery, call)
         }
     }
+    if (late) {
+        DelayDialog(onDismiss = { late = false }) { minutes, reason ->
+            late = false
+            viewModel.reportDelay(minutes, reason)
+        }
+    }
     stopped?.let { delivery ->
         IncidentDialog(onDismiss = { stopped = null }) { kind, note ->
             stopped = null
@@ -103,6 +114,34 @@ fun DriverScreen(viewModel: DriverViewModel, scan: (prompt: String) -> Unit) {
         }
     }
 }
+
+/** How late every car on the way runs, and why: the customers are told when it matters. */
+@Composable
+private fun DelayDialog(onDismiss: () -> Unit, onDelay: (minutes: Int, reason: EtaReason) -> Unit) {
+    var minutes by remember { mutableStateOf(DELAYS.first()) }
+    AlertDialog(
+        onDismissRequest = onDismiss,
+        title = { Text(text(R.string.delay_title)) },
+        text = {
+            Row {
+                DELAYS.forEach { choice ->
+                    FilterChip(minutes == choice, { minutes = choice }, { Text(text(R.string.delay_minutes, choice)) })
+                }
+            }
+        },
+        confirmButton = {
+            Column {
+                listOf(EtaReason.TRAFFIC, EtaReason.WEATHER, EtaReason.LONGER_STOP).forEach { reason ->
+                    TextButton({ onDelay(minutes, reason) }) { Text(etaReasonName(reason)) }
+                }
+            }
+        },
+        dismissButton = { TextButton(onDismiss) { Text(text(R.string.cancel)) } },
+    )
+}
+
+/** The delays a driver picks from, in minutes. */
+private val DELAYS = listOf(15, 30, 60)
 
 /** What stops the trip, with the driver's words for the customer and the dealership. */
 @Composable
@@ -117,7 +156,7 @@ private fun IncidentDialog(onDismiss: () -> Unit, onReport: (IncidentKind, Strin
                 Text(text(R.string.incident_text))
                 OutlinedTextField(
                     note,
-                    { note = it.replace('\n', ' ').take(maxIncidentNote) },
+                    { note = DriverViewModel.noteLine(it, maxIncidentNote) },
                     label = { Text(text(R.string.incident_note)) },
                     singleLine = true,
                 )

@@ -60,6 +60,12 @@ fun OrderScreen(viewModel: OrderViewModel, share: (String) -> Unit, open: (Order
         detail.delivery?.let { delivery ->
             Section(text(R.string.section_delivery))
             Text(text(R.string.delivery_line, delivery.company.name, Dates.window(delivery.window)))
+            delivery.eta?.takeIf { delivery.arrivedAt == null && delivery.handover == null }?.let { eta ->
+                Text(text(R.string.delivery_eta, Dates.time(eta.expectedAt), etaReasonName(eta.reason)))
+            }
+            detail.arrivalEstimates.dropLast(1).forEach { revision ->
+                Text(text(R.string.delivery_eta_before, Dates.time(revision.estimate.expectedAt), etaReasonName(revision.estimate.reason)))
+            }
             delivery.incident?.let { incident ->
                 val note = incident.note
                 Text(

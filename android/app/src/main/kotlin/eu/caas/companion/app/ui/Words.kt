@@ -5,6 +5,7 @@ import androidx.compose.runtime.ReadOnlyComposable
 import androidx.compose.ui.text.intl.LocaleList
 import eu.caas.companion.app.R
 import eu.caas.companion.core.DriverStep
+import eu.caas.companion.core.EtaReason
 import eu.caas.companion.core.HandoverRefusal
 import eu.caas.companion.core.IncidentKind
 import eu.caas.companion.core.OrderState
@@ -34,9 +35,23 @@ fun stepName(step: DriverStep): String = text(
     when (step) {
         DriverStep.EMBARK -> R.string.step_name_embark
         DriverStep.ARRIVE -> R.string.step_name_arrive
+        DriverStep.UPDATE_ARRIVAL -> R.string.step_name_late
         DriverStep.REPORT_INCIDENT -> R.string.step_name_incident
         DriverStep.REPORT_ABSENT -> R.string.step_name_absent
         DriverStep.CONFIRM_HANDOVER -> R.string.step_name_handover
+    },
+)
+
+/** Why an expected arrival moved, in the person's words. */
+@Composable
+fun etaReasonName(reason: EtaReason): String = text(
+    when (reason) {
+        EtaReason.DEPARTURE -> R.string.eta_departure
+        EtaReason.STOP_COMPLETED -> R.string.eta_stop_completed
+        EtaReason.TRAFFIC -> R.string.eta_traffic
+        EtaReason.WEATHER -> R.string.eta_weather
+        EtaReason.LONGER_STOP -> R.string.eta_longer_stop
+        EtaReason.UNKNOWN -> R.string.eta_unknown
     },
 )
 
@@ -78,6 +93,7 @@ fun noticeText(notice: Notice): String = when (notice) {
     is Notice.RecordedOffline -> plural(R.plurals.notice_recorded_offline, notice.pending, notice.pending)
     Notice.RecordedButHeld -> text(R.string.notice_recorded_held)
     is Notice.HandedOver -> text(R.string.notice_handed_over, notice.customer)
+    is Notice.EstimatesSent -> text(R.string.notice_estimates_sent, notice.sent, notice.waiting)
     is Notice.Synced -> text(R.string.notice_synced, notice.sent, notice.refused, notice.waiting, notice.held)
 }
 
