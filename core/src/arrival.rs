@@ -52,9 +52,11 @@ impl Caas {
         let estimates = on_the_way
             .iter()
             .zip(planned)
-            .map(|(delivery, (id, planned))| {
+            .filter_map(|(delivery, (id, planned))| {
                 let base = delivery.eta.filter(|eta| eta.expected_at > now).unwrap_or(planned);
-                (id, ArrivalEstimate { expected_at: base.expected_at + delay, reason, at: now, ..base })
+                // A time the calendar cannot hold (never one this platform sends) is left as it is.
+                let expected_at = base.expected_at.checked_add_signed(delay)?;
+                Some((id, ArrivalEstimate { expected_at, reason, at: now, ..base }))
             })
             .collect();
         self.keep_and_send(estimates).await
@@ -74,42 +76,68 @@ impl Caas {
     }
 
     /// Sends the estimates waiting on the phone whose delivery has no earlier action waiting,
-    /// dropping those whose time has passed.
+    /// dropping those whose time has passed; one sending at a time, so an older estimate never
+    /// lands after a newer one. Stops at the first that cannot reach the platform.
     pub(crate) async fn send_estimates(&self) -> Result<EstimatesSent> {
+        let _one_at_a_time = self.inner.estimates_lock.lock().await;
         let now = Utc::now();
         let waiting: Vec<(Uuid, ArrivalEstimate)> = {
             let mut estimates = self.estimates();
             estimates.retain(|_, estimate| estimate.expected_at > now);
             estimates.iter().map(|(id, estimate)| (*id, *estimate)).collect()
         };
-        let mut report = EstimatesSent::default();
+        let mut report = EstimatesSent { sent: 0, waiting: u32::try_from(waiting.len()).unwrap_or(u32::MAX) };
         if waiting.is_empty() {
             return Ok(report);
         }
         let token = self.token().await?;
         for (id, estimate) in waiting {
             if self.inner.store.read(move |conn| outbox::pending_count(conn, Some(id))).await? > 0 {
-                report.waiting += 1;
                 continue;
             }
-            let request = DriverActionRequest { at: Utc::now(), action: DriverAction::UpdateArrival { estimate } };
+            // Sent as made: the platform keeps when the driver estimated it, not when it arrived.
+            let request = DriverActionRequest { at: estimate.at, action: DriverAction::UpdateArrival { estimate } };
             let key = format!("eta_{}", Uuid::new_v4().simple());
             match self.inner.api.driver_action(&token, id, &key, &request).await {
                 Ok(answer) => {
-                    self.estimates().remove(&id);
-                    self.inner.store.write(move |tx| outbox::save_delivery(tx, &answer)).await?;
+                    self.forget_estimate(id, &estimate);
                     report.sent += 1;
+                    report.waiting -= 1;
+                    // An action taken meanwhile keeps its local effect until it is sent.
+                    self.inner
+                        .store
+                        .write(move |tx| {
+                            if outbox::pending_count(tx, Some(id))? == 0 {
+                                outbox::save_delivery(tx, &answer)?;
+                            }
+                            Ok(())
+                        })
+                        .await?;
                 }
-                Err(error) if error.is_unreachable() => report.waiting += 1,
+                Err(error) if error.is_unreachable() || matches!(error, CaasError::Unauthorized) => break,
                 Err(error) => {
                     // A delivery that moved on (handed over at the desk, say): nothing to tell.
                     tracing::warn!(delivery = %id, error = error.chain(), "an expected arrival was refused");
-                    self.estimates().remove(&id);
+                    self.forget_estimate(id, &estimate);
+                    report.waiting -= 1;
                 }
             }
         }
         self.notify(Change::Deliveries);
         Ok(report)
+    }
+
+    /// Drops an estimate that went out (or was refused), unless a newer one replaced it meanwhile.
+    fn forget_estimate(&self, id: Uuid, sent: &ArrivalEstimate) {
+        let mut estimates = self.estimates();
+        if estimates.get(&id) == Some(sent) {
+            estimates.remove(&id);
+        }
+    }
+
+    /// Forgets the estimates of an account that signed out.
+    pub(crate) fn forget_estimates(&self) {
+        self.estimates().clear();
     }
 
     /// The cars still on their way with this driver, in the order the driver reaches them (a car
@@ -148,7 +176,7 @@ impl Caas {
         self.estimates().extend(estimates);
         self.notify(Change::Deliveries);
         match self.send_estimates().await {
-            Err(error) if error.is_unreachable() || matches!(error, CaasError::Unauthorized) => {
+            Err(error) if error.is_unreachable() => {
                 Ok(EstimatesSent { sent: 0, waiting: u32::try_from(self.estimates().len()).unwrap_or(u32::MAX) })
             }
             other => other,

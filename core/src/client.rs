@@ -69,6 +69,8 @@ pub(crate) struct Inner {
     /// The driver's latest expected arrival per delivery not yet sent: in memory only, since an
     /// estimate is worth sending only while it is fresh (the next stop or delay makes a new one).
     pub(crate) estimates: std::sync::Mutex<std::collections::HashMap<Uuid, caas_protocol::arrival::ArrivalEstimate>>,
+    /// One sending of estimates at a time, so an older one never lands after a newer one.
+    pub(crate) estimates_lock: tokio::sync::Mutex<()>,
 }
 
 /// The tokens a sign-in or a refresh hands the phone.
@@ -110,6 +112,7 @@ impl Caas {
                 outbox_lock: tokio::sync::Mutex::new(None),
                 retrying: std::sync::atomic::AtomicBool::new(false),
                 estimates: std::sync::Mutex::default(),
+                estimates_lock: tokio::sync::Mutex::new(()),
                 handover_codes: std::sync::Mutex::default(),
                 device_key,
                 refresh_lock: tokio::sync::Mutex::new(()),
@@ -219,6 +222,7 @@ impl Caas {
         if !same {
             self.ensure_outbox_empty().await?;
             self.forget_phone_keys().await?;
+            self.forget_estimates();
         }
         self.keep_tokens(tokens)?;
         self.inner
@@ -263,6 +267,7 @@ impl Caas {
         }
         self.forget_phone_keys().await?;
         self.forget_tokens()?;
+        self.forget_estimates();
         self.inner.store.write(|tx| store::clear_account_data(tx)).await?;
         self.notify(Change::All);
         Ok(())

@@ -66,6 +66,7 @@ impl Caas {
         // Events cached before the chain cannot be checked: the whole record is taken again, each
         // event compared with the cached one, and replaces them in its first page's transaction.
         let mut reanchor = !anchored;
+        let held = cursor;
         if reanchor {
             cursor = 0;
         }
@@ -86,6 +87,13 @@ impl Caas {
                 .store
                 .write(move |tx| {
                     if reanchor {
+                        // A record shorter than the one held lost events: refused, the cache kept.
+                        if latest < held {
+                            return Err(CaasError::HistoryRewritten {
+                                order_id: id,
+                                reason: RecordError::Rewritten { version: latest },
+                            });
+                        }
                         store::reanchor(tx, id, &events)?;
                     }
                     if let Some(details) = &details {

@@ -39,7 +39,7 @@ struct DriverView: View {
                     if let address = delivery.address { Text(verbatim: address) } else { Text("Address not confirmed") }
                     Text(verbatim: window(delivery.window))
                     if let eta = delivery.eta {
-                        Text("Expected \(eta.expectedAt.formatted(date: .omitted, time: .shortened)) (\(Int(eta.stopsBefore)) stops before)")
+                        Text("Expected \(eta.expectedAt.formatted(date: .omitted, time: .shortened)) · stops before: \(Int(eta.stopsBefore))")
                     }
                     if delivery.unsyncedActions > 0 {
                         Text("\(Int(delivery.unsyncedActions)) not synced").foregroundStyle(.orange)

@@ -147,7 +147,7 @@ extension DriverModel.Notice {
         case .refreshed(let open): ["\(open) open deliveries."]
         case .recorded(let recording): [recording.message]
         case .handedOver(let customer, let recording): ["Handed over to \(customer).", recording.message]
-        case .estimates(let sent): ["Customers told: \(Int(sent.sent)). Waiting for a connection: \(Int(sent.waiting))."]
+        case .estimates(let sent): ["Estimates sent: \(Int(sent.sent)). Waiting for a connection: \(Int(sent.waiting))."]
         case .synced(let report):
             ["Sent \(Int(report.sent)), refused \(Int(report.rejected)), waiting \(Int(report.pending)), held \(Int(report.held))."]
         case .problem(let problem): [problem.message]

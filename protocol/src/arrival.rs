@@ -27,6 +27,10 @@ pub const NOTIFY_MARGIN: TimeDelta = TimeDelta::minutes(15);
 pub const MAX_AHEAD: TimeDelta = TimeDelta::hours(24);
 /// The most stops a driver's estimate may count before a delivery.
 pub const MAX_STOPS_BEFORE: u32 = 30;
+/// The least time between two estimates the customer is told of, but for the one stop away.
+pub const MIN_TELL_INTERVAL: TimeDelta = TimeDelta::minutes(10);
+/// The most estimates a customer is told of on one trip: a driver cannot flood them.
+pub const MAX_TELLS_PER_TRIP: u32 = 6;
 
 impl RoutePoint {
     /// The depot the day starts from.
@@ -93,17 +97,16 @@ pub fn plan<K: Copy>(
     stops: &[PlannedStop<K>],
     reason: EtaReason,
 ) -> Vec<(K, ArrivalEstimate)> {
-    let mut at = now;
-    let mut here = from;
+    // Stops the calendar cannot hold (a map no platform draws) are left out, never a panic.
+    let mut leaving = Some((now, from));
     stops
         .iter()
         .zip(0u32..)
-        .map(|(stop, stops_before)| {
-            at += here.drive_to(stop.point);
-            let estimate = ArrivalEstimate { expected_at: at, stops_before, reason, at: now };
-            at += STOP;
-            here = stop.point;
-            (stop.key, estimate)
+        .map_while(|(stop, stops_before)| {
+            let (at, here) = leaving?;
+            let arrival = at.checked_add_signed(here.drive_to(stop.point))?;
+            leaving = arrival.checked_add_signed(STOP).map(|done| (done, stop.point));
+            Some((stop.key, ArrivalEstimate { expected_at: arrival, stops_before, reason, at: now }))
         })
         .collect()
 }
@@ -136,16 +139,18 @@ pub fn check_estimate(estimate: &ArrivalEstimate, now: DateTime<Utc>) -> Result<
 }
 
 /// Whether a new estimate is worth telling the customer, after `told` (the last one they were
-/// told of): the first, one that moves by [`NOTIFY_MARGIN`] or more, and the one that says the
-/// driver is one stop away.
-pub fn worth_telling(told: Option<&ArrivalEstimate>, new: &ArrivalEstimate) -> bool {
-    match told {
-        None => true,
-        Some(told) => {
-            (new.expected_at - told.expected_at).abs() >= NOTIFY_MARGIN
-                || (new.stops_before == 1 && told.stops_before != 1)
-        }
+/// told of, one of `tells` on this trip): the first; the one that says the driver is one stop
+/// away; one that moves by [`NOTIFY_MARGIN`] or more (after a revision they were told of, only
+/// [`MIN_TELL_INTERVAL`] after it); and never more than [`MAX_TELLS_PER_TRIP`].
+pub fn worth_telling(told: Option<&ArrivalEstimate>, tells: u32, new: &ArrivalEstimate) -> bool {
+    let Some(told) = told else { return true };
+    if tells >= MAX_TELLS_PER_TRIP {
+        return false;
     }
+    let one_stop_away = new.stops_before == 1 && told.stops_before != 1;
+    let moved = (new.expected_at - told.expected_at).abs() >= NOTIFY_MARGIN;
+    let rested = tells <= 1 || new.at - told.at >= MIN_TELL_INTERVAL;
+    one_stop_away || (moved && rested)
 }
 
 #[cfg(test)]
@@ -182,19 +187,46 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_past_the_calendar_stops_short_instead_of_panicking() {
+        let stops = [PlannedStop { key: 1, point: RoutePoint { east_m: 10_000, north_m: 0 } }; 3];
+        let near_the_end = DateTime::<Utc>::MAX_UTC - TimeDelta::minutes(30);
+        assert_eq!(plan(RoutePoint::DEPOT, near_the_end, &stops, EtaReason::Traffic).len(), 1);
+    }
+
+    #[test]
     fn the_customer_is_told_of_the_first_estimate_a_real_move_and_the_last_stop_before_theirs() {
         let first =
             ArrivalEstimate { expected_at: at(10, 0), stops_before: 2, reason: EtaReason::Departure, at: at(8, 0) };
-        assert!(worth_telling(None, &first));
-        let small = ArrivalEstimate { expected_at: at(10, 10), reason: EtaReason::Traffic, ..first };
-        assert!(!worth_telling(Some(&first), &small), "ten minutes is within the margin");
+        assert!(worth_telling(None, 0, &first));
+        let small = ArrivalEstimate { expected_at: at(10, 10), reason: EtaReason::Traffic, at: at(8, 30), ..first };
+        assert!(!worth_telling(Some(&first), 1, &small), "ten minutes is within the margin");
         let late = ArrivalEstimate { expected_at: at(10, 20), ..small };
-        assert!(worth_telling(Some(&first), &late));
+        assert!(worth_telling(Some(&first), 1, &late));
         let early = ArrivalEstimate { expected_at: at(9, 40), ..small };
-        assert!(worth_telling(Some(&first), &early), "earlier counts too");
+        assert!(worth_telling(Some(&first), 1, &early), "earlier counts too");
         let next = ArrivalEstimate { stops_before: 1, reason: EtaReason::StopCompleted, ..small };
-        assert!(worth_telling(Some(&first), &next), "one stop away");
-        assert!(!worth_telling(Some(&next), &next), "said once");
+        assert!(worth_telling(Some(&first), 1, &next), "one stop away");
+        assert!(!worth_telling(Some(&next), 2, &next), "said once");
+    }
+
+    #[test]
+    fn a_driver_cannot_flood_the_customer() {
+        let first =
+            ArrivalEstimate { expected_at: at(10, 0), stops_before: 3, reason: EtaReason::Departure, at: at(8, 0) };
+        let soon = ArrivalEstimate { expected_at: at(10, 30), reason: EtaReason::Traffic, at: at(8, 5), ..first };
+        assert!(
+            worth_telling(Some(&first), 1, &soon),
+            "the first revision of the departure's estimate is told at once"
+        );
+        assert!(
+            !worth_telling(Some(&first), 2, &soon),
+            "a later one, five minutes after the last revision told, waits"
+        );
+        let later = ArrivalEstimate { at: at(8, 10), ..soon };
+        assert!(worth_telling(Some(&first), 2, &later));
+        assert!(!worth_telling(Some(&first), MAX_TELLS_PER_TRIP, &later), "the trip's tells are spent");
+        let next = ArrivalEstimate { stops_before: 1, at: at(8, 1), ..first };
+        assert!(!worth_telling(Some(&first), MAX_TELLS_PER_TRIP, &next), "even one stop away");
     }
 
     #[test]

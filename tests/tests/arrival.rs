@@ -167,6 +167,12 @@ async fn an_estimate_the_platform_can_check_is_checked() -> anyhow::Result<()> {
     assert_eq!(post(estimate(60 * 25, "traffic")).await?, 422, "beyond a day");
     assert_eq!(post(estimate(30, "teleport")).await?, 422, "a reason the platform does not know");
     assert_eq!(post(estimate(30, "traffic")).await?, 200);
+    // A driver flipping the estimate back and forth cannot flood the customer.
+    for n in 0..8 {
+        assert_eq!(post(estimate(if n % 2 == 0 { 90 } else { 30 }, "traffic")).await?, 200);
+    }
+    let told = told(&platform, customer.order).await?;
+    assert_eq!(told.len(), 2, "the departure and the first revision, then nothing until ten minutes pass: {told:?}");
     let refused = driver.report_delay(0, EtaReason::Traffic).await;
     assert!(matches!(refused, Err(CaasError::Rejected { code: ErrorCode::InvalidRequest, .. })), "{refused:?}");
     let refused = driver.report_delay(10, EtaReason::Departure).await;

@@ -75,8 +75,13 @@ final class CaasRepositoryTests: XCTestCase {
         XCTAssertEqual(completed, done.estimateRevisions.last?.date)
         XCTAssertNotNil(completed?.year)
         XCTAssertNotNil(done.vin)
-        let synced = try await first(pushes) { if case .synced = $0.outcome { return true } else { return false } }
-        XCTAssertEqual(synced.hint.orderId, order)
+        // Whether the first push syncs or finds its events already synced by the stream's catch-up
+        // at connect is a race between the two; either way the listener hears of it.
+        let pushed = try await first(pushes) { $0.hint.orderId == order }
+        switch pushed.outcome {
+        case .synced, .duplicate: break
+        default: XCTFail("\(pushed.outcome)")
+        }
         stream.disconnect()
     }
 

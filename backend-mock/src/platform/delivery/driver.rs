@@ -161,12 +161,14 @@ fn apply(
             // A new trip: its estimates start again.
             delivery.eta = None;
             delivery.eta_told = None;
+            delivery.eta_tells = 0;
             delivery.carried_by = Some(driver.id.to_owned());
             events.push(moved(tx, order, &request.action)?);
             events.push(orders::append(tx, order, EventKind::Embarked { attempt: delivery.attempt, custody })?);
         }
         DriverAction::Arrive => {
             delivery.arrived_at = Some(request.at);
+            delivery.eta = None;
             events.push(moved(tx, order, &request.action)?);
         }
         DriverAction::ReportAbsent { call } => {
@@ -180,6 +182,7 @@ fn apply(
                 delivery.window = window;
                 delivery.eta = None;
                 delivery.eta_told = None;
+                delivery.eta_tells = 0;
                 events.push(moved(tx, order, &request.action)?);
                 events.push(orders::append(tx, order, EventKind::CustomerAbsent { attempt, call: *call })?);
                 let company = delivery.company()?.name.to_owned();
@@ -206,6 +209,7 @@ fn apply(
             // Never dated before the car was loaded.
             let at = delivery.embarkation.as_ref().map_or(request.at, |loaded| request.at.max(loaded.at));
             let incident = TransitIncident { kind: *kind, note, at, by: driver_party(driver) };
+            delivery.eta = None;
             // The car goes back with the driver, who keeps custody until the dealership receives it.
             delivery.incident = Some(incident.clone());
             delivery.arrived_at = None;
@@ -214,12 +218,19 @@ fn apply(
         }
         DriverAction::UpdateArrival { estimate } => {
             carrying(delivery, driver)?;
-            let estimate = ArrivalEstimate { at: request.at, ..*estimate };
+            // Made when the phone says it took the action, never before the car was loaded.
+            let made = delivery.embarkation.as_ref().map_or(request.at, |loaded| request.at.max(loaded.at));
+            let estimate = ArrivalEstimate { at: made, ..*estimate };
             arrival::check_estimate(&estimate, Utc::now()).map_err(|refusal| AppError::invalid(refusal.to_string()))?;
+            // An estimate older than the one kept (two sends crossing) changes nothing.
+            if delivery.eta.is_some_and(|kept| kept.at > estimate.at) {
+                return Ok(events);
+            }
             delivery.eta = Some(estimate);
             // Small revisions stay on the delivery; the customer hears of the ones that matter.
-            if arrival::worth_telling(delivery.eta_told.as_ref(), &estimate) {
+            if arrival::worth_telling(delivery.eta_told.as_ref(), delivery.eta_tells, &estimate) {
                 delivery.eta_told = Some(estimate);
+                delivery.eta_tells += 1;
                 events.push(orders::append(
                     tx,
                     order,
@@ -250,9 +261,10 @@ fn apply(
     Ok(events)
 }
 
-/// Only the driver who loaded the car reports what happens to it on the way.
+/// Only the driver who loaded the car reports what happens to it on the way (the assigned
+/// driver for a car loaded before the platform kept who did).
 fn carrying(delivery: &Delivery, driver: &Driver) -> AppResult<()> {
-    if delivery.carried_by.as_deref() == Some(driver.id) {
+    if delivery.carried_by.as_deref().unwrap_or(&delivery.driver_id) == driver.id {
         Ok(())
     } else {
         Err(AppError::forbidden("only the driver carrying the car reports on its trip"))

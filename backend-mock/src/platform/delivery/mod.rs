@@ -60,6 +60,9 @@ pub struct Delivery {
     /// The last estimate the customer was told of.
     #[serde(default)]
     pub eta_told: Option<ArrivalEstimate>,
+    /// How many estimates the customer was told of on this trip.
+    #[serde(default)]
+    pub eta_tells: u32,
     /// The driver who loaded the car on this trip and has it: the one who reports its incidents
     /// and its expected arrival.
     #[serde(default)]
@@ -197,6 +200,7 @@ pub fn book(conn: &Connection, order_id: Uuid, now: DateTime<Utc>) -> AppResult<
         incident: None,
         eta: None,
         eta_told: None,
+        eta_tells: 0,
         carried_by: None,
     };
     save(conn, &delivery)?;

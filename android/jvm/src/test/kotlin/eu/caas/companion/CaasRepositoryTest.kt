@@ -69,9 +69,11 @@ class CaasRepositoryTest {
             assertEquals(order, listed.single().id)
             assertEquals(OrderState.SALE_REGISTERED, listed.single().state)
 
-            // Subscribed before anything happens, so no push can be missed.
-            val firstSynced = async(start = CoroutineStart.UNDISPATCHED) {
-                repository.pushes.first { it.outcome is PushOutcome.Synced }
+            // Subscribed before anything happens, so no push can be missed. Whether the first push
+            // syncs or finds its events already synced by the stream's catch-up at connect is a
+            // race between the two; either way the listener hears of it.
+            val firstPush = async(start = CoroutineStart.UNDISPATCHED) {
+                repository.pushes.first { it.hint.orderId == order }
             }
             repository.connectDevelopmentPushStream().use {
                 sandbox.reserve(order)
@@ -100,8 +102,8 @@ class CaasRepositoryTest {
                 assertEquals(done.estimateRevisions.last().date, completed)
                 assertNotNull(done.vin)
             }
-            val synced = withTimeout(15_000) { firstSynced.await() }
-            assertEquals(order, synced.hint.orderId, "a listener received the pushes")
+            val pushed = withTimeout(15_000) { firstPush.await() }
+            assertTrue(pushed.outcome is PushOutcome.Synced || pushed.outcome is PushOutcome.Duplicate, "${pushed.outcome}")
         }
     }
 

@@ -174,7 +174,7 @@ class ScreensTest {
     }
 
     @Test
-    fun `a driver running late picks how late and why, and reads who was told`() = runComposeUiTest {
+    fun `a driver running late picks how late and why, and reads what went out`() = runComposeUiTest {
         val driver = FakeDriver(isSignedIn = true)
         driver.deliveries.value = listOf(
             assigned(OrderState.IN_TRANSIT, DriverStep.ARRIVE, DriverStep.UPDATE_ARRIVAL),
@@ -183,7 +183,7 @@ class ScreensTest {
         onNodeWithText("Voy con retraso").performClick()
         onNodeWithText("+30 min").performClick()
         onNodeWithText("tráfico").performClick()
-        awaitText("Clientes avisados: 2. Esperando conexión: 0.")
+        awaitText("Estimaciones enviadas: 2. Esperando conexión: 0.")
         assertEquals(listOf(30 to EtaReason.TRAFFIC), driver.delays)
     }
 
