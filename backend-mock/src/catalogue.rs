@@ -204,9 +204,113 @@ pub fn price_minor(base_platform: &str, options: &[String]) -> Option<i64> {
     })
 }
 
+/// An option sold after delivery.
+#[derive(Debug, Clone, Copy)]
+pub struct AddOn {
+    pub code: &'static str,
+    pub kind: caas_protocol::options::OptionKind,
+    /// Price in euro cents.
+    pub price_minor: i64,
+    /// The base platforms it is offered for.
+    pub platforms: &'static [&'static str],
+    /// Options the car must have first (fitted at the factory or added since).
+    pub requires: &'static [&'static str],
+    /// Options it cannot go with, either way round.
+    pub conflicts_with: &'static [&'static str],
+}
+
+const ALL_PLATFORMS: &[&str] = &["urban-ev", "family-suv", "cargo-van"];
+
+/// The options a car can take after delivery. Software options switch on hardware every car of the
+/// platform has; workshop options need parts fitted at the dealership.
+pub const AFTER_DELIVERY: &[AddOn] = {
+    use caas_protocol::options::OptionKind::{Software, Workshop};
+    &[
+        AddOn {
+            code: "heated-seats",
+            kind: Software,
+            price_minor: 30_000,
+            platforms: ALL_PLATFORMS,
+            requires: &[],
+            conflicts_with: &[],
+        },
+        AddOn {
+            code: "connected-navigation",
+            kind: Software,
+            price_minor: 19_900,
+            platforms: ALL_PLATFORMS,
+            requires: &[],
+            conflicts_with: &[],
+        },
+        AddOn {
+            code: "performance-boost",
+            kind: Software,
+            price_minor: 150_000,
+            platforms: &["urban-ev", "family-suv"],
+            requires: &["long-range-battery"],
+            conflicts_with: &["eco-range-mode"],
+        },
+        AddOn {
+            code: "eco-range-mode",
+            kind: Software,
+            price_minor: 9_900,
+            platforms: &["urban-ev", "cargo-van"],
+            requires: &[],
+            conflicts_with: &["performance-boost"],
+        },
+        AddOn {
+            code: "trailer-assist",
+            kind: Software,
+            price_minor: 45_000,
+            platforms: &["family-suv", "cargo-van"],
+            requires: &["tow-hitch"],
+            conflicts_with: &[],
+        },
+        AddOn {
+            code: "tow-hitch",
+            kind: Workshop,
+            price_minor: 90_000,
+            platforms: &["family-suv", "cargo-van"],
+            requires: &[],
+            conflicts_with: &["sport-suspension"],
+        },
+        AddOn {
+            code: "roof-rails",
+            kind: Workshop,
+            price_minor: 40_000,
+            platforms: ALL_PLATFORMS,
+            requires: &[],
+            conflicts_with: &["panoramic-roof"],
+        },
+    ]
+};
+
+/// The options `base_platform` can take after delivery.
+pub fn after_delivery(base_platform: &str) -> impl Iterator<Item = &'static AddOn> {
+    AFTER_DELIVERY.iter().filter(move |add_on| add_on.platforms.contains(&base_platform))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn after_delivery_options_name_real_options_and_conflict_both_ways() {
+        let known = |code: &str| {
+            AFTER_DELIVERY.iter().any(|a| a.code == code) || OPTION_PRICES.iter().any(|(id, _)| *id == code)
+        };
+        for add_on in AFTER_DELIVERY {
+            assert!(caas_protocol::options::OptionCode::parse(add_on.code).is_ok(), "{}", add_on.code);
+            for other in add_on.requires.iter().chain(add_on.conflicts_with) {
+                assert!(known(other), "{} names {other}", add_on.code);
+            }
+            for other in add_on.conflicts_with {
+                if let Some(back) = AFTER_DELIVERY.iter().find(|a| a.code == *other) {
+                    assert!(back.conflicts_with.contains(&add_on.code), "{other} / {}", add_on.code);
+                }
+            }
+        }
+    }
 
     #[test]
     fn every_option_of_every_platform_has_a_price() {

@@ -230,6 +230,12 @@ impl SandboxClient {
         self.http.post(&format!("/v1/sandbox/vehicles/{vin}/faults"), &json!({ "drop_replies": count })).await
     }
 
+    /// Takes the car out of the connected-car network's reach, or back into it (which delivers
+    /// what waited for it).
+    pub async fn set_coverage(&self, vin: &str, connected: bool) -> ClientResult<()> {
+        self.http.post(&format!("/v1/sandbox/vehicles/{vin}/faults"), &json!({ "connected": connected })).await
+    }
+
     /// Revokes a phone key.
     pub async fn revoke_grant(&self, grant_id: Uuid) -> ClientResult<()> {
         self.http.post(&format!("/v1/sandbox/grants/{grant_id}/revoke"), &json!({})).await

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use caas_protocol::record::{Chain, RecordHash};
 use rusqlite::{Connection, OptionalExtension as _};
 
-const SCHEMA_VERSION: i64 = 7;
+const SCHEMA_VERSION: i64 = 8;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS dealerships (
@@ -112,7 +112,7 @@ CREATE TABLE IF NOT EXISTS vehicles (
     manufacturing TEXT NOT NULL DEFAULT '[]',
     updated_at TEXT NOT NULL
 );
--- Final payment attempts, one per customer idempotency key; the gateway's intent id once known.
+-- Payment attempts, one per customer idempotency key; the gateway's intent id once known.
 -- `created_at` is on the platform's clock, like the deadline it is compared with.
 CREATE TABLE IF NOT EXISTS payments (
     order_id TEXT NOT NULL REFERENCES orders(id),
@@ -123,12 +123,37 @@ CREATE TABLE IF NOT EXISTS payments (
     -- `pending` until the gateway answers, then the gateway's status.
     status TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    -- What the attempt pays for: `final` (the rest of the car's price) or `option:<code>`.
+    purpose TEXT NOT NULL DEFAULT 'final',
     PRIMARY KEY (order_id, idempotency_key)
 );
--- At most one attempt per order that may still take or has taken the money: a second one while
--- one waits for 3-D Secure or settles is refused, so two cards are never charged for one car.
-CREATE UNIQUE INDEX IF NOT EXISTS payments_one_open ON payments(order_id)
+-- At most one attempt per order and purpose that may still take or has taken the money: a
+-- second one while one waits for 3-D Secure or settles is refused, so two cards are never charged
+-- for one car or one option.
+CREATE UNIQUE INDEX IF NOT EXISTS payments_one_open_per_purpose ON payments(order_id, purpose)
     WHERE status IN ('pending', 'requires_action', 'processing', 'succeeded');
+-- Options bought after delivery, from their payment's success; the entitlement the platform
+-- signed for the car, and the car's confirmation or the refund.
+CREATE TABLE IF NOT EXISTS option_purchases (
+    id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL REFERENCES orders(id),
+    vin TEXT NOT NULL,
+    option TEXT NOT NULL,
+    price TEXT NOT NULL,
+    intent_id TEXT NOT NULL UNIQUE,
+    entitlement BLOB NOT NULL,
+    paid_at TEXT NOT NULL,
+    activate_by TEXT NOT NULL,
+    activated_at TEXT,
+    activated_via TEXT,
+    -- Set, in the same transaction that checks nothing activated it, before the gateway is asked
+    -- for the refund: from then on no receipt is taken.
+    refund_claimed_at TEXT,
+    refunded_at TEXT,
+    -- When the car, back in coverage, switched a refunded option off (or confirmed it never had it).
+    revoked_at TEXT
+);
+CREATE INDEX IF NOT EXISTS option_purchases_by_order ON option_purchases(order_id);
 -- The first answer to each idempotent request, per caller.
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     scope BLOB NOT NULL,
@@ -326,6 +351,13 @@ const UPGRADE_TO_6: &str = "ALTER TABLE orders ADD COLUMN advertising_generation
 /// Upgrades a version 1 to 6 database: the head of each order's chain, filled by [`chain_logs`].
 const UPGRADE_TO_7: &str = "ALTER TABLE orders ADD COLUMN head_hash TEXT;";
 
+/// Upgrades a version 2 to 7 database: what each payment attempt pays for, and the one open
+/// attempt per purpose instead of per order.
+const UPGRADE_TO_8: &str = r#"
+ALTER TABLE payments ADD COLUMN purpose TEXT NOT NULL DEFAULT 'final';
+DROP INDEX IF EXISTS payments_one_open;
+"#;
+
 /// Fills the orders' own registration details from their customers, once the new tables exist.
 const BACKFILL_TO_5: &str = r#"
 UPDATE orders SET registration_details = (
@@ -397,6 +429,10 @@ impl Db {
         }
         if (1..7).contains(&found) {
             conn.execute_batch(UPGRADE_TO_7)?;
+        }
+        // Version 1 had no payments: the schema makes the table anew.
+        if (2..8).contains(&found) {
+            conn.execute_batch(UPGRADE_TO_8)?;
         }
         if found == 5 {
             // Older versions dropped the table above; the schema makes it anew.
@@ -536,6 +572,8 @@ mod tests {
                  INSERT INTO order_events VALUES ('{order}', 1, '{e1}', '{{\"order_id\":\"{order}\",\"version\":1,\"type\":\"a\"}}');
                  INSERT INTO order_events VALUES ('{order}', 2, '{e2}', '{{\"order_id\":\"{order}\",\"version\":2,\"type\":\"b\"}}');
                  ALTER TABLE orders DROP COLUMN head_hash;
+                 DROP INDEX payments_one_open_per_purpose;
+                 ALTER TABLE payments DROP COLUMN purpose;
                  PRAGMA user_version = 6;",
                 e1 = uuid::Uuid::new_v4(),
                 e2 = uuid::Uuid::new_v4(),
@@ -577,6 +615,8 @@ mod tests {
                      VALUES ('00000000-0000-0000-0000-000000000001', 'c', 'd', 'order_placed', 1, '{}', 'Madrid', 'now', 'now');
                      INSERT INTO order_events VALUES ('00000000-0000-0000-0000-000000000001', 1, 'e1', '[1, 2]');
                      ALTER TABLE orders DROP COLUMN head_hash;
+                     DROP INDEX payments_one_open_per_purpose;
+                     ALTER TABLE payments DROP COLUMN purpose;
                      PRAGMA user_version = 6;",
                 )
                 .expect("as version 6 left it, with a damaged event");
@@ -589,7 +629,7 @@ mod tests {
     }
 
     #[test]
-    fn a_version_5_database_gains_the_columns_of_versions_6_and_7() {
+    fn a_version_5_database_gains_the_columns_of_versions_6_to_8() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("mock.sqlite3");
         {
@@ -599,6 +639,10 @@ mod tests {
                 "ALTER TABLE orders DROP COLUMN advertising_generation;
                  ALTER TABLE orders DROP COLUMN head_hash;
                  ALTER TABLE handover_codes DROP COLUMN superseded_at;
+                 DROP INDEX payments_one_open_per_purpose;
+                 ALTER TABLE payments DROP COLUMN purpose;
+                 CREATE UNIQUE INDEX payments_one_open ON payments(order_id)
+                     WHERE status IN ('pending', 'requires_action', 'processing', 'succeeded');
                  PRAGMA user_version = 5;",
             )
             .expect("as version 5 left it");
@@ -607,6 +651,12 @@ mod tests {
         let conn = db.lock();
         conn.prepare("SELECT advertising_generation FROM orders").expect("orders gained the generation");
         conn.prepare("SELECT superseded_at FROM handover_codes").expect("codes gained superseded_at");
+        conn.prepare("SELECT purpose FROM payments").expect("payments gained their purpose");
+        let old_index: Option<String> = conn
+            .query_row("SELECT name FROM sqlite_master WHERE name = 'payments_one_open'", [], |r| r.get(0))
+            .optional()
+            .expect("index");
+        assert_eq!(old_index, None, "one open attempt per purpose, not per order");
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
         assert_eq!(version, SCHEMA_VERSION);
     }

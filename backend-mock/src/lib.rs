@@ -255,7 +255,8 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
             () = gateway_state.webhooks.clone().run_redelivery() => {}
             () = gateway::run_settlement(gateway_state) => {}
             () = platform::deadlines::run(deadline_state.clone()) => {}
-            () = platform::payments::run_refunds(deadline_state) => {}
+            () = platform::payments::run_refunds(deadline_state.clone()) => {}
+            () = platform::options::run(deadline_state) => {}
             () = background_stop => {}
         }
     });

@@ -30,6 +30,7 @@ pub enum PaymentRefusal {
     AlreadyPaid,
     NotPayable,
     AmountChanged,
+    OptionUnavailable,
 }
 
 #[uniffi::remote(Enum)]
@@ -46,6 +47,8 @@ pub enum PairingFailure {
     Incompatible,
     ConnectionLost,
     BluetoothUnavailable,
+    EntitlementRefused,
+    EntitlementExpired,
 }
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]

@@ -10,6 +10,7 @@ mod delivery;
 mod error;
 mod foreign;
 mod logging;
+mod options;
 mod pairing;
 mod purchase_record;
 mod records;

@@ -189,6 +189,23 @@ pub struct VehicleStatus {
     pub owner_linked: bool,
 }
 
+impl From<caas_core::protocol::pairing::VehicleStatus> for VehicleStatus {
+    fn from(s: caas_core::protocol::pairing::VehicleStatus) -> Self {
+        Self {
+            odometer_km: s.odometer_km,
+            battery_percent: s.battery_percent,
+            locked: s.locked,
+            owner_linked: s.owner_linked,
+        }
+    }
+}
+
+impl From<caas_core::LinkReport> for LinkReport {
+    fn from(link: caas_core::LinkReport) -> Self {
+        Self { mtu: link.mtu, to_first_reply: link.to_first_reply.into(), total: link.total.into() }
+    }
+}
+
 #[derive(Debug, Clone, Copy, uniffi::Record)]
 pub struct LinkUse {
     pub round_trips: u32,
@@ -229,27 +246,22 @@ impl From<caas_core::LinkUse> for LinkUse {
 
 impl From<caas_core::Paired> for Paired {
     fn from(p: caas_core::Paired) -> Self {
-        Self {
-            vin: p.vin,
-            grant_id: p.grant_id,
-            status: VehicleStatus {
-                odometer_km: p.status.odometer_km,
-                battery_percent: p.status.battery_percent,
-                locked: p.status.locked,
-                owner_linked: p.status.owner_linked,
-            },
-            reported: p.reported,
-            link: LinkReport {
-                mtu: p.link.mtu,
-                to_first_reply: p.link.to_first_reply.into(),
-                total: p.link.total.into(),
-            },
-        }
+        Self { vin: p.vin, grant_id: p.grant_id, status: p.status.into(), reported: p.reported, link: p.link.into() }
     }
 }
 
+/// The core's patience for a car link, from the shell's (the defaults where it gives none).
+pub(crate) fn core_options(options: Option<PairingOptions>) -> caas_core::PairingOptions {
+    options.map_or_else(caas_core::PairingOptions::default, |o| caas_core::PairingOptions {
+        scan_timeout: Duration::from_millis(o.scan_timeout_ms.into()),
+        reply_timeout: Duration::from_millis(o.reply_timeout_ms.into()),
+        resends: o.resends,
+        attempts: o.attempts,
+    })
+}
+
 /// The core's transport over a shell's flat one.
-struct ForeignTransport(Arc<dyn BleTransport>);
+pub(crate) struct ForeignTransport(pub(crate) Arc<dyn BleTransport>);
 
 impl std::fmt::Debug for ForeignTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -405,7 +417,7 @@ impl caas_core::DeviceKey for ForeignDeviceKey {
     }
 }
 
-struct Steps(Arc<dyn PairingListener>);
+pub(crate) struct Steps(pub(crate) Arc<dyn PairingListener>);
 
 impl caas_core::PairingListener for Steps {
     fn on_step(&self, step: PairingStep) {
@@ -426,12 +438,7 @@ impl Caas {
         options: Option<PairingOptions>,
         listener: Option<Arc<dyn PairingListener>>,
     ) -> Result<Paired, CaasError> {
-        let options = options.map_or_else(caas_core::PairingOptions::default, |o| caas_core::PairingOptions {
-            scan_timeout: Duration::from_millis(o.scan_timeout_ms.into()),
-            reply_timeout: Duration::from_millis(o.reply_timeout_ms.into()),
-            resends: o.resends,
-            attempts: o.attempts,
-        });
+        let options = core_options(options);
         let steps = listener.map(Steps);
         let paired = self
             .inner

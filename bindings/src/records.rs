@@ -17,6 +17,9 @@ use caas_core::{
 use chrono::NaiveDate;
 use uuid::Uuid;
 
+use caas_core::protocol::options::OptionPurchase;
+
+use crate::options::OptionCode;
 use crate::types::Timestamp;
 
 #[uniffi::remote(Enum)]
@@ -169,6 +172,7 @@ pub enum CustomerAction {
     ManageDelivery,
     ShowHandoverCode,
     PairVehicle,
+    BuyOptions,
 }
 
 #[uniffi::remote(Record)]
@@ -272,6 +276,10 @@ pub struct OrderDetail {
     pub app_link: Option<AppLink>,
     /// Charges the order did not need, given back to the card, oldest first.
     pub refunds: Vec<Refund>,
+    /// Options bought for the car after delivery, oldest first.
+    pub options: Vec<OptionPurchase>,
+    /// The options with a payment in flight: resume it (`resume_option_payment`), do not buy anew.
+    pub option_payments_in_flight: Vec<OptionCode>,
     /// Updates from a newer platform this version cannot describe, oldest first: show each as
     /// such ("update the app to see it") in the timeline.
     pub unknown_updates: Vec<UnknownUpdate>,

@@ -6,6 +6,7 @@ mod customer;
 mod delivery;
 mod demo;
 mod driver;
+mod options;
 mod pair;
 mod pay;
 mod record;
@@ -73,6 +74,11 @@ enum Command {
     /// Link this phone to your car after delivery (over the simulated link to a mock's cars, or a
     /// Bluetooth radio).
     Pair(pair::PairArgs),
+    /// Options for your car after delivery: what it can take, buying one, activating it nearby.
+    Options {
+        #[command(subcommand)]
+        command: options::OptionsCommand,
+    },
     /// Revoke one of your car's phone keys (listed by `caas timeline`), e.g. of a lost phone.
     RevokeKey { order: Uuid, grant: Uuid },
     /// An order's purchase record as evidence: export it signed, check one offline.
@@ -85,7 +91,7 @@ enum Command {
         #[command(subcommand)]
         command: driver::DriverCommand,
     },
-    /// Test-mode controls of a mock platform: 3-D Secure outcomes, the clock.
+    /// Test-mode controls of a mock platform: 3-D Secure outcomes, a car's network coverage, the clock.
     Sandbox {
         /// The mock's sandbox token (printed by `caas mock serve`).
         #[arg(long, env = "CAAS_SANDBOX_TOKEN")]
@@ -121,6 +127,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Pay(args) => app().pay(args).await,
         Command::Delivery { command } => app().delivery(command).await,
         Command::Pair(args) => app().pair(args).await,
+        Command::Options { command } => app().options(command).await,
         Command::RevokeKey { order, grant } => app().revoke_key(order, grant).await,
         Command::Record { command } => app().record(command).await,
         Command::Driver { command } => app().driver(command).await,

@@ -26,6 +26,16 @@ pub enum TransportKind {
 #[derive(Debug, Args)]
 pub struct PairArgs {
     order: Uuid,
+    #[command(flatten)]
+    link: LinkArgs,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// How the phone reaches the car.
+#[derive(Debug, Args)]
+pub struct LinkArgs {
     #[arg(long, value_enum, default_value_t = TransportKind::Simulated)]
     transport: TransportKind,
     /// The mock's car radio (printed by `caas mock serve` as `car radio on ...`).
@@ -40,9 +50,33 @@ pub struct PairArgs {
     /// Simulated link: percent of packets lost (and sent again).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=50))]
     loss: u8,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    json: bool,
+}
+
+impl LinkArgs {
+    /// The simulated link to the mock's radio with these conditions, or the machine's radio.
+    pub async fn transport(&self) -> anyhow::Result<Box<dyn BleTransport>> {
+        match self.transport {
+            TransportKind::Simulated => {
+                let radio =
+                    self.radio.context("the simulated link needs the mock's car radio: --radio or CAAS_RADIO")?;
+                let conditions = LinkConditions {
+                    mtu: self.mtu,
+                    connection_interval: Duration::from_millis(self.interval_ms),
+                    loss_percent: self.loss,
+                    ..LinkConditions::default()
+                };
+                Ok(Box::new(SimulatedTransport::new(Air::Tcp(radio), conditions)))
+            }
+            TransportKind::Btleplug => real_radio().await,
+        }
+    }
+}
+
+/// A spinner showing each step of a car link, hidden for `--json`.
+pub(crate) fn spinner(json: bool) -> ProgressBar {
+    let spinner = if json { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    spinner
 }
 
 /// Shows each step on a spinner.
@@ -83,22 +117,8 @@ pub(crate) fn summary(paired: &Paired) -> String {
 impl App {
     pub async fn pair(&self, args: PairArgs) -> anyhow::Result<()> {
         let core = self.core().await?;
-        let transport: Box<dyn BleTransport> = match args.transport {
-            TransportKind::Simulated => {
-                let radio =
-                    args.radio.context("the simulated link needs the mock's car radio: --radio or CAAS_RADIO")?;
-                let conditions = LinkConditions {
-                    mtu: args.mtu,
-                    connection_interval: Duration::from_millis(args.interval_ms),
-                    loss_percent: args.loss,
-                    ..LinkConditions::default()
-                };
-                Box::new(SimulatedTransport::new(Air::Tcp(radio), conditions))
-            }
-            TransportKind::Btleplug => real_radio().await?,
-        };
-        let spinner = if args.json { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
-        spinner.enable_steady_tick(Duration::from_millis(120));
+        let transport = args.link.transport().await?;
+        let spinner = spinner(args.json);
         let printer = StepPrinter(spinner.clone());
         let paired = core
             .pair_vehicle(args.order, transport.as_ref(), PairingOptions::default(), Some(&printer))
@@ -136,11 +156,17 @@ async fn real_radio() -> anyhow::Result<Box<dyn BleTransport>> {
     anyhow::bail!("this build has no Bluetooth support: build with `cargo build -p caas-cli --features btleplug`")
 }
 
-fn explain_pairing(error: CaasError) -> anyhow::Error {
+pub(crate) fn explain_pairing(error: CaasError) -> anyhow::Error {
     match error {
         CaasError::Pairing { failure: PairingFailure::ConfirmIdentity, message } => {
             anyhow::anyhow!("pairing needs a fresh sign-in: {message} (`caas sign-in EMAIL`, then pair again)")
         }
+        CaasError::Pairing { failure: PairingFailure::EntitlementRefused, message } => {
+            anyhow::anyhow!("the car refused the option: {message} (contact your dealership)")
+        }
+        CaasError::Pairing { failure: PairingFailure::EntitlementExpired, message } => anyhow::anyhow!(
+            "the car says the option's activation period is over: {message} (it is refunded if the car never took it)"
+        ),
         CaasError::Pairing { failure, message } => anyhow::anyhow!("pairing failed ({failure:?}): {message}"),
         error if error.is_unreachable() => {
             anyhow::anyhow!("{}, and this phone has no key for the car yet: connect once", error.chain())

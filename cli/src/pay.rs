@@ -14,6 +14,16 @@ use crate::customer::App;
 #[derive(Debug, Args)]
 pub struct PayArgs {
     pub order: Uuid,
+    #[command(flatten)]
+    pub card: CardArgs,
+    /// Find out how the payment in progress ended (after 3-D Secure, or after an interruption).
+    #[arg(long)]
+    pub resume: bool,
+}
+
+/// The card to pay with.
+#[derive(Debug, Args)]
+pub struct CardArgs {
     /// The card number (asked for when neither this nor --resume is given).
     #[arg(long, conflicts_with = "resume")]
     pub card: Option<String>,
@@ -22,9 +32,17 @@ pub struct PayArgs {
     pub exp: (u8, u16),
     #[arg(long, default_value = "123")]
     pub cvc: String,
-    /// Find out how the payment in progress ended (after 3-D Secure, or after an interruption).
-    #[arg(long)]
-    pub resume: bool,
+}
+
+impl CardArgs {
+    /// The card, its number asked for when not given.
+    pub fn details(self) -> anyhow::Result<CardDetails> {
+        let number = match self.card {
+            Some(number) => number,
+            None => prompt("Card number: ")?,
+        };
+        Ok(CardDetails { number, exp_month: self.exp.0, exp_year: self.exp.1, cvc: self.cvc })
+    }
 }
 
 fn parse_expiry(text: &str) -> Result<(u8, u16), String> {
@@ -43,6 +61,14 @@ pub enum SandboxCommand {
         pass: bool,
         #[arg(long)]
         fail: bool,
+    },
+    /// Take a car out of the connected-car network's reach (parked underground) or back into it.
+    Coverage {
+        vin: String,
+        #[arg(long, conflicts_with = "off", required_unless_present = "off")]
+        on: bool,
+        #[arg(long)]
+        off: bool,
     },
     /// Move the platform's clock forward, e.g. past a payment deadline.
     Clock {
@@ -65,31 +91,30 @@ impl App {
                 }
             }
         } else {
-            let number = match args.card {
-                Some(number) => number,
-                None => prompt("Card number: ")?,
-            };
-            let card = CardDetails { number, exp_month: args.exp.0, exp_year: args.exp.1, cvc: args.cvc };
-            core.pay(args.order, card).await.map_err(explain_payment)?
+            core.pay(args.order, args.card.details()?).await.map_err(explain_payment)?
         };
-        match progress {
-            PaymentProgress::Succeeded { payment_id } => {
-                println!("Paid ({payment_id}). The car is being registered; `caas timeline {}` shows it.", args.order);
-            }
-            PaymentProgress::Processing { payment_id } => {
-                println!("Payment {payment_id} is being settled by the bank; you will be notified when it completes.");
-            }
-            PaymentProgress::RequiresAction { payment_id, url } => {
-                println!("Your bank asks you to confirm payment {payment_id}: open {url}");
-                println!("Then run `caas pay {} --resume`.", args.order);
-            }
-        }
+        let paid = format!("The car is being registered; `caas timeline {}` shows it.", args.order);
+        println!("{}", progress_text(&progress, &paid, &format!("caas pay {} --resume", args.order)));
         Ok(())
     }
 }
 
+/// What a payment's progress means to the customer: `paid` once it went through, `resume` the
+/// command that finds out how a 3-D Secure check ended.
+pub(crate) fn progress_text(progress: &PaymentProgress, paid: &str, resume: &str) -> String {
+    match progress {
+        PaymentProgress::Succeeded { payment_id } => format!("Paid ({payment_id}). {paid}"),
+        PaymentProgress::Processing { payment_id } => {
+            format!("Payment {payment_id} is being settled by the bank; you will be notified when it completes.")
+        }
+        PaymentProgress::RequiresAction { payment_id, url } => {
+            format!("Your bank asks you to confirm payment {payment_id}: open {url}\nThen run `{resume}`.")
+        }
+    }
+}
+
 /// Tells the customer what each refusal means and what to do.
-fn explain_payment(error: CaasError) -> anyhow::Error {
+pub(crate) fn explain_payment(error: CaasError) -> anyhow::Error {
     match error {
         CaasError::PaymentRefused { refusal, message } => {
             let advice = match refusal {
@@ -103,6 +128,7 @@ fn explain_payment(error: CaasError) -> anyhow::Error {
                 PaymentRefusal::AlreadyPaid => "nothing is left to pay",
                 PaymentRefusal::NotPayable => "nothing is due yet",
                 PaymentRefusal::AmountChanged => "the amount due changed; check the order and pay again",
+                PaymentRefusal::OptionUnavailable => "see what the car can take with `caas options list ORDER`",
             };
             anyhow::anyhow!("payment refused: {message} ({advice})")
         }
@@ -114,7 +140,7 @@ fn explain_payment(error: CaasError) -> anyhow::Error {
     }
 }
 
-fn prompt(question: &str) -> anyhow::Result<String> {
+pub(crate) fn prompt(question: &str) -> anyhow::Result<String> {
     print!("{question}");
     std::io::stdout().flush()?;
     let mut line = String::new();
@@ -134,6 +160,10 @@ pub async fn sandbox(backend: &str, token: Option<String>, command: SandboxComma
                 payment.id,
                 payment.status.wire_name()
             );
+        }
+        SandboxCommand::Coverage { vin, on, .. } => {
+            sandbox.set_coverage(&vin, on).await?;
+            println!("{vin} is {} the connected-car network's reach", if on { "back in" } else { "out of" });
         }
         SandboxCommand::Clock { days, hours } => {
             let now = sandbox.advance_clock(days * 86_400 + hours * 3_600).await?;

@@ -3,6 +3,7 @@
 use caas_core::protocol::arrival::ArrivalEstimate;
 use caas_core::protocol::delivery::{DeliveryView, DeliveryWindow};
 use caas_core::protocol::messages::{Language, eta_reason_label, incident_label};
+use caas_core::protocol::options::{OptionPurchase, PurchaseStatus};
 use caas_core::{OrderDetail, OrderSummary};
 use serde_json::{Value, json};
 
@@ -90,6 +91,9 @@ pub fn timeline_text(order: &OrderDetail) -> String {
             refund.payment_id
         ));
     }
+    for purchase in &order.options {
+        out.push_str(&purchase_line(purchase));
+    }
     for key in &order.phone_keys {
         let status = match (key.revoked, key.linked_at) {
             (true, _) => "revoked".to_owned(),
@@ -110,6 +114,29 @@ pub fn timeline_text(order: &OrderDetail) -> String {
         }
     }
     out
+}
+
+/// One line about an option bought for the car.
+pub fn purchase_line(purchase: &OptionPurchase) -> String {
+    let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
+    };
+    let status = match purchase.status {
+        PurchaseStatus::Paid => format!(
+            "waiting for the car until {} (near it: `caas options activate ORDER`)",
+            purchase.activate_by.format("%Y-%m-%d %H:%M UTC")
+        ),
+        PurchaseStatus::Activated => format!("active since {}", at(purchase.activated_at)),
+        PurchaseStatus::Refunded => format!("not confirmed by the car in time: refunded {}", at(purchase.refunded_at)),
+        PurchaseStatus::Unknown => "updated (update caas to see how)".into(),
+    };
+    format!("Bought {} for {}: {status}\n", plain(&purchase.name), purchase.price)
+}
+
+/// The platform's text without the control and bidirectional characters that could rewrite the
+/// terminal's screen.
+pub fn plain(text: &str) -> String {
+    text.chars().filter(|c| !caas_core::protocol::messages::is_hidden(*c)).collect()
 }
 
 fn delivery_text(delivery: &DeliveryView) -> String {
@@ -267,6 +294,15 @@ pub fn detail_json(order: &OrderDetail) -> Value {
             .estimate_revisions
             .iter()
             .map(|r| json!({ "version": r.version, "date": r.date, "reason": r.reason }))
+            .collect::<Vec<_>>()
+    );
+    value["options"] = json!(
+        order
+            .options
+            .iter()
+            .map(|p| json!({ "option": p.option, "name": p.name, "price": p.price.to_string(), "status": p.status,
+                              "activate_by": p.activate_by, "activated_at": p.activated_at,
+                              "activated_via": p.activated_via, "refunded_at": p.refunded_at }))
             .collect::<Vec<_>>()
     );
     value["unknown_updates"] =

@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+use serde_json::json;
+
 fn demo_json(extra: &[&str]) -> serde_json::Value {
     let output = Command::new(env!("CARGO_BIN_EXE_caas")).args(["demo", "--json"]).args(extra).output().expect("runs");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -50,6 +52,21 @@ fn demo_json_ends_with_the_car_handed_over_at_the_door_and_operational() {
         result["arrival_estimates"].as_array().expect("estimates").iter().map(|e| &e["reason"]).collect();
     assert_eq!(reasons, ["departure", "traffic"], "the expected arrival, then revised on the way: {result}");
     assert!(result["delivery"]["embarkation"]["party"].as_str().is_some_and(|p| p.contains("driver")), "{result}");
+    let option = &result["options"][0];
+    assert_eq!(
+        (&option["option"], &option["status"], &option["activated_via"]),
+        (&json!("heated-seats"), &json!("activated"), &json!("bluetooth")),
+        "{result}"
+    );
+}
+
+#[test]
+fn activation_refund_scenario_gives_back_an_option_the_car_never_received() {
+    let result = demo_json(&["--scenario", "activation-refund"]);
+    assert_eq!(result["status"], "operational");
+    let option = &result["options"][0];
+    assert_eq!((&option["option"], &option["status"]), (&json!("heated-seats"), &json!("refunded")), "{result}");
+    assert!(option["refunded_at"].is_string() && option["activated_at"].is_null(), "{result}");
 }
 
 #[test]

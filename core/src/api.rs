@@ -10,6 +10,7 @@ use caas_protocol::delivery::{
     ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, DisputeHandoverRequest, DriverActionRequest,
     DriverDeliveries, DriverDelivery, DriverSession, HandoverCodeRequest, HandoverCodeView, ShortCodeRequest,
 };
+use caas_protocol::options::{BuyOptionRequest, OptionCatalogue, OptionReceiptRequest};
 use caas_protocol::pairing::api::{GrantRequest, GrantView, LinkRequest};
 use caas_protocol::payment::{CardDetails, IDEMPOTENCY_KEY_HEADER, PayRequest, Payment, PaymentMethod, PaymentsConfig};
 use caas_protocol::record::{RecordKey, SignedHead};
@@ -141,6 +142,33 @@ impl ApiClient {
             .header(IDEMPOTENCY_KEY_HEADER, idempotency_key)
             .json(request);
         json(send(builder).await?).await
+    }
+
+    pub async fn option_catalogue(&self, token: &str, order: Uuid) -> Result<OptionCatalogue> {
+        self.get(token, &format!("v1/orders/{order}/options")).await
+    }
+
+    pub async fn buy_option(
+        &self,
+        token: &str,
+        order: Uuid,
+        idempotency_key: &str,
+        request: &BuyOptionRequest,
+    ) -> Result<Payment> {
+        let builder = self
+            .request(Method::POST, &format!("v1/orders/{order}/options"), Some(token))?
+            .header(IDEMPOTENCY_KEY_HEADER, idempotency_key)
+            .json(request);
+        json(send(builder).await?).await
+    }
+
+    pub async fn report_option_receipt(
+        &self,
+        token: &str,
+        order: Uuid,
+        request: &OptionReceiptRequest,
+    ) -> Result<Received<OrderView>> {
+        self.post(token, &format!("v1/orders/{order}/options/receipts"), request).await
     }
 
     pub async fn payment(&self, token: &str, order: Uuid, payment: &str) -> Result<Payment> {

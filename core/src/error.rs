@@ -126,6 +126,13 @@ pub enum PairingFailure {
     ConnectionLost,
     /// Bluetooth is off, missing or not permitted.
     BluetoothUnavailable,
+    /// The car refused an option: its entitlement is not the platform's, not for this car or not
+    /// valid yet by the car's clock, or the option cannot go with those the car has. Nothing was
+    /// switched on; the customer contacts the dealership.
+    EntitlementRefused,
+    /// The car says the option's entitlement is out of its validity: the purchase ended (it is
+    /// refunded if the car never confirmed it), or the car's clock is off.
+    EntitlementExpired,
 }
 
 impl CaasError {
@@ -158,6 +165,9 @@ pub enum PaymentRefusal {
     NotPayable,
     /// The amount due changed since it was shown: show it again.
     AmountChanged,
+    /// The option cannot be bought for this car now (installed, on its way, conflicting, needing
+    /// another first, or a workshop visit): show the catalogue again.
+    OptionUnavailable,
 }
 
 impl PaymentRefusal {
@@ -170,6 +180,7 @@ impl PaymentRefusal {
             ErrorCode::AlreadyPaid => Self::AlreadyPaid,
             ErrorCode::NotPayable => Self::NotPayable,
             ErrorCode::AmountMismatch => Self::AmountChanged,
+            ErrorCode::OptionUnavailable => Self::OptionUnavailable,
             _ => return None,
         })
     }

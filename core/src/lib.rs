@@ -11,6 +11,7 @@ mod delivery;
 mod driver;
 mod error;
 mod notification;
+mod options;
 mod pairing;
 mod payments;
 mod push_stream;
@@ -33,6 +34,7 @@ pub use driver::{
 };
 pub use error::{CaasError, Cause, PairingFailure, PaymentRefusal, Result, StorageError};
 pub use notification::{NotificationContent, order_link};
+pub use options::OptionsActivation;
 #[cfg(feature = "btleplug")]
 pub use pairing::btleplug_transport::BtleplugTransport;
 pub use pairing::simulated::{Air, LinkConditions, SimulatedTransport};

@@ -1,4 +1,4 @@
-//! Paying the final amount of an order.
+//! Paying the final amount of an order, and the options bought for its car after delivery.
 //!
 //! A payment attempt is stored with a fresh idempotency key before anything is sent, and is only
 //! forgotten once its outcome is known. Until then every try (the same call after a lost answer,
@@ -12,13 +12,14 @@
 
 use caas_protocol::OrderState;
 use caas_protocol::api::ErrorCode;
+use caas_protocol::options::BuyOptionRequest;
 use caas_protocol::payment::{CardDetails, DeclineCode, NextAction, PayRequest, Payment, PaymentStatus};
 use chrono::Utc;
 use uuid::Uuid;
 
 use crate::client::Caas;
 use crate::error::{CaasError, PaymentRefusal, Result};
-use crate::store::{self, PaymentAttempt};
+use crate::store::{self, PaymentAttempt, PaymentPurpose};
 use crate::updates::Change;
 
 /// Where a payment stands after a call, when it was not refused.
@@ -38,15 +39,8 @@ impl Caas {
     #[tracing::instrument(skip(self, card), fields(card = %card.last4()))]
     pub async fn pay(&self, order: Uuid, card: CardDetails) -> Result<PaymentProgress> {
         let token = self.token().await?;
-        match self.resume(&token, order).await {
-            Ok(Some(PaymentProgress::RequiresAction { payment_id, .. })) => {
-                // The customer left the bank's page and pays again; that attempt was never charged.
-                tracing::info!(%payment_id, "abandoning a payment waiting for 3-D Secure");
-                self.forget_attempt(order).await?;
-            }
-            Ok(Some(progress)) => return Ok(progress),
-            Ok(None) | Err(CaasError::PaymentRefused { .. }) => {}
-            Err(error) => return Err(error),
+        if let Some(progress) = self.resume_or_abandon(&token, order, &PaymentPurpose::FinalPayment).await? {
+            return Ok(progress);
         }
         let view = self.inner.api.order(&token, order).await?.value;
         let due = match (view.state, &view.final_payment) {
@@ -73,19 +67,53 @@ impl Caas {
         if due.deadline <= Utc::now() {
             return Err(refused(PaymentRefusal::DeadlinePassed, &format!("the deadline was {}", due.deadline)));
         }
-        let config = self.inner.api.payments_config(&token).await?;
-        let method = self.inner.api.tokenize(&config, &card).await.map_err(payment_error)?;
+        self.start_attempt(&token, order, PaymentPurpose::FinalPayment, due.amount_due, &card).await
+    }
+
+    /// A payment attempt in flight for `purpose` resumed, or `None` when there is none or it
+    /// ended without a charge. One waiting for 3-D Secure is abandoned: the customer left the
+    /// bank's page and pays again, and that attempt was never charged.
+    pub(crate) async fn resume_or_abandon(
+        &self,
+        token: &str,
+        order: Uuid,
+        purpose: &PaymentPurpose,
+    ) -> Result<Option<PaymentProgress>> {
+        match self.resume(token, order, purpose).await {
+            Ok(Some(PaymentProgress::RequiresAction { payment_id, .. })) => {
+                tracing::info!(%payment_id, "abandoning a payment waiting for 3-D Secure");
+                self.forget_attempt(order, purpose).await?;
+                Ok(None)
+            }
+            Ok(Some(progress)) => Ok(Some(progress)),
+            Ok(None) | Err(CaasError::PaymentRefused { .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Tokenizes `card`, stores a new attempt with a fresh idempotency key, and sends it.
+    pub(crate) async fn start_attempt(
+        &self,
+        token: &str,
+        order: Uuid,
+        purpose: PaymentPurpose,
+        amount: caas_protocol::api::Money,
+        card: &CardDetails,
+    ) -> Result<PaymentProgress> {
+        let config = self.inner.api.payments_config(token).await?;
+        let method = self.inner.api.tokenize(&config, card).await.map_err(payment_error)?;
         let attempt = PaymentAttempt {
             order_id: order,
+            purpose,
             idempotency_key: format!("pay_{}", Uuid::new_v4().simple()),
             payment_method: method.id,
-            amount: due.amount_due,
+            amount,
             intent_id: None,
         };
         let saved = attempt.clone();
         self.inner.store.write(move |tx| store::save_attempt(tx, &saved)).await?;
         self.notify(Change::Order(order));
-        self.send_attempt(&token, attempt).await
+        self.send_attempt(token, attempt).await
     }
 
     /// Finds out how the payment attempt in flight for `order` ended, e.g. after the customer
@@ -93,11 +121,17 @@ impl Caas {
     #[tracing::instrument(skip(self))]
     pub async fn resume_payment(&self, order: Uuid) -> Result<Option<PaymentProgress>> {
         let token = self.token().await?;
-        self.resume(&token, order).await
+        self.resume(&token, order, &PaymentPurpose::FinalPayment).await
     }
 
-    async fn resume(&self, token: &str, order: Uuid) -> Result<Option<PaymentProgress>> {
-        let Some(attempt) = self.inner.store.read(move |conn| store::load_attempt(conn, order)).await? else {
+    pub(crate) async fn resume(
+        &self,
+        token: &str,
+        order: Uuid,
+        purpose: &PaymentPurpose,
+    ) -> Result<Option<PaymentProgress>> {
+        let wanted = purpose.clone();
+        let Some(attempt) = self.inner.store.read(move |conn| store::load_attempt(conn, order, &wanted)).await? else {
             return Ok(None);
         };
         match &attempt.intent_id {
@@ -111,8 +145,18 @@ impl Caas {
 
     /// Sends an attempt (again); the key makes a repeat a replay at the platform and the gateway.
     async fn send_attempt(&self, token: &str, attempt: PaymentAttempt) -> Result<PaymentProgress> {
-        let request = PayRequest { payment_method: attempt.payment_method.clone(), amount: attempt.amount.clone() };
-        match self.inner.api.pay(token, attempt.order_id, &attempt.idempotency_key, &request).await {
+        let (order, key) = (attempt.order_id, attempt.idempotency_key.as_str());
+        let (payment_method, amount) = (attempt.payment_method.clone(), attempt.amount.clone());
+        let answer = match &attempt.purpose {
+            PaymentPurpose::FinalPayment => {
+                self.inner.api.pay(token, order, key, &PayRequest { payment_method, amount }).await
+            }
+            PaymentPurpose::Option(option) => {
+                let request = BuyOptionRequest { option: option.clone(), payment_method, amount };
+                self.inner.api.buy_option(token, order, key, &request).await
+            }
+        };
+        match answer {
             Ok(payment) => self.settle(attempt, payment).await,
             Err(CaasError::Rejected { code, message }) => {
                 // Refused before any charge: this attempt is over.
@@ -172,14 +216,15 @@ impl Caas {
     }
 
     async fn finish(&self, attempt: &PaymentAttempt) -> Result<()> {
-        let (order, key) = (attempt.order_id, attempt.idempotency_key.clone());
-        self.inner.store.write(move |tx| store::finish_attempt(tx, order, &key)).await?;
+        let (order, purpose, key) = (attempt.order_id, attempt.purpose.clone(), attempt.idempotency_key.clone());
+        self.inner.store.write(move |tx| store::finish_attempt(tx, order, &purpose, &key)).await?;
         self.notify(Change::Order(order));
         Ok(())
     }
 
-    async fn forget_attempt(&self, order: Uuid) -> Result<()> {
-        if let Some(attempt) = self.inner.store.read(move |conn| store::load_attempt(conn, order)).await? {
+    async fn forget_attempt(&self, order: Uuid, purpose: &PaymentPurpose) -> Result<()> {
+        let wanted = purpose.clone();
+        if let Some(attempt) = self.inner.store.read(move |conn| store::load_attempt(conn, order, &wanted)).await? {
             self.finish(&attempt).await?;
         }
         Ok(())

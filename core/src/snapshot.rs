@@ -4,6 +4,7 @@ use caas_protocol::api::{Blocker, EventKind, Money, Registration, ScheduleReason
 use caas_protocol::arrival::ArrivalEstimate;
 use caas_protocol::delivery::{DeliveryView, DeliveryWindow};
 use caas_protocol::lifecycle::Phase;
+use caas_protocol::options::{OptionCode, OptionPurchase};
 use caas_protocol::pairing::api::AppLink;
 use caas_protocol::{Actor, OrderState, Transition};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -79,6 +80,8 @@ pub enum CustomerAction {
     ManageDelivery,
     ShowHandoverCode,
     PairVehicle,
+    /// Add options to the car, from its handover on.
+    BuyOptions,
 }
 
 /// The final payment as the payment screen shows it.
@@ -129,6 +132,10 @@ pub struct OrderDetail {
     pub app_link: Option<AppLink>,
     /// Charges the order did not need, given back to the card, oldest first.
     pub refunds: Vec<Refund>,
+    /// Options bought for the car after delivery, oldest first.
+    pub options: Vec<OptionPurchase>,
+    /// The options with a payment in flight (its outcome not known yet): resume it, do not buy anew.
+    pub option_payments_in_flight: Vec<OptionCode>,
     /// Updates from a newer platform this version cannot describe, oldest first: shown as such
     /// ("update the app to see it"), so nothing the platform recorded goes unmentioned.
     pub unknown_updates: Vec<UnknownUpdate>,
@@ -183,6 +190,7 @@ impl CustomerAction {
                 matches!(t.to, OrderState::Delivered | OrderState::AtCustomerAddress)
             }),
             offers(CustomerAction::PairVehicle, |t| t.by == Actor::Customer),
+            state.is_handed_over().then_some(CustomerAction::BuyOptions),
         ]
         .into_iter()
         .flatten()
@@ -283,7 +291,10 @@ impl OrderDetail {
                 | EventKind::ReceivedAtDealership { .. }
                 | EventKind::PickupRequired { .. }
                 | EventKind::HandedOver { .. }
-                | EventKind::HandoverDisputed { .. } => {}
+                | EventKind::HandoverDisputed { .. }
+                | EventKind::OptionPurchased { .. }
+                | EventKind::OptionActivated { .. }
+                | EventKind::OptionRefunded { .. } => {}
                 EventKind::Unknown(_) => {
                     unknown_updates.push(UnknownUpdate { version: event.version, at: event.occurred_at });
                 }
@@ -313,6 +324,8 @@ impl OrderDetail {
             arrival_estimates,
             phone_keys,
             refunds,
+            options: details.options.clone(),
+            option_payments_in_flight: order.options_in_flight.clone(),
             unknown_updates,
             app_link: details.app_link.clone(),
             summary,
@@ -342,7 +355,8 @@ mod tests {
                 OrderState::InTransit | OrderState::AtCustomerAddress | OrderState::HeldAtDealership => {
                     vec![ShowHandoverCode]
                 }
-                OrderState::Delivered => vec![PairVehicle],
+                OrderState::Delivered => vec![PairVehicle, BuyOptions],
+                OrderState::AppLinked | OrderState::Operational => vec![BuyOptions],
                 _ => vec![],
             };
             assert_eq!(CustomerAction::allowed_in(state), expected, "{state}");
@@ -363,6 +377,9 @@ mod tests {
         assert_eq!(CustomerAction::available(state, Some(&due(0, false))), vec![]);
         assert_eq!(CustomerAction::available(state, Some(&due(60, true))), vec![]);
         assert_eq!(CustomerAction::available(state, None), vec![]);
-        assert_eq!(CustomerAction::available(OrderState::Delivered, None), vec![CustomerAction::PairVehicle]);
+        assert_eq!(
+            CustomerAction::available(OrderState::Delivered, None),
+            vec![CustomerAction::PairVehicle, CustomerAction::BuyOptions]
+        );
     }
 }

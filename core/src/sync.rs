@@ -144,6 +144,7 @@ impl Caas {
         let token = self.token().await?;
         // Car link receipts that waited for a connection go first: they move orders on.
         self.report_pending_links().await?;
+        self.report_option_receipts().await;
         let remote = self.inner.api.orders(&token).await?;
         let local = self.inner.store.read(store::load_summaries).await?;
         let mut report = SyncReport { orders: remote.len(), new_events: 0 };

@@ -45,6 +45,7 @@ struct OrderView: View {
                             case .manageDelivery: NavigationLink("Delivery time and address") { DeliveryView(model: model.delivery()) }
                             case .showHandoverCode: NavigationLink("Show my handover code") { HandoverCodeView(model: model.handoverCode()) }
                             case .pairVehicle: NavigationLink("Pair my phone with the car") { PairingView(model: model.pairing()) }
+                            case .buyOptions: NavigationLink("Options for your car") { OptionsView(model: model.options()) }
                             }
                         }
                     }

@@ -1,18 +1,22 @@
 import CaasViewModels
 import SwiftUI
 
-/// The final payment by card; the card goes to the payment gateway only and is never kept. With
-/// 3-D Secure the bank's page opens, and the customer comes back to say they confirmed it.
-struct PaymentView: View {
+/// A payment by card (the amount due, or an option for the car); the card goes to the payment
+/// gateway only and is never kept. With 3-D Secure the bank's page opens, and the customer comes
+/// back to say they confirmed it. `header` says what is paid for, when the screen does not.
+struct PaymentView<Header: View>: View {
     @State private var model: PaymentModel
+    private let header: Header
     @Environment(\.openURL) private var openURL
 
-    init(model: PaymentModel) {
+    init(model: PaymentModel, @ViewBuilder header: () -> Header) {
         _model = State(initialValue: model)
+        self.header = header()
     }
 
     var body: some View {
         Form {
+            header
             TextField("Card number", text: $model.number).keyboardType(.numberPad).textContentType(.creditCardNumber)
             TextField("Expiry (MM/YY)", text: $model.expiry).keyboardType(.numbersAndPunctuation)
             SecureField("Security code", text: $model.securityCode).keyboardType(.numberPad)
@@ -28,5 +32,12 @@ struct PaymentView: View {
             openURL(page)
             model.bankPageOpened()
         }
+    }
+}
+
+extension PaymentView where Header == EmptyView {
+    /// The amount due, which the order's screen shows.
+    init(model: PaymentModel) {
+        self.init(model: model) { EmptyView() }
     }
 }

@@ -53,6 +53,7 @@ extension PaymentRefusal {
         case .alreadyPaid: "This order is paid already."
         case .notPayable: "Nothing is due yet."
         case .amountChanged: "The amount due changed. Check it and pay again."
+        case .optionUnavailable: "This option cannot be bought for your car now. Check the options again."
         }
     }
 }
@@ -85,6 +86,8 @@ extension PairingFailure {
         case .incompatible: "Update the app to pair with this car."
         case .connectionLost: "The connection to the car dropped. Try again."
         case .bluetoothUnavailable: "Turn Bluetooth on and allow the app to use it."
+        case .entitlementRefused: "Your car did not accept the option. Contact your dealership."
+        case .entitlementExpired: "The time to switch the option on is over. If your car never took it, the price is refunded automatically."
         }
     }
 }
@@ -102,11 +105,54 @@ extension PaymentModel.Notice {
     var message: LocalizedStringResource {
         switch self {
         case .paid: "Paid. Your car is being registered."
+        case .optionBought: "Paid. The option switches on when your car receives it."
         case .processing: "Your bank is processing the payment."
         case .confirmWithBank: "Confirm the payment with your bank, then come back."
         case .noPaymentInProgress: "No payment is in progress."
         case .invalidExpiry: "Write the expiry as MM/YY."
         case .problem(let problem): problem.message
+        }
+    }
+}
+
+extension OptionsModel.Notice {
+    /// The notice's lines: what the car did may take several.
+    var messages: [LocalizedStringResource] {
+        switch self {
+        case .activated(let done):
+            var lines: [LocalizedStringResource] = []
+            for option in done.activated { lines += ["Switched on: \(name(of: option))"] }
+            for refused in done.refused { lines += ["Not taken by your car: \(name(of: refused.option))", refused.failure.message] }
+            if !done.reported { lines += ["The platform hears of it as soon as the phone is online."] }
+            return lines
+        case .nothingToActivate: return ["Nothing is waiting for your car: every option bought is on or refunded."]
+        case .problem(let problem): return [problem.message]
+        }
+    }
+}
+
+extension Availability {
+    /// Why an offer cannot be bought now; nil when it can.
+    var reason: LocalizedStringResource? {
+        switch self {
+        case .available: nil
+        case .installed: "Already on your car."
+        case .pending: "Bought: on its way to your car."
+        case .needsWorkshop: "Fitted at your dealership's workshop: ask your dealership."
+        case .requires(let option): "Needs \(name(of: option)) first."
+        case .conflictsWith(let option): "Cannot go with \(name(of: option))."
+        case .unknown: "Not offered in this version of the app."
+        }
+    }
+}
+
+extension ActivationChannel {
+    /// How the car received an option.
+    var name: LocalizedStringResource {
+        switch self {
+        case .bluetooth: "from your phone over Bluetooth"
+        case .connectedCar: "over the connected-car network"
+        case .unknown: "by your car"
         }
     }
 }
@@ -213,6 +259,13 @@ extension OrderState {
     var label: String {
         label(in: Bundle.main.preferredLocalizations)
     }
+}
+
+/// An option's name (one the catalogue does not carry: what an offer needs or cannot go with), in
+/// the language the app's own texts are shown in, as `OrderState.label`: a sentence of the app's
+/// never names it in another language.
+func name(of option: OptionCode) -> String {
+    optionName(option: option, locale: Bundle.main.preferredLocalizations.first ?? "en")
 }
 
 /// Money in the phone's locale.

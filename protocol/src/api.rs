@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::arrival::ArrivalEstimate;
 use crate::delivery::{CallOutcome, Custody, DeliveryView, DeliveryWindow, Handover, PickupPoint, TransitIncident};
 use crate::lifecycle::{Actor, OrderState};
+use crate::options::{ActivationChannel, OptionCode, OptionPurchase};
 use crate::pairing::api::AppLink;
 use crate::record::{RecordHash, SignedHead};
 
@@ -89,6 +90,11 @@ pub enum ErrorCode {
     PaymentInProgress,
     /// The account must be proven again (a new sign-in code) before this, e.g. a new phone key.
     StepUpRequired,
+    /// The option is not offered for this car now: installed, pending, conflicting, needing
+    /// another first, or a workshop visit.
+    OptionUnavailable,
+    /// The car's option receipt does not check out.
+    OptionReceiptInvalid,
     /// A code this version does not know (a newer platform's); the message says what happened.
     /// Never sent by this platform.
     #[serde(other)]
@@ -137,6 +143,8 @@ impl ErrorCode {
             ErrorCode::PaymentInProgress => "payment_in_progress",
             ErrorCode::Unknown => "unknown",
             ErrorCode::StepUpRequired => "step_up_required",
+            ErrorCode::OptionUnavailable => "option_unavailable",
+            ErrorCode::OptionReceiptInvalid => "option_receipt_invalid",
         }
     }
 }
@@ -297,6 +305,11 @@ pub struct OrderView {
     /// The owner's app linked to the car, once the car confirmed it.
     #[serde(default)]
     pub app_link: Option<AppLink>,
+    /// Options bought for the car after delivery, oldest first. One a newer platform shaped in a
+    /// way this version cannot read is left out here (the phone keeps the record as received),
+    /// never the reason the whole order cannot be read.
+    #[serde(default, deserialize_with = "crate::options::readable")]
+    pub options: Vec<OptionPurchase>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -366,6 +379,12 @@ pub enum EventKind {
     PaymentRefunded { payment_id: String, amount: Money, reason: String },
     /// The customer disputes a handover: the car did not reach them.
     HandoverDisputed { reason: String },
+    /// An option for the car was paid; the car must confirm it by `activate_by`.
+    OptionPurchased { purchase_id: Uuid, option: OptionCode, amount: Money, activate_by: DateTime<Utc> },
+    /// The car confirmed the option with its signed receipt.
+    OptionActivated { purchase_id: Uuid, option: OptionCode, via: ActivationChannel, activated_at: DateTime<Utc> },
+    /// The car did not confirm a paid option in time: the price went back to the card.
+    OptionRefunded { purchase_id: Uuid, option: OptionCode, amount: Money },
     /// A kind this version does not know (a newer platform's), or a known one whose fields it
     /// cannot read: kept as received, shown as an update this version cannot describe, and it
     /// changes nothing else, so the events after it apply as usual.
@@ -424,13 +443,16 @@ impl EventKind {
             EventKind::AppLinked { .. } => "app_linked",
             EventKind::PaymentRefunded { .. } => "payment_refunded",
             EventKind::HandoverDisputed { .. } => "handover_disputed",
+            EventKind::OptionPurchased { .. } => "option_purchased",
+            EventKind::OptionActivated { .. } => "option_activated",
+            EventKind::OptionRefunded { .. } => "option_refunded",
             EventKind::Unknown(unknown) => &unknown.type_name,
         }
     }
 
     /// The types this version knows. An [`EventKind::Unknown`] of one of them is a known event
     /// whose fields this version cannot read.
-    pub const TYPE_NAMES: [&'static str; 20] = [
+    pub const TYPE_NAMES: [&'static str; 23] = [
         "state_changed",
         "estimate_revised",
         "configuration_rejected",
@@ -451,6 +473,9 @@ impl EventKind {
         "app_linked",
         "payment_refunded",
         "handover_disputed",
+        "option_purchased",
+        "option_activated",
+        "option_refunded",
     ];
 }
 

@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod handover;
 pub mod lifecycle;
 pub mod messages;
+pub mod options;
 pub mod pairing;
 pub mod payment;
 pub mod projection;

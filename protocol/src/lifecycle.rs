@@ -230,6 +230,11 @@ impl OrderState {
         )
     }
 
+    /// Whether the car is its customer's: handed over, and every state after.
+    pub fn is_handed_over(self) -> bool {
+        matches!(self, S::Delivered | S::AppLinked | S::Operational)
+    }
+
     /// Whether the final payment was made: every state from registration on. (A purchase record
     /// that lost its reservation was never paid.)
     pub fn is_paid(self) -> bool {

@@ -13,6 +13,7 @@ use crate::api::{EventKind, Money};
 use crate::arrival::EtaReason;
 use crate::delivery::{CallOutcome, IncidentKind};
 use crate::lifecycle::OrderState;
+use crate::options::OptionCode;
 
 /// The languages the customers of the platform read: Spain, Portugal, and English for the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -492,8 +493,64 @@ pub fn event_sentence(kind: &EventKind, reader: &Reader) -> String {
                 "Recebemos a sua reclamação sobre a entrega. O seu concessionário está a analisá-la e entrará em contacto consigo.",
             )
             .to_owned(),
+        EventKind::OptionPurchased { option, amount, activate_by, .. } => fill(
+            r.pick(
+                "You bought {option} for {amount}. It switches on when your car receives it, by {deadline}; otherwise it is refunded.",
+                "Has comprado {option} por {amount}. Se activa cuando tu coche lo reciba, antes del {deadline}; si no, se te devuelve el importe.",
+                "Comprou {option} por {amount}. Fica ativo quando o seu carro o receber, até {deadline}; caso contrário, é reembolsado.",
+            ),
+            &[("option", option_words(option, r.language)), ("amount", r.money(amount)), ("deadline", r.time(*activate_by))],
+        ),
+        EventKind::OptionActivated { option, .. } => fill(
+            r.pick(
+                "{option} is now active on your car.",
+                "{option} ya está activo en tu coche.",
+                "{option} já está ativo no seu carro.",
+            ),
+            &[("option", capitalized(&option_words(option, r.language)))],
+        ),
+        EventKind::OptionRefunded { option, amount, .. } => fill(
+            r.pick(
+                "Your car could not receive {option} in time, so {amount} was refunded to your card.",
+                "Tu coche no pudo recibir {option} a tiempo, así que se han devuelto {amount} a tu tarjeta.",
+                "O seu carro não conseguiu receber {option} a tempo, por isso {amount} foram reembolsados no seu cartão.",
+            ),
+            &[("option", option_words(option, r.language)), ("amount", r.money(amount))],
+        ),
         EventKind::Unknown(_) => update_sentence(r.language).to_owned(),
     }
+}
+
+/// The name of an option (fitted at the factory or sold after delivery), in `language`; `None`
+/// for one this version does not know (the platform's catalogue then carries the name).
+pub fn option_name(option: &OptionCode, language: Language) -> Option<&'static str> {
+    let (en, es, pt) = match option.as_str() {
+        "heated-seats" => ("heated seats", "asientos calefactados", "bancos aquecidos"),
+        "connected-navigation" => ("connected navigation", "navegación conectada", "navegação conectada"),
+        "performance-boost" => ("performance boost", "aumento de potencia", "aumento de potência"),
+        "eco-range-mode" => ("eco range mode", "modo de autonomía eco", "modo de autonomia eco"),
+        "trailer-assist" => ("trailer assist", "asistente de remolque", "assistente de reboque"),
+        "tow-hitch" => ("tow hitch", "enganche de remolque", "engate de reboque"),
+        "roof-rails" => ("roof rails", "barras de techo", "barras de tejadilho"),
+        "heat-pump" => ("heat pump", "bomba de calor", "bomba de calor"),
+        "panoramic-roof" => ("panoramic roof", "techo panorámico", "teto panorâmico"),
+        "long-range-battery" => ("long-range battery", "batería de gran autonomía", "bateria de longa autonomia"),
+        "sport-suspension" => ("sport suspension", "suspensión deportiva", "suspensão desportiva"),
+        "third-row-seats" => ("third row of seats", "tercera fila de asientos", "terceira fila de bancos"),
+        _ => return None,
+    };
+    Some(language.pick(en, es, pt))
+}
+
+/// An option's words inside a sentence: its name, or "an option" for one this version does not know.
+pub fn option_words(option: &OptionCode, language: Language) -> String {
+    option_name(option, language).unwrap_or_else(|| language.pick("an option", "una opción", "uma opção")).to_owned()
+}
+
+/// The text with its first letter in capitals, for a name that starts a sentence.
+pub fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// The subject of the platform's mails about an order.

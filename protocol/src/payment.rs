@@ -11,6 +11,35 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::api::Money;
+use crate::options::OptionCode;
+
+/// What a payment attempt pays for: its purpose is stored with it, on the platform and on the
+/// phone, and one attempt at a time may be open per order and purpose.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PaymentPurpose {
+    /// The rest of the car's price.
+    FinalPayment,
+    /// An option bought after delivery.
+    Option(OptionCode),
+}
+
+impl PaymentPurpose {
+    /// How the purpose is stored: `final` or `option:<code>`.
+    pub fn stored(&self) -> String {
+        match self {
+            PaymentPurpose::FinalPayment => "final".to_owned(),
+            PaymentPurpose::Option(option) => format!("option:{option}"),
+        }
+    }
+
+    /// The purpose [`Self::stored`] wrote; `None` for text it never writes.
+    pub fn from_stored(text: &str) -> Option<Self> {
+        match text.strip_prefix("option:") {
+            Some(option) => OptionCode::parse(option).ok().map(PaymentPurpose::Option),
+            None => (text == "final").then_some(PaymentPurpose::FinalPayment),
+        }
+    }
+}
 
 /// The header every mutation may carry, and payments must: the same key and body return the first
 /// answer again, the same key with another body is refused.
@@ -298,6 +327,17 @@ mod tests {
         assert!(valid_idempotency_key(&"k".repeat(255)));
         for bad in ["", "with space", "tab\t", "ñ", &"k".repeat(256)] {
             assert!(!valid_idempotency_key(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn purposes_read_back_and_nothing_else_reads_as_one() {
+        let seats = PaymentPurpose::Option(OptionCode::parse("heated-seats").expect("code"));
+        for purpose in [PaymentPurpose::FinalPayment, seats] {
+            assert_eq!(PaymentPurpose::from_stored(&purpose.stored()), Some(purpose));
+        }
+        for bad in ["", "Final", "option:", "option:Heated Seats", "finale"] {
+            assert_eq!(PaymentPurpose::from_stored(bad), None, "{bad:?}");
         }
     }
 

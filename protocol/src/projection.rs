@@ -61,6 +61,9 @@ impl OrderProjection {
             | EventKind::AppLinked { .. }
             | EventKind::PaymentRefunded { .. }
             | EventKind::HandoverDisputed { .. }
+            | EventKind::OptionPurchased { .. }
+            | EventKind::OptionActivated { .. }
+            | EventKind::OptionRefunded { .. }
             | EventKind::Unknown(_) => {}
         }
     }

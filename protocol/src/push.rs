@@ -65,7 +65,9 @@ impl NotificationChannel {
             },
             EventKind::FinalPaymentRequested { .. }
             | EventKind::PaymentReminder { .. }
-            | EventKind::PaymentRefunded { .. } => Payment,
+            | EventKind::PaymentRefunded { .. }
+            | EventKind::OptionPurchased { .. }
+            | EventKind::OptionRefunded { .. } => Payment,
             EventKind::RegistrationBlocked { .. }
             | EventKind::DeliveryScheduled { .. }
             | EventKind::DeliveryAddressConfirmed
@@ -77,7 +79,10 @@ impl NotificationChannel {
             | EventKind::PickupRequired { .. }
             | EventKind::HandedOver { .. }
             | EventKind::HandoverDisputed { .. } => Delivery,
-            EventKind::KeyIssued { .. } | EventKind::KeyRevoked { .. } | EventKind::AppLinked { .. } => Keys,
+            EventKind::KeyIssued { .. }
+            | EventKind::KeyRevoked { .. }
+            | EventKind::AppLinked { .. }
+            | EventKind::OptionActivated { .. } => Keys,
             EventKind::EstimateRevised { .. } | EventKind::ConfigurationRejected { .. } | EventKind::Unknown(_) => {
                 Manufacturing
             }

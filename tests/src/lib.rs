@@ -126,7 +126,17 @@ impl Platform {
     /// A customer whose car is paid, registered and booked on a transport, following the order by
     /// push on a phone in `dir`.
     pub async fn booked_customer(&self, email: &str, dir: &Path) -> anyhow::Result<BookedCustomer> {
-        let order = self.sell_to(email).await?;
+        self.booked_customer_with(email, dir, &["heat-pump"]).await
+    }
+
+    /// [`Platform::booked_customer`] for an Urban EV with the factory `options`.
+    pub async fn booked_customer_with(
+        &self,
+        email: &str,
+        dir: &Path,
+        options: &[&str],
+    ) -> anyhow::Result<BookedCustomer> {
+        let order = self.sell(email, "urban-ev", options).await?;
         let core = self.phone(email, dir).await?;
         let stream = core.connect_push_stream().await?;
         let mut watcher = Watcher::new(&core, order.id);
@@ -142,7 +152,17 @@ impl Platform {
     /// A customer whose car was handed over at the door (the driver's phone lives in a temporary
     /// directory of its own), following the order by push on a phone in `dir`.
     pub async fn delivered_customer(&self, email: &str, dir: &Path) -> anyhow::Result<BookedCustomer> {
-        let mut customer = self.booked_customer(email, dir).await?;
+        self.delivered_customer_with(email, dir, &["heat-pump"]).await
+    }
+
+    /// [`Platform::delivered_customer`] for an Urban EV with the factory `options`.
+    pub async fn delivered_customer_with(
+        &self,
+        email: &str,
+        dir: &Path,
+        options: &[&str],
+    ) -> anyhow::Result<BookedCustomer> {
+        let mut customer = self.booked_customer_with(email, dir, options).await?;
         customer.core.confirm_delivery_address(customer.order, None).await?;
         let cab = tempfile::tempdir()?;
         let driver = self.driver(DRIVER, cab.path()).await?;

@@ -92,7 +92,7 @@ async fn a_present_customer_takes_the_car_on_a_verified_code() -> anyhow::Result
     let delivered = customer.watcher.until_state(OrderState::Delivered).await?;
     let handover = delivered.delivery.expect("delivery").handover.expect("handed over");
     assert_eq!(handover.place, HandoverPlace::CustomerAddress);
-    assert_eq!(delivered.actions, vec![CustomerAction::PairVehicle]);
+    assert_eq!(delivered.actions, vec![CustomerAction::PairVehicle, CustomerAction::BuyOptions]);
     let states: Vec<_> = delivered.timeline.iter().map(|t| t.state).collect();
     assert!(states.ends_with(&[
         OrderState::Registered,

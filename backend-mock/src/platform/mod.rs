@@ -7,6 +7,7 @@ pub(crate) mod delivery;
 mod factory_client;
 mod gateway_client;
 pub mod notify;
+pub(crate) mod options;
 pub mod orders;
 pub(crate) mod pairing;
 pub(crate) mod payments;
@@ -132,6 +133,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orders/{id}/events", get(customers::order_events))
         .route("/v1/orders/{id}/payments", post(payments::pay))
         .route("/v1/orders/{id}/payments/{payment}", get(payments::get_payment))
+        .route("/v1/orders/{id}/options", get(options::catalogue).post(options::buy))
+        .route("/v1/orders/{id}/options/receipts", post(options::receipt))
         .route("/v1/dealership/orders/{id}/reception", post(delivery::dealership::receive))
         .route("/v1/dealership/orders/{id}/handover", post(delivery::dealership::hand_over))
         .route("/v1/orders/{id}/delivery/slots", get(delivery::customer::slots))

@@ -130,7 +130,8 @@ fn log(conn: &Connection, channel: &str, recipient: &str, event: &OrderEvent, pa
 
 /// The milestones worth an SMS: the car is built, it reached the customer's area, money is due or
 /// the reservation was lost, the car is registered, the delivery is booked or moved, the car is on
-/// its way, stopped on the way, at the door, to be collected or handed over, and anything that blocks the order.
+/// its way, stopped on the way, at the door, to be collected or handed over, an option bought, switched on
+/// or refunded, and anything that blocks the order.
 fn is_milestone(kind: &EventKind) -> bool {
     matches!(
         kind,
@@ -155,5 +156,8 @@ fn is_milestone(kind: &EventKind) -> bool {
             | EventKind::AppLinked { .. }
             | EventKind::PaymentRefunded { .. }
             | EventKind::HandoverDisputed { .. }
+            | EventKind::OptionPurchased { .. }
+            | EventKind::OptionActivated { .. }
+            | EventKind::OptionRefunded { .. }
     )
 }

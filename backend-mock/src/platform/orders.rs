@@ -7,6 +7,7 @@ use caas_protocol::api::{
     DealershipView, ErrorCode, EventKind, FinalPayment, Money, OrderEvent, OrderView, Registration,
     RegistrationDetails, VehicleConfiguration,
 };
+use caas_protocol::messages::Language;
 use caas_protocol::projection::OrderProjection;
 use caas_protocol::record::{Chain, RecordHash};
 use caas_protocol::{Actor, OrderState};
@@ -159,7 +160,7 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
         }
         // The summary's own events, above. Keys are kept in `pairing_grants` by the pairing
         // handlers, refunds in `duplicate_charges` by the payment handlers, the delivery by the
-        // delivery handlers; only the sandbox appends unknown kinds (a newer platform, played).
+        // delivery handlers, options in `option_purchases` by the option handlers; only the sandbox appends unknown kinds (a newer platform, played).
         EventKind::StateChanged { .. }
         | EventKind::EstimateRevised { .. }
         | EventKind::ConfigurationRejected { .. }
@@ -177,7 +178,10 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
         | EventKind::ReceivedAtDealership { .. }
         | EventKind::PickupRequired { .. }
         | EventKind::HandedOver { .. }
-        | EventKind::HandoverDisputed { .. } => {}
+        | EventKind::HandoverDisputed { .. }
+        | EventKind::OptionPurchased { .. }
+        | EventKind::OptionActivated { .. }
+        | EventKind::OptionRefunded { .. } => {}
     }
     Ok(event)
 }
@@ -331,6 +335,7 @@ fn view_from_row(row: &Row<'_>) -> rusqlite::Result<OrderView> {
         from_stock: row.get(19)?,
         delivery: None,
         app_link: json(row.get(20)?),
+        options: Vec::new(),
         created_at: time(text(10)?),
         updated_at: time(text(11)?),
         dealership: DealershipView { id: text(12)?, name: text(13)?, country: text(14)?, locality: text(15)? },
@@ -353,12 +358,14 @@ pub fn view(conn: &Connection, id: Uuid, viewer: Viewer<'_>) -> AppResult<OrderV
         .query_row(&sql, params![id.to_string(), kind, subject], view_from_row)
         .optional()?
         .ok_or_else(|| AppError::not_found("order"))?;
-    with_delivery(conn, &mut view)?;
+    with_sections(conn, &mut view)?;
     Ok(view)
 }
 
-fn with_delivery(conn: &Connection, view: &mut OrderView) -> AppResult<()> {
+/// The sections kept beside the order's row: its delivery and the options bought for its car.
+fn with_sections(conn: &Connection, view: &mut OrderView) -> AppResult<()> {
     view.delivery = super::delivery::of_order(conn, view.id)?.map(|d| d.view()).transpose()?;
+    view.options = super::options::purchases(conn, view.id, Language::of_country(&view.dealership.country))?;
     Ok(())
 }
 
@@ -376,7 +383,7 @@ pub fn list(conn: &Connection, viewer: Viewer<'_>) -> AppResult<Vec<OrderView>> 
     let mut stmt = conn.prepare(&sql)?;
     let mut views = stmt.query_map([subject], view_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     for view in &mut views {
-        with_delivery(conn, view)?;
+        with_sections(conn, view)?;
     }
     Ok(views)
 }

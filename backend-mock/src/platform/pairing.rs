@@ -30,14 +30,9 @@ const STEP_UP_WINDOW: TimeDelta = TimeDelta::minutes(10);
 /// A grant with less than this left is replaced rather than handed out again.
 const REISSUE_BEFORE_END: TimeDelta = TimeDelta::days(1);
 /// Grants start a little in the past, so a car whose clock lags accepts a fresh one.
-const CLOCK_ALLOWANCE: TimeDelta = TimeDelta::minutes(5);
+pub(crate) const CLOCK_ALLOWANCE: TimeDelta = TimeDelta::minutes(5);
 const MAX_PROOF_LEN: usize = 72;
 const MAX_RECEIPT_LEN: usize = 137;
-
-/// The states in which the car is the customer's to pair with.
-fn handed_over(state: OrderState) -> bool {
-    matches!(state, OrderState::Delivered | OrderState::AppLinked | OrderState::Operational)
-}
 
 #[utoipa::path(post, path = "/v1/orders/{id}/pairing/grant", tag = "customer", request_body = GrantRequest,
     responses((status = 200, body = GrantView),
@@ -243,7 +238,7 @@ pub fn revoke(state: &AppState, grant_id: Uuid, of_order: Option<Uuid>) -> AppRe
 
 /// The order's VIN, once the car was handed over to its customer.
 fn paired_vin(order: &OrderView) -> AppResult<Vin> {
-    if !handed_over(order.state) {
+    if !order.state.is_handed_over() {
         return Err(AppError::conflict(
             ErrorCode::NotDelivered,
             format!("the car is not handed over yet (the order is `{}`): phone keys come after delivery", order.state),

@@ -13,7 +13,7 @@ use caas_protocol::Actor;
 use caas_protocol::OrderState;
 use caas_protocol::api::{ApiError, ErrorCode, EventKind, Money, OrderEvent, OrderView};
 use caas_protocol::payment::{
-    CreatePaymentIntent, IDEMPOTENCY_KEY_HEADER, PayRequest, Payment, PaymentStatus, PaymentsConfig,
+    CreatePaymentIntent, IDEMPOTENCY_KEY_HEADER, PayRequest, Payment, PaymentPurpose, PaymentStatus, PaymentsConfig,
     valid_idempotency_key,
 };
 use chrono::Utc;
@@ -64,18 +64,42 @@ pub async fn pay(
     Json(request): Json<PayRequest>,
 ) -> AppResult<Json<Payment>> {
     let view = orders::view(&state.db.lock(), id, Viewer::Customer(auth.customer_id))?;
-    let key = headers
+    let key = idempotency_key(&headers)?;
+    take_payment(&state, id, &key, request, &PaymentPurpose::FinalPayment, |amount| {
+        check_payable(&state, &view, amount)
+    })
+    .await
+    .map(Json)
+}
+
+/// The attempt's name the customer gave in the `Idempotency-Key` header.
+pub fn idempotency_key(headers: &HeaderMap) -> AppResult<String> {
+    headers
         .get(IDEMPOTENCY_KEY_HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|k| valid_idempotency_key(k))
-        .ok_or_else(|| AppError::invalid("a payment needs an Idempotency-Key naming the attempt"))?
-        .to_owned();
+        .map(str::to_owned)
+        .ok_or_else(|| AppError::invalid("a payment needs an Idempotency-Key naming the attempt"))
+}
+
+/// Takes one payment attempt of `order` for `purpose` through the gateway: recorded before the
+/// gateway is called, at most one open per order and purpose, and repeated from the gateway's
+/// stored result when the same key comes again. `payable` refuses a new attempt the order cannot
+/// take for the amount asked; a repeat skips it (it was payable when first made).
+pub async fn take_payment(
+    state: &AppState,
+    id: Uuid,
+    key: &str,
+    request: PayRequest,
+    purpose: &PaymentPurpose,
+    payable: impl FnOnce(&Money) -> AppResult<()>,
+) -> AppResult<Payment> {
     validate::money("amount", &request.amount)?;
     if !request.payment_method.starts_with("pm_") || request.payment_method.len() > 64 {
         return Err(AppError::invalid("`payment_method` must be a gateway payment method reference (`pm_...`)"));
     }
-    let first_try = match attempt_of(&state.db.lock(), id, &key)? {
-        Some(existing) if existing != request => {
+    let first_try = match attempt_of(&state.db.lock(), id, key)? {
+        Some(existing) if existing != (request.clone(), purpose.clone()) => {
             return Err(AppError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::IdempotencyKeyReused,
@@ -85,19 +109,18 @@ pub async fn pay(
         Some(_) => false,
         None => true,
     };
-    // A repeated attempt skips the checks: it was payable when first made, and the gateway
-    // answers it from its stored result.
     if first_try {
-        check_payable(&state, &view, &request.amount)?;
+        payable(&request.amount)?;
         let opened = state.db.lock().execute(
-            "INSERT INTO payments (order_id, idempotency_key, payment_method, amount, status, created_at)
-             VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
+            "INSERT INTO payments (order_id, idempotency_key, payment_method, amount, status, created_at, purpose)
+             VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)",
             params![
                 id.to_string(),
                 key,
                 request.payment_method,
                 serde_json::to_string(&request.amount)?,
-                state.clock.now().to_rfc3339()
+                state.clock.now().to_rfc3339(),
+                purpose.stored()
             ],
         );
         match opened {
@@ -107,8 +130,8 @@ pub async fn pay(
             {
                 return Err(AppError::conflict(
                     ErrorCode::PaymentInProgress,
-                    "another payment of this order is still open (waiting for 3-D Secure or settling); finish it, \
-                     or wait for its outcome, before paying again",
+                    "another payment for this is still open (waiting for 3-D Secure or settling); finish it, or \
+                     wait for its outcome, before paying again",
                 ));
             }
             Err(error) => return Err(error.into()),
@@ -118,9 +141,9 @@ pub async fn pay(
         order_id: id,
         amount: request.amount,
         payment_method: request.payment_method,
-        reference: Some(attempt_reference(id, &key)),
+        reference: Some(attempt_reference(id, key)),
     };
-    let payment = state.gateway.charge(&attempt_reference(id, &key), &charge).await.map_err(|error| match error {
+    let payment = state.gateway.charge(&attempt_reference(id, key), &charge).await.map_err(|error| match error {
         GatewayError::Refused(refusal) => {
             // Refused before any intent existed: the attempt is over and must not hold the
             // order's one open attempt.
@@ -144,7 +167,7 @@ pub async fn pay(
     })?;
     if payment.status == PaymentStatus::Unknown {
         // A status this platform does not know says nothing it can rely on: the attempt stays
-        // open (and holds the order's one open attempt) until a status it knows arrives.
+        // open (and holds the one open attempt) until a status it knows arrives.
         tracing::warn!(order = %id, payment = %payment.id, "the gateway answered a status this platform does not know");
         return Err(AppError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -160,7 +183,7 @@ pub async fn pay(
         params![id.to_string(), key, payment.id, payment.status.wire_name()],
     )?;
     tracing::info!(order = %id, payment = %payment.id, status = payment.status.wire_name(), "payment attempt answered");
-    Ok(Json(payment))
+    Ok(payment)
 }
 
 /// What names one payment attempt to the gateway: its idempotency key and its reference.
@@ -168,20 +191,25 @@ fn attempt_reference(order: Uuid, key: &str) -> String {
     format!("{order}:{key}")
 }
 
-/// The request an attempt was first made with.
-fn attempt_of(conn: &Connection, order: Uuid, key: &str) -> AppResult<Option<PayRequest>> {
-    let row: Option<(String, String)> = conn
+/// The request an attempt was first made with, and what it pays for.
+fn attempt_of(conn: &Connection, order: Uuid, key: &str) -> AppResult<Option<(PayRequest, PaymentPurpose)>> {
+    let row: Option<(String, String, String)> = conn
         .query_row(
-            "SELECT payment_method, amount FROM payments WHERE order_id = ?1 AND idempotency_key = ?2",
+            "SELECT payment_method, amount, purpose FROM payments WHERE order_id = ?1 AND idempotency_key = ?2",
             params![order.to_string(), key],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    row.map(|(payment_method, amount)| Ok(PayRequest { payment_method, amount: serde_json::from_str(&amount)? }))
-        .transpose()
+    row.map(|(payment_method, amount, purpose)| {
+        let purpose = PaymentPurpose::from_stored(&purpose)
+            .ok_or_else(|| AppError::internal("an attempt's purpose is unreadable"))?;
+        Ok((PayRequest { payment_method, amount: serde_json::from_str(&amount)? }, purpose))
+    })
+    .transpose()
 }
 
-/// Refuses a new attempt the order cannot take, each with the reason the customer is shown.
+/// Refuses a new final payment attempt the order cannot take, each with the reason the customer
+/// is shown.
 fn check_payable(state: &AppState, view: &OrderView, amount: &Money) -> AppResult<()> {
     let refuse = |code, message: String| Err(AppError::conflict(code, message));
     match view.state {
@@ -213,11 +241,12 @@ fn check_payable(state: &AppState, view: &OrderView, amount: &Money) -> AppResul
     }
 }
 
-/// Whether a payment of the order succeeded or is settling.
+/// Whether a final payment of the order succeeded or is settling.
 pub fn in_flight(conn: &Connection, order: Uuid) -> AppResult<bool> {
     Ok(conn
         .query_row(
-            "SELECT 1 FROM payments WHERE order_id = ?1 AND status IN ('processing', 'succeeded') LIMIT 1",
+            "SELECT 1 FROM payments WHERE order_id = ?1 AND purpose = 'final' AND status IN ('processing', 'succeeded')
+             LIMIT 1",
             [order.to_string()],
             |_| Ok(()),
         )
@@ -271,12 +300,27 @@ pub fn apply_gateway_update(
         payment.reference.as_deref().and_then(|reference| reference.strip_prefix(&format!("{}:", payment.order_id)));
     let own_attempt = conn.execute(
         "UPDATE payments SET intent_id = COALESCE(intent_id, ?3), status = ?4
-         WHERE order_id = ?1 AND idempotency_key = ?2
+         WHERE order_id = ?1 AND idempotency_key = ?2 AND status <> 'refunded'
            AND (intent_id = ?3 OR (intent_id IS NULL AND status = 'pending'))",
         params![payment.order_id.to_string(), attempt_key, payment.id, payment.status.wire_name()],
     )? > 0;
     if payment.status != PaymentStatus::Succeeded {
         return Ok((false, Vec::new()));
+    }
+    let purpose: Option<String> = conn
+        .query_row(
+            "SELECT purpose FROM payments WHERE order_id = ?1 AND intent_id = ?2",
+            params![payment.order_id.to_string(), payment.id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let purpose = purpose
+        .map(|text| {
+            PaymentPurpose::from_stored(&text).ok_or_else(|| AppError::internal("an attempt's purpose is unreadable"))
+        })
+        .transpose()?;
+    if let Some(PaymentPurpose::Option(option)) = purpose {
+        return super::options::apply_paid(conn, state, payment, &option, own_attempt).map(|events| (false, events));
     }
     let view = orders::view(conn, payment.order_id, Viewer::Sandbox)?;
     let due = view.final_payment.as_ref().filter(|due| due.paid_at.is_none());
@@ -294,23 +338,38 @@ pub fn apply_gateway_update(
         // Money the order does not need: given back by `refund_duplicates`, which the webhook
         // receiver starts and the refund task retries until the gateway answers.
         tracing::warn!(order = %payment.order_id, payment = %payment.id, %reason, "refunding a charge");
-        conn.execute(
-            "INSERT OR IGNORE INTO duplicate_charges (intent_id, order_id, amount, reason, detected_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                payment.id,
-                payment.order_id.to_string(),
-                serde_json::to_string(&payment.amount)?,
-                reason,
-                Utc::now().to_rfc3339()
-            ],
-        )?;
+        refund_later(conn, payment, &reason)?;
         return Ok((false, Vec::new()));
     }
     orders::set_paid(conn, payment.order_id, state.clock.now())?;
     let moved =
         orders::transition(conn, payment.order_id, OrderState::AdministrativeRegistration, Actor::PaymentGateway)?;
     Ok((true, vec![moved]))
+}
+
+/// Marks a charge the order does not need for refund, once: `refund_duplicates` gives it back (after
+/// the webhook and on every tick until the gateway answers) and tells the customer why.
+pub fn refund_later(conn: &Connection, payment: &Payment, reason: &str) -> AppResult<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO duplicate_charges (intent_id, order_id, amount, reason, detected_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            payment.id,
+            payment.order_id.to_string(),
+            serde_json::to_string(&payment.amount)?,
+            reason,
+            Utc::now().to_rfc3339()
+        ],
+    )?;
+    Ok(())
+}
+
+/// Whether a charge is marked for refund.
+pub fn refunding(conn: &Connection, intent: &str) -> AppResult<bool> {
+    Ok(conn
+        .query_row("SELECT 1 FROM duplicate_charges WHERE intent_id = ?1", [intent], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 /// Refunds the charges an order did not need, each once, and records each refund on the order's
@@ -386,8 +445,8 @@ pub const ATTEMPT_GRACE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 pub fn begun_in_time(conn: &Connection, order: Uuid, deadline: chrono::DateTime<Utc>) -> AppResult<bool> {
     Ok(conn
         .query_row(
-            "SELECT 1 FROM payments WHERE order_id = ?1 AND status IN ('pending', 'requires_action') AND created_at < ?2
-             LIMIT 1",
+            "SELECT 1 FROM payments WHERE order_id = ?1 AND purpose = 'final' AND status IN ('pending', 'requires_action')
+             AND created_at < ?2 LIMIT 1",
             params![order.to_string(), deadline.to_rfc3339()],
             |_| Ok(()),
         )

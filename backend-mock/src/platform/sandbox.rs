@@ -660,22 +660,37 @@ pub async fn inspect_vehicle(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct VehicleFaults {
     /// The car's next this many replies are lost on the air after it acted (at most 100).
-    pub drop_replies: u32,
+    #[serde(default)]
+    pub drop_replies: Option<u32>,
+    /// Whether the connected-car network reaches the car (`false`: parked underground); the
+    /// platform's entitlements wait for it or for the owner's phone.
+    #[serde(default)]
+    pub connected: Option<bool>,
 }
 
 #[utoipa::path(post, path = "/v1/sandbox/vehicles/{vin}/faults", tag = "sandbox", request_body = VehicleFaults,
     responses((status = 204), (status = 422, body = ApiError)), security(("bearer" = [])))]
-/// Makes a car act on commands and lose its replies, like a link dropping at the worst moment.
+/// Makes a car act on commands and lose its replies, like a link dropping at the worst moment, or
+/// takes it out of (or back into) the connected-car network's reach.
 pub async fn vehicle_faults(
     State(state): State<AppState>,
     _: SandboxAuth,
     Path(vin_text): Path<String>,
     Json(request): Json<VehicleFaults>,
 ) -> AppResult<StatusCode> {
-    if request.drop_replies > 100 {
+    let vin = vin(&vin_text)?;
+    if request.drop_replies.is_some_and(|count| count > 100) {
         return Err(AppError::invalid("`drop_replies` is at most 100"));
     }
-    state.fleet.drop_replies(&vin(&vin_text)?, request.drop_replies);
+    if let Some(count) = request.drop_replies {
+        state.fleet.drop_replies(&vin, count);
+    }
+    if let Some(connected) = request.connected {
+        state.fleet.set_coverage(&vin, connected);
+        if connected {
+            super::options::sweep(&state).await;
+        }
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

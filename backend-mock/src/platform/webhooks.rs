@@ -99,7 +99,10 @@ pub async fn gateway_webhook(State(state): State<AppState>, headers: HeaderMap, 
         payments::start_registration(&state, webhook.data.order_id);
     }
     let refunds = state.clone();
-    tokio::spawn(async move { payments::refund_duplicates(&refunds).await });
+    tokio::spawn(async move {
+        payments::refund_duplicates(&refunds).await;
+        super::options::sweep(&refunds).await;
+    });
     Ok(Json(json!({ "received": true, "duplicate": duplicate })))
 }
 

@@ -13,10 +13,11 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use caas_protocol::OrderState;
+use caas_protocol::options::OptionCode;
 use caas_protocol::pairing::radio::{Advertisement, MAX_ADVERTISEMENTS};
 use caas_protocol::pairing::{
-    AdvertisingKey, AlertCode, CarIdentity, CommandId, Grant, GrantRole, GrantSigner, LinkReceipt, Reply, Request,
-    RotatingId, VehicleStatus, Vin,
+    AdvertisingKey, AlertCode, CarIdentity, CommandId, EntitlementSigner, Grant, GrantRole, GrantSigner, LinkReceipt,
+    MAX_ACTIVE_OPTIONS, OptionReceipt, Reply, Request, RotatingId, VehicleStatus, Vin,
 };
 use ring::hmac;
 use rusqlite::{Connection, OptionalExtension};
@@ -39,6 +40,7 @@ pub struct Fleet {
 struct FleetInner {
     master: hmac::Key,
     grants: GrantSigner,
+    entitlements: EntitlementSigner,
     db: Db,
     clock: Clock,
     memory: Mutex<HashMap<String, CarMemory>>,
@@ -61,7 +63,22 @@ struct CarMemory {
     replies: VecDeque<((Uuid, CommandId), Reply)>,
     /// Sandbox fault: the next this many replies are computed and then lost on the air.
     drop_replies: u32,
+    /// Options switched on after delivery, each with the entitlement that did it and when.
+    options: Vec<ActiveOption>,
+    /// Sandbox: the car is out of the connected-car network's reach (an underground garage).
+    out_of_coverage: bool,
 }
+
+#[derive(Debug, Clone)]
+struct ActiveOption {
+    option: OptionCode,
+    entitlement_id: Uuid,
+    activated_at: i64,
+}
+
+/// The car cannot be reached over the connected-car network now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfCoverage;
 
 /// What the sandbox can see of a car.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -73,13 +90,23 @@ pub struct VehicleInspection {
     /// Times the car ran a "link app" command; answers from memory do not count.
     pub links_executed: u32,
     pub commands_executed: u32,
+    /// Options switched on after delivery.
+    pub options: Vec<String>,
+    /// Whether the connected-car network reaches the car.
+    pub connected: bool,
 }
 
 impl Fleet {
     pub fn new(seed: &[u8; 32], db: Db, clock: Clock) -> Self {
         let master = hmac::Key::new(hmac::HMAC_SHA256, seed);
         let grants = GrantSigner::from_seed(&derive(&master, "grant-key", ""));
-        Self { inner: Arc::new(FleetInner { master, grants, db, clock, memory: Mutex::default() }) }
+        let entitlements = EntitlementSigner::from_seed(&derive(&master, "entitlement-key", ""));
+        Self { inner: Arc::new(FleetInner { master, grants, entitlements, db, clock, memory: Mutex::default() }) }
+    }
+
+    /// The platform's entitlement key; every car trusts its public half.
+    pub fn entitlement_signer(&self) -> &EntitlementSigner {
+        &self.inner.entitlements
     }
 
     /// The platform's grant key; every car trusts its public half.
@@ -259,6 +286,14 @@ impl Fleet {
                         locked: true,
                         owner_linked: !car.linked.is_empty(),
                     }),
+                    Request::ReadOptions => Reply::Options(car.options.iter().map(|a| a.option.clone()).collect()),
+                    Request::ActivateOption(_) if grant.role != GrantRole::Owner => {
+                        Reply::Refused(AlertCode::NotPermitted)
+                    }
+                    Request::ActivateOption(entitlement) => match self.switch_on(identity, car, &entitlement) {
+                        Ok(receipt) => Reply::OptionActivated(receipt),
+                        Err(code) => Reply::Refused(code),
+                    },
                 };
                 car.commands_executed += 1;
                 if car.replies.len() == REMEMBERED_REPLIES {
@@ -276,6 +311,96 @@ impl Fleet {
         Some(reply)
     }
 
+    /// Checks an entitlement the way the car does (the platform's signature and this car's VIN;
+    /// then, for one it has not taken, the car's clock within its validity, and an option that goes
+    /// with those it has) and switches its option on. An entitlement the car took before is
+    /// answered with the same receipt, even after it ended.
+    fn switch_on(
+        &self,
+        identity: &CarIdentity,
+        car: &mut CarMemory,
+        entitlement: &[u8],
+    ) -> Result<OptionReceipt, AlertCode> {
+        let entitlement = self
+            .inner
+            .entitlements
+            .verifier()
+            .verify(entitlement, &identity.vin)
+            .map_err(AlertCode::for_entitlement)?;
+        if let Some(active) = car.options.iter().find(|active| active.entitlement_id == entitlement.entitlement_id) {
+            return Ok(receipt(identity, active));
+        }
+        let now = self.now().timestamp();
+        entitlement.check_validity(now).map_err(AlertCode::for_entitlement)?;
+        let conflicts = crate::catalogue::AFTER_DELIVERY
+            .iter()
+            .find(|add_on| add_on.code == entitlement.option.as_str())
+            .is_some_and(|add_on| car.options.iter().any(|a| add_on.conflicts_with.contains(&a.option.as_str())));
+        if conflicts || car.options.len() >= MAX_ACTIVE_OPTIONS {
+            return Err(AlertCode::OptionRefused);
+        }
+        let active =
+            ActiveOption { option: entitlement.option, entitlement_id: entitlement.entitlement_id, activated_at: now };
+        tracing::info!(vin = %identity.vin, option = %active.option, "the car switched an option on");
+        car.options.push(active.clone());
+        Ok(receipt(identity, &active))
+    }
+
+    /// Over the connected-car network: the car's receipt for an entitlement it took, if it took it.
+    /// The platform asks before it refunds an option whose receipt never arrived.
+    pub fn receipt_over_network(
+        &self,
+        vin: &Vin,
+        entitlement_id: Uuid,
+    ) -> Result<Option<OptionReceipt>, OutOfCoverage> {
+        let identity = self.identity(vin);
+        let mut memory = self.inner.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let car = memory.entry(vin.to_string()).or_default();
+        if car.out_of_coverage {
+            return Err(OutOfCoverage);
+        }
+        Ok(car.options.iter().find(|a| a.entitlement_id == entitlement_id).map(|active| receipt(&identity, active)))
+    }
+
+    /// Over the connected-car network: switches off the option an entitlement switched on (its
+    /// purchase was refunded). Whether the car had it on.
+    pub fn revoke_over_network(&self, vin: &Vin, entitlement_id: Uuid) -> Result<bool, OutOfCoverage> {
+        let mut memory = self.inner.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let car = memory.entry(vin.to_string()).or_default();
+        if car.out_of_coverage {
+            return Err(OutOfCoverage);
+        }
+        let before = car.options.len();
+        car.options.retain(|active| active.entitlement_id != entitlement_id);
+        let revoked = car.options.len() < before;
+        if revoked {
+            tracing::info!(%vin, %entitlement_id, "the car switched a refunded option off");
+        }
+        Ok(revoked)
+    }
+
+    /// Delivers an entitlement over the connected-car network: the car checks it as it would one
+    /// from a phone and answers with its receipt, or its refusal.
+    pub fn deliver_over_network(
+        &self,
+        vin: &Vin,
+        entitlement: &[u8],
+    ) -> Result<Result<OptionReceipt, AlertCode>, OutOfCoverage> {
+        let identity = self.identity(vin);
+        let mut memory = self.inner.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let car = memory.entry(vin.to_string()).or_default();
+        if car.out_of_coverage {
+            return Err(OutOfCoverage);
+        }
+        Ok(self.switch_on(&identity, car, entitlement))
+    }
+
+    /// Sandbox: puts the car out of the connected-car network's reach, or back in it.
+    pub fn set_coverage(&self, vin: &Vin, connected: bool) {
+        let mut memory = self.inner.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        memory.entry(vin.to_string()).or_default().out_of_coverage = !connected;
+    }
+
     /// What the sandbox sees of a car.
     pub fn inspect(&self, vin: &Vin) -> VehicleInspection {
         let on_air = self.on_air().iter().any(|(v, _)| v == vin);
@@ -287,6 +412,8 @@ impl Fleet {
             linked_phones: car.map_or(0, |c| c.linked.len() as u32),
             links_executed: car.map_or(0, |c| c.links_executed),
             commands_executed: car.map_or(0, |c| c.commands_executed),
+            options: car.map_or_else(Vec::new, |c| c.options.iter().map(|a| a.option.to_string()).collect()),
+            connected: car.is_none_or(|c| !c.out_of_coverage),
         }
     }
 
@@ -294,6 +421,18 @@ impl Fleet {
     pub fn drop_replies(&self, vin: &Vin, count: u32) {
         let mut memory = self.inner.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         memory.entry(vin.to_string()).or_default().drop_replies = count;
+    }
+}
+
+/// The car's signed statement that `active` is on.
+fn receipt(identity: &CarIdentity, active: &ActiveOption) -> OptionReceipt {
+    let signed = OptionReceipt::signed_part(&identity.vin, active.entitlement_id, &active.option, active.activated_at);
+    OptionReceipt {
+        vin: identity.vin.clone(),
+        entitlement_id: active.entitlement_id,
+        option: active.option.clone(),
+        activated_at: active.activated_at,
+        signature: identity.sign(&signed),
     }
 }
 
@@ -395,6 +534,90 @@ mod tests {
         assert_eq!(after, Some(Reply::Refused(AlertCode::GrantRevoked)));
     }
 
+    fn entitlement(fleet: &Fleet, vin: &str, not_after: i64) -> Vec<u8> {
+        entitlement_for(fleet, vin, "heated-seats", not_after)
+    }
+
+    fn entitlement_for(fleet: &Fleet, vin: &str, option: &str, not_after: i64) -> Vec<u8> {
+        fleet.entitlement_signer().sign(&caas_protocol::pairing::Entitlement {
+            entitlement_id: Uuid::new_v4(),
+            vin: Vin::parse(vin).expect("vin"),
+            option: OptionCode::parse(option).expect("code"),
+            not_before: 0,
+            not_after,
+        })
+    }
+
+    #[test]
+    fn the_car_switches_on_only_its_own_entitlements_in_time_and_lists_them() {
+        let (fleet, _dir) = fleet();
+        let car = fleet.identity(&Vin::parse("VCAUEX00000000001").expect("vin"));
+        let owner = grant(GrantRole::Owner);
+        let later = fleet.now().timestamp() + 3_600;
+        let activate = |bytes: Vec<u8>, role| {
+            fleet.execute(&car, &grant(role), CommandId::random(), Request::ActivateOption(bytes))
+        };
+        let refused = |code| Some(Reply::Refused(code));
+        assert_eq!(
+            activate(entitlement(&fleet, "VCAUEX00000000002", later), GrantRole::Owner),
+            refused(AlertCode::EntitlementWrongVehicle)
+        );
+        assert_eq!(
+            activate(entitlement(&fleet, "VCAUEX00000000001", fleet.now().timestamp() - 1), GrantRole::Owner),
+            refused(AlertCode::EntitlementExpired)
+        );
+        let (forger, _other) = {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let db = Db::open(&dir.path().join("other.sqlite3")).expect("db");
+            let clock = Clock::load(&db.lock()).expect("clock");
+            (Fleet::new(&[7; 32], db, clock), dir)
+        };
+        assert_eq!(
+            activate(entitlement(&forger, "VCAUEX00000000001", later), GrantRole::Owner),
+            refused(AlertCode::EntitlementForged)
+        );
+        let genuine = entitlement(&fleet, "VCAUEX00000000001", later);
+        assert_eq!(activate(genuine.clone(), GrantRole::Guest), refused(AlertCode::NotPermitted));
+        let Some(Reply::OptionActivated(first)) = activate(genuine.clone(), GrantRole::Owner) else {
+            panic!("activated")
+        };
+        assert_eq!(first.verify(&car.public_key()), Ok(()));
+        // The same entitlement again (over the network this time) gives the same receipt.
+        assert_eq!(fleet.deliver_over_network(&car.vin, &genuine), Ok(Ok(first.clone())));
+        let listed = fleet.execute(&car, &owner, CommandId::random(), Request::ReadOptions);
+        assert_eq!(listed, Some(Reply::Options(vec![first.option.clone()])));
+        // An option that conflicts with one the car has is refused, however genuine.
+        let eco = entitlement_for(&fleet, "VCAUEX00000000001", "eco-range-mode", later);
+        let boost = entitlement_for(&fleet, "VCAUEX00000000001", "performance-boost", later);
+        assert!(matches!(activate(eco, GrantRole::Owner), Some(Reply::OptionActivated(_))));
+        assert_eq!(activate(boost, GrantRole::Owner), refused(AlertCode::OptionRefused));
+        fleet.set_coverage(&car.vin, false);
+        assert_eq!(fleet.deliver_over_network(&car.vin, &genuine), Err(OutOfCoverage));
+        assert_eq!(fleet.receipt_over_network(&car.vin, first.entitlement_id), Err(OutOfCoverage));
+        assert!(!fleet.inspect(&car.vin).connected);
+        fleet.set_coverage(&car.vin, true);
+        assert_eq!(fleet.receipt_over_network(&car.vin, first.entitlement_id), Ok(Some(first.clone())));
+        assert_eq!(fleet.revoke_over_network(&car.vin, first.entitlement_id), Ok(true));
+        assert_eq!(fleet.receipt_over_network(&car.vin, first.entitlement_id), Ok(None));
+    }
+
+    /// After its end, an entitlement the car took is still answered with its receipt (a phone
+    /// whose receipt was lost asks again); one it never took is refused as expired.
+    #[test]
+    fn an_ended_entitlement_the_car_took_is_answered_with_its_receipt() {
+        let (fleet, _dir) = fleet();
+        let car = fleet.identity(&Vin::parse("VCAUEX00000000001").expect("vin"));
+        let owner = grant(GrantRole::Owner);
+        let end = fleet.now().timestamp() + 60;
+        let taken = entitlement(&fleet, "VCAUEX00000000001", end);
+        let first = fleet.execute(&car, &owner, CommandId::random(), Request::ActivateOption(taken.clone()));
+        let never = entitlement_for(&fleet, "VCAUEX00000000001", "connected-navigation", end);
+        fleet.inner.clock.advance(&fleet.inner.db.lock(), 3_600).expect("an hour later");
+        let again = fleet.execute(&car, &owner, CommandId::random(), Request::ActivateOption(taken));
+        assert_eq!(again, first);
+        let late = fleet.execute(&car, &owner, CommandId::random(), Request::ActivateOption(never));
+        assert_eq!(late, Some(Reply::Refused(AlertCode::EntitlementExpired)));
+    }
     #[test]
     fn car_keys_come_from_the_seed_and_differ_per_car() {
         let (fleet, _dir) = fleet();

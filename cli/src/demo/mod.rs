@@ -5,7 +5,10 @@
 //! the phone then pairs with the car over the simulated BLE link and the car is operational.
 //! `--scenario absent-reschedule` and `absent-pickup` play the missed deliveries, `transit-incident`
 //! the trip stopped on the way;
-//! `--scenario payment-failure` the lost reservation and the car's sale from stock.
+//! `--scenario payment-failure` the lost reservation and the car's sale from stock. After the
+//! handover the customer buys heated seats for the car parked underground, out of the
+//! connected-car network's reach, and the phone hands them to the car over the link;
+//! `--scenario activation-refund` leaves the car unreached until the purchase is refunded.
 
 mod delivery;
 
@@ -19,6 +22,7 @@ use caas_core::protocol::api::{
     CustomerDetails, Money, RegisterSaleRequest, RegistrationDetails, VehicleConfiguration,
 };
 use caas_core::protocol::lifecycle::FACTORY_STAGES;
+use caas_core::protocol::options::{Availability, OptionCode, PurchaseStatus};
 use caas_core::protocol::payment::CardDetails;
 use caas_core::protocol::push::PushHint;
 use caas_core::{
@@ -61,6 +65,9 @@ enum Scenario {
     TransitIncident,
     /// A declined card, the deadline passing, the car back in stock and sold to a second customer.
     PaymentFailure,
+    /// An option bought for a car nobody reaches (underground, the phone away): refunded when its
+    /// activation period ends.
+    ActivationRefund,
 }
 
 /// How long the phone may take to show a change after the platform made it.
@@ -200,13 +207,13 @@ fn deposit() -> Money {
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let path = match args.scenario {
-        Scenario::Purchase => Some(delivery::Path::Present),
+        Scenario::Purchase | Scenario::ActivationRefund => Some(delivery::Path::Present),
         Scenario::AbsentReschedule => Some(delivery::Path::AbsentRescheduled),
         Scenario::AbsentPickup => Some(delivery::Path::AbsentPickup),
         Scenario::TransitIncident => Some(delivery::Path::TransitIncident),
         Scenario::PaymentFailure => None,
     };
-    let steps = 2 + FACTORY_STAGES.len() as u64 + path.map_or(5, |p| 4 + p.steps());
+    let steps = 2 + FACTORY_STAGES.len() as u64 + path.map_or(5, |p| 6 + p.steps());
     let show = Show::new(args.json, steps);
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let mock = start(MockConfig::ephemeral(dir.path().join("platform.sqlite3"))).await?;
@@ -272,11 +279,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             pay_and_book(&mut phone, &show, order.id, "Ana").await?;
             let stage = delivery::Stage { mock: &mock, sandbox: &sandbox, dealership: &dealership, show: &show };
             stage.deliver(&mut phone, order.id, dir.path(), path).await?;
-            let detail = pair(&mock, &mut phone, &show, order.id).await?;
+            pair(&mock, &mut phone, &show, order.id).await?;
+            let reached = args.scenario != Scenario::ActivationRefund;
+            let detail = add_option(&mock, &sandbox, &mut phone, &show, order.id, reached).await?;
             Outcome { detail, resale: None }
         }
     };
     show.bar.finish_with_message(outcome.detail.summary.state.wire_name());
+    // The phone lets go of the platform first, so no push is left half handled.
+    drop(phone);
     mock.stop().await;
     report(&outcome, args.json, order.id);
     Ok(())
@@ -303,6 +314,75 @@ async fn pair(mock: &RunningMock, phone: &mut Phone, show: &Show, order: Uuid) -
     show.line("Platform: the car confirmed the link; the car is operational");
     show.step("operational");
     Ok(operational)
+}
+
+/// The customer buys heated seats for the car, parked underground out of the connected-car
+/// network's reach. When `reached`, the phone beside the car hands the option over the link;
+/// otherwise nobody reaches the car and the purchase is refunded when its period ends.
+async fn add_option(
+    mock: &RunningMock,
+    sandbox: &SandboxClient,
+    phone: &mut Phone,
+    show: &Show,
+    order: Uuid,
+    reached: bool,
+) -> anyhow::Result<OrderDetail> {
+    show.pace().await;
+    let vin = phone.core.order(order).await?.vin.context("the car has a VIN")?;
+    sandbox.set_coverage(&vin, false).await?;
+    show.line("Sandbox: the car is parked underground, out of the connected-car network's reach");
+    let catalogue = phone.core.option_catalogue(order).await?;
+    let offered: Vec<String> = catalogue
+        .offers
+        .iter()
+        .filter(|offer| offer.availability == Availability::Available)
+        .map(|offer| format!("{} ({})", offer.name, offer.price))
+        .collect();
+    show.line(format!("Phone: options for the car: {}", offered.join(", ")));
+    let seats = OptionCode::parse("heated-seats")?;
+    let price = catalogue
+        .offers
+        .iter()
+        .find(|o| o.code == seats)
+        .map(|o| o.price.clone())
+        .context("heated seats are offered")?;
+    let progress = phone.core.buy_option(order, seats.clone(), price, card("4242424242424242")).await?;
+    show.line(format!("Phone: Ana buys heated seats by card ending 4242: {progress:?}"));
+    let bought = phone.until(|o| o.options.iter().any(|p| p.option == seats), "the option bought").await?;
+    if let Some(purchase) = bought.options.iter().find(|p| p.option == seats) {
+        show.line(format!(
+            "Platform: entitlement signed for the car; it must switch the option on by {}",
+            purchase.activate_by.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
+    show.step("option bought");
+    show.pace().await;
+    let settled = if reached {
+        let radio = mock.radio.clone();
+        let air = Air::InProcess(Arc::new(move || radio.connect_in_process()));
+        let transport = SimulatedTransport::new(air, LinkConditions::default());
+        let done = phone.core.activate_options(order, &transport, PairingOptions::default(), None).await?;
+        let listed: Vec<String> = done.car_options.iter().map(crate::options::name).collect();
+        show.line(format!(
+            "Phone: beside the car, hands it over the link: {} activated; the car lists: {}",
+            done.activated.len(),
+            listed.join(", ")
+        ));
+        let active = phone
+            .until(|o| o.options.iter().any(|p| p.status == PurchaseStatus::Activated), "the option active")
+            .await?;
+        show.line("Platform: the car's signed receipt is on the purchase record: option activated");
+        active
+    } else {
+        sandbox.advance_clock(97 * 3_600).await?;
+        show.line("Sandbox: four days pass; neither the network nor the phone reached the car");
+        let refunded =
+            phone.until(|o| o.options.iter().any(|p| p.status == PurchaseStatus::Refunded), "the refund").await?;
+        show.line("Platform: the option was never confirmed by the car; its price went back to the card");
+        refunded
+    };
+    show.step("option settled");
+    Ok(settled)
 }
 
 /// Shows the pairing's steps as lines.

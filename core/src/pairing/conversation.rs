@@ -128,9 +128,10 @@ impl Conversation {
         resends: u32,
     ) -> Result<Reply> {
         let mut counters = Vec::new();
+        let id = command.id;
+        let plaintext = Content::Command(command).encode();
         for _ in 0..=resends {
-            let (counter, record) =
-                session.seal(&Content::Command(command).encode(), self.now_ms()).map_err(protocol_failure)?;
+            let (counter, record) = session.seal(&plaintext, self.now_ms()).map_err(protocol_failure)?;
             counters.push(counter);
             self.send(&record).await?;
             self.report.total.round_trips += 1;
@@ -139,7 +140,7 @@ impl Conversation {
                     Ok((_, plaintext)) => match Content::parse(&plaintext).map_err(protocol_failure)? {
                         // An answer to any send of this command will do: they are the same command.
                         Content::Response(response)
-                            if response.command_id == command.id && counters.contains(&response.in_reply_to) =>
+                            if response.command_id == id && counters.contains(&response.in_reply_to) =>
                         {
                             if !self.first_reply_seen {
                                 self.first_reply_seen = true;
@@ -187,6 +188,11 @@ pub(crate) fn refused(code: AlertCode) -> CaasError {
         AlertCode::Malformed | AlertCode::Expired | AlertCode::Busy | AlertCode::Internal => {
             PairingFailure::ConnectionLost
         }
+        AlertCode::EntitlementForged
+        | AlertCode::EntitlementWrongVehicle
+        | AlertCode::EntitlementNotYetValid
+        | AlertCode::OptionRefused => PairingFailure::EntitlementRefused,
+        AlertCode::EntitlementExpired => PairingFailure::EntitlementExpired,
     };
     CaasError::pairing(failure, format!("the car refused: {code}"))
 }

@@ -16,8 +16,8 @@ pub mod btleplug_transport;
 
 use std::time::Duration;
 
-use caas_protocol::OrderState;
 use caas_protocol::api::ErrorCode;
+use caas_protocol::options::OptionCode;
 use caas_protocol::pairing::api::{self, GrantRequest, GrantView, LinkRequest, grant_request_message};
 use caas_protocol::pairing::{
     AdvertisingKey, Command, CommandId, ExpectedVehicle, Reply, Request, RotatingId, VehicleStatus, Vin,
@@ -104,20 +104,35 @@ impl Caas {
                 listener.on_step(step);
             }
         };
-        let mut grant = self.grant_for(order_id, false).await?;
         // One id for the "link app" command across every try, so a car that linked before a link
         // dropped answers from memory.
-        let link_command = CommandId::random();
+        let errand = Errand::Link { command: CommandId::random() };
+        let (done, link, grant) = self.on_car(order_id, transport, options, &step, &errand).await?;
+        let ErrandDone::Linked(status) = done else {
+            return Err(CaasError::Protocol("the car did another errand".into()));
+        };
+        let reported = self.report_link(order_id).await?;
+        step(PairingStep::Linked);
+        Ok(Paired { vin: grant.vin, grant_id: grant.grant_id, status, reported, link })
+    }
+
+    /// Runs `errand` on the order's car: scans, connects and authenticates with the order's
+    /// phone key, trying again where another try can help.
+    pub(crate) async fn on_car(
+        &self,
+        order_id: Uuid,
+        transport: &dyn BleTransport,
+        options: PairingOptions,
+        step: &(dyn Fn(PairingStep) + Sync),
+        errand: &Errand,
+    ) -> Result<(ErrandDone, LinkReport, StoredGrant)> {
+        let mut grant = self.grant_for(order_id, false).await?;
         let mut refreshed = false;
         let mut tries = 0;
         loop {
             tries += 1;
-            match self.pair_once(&grant, transport, link_command, options, &step).await {
-                Ok((status, link)) => {
-                    let reported = self.report_link(order_id).await?;
-                    step(PairingStep::Linked);
-                    return Ok(Paired { vin: grant.vin, grant_id: grant.grant_id, status, reported, link });
-                }
+            match self.errand_once(&grant, transport, errand, options, step).await {
+                Ok((done, link)) => return Ok((done, link, grant)),
                 // A grant the car finds expired, or a car that seems absent (the phone's idea of
                 // the car's clock, which picks its identifier, may be stale): a fresh grant from
                 // the platform brings both up to date, once.
@@ -165,15 +180,15 @@ impl Caas {
         self.grant_for(order_id, false).await.map(drop)
     }
 
-    /// One connection: scan, connect, authenticate, link, read the status.
-    async fn pair_once(
+    /// One connection: scan, connect, authenticate, then the errand.
+    async fn errand_once(
         &self,
         grant: &StoredGrant,
         transport: &dyn BleTransport,
-        link_command: CommandId,
+        errand: &Errand,
         options: PairingOptions,
         step: &(dyn Fn(PairingStep) + Sync),
-    ) -> Result<(VehicleStatus, LinkReport)> {
+    ) -> Result<(ErrandDone, LinkReport)> {
         step(PairingStep::Scanning);
         let secret = self.inner.secrets.get(&advertising_secret(grant.order_id))?.ok_or_else(|| {
             CaasError::pairing(
@@ -207,39 +222,67 @@ impl Caas {
             advertising,
             car_now_secs: car_now,
         };
-        let outcome = self.link_over(&mut conversation, expected, grant, link_command, options).await;
+        let outcome = self.run_errand(&mut conversation, expected, grant, errand, options).await;
         let report = conversation.close().await;
-        tracing::info!(?report, "pairing link closed");
-        outcome.map(|status| (status, report))
+        tracing::info!(?report, "car link closed");
+        outcome.map(|done| (done, report))
     }
 
-    async fn link_over(
+    async fn run_errand(
         &self,
         conversation: &mut Conversation,
         expected: ExpectedVehicle,
         grant: &StoredGrant,
-        link_command: CommandId,
+        errand: &Errand,
         options: PairingOptions,
-    ) -> Result<VehicleStatus> {
+    ) -> Result<ErrandDone> {
         let device_key = self.device_key()?;
         let mut session =
             conversation.authenticate(expected, &grant.grant, device_key.as_ref(), options.reply_timeout).await?;
-        let command = Command { id: link_command, request: Request::LinkApp };
-        let receipt = match conversation.command(&mut session, command, options.reply_timeout, options.resends).await? {
-            Reply::Linked(receipt) => receipt,
-            Reply::Refused(code) => return Err(refused(code)),
-            Reply::Status(_) => return Err(CaasError::Protocol("the car answered another command".into())),
+        let mut ask = async |id, request| {
+            let command = Command { id, request };
+            conversation.command(&mut session, command, options.reply_timeout, options.resends).await
         };
-        if receipt.grant_id != grant.grant_id || receipt.verify(&grant.vehicle_public_key).is_err() {
-            return Err(CaasError::pairing(PairingFailure::WrongCar, "the car's link receipt does not check out"));
-        }
-        let (order, encoded) = (grant.order_id, receipt.encode());
-        self.inner.store.write(move |tx| vehicle_keys::set_link_receipt(tx, order, Some(&encoded))).await?;
-        let command = Command { id: CommandId::random(), request: Request::ReadStatus };
-        match conversation.command(&mut session, command, options.reply_timeout, options.resends).await? {
-            Reply::Status(status) => Ok(status),
-            Reply::Refused(code) => Err(refused(code)),
-            Reply::Linked(_) => Err(CaasError::Protocol("the car answered another command".into())),
+        match errand {
+            Errand::Link { command } => {
+                let receipt = match ask(*command, Request::LinkApp).await? {
+                    Reply::Linked(receipt) => receipt,
+                    Reply::Refused(code) => return Err(refused(code)),
+                    _ => return Err(other_reply()),
+                };
+                if receipt.grant_id != grant.grant_id || receipt.verify(&grant.vehicle_public_key).is_err() {
+                    return Err(CaasError::pairing(
+                        PairingFailure::WrongCar,
+                        "the car's link receipt does not check out",
+                    ));
+                }
+                let (order, encoded) = (grant.order_id, receipt.encode());
+                self.inner.store.write(move |tx| vehicle_keys::set_link_receipt(tx, order, Some(&encoded))).await?;
+                let status = read_status(ask(CommandId::random(), Request::ReadStatus).await?)?;
+                Ok(ErrandDone::Linked(status))
+            }
+            Errand::ActivateOptions { entitlements } => {
+                let mut outcomes = Vec::new();
+                for entitlement in entitlements {
+                    let outcome =
+                        match ask(entitlement.command, Request::ActivateOption(entitlement.bytes.clone())).await? {
+                            Reply::OptionActivated(receipt) => {
+                                self.keep_option_receipt(grant, entitlement, receipt).await?;
+                                Ok(())
+                            }
+                            Reply::Refused(code) => Err(refused(code)),
+                            _ => return Err(other_reply()),
+                        };
+                    outcomes.push(outcome);
+                }
+                let status = read_status(ask(CommandId::random(), Request::ReadStatus).await?)?;
+                let options = match ask(CommandId::random(), Request::ReadOptions).await? {
+                    Reply::Options(options) => options,
+                    Reply::Refused(code) => return Err(refused(code)),
+                    _ => return Err(other_reply()),
+                };
+                Ok(ErrandDone::Activated { outcomes, status, options })
+            }
         }
     }
 
@@ -253,7 +296,7 @@ impl Caas {
 
     /// The order's grant: the stored one while it has time left, else a fresh one from the
     /// platform (or the stored one still, when offline and not yet expired).
-    async fn grant_for(&self, order: Uuid, refresh: bool) -> Result<StoredGrant> {
+    pub(crate) async fn grant_for(&self, order: Uuid, refresh: bool) -> Result<StoredGrant> {
         let stored = self.inner.store.read(move |conn| vehicle_keys::load_grant(conn, order)).await?;
         let now = Utc::now();
         let usable = |g: &StoredGrant, margin: TimeDelta| {
@@ -282,9 +325,7 @@ impl Caas {
 
     /// Whether the cached order says the car was handed over.
     async fn handed_over(&self, order: Uuid) -> bool {
-        self.order(order).await.is_ok_and(|o| {
-            matches!(o.summary.state, OrderState::Delivered | OrderState::AppLinked | OrderState::Operational)
-        })
+        self.order(order).await.is_ok_and(|o| o.summary.state.is_handed_over())
     }
 
     /// Asks the platform for a grant for this device's key, proving the key is ours.
@@ -391,6 +432,38 @@ impl Caas {
         }
         Ok(())
     }
+}
+
+/// What the phone has the car do over one session.
+pub(crate) enum Errand {
+    /// Link the app as the owner's; one command id across every try.
+    Link { command: CommandId },
+    /// Switch on the options these entitlements name, one command each.
+    ActivateOptions { entitlements: Vec<crate::options::HeldEntitlement> },
+}
+
+/// What an errand brought back.
+pub(crate) enum ErrandDone {
+    Linked(VehicleStatus),
+    /// Each entitlement's outcome, in the errand's order, the car's status after them and the
+    /// options it lists.
+    Activated {
+        outcomes: Vec<Result<()>>,
+        status: VehicleStatus,
+        options: Vec<OptionCode>,
+    },
+}
+
+fn read_status(reply: Reply) -> Result<VehicleStatus> {
+    match reply {
+        Reply::Status(status) => Ok(status),
+        Reply::Refused(code) => Err(refused(code)),
+        _ => Err(other_reply()),
+    }
+}
+
+fn other_reply() -> CaasError {
+    CaasError::Protocol("the car answered another command".into())
 }
 
 fn not_delivered() -> CaasError {

@@ -17,7 +17,7 @@ use rusqlite::{Connection, OpenFlags, Transaction};
 #[cfg(feature = "test-support")]
 pub use orders::fixtures;
 pub use orders::{StoredOrder, StoredSummary};
-pub use payments::{PaymentAttempt, finish_attempt, load_attempt, save_attempt};
+pub use payments::{PaymentAttempt, PaymentPurpose, finish_attempt, load_attempt, options_in_flight, save_attempt};
 
 use crate::error::{CaasError, Result, StorageError};
 

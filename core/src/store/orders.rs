@@ -47,8 +47,10 @@ pub struct StoredSummary {
 pub struct StoredOrder {
     pub summary: StoredSummary,
     pub events: Vec<OrderEvent>,
-    /// The payment attempt in flight, if any.
+    /// The final payment's attempt in flight, if any.
     pub payment_attempt: Option<super::PaymentAttempt>,
+    /// The options with a payment attempt in flight.
+    pub options_in_flight: Vec<caas_protocol::options::OptionCode>,
 }
 
 /// Stores the platform's details of an order as received, keeping its state and cursor.
@@ -351,8 +353,9 @@ pub fn load_order(conn: &Connection, id: Uuid) -> Result<Option<StoredOrder>> {
         .query_map([id.to_string()], |r| r.get::<_, String>(0))?
         .map(|body| Ok(serde_json::from_str(&body?)?))
         .collect::<Result<Vec<OrderEvent>>>()?;
-    let payment_attempt = super::load_attempt(conn, id)?;
-    Ok(Some(StoredOrder { summary: summary(&details, rest)?, events, payment_attempt }))
+    let payment_attempt = super::load_attempt(conn, id, &super::PaymentPurpose::FinalPayment)?;
+    let options_in_flight = super::options_in_flight(conn, id)?;
+    Ok(Some(StoredOrder { summary: summary(&details, rest)?, events, payment_attempt, options_in_flight }))
 }
 
 /// A cached event of an order and the model of the car the order is for, to tell the customer
@@ -408,7 +411,8 @@ pub fn clear_account_data(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM events; DELETE FROM orders; DELETE FROM push_receipts;
          DELETE FROM meta WHERE key <> 'record.key';
-         DELETE FROM payment_attempts; DELETE FROM driver_deliveries; DELETE FROM outbox; DELETE FROM vehicle_keys;",
+         DELETE FROM payment_attempts; DELETE FROM driver_deliveries; DELETE FROM outbox; DELETE FROM vehicle_keys;
+         DELETE FROM option_receipts;",
     )?;
     Ok(())
 }
@@ -441,6 +445,7 @@ pub mod fixtures {
             from_stock: false,
             delivery: None,
             app_link: None,
+            options: vec![],
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
         }

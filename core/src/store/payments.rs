@@ -1,19 +1,23 @@
-//! The payment attempt in flight for each order. It is written before the first request and
+//! The payment attempt in flight for each order and purpose (the final payment, or one option).
+//! It is written before the first request and
 //! removed only once the outcome is known, so whatever interrupts a payment (a lost answer, a
 //! timeout, the app killed) the next try repeats the same attempt with the same idempotency key.
 //! Only the gateway's payment method reference is kept, never card data.
 
 use caas_protocol::api::Money;
+use caas_protocol::options::OptionCode;
+pub use caas_protocol::payment::PaymentPurpose;
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::error::{CaasError, Result};
 
 /// One payment attempt as first sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentAttempt {
     pub order_id: Uuid,
+    pub purpose: PaymentPurpose,
     pub idempotency_key: String,
     /// The gateway's `pm_...` reference.
     pub payment_method: String,
@@ -25,9 +29,9 @@ pub struct PaymentAttempt {
 pub fn save_attempt(conn: &Connection, attempt: &PaymentAttempt) -> Result<()> {
     conn.execute(
         "INSERT INTO payment_attempts (order_id, idempotency_key, payment_method, amount_minor, currency, intent_id,
-                                       created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT(order_id) DO UPDATE SET idempotency_key = excluded.idempotency_key,
+                                       created_at, purpose)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT(order_id, purpose) DO UPDATE SET idempotency_key = excluded.idempotency_key,
              payment_method = excluded.payment_method, amount_minor = excluded.amount_minor,
              currency = excluded.currency, intent_id = excluded.intent_id, created_at = excluded.created_at",
         params![
@@ -37,21 +41,23 @@ pub fn save_attempt(conn: &Connection, attempt: &PaymentAttempt) -> Result<()> {
             attempt.amount.amount_minor,
             attempt.amount.currency,
             attempt.intent_id,
-            Utc::now().to_rfc3339()
+            Utc::now().to_rfc3339(),
+            attempt.purpose.stored()
         ],
     )?;
     Ok(())
 }
 
-pub fn load_attempt(conn: &Connection, order: Uuid) -> Result<Option<PaymentAttempt>> {
+pub fn load_attempt(conn: &Connection, order: Uuid, purpose: &PaymentPurpose) -> Result<Option<PaymentAttempt>> {
     Ok(conn
         .query_row(
             "SELECT idempotency_key, payment_method, amount_minor, currency, intent_id FROM payment_attempts
-             WHERE order_id = ?1",
-            [order.to_string()],
+             WHERE order_id = ?1 AND purpose = ?2",
+            params![order.to_string(), purpose.stored()],
             |r| {
                 Ok(PaymentAttempt {
                     order_id: order,
+                    purpose: purpose.clone(),
                     idempotency_key: r.get(0)?,
                     payment_method: r.get(1)?,
                     amount: Money { amount_minor: r.get(2)?, currency: r.get(3)? },
@@ -62,13 +68,29 @@ pub fn load_attempt(conn: &Connection, order: Uuid) -> Result<Option<PaymentAtte
         .optional()?)
 }
 
-/// Forgets the attempt of `order` once its outcome is final, if it is still `key`'s.
-pub fn finish_attempt(conn: &Connection, order: Uuid, key: &str) -> Result<()> {
+/// Forgets an attempt once its outcome is final, if it is still `key`'s.
+pub fn finish_attempt(conn: &Connection, order: Uuid, purpose: &PaymentPurpose, key: &str) -> Result<()> {
     conn.execute(
-        "DELETE FROM payment_attempts WHERE order_id = ?1 AND idempotency_key = ?2",
-        params![order.to_string(), key],
+        "DELETE FROM payment_attempts WHERE order_id = ?1 AND purpose = ?2 AND idempotency_key = ?3",
+        params![order.to_string(), purpose.stored(), key],
     )?;
     Ok(())
+}
+
+/// The options of `order` with a payment attempt in flight.
+pub fn options_in_flight(conn: &Connection, order: Uuid) -> Result<Vec<OptionCode>> {
+    let mut statement =
+        conn.prepare("SELECT purpose FROM payment_attempts WHERE order_id = ?1 AND purpose LIKE 'option:%'")?;
+    let purposes = statement.query_map([order.to_string()], |r| r.get::<_, String>(0))?;
+    let mut options = Vec::new();
+    for purpose in purposes {
+        match PaymentPurpose::from_stored(&purpose?) {
+            Some(PaymentPurpose::Option(option)) => options.push(option),
+            Some(PaymentPurpose::FinalPayment) => {}
+            None => return Err(CaasError::corrupt("a payment attempt's purpose is unreadable")),
+        }
+    }
+    Ok(options)
 }
 
 #[cfg(test)]
@@ -83,18 +105,29 @@ mod tests {
         let order = Uuid::from_u128(1);
         let attempt = PaymentAttempt {
             order_id: order,
+            purpose: PaymentPurpose::FinalPayment,
             idempotency_key: "pay_1".into(),
             payment_method: "pm_1".into(),
             amount: Money { amount_minor: 100, currency: "EUR".into() },
             intent_id: None,
         };
+        let final_payment = PaymentPurpose::FinalPayment;
         save_attempt(&conn, &attempt).expect("save");
-        finish_attempt(&conn, order, "pay_other").expect("finish another");
-        assert_eq!(load_attempt(&conn, order).expect("load"), Some(attempt.clone()));
-        let named = PaymentAttempt { intent_id: Some("pi_1".into()), ..attempt };
+        finish_attempt(&conn, order, &final_payment, "pay_other").expect("finish another");
+        assert_eq!(load_attempt(&conn, order, &final_payment).expect("load"), Some(attempt.clone()));
+        let named = PaymentAttempt { intent_id: Some("pi_1".into()), ..attempt.clone() };
         save_attempt(&conn, &named).expect("update");
-        assert_eq!(load_attempt(&conn, order).expect("load"), Some(named));
-        finish_attempt(&conn, order, "pay_1").expect("finish");
-        assert_eq!(load_attempt(&conn, order).expect("load"), None);
+        assert_eq!(load_attempt(&conn, order, &final_payment).expect("load"), Some(named));
+        // An option's attempt is another attempt of the same order.
+        let seats = PaymentPurpose::Option(OptionCode::parse("heated-seats").expect("code"));
+        let option = PaymentAttempt { purpose: seats.clone(), idempotency_key: "opt_1".into(), ..attempt };
+        save_attempt(&conn, &option).expect("save option");
+        assert_eq!(
+            options_in_flight(&conn, order).expect("in flight"),
+            vec![OptionCode::parse("heated-seats").expect("code")]
+        );
+        finish_attempt(&conn, order, &final_payment, "pay_1").expect("finish");
+        assert_eq!(load_attempt(&conn, order, &final_payment).expect("load"), None);
+        assert_eq!(load_attempt(&conn, order, &seats).expect("load"), Some(option));
     }
 }

@@ -7,7 +7,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{CaasError, Result};
 
-pub const VERSION: i64 = 8;
+pub const VERSION: i64 = 9;
 
 /// The latest schema, for a new database.
 const FRESH: &str = r#"
@@ -42,12 +42,20 @@ CREATE TABLE push_receipts (
 ) WITHOUT ROWID;
 CREATE INDEX push_receipts_by_order ON push_receipts(order_id);
 CREATE TABLE payment_attempts (
-    order_id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL,
     idempotency_key TEXT NOT NULL,
     payment_method TEXT NOT NULL,
     amount_minor INTEGER NOT NULL,
     currency TEXT NOT NULL,
     intent_id TEXT,
+    created_at TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    PRIMARY KEY (order_id, purpose)
+) WITHOUT ROWID;
+CREATE TABLE option_receipts (
+    entitlement_id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL,
+    receipt BLOB NOT NULL,
     created_at TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE driver_deliveries (
@@ -180,6 +188,32 @@ const MIGRATIONS: &[&str] = &[
     // order. Events cached before have no hash; the next sync fetches their order's whole record
     // again and checks it from the start (`orders::is_anchored`).
     "ALTER TABLE events ADD COLUMN hash TEXT; ALTER TABLE orders ADD COLUMN record_head TEXT;",
+    // 9: options bought after delivery: a payment attempt per order and purpose (the final
+    // payment, or one option), and the car's option receipts until the platform has them.
+    r#"
+    CREATE TABLE payment_attempts_by_purpose (
+        order_id TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        payment_method TEXT NOT NULL,
+        amount_minor INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        intent_id TEXT,
+        created_at TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        PRIMARY KEY (order_id, purpose)
+    ) WITHOUT ROWID;
+    INSERT INTO payment_attempts_by_purpose
+        SELECT order_id, idempotency_key, payment_method, amount_minor, currency, intent_id, created_at, 'final'
+        FROM payment_attempts;
+    DROP TABLE payment_attempts;
+    ALTER TABLE payment_attempts_by_purpose RENAME TO payment_attempts;
+    CREATE TABLE option_receipts (
+        entitlement_id TEXT PRIMARY KEY,
+        order_id TEXT NOT NULL,
+        receipt BLOB NOT NULL,
+        created_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Brings `conn` to [`VERSION`], creating or upgrading as needed.
@@ -356,7 +390,11 @@ mod tests {
         conn.execute_batch(
             "UPDATE orders SET blocker = NULL; ALTER TABLE outbox DROP COLUMN wedged_at;
              ALTER TABLE outbox DROP COLUMN delivery_before; ALTER TABLE events DROP COLUMN hash;
-             ALTER TABLE orders DROP COLUMN record_head; PRAGMA user_version = 5;",
+             ALTER TABLE orders DROP COLUMN record_head; DROP TABLE option_receipts; DROP TABLE payment_attempts;
+             CREATE TABLE payment_attempts (order_id TEXT PRIMARY KEY, idempotency_key TEXT NOT NULL,
+                 payment_method TEXT NOT NULL, amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, intent_id TEXT,
+                 created_at TEXT NOT NULL) WITHOUT ROWID;
+             PRAGMA user_version = 5;",
         )
         .expect("as v5");
         migrate(&mut conn).expect("upgrade");

@@ -24,6 +24,37 @@ pub struct StoredGrant {
     pub link_receipt: Option<Vec<u8>>,
 }
 
+/// Keeps the car's receipt for an option until the platform has it: an activation in a garage
+/// without signal is reported on the next sync.
+pub fn keep_option_receipt(conn: &Connection, order: Uuid, entitlement: Uuid, receipt: &[u8]) -> Result<()> {
+    conn.execute(
+        "INSERT INTO option_receipts (entitlement_id, order_id, receipt, created_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(entitlement_id) DO NOTHING",
+        params![entitlement.to_string(), order.to_string(), receipt, Utc::now().to_rfc3339()],
+    )?;
+    Ok(())
+}
+
+/// The option receipts the platform does not have yet: order, entitlement, receipt.
+pub fn pending_option_receipts(conn: &Connection) -> Result<Vec<(Uuid, Uuid, Vec<u8>)>> {
+    let mut statement =
+        conn.prepare("SELECT order_id, entitlement_id, receipt FROM option_receipts ORDER BY created_at")?;
+    let rows =
+        statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?)))?;
+    let unreadable = || CaasError::corrupt("a kept option receipt is unreadable");
+    rows.map(|row| {
+        let (order, entitlement, receipt) = row?;
+        Ok((order.parse().map_err(|_| unreadable())?, entitlement.parse().map_err(|_| unreadable())?, receipt))
+    })
+    .collect()
+}
+
+/// Forgets an option receipt the platform took or will never take.
+pub fn forget_option_receipt(conn: &Connection, entitlement: Uuid) -> Result<()> {
+    conn.execute("DELETE FROM option_receipts WHERE entitlement_id = ?1", [entitlement.to_string()])?;
+    Ok(())
+}
+
 /// Keeps the order's grant; a receipt waiting to be reported stays.
 pub fn save_grant(conn: &Connection, grant: &StoredGrant) -> Result<()> {
     conn.execute(

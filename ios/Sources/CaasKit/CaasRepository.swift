@@ -56,6 +56,13 @@ public enum PairingProgress: Sendable {
     case linked(Paired)
 }
 
+/// What the options screen shows while the phone hands the options bought to the car: each step
+/// on the way to the car (as in pairing), then what the car did with them.
+public enum ActivationProgress: Sendable {
+    case step(PairingStep)
+    case done(OptionsActivation)
+}
+
 /// The app's one door to the shared core: state as `AsyncStream`s the views observe, actions as
 /// `async` functions that honour task cancellation. Snapshots come from the on-device cache, so
 /// they show at once and offline; the core's errors are thrown as `CaasError`.
@@ -237,20 +244,68 @@ public final class CaasRepository: Sendable {
     public func pairVehicle(
         orderID: UUID, transport: BleTransport, options: PairingOptions? = nil
     ) -> AsyncThrowingStream<PairingProgress, Error> {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: PairingProgress.self)
-        let steps = StepRelay { continuation.yield(.step($0)) }
-        let pairing = Task { [core] in
+        onCar(step: { PairingProgress.step($0) }, done: { PairingProgress.linked($0) }) { core, steps in
+            try await core.pairVehicle(orderId: orderID, transport: transport, options: options, listener: steps)
+        }
+    }
+
+    /// The options the order's car can take after delivery, with their prices and whether each
+    /// can be bought now (and if not, why). Needs a connection: prices and availability are the
+    /// platform's of the moment.
+    public func optionCatalogue(orderID: UUID) async throws -> OptionCatalogue {
+        try await cancellable { [core] in try await core.optionCatalogue(orderId: orderID) }
+    }
+
+    /// Buys the offer's option for the delivered car at the offer's price (the one shown), with
+    /// the final payment's machinery: `.requiresAction` opens the bank's 3-D Secure page, then
+    /// `resumeOptionPayment`; a payment in flight for the option is resumed, never charged twice.
+    /// An option the car cannot take now throws `CaasError.PaymentRefused` with
+    /// `.optionUnavailable`, a price changed since with `.amountChanged`, before any charge. Once
+    /// paid, the platform sends it to the car; near the car, `activateOptions`.
+    public func buyOption(orderID: UUID, offer: OptionOffer, card: PaymentCard) async throws -> PaymentProgress {
+        try await cancellable { [core] in
+            try await core.buyOption(orderId: orderID, option: offer.code, price: offer.price, card: card.core)
+        }
+    }
+
+    /// How the payment in flight for `option` ended (after 3-D Secure); `nil` when none is.
+    public func resumeOptionPayment(orderID: UUID, option: OptionCode) async throws -> PaymentProgress? {
+        try await cancellable { [core] in try await core.resumeOptionPayment(orderId: orderID, option: option) }
+    }
+
+    /// Hands the car, over `transport`, every option paid for that it has not confirmed: for a
+    /// car out of the connected-car network's reach (an underground car park). Works without
+    /// signal once the order is synced; the car's receipts reach the platform now or at the next
+    /// sync (`reported`). The stream yields each `.step` on the way to the car, then `.done` (whose
+    /// `status` is nil when nothing was waiting), and finishes; a failure is thrown as
+    /// `CaasError.Pairing`. Cancelling the consuming task stops waiting.
+    public func activateOptions(
+        orderID: UUID, transport: BleTransport, options: PairingOptions? = nil
+    ) -> AsyncThrowingStream<ActivationProgress, Error> {
+        onCar(step: { ActivationProgress.step($0) }, done: { ActivationProgress.done($0) }) { core, steps in
+            try await core.activateOptions(orderId: orderID, transport: transport, options: options, listener: steps)
+        }
+    }
+
+    /// Runs an errand on the car (`work`, given the listener of its steps) as a stream of its
+    /// steps and then its outcome; the errand stops when the stream's consumer goes away.
+    private func onCar<Progress: Sendable, Done: Sendable>(
+        step: @escaping @Sendable (PairingStep) -> Progress,
+        done: @escaping @Sendable (Done) -> Progress,
+        _ work: @escaping @Sendable (Caas, PairingListener) async throws -> Done
+    ) -> AsyncThrowingStream<Progress, Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: Progress.self)
+        let steps = StepRelay { continuation.yield(step($0)) }
+        let errand = Task { [core] in
             do {
-                let paired = try await cancellable {
-                    try await core.pairVehicle(orderId: orderID, transport: transport, options: options, listener: steps)
-                }
-                continuation.yield(.linked(paired))
+                let outcome = try await cancellable { try await work(core, steps) }
+                continuation.yield(done(outcome))
                 continuation.finish()
             } catch {
                 continuation.finish(throwing: error)
             }
         }
-        continuation.onTermination = { _ in pairing.cancel() }
+        continuation.onTermination = { _ in errand.cancel() }
         return stream
     }
 

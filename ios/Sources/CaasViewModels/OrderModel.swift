@@ -61,4 +61,8 @@ public final class OrderModel {
     public func pairing() -> PairingModel {
         PairingModel(service: service, orderID: orderID, transport: bluetooth)
     }
+
+    public func options() -> OptionsModel {
+        OptionsModel(service: service, orderID: orderID, transport: bluetooth)
+    }
 }

@@ -3,14 +3,26 @@ import CaasKit
 import Foundation
 import Observation
 
-/// The final payment by card. The card goes to the payment gateway only: its fields are cleared
+/// A payment by card: the final payment, or an option for the delivered car (both go through the
+/// same machinery in the core). The card goes to the payment gateway only: its fields are cleared
 /// once paid. With 3-D Secure the bank's page is opened (`bankPage`), and the customer comes back
 /// to say they confirmed it; a payment still in flight is resumed, never charged twice.
 @Observable
 @MainActor
 public final class PaymentModel: ScreenModel {
+    /// What the payment is for.
+    public enum Purchase: Equatable, Sendable {
+        /// The amount due before delivery.
+        case finalAmount
+        /// An option for the delivered car, at the price shown with it.
+        case option(OptionOffer)
+    }
+
     public enum Notice: ScreenNotice {
+        /// The final payment is made.
         case paid
+        /// The option is paid: it switches on when the car receives it.
+        case optionBought
         /// The bank is still processing; ask again later.
         case processing
         /// Confirm the payment on the bank's page, then come back.
@@ -35,14 +47,17 @@ public final class PaymentModel: ScreenModel {
     public var busy: Bool { running > 0 }
     public var canPay: Bool { !busy && number.filter(\.isNumber).count >= 12 && securityCode.count >= 3 && !expiry.isEmpty }
 
+    public let purchase: Purchase
     private let service: any CustomerOrdersService
     private let orderID: UUID
 
-    /// `inFlight`: the order says a payment waits for the bank (the app was closed meanwhile).
-    public init(service: any CustomerOrdersService, orderID: UUID, inFlight: Bool) {
+    /// `inFlight`: the order says a payment for `purchase` waits for the bank (the app was closed
+    /// meanwhile).
+    public init(service: any CustomerOrdersService, orderID: UUID, inFlight: Bool, purchase: Purchase = .finalAmount) {
         self.service = service
         self.orderID = orderID
         self.inFlight = inFlight
+        self.purchase = purchase
     }
 
     public func pay() async {
@@ -51,13 +66,23 @@ public final class PaymentModel: ScreenModel {
             return
         }
         let card = PaymentCard(number: number, expiryMonth: month, expiryYear: year, securityCode: securityCode)
-        await perform { outcome(try await service.pay(orderID: orderID, card: card)) }
+        await perform {
+            switch purchase {
+            case .finalAmount: return outcome(try await service.pay(orderID: orderID, card: card))
+            case .option(let offer): return outcome(try await service.buyOption(orderID: orderID, offer: offer, card: card))
+            }
+        }
     }
 
     /// The customer is back from the bank's page.
     public func confirmedWithBank() async {
         await perform {
-            guard let progress = try await service.resumePayment(orderID: orderID) else {
+            let resumed: PaymentProgress?
+            switch purchase {
+            case .finalAmount: resumed = try await service.resumePayment(orderID: orderID)
+            case .option(let offer): resumed = try await service.resumeOptionPayment(orderID: orderID, option: offer.code)
+            }
+            guard let progress = resumed else {
                 inFlight = false
                 return .noPaymentInProgress
             }
@@ -76,7 +101,7 @@ public final class PaymentModel: ScreenModel {
             number = ""
             expiry = ""
             securityCode = ""
-            return .paid
+            return purchase == .finalAmount ? .paid : .optionBought
         case .processing:
             inFlight = true
             return .processing

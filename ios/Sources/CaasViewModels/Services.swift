@@ -42,6 +42,19 @@ public protocol CustomerOrdersService: PushTokenRegistrar {
 
     /// Each pairing step, then the finished pairing.
     func pairVehicle(orderID: UUID, transport: BleTransport, options: PairingOptions?) -> AsyncThrowingStream<PairingProgress, Error>
+
+    /// The options the delivered car can take, with prices and availability. Needs a connection.
+    func optionCatalogue(orderID: UUID) async throws -> OptionCatalogue
+
+    /// Buys an offer's option by card at the offer's price, the one the customer was shown, as the
+    /// final payment is paid (3-D Secure, typed refusals).
+    func buyOption(orderID: UUID, offer: OptionOffer, card: PaymentCard) async throws -> PaymentProgress
+
+    /// How the payment in flight for an option ended; nil when none is.
+    func resumeOptionPayment(orderID: UUID, option: OptionCode) async throws -> PaymentProgress?
+
+    /// Each step on the way to the car, then what it did with the options handed to it.
+    func activateOptions(orderID: UUID, transport: BleTransport, options: PairingOptions?) -> AsyncThrowingStream<ActivationProgress, Error>
 }
 
 /// Registers the phone's APNs token for the signed-in customer.

@@ -109,7 +109,7 @@ extension CaasRepositoryTests {
         XCTAssertEqual(handedOver, .synced)
         let delivered = try await first(customer.order(id: order)) { $0.summary.state == .delivered }
         XCTAssertEqual(delivered.delivery?.handover?.place, .customerAddress)
-        XCTAssertEqual(delivered.actions, [.pairVehicle])
+        XCTAssertEqual(delivered.actions, [.pairVehicle, .buyOptions])
 
         // The customer says the car never reached them: the dispute is on the record, once.
         try await customer.disputeHandover(orderID: order, reason: "nobody came")

@@ -39,7 +39,8 @@ private final class CountingTransport: BleTransport, @unchecked Sendable {
 /// Pairing through the bindings: the simulated link to the mock's cars (the test command passes
 /// the mock's car radio in `CAAS_RADIO`) and a transport implemented in Swift in front of it.
 extension CaasRepositoryTests {
-    private func simulated(mtu: UInt16 = 185) throws -> BleTransport {
+    /// The simulated BLE link to the mock's cars (options are handed over on it too).
+    func simulated(mtu: UInt16 = 185) throws -> BleTransport {
         let radio = try XCTUnwrap(ProcessInfo.processInfo.environment["CAAS_RADIO"], "CAAS_RADIO is not set")
         return try simulatedBleTransport(
             radioAddress: radio,
@@ -73,7 +74,7 @@ extension CaasRepositoryTests {
         let operational = try await first(customer.order(id: order)) { $0.summary.state == .operational }
         XCTAssertEqual(operational.appLink?.grantId, paired.grantId)
         XCTAssertEqual(operational.phoneKeys.map(\.revoked), [false])
-        XCTAssertEqual(operational.actions, [])
+        XCTAssertEqual(operational.actions, [.buyOptions], "options can be bought for a car handed over")
 
         // The owner revokes the key (a lost phone): the order lists it as revoked.
         try await customer.revokePhoneKey(orderID: order, grantID: paired.grantId)

@@ -123,6 +123,36 @@ public struct Sandbox: Sendable {
         _ = try await call("POST", "/v1/sandbox/drivers/faults", ["answer_next": answer], bearer: token)
     }
 
+    /// Takes a car out of the connected-car network's reach (`false`: parked underground) or back
+    /// into it: the platform's entitlements for its options then wait for it, or for the owner's
+    /// phone near it.
+    public func setCoverage(vin: String, connected: Bool) async throws {
+        _ = try await call("POST", "/v1/sandbox/vehicles/\(vin)/faults", ["connected": connected], bearer: token)
+    }
+
+    /// The options a car has switched on after delivery, as the car itself holds them.
+    public func vehicleOptions(vin: String) async throws -> [String] {
+        let car = try await call("GET", "/v1/sandbox/vehicles/\(vin)", nil, bearer: token)
+        guard let options = car["options"] as? [String] else { throw SandboxError.missing("options") }
+        return options
+    }
+
+    /// The id of the driver the platform assigned to deliver `order` (the least busy of the
+    /// company's when it was booked, e.g. `ic-pablo`), as the company's driver `colleague` (their
+    /// email) reads it in the company's list: only the assigned driver may check the customer's
+    /// eight digits.
+    public func assignedDriver(order: UUID, colleague: String) async throws -> String {
+        _ = try await call("POST", "/v1/auth/sign-in-code", ["email": colleague], bearer: token)
+        let code = try await signInCode(email: colleague)
+        let session = try await call("POST", "/v1/auth/driver-token", ["email": colleague, "code": code], bearer: token)
+        let list = try await call("GET", "/v1/driver/deliveries", nil, bearer: try string(session, "access_token"))
+        let deliveries = list["deliveries"] as? [[String: Any]] ?? []
+        guard let delivery = deliveries.first(where: { ($0["order_id"] as? String)?.lowercased() == order.uuidString.lowercased() }) else {
+            throw SandboxError.missing("the delivery of \(order)")
+        }
+        return try string(delivery, "driver_id")
+    }
+
     /// Moves the platform's clock forward.
     public func advanceClock(seconds: Int) async throws {
         _ = try await call("POST", "/v1/sandbox/clock/advance", ["seconds": seconds], bearer: token)

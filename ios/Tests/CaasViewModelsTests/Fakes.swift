@@ -28,6 +28,10 @@ enum Call: Equatable {
     case exportRecord(UUID)
     case liveHandoverCode(UUID, fresh: Bool)
     case pairVehicle(UUID)
+    case optionCatalogue(UUID)
+    case buyOption(UUID, OptionCode, lastDigits: String)
+    case resumeOptionPayment(UUID, OptionCode)
+    case activateOptions(UUID)
     case registerAPNsToken(Data)
     case refresh
     case embark(UUID, vin: String)
@@ -77,6 +81,10 @@ final class FakeCustomer: CustomerOrdersService, @unchecked Sendable {
     var onRegisterAPNsToken: @Sendable (Data) async throws -> UUID = { _ in UUID() }
     var handoverCodes: @Sendable (Bool) -> AsyncThrowingStream<CustomerHandoverCode, Error> = { _ in AsyncThrowingStream { $0.finish() } }
     var pairing: @Sendable () -> AsyncThrowingStream<PairingProgress, Error> = { AsyncThrowingStream { $0.finish() } }
+    var onOptionCatalogue: @Sendable () async throws -> OptionCatalogue = { OptionCatalogue(basePlatform: "urban-ev", offers: []) }
+    var onBuyOption: @Sendable (OptionCode, PaymentCard) async throws -> PaymentProgress = { _, _ in .succeeded(paymentId: "pay_option") }
+    var onResumeOptionPayment: @Sendable (OptionCode) async throws -> PaymentProgress? = { _ in nil }
+    var activation: @Sendable () -> AsyncThrowingStream<ActivationProgress, Error> = { AsyncThrowingStream { $0.finish() } }
 
     let (orders, ordersFeed) = AsyncStream.makeStream(of: [OrderSummary].self)
     private let orderFeeds = Locked<[AsyncStream<OrderDetail>.Continuation]>([])
@@ -149,6 +157,26 @@ final class FakeCustomer: CustomerOrdersService, @unchecked Sendable {
     func pairVehicle(orderID: UUID, transport: BleTransport, options: PairingOptions?) -> AsyncThrowingStream<PairingProgress, Error> {
         record(.pairVehicle(orderID))
         return pairing()
+    }
+
+    func optionCatalogue(orderID: UUID) async throws -> OptionCatalogue {
+        record(.optionCatalogue(orderID))
+        return try await onOptionCatalogue()
+    }
+
+    func buyOption(orderID: UUID, offer: OptionOffer, card: PaymentCard) async throws -> PaymentProgress {
+        record(.buyOption(orderID, offer.code, lastDigits: String(card.number.suffix(4))))
+        return try await onBuyOption(offer.code, card)
+    }
+
+    func resumeOptionPayment(orderID: UUID, option: OptionCode) async throws -> PaymentProgress? {
+        record(.resumeOptionPayment(orderID, option))
+        return try await onResumeOptionPayment(option)
+    }
+
+    func activateOptions(orderID: UUID, transport: BleTransport, options: PairingOptions?) -> AsyncThrowingStream<ActivationProgress, Error> {
+        record(.activateOptions(orderID))
+        return activation()
     }
 
     func registerAPNsToken(_ token: Data) async throws -> UUID {
@@ -299,7 +327,10 @@ func summary(_ id: UUID = UUID(), state: OrderState = .inProduction) -> OrderSum
         completion: nil, blocker: nil, waitingFor: [], updatedAt: Date())
 }
 
-func detail(_ id: UUID = UUID(), state: OrderState = .transportScheduled, actions: [CustomerAction] = [], delivery: CaasCore.DeliveryView? = nil, paymentInFlight: Bool? = nil) -> OrderDetail {
+func detail(
+    _ id: UUID = UUID(), state: OrderState = .transportScheduled, actions: [CustomerAction] = [], delivery: CaasCore.DeliveryView? = nil,
+    paymentInFlight: Bool? = nil, options: [OptionPurchase] = [], optionPaymentsInFlight: [OptionCode] = []
+) -> OrderDetail {
     OrderDetail(
         summary: summary(id, state: state), configuration: VehicleConfiguration(basePlatform: "urban-ev", options: []),
         deliveryLocality: "Madrid", deposit: nil, vin: "VF1URBANEV0000001", timeline: [], estimateRevisions: [], actions: actions,
@@ -310,7 +341,7 @@ func detail(_ id: UUID = UUID(), state: OrderState = .transportScheduled, action
         },
         registration: nil, reservationLost: false, fromStock: false, delivery: delivery, deliveryWindows: [],
         arrivalEstimates: [], phoneKeys: [],
-        appLink: nil, refunds: [], unknownUpdates: [])
+        appLink: nil, refunds: [], options: options, optionPaymentsInFlight: optionPaymentsInFlight, unknownUpdates: [])
 }
 
 func booked(window booked: DeliveryWindow = window(startingIn: 72), address: String? = "Calle Mayor 1, Madrid", changesLeft: UInt32 = 2) -> CaasCore.DeliveryView {
@@ -329,4 +360,20 @@ func assigned(steps: [DriverStep] = [.embark], state: OrderState = .transportSch
 
 func handoverCode(_ digits: String, expiresIn seconds: Double = 300) -> CustomerHandoverCode {
     CustomerHandoverCode(token: "tok.\(digits)", shortCode: digits, expiresAt: Date().addingTimeInterval(seconds))
+}
+
+func euros(_ amountMinor: Int64) -> Money { Money(amountMinor: amountMinor, currency: "EUR") }
+
+func offer(_ code: OptionCode, _ availability: Availability = .available, kind: OptionKind = .software) -> OptionOffer {
+    OptionOffer(code: code, name: code, price: euros(30_000), kind: kind, requires: [], conflictsWith: [], availability: availability)
+}
+
+/// An option bought for the car, as the order lists it.
+func purchase(_ option: OptionCode, _ status: PurchaseStatus = .paid, via channel: ActivationChannel? = nil) -> OptionPurchase {
+    let paid = Date(timeIntervalSince1970: 1_900_000_000)
+    return OptionPurchase(
+        purchaseId: UUID(), option: option, name: option, price: euros(30_000), status: status, paidAt: paid,
+        activateBy: paid.addingTimeInterval(72 * 3600), entitlement: status == .paid ? "ent.\(option)" : nil,
+        activatedAt: status == .activated ? paid.addingTimeInterval(60) : nil, activatedVia: channel,
+        refundedAt: status == .refunded ? paid.addingTimeInterval(96 * 3600) : nil)
 }

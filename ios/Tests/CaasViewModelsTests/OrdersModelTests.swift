@@ -92,6 +92,7 @@ final class OrderModelTests: XCTestCase {
         }
         XCTAssertEqual(model.actions, [.payFinalAmount])
         XCTAssertTrue(model.payment().inFlight, "a payment waiting for the bank can be checked at once")
+        XCTAssertEqual(model.payment().purchase, .finalAmount, "the order's payment is the amount due, not an option")
     }
 
     @MainActor

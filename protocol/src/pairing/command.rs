@@ -4,8 +4,10 @@ use ring::digest::{SHA256, digest};
 use ring::signature::{ED25519, UnparsedPublicKey};
 use uuid::Uuid;
 
-use super::wire::{Reader, Writer};
+use super::entitlement::{MAX_ENTITLEMENT_LEN, OptionReceipt, read_option};
+use super::wire::{self, Layout, Reader, Writer};
 use super::{AlertCode, PairingError, Vin};
+use crate::options::OptionCode;
 
 const LINK_CONTEXT: &[u8] = b"CAAS-LINK-v1\0";
 
@@ -20,16 +22,24 @@ impl CommandId {
     }
 }
 
+/// The most options a car holds after delivery: its answer listing them fits one BLE message.
+pub const MAX_ACTIVE_OPTIONS: usize = 16;
+
 /// What the phone asks of the car.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     /// Link this app to the car as its owner's; the car answers with a signed receipt.
-    LinkApp = 1,
-    ReadStatus = 2,
+    LinkApp,
+    ReadStatus,
+    /// Switch on the option a platform-signed entitlement names (its bytes, as the platform
+    /// signed them); the car answers with a signed receipt.
+    ActivateOption(Vec<u8>),
+    /// The options switched on after delivery. Its own request, not a field of the status, so the
+    /// status reads as it always did for phones that know nothing of options.
+    ReadOptions,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
     pub id: CommandId,
     pub request: Request,
@@ -69,30 +79,36 @@ impl LinkReceipt {
     /// Checks the car's signature with its public key (Ed25519, 32 bytes).
     pub fn verify(&self, vehicle_public_key: &[u8]) -> Result<(), PairingError> {
         let signed = Self::signed_part(&self.vin, self.grant_id, &self.device_key_digest, self.linked_at);
-        UnparsedPublicKey::new(&ED25519, vehicle_public_key)
-            .verify(&signed, &self.signature)
-            .map_err(|_| PairingError::WrongVehicle)
+        signed_by_car(vehicle_public_key, &signed, &self.signature)
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(137);
-        self.write(&mut w);
-        w.into_vec()
+        wire::encode(self)
     }
 
+    pub fn parse(bytes: &[u8]) -> Result<Self, PairingError> {
+        wire::decode(bytes)
+    }
+}
+
+/// Whether `signature` is the car's, by its public key (Ed25519, 32 bytes), over `signed`.
+pub(crate) fn signed_by_car(
+    vehicle_public_key: &[u8],
+    signed: &[u8],
+    signature: &[u8; 64],
+) -> Result<(), PairingError> {
+    UnparsedPublicKey::new(&ED25519, vehicle_public_key)
+        .verify(signed, signature)
+        .map_err(|_| PairingError::WrongVehicle)
+}
+
+impl Layout for LinkReceipt {
     fn write(&self, w: &mut Writer) {
         w.bytes(self.vin.as_str().as_bytes())
             .bytes(self.grant_id.as_bytes())
             .bytes(&self.device_key_digest)
             .i64(self.linked_at)
             .bytes(&self.signature);
-    }
-
-    pub fn parse(bytes: &[u8]) -> Result<Self, PairingError> {
-        let mut r = Reader::new(bytes);
-        let receipt = Self::read(&mut r)?;
-        r.finish()?;
-        Ok(receipt)
     }
 
     fn read(r: &mut Reader<'_>) -> Result<Self, PairingError> {
@@ -122,6 +138,9 @@ pub enum Reply {
     Linked(LinkReceipt),
     Status(VehicleStatus),
     Refused(AlertCode),
+    OptionActivated(OptionReceipt),
+    /// The options switched on after delivery, at most [`MAX_ACTIVE_OPTIONS`].
+    Options(Vec<OptionCode>),
 }
 
 /// The car's answer; it names the record and the command it answers.
@@ -146,7 +165,13 @@ impl Content {
         let mut w = Writer::with_capacity(160);
         match self {
             Self::Command(command) => {
-                w.u8(1).bytes(&command.id.0).u8(command.request as u8);
+                w.u8(1).bytes(&command.id.0);
+                match &command.request {
+                    Request::LinkApp => w.u8(1),
+                    Request::ReadStatus => w.u8(2),
+                    Request::ActivateOption(entitlement) => w.u8(3).field(entitlement),
+                    Request::ReadOptions => w.u8(4),
+                };
             }
             Self::Response(response) => {
                 w.u8(2).u64(response.in_reply_to).bytes(&response.command_id.0);
@@ -165,6 +190,18 @@ impl Content {
                     Reply::Refused(code) => {
                         w.u8(3).u8(*code as u8);
                     }
+                    Reply::OptionActivated(receipt) => {
+                        w.u8(4);
+                        receipt.write(&mut w);
+                    }
+                    Reply::Options(options) => {
+                        let options = &options[..options.len().min(MAX_ACTIVE_OPTIONS)];
+                        // At most 16: a byte holds the count.
+                        w.u8(5).u8(options.len() as u8);
+                        for option in options {
+                            w.short_field(option.as_str().as_bytes());
+                        }
+                    }
                 }
             }
             Self::Alert(code) => {
@@ -182,6 +219,14 @@ impl Content {
                 let request = match r.u8()? {
                     1 => Request::LinkApp,
                     2 => Request::ReadStatus,
+                    3 => {
+                        let entitlement = r.field()?;
+                        if entitlement.len() > MAX_ENTITLEMENT_LEN {
+                            return Err(PairingError::Oversized(entitlement.len()));
+                        }
+                        Request::ActivateOption(entitlement.to_vec())
+                    }
+                    4 => Request::ReadOptions,
                     _ => return Err(PairingError::Malformed("unknown request")),
                 };
                 Self::Command(Command { id, request })
@@ -198,6 +243,14 @@ impl Content {
                         owner_linked: flag(r.u8()?)?,
                     }),
                     3 => Reply::Refused(AlertCode::from_wire(r.u8()?)?),
+                    4 => Reply::OptionActivated(OptionReceipt::read(&mut r)?),
+                    5 => {
+                        let count = usize::from(r.u8()?);
+                        if count > MAX_ACTIVE_OPTIONS {
+                            return Err(PairingError::Malformed("too many options"));
+                        }
+                        Reply::Options((0..count).map(|_| read_option(&mut r)).collect::<Result<_, _>>()?)
+                    }
                     _ => return Err(PairingError::Malformed("unknown reply")),
                 };
                 Self::Response(Response { in_reply_to, command_id, reply })
@@ -232,9 +285,28 @@ mod tests {
             signature: [9; 64],
         };
         let status = VehicleStatus { odometer_km: 12, battery_percent: 80, locked: true, owner_linked: true };
+        let option_receipt = OptionReceipt {
+            vin: Vin::parse("VCAUEX00000000001").expect("vin"),
+            entitlement_id: Uuid::new_v4(),
+            option: OptionCode::parse("heated-seats").expect("code"),
+            activated_at: 1_800_000_000,
+            signature: [5; 64],
+        };
         for content in [
             Content::Command(Command { id: CommandId::random(), request: Request::LinkApp }),
             Content::Command(Command { id: CommandId::random(), request: Request::ReadStatus }),
+            Content::Command(Command { id: CommandId::random(), request: Request::ActivateOption(vec![1; 160]) }),
+            Content::Command(Command { id: CommandId::random(), request: Request::ReadOptions }),
+            Content::Response(Response {
+                in_reply_to: 7,
+                command_id: CommandId::random(),
+                reply: Reply::Options(vec![OptionCode::parse("heated-seats").expect("code")]),
+            }),
+            Content::Response(Response {
+                in_reply_to: 6,
+                command_id: CommandId::random(),
+                reply: Reply::OptionActivated(option_receipt),
+            }),
             Content::Response(Response {
                 in_reply_to: 3,
                 command_id: CommandId::random(),
@@ -258,5 +330,41 @@ mod tests {
             assert!(Content::parse(&longer).is_err(), "trailing bytes are refused");
         }
         assert_eq!(LinkReceipt::parse(&receipt.encode()), Ok(receipt));
+    }
+
+    /// The status keeps the layout phones read before options existed: a phone that knows nothing
+    /// of options still reads a newer car's status.
+    #[test]
+    fn the_status_reads_as_it_always_did() {
+        let status = VehicleStatus { odometer_km: 0x0102_0304, battery_percent: 81, locked: true, owner_linked: false };
+        let id = CommandId([7; 16]);
+        let encoded =
+            Content::Response(Response { in_reply_to: 9, command_id: id, reply: Reply::Status(status) }).encode();
+        let mut expected = vec![2, 0, 0, 0, 0, 0, 0, 0, 9];
+        expected.extend_from_slice(&[7; 16]);
+        expected.extend_from_slice(&[2, 1, 2, 3, 4, 81, 1, 0]);
+        assert_eq!(encoded, expected);
+    }
+
+    #[test]
+    fn the_longest_option_list_fits_a_message_and_longer_ones_or_entitlements_are_refused() {
+        let longest = OptionCode::parse(&"o".repeat(crate::options::MAX_OPTION_CODE_LEN)).expect("code");
+        let full = Content::Response(Response {
+            in_reply_to: u64::MAX,
+            command_id: CommandId([0; 16]),
+            reply: Reply::Options(vec![longest; MAX_ACTIVE_OPTIONS]),
+        });
+        // Room is left for the record's header and tag around it.
+        assert!(full.encode().len() + 64 <= super::super::MAX_MESSAGE_LEN, "{}", full.encode().len());
+        let mut many = Content::Response(Response {
+            in_reply_to: 1,
+            command_id: CommandId([0; 16]),
+            reply: Reply::Options(Vec::new()),
+        })
+        .encode();
+        *many.last_mut().expect("count") = MAX_ACTIVE_OPTIONS as u8 + 1;
+        assert!(Content::parse(&many).is_err());
+        let big = Content::Command(Command { id: CommandId([0; 16]), request: Request::ActivateOption(vec![0; 600]) });
+        assert_eq!(Content::parse(&big.encode()), Err(PairingError::Oversized(600)));
     }
 }

@@ -106,6 +106,16 @@ pub enum AlertCode {
     Busy = 11,
     #[error("the car failed to carry out the command")]
     Internal = 12,
+    #[error("the option's entitlement is not the platform's")]
+    EntitlementForged = 13,
+    #[error("the option's entitlement is for another vehicle")]
+    EntitlementWrongVehicle = 14,
+    #[error("the option's entitlement has expired")]
+    EntitlementExpired = 15,
+    #[error("the option's entitlement is not valid yet")]
+    EntitlementNotYetValid = 16,
+    #[error("the car cannot take the option with those it has")]
+    OptionRefused = 17,
 }
 
 impl AlertCode {
@@ -123,8 +133,23 @@ impl AlertCode {
             10 => Self::Expired,
             11 => Self::Busy,
             12 => Self::Internal,
+            13 => Self::EntitlementForged,
+            14 => Self::EntitlementWrongVehicle,
+            15 => Self::EntitlementExpired,
+            16 => Self::EntitlementNotYetValid,
+            17 => Self::OptionRefused,
             _ => return Err(PairingError::Malformed("unknown alert code")),
         })
+    }
+
+    /// The alert for an entitlement the car refuses.
+    pub fn for_entitlement(refusal: super::EntitlementRefusal) -> Self {
+        match refusal {
+            super::EntitlementRefusal::Forged => Self::EntitlementForged,
+            super::EntitlementRefusal::OtherVehicle => Self::EntitlementWrongVehicle,
+            super::EntitlementRefusal::Expired => Self::EntitlementExpired,
+            super::EntitlementRefusal::NotYetValid => Self::EntitlementNotYetValid,
+        }
     }
 
     /// The alert that tells the peer about `error`, revealing no more than the error allows.

@@ -6,10 +6,10 @@
 //! grant fits a BLE message with room to spare (189 bytes).
 
 use ring::digest::{SHA256, digest};
-use ring::signature::{ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
 use uuid::Uuid;
 
 use super::PairingError;
+use super::platform_key::{PlatformKey, PublicPlatformKey, SIGNATURE_LEN};
 use super::wire::{Reader, Writer};
 
 const GRANT_VERSION: u8 = 1;
@@ -17,7 +17,6 @@ const GRANT_VERSION: u8 = 1;
 const CONTEXT: &[u8] = b"CAAS-GRANT-v1\0";
 /// An uncompressed P-256 point (SEC 1): what Android Keystore and the Secure Enclave export.
 pub const DEVICE_KEY_LEN: usize = 65;
-const SIGNATURE_LEN: usize = 64;
 
 /// A vehicle identification number: 17 characters, digits and capital letters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -107,36 +106,28 @@ pub struct SignedGrant {
 
 /// The platform's grant key.
 pub struct GrantSigner {
-    pair: Ed25519KeyPair,
-    key_id: [u8; 8],
+    key: PlatformKey,
 }
 
 impl std::fmt::Debug for GrantSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GrantSigner").field("key_id", &self.key_id).finish_non_exhaustive()
+        f.debug_struct("GrantSigner").field("key_id", &self.key.key_id()).finish_non_exhaustive()
     }
 }
 
 impl GrantSigner {
     pub fn from_seed(seed: &[u8; 32]) -> Self {
-        let pair = Ed25519KeyPair::from_seed_unchecked(seed)
-            .unwrap_or_else(|_| unreachable!("any 32 bytes are an Ed25519 seed"));
-        let key_id = key_id(pair.public_key().as_ref());
-        Self { pair, key_id }
+        Self { key: PlatformKey::from_seed(seed) }
     }
 
     /// The half the car is provisioned with.
     pub fn verifier(&self) -> GrantVerifier {
-        let mut public_key = [0u8; 32];
-        public_key.copy_from_slice(self.pair.public_key().as_ref());
-        GrantVerifier { public_key, key_id: self.key_id }
+        GrantVerifier { key: self.key.public() }
     }
 
     pub fn sign(&self, grant: Grant) -> SignedGrant {
-        let mut body = grant.body(&self.key_id);
-        let mut signed = CONTEXT.to_vec();
-        signed.extend_from_slice(body.as_slice());
-        body.bytes(self.pair.sign(&signed).as_ref());
+        let mut body = grant.body(&self.key.key_id());
+        self.key.seal(CONTEXT, &mut body);
         SignedGrant { grant, bytes: body.into_vec() }
     }
 }
@@ -144,31 +135,25 @@ impl GrantSigner {
 /// The platform's public grant key, as a car holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantVerifier {
-    public_key: [u8; 32],
-    key_id: [u8; 8],
+    key: PublicPlatformKey,
 }
 
 impl GrantVerifier {
     pub fn from_public_key(public_key: [u8; 32]) -> Self {
-        Self { key_id: key_id(&public_key), public_key }
+        Self { key: PublicPlatformKey::new(public_key) }
     }
 
     pub fn public_key(&self) -> [u8; 32] {
-        self.public_key
+        self.key.public_key()
     }
 
     /// Checks the platform's signature and returns what the grant says. Validity, VIN, role and
     /// revocation are the car's to check against its own state.
     pub fn verify(&self, bytes: &[u8]) -> Result<Grant, PairingError> {
         let (grant, issuer, signed_len) = parse(bytes)?;
-        if issuer != self.key_id {
+        if !self.key.signed(CONTEXT, issuer, bytes, signed_len) {
             return Err(PairingError::AuthenticationFailed);
         }
-        let mut signed = CONTEXT.to_vec();
-        signed.extend_from_slice(&bytes[..signed_len]);
-        UnparsedPublicKey::new(&ED25519, &self.public_key)
-            .verify(&signed, &bytes[signed_len..])
-            .map_err(|_| PairingError::AuthenticationFailed)?;
         if grant.not_after <= grant.not_before {
             return Err(PairingError::Malformed("grant ends before it starts"));
         }
@@ -204,17 +189,11 @@ pub fn read_unverified(bytes: &[u8]) -> Result<Grant, PairingError> {
     parse(bytes).map(|(grant, _, _)| grant)
 }
 
-fn key_id(public_key: &[u8]) -> [u8; 8] {
-    let mut id = [0u8; 8];
-    id.copy_from_slice(&digest(&SHA256, public_key).as_ref()[..8]);
-    id
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use proptest::prelude::*;
     use ring::rand::SystemRandom;
-    use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+    use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair as _};
 
     use super::*;
 

@@ -31,10 +31,12 @@
 mod advert;
 pub mod api;
 mod command;
+mod entitlement;
 mod error;
 mod frame;
 mod grant;
 mod handshake;
+mod platform_key;
 pub mod radio;
 mod record;
 mod suite;
@@ -43,7 +45,12 @@ mod tests;
 mod wire;
 
 pub use advert::{ADVERTISING_EPOCH_SECS, AdvertisingKey, HELLO_PROOF_LEN, RotatingId};
-pub use command::{Command, CommandId, Content, LinkReceipt, Reply, Request, Response, VehicleStatus};
+pub use command::{
+    Command, CommandId, Content, LinkReceipt, MAX_ACTIVE_OPTIONS, Reply, Request, Response, VehicleStatus,
+};
+pub use entitlement::{
+    Entitlement, EntitlementRefusal, EntitlementSigner, EntitlementVerifier, MAX_ENTITLEMENT_LEN, OptionReceipt,
+};
 pub use error::{AlertCode, PairingError};
 pub use frame::{ATT_HEADER_LEN, MAX_MESSAGE_LEN, MAX_MTU, MIN_MTU, REASSEMBLY_IDLE_MS, Reassembler, fragment};
 pub use grant::{DEVICE_KEY_LEN, Grant, GrantRole, GrantSigner, GrantVerifier, SignedGrant, Vin, read_unverified};

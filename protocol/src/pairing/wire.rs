@@ -129,3 +129,24 @@ impl Writer {
         self.buf
     }
 }
+
+/// A value with a fixed binary layout, written and read whole: the receipts the car signs.
+pub(crate) trait Layout: Sized {
+    fn write(&self, w: &mut Writer);
+    fn read(r: &mut Reader<'_>) -> Result<Self, PairingError>;
+}
+
+/// The value's bytes.
+pub(crate) fn encode(value: &impl Layout) -> Vec<u8> {
+    let mut w = Writer::with_capacity(160);
+    value.write(&mut w);
+    w.into_vec()
+}
+
+/// The value `bytes` hold, with nothing left over.
+pub(crate) fn decode<T: Layout>(bytes: &[u8]) -> Result<T, PairingError> {
+    let mut r = Reader::new(bytes);
+    let value = T::read(&mut r)?;
+    r.finish()?;
+    Ok(value)
+}

@@ -9,6 +9,10 @@ import eu.caas.companion.core.DeliverySlot
 import eu.caas.companion.core.DeviceKey
 import eu.caas.companion.core.HandoverCode
 import eu.caas.companion.core.NotificationContent
+import eu.caas.companion.core.OptionCatalogue
+import eu.caas.companion.core.OptionCode
+import eu.caas.companion.core.OptionOffer
+import eu.caas.companion.core.OptionsActivation
 import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.OrderListener
 import eu.caas.companion.core.OrderSummary
@@ -72,6 +76,17 @@ sealed interface PairingProgress {
     data class Step(val step: PairingStep) : PairingProgress
 
     data class Linked(val paired: Paired) : PairingProgress
+}
+
+/**
+ * What the activation screen shows: each step of the link to the car as it starts (the same as
+ * pairing's, without `LINKED`), then what the car did with the options it was handed.
+ */
+sealed interface ActivationProgress {
+    data class Step(val step: PairingStep) : ActivationProgress
+
+    /** The car's answer; its `status` is null when nothing was waiting for it. */
+    data class Done(val activation: OptionsActivation) : ActivationProgress
 }
 
 /**
@@ -204,13 +219,57 @@ class CaasRepository private constructor(private val core: Caas) : CustomerServi
      * collection cancels the pairing.
      */
     override fun pairVehicle(orderId: UUID, transport: BleTransport, options: PairingOptions?): Flow<PairingProgress> =
+        stepsThen(PairingProgress::Step) { steps ->
+            PairingProgress.Linked(core.pairVehicle(orderId, transport, options, steps))
+        }
+
+    /**
+     * The options the delivered car of [orderId] can take, each with its price, what it needs and
+     * whether it can be bought now (its name already in the customer's language). Needs a
+     * connection; throws `CaasException.Offline` without one.
+     */
+    override suspend fun optionCatalogue(orderId: UUID): OptionCatalogue = core.optionCatalogue(orderId)
+
+    /**
+     * Buys [option] for the car at the catalogue's price, with the final payment's machinery: an
+     * attempt in flight is resumed, never charged twice; [PaymentProgress.RequiresAction] asks for
+     * the bank's page, then [resumeOptionPayment]. An option the car cannot take now throws
+     * `CaasException.PaymentRefused` with `PaymentRefusal.OPTION_UNAVAILABLE`, and a price that
+     * changed since the offer was shown with `AMOUNT_CHANGED`, before any charge.
+     */
+    override suspend fun buyOption(orderId: UUID, offer: OptionOffer, card: PaymentCard): PaymentProgress =
+        core.buyOption(orderId, offer.code, offer.price, card.toCore())
+
+    /** How the payment in flight for [option] ended (after 3-D Secure, or at start-up); null when none is. */
+    override suspend fun resumeOptionPayment(orderId: UUID, option: OptionCode): PaymentProgress? =
+        core.resumeOptionPayment(orderId, option)
+
+    /**
+     * Hands the car of [orderId], over [transport], every option paid for that it has not
+     * confirmed: for a car the connected-car network cannot reach (an underground car park). It
+     * works without signal, from what the phone holds; the car's receipts reach the platform now
+     * or at the next sync. The flow emits each [ActivationProgress.Step], then
+     * [ActivationProgress.Done], and completes; a failure of the link throws `CaasException.Pairing`.
+     * Cancelling the collection cancels the activation.
+     */
+    override fun activateOptions(orderId: UUID, transport: BleTransport, options: PairingOptions?): Flow<ActivationProgress> =
+        stepsThen(ActivationProgress::Step) { steps ->
+            ActivationProgress.Done(core.activateOptions(orderId, transport, options, steps))
+        }
+
+    /**
+     * A conversation with the car as a flow: each step the core reports through its listener (as
+     * [asProgress]), then the [outcome]. Steps arrive on the core's threads, hence the channel;
+     * the buffer keeps a slow collector from dropping one.
+     */
+    private fun <T> stepsThen(asProgress: (PairingStep) -> T, outcome: suspend (PairingListener) -> T): Flow<T> =
         channelFlow {
             val steps = object : PairingListener {
                 override fun onStep(step: PairingStep) {
-                    trySend(PairingProgress.Step(step))
+                    trySend(asProgress(step))
                 }
             }
-            send(PairingProgress.Linked(core.pairVehicle(orderId, transport, options, steps)))
+            send(outcome(steps))
         }.buffer(16)
 
     /**

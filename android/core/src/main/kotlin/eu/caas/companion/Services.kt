@@ -12,6 +12,9 @@ import eu.caas.companion.core.EtaReason
 import eu.caas.companion.core.HandoverCheck
 import eu.caas.companion.core.IncidentKind
 import eu.caas.companion.core.NotificationContent
+import eu.caas.companion.core.OptionCatalogue
+import eu.caas.companion.core.OptionCode
+import eu.caas.companion.core.OptionOffer
 import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.OrderSummary
 import eu.caas.companion.core.PairingOptions
@@ -77,6 +80,21 @@ interface CustomerService {
 
     /** Pairs the phone with the delivered car: each step, then the link. */
     fun pairVehicle(orderId: UUID, transport: BleTransport, options: PairingOptions? = null): Flow<PairingProgress>
+
+    /** The options the delivered car can take, with their prices and whether each can be bought now. */
+    suspend fun optionCatalogue(orderId: UUID): OptionCatalogue
+
+    /**
+     * Buys the option of [offer] for the delivered car at the offer's price, the one the customer
+     * was shown, as the final payment is paid.
+     */
+    suspend fun buyOption(orderId: UUID, offer: OptionOffer, card: PaymentCard): PaymentProgress
+
+    /** How the payment in flight for [option] ended (after the bank's page); null when none is. */
+    suspend fun resumeOptionPayment(orderId: UUID, option: OptionCode): PaymentProgress?
+
+    /** Hands the car the options it has not confirmed, near it over BLE: each step, then what the car did. */
+    fun activateOptions(orderId: UUID, transport: BleTransport, options: PairingOptions? = null): Flow<ActivationProgress>
 }
 
 /** What the driver's screen needs of the core; [DriverRepository] is the real one. */

@@ -74,7 +74,7 @@ class DeliveryTest {
                 }
                 val delivered = withTimeout(15_000) { customer.order(order).first { it.summary.state == OrderState.DELIVERED } }
                 assertEquals(HandoverPlace.CUSTOMER_ADDRESS, delivered.delivery?.handover?.place)
-                assertEquals(listOf(CustomerAction.PAIR_VEHICLE), delivered.actions)
+                assertEquals(listOf(CustomerAction.PAIR_VEHICLE, CustomerAction.BUY_OPTIONS), delivered.actions)
 
                 // The customer says the car never reached them: the dispute is on the record, once.
                 customer.disputeHandover(order, "nobody came")

@@ -1,11 +1,13 @@
 package eu.caas.companion
 
+import eu.caas.companion.core.BleTransport
 import eu.caas.companion.core.OrderState
 import eu.caas.companion.core.PushStreamHandle
 import java.io.File
 import java.nio.file.Files
 import java.util.UUID
 import kotlin.test.assertNotNull
+import kotlinx.coroutines.flow.collect
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.withTimeout
 
@@ -49,6 +51,23 @@ class Journeys(val sandbox: Sandbox = Sandbox()) {
         driver.requestSignInCode(email)
         driver.signIn(email, sandbox.signInCode(email))
         return driver
+    }
+
+    /**
+     * A customer whose car is handed over and linked to the phone over [transport], so it is
+     * `operational`; returns the order id and the push stream to close.
+     */
+    suspend fun operationalCar(repository: CaasRepository, email: String, transport: BleTransport): Pair<UUID, PushStreamHandle> {
+        val (order, pushes) = bookedCar(repository, email)
+        try {
+            handOver(repository, order)
+            repository.pairVehicle(order, transport).collect()
+            withTimeout(15_000) { repository.order(order).first { it.summary.state == OrderState.OPERATIONAL } }
+        } catch (failed: Throwable) {
+            pushes.close()
+            throw failed
+        }
+        return order to pushes
     }
 
     /** Takes a booked car to the customer's door and hands it over on the customer's code. */

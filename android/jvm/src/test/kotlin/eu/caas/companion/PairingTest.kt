@@ -3,6 +3,7 @@ package eu.caas.companion
 import eu.caas.companion.core.BleAdvertisement
 import eu.caas.companion.core.BleTransport
 import eu.caas.companion.core.CaasException
+import eu.caas.companion.core.CustomerAction
 import eu.caas.companion.core.LinkConditions
 import eu.caas.companion.core.OrderState
 import eu.caas.companion.core.PairingFailure
@@ -74,7 +75,7 @@ class PairingTest {
                 val operational = withTimeout(15_000) { customer.order(order).first { it.summary.state == OrderState.OPERATIONAL } }
                 assertEquals(paired.grantId, assertNotNull(operational.appLink).grantId)
                 assertEquals(listOf(false), operational.phoneKeys.map { it.revoked })
-                assertTrue(operational.actions.isEmpty())
+                assertEquals(listOf(CustomerAction.BUY_OPTIONS), operational.actions, "a car in use takes options")
 
                 // The owner revokes the key (a lost phone): the order lists it as revoked.
                 customer.revokePhoneKey(order, paired.grantId)

@@ -85,6 +85,19 @@ class Sandbox(
             .map { it.groupValues[1] }
             .toSet()
 
+    /**
+     * Takes the car out of the connected-car network's reach (`false`: parked underground), or
+     * brings it back: the platform's option entitlements then wait for it, or for the owner's phone.
+     */
+    fun setCoverage(vin: String, connected: Boolean) =
+        post("/v1/sandbox/vehicles/$vin/faults", """{"connected":$connected}""", token)
+
+    /** The options the car itself has switched on since delivery, as the sandbox inspects it. */
+    fun vehicleOptions(vin: String): List<String> =
+        Regex(""""options"\s*:\s*\[([^\]]*)\]""").find(get("/v1/sandbox/vehicles/$vin", token))?.groupValues?.get(1)
+            ?.let { list -> Regex(""""([^"]*)"""").findAll(list).map { it.groupValues[1] }.toList() }
+            ?: error("no options in the car's inspection")
+
     /** Moves the platform's clock forward. */
     fun advanceClock(seconds: Long) = post("/v1/sandbox/clock/advance", """{"seconds":$seconds}""", token)
 

@@ -1,11 +1,15 @@
 package eu.caas.companion.presentation
 
+import eu.caas.companion.ActivationProgress
 import eu.caas.companion.CustomerHandoverCode
 import eu.caas.companion.CustomerService
 import eu.caas.companion.DriverService
 import eu.caas.companion.PairingProgress
 import eu.caas.companion.PaymentCard
+import eu.caas.companion.core.ActivationChannel
 import eu.caas.companion.core.AssignedDelivery
+import eu.caas.companion.core.Availability
+import eu.caas.companion.core.BleAdvertisement
 import eu.caas.companion.core.BleTransport
 import eu.caas.companion.core.CallOutcome
 import eu.caas.companion.core.DeliverySlot
@@ -15,14 +19,22 @@ import eu.caas.companion.core.DriverSyncReport
 import eu.caas.companion.core.EstimatesSent
 import eu.caas.companion.core.EtaReason
 import eu.caas.companion.core.HandoverCheck
+import eu.caas.companion.core.CustomerAction
 import eu.caas.companion.core.IncidentKind
+import eu.caas.companion.core.Money
 import eu.caas.companion.core.NotificationContent
+import eu.caas.companion.core.OptionCatalogue
+import eu.caas.companion.core.OptionCode
+import eu.caas.companion.core.OptionKind
+import eu.caas.companion.core.OptionOffer
+import eu.caas.companion.core.OptionPurchase
 import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.OrderState
 import eu.caas.companion.core.OrderSummary
 import eu.caas.companion.core.PairingOptions
 import eu.caas.companion.core.PaymentProgress
 import eu.caas.companion.core.Phase
+import eu.caas.companion.core.PurchaseStatus
 import eu.caas.companion.core.SyncReport
 import eu.caas.companion.core.VehicleConfiguration
 import eu.caas.companion.core.WedgedAction
@@ -42,8 +54,66 @@ fun orderInProduction(id: UUID = UUID.randomUUID()) = OrderDetail(
         null, null, emptyList(), Instant.parse("2026-03-12T10:00:00Z"),
     ),
     VehicleConfiguration("urban-ev", emptyList()), "Madrid", null, null, emptyList(), emptyList(), emptyList(), null,
-    null, null, false, false, null, emptyList(), emptyList(), emptyList(), null, emptyList(), emptyList(),
+    null, null, false, false, null, emptyList(), emptyList(), emptyList(), null,
+    refunds = emptyList(), options = emptyList(), optionPaymentsInFlight = emptyList(), unknownUpdates = emptyList(),
 )
+
+/** The same order, its car handed over and in use, with the options bought for it. */
+fun operationalOrder(
+    id: UUID = UUID.randomUUID(),
+    options: List<OptionPurchase> = emptyList(),
+    inFlight: List<OptionCode> = emptyList(),
+) = orderInProduction(id).let {
+    it.copy(
+        summary = it.summary.copy(state = OrderState.OPERATIONAL, phase = Phase.LINKING),
+        actions = listOf(CustomerAction.BUY_OPTIONS),
+        options = options,
+        optionPaymentsInFlight = inFlight,
+    )
+}
+
+fun euros(cents: Long) = Money(cents, "EUR")
+
+/** An offer of the platform's catalogue, named as the platform names it for a Spanish customer. */
+fun offer(
+    code: OptionCode,
+    name: String,
+    cents: Long,
+    availability: Availability = Availability.Available,
+    kind: OptionKind = OptionKind.SOFTWARE,
+) = OptionOffer(code, name, euros(cents), kind, emptyList(), emptyList(), availability)
+
+fun catalogue(vararg offers: OptionOffer) = OptionCatalogue("urban-ev", offers.toList())
+
+/** An option bought at noon on 12 March 2026, to be confirmed by the car within three days. */
+fun purchase(
+    code: OptionCode,
+    name: String,
+    status: PurchaseStatus,
+    activatedVia: ActivationChannel? = null,
+): OptionPurchase {
+    val paidAt = Instant.parse("2026-03-12T12:00:00Z")
+    return OptionPurchase(
+        UUID.randomUUID(), code, name, euros(30_000), status, paidAt, paidAt.plusSeconds(72 * 3_600),
+        "entitlement".takeIf { status == PurchaseStatus.PAID },
+        paidAt.plusSeconds(3_600).takeIf { status == PurchaseStatus.ACTIVATED },
+        activatedVia,
+        paidAt.plusSeconds(96 * 3_600).takeIf { status == PurchaseStatus.REFUNDED },
+    )
+}
+
+/** The phone's radio where a fake service answers for the car: never reached. */
+object NoRadio : BleTransport {
+    override suspend fun scan(timeoutMs: UInt): List<BleAdvertisement> = error("no radio here")
+
+    override suspend fun connect(peripheralId: String): UShort = error("no radio here")
+
+    override suspend fun write(peripheralId: String, chunk: ByteArray) = error("no radio here")
+
+    override suspend fun nextIndication(peripheralId: String, timeoutMs: UInt): ByteArray? = error("no radio here")
+
+    override suspend fun disconnect(peripheralId: String) = error("no radio here")
+}
 
 /** A customer service that answers as each test says; what it is not told to answer fails. */
 class FakeCustomer(override var isSignedIn: Boolean = false) : CustomerService {
@@ -53,6 +123,15 @@ class FakeCustomer(override var isSignedIn: Boolean = false) : CustomerService {
     var onPay: suspend (PaymentCard) -> PaymentProgress = { error("pay not expected") }
     var onResume: suspend () -> PaymentProgress? = { null }
     var onRegister: suspend (String) -> UUID = { token -> registeredTokens += token; UUID.randomUUID() }
+    var onCatalogue: suspend () -> OptionCatalogue = { error("optionCatalogue not expected") }
+
+    /** The options bought, with the card each was paid with. */
+    val boughtOptions = mutableListOf<Pair<OptionCode, PaymentCard>>()
+    var onBuyOption: suspend (OptionCode) -> PaymentProgress = { error("buyOption not expected") }
+    var onResumeOption: suspend (OptionCode) -> PaymentProgress? = { null }
+
+    /** What an activation emits; each collection starts it again. */
+    var activation: Flow<ActivationProgress> = emptyFlow()
 
     /** What every order's screen shows; none keeps it loading. */
     var detail: OrderDetail? = null
@@ -88,6 +167,18 @@ class FakeCustomer(override var isSignedIn: Boolean = false) : CustomerService {
 
     override fun pairVehicle(orderId: UUID, transport: BleTransport, options: PairingOptions?): Flow<PairingProgress> =
         emptyFlow()
+
+    override suspend fun optionCatalogue(orderId: UUID): OptionCatalogue = onCatalogue()
+
+    override suspend fun buyOption(orderId: UUID, offer: OptionOffer, card: PaymentCard): PaymentProgress {
+        boughtOptions += offer.code to card
+        return onBuyOption(offer.code)
+    }
+
+    override suspend fun resumeOptionPayment(orderId: UUID, option: OptionCode): PaymentProgress? = onResumeOption(option)
+
+    override fun activateOptions(orderId: UUID, transport: BleTransport, options: PairingOptions?): Flow<ActivationProgress> =
+        activation
 }
 
 /** A driver service whose actions answer with [outcome]. */

@@ -53,6 +53,9 @@ sealed interface Notice {
 
     data object NoPaymentInProgress : Notice
 
+    /** An option is paid: the car switches it on when it receives it (over its network, or from the phone nearby). */
+    data object OptionBought : Notice
+
     data object DeliveryMoved : Notice
 
     data object AddressConfirmed : Notice

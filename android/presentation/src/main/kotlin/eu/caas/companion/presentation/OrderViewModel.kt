@@ -10,7 +10,6 @@ import eu.caas.companion.core.BleTransport
 import eu.caas.companion.core.DeliverySlot
 import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.PairingStep
-import eu.caas.companion.core.PaymentProgress
 import java.time.Instant
 import java.util.UUID
 import kotlinx.coroutines.Job
@@ -44,10 +43,10 @@ class OrderViewModel(private val customer: CustomerService, val orderId: UUID) :
     private val slotsState = MutableStateFlow<List<DeliverySlot>>(emptyList())
     val slots: StateFlow<List<DeliverySlot>> = slotsState.asStateFlow()
 
-    private val bankPageState = MutableStateFlow<String?>(null)
+    private val bank = BankPage()
 
     /** The bank's 3-D Secure page to open, until the screen opened it. */
-    val bankPage: StateFlow<String?> = bankPageState.asStateFlow()
+    val bankPage: StateFlow<String?> = bank.page
 
     private val recordState = MutableStateFlow<String?>(null)
 
@@ -62,27 +61,15 @@ class OrderViewModel(private val customer: CustomerService, val orderId: UUID) :
     val pairing: StateFlow<PairingUi> = pairingState.asStateFlow()
     private var pairingJob: Job? = null
 
-    fun pay(card: PaymentCard) = status.run(viewModelScope) { describe(customer.pay(orderId, card)) }
+    fun pay(card: PaymentCard) = status.run(viewModelScope) { bank.notice(customer.pay(orderId, card), Notice.Paid) }
 
     /** After the bank's page: how the payment ended. */
     fun resumePayment() = status.run(viewModelScope) {
-        customer.resumePayment(orderId)?.let(::describe) ?: Notice.NoPaymentInProgress
+        customer.resumePayment(orderId)?.let { bank.notice(it, Notice.Paid) } ?: Notice.NoPaymentInProgress
     }
 
     /** The screen opened the bank's page. */
-    fun bankPageOpened() {
-        bankPageState.value = null
-    }
-
-    private fun describe(progress: PaymentProgress): Notice = when (progress) {
-        is PaymentProgress.Succeeded -> Notice.Paid
-        is PaymentProgress.Processing -> Notice.PaymentProcessing
-        // The core hands over only a secure bank page (https, or the local gateway simulator).
-        is PaymentProgress.RequiresAction -> {
-            bankPageState.value = progress.url
-            Notice.ConfirmWithBank
-        }
-    }
+    fun bankPageOpened() = bank.opened()
 
     /** Exports the purchase record, signed by the platform, for the share sheet. */
     fun shareRecord() = status.run(viewModelScope) {

@@ -12,31 +12,52 @@ import androidx.compose.ui.test.hasClickAction
 import androidx.compose.ui.test.hasText
 import androidx.compose.ui.test.onNodeWithText
 import androidx.compose.ui.test.performClick
+import androidx.compose.ui.test.performScrollTo
 import androidx.compose.ui.test.performTextInput
 import androidx.compose.ui.test.runComposeUiTest
 import androidx.lifecycle.Lifecycle
 import androidx.lifecycle.LifecycleOwner
 import androidx.lifecycle.LifecycleRegistry
 import androidx.lifecycle.compose.LocalLifecycleOwner
+import eu.caas.companion.ActivationProgress
+import eu.caas.companion.app.Dates
+import eu.caas.companion.app.Money
+import eu.caas.companion.core.ActivationChannel
 import eu.caas.companion.core.AssignedDelivery
+import eu.caas.companion.core.Availability
+import eu.caas.companion.core.CaasException
 import eu.caas.companion.core.DeliveryWindow
 import eu.caas.companion.core.DriverStep
 import eu.caas.companion.core.EtaReason
 import eu.caas.companion.core.IncidentKind
+import eu.caas.companion.core.OptionKind
+import eu.caas.companion.core.OptionsActivation
 import eu.caas.companion.core.OrderState
 import eu.caas.companion.core.OrderSummary
+import eu.caas.companion.core.PairingFailure
 import eu.caas.companion.core.PaymentProgress
 import eu.caas.companion.core.Phase
 import eu.caas.companion.core.PickupPoint
+import eu.caas.companion.core.PurchaseStatus
+import eu.caas.companion.core.RefusedOption
+import eu.caas.companion.core.VehicleStatus
+import eu.caas.companion.core.optionName
 import eu.caas.companion.presentation.DriverViewModel
 import eu.caas.companion.presentation.FakeCustomer
 import eu.caas.companion.presentation.FakeDriver
 import eu.caas.companion.presentation.FakeMemory
+import eu.caas.companion.presentation.NoRadio
+import eu.caas.companion.presentation.OptionsViewModel
 import eu.caas.companion.presentation.OrderViewModel
 import eu.caas.companion.presentation.OrdersViewModel
 import eu.caas.companion.presentation.Role
 import eu.caas.companion.presentation.SignInViewModel
+import eu.caas.companion.presentation.catalogue
+import eu.caas.companion.presentation.euros
+import eu.caas.companion.presentation.offer
+import eu.caas.companion.presentation.operationalOrder
 import eu.caas.companion.presentation.orderInProduction
+import eu.caas.companion.presentation.purchase
 import java.time.Instant
 import java.util.Locale
 import java.util.UUID
@@ -44,6 +65,7 @@ import kotlin.test.assertEquals
 import kotlin.test.assertTrue
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.ExperimentalCoroutinesApi
+import kotlinx.coroutines.flow.flowOf
 import kotlinx.coroutines.test.resetMain
 import kotlinx.coroutines.test.setMain
 import org.junit.jupiter.api.AfterEach
@@ -101,6 +123,10 @@ class ScreensTest {
 
     private fun ComposeUiTest.onAllNodesWithTextCount(text: String) =
         onAllNodes(hasText(text)).fetchSemanticsNodes().size
+
+    /** How many nodes show [text] anywhere in theirs: a wire name must show nowhere. */
+    private fun ComposeUiTest.nodesContaining(text: String) =
+        onAllNodes(hasText(text, substring = true)).fetchSemanticsNodes().size
 
     @Test
     fun `the orders show their state in the customer's words and ask for notifications once`() = runComposeUiTest {
@@ -219,5 +245,89 @@ class ScreensTest {
         awaitText("Confirma el pago con tu banco y vuelve.")
         waitForIdle()
         assertEquals(listOf("https://bank.example/3ds"), opened)
+    }
+
+    @Test
+    fun `a car in use offers its options from the order`() = runComposeUiTest {
+        val order = UUID.randomUUID()
+        val customer = FakeCustomer(isSignedIn = true).apply { detail = operationalOrder(order) }
+        val opened = mutableListOf<OrderPage>()
+        show { OrderScreen(OrderViewModel(customer, order), share = {}) { opened += it } }
+        onNodeWithText("Opciones para tu coche").performClick()
+        assertEquals(listOf(OrderPage.OPTIONS), opened)
+    }
+
+    @Test
+    fun `the options say why one cannot be bought, in words, and a card buys one`() = runComposeUiTest {
+        val order = UUID.randomUUID()
+        val seats = offer("heated-seats", "Asientos calefactados", 30_000)
+        val customer = FakeCustomer(isSignedIn = true).apply {
+            detail = operationalOrder(order)
+            onCatalogue = {
+                catalogue(
+                    seats,
+                    offer("performance-boost", "Más potencia", 150_000, Availability.Requires("long-range-battery")),
+                    offer("roof-rails", "Barras de techo", 40_000, Availability.NeedsWorkshop, OptionKind.WORKSHOP),
+                )
+            }
+            onBuyOption = { PaymentProgress.Succeeded("pi_1") }
+        }
+        show { OptionsScreen(OptionsViewModel(customer, order)) {} }
+        onNodeWithText("Asientos calefactados · ${Money.format(euros(30_000))}").assertExists()
+        onNodeWithText("Necesita antes: Batería de gran autonomía.").assertExists()
+        onNodeWithText("Se monta en el taller de tu concesionario: pídesela allí.").assertExists()
+        assertEquals(0, nodesContaining("long-range-battery") + nodesContaining("heated-seats"), "no wire names")
+        assertEquals(1, onAllNodes(hasText("Comprar") and hasClickAction()).fetchSemanticsNodes().size, "only the one the car can take")
+        onNodeWithText("¿Coche sin cobertura?").assertDoesNotExist()
+
+        onNodeWithText("Comprar").performScrollTo().performClick()
+        onNodeWithText("Número de tarjeta").performScrollTo().performTextInput("4242424242424242")
+        onNodeWithText("Caducidad (MM/AA)").performScrollTo().performTextInput("12/34")
+        onNodeWithText("Código de seguridad").performScrollTo().performTextInput("123")
+        customer.onCatalogue = { catalogue(seats.copy(availability = Availability.Pending)) }
+        onNode(hasText("Pagar") and hasClickAction()).performScrollTo().assertIsEnabled().performClick()
+        awaitText("Pagado. Tu coche activa la opción en cuanto la recibe.")
+        assertEquals(listOf("heated-seats"), customer.boughtOptions.map { it.first })
+        // Bought: the offer says it is on its way, and its card form is gone.
+        onNodeWithText("Comprada: de camino a tu coche.").assertExists()
+        onNodeWithText("Número de tarjeta").assertDoesNotExist()
+    }
+
+    @Test
+    fun `without signal the purchases show where each stands and the car takes the waiting one nearby`() = runComposeUiTest {
+        val order = UUID.randomUUID()
+        val waiting = purchase("heated-seats", "Asientos calefactados", PurchaseStatus.PAID)
+        val active = purchase("connected-navigation", "Navegación conectada", PurchaseStatus.ACTIVATED, ActivationChannel.CONNECTED_CAR)
+        val refunded = purchase("eco-range-mode", "Modo eco", PurchaseStatus.REFUNDED)
+        val customer = FakeCustomer(isSignedIn = true).apply {
+            detail = operationalOrder(order, options = listOf(waiting, active, refunded))
+            onCatalogue = { throw CaasException.Offline("underground") }
+            activation = flowOf(
+                ActivationProgress.Done(
+                    OptionsActivation(
+                        listOf("heated-seats"),
+                        listOf(RefusedOption("eco-range-mode", PairingFailure.ENTITLEMENT_EXPIRED)),
+                        VehicleStatus(12u, 81u, true, true),
+                        listOf("connected-navigation", "heated-seats"),
+                        false,
+                        null,
+                    ),
+                ),
+            )
+        }
+        val model = OptionsViewModel(customer, order)
+        show { OptionsScreen(model) { model.activate(NoRadio) } }
+        onNodeWithText("Las opciones a la venta aparecen cuando el móvil tiene conexión.").assertExists()
+        val until = Dates.moment(waiting.activateBy)
+        onNodeWithText("Esperando a tu coche hasta $until. Si el coche no la confirma para entonces, se te devuelve el precio.").assertExists()
+        onNodeWithText("Activa desde ${Dates.moment(active.activatedAt!!)}. Recibida por la conexión del propio coche.").assertExists()
+        onNodeWithText("Reembolsada el ${Dates.day(refunded.refundedAt!!)}: el coche no la confirmó a tiempo.").assertExists()
+
+        onNodeWithText("Activar junto al coche").performScrollTo().performClick()
+        awaitText("1 opción activada.")
+        val eco = optionName("eco-range-mode", "es-ES")
+        onNodeWithText("$eco: Ha pasado el plazo para activar esta opción; se te devuelve su precio automáticamente.").assertExists()
+        onNodeWithText("La plataforma lo sabrá en cuanto el móvil tenga conexión.").assertExists()
+        assertEquals(0, nodesContaining("eco-range-mode") + nodesContaining("heated-seats"), "no wire names")
     }
 }

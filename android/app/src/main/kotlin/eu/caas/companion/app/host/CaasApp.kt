@@ -24,6 +24,7 @@ import eu.caas.companion.app.play.FcmPushTokens
 import eu.caas.companion.app.ui.DeliveryScreen
 import eu.caas.companion.app.ui.DriverScreen
 import eu.caas.companion.app.ui.HandoverCodeScreen
+import eu.caas.companion.app.ui.OptionsScreen
 import eu.caas.companion.app.ui.OrderPage
 import eu.caas.companion.app.ui.OrderScreen
 import eu.caas.companion.app.ui.OrdersScreen
@@ -38,6 +39,7 @@ import eu.caas.companion.presentation.AppState
 import eu.caas.companion.presentation.AppViewModel
 import eu.caas.companion.presentation.DriverViewModel
 import eu.caas.companion.presentation.Home
+import eu.caas.companion.presentation.OptionsViewModel
 import eu.caas.companion.presentation.OrderViewModel
 import eu.caas.companion.presentation.OrdersViewModel
 import eu.caas.companion.presentation.Role
@@ -113,8 +115,17 @@ private fun Navigation(app: AppViewModel, services: Services, home: Home, memory
             OrderScreen(model, rememberShare()) { page -> navController.navigate(Routes.order(model.orderId, page)) }
         }
         composable(Routes.ORDER_PAGE) { entry ->
+            val page = OrderPage.entries.firstOrNull { it.name.lowercase() == entry.arguments?.getString("page") }
+            if (page == OrderPage.OPTIONS) {
+                val id = orderId(entry) ?: return@composable
+                val model = viewModel(key = "options-$id") { OptionsViewModel(services.customer, id) }
+                // A card is typed here; the radio only once the customer activates nearby.
+                SecureWindow()
+                OptionsScreen(model, rememberBluetoothPermissions { model.activate(bluetooth()) })
+                return@composable
+            }
             val model = orderViewModel(services, entry) ?: return@composable
-            when (OrderPage.entries.firstOrNull { it.name.lowercase() == entry.arguments?.getString("page") }) {
+            when (page) {
                 OrderPage.PAY -> {
                     SecureWindow()
                     PaymentScreen(model)
@@ -129,7 +140,7 @@ private fun Navigation(app: AppViewModel, services: Services, home: Home, memory
                     val pair = rememberBluetoothPermissions { model.pair(bluetooth()) }
                     PairingScreen(model, pair)
                 }
-                null -> Unit
+                OrderPage.OPTIONS, null -> Unit
             }
         }
         composable(Routes.DELIVERIES) {
@@ -142,9 +153,13 @@ private fun Navigation(app: AppViewModel, services: Services, home: Home, memory
 /** The order a route names, with its screen's view model (each reads the same cached order). */
 @Composable
 private fun orderViewModel(services: Services, entry: NavBackStackEntry): OrderViewModel? {
-    val id = entry.arguments?.getString("id")?.let { runCatching { UUID.fromString(it) }.getOrNull() } ?: return null
+    val id = orderId(entry) ?: return null
     return viewModel(key = "order-$id") { OrderViewModel(services.customer, id) }
 }
+
+/** The order a route names; null for a malformed link. */
+private fun orderId(entry: NavBackStackEntry): UUID? =
+    entry.arguments?.getString("id")?.let { runCatching { UUID.fromString(it) }.getOrNull() }
 
 /** Goes to [route] and drops the sign-in behind it, so Back leaves the app. */
 private fun NavHostController.replaceWith(route: String) = navigate(route) {

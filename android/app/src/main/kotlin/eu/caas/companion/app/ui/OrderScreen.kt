@@ -15,7 +15,7 @@ import eu.caas.companion.core.CustomerAction
 import eu.caas.companion.presentation.OrderViewModel
 
 /** An order's screens the purchase record links to. */
-enum class OrderPage { PAY, DELIVERY, CODE, PAIR }
+enum class OrderPage { PAY, DELIVERY, CODE, PAIR, OPTIONS }
 
 /**
  * The purchase record (*expediente de compra*): the timeline, the factory's estimates marked as
@@ -82,6 +82,7 @@ fun OrderScreen(viewModel: OrderViewModel, share: (String) -> Unit, open: (Order
                 CustomerAction.MANAGE_DELIVERY -> Button({ open(OrderPage.DELIVERY) }) { Text(text(R.string.action_delivery)) }
                 CustomerAction.SHOW_HANDOVER_CODE -> Button({ open(OrderPage.CODE) }) { Text(text(R.string.action_code)) }
                 CustomerAction.PAIR_VEHICLE -> Button({ open(OrderPage.PAIR) }) { Text(text(R.string.action_pair)) }
+                CustomerAction.BUY_OPTIONS -> OutlinedButton({ open(OrderPage.OPTIONS) }) { Text(text(R.string.action_options)) }
             }
         }
         if (detail.phoneKeys.isNotEmpty()) {

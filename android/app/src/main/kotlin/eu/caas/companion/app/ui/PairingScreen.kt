@@ -8,7 +8,6 @@ import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import eu.caas.companion.app.R
-import eu.caas.companion.core.PairingStep
 import eu.caas.companion.presentation.OrderViewModel
 import eu.caas.companion.presentation.PairingUi
 
@@ -27,16 +26,7 @@ fun PairingScreen(viewModel: OrderViewModel, pair: () -> Unit) {
             }
             is PairingUi.Working -> {
                 LinearProgressIndicator()
-                Text(
-                    text(
-                        when (state.step) {
-                            PairingStep.SCANNING -> R.string.pair_scanning
-                            PairingStep.CONNECTING -> R.string.pair_connecting
-                            PairingStep.AUTHENTICATING -> R.string.pair_authenticating
-                            PairingStep.LINKED -> R.string.pair_linked_step
-                        },
-                    ),
-                )
+                Text(carStepText(state.step))
                 OutlinedButton(viewModel::cancelPairing) { Text(text(R.string.pair_cancel)) }
             }
             is PairingUi.Linked -> {

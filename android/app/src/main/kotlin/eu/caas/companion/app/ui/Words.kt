@@ -3,22 +3,85 @@ package eu.caas.companion.app.ui
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.ReadOnlyComposable
 import androidx.compose.ui.text.intl.LocaleList
+import eu.caas.companion.app.Dates
 import eu.caas.companion.app.R
+import eu.caas.companion.core.ActivationChannel
+import eu.caas.companion.core.Availability
 import eu.caas.companion.core.DriverStep
 import eu.caas.companion.core.EtaReason
 import eu.caas.companion.core.HandoverRefusal
 import eu.caas.companion.core.IncidentKind
+import eu.caas.companion.core.OptionCode
+import eu.caas.companion.core.OptionKind
+import eu.caas.companion.core.OptionOffer
+import eu.caas.companion.core.OptionPurchase
 import eu.caas.companion.core.OrderState
 import eu.caas.companion.core.PairingFailure
+import eu.caas.companion.core.PairingStep
 import eu.caas.companion.core.PaymentRefusal
+import eu.caas.companion.core.PurchaseStatus
+import eu.caas.companion.core.optionName
 import eu.caas.companion.core.orderStateLabel
 import eu.caas.companion.presentation.Notice
+
+/** The person's languages as the core takes them: BCP 47 tags, preferred first. */
+@Composable
+@ReadOnlyComposable
+private fun languages(): String = LocaleList.current.localeList.joinToString(",") { it.toLanguageTag() }
 
 /** A state in the person's words, as the core writes it (the same words as its notifications). */
 @Composable
 @ReadOnlyComposable
-fun stateLabel(state: OrderState): String =
-    orderStateLabel(state, LocaleList.current.localeList.joinToString(",") { it.toLanguageTag() })
+fun stateLabel(state: OrderState): String = orderStateLabel(state, languages())
+
+/**
+ * An option's name in the person's words, from the core, for an option the screen has no name
+ * for (what an offer requires or conflicts with): never its code.
+ */
+@Composable
+@ReadOnlyComposable
+fun optionLabel(option: OptionCode): String = optionName(option, languages())
+
+/** A step of a conversation with the car (pairing, or handing it options). */
+@Composable
+fun carStepText(step: PairingStep): String = text(
+    when (step) {
+        PairingStep.SCANNING -> R.string.pair_scanning
+        PairingStep.CONNECTING -> R.string.pair_connecting
+        PairingStep.AUTHENTICATING -> R.string.pair_authenticating
+        PairingStep.LINKED -> R.string.pair_linked_step
+    },
+)
+
+/** Why an offer cannot be bought in the app; null when it can. */
+@Composable
+fun offerHindrance(offer: OptionOffer): String? = when (val availability = offer.availability) {
+    // Workshop options are fitted at the dealership, whatever the platform says of them.
+    Availability.Available -> if (offer.kind == OptionKind.WORKSHOP) text(R.string.option_needs_workshop) else null
+    Availability.Installed -> text(R.string.option_installed)
+    Availability.Pending -> text(R.string.option_pending)
+    Availability.NeedsWorkshop -> text(R.string.option_needs_workshop)
+    is Availability.Requires -> text(R.string.option_requires, optionLabel(availability.option))
+    is Availability.ConflictsWith -> text(R.string.option_conflicts, optionLabel(availability.option))
+    Availability.Unknown -> text(R.string.option_not_offered)
+}
+
+/** Where a bought option stands: waiting for the car (and until when), active, or refunded. */
+@Composable
+fun purchaseStatusText(purchase: OptionPurchase): String = when (purchase.status) {
+    PurchaseStatus.PAID -> text(R.string.purchase_waiting, Dates.moment(purchase.activateBy))
+    PurchaseStatus.ACTIVATED -> listOfNotNull(
+        purchase.activatedAt?.let { text(R.string.purchase_active_since, Dates.moment(it)) } ?: text(R.string.purchase_active),
+        when (purchase.activatedVia) {
+            ActivationChannel.CONNECTED_CAR -> text(R.string.purchase_via_network)
+            ActivationChannel.BLUETOOTH -> text(R.string.purchase_via_phone)
+            ActivationChannel.UNKNOWN, null -> null
+        },
+    ).joinToString(" ")
+    PurchaseStatus.REFUNDED ->
+        purchase.refundedAt?.let { text(R.string.purchase_refunded_on, Dates.day(it)) } ?: text(R.string.purchase_refunded)
+    PurchaseStatus.UNKNOWN -> text(R.string.purchase_unknown)
+}
 
 /** `6 d 23 h` or `5 h 12 min`: a deadline read at a glance. */
 @Composable
@@ -85,6 +148,7 @@ fun noticeText(notice: Notice): String = when (notice) {
     Notice.PaymentProcessing -> text(R.string.notice_payment_processing)
     Notice.ConfirmWithBank -> text(R.string.notice_confirm_with_bank)
     Notice.NoPaymentInProgress -> text(R.string.notice_no_payment)
+    Notice.OptionBought -> text(R.string.notice_option_bought)
     Notice.DeliveryMoved -> text(R.string.notice_delivery_moved)
     Notice.AddressConfirmed -> text(R.string.notice_address_confirmed)
     Notice.HandoverCodeExpired -> text(R.string.notice_code_expired)
@@ -106,6 +170,7 @@ private fun paymentRefusal(refusal: PaymentRefusal): Int = when (refusal) {
     PaymentRefusal.ALREADY_PAID -> R.string.payment_already_paid
     PaymentRefusal.NOT_PAYABLE -> R.string.payment_not_payable
     PaymentRefusal.AMOUNT_CHANGED -> R.string.payment_amount_changed
+    PaymentRefusal.OPTION_UNAVAILABLE -> R.string.payment_option_unavailable
 }
 
 private fun handoverRefusal(refusal: HandoverRefusal): Int = when (refusal) {
@@ -130,4 +195,6 @@ private fun pairingFailure(failure: PairingFailure): Int = when (failure) {
     PairingFailure.INCOMPATIBLE -> R.string.pairing_incompatible
     PairingFailure.CONNECTION_LOST -> R.string.pairing_connection_lost
     PairingFailure.BLUETOOTH_UNAVAILABLE -> R.string.pairing_bluetooth_unavailable
+    PairingFailure.ENTITLEMENT_REFUSED -> R.string.pairing_entitlement_refused
+    PairingFailure.ENTITLEMENT_EXPIRED -> R.string.pairing_entitlement_expired
 }
