@@ -204,6 +204,21 @@ pub fn price_minor(base_platform: &str, options: &[String]) -> Option<i64> {
     })
 }
 
+/// The maintenance plan of a base platform: a service every so many km or months.
+pub fn maintenance_plan(base_platform: &str) -> caas_protocol::maintenance::MaintenancePlan {
+    use caas_protocol::maintenance::MaintenancePlan;
+    match base_platform {
+        "family-suv" => MaintenancePlan { every_km: 15_000, every_months: 12 },
+        "cargo-van" => MaintenancePlan { every_km: 30_000, every_months: 24 },
+        _ => MaintenancePlan { every_km: 20_000, every_months: 12 },
+    }
+}
+
+/// The workshop's hourly slots, as UTC hours `[start, end)` of each weekday.
+pub const WORKSHOP_HOURS: (u32, u32) = (8, 17);
+/// Cars each dealership's workshop takes in one slot.
+pub const WORKSHOP_BAYS: u32 = 2;
+
 /// An option sold after delivery.
 #[derive(Debug, Clone, Copy)]
 pub struct AddOn {

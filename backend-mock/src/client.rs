@@ -236,6 +236,16 @@ impl SandboxClient {
         self.http.post(&format!("/v1/sandbox/vehicles/{vin}/faults"), &json!({ "connected": connected })).await
     }
 
+    /// Drives the car `km` further; afterwards it warns about `warnings`.
+    pub async fn drive(
+        &self,
+        vin: &str,
+        km: u32,
+        warnings: &[caas_protocol::maintenance::WarningCode],
+    ) -> ClientResult<()> {
+        self.http.post(&format!("/v1/sandbox/vehicles/{vin}/drive"), &json!({ "km": km, "warnings": warnings })).await
+    }
+
     /// Revokes a phone key.
     pub async fn revoke_grant(&self, grant_id: Uuid) -> ClientResult<()> {
         self.http.post(&format!("/v1/sandbox/grants/{grant_id}/revoke"), &json!({})).await
@@ -303,6 +313,16 @@ impl DealershipClient {
     }
 
     /// Records the reception of a car the transport brought back.
+    /// The workshop records a service visit.
+    pub async fn record_visit(&self, order: Uuid, odometer_km: u32, work: &str) -> ClientResult<OrderView> {
+        self.http
+            .post(
+                &format!("/v1/dealership/orders/{order}/service/visits"),
+                &json!({ "odometer_km": odometer_km, "work": work }),
+            )
+            .await
+    }
+
     pub async fn receive(&self, order: Uuid) -> ClientResult<OrderView> {
         self.http.post(&format!("/v1/dealership/orders/{order}/reception"), &json!({})).await
     }

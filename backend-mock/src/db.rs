@@ -154,6 +154,27 @@ CREATE TABLE IF NOT EXISTS option_purchases (
     revoked_at TEXT
 );
 CREATE INDEX IF NOT EXISTS option_purchases_by_order ON option_purchases(order_id);
+-- Maintenance from `operational` on: the car's last report, the service the plan counts from, the
+-- reminder sent for the service due, and the booked workshop slot.
+CREATE TABLE IF NOT EXISTS maintenance (
+    order_id TEXT PRIMARY KEY REFERENCES orders(id),
+    odometer_km INTEGER NOT NULL,
+    reported_at TEXT,
+    warnings TEXT NOT NULL DEFAULT '[]',
+    last_service_km INTEGER NOT NULL,
+    last_service_on TEXT NOT NULL,
+    reminded_due_km INTEGER,
+    booking_start TEXT,
+    booking_changes INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS maintenance_by_booking ON maintenance(booking_start);
+CREATE TABLE IF NOT EXISTS service_visits (
+    order_id TEXT NOT NULL REFERENCES orders(id),
+    at TEXT NOT NULL,
+    odometer_km INTEGER NOT NULL,
+    work TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS service_visits_by_order ON service_visits(order_id);
 -- The first answer to each idempotent request, per caller.
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     scope BLOB NOT NULL,

@@ -215,6 +215,7 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
         fleet,
         driver_faults: Arc::default(),
         inbox: inbox::Inbox::default(),
+        sweeping: Arc::default(),
         stopping: stopped.clone(),
     };
     let deadline_state = platform_state.clone();

@@ -10,6 +10,7 @@ mod delivery;
 mod error;
 mod foreign;
 mod logging;
+mod maintenance;
 mod options;
 mod pairing;
 mod purchase_record;

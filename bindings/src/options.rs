@@ -120,12 +120,14 @@ pub struct RefusedOption {
 pub struct OptionsActivation {
     pub activated: Vec<OptionCode>,
     pub refused: Vec<RefusedOption>,
-    /// The car's status after them; `None` when nothing waited (the car was not asked).
+    /// The car's status after them; `None` when nothing waited (the car was not asked) or the
+    /// car did not give it.
     pub status: Option<VehicleStatus>,
     /// The options the car lists as switched on (empty when it was not asked).
     pub car_options: Vec<OptionCode>,
     /// Whether the platform has every receipt; if not, the next sync sends them.
     pub reported: bool,
+    /// What the link cost; `None` when nothing waited and the phone did not go to the car.
     pub link: Option<LinkReport>,
 }
 

@@ -17,6 +17,7 @@ use caas_core::{
 use chrono::NaiveDate;
 use uuid::Uuid;
 
+use caas_core::protocol::maintenance::MaintenanceView;
 use caas_core::protocol::options::OptionPurchase;
 
 use crate::options::OptionCode;
@@ -103,6 +104,7 @@ pub enum NotificationChannel {
     Payment,
     Delivery,
     Keys,
+    Car,
 }
 
 /// A notification to show for a push, written by the core in the phone's language.
@@ -173,6 +175,7 @@ pub enum CustomerAction {
     ShowHandoverCode,
     PairVehicle,
     BuyOptions,
+    BookService,
 }
 
 #[uniffi::remote(Record)]
@@ -280,6 +283,8 @@ pub struct OrderDetail {
     pub options: Vec<OptionPurchase>,
     /// The options with a payment in flight: resume it (`resume_option_payment`), do not buy anew.
     pub option_payments_in_flight: Vec<OptionCode>,
+    /// The car's maintenance from `operational` on.
+    pub maintenance: Option<MaintenanceView>,
     /// Updates from a newer platform this version cannot describe, oldest first: show each as
     /// such ("update the app to see it") in the timeline.
     pub unknown_updates: Vec<UnknownUpdate>,

@@ -11,6 +11,7 @@ mod pair;
 mod pay;
 mod record;
 mod render;
+mod service;
 
 use std::path::PathBuf;
 
@@ -79,6 +80,11 @@ enum Command {
         #[command(subcommand)]
         command: options::OptionsCommand,
     },
+    /// Your car's maintenance: the next service, the car's report, workshop slots, reading the car.
+    Service {
+        #[command(subcommand)]
+        command: service::ServiceCommand,
+    },
     /// Revoke one of your car's phone keys (listed by `caas timeline`), e.g. of a lost phone.
     RevokeKey { order: Uuid, grant: Uuid },
     /// An order's purchase record as evidence: export it signed, check one offline.
@@ -91,7 +97,7 @@ enum Command {
         #[command(subcommand)]
         command: driver::DriverCommand,
     },
-    /// Test-mode controls of a mock platform: 3-D Secure outcomes, a car's network coverage, the clock.
+    /// Test-mode controls of a mock platform: 3-D Secure outcomes, a car's network coverage and driving, the clock.
     Sandbox {
         /// The mock's sandbox token (printed by `caas mock serve`).
         #[arg(long, env = "CAAS_SANDBOX_TOKEN")]
@@ -116,7 +122,7 @@ async fn main() -> anyhow::Result<()> {
     let data_dir = cli.data_dir.unwrap_or_else(default_data_dir);
     let app = || customer::App { backend: cli.backend.clone(), data_dir: data_dir.clone() };
     match cli.command {
-        Command::Demo(args) => demo::run(args).await,
+        Command::Demo(args) => Box::pin(demo::run(args)).await,
         Command::Mock { command } => command.run().await,
         Command::SignIn { email, code } => app().sign_in(&email, code).await,
         Command::SignOut => app().sign_out().await,
@@ -128,6 +134,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Delivery { command } => app().delivery(command).await,
         Command::Pair(args) => app().pair(args).await,
         Command::Options { command } => app().options(command).await,
+        Command::Service { command } => app().service(command).await,
         Command::RevokeKey { order, grant } => app().revoke_key(order, grant).await,
         Command::Record { command } => app().record(command).await,
         Command::Driver { command } => app().driver(command).await,

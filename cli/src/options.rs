@@ -141,7 +141,7 @@ fn catalogue_text(catalogue: &OptionCatalogue, bought: &[OptionPurchase]) -> Str
 }
 
 fn activation_text(done: &OptionsActivation) -> String {
-    if done.status.is_none() && done.refused.is_empty() {
+    if done.link.is_none() && done.refused.is_empty() {
         return "Nothing waits for the car: every option bought is active or refunded.\n".into();
     }
     let mut out = String::new();
@@ -149,7 +149,7 @@ fn activation_text(done: &OptionsActivation) -> String {
         out.push_str(&format!("Activated: {}\n", name(option)));
     }
     for (option, failure) in &done.refused {
-        out.push_str(&format!("Refused by the car: {} ({failure:?})\n", name(option)));
+        out.push_str(&format!("Not switched on: {} ({failure:?})\n", name(option)));
     }
     if done.status.is_some() {
         let active: Vec<String> = done.car_options.iter().map(name).collect();

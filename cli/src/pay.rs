@@ -3,6 +3,7 @@
 use std::io::{BufRead as _, Write as _};
 
 use anyhow::Context as _;
+use caas_core::protocol::maintenance::WarningCode;
 use caas_core::protocol::payment::CardDetails;
 use caas_core::{CaasError, PaymentProgress, PaymentRefusal};
 use caas_mock::client::SandboxClient;
@@ -69,6 +70,15 @@ pub enum SandboxCommand {
         on: bool,
         #[arg(long)]
         off: bool,
+    },
+    /// Drive a car: its odometer goes up, and it warns about what is given (none: all clear).
+    Drive {
+        vin: String,
+        #[arg(long)]
+        km: u32,
+        /// tyre-pressure, brake-wear, battery-health or washer-fluid; repeat for several.
+        #[arg(long = "warning", value_enum)]
+        warnings: Vec<WarningArg>,
     },
     /// Move the platform's clock forward, e.g. past a payment deadline.
     Clock {
@@ -148,6 +158,26 @@ pub(crate) fn prompt(question: &str) -> anyhow::Result<String> {
     Ok(line.trim().to_owned())
 }
 
+/// A warning the sandbox can make a car give.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WarningArg {
+    TyrePressure,
+    BrakeWear,
+    BatteryHealth,
+    WasherFluid,
+}
+
+impl From<WarningArg> for WarningCode {
+    fn from(warning: WarningArg) -> Self {
+        match warning {
+            WarningArg::TyrePressure => WarningCode::TyrePressure,
+            WarningArg::BrakeWear => WarningCode::BrakeWear,
+            WarningArg::BatteryHealth => WarningCode::BatteryHealth,
+            WarningArg::WasherFluid => WarningCode::WasherFluid,
+        }
+    }
+}
+
 pub async fn sandbox(backend: &str, token: Option<String>, command: SandboxCommand) -> anyhow::Result<()> {
     let token = token.context("the sandbox needs its token: --sandbox-token or CAAS_SANDBOX_TOKEN")?;
     let sandbox = SandboxClient::new(backend, &token);
@@ -164,6 +194,11 @@ pub async fn sandbox(backend: &str, token: Option<String>, command: SandboxComma
         SandboxCommand::Coverage { vin, on, .. } => {
             sandbox.set_coverage(&vin, on).await?;
             println!("{vin} is {} the connected-car network's reach", if on { "back in" } else { "out of" });
+        }
+        SandboxCommand::Drive { vin, km, warnings } => {
+            let warnings: Vec<WarningCode> = warnings.into_iter().map(WarningCode::from).collect();
+            sandbox.drive(&vin, km, &warnings).await?;
+            println!("{vin} drove {km} km{}", if warnings.is_empty() { "" } else { " and warns" });
         }
         SandboxCommand::Clock { days, hours } => {
             let now = sandbox.advance_clock(days * 86_400 + hours * 3_600).await?;

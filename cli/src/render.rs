@@ -94,6 +94,9 @@ pub fn timeline_text(order: &OrderDetail) -> String {
     for purchase in &order.options {
         out.push_str(&purchase_line(purchase));
     }
+    if let Some(maintenance) = &order.maintenance {
+        out.push_str(&crate::service::maintenance_text(maintenance));
+    }
     for key in &order.phone_keys {
         let status = match (key.revoked, key.linked_at) {
             (true, _) => "revoked".to_owned(),
@@ -305,6 +308,7 @@ pub fn detail_json(order: &OrderDetail) -> Value {
                               "activated_via": p.activated_via, "refunded_at": p.refunded_at }))
             .collect::<Vec<_>>()
     );
+    value["maintenance"] = json!(order.maintenance);
     value["unknown_updates"] =
         json!(order.unknown_updates.iter().map(|u| json!({ "version": u.version, "at": u.at })).collect::<Vec<_>>());
     value

@@ -396,6 +396,35 @@ async fn a_customer_pays_a_driver_delivers_and_the_phone_pairs_from_the_terminal
     let real = run(&url, &data, &["pair", &order_id, "--transport", "btleplug"]);
     assert!(!real.status.success(), "no radio here");
 
+    // After delivery: an option bought for the car parked underground, handed over the link.
+    let sandbox = |args: &[&str]| {
+        let mut all = vec!["sandbox", "--sandbox-token", SANDBOX];
+        all.extend_from_slice(args);
+        run(&url, &data, &all)
+    };
+    let offered = text(&run(&url, &data, &["options", "list", &order_id]));
+    assert!(offered.contains("Asientos calefactados") && offered.contains("300.00 EUR"), "{offered}");
+    assert!(sandbox(&["coverage", &vin, "--off"]).status.success());
+    let bought = run(&url, &data, &["options", "buy", &order_id, "heated-seats", "--card", "4242424242424242"]);
+    assert!(text(&bought).contains("Paid"), "{}", text(&bought));
+    let activated = text(&run(&url, &data, &["options", "activate", &order_id, "--radio", &radio]));
+    assert!(activated.contains("Activated: Heated seats"), "{activated}");
+
+    // Months later: the car reports its odometer and warns; the workshop is booked and cancelled.
+    assert!(sandbox(&["coverage", &vin, "--on"]).status.success());
+    assert!(sandbox(&["drive", &vin, "--km", "19300", "--warning", "brake-wear"]).status.success());
+    let status = text(&run(&url, &data, &["service", "status", &order_id]));
+    assert!(status.contains("reported 19312 km") && status.contains("Warnings: brake wear"), "{status}");
+    assert!(status.contains("Next service at 30000 km"), "a cargo van every 30,000 km: {status}");
+    let slots: Value =
+        serde_json::from_slice(&run(&url, &data, &["service", "slots", &order_id, "--json"]).stdout).expect("json");
+    let start = slots[0]["start"].as_str().expect("a free slot").to_owned();
+    assert!(text(&run(&url, &data, &["service", "book", &order_id, &start])).contains("Service booked"));
+    assert!(text(&run(&url, &data, &["service", "status", &order_id])).contains("Service booked for"));
+    assert!(text(&run(&url, &data, &["service", "cancel", &order_id])).contains("cancelled"));
+    let read = text(&run(&url, &data, &["service", "read-car", &order_id, "--radio", &radio]));
+    assert!(read.contains("The car reads 19312 km") && read.contains("brake wear"), "{read}");
+
     // The owner revokes the key from the terminal; signing out then ends the session.
     let shown: Value =
         serde_json::from_slice(&run(&url, &data, &["timeline", &order_id, "--json"]).stdout).expect("json");

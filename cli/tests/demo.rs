@@ -58,6 +58,10 @@ fn demo_json_ends_with_the_car_handed_over_at_the_door_and_operational() {
         (&json!("heated-seats"), &json!("activated"), &json!("bluetooth")),
         "{result}"
     );
+    let maintenance = &result["maintenance"];
+    assert_eq!(maintenance["odometer_km"], 19_312, "{result}");
+    assert_eq!(maintenance["next_service"]["due_km"], 20_000, "{result}");
+    assert!(maintenance["booking"]["start"].is_string(), "the service is booked: {result}");
 }
 
 #[test]

@@ -10,6 +10,7 @@ use caas_protocol::delivery::{
     ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, DisputeHandoverRequest, DriverActionRequest,
     DriverDeliveries, DriverDelivery, DriverSession, HandoverCodeRequest, HandoverCodeView, ShortCodeRequest,
 };
+use caas_protocol::maintenance::{BookServiceRequest, ServiceSlot, VehicleReportRequest};
 use caas_protocol::options::{BuyOptionRequest, OptionCatalogue, OptionReceiptRequest};
 use caas_protocol::pairing::api::{GrantRequest, GrantView, LinkRequest};
 use caas_protocol::payment::{CardDetails, IDEMPOTENCY_KEY_HEADER, PayRequest, Payment, PaymentMethod, PaymentsConfig};
@@ -93,7 +94,7 @@ impl ApiClient {
         check(send(self.request(Method::POST, "v1/auth/sign-out", Some(token))?).await?).await.map(drop)
     }
 
-    pub async fn orders(&self, token: &str) -> Result<Vec<OrderView>> {
+    pub async fn orders(&self, token: &str) -> Result<Vec<Received<OrderView>>> {
         self.get(token, "v1/orders").await
     }
 
@@ -169,6 +170,33 @@ impl ApiClient {
         request: &OptionReceiptRequest,
     ) -> Result<Received<OrderView>> {
         self.post(token, &format!("v1/orders/{order}/options/receipts"), request).await
+    }
+
+    pub async fn report_vehicle(
+        &self,
+        token: &str,
+        order: Uuid,
+        request: &VehicleReportRequest,
+    ) -> Result<Received<OrderView>> {
+        self.post(token, &format!("v1/orders/{order}/vehicle/reports"), request).await
+    }
+
+    pub async fn service_slots(&self, token: &str, order: Uuid) -> Result<Vec<ServiceSlot>> {
+        self.get(token, &format!("v1/orders/{order}/service/slots")).await
+    }
+
+    pub async fn book_service(
+        &self,
+        token: &str,
+        order: Uuid,
+        request: &BookServiceRequest,
+    ) -> Result<Received<OrderView>> {
+        self.post(token, &format!("v1/orders/{order}/service/booking"), request).await
+    }
+
+    pub async fn cancel_service(&self, token: &str, order: Uuid) -> Result<Received<OrderView>> {
+        json(send(self.request(Method::DELETE, &format!("v1/orders/{order}/service/booking"), Some(token))?).await?)
+            .await
     }
 
     pub async fn payment(&self, token: &str, order: Uuid, payment: &str) -> Result<Payment> {

@@ -6,10 +6,12 @@
 
 mod api;
 mod arrival;
+mod car_statements;
 mod client;
 mod delivery;
 mod driver;
 mod error;
+mod maintenance;
 mod notification;
 mod options;
 mod pairing;
@@ -33,6 +35,7 @@ pub use driver::{
     AssignedDelivery, DriverActionOutcome, DriverConflict, DriverStep, DriverSyncReport, HandoverCheck, WedgedAction,
 };
 pub use error::{CaasError, Cause, PairingFailure, PaymentRefusal, Result, StorageError};
+pub use maintenance::VehicleReading;
 pub use notification::{NotificationContent, order_link};
 pub use options::OptionsActivation;
 #[cfg(feature = "btleplug")]

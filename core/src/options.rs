@@ -7,8 +7,8 @@
 //! in the cache until the platform has them, and count only once the platform checked them.
 
 use caas_protocol::api::Money;
-use caas_protocol::options::{OptionCatalogue, OptionCode, OptionReceiptRequest, PurchaseStatus};
-use caas_protocol::pairing::api::{decode, encode};
+use caas_protocol::options::{OptionCatalogue, OptionCode, PurchaseStatus};
+use caas_protocol::pairing::api::decode;
 use caas_protocol::pairing::{CommandId, Entitlement, MAX_ENTITLEMENT_LEN, OptionReceipt, VehicleStatus};
 use caas_protocol::payment::CardDetails;
 use uuid::Uuid;
@@ -17,7 +17,7 @@ use crate::client::Caas;
 use crate::error::{CaasError, PairingFailure, Result};
 use crate::pairing::{BleTransport, Errand, ErrandDone, LinkReport, PairingListener, PairingOptions, PairingStep};
 use crate::payments::PaymentProgress;
-use crate::store::vehicle_keys::{self, StoredGrant};
+use crate::store::vehicle_keys::{self, CarStatement, StoredGrant};
 use crate::store::{self, PaymentPurpose};
 use crate::updates::Change;
 
@@ -39,12 +39,14 @@ pub struct OptionsActivation {
     pub activated: Vec<OptionCode>,
     /// The options the car refused, with why.
     pub refused: Vec<(OptionCode, PairingFailure)>,
-    /// The car's status after them; `None` when nothing waited (the car was not asked).
+    /// The car's status after them; `None` when nothing waited (the car was not asked) or the
+    /// car did not give it.
     pub status: Option<VehicleStatus>,
     /// The options the car lists as switched on (empty when it was not asked).
     pub car_options: Vec<OptionCode>,
     /// Whether the platform has every receipt; if not, the next sync sends them.
     pub reported: bool,
+    /// What the link cost; `None` when nothing waited and the phone did not go to the car.
     pub link: Option<LinkReport>,
 }
 
@@ -108,7 +110,7 @@ impl Caas {
                 refused,
                 status: None,
                 car_options: Vec::new(),
-                reported: self.report_option_receipts().await,
+                reported: self.report_car_statements().await,
                 link: None,
             });
         }
@@ -135,9 +137,9 @@ impl Caas {
             }
         }
         // The car switched the options on: nothing from here on may turn that into a failure.
-        let reported = self.report_option_receipts().await;
+        let reported = self.report_car_statements().await;
         self.notify(Change::Order(order));
-        Ok(OptionsActivation { activated, refused, status: Some(status), car_options, reported, link: Some(link) })
+        Ok(OptionsActivation { activated, refused, status, car_options, reported, link: Some(link) })
     }
 
     /// The entitlements of the order's paid options the car has not confirmed, as cached, each
@@ -149,13 +151,15 @@ impl Caas {
         let (stored, kept) = self
             .inner
             .store
-            .read(move |conn| Ok((store::load_order(conn, order)?, vehicle_keys::pending_option_receipts(conn)?)))
+            .read(move |conn| Ok((store::load_order(conn, order)?, vehicle_keys::pending_statements(conn)?)))
             .await?;
         let Some(stored) = stored else { return Ok((Vec::new(), Vec::new())) };
         let (mut held, mut unusable) = (Vec::new(), Vec::new());
         for purchase in stored.summary.details.options {
             let waiting = purchase.status == PurchaseStatus::Paid
-                && !kept.iter().any(|(_, entitlement, _)| *entitlement == purchase.purchase_id);
+                && !kept.iter().any(|(_, _, statement)| {
+                    matches!(statement, CarStatement::OptionReceipt { entitlement, .. } if *entitlement == purchase.purchase_id)
+                });
             let Some(text) = purchase.entitlement.filter(|_| waiting) else { continue };
             let usable = decode(&text, MAX_ENTITLEMENT_LEN)
                 .ok()
@@ -197,60 +201,8 @@ impl Caas {
         if !genuine {
             return Err(CaasError::pairing(PairingFailure::WrongCar, "the car's option receipt does not check out"));
         }
-        let (order, id, bytes) = (grant.order_id, entitlement.purchase_id, receipt.encode());
-        self.inner.store.write(move |tx| vehicle_keys::keep_option_receipt(tx, order, id, &bytes)).await
-    }
-
-    /// Sends the kept option receipts to the platform; part of a sync. `false` when some wait for
-    /// the next one (offline, or the platform's answer unreadable); a receipt the platform refuses
-    /// is dropped (it would be refused forever) and does not stop the others. Never an error: the
-    /// car switched the options on whatever the platform hears now.
-    pub(crate) async fn report_option_receipts(&self) -> bool {
-        match self.try_report_option_receipts().await {
-            Ok(all) => all,
-            Err(error) => {
-                tracing::warn!(error = error.chain(), "option receipts wait for the next sync");
-                false
-            }
-        }
-    }
-
-    async fn try_report_option_receipts(&self) -> Result<bool> {
-        let pending = self.inner.store.read(vehicle_keys::pending_option_receipts).await?;
-        if pending.is_empty() {
-            return Ok(true);
-        }
-        let token = self.token().await?;
-        let mut all = true;
-        for (order, entitlement, receipt) in pending {
-            let request = OptionReceiptRequest { receipt: encode(&receipt) };
-            match self.inner.api.report_option_receipt(&token, order, &request).await {
-                Ok(view) if view.value.id == order => {
-                    self.inner
-                        .store
-                        .write(move |tx| {
-                            vehicle_keys::forget_option_receipt(tx, entitlement)?;
-                            store::upsert_details(tx, &view)
-                        })
-                        .await?;
-                    if let Err(error) = self.sync_order(order).await {
-                        tracing::debug!(error = error.chain(), "the option shows after the next sync");
-                    }
-                    self.notify(Change::Order(order));
-                }
-                Ok(_) => return Err(CaasError::Protocol("the platform answered with another order".into())),
-                Err(error) if error.is_unreachable() => {
-                    tracing::info!(error = error.chain(), "option receipts wait for a connection");
-                    all = false;
-                    break;
-                }
-                Err(refused @ (CaasError::Rejected { .. } | CaasError::NotFound(_))) => {
-                    tracing::warn!(error = refused.chain(), %entitlement, "the platform refused an option receipt");
-                    self.inner.store.write(move |tx| vehicle_keys::forget_option_receipt(tx, entitlement)).await?;
-                }
-                Err(error) => return Err(error),
-            }
-        }
-        Ok(all)
+        let order = grant.order_id;
+        let statement = CarStatement::OptionReceipt { entitlement: entitlement.purchase_id, receipt: receipt.encode() };
+        self.inner.store.write(move |tx| vehicle_keys::keep_statement(tx, order, &statement)).await
     }
 }

@@ -4,6 +4,7 @@ use caas_protocol::api::{Blocker, EventKind, Money, Registration, ScheduleReason
 use caas_protocol::arrival::ArrivalEstimate;
 use caas_protocol::delivery::{DeliveryView, DeliveryWindow};
 use caas_protocol::lifecycle::Phase;
+use caas_protocol::maintenance::MaintenanceView;
 use caas_protocol::options::{OptionCode, OptionPurchase};
 use caas_protocol::pairing::api::AppLink;
 use caas_protocol::{Actor, OrderState, Transition};
@@ -82,6 +83,8 @@ pub enum CustomerAction {
     PairVehicle,
     /// Add options to the car, from its handover on.
     BuyOptions,
+    /// Book, move or cancel a service at the workshop, once the car is operational.
+    BookService,
 }
 
 /// The final payment as the payment screen shows it.
@@ -136,6 +139,9 @@ pub struct OrderDetail {
     pub options: Vec<OptionPurchase>,
     /// The options with a payment in flight (its outcome not known yet): resume it, do not buy anew.
     pub option_payments_in_flight: Vec<OptionCode>,
+    /// The car's maintenance from `operational` on: the plan, the last report, the next service,
+    /// the booked slot and the workshop's visits.
+    pub maintenance: Option<MaintenanceView>,
     /// Updates from a newer platform this version cannot describe, oldest first: shown as such
     /// ("update the app to see it"), so nothing the platform recorded goes unmentioned.
     pub unknown_updates: Vec<UnknownUpdate>,
@@ -191,6 +197,7 @@ impl CustomerAction {
             }),
             offers(CustomerAction::PairVehicle, |t| t.by == Actor::Customer),
             state.is_handed_over().then_some(CustomerAction::BuyOptions),
+            (state == OrderState::Operational).then_some(CustomerAction::BookService),
         ]
         .into_iter()
         .flatten()
@@ -294,7 +301,12 @@ impl OrderDetail {
                 | EventKind::HandoverDisputed { .. }
                 | EventKind::OptionPurchased { .. }
                 | EventKind::OptionActivated { .. }
-                | EventKind::OptionRefunded { .. } => {}
+                | EventKind::OptionRefunded { .. }
+                | EventKind::ServiceDue { .. }
+                | EventKind::VehicleWarning { .. }
+                | EventKind::ServiceBooked { .. }
+                | EventKind::ServiceCancelled { .. }
+                | EventKind::ServiceVisitRecorded { .. } => {}
                 EventKind::Unknown(_) => {
                     unknown_updates.push(UnknownUpdate { version: event.version, at: event.occurred_at });
                 }
@@ -326,6 +338,7 @@ impl OrderDetail {
             refunds,
             options: details.options.clone(),
             option_payments_in_flight: order.options_in_flight.clone(),
+            maintenance: details.maintenance.clone(),
             unknown_updates,
             app_link: details.app_link.clone(),
             summary,
@@ -356,7 +369,8 @@ mod tests {
                     vec![ShowHandoverCode]
                 }
                 OrderState::Delivered => vec![PairVehicle, BuyOptions],
-                OrderState::AppLinked | OrderState::Operational => vec![BuyOptions],
+                OrderState::AppLinked => vec![BuyOptions],
+                OrderState::Operational => vec![BuyOptions, BookService],
                 _ => vec![],
             };
             assert_eq!(CustomerAction::allowed_in(state), expected, "{state}");

@@ -144,17 +144,25 @@ impl Caas {
         let token = self.token().await?;
         // Car link receipts that waited for a connection go first: they move orders on.
         self.report_pending_links().await?;
-        self.report_option_receipts().await;
+        self.report_car_statements().await;
         let remote = self.inner.api.orders(&token).await?;
         let local = self.inner.store.read(store::load_summaries).await?;
         let mut report = SyncReport { orders: remote.len(), new_events: 0 };
         let mut refusal = None;
         for order in remote {
-            let cached = local.iter().find(|o| o.details.id == order.id).map_or(0, |o| o.cursor);
-            let synced = if order.version > cached || cached == 0 {
-                self.sync_order(order.id).await
-            } else {
-                self.check_record(order.id).await
+            let id = order.value.id;
+            let cached = local.iter().find(|o| o.details.id == id);
+            let synced = match cached {
+                Some(kept) if order.value.version <= kept.cursor && kept.cursor > 0 => {
+                    // Nothing new on the record, but what is kept beside it (the car's last report,
+                    // a purchase's entitlement) may have moved on: keep the platform's latest.
+                    if kept.details != order.value {
+                        self.inner.store.write(move |tx| store::upsert_details(tx, &order)).await?;
+                        self.notify(Change::Order(id));
+                    }
+                    self.check_record(id).await
+                }
+                _ => self.sync_order(id).await,
             };
             match synced {
                 Ok(new_events) => report.new_events += new_events,

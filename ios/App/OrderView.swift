@@ -46,6 +46,7 @@ struct OrderView: View {
                             case .showHandoverCode: NavigationLink("Show my handover code") { HandoverCodeView(model: model.handoverCode()) }
                             case .pairVehicle: NavigationLink("Pair my phone with the car") { PairingView(model: model.pairing()) }
                             case .buyOptions: NavigationLink("Options for your car") { OptionsView(model: model.options()) }
+                            case .bookService: NavigationLink("Maintenance and service") { MaintenanceView(model: model.maintenance()) }
                             }
                         }
                     }

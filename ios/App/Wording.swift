@@ -157,6 +157,39 @@ extension ActivationChannel {
     }
 }
 
+extension MaintenanceModel.Notice {
+    /// The notice's lines: what the car said may take several.
+    var messages: [LocalizedStringResource] {
+        switch self {
+        case .serviceBooked: return ["Service booked. You can move or cancel it until 24 hours before."]
+        case .serviceMoved: return ["Service moved."]
+        case .serviceCancelled: return ["Service cancelled."]
+        case .carRead(let read):
+            var lines: [LocalizedStringResource] = ["Your car reads \(distance(read.odometerKm))."]
+            lines += read.warnings.isEmpty ? ["No warnings"] : read.warnings.map(\.line)
+            if !read.reported { lines += ["The platform hears of it as soon as the phone is online."] }
+            return lines
+        // The workshop's refusals, in its words rather than the delivery's.
+        case .problem(.refused(.slotUnavailable)): return ["That slot was just taken. Choose another one."]
+        case .problem(.refused(.changeTooLate)):
+            return ["The service is less than 24 hours away and can no longer be changed. Call your dealership."]
+        case .problem(.refused(.changeLimitReached)): return ["The service was moved as often as allowed. Call your dealership."]
+        case .problem(let problem): return [problem.message]
+        }
+    }
+}
+
+extension WarningCode {
+    /// The warning as a line of the screen: the core's words, in the language the app's texts are
+    /// shown in; a warning a newer car added, in the app's own.
+    var line: LocalizedStringResource {
+        switch self {
+        case .unknown: "Your car reports a warning. Update the app to see which, or ask your dealership."
+        default: "Warning: \(words(for: self))"
+        }
+    }
+}
+
 extension DeliveryModel.Notice {
     var message: LocalizedStringResource {
         switch self {
@@ -268,6 +301,21 @@ func name(of option: OptionCode) -> String {
     optionName(option: option, locale: Bundle.main.preferredLocalizations.first ?? "en")
 }
 
+/// A warning of the car in the language the app's own texts are shown in, as the core words it
+/// (as `name(of:)`).
+func words(for warning: WarningCode) -> String {
+    warningLabel(warning: warning, locale: Bundle.main.preferredLocalizations.first ?? "en")
+}
+
+/// A distance in kilometres in the phone's locale.
+func distance(_ km: Int) -> String {
+    Measurement(value: Double(km), unit: UnitLength.kilometers).formatted(.measurement(width: .abbreviated, usage: .asProvided))
+}
+
+func distance(_ km: UInt32) -> String {
+    distance(Int(km))
+}
+
 /// Money in the phone's locale.
 func format(_ money: Money) -> String {
     (Decimal(money.amountMinor) / 100).formatted(.currency(code: money.currency))
@@ -281,4 +329,9 @@ func day(_ date: DateComponents) -> String {
 /// A delivery window: its day and hours.
 func window(_ window: DeliveryWindow) -> String {
     "\(window.start.formatted(date: .abbreviated, time: .shortened))–\(window.end.formatted(date: .omitted, time: .shortened))"
+}
+
+/// A workshop slot or booking: its day and hours.
+func timeSlot(from start: Date, to end: Date) -> String {
+    "\(start.formatted(date: .abbreviated, time: .shortened))–\(end.formatted(date: .omitted, time: .shortened))"
 }

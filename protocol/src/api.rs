@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::arrival::ArrivalEstimate;
 use crate::delivery::{CallOutcome, Custody, DeliveryView, DeliveryWindow, Handover, PickupPoint, TransitIncident};
 use crate::lifecycle::{Actor, OrderState};
+use crate::maintenance::{BookingReason, MaintenanceView, NextService, ServiceVisit, WarningCode};
 use crate::options::{ActivationChannel, OptionCode, OptionPurchase};
 use crate::pairing::api::AppLink;
 use crate::record::{RecordHash, SignedHead};
@@ -95,6 +96,8 @@ pub enum ErrorCode {
     OptionUnavailable,
     /// The car's option receipt does not check out.
     OptionReceiptInvalid,
+    /// The car's report does not check out (another car's, or an odometer that went back).
+    VehicleReportInvalid,
     /// A code this version does not know (a newer platform's); the message says what happened.
     /// Never sent by this platform.
     #[serde(other)]
@@ -145,6 +148,7 @@ impl ErrorCode {
             ErrorCode::StepUpRequired => "step_up_required",
             ErrorCode::OptionUnavailable => "option_unavailable",
             ErrorCode::OptionReceiptInvalid => "option_receipt_invalid",
+            ErrorCode::VehicleReportInvalid => "vehicle_report_invalid",
         }
     }
 }
@@ -310,6 +314,10 @@ pub struct OrderView {
     /// never the reason the whole order cannot be read.
     #[serde(default, deserialize_with = "crate::options::readable")]
     pub options: Vec<OptionPurchase>,
+    /// The car's maintenance, from `operational` on. One a newer platform shaped in a way this
+    /// version cannot read is left out, never the reason the order cannot be read.
+    #[serde(default, deserialize_with = "crate::maintenance::readable")]
+    pub maintenance: Option<MaintenanceView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -385,6 +393,16 @@ pub enum EventKind {
     OptionActivated { purchase_id: Uuid, option: OptionCode, via: ActivationChannel, activated_at: DateTime<Utc> },
     /// The car did not confirm a paid option in time: the price went back to the card.
     OptionRefunded { purchase_id: Uuid, option: OptionCode, amount: Money },
+    /// The next service is near (by distance or date): time to book it.
+    ServiceDue { next_service: NextService },
+    /// The car reports warnings it did not report before.
+    VehicleWarning { warnings: Vec<WarningCode> },
+    /// A workshop slot was booked or the booking moved.
+    ServiceBooked { start: DateTime<Utc>, end: DateTime<Utc>, reason: BookingReason },
+    /// The customer cancelled the booked service.
+    ServiceCancelled { start: DateTime<Utc> },
+    /// The workshop recorded a visit; the next service counts from it.
+    ServiceVisitRecorded { visit: ServiceVisit },
     /// A kind this version does not know (a newer platform's), or a known one whose fields it
     /// cannot read: kept as received, shown as an update this version cannot describe, and it
     /// changes nothing else, so the events after it apply as usual.
@@ -446,13 +464,18 @@ impl EventKind {
             EventKind::OptionPurchased { .. } => "option_purchased",
             EventKind::OptionActivated { .. } => "option_activated",
             EventKind::OptionRefunded { .. } => "option_refunded",
+            EventKind::ServiceDue { .. } => "service_due",
+            EventKind::VehicleWarning { .. } => "vehicle_warning",
+            EventKind::ServiceBooked { .. } => "service_booked",
+            EventKind::ServiceCancelled { .. } => "service_cancelled",
+            EventKind::ServiceVisitRecorded { .. } => "service_visit_recorded",
             EventKind::Unknown(unknown) => &unknown.type_name,
         }
     }
 
     /// The types this version knows. An [`EventKind::Unknown`] of one of them is a known event
     /// whose fields this version cannot read.
-    pub const TYPE_NAMES: [&'static str; 23] = [
+    pub const TYPE_NAMES: [&'static str; 28] = [
         "state_changed",
         "estimate_revised",
         "configuration_rejected",
@@ -476,6 +499,11 @@ impl EventKind {
         "option_purchased",
         "option_activated",
         "option_refunded",
+        "service_due",
+        "vehicle_warning",
+        "service_booked",
+        "service_cancelled",
+        "service_visit_recorded",
     ];
 }
 

@@ -8,6 +8,7 @@ pub mod arrival;
 pub mod delivery;
 pub mod handover;
 pub mod lifecycle;
+pub mod maintenance;
 pub mod messages;
 pub mod options;
 pub mod pairing;

@@ -13,6 +13,7 @@ use crate::api::{EventKind, Money};
 use crate::arrival::EtaReason;
 use crate::delivery::{CallOutcome, IncidentKind};
 use crate::lifecycle::OrderState;
+use crate::maintenance::{BookingReason, WarningCode};
 use crate::options::OptionCode;
 
 /// The languages the customers of the platform read: Spain, Portugal, and English for the rest.
@@ -517,7 +518,72 @@ pub fn event_sentence(kind: &EventKind, reader: &Reader) -> String {
             ),
             &[("option", option_words(option, r.language)), ("amount", r.money(amount))],
         ),
+        EventKind::ServiceDue { next_service } => fill(
+            r.pick(
+                "Your car's service is due at {km} km or by {date}, whichever comes first. Book a slot at your dealership's workshop in the app.",
+                "La revisión de tu coche toca a los {km} km o antes del {date}, lo que llegue antes. Reserva cita en el taller de tu concesionario desde la app.",
+                "A revisão do seu carro é aos {km} km ou até {date}, o que chegar primeiro. Marque na oficina do seu concessionário na app.",
+            ),
+            &[("km", next_service.due_km.to_string()), ("date", r.date(next_service.due_by))],
+        ),
+        EventKind::VehicleWarning { warnings } => fill(
+            r.pick(
+                "Your car reports: {warnings}. Book a service if it persists.",
+                "Tu coche avisa: {warnings}. Reserva una revisión si continúa.",
+                "O seu carro avisa: {warnings}. Marque uma revisão se continuar.",
+            ),
+            &[(
+                "warnings",
+                warnings.iter().map(|w| warning_label(*w, r.language)).collect::<Vec<_>>().join(", "),
+            )],
+        ),
+        EventKind::ServiceBooked { start, reason, .. } => fill(
+            match reason {
+                BookingReason::Moved => r.pick(
+                    "Your service at the workshop was moved to {time}.",
+                    "Tu cita en el taller se ha cambiado al {time}.",
+                    "A sua marcação na oficina passou para {time}.",
+                ),
+                BookingReason::Booked | BookingReason::Unknown => r.pick(
+                    "Your service at the workshop is booked for {time}.",
+                    "Tu cita en el taller está reservada para el {time}.",
+                    "A sua marcação na oficina está feita para {time}.",
+                ),
+            },
+            &[("time", r.time(*start))],
+        ),
+        EventKind::ServiceCancelled { start } => fill(
+            r.pick(
+                "Your service at the workshop on {time} is cancelled.",
+                "Tu cita en el taller del {time} está cancelada.",
+                "A sua marcação na oficina de {time} foi cancelada.",
+            ),
+            &[("time", r.time(*start))],
+        ),
+        EventKind::ServiceVisitRecorded { visit } => fill(
+            r.pick(
+                "The workshop serviced your car at {km} km: {work}.",
+                "El taller ha revisado tu coche a los {km} km: {work}.",
+                "A oficina fez a revisão do seu carro aos {km} km: {work}.",
+            ),
+            &[("km", visit.odometer_km.to_string()), ("work", quoted(&visit.work))],
+        ),
         EventKind::Unknown(_) => update_sentence(r.language).to_owned(),
+    }
+}
+
+/// The words for a warning of the car.
+pub fn warning_label(warning: WarningCode, language: Language) -> &'static str {
+    match warning {
+        WarningCode::TyrePressure => {
+            language.pick("low tyre pressure", "presión de neumáticos baja", "pressão dos pneus baixa")
+        }
+        WarningCode::BrakeWear => language.pick("brake wear", "desgaste de frenos", "desgaste dos travões"),
+        WarningCode::BatteryHealth => language.pick("battery health", "estado de la batería", "estado da bateria"),
+        WarningCode::WasherFluid => {
+            language.pick("washer fluid low", "líquido limpiaparabrisas bajo", "líquido do limpa-vidros baixo")
+        }
+        WarningCode::Unknown => language.pick("a warning", "un aviso", "um aviso"),
     }
 }
 

@@ -210,7 +210,7 @@ pub struct OptionReceiptRequest {
 /// purchase never makes the whole order unreadable (the phone keeps the order as received, so an
 /// updated app reads them all).
 pub fn readable<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<OptionPurchase>, D::Error> {
-    let values = Vec::<serde_json::Value>::deserialize(deserializer)?;
+    let values = Option::<Vec<serde_json::Value>>::deserialize(deserializer)?.unwrap_or_default();
     Ok(values.into_iter().filter_map(|value| OptionPurchase::deserialize(value).ok()).collect())
 }
 

@@ -64,6 +64,11 @@ impl OrderProjection {
             | EventKind::OptionPurchased { .. }
             | EventKind::OptionActivated { .. }
             | EventKind::OptionRefunded { .. }
+            | EventKind::ServiceDue { .. }
+            | EventKind::VehicleWarning { .. }
+            | EventKind::ServiceBooked { .. }
+            | EventKind::ServiceCancelled { .. }
+            | EventKind::ServiceVisitRecorded { .. }
             | EventKind::Unknown(_) => {}
         }
     }

@@ -48,6 +48,8 @@ pub enum NotificationChannel {
     Payment,
     Delivery,
     Keys,
+    /// The car after delivery: options switched on, maintenance, warnings.
+    Car,
 }
 
 impl NotificationChannel {
@@ -79,10 +81,13 @@ impl NotificationChannel {
             | EventKind::PickupRequired { .. }
             | EventKind::HandedOver { .. }
             | EventKind::HandoverDisputed { .. } => Delivery,
-            EventKind::KeyIssued { .. }
-            | EventKind::KeyRevoked { .. }
-            | EventKind::AppLinked { .. }
-            | EventKind::OptionActivated { .. } => Keys,
+            EventKind::KeyIssued { .. } | EventKind::KeyRevoked { .. } | EventKind::AppLinked { .. } => Keys,
+            EventKind::OptionActivated { .. }
+            | EventKind::ServiceDue { .. }
+            | EventKind::VehicleWarning { .. }
+            | EventKind::ServiceBooked { .. }
+            | EventKind::ServiceCancelled { .. }
+            | EventKind::ServiceVisitRecorded { .. } => Car,
             EventKind::EstimateRevised { .. } | EventKind::ConfigurationRejected { .. } | EventKind::Unknown(_) => {
                 Manufacturing
             }
@@ -92,7 +97,7 @@ impl NotificationChannel {
     /// The channel an identifier names, if this version knows it.
     pub fn from_id(id: &str) -> Option<NotificationChannel> {
         use NotificationChannel::*;
-        [Manufacturing, Payment, Delivery, Keys].into_iter().find(|channel| channel.id() == id)
+        [Manufacturing, Payment, Delivery, Keys, Car].into_iter().find(|channel| channel.id() == id)
     }
 
     /// The identifier both platforms register the channel or category under.
@@ -102,6 +107,7 @@ impl NotificationChannel {
             NotificationChannel::Payment => "payment",
             NotificationChannel::Delivery => "delivery",
             NotificationChannel::Keys => "keys",
+            NotificationChannel::Car => "car",
         }
     }
 }

@@ -80,7 +80,7 @@ async fn a_delivered_customer_pairs_and_the_car_becomes_operational() -> anyhow:
     assert!(paired.link.to_first_reply.air_time < paired.link.total.air_time);
 
     let operational = ana.watcher.until_state(OrderState::Operational).await?;
-    assert_eq!(operational.actions, vec![CustomerAction::BuyOptions]);
+    assert_eq!(operational.actions, vec![CustomerAction::BuyOptions, CustomerAction::BookService]);
     let states: Vec<_> = operational.timeline.iter().map(|t| t.state).collect();
     assert!(states.ends_with(&[OrderState::Delivered, OrderState::AppLinked, OrderState::Operational]));
     let link = operational.app_link.clone().expect("the car's link is on the order");

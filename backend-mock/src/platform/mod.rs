@@ -6,6 +6,7 @@ pub(crate) mod deadlines;
 pub(crate) mod delivery;
 mod factory_client;
 mod gateway_client;
+pub(crate) mod maintenance;
 pub mod notify;
 pub(crate) mod options;
 pub mod orders;
@@ -80,6 +81,9 @@ pub struct AppState {
     pub fleet: crate::vehicle::Fleet,
     /// What the sandbox made of the next driver actions (lost answers, a scripted answer).
     pub driver_faults: Arc<sandbox::DriverFaultSwitch>,
+    /// One sweep of options and maintenance at a time: the tick, a webhook and the sandbox all
+    /// start one, and two at once would ask the gateway and the cars twice.
+    pub sweeping: Arc<tokio::sync::Mutex<()>>,
     /// Turns true when the mock stops, ending the open push streams so shutdown can finish.
     pub stopping: tokio::sync::watch::Receiver<bool>,
 }
@@ -135,6 +139,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orders/{id}/payments/{payment}", get(payments::get_payment))
         .route("/v1/orders/{id}/options", get(options::catalogue).post(options::buy))
         .route("/v1/orders/{id}/options/receipts", post(options::receipt))
+        .route("/v1/orders/{id}/vehicle/reports", post(maintenance::report))
+        .route("/v1/orders/{id}/service/slots", get(maintenance::slots))
+        .route("/v1/orders/{id}/service/booking", post(maintenance::book).delete(maintenance::cancel))
+        .route("/v1/dealership/orders/{id}/service/visits", post(maintenance::record_visit))
         .route("/v1/dealership/orders/{id}/reception", post(delivery::dealership::receive))
         .route("/v1/dealership/orders/{id}/handover", post(delivery::dealership::hand_over))
         .route("/v1/orders/{id}/delivery/slots", get(delivery::customer::slots))
@@ -177,6 +185,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sandbox/drivers/faults", post(sandbox::driver_faults))
         .route("/v1/sandbox/vehicles/{vin}", get(sandbox::inspect_vehicle))
         .route("/v1/sandbox/vehicles/{vin}/faults", post(sandbox::vehicle_faults))
+        .route("/v1/sandbox/vehicles/{vin}/drive", post(sandbox::drive))
         .route("/v1/sandbox/grants/{grant_id}/revoke", post(sandbox::revoke_grant))
         .layer(axum::middleware::from_fn_with_state(
             Idempotency { db: state.db.clone(), namespace: "platform" },

@@ -131,7 +131,8 @@ fn log(conn: &Connection, channel: &str, recipient: &str, event: &OrderEvent, pa
 /// The milestones worth an SMS: the car is built, it reached the customer's area, money is due or
 /// the reservation was lost, the car is registered, the delivery is booked or moved, the car is on
 /// its way, stopped on the way, at the door, to be collected or handed over, an option bought, switched on
-/// or refunded, and anything that blocks the order.
+/// or refunded, a service due, booked, cancelled or done, a warning of the car, and anything that blocks
+/// the order.
 fn is_milestone(kind: &EventKind) -> bool {
     matches!(
         kind,
@@ -159,5 +160,10 @@ fn is_milestone(kind: &EventKind) -> bool {
             | EventKind::OptionPurchased { .. }
             | EventKind::OptionActivated { .. }
             | EventKind::OptionRefunded { .. }
+            | EventKind::ServiceDue { .. }
+            | EventKind::VehicleWarning { .. }
+            | EventKind::ServiceBooked { .. }
+            | EventKind::ServiceCancelled { .. }
+            | EventKind::ServiceVisitRecorded { .. }
     )
 }

@@ -52,7 +52,7 @@ pub fn purchases(conn: &Connection, order: Uuid, language: Language) -> AppResul
         ))
     })?;
     let unreadable = || AppError::internal("an option purchase is unreadable");
-    rows.map(|row| {
+    let read = rows.map(|row| -> AppResult<OptionPurchase> {
         let (id, option, price, entitlement, paid_at, activate_by, activated_at, via, refunded_at) = row?;
         let option = OptionCode::parse(&option).map_err(|_| unreadable())?;
         let status = match (&activated_at, &refunded_at) {
@@ -76,8 +76,15 @@ pub fn purchases(conn: &Connection, order: Uuid, language: Language) -> AppResul
             refunded_at: refunded_at.as_deref().map(time).transpose()?,
             option,
         })
-    })
-    .collect()
+    });
+    // One unreadable purchase is said loudly, never the reason the whole order cannot be read.
+    Ok(read
+        .filter_map(|purchase| {
+            purchase
+                .map_err(|error| tracing::error!(%order, message = %error.message, "an option purchase is unreadable"))
+                .ok()
+        })
+        .collect())
 }
 
 fn time(text: &str) -> AppResult<DateTime<Utc>> {
@@ -265,7 +272,9 @@ pub fn apply_paid(
     }
     let vin = car_of(&view)?;
     let now = state.clock.now();
-    let activate_by = now + ACTIVATION_WINDOW;
+    // Whole seconds: the instant the platform counts to is the one the car checks.
+    let activate_by = DateTime::from_timestamp((now + ACTIVATION_WINDOW).timestamp(), 0)
+        .ok_or_else(|| AppError::internal("the activation window ends out of range"))?;
     let purchase_id = Uuid::new_v4();
     let entitlement = state.fleet.entitlement_signer().sign(&Entitlement {
         entitlement_id: purchase_id,
@@ -454,12 +463,17 @@ fn unrevoked(state: &AppState) -> AppResult<Vec<(Uuid, Vin)>> {
     let mut statement =
         conn.prepare("SELECT id, vin FROM option_purchases WHERE refunded_at IS NOT NULL AND revoked_at IS NULL")?;
     let rows = statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    Ok(rows
-        .filter_map(|row| {
-            let (id, vin) = row.ok()?;
-            Some((id.parse().ok()?, Vin::parse(&vin).ok()?))
-        })
-        .collect())
+    let mut refunded = Vec::new();
+    for row in rows {
+        let (id, vin) = row?;
+        match (id.parse(), Vin::parse(&vin)) {
+            (Ok(purchase), Ok(vin)) => refunded.push((purchase, vin)),
+            _ => {
+                tracing::error!(purchase = %id, "a refunded option is unreadable; its car is not told; it needs a person")
+            }
+        }
+    }
+    Ok(refunded)
 }
 
 /// What becomes of one unsettled purchase on a sweep.
@@ -479,6 +493,9 @@ fn next(purchase: &Unsettled, now: DateTime<Utc>) -> Next {
         Next::Refund
     } else if now <= purchase.activate_by {
         Next::Deliver
+    } else if now <= purchase.activate_by + super::pairing::CLOCK_ALLOWANCE {
+        // A car whose clock lags may still take it: ask once no car clock within the allowance can.
+        Next::Wait
     } else {
         Next::AskTheCar
     }
@@ -490,6 +507,7 @@ fn next(purchase: &Unsettled, now: DateTime<Utc>) -> Next {
 /// refunds it at once. A car out of reach is waited for until the receipt grace passes, then the
 /// option is refunded and the car told to switch it off when it is next in coverage.
 pub async fn sweep(state: &AppState) {
+    let _one_at_a_time = state.sweeping.lock().await;
     let purchases = match unsettled(state) {
         Ok(purchases) => purchases,
         Err(error) => {
@@ -500,7 +518,7 @@ pub async fn sweep(state: &AppState) {
     let now = state.clock.now();
     for purchase in purchases {
         let step = match next(&purchase, now) {
-            Next::AskTheCar => match state.fleet.receipt_over_network(&purchase.vin, purchase.id) {
+            Next::AskTheCar => match state.fleet.settle_over_network(&purchase.vin, purchase.id) {
                 Ok(Some(receipt)) => {
                     record_from_network(state, &purchase, &receipt);
                     Next::Wait
@@ -608,11 +626,12 @@ fn revoke_refunded(state: &AppState) {
     }
 }
 
-/// Sweeps every two seconds until the mock stops.
+/// Sweeps the options and the cars' maintenance every two seconds until the mock stops.
 pub async fn run(state: AppState) {
     let mut ticks = tokio::time::interval(std::time::Duration::from_secs(2));
     loop {
         ticks.tick().await;
         sweep(&state).await;
+        super::maintenance::sweep(&state);
     }
 }

@@ -160,7 +160,8 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
         }
         // The summary's own events, above. Keys are kept in `pairing_grants` by the pairing
         // handlers, refunds in `duplicate_charges` by the payment handlers, the delivery by the
-        // delivery handlers, options in `option_purchases` by the option handlers; only the sandbox appends unknown kinds (a newer platform, played).
+        // delivery handlers, options in `option_purchases` by the option handlers, maintenance in
+        // `maintenance` and `service_visits` by the maintenance handlers; only the sandbox appends unknown kinds (a newer platform, played).
         EventKind::StateChanged { .. }
         | EventKind::EstimateRevised { .. }
         | EventKind::ConfigurationRejected { .. }
@@ -181,7 +182,12 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
         | EventKind::HandoverDisputed { .. }
         | EventKind::OptionPurchased { .. }
         | EventKind::OptionActivated { .. }
-        | EventKind::OptionRefunded { .. } => {}
+        | EventKind::OptionRefunded { .. }
+        | EventKind::ServiceDue { .. }
+        | EventKind::VehicleWarning { .. }
+        | EventKind::ServiceBooked { .. }
+        | EventKind::ServiceCancelled { .. }
+        | EventKind::ServiceVisitRecorded { .. } => {}
     }
     Ok(event)
 }
@@ -336,6 +342,7 @@ fn view_from_row(row: &Row<'_>) -> rusqlite::Result<OrderView> {
         delivery: None,
         app_link: json(row.get(20)?),
         options: Vec::new(),
+        maintenance: None,
         created_at: time(text(10)?),
         updated_at: time(text(11)?),
         dealership: DealershipView { id: text(12)?, name: text(13)?, country: text(14)?, locality: text(15)? },
@@ -362,10 +369,12 @@ pub fn view(conn: &Connection, id: Uuid, viewer: Viewer<'_>) -> AppResult<OrderV
     Ok(view)
 }
 
-/// The sections kept beside the order's row: its delivery and the options bought for its car.
+/// The sections kept beside the order's row: its delivery, the options bought for its car and
+/// its maintenance.
 fn with_sections(conn: &Connection, view: &mut OrderView) -> AppResult<()> {
     view.delivery = super::delivery::of_order(conn, view.id)?.map(|d| d.view()).transpose()?;
     view.options = super::options::purchases(conn, view.id, Language::of_country(&view.dealership.country))?;
+    view.maintenance = super::maintenance::view(conn, view)?;
     Ok(())
 }
 

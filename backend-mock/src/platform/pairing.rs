@@ -157,6 +157,7 @@ pub async fn link(
             events.push(orders::append(tx, id, EventKind::AppLinked { link })?);
             if order.state != OrderState::Operational {
                 events.push(orders::transition(tx, id, OrderState::Operational, Actor::Platform)?);
+                super::maintenance::start(tx, id, state.clock.now().date_naive())?;
             }
             Ok((orders::view(tx, id, Viewer::Customer(auth.customer_id))?, events))
         })

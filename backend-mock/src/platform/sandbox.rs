@@ -694,6 +694,34 @@ pub async fn vehicle_faults(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct Drive {
+    /// Kilometres the car is driven (at most 100,000 at a time).
+    pub km: u32,
+    /// What the car warns about afterwards (none: all clear).
+    #[serde(default)]
+    pub warnings: Vec<caas_protocol::maintenance::WarningCode>,
+}
+
+#[utoipa::path(post, path = "/v1/sandbox/vehicles/{vin}/drive", tag = "sandbox", request_body = Drive,
+    responses((status = 204), (status = 422, body = ApiError)), security(("bearer" = [])))]
+/// Drives a car: its odometer goes up and it warns about what is given. A car in coverage reports
+/// on the next sweep; a phone beside it reads it over the link.
+pub async fn drive(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Path(vin_text): Path<String>,
+    Json(request): Json<Drive>,
+) -> AppResult<StatusCode> {
+    let vin = vin(&vin_text)?;
+    if request.km > 100_000 || request.warnings.len() > caas_protocol::pairing::MAX_WARNINGS {
+        return Err(AppError::invalid("`km` is at most 100000 and `warnings` at most 8"));
+    }
+    state.fleet.drive(&vin, request.km, request.warnings);
+    super::maintenance::sweep(&state);
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[utoipa::path(post, path = "/v1/sandbox/grants/{grant_id}/revoke", tag = "sandbox",
     responses((status = 204), (status = 404, body = ApiError)), security(("bearer" = [])))]
 /// Revokes a phone key, as the owner or the dealership would for a lost phone.

@@ -13,11 +13,12 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use caas_protocol::OrderState;
+use caas_protocol::maintenance::WarningCode;
 use caas_protocol::options::OptionCode;
 use caas_protocol::pairing::radio::{Advertisement, MAX_ADVERTISEMENTS};
 use caas_protocol::pairing::{
     AdvertisingKey, AlertCode, CarIdentity, CommandId, EntitlementSigner, Grant, GrantRole, GrantSigner, LinkReceipt,
-    MAX_ACTIVE_OPTIONS, OptionReceipt, Reply, Request, RotatingId, VehicleStatus, Vin,
+    MAX_ACTIVE_OPTIONS, MAX_WARNINGS, OptionReceipt, Reply, Request, RotatingId, TelemetryReport, VehicleStatus, Vin,
 };
 use ring::hmac;
 use rusqlite::{Connection, OptionalExtension};
@@ -65,9 +66,19 @@ struct CarMemory {
     drop_replies: u32,
     /// Options switched on after delivery, each with the entitlement that did it and when.
     options: Vec<ActiveOption>,
+    /// Entitlements the car answered the platform it does not hold, or was told to switch off:
+    /// refused from then on, so that answer stays true.
+    settled: Vec<Uuid>,
     /// Sandbox: the car is out of the connected-car network's reach (an underground garage).
     out_of_coverage: bool,
+    /// Driven since it left the factory (sandbox `drive`), on top of the delivery's kilometres.
+    driven_km: u32,
+    /// What the car warns about now (sandbox `drive`).
+    warnings: Vec<WarningCode>,
 }
+
+/// The kilometres a new car has on its odometer when it is handed over.
+const DELIVERY_KM: u32 = 12;
 
 #[derive(Debug, Clone)]
 struct ActiveOption {
@@ -281,12 +292,13 @@ impl Fleet {
                         })
                     }
                     Request::ReadStatus => Reply::Status(VehicleStatus {
-                        odometer_km: 12,
+                        odometer_km: DELIVERY_KM.saturating_add(car.driven_km),
                         battery_percent: 81,
                         locked: true,
                         owner_linked: !car.linked.is_empty(),
                     }),
                     Request::ReadOptions => Reply::Options(car.options.iter().map(|a| a.option.clone()).collect()),
+                    Request::ReadTelemetry => Reply::Telemetry(self.telemetry(identity, car)),
                     Request::ActivateOption(_) if grant.role != GrantRole::Owner => {
                         Reply::Refused(AlertCode::NotPermitted)
                     }
@@ -330,6 +342,9 @@ impl Fleet {
         if let Some(active) = car.options.iter().find(|active| active.entitlement_id == entitlement.entitlement_id) {
             return Ok(receipt(identity, active));
         }
+        if car.settled.contains(&entitlement.entitlement_id) {
+            return Err(AlertCode::OptionRefused);
+        }
         let now = self.now().timestamp();
         entitlement.check_validity(now).map_err(AlertCode::for_entitlement)?;
         let conflicts = crate::catalogue::AFTER_DELIVERY
@@ -346,20 +361,56 @@ impl Fleet {
         Ok(receipt(identity, &active))
     }
 
-    /// Over the connected-car network: the car's receipt for an entitlement it took, if it took it.
-    /// The platform asks before it refunds an option whose receipt never arrived.
-    pub fn receipt_over_network(
-        &self,
-        vin: &Vin,
-        entitlement_id: Uuid,
-    ) -> Result<Option<OptionReceipt>, OutOfCoverage> {
+    /// The car's signed report of its odometer and warnings now.
+    fn telemetry(&self, identity: &CarIdentity, car: &CarMemory) -> TelemetryReport {
+        let odometer_km = DELIVERY_KM.saturating_add(car.driven_km);
+        let warning_codes: Vec<u8> = car.warnings.iter().take(MAX_WARNINGS).map(|w| w.wire()).collect();
+        let measured_at = self.now().timestamp();
+        let signed = TelemetryReport::signed_part(&identity.vin, odometer_km, &warning_codes, measured_at);
+        TelemetryReport {
+            vin: identity.vin.clone(),
+            odometer_km,
+            warning_codes,
+            measured_at,
+            signature: identity.sign(&signed),
+        }
+    }
+
+    /// Over the connected-car network: the car's signed report of its odometer and warnings.
+    pub fn telemetry_over_network(&self, vin: &Vin) -> Result<TelemetryReport, OutOfCoverage> {
         let identity = self.identity(vin);
         let mut memory = self.inner.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let car = memory.entry(vin.to_string()).or_default();
         if car.out_of_coverage {
             return Err(OutOfCoverage);
         }
-        Ok(car.options.iter().find(|a| a.entitlement_id == entitlement_id).map(|active| receipt(&identity, active)))
+        Ok(self.telemetry(&identity, car))
+    }
+
+    /// Sandbox: the car is driven `km` further and now warns about `warnings` (none: all clear).
+    pub fn drive(&self, vin: &Vin, km: u32, warnings: Vec<WarningCode>) {
+        let mut memory = self.inner.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let car = memory.entry(vin.to_string()).or_default();
+        car.driven_km = car.driven_km.saturating_add(km);
+        car.warnings = warnings;
+    }
+
+    /// Over the connected-car network: the car's receipt for an entitlement it took, if it took it;
+    /// if not, the car refuses that entitlement from now on, so its "no" stays true. The platform
+    /// asks before it refunds an option whose receipt never arrived.
+    pub fn settle_over_network(&self, vin: &Vin, entitlement_id: Uuid) -> Result<Option<OptionReceipt>, OutOfCoverage> {
+        let identity = self.identity(vin);
+        let mut memory = self.inner.memory.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let car = memory.entry(vin.to_string()).or_default();
+        if car.out_of_coverage {
+            return Err(OutOfCoverage);
+        }
+        let held =
+            car.options.iter().find(|a| a.entitlement_id == entitlement_id).map(|active| receipt(&identity, active));
+        if held.is_none() && !car.settled.contains(&entitlement_id) {
+            car.settled.push(entitlement_id);
+        }
+        Ok(held)
     }
 
     /// Over the connected-car network: switches off the option an entitlement switched on (its
@@ -372,6 +423,12 @@ impl Fleet {
         }
         let before = car.options.len();
         car.options.retain(|active| active.entitlement_id != entitlement_id);
+        if !car.settled.contains(&entitlement_id) {
+            car.settled.push(entitlement_id);
+        }
+        // A resent command must not be answered with the receipt of an option now off.
+        car.replies
+            .retain(|(_, reply)| !matches!(reply, Reply::OptionActivated(r) if r.entitlement_id == entitlement_id));
         let revoked = car.options.len() < before;
         if revoked {
             tracing::info!(%vin, %entitlement_id, "the car switched a refunded option off");
@@ -593,12 +650,19 @@ mod tests {
         assert_eq!(activate(boost, GrantRole::Owner), refused(AlertCode::OptionRefused));
         fleet.set_coverage(&car.vin, false);
         assert_eq!(fleet.deliver_over_network(&car.vin, &genuine), Err(OutOfCoverage));
-        assert_eq!(fleet.receipt_over_network(&car.vin, first.entitlement_id), Err(OutOfCoverage));
+        assert_eq!(fleet.settle_over_network(&car.vin, first.entitlement_id), Err(OutOfCoverage));
         assert!(!fleet.inspect(&car.vin).connected);
         fleet.set_coverage(&car.vin, true);
-        assert_eq!(fleet.receipt_over_network(&car.vin, first.entitlement_id), Ok(Some(first.clone())));
+        assert_eq!(fleet.settle_over_network(&car.vin, first.entitlement_id), Ok(Some(first.clone())));
         assert_eq!(fleet.revoke_over_network(&car.vin, first.entitlement_id), Ok(true));
-        assert_eq!(fleet.receipt_over_network(&car.vin, first.entitlement_id), Ok(None));
+        assert_eq!(fleet.settle_over_network(&car.vin, first.entitlement_id), Ok(None));
+        // Switched off, it stays off: the same entitlement again is refused.
+        assert_eq!(activate(genuine.clone(), GrantRole::Owner), refused(AlertCode::OptionRefused));
+        // The car's "no" is binding too: an entitlement it said it does not hold is refused after.
+        let unanswered = entitlement(&fleet, "VCAUEX00000000001", later);
+        let id = caas_protocol::pairing::Entitlement::read_unverified(&unanswered).expect("reads").0.entitlement_id;
+        assert_eq!(fleet.settle_over_network(&car.vin, id), Ok(None));
+        assert_eq!(activate(unanswered, GrantRole::Owner), refused(AlertCode::OptionRefused));
     }
 
     /// After its end, an entitlement the car took is still answered with its receipt (a phone

@@ -213,7 +213,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         Scenario::TransitIncident => Some(delivery::Path::TransitIncident),
         Scenario::PaymentFailure => None,
     };
-    let steps = 2 + FACTORY_STAGES.len() as u64 + path.map_or(5, |p| 6 + p.steps());
+    let steps = 2 + FACTORY_STAGES.len() as u64 + path.map_or(5, |p| 8 + p.steps());
     let show = Show::new(args.json, steps);
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let mock = start(MockConfig::ephemeral(dir.path().join("platform.sqlite3"))).await?;
@@ -281,7 +281,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             stage.deliver(&mut phone, order.id, dir.path(), path).await?;
             pair(&mock, &mut phone, &show, order.id).await?;
             let reached = args.scenario != Scenario::ActivationRefund;
-            let detail = add_option(&mock, &sandbox, &mut phone, &show, order.id, reached).await?;
+            add_option(&mock, &sandbox, &mut phone, &show, order.id, reached).await?;
+            let detail = service(&sandbox, &mut phone, &show, order.id).await?;
             Outcome { detail, resale: None }
         }
     };
@@ -383,6 +384,33 @@ async fn add_option(
     };
     show.step("option settled");
     Ok(settled)
+}
+
+/// Months later: the car, out of the garage, reports its odometer by itself, the platform reminds
+/// the customer that the service is near, and the customer books the workshop's first free slot.
+async fn service(sandbox: &SandboxClient, phone: &mut Phone, show: &Show, order: Uuid) -> anyhow::Result<OrderDetail> {
+    show.pace().await;
+    let vin = phone.core.order(order).await?.vin.context("the car has a VIN")?;
+    sandbox.set_coverage(&vin, true).await?;
+    sandbox.drive(&vin, 19_300, &[]).await?;
+    show.line("Sandbox: months later the car, out of the garage, has been driven 19300 km and reports it");
+    let due = phone
+        .until(|o| o.maintenance.as_ref().is_some_and(|m| m.odometer_km >= 19_300), "the car's report")
+        .await?
+        .maintenance
+        .context("maintenance")?;
+    show.line(format!(
+        "Phone: the service is due at {} km or by {}, whichever comes first; the car reads {} km",
+        due.next_service.due_km, due.next_service.due_by, due.odometer_km
+    ));
+    show.step("service due");
+    let slots = phone.core.service_slots(order).await?;
+    let slot = slots.first().context("the workshop has a free slot")?;
+    phone.core.book_service(order, slot.start).await?;
+    let booked = phone.until(|o| o.maintenance.as_ref().is_some_and(|m| m.booking.is_some()), "the booking").await?;
+    show.line(format!("Phone: Ana books the workshop for {} UTC", slot.start.format("%Y-%m-%d %H:%M")));
+    show.step("service booked");
+    Ok(booked)
 }
 
 /// Shows the pairing's steps as lines.

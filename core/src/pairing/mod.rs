@@ -20,8 +20,8 @@ use caas_protocol::api::ErrorCode;
 use caas_protocol::options::OptionCode;
 use caas_protocol::pairing::api::{self, GrantRequest, GrantView, LinkRequest, grant_request_message};
 use caas_protocol::pairing::{
-    AdvertisingKey, Command, CommandId, ExpectedVehicle, Reply, Request, RotatingId, VehicleStatus, Vin,
-    read_unverified,
+    AdvertisingKey, Command, CommandId, ExpectedVehicle, Reply, Request, RotatingId, TelemetryReport, VehicleStatus,
+    Vin, read_unverified,
 };
 use chrono::{TimeDelta, Utc};
 use uuid::Uuid;
@@ -275,13 +275,27 @@ impl Caas {
                         };
                     outcomes.push(outcome);
                 }
-                let status = read_status(ask(CommandId::random(), Request::ReadStatus).await?)?;
-                let options = match ask(CommandId::random(), Request::ReadOptions).await? {
-                    Reply::Options(options) => options,
-                    Reply::Refused(code) => return Err(refused(code)),
-                    _ => return Err(other_reply()),
+                // What the car did stands: a status or list it then fails to give is only missing.
+                let status = match ask(CommandId::random(), Request::ReadStatus).await {
+                    Ok(reply) => read_status(reply).ok(),
+                    Err(error) => {
+                        tracing::info!(error = error.chain(), "the car's status after the options is missing");
+                        None
+                    }
+                };
+                let options = match ask(CommandId::random(), Request::ReadOptions).await {
+                    Ok(Reply::Options(options)) => options,
+                    _ => Vec::new(),
                 };
                 Ok(ErrandDone::Activated { outcomes, status, options })
+            }
+            Errand::ReadTelemetry => {
+                let status = read_status(ask(CommandId::random(), Request::ReadStatus).await?)?;
+                match ask(CommandId::random(), Request::ReadTelemetry).await? {
+                    Reply::Telemetry(report) => Ok(ErrandDone::Telemetry { status, report }),
+                    Reply::Refused(code) => Err(refused(code)),
+                    _ => Err(other_reply()),
+                }
             }
         }
     }
@@ -440,6 +454,8 @@ pub(crate) enum Errand {
     Link { command: CommandId },
     /// Switch on the options these entitlements name, one command each.
     ActivateOptions { entitlements: Vec<crate::options::HeldEntitlement> },
+    /// Read the car's status and its signed report of odometer and warnings.
+    ReadTelemetry,
 }
 
 /// What an errand brought back.
@@ -449,8 +465,12 @@ pub(crate) enum ErrandDone {
     /// options it lists.
     Activated {
         outcomes: Vec<Result<()>>,
-        status: VehicleStatus,
+        status: Option<VehicleStatus>,
         options: Vec<OptionCode>,
+    },
+    Telemetry {
+        status: VehicleStatus,
+        report: TelemetryReport,
     },
 }
 

@@ -412,7 +412,7 @@ pub fn clear_account_data(conn: &Connection) -> Result<()> {
         "DELETE FROM events; DELETE FROM orders; DELETE FROM push_receipts;
          DELETE FROM meta WHERE key <> 'record.key';
          DELETE FROM payment_attempts; DELETE FROM driver_deliveries; DELETE FROM outbox; DELETE FROM vehicle_keys;
-         DELETE FROM option_receipts;",
+         DELETE FROM car_statements;",
     )?;
     Ok(())
 }
@@ -446,6 +446,7 @@ pub mod fixtures {
             delivery: None,
             app_link: None,
             options: vec![],
+            maintenance: None,
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
         }

@@ -52,10 +52,11 @@ CREATE TABLE payment_attempts (
     purpose TEXT NOT NULL,
     PRIMARY KEY (order_id, purpose)
 ) WITHOUT ROWID;
-CREATE TABLE option_receipts (
-    entitlement_id TEXT PRIMARY KEY,
+CREATE TABLE car_statements (
+    key TEXT PRIMARY KEY,
     order_id TEXT NOT NULL,
-    receipt BLOB NOT NULL,
+    kind TEXT NOT NULL,
+    body BLOB NOT NULL,
     created_at TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE driver_deliveries (
@@ -188,8 +189,9 @@ const MIGRATIONS: &[&str] = &[
     // order. Events cached before have no hash; the next sync fetches their order's whole record
     // again and checks it from the start (`orders::is_anchored`).
     "ALTER TABLE events ADD COLUMN hash TEXT; ALTER TABLE orders ADD COLUMN record_head TEXT;",
-    // 9: options bought after delivery: a payment attempt per order and purpose (the final
-    // payment, or one option), and the car's option receipts until the platform has them.
+    // 9: life after delivery: a payment attempt per order and purpose (the final payment, or one
+    // option), and what the car signed (option receipts, odometer reports) until the platform has
+    // it.
     r#"
     CREATE TABLE payment_attempts_by_purpose (
         order_id TEXT NOT NULL,
@@ -207,10 +209,11 @@ const MIGRATIONS: &[&str] = &[
         FROM payment_attempts;
     DROP TABLE payment_attempts;
     ALTER TABLE payment_attempts_by_purpose RENAME TO payment_attempts;
-    CREATE TABLE option_receipts (
-        entitlement_id TEXT PRIMARY KEY,
+    CREATE TABLE car_statements (
+        key TEXT PRIMARY KEY,
         order_id TEXT NOT NULL,
-        receipt BLOB NOT NULL,
+        kind TEXT NOT NULL,
+        body BLOB NOT NULL,
         created_at TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
@@ -390,7 +393,7 @@ mod tests {
         conn.execute_batch(
             "UPDATE orders SET blocker = NULL; ALTER TABLE outbox DROP COLUMN wedged_at;
              ALTER TABLE outbox DROP COLUMN delivery_before; ALTER TABLE events DROP COLUMN hash;
-             ALTER TABLE orders DROP COLUMN record_head; DROP TABLE option_receipts; DROP TABLE payment_attempts;
+             ALTER TABLE orders DROP COLUMN record_head; DROP TABLE car_statements; DROP TABLE payment_attempts;
              CREATE TABLE payment_attempts (order_id TEXT PRIMARY KEY, idempotency_key TEXT NOT NULL,
                  payment_method TEXT NOT NULL, amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, intent_id TEXT,
                  created_at TEXT NOT NULL) WITHOUT ROWID;

@@ -24,34 +24,68 @@ pub struct StoredGrant {
     pub link_receipt: Option<Vec<u8>>,
 }
 
-/// Keeps the car's receipt for an option until the platform has it: an activation in a garage
-/// without signal is reported on the next sync.
-pub fn keep_option_receipt(conn: &Connection, order: Uuid, entitlement: Uuid, receipt: &[u8]) -> Result<()> {
-    conn.execute(
-        "INSERT INTO option_receipts (entitlement_id, order_id, receipt, created_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT(entitlement_id) DO NOTHING",
-        params![entitlement.to_string(), order.to_string(), receipt, Utc::now().to_rfc3339()],
-    )?;
+/// What the car signed for the platform, kept until the platform has it: reads near the car
+/// happen without signal (an underground car park) and are reported on the next sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CarStatement {
+    /// The car switched on the option of this entitlement.
+    OptionReceipt { entitlement: Uuid, receipt: Vec<u8> },
+    /// The car's odometer and warnings; only the latest per order is kept.
+    Telemetry { report: Vec<u8> },
+}
+
+impl CarStatement {
+    fn key(&self, order: Uuid) -> String {
+        match self {
+            CarStatement::OptionReceipt { entitlement, .. } => format!("option:{entitlement}"),
+            CarStatement::Telemetry { .. } => format!("telemetry:{order}"),
+        }
+    }
+}
+
+/// Keeps a statement of the car's; a newer report replaces the one kept, a receipt kept stays.
+pub fn keep_statement(conn: &Connection, order: Uuid, statement: &CarStatement) -> Result<()> {
+    let (kind, body, replace) = match statement {
+        CarStatement::OptionReceipt { receipt, .. } => ("option_receipt", receipt, false),
+        CarStatement::Telemetry { report } => ("telemetry", report, true),
+    };
+    let sql = if replace {
+        "INSERT INTO car_statements (key, order_id, kind, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(key) DO UPDATE SET body = excluded.body, created_at = excluded.created_at"
+    } else {
+        "INSERT INTO car_statements (key, order_id, kind, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(key) DO NOTHING"
+    };
+    conn.execute(sql, params![statement.key(order), order.to_string(), kind, body, Utc::now().to_rfc3339()])?;
     Ok(())
 }
 
-/// The option receipts the platform does not have yet: order, entitlement, receipt.
-pub fn pending_option_receipts(conn: &Connection) -> Result<Vec<(Uuid, Uuid, Vec<u8>)>> {
+/// The statements the platform does not have yet, oldest first: their key, order and content.
+pub fn pending_statements(conn: &Connection) -> Result<Vec<(String, Uuid, CarStatement)>> {
     let mut statement =
-        conn.prepare("SELECT order_id, entitlement_id, receipt FROM option_receipts ORDER BY created_at")?;
-    let rows =
-        statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?)))?;
-    let unreadable = || CaasError::corrupt("a kept option receipt is unreadable");
+        conn.prepare("SELECT key, order_id, kind, body FROM car_statements ORDER BY created_at, key")?;
+    let rows = statement.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Vec<u8>>(3)?))
+    })?;
+    let unreadable = || CaasError::corrupt("a kept statement of the car is unreadable");
     rows.map(|row| {
-        let (order, entitlement, receipt) = row?;
-        Ok((order.parse().map_err(|_| unreadable())?, entitlement.parse().map_err(|_| unreadable())?, receipt))
+        let (key, order, kind, body) = row?;
+        let content = match (kind.as_str(), key.strip_prefix("option:")) {
+            ("option_receipt", Some(entitlement)) => CarStatement::OptionReceipt {
+                entitlement: entitlement.parse().map_err(|_| unreadable())?,
+                receipt: body,
+            },
+            ("telemetry", _) => CarStatement::Telemetry { report: body },
+            _ => return Err(unreadable()),
+        };
+        Ok((key, order.parse().map_err(|_| unreadable())?, content))
     })
     .collect()
 }
 
-/// Forgets an option receipt the platform took or will never take.
-pub fn forget_option_receipt(conn: &Connection, entitlement: Uuid) -> Result<()> {
-    conn.execute("DELETE FROM option_receipts WHERE entitlement_id = ?1", [entitlement.to_string()])?;
+/// Forgets a statement the platform took or will never take.
+pub fn forget_statement(conn: &Connection, key: &str) -> Result<()> {
+    conn.execute("DELETE FROM car_statements WHERE key = ?1", [key])?;
     Ok(())
 }
 

@@ -56,12 +56,20 @@ public enum PairingProgress: Sendable {
     case linked(Paired)
 }
 
-/// What the options screen shows while the phone hands the options bought to the car: each step
-/// on the way to the car (as in pairing), then what the car did with them.
-public enum ActivationProgress: Sendable {
+/// What a screen shows while the phone runs an errand on the car over Bluetooth: each step on the
+/// way to the car (as in pairing), then what came of it.
+public enum CarErrandProgress<Outcome: Sendable>: Sendable {
     case step(PairingStep)
-    case done(OptionsActivation)
+    case done(Outcome)
 }
+
+extension CarErrandProgress: Equatable where Outcome: Equatable {}
+
+/// Handing the options bought to the car: each step, then what the car did with them.
+public typealias ActivationProgress = CarErrandProgress<OptionsActivation>
+
+/// Reading the car's odometer and warnings: each step, then what the car said.
+public typealias ReadingProgress = CarErrandProgress<VehicleReading>
 
 /// The app's one door to the shared core: state as `AsyncStream`s the views observe, actions as
 /// `async` functions that honour task cancellation. Snapshots come from the on-device cache, so
@@ -277,13 +285,45 @@ public final class CaasRepository: Sendable {
     /// car out of the connected-car network's reach (an underground car park). Works without
     /// signal once the order is synced; the car's receipts reach the platform now or at the next
     /// sync (`reported`). The stream yields each `.step` on the way to the car, then `.done` (whose
-    /// `status` is nil when nothing was waiting), and finishes; a failure is thrown as
-    /// `CaasError.Pairing`. Cancelling the consuming task stops waiting.
+    /// `link` is nil when nothing was waiting and the phone did not go to the car), and finishes;
+    /// a failure is thrown as `CaasError.Pairing`. Cancelling the consuming task stops waiting.
     public func activateOptions(
         orderID: UUID, transport: BleTransport, options: PairingOptions? = nil
     ) -> AsyncThrowingStream<ActivationProgress, Error> {
         onCar(step: { ActivationProgress.step($0) }, done: { ActivationProgress.done($0) }) { core, steps in
             try await core.activateOptions(orderId: orderID, transport: transport, options: options, listener: steps)
+        }
+    }
+
+    /// The dealership workshop's free hourly slots, from 24 hours ahead for two weeks. Needs a
+    /// connection: a slot is only worth choosing while the workshop has a bay free in it.
+    public func serviceSlots(orderID: UUID) async throws -> [ServiceSlot] {
+        try await cancellable { [core] in try await core.serviceSlots(orderId: orderID) }
+    }
+
+    /// Books the workshop slot starting at `start`, or moves the booking there. Needs a connection.
+    /// Refusals throw `CaasError.Rejected` with the reason, as for the delivery window: the slot just
+    /// taken (`slot_unavailable`), within 24 hours of the booked slot (`change_too_late`), moved
+    /// three times already (`change_limit_reached`). The order shows the booking when this returns.
+    public func bookService(orderID: UUID, start: Date) async throws {
+        try await cancellable { [core] in try await core.bookService(orderId: orderID, start: start) }
+    }
+
+    /// Cancels the booked service; within 24 hours of it, `CaasError.Rejected` (`change_too_late`).
+    public func cancelService(orderID: UUID) async throws {
+        try await cancellable { [core] in try await core.cancelService(orderId: orderID) }
+    }
+
+    /// Reads the car's odometer and warnings over `transport`, next to it. Works without signal once
+    /// the order is synced: the car's signed report reaches the platform now or at the next sync
+    /// (`reported`), and the order's maintenance shows it. The stream yields each `.step` on the way
+    /// to the car, then `.done` with what the car said, and finishes; a failure is thrown as
+    /// `CaasError.Pairing`. Cancelling the consuming task stops waiting.
+    public func readVehicle(
+        orderID: UUID, transport: BleTransport, options: PairingOptions? = nil
+    ) -> AsyncThrowingStream<ReadingProgress, Error> {
+        onCar(step: { ReadingProgress.step($0) }, done: { ReadingProgress.done($0) }) { core, steps in
+            try await core.readVehicle(orderId: orderID, transport: transport, options: options, listener: steps)
         }
     }
 

@@ -3,7 +3,7 @@ import Foundation
 
 extension NotificationChannel {
     /// Every channel, for registering one notification category each.
-    public static let all: [NotificationChannel] = [.manufacturing, .payment, .delivery, .keys]
+    public static let all: [NotificationChannel] = [.manufacturing, .payment, .delivery, .keys, .car]
 
     /// The notification category of the channel: the APNs payload's `category`, and the
     /// `categoryIdentifier` the Notification Service Extension sets from the core's content, so
@@ -14,6 +14,7 @@ extension NotificationChannel {
         case .payment: "payment"
         case .delivery: "delivery"
         case .keys: "keys"
+        case .car: "car"
         }
     }
 }

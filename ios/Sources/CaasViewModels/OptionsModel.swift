@@ -15,7 +15,7 @@ import Observation
 @MainActor
 public final class OptionsModel: ScreenModel {
     public enum Notice: ScreenNotice {
-        /// What the car did with the options handed to it (`status` is set).
+        /// What the car did with the options handed to it.
         case activated(OptionsActivation)
         /// Nothing was waiting for the car: every option bought is active or refunded.
         case nothingToActivate
@@ -46,7 +46,7 @@ public final class OptionsModel: ScreenModel {
     private let service: any CustomerOrdersService
     private let orderID: UUID
     private let transport: any BleTransport
-    private var attempt: Task<Void, Never>?
+    private let errand = CarErrand<OptionsActivation>()
 
     public init(service: any CustomerOrdersService, orderID: UUID, transport: any BleTransport) {
         self.service = service
@@ -96,31 +96,23 @@ public final class OptionsModel: ScreenModel {
     /// the task ends with the attempt. It stops on "Cancel" or when the screen goes away.
     @discardableResult
     public func activate() -> Task<Void, Never> {
-        if let attempt { return attempt }
-        notice = nil
-        activation = .activating(nil)
-        let attempt = Task {
-            do {
-                for try await progress in service.activateOptions(orderID: orderID, transport: transport, options: nil) {
-                    switch progress {
-                    case .step(let step): activation = .activating(step)
-                    // Nothing waited when the car was not asked and nothing the platform sent was unusable.
-                    case .done(let done):
-                        notice = done.status == nil && done.refused.isEmpty ? .nothingToActivate : .activated(done)
-                    }
-                }
-            } catch {
-                if let problem = Problem(error) { notice = .problem(problem) }
-            }
-            activation = .ready
-            self.attempt = nil
-        }
-        self.attempt = attempt
-        return attempt
+        errand.run(
+            started: {
+                notice = nil
+                activation = .activating(nil)
+            },
+            { [service, orderID, transport] in service.activateOptions(orderID: orderID, transport: transport, options: nil) },
+            step: { self.activation = .activating($0) },
+            // Nothing waited when the phone did not go to the car and nothing the platform sent was
+            // unusable.
+            done: { done in self.notice = done.link == nil && done.refused.isEmpty ? .nothingToActivate : .activated(done) },
+            failed: { self.notice = .problem($0) },
+            ended: { self.activation = .ready }
+        )
     }
 
     /// Stops handing the options to the car (the button, or the screen going away).
     public func cancelActivation() {
-        attempt?.cancel()
+        errand.cancel()
     }
 }

@@ -65,4 +65,8 @@ public final class OrderModel {
     public func options() -> OptionsModel {
         OptionsModel(service: service, orderID: orderID, transport: bluetooth)
     }
+
+    public func maintenance() -> MaintenanceModel {
+        MaintenanceModel(service: service, orderID: orderID, transport: bluetooth)
+    }
 }

@@ -52,11 +52,11 @@ public enum Problem: Equatable, Sendable {
 /// A refusal of the platform. The ones a customer or a driver meets on these screens are named,
 /// so the app words them; any other keeps the platform's own reason.
 public enum Refusal: Equatable, Sendable {
-    /// The delivery window is not offered any more, or was just taken.
+    /// The delivery window or the workshop slot is not offered any more, or was just taken.
     case slotUnavailable
-    /// The delivery starts too soon to be moved.
+    /// The delivery or the booked service starts too soon (within 24 hours) to be changed.
     case changeTooLate
-    /// The delivery was moved as often as allowed.
+    /// The delivery or the booked service was moved as often as allowed.
     case changeLimitReached
     /// The car cannot leave before the customer confirms the address.
     case addressNotConfirmed

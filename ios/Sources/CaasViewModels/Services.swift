@@ -55,6 +55,18 @@ public protocol CustomerOrdersService: PushTokenRegistrar {
 
     /// Each step on the way to the car, then what it did with the options handed to it.
     func activateOptions(orderID: UUID, transport: BleTransport, options: PairingOptions?) -> AsyncThrowingStream<ActivationProgress, Error>
+
+    /// The workshop's free slots for the car's service. Needs a connection.
+    func serviceSlots(orderID: UUID) async throws -> [ServiceSlot]
+
+    /// Books the service in the slot starting at `start`, or moves the booking there.
+    func bookService(orderID: UUID, start: Date) async throws
+
+    /// Cancels the booked service.
+    func cancelService(orderID: UUID) async throws
+
+    /// Each step on the way to the car, then its odometer and warnings as it read them.
+    func readVehicle(orderID: UUID, transport: BleTransport, options: PairingOptions?) -> AsyncThrowingStream<ReadingProgress, Error>
 }
 
 /// Registers the phone's APNs token for the signed-in customer.

@@ -70,7 +70,7 @@ final class NotificationTests: XCTestCase {
     }
 
     func testEveryChannelHasItsCategory() {
-        XCTAssertEqual(NotificationChannel.all.map(\.categoryIdentifier), ["manufacturing", "payment", "delivery", "keys"])
+        XCTAssertEqual(NotificationChannel.all.map(\.categoryIdentifier), ["manufacturing", "payment", "delivery", "keys", "car"])
     }
 
     /// The text iOS shows from the push alone, when the extension runs out of time, comes from the

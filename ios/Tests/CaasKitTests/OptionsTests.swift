@@ -12,7 +12,7 @@ extension CaasRepositoryTests {
 
     /// A customer whose car is handed over and paired with their phone (`operational`), followed
     /// by push; with the car's VIN.
-    private func operationalCar(_ sandbox: Sandbox) async throws -> (CaasRepository, PushStreamHandle, order: UUID, vin: String) {
+    func operationalCar(_ sandbox: Sandbox) async throws -> (CaasRepository, PushStreamHandle, order: UUID, vin: String) {
         let (customer, stream, order, _) = try await bookedCar(sandbox)
         try await handOver(customer, order: order, sandbox: sandbox)
         for try await _ in customer.pairVehicle(orderID: order, transport: try simulated()) {}
@@ -48,7 +48,7 @@ extension CaasRepositoryTests {
         let (customer, stream, order, vin) = try await operationalCar(sandbox)
         defer { stream.disconnect() }
         let operational = try await customer.orderSnapshot(id: order)
-        XCTAssertEqual(operational.actions, [.buyOptions])
+        XCTAssertEqual(operational.actions, [.buyOptions, .bookService])
 
         let catalogue = try await customer.optionCatalogue(orderID: order)
         let seats = try XCTUnwrap(catalogue.offers.first { $0.code == "heated-seats" })

@@ -74,7 +74,7 @@ extension CaasRepositoryTests {
         let operational = try await first(customer.order(id: order)) { $0.summary.state == .operational }
         XCTAssertEqual(operational.appLink?.grantId, paired.grantId)
         XCTAssertEqual(operational.phoneKeys.map(\.revoked), [false])
-        XCTAssertEqual(operational.actions, [.buyOptions], "options can be bought for a car handed over")
+        XCTAssertEqual(operational.actions, [.buyOptions, .bookService], "options and the service for a car handed over")
 
         // The owner revokes the key (a lost phone): the order lists it as revoked.
         try await customer.revokePhoneKey(orderID: order, grantID: paired.grantId)

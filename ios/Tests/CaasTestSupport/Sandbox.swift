@@ -130,6 +130,20 @@ public struct Sandbox: Sendable {
         _ = try await call("POST", "/v1/sandbox/vehicles/\(vin)/faults", ["connected": connected], bearer: token)
     }
 
+    /// Drives a car `km` kilometres; afterwards it warns about `warnings` (wire names such as
+    /// `brake_wear`; none: all clear). A car in coverage reports to the platform at once; one out of
+    /// it waits for the connected-car network, or for the owner's phone beside it.
+    public func drive(vin: String, km: Int, warnings: [String] = []) async throws {
+        _ = try await call("POST", "/v1/sandbox/vehicles/\(vin)/drive", ["km": km, "warnings": warnings], bearer: token)
+    }
+
+    /// The dealership's workshop records a service visit of `order`'s car (a Madrid Centro sale, as
+    /// `sell` makes): on the car's history, the booking over, the next service counted from it.
+    public func recordVisit(order: UUID, odometerKm: Int, work: String) async throws {
+        let visit: [String: Any] = ["odometer_km": odometerKm, "work": work]
+        _ = try await call("POST", "/v1/dealership/orders/\(order)/service/visits", visit, bearer: try await dealer())
+    }
+
     /// The options a car has switched on after delivery, as the car itself holds them.
     public func vehicleOptions(vin: String) async throws -> [String] {
         let car = try await call("GET", "/v1/sandbox/vehicles/\(vin)", nil, bearer: token)

@@ -32,6 +32,10 @@ enum Call: Equatable {
     case buyOption(UUID, OptionCode, lastDigits: String)
     case resumeOptionPayment(UUID, OptionCode)
     case activateOptions(UUID)
+    case serviceSlots(UUID)
+    case bookService(UUID, Date)
+    case cancelService(UUID)
+    case readVehicle(UUID)
     case registerAPNsToken(Data)
     case refresh
     case embark(UUID, vin: String)
@@ -85,6 +89,10 @@ final class FakeCustomer: CustomerOrdersService, @unchecked Sendable {
     var onBuyOption: @Sendable (OptionCode, PaymentCard) async throws -> PaymentProgress = { _, _ in .succeeded(paymentId: "pay_option") }
     var onResumeOptionPayment: @Sendable (OptionCode) async throws -> PaymentProgress? = { _ in nil }
     var activation: @Sendable () -> AsyncThrowingStream<ActivationProgress, Error> = { AsyncThrowingStream { $0.finish() } }
+    var onServiceSlots: @Sendable () async throws -> [ServiceSlot] = { [] }
+    var onBookService: @Sendable (Date) async throws -> Void = { _ in }
+    var onCancelService: @Sendable () async throws -> Void = {}
+    var carReading: @Sendable () -> AsyncThrowingStream<ReadingProgress, Error> = { AsyncThrowingStream { $0.finish() } }
 
     let (orders, ordersFeed) = AsyncStream.makeStream(of: [OrderSummary].self)
     private let orderFeeds = Locked<[AsyncStream<OrderDetail>.Continuation]>([])
@@ -177,6 +185,26 @@ final class FakeCustomer: CustomerOrdersService, @unchecked Sendable {
     func activateOptions(orderID: UUID, transport: BleTransport, options: PairingOptions?) -> AsyncThrowingStream<ActivationProgress, Error> {
         record(.activateOptions(orderID))
         return activation()
+    }
+
+    func serviceSlots(orderID: UUID) async throws -> [ServiceSlot] {
+        record(.serviceSlots(orderID))
+        return try await onServiceSlots()
+    }
+
+    func bookService(orderID: UUID, start: Date) async throws {
+        record(.bookService(orderID, start))
+        try await onBookService(start)
+    }
+
+    func cancelService(orderID: UUID) async throws {
+        record(.cancelService(orderID))
+        try await onCancelService()
+    }
+
+    func readVehicle(orderID: UUID, transport: BleTransport, options: PairingOptions?) -> AsyncThrowingStream<ReadingProgress, Error> {
+        record(.readVehicle(orderID))
+        return carReading()
     }
 
     func registerAPNsToken(_ token: Data) async throws -> UUID {
@@ -329,7 +357,8 @@ func summary(_ id: UUID = UUID(), state: OrderState = .inProduction) -> OrderSum
 
 func detail(
     _ id: UUID = UUID(), state: OrderState = .transportScheduled, actions: [CustomerAction] = [], delivery: CaasCore.DeliveryView? = nil,
-    paymentInFlight: Bool? = nil, options: [OptionPurchase] = [], optionPaymentsInFlight: [OptionCode] = []
+    paymentInFlight: Bool? = nil, options: [OptionPurchase] = [], optionPaymentsInFlight: [OptionCode] = [],
+    maintenance: MaintenanceView? = nil
 ) -> OrderDetail {
     OrderDetail(
         summary: summary(id, state: state), configuration: VehicleConfiguration(basePlatform: "urban-ev", options: []),
@@ -341,7 +370,8 @@ func detail(
         },
         registration: nil, reservationLost: false, fromStock: false, delivery: delivery, deliveryWindows: [],
         arrivalEstimates: [], phoneKeys: [],
-        appLink: nil, refunds: [], options: options, optionPaymentsInFlight: optionPaymentsInFlight, unknownUpdates: [])
+        appLink: nil, refunds: [], options: options, optionPaymentsInFlight: optionPaymentsInFlight,
+        maintenance: maintenance, unknownUpdates: [])
 }
 
 func booked(window booked: DeliveryWindow = window(startingIn: 72), address: String? = "Calle Mayor 1, Madrid", changesLeft: UInt32 = 2) -> CaasCore.DeliveryView {
@@ -376,4 +406,26 @@ func purchase(_ option: OptionCode, _ status: PurchaseStatus = .paid, via channe
         activateBy: paid.addingTimeInterval(72 * 3600), entitlement: status == .paid ? "ent.\(option)" : nil,
         activatedAt: status == .activated ? paid.addingTimeInterval(60) : nil, activatedVia: channel,
         refundedAt: status == .refunded ? paid.addingTimeInterval(96 * 3600) : nil)
+}
+
+/// A day as the core gives it (`NaiveDate`).
+func calendarDay(_ year: Int, _ month: Int, _ day: Int) -> DateComponents {
+    DateComponents(year: year, month: month, day: day)
+}
+
+/// An hour of the workshop, `hours` after a fixed instant.
+func serviceSlot(startingIn hours: Double, free: UInt32 = 2) -> ServiceSlot {
+    let start = Date(timeIntervalSince1970: 1_900_000_000).addingTimeInterval(hours * 3600)
+    return ServiceSlot(start: start, end: start.addingTimeInterval(3600), free: free)
+}
+
+/// An operational car's maintenance: every 20,000 km or 12 months, the next service at `dueKm` or
+/// by `dueBy`.
+func maintenanceView(
+    odometerKm: UInt32 = 12, reportedAt: Date? = nil, warnings: [WarningCode] = [], dueKm: UInt32 = 20_000,
+    dueBy: DateComponents = calendarDay(2031, 3, 15), booking: ServiceBooking? = nil, visits: [ServiceVisit] = []
+) -> MaintenanceView {
+    MaintenanceView(
+        plan: MaintenancePlan(everyKm: 20_000, everyMonths: 12), odometerKm: odometerKm, reportedAt: reportedAt, warnings: warnings,
+        nextService: NextService(dueKm: dueKm, dueBy: dueBy), booking: booking, visits: visits)
 }

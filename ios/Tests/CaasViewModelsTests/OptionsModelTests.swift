@@ -27,7 +27,7 @@ final class OptionsModelTests: XCTestCase {
             OptionCatalogue(basePlatform: "urban-ev", offers: [offer("heated-seats", availability()), offer("roof-rails", .needsWorkshop, kind: .workshop)])
         }
         let model = OptionsModel(service: customer, orderID: order, transport: UnusedTransport())
-        let screen = try await showing(customer, model, detail(order, state: .operational, actions: [.buyOptions]))
+        let screen = try await showing(customer, model, detail(order, state: .operational, actions: [.buyOptions, .bookService]))
         defer { screen.cancel() }
         XCTAssertEqual(model.offers.map(\.code), ["heated-seats", "roof-rails"])
         XCTAssertTrue(model.canBuy(model.offers[0]))
@@ -35,13 +35,13 @@ final class OptionsModelTests: XCTestCase {
         XCTAssertFalse(model.canActivate, "nothing waits for the car")
 
         // The same order again (the stream's catch-up): the catalogue is not fetched again.
-        customer.publish(detail(order, state: .operational, actions: [.buyOptions]))
+        customer.publish(detail(order, state: .operational, actions: [.buyOptions, .bookService]))
         try await Task.sleep(for: .milliseconds(50))
         XCTAssertEqual(customer.calls().filter { $0 == .optionCatalogue(order) }.count, 1)
 
         // Bought elsewhere: the purchase shows and the catalogue says it is on its way.
         availability.update { $0 = .pending }
-        customer.publish(detail(order, state: .operational, actions: [.buyOptions], options: [purchase("heated-seats")]))
+        customer.publish(detail(order, state: .operational, actions: [.buyOptions, .bookService], options: [purchase("heated-seats")]))
         try await until("the offer pending") { model.offers.first?.availability == .pending }
         XCTAssertEqual(model.purchases.map(\.status), [.paid])
         XCTAssertFalse(model.canBuy(model.offers[0]), "bought once")

@@ -89,7 +89,7 @@ final class PushRegistrationTests: XCTestCase {
         await push.enableNotifications()
         XCTAssertEqual(authorizer.steps(), [
             .requestAuthorization,
-            .registerCategories(["manufacturing", "payment", "delivery", "keys"]),
+            .registerCategories(["manufacturing", "payment", "delivery", "keys", "car"]),
             .registerForRemoteNotifications,
         ])
     }

@@ -5,6 +5,7 @@ use ring::signature::{ED25519, UnparsedPublicKey};
 use uuid::Uuid;
 
 use super::entitlement::{MAX_ENTITLEMENT_LEN, OptionReceipt, read_option};
+use super::telemetry::TelemetryReport;
 use super::wire::{self, Layout, Reader, Writer};
 use super::{AlertCode, PairingError, Vin};
 use crate::options::OptionCode;
@@ -37,6 +38,8 @@ pub enum Request {
     /// The options switched on after delivery. Its own request, not a field of the status, so the
     /// status reads as it always did for phones that know nothing of options.
     ReadOptions,
+    /// The car's signed report of its odometer and warnings, for the platform.
+    ReadTelemetry,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +144,7 @@ pub enum Reply {
     OptionActivated(OptionReceipt),
     /// The options switched on after delivery, at most [`MAX_ACTIVE_OPTIONS`].
     Options(Vec<OptionCode>),
+    Telemetry(TelemetryReport),
 }
 
 /// The car's answer; it names the record and the command it answers.
@@ -171,6 +175,7 @@ impl Content {
                     Request::ReadStatus => w.u8(2),
                     Request::ActivateOption(entitlement) => w.u8(3).field(entitlement),
                     Request::ReadOptions => w.u8(4),
+                    Request::ReadTelemetry => w.u8(5),
                 };
             }
             Self::Response(response) => {
@@ -202,6 +207,10 @@ impl Content {
                             w.short_field(option.as_str().as_bytes());
                         }
                     }
+                    Reply::Telemetry(report) => {
+                        w.u8(6);
+                        report.write(&mut w);
+                    }
                 }
             }
             Self::Alert(code) => {
@@ -227,6 +236,7 @@ impl Content {
                         Request::ActivateOption(entitlement.to_vec())
                     }
                     4 => Request::ReadOptions,
+                    5 => Request::ReadTelemetry,
                     _ => return Err(PairingError::Malformed("unknown request")),
                 };
                 Self::Command(Command { id, request })
@@ -251,6 +261,7 @@ impl Content {
                         }
                         Reply::Options((0..count).map(|_| read_option(&mut r)).collect::<Result<_, _>>()?)
                     }
+                    6 => Reply::Telemetry(TelemetryReport::read(&mut r)?),
                     _ => return Err(PairingError::Malformed("unknown reply")),
                 };
                 Self::Response(Response { in_reply_to, command_id, reply })
@@ -297,6 +308,18 @@ mod tests {
             Content::Command(Command { id: CommandId::random(), request: Request::ReadStatus }),
             Content::Command(Command { id: CommandId::random(), request: Request::ActivateOption(vec![1; 160]) }),
             Content::Command(Command { id: CommandId::random(), request: Request::ReadOptions }),
+            Content::Command(Command { id: CommandId::random(), request: Request::ReadTelemetry }),
+            Content::Response(Response {
+                in_reply_to: 8,
+                command_id: CommandId::random(),
+                reply: Reply::Telemetry(TelemetryReport {
+                    vin: Vin::parse("VCAUEX00000000001").expect("vin"),
+                    odometer_km: 18_500,
+                    warning_codes: vec![2],
+                    measured_at: 1_800_000_000,
+                    signature: [6; 64],
+                }),
+            }),
             Content::Response(Response {
                 in_reply_to: 7,
                 command_id: CommandId::random(),

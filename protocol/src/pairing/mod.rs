@@ -40,6 +40,7 @@ mod platform_key;
 pub mod radio;
 mod record;
 mod suite;
+mod telemetry;
 #[cfg(test)]
 mod tests;
 mod wire;
@@ -60,6 +61,7 @@ pub use handshake::{
 };
 pub use record::{COMMAND_LIFETIME_MS, Direction, Record, Session};
 pub use suite::{SUPPORTED_SUITES, Suite};
+pub use telemetry::{MAX_WARNINGS, TelemetryReport};
 
 /// The version of the pairing protocol this build speaks.
 pub const PROTOCOL_VERSION: u8 = 1;

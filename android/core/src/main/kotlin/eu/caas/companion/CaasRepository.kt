@@ -28,7 +28,9 @@ import eu.caas.companion.core.PushOutcome
 import eu.caas.companion.core.PushPlatform
 import eu.caas.companion.core.PushStreamHandle
 import eu.caas.companion.core.SecretStore
+import eu.caas.companion.core.ServiceSlot
 import eu.caas.companion.core.SyncReport
+import eu.caas.companion.core.VehicleReading
 import eu.caas.companion.core.handoverRefreshSeconds
 import java.io.File
 import java.time.Instant
@@ -87,6 +89,17 @@ sealed interface ActivationProgress {
 
     /** The car's answer; its `status` is null when nothing was waiting for it. */
     data class Done(val activation: OptionsActivation) : ActivationProgress
+}
+
+/**
+ * What reading the car nearby shows: each step of the link to the car as it starts (the same as
+ * pairing's, without `LINKED`), then what the car said.
+ */
+sealed interface ReadingProgress {
+    data class Step(val step: PairingStep) : ReadingProgress
+
+    /** The car's odometer and warnings; `reported` says whether the platform has them yet. */
+    data class Done(val reading: VehicleReading) : ReadingProgress
 }
 
 /**
@@ -255,6 +268,36 @@ class CaasRepository private constructor(private val core: Caas) : CustomerServi
     override fun activateOptions(orderId: UUID, transport: BleTransport, options: PairingOptions?): Flow<ActivationProgress> =
         stepsThen(ActivationProgress::Step) { steps ->
             ActivationProgress.Done(core.activateOptions(orderId, transport, options, steps))
+        }
+
+    /**
+     * The dealership workshop's free hourly slots for the car of [orderId], from 24 hours ahead for
+     * two weeks, each with how many bays are free. Needs a connection; throws
+     * `CaasException.Offline` without one.
+     */
+    override suspend fun serviceSlots(orderId: UUID): List<ServiceSlot> = core.serviceSlots(orderId)
+
+    /**
+     * Books the car's service in the offered slot starting at [start], or moves the booking there
+     * (the order's `maintenance.booking` then shows it). Refusals throw `CaasException.Rejected`
+     * with their code: `slot_unavailable` (just taken), `change_too_late` (within 24 hours of the
+     * booked slot), `change_limit_reached` (moved three times).
+     */
+    override suspend fun bookService(orderId: UUID, start: Instant) = core.bookService(orderId, start)
+
+    /** Cancels the booked service; within 24 hours of it, `CaasException.Rejected` with `change_too_late`. */
+    override suspend fun cancelService(orderId: UUID) = core.cancelService(orderId)
+
+    /**
+     * Reads the odometer and warnings of the car of [orderId] over [transport], near it: it works
+     * without signal, and the car's signed report reaches the platform now or at the next sync
+     * (`reported` says which). The flow emits each [ReadingProgress.Step], then
+     * [ReadingProgress.Done], and completes; a failure of the link throws `CaasException.Pairing`.
+     * Cancelling the collection cancels the reading.
+     */
+    override fun readVehicle(orderId: UUID, transport: BleTransport, options: PairingOptions?): Flow<ReadingProgress> =
+        stepsThen(ReadingProgress::Step) { steps ->
+            ReadingProgress.Done(core.readVehicle(orderId, transport, options, steps))
         }
 
     /**

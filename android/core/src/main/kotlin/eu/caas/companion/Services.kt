@@ -19,6 +19,7 @@ import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.OrderSummary
 import eu.caas.companion.core.PairingOptions
 import eu.caas.companion.core.PaymentProgress
+import eu.caas.companion.core.ServiceSlot
 import eu.caas.companion.core.SyncReport
 import eu.caas.companion.core.WedgedAction
 import java.time.Instant
@@ -95,6 +96,18 @@ interface CustomerService {
 
     /** Hands the car the options it has not confirmed, near it over BLE: each step, then what the car did. */
     fun activateOptions(orderId: UUID, transport: BleTransport, options: PairingOptions? = null): Flow<ActivationProgress>
+
+    /** The dealership workshop's free slots for the car's service, from 24 hours ahead for two weeks (online only). */
+    suspend fun serviceSlots(orderId: UUID): List<ServiceSlot>
+
+    /** Books the service in the free slot starting at [start], or moves the booking there. */
+    suspend fun bookService(orderId: UUID, start: Instant)
+
+    /** Cancels the booked service. */
+    suspend fun cancelService(orderId: UUID)
+
+    /** Reads the car's odometer and warnings nearby over BLE: each step, then what the car said. */
+    fun readVehicle(orderId: UUID, transport: BleTransport, options: PairingOptions? = null): Flow<ReadingProgress>
 }
 
 /** What the driver's screen needs of the core; [DriverRepository] is the real one. */

@@ -43,7 +43,7 @@ class OptionsTest {
             val (order, pushes) = journeys.operationalCar(customer, "kotlin-${UUID.randomUUID()}@example.com", simulated())
             pushes.use {
                 val operational = customer.orderSnapshot(order)
-                assertEquals(listOf(CustomerAction.BUY_OPTIONS), operational.actions)
+                assertEquals(listOf(CustomerAction.BUY_OPTIONS, CustomerAction.BOOK_SERVICE), operational.actions)
                 val vin = assertNotNull(operational.vin)
 
                 val offers = customer.optionCatalogue(order).offers.associateBy { it.code }

@@ -75,7 +75,11 @@ class PairingTest {
                 val operational = withTimeout(15_000) { customer.order(order).first { it.summary.state == OrderState.OPERATIONAL } }
                 assertEquals(paired.grantId, assertNotNull(operational.appLink).grantId)
                 assertEquals(listOf(false), operational.phoneKeys.map { it.revoked })
-                assertEquals(listOf(CustomerAction.BUY_OPTIONS), operational.actions, "a car in use takes options")
+                assertEquals(
+                    listOf(CustomerAction.BUY_OPTIONS, CustomerAction.BOOK_SERVICE),
+                    operational.actions,
+                    "a car in use takes options and is serviced",
+                )
 
                 // The owner revokes the key (a lost phone): the order lists it as revoked.
                 customer.revokePhoneKey(order, paired.grantId)

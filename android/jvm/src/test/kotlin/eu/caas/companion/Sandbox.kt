@@ -1,5 +1,6 @@
 package eu.caas.companion
 
+import eu.caas.companion.core.WarningCode
 import java.net.URI
 import java.net.http.HttpClient
 import java.net.http.HttpRequest
@@ -97,6 +98,21 @@ class Sandbox(
         Regex(""""options"\s*:\s*\[([^\]]*)\]""").find(get("/v1/sandbox/vehicles/$vin", token))?.groupValues?.get(1)
             ?.let { list -> Regex(""""([^"]*)"""").findAll(list).map { it.groupValues[1] }.toList() }
             ?: error("no options in the car's inspection")
+
+    /**
+     * Drives the car [km] kilometres; afterwards it warns about [warnings] (none: all clear). A car
+     * in coverage reports its odometer and warnings to the platform at once.
+     */
+    fun drive(vin: String, km: Int, warnings: List<WarningCode> = emptyList()) {
+        val codes = warnings.joinToString(",") { "\"${it.name.lowercase()}\"" }
+        post("/v1/sandbox/vehicles/$vin/drive", """{"km":$km,"warnings":[$codes]}""", token)
+    }
+
+    /** The dealership's workshop records a service visit of [order]'s car at [odometerKm], with the [work] done. */
+    fun recordVisit(order: UUID, odometerKm: Int, work: String) {
+        val escaped = work.replace("\\", "\\\\").replace("\"", "\\\"")
+        post("/v1/dealership/orders/$order/service/visits", """{"odometer_km":$odometerKm,"work":"$escaped"}""", dealer)
+    }
 
     /** Moves the platform's clock forward. */
     fun advanceClock(seconds: Long) = post("/v1/sandbox/clock/advance", """{"seconds":$seconds}""", token)

@@ -36,5 +36,13 @@ object Dates {
     /** A time of the day, for an expected arrival. */
     fun time(instant: Instant): String = DateTimeFormatter.ofLocalizedTime(FormatStyle.SHORT).withZone(zone).format(instant)
 
-    fun window(window: DeliveryWindow): String = "${day(window.start)}, ${time(window.start)}–${time(window.end)}"
+    fun window(window: DeliveryWindow): String = span(window.start, window.end)
+
+    /** A span within a day, as a workshop slot: `12 mar 2026, 9:00–10:00`. */
+    fun span(start: Instant, end: Instant): String = "${day(start)}, ${time(start)}–${time(end)}"
+}
+
+/** Distances as the customer reads them, in their locale: `19.212 km`. */
+object Distance {
+    fun km(km: UInt): String = "${NumberFormat.getIntegerInstance().format(km.toLong())} km"
 }

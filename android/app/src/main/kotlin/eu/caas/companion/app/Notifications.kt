@@ -26,6 +26,7 @@ object Notifications {
         Channel.PAYMENT -> ChannelInfo("payment", R.string.channel_payment, R.string.channel_payment_description, NotificationManager.IMPORTANCE_HIGH)
         Channel.DELIVERY -> ChannelInfo("delivery", R.string.channel_delivery, R.string.channel_delivery_description, NotificationManager.IMPORTANCE_HIGH)
         Channel.KEYS -> ChannelInfo("keys", R.string.channel_keys, R.string.channel_keys_description, NotificationManager.IMPORTANCE_HIGH)
+        Channel.CAR -> ChannelInfo("car", R.string.channel_car, R.string.channel_car_description, NotificationManager.IMPORTANCE_DEFAULT)
     }
 
     /** Creates (or renames, after a change of language) the channels; call at every start. */

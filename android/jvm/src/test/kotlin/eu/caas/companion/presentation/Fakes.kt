@@ -6,6 +6,7 @@ import eu.caas.companion.CustomerService
 import eu.caas.companion.DriverService
 import eu.caas.companion.PairingProgress
 import eu.caas.companion.PaymentCard
+import eu.caas.companion.ReadingProgress
 import eu.caas.companion.core.ActivationChannel
 import eu.caas.companion.core.AssignedDelivery
 import eu.caas.companion.core.Availability
@@ -21,7 +22,10 @@ import eu.caas.companion.core.EtaReason
 import eu.caas.companion.core.HandoverCheck
 import eu.caas.companion.core.CustomerAction
 import eu.caas.companion.core.IncidentKind
+import eu.caas.companion.core.MaintenancePlan
+import eu.caas.companion.core.MaintenanceView
 import eu.caas.companion.core.Money
+import eu.caas.companion.core.NextService
 import eu.caas.companion.core.NotificationContent
 import eu.caas.companion.core.OptionCatalogue
 import eu.caas.companion.core.OptionCode
@@ -35,17 +39,22 @@ import eu.caas.companion.core.PairingOptions
 import eu.caas.companion.core.PaymentProgress
 import eu.caas.companion.core.Phase
 import eu.caas.companion.core.PurchaseStatus
+import eu.caas.companion.core.ServiceBooking
+import eu.caas.companion.core.ServiceSlot
+import eu.caas.companion.core.ServiceVisit
 import eu.caas.companion.core.SyncReport
 import eu.caas.companion.core.VehicleConfiguration
+import eu.caas.companion.core.WarningCode
 import eu.caas.companion.core.WedgedAction
 import java.time.Instant
+import java.time.LocalDate
 import java.time.ZoneId
 import java.util.Locale
 import java.util.UUID
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.emptyFlow
-import kotlinx.coroutines.flow.flowOf
+import kotlinx.coroutines.flow.filterNotNull
 
 /** An order in production with nothing more to it: what an order's screen needs to show. */
 fun orderInProduction(id: UUID = UUID.randomUUID()) = OrderDetail(
@@ -55,22 +64,54 @@ fun orderInProduction(id: UUID = UUID.randomUUID()) = OrderDetail(
     ),
     VehicleConfiguration("urban-ev", emptyList()), "Madrid", null, null, emptyList(), emptyList(), emptyList(), null,
     null, null, false, false, null, emptyList(), emptyList(), emptyList(), null,
-    refunds = emptyList(), options = emptyList(), optionPaymentsInFlight = emptyList(), unknownUpdates = emptyList(),
+    refunds = emptyList(), options = emptyList(), optionPaymentsInFlight = emptyList(), maintenance = null,
+    unknownUpdates = emptyList(),
 )
 
-/** The same order, its car handed over and in use, with the options bought for it. */
+/** The same order, its car handed over and in use, with the options bought for it and its maintenance. */
 fun operationalOrder(
     id: UUID = UUID.randomUUID(),
     options: List<OptionPurchase> = emptyList(),
     inFlight: List<OptionCode> = emptyList(),
+    maintenance: MaintenanceView = carMaintenance(),
 ) = orderInProduction(id).let {
     it.copy(
         summary = it.summary.copy(state = OrderState.OPERATIONAL, phase = Phase.LINKING),
-        actions = listOf(CustomerAction.BUY_OPTIONS),
+        actions = listOf(CustomerAction.BUY_OPTIONS, CustomerAction.BOOK_SERVICE),
         options = options,
         optionPaymentsInFlight = inFlight,
+        maintenance = maintenance,
     )
 }
+
+/**
+ * A car's maintenance on the plan of an urban-ev (every 20,000 km or 12 months), at [odometerKm]
+ * as the car reported it at noon on 20 March 2026, its next service 20,000 km after the last.
+ */
+fun carMaintenance(
+    odometerKm: UInt = 12u,
+    warnings: List<WarningCode> = emptyList(),
+    booking: ServiceBooking? = null,
+    visits: List<ServiceVisit> = emptyList(),
+    reportedAt: Instant? = Instant.parse("2026-03-20T12:00:00Z"),
+) = MaintenanceView(
+    MaintenancePlan(20_000u, 12u),
+    odometerKm,
+    reportedAt,
+    warnings,
+    NextService((visits.lastOrNull()?.odometerKm ?: 0u) + 20_000u, LocalDate.parse("2027-03-12")),
+    booking,
+    visits,
+)
+
+/** The workshop's hourly slot starting [hours] after 9:00 on 23 March 2026, with [free] bays. */
+fun serviceSlot(hours: Long, free: UInt = 2u): ServiceSlot {
+    val start = Instant.parse("2026-03-23T09:00:00Z").plusSeconds(hours * 3_600)
+    return ServiceSlot(start, start.plusSeconds(3_600), free)
+}
+
+/** A booking of [slot] that can move [changesLeft] more times. */
+fun serviceBooking(slot: ServiceSlot, changesLeft: UInt = 3u) = ServiceBooking(slot.start, slot.end, changesLeft)
 
 fun euros(cents: Long) = Money(cents, "EUR")
 
@@ -124,6 +165,7 @@ class FakeCustomer(override var isSignedIn: Boolean = false) : CustomerService {
     var onResume: suspend () -> PaymentProgress? = { null }
     var onRegister: suspend (String) -> UUID = { token -> registeredTokens += token; UUID.randomUUID() }
     var onCatalogue: suspend () -> OptionCatalogue = { error("optionCatalogue not expected") }
+    var onChooseWindow: suspend (Instant) -> Unit = {}
 
     /** The options bought, with the card each was paid with. */
     val boughtOptions = mutableListOf<Pair<OptionCode, PaymentCard>>()
@@ -133,10 +175,27 @@ class FakeCustomer(override var isSignedIn: Boolean = false) : CustomerService {
     /** What an activation emits; each collection starts it again. */
     var activation: Flow<ActivationProgress> = emptyFlow()
 
-    /** What every order's screen shows; none keeps it loading. */
-    var detail: OrderDetail? = null
+    var onServiceSlots: suspend () -> List<ServiceSlot> = { error("serviceSlots not expected") }
 
-    override fun order(id: UUID): Flow<OrderDetail> = detail?.let { flowOf(it) } ?: emptyFlow()
+    /** The slots booked (or moved to), by start, in order. */
+    val bookedServices = mutableListOf<Instant>()
+    var onBookService: suspend (Instant) -> Unit = {}
+    var cancelledServices = 0
+    var onCancelService: suspend () -> Unit = {}
+
+    /** What a reading of the car emits; each collection starts it again. */
+    var reading: Flow<ReadingProgress> = emptyFlow()
+
+    private val detailState = MutableStateFlow<OrderDetail?>(null)
+
+    /** What every order's screen shows, and shows again when it changes; none keeps it loading. */
+    var detail: OrderDetail?
+        get() = detailState.value
+        set(value) {
+            detailState.value = value
+        }
+
+    override fun order(id: UUID): Flow<OrderDetail> = detailState.filterNotNull()
 
     override suspend fun requestSignInCode(email: String) = Unit
 
@@ -157,7 +216,7 @@ class FakeCustomer(override var isSignedIn: Boolean = false) : CustomerService {
 
     override suspend fun deliverySlots(orderId: UUID): List<DeliverySlot> = emptyList()
 
-    override suspend fun chooseDeliveryWindow(orderId: UUID, start: Instant) = Unit
+    override suspend fun chooseDeliveryWindow(orderId: UUID, start: Instant) = onChooseWindow(start)
 
     override suspend fun confirmDeliveryAddress(orderId: UUID, address: String?) = Unit
 
@@ -179,6 +238,20 @@ class FakeCustomer(override var isSignedIn: Boolean = false) : CustomerService {
 
     override fun activateOptions(orderId: UUID, transport: BleTransport, options: PairingOptions?): Flow<ActivationProgress> =
         activation
+
+    override suspend fun serviceSlots(orderId: UUID): List<ServiceSlot> = onServiceSlots()
+
+    override suspend fun bookService(orderId: UUID, start: Instant) {
+        onBookService(start)
+        bookedServices += start
+    }
+
+    override suspend fun cancelService(orderId: UUID) {
+        onCancelService()
+        cancelledServices += 1
+    }
+
+    override fun readVehicle(orderId: UUID, transport: BleTransport, options: PairingOptions?): Flow<ReadingProgress> = reading
 }
 
 /** A driver service whose actions answer with [outcome]. */

@@ -4,6 +4,7 @@ import eu.caas.companion.PaymentCard
 import eu.caas.companion.core.CaasException
 import eu.caas.companion.core.PaymentProgress
 import eu.caas.companion.core.PaymentRefusal
+import java.time.Instant
 import java.util.UUID
 import kotlin.test.assertEquals
 import kotlin.test.assertFalse
@@ -52,5 +53,25 @@ class OrdersViewModelTest : ViewModelTest() {
         assertEquals("https://bank.example/3ds", model.bankPage.value)
         model.bankPageOpened()
         assertNull(model.bankPage.value)
+    }
+
+    @Test
+    fun `the delivery window's refusals are named as the workshop's are, others keep the platform's words`() = test {
+        val customer = FakeCustomer(isSignedIn = true)
+        val model = OrderViewModel(customer, UUID.randomUUID())
+        val start = Instant.parse("2026-03-12T10:00:00Z")
+        val refusals = listOf(
+            "slot_unavailable" to Notice.ChangeRefused(ChangeRefusal.SLOT_UNAVAILABLE),
+            "change_too_late" to Notice.ChangeRefused(ChangeRefusal.CHANGE_TOO_LATE),
+            "change_limit_reached" to Notice.ChangeRefused(ChangeRefusal.CHANGE_LIMIT_REACHED),
+            "address_not_confirmed" to Notice.Refused("confirm the address first"),
+        )
+        val told = refusals.map { (code, _) ->
+            customer.onChooseWindow = { throw CaasException.Rejected(code, "confirm the address first") }
+            model.chooseWindow(start)
+            advanceUntilIdle()
+            model.status.notice.value
+        }
+        assertEquals<List<Notice?>>(refusals.map { it.second }, told)
     }
 }

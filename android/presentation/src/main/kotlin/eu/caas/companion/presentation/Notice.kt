@@ -22,8 +22,11 @@ sealed interface Notice {
 
     data object NotFound : Problem
 
-    /** The platform refused, in its own words (a rule of the business, e.g. a change too late). */
+    /** The platform refused, in its own words: a rule of the business this app does not name. */
     data class Refused(val reason: String) : Problem
+
+    /** A booking (the delivery window, a workshop slot) the platform would not change, and why. */
+    data class ChangeRefused(val refusal: ChangeRefusal) : Problem
 
     data class PaymentRefused(val refusal: PaymentRefusal) : Problem
 
@@ -57,6 +60,12 @@ sealed interface Notice {
     data object OptionBought : Notice
 
     data object DeliveryMoved : Notice
+
+    data object ServiceBooked : Notice
+
+    data object ServiceMoved : Notice
+
+    data object ServiceCancelled : Notice
 
     data object AddressConfirmed : Notice
 
@@ -95,7 +104,7 @@ sealed interface Notice {
             is CaasException.Cancelled -> null
             is CaasException.Unauthorized -> SignInAgain
             is CaasException.NotFound -> NotFound
-            is CaasException.Rejected -> Refused(error.reason)
+            is CaasException.Rejected -> ChangeRefusal.of(error.code)?.let(::ChangeRefused) ?: Refused(error.reason)
             is CaasException.PaymentRefused -> PaymentRefused(error.refusal)
             is CaasException.HandoverRefused -> HandoverRefused(error.refusal)
             is CaasException.Pairing -> PairingFailed(error.failure)
@@ -103,6 +112,32 @@ sealed interface Notice {
             is CaasException.HistoryRewritten -> HistoryRewritten
             is CaasException.InvalidPush, is CaasException.InvalidInput, is CaasException.Internal ->
                 Unexpected(error.message ?: error.javaClass.simpleName)
+        }
+    }
+}
+
+/**
+ * Why the platform would not book or change a booked slot (the delivery window, a workshop slot),
+ * named so the app words it in the person's language: the rules are the same for both.
+ */
+enum class ChangeRefusal {
+    /** The slot is not offered any more, or was just taken. */
+    SLOT_UNAVAILABLE,
+
+    /** The booked slot is less than 24 hours away. */
+    CHANGE_TOO_LATE,
+
+    /** The booking was moved as often as allowed. */
+    CHANGE_LIMIT_REACHED,
+    ;
+
+    companion object {
+        /** The refusal of a platform error code (its stable wire name); null for another rule. */
+        fun of(code: String): ChangeRefusal? = when (code) {
+            "slot_unavailable" -> SLOT_UNAVAILABLE
+            "change_too_late" -> CHANGE_TOO_LATE
+            "change_limit_reached" -> CHANGE_LIMIT_REACHED
+            else -> null
         }
     }
 }

@@ -128,8 +128,8 @@ class OptionsViewModel(private val customer: CustomerService, val orderId: UUID)
                     activationState.value = when (progress) {
                         is ActivationProgress.Step -> ActivationUi.Working(progress.step)
                         is ActivationProgress.Done -> progress.activation.let {
-                            // The car was not asked, and nothing the platform sent was unusable.
-                            if (it.status == null && it.refused.isEmpty()) ActivationUi.NothingWaiting
+                            // The phone did not go to the car, and nothing the platform sent was unusable.
+                            if (it.link == null && it.refused.isEmpty()) ActivationUi.NothingWaiting
                             else ActivationUi.Done(it.activated.size, it.refused, it.reported)
                         }
                     }

@@ -20,6 +20,7 @@ import androidx.lifecycle.LifecycleOwner
 import androidx.lifecycle.LifecycleRegistry
 import androidx.lifecycle.compose.LocalLifecycleOwner
 import eu.caas.companion.ActivationProgress
+import eu.caas.companion.ReadingProgress
 import eu.caas.companion.app.Dates
 import eu.caas.companion.app.Money
 import eu.caas.companion.core.ActivationChannel
@@ -30,6 +31,8 @@ import eu.caas.companion.core.DeliveryWindow
 import eu.caas.companion.core.DriverStep
 import eu.caas.companion.core.EtaReason
 import eu.caas.companion.core.IncidentKind
+import eu.caas.companion.core.LinkReport
+import eu.caas.companion.core.LinkUse
 import eu.caas.companion.core.OptionKind
 import eu.caas.companion.core.OptionsActivation
 import eu.caas.companion.core.OrderState
@@ -40,25 +43,33 @@ import eu.caas.companion.core.Phase
 import eu.caas.companion.core.PickupPoint
 import eu.caas.companion.core.PurchaseStatus
 import eu.caas.companion.core.RefusedOption
+import eu.caas.companion.core.ServiceVisit
+import eu.caas.companion.core.VehicleReading
 import eu.caas.companion.core.VehicleStatus
+import eu.caas.companion.core.WarningCode
 import eu.caas.companion.core.optionName
 import eu.caas.companion.presentation.DriverViewModel
 import eu.caas.companion.presentation.FakeCustomer
 import eu.caas.companion.presentation.FakeDriver
 import eu.caas.companion.presentation.FakeMemory
+import eu.caas.companion.presentation.MaintenanceViewModel
 import eu.caas.companion.presentation.NoRadio
 import eu.caas.companion.presentation.OptionsViewModel
 import eu.caas.companion.presentation.OrderViewModel
 import eu.caas.companion.presentation.OrdersViewModel
 import eu.caas.companion.presentation.Role
 import eu.caas.companion.presentation.SignInViewModel
+import eu.caas.companion.presentation.carMaintenance
 import eu.caas.companion.presentation.catalogue
 import eu.caas.companion.presentation.euros
 import eu.caas.companion.presentation.offer
 import eu.caas.companion.presentation.operationalOrder
 import eu.caas.companion.presentation.orderInProduction
 import eu.caas.companion.presentation.purchase
+import eu.caas.companion.presentation.serviceBooking
+import eu.caas.companion.presentation.serviceSlot
 import java.time.Instant
+import java.time.LocalDate
 import java.util.Locale
 import java.util.UUID
 import kotlin.test.assertEquals
@@ -329,5 +340,91 @@ class ScreensTest {
         onNodeWithText("$eco: Ha pasado el plazo para activar esta opción; se te devuelve su precio automáticamente.").assertExists()
         onNodeWithText("La plataforma lo sabrá en cuanto el móvil tenga conexión.").assertExists()
         assertEquals(0, nodesContaining("eco-range-mode") + nodesContaining("heated-seats"), "no wire names")
+    }
+
+    @Test
+    fun `a car in use opens its maintenance from the order`() = runComposeUiTest {
+        val order = UUID.randomUUID()
+        val customer = FakeCustomer(isSignedIn = true).apply { detail = operationalOrder(order) }
+        val opened = mutableListOf<OrderPage>()
+        show { OrderScreen(OrderViewModel(customer, order), share = {}) { opened += it } }
+        onNodeWithText("Mantenimiento").performScrollTo().performClick()
+        assertEquals(listOf(OrderPage.MAINTENANCE), opened)
+    }
+
+    @Test
+    fun `the maintenance page tells the next service, the car's words and the history, moves the booking and reads the car`() =
+        runComposeUiTest {
+            val order = UUID.randomUUID()
+            val (booked, later, last) = listOf(serviceSlot(0), serviceSlot(1, free = 1u), serviceSlot(2))
+            val visit = ServiceVisit(Instant.parse("2026-03-02T10:00:00Z"), 1_500u, "Primera revisión: frenos revisados")
+            val reportedAt = Instant.parse("2026-03-20T12:00:00Z")
+            val customer = FakeCustomer(isSignedIn = true).apply {
+                detail = operationalOrder(
+                    order,
+                    maintenance = carMaintenance(
+                        19_212u,
+                        listOf(WarningCode.BRAKE_WEAR, WarningCode.UNKNOWN),
+                        serviceBooking(booked, changesLeft = 2u),
+                        listOf(visit),
+                        reportedAt,
+                    ),
+                )
+                onServiceSlots = { listOf(booked, later, last) }
+                val use = LinkUse(2u, 120u, 240u, null)
+                reading = flowOf(
+                    ReadingProgress.Done(
+                        VehicleReading(
+                            VehicleStatus(19_230u, 80u, true, true), 19_230u, emptyList(), reportedAt.plusSeconds(600), false,
+                            LinkReport(185u, use, use),
+                        ),
+                    ),
+                )
+            }
+            val model = MaintenanceViewModel(customer, order)
+            show { MaintenanceScreen(model) { model.read(NoRadio) } }
+
+            onNodeWithText("A los 21.500 km o el ${Dates.day(LocalDate.parse("2027-03-12"))}, lo que llegue antes.").assertExists()
+            onNodeWithText("Una revisión cada 20.000 km o cada 12 meses, lo que llegue antes.").assertExists()
+            onNodeWithText("Kilometraje: 19.212 km, según lo informó el coche el ${Dates.moment(reportedAt)}.").assertExists()
+            onNodeWithText("Desgaste de frenos").assertExists()
+            onNodeWithText("El coche indica un aviso. Tu concesionario puede darte más detalles.").assertExists()
+            onNodeWithText("Reservada: ${Dates.span(booked.start, booked.end)}").assertExists()
+            onNodeWithText("Puedes cambiarla 2 veces más.").assertExists()
+            onNodeWithText("${Dates.day(visit.at)} · 1.500 km · Primera revisión: frenos revisados").assertExists()
+            assertEquals(0, nodesContaining("brake_wear") + nodesContaining("BRAKE_WEAR") + nodesContaining("UNKNOWN"), "no wire names")
+            onNodeWithText("Horas libres en el taller de tu concesionario").assertDoesNotExist()
+
+            // "Move" opens the free times, the booked one left out; one tapped moves the booking there.
+            onNodeWithText("Cambiar").performScrollTo().performClick()
+            onNodeWithText("Horas libres en el taller de tu concesionario").assertExists()
+            assertEquals(0, onAllNodesWithTextCount(Dates.span(booked.start, booked.end)), "the booked time is not offered again")
+            onNodeWithText("1 libre").assertExists()
+            onNodeWithText(Dates.span(later.start, later.end)).performScrollTo().performClick()
+            awaitText("Cita cambiada.")
+            assertEquals(listOf(later.start), customer.bookedServices)
+            onNodeWithText("Horas libres en el taller de tu concesionario").assertDoesNotExist()
+
+            // Next to the car without signal: what it reads, and that the platform hears of it later.
+            onNodeWithText("Leer el coche aquí al lado").performScrollTo().performClick()
+            awaitText("El coche marca 19.230 km.")
+            onNodeWithText("El coche no indica ningún aviso.").assertExists()
+            onNodeWithText("La plataforma lo sabrá en cuanto el móvil tenga conexión.").assertExists()
+        }
+
+    @Test
+    fun `a refused change of the booking is told in the customer's words`() = runComposeUiTest {
+        val order = UUID.randomUUID()
+        val slot = serviceSlot(0)
+        val customer = FakeCustomer(isSignedIn = true).apply {
+            detail = operationalOrder(order, maintenance = carMaintenance(booking = serviceBooking(slot, changesLeft = 0u)))
+            onCancelService = { throw CaasException.Rejected("change_too_late", "the service starts within 24 hours") }
+        }
+        show { MaintenanceScreen(MaintenanceViewModel(customer, order)) {} }
+        onNodeWithText("Ya no se puede cambiar más.").assertExists()
+        onNodeWithText("Cambiar").assertDoesNotExist()
+        onNodeWithText("Anular la cita").performScrollTo().performClick()
+        awaitText("Faltan menos de 24 horas y ya no se puede cambiar. Contacta con tu concesionario.")
+        assertEquals(0, nodesContaining("24 hours") + nodesContaining("change_too_late"), "never the platform's English")
     }
 }

@@ -24,6 +24,7 @@ import eu.caas.companion.app.play.FcmPushTokens
 import eu.caas.companion.app.ui.DeliveryScreen
 import eu.caas.companion.app.ui.DriverScreen
 import eu.caas.companion.app.ui.HandoverCodeScreen
+import eu.caas.companion.app.ui.MaintenanceScreen
 import eu.caas.companion.app.ui.OptionsScreen
 import eu.caas.companion.app.ui.OrderPage
 import eu.caas.companion.app.ui.OrderScreen
@@ -39,6 +40,7 @@ import eu.caas.companion.presentation.AppState
 import eu.caas.companion.presentation.AppViewModel
 import eu.caas.companion.presentation.DriverViewModel
 import eu.caas.companion.presentation.Home
+import eu.caas.companion.presentation.MaintenanceViewModel
 import eu.caas.companion.presentation.OptionsViewModel
 import eu.caas.companion.presentation.OrderViewModel
 import eu.caas.companion.presentation.OrdersViewModel
@@ -124,6 +126,13 @@ private fun Navigation(app: AppViewModel, services: Services, home: Home, memory
                 OptionsScreen(model, rememberBluetoothPermissions { model.activate(bluetooth()) })
                 return@composable
             }
+            if (page == OrderPage.MAINTENANCE) {
+                val id = orderId(entry) ?: return@composable
+                val model = viewModel(key = "maintenance-$id") { MaintenanceViewModel(services.customer, id) }
+                // The radio (and Android's Bluetooth prompt) only once the customer reads the car.
+                MaintenanceScreen(model, rememberBluetoothPermissions { model.read(bluetooth()) })
+                return@composable
+            }
             val model = orderViewModel(services, entry) ?: return@composable
             when (page) {
                 OrderPage.PAY -> {
@@ -140,7 +149,7 @@ private fun Navigation(app: AppViewModel, services: Services, home: Home, memory
                     val pair = rememberBluetoothPermissions { model.pair(bluetooth()) }
                     PairingScreen(model, pair)
                 }
-                OrderPage.OPTIONS, null -> Unit
+                OrderPage.OPTIONS, OrderPage.MAINTENANCE, null -> Unit
             }
         }
         composable(Routes.DELIVERIES) {

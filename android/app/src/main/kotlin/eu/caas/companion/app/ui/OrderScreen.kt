@@ -15,7 +15,7 @@ import eu.caas.companion.core.CustomerAction
 import eu.caas.companion.presentation.OrderViewModel
 
 /** An order's screens the purchase record links to. */
-enum class OrderPage { PAY, DELIVERY, CODE, PAIR, OPTIONS }
+enum class OrderPage { PAY, DELIVERY, CODE, PAIR, OPTIONS, MAINTENANCE }
 
 /**
  * The purchase record (*expediente de compra*): the timeline, the factory's estimates marked as
@@ -83,6 +83,7 @@ fun OrderScreen(viewModel: OrderViewModel, share: (String) -> Unit, open: (Order
                 CustomerAction.SHOW_HANDOVER_CODE -> Button({ open(OrderPage.CODE) }) { Text(text(R.string.action_code)) }
                 CustomerAction.PAIR_VEHICLE -> Button({ open(OrderPage.PAIR) }) { Text(text(R.string.action_pair)) }
                 CustomerAction.BUY_OPTIONS -> OutlinedButton({ open(OrderPage.OPTIONS) }) { Text(text(R.string.action_options)) }
+                CustomerAction.BOOK_SERVICE -> OutlinedButton({ open(OrderPage.MAINTENANCE) }) { Text(text(R.string.action_maintenance)) }
             }
         }
         if (detail.phoneKeys.isNotEmpty()) {

@@ -20,8 +20,11 @@ import eu.caas.companion.core.PairingFailure
 import eu.caas.companion.core.PairingStep
 import eu.caas.companion.core.PaymentRefusal
 import eu.caas.companion.core.PurchaseStatus
+import eu.caas.companion.core.WarningCode
 import eu.caas.companion.core.optionName
 import eu.caas.companion.core.orderStateLabel
+import eu.caas.companion.core.warningLabel
+import eu.caas.companion.presentation.ChangeRefusal
 import eu.caas.companion.presentation.Notice
 
 /** The person's languages as the core takes them: BCP 47 tags, preferred first. */
@@ -41,6 +44,17 @@ fun stateLabel(state: OrderState): String = orderStateLabel(state, languages())
 @Composable
 @ReadOnlyComposable
 fun optionLabel(option: OptionCode): String = optionName(option, languages())
+
+/**
+ * What the car warns about, in the person's words, as the core writes it (the same words as its
+ * notifications); a warning this version does not know says only that there is one.
+ */
+@Composable
+@ReadOnlyComposable
+fun warningText(warning: WarningCode): String = when (warning) {
+    WarningCode.UNKNOWN -> text(R.string.warning_unknown)
+    else -> warningLabel(warning, languages())
+}
 
 /** A step of a conversation with the car (pairing, or handing it options). */
 @Composable
@@ -137,6 +151,7 @@ fun noticeText(notice: Notice): String = when (notice) {
     Notice.SignInAgain -> text(R.string.notice_sign_in_again)
     Notice.NotFound -> text(R.string.notice_not_found)
     is Notice.Refused -> text(R.string.notice_refused, notice.reason)
+    is Notice.ChangeRefused -> text(changeRefusal(notice.refusal))
     is Notice.PaymentRefused -> text(paymentRefusal(notice.refusal))
     is Notice.HandoverRefused -> text(handoverRefusal(notice.refusal))
     is Notice.PairingFailed -> text(pairingFailure(notice.failure))
@@ -150,6 +165,9 @@ fun noticeText(notice: Notice): String = when (notice) {
     Notice.NoPaymentInProgress -> text(R.string.notice_no_payment)
     Notice.OptionBought -> text(R.string.notice_option_bought)
     Notice.DeliveryMoved -> text(R.string.notice_delivery_moved)
+    Notice.ServiceBooked -> text(R.string.notice_service_booked)
+    Notice.ServiceMoved -> text(R.string.notice_service_moved)
+    Notice.ServiceCancelled -> text(R.string.notice_service_cancelled)
     Notice.AddressConfirmed -> text(R.string.notice_address_confirmed)
     Notice.HandoverCodeExpired -> text(R.string.notice_code_expired)
     is Notice.DeliveriesRefreshed -> plural(R.plurals.notice_deliveries, notice.open, notice.open)
@@ -159,6 +177,12 @@ fun noticeText(notice: Notice): String = when (notice) {
     is Notice.HandedOver -> text(R.string.notice_handed_over, notice.customer)
     is Notice.EstimatesSent -> text(R.string.notice_estimates_sent, notice.sent, notice.waiting)
     is Notice.Synced -> text(R.string.notice_synced, notice.sent, notice.refused, notice.waiting, notice.held)
+}
+
+private fun changeRefusal(refusal: ChangeRefusal): Int = when (refusal) {
+    ChangeRefusal.SLOT_UNAVAILABLE -> R.string.change_slot_unavailable
+    ChangeRefusal.CHANGE_TOO_LATE -> R.string.change_too_late
+    ChangeRefusal.CHANGE_LIMIT_REACHED -> R.string.change_limit_reached
 }
 
 private fun paymentRefusal(refusal: PaymentRefusal): Int = when (refusal) {
