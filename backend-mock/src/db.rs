@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use caas_protocol::record::{Chain, RecordHash};
 use rusqlite::{Connection, OptionalExtension as _};
 
-const SCHEMA_VERSION: i64 = 8;
+const SCHEMA_VERSION: i64 = 9;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS dealerships (
@@ -161,10 +161,13 @@ CREATE TABLE IF NOT EXISTS maintenance (
     odometer_km INTEGER NOT NULL,
     reported_at TEXT,
     warnings TEXT NOT NULL DEFAULT '[]',
+    -- The warnings the customer was told of since the last service, each told once.
+    told_warnings TEXT NOT NULL DEFAULT '[]',
     last_service_km INTEGER NOT NULL,
     last_service_on TEXT NOT NULL,
     reminded_due_km INTEGER,
     booking_start TEXT,
+    -- Moves and cancellations since the last service: a booking changes at most three times.
     booking_changes INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS maintenance_by_booking ON maintenance(booking_start);
@@ -379,6 +382,12 @@ ALTER TABLE payments ADD COLUMN purpose TEXT NOT NULL DEFAULT 'final';
 DROP INDEX IF EXISTS payments_one_open;
 "#;
 
+/// Starts the maintenance of the orders an older version left operational, from their last change.
+const BACKFILL_TO_9: &str = r#"
+INSERT OR IGNORE INTO maintenance (order_id, odometer_km, last_service_km, last_service_on)
+SELECT id, 0, 0, substr(updated_at, 1, 10) FROM orders WHERE state = 'operational';
+"#;
+
 /// Fills the orders' own registration details from their customers, once the new tables exist.
 const BACKFILL_TO_5: &str = r#"
 UPDATE orders SET registration_details = (
@@ -465,6 +474,9 @@ impl Db {
         }
         if (1..7).contains(&found) {
             chain_logs(&conn)?;
+        }
+        if (1..9).contains(&found) {
+            conn.execute_batch(BACKFILL_TO_9)?;
         }
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         upgrade.commit()?;
@@ -680,5 +692,31 @@ mod tests {
         assert_eq!(old_index, None, "one open attempt per purpose, not per order");
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
         assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_version_8_database_starts_the_maintenance_of_its_operational_cars() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("mock.sqlite3");
+        {
+            let db = Db::open(&path).expect("new database");
+            db.lock()
+                .execute_batch(
+                    "INSERT INTO dealerships VALUES ('d', 'D', 'ES', 'Madrid');
+                     INSERT INTO customers (id, email, name, country) VALUES ('c', 'c@example.com', 'C', 'ES');
+                     INSERT INTO orders (id, customer_id, dealership_id, state, version, configuration,
+                                         delivery_locality, created_at, updated_at)
+                     VALUES ('o', 'c', 'd', 'operational', 30, '{}', 'Madrid', '2026-11-01T10:00:00Z',
+                             '2026-11-20T10:00:00Z');
+                     PRAGMA user_version = 8;",
+                )
+                .expect("as version 8 left it");
+        }
+        let db = Db::open(&path).expect("upgraded");
+        let started: String = db
+            .lock()
+            .query_row("SELECT last_service_on FROM maintenance WHERE order_id = 'o'", [], |r| r.get(0))
+            .expect("maintenance started");
+        assert_eq!(started, "2026-11-20");
     }
 }

@@ -43,12 +43,13 @@ impl Caas {
                     self.inner.api.report_vehicle(&token, order, &request).await
                 }
             };
+            let body = statement.body().to_vec();
             match answer {
                 Ok(view) if view.value.id == order => {
                     self.inner
                         .store
                         .write(move |tx| {
-                            vehicle_keys::forget_statement(tx, &key)?;
+                            vehicle_keys::forget_statement(tx, &key, &body)?;
                             store::upsert_details(tx, &view)
                         })
                         .await?;
@@ -64,7 +65,7 @@ impl Caas {
                 }
                 Err(refused @ (CaasError::Rejected { .. } | CaasError::NotFound(_))) => {
                     tracing::warn!(error = refused.chain(), %key, "the platform refused a statement of the car");
-                    self.inner.store.write(move |tx| vehicle_keys::forget_statement(tx, &key)).await?;
+                    self.inner.store.write(move |tx| vehicle_keys::forget_statement(tx, &key, &body)).await?;
                 }
                 Err(error) => return Err(error),
             }

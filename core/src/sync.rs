@@ -3,6 +3,7 @@
 //! events must link to the cached chain and its signed head must name them, under the platform's
 //! record key pinned at the first sync; otherwise the page is refused whole.
 
+use caas_protocol::api::OrderView;
 use caas_protocol::push::PushHint;
 use caas_protocol::record::{RecordError, RecordKey};
 use uuid::Uuid;
@@ -155,12 +156,10 @@ impl Caas {
             let synced = match cached {
                 Some(kept) if order.value.version <= kept.cursor && kept.cursor > 0 => {
                     // Nothing new on the record, but what is kept beside it (the car's last report,
-                    // a purchase's entitlement) may have moved on: keep the platform's latest.
-                    if kept.details != order.value {
-                        self.inner.store.write(move |tx| store::upsert_details(tx, &order)).await?;
-                        self.notify(Change::Order(id));
-                    }
-                    self.check_record(id).await
+                    // a purchase's entitlement) may have moved on: the platform's latest view is kept
+                    // with the record's check, when it is of the record the phone holds.
+                    let latest = (kept.details != order.value).then_some(order);
+                    self.check_record(id, latest).await
                 }
                 _ => self.sync_order(id).await,
             };
@@ -176,7 +175,7 @@ impl Caas {
     /// Checks that the platform still signs the history this phone holds of an order with nothing
     /// new: a rewrite that added nothing is caught at the next sync too. Events that arrived
     /// meanwhile are synced as usual; returns how many.
-    async fn check_record(&self, id: Uuid) -> Result<usize> {
+    async fn check_record(&self, id: Uuid, latest: Option<store::Received<OrderView>>) -> Result<usize> {
         let token = self.token().await?;
         let anchored = {
             let _one_sync_at_a_time = self.inner.sync_lock.lock().await;
@@ -190,11 +189,21 @@ impl Caas {
                 let page = self.inner.api.events_after(&token, id, cursor).await?;
                 if page.events.is_empty() {
                     let head = page.head.ok_or_else(|| unsigned(id))?;
-                    self.inner
+                    let kept = self
+                        .inner
                         .store
-                        .write(move |tx| store::check_head(tx, id, &head, &key, false))
+                        .write(move |tx| {
+                            store::check_head(tx, id, &head, &key, false)?;
+                            // Only a view of the very record checked: one older or newer waits for
+                            // its events.
+                            let current = latest.filter(|view| view.value.version == cursor);
+                            current.as_ref().map(|view| store::upsert_details(tx, view)).transpose()
+                        })
                         .await
                         .inspect_err(|e| refused(id, e))?;
+                    if kept.is_some() {
+                        self.notify(Change::Order(id));
+                    }
                     return Ok(0);
                 }
             }

@@ -16,6 +16,8 @@ pub const SERVICE_CHANGE_CUTOFF_HOURS: i64 = 24;
 pub const MAX_SERVICE_CHANGES: u32 = 3;
 /// The longest description of the work done at a visit.
 pub const MAX_WORK_LEN: usize = 500;
+/// The highest odometer reading taken: above it, a typo.
+pub const MAX_ODOMETER_KM: u32 = 2_000_000;
 
 /// Something the car warns about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -68,6 +68,11 @@ async fn the_car_reports_over_the_network_and_the_customer_is_reminded_once_when
     assert_eq!(due.len(), 1, "reminded once: {due:?}");
     assert_eq!(due[0].due_km, 20_000);
     assert_eq!(events.iter().filter(|e| matches!(e.kind, EventKind::VehicleWarning { .. })).count(), 1);
+    // A warning that clears and comes back is not told again before the next service.
+    platform.sandbox.drive(&vin, 10, &[]).await?;
+    platform.sandbox.drive(&vin, 10, &[WarningCode::BrakeWear]).await?;
+    let events = platform.sandbox.order_events(ana.order).await?;
+    assert_eq!(events.iter().filter(|e| matches!(e.kind, EventKind::VehicleWarning { .. })).count(), 1);
     let sms = platform.sandbox.messages(Some(ana.order), Some("sms")).await?;
     assert!(sms.iter().any(|m| m["payload"]["body"].as_str().is_some_and(|b| b.contains("20000 km"))), "{sms:?}");
     assert!(sms.iter().any(|m| m["payload"]["body"].as_str().is_some_and(|b| b.contains("desgaste de frenos"))));
@@ -145,10 +150,26 @@ async fn workshop_slots_are_booked_moved_and_cancelled_by_the_rules_and_the_visi
         ana.core.book_service(ana.order, slot.start).await?;
     }
     assert_eq!(rejected(ana.core.book_service(ana.order, slots[5].start).await), ErrorCode::ChangeLimitReached);
+    // A cancellation counts as a change: cancelling and booking again cannot go on for ever.
     ana.core.cancel_service(ana.order).await?;
     assert!(ana.core.order(ana.order).await?.maintenance.and_then(|m| m.booking).is_none());
+    assert_eq!(rejected(ana.core.book_service(ana.order, second).await), ErrorCode::ChangeLimitReached);
     // Another customer cannot touch Ana's order.
     assert!(matches!(customers[1].core.book_service(ana.order, second).await, Err(CaasError::NotFound(_))));
+
+    // The workshop records the visit: on the history, the plan counts from it, the changes start
+    // again; the odometer stays the car's own signed reading.
+    let visited =
+        platform.dealership.record_visit(ana.order, 1_500, "first service: brakes checked, software updated").await?;
+    let maintenance = visited.maintenance.expect("maintenance");
+    assert_eq!(maintenance.next_service.due_km, 21_500);
+    assert_eq!(maintenance.visits.len(), 1);
+    assert!(maintenance.odometer_km < 1_500, "the workshop's figure is not the car's report");
+    for (km, why) in [(1_000, "below the last service"), (3_000_000, "beyond any car")] {
+        assert!(platform.dealership.record_visit(ana.order, km, "a typo").await.is_err(), "{why}");
+    }
+    let hidden = platform.dealership.record_visit(ana.order, 1_600, "brakes\u{202e}kcehc").await;
+    assert!(hidden.is_err(), "plain text only");
 
     // Booked again, and the day before the slot it can no longer be changed.
     ana.core.book_service(ana.order, second).await?;
@@ -158,16 +179,6 @@ async fn workshop_slots_are_booked_moved_and_cancelled_by_the_rules_and_the_visi
     let until = (second - now.expect("the platform's now")).num_seconds();
     platform.sandbox.advance_clock(until - 3_600).await?;
     assert_eq!(rejected(ana.core.cancel_service(ana.order).await), ErrorCode::ChangeTooLate);
-
-    // The workshop records the visit: on the history, the booking over, the plan counts from it.
-    let visited =
-        platform.dealership.record_visit(ana.order, 1_500, "first service: brakes checked, software updated").await?;
-    let maintenance = visited.maintenance.expect("maintenance");
-    assert!(maintenance.booking.is_none());
-    assert_eq!(maintenance.next_service.due_km, 21_500);
-    assert_eq!(maintenance.visits.len(), 1);
-    let bad = platform.dealership.record_visit(ana.order, 1_000, "odometer back").await;
-    assert!(bad.is_err(), "the odometer never goes back");
     let events = platform.sandbox.order_events(ana.order).await?;
     assert_eq!(events.iter().filter(|e| matches!(e.kind, EventKind::ServiceVisitRecorded { .. })).count(), 1);
     assert_eq!(events.iter().filter(|e| matches!(e.kind, EventKind::ServiceBooked { .. })).count(), 5);

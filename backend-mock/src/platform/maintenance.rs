@@ -8,9 +8,9 @@ use axum::http::StatusCode;
 use caas_protocol::OrderState;
 use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderEvent, OrderView};
 use caas_protocol::maintenance::{
-    BookServiceRequest, BookingReason, MAX_SERVICE_CHANGES, MAX_WORK_LEN, MaintenanceView, NextService,
-    RecordVisitRequest, SERVICE_CHANGE_CUTOFF_HOURS, ServiceBooking, ServiceSlot, ServiceVisit, VehicleReportRequest,
-    WarningCode,
+    BookServiceRequest, BookingReason, MAX_ODOMETER_KM, MAX_SERVICE_CHANGES, MAX_WORK_LEN, MaintenanceView,
+    NextService, RecordVisitRequest, SERVICE_CHANGE_CUTOFF_HOURS, ServiceBooking, ServiceSlot, ServiceVisit,
+    VehicleReportRequest, WarningCode,
 };
 use caas_protocol::pairing::api::decode;
 use caas_protocol::pairing::{TelemetryReport, Vin};
@@ -46,6 +46,7 @@ struct Stored {
     odometer_km: u32,
     reported_at: Option<DateTime<Utc>>,
     warnings: Vec<WarningCode>,
+    told_warnings: Vec<WarningCode>,
     last_service_km: u32,
     last_service_on: NaiveDate,
     reminded_due_km: Option<u32>,
@@ -57,7 +58,7 @@ fn stored(conn: &Connection, order: Uuid) -> AppResult<Option<Stored>> {
     let row = conn
         .query_row(
             "SELECT odometer_km, reported_at, warnings, last_service_km, last_service_on, reminded_due_km,
-                    booking_start, booking_changes
+                    booking_start, booking_changes, told_warnings
              FROM maintenance WHERE order_id = ?1",
             [order.to_string()],
             |r| {
@@ -70,11 +71,12 @@ fn stored(conn: &Connection, order: Uuid) -> AppResult<Option<Stored>> {
                     r.get::<_, Option<u32>>(5)?,
                     r.get::<_, Option<String>>(6)?,
                     r.get::<_, u32>(7)?,
+                    r.get::<_, String>(8)?,
                 ))
             },
         )
         .optional()?;
-    let Some((odometer_km, reported_at, warnings, last_km, last_on, reminded, booking, changes)) = row else {
+    let Some((odometer_km, reported_at, warnings, last_km, last_on, reminded, booking, changes, told)) = row else {
         return Ok(None);
     };
     let unreadable = || AppError::internal("an order's maintenance is unreadable");
@@ -82,6 +84,7 @@ fn stored(conn: &Connection, order: Uuid) -> AppResult<Option<Stored>> {
         odometer_km,
         reported_at: reported_at.as_deref().map(instant).transpose()?,
         warnings: serde_json::from_str(&warnings)?,
+        told_warnings: serde_json::from_str(&told)?,
         last_service_km: last_km,
         last_service_on: last_on.parse().map_err(|_| unreadable())?,
         reminded_due_km: reminded,
@@ -165,8 +168,9 @@ pub fn record_report(
     let Some(kept) = stored(conn, order.id)? else {
         return Err(invalid("the car is not operational yet"));
     };
-    let measured =
-        DateTime::from_timestamp(report.measured_at, 0).ok_or_else(|| invalid("its time is out of range"))?;
+    let measured = DateTime::from_timestamp(report.measured_at, 0)
+        .filter(|at| *at <= state.clock.now() + super::pairing::CLOCK_ALLOWANCE)
+        .ok_or_else(|| invalid("it is dated in the future"))?;
     if kept.reported_at.is_some_and(|last| measured < last) {
         // An older report (two roads, a late phone) changes nothing.
         return Ok(Vec::new());
@@ -174,13 +178,24 @@ pub fn record_report(
     if report.odometer_km < kept.odometer_km {
         return Err(invalid("its odometer is below one the car reported before"));
     }
-    let warnings = report.warnings();
+    let mut warnings = report.warnings();
+    warnings.sort_by_key(|w| w.wire());
+    warnings.dedup();
+    // Told once per service: a warning that clears and comes back is not told again.
+    let new: Vec<WarningCode> = warnings.iter().copied().filter(|w| !kept.told_warnings.contains(w)).collect();
+    let told: Vec<WarningCode> = kept.told_warnings.iter().chain(&new).copied().collect();
     conn.execute(
-        "UPDATE maintenance SET odometer_km = ?2, reported_at = ?3, warnings = ?4 WHERE order_id = ?1",
-        params![order.id.to_string(), report.odometer_km, measured.to_rfc3339(), serde_json::to_string(&warnings)?],
+        "UPDATE maintenance SET odometer_km = ?2, reported_at = ?3, warnings = ?4, told_warnings = ?5
+         WHERE order_id = ?1",
+        params![
+            order.id.to_string(),
+            report.odometer_km,
+            measured.to_rfc3339(),
+            serde_json::to_string(&warnings)?,
+            serde_json::to_string(&told)?
+        ],
     )?;
     let mut events = Vec::new();
-    let new: Vec<WarningCode> = warnings.iter().copied().filter(|w| !kept.warnings.contains(w)).collect();
     if !new.is_empty() {
         events.push(orders::append(conn, order.id, EventKind::VehicleWarning { warnings: new })?);
     }
@@ -206,8 +221,9 @@ fn remind_if_due(conn: &Connection, state: &AppState, order: &OrderView) -> AppR
 }
 
 /// Reads each operational car in coverage over the connected-car network, and sends the date
-/// reminders that became due; every two seconds with the options' sweep.
-pub fn sweep(state: &AppState) {
+/// reminders that became due; every two seconds with the options' sweep, one sweep at a time.
+pub async fn sweep(state: &AppState) {
+    let _one_at_a_time = state.sweeping.lock().await;
     let cars: Vec<(Uuid, Vin)> = {
         let conn = state.db.lock();
         let rows = conn
@@ -235,16 +251,24 @@ pub fn sweep(state: &AppState) {
     };
     for (order, vin) in cars {
         let report = state.fleet.telemetry_over_network(&vin).ok();
-        let recorded = state.change(|tx| {
-            let view = orders::view(tx, order, Viewer::Sandbox)?;
-            let events = match &report {
-                Some(report) => record_report(tx, state, &view, report)?,
-                None => remind_if_due(tx, state, &view)?,
-            };
-            Ok(((), events))
+        let recorded = report.as_ref().map(|report| {
+            state.change(|tx| {
+                let view = orders::view(tx, order, Viewer::Sandbox)?;
+                Ok(((), record_report(tx, state, &view, report)?))
+            })
         });
-        if let Err(error) = recorded {
-            tracing::warn!(%order, message = %error.message, "a car's report was not recorded");
+        match recorded {
+            Some(Ok(())) => continue,
+            Some(Err(error)) => tracing::warn!(%order, message = %error.message, "a car's report was not recorded"),
+            None => {}
+        }
+        // Out of reach, or a report refused: the date still brings the reminder.
+        let reminded = state.change(|tx| {
+            let view = orders::view(tx, order, Viewer::Sandbox)?;
+            Ok(((), remind_if_due(tx, state, &view)?))
+        });
+        if let Err(error) = reminded {
+            tracing::warn!(%order, message = %error.message, "a service reminder was not sent");
         }
     }
 }
@@ -330,6 +354,15 @@ pub async fn slots(
     Ok(Json(offered(&conn, &dealership_of(&conn, id)?, from, Some(id))?))
 }
 
+fn last_service_km(conn: &Connection, order: Uuid) -> AppResult<u32> {
+    Ok(stored(conn, order)?.map_or(0, |kept| kept.last_service_km))
+}
+
+/// Whether the moves and cancellations since the last service reached the limit.
+fn changes_used_up(conn: &Connection, order: Uuid) -> AppResult<bool> {
+    Ok(stored(conn, order)?.is_some_and(|kept| kept.booking_changes >= MAX_SERVICE_CHANGES))
+}
+
 /// A booking that can still change: not within the cutoff of its start.
 fn changeable(booking: &ServiceBooking, now: DateTime<Utc>) -> AppResult<()> {
     if booking.start - now < TimeDelta::hours(SERVICE_CHANGE_CUTOFF_HOURS) {
@@ -372,6 +405,12 @@ pub async fn book(
                     }
                     BookingReason::Moved
                 }
+                None if changes_used_up(tx, id)? => {
+                    return Err(AppError::conflict(
+                        ErrorCode::ChangeLimitReached,
+                        format!("the service was changed {MAX_SERVICE_CHANGES} times already; call the dealership"),
+                    ));
+                }
                 None => BookingReason::Booked,
             };
             let from = now + TimeDelta::hours(SERVICE_CHANGE_CUTOFF_HOURS);
@@ -381,7 +420,7 @@ pub async fn book(
             })?;
             tx.execute(
                 "UPDATE maintenance SET booking_start = ?2,
-                        booking_changes = CASE WHEN ?3 THEN booking_changes + 1 ELSE 0 END
+                        booking_changes = CASE WHEN ?3 THEN booking_changes + 1 ELSE booking_changes END
                  WHERE order_id = ?1",
                 params![id.to_string(), slot.start.to_rfc3339(), reason == BookingReason::Moved],
             )?;
@@ -412,7 +451,7 @@ pub async fn cancel(
                 .ok_or_else(|| AppError::conflict(ErrorCode::IllegalTransition, "no service is booked"))?;
             changeable(&booking, now)?;
             tx.execute(
-                "UPDATE maintenance SET booking_start = NULL, booking_changes = 0 WHERE order_id = ?1",
+                "UPDATE maintenance SET booking_start = NULL, booking_changes = booking_changes + 1 WHERE order_id = ?1",
                 [id.to_string()],
             )?;
             let events = vec![orders::append(tx, id, EventKind::ServiceCancelled { start: booking.start })?];
@@ -447,10 +486,10 @@ pub async fn record_visit(
                 (Some(maintenance), OrderState::Operational) => maintenance.clone(),
                 _ => return Err(AppError::conflict(ErrorCode::IllegalTransition, "the car is not operational")),
             };
-            if request.odometer_km < maintenance.odometer_km {
+            let floor = maintenance.odometer_km.max(last_service_km(tx, id)?);
+            if request.odometer_km < floor || request.odometer_km > MAX_ODOMETER_KM {
                 return Err(AppError::invalid(format!(
-                    "the car reported {} km already; the odometer never goes back",
-                    maintenance.odometer_km
+                    "the odometer reads {floor} km or more already, and at most {MAX_ODOMETER_KM}; it never goes back"
                 )));
             }
             tx.execute(
@@ -458,8 +497,8 @@ pub async fn record_visit(
                 params![id.to_string(), now.to_rfc3339(), request.odometer_km, request.work.trim()],
             )?;
             tx.execute(
-                "UPDATE maintenance SET odometer_km = ?2, last_service_km = ?2, last_service_on = ?3,
-                        booking_start = NULL, booking_changes = 0, reminded_due_km = NULL
+                "UPDATE maintenance SET last_service_km = ?2, last_service_on = ?3, booking_start = NULL,
+                        booking_changes = 0, reminded_due_km = NULL, told_warnings = '[]'
                  WHERE order_id = ?1",
                 params![id.to_string(), request.odometer_km, now.date_naive().to_string()],
             )?;

@@ -632,6 +632,6 @@ pub async fn run(state: AppState) {
     loop {
         ticks.tick().await;
         sweep(&state).await;
-        super::maintenance::sweep(&state);
+        super::maintenance::sweep(&state).await;
     }
 }

@@ -374,7 +374,11 @@ pub fn view(conn: &Connection, id: Uuid, viewer: Viewer<'_>) -> AppResult<OrderV
 fn with_sections(conn: &Connection, view: &mut OrderView) -> AppResult<()> {
     view.delivery = super::delivery::of_order(conn, view.id)?.map(|d| d.view()).transpose()?;
     view.options = super::options::purchases(conn, view.id, Language::of_country(&view.dealership.country))?;
-    view.maintenance = super::maintenance::view(conn, view)?;
+    // An unreadable maintenance is said loudly, never the reason the order cannot be read.
+    view.maintenance = super::maintenance::view(conn, view).unwrap_or_else(|error| {
+        tracing::error!(order = %view.id, message = %error.message, "an order's maintenance is unreadable");
+        None
+    });
     Ok(())
 }
 

@@ -718,7 +718,7 @@ pub async fn drive(
         return Err(AppError::invalid("`km` is at most 100000 and `warnings` at most 8"));
     }
     state.fleet.drive(&vin, request.km, request.warnings);
-    super::maintenance::sweep(&state);
+    super::maintenance::sweep(&state).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -7,7 +7,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::error::{CaasError, Result};
 
-pub const VERSION: i64 = 9;
+pub const VERSION: i64 = 10;
 
 /// The latest schema, for a new database.
 const FRESH: &str = r#"
@@ -189,9 +189,8 @@ const MIGRATIONS: &[&str] = &[
     // order. Events cached before have no hash; the next sync fetches their order's whole record
     // again and checks it from the start (`orders::is_anchored`).
     "ALTER TABLE events ADD COLUMN hash TEXT; ALTER TABLE orders ADD COLUMN record_head TEXT;",
-    // 9: life after delivery: a payment attempt per order and purpose (the final payment, or one
-    // option), and what the car signed (option receipts, odometer reports) until the platform has
-    // it.
+    // 9: options bought after delivery: a payment attempt per order and purpose (the final
+    // payment, or one option), and the car's option receipts until the platform has them.
     r#"
     CREATE TABLE payment_attempts_by_purpose (
         order_id TEXT NOT NULL,
@@ -209,6 +208,16 @@ const MIGRATIONS: &[&str] = &[
         FROM payment_attempts;
     DROP TABLE payment_attempts;
     ALTER TABLE payment_attempts_by_purpose RENAME TO payment_attempts;
+    CREATE TABLE option_receipts (
+        entitlement_id TEXT PRIMARY KEY,
+        order_id TEXT NOT NULL,
+        receipt BLOB NOT NULL,
+        created_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
+    // 10: what the car signed (option receipts, odometer reports) waits in one table until the
+    // platform has it; the receipts version 9 kept move over.
+    r#"
     CREATE TABLE car_statements (
         key TEXT PRIMARY KEY,
         order_id TEXT NOT NULL,
@@ -216,6 +225,9 @@ const MIGRATIONS: &[&str] = &[
         body BLOB NOT NULL,
         created_at TEXT NOT NULL
     ) WITHOUT ROWID;
+    INSERT INTO car_statements (key, order_id, kind, body, created_at)
+        SELECT 'option:' || entitlement_id, order_id, 'option_receipt', receipt, created_at FROM option_receipts;
+    DROP TABLE option_receipts;
     "#,
 ];
 
@@ -414,5 +426,31 @@ mod tests {
         assert_eq!(schema_of(&conn), before);
         conn.pragma_update(None, "user_version", VERSION + 1).expect("bump");
         assert!(matches!(migrate(&mut conn), Err(CaasError::Storage(_))));
+    }
+
+    /// A receipt a version 9 cache kept reaches the platform after the upgrade.
+    #[test]
+    fn an_option_receipt_kept_by_version_9_moves_to_the_statements() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn).expect("fresh");
+        conn.execute_batch(
+            "DROP TABLE car_statements;
+             CREATE TABLE option_receipts (entitlement_id TEXT PRIMARY KEY, order_id TEXT NOT NULL,
+                 receipt BLOB NOT NULL, created_at TEXT NOT NULL) WITHOUT ROWID;
+             INSERT INTO option_receipts VALUES ('00000000-0000-0000-0000-000000000007',
+                 '00000000-0000-0000-0000-000000000001', x'0102', '2026-11-28T00:00:00Z');
+             PRAGMA user_version = 9;",
+        )
+        .expect("as version 9 left it");
+        migrate(&mut conn).expect("upgrade");
+        let kept = crate::store::vehicle_keys::pending_statements(&conn).expect("statements");
+        assert_eq!(kept.len(), 1);
+        assert_eq!(
+            kept[0].2,
+            crate::store::vehicle_keys::CarStatement::OptionReceipt {
+                entitlement: uuid::Uuid::from_u128(7),
+                receipt: vec![1, 2]
+            }
+        );
     }
 }

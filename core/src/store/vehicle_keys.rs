@@ -45,10 +45,11 @@ impl CarStatement {
 
 /// Keeps a statement of the car's; a newer report replaces the one kept, a receipt kept stays.
 pub fn keep_statement(conn: &Connection, order: Uuid, statement: &CarStatement) -> Result<()> {
-    let (kind, body, replace) = match statement {
-        CarStatement::OptionReceipt { receipt, .. } => ("option_receipt", receipt, false),
-        CarStatement::Telemetry { report } => ("telemetry", report, true),
+    let (kind, replace) = match statement {
+        CarStatement::OptionReceipt { .. } => ("option_receipt", false),
+        CarStatement::Telemetry { .. } => ("telemetry", true),
     };
+    let body = statement.body();
     let sql = if replace {
         "INSERT INTO car_statements (key, order_id, kind, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(key) DO UPDATE SET body = excluded.body, created_at = excluded.created_at"
@@ -83,10 +84,21 @@ pub fn pending_statements(conn: &Connection) -> Result<Vec<(String, Uuid, CarSta
     .collect()
 }
 
-/// Forgets a statement the platform took or will never take.
-pub fn forget_statement(conn: &Connection, key: &str) -> Result<()> {
-    conn.execute("DELETE FROM car_statements WHERE key = ?1", [key])?;
+/// Forgets a statement the platform took or will never take, if it is still the one sent: a newer
+/// report kept meanwhile under the same key stays.
+pub fn forget_statement(conn: &Connection, key: &str, body: &[u8]) -> Result<()> {
+    conn.execute("DELETE FROM car_statements WHERE key = ?1 AND body = ?2", params![key, body])?;
     Ok(())
+}
+
+impl CarStatement {
+    /// What was signed and is sent.
+    pub fn body(&self) -> &[u8] {
+        match self {
+            CarStatement::OptionReceipt { receipt, .. } => receipt,
+            CarStatement::Telemetry { report } => report,
+        }
+    }
 }
 
 /// Keeps the order's grant; a receipt waiting to be reported stays.
