@@ -47,6 +47,9 @@ pub struct BuyArgs {
     /// Find out how the payment in progress for this option ended (after 3-D Secure).
     #[arg(long)]
     resume: bool,
+    /// Print the payment's progress as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 fn parse_option(text: &str) -> Result<OptionCode, String> {
@@ -70,6 +73,10 @@ impl App {
                 let progress = if args.resume {
                     match core.resume_option_payment(args.order, args.option.clone()).await.map_err(explain_payment)? {
                         Some(progress) => progress,
+                        None if args.json => {
+                            println!("{}", json!({ "status": "none" }));
+                            return Ok(());
+                        }
                         None => {
                             println!("No payment is in progress for this option.");
                             return Ok(());
@@ -82,7 +89,9 @@ impl App {
                         catalogue.offers.into_iter().find(|offer| offer.code == args.option).with_context(|| {
                             format!("`{}` is not offered for this car: see `caas options list ORDER`", args.option)
                         })?;
-                    println!("{} for {}", plain(&offer.name), offer.price);
+                    if !args.json {
+                        println!("{} for {}", plain(&offer.name), offer.price);
+                    }
                     core.buy_option(args.order, args.option.clone(), offer.price, args.card.details()?)
                         .await
                         .map_err(explain_payment)?
@@ -93,7 +102,11 @@ impl App {
                     args.order
                 );
                 let resume = format!("caas options buy {} {} --resume", args.order, args.option);
-                println!("{}", progress_text(&progress, &paid, &resume));
+                if args.json {
+                    println!("{}", crate::pay::progress_json(&progress));
+                } else {
+                    println!("{}", progress_text(&progress, &paid, &resume));
+                }
             }
             OptionsCommand::Activate { order, link, json } => {
                 let transport = link.transport().await?;

@@ -123,6 +123,22 @@ pub(crate) fn progress_text(progress: &PaymentProgress, paid: &str, resume: &str
     }
 }
 
+/// A payment's progress for scripts: `succeeded`, `processing` or `requires_action` with the bank's
+/// page.
+pub(crate) fn progress_json(progress: &PaymentProgress) -> serde_json::Value {
+    match progress {
+        PaymentProgress::Succeeded { payment_id } => {
+            serde_json::json!({ "status": "succeeded", "payment_id": payment_id })
+        }
+        PaymentProgress::Processing { payment_id } => {
+            serde_json::json!({ "status": "processing", "payment_id": payment_id })
+        }
+        PaymentProgress::RequiresAction { payment_id, url } => {
+            serde_json::json!({ "status": "requires_action", "payment_id": payment_id, "url": url })
+        }
+    }
+}
+
 /// Tells the customer what each refusal means and what to do.
 pub(crate) fn explain_payment(error: CaasError) -> anyhow::Error {
     match error {

@@ -28,9 +28,20 @@ pub enum ServiceCommand {
         json: bool,
     },
     /// Book a slot by its start (as `caas service slots` shows it), or move the booking there.
-    Book { order: Uuid, start: DateTime<Utc> },
+    Book {
+        order: Uuid,
+        start: DateTime<Utc>,
+        /// Print the maintenance as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Cancel the booked service.
-    Cancel { order: Uuid },
+    Cancel {
+        order: Uuid,
+        /// Print the maintenance as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Read the car's odometer and warnings over the link (works without signal) for the platform.
     ReadCar {
         order: Uuid,
@@ -66,13 +77,19 @@ impl App {
                     }
                 }
             }
-            ServiceCommand::Book { order, start } => {
+            ServiceCommand::Book { order, start, json } => {
                 core.book_service(order, start).await.map_err(explain)?;
-                println!("Service booked for {} UTC.", start.format("%Y-%m-%d %H:%M"));
+                match json {
+                    true => println!("{}", json!(core.order(order).await?.maintenance)),
+                    false => println!("Service booked for {} UTC.", start.format("%Y-%m-%d %H:%M")),
+                }
             }
-            ServiceCommand::Cancel { order } => {
+            ServiceCommand::Cancel { order, json } => {
                 core.cancel_service(order).await.map_err(explain)?;
-                println!("The booked service is cancelled.");
+                match json {
+                    true => println!("{}", json!(core.order(order).await?.maintenance)),
+                    false => println!("The booked service is cancelled."),
+                }
             }
             ServiceCommand::ReadCar { order, link, json } => {
                 let transport = link.transport().await?;

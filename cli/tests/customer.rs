@@ -405,8 +405,10 @@ async fn a_customer_pays_a_driver_delivers_and_the_phone_pairs_from_the_terminal
     let offered = text(&run(&url, &data, &["options", "list", &order_id]));
     assert!(offered.contains("Asientos calefactados") && offered.contains("300.00 EUR"), "{offered}");
     assert!(sandbox(&["coverage", &vin, "--off"]).status.success());
-    let bought = run(&url, &data, &["options", "buy", &order_id, "heated-seats", "--card", "4242424242424242"]);
-    assert!(text(&bought).contains("Paid"), "{}", text(&bought));
+    let bought =
+        run(&url, &data, &["options", "buy", &order_id, "heated-seats", "--card", "4242424242424242", "--json"]);
+    let bought: Value = serde_json::from_slice(&bought.stdout).expect("one JSON object");
+    assert_eq!(bought["status"], "succeeded", "{bought}");
     let activated = text(&run(&url, &data, &["options", "activate", &order_id, "--radio", &radio]));
     assert!(activated.contains("Activated: Heated seats"), "{activated}");
 
@@ -419,7 +421,10 @@ async fn a_customer_pays_a_driver_delivers_and_the_phone_pairs_from_the_terminal
     let slots: Value =
         serde_json::from_slice(&run(&url, &data, &["service", "slots", &order_id, "--json"]).stdout).expect("json");
     let start = slots[0]["start"].as_str().expect("a free slot").to_owned();
-    assert!(text(&run(&url, &data, &["service", "book", &order_id, &start])).contains("Service booked"));
+    let booked: Value =
+        serde_json::from_slice(&run(&url, &data, &["service", "book", &order_id, &start, "--json"]).stdout)
+            .expect("json");
+    assert_eq!(booked["booking"]["start"].as_str(), Some(start.as_str()), "{booked}");
     assert!(text(&run(&url, &data, &["service", "status", &order_id])).contains("Service booked for"));
     assert!(text(&run(&url, &data, &["service", "cancel", &order_id])).contains("cancelled"));
     let read = text(&run(&url, &data, &["service", "read-car", &order_id, "--radio", &radio]));

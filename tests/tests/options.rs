@@ -320,3 +320,38 @@ async fn an_option_refunded_while_the_car_was_unreachable_is_switched_off_when_i
     assert_eq!(events.iter().filter(|e| matches!(e.kind, EventKind::OptionRefunded { .. })).count(), 1);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_option_the_bank_must_confirm_is_bought_once_after_3_d_secure() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let (mut ana, vin) = operational(&platform, dir.path(), &["heat-pump"]).await?;
+    platform.sandbox.set_coverage(&vin, false).await?;
+    let seats = code("heated-seats");
+    let PaymentProgress::RequiresAction { payment_id, url } =
+        ana.core.buy_option(ana.order, seats.clone(), euros(30_000), card("4000002760003184")).await?
+    else {
+        panic!("the bank asks for 3-D Secure");
+    };
+    assert!(url.contains(&payment_id));
+    assert_eq!(ana.core.order(ana.order).await?.option_payments_in_flight, vec![seats.clone()]);
+    // While the bank waits, a second card for the same option is refused: one attempt at a time.
+    let again = ana.core.buy_option(ana.order, seats.clone(), euros(30_000), card("4242424242424242")).await;
+    assert!(
+        matches!(again, Err(CaasError::Rejected { code: caas_core::protocol::api::ErrorCode::PaymentInProgress, .. })),
+        "{again:?}"
+    );
+    platform.sandbox.complete_three_d_secure(&payment_id, true).await?;
+    let resumed = ana.core.resume_option_payment(ana.order, seats.clone()).await?;
+    assert!(matches!(resumed, Some(PaymentProgress::Succeeded { .. }) | None), "{resumed:?}");
+    let bought = ana.watcher.until("the purchase", |o| !o.options.is_empty()).await?;
+    assert_eq!(bought.options.len(), 1);
+    assert!(bought.option_payments_in_flight.is_empty());
+    let charges = platform.sandbox.charges(ana.order).await?;
+    assert_eq!(
+        charges.iter().filter(|c| c["amount"]["amount_minor"] == 30_000).count(),
+        1,
+        "charged once: {charges:?}"
+    );
+    Ok(())
+}
