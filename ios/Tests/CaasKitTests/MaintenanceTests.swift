@@ -91,7 +91,7 @@ extension CaasRepositoryTests {
         XCTAssertEqual(history.visits.map(\.odometerKm), [19_300])
         XCTAssertEqual(history.visits.map(\.work), ["first service"])
         XCTAssertEqual(history.nextService.dueKm, 39_300)
-        XCTAssertEqual(history.odometerKm, 19_300)
+        XCTAssertEqual(history.odometerKm, 19_212, "the odometer stays the car's own signed reading")
         var utc = Calendar(identifier: .gregorian)
         utc.timeZone = try XCTUnwrap(TimeZone(identifier: "UTC"))
         let visitDay = utc.dateComponents([.year, .month], from: try XCTUnwrap(history.visits.first).at)
