@@ -54,6 +54,11 @@ pub struct ServeArgs {
     /// Hours a customer has to make the final payment once the car is ready.
     #[arg(long, value_name = "HOURS", default_value_t = 7 * 24)]
     pub payment_window_hours: u64,
+    /// Let robot couriers drive every delivery by themselves: load the car once the address is
+    /// confirmed, tell the arrival and a delay, reach the door and hand the car over as soon as
+    /// the customer's app asks for its handover code. The sandbox switches them per order too.
+    #[arg(long)]
+    pub robot_courier: bool,
 }
 
 impl MockCommand {
@@ -86,6 +91,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         webhook_secrets,
         sandbox_token,
         payment_window: Duration::from_secs(args.payment_window_hours * 3600),
+        robot_courier: args.robot_courier,
         ..MockConfig::ephemeral(args.db)
     };
     let config = MockConfig {

@@ -20,6 +20,9 @@ use uuid::Uuid;
 pub enum ClientError {
     #[error("the mock answered {status}: {}", .error.message)]
     Api { status: u16, error: ApiError },
+    /// Nothing answered: the mock is not running at that address, or the connection dropped.
+    #[error("the mock cannot be reached: {0}")]
+    Unreachable(String),
     #[error("HTTP error: {0}")]
     Http(String),
 }
@@ -29,7 +32,7 @@ impl ClientError {
     pub fn api(&self) -> Option<(u16, &ApiError)> {
         match self {
             ClientError::Api { status, error } => Some((*status, error)),
-            ClientError::Http(_) => None,
+            ClientError::Unreachable(_) | ClientError::Http(_) => None,
         }
     }
 }
@@ -59,16 +62,14 @@ impl Http {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| ClientError::Http(e.to_string()))?;
+        let response = request.send().await.map_err(unreachable)?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| ClientError::Http(e.to_string()))?;
+        let bytes = response.bytes().await.map_err(unreachable)?;
         if status.is_success() {
             let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
             serde_json::from_slice(bytes).map_err(|e| ClientError::Http(format!("unreadable answer: {e}")))
         } else {
-            let error = serde_json::from_slice(&bytes)
-                .map_err(|_| ClientError::Http(format!("{status}: {}", String::from_utf8_lossy(&bytes))))?;
-            Err(ClientError::Api { status: status.as_u16(), error })
+            Err(refusal(status, &bytes))
         }
     }
 
@@ -79,6 +80,37 @@ impl Http {
     async fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> ClientResult<T> {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
+}
+
+/// A request that got no readable answer, with every cause (the top one alone says "error sending
+/// request").
+fn unreachable(error: reqwest::Error) -> ClientError {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    ClientError::Unreachable(text)
+}
+
+/// A refusal: the API's error, or the page that came instead of one.
+fn refusal(status: reqwest::StatusCode, bytes: &[u8]) -> ClientError {
+    match serde_json::from_slice(bytes) {
+        Ok(error) => ClientError::Api { status: status.as_u16(), error },
+        Err(_) => ClientError::Http(format!("{status}: {}", String::from_utf8_lossy(bytes))),
+    }
+}
+
+/// What a listener to the feed wants to hear of.
+#[derive(Debug, Clone, Default)]
+pub struct FeedFilter {
+    pub order: Option<Uuid>,
+    /// `event`, `push`, `email`, `sms`, `webhook`; all when empty.
+    pub kinds: Vec<&'static str>,
+    /// Everything so far first, then what follows.
+    pub from_start: bool,
 }
 
 /// The sandbox: test-mode controls.
@@ -168,7 +200,63 @@ impl SandboxClient {
 
     /// The charges the gateway made for an order.
     pub async fn charges(&self, order: Uuid) -> ClientResult<Vec<Value>> {
-        self.http.get(&format!("/v1/sandbox/payments/ledger?order_id={order}")).await
+        self.ledger(Some(order)).await
+    }
+
+    /// The gateway's ledger, for one order or all.
+    pub async fn ledger(&self, order: Option<Uuid>) -> ClientResult<Vec<Value>> {
+        match order {
+            Some(order) => self.http.get(&format!("/v1/sandbox/payments/ledger?order_id={order}")).await,
+            None => self.http.get("/v1/sandbox/payments/ledger").await,
+        }
+    }
+
+    /// The order's legal next steps: the state each leads to, who takes it, and whether the
+    /// sandbox can.
+    pub async fn next_steps(&self, order: Uuid) -> ClientResult<Vec<Value>> {
+        self.http.get(&format!("/v1/sandbox/orders/{order}/next-steps")).await
+    }
+
+    /// Takes the order's legal next step to `to`, as the party it belongs to would.
+    pub async fn take_step(&self, order: Uuid, to: OrderState) -> ClientResult<OrderView> {
+        self.http.post(&format!("/v1/sandbox/orders/{order}/steps"), &json!({ "to": to })).await
+    }
+
+    /// Lets a simulated driver play the order's delivery by itself (`scenario`: `deliver`,
+    /// `absent_reschedule` or `absent_unreachable`), or stops it.
+    pub async fn robot_courier(&self, order: Uuid, enabled: bool, scenario: &str) -> ClientResult<Value> {
+        let body = json!({ "enabled": enabled, "scenario": scenario });
+        self.http.post(&format!("/v1/sandbox/orders/{order}/robot-courier"), &body).await
+    }
+
+    /// The platform's live feed (events, pushes, emails, SMS, webhooks) as it happens, from the
+    /// item after `after` when given; the response's body is the event stream.
+    pub async fn feed(&self, filter: &FeedFilter, after: Option<&str>) -> ClientResult<reqwest::Response> {
+        let mut query = Vec::new();
+        if let Some(order) = filter.order {
+            query.push(format!("order_id={order}"));
+        }
+        if !filter.kinds.is_empty() {
+            query.push(format!("kind={}", filter.kinds.join(",")));
+        }
+        if filter.from_start {
+            query.push("from_start=true".to_owned());
+        }
+        let mut request = self
+            .http
+            .client
+            .get(format!("{}/v1/sandbox/feed?{}", self.http.base, query.join("&")))
+            .bearer_auth(&self.http.token)
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        if let Some(after) = after {
+            request = request.header("Last-Event-ID", after);
+        }
+        let response = request.send().await.map_err(unreachable)?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        Err(refusal(status, &response.bytes().await.map_err(unreachable)?))
     }
 
     /// The next `count` submissions to `country`'s registry fail transiently.
@@ -271,6 +359,21 @@ pub struct DealershipClient {
 }
 
 impl DealershipClient {
+    /// Staff of a dealership, with the token the sandbox issued them.
+    pub fn new(base_url: &str, staff_token: &str) -> Self {
+        Self { http: Http::new(base_url, staff_token) }
+    }
+
+    /// The dealership's orders.
+    pub async fn orders(&self) -> ClientResult<Vec<OrderView>> {
+        self.http.get("/v1/dealership/orders").await
+    }
+
+    /// Places the order with the factory again, after it could not be reached.
+    pub async fn retry_factory_order(&self, order: Uuid) -> ClientResult<OrderView> {
+        self.http.post(&format!("/v1/dealership/orders/{order}/factory-order"), &json!({})).await
+    }
+
     pub async fn register_sale(&self, sale: &RegisterSaleRequest) -> ClientResult<OrderView> {
         self.http.post("/v1/dealership/sales", sale).await
     }
@@ -312,7 +415,6 @@ impl DealershipClient {
         self.http.post(&format!("/v1/dealership/stock/{vin}/sales"), &sale).await
     }
 
-    /// Records the reception of a car the transport brought back.
     /// The workshop records a service visit.
     pub async fn record_visit(&self, order: Uuid, odometer_km: u32, work: &str) -> ClientResult<OrderView> {
         self.http
@@ -323,6 +425,7 @@ impl DealershipClient {
             .await
     }
 
+    /// Records the reception of a car the transport brought back.
     pub async fn receive(&self, order: Uuid) -> ClientResult<OrderView> {
         self.http.post(&format!("/v1/dealership/orders/{order}/reception"), &json!({})).await
     }

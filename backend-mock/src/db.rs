@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use caas_protocol::record::{Chain, RecordHash};
 use rusqlite::{Connection, OptionalExtension as _};
+use tokio::sync::watch;
 
-const SCHEMA_VERSION: i64 = 9;
+const SCHEMA_VERSION: i64 = 10;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS dealerships (
@@ -255,6 +256,13 @@ CREATE TABLE IF NOT EXISTS deliveries (
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_window ON deliveries(company_id, window_start);
+-- The sandbox's robot courier switch of an order (`POST /v1/sandbox/orders/{id}/robot-courier`);
+-- an order without a row follows the mock's `--robot-courier`.
+CREATE TABLE IF NOT EXISTS robot_couriers (
+    order_id TEXT PRIMARY KEY REFERENCES orders(id),
+    enabled INTEGER NOT NULL,
+    scenario TEXT NOT NULL
+);
 -- Handover codes issued to customers; each is accepted once. Kept: what was signed (public) and a
 -- keyed digest of the eight digits, never the token or the digits.
 CREATE TABLE IF NOT EXISTS handover_codes (
@@ -347,6 +355,64 @@ CREATE TABLE IF NOT EXISTS factory_webhook_outbox (
     last_error TEXT,
     delivered_at TEXT
 );
+-- Every webhook the factory and the gateway simulators sent the platform, one row per attempt
+-- with what came of it (`delivered`, `retrying`, `refused`), for the sandbox feed. The body is kept
+-- up to 16 KiB (`truncated` says when it was cut), so a runaway sender cannot grow the log without
+-- bound per row, and the newest 10 000 attempts are kept (the trigger below), so it cannot grow
+-- without bound in all.
+CREATE TABLE IF NOT EXISTS webhook_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    sender TEXT NOT NULL,
+    webhook_id TEXT NOT NULL,
+    type TEXT,
+    order_id TEXT,
+    attempt INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    status INTEGER,
+    error TEXT,
+    payload TEXT NOT NULL,
+    truncated INTEGER NOT NULL DEFAULT 0,
+    sent_at TEXT NOT NULL
+);
+-- The sandbox feed's journal: one row per order event, outbound message and webhook sent, numbered
+-- in commit order (one writer), so a listener resumes after the last number it saw without loss.
+-- The triggers below fill it, so no code path that appends an event, a message or a webhook can
+-- leave one out. `kind` is `event`, `push`, `email`, `sms` or `webhook`; `detail` the event's type,
+-- the message's channel or the webhook's type; `ref` the event's version, or the `seq` of the
+-- message or the webhook; `at` when it happened (none for an event an older version kept without
+-- a time). The journal keeps the newest 100 000 rows: a listener further behind has lost the
+-- older ones (what they point to stays in its own table).
+CREATE TABLE IF NOT EXISTS sandbox_feed (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    order_id TEXT,
+    detail TEXT,
+    ref INTEGER NOT NULL,
+    at TEXT
+);
+CREATE INDEX IF NOT EXISTS sandbox_feed_by_order ON sandbox_feed(order_id, seq);
+CREATE TRIGGER IF NOT EXISTS sandbox_feed_bounded AFTER INSERT ON sandbox_feed BEGIN
+    DELETE FROM sandbox_feed WHERE seq <= NEW.seq - 100000;
+END;
+CREATE TRIGGER IF NOT EXISTS sandbox_feed_events AFTER INSERT ON order_events BEGIN
+    INSERT INTO sandbox_feed (kind, order_id, detail, ref, at)
+    VALUES ('event', NEW.order_id, CASE WHEN json_valid(NEW.body) THEN json_extract(NEW.body, '$.type') END,
+            NEW.version,
+            COALESCE(CASE WHEN json_valid(NEW.body) THEN json_extract(NEW.body, '$.occurred_at') END,
+                     strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
+END;
+CREATE TRIGGER IF NOT EXISTS sandbox_feed_messages AFTER INSERT ON outbound_messages BEGIN
+    INSERT INTO sandbox_feed (kind, order_id, detail, ref, at)
+    VALUES (CASE NEW.channel WHEN 'email' THEN 'email' WHEN 'sms' THEN 'sms' ELSE 'push' END,
+            NEW.order_id, NEW.channel, NEW.seq, NEW.created_at);
+END;
+CREATE TRIGGER IF NOT EXISTS sandbox_feed_webhooks AFTER INSERT ON webhook_log BEGIN
+    INSERT INTO sandbox_feed (kind, order_id, detail, ref, at)
+    VALUES ('webhook', NEW.order_id, NEW.type, NEW.seq, NEW.sent_at);
+END;
+CREATE TRIGGER IF NOT EXISTS webhook_log_bounded AFTER INSERT ON webhook_log BEGIN
+    DELETE FROM webhook_log WHERE seq <= NEW.seq - 10000;
+END;
 "#;
 
 /// Upgrades a version 1 to 4 database: codes were kept in plain text, so the pending ones are
@@ -386,6 +452,34 @@ DROP INDEX IF EXISTS payments_one_open;
 const BACKFILL_TO_9: &str = r#"
 INSERT OR IGNORE INTO maintenance (order_id, odometer_km, last_service_km, last_service_on)
 SELECT id, 0, 0, substr(updated_at, 1, 10) FROM orders WHERE state = 'operational';
+"#;
+
+/// Puts the events and messages an older version wrote on the sandbox feed's journal (made by
+/// [`SCHEMA`]), so a listener reading from the start sees the history too. In the order they were
+/// written, as far as it can be told: each message by its own number, each event just before the
+/// first message sent about it, and an order's events always by version (an event nothing was
+/// sent about follows the one before it). An event kept without a readable time has none (`NULL`).
+/// Webhooks were not logged before version 10.
+const BACKFILL_TO_10: &str = r#"
+INSERT INTO sandbox_feed (kind, order_id, detail, ref, at)
+SELECT kind, order_id, detail, ref, at FROM (
+    SELECT 'event' AS kind, e.order_id,
+           CASE WHEN json_valid(e.body) THEN json_extract(e.body, '$.type') END AS detail, e.version AS ref,
+           CASE WHEN json_valid(e.body) THEN json_extract(e.body, '$.occurred_at') END AS at,
+           MAX(COALESCE(m.first_seq, 0)) OVER (PARTITION BY e.order_id ORDER BY e.version
+                                               ROWS UNBOUNDED PRECEDING) AS place,
+           0 AS source
+    FROM order_events e
+    LEFT JOIN (SELECT event_id, MIN(seq) AS first_seq FROM outbound_messages
+               WHERE event_id IS NOT NULL GROUP BY event_id) m ON m.event_id = e.event_id
+    UNION ALL
+    SELECT CASE channel WHEN 'email' THEN 'email' WHEN 'sms' THEN 'sms' ELSE 'push' END, order_id, channel, seq,
+           created_at, seq, 1
+    FROM outbound_messages
+)
+-- Once: a journal that has rows already was filled as they were written.
+WHERE NOT EXISTS (SELECT 1 FROM sandbox_feed)
+ORDER BY place, source, order_id, ref;
 "#;
 
 /// Fills the orders' own registration details from their customers, once the new tables exist.
@@ -428,6 +522,9 @@ pub enum DbError {
 #[derive(Debug, Clone)]
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
+    /// Bumped after commits that may have added to the sandbox feed, so its listeners read at once
+    /// instead of at their next periodic look.
+    feed: Arc<watch::Sender<u64>>,
 }
 
 impl Db {
@@ -478,9 +575,24 @@ impl Db {
         if (1..9).contains(&found) {
             conn.execute_batch(BACKFILL_TO_9)?;
         }
+        if (1..10).contains(&found) {
+            conn.execute_batch(BACKFILL_TO_10)?;
+        }
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         upgrade.commit()?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Self { conn: Arc::new(Mutex::new(conn)), feed: Arc::new(watch::channel(0).0) })
+    }
+
+    /// Tells the sandbox feed's listeners that rows may have been committed to it. Called after a
+    /// commit (never inside a transaction, whose rows a listener could not see yet); a missed call
+    /// only delays a listener to its periodic look.
+    pub fn announce_feed(&self) {
+        self.feed.send_modify(|bumps| *bumps = bumps.wrapping_add(1));
+    }
+
+    /// Wakes on [`Db::announce_feed`].
+    pub fn feed_changes(&self) -> watch::Receiver<u64> {
+        self.feed.subscribe()
     }
 
     /// The connection, for one short unit of work.
@@ -692,6 +804,7 @@ mod tests {
         assert_eq!(old_index, None, "one open attempt per purpose, not per order");
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
         assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(schema(&conn), fresh_schema(), "the upgraded schema is the fresh one");
     }
 
     #[test]
@@ -718,5 +831,198 @@ mod tests {
             .query_row("SELECT last_service_on FROM maintenance WHERE order_id = 'o'", [], |r| r.get(0))
             .expect("maintenance started");
         assert_eq!(started, "2026-11-20");
+    }
+
+    /// What a schema is, compared by meaning: each table's columns (in any order, as an upgrade
+    /// appends the columns it adds), foreign keys and indexes, each index's and trigger's statement.
+    fn schema(conn: &Connection) -> Vec<String> {
+        let strings = |sql: &str| -> Vec<String> {
+            let mut stmt = conn.prepare(sql).expect("schema query");
+            let rows = stmt
+                .query_map([], |r| {
+                    let count = r.as_ref().column_count();
+                    let fields: Vec<String> = (0..count)
+                        .map(|i| match r.get_ref(i).expect("field") {
+                            rusqlite::types::ValueRef::Null => "NULL".to_owned(),
+                            rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                            rusqlite::types::ValueRef::Real(n) => n.to_string(),
+                            rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                                String::from_utf8_lossy(t).split_whitespace().collect::<Vec<_>>().join(" ")
+                            }
+                        })
+                        .collect();
+                    Ok(fields.join(" | "))
+                })
+                .expect("rows");
+            let mut rows: Vec<String> = rows.collect::<rusqlite::Result<_>>().expect("rows");
+            rows.sort();
+            rows
+        };
+        let mut described = Vec::new();
+        for entry in strings("SELECT type || ' ' || name FROM sqlite_master WHERE name NOT LIKE 'sqlite_autoindex%'") {
+            let (kind, name) = entry.split_once(' ').expect("type and name");
+            described.push(entry.clone());
+            if kind == "table" {
+                for column in
+                    strings(&format!("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('{name}')"))
+                {
+                    described.push(format!("{name} column {column}"));
+                }
+                for key in
+                    strings(&format!("SELECT \"table\", \"from\", \"to\" FROM pragma_foreign_key_list('{name}')"))
+                {
+                    described.push(format!("{name} references {key}"));
+                }
+                for index in strings(&format!("SELECT \"unique\", origin, partial FROM pragma_index_list('{name}')")) {
+                    described.push(format!("{name} index {index}"));
+                }
+            } else {
+                let sql = strings(&format!("SELECT sql FROM sqlite_master WHERE name = '{name}'"));
+                described.push(format!("{entry} {}", sql.join("")));
+            }
+        }
+        described
+    }
+
+    fn fresh_schema() -> Vec<String> {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::open(&dir.path().join("fresh.sqlite3")).expect("new database");
+        let conn = db.lock();
+        schema(&conn)
+    }
+
+    /// A version 9 database as version 9 made it: without the tables and triggers version 10 added.
+    const AS_VERSION_9: &str = "DROP TRIGGER sandbox_feed_events;
+                                DROP TRIGGER sandbox_feed_messages;
+                                DROP TRIGGER sandbox_feed_webhooks;
+                                DROP TABLE sandbox_feed;
+                                DROP TABLE webhook_log;
+                                DROP TABLE robot_couriers;";
+
+    #[test]
+    fn a_version_9_database_puts_its_history_on_the_feed_and_journals_what_comes_next() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("mock.sqlite3");
+        {
+            let db = Db::open(&path).expect("new database");
+            db.lock()
+                .execute_batch(&format!(
+                    "{AS_VERSION_9}
+                     INSERT INTO dealerships VALUES ('d', 'D', 'ES', 'Madrid');
+                     INSERT INTO customers (id, email, name, country) VALUES ('c', 'c@example.com', 'C', 'ES');
+                     INSERT INTO orders (id, customer_id, dealership_id, state, version, configuration,
+                                         delivery_locality, created_at, updated_at)
+                     VALUES ('o', 'c', 'd', 'sale_registered', 1, '{{}}', 'Madrid', 'now', 'now');
+                     INSERT INTO order_events VALUES ('o', 1, 'e1',
+                         '{{\"type\":\"state_changed\",\"occurred_at\":\"2026-11-01T10:00:00Z\"}}');
+                     INSERT INTO outbound_messages (channel, recipient, order_id, event_id, payload, created_at)
+                     VALUES ('fcm', 'dev', 'o', 'e1', '{{}}', '2026-11-01T10:00:01+00:00');
+                     PRAGMA user_version = 9;"
+                ))
+                .expect("as version 9 left it");
+        }
+        let db = Db::open(&path).expect("upgraded");
+        let conn = db.lock();
+        let feed = |conn: &Connection| -> Vec<(String, Option<String>, i64)> {
+            conn.prepare("SELECT kind, detail, ref FROM sandbox_feed ORDER BY seq")
+                .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
+                .expect("feed")
+        };
+        assert_eq!(
+            feed(&conn),
+            vec![("event".into(), Some("state_changed".into()), 1), ("push".into(), Some("fcm".into()), 1)],
+            "the history, oldest first"
+        );
+        conn.execute_batch(
+            "INSERT INTO outbound_messages (channel, recipient, payload, created_at) VALUES ('sms', '+34', '{}', 'now');
+             INSERT INTO webhook_log (sender, webhook_id, type, attempt, outcome, payload, sent_at)
+             VALUES ('factory', 'msg_1', 'order.stage_changed', 1, 'delivered', '{}', 'now');",
+        )
+        .expect("new rows");
+        assert_eq!(
+            &feed(&conn)[2..],
+            [("sms".into(), Some("sms".into()), 2), ("webhook".into(), Some("order.stage_changed".into()), 1)]
+        );
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(schema(&conn), fresh_schema(), "the upgraded schema is the fresh one, triggers included");
+    }
+
+    #[test]
+    fn the_history_goes_on_the_feed_in_each_order_by_version_and_a_missing_time_stays_missing() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("mock.sqlite3");
+        {
+            let db = Db::open(&path).expect("new database");
+            db.lock()
+                .execute_batch(&format!(
+                    "{AS_VERSION_9}
+                     INSERT INTO dealerships VALUES ('d', 'D', 'ES', 'Madrid');
+                     INSERT INTO customers (id, email, name, country) VALUES ('c', 'c@example.com', 'C', 'ES');
+                     INSERT INTO orders (id, customer_id, dealership_id, state, version, configuration,
+                                         delivery_locality, created_at, updated_at)
+                     VALUES ('a', 'c', 'd', 'order_placed', 3, '{{}}', 'Madrid', 'now', 'now'),
+                            ('b', 'c', 'd', 'sale_registered', 1, '{{}}', 'Madrid', 'now', 'now');
+                     -- Version 2 of `a` dated before version 1 (a clock moved), version 3 without a time.
+                     INSERT INTO order_events VALUES
+                         ('a', 1, 'a1', '{{\"type\":\"state_changed\",\"occurred_at\":\"2026-11-02T10:00:00Z\"}}'),
+                         ('a', 2, 'a2', '{{\"type\":\"estimate_revised\",\"occurred_at\":\"2026-11-01T09:00:00Z\"}}'),
+                         ('a', 3, 'a3', '{{\"type\":\"state_changed\"}}'),
+                         ('b', 1, 'b1', '{{\"type\":\"state_changed\",\"occurred_at\":\"2026-11-01T08:00:00Z\"}}');
+                     INSERT INTO outbound_messages (channel, recipient, order_id, event_id, payload, created_at) VALUES
+                         ('email', 'c@example.com', 'a', 'a1', '{{}}', '2026-11-01T10:00:00Z'),
+                         ('email', 'c@example.com', 'b', 'b1', '{{}}', '2026-11-01T10:00:01Z'),
+                         ('email', 'c@example.com', 'a', 'a2', '{{}}', '2026-11-01T10:00:02Z');
+                     PRAGMA user_version = 9;"
+                ))
+                .expect("as version 9 left it");
+        }
+        let db = Db::open(&path).expect("upgraded");
+        let conn = db.lock();
+        let journal: Vec<(String, String, i64, Option<String>)> = conn
+            .prepare("SELECT kind, order_id, ref, at FROM sandbox_feed ORDER BY seq")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect())
+            .expect("journal");
+        let read: Vec<(&str, &str, i64)> = journal.iter().map(|(k, o, r, _)| (k.as_str(), o.as_str(), *r)).collect();
+        assert_eq!(
+            read,
+            [
+                ("event", "a", 1),
+                ("email", "a", 1),
+                ("event", "b", 1),
+                ("email", "b", 2),
+                ("event", "a", 2),
+                ("event", "a", 3),
+                ("email", "a", 3),
+            ],
+            "as written: each event before its messages, each order's events by version"
+        );
+        assert_eq!(journal[5].3, None, "no time, not an empty one");
+    }
+
+    #[test]
+    fn the_journal_and_the_webhook_log_keep_their_newest_rows() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::open(&dir.path().join("mock.sqlite3")).expect("db");
+        let conn = db.lock();
+        conn.execute_batch(
+            "INSERT INTO sandbox_feed (seq, kind, ref, at) VALUES (1, 'sms', 1, 'now'), (2, 'sms', 2, 'now');
+             INSERT INTO sandbox_feed (seq, kind, ref, at) VALUES (100002, 'sms', 3, 'now');
+             INSERT INTO webhook_log (seq, sender, webhook_id, attempt, outcome, payload, sent_at)
+             VALUES (1, 'factory', 'msg_1', 1, 'delivered', '{}', 'now');
+             INSERT INTO webhook_log (seq, sender, webhook_id, attempt, outcome, payload, sent_at)
+             VALUES (10001, 'factory', 'msg_2', 1, 'delivered', '{}', 'now');",
+        )
+        .expect("rows");
+        let kept: Vec<i64> = conn
+            .prepare("SELECT seq FROM sandbox_feed WHERE kind = 'sms' ORDER BY seq")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("journal");
+        assert_eq!(kept, [100_002], "the rows 100 000 behind the newest are gone");
+        let attempts: Vec<i64> = conn
+            .prepare("SELECT seq FROM webhook_log ORDER BY seq")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("log");
+        assert_eq!(attempts, [10_001]);
     }
 }

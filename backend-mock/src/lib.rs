@@ -7,6 +7,7 @@ mod catalogue;
 pub mod cli;
 pub mod client;
 mod clock;
+mod dashboard;
 mod db;
 mod error;
 mod extract;
@@ -38,6 +39,9 @@ use tokio::task::JoinSet;
 
 pub use auth::random_token;
 pub use catalogue::{BASE_PLATFORMS, DEALERSHIPS};
+/// The sandbox feed's items (`GET /v1/sandbox/feed`), for listeners written in Rust.
+pub use platform::feed::{FeedItem, FeedKind, WebhookSent};
+pub use platform::sandbox::OutboundMessage;
 
 /// How to run the mock.
 #[derive(Debug, Clone)]
@@ -67,7 +71,18 @@ pub struct MockConfig {
     /// is kept in the database (made at its first start), so phones that pinned it keep checking
     /// records across restarts.
     pub record_key_seed: Option<[u8; 32]>,
+    /// Whether robot couriers drive every delivery by themselves (`--robot-courier`); the sandbox
+    /// switches them per order either way.
+    pub robot_courier: bool,
+    /// How often the robot couriers look for their next action: a second or two to watch them,
+    /// less in tests.
+    pub robot_tick: Duration,
+    /// The deposit the sandbox's dealership records when it takes the step to `reservation_paid`.
+    pub sandbox_deposit: caas_protocol::api::Money,
 }
+
+/// The default pace of the robot couriers.
+pub const DEFAULT_ROBOT_TICK: Duration = Duration::from_secs(1);
 
 /// The default time to pay: a week.
 pub const DEFAULT_PAYMENT_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -90,6 +105,9 @@ impl MockConfig {
             handover_key_seed: random_seed(),
             pairing_key_seed: random_seed(),
             record_key_seed: None,
+            robot_courier: false,
+            robot_tick: DEFAULT_ROBOT_TICK,
+            sandbox_deposit: caas_protocol::api::Money { amount_minor: 150_000, currency: "EUR".into() },
         }
     }
 }
@@ -199,6 +217,10 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
                 },
                 webhooks: WebhookVerifier::new(vec![config.gateway_webhook_secret.clone()]),
             },
+            sandbox: platform::SandboxSettings {
+                deposit: config.sandbox_deposit.clone(),
+                robot_courier: config.robot_courier,
+            },
         }),
         hub: platform::notify::PushHub::default(),
         factory: platform::FactoryClient::new(factory_url.clone(), config.factory_api_key.clone()),
@@ -217,9 +239,14 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
         inbox: inbox::Inbox::default(),
         sweeping: Arc::default(),
         stopping: stopped.clone(),
+        registering: platform::OrderClaims::default(),
+        stepping: platform::OrderClaims::default(),
+        couriers: platform::robot_courier::Couriers::default(),
     };
     let deadline_state = platform_state.clone();
+    let dashboard_state = platform_state.clone();
     let platform_app = platform::router(platform_state)
+        .merge(dashboard::router(dashboard_state))
         .route("/openapi.json", get(|| async { Json(openapi::document()) }))
         .route("/health", get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(256 * 1024))
@@ -251,13 +278,15 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
     });
     tasks.spawn(radio.clone().serve(radio_listener, until(stopped.clone())));
     let background_stop = until(stopped.clone());
+    let robot_tick = config.robot_tick;
     tasks.spawn(async move {
         tokio::select! {
             () = gateway_state.webhooks.clone().run_redelivery() => {}
             () = gateway::run_settlement(gateway_state) => {}
             () = platform::deadlines::run(deadline_state.clone()) => {}
             () = platform::payments::run_refunds(deadline_state.clone()) => {}
-            () = platform::options::run(deadline_state) => {}
+            () = platform::options::run(deadline_state.clone()) => {}
+            () = platform::robot_courier::run(deadline_state, robot_tick) => {}
             () = background_stop => {}
         }
     });

@@ -7,9 +7,12 @@ use caas_core::protocol::delivery::HandoverCodeView;
 use caas_core::protocol::handover::PRESENTATION_REFRESH;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
+use serde_json::json;
 use uuid::Uuid;
 
-use crate::customer::{App, explain};
+use crate::App;
+use crate::failure::{Exit, Failure};
+use crate::output::{Output, lines};
 use crate::render;
 
 #[derive(Debug, Subcommand)]
@@ -42,74 +45,91 @@ pub enum DeliveryCommand {
 }
 
 impl App {
-    pub async fn delivery(&self, command: DeliveryCommand) -> anyhow::Result<()> {
+    pub async fn delivery(&self, command: DeliveryCommand) -> anyhow::Result<Output> {
         let core = self.core().await?;
-        match command {
+        Ok(match command {
             DeliveryCommand::Slots { order } => {
-                for slot in core.delivery_slots(order).await.map_err(explain)? {
-                    println!(
+                let slots = core.delivery_slots(order).await?;
+                let text = slots.iter().map(|slot| {
+                    format!(
                         "{}  {}  ({} free)",
                         slot.window.start.to_rfc3339(),
                         render::window(&slot.window),
                         slot.free
-                    );
-                }
+                    )
+                });
+                Output::new(lines(text, "No other window is free."), json!(slots))
             }
             DeliveryCommand::Choose { order, start } => {
                 core.choose_delivery_window(order, start).await.map_err(explain_delivery)?;
-                print!("{}", render::timeline_text(&core.order(order).await?));
+                let order = core.order(order).await?;
+                Output::new(render::timeline_text(&order), render::detail_json(&order))
             }
             DeliveryCommand::ConfirmAddress { order, address } => {
                 core.confirm_delivery_address(order, address).await.map_err(explain_delivery)?;
-                println!("The delivery address is confirmed.");
+                Output::new(
+                    "The delivery address is confirmed.",
+                    json!({ "order_id": order, "address_confirmed": true }),
+                )
             }
             DeliveryCommand::Code { order, live } => {
-                show_code(&core.handover_code(order).await.map_err(explain)?)?;
-                if live {
-                    keep_live(&core, order).await?;
+                let code = core.handover_code(order).await?;
+                if !live {
+                    return code_output(&code);
                 }
+                code_output(&code)?.print(self.json);
+                self.keep_live(&core, order).await?
             }
             DeliveryCommand::Dispute { order, reason } => {
-                core.dispute_handover(order, &reason).await.map_err(explain)?;
-                println!("Your dispute is recorded and your dealership was told; they will contact you.");
+                core.dispute_handover(order, &reason).await?;
+                Output::new(
+                    "Your dispute is recorded and your dealership was told; they will contact you.",
+                    json!({ "order_id": order, "disputed": true }),
+                )
             }
-        }
-        Ok(())
+        })
     }
-}
 
-/// Shows the code again every [`PRESENTATION_REFRESH`], signed for that moment, until it expires.
-async fn keep_live(core: &caas_core::Caas, order: Uuid) -> anyhow::Result<()> {
-    loop {
-        tokio::time::sleep(PRESENTATION_REFRESH.to_std().unwrap_or_default()).await;
-        match core.present_handover_code(order).await {
-            Ok(code) => {
-                if std::io::stdout().is_terminal() {
-                    print!("\x1b[2J\x1b[H");
+    /// Shows the code again every [`PRESENTATION_REFRESH`], signed for that moment, until it expires.
+    async fn keep_live(&self, core: &caas_core::Caas, order: Uuid) -> anyhow::Result<Output> {
+        loop {
+            tokio::time::sleep(PRESENTATION_REFRESH.to_std().unwrap_or_default()).await;
+            match core.present_handover_code(order).await {
+                Ok(code) => {
+                    if !self.json && std::io::stdout().is_terminal() {
+                        print!("\x1b[2J\x1b[H");
+                    }
+                    code_output(&code)?.print(self.json);
                 }
-                show_code(&code)?;
+                Err(CaasError::NotFound(_)) => {
+                    return Ok(Output::new(
+                        "The code has expired; run this again for a new one.",
+                        json!({ "order_id": order, "expired": true }),
+                    ));
+                }
+                Err(error) => return Err(error.into()),
             }
-            Err(CaasError::NotFound(_)) => {
-                println!("The code has expired; run this again for a new one.");
-                return Ok(());
-            }
-            Err(error) => return Err(explain(error)),
         }
     }
 }
 
-fn show_code(code: &HandoverCodeView) -> anyhow::Result<()> {
+/// The code as a QR code and its eight digits, or for scripts the token itself.
+fn code_output(code: &HandoverCodeView) -> anyhow::Result<Output> {
     let qr = qrcode::QrCode::new(code.token.as_bytes())?;
-    println!("{}", qr.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build());
-    println!("Code {}  (valid until {} UTC)", code.short_code, code.expires_at.format("%H:%M"));
-    Ok(())
+    let text = format!(
+        "{}\nCode {}  (valid until {} UTC)",
+        qr.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build(),
+        code.short_code,
+        code.expires_at.format("%H:%M")
+    );
+    Ok(Output::new(text, json!(code)))
 }
 
 fn explain_delivery(error: CaasError) -> anyhow::Error {
     match error {
-        error if error.is_unreachable() => {
-            anyhow::anyhow!("{}: moving the delivery needs the platform", error.chain())
-        }
-        other => explain(other),
+        error if error.is_unreachable() => Failure::new(Exit::Offline, "offline", error.chain())
+            .with_fix("moving the delivery needs the platform: run it again once connected")
+            .into(),
+        other => other.into(),
     }
 }

@@ -1,9 +1,6 @@
 //! `caas driver`: the driver role. Every action is recorded on this machine first and synced when
 //! the platform can be reached; `caas driver sync` sends what waits.
 
-use std::io::{BufRead as _, Write as _};
-
-use anyhow::Context as _;
 use caas_core::protocol::arrival::EtaReason;
 use caas_core::protocol::delivery::{CallOutcome, IncidentKind};
 use caas_core::{AssignedDelivery, DriverActionOutcome, DriverSyncReport};
@@ -12,22 +9,22 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::customer::{App, explain};
+use crate::App;
+use crate::customer::CodeArgs;
+use crate::output::Output;
 use crate::render;
+use crate::roles::Role;
 
 #[derive(Debug, Subcommand)]
 pub enum DriverCommand {
     /// Sign in as a transport company's driver with the code emailed to you.
     SignIn {
         email: String,
-        #[arg(long)]
-        code: Option<String>,
+        #[command(flatten)]
+        code: CodeArgs,
     },
     /// The company's deliveries (fetched when online, from this machine otherwise).
-    Deliveries {
-        #[arg(long)]
-        json: bool,
-    },
+    Deliveries,
     /// The car is loaded: scan or type its VIN.
     Embark {
         delivery: Uuid,
@@ -156,37 +153,28 @@ impl AbsentArgs {
 }
 
 impl App {
-    pub async fn driver(&self, command: DriverCommand) -> anyhow::Result<()> {
-        let core = self.core().await?;
+    pub async fn driver(&self, command: DriverCommand) -> anyhow::Result<Output> {
+        let core = self.core_as(Role::Driver).await?;
         let outcome = match command {
             DriverCommand::SignIn { email, code } => {
-                let code = match code {
-                    Some(code) => code,
-                    None => {
-                        core.request_sign_in_code(&email).await?;
-                        print!("A sign-in code was emailed to {email}. Code: ");
-                        std::io::stdout().flush()?;
-                        let mut line = String::new();
-                        std::io::stdin().lock().read_line(&mut line).context("reading the code")?;
-                        line.trim().to_owned()
-                    }
-                };
-                let driver = core.sign_in_driver(&email, &code).await.map_err(explain)?;
-                let list = core.refresh_deliveries().await.map_err(explain)?;
-                println!("Signed in as driver {driver}; {} open deliveries.", list.len());
-                return Ok(());
+                let code = self.sign_in_code(&core, &email, code).await?;
+                let driver = core.sign_in_driver(&email, &code).await?;
+                let list = core.refresh_deliveries().await?;
+                return Ok(Output::new(
+                    format!("Signed in as driver {driver}; {} open deliveries.", list.len()),
+                    json!({ "driver_id": driver, "deliveries": list.len() }),
+                ));
             }
-            DriverCommand::Deliveries { json } => {
+            DriverCommand::Deliveries => {
                 let list = match core.refresh_deliveries().await {
                     Ok(list) => list,
                     Err(error) if error.is_unreachable() => {
                         eprintln!("{}: showing the deliveries kept on this machine", error.chain());
                         core.deliveries().await?
                     }
-                    Err(error) => return Err(explain(error)),
+                    Err(error) => return Err(error.into()),
                 };
-                print_deliveries(&list, json);
-                return Ok(());
+                return Ok(deliveries_output(&list));
             }
             DriverCommand::Embark { delivery, vin } => core.embark(delivery, &vin).await,
             DriverCommand::Arrive { delivery } => core.arrive(delivery).await,
@@ -194,108 +182,126 @@ impl App {
                 core.report_incident(delivery, kind.into(), note.as_deref()).await
             }
             DriverCommand::Delay { minutes, reason } => {
-                let sent = core.report_delay(minutes, reason.into()).await.map_err(explain)?;
-                println!(
-                    "Every car on its way is now expected {minutes} min later: {} estimate(s) sent, {} waiting for a connection.",
-                    sent.sent, sent.waiting
-                );
-                return Ok(());
+                let sent = core.report_delay(minutes, reason.into()).await?;
+                return Ok(Output::new(
+                    format!(
+                        "Every car on its way is now expected {minutes} min later: {} estimate(s) sent, {} waiting for a connection.",
+                        sent.sent, sent.waiting
+                    ),
+                    json!({ "minutes": minutes, "sent": sent.sent, "waiting": sent.waiting }),
+                ));
             }
             DriverCommand::Absent(args) => core.report_absent(args.delivery, args.call()).await,
             DriverCommand::Handover { delivery, code, check: true } => {
-                let check = core.check_handover_code(delivery, &code).await.map_err(explain)?;
-                println!(
-                    "Valid code of {} for order {} (until {} UTC).",
-                    check.customer_name,
-                    check.order_id,
-                    check.expires_at.format("%H:%M")
-                );
-                return Ok(());
+                let check = core.check_handover_code(delivery, &code).await?;
+                return Ok(Output::new(
+                    format!(
+                        "Valid code of {} for order {} (until {} UTC).",
+                        check.customer_name,
+                        check.order_id,
+                        check.expires_at.format("%H:%M")
+                    ),
+                    json!({ "valid": true, "order_id": check.order_id, "customer": check.customer_name,
+                            "expires_at": check.expires_at }),
+                ));
             }
             DriverCommand::Handover { delivery, code, check: false } => core.confirm_handover(delivery, &code).await,
             DriverCommand::Sync => {
-                let report = core.sync_driver().await.map_err(explain)?;
-                print_report(&report);
-                print_conflicts(&core).await?;
-                return print_held(&core).await;
+                let report = core.sync_driver().await?;
+                return outbox_output(&core, Some(&report)).await;
             }
             DriverCommand::Held(HeldArgs { retry: Some(id), .. }) => {
-                print_report(&core.retry_driver_action(id).await.map_err(explain)?);
-                return print_held(&core).await;
+                let report = core.retry_driver_action(id).await?;
+                return outbox_output(&core, Some(&report)).await;
             }
             DriverCommand::Held(HeldArgs { discard: Some(id), .. }) => {
-                core.discard_driver_action(id).await.map_err(explain)?;
-                println!("Discarded held action {id}.");
-                return print_held(&core).await;
+                core.discard_driver_action(id).await?;
+                return outbox_output(&core, None).await;
             }
-            DriverCommand::Held(_) => return print_held(&core).await,
+            DriverCommand::Held(_) => return outbox_output(&core, None).await,
             DriverCommand::Conflicts { dismiss } => {
                 if let Some(id) = dismiss {
                     core.dismiss_driver_conflict(id).await?;
                 }
-                return print_conflicts(&core).await;
+                return outbox_output(&core, None).await;
             }
         };
-        match outcome.map_err(explain)? {
-            DriverActionOutcome::Synced => println!("Recorded and synced."),
-            DriverActionOutcome::Queued { pending } => {
-                println!("Recorded on this machine; {pending} action(s) wait for a connection (`caas driver sync`).");
-            }
-            DriverActionOutcome::Wedged { id, reason } => {
-                println!(
+        Ok(match outcome? {
+            DriverActionOutcome::Synced => Output::new("Recorded and synced.", json!({ "status": "synced" })),
+            DriverActionOutcome::Queued { pending } => Output::new(
+                format!("Recorded on this machine; {pending} action(s) wait for a connection (`caas driver sync`)."),
+                json!({ "status": "queued", "pending": pending }),
+            ),
+            DriverActionOutcome::Wedged { id, reason } => Output::new(
+                format!(
                     "Recorded on this machine, but the platform's answer could not be read ({reason}). \
                      Retry with `caas driver held --retry {id}` or give it up with `--discard {id}`."
-                );
-            }
-        }
-        Ok(())
+                ),
+                json!({ "status": "held", "held_id": id, "reason": reason }),
+            ),
+        })
     }
 }
 
-fn print_deliveries(list: &[AssignedDelivery], json: bool) {
-    if json {
-        let rows: Vec<_> = list
+fn deliveries_output(list: &[AssignedDelivery]) -> Output {
+    let rows: Vec<_> = list
+        .iter()
+        .map(|d| {
+            json!({
+                "delivery_id": d.delivery_id, "order_id": d.order_id, "status": d.state, "attempt": d.attempt,
+                "window_start": d.window.start, "window_end": d.window.end, "vin": d.vin, "plate": d.plate,
+                "customer": d.customer_name, "address": d.address, "unsynced_actions": d.unsynced_actions,
+                "eta": d.eta,
+            })
+        })
+        .collect();
+    let text = match list.is_empty() {
+        true => "No open deliveries.".to_owned(),
+        false => list
             .iter()
             .map(|d| {
-                json!({
-                    "delivery_id": d.delivery_id, "order_id": d.order_id, "status": d.state, "attempt": d.attempt,
-                    "window_start": d.window.start, "window_end": d.window.end, "vin": d.vin, "plate": d.plate,
-                    "customer": d.customer_name, "address": d.address, "unsynced_actions": d.unsynced_actions,
-                    "eta": d.eta,
-                })
+                format!(
+                    "{}  {:<22} {}  {} {}  {}{}{}",
+                    d.delivery_id,
+                    d.state.wire_name(),
+                    render::window(&d.window),
+                    d.model,
+                    d.plate.as_deref().unwrap_or(&d.vin),
+                    d.address.as_deref().unwrap_or("(no address)"),
+                    d.eta.map(|eta| format!("  expected {}", render::eta_text(&eta))).unwrap_or_default(),
+                    if d.unsynced_actions > 0 {
+                        format!("  [{} not synced]", d.unsynced_actions)
+                    } else {
+                        String::new()
+                    }
+                )
             })
-            .collect();
-        println!("{}", json!(rows));
-        return;
-    }
-    if list.is_empty() {
-        println!("No open deliveries.");
-    }
-    for d in list {
-        println!(
-            "{}  {:<22} {}  {} {}  {}{}{}",
-            d.delivery_id,
-            d.state.wire_name(),
-            render::window(&d.window),
-            d.model,
-            d.plate.as_deref().unwrap_or(&d.vin),
-            d.address.as_deref().unwrap_or("(no address)"),
-            d.eta.map(|eta| format!("  expected {}", render::eta_text(&eta))).unwrap_or_default(),
-            if d.unsynced_actions > 0 { format!("  [{} not synced]", d.unsynced_actions) } else { String::new() }
-        );
-    }
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    Output::new(text, json!(rows))
 }
 
-fn print_report(report: &DriverSyncReport) {
-    println!(
-        "Sent {}, refused {}, waiting {}, held for you {}.",
-        report.sent, report.rejected, report.pending, report.held
-    );
-}
-
-async fn print_held(core: &caas_core::Caas) -> anyhow::Result<()> {
-    for held in core.wedged_driver_actions().await? {
-        println!(
+/// What waits on this machine: the last sync's report (when one ran), the refused actions to
+/// read and the held ones to retry or discard.
+async fn outbox_output(core: &caas_core::Caas, report: Option<&DriverSyncReport>) -> anyhow::Result<Output> {
+    let mut lines = Vec::new();
+    if let Some(report) = report {
+        lines.push(format!(
+            "Sent {}, refused {}, waiting {}, held for you {}.",
+            report.sent, report.rejected, report.pending, report.held
+        ));
+    }
+    let conflicts = core.driver_conflicts().await?;
+    for conflict in &conflicts {
+        lines.push(format!(
+            "conflict {}: {} on delivery {} refused ({}): {}  (`caas driver conflicts --dismiss {}`)",
+            conflict.id, conflict.action, conflict.delivery_id, conflict.code, conflict.reason, conflict.id
+        ));
+    }
+    let held = core.wedged_driver_actions().await?;
+    for held in &held {
+        lines.push(format!(
             "held {}: {} on delivery {} since {} UTC, {} action(s) behind it: {}  \
              (`caas driver held --retry {}` or `--discard {}`)",
             held.id,
@@ -306,19 +312,24 @@ async fn print_held(core: &caas_core::Caas) -> anyhow::Result<()> {
             held.reason,
             held.id,
             held.id
-        );
+        ));
     }
-    Ok(())
-}
-
-async fn print_conflicts(core: &caas_core::Caas) -> anyhow::Result<()> {
-    for conflict in core.driver_conflicts().await? {
-        println!(
-            "conflict {}: {} on delivery {} refused ({}): {}  (`caas driver conflicts --dismiss {}`)",
-            conflict.id, conflict.action, conflict.delivery_id, conflict.code, conflict.reason, conflict.id
-        );
+    if lines.is_empty() {
+        lines.push("Nothing waits on this machine.".into());
     }
-    Ok(())
+    let report = report.map(|r| json!({ "sent": r.sent, "refused": r.rejected, "pending": r.pending, "held": r.held }));
+    let conflicts: Vec<_> = conflicts
+        .iter()
+        .map(|c| json!({ "id": c.id, "action": c.action, "delivery_id": c.delivery_id, "code": c.code, "reason": c.reason }))
+        .collect();
+    let held: Vec<_> = held
+        .iter()
+        .map(|h| {
+            json!({ "id": h.id, "step": render::step(h.step), "delivery_id": h.delivery_id, "since": h.wedged_at,
+                    "waiting_behind": h.waiting_behind, "reason": h.reason })
+        })
+        .collect();
+    Ok(Output::new(lines.join("\n"), json!({ "report": report, "conflicts": conflicts, "held": held })))
 }
 
 #[cfg(test)]

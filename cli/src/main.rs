@@ -3,31 +3,56 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod customer;
+mod dealership;
 mod delivery;
 mod demo;
 mod driver;
+mod failure;
+mod listen;
 mod options;
+mod output;
 mod pair;
 mod pay;
 mod record;
 mod render;
+mod roles;
+mod sandbox;
 mod service;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use caas_mock::cli::MockCommand;
 use clap::{Parser, Subcommand};
 use uuid::Uuid;
 
-#[derive(Debug, Parser)]
-#[command(name = "caas", version, about = "Follow a car from the factory to your door")]
+use crate::failure::Failure;
+use crate::output::Output;
+
+const EXIT_STATUSES: &str = "Exit status: 0 done, 2 usage, 3 refused (by the platform, the car or a rule: \
+the same request will not work), 4 offline or not yet (the platform or the car could not be reached or \
+serve, asks to wait, or the order has not got there: try again later), 5 internal. With --json every \
+command prints one JSON document on stdout (an error too, as {\"error\": {\"code\", \"message\", \"fix\", \
+\"exit\"}}); `listen`, `watch` and `delivery code --live` print one per line, and `mock serve` its \
+startup lines.";
+
+#[derive(Parser)]
+#[command(name = "caas", version, about = "Follow a car from the factory to your door", after_help = EXIT_STATUSES)]
 struct Cli {
     /// The CaaS platform to talk to.
     #[arg(long, global = true, env = "CAAS_BACKEND", default_value = "http://127.0.0.1:8080")]
     backend: String,
-    /// Where the app keeps its cache and secrets.
+    /// Where the app keeps its caches and secrets, one folder per role (customer, driver,
+    /// dealership) [default: ~/.local/share/caas].
     #[arg(long, global = true, env = "CAAS_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Print one JSON document on stdout and nothing else.
+    #[arg(long, global = true)]
+    json: bool,
+    /// The mock's sandbox token (printed by `caas mock serve`), for `sandbox`, `factory`,
+    /// `listen` and every `sign-in --sandbox`.
+    #[arg(long, global = true, env = "CAAS_SANDBOX_TOKEN", hide_env_values = true)]
+    sandbox_token: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,29 +67,22 @@ enum Command {
         #[command(subcommand)]
         command: MockCommand,
     },
-    /// Sign in with the code emailed to you (asked for when not given).
-    SignIn {
-        email: String,
-        #[arg(long)]
-        code: Option<String>,
-    },
+    /// Sign in with the code emailed to you (asked for when not given; read from the mock's
+    /// sandbox with --sandbox).
+    SignIn(customer::SignInArgs),
     /// End the session on the platform, revoke this device's phone keys and forget the cached orders.
     SignOut,
     /// Fetch what changed since the last sync.
     Sync,
     /// List your orders (synced first when online; from the cache otherwise).
-    Orders {
-        #[arg(long)]
-        json: bool,
-    },
+    Orders,
     /// Show an order's timeline and the factory's estimates.
-    Timeline {
-        order: Uuid,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Follow the push stream live until Ctrl-C.
+    Timeline { order: Uuid },
+    /// Follow your push stream live until Ctrl-C.
     Watch,
+    /// Follow everything the platform does as it happens: events, pushes, emails, SMS and the
+    /// webhooks it receives (needs the sandbox token).
+    Listen(listen::ListenArgs),
     /// Pay the amount due of an order by card (resumes a payment in progress).
     Pay(pay::PayArgs),
     /// Your car's delivery: windows, address, handover code.
@@ -97,47 +115,115 @@ enum Command {
         #[command(subcommand)]
         command: driver::DriverCommand,
     },
-    /// Test-mode controls of a mock platform: 3-D Secure outcomes, a car's network coverage and driving, the clock.
-    Sandbox {
-        /// The mock's sandbox token (printed by `caas mock serve`).
-        #[arg(long, env = "CAAS_SANDBOX_TOKEN")]
-        sandbox_token: Option<String>,
+    /// The dealership role: sales, deposits, stock, returned cars, the desk's handover, workshop visits.
+    Dealership {
         #[command(subcommand)]
-        command: pay::SandboxCommand,
+        command: dealership::DealershipCommand,
+    },
+    /// The factory simulator of a mock platform: move an order's production on, or delay it.
+    Factory {
+        #[command(subcommand)]
+        command: sandbox::FactoryCommand,
+    },
+    /// Test-mode controls of a mock platform: sign-in codes, messages, next steps, faults, the
+    /// clock, the ledger, cars and keys.
+    Sandbox {
+        #[command(subcommand)]
+        command: sandbox::SandboxCommand,
     },
 }
 
-fn default_data_dir() -> PathBuf {
-    std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("caas")
+/// What every command gets: where the platform is, where this machine keeps its data, how to print.
+pub struct App {
+    pub backend: String,
+    pub data_root: PathBuf,
+    pub json: bool,
+    pub sandbox_token: Option<String>,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+impl std::fmt::Debug for App {
+    /// Everything but the sandbox token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("backend", &self.backend)
+            .field("data_root", &self.data_root)
+            .field("json", &self.json)
+            .field("sandbox_token", &self.sandbox_token.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+fn main() -> ExitCode {
     caas_mock::cli::init_logging();
-    let cli = Cli::parse();
-    let data_dir = cli.data_dir.unwrap_or_else(default_data_dir);
-    let app = || customer::App { backend: cli.backend.clone(), data_dir: data_dir.clone() };
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage(&error),
+    };
+    let json = cli.json;
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => return report(json, Failure::of(error.into())),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(output) => {
+            output.print(json);
+            ExitCode::SUCCESS
+        }
+        Err(error) => report(json, Failure::of(error)),
+    }
+}
+
+/// Help and version as clap prints them; a usage error as clap prints it, or with `--json` as one
+/// document like every other failure.
+fn usage(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+        || !std::env::args_os().any(|arg| arg == "--json")
+    {
+        let _printed = error.print();
+        return ExitCode::from(error.exit_code().clamp(0, 255) as u8);
+    }
+    let message = error.render().to_string();
+    let first = message.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+    report(true, Failure::usage(first).with_fix("see `caas --help`"))
+}
+
+fn report(json: bool, failure: Failure) -> ExitCode {
+    if json {
+        println!("{}", failure.json());
+    } else {
+        eprintln!("{}", failure.text());
+    }
+    failure.exit_code()
+}
+
+async fn run(cli: Cli) -> anyhow::Result<Output> {
+    let app = App {
+        backend: cli.backend,
+        data_root: cli.data_dir.unwrap_or_else(roles::default_root),
+        json: cli.json,
+        sandbox_token: cli.sandbox_token,
+    };
     match cli.command {
-        Command::Demo(args) => Box::pin(demo::run(args)).await,
-        Command::Mock { command } => command.run().await,
-        Command::SignIn { email, code } => app().sign_in(&email, code).await,
-        Command::SignOut => app().sign_out().await,
-        Command::Sync => app().sync().await,
-        Command::Orders { json } => app().orders(json).await,
-        Command::Timeline { order, json } => app().timeline(order, json).await,
-        Command::Watch => app().watch().await,
-        Command::Pay(args) => app().pay(args).await,
-        Command::Delivery { command } => app().delivery(command).await,
-        Command::Pair(args) => app().pair(args).await,
-        Command::Options { command } => app().options(command).await,
-        Command::Service { command } => app().service(command).await,
-        Command::RevokeKey { order, grant } => app().revoke_key(order, grant).await,
-        Command::Record { command } => app().record(command).await,
-        Command::Driver { command } => app().driver(command).await,
-        Command::Sandbox { sandbox_token, command } => pay::sandbox(&cli.backend, sandbox_token, command).await,
+        Command::Demo(args) => Box::pin(demo::run(args, app.json)).await,
+        Command::Mock { command } => command.run().await.map(|()| Output::done()),
+        Command::SignIn(args) => app.sign_in(args).await,
+        Command::SignOut => app.sign_out().await,
+        Command::Sync => app.sync().await,
+        Command::Orders => app.orders().await,
+        Command::Timeline { order } => app.timeline(order).await,
+        Command::Watch => app.watch().await,
+        Command::Listen(args) => app.listen(args).await,
+        Command::Pay(args) => app.pay(args).await,
+        Command::Delivery { command } => app.delivery(command).await,
+        Command::Pair(args) => app.pair(args).await,
+        Command::Options { command } => app.options(command).await,
+        Command::Service { command } => app.service(command).await,
+        Command::RevokeKey { order, grant } => app.revoke_key(order, grant).await,
+        Command::Record { command } => app.record(command).await,
+        Command::Driver { command } => app.driver(command).await,
+        Command::Dealership { command } => app.dealership(command).await,
+        Command::Factory { command } => app.factory(command).await,
+        Command::Sandbox { command } => app.sandbox(command).await,
     }
 }

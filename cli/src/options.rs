@@ -1,7 +1,6 @@
 //! `caas options`: what the car can take after delivery, buying an option, and handing the
 //! options bought to the car over the link when the phone is near it.
 
-use anyhow::Context as _;
 use caas_core::protocol::messages::{self, Language};
 use caas_core::protocol::options::{Availability, OptionCatalogue, OptionCode, OptionPurchase};
 use caas_core::{OptionsActivation, PairingOptions};
@@ -9,19 +8,17 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::customer::App;
+use crate::App;
+use crate::failure::{Failure, pairing_code};
+use crate::output::Output;
 use crate::pair::{LinkArgs, StepPrinter, explain_pairing, spinner};
-use crate::pay::{CardArgs, explain_payment, progress_text};
+use crate::pay::{CardArgs, explain_payment, progress_json, progress_text};
 use crate::render::plain;
 
 #[derive(Debug, Subcommand)]
 pub enum OptionsCommand {
     /// The options your car can take, with prices and what each needs, and those you bought.
-    List {
-        order: Uuid,
-        #[arg(long)]
-        json: bool,
-    },
+    List { order: Uuid },
     /// Buy an option by card; the platform sends it to the car, or `caas options activate` hands
     /// it over near the car.
     Buy(BuyArgs),
@@ -31,8 +28,6 @@ pub enum OptionsCommand {
         order: Uuid,
         #[command(flatten)]
         link: LinkArgs,
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -47,9 +42,6 @@ pub struct BuyArgs {
     /// Find out how the payment in progress for this option ended (after 3-D Secure).
     #[arg(long)]
     resume: bool,
-    /// Print the payment's progress as one JSON object.
-    #[arg(long)]
-    json: bool,
 }
 
 fn parse_option(text: &str) -> Result<OptionCode, String> {
@@ -57,41 +49,38 @@ fn parse_option(text: &str) -> Result<OptionCode, String> {
 }
 
 impl App {
-    pub async fn options(&self, command: OptionsCommand) -> anyhow::Result<()> {
+    pub async fn options(&self, command: OptionsCommand) -> anyhow::Result<Output> {
         let core = self.core().await?;
-        match command {
-            OptionsCommand::List { order, json } => {
-                let catalogue = core.option_catalogue(order).await.map_err(crate::customer::explain)?;
+        Ok(match command {
+            OptionsCommand::List { order } => {
+                let catalogue = core.option_catalogue(order).await?;
                 let bought = core.order(order).await?.options;
-                if json {
-                    println!("{}", json!({ "catalogue": catalogue, "purchases": bought }));
-                } else {
-                    print!("{}", catalogue_text(&catalogue, &bought));
-                }
+                Output::new(catalogue_text(&catalogue, &bought), json!({ "catalogue": catalogue, "purchases": bought }))
             }
             OptionsCommand::Buy(args) => {
+                let mut text = String::new();
                 let progress = if args.resume {
                     match core.resume_option_payment(args.order, args.option.clone()).await.map_err(explain_payment)? {
                         Some(progress) => progress,
-                        None if args.json => {
-                            println!("{}", json!({ "status": "none" }));
-                            return Ok(());
-                        }
                         None => {
-                            println!("No payment is in progress for this option.");
-                            return Ok(());
+                            return Ok(Output::new(
+                                "No payment is in progress for this option.",
+                                json!({ "status": "none" }),
+                            ));
                         }
                     }
                 } else {
                     // At the price the catalogue shows now; the platform refuses any other.
-                    let catalogue = core.option_catalogue(args.order).await.map_err(crate::customer::explain)?;
+                    let catalogue = core.option_catalogue(args.order).await?;
                     let offer =
-                        catalogue.offers.into_iter().find(|offer| offer.code == args.option).with_context(|| {
-                            format!("`{}` is not offered for this car: see `caas options list ORDER`", args.option)
+                        catalogue.offers.into_iter().find(|offer| offer.code == args.option).ok_or_else(|| {
+                            Failure::refused(
+                                "option_unavailable",
+                                format!("`{}` is not offered for this car", args.option),
+                            )
+                            .with_fix("see what the car can take with `caas options list ORDER`")
                         })?;
-                    if !args.json {
-                        println!("{} for {}", plain(&offer.name), offer.price);
-                    }
+                    text = format!("{} for {}\n", plain(&offer.name), offer.price);
                     core.buy_option(args.order, args.option.clone(), offer.price, args.card.details()?)
                         .await
                         .map_err(explain_payment)?
@@ -102,29 +91,21 @@ impl App {
                     args.order
                 );
                 let resume = format!("caas options buy {} {} --resume", args.order, args.option);
-                if args.json {
-                    println!("{}", crate::pay::progress_json(&progress));
-                } else {
-                    println!("{}", progress_text(&progress, &paid, &resume));
-                }
+                text.push_str(&progress_text(&progress, &paid, &resume));
+                Output::new(text, progress_json(&progress))
             }
-            OptionsCommand::Activate { order, link, json } => {
+            OptionsCommand::Activate { order, link } => {
                 let transport = link.transport().await?;
-                let spinner = spinner(json);
+                let spinner = spinner(self.json);
                 let printer = StepPrinter(spinner.clone());
                 let done = core
                     .activate_options(order, transport.as_ref(), PairingOptions::default(), Some(&printer))
                     .await
                     .map_err(explain_pairing)?;
                 spinner.finish_and_clear();
-                if json {
-                    println!("{}", activation_json(&done));
-                } else {
-                    print!("{}", activation_text(&done));
-                }
+                Output::new(activation_text(&done), activation_json(&done))
             }
-        }
-        Ok(())
+        })
     }
 }
 
@@ -162,7 +143,7 @@ fn activation_text(done: &OptionsActivation) -> String {
         out.push_str(&format!("Activated: {}\n", name(option)));
     }
     for (option, failure) in &done.refused {
-        out.push_str(&format!("Not switched on: {} ({failure:?})\n", name(option)));
+        out.push_str(&format!("Not switched on: {} ({})\n", name(option), pairing_code(*failure)));
     }
     if done.status.is_some() {
         let active: Vec<String> = done.car_options.iter().map(name).collect();
@@ -181,7 +162,7 @@ fn activation_text(done: &OptionsActivation) -> String {
 fn activation_json(done: &OptionsActivation) -> serde_json::Value {
     json!({
         "activated": done.activated,
-        "refused": done.refused.iter().map(|(option, failure)| json!({ "option": option, "failure": format!("{failure:?}") })).collect::<Vec<_>>(),
+        "refused": done.refused.iter().map(|(option, failure)| json!({ "option": option, "failure": pairing_code(*failure) })).collect::<Vec<_>>(),
         "car_options": done.car_options,
         "odometer_km": done.status.as_ref().map(|s| s.odometer_km),
         "reported": done.reported,

@@ -6,14 +6,16 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use caas_core::{
-    Air, BleTransport, CaasError, LinkConditions, Paired, PairingFailure, PairingListener, PairingOptions, PairingStep,
+    Air, BleTransport, CaasError, LinkConditions, Paired, PairingListener, PairingOptions, PairingStep,
     SimulatedTransport,
 };
 use clap::{Args, ValueEnum};
 use indicatif::ProgressBar;
 use uuid::Uuid;
 
-use crate::customer::{App, explain};
+use crate::App;
+use crate::failure::{Exit, Failure};
+use crate::output::Output;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TransportKind {
@@ -28,9 +30,6 @@ pub struct PairArgs {
     order: Uuid,
     #[command(flatten)]
     link: LinkArgs,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    json: bool,
 }
 
 /// How the phone reaches the car.
@@ -115,34 +114,30 @@ pub(crate) fn summary(paired: &Paired) -> String {
 }
 
 impl App {
-    pub async fn pair(&self, args: PairArgs) -> anyhow::Result<()> {
+    pub async fn pair(&self, args: PairArgs) -> anyhow::Result<Output> {
         let core = self.core().await?;
         let transport = args.link.transport().await?;
-        let spinner = spinner(args.json);
+        let spinner = spinner(self.json);
         let printer = StepPrinter(spinner.clone());
         let paired = core
             .pair_vehicle(args.order, transport.as_ref(), PairingOptions::default(), Some(&printer))
             .await
             .map_err(explain_pairing)?;
         spinner.finish_and_clear();
-        if args.json {
-            println!(
-                "{}",
-                serde_json::json!({
-                    "vin": paired.vin, "grant_id": paired.grant_id, "reported": paired.reported,
-                    "battery_percent": paired.status.battery_percent, "mtu": paired.link.mtu,
-                    "round_trips": paired.link.total.round_trips, "bytes_to_car": paired.link.total.bytes_to_car,
-                    "bytes_to_phone": paired.link.total.bytes_to_phone,
-                    "air_ms": paired.link.total.air_time.map(|t| t.as_millis()),
-                })
-            );
-        } else {
-            println!("Paired: {}", summary(&paired));
-            if !paired.reported {
-                println!("No signal: the platform hears of the link at the next `caas sync`.");
-            }
+        let mut text = format!("Paired: {}", summary(&paired));
+        if !paired.reported {
+            text.push_str("\nNo signal: the platform hears of the link at the next `caas sync`.");
         }
-        Ok(())
+        Ok(Output::new(
+            text,
+            serde_json::json!({
+                "vin": paired.vin, "grant_id": paired.grant_id, "reported": paired.reported,
+                "battery_percent": paired.status.battery_percent, "mtu": paired.link.mtu,
+                "round_trips": paired.link.total.round_trips, "bytes_to_car": paired.link.total.bytes_to_car,
+                "bytes_to_phone": paired.link.total.bytes_to_phone,
+                "air_ms": paired.link.total.air_time.map(|t| t.as_millis()),
+            }),
+        ))
     }
 }
 
@@ -153,24 +148,17 @@ async fn real_radio() -> anyhow::Result<Box<dyn BleTransport>> {
 
 #[cfg(not(feature = "btleplug"))]
 async fn real_radio() -> anyhow::Result<Box<dyn BleTransport>> {
-    anyhow::bail!("this build has no Bluetooth support: build with `cargo build -p caas-cli --features btleplug`")
+    Err(Failure::usage("this build has no Bluetooth support")
+        .with_fix("build with `cargo build -p caas-cli --features btleplug`")
+        .into())
 }
 
+/// A link failure; unreachable, it says the phone needs the platform once for its key.
 pub(crate) fn explain_pairing(error: CaasError) -> anyhow::Error {
     match error {
-        CaasError::Pairing { failure: PairingFailure::ConfirmIdentity, message } => {
-            anyhow::anyhow!("pairing needs a fresh sign-in: {message} (`caas sign-in EMAIL`, then pair again)")
-        }
-        CaasError::Pairing { failure: PairingFailure::EntitlementRefused, message } => {
-            anyhow::anyhow!("the car refused the option: {message} (contact your dealership)")
-        }
-        CaasError::Pairing { failure: PairingFailure::EntitlementExpired, message } => anyhow::anyhow!(
-            "the car says the option's activation period is over: {message} (it is refunded if the car never took it)"
-        ),
-        CaasError::Pairing { failure, message } => anyhow::anyhow!("pairing failed ({failure:?}): {message}"),
-        error if error.is_unreachable() => {
-            anyhow::anyhow!("{}, and this phone has no key for the car yet: connect once", error.chain())
-        }
-        other => explain(other),
+        error if error.is_unreachable() => Failure::new(Exit::Offline, "offline", error.chain())
+            .with_fix("this phone has no key for the car yet: connect once, then pair")
+            .into(),
+        other => other.into(),
     }
 }

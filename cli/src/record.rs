@@ -10,7 +10,9 @@ use clap::Subcommand;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::customer::{App, explain};
+use crate::App;
+use crate::failure::Failure;
+use crate::output::Output;
 
 #[derive(Debug, Subcommand)]
 pub enum RecordCommand {
@@ -29,65 +31,64 @@ pub enum RecordCommand {
         /// first sync.
         #[arg(long)]
         key: Option<String>,
-        #[arg(long)]
-        json: bool,
     },
 }
 
 impl App {
-    pub async fn record(&self, command: RecordCommand) -> anyhow::Result<()> {
+    pub async fn record(&self, command: RecordCommand) -> anyhow::Result<Output> {
         match command {
             RecordCommand::Export { order, out } => {
-                let record = self.core().await?.export_record(order).await.map_err(explain)?.to_json();
+                let record = self.core().await?.export_record(order).await?.to_json();
                 match out {
                     Some(path) => {
                         std::fs::write(&path, record + "\n").with_context(|| format!("writing {}", path.display()))?;
-                        eprintln!("Wrote the record of order {order} to {}.", path.display());
+                        Ok(Output::new(
+                            format!("Wrote the record of order {order} to {}.", path.display()),
+                            json!({ "order_id": order, "file": path }),
+                        ))
                     }
-                    None => println!("{record}"),
+                    None => {
+                        let value: serde_json::Value = serde_json::from_str(&record)?;
+                        Ok(Output::new(record, value))
+                    }
                 }
             }
-            RecordCommand::Verify { file, key, json } => {
+            RecordCommand::Verify { file, key } => {
                 let key = match key {
-                    Some(key) => RecordKey::from_public_key(key.trim())?,
-                    None => self
-                        .core()
-                        .await?
-                        .pinned_record_key()
-                        .await?
-                        .context("this machine has not synced with the platform: give its public key with --key")?,
+                    Some(key) => RecordKey::from_public_key(key.trim())
+                        .map_err(|e| Failure::usage(format!("--key is not a platform key: {e}")))?,
+                    None => self.core().await?.pinned_record_key().await?.ok_or_else(|| {
+                        Failure::usage("this machine has not synced with the platform")
+                            .with_fix("give the platform's public key with --key")
+                    })?,
                 };
                 // Read to one byte past the limit, whatever the file is (a pipe says nothing of its size).
                 let mut text = String::new();
                 std::fs::File::open(&file)
                     .and_then(|f| f.take(MAX_RECORD_BYTES as u64 + 1).read_to_string(&mut text))
-                    .with_context(|| format!("reading {}", file.display()))?;
-                anyhow::ensure!(
-                    text.len() <= MAX_RECORD_BYTES,
-                    "{} is larger than any purchase record",
-                    file.display()
-                );
-                let verified = RecordExport::from_json(&text).and_then(|record| record.verify(&key));
-                match (verified, json) {
-                    (Ok(record), true) => println!(
-                        "{}",
-                        json!({ "valid": true, "order_id": record.order_id, "events": record.events,
-                                "head": record.head.to_text(), "key_id": key.key_id })
-                    ),
-                    (Ok(record), false) => println!(
+                    .map_err(|e| Failure::usage(format!("reading {}: {e}", file.display())))?;
+                if text.len() > MAX_RECORD_BYTES {
+                    return Err(Failure::refused(
+                        "record_invalid",
+                        format!("{} is larger than any purchase record", file.display()),
+                    )
+                    .into());
+                }
+                let record =
+                    RecordExport::from_json(&text).and_then(|record| record.verify(&key)).map_err(|error| {
+                        Failure::refused("record_invalid", format!("not valid: {error}"))
+                            .with_fix("this file is not the platform's record as it signed it")
+                    })?;
+                Ok(Output::new(
+                    format!(
                         "Valid: the record of order {} holds {} events, each following from the one before, \
                          signed by the platform's key {}.",
                         record.order_id, record.events, key.key_id
                     ),
-                    (Err(error), json) => {
-                        if json {
-                            println!("{}", json!({ "valid": false, "reason": error.to_string() }));
-                        }
-                        anyhow::bail!("not valid: {error}")
-                    }
-                }
+                    json!({ "valid": true, "order_id": record.order_id, "events": record.events,
+                            "head": record.head.to_text(), "key_id": key.key_id }),
+                ))
             }
         }
-        Ok(())
     }
 }

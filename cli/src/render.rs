@@ -36,11 +36,11 @@ pub fn timeline_text(order: &OrderDetail) -> String {
     out.push_str("Timeline:\n");
     for entry in &order.timeline {
         out.push_str(&format!(
-            "  v{:<3} {}  {:<27} by {:?}\n",
+            "  v{:<3} {}  {:<27} by {}\n",
             entry.version,
             entry.at.format("%Y-%m-%d %H:%M:%S"),
             entry.state.wire_name(),
-            entry.by
+            entry.by.wire_name()
         ));
     }
     for update in &order.unknown_updates {

@@ -9,91 +9,65 @@ use clap::Subcommand;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::customer::{App, explain};
+use crate::App;
+use crate::output::{Output, lines};
 use crate::pair::{LinkArgs, StepPrinter, explain_pairing, spinner};
 use crate::render::plain;
 
 #[derive(Debug, Subcommand)]
 pub enum ServiceCommand {
     /// The next service due, the car's last report, the booking and the workshop's visits.
-    Status {
-        order: Uuid,
-        #[arg(long)]
-        json: bool,
-    },
+    Status { order: Uuid },
     /// The workshop's free slots from 24 hours ahead.
-    Slots {
-        order: Uuid,
-        #[arg(long)]
-        json: bool,
-    },
+    Slots { order: Uuid },
     /// Book a slot by its start (as `caas service slots` shows it), or move the booking there.
-    Book {
-        order: Uuid,
-        start: DateTime<Utc>,
-        /// Print the maintenance as one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
+    Book { order: Uuid, start: DateTime<Utc> },
     /// Cancel the booked service.
-    Cancel {
-        order: Uuid,
-        /// Print the maintenance as one JSON object.
-        #[arg(long)]
-        json: bool,
-    },
+    Cancel { order: Uuid },
     /// Read the car's odometer and warnings over the link (works without signal) for the platform.
     ReadCar {
         order: Uuid,
         #[command(flatten)]
         link: LinkArgs,
-        #[arg(long)]
-        json: bool,
     },
 }
 
 impl App {
-    pub async fn service(&self, command: ServiceCommand) -> anyhow::Result<()> {
+    pub async fn service(&self, command: ServiceCommand) -> anyhow::Result<Output> {
         let core = self.core().await?;
-        match command {
-            ServiceCommand::Status { order, json } => {
+        Ok(match command {
+            ServiceCommand::Status { order } => {
                 if core.sync().await.is_err() {
                     eprintln!("Not synced: this is what the phone last knew.");
                 }
                 let maintenance = core.order(order).await?.maintenance;
-                match (maintenance, json) {
-                    (maintenance, true) => println!("{}", json!(maintenance)),
-                    (Some(maintenance), false) => print!("{}", maintenance_text(&maintenance)),
-                    (None, false) => println!("Maintenance starts once the car is operational."),
-                }
+                let text = match &maintenance {
+                    Some(maintenance) => maintenance_text(maintenance),
+                    None => "Maintenance starts once the car is operational.".into(),
+                };
+                Output::new(text, json!(maintenance))
             }
-            ServiceCommand::Slots { order, json } => {
-                let slots = core.service_slots(order).await.map_err(explain)?;
-                if json {
-                    println!("{}", json!(slots));
-                } else {
-                    for slot in slots {
-                        println!("{}  ({} bay(s) free)", slot.start.format("%Y-%m-%dT%H:%M:%SZ"), slot.free);
-                    }
-                }
+            ServiceCommand::Slots { order } => {
+                let slots = core.service_slots(order).await?;
+                let text = slots
+                    .iter()
+                    .map(|slot| format!("{}  ({} bay(s) free)", slot.start.format("%Y-%m-%dT%H:%M:%SZ"), slot.free));
+                Output::new(lines(text, "No slot is free in the next two weeks."), json!(slots))
             }
-            ServiceCommand::Book { order, start, json } => {
-                core.book_service(order, start).await.map_err(explain)?;
-                match json {
-                    true => println!("{}", json!(core.order(order).await?.maintenance)),
-                    false => println!("Service booked for {} UTC.", start.format("%Y-%m-%d %H:%M")),
-                }
+            ServiceCommand::Book { order, start } => {
+                core.book_service(order, start).await?;
+                Output::new(
+                    format!("Service booked for {} UTC.", start.format("%Y-%m-%d %H:%M")),
+                    json!(core.order(order).await?.maintenance),
+                )
             }
-            ServiceCommand::Cancel { order, json } => {
-                core.cancel_service(order).await.map_err(explain)?;
-                match json {
-                    true => println!("{}", json!(core.order(order).await?.maintenance)),
-                    false => println!("The booked service is cancelled."),
-                }
+            ServiceCommand::Cancel { order } => {
+                core.cancel_service(order).await?;
+                Output::new("The booked service is cancelled.", json!(core.order(order).await?.maintenance))
             }
-            ServiceCommand::ReadCar { order, link, json } => {
+            ServiceCommand::ReadCar { order, link } => {
                 let transport = link.transport().await?;
-                let spinner = spinner(json);
+                let spinner = spinner(self.json);
                 let printer = StepPrinter(spinner.clone());
                 let reading = core
                     .read_vehicle(order, transport.as_ref(), PairingOptions::default(), Some(&printer))
@@ -102,30 +76,22 @@ impl App {
                 spinner.finish_and_clear();
                 let warnings: Vec<&str> =
                     reading.warnings.iter().map(|w| warning_label(*w, Language::English)).collect();
-                if json {
-                    println!(
-                        "{}",
-                        json!({ "odometer_km": reading.odometer_km, "warnings": reading.warnings,
-                                "battery_percent": reading.status.battery_percent, "reported": reading.reported })
-                    );
-                } else {
-                    println!(
-                        "The car reads {} km, battery {}%{}",
-                        reading.odometer_km,
-                        reading.status.battery_percent,
-                        if warnings.is_empty() {
-                            String::new()
-                        } else {
-                            format!("; warnings: {}", warnings.join(", "))
-                        }
-                    );
-                    if !reading.reported {
-                        println!("No signal: the platform hears of it at the next `caas sync`.");
-                    }
+                let mut text = format!(
+                    "The car reads {} km, battery {}%{}",
+                    reading.odometer_km,
+                    reading.status.battery_percent,
+                    if warnings.is_empty() { String::new() } else { format!("; warnings: {}", warnings.join(", ")) }
+                );
+                if !reading.reported {
+                    text.push_str("\nNo signal: the platform hears of it at the next `caas sync`.");
                 }
+                Output::new(
+                    text,
+                    json!({ "odometer_km": reading.odometer_km, "warnings": reading.warnings,
+                            "battery_percent": reading.status.battery_percent, "reported": reading.reported }),
+                )
             }
-        }
-        Ok(())
+        })
     }
 }
 

@@ -3,23 +3,17 @@
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::process::{ChildStdout, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+mod common;
+use common::Killed;
+
 const SANDBOX: &str = "sbx_cli_test";
 const EMAIL: &str = "terminal@example.com";
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _already_gone = self.0.kill();
-        let _reaped = self.0.wait();
-    }
-}
 
 fn caas() -> Command {
     Command::new(env!("CARGO_BIN_EXE_caas"))
@@ -27,22 +21,9 @@ fn caas() -> Command {
 
 /// A mock on a free port: its process, its URL and its car radio's address.
 fn serve(db: &Path) -> (Killed, String, String) {
-    let mut child = caas()
-        .args(["mock", "serve", "--port", "0", "--db"])
-        .arg(db)
-        .env("CAAS_SANDBOX_TOKEN", SANDBOX)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("mock starts");
-    let mut announced = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = |prefix: &str| {
-        let mut line = String::new();
-        announced.read_line(&mut line).expect("announces");
-        line.trim().strip_prefix(prefix).unwrap_or_else(|| panic!("`{prefix}` expected: {line}")).to_owned()
-    };
-    let url = line("listening on ");
-    let radio = line("car radio on ");
-    (Killed(child), url, radio)
+    let mut caas = caas();
+    caas.env("CAAS_SANDBOX_TOKEN", SANDBOX);
+    common::serve(caas, db, &[])
 }
 
 #[test]
@@ -81,59 +62,12 @@ fn wait_for(lines: &mpsc::Receiver<String>, needle: &str) -> String {
     }
 }
 
-struct Platform {
-    http: reqwest::Client,
-    url: String,
-    dealer: String,
-}
-
-impl Platform {
-    async fn new(url: &str) -> Self {
-        let _already_installed = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::new();
-        let token: Value = http
-            .post(format!("{url}/v1/sandbox/dealerships/madrid-centro/staff-tokens"))
-            .bearer_auth(SANDBOX)
-            .send()
-            .await
-            .expect("token")
-            .json()
-            .await
-            .expect("json");
-        let dealer = token["access_token"].as_str().expect("token").to_owned();
-        Self { http, url: url.to_owned(), dealer }
-    }
-
-    async fn dealer(&self, path: &str, body: Value) -> Value {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .bearer_auth(&self.dealer)
-            .json(&body)
-            .send()
-            .await
-            .expect("dealer call");
-        assert!(response.status().is_success(), "{path}: {}", response.status());
-        response.json().await.expect("json")
-    }
-
-    async fn code(&self) -> String {
-        self.code_for(EMAIL).await
-    }
-
-    async fn code_for(&self, email: &str) -> String {
-        let code: Value = self
-            .http
-            .get(format!("{}/v1/sandbox/sign-in-codes/{email}", self.url))
-            .bearer_auth(SANDBOX)
-            .send()
-            .await
-            .expect("code")
-            .json()
-            .await
-            .expect("json");
-        code["code"].as_str().expect("code").to_owned()
-    }
+/// The sign-in code the sandbox reveals for `email`.
+fn code_of(url: &str, email: &str) -> String {
+    let output =
+        caas().args(["--backend", url, "--sandbox-token", SANDBOX, "sandbox", "code", email]).output().expect("runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,13 +75,28 @@ async fn a_customer_follows_an_order_from_the_terminal() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("phone");
     let (mock, url, _) = serve(&dir.path().join("mock.db"));
-    let platform = Platform::new(&url).await;
-    let sale = json!({
-        "customer": { "email": EMAIL, "name": "Terminal User", "country": "ES" },
-        "configuration": { "base_platform": "cargo-van", "options": ["roof-rails"] },
-        "delivery_locality": "Valencia"
-    });
-    let order = platform.dealer("/v1/dealership/sales", sale).await;
+    let staff = dir.path().join("desk");
+    let dealer = |args: &[&str]| {
+        let mut all = vec!["--sandbox-token", SANDBOX, "--json", "dealership"];
+        all.extend_from_slice(args);
+        let output = run(&url, &staff, &all);
+        assert!(output.status.success(), "{args:?}: {}", text(&output));
+        serde_json::from_slice::<Value>(&output.stdout).expect("one JSON document")
+    };
+    dealer(&["sign-in", "madrid-centro", "--sandbox"]);
+    let order = dealer(&[
+        "sale",
+        "--email",
+        EMAIL,
+        "--name",
+        "Terminal User",
+        "--model",
+        "cargo-van",
+        "--option",
+        "roof-rails",
+        "--locality",
+        "Valencia",
+    ]);
     let order_id = order["id"].as_str().expect("id").to_owned();
 
     // Sign in at the prompt with the code the test inbox reveals.
@@ -157,16 +106,18 @@ async fn a_customer_follows_an_order_from_the_terminal() {
         .args(["sign-in", EMAIL])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("sign-in");
     let mut stdout = sign_in.stdout.take().expect("stdout");
+    let mut stderr = sign_in.stderr.take().expect("stderr");
     let mut prompt = Vec::new();
     let mut byte = [0u8; 1];
     while !String::from_utf8_lossy(&prompt).ends_with("Code: ") {
-        assert_eq!(stdout.read(&mut byte).expect("prompt"), 1, "prompt never came");
+        assert_eq!(stderr.read(&mut byte).expect("prompt"), 1, "prompt never came");
         prompt.push(byte[0]);
     }
-    let code = platform.code().await;
+    let code = code_of(&url, EMAIL);
     writeln!(sign_in.stdin.take().expect("stdin"), "{code}").expect("typed");
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).expect("rest");
@@ -191,12 +142,7 @@ async fn a_customer_follows_an_order_from_the_terminal() {
     );
     let watched = lines(watch.0.stdout.take().expect("stdout"));
     wait_for(&watched, "Watching pushes");
-    platform
-        .dealer(
-            &format!("/v1/dealership/orders/{order_id}/reservation"),
-            json!({ "deposit": { "amount_minor": 90000, "currency": "EUR" } }),
-        )
-        .await;
+    dealer(&["deposit", &order_id, "--amount", "900"]);
     let line = wait_for(&watched, "order now order_placed");
     assert!(line.contains(&order_id), "{line}");
     drop(watch);
@@ -260,39 +206,37 @@ async fn a_customer_pays_a_driver_delivers_and_the_phone_pairs_from_the_terminal
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("phone");
     let (_mock, url, radio) = serve(&dir.path().join("mock.db"));
-    let platform = Platform::new(&url).await;
-    let sale = json!({
-        "customer": { "email": PAYER, "name": "Terminal Payer", "country": "ES",
-                      "registration": { "national_id": "12345678Z", "address": "Calle Mayor 1, 28013 Madrid" } },
-        "configuration": { "base_platform": "cargo-van", "options": [] },
-        "delivery_locality": "Madrid"
-    });
-    let order = platform.dealer("/v1/dealership/sales", sale).await;
+    let staff = dir.path().join("desk");
+    let as_staff = |args: &[&str]| {
+        let mut all = vec!["--sandbox-token", SANDBOX, "--json"];
+        all.extend_from_slice(args);
+        let output = run(&url, &staff, &all);
+        assert!(output.status.success(), "{args:?}: {}", text(&output));
+        serde_json::from_slice::<Value>(&output.stdout).expect("one JSON document")
+    };
+    as_staff(&["dealership", "sign-in", "madrid-centro", "--sandbox"]);
+    let order = as_staff(&[
+        "dealership",
+        "sale",
+        "--email",
+        PAYER,
+        "--name",
+        "Terminal Payer",
+        "--national-id",
+        "12345678Z",
+        "--address",
+        "Calle Mayor 1, 28013 Madrid",
+        "--model",
+        "cargo-van",
+        "--locality",
+        "Madrid",
+    ]);
     let order_id = order["id"].as_str().expect("id").to_owned();
-    platform
-        .dealer(
-            &format!("/v1/dealership/orders/{order_id}/reservation"),
-            json!({ "deposit": { "amount_minor": 100000, "currency": "EUR" } }),
-        )
-        .await;
-    let advanced = platform
-        .http
-        .post(format!("{url}/v1/sandbox/orders/{order_id}/factory/advance"))
-        .bearer_auth(SANDBOX)
-        .json(&json!({ "to": "dispatched_to_locality" }))
-        .send()
-        .await
-        .expect("advance");
-    assert!(advanced.status().is_success());
-    platform
-        .http
-        .post(format!("{url}/v1/auth/sign-in-code"))
-        .json(&json!({ "email": PAYER }))
-        .send()
-        .await
-        .expect("code requested");
-    let code = platform.code_for(PAYER).await;
-    assert!(run(&url, &data, &["sign-in", PAYER, "--code", &code]).status.success());
+    as_staff(&["dealership", "deposit", &order_id, "--amount", "1000"]);
+    let advanced = as_staff(&["factory", "advance", &order_id, "--to", "dispatched-to-locality"]);
+    assert_eq!(advanced["state"], "awaiting_final_payment", "the platform asks for the rest at once: {advanced}");
+    let signed_in = run(&url, &data, &["--sandbox-token", SANDBOX, "sign-in", PAYER, "--sandbox"]);
+    assert!(signed_in.status.success(), "{}", text(&signed_in));
 
     let due = run(&url, &data, &["timeline", &order_id]);
     assert!(text(&due).contains("Final payment due: 35000.00 EUR"), "{}", text(&due));
@@ -342,15 +286,7 @@ async fn a_customer_pays_a_driver_delivers_and_the_phone_pairs_from_the_terminal
     // The driver's machine: sign in, load the car, then lose the signal at the door.
     const DRIVER: &str = "lucia@iberia-carriers.example";
     let cab = dir.path().join("driver");
-    platform
-        .http
-        .post(format!("{url}/v1/auth/sign-in-code"))
-        .json(&json!({ "email": DRIVER }))
-        .send()
-        .await
-        .expect("code");
-    let code = platform.code_for(DRIVER).await;
-    let signed_in = run(&url, &cab, &["driver", "sign-in", DRIVER, "--code", &code]);
+    let signed_in = run(&url, &cab, &["--sandbox-token", SANDBOX, "driver", "sign-in", DRIVER, "--sandbox"]);
     assert!(text(&signed_in).contains("1 open deliveries"), "{}", text(&signed_in));
     let list: Value =
         serde_json::from_slice(&run(&url, &cab, &["driver", "deliveries", "--json"]).stdout).expect("json");

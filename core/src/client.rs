@@ -277,6 +277,13 @@ impl Caas {
         Ok(self.inner.secrets.get(SESSION_KEY)?.is_some())
     }
 
+    /// The role (`customer` or `driver`) whose data this cache holds, if any: a shell that keeps
+    /// one cache per role reads it to put a cache it finds back where it belongs.
+    pub async fn account_role(&self) -> Result<Option<String>> {
+        let account = self.inner.store.read(|conn| store::get_meta(conn, ACCOUNT_META)).await?;
+        Ok(account.and_then(|identity| identity.split_once(':').map(|(role, _)| role.to_owned())))
+    }
+
     /// Registers this device's push channel (FCM token, APNs token, or an SSE label).
     pub async fn register_push_device(&self, platform: PushPlatform, token: &str) -> Result<Uuid> {
         let request = RegisterDeviceRequest { platform, token: token.to_owned() };

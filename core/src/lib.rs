@@ -20,7 +20,7 @@ mod push_stream;
 mod record;
 mod secrets;
 mod snapshot;
-mod sse;
+pub mod sse;
 #[cfg(feature = "test-support")]
 pub mod store;
 #[cfg(not(feature = "test-support"))]

@@ -1,5 +1,6 @@
-//! A bounded reader of server-sent events: splits the byte stream into events of at most
-//! [`MAX_EVENT_BYTES`], so a misbehaving server cannot make the phone buffer without end.
+//! A bounded reader of server-sent events: splits the byte stream into events of at most a limit
+//! ([`MAX_EVENT_BYTES`] for the push stream), so a misbehaving server cannot make the reader
+//! buffer without end.
 
 use caas_protocol::push::MAX_PUSH_BYTES;
 
@@ -7,16 +8,29 @@ use caas_protocol::push::MAX_PUSH_BYTES;
 pub const MAX_EVENT_BYTES: usize = MAX_PUSH_BYTES + 512;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("server-sent event over {MAX_EVENT_BYTES} bytes")]
-pub struct EventTooLarge;
+#[error("server-sent event over {0} bytes")]
+pub struct EventTooLarge(pub usize);
 
 /// Accumulates bytes and yields complete events (without their blank-line terminator).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SseSplitter {
     buffer: Vec<u8>,
+    limit: usize,
+}
+
+impl Default for SseSplitter {
+    /// A splitter for the push stream: events of a push's size.
+    fn default() -> Self {
+        Self::with_limit(MAX_EVENT_BYTES)
+    }
 }
 
 impl SseSplitter {
+    /// A splitter refusing events over `limit` bytes.
+    pub fn with_limit(limit: usize) -> Self {
+        Self { buffer: Vec::new(), limit }
+    }
+
     /// Adds bytes; returns the events they completed.
     pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<Vec<u8>>, EventTooLarge> {
         self.buffer.extend(bytes.iter().filter(|b| **b != b'\r'));
@@ -25,15 +39,15 @@ impl SseSplitter {
             let event: Vec<u8> = self.buffer.drain(..end + 2).take(end + 1).collect();
             // Comment-only events (keep-alives) carry nothing.
             if event.split(|b| *b == b'\n').any(|line| !line.is_empty() && !line.starts_with(b":")) {
-                if event.len() > MAX_EVENT_BYTES {
-                    return Err(EventTooLarge);
+                if event.len() > self.limit {
+                    return Err(EventTooLarge(self.limit));
                 }
                 events.push(event);
             }
         }
-        if self.buffer.len() > MAX_EVENT_BYTES {
+        if self.buffer.len() > self.limit {
             self.buffer.clear();
-            return Err(EventTooLarge);
+            return Err(EventTooLarge(self.limit));
         }
         Ok(events)
     }
@@ -62,6 +76,6 @@ mod tests {
                 break;
             }
         }
-        assert_eq!(result, Err(EventTooLarge));
+        assert_eq!(result, Err(EventTooLarge(MAX_EVENT_BYTES)));
     }
 }

@@ -98,6 +98,9 @@ pub enum ErrorCode {
     OptionReceiptInvalid,
     /// The car's report does not check out (another car's, or an odometer that went back).
     VehicleReportInvalid,
+    /// The sandbox cannot take this next step of the order now (the message says why, e.g. only the
+    /// customer's phone can pair with the car).
+    StepNotTakeable,
     /// A code this version does not know (a newer platform's); the message says what happened.
     /// Never sent by this platform.
     #[serde(other)]
@@ -149,6 +152,7 @@ impl ErrorCode {
             ErrorCode::OptionUnavailable => "option_unavailable",
             ErrorCode::OptionReceiptInvalid => "option_receipt_invalid",
             ErrorCode::VehicleReportInvalid => "vehicle_report_invalid",
+            ErrorCode::StepNotTakeable => "step_not_takeable",
         }
     }
 }
@@ -695,6 +699,7 @@ mod tests {
             ErrorCode::IdempotencyKeyReused,
             ErrorCode::PaymentGatewayUnavailable,
             ErrorCode::RegistryUnavailable,
+            ErrorCode::StepNotTakeable,
         ] {
             assert_eq!(serde_json::to_value(code).expect("json"), code.wire_name());
         }

@@ -271,6 +271,39 @@ impl fmt::Display for OrderState {
     }
 }
 
+impl Actor {
+    /// Every party of the lifecycle (not [`Actor::Unknown`]).
+    pub const ALL: [Actor; 7] = [
+        Actor::Dealership,
+        Actor::Platform,
+        Actor::Factory,
+        Actor::PaymentGateway,
+        Actor::Registry,
+        Actor::Driver,
+        Actor::Customer,
+    ];
+
+    /// The snake_case name used on the wire, and in what the platform tells people.
+    pub const fn wire_name(self) -> &'static str {
+        match self {
+            Actor::Dealership => "dealership",
+            Actor::Platform => "platform",
+            Actor::Factory => "factory",
+            Actor::PaymentGateway => "payment_gateway",
+            Actor::Registry => "registry",
+            Actor::Driver => "driver",
+            Actor::Customer => "customer",
+            Actor::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.wire_name())
+    }
+}
+
 /// A state name that is not part of the lifecycle.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown order state `{0}`")]
@@ -408,6 +441,16 @@ mod tests {
             assert_eq!(pair[0].transition_to(pair[1]).map(|t| t.by), Some(Actor::Factory));
         }
         assert_eq!(OrderState::DispatchedToLocality.next_factory_stage(), None);
+    }
+
+    #[test]
+    fn actors_are_named_as_on_the_wire() {
+        for actor in Actor::ALL.into_iter().chain([Actor::Unknown]) {
+            let json = serde_json::to_string(&actor).expect("serialises");
+            assert_eq!(json, format!("\"{}\"", actor.wire_name()));
+            assert_eq!(actor.to_string(), actor.wire_name());
+        }
+        assert!(TRANSITIONS.iter().all(|t| Actor::ALL.contains(&t.by)), "every edge's party is listed");
     }
 
     #[test]

@@ -25,7 +25,8 @@ pub struct FactoryState {
 
 impl FactoryState {
     pub fn new(db: Db, api_key: String, signing_secrets: Vec<WebhookSecret>, webhook_url: String) -> Self {
-        let webhooks = WebhookSender::new(db.clone(), "factory_webhook_outbox", signing_secrets, webhook_url);
+        let webhooks =
+            WebhookSender::new(db.clone(), "factory", "factory_webhook_outbox", signing_secrets, webhook_url);
         Self { db, api_key: api_key.into(), webhooks }
     }
 }

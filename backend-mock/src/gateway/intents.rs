@@ -10,7 +10,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{Html, Response};
+use axum::response::{Html, IntoResponse as _, Response};
 use caas_protocol::api::{ErrorCode, Money};
 use caas_protocol::payment::{
     CreatePaymentIntent, DeclineCode, GatewayEventType, GatewayWebhook, IDEMPOTENCY_KEY_HEADER, NextAction, Payment,
@@ -163,7 +163,12 @@ pub async fn complete_challenge(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct FaultsRequest {
     /// The next this many charges take the money and then drop their answer.
+    #[serde(default)]
     pub drop_answers: u32,
+    /// The next this many charges are answered 503 before anything is done (no intent, no money),
+    /// as a gateway that is down.
+    #[serde(default)]
+    pub unavailable: u32,
 }
 
 /// Sandbox: arms the fault switch.
@@ -172,16 +177,19 @@ pub async fn set_faults(
     _: SecretKey,
     Json(request): Json<FaultsRequest>,
 ) -> AppResult<StatusCode> {
-    if request.drop_answers > 100 {
-        return Err(AppError::invalid("`drop_answers` is at most 100"));
+    if request.drop_answers > 100 || request.unavailable > 100 {
+        return Err(AppError::invalid("`drop_answers` and `unavailable` are at most 100"));
     }
     state.drop_answers.store(request.drop_answers, Ordering::Release);
+    state.unavailable.store(request.unavailable, Ordering::Release);
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize)]
 pub struct LedgerQuery {
     order_id: Option<Uuid>,
+    /// Only the newest this many charges (still oldest first).
+    limit: Option<u32>,
 }
 
 /// One charge: money taken from a card.
@@ -195,7 +203,7 @@ pub struct LedgerEntry {
     pub refunded_at: Option<String>,
 }
 
-/// Sandbox: the charges, oldest first.
+/// Sandbox: the charges, oldest first (the newest `limit` of them, when given).
 pub async fn ledger(
     State(state): State<GatewayState>,
     _: SecretKey,
@@ -203,11 +211,15 @@ pub async fn ledger(
 ) -> AppResult<Json<Vec<LedgerEntry>>> {
     let conn = state.db.lock();
     let mut stmt = conn.prepare(
-        "SELECT l.intent_id, l.order_id, l.amount_minor, l.currency, l.charged_at, r.refunded_at
-         FROM gateway_ledger l LEFT JOIN gateway_refunds r ON r.intent_id = l.intent_id
-         WHERE ?1 IS NULL OR l.order_id = ?1 ORDER BY l.seq",
+        "SELECT intent_id, order_id, amount_minor, currency, charged_at, refunded_at FROM (
+             SELECT l.seq, l.intent_id, l.order_id, l.amount_minor, l.currency, l.charged_at, r.refunded_at
+             FROM gateway_ledger l LEFT JOIN gateway_refunds r ON r.intent_id = l.intent_id
+             WHERE ?1 IS NULL OR l.order_id = ?1 ORDER BY l.seq DESC LIMIT ?2
+         ) ORDER BY seq",
     )?;
-    let rows = stmt.query_map([query.order_id.map(|id| id.to_string())], |r| {
+    // SQLite reads a negative limit as none.
+    let limit = query.limit.map_or(-1, i64::from);
+    let rows = stmt.query_map(rusqlite::params![query.order_id.map(|id| id.to_string()), limit], |r| {
         Ok(LedgerEntry {
             intent_id: r.get(0)?,
             order_id: r.get::<_, String>(1)?.parse().unwrap_or_default(),
@@ -254,8 +266,14 @@ pub async fn refund(
 
 /// The fault switch: while armed, a successful charge answer is cut off after its headers, as a
 /// connection dying on the way back would. The money is taken and the answer is kept for replay.
+/// Or, before that, a charge is answered 503 without being looked at, as by a gateway that is down:
+/// nothing is taken and nothing is kept, so repeating it charges for real.
 pub async fn drop_answer_fault(State(state): State<GatewayState>, request: Request, next: Next) -> Response {
     let charging = request.method() == Method::POST && request.uri().path() == "/v1/payment_intents";
+    if charging && state.unavailable.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)).is_ok() {
+        tracing::info!("sandbox fault: the gateway is down for a charge");
+        return (StatusCode::SERVICE_UNAVAILABLE, "the gateway is down (sandbox fault)").into_response();
+    }
     let response = next.run(request).await;
     if !charging || !response.status().is_success() {
         return response;

@@ -5,6 +5,9 @@
 mod cards;
 mod intents;
 
+/// One charge of the ledger, as the gateway's sandbox lists it (the platform's client reads it).
+pub(crate) use intents::LedgerEntry;
+
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
 use std::time::Duration;
@@ -36,11 +39,15 @@ pub struct GatewayState {
     pub webhooks: WebhookSender,
     /// Sandbox fault: this many next charges drop their answer after the money is taken.
     pub drop_answers: Arc<AtomicU32>,
+    /// Sandbox fault: this many next charges are answered 503 before anything is done, as a
+    /// gateway that is down.
+    pub unavailable: Arc<AtomicU32>,
 }
 
 impl GatewayState {
     pub fn new(db: Db, keys: GatewayKeys, base_url: String, webhook_url: String) -> Self {
-        let webhooks = WebhookSender::new(db.clone(), "gateway_webhook_outbox", vec![keys.webhook_secret], webhook_url);
+        let webhooks =
+            WebhookSender::new(db.clone(), "gateway", "gateway_webhook_outbox", vec![keys.webhook_secret], webhook_url);
         Self {
             db,
             secret_key: keys.secret_key.into(),
@@ -48,6 +55,7 @@ impl GatewayState {
             base_url: base_url.into(),
             webhooks,
             drop_answers: Arc::default(),
+            unavailable: Arc::default(),
         }
     }
 }

@@ -89,6 +89,7 @@ pub async fn request_code(
     }
     tx.commit()?;
     if addressee {
+        state.db.announce_feed();
         state.inbox.deliver(&email, code, expires_at);
     }
     Ok(StatusCode::ACCEPTED)

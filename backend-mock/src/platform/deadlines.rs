@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use caas_protocol::api::{EventKind, FinalPayment};
+use caas_protocol::api::{EventKind, FinalPayment, OrderEvent};
 use caas_protocol::{Actor, OrderState};
 use chrono::DateTime;
 use uuid::Uuid;
@@ -76,15 +76,20 @@ pub fn expire(state: &AppState, id: Uuid) -> AppResult<()> {
         {
             return Ok((false, Vec::new()));
         }
-        let unassigned = orders::transition(tx, id, OrderState::Unassigned, Actor::Platform)?;
-        stock::release_to_stock(tx, id)?;
-        let stocked = orders::transition(tx, id, OrderState::DealershipStock, Actor::Platform)?;
-        Ok((true, vec![unassigned, stocked]))
+        let mut events = vec![orders::transition(tx, id, OrderState::Unassigned, Actor::Platform)?];
+        events.extend(release(tx, id)?);
+        Ok((true, events))
     })?;
     if expired {
         tracing::info!(order = %id, "final payment deadline passed: reservation lost, car back in stock");
     }
     Ok(())
+}
+
+/// Puts the car of an `unassigned` order back in its dealership's stock: `dealership_stock`.
+pub fn release(tx: &rusqlite::Connection, id: Uuid) -> AppResult<Vec<OrderEvent>> {
+    stock::release_to_stock(tx, id)?;
+    Ok(vec![orders::transition(tx, id, OrderState::DealershipStock, Actor::Platform)?])
 }
 
 /// Sweeps every second until the mock stops.

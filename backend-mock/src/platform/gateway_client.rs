@@ -4,10 +4,14 @@
 use std::time::Duration;
 
 use caas_protocol::api::ApiError;
-use caas_protocol::payment::{CreatePaymentIntent, IDEMPOTENCY_KEY_HEADER, Payment, Refund, RefundRequest};
+use caas_protocol::payment::{
+    CardDetails, CreatePaymentIntent, IDEMPOTENCY_KEY_HEADER, Payment, PaymentMethod, Refund, RefundRequest,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+use crate::gateway::LedgerEntry;
 
 /// How a gateway call ended when it did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +22,11 @@ pub enum GatewayError {
     /// No (whole) answer: the outcome is unknown until the same request is repeated.
     #[error("the gateway did not answer: {0}")]
     Unavailable(String),
+}
+
+/// The sandbox card the gateway always charges at once (test mode's `4242 4242 4242 4242`).
+pub fn succeeding_card() -> CardDetails {
+    CardDetails { number: "4242424242424242".into(), exp_month: 12, exp_year: 2034, cvc: "123".into() }
 }
 
 /// HTTP client for the gateway's merchant API.
@@ -57,12 +66,15 @@ impl GatewayClient {
         order: uuid::Uuid,
         amount: caas_protocol::api::Money,
     ) -> Result<Payment, GatewayError> {
-        let card = serde_json::json!({ "number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123" });
-        let method: Value =
-            self.send_as(publishable_key, reqwest::Method::POST, "v1/payment_methods", Some(&card), None).await?;
-        let payment_method = method["id"].as_str().unwrap_or_default().to_owned();
+        let payment_method = self.tokenize(publishable_key, &succeeding_card()).await?.id;
         let request = CreatePaymentIntent { order_id: order, amount, payment_method, reference: None };
         self.charge(&format!("sandbox-again:{}", uuid::Uuid::new_v4()), &request).await
+    }
+
+    /// Turns a card into a payment method with the app's publishable key, as a customer's app
+    /// does before it pays: the sandbox's own payments go the same way.
+    pub async fn tokenize(&self, publishable_key: &str, card: &CardDetails) -> Result<PaymentMethod, GatewayError> {
+        self.send_as(publishable_key, reqwest::Method::POST, "v1/payment_methods", Some(card), None).await
     }
 
     pub async fn payment(&self, intent_id: &str) -> Result<Payment, GatewayError> {
@@ -82,10 +94,20 @@ impl GatewayClient {
         self.send::<Value>(reqwest::Method::POST, "sandbox/faults", Some(&body), None).await.map(drop)
     }
 
-    /// Sandbox: the charges the gateway made, optionally for one order.
-    pub async fn ledger(&self, order_id: Option<uuid::Uuid>) -> Result<Value, GatewayError> {
-        let query = order_id.map(|id| format!("?order_id={id}")).unwrap_or_default();
-        self.send(reqwest::Method::GET, &format!("sandbox/ledger{query}"), None::<&()>, None).await
+    /// Sandbox: the charges the gateway made, optionally for one order, oldest first; with a
+    /// `limit`, only the newest that many.
+    pub async fn ledger(
+        &self,
+        order_id: Option<uuid::Uuid>,
+        limit: Option<u32>,
+    ) -> Result<Vec<LedgerEntry>, GatewayError> {
+        let query: Vec<String> = [order_id.map(|id| format!("order_id={id}")), limit.map(|n| format!("limit={n}"))]
+            .into_iter()
+            .flatten()
+            .collect();
+        let path =
+            if query.is_empty() { "sandbox/ledger".to_owned() } else { format!("sandbox/ledger?{}", query.join("&")) };
+        self.send(reqwest::Method::GET, &path, None::<&()>, None).await
     }
 
     async fn send<T: DeserializeOwned>(

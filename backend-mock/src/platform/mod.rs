@@ -5,6 +5,7 @@ pub(crate) mod customers;
 pub(crate) mod deadlines;
 pub(crate) mod delivery;
 mod factory_client;
+pub mod feed;
 mod gateway_client;
 pub(crate) mod maintenance;
 pub mod notify;
@@ -13,18 +14,26 @@ pub mod orders;
 pub(crate) mod pairing;
 pub(crate) mod payments;
 pub(crate) mod registration;
+pub(crate) mod robot_courier;
 pub(crate) mod sales;
 pub(crate) mod sandbox;
+pub(crate) mod steps;
 pub(crate) mod stock;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub(crate) mod webhooks;
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{delete, get, post};
 use caas_protocol::api::OrderEvent;
 use caas_protocol::webhook::WebhookVerifier;
 use rusqlite::Transaction;
+use tokio::sync::Notify;
+use uuid::Uuid;
 
 pub use factory_client::FactoryClient;
 pub use gateway_client::GatewayClient;
@@ -43,6 +52,17 @@ pub struct PlatformConfig {
     /// Checks the factory's webhooks.
     pub webhooks: WebhookVerifier,
     pub payments: PaymentSettings,
+    pub sandbox: SandboxSettings,
+}
+
+/// How the sandbox plays the parties it stands in for.
+#[derive(Debug)]
+pub struct SandboxSettings {
+    /// The deposit the dealership records when the sandbox takes the step to `reservation_paid`.
+    pub deposit: caas_protocol::api::Money,
+    /// Whether robot couriers drive every delivery (`--robot-courier`) unless the sandbox switches
+    /// an order's off.
+    pub robot_courier: bool,
 }
 
 /// How the final payment is run.
@@ -86,6 +106,12 @@ pub struct AppState {
     pub sweeping: Arc<tokio::sync::Mutex<()>>,
     /// Turns true when the mock stops, ending the open push streams so shutdown can finish.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// The orders being registered, one registration each at a time.
+    pub registering: OrderClaims,
+    /// The orders on which the sandbox takes a step now, one step each at a time.
+    pub stepping: OrderClaims,
+    /// What the robot couriers hold in memory (the codes they scanned) and their bell.
+    pub couriers: robot_courier::Couriers,
 }
 
 impl AppState {
@@ -112,8 +138,74 @@ impl AppState {
             (value, pending)
         };
         let (value, pending) = pending;
+        self.db.announce_feed();
         self.hub.publish(pending);
         Ok(value)
+    }
+}
+
+/// The orders on which some work runs now, one at a time each: e.g. the registrations, so a retry
+/// (the dealership's, the sandbox's) waits for the running one instead of asking the registry
+/// twice, and the sandbox can tell "being registered" from "stopped, retry it".
+#[derive(Debug, Default, Clone)]
+pub struct OrderClaims {
+    orders: Arc<Mutex<HashSet<Uuid>>>,
+    ended: Arc<Notify>,
+}
+
+/// The right to do the work on one order, given back on drop.
+#[derive(Debug)]
+pub struct Claim {
+    running: OrderClaims,
+    order: Uuid,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.running.set().remove(&self.order);
+        self.running.ended.notify_waiters();
+    }
+}
+
+impl OrderClaims {
+    fn set(&self) -> MutexGuard<'_, HashSet<Uuid>> {
+        self.orders.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Claims the order at once; `None` while another claim of it runs.
+    pub fn try_claim(&self, order: Uuid) -> Option<Claim> {
+        self.set().insert(order).then(|| Claim { running: self.clone(), order })
+    }
+
+    /// Claims the order, once the claim running (if any) has ended.
+    pub async fn claim(&self, order: Uuid) -> Claim {
+        loop {
+            // Made before the check: a claim ending between the two still wakes it.
+            let ended = self.ended.notified();
+            if let Some(claim) = self.try_claim(order) {
+                return claim;
+            }
+            ended.await;
+        }
+    }
+
+    /// Whether a claim of the order runs.
+    pub fn running(&self, order: Uuid) -> bool {
+        self.set().contains(&order)
+    }
+
+    /// Waits until no claim of the order runs, at most `limit`; false when one still does.
+    pub async fn settled(&self, order: Uuid, limit: Duration) -> bool {
+        let wait = async {
+            loop {
+                let ended = self.ended.notified();
+                if !self.running(order) {
+                    return;
+                }
+                ended.await;
+            }
+        };
+        tokio::time::timeout(limit, wait).await.is_ok()
     }
 }
 
@@ -169,10 +261,13 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sandbox/sessions/{email}", get(sandbox::live_sessions))
         .route("/v1/sandbox/orders", get(sandbox::list_orders))
         .route("/v1/sandbox/orders/{id}/events", get(sandbox::order_events))
-        .route("/v1/sandbox/orders/{id}/next-steps", get(sandbox::next_steps))
+        .route("/v1/sandbox/orders/{id}/next-steps", get(steps::list_next_steps))
+        .route("/v1/sandbox/orders/{id}/steps", post(steps::take_next_step))
+        .route("/v1/sandbox/orders/{id}/robot-courier", post(robot_courier::switch_robot_courier))
         .route("/v1/sandbox/orders/{id}/factory/advance", post(sandbox::advance_factory))
         .route("/v1/sandbox/orders/{id}/factory/delay", post(sandbox::delay_factory))
         .route("/v1/sandbox/messages", get(sandbox::messages))
+        .route("/v1/sandbox/feed", get(feed::feed))
         .route("/v1/sandbox/clock/advance", post(sandbox::advance_clock))
         .route("/v1/sandbox/payments/{payment}/three-d-secure", post(sandbox::complete_three_d_secure))
         .route("/v1/sandbox/payments/faults", post(sandbox::payment_faults))

@@ -98,7 +98,7 @@ pub fn transition(conn: &Connection, id: Uuid, to: OrderState, by: Actor) -> App
         Some(edge) if edge.by == by => append(conn, id, EventKind::StateChanged { from: Some(from), to, by }),
         _ => Err(AppError::conflict(
             ErrorCode::IllegalTransition,
-            format!("an order in `{from}` cannot move to `{to}` on behalf of {by:?}"),
+            format!("an order in `{from}` cannot move to `{to}` on behalf of `{by}`"),
         )),
     }
 }

@@ -9,7 +9,7 @@ use crate::extract::Json;
 use crate::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
-use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderView};
+use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderEvent, OrderView};
 use caas_protocol::pairing::api::{self, AppLink, GrantRequest, GrantView, LinkRequest, grant_request_message};
 use caas_protocol::pairing::{DEVICE_KEY_LEN, Grant, GrantRole, LinkReceipt, Vin};
 use caas_protocol::{Actor, OrderState};
@@ -156,12 +156,19 @@ pub async fn link(
             }
             events.push(orders::append(tx, id, EventKind::AppLinked { link })?);
             if order.state != OrderState::Operational {
-                events.push(orders::transition(tx, id, OrderState::Operational, Actor::Platform)?);
-                super::maintenance::start(tx, id, state.clock.now().date_naive())?;
+                events.push(make_operational(tx, &state, id)?);
             }
             Ok((orders::view(tx, id, Viewer::Customer(auth.customer_id))?, events))
         })
         .map(Json)
+}
+
+/// The app is linked: the car is `operational` for its owner and its maintenance starts counting.
+/// Also the sandbox's step for an order left at `app_linked`.
+pub fn make_operational(tx: &Connection, state: &AppState, id: Uuid) -> AppResult<OrderEvent> {
+    let operational = orders::transition(tx, id, OrderState::Operational, Actor::Platform)?;
+    super::maintenance::start(tx, id, state.clock.now().date_naive())?;
+    Ok(operational)
 }
 
 #[utoipa::path(post, path = "/v1/orders/{id}/pairing/keys/{grant_id}/revoke", tag = "customer",

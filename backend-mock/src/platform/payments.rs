@@ -65,11 +65,16 @@ pub async fn pay(
 ) -> AppResult<Json<Payment>> {
     let view = orders::view(&state.db.lock(), id, Viewer::Customer(auth.customer_id))?;
     let key = idempotency_key(&headers)?;
-    take_payment(&state, id, &key, request, &PaymentPurpose::FinalPayment, |amount| {
-        check_payable(&state, &view, amount)
+    pay_final(&state, &view, &key, request).await.map(Json)
+}
+
+/// Takes one attempt at the final payment of the order `view` shows, named by `key`: the body of
+/// `POST /v1/orders/{id}/payments`, and how the sandbox pays as a customer's app would.
+pub async fn pay_final(state: &AppState, view: &OrderView, key: &str, request: PayRequest) -> AppResult<Payment> {
+    take_payment(state, view.id, key, request, &PaymentPurpose::FinalPayment, |amount| {
+        check_payable(state, view, amount)
     })
     .await
-    .map(Json)
 }
 
 /// The attempt's name the customer gave in the `Idempotency-Key` header.
@@ -192,7 +197,7 @@ fn attempt_reference(order: Uuid, key: &str) -> String {
 }
 
 /// The request an attempt was first made with, and what it pays for.
-fn attempt_of(conn: &Connection, order: Uuid, key: &str) -> AppResult<Option<(PayRequest, PaymentPurpose)>> {
+pub(crate) fn attempt_of(conn: &Connection, order: Uuid, key: &str) -> AppResult<Option<(PayRequest, PaymentPurpose)>> {
     let row: Option<(String, String, String)> = conn
         .query_row(
             "SELECT payment_method, amount, purpose FROM payments WHERE order_id = ?1 AND idempotency_key = ?2",
@@ -221,7 +226,7 @@ fn check_payable(state: &AppState, view: &OrderView, amount: &Money) -> AppResul
         ),
         OrderState::AwaitingFinalPayment => {
             let due = view.final_payment.as_ref().ok_or_else(|| AppError::invalid("no payment is due"))?;
-            if due.paid_at.is_some() || in_flight(&state.db.lock(), view.id)? {
+            if paid_or_settling(&state.db.lock(), view)? {
                 return refuse(ErrorCode::AlreadyPaid, "a payment of this order has already gone through".into());
             }
             if state.clock.now() >= due.deadline {
@@ -239,6 +244,60 @@ fn check_payable(state: &AppState, view: &OrderView, amount: &Money) -> AppResul
         state if state.is_paid() => refuse(ErrorCode::AlreadyPaid, "this order is paid".into()),
         state => refuse(ErrorCode::NotPayable, format!("nothing is due yet: the order is `{state}`")),
     }
+}
+
+/// Whether the final payment of the order `view` shows went through or is settling: marked paid,
+/// or an attempt succeeded or processing. The one test of "paid" for the customer's payment, the
+/// sandbox's payment step and its deadline step.
+pub fn paid_or_settling(conn: &Connection, view: &OrderView) -> AppResult<bool> {
+    if view.final_payment.as_ref().is_some_and(|due| due.paid_at.is_some()) {
+        return Ok(true);
+    }
+    in_flight(conn, view.id)
+}
+
+/// The statuses of an attempt that holds its order's one open attempt for its purpose (the
+/// `payments_one_open_per_purpose` index): its outcome not known yet, waiting for 3-D Secure,
+/// settling, or through.
+const HOLDING: [&str; 4] = ["pending", "requires_action", "processing", "succeeded"];
+
+/// Whether an attempt in `status` holds its order's one open attempt (see [`HOLDING`]).
+pub fn holds_the_order(status: &str) -> bool {
+    HOLDING.contains(&status)
+}
+
+/// An open attempt at an order's final payment: neither through nor failed yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenAttempt {
+    /// The `Idempotency-Key` that names it.
+    pub key: String,
+    /// Waiting for the bank's 3-D Secure check (`requires_action`), rather than for the gateway's
+    /// answer (`pending`: the answer was lost or is on its way).
+    pub awaiting_three_d_secure: bool,
+}
+
+/// The open attempt at the order's final payment, if there is one (at most one can be).
+pub fn open_attempt(conn: &Connection, order: Uuid) -> AppResult<Option<OpenAttempt>> {
+    let open: Option<(String, String)> = conn
+        .query_row(
+            "SELECT idempotency_key, status FROM payments WHERE order_id = ?1 AND purpose = 'final'
+             AND status IN ('pending', 'requires_action') LIMIT 1",
+            [order.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(open.map(|(key, status)| OpenAttempt { key, awaiting_three_d_secure: status == "requires_action" }))
+}
+
+/// The status of the attempt named `key`, if one was made.
+pub fn attempt_status(conn: &Connection, order: Uuid, key: &str) -> AppResult<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT status FROM payments WHERE order_id = ?1 AND idempotency_key = ?2",
+            params![order.to_string(), key],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// Whether a final payment of the order succeeded or is settling.
@@ -455,11 +514,16 @@ pub fn begun_in_time(conn: &Connection, order: Uuid, deadline: chrono::DateTime<
 }
 
 /// Starts the registration of a paid order in the background; its outcome reaches the customer as
-/// order events.
+/// order events. The order counts as being registered from this call on (see
+/// [`AppState::registering`]); nothing starts when a registration of it runs already.
 pub fn start_registration(state: &AppState, order: Uuid) {
+    let Some(claim) = state.registering.try_claim(order) else {
+        tracing::debug!(%order, "the order is being registered already");
+        return;
+    };
     let state = state.clone();
     tokio::spawn(async move {
-        if let Err(error) = registration::register(&state, order).await {
+        if let Err(error) = registration::register_claimed(&state, order, claim).await {
             tracing::warn!(%order, message = %error.message, "registration did not complete");
         }
     });

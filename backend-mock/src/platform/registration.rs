@@ -14,16 +14,28 @@ use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderView, Registration
 use caas_protocol::{Actor, OrderState};
 use uuid::Uuid;
 
-use super::AppState;
 use super::orders::{self, Viewer};
+use super::{AppState, Claim};
 use crate::auth::DealershipAuth;
 use crate::error::{AppError, AppResult};
 use crate::registry::{RegistryError, RegistryRequest};
 use crate::validate;
 
-/// Registers a paid order's car. On success the order is `registered` with its plate; on a
-/// refusal, or when the registry stays unreachable, the order carries the reason and the fix.
+/// Registers a paid order's car (the sandbox's step). On success the order is `registered` with
+/// its plate; on a refusal, or when the registry stays unreachable, the order carries the reason and
+/// the fix. Waits for a registration of the order already running: when that one registered the
+/// car, there is nothing left to do, and the order shows it.
 pub async fn register(state: &AppState, id: Uuid) -> AppResult<()> {
+    let claim = state.registering.claim(id).await;
+    if orders::view(&state.db.lock(), id, Viewer::Sandbox)?.registration.is_some() {
+        tracing::info!(order = %id, "registered meanwhile by the registration that was running");
+        return Ok(());
+    }
+    register_claimed(state, id, claim).await
+}
+
+/// [`register`] with the order's registration claimed already.
+pub async fn register_claimed(state: &AppState, id: Uuid, _claim: Claim) -> AppResult<()> {
     let (country, vin, owner, details) = {
         let conn = state.db.lock();
         let view = orders::view(&conn, id, Viewer::Sandbox)?;
@@ -89,7 +101,7 @@ pub async fn register(state: &AppState, id: Uuid) -> AppResult<()> {
 #[utoipa::path(post, path = "/v1/dealership/orders/{id}/registration", tag = "dealership",
     request_body = RegistrationDetails,
     responses((status = 200, body = OrderView, description = "registered"),
-              (status = 409, body = ApiError), (status = 422, body = ApiError, description = "registration_rejected: the order says what to fix"),
+              (status = 409, body = ApiError, description = "illegal_transition: the order is not paid yet, or the registration already went through with the earlier details (a registration running when the correction came is waited for)"), (status = 422, body = ApiError, description = "registration_rejected: the order says what to fix"),
               (status = 503, body = ApiError, description = "registry_unavailable")),
     security(("bearer" = [])))]
 /// Completes or corrects the owner's registration details and registers the car again.
@@ -100,11 +112,35 @@ pub async fn retry_registration(
     Json(details): Json<RegistrationDetails>,
 ) -> AppResult<Json<OrderView>> {
     validate::registration(&details)?;
+    // The caller's own order first: another dealership learns nothing, not even that it waited.
+    orders::view(&state.db.lock(), id, Viewer::Dealership(&auth.dealership_id))?;
+    // The correction is written only once no registration of the order runs: a running one was
+    // sent with the details before it, and a correction must never stand on an order the registry
+    // registered without it.
+    let claim = state.registering.claim(id).await;
     {
         let conn = state.db.lock();
-        orders::view(&conn, id, Viewer::Dealership(&auth.dealership_id))?;
+        let view = orders::view(&conn, id, Viewer::Dealership(&auth.dealership_id))?;
+        if let Some(registered) = &view.registration {
+            return Err(already_registered(registered));
+        }
         orders::correct_registration_details(&conn, id, &details)?;
     }
-    register(&state, id).await?;
+    register_claimed(&state, id, claim).await?;
     Ok(Json(orders::view(&state.db.lock(), id, Viewer::Dealership(&auth.dealership_id))?))
+}
+
+/// The refusal of a correction that came after the registration: the registry registered the car
+/// with the details the order had then, and the correction was not sent.
+fn already_registered(registered: &Registration) -> AppError {
+    AppError::conflict(
+        ErrorCode::IllegalTransition,
+        format!(
+            "the registration already went through with the earlier details: {} registered the car as {} on {}; \
+             the correction was not used",
+            registered.authority,
+            registered.plate,
+            registered.registered_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+    )
 }

@@ -23,7 +23,9 @@ use crate::error::{AppError, AppResult};
 use crate::validate;
 
 #[utoipa::path(post, path = "/v1/dealership/sales", tag = "dealership", request_body = RegisterSaleRequest,
-    responses((status = 201, body = OrderView), (status = 401, body = ApiError), (status = 422, body = ApiError)),
+    responses((status = 201, body = OrderView), (status = 401, body = ApiError),
+              (status = 404, body = ApiError, description = "the staff token's dealership is no longer in the catalogue"),
+              (status = 422, body = ApiError)),
     security(("bearer" = [])))]
 /// Registers a sale: the customer's account is created on first sale, the order starts in
 /// `sale_registered`.
@@ -32,15 +34,25 @@ pub async fn register_sale(
     auth: DealershipAuth,
     Json(sale): Json<RegisterSaleRequest>,
 ) -> AppResult<(StatusCode, Json<OrderView>)> {
+    Ok((StatusCode::CREATED, Json(register(&state, &auth.dealership_id, &sale).await?)))
+}
+
+/// Registers a sale at `dealership` (the body of `POST /v1/dealership/sales`, shared with the
+/// sandbox's own callers): the customer's account is created on first sale, the order starts in
+/// `sale_registered`.
+pub async fn register(state: &AppState, dealership: &str, sale: &RegisterSaleRequest) -> AppResult<OrderView> {
     let email = validate::customer(&sale.customer)?;
     validate::configuration(&sale.configuration)?;
     validate::text("delivery_locality", &sale.delivery_locality, 120)?;
+    if catalogue::dealership(dealership).is_none() {
+        return Err(AppError::not_found("dealership"));
+    }
     let price = list_price(&sale.configuration);
     let id = state.change(|tx| {
         let customer_id = find_or_create_customer(tx, &email, &sale.customer)?;
         let new = NewOrder {
             customer_id,
-            dealership_id: &auth.dealership_id,
+            dealership_id: dealership,
             configuration: &sale.configuration,
             delivery_locality: sale.delivery_locality.trim(),
             price,
@@ -50,9 +62,8 @@ pub async fn register_sale(
         let (id, event) = orders::create(tx, &new)?;
         Ok((id, vec![event]))
     })?;
-    tracing::info!(order = %id, dealership = %auth.dealership_id, "sale registered");
-    let view = orders::view(&state.db.lock(), id, Viewer::Dealership(&auth.dealership_id))?;
-    Ok((StatusCode::CREATED, Json(view)))
+    tracing::info!(order = %id, %dealership, "sale registered");
+    orders::view(&state.db.lock(), id, Viewer::Dealership(dealership))
 }
 
 /// The customer with this email, created on their first sale. A later sale to the same email,
@@ -122,27 +133,34 @@ pub async fn record_reservation(
     Path(id): Path<Uuid>,
     Json(request): Json<RecordReservationRequest>,
 ) -> AppResult<Json<OrderView>> {
+    reserve(&state, &auth.dealership_id, id, &request.deposit).await.map(Json)
+}
+
+/// Records the reservation deposit of one of `dealership`'s orders, then places the order with the
+/// factory at once (a car sold from stock is asked for its final payment instead). The body of
+/// `POST /v1/dealership/orders/{id}/reservation`, and the sandbox's step to `reservation_paid`.
+pub async fn reserve(state: &AppState, dealership: &str, id: Uuid, deposit: &Money) -> AppResult<OrderView> {
     // The caller's own order first: another dealership learns nothing, not even about its input.
-    orders::view(&state.db.lock(), id, Viewer::Dealership(&auth.dealership_id))?;
-    validate::money("deposit", &request.deposit)?;
+    orders::view(&state.db.lock(), id, Viewer::Dealership(dealership))?;
+    validate::money("deposit", deposit)?;
     let from_stock = state.change(|tx| {
-        let view = orders::view(tx, id, Viewer::Dealership(&auth.dealership_id))?;
+        let view = orders::view(tx, id, Viewer::Dealership(dealership))?;
         if let Some(price) = &view.price
-            && (price.currency != request.deposit.currency || request.deposit.amount_minor >= price.amount_minor)
+            && (price.currency != deposit.currency || deposit.amount_minor >= price.amount_minor)
         {
             return Err(AppError::invalid(format!("the deposit must be less than the price ({price})")));
         }
         let mut events = vec![orders::transition(tx, id, OrderState::ReservationPaid, Actor::Dealership)?];
-        orders::set_deposit(tx, id, &request.deposit)?;
+        orders::set_deposit(tx, id, deposit)?;
         if view.from_stock {
-            events.extend(payments::request_final_payment(tx, &state, id)?);
+            events.extend(payments::request_final_payment(tx, state, id)?);
         }
         Ok((view.from_stock, events))
     })?;
     if from_stock {
-        return Ok(Json(orders::view(&state.db.lock(), id, Viewer::Dealership(&auth.dealership_id))?));
+        return orders::view(&state.db.lock(), id, Viewer::Dealership(dealership));
     }
-    place_with_factory(&state, id, &auth.dealership_id).await
+    place_with_factory(state, id, dealership).await
 }
 
 #[utoipa::path(post, path = "/v1/dealership/orders/{id}/configuration", tag = "dealership",
@@ -167,7 +185,7 @@ pub async fn amend_configuration(
         view.state == OrderState::ReservationPaid
     };
     if placeable {
-        place_with_factory(&state, id, &auth.dealership_id).await
+        place_with_factory(&state, id, &auth.dealership_id).await.map(Json)
     } else {
         Ok(Json(orders::view(&state.db.lock(), id, Viewer::Dealership(&auth.dealership_id))?))
     }
@@ -182,13 +200,13 @@ pub async fn retry_factory_order(
     auth: DealershipAuth,
     Path(id): Path<Uuid>,
 ) -> AppResult<Json<OrderView>> {
-    place_with_factory(&state, id, &auth.dealership_id).await
+    place_with_factory(&state, id, &auth.dealership_id).await.map(Json)
 }
 
 /// Places a `reservation_paid` order with the factory. On acceptance the order moves to
 /// `order_placed` with the factory's first estimate; on refusal it keeps its state and carries the
-/// factory's reason, which its customer is told too.
-async fn place_with_factory(state: &AppState, id: Uuid, dealership_id: &str) -> AppResult<Json<OrderView>> {
+/// factory's reason, which its customer is told too. Also the sandbox's step to `order_placed`.
+pub async fn place_with_factory(state: &AppState, id: Uuid, dealership_id: &str) -> AppResult<OrderView> {
     let view = orders::view(&state.db.lock(), id, Viewer::Dealership(dealership_id))?;
     if view.state != OrderState::ReservationPaid {
         return Err(AppError::conflict(
@@ -219,7 +237,7 @@ async fn place_with_factory(state: &AppState, id: Uuid, dealership_id: &str) -> 
                 Ok(((), vec![placed, estimate]))
             })?;
             tracing::info!(order = %id, factory_order = %accepted.factory_order_id, "order placed with the factory");
-            Ok(Json(orders::view(&state.db.lock(), id, Viewer::Dealership(dealership_id))?))
+            orders::view(&state.db.lock(), id, Viewer::Dealership(dealership_id))
         }
         Err(PlacementError::Rejected(rejection)) => {
             state.change(|tx| {

@@ -5,9 +5,9 @@ use crate::extract::Json;
 use crate::extract::{Path, Query};
 use axum::extract::State;
 use axum::http::StatusCode;
+use caas_protocol::OrderState;
 use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderEvent, OrderView};
 use caas_protocol::payment::Payment;
-use caas_protocol::{Actor, OrderState};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -21,6 +21,7 @@ use super::orders::{self, Viewer};
 use crate::auth::{self, Role, SandboxAuth};
 use crate::catalogue::DEALERSHIPS;
 use crate::error::{AppError, AppResult};
+use crate::gateway::LedgerEntry;
 use crate::validate;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -122,24 +123,6 @@ pub async fn order_events(
     Ok(Json(orders::events_after(&conn, id, 0, u32::MAX)?))
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct NextStep {
-    pub to: OrderState,
-    pub by: Actor,
-}
-
-#[utoipa::path(get, path = "/v1/sandbox/orders/{id}/next-steps", tag = "sandbox",
-    responses((status = 200, body = [NextStep])), security(("bearer" = [])))]
-/// The legal next states of an order and who may take each step.
-pub async fn next_steps(
-    State(state): State<AppState>,
-    _: SandboxAuth,
-    Path(id): Path<Uuid>,
-) -> AppResult<Json<Vec<NextStep>>> {
-    let current = orders::state(&state.db.lock(), id)?;
-    Ok(Json(current.transitions().map(|t| NextStep { to: t.to, by: t.by }).collect()))
-}
-
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AdvanceRequest {
     /// The factory stage to reach, stage by stage; the next stage when absent.
@@ -157,12 +140,19 @@ pub async fn advance_factory(
     Path(id): Path<Uuid>,
     Json(request): Json<AdvanceRequest>,
 ) -> AppResult<Json<OrderView>> {
-    if request.to.is_some_and(|to| !to.is_factory_stage()) {
+    advance_factory_order(&state, id, request.to).await.map(Json)
+}
+
+/// Makes the factory simulator move the order on to `to` (its next stage when `None`), stage by
+/// stage, and deliver its signed webhooks before returning: the body of
+/// `POST /v1/sandbox/orders/{id}/factory/advance`, and the sandbox's steps through production.
+pub async fn advance_factory_order(state: &AppState, id: Uuid, to: Option<OrderState>) -> AppResult<OrderView> {
+    if to.is_some_and(|to| !to.is_factory_stage()) {
         return Err(AppError::invalid("`to` must be one of the factory's stages"));
     }
-    let factory_order = factory_order_of(&state, id)?;
-    state.factory.advance(&factory_order, request.to).await.map_err(factory_error)?;
-    Ok(Json(orders::view(&state.db.lock(), id, Viewer::Sandbox)?))
+    let factory_order = factory_order_of(state, id)?;
+    state.factory.advance(&factory_order, to).await.map_err(factory_error)?;
+    orders::view(&state.db.lock(), id, Viewer::Sandbox)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -213,7 +203,7 @@ pub struct MessagesQuery {
     channel: Option<String>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OutboundMessage {
     pub seq: i64,
     pub channel: String,
@@ -234,23 +224,31 @@ pub async fn messages(
     Query(query): Query<MessagesQuery>,
 ) -> AppResult<Json<Vec<OutboundMessage>>> {
     let conn = state.db.lock();
-    let mut stmt = conn.prepare(
-        "SELECT seq, channel, recipient, order_id, event_id, payload, created_at FROM outbound_messages
-         WHERE (?1 IS NULL OR order_id = ?1) AND (?2 IS NULL OR channel = ?2) ORDER BY seq",
-    )?;
-    let rows = stmt.query_map(params![query.order_id.map(|id| id.to_string()), query.channel], |r| {
-        let payload: String = r.get(5)?;
-        Ok(OutboundMessage {
-            seq: r.get(0)?,
-            channel: r.get(1)?,
-            recipient: r.get(2)?,
-            order_id: r.get::<_, Option<String>>(3)?.and_then(|s| s.parse().ok()),
-            event_id: r.get::<_, Option<String>>(4)?.and_then(|s| s.parse().ok()),
-            payload: serde_json::from_str(&payload).unwrap_or(Value::String(payload)),
-            created_at: r.get(6)?,
-        })
-    })?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {OUTBOUND_COLUMNS} FROM outbound_messages
+         WHERE (?1 IS NULL OR order_id = ?1) AND (?2 IS NULL OR channel = ?2) ORDER BY seq"
+    ))?;
+    let rows =
+        stmt.query_map(params![query.order_id.map(|id| id.to_string()), query.channel], |r| outbound_message(r, 0))?;
     Ok(Json(rows.collect::<rusqlite::Result<_>>()?))
+}
+
+/// The columns [`outbound_message`] reads, in its order.
+pub(crate) const OUTBOUND_COLUMNS: &str = "seq, channel, recipient, order_id, event_id, payload, created_at";
+
+/// An outbound message from a row whose columns from `first` on are [`OUTBOUND_COLUMNS`] (the log
+/// here and the sandbox feed read it alike).
+pub(crate) fn outbound_message(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<OutboundMessage> {
+    let payload: String = r.get(first + 5)?;
+    Ok(OutboundMessage {
+        seq: r.get(first)?,
+        channel: r.get(first + 1)?,
+        recipient: r.get(first + 2)?,
+        order_id: r.get::<_, Option<String>>(first + 3)?.and_then(|s| s.parse().ok()),
+        event_id: r.get::<_, Option<String>>(first + 4)?.and_then(|s| s.parse().ok()),
+        payload: serde_json::from_str(&payload).unwrap_or(Value::String(payload)),
+        created_at: r.get(first + 6)?,
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -273,10 +271,19 @@ pub async fn advance_clock(
     _: SandboxAuth,
     Json(request): Json<ClockAdvance>,
 ) -> AppResult<Json<ClockNow>> {
-    if !(1..=366 * 86_400).contains(&request.seconds) {
+    Ok(Json(ClockNow { now: advance_clock_by(&state, request.seconds)? }))
+}
+
+/// The furthest the sandbox moves the platform's clock at once, in seconds: a year.
+pub(crate) const MAX_CLOCK_ADVANCE_SECONDS: i64 = 366 * 86_400;
+
+/// Moves the platform's clock forward by `seconds` (1 to a year) and applies what became due; the
+/// API, the dashboard and the sandbox's deadline step all move it here.
+pub(crate) fn advance_clock_by(state: &AppState, seconds: i64) -> AppResult<chrono::DateTime<chrono::Utc>> {
+    if !(1..=MAX_CLOCK_ADVANCE_SECONDS).contains(&seconds) {
         return Err(AppError::invalid("`seconds` must be between 1 and a year"));
     }
-    Ok(Json(ClockNow { now: deadlines::advance_clock(&state, request.seconds)? }))
+    deadlines::advance_clock(state, seconds)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -313,8 +320,13 @@ pub async fn payment_faults(
     _: SandboxAuth,
     Json(request): Json<PaymentFaults>,
 ) -> AppResult<StatusCode> {
-    state.gateway.drop_answers(request.drop_answers).await.map_err(gateway_error)?;
+    set_payment_faults(&state, &request).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Arms the gateway's fault switch (API and dashboard).
+pub(crate) async fn set_payment_faults(state: &AppState, faults: &PaymentFaults) -> AppResult<()> {
+    state.gateway.drop_answers(faults.drop_answers).await.map_err(gateway_error)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -324,14 +336,21 @@ pub struct LedgerQuery {
 }
 
 #[utoipa::path(get, path = "/v1/sandbox/payments/ledger", tag = "sandbox", params(LedgerQuery),
-    responses((status = 200, description = "the gateway's charges, oldest first")), security(("bearer" = [])))]
+    responses((status = 200, body = [LedgerEntry], description = "the gateway's charges, oldest first")),
+    security(("bearer" = [])))]
 /// The money the gateway actually took.
 pub async fn payment_ledger(
     State(state): State<AppState>,
     _: SandboxAuth,
     Query(query): Query<LedgerQuery>,
-) -> AppResult<Json<Value>> {
-    state.gateway.ledger(query.order_id).await.map(Json).map_err(gateway_error)
+) -> AppResult<Json<Vec<LedgerEntry>>> {
+    ledger(&state, query.order_id, None).await.map(Json)
+}
+
+/// The gateway's charges, oldest first, of one order or all, the newest `limit` of them when given
+/// (API and dashboard).
+pub(crate) async fn ledger(state: &AppState, order: Option<Uuid>, limit: Option<u32>) -> AppResult<Vec<LedgerEntry>> {
+    state.gateway.ledger(order, limit).await.map_err(gateway_error)
 }
 
 /// A played event is as small as the platform's own, so a page of them still fits what a phone
@@ -540,6 +559,12 @@ pub async fn driver_faults(
     _: SandboxAuth,
     Json(request): Json<DriverFaults>,
 ) -> AppResult<StatusCode> {
+    set_driver_faults(&state, request)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Arms the driver actions' faults (API and dashboard).
+pub(crate) fn set_driver_faults(state: &AppState, request: DriverFaults) -> AppResult<()> {
     use std::sync::atomic::Ordering;
     if request.drop_answers.is_some_and(|n| n > 100) {
         return Err(AppError::invalid("`drop_answers` is at most 100"));
@@ -566,7 +591,7 @@ pub async fn driver_faults(
     if scripted.is_some() {
         *state.driver_faults.answer_next.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = scripted;
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Applies the sandbox's driver faults around driver actions.
@@ -608,7 +633,8 @@ pub async fn drop_driver_answers(
     response
 }
 
-fn gateway_error(error: GatewayError) -> AppError {
+/// The API error for a gateway call that did not succeed.
+pub(crate) fn gateway_error(error: GatewayError) -> AppError {
     match error {
         GatewayError::Refused(refusal) => AppError::conflict(refusal.code, refusal.message),
         GatewayError::Unavailable(reason) => {
@@ -632,12 +658,18 @@ pub async fn registry_faults(
     Path(country): Path<String>,
     Json(request): Json<RegistryFaults>,
 ) -> AppResult<StatusCode> {
-    validate::country(&country)?;
-    if request.transient_failures > 100 {
+    set_registry_faults(&state, &country, &request)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Makes a country's registry fail the next submissions transiently (API and dashboard).
+pub(crate) fn set_registry_faults(state: &AppState, country: &str, faults: &RegistryFaults) -> AppResult<()> {
+    validate::country(country)?;
+    if faults.transient_failures > 100 {
         return Err(AppError::invalid("`transient_failures` is at most 100"));
     }
-    state.registries.fail_next(&country, request.transient_failures);
-    Ok(StatusCode::NO_CONTENT)
+    state.registries.fail_next(country, faults.transient_failures);
+    Ok(())
 }
 
 fn vin(text: &str) -> AppResult<caas_protocol::pairing::Vin> {
@@ -678,7 +710,14 @@ pub async fn vehicle_faults(
     Path(vin_text): Path<String>,
     Json(request): Json<VehicleFaults>,
 ) -> AppResult<StatusCode> {
-    let vin = vin(&vin_text)?;
+    set_vehicle_faults(&state, &vin_text, &request).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Makes a car lose its replies, or takes it out of (or back into) the connected-car network's
+/// reach (API and dashboard).
+pub(crate) async fn set_vehicle_faults(state: &AppState, vin_text: &str, request: &VehicleFaults) -> AppResult<()> {
+    let vin = vin(vin_text)?;
     if request.drop_replies.is_some_and(|count| count > 100) {
         return Err(AppError::invalid("`drop_replies` is at most 100"));
     }
@@ -688,10 +727,10 @@ pub async fn vehicle_faults(
     if let Some(connected) = request.connected {
         state.fleet.set_coverage(&vin, connected);
         if connected {
-            super::options::sweep(&state).await;
+            super::options::sweep(state).await;
         }
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -44,9 +44,6 @@ use crate::render;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Print only one JSON object, on the last line, for scripts.
-    #[arg(long)]
-    json: bool,
     /// Which journey to play.
     #[arg(long, value_enum, default_value_t = Scenario::Purchase)]
     scenario: Scenario,
@@ -205,7 +202,7 @@ fn deposit() -> Money {
     Money { amount_minor: 150_000, currency: "EUR".into() }
 }
 
-pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+pub async fn run(args: DemoArgs, json: bool) -> anyhow::Result<crate::output::Output> {
     let path = match args.scenario {
         Scenario::Purchase | Scenario::ActivationRefund => Some(delivery::Path::Present),
         Scenario::AbsentReschedule => Some(delivery::Path::AbsentRescheduled),
@@ -214,7 +211,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         Scenario::PaymentFailure => None,
     };
     let steps = 2 + FACTORY_STAGES.len() as u64 + path.map_or(5, |p| 8 + p.steps());
-    let show = Show::new(args.json, steps);
+    let show = Show::new(json, steps);
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     let mock = start(MockConfig::ephemeral(dir.path().join("platform.sqlite3"))).await?;
     show.line(format!(
@@ -290,8 +287,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     // The phone lets go of the platform first, so no push is left half handled.
     drop(phone);
     mock.stop().await;
-    report(&outcome, args.json, order.id);
-    Ok(())
+    report(&outcome, json, order.id);
+    Ok(crate::output::Output::done())
 }
 
 /// What the demo ends with: the first order, and in the failure scenario the stock car's sale.
@@ -348,7 +345,7 @@ async fn add_option(
         .map(|o| o.price.clone())
         .context("heated seats are offered")?;
     let progress = phone.core.buy_option(order, seats.clone(), price, card("4242424242424242")).await?;
-    show.line(format!("Phone: Ana buys heated seats by card ending 4242: {progress:?}"));
+    show.line(format!("Phone: Ana buys heated seats by card ending 4242: {}", crate::pay::progress_word(&progress)));
     let bought = phone.until(|o| o.options.iter().any(|p| p.option == seats), "the option bought").await?;
     if let Some(purchase) = bought.options.iter().find(|p| p.option == seats) {
         show.line(format!(
@@ -426,7 +423,7 @@ impl PairingListener for PairingSteps {
 async fn pay_and_book(phone: &mut Phone, show: &Show, order: Uuid, who: &str) -> anyhow::Result<OrderDetail> {
     show.pace().await;
     let progress = phone.core.pay(order, card("4242424242424242")).await?;
-    show.line(format!("Phone: {who} pays by card ending 4242: {progress:?}"));
+    show.line(format!("Phone: {who} pays by card ending 4242: {}", crate::pay::progress_word(&progress)));
     show.step("paid");
     let booked = phone.shows(OrderState::TransportScheduled).await?;
     if let Some(registration) = &booked.registration {
@@ -457,7 +454,9 @@ async fn payment_failure(
 ) -> anyhow::Result<Outcome> {
     match phone.core.pay(order, card("4000000000000002")).await {
         Err(CaasError::PaymentRefused { refusal, message }) => {
-            show.line(format!("Phone: the card ending 0002 is refused ({refusal:?}: {message})"));
+            let code =
+                crate::failure::Failure::from(CaasError::PaymentRefused { refusal, message: message.clone() }).code;
+            show.line(format!("Phone: the card ending 0002 is refused ({code}: {message})"));
         }
         other => anyhow::bail!("the declined sandbox card was not refused: {other:?}"),
     }

@@ -177,7 +177,10 @@ pub async fn handover_code(
             format!("there is no car to hand over: the order is `{}`", view.state),
         ));
     }
-    Ok((CarriesCredential, Json(state.handover.issue(&conn, id, delivery.attempt, holder.as_ref())?)))
+    let code = state.handover.issue(&conn, id, delivery.attempt, holder.as_ref())?;
+    // A robot courier at the door scans what the app shows (kept in its memory only).
+    crate::platform::robot_courier::code_shown(&state, &conn, id, delivery.attempt, &code)?;
+    Ok((CarriesCredential, Json(code)))
 }
 
 #[utoipa::path(post, path = "/v1/orders/{id}/handover/dispute", tag = "customer", request_body = DisputeHandoverRequest,

@@ -11,7 +11,7 @@ use axum::extract::State;
 use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderEvent, ScheduleReason};
 use caas_protocol::arrival::{self, ArrivalEstimate};
 use caas_protocol::delivery::{
-    CallOutcome, Custody, DriverAction, DriverActionRequest, DriverDeliveries, DriverDelivery, Handover,
+    CallOutcome, Custody, DeliverySlot, DriverAction, DriverActionRequest, DriverDeliveries, DriverDelivery, Handover,
     HandoverCodeView, HandoverPlace, ShortCodeRequest, TransitIncident, checked_incident,
 };
 use caas_protocol::handover::Expected;
@@ -97,20 +97,47 @@ pub async fn act(
     Path(id): Path<Uuid>,
     Json(request): Json<DriverActionRequest>,
 ) -> AppResult<Json<DriverDelivery>> {
+    record_action(&state, auth.driver, id, &request).map(Json)
+}
+
+/// Records one action of `driver` on delivery `id` of their company: the body of
+/// `POST /v1/driver/deliveries/{id}/actions`, and how the sandbox's steps and robot couriers act as
+/// a driver, so every rule, event and notification is the same whoever drives.
+pub fn record_action(
+    state: &AppState,
+    driver: &'static Driver,
+    id: Uuid,
+    request: &DriverActionRequest,
+) -> AppResult<DriverDelivery> {
+    state.change(|tx| record_in(state, tx, driver, id, request))
+}
+
+/// [`record_action`] inside the caller's transaction, answering the events it appended too: for a
+/// caller that does more in the same change (the sandbox issues the customer's handover code in
+/// the change that spends it, so a refused handover leaves the customer's codes as they were).
+pub(crate) fn record_in(
+    state: &AppState,
+    tx: &Connection,
+    driver: &'static Driver,
+    id: Uuid,
+    request: &DriverActionRequest,
+) -> AppResult<(DriverDelivery, Vec<OrderEvent>)> {
     let wall = Utc::now();
     if request.at > wall + caas_protocol::handover::CLOCK_SKEW || request.at < wall - MAX_ACTION_AGE {
         return Err(AppError::invalid("the action's time is not plausible; check the phone's clock"));
     }
     let now = state.clock.now();
-    state
-        .change(|tx| {
-            let mut delivery = super::of_company(tx, id, auth.driver.company_id)?;
-            let events = apply(&state, tx, auth.driver, &mut delivery, &request, now)?;
-            super::save(tx, &delivery)?;
-            tracing::info!(delivery = %id, action = request.action.name(), "driver action recorded");
-            Ok((driver_view(tx, &delivery)?, events))
-        })
-        .map(Json)
+    let mut delivery = super::of_company(tx, id, driver.company_id)?;
+    let events = apply(state, tx, driver, &mut delivery, request, now)?;
+    super::save(tx, &delivery)?;
+    tracing::info!(delivery = %id, action = request.action.name(), "driver action recorded");
+    Ok((driver_view(tx, &delivery)?, events))
+}
+
+/// The windows a customer reached by phone may agree to for `delivery`: offered ones starting at
+/// least [`PHONE_AGREEMENT_LEAD`] after `now`, earliest first.
+pub fn agreeable_windows(conn: &Connection, delivery: &Delivery, now: DateTime<Utc>) -> AppResult<Vec<DeliverySlot>> {
+    slots::offered(conn, delivery.company()?, now + PHONE_AGREEMENT_LEAD, Some(delivery.order_id))
 }
 
 fn apply(
@@ -174,7 +201,7 @@ fn apply(
         DriverAction::ReportAbsent { call } => {
             let attempt = delivery.attempt;
             if let CallOutcome::Rescheduled { window_start } = call {
-                let offered = slots::offered(tx, delivery.company()?, now + PHONE_AGREEMENT_LEAD, Some(order))?;
+                let offered = agreeable_windows(tx, delivery, now)?;
                 let window = slots::find(&offered, *window_start).ok_or_else(|| {
                     AppError::conflict(ErrorCode::SlotUnavailable, "the agreed window is not free; agree another one")
                 })?;
