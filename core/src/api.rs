@@ -1,6 +1,7 @@
 //! The HTTP client of the CaaS platform API: typed requests, bounded responses, and errors mapped
 //! to what the app can do about them.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use caas_protocol::api::{
@@ -29,7 +30,9 @@ const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct ApiClient {
-    http: reqwest::Client,
+    /// Built at the first request, not at open: loading the system's trust store costs more than
+    /// opening the cache, and an app opened offline (or only to show its cache) never needs it.
+    http: Arc<OnceLock<reqwest::Client>>,
     base: reqwest::Url,
 }
 
@@ -49,6 +52,14 @@ impl ApiClient {
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
+        Ok(Self { http: Arc::default(), base })
+    }
+
+    /// The HTTP client, built once.
+    fn http(&self) -> Result<&reqwest::Client> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .read_timeout(Duration::from_secs(30))
@@ -61,12 +72,13 @@ impl ApiClient {
                 let cause = std::error::Error::source(&e).map(|s| format!(": {s}")).unwrap_or_default();
                 CaasError::Config(format!("the HTTP client cannot start{cause}"))
             })?;
-        Ok(Self { http, base })
+        // Two first requests at once may both build one; the first kept serves both after.
+        Ok(self.http.get_or_init(|| http))
     }
 
     fn request(&self, method: Method, path: &str, token: Option<&str>) -> Result<RequestBuilder> {
         let url = self.base.join(path).map_err(|e| CaasError::Config(e.to_string()))?;
-        let builder = self.http.request(method, url).timeout(Duration::from_secs(15));
+        let builder = self.http()?.request(method, url).timeout(Duration::from_secs(15));
         Ok(match token {
             Some(token) => builder.bearer_auth(token),
             None => builder,
@@ -132,7 +144,7 @@ impl ApiClient {
             ));
         }
         url.set_path("/v1/payment_methods");
-        let builder = self.http.post(url).timeout(Duration::from_secs(15)).bearer_auth(&config.publishable_key);
+        let builder = self.http()?.post(url).timeout(Duration::from_secs(15)).bearer_auth(&config.publishable_key);
         json(send(builder.json(card)).await?).await
     }
 
@@ -285,7 +297,7 @@ impl ApiClient {
     /// Opens the device's SSE stream; the answer's body is the stream.
     pub async fn device_stream(&self, token: &str, device: Uuid) -> Result<Response> {
         let builder = self
-            .http
+            .http()?
             .get(self.base.join(&format!("v1/devices/{device}/stream")).map_err(|e| CaasError::Config(e.to_string()))?)
             .bearer_auth(token)
             .header(reqwest::header::ACCEPT, "text/event-stream");

@@ -110,6 +110,11 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[ReceivedEvent])
     let mut chain = chain(conn, order_id, cursor)?;
     let mut new_events = 0;
     let mut gap = false;
+    let order_text = order_id.to_string();
+    // Prepared once for the page (and kept by the connection for the next), not once per event.
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO events (order_id, version, event_id, occurred_at, body, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
     for Received { value: event, raw } in sorted {
         if event.version <= cursor {
             continue;
@@ -119,17 +124,14 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[ReceivedEvent])
             break;
         }
         let hash = chain.link(raw).map_err(|reason| CaasError::HistoryRewritten { order_id, reason })?;
-        conn.execute(
-            "INSERT INTO events (order_id, version, event_id, occurred_at, body, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                order_id.to_string(),
-                event.version,
-                event.event_id.to_string(),
-                event.occurred_at.to_rfc3339(),
-                raw.to_string(),
-                hash.to_text()
-            ],
-        )?;
+        insert.execute(params![
+            order_text,
+            event.version,
+            event.event_id.to_string(),
+            event.occurred_at.to_rfc3339(),
+            raw.to_string(),
+            hash.to_text()
+        ])?;
         projection.apply(&event.kind);
         cursor = event.version;
         new_events += 1;
