@@ -1,6 +1,7 @@
-//! The dealership's commands end to end against `caas mock serve`: a configuration the factory
-//! refuses, amended; a registration the registry refuses, corrected; a car brought back, received
-//! and handed over at the desk; a workshop visit; and a car nobody paid for, sold again from stock.
+//! The dealership's and the sandbox's commands end to end against `caas mock serve`: a
+//! configuration the factory refuses, amended; a registration the registry refuses, corrected; a
+//! car brought back, received and handed over at the desk; a workshop visit; a car nobody paid for,
+//! sold again from stock; and every fault switch, the ledger, the car and its keys.
 
 use std::path::Path;
 use std::process::Command;
@@ -171,4 +172,68 @@ fn a_car_nobody_paid_for_is_sold_again_from_stock_from_the_terminal() {
     let deposit = caas.ok(&["dealership", "deposit", resold["id"].as_str().expect("id"), "--amount", "2000"]);
     assert_eq!(deposit["state"], "awaiting_final_payment", "no factory order for a car built already: {deposit}");
     assert_eq!(caas.ok(&["dealership", "stock"]).as_array().map(Vec::len), Some(0), "sold");
+}
+
+#[test]
+fn every_sandbox_switch_works_from_the_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_mock, caas) = start(dir.path());
+    caas.ok(&["dealership", "sign-in", "valencia-puerto", "--sandbox"]);
+    let order = caas.ok(&[
+        "dealership",
+        "sale",
+        "--email",
+        "switches@example.com",
+        "--name",
+        "Switch Tester",
+        "--national-id",
+        "12345678Z",
+        "--address",
+        "Calle de la Paz 1, 46003 Valencia",
+        "--model",
+        "cargo-van",
+        "--locality",
+        "Valencia",
+    ]);
+    let order = order["id"].as_str().expect("id").to_owned();
+    caas.ok(&["dealership", "deposit", &order, "--amount", "1000"]);
+    let listed = caas.ok(&["sandbox", "orders"]);
+    assert!(listed.as_array().is_some_and(|orders| orders.iter().any(|o| o["id"] == order.as_str())), "{listed}");
+    let events = caas.ok(&["sandbox", "events", &order]);
+    assert_eq!(events[0]["type"], "state_changed", "{events}");
+    caas.ok(&["sign-in", "switches@example.com", "--sandbox"]);
+    caas.ok(&["factory", "advance", &order, "--to", "dispatched-to-locality"]);
+
+    // The registry fails twice and is retried by the platform; the gateway takes the money and
+    // loses its answer, and the phone's retry finds the same payment charged once.
+    assert_eq!(caas.ok(&["sandbox", "fault", "registry", "ES", "--fail", "2"])["fail"], 2);
+    assert_eq!(caas.ok(&["sandbox", "fault", "payments", "--drop-answers", "1"])["drop_answers"], 1);
+    let (status, lost) = caas.run(&["pay", &order, "--card", "4242424242424242"]);
+    if status != 0 {
+        assert_eq!(status, 4, "a lost answer is worth trying again: {lost}");
+        caas.ok(&["pay", &order, "--resume"]);
+    }
+    caas.wait(&order, "transport-scheduled");
+    assert_eq!(caas.ok(&["sandbox", "ledger", "--order", &order]).as_array().map(Vec::len), Some(1), "charged once");
+    let twice = caas.ok(&["sandbox", "fault", "duplicate-charge", &order]);
+    assert!(twice["id"].as_str().is_some(), "{twice}");
+    assert_eq!(caas.ok(&["sandbox", "ledger", "--order", &order]).as_array().map(Vec::len), Some(2));
+
+    // The driver's answers and the car's replies get lost; the car and its phone keys.
+    assert_eq!(caas.ok(&["sandbox", "fault", "driver", "--drop-answers", "1"])["drop_answers"], 1);
+    let scripted = caas.ok(&["sandbox", "fault", "driver", "--answer-status", "503", "--retry-after", "5"]);
+    assert_eq!(scripted["answer_status"], 503);
+    caas.ok(&["delivery", "confirm-address", &order]);
+    for state in ["in-transit", "at-customer-address", "delivered"] {
+        caas.ok(&["sandbox", "step", &order, state]);
+    }
+    let vin = caas.ok(&["dealership", "order", &order])["vin"].as_str().expect("vin").to_owned();
+    assert_eq!(caas.ok(&["sandbox", "fault", "car", &vin, "--drop-replies", "1"])["drop_replies"], 1);
+    let paired = caas.ok(&["pair", &order]);
+    let grant = paired["grant_id"].as_str().expect("the phone's key").to_owned();
+    let car = caas.ok(&["sandbox", "car", &vin]);
+    assert_eq!((car["on_air"].as_bool(), car["linked_phones"].as_u64()), (Some(true), Some(1)), "{car}");
+    assert_eq!(caas.ok(&["sandbox", "revoke-key", &grant])["revoked"], true);
+    let timeline = caas.ok(&["timeline", &order]);
+    assert!(timeline.to_string().contains(&grant), "the key and its revocation are on the record: {timeline}");
 }
