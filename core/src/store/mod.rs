@@ -86,14 +86,23 @@ impl Store {
         .await
     }
 
-    /// Runs `work` on the reader connection.
+    /// Runs `work` on the reader connection, in one read transaction: a snapshot takes several
+    /// statements (an order's row, then its events), and a sync committing between two of them
+    /// would otherwise show new events beside old details.
     pub async fn read<T, F>(self: &Arc<Self>, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let store = Arc::clone(self);
-        run_blocking(move || work(&lock(&store.reader))).await
+        run_blocking(move || {
+            let conn = lock(&store.reader);
+            let snapshot = conn.unchecked_transaction()?;
+            let value = work(&snapshot)?;
+            snapshot.commit()?;
+            Ok(value)
+        })
+        .await
     }
 }
 
@@ -123,3 +132,43 @@ pub use orders::{
     is_anchored, load_order, load_summaries, order_car, push_received, push_seen, reanchor, record, record_push,
     set_meta, upsert_details,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot is read in several statements (an order's row, then its events): a sync
+    /// committing between two of them must not be half seen, or the screen shows the new
+    /// events beside the old details.
+    #[tokio::test]
+    async fn a_read_sees_one_state_of_the_cache_while_a_write_commits_in_between() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("cache.sqlite3");
+        let store = Store::open(&path).expect("open");
+        store
+            .write(|tx| Ok(tx.execute_batch("CREATE TABLE probe (n INTEGER); INSERT INTO probe VALUES (1);")?))
+            .await
+            .expect("table");
+        let (before, after) = store
+            .read(move |conn| {
+                let count = |conn: &Connection| -> Result<i64> {
+                    Ok(conn.query_row("SELECT count(*) FROM probe", [], |r| r.get(0))?)
+                };
+                let before = count(conn)?;
+                // Another connection commits between the two statements, as the writer does.
+                Connection::open(&path)?.execute("INSERT INTO probe VALUES (2)", [])?;
+                Ok((before, count(conn)?))
+            })
+            .await
+            .expect("read");
+        assert_eq!(before, after, "both statements of one read see the same cache");
+        assert_eq!(
+            store
+                .read(|conn| Ok(conn.query_row("SELECT count(*) FROM probe", [], |r| r.get::<_, i64>(0))?))
+                .await
+                .expect("read"),
+            2,
+            "the next read sees the write"
+        );
+    }
+}
