@@ -66,8 +66,14 @@ let package = Package(
             path: "Sources/CaasViewModels",
             linkerSettings: observationOnDebian
         ),
-        // The platform mock's sandbox API, shared by the test targets.
+        // The platform mock's sandbox API, shared by the test targets and the benchmark.
         .target(name: "CaasTestSupport", path: "Tests/CaasTestSupport"),
+        // The cost of the bindings from Swift (`scripts/bench`, in release).
+        .executableTarget(
+            name: "FfiBench",
+            dependencies: ["CaasKit", "CaasTestSupport"],
+            path: "Benchmarks/FfiBench"
+        ),
         .testTarget(
             name: "CaasKitTests",
             dependencies: ["CaasKit", "CaasTestSupport"],

@@ -326,6 +326,11 @@ struct Holder {
     proven_at: Option<DateTime<Utc>>,
 }
 
+/// Whether `token` is still live: not expired, not revoked (a sign-out).
+pub fn is_live(conn: &Connection, token: &str) -> rusqlite::Result<bool> {
+    Ok(holder(conn, token)?.is_some())
+}
+
 /// Who holds `token`, while it has not expired or been revoked.
 fn holder(conn: &Connection, token: &str) -> rusqlite::Result<Option<Holder>> {
     let found: Option<(String, String, Option<String>, Option<String>)> = conn

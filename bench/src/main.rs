@@ -18,10 +18,15 @@
 //!   of the same rows into the same schema.
 //! - cold open: opening the core on a cache of 100 orders and 10,000 events up to the first
 //!   orders snapshot; baseline: opening SQLite and reading the order rows that snapshot needs, raw.
+//! - fan-out of the mock: signed factory webhooks per second while 1,000 devices hold the SSE push
+//!   stream open on loopback, until every device has every push of its customer's order; baseline:
+//!   the same webhooks with no device (and, between the two, with the devices registered and no
+//!   stream open).
 
 // The report is the program's output.
 #![allow(clippy::print_stdout)]
 
+mod fanout;
 mod pairing;
 
 use std::path::PathBuf;
@@ -48,12 +53,15 @@ use caas_e2e::{card, customer, open_phone};
 #[derive(Debug, Parser)]
 #[command(
     name = "caas-bench",
-    about = "Push latency, payment round trip, outbox drain, pairing, sync ingest and cold start, each against its baseline"
+    about = "Push latency, payment round trip, outbox drain, pairing, sync ingest, cold start and the mock's fan-out, each against its baseline"
 )]
 struct BenchArgs {
     /// Round trips measured for each latency figure.
     #[arg(long, default_value_t = 200)]
     iterations: usize,
+    /// SSE devices connected to the mock for the fan-out (ten per customer, the mock's cap).
+    #[arg(long, default_value_t = 1000)]
+    fanout_devices: usize,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
@@ -70,12 +78,13 @@ async fn main() -> anyhow::Result<()> {
     let pairing = pairing::pairing(args.iterations.min(PAIRINGS)).await?;
     let ingest = tokio::task::spawn_blocking(sync_ingest).await??;
     let cold = cold_open().await?;
+    let fanout = fanout::fanout(args.fanout_devices).await?;
     if args.json {
         println!(
             "{}",
             json!({ "push_to_listener": push.json(), "payment_round_trip": payment.json(),
                     "outbox_drain": drain.json(), "pairing": pairing.json(), "sync_ingest": ingest.json(),
-                    "cold_open": cold.json() })
+                    "cold_open": cold.json(), "fanout": fanout.json() })
         );
     } else {
         println!("caas-bench ({} iterations, debug assertions {})", args.iterations, cfg!(debug_assertions));
@@ -85,6 +94,7 @@ async fn main() -> anyhow::Result<()> {
         pairing.print();
         ingest.print();
         cold.print();
+        fanout.print();
     }
     Ok(())
 }
@@ -94,6 +104,8 @@ struct Latency {
     label: &'static str,
     measured: Vec<Duration>,
     baseline: Vec<Duration>,
+    /// Where the time goes: a step of the measured path, timed from the same start.
+    step: Option<(&'static str, Vec<Duration>)>,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -117,6 +129,12 @@ impl Latency {
     fn print(&self) {
         let [(p50, b50), (p99, b99)] = self.figures();
         println!("{:<18} p50 {p50:7.2} ms  p99 {p99:7.2} ms", self.label);
+        if let Some((label, step)) = &self.step {
+            let mut step = step.clone();
+            step.sort();
+            let (s50, s99) = (ms(percentile(&step, 0.5)), ms(percentile(&step, 0.99)));
+            println!("  {label:<16} p50 {s50:7.2} ms  p99 {s99:7.2} ms");
+        }
         println!(
             "  bare HTTP RTT    p50 {b50:7.2} ms  p99 {b99:7.2} ms   ratio p50 {:.1}x  p99 {:.1}x",
             p50 / b50,
@@ -167,6 +185,7 @@ async fn push_latency(iterations: usize) -> anyhow::Result<Latency> {
     let http = reqwest::Client::new();
     let webhook_url = format!("{}/v1/webhooks/factory", mock.url);
     let mut measured = Vec::with_capacity(iterations);
+    let mut answered = Vec::with_capacity(iterations);
     for version in (placed.version + 1..).take(iterations) {
         estimate = estimate + Days::new(1);
         let body = serde_json::to_string(&FactoryWebhook {
@@ -195,6 +214,7 @@ async fn push_latency(iterations: usize) -> anyhow::Result<Latency> {
             .body(body)
             .send()
             .await?;
+        answered.push(sent.elapsed());
         anyhow::ensure!(response.status().is_success(), "webhook refused: {}", response.status());
         let (_, at) = *tokio::time::timeout(Duration::from_secs(10), arrivals.wait_for(|(v, _)| *v >= version))
             .await
@@ -203,7 +223,7 @@ async fn push_latency(iterations: usize) -> anyhow::Result<Latency> {
     }
     let baseline = http_baseline(&mock.url, iterations).await?;
     mock.stop().await;
-    Ok(Latency { label: "push -> listener", measured, baseline })
+    Ok(Latency { label: "push -> listener", measured, baseline, step: Some(("webhook answered", answered)) })
 }
 
 /// Pairings measured per MTU.
@@ -244,7 +264,7 @@ async fn payment_round_trip(iterations: usize) -> anyhow::Result<Latency> {
     }
     let baseline = http_baseline(&mock.url, iterations).await?;
     mock.stop().await;
-    Ok(Latency { label: "payment round trip", measured, baseline })
+    Ok(Latency { label: "payment round trip", measured, baseline, step: None })
 }
 
 /// Cars whose loading and arrival a driver records offline in the drain benchmark.

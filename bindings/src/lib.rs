@@ -1,7 +1,8 @@
 //! caas-ffi: the UniFFI surface of caas-core for the Kotlin and Swift shells.
 //!
 //! `Caas` wraps the core (`struct Caas { inner: caas_core::Caas }`), async methods become Kotlin
-//! `suspend` and Swift `async` functions, snapshots are records, and every error is one
+//! `suspend` and Swift `async` functions (snapshot reads also come as plain synchronous calls,
+//! served from the core's memory), snapshots are records, and every error is one
 //! [`CaasError`] whose variants a caller can act on. Nothing of the core's internals leaks.
 
 #[cfg(target_os = "android")]
@@ -194,6 +195,19 @@ impl Caas {
         Ok(self.inner.order(id).await?)
     }
 
+    /// `orders` without the async runtime (a plain call in Kotlin and Swift): from the core's
+    /// memory while the cache has not changed since the last read, otherwise a short read of the
+    /// local cache on the calling thread. Never touches the network.
+    pub fn orders_snapshot(&self) -> Result<Vec<OrderSummary>, CaasError> {
+        Ok(self.inner.orders_snapshot()?)
+    }
+
+    /// `order` without the async runtime, read as `orders_snapshot` is; the payment's countdown
+    /// is as of the call.
+    pub fn order_snapshot(&self, id: Uuid) -> Result<OrderDetail, CaasError> {
+        Ok(self.inner.order_snapshot(id)?)
+    }
+
     /// Pays the amount due of an order. A payment still in flight is resumed, never doubled.
     /// Offline this fails at once with `Offline`; nothing is queued.
     pub async fn pay(&self, order_id: Uuid, card: CardDetails) -> Result<PaymentProgress, CaasError> {
@@ -260,6 +274,44 @@ mod tests {
             std::thread::sleep(Duration::from_millis(5));
         }
         panic!("saw {:?}, expected {expected:?}", seen.lock().expect("log"));
+    }
+
+    /// A secret store that holds nothing: a core that never signs in.
+    struct NoSecrets;
+
+    impl SecretStore for NoSecrets {
+        fn get(&self, _key: String) -> Result<Option<String>, SecretStoreError> {
+            Ok(None)
+        }
+
+        fn set(&self, _key: String, _value: String) -> Result<(), SecretStoreError> {
+            Ok(())
+        }
+
+        fn delete(&self, _key: String) -> Result<(), SecretStoreError> {
+            Ok(())
+        }
+    }
+
+    /// A shell's UI thread knows nothing of the core's runtime: the synchronous reads must not
+    /// need one, and must answer as the async ones do.
+    #[test]
+    fn snapshots_are_read_on_a_thread_outside_the_runtime() {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let dir = std::env::temp_dir().join(format!("caas-ffi-{}", Uuid::now_v7()));
+        let config = CaasConfig { backend_url: "http://127.0.0.1:9".into(), data_dir: dir.display().to_string() };
+        let core = runtime.block_on(Caas::open(config, Arc::new(NoSecrets))).expect("open");
+        let order = Uuid::now_v7();
+        let (orders, detail) = std::thread::spawn({
+            let core = Arc::clone(&core);
+            move || (core.orders_snapshot(), core.order_snapshot(order))
+        })
+        .join()
+        .expect("the UI thread");
+        assert_eq!(orders.expect("orders"), runtime.block_on(core.orders()).expect("orders"));
+        assert!(matches!(detail, Err(CaasError::NotFound { .. })), "{detail:?}");
+        drop(core);
+        std::fs::remove_dir_all(dir).expect("clean up");
     }
 
     #[test]

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use crate::api::ApiClient;
 use crate::error::{CaasError, Result};
 use crate::pairing::DeviceKey;
+use crate::projection::Projection;
 use crate::secrets::SecretStore;
-use crate::snapshot::{OrderDetail, OrderSummary};
 use crate::store::{self, Store};
 use crate::updates::{Change, PushOutcome};
 
@@ -48,6 +48,8 @@ pub struct Caas {
 pub(crate) struct Inner {
     pub(crate) api: ApiClient,
     pub(crate) store: Arc<Store>,
+    /// The snapshots the screens read, kept in memory in step with the store.
+    pub(crate) projection: Projection,
     pub(crate) secrets: Arc<dyn SecretStore>,
     pub(crate) changes: broadcast::Sender<Change>,
     pub(crate) pushes: broadcast::Sender<(caas_protocol::push::PushHint, PushOutcome)>,
@@ -104,6 +106,7 @@ impl Caas {
             inner: Arc::new(Inner {
                 api,
                 store,
+                projection: Projection::default(),
                 secrets,
                 changes: broadcast::channel(256).0,
                 pushes: broadcast::channel(256).0,
@@ -189,6 +192,11 @@ impl Caas {
     }
 
     pub(crate) fn notify(&self, change: Change) {
+        if change == Change::All {
+            // The snapshots in memory are never served stale (the store counts its writes), but
+            // a signed-out account's are not kept either.
+            self.inner.projection.forget();
+        }
         let _nobody_listening_is_fine = self.inner.changes.send(change);
     }
 
@@ -288,17 +296,5 @@ impl Caas {
     pub async fn register_push_device(&self, platform: PushPlatform, token: &str) -> Result<Uuid> {
         let request = RegisterDeviceRequest { platform, token: token.to_owned() };
         Ok(self.inner.api.register_device(&self.token().await?, &request).await?.id)
-    }
-
-    /// The cached orders, newest first. Never touches the network.
-    pub async fn orders(&self) -> Result<Vec<OrderSummary>> {
-        let stored = self.inner.store.read(store::load_summaries).await?;
-        Ok(stored.iter().map(OrderSummary::from_stored).collect())
-    }
-
-    /// One cached order with its timeline. Never touches the network.
-    pub async fn order(&self, id: Uuid) -> Result<OrderDetail> {
-        let stored = self.inner.store.read(move |conn| store::load_order(conn, id)).await?;
-        stored.as_ref().map(OrderDetail::from_stored).ok_or_else(|| CaasError::NotFound(format!("order {id}")))
     }
 }

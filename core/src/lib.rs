@@ -16,6 +16,7 @@ mod notification;
 mod options;
 mod pairing;
 mod payments;
+mod projection;
 mod push_stream;
 mod record;
 mod secrets;

@@ -23,12 +23,16 @@ impl Caas {
 
     /// The platform's record key this phone pinned at its first sync, if it synced.
     pub async fn pinned_record_key(&self) -> Result<Option<RecordKey>> {
-        let pinned = self.inner.store.read(|conn| store::get_meta(conn, crate::sync::RECORD_KEY_META)).await?;
-        pinned
-            .map(|text| serde_json::from_str(&text))
-            .transpose()
-            .map_err(|e| crate::error::StorageError::Invalid(format!("the pinned record key: {e}")).into())
+        self.inner.store.read(pinned_key).await
     }
+}
+
+/// The platform's record key pinned in the cache at the first sync, if any.
+pub(crate) fn pinned_key(conn: &rusqlite::Connection) -> Result<Option<RecordKey>> {
+    store::get_meta(conn, crate::sync::RECORD_KEY_META)?
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|e| crate::error::StorageError::Invalid(format!("the pinned record key: {e}")).into())
 }
 
 fn not_signed(order_id: Uuid) -> CaasError {

@@ -92,7 +92,7 @@ pub enum CustomerAction {
 pub struct FinalPaymentDue {
     pub amount_due: Money,
     pub deadline: DateTime<Utc>,
-    /// Whole seconds left until the deadline by this device's clock when the snapshot was taken, 0
+    /// Whole seconds left until the deadline by this device's clock when the snapshot was read, 0
     /// once it passed; the screen counts down from here.
     pub seconds_left: u64,
     /// When the gateway confirmed the payment.
@@ -226,7 +226,8 @@ impl OrderSummary {
 }
 
 impl OrderDetail {
-    pub(crate) fn from_stored(order: &StoredOrder) -> Self {
+    /// The order as the cache holds it, with its countdown and actions as of `now`.
+    pub(crate) fn from_stored(order: &StoredOrder, now: DateTime<Utc>) -> Self {
         let summary = OrderSummary::from_stored(&order.summary);
         let details = &order.summary.details;
         let mut timeline = Vec::new();
@@ -312,20 +313,15 @@ impl OrderDetail {
                 }
             }
         }
-        let now = Utc::now();
         let final_payment = details.final_payment.as_ref().map(|due| FinalPaymentDue {
             amount_due: due.amount_due.clone(),
             deadline: due.deadline,
-            seconds_left: if summary.state == OrderState::AwaitingFinalPayment {
-                u64::try_from((due.deadline - now).num_seconds()).unwrap_or(0)
-            } else {
-                0
-            },
+            seconds_left: 0,
             paid_at: due.paid_at,
             attempt_in_flight: order.payment_attempt.is_some(),
         });
         OrderDetail {
-            actions: CustomerAction::available(summary.state, final_payment.as_ref()),
+            actions: Vec::new(),
             reservation_lost: matches!(summary.state, OrderState::Unassigned | OrderState::DealershipStock),
             price: details.price.clone(),
             final_payment,
@@ -349,6 +345,22 @@ impl OrderDetail {
             timeline,
             estimate_revisions,
         }
+        .at(now)
+    }
+
+    /// This snapshot at `now`: the countdown to the payment's deadline and the actions it allows
+    /// move with the clock, so a snapshot kept in memory is brought to the moment it is shown.
+    pub(crate) fn at(mut self, now: DateTime<Utc>) -> Self {
+        let state = self.summary.state;
+        if let Some(due) = &mut self.final_payment {
+            due.seconds_left = if state == OrderState::AwaitingFinalPayment {
+                u64::try_from((due.deadline - now).num_seconds()).unwrap_or(0)
+            } else {
+                0
+            };
+        }
+        self.actions = CustomerAction::available(state, self.final_payment.as_ref());
+        self
     }
 }
 

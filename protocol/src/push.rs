@@ -1,14 +1,21 @@
 //! Push hints: what the platform sends through FCM, APNs or (in development) a server-sent-event
 //! stream, and how the phone reads them back.
 //!
-//! A push is only a hint that an order's log has grown: event id, order id, order version and the
-//! event's type. It never carries personal data or a command, so a forged or replayed push can at
-//! worst make the phone sync early.
+//! A push is a hint that an order's log has grown: event id, order id, order version and the
+//! event's type. It never carries a command, so a forged or replayed push can at worst make the
+//! phone sync early.
+//!
+//! On the platform's own stream (SSE, where no third party relays the payload) a push also carries
+//! the change itself when the frame fits [`MAX_PUSH_BYTES`]: the new events as stored, the signed
+//! head over the last and the order after them ([`PushDelta`]), so the phone applies it without a
+//! fetch. FCM and APNs payloads pass through Google's and Apple's servers and stay hints, free of
+//! personal data.
 
 use serde::{Deserialize, Serialize};
 
 use crate::api::EventKind;
 use crate::lifecycle::Phase;
+use crate::record::SignedHead;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -145,6 +152,105 @@ pub enum PushError {
     InvalidField { field: &'static str },
 }
 
+/// A change carried in a push: the order's events from the hint's version on, exactly as the
+/// platform stored and hashed them, the platform's signature on the last, and the order as it
+/// stands after them. The phone checks it as it checks a fetched page; one it cannot link to what
+/// it holds (a push missed, a newer shape) is a hint like any other and the phone fetches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushDelta {
+    pub events: Vec<Value>,
+    pub head: SignedHead,
+    pub order: Value,
+}
+
+/// A push as received: its hint, and the change it carries when the platform could fit it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Push {
+    pub hint: PushHint,
+    /// Absent from hints, from an older platform's pushes, and from a carried change this version
+    /// cannot read (the hint is still taken).
+    pub delta: Option<PushDelta>,
+}
+
+impl Push {
+    /// Reads a push in any shape [`PushHint::parse`] reads, with the change it carries when it is
+    /// a server-sent event of the platform's own stream: a change in an FCM or APNs payload came
+    /// through a third party, which the phone takes no change from.
+    pub fn parse(bytes: &[u8]) -> Result<Push, PushError> {
+        let fields = fields(bytes)?;
+        let hint = PushHint::from_fields(&fields)?;
+        let streamed = std::str::from_utf8(bytes).is_ok_and(|text| !text.trim_start().starts_with('{'));
+        let delta = fields.get("delta").filter(|_| streamed).and_then(|delta| PushDelta::deserialize(delta).ok());
+        Ok(Push { hint, delta })
+    }
+
+    /// The data of the server-sent event for `hint`: carrying `delta` when the whole frame fits
+    /// the push budget, the bare hint otherwise.
+    pub fn sse_data(hint: &PushHint, delta: Option<&PushDelta>) -> String {
+        let carried = delta.and_then(|delta| {
+            let mut data = serde_json::to_value(hint).ok()?;
+            data["delta"] = serde_json::to_value(delta).ok()?;
+            let data = data.to_string();
+            (sse_frame(hint.event_id, &data).len() <= MAX_PUSH_BYTES).then_some(data)
+        });
+        carried.unwrap_or_else(|| serde_json::to_string(hint).unwrap_or_default())
+    }
+
+    /// The whole server-sent event of [`Push::sse_data`], including the blank line that ends it.
+    pub fn sse_frame(hint: &PushHint, delta: Option<&PushDelta>) -> String {
+        sse_frame(hint.event_id, &Self::sse_data(hint, delta))
+    }
+}
+
+fn sse_frame(event_id: Uuid, data: &str) -> String {
+    format!("id: {event_id}\nevent: {SSE_EVENT}\ndata: {data}\n\n")
+}
+
+/// The fields of a push in any shape: the FCM message or its `data` map, the `caas` object beside
+/// APNs' `aps`, the JSON of an SSE event's data, or the fields themselves.
+fn fields(bytes: &[u8]) -> Result<Value, PushError> {
+    if bytes.len() > MAX_PUSH_BYTES {
+        return Err(PushError::TooLarge { size: bytes.len(), max: MAX_PUSH_BYTES });
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| PushError::NotText)?;
+    let trimmed = text.trim_start();
+    if !trimmed.starts_with('{') {
+        return sse_data(text);
+    }
+    let mut value: Value = serde_json::from_str(trimmed).map_err(|_| PushError::UnknownShape)?;
+    let pointer = if value.pointer("/message/data").is_some() {
+        "/message/data"
+    } else if value.get("data").is_some() {
+        "/data"
+    } else if value.get("aps").is_some() {
+        "/caas"
+    } else if value.get("event_id").is_some() {
+        ""
+    } else {
+        return Err(PushError::UnknownShape);
+    };
+    value.pointer_mut(pointer).map(Value::take).ok_or(PushError::UnknownShape)
+}
+
+fn sse_data(text: &str) -> Result<Value, PushError> {
+    let mut event = None;
+    let mut data = String::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("event:") {
+            event = Some(rest.trim());
+        } else if let Some(rest) = line.strip_prefix("data:") {
+            if !data.is_empty() {
+                data.push('\n');
+            }
+            data.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+        }
+    }
+    if event != Some(SSE_EVENT) || data.is_empty() {
+        return Err(PushError::UnknownShape);
+    }
+    serde_json::from_str(&data).map_err(|_| PushError::UnknownShape)
+}
+
 impl PushHint {
     /// The FCM HTTP v1 send body: a data-only, high-priority message (data values are strings).
     pub fn to_fcm(&self, registration_token: &str) -> Value {
@@ -177,8 +283,7 @@ impl PushHint {
 
     /// One server-sent event, including the blank line that ends it.
     pub fn to_sse_frame(&self) -> String {
-        let data = serde_json::to_string(self).unwrap_or_default();
-        format!("id: {}\nevent: {SSE_EVENT}\ndata: {data}\n\n", self.event_id)
+        sse_frame(self.event_id, &serde_json::to_string(self).unwrap_or_default())
     }
 
     fn as_string_map(&self) -> Value {
@@ -197,52 +302,7 @@ impl PushHint {
     /// Reads a push in any of the shapes the app receives: an FCM message (the v1 send body or the
     /// `data` map a messaging service hands over), an APNs payload, or an SSE event.
     pub fn parse(bytes: &[u8]) -> Result<PushHint, PushError> {
-        if bytes.len() > MAX_PUSH_BYTES {
-            return Err(PushError::TooLarge { size: bytes.len(), max: MAX_PUSH_BYTES });
-        }
-        let text = std::str::from_utf8(bytes).map_err(|_| PushError::NotText)?;
-        let trimmed = text.trim_start();
-        if trimmed.starts_with('{') {
-            let value: Value = serde_json::from_str(trimmed).map_err(|_| PushError::UnknownShape)?;
-            Self::from_json(&value)
-        } else {
-            Self::from_sse(text)
-        }
-    }
-
-    fn from_json(value: &Value) -> Result<PushHint, PushError> {
-        let fields = if let Some(data) = value.pointer("/message/data") {
-            data
-        } else if let Some(data) = value.get("data") {
-            data
-        } else if value.get("aps").is_some() {
-            value.get("caas").ok_or(PushError::UnknownShape)?
-        } else if value.get("event_id").is_some() {
-            value
-        } else {
-            return Err(PushError::UnknownShape);
-        };
-        Self::from_fields(fields)
-    }
-
-    fn from_sse(text: &str) -> Result<PushHint, PushError> {
-        let mut event = None;
-        let mut data = String::new();
-        for line in text.lines() {
-            if let Some(rest) = line.strip_prefix("event:") {
-                event = Some(rest.trim());
-            } else if let Some(rest) = line.strip_prefix("data:") {
-                if !data.is_empty() {
-                    data.push('\n');
-                }
-                data.push_str(rest.strip_prefix(' ').unwrap_or(rest));
-            }
-        }
-        if event != Some(SSE_EVENT) || data.is_empty() {
-            return Err(PushError::UnknownShape);
-        }
-        let value: Value = serde_json::from_str(&data).map_err(|_| PushError::UnknownShape)?;
-        Self::from_fields(&value)
+        Self::from_fields(&fields(bytes)?)
     }
 
     /// Reads the four fields whether they arrive as JSON strings (FCM) or typed values.
@@ -385,6 +445,51 @@ mod tests {
         v["type"] = json!("warranty_extended");
         let parsed = PushHint::parse(v.to_string().as_bytes()).expect("taken");
         assert_eq!(parsed.kind, "warranty_extended");
+    }
+
+    fn delta() -> PushDelta {
+        let h = hint();
+        let signer = crate::record::RecordSigner::from_seed(&[7; 32]);
+        PushDelta {
+            events: vec![
+                json!({ "event_id": h.event_id, "order_id": h.order_id, "version": 7, "type": "state_changed" }),
+            ],
+            head: signer.sign(h.order_id, 7, crate::record::RecordHash::genesis(h.order_id)),
+            order: json!({ "id": h.order_id, "version": 7 }),
+        }
+    }
+
+    #[test]
+    fn a_frame_carries_the_change_when_it_fits_and_is_a_hint_otherwise() {
+        let (h, d) = (hint(), delta());
+        let carried = Push::sse_frame(&h, Some(&d));
+        assert_eq!(Push::parse(carried.as_bytes()), Ok(Push { hint: h.clone(), delta: Some(d.clone()) }));
+        assert_eq!(PushHint::parse(carried.as_bytes()), Ok(h.clone()), "an older phone reads the hint");
+        let mut big = d;
+        big.order["note"] = json!("x".repeat(MAX_PUSH_BYTES));
+        let bare = Push::sse_frame(&h, Some(&big));
+        assert_eq!(bare, h.to_sse_frame(), "too large to carry: the hint alone");
+        assert_eq!(Push::parse(bare.as_bytes()), Ok(Push { hint: h, delta: None }));
+    }
+
+    #[test]
+    fn a_change_that_cannot_be_read_or_came_through_a_third_party_leaves_the_hint() {
+        let h = hint();
+        let mut v = serde_json::to_value(&h).expect("json");
+        v["delta"] = json!({ "events": "not a list" });
+        let unreadable = sse_frame(h.event_id, &v.to_string());
+        assert_eq!(Push::parse(unreadable.as_bytes()), Ok(Push { hint: h.clone(), delta: None }));
+        // The same change beside the hint in FCM's, APNs' or the bare JSON shape is not taken.
+        let mut data = h.to_fcm("t")["message"]["data"].clone();
+        data["delta"] = json!(serde_json::to_string(&delta()).expect("json"));
+        let fcm = json!({ "data": data }).to_string();
+        let mut apns = h.to_apns();
+        apns["caas"]["delta"] = serde_json::to_value(delta()).expect("json");
+        let mut bare = serde_json::to_value(&h).expect("json");
+        bare["delta"] = serde_json::to_value(delta()).expect("json");
+        for relayed in [fcm, apns.to_string(), bare.to_string()] {
+            assert_eq!(Push::parse(relayed.as_bytes()), Ok(Push { hint: h.clone(), delta: None }), "{relayed}");
+        }
     }
 
     #[test]

@@ -38,12 +38,26 @@ impl RecordHash {
 
     /// The hash of one event as it travels (its `prev` included).
     pub fn of_event(event: &serde_json::Value) -> Result<Self, RecordError> {
-        let canonical = serde_json_canonicalizer::to_vec(event)
-            .map_err(|e| RecordError::Malformed(format!("an event cannot be canonicalized: {e}")))?;
+        Self::with_text(event).map(|(hash, _)| hash)
+    }
+
+    /// The hash of an event and a JSON text of it to store: the canonical text the hash was taken
+    /// over, so a phone serializes each event once, unless the event holds a number the canonical
+    /// text would not give back as read (see [`Canonical`]), which only the plain text keeps.
+    pub fn with_text(event: &serde_json::Value) -> Result<(Self, String), RecordError> {
+        let canonicalize = || {
+            serde_json_canonicalizer::to_string(event)
+                .map_err(|e| RecordError::Malformed(format!("an event cannot be canonicalized: {e}")))
+        };
+        let (canonical, text) = match Canonical::of(event) {
+            Canonical::Plain => (None, event.to_string()),
+            Canonical::Rewritten { exact: true } => (None, canonicalize()?),
+            Canonical::Rewritten { exact: false } => (Some(canonicalize()?), event.to_string()),
+        };
         let mut context = Context::new(&SHA256);
         context.update(EVENT_DOMAIN);
-        context.update(&canonical);
-        Ok(Self::of(context))
+        context.update(canonical.as_ref().unwrap_or(&text).as_bytes());
+        Ok((Self::of(context), text))
     }
 
     fn of(context: Context) -> Self {
@@ -118,6 +132,46 @@ impl RecordKey {
             .filter(|b| b.len() == 32)
             .ok_or_else(|| RecordError::Malformed("a record key is 32 bytes of base64url".into()))?;
         Ok(Self { key_id: crate::handover::key_id(&bytes), public_key: public_key.to_owned() })
+    }
+}
+
+/// How canonical JSON (RFC 8785) would write a value, found by one walk: its plain text already
+/// (keys in ASCII and in order, integers a double holds exactly: serde_json then writes the same
+/// bytes), or only by the canonicalizer, and whether the canonical text reads back as the same
+/// value (it writes every number as a double: an integer beyond 2^53 comes back rounded, and a
+/// fraction-free double such as 2.0 or -0.0 as an integer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Canonical {
+    Plain,
+    Rewritten { exact: bool },
+}
+
+impl Canonical {
+    fn of(value: &serde_json::Value) -> Self {
+        const EXACT: u64 = 1 << 53;
+        let (mut plain, mut exact) = (true, true);
+        let mut stack = vec![value];
+        while let Some(value) = stack.pop() {
+            match value {
+                serde_json::Value::Number(n) => {
+                    let integer =
+                        n.as_u64().map(|n| n <= EXACT).or_else(|| n.as_i64().map(|n| n.unsigned_abs() <= EXACT));
+                    plain &= integer == Some(true);
+                    exact &= integer == Some(true);
+                }
+                serde_json::Value::Array(items) => stack.extend(items),
+                serde_json::Value::Object(fields) => {
+                    let mut previous: Option<&str> = None;
+                    for (key, value) in fields {
+                        plain &= key.is_ascii() && previous.is_none_or(|before| before < key.as_str());
+                        previous = Some(key);
+                        stack.push(value);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if plain { Canonical::Plain } else { Canonical::Rewritten { exact } }
     }
 }
 
@@ -250,6 +304,12 @@ impl Chain {
     /// Takes the next event, as it travels: it must be this order's next version and carry the
     /// hash of the one before. Returns its hash; the chain is unchanged when it is refused.
     pub fn link(&mut self, event: &serde_json::Value) -> Result<RecordHash, RecordError> {
+        self.link_with_text(event).map(|(hash, _)| hash)
+    }
+
+    /// [`Chain::link`], returning a JSON text of the event to store beside its hash
+    /// ([`RecordHash::with_text`]).
+    pub fn link_with_text(&mut self, event: &serde_json::Value) -> Result<(RecordHash, String), RecordError> {
         let version =
             event["version"].as_u64().ok_or_else(|| RecordError::Malformed("an event has no version".into()))?;
         let order = event["order_id"].as_str().and_then(|id| Uuid::parse_str(id).ok());
@@ -263,10 +323,10 @@ impl Chain {
         if prev != Some(self.head) {
             return Err(RecordError::Broken { version });
         }
-        let hash = RecordHash::of_event(event)?;
+        let (hash, text) = RecordHash::with_text(event)?;
         self.version = version;
         self.head = hash;
-        Ok(hash)
+        Ok((hash, text))
     }
 
     /// Compares the platform's signed head with the chain: signed by `key`, for this order, and
@@ -445,6 +505,73 @@ mod tests {
                 proptest::prop_assert!(record.verify(&signer.public_key()).is_err());
             }
             let _reading_never_panics = RecordExport::from_json(&record.to_json().replace('"', "'"));
+        }
+    }
+
+    fn any_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            (-(1i64 << 53)..=(1i64 << 53)).prop_map(serde_json::Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+            "(?s).{0,12}".prop_map(serde_json::Value::from),
+            "[\\x00-\\x1f\"\\\\/\\x7f\u{2028}\u{e000}\u{10000}]{0,6}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map("[a-z_]{1,8}|(?s).{0,4}", inner, 0..6)
+                    .prop_map(|fields| serde_json::Value::Object(fields.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// The hash never depends on which way the text was written: the plain text is taken only
+        /// where it is, byte for byte, the canonicalizer's, and the text stored holds the value.
+        #[test]
+        fn the_hash_is_the_canonical_texts_and_the_stored_text_holds_the_value(value in any_json()) {
+            let canonical = serde_json_canonicalizer::to_string(&value).expect("canonical");
+            let mut context = Context::new(&SHA256);
+            context.update(EVENT_DOMAIN);
+            context.update(canonical.as_bytes());
+            let (hash, text) = RecordHash::with_text(&value).expect("hash");
+            proptest::prop_assert_eq!(hash, RecordHash::of(context));
+            if Canonical::of(&value) == Canonical::Plain {
+                proptest::prop_assert_eq!(&text, &canonical);
+            }
+            let reread: serde_json::Value = serde_json::from_str(&text).expect("json");
+            proptest::prop_assert_eq!(reread, value);
+        }
+    }
+
+    /// A phone stores the canonical text it hashed instead of the text received: it must hold the
+    /// same data, a newer platform's fields and the largest numbers included.
+    #[test]
+    fn the_canonical_text_holds_the_event_it_was_taken_from() {
+        let received = json!({
+            "version": 9_007_199_254_740_992u64, "amount": -9_007_199_254_740_992i64,
+            "text": "é \u{1F697} \"quoted\" \\ \n \u{7f}", "nested": { "z": [null, true, { "b": 2, "a": 1 }], "a": "" },
+            "ñandú": { "é": 1, "e": 2 },
+        });
+        let (hash, text) = RecordHash::with_text(&received).expect("text");
+        assert_eq!(text, serde_json_canonicalizer::to_string(&received).expect("canonical"), "stored as hashed");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).expect("json"), received);
+        assert_eq!(RecordHash::of_event(&received).expect("hash"), hash);
+        // Numbers canonical JSON would not give back as read are stored as received, and hash as
+        // before.
+        for beyond in [
+            json!({ "n": u64::MAX }),
+            json!({ "a": [{ "n": i64::MIN }] }),
+            json!({ "n": (1u64 << 53) + 1 }),
+            json!({ "f": 2.0, "z": -0.0, "r": 0.1, "big": 1e300 }),
+        ] {
+            let (hash, text) = RecordHash::with_text(&beyond).expect("text");
+            assert_eq!(serde_json::from_str::<serde_json::Value>(&text).expect("json"), beyond, "exact");
+            assert_eq!(RecordHash::of_event(&beyond).expect("hash"), hash);
         }
     }
 

@@ -1,7 +1,10 @@
 # Swift on Linux: Debian trixie's swiftlang in a chroot kept in the cache (bookworm has no Swift,
-# and the host library must not depend on a newer glibc). Sourced by scripts/test.
+# and the host library must not depend on a newer glibc). Sourced by scripts/test and scripts/bench.
 #   swift_chroot_ready          creates or reuses the chroot (about a minute the first time)
 #   swift_run DIR CMD...        mounts, runs CMD inside the chroot with the project at /project, unmounts
+#   swift_bench DIR LIBDIR      the cost of the bindings from Swift: the package's FfiBench, built in
+#                               release and run on the library in DIR/LIBDIR against the mock in
+#                               CAAS_BACKEND (sandbox token CAAS_SANDBOX_TOKEN)
 
 CAAS_CACHE=${CAAS_CACHE:-$HOME/.cache/caas-companion}
 SWIFT_CHROOT=${CAAS_SWIFT_CHROOT:-$CAAS_CACHE/swift-trixie}
@@ -83,4 +86,12 @@ swift_run() {
   chroot "$SWIFT_CHROOT" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root "$@" || status=$?
   swift_unmount
   return $status
+}
+
+swift_bench() {
+  local project=$1 libdir=$2
+  swift_run "$project" /usr/bin/env CAAS_LIBRARY_DIR="/project/$libdir" LD_LIBRARY_PATH="/project/$libdir" \
+    CAAS_BACKEND="$CAAS_BACKEND" CAAS_SANDBOX_TOKEN="$CAAS_SANDBOX_TOKEN" \
+    /bin/sh -c 'cd /project/ios && built=$(swift build -c release --product FfiBench 2>&1) || { echo "$built"; exit 1; }
+      .build/release/FfiBench'
 }

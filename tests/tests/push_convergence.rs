@@ -27,22 +27,25 @@ async fn cached(dir: &Path, order: uuid::Uuid) -> anyhow::Result<Option<StoredOr
     Ok(store.read(move |conn| store::load_order(conn, order)).await?)
 }
 
-/// The pushes the platform sent for `order` so far.
-async fn hints(platform: &Platform, order: uuid::Uuid) -> anyhow::Result<Vec<PushHint>> {
+/// The pushes the platform sent for `order` so far: each hint, and its frame as sent (the first
+/// push of a change carries the change).
+async fn hints(platform: &Platform, order: uuid::Uuid) -> anyhow::Result<Vec<(PushHint, String)>> {
     let frames = platform.sandbox.messages(Some(order), Some("sse")).await?;
-    Ok(frames
+    let mut hints = frames
         .iter()
         .filter_map(|m| m["payload"].as_str())
-        .map(|frame| PushHint::parse(frame.as_bytes()))
-        .collect::<Result<Vec<_>, _>>()?)
+        .map(|frame| Ok((PushHint::parse(frame.as_bytes())?, frame.to_owned())))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    hints.sort_by_key(|(hint, _)| hint.order_version);
+    Ok(hints)
 }
 
 /// Issue 13: the pushes used to be replayed after the journey had finished, so the first one
 /// fetched the whole log and every other was a duplicate. Here the log grows step by step while
 /// each phone gets a random selection of the pushes so far (any order, duplicates, losses) in one
-/// of the three payload shapes, so pushes meet a cache behind, level with, or ahead of them. After
-/// every step each cache holds a prefix of the log; after a resync it equals the phone that got
-/// every push in order.
+/// of the three payload shapes or as the stream sent it (carrying its change), so pushes meet a
+/// cache behind, level with, or ahead of them. After every step each cache holds a prefix of the
+/// log; after a resync it equals the phone that got every push in order, as the stream sent them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn any_push_delivery_converges_to_in_order_state() -> anyhow::Result<()> {
     let platform = Platform::start().await?;
@@ -64,7 +67,7 @@ async fn any_push_delivery_converges_to_in_order_state() -> anyhow::Result<()> {
         phones.push((dir, core));
     }
     let mut runner = TestRunner::deterministic();
-    let picks = proptest::collection::vec((any::<prop::sample::Index>(), 0u8..3), 0..6);
+    let picks = proptest::collection::vec((any::<prop::sample::Index>(), 0u8..4), 0..6);
 
     // Reserve, then the factory one stage at a time, to the car reaching the locality.
     let stages = [
@@ -78,18 +81,19 @@ async fn any_push_delivery_converges_to_in_order_state() -> anyhow::Result<()> {
     for step in 0..=stages.len() + 1 {
         let platform_version = platform.dealership.order(order).await?.version;
         let so_far = hints(&platform, order).await?;
-        for hint in &so_far[delivered_in_order..] {
-            reference.handle_push(hint.to_sse_frame().as_bytes()).await?;
+        for (_, frame) in &so_far[delivered_in_order..] {
+            reference.handle_push(frame.as_bytes()).await?;
         }
         delivered_in_order = so_far.len();
         for (_, core) in &phones {
             let chosen = picks.new_tree(&mut runner).map_err(|e| anyhow::anyhow!("{e}"))?.current();
             for (index, shape) in chosen.into_iter().filter(|_| !so_far.is_empty()) {
-                let hint = index.get(&so_far);
+                let (hint, frame) = index.get(&so_far);
                 let payload = match shape {
                     0 => hint.to_sse_frame().into_bytes(),
                     1 => hint.to_fcm("token").to_string().into_bytes(),
-                    _ => hint.to_apns().to_string().into_bytes(),
+                    2 => hint.to_apns().to_string().into_bytes(),
+                    _ => frame.clone().into_bytes(),
                 };
                 core.handle_push(&payload).await?;
             }

@@ -2,7 +2,7 @@
 //! and the push devices, including the development SSE stream.
 
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::extract::Json;
 use crate::extract::{Path, Query};
@@ -402,6 +402,9 @@ pub async fn remove_device(
     if removed == 0 { Err(AppError::not_found("device")) } else { Ok(StatusCode::NO_CONTENT) }
 }
 
+/// How long an open push stream trusts the session it was opened with before checking it again.
+const SESSION_RECHECK: Duration = Duration::from_secs(5);
+
 #[utoipa::path(get, path = "/v1/devices/{id}/stream", tag = "customer",
     responses((status = 200, description = "text/event-stream of `order_event` push hints"), (status = 404, body = ApiError)),
     security(("bearer" = [])))]
@@ -409,6 +412,7 @@ pub async fn remove_device(
 pub async fn device_stream(
     State(state): State<AppState>,
     auth: CustomerAuth,
+    headers: HeaderMap,
     Path(id): Path<Uuid>,
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let platform: Option<String> = state
@@ -423,16 +427,28 @@ pub async fn device_stream(
     if platform.as_deref() != Some(PushPlatform::Sse.wire_name()) {
         return Err(AppError::not_found("SSE device"));
     }
-    let hints = BroadcastStream::new(state.hub.subscribe()).filter_map(move |item| {
-        let event = match item {
-            Ok(live) if live.device_id == id => serde_json::to_string(&live.hint)
-                .ok()
-                .map(|data| Event::default().id(live.hint.event_id.to_string()).event(SSE_EVENT).data(data)),
-            // A lagging stream lost hints; the phone's next sync catches up, so carry on.
-            _ => None,
-        };
-        std::future::ready(event.map(Ok))
-    });
+    // A stream that fell so far behind that pushes were dropped ends there: the phone reconnects
+    // and syncs, rather than missing them until its next sync. So does a stream whose session
+    // ended (a sign-out, a revoked phone), checked before a push once the last check is old:
+    // pushes carry the customer's orders.
+    let token = auth::bearer(&headers).unwrap_or_default().to_owned();
+    let db = state.db.clone();
+    let mut checked = Instant::now();
+    let hints = BroadcastStream::new(state.hub.subscribe(id))
+        .take_while(move |item| {
+            let live = item.is_ok()
+                && (checked.elapsed() < SESSION_RECHECK || {
+                    checked = Instant::now();
+                    auth::is_live(&db.lock(), &token).unwrap_or(false)
+                });
+            std::future::ready(live)
+        })
+        .filter_map(|item| {
+            std::future::ready(
+                item.ok()
+                    .map(|live| Ok(Event::default().id(live.event_id.to_string()).event(SSE_EVENT).data(&*live.data))),
+            )
+        });
     let mut stopping = state.stopping.clone();
     let hints = hints.take_until(async move {
         let _sender_gone_means_stop = stopping.wait_for(|stop| *stop).await;

@@ -132,7 +132,7 @@ impl AppState {
             for order_id in orders {
                 let customer = orders::customer_of(&tx, order_id)?;
                 let of_order: Vec<_> = events.iter().filter(|e| e.order_id == order_id).cloned().collect();
-                pending.extend(notify::record(&tx, customer, &of_order)?.0);
+                pending.extend(notify::record(&tx, &self.record, customer, &of_order)?.0);
             }
             tx.commit()?;
             (value, pending)

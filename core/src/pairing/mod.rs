@@ -375,12 +375,13 @@ impl Caas {
                         store::upsert_details(tx, &view)
                     })
                     .await?;
-                match self.sync_order(order).await {
-                    Err(error) if !error.is_unreachable() => return Err(error),
-                    _ => {}
-                }
+                let synced = self.sync_order(order).await;
+                // The platform's answer is kept whatever the sync did: the listeners see it.
                 self.notify(Change::Order(order));
-                Ok(true)
+                match synced {
+                    Err(error) if !error.is_unreachable() => Err(error),
+                    _ => Ok(true),
+                }
             }
             Err(error) if error.is_unreachable() => {
                 tracing::info!(error = error.chain(), "the link receipt waits for a connection");

@@ -1,7 +1,8 @@
 //! The on-device cache: SQLite in WAL mode with one writer connection and one reader, so a
 //! snapshot read never waits for a sync being written.
 //!
-//! Work runs on the blocking pool; callers stay async.
+//! Work runs on the blocking pool; callers stay async. The one exception is
+//! [`Store::read_blocking`], for the snapshots the shells read without the async runtime.
 
 pub(crate) mod orders;
 pub(crate) mod outbox;
@@ -10,6 +11,7 @@ mod schema;
 pub(crate) mod vehicle_keys;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags, Transaction};
@@ -25,6 +27,9 @@ use crate::error::{CaasError, Result, StorageError};
 pub struct Store {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// Write transactions ended so far: what the snapshots kept in memory are checked against
+    /// (`projection`), counted here so no write path can forget to say it changed the cache.
+    commits: AtomicU64,
 }
 
 fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -50,10 +55,11 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
         )?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
-        Ok(Arc::new(Self { writer: Mutex::new(writer), reader: Mutex::new(reader) }))
+        Ok(Arc::new(Self { writer: Mutex::new(writer), reader: Mutex::new(reader), commits: AtomicU64::new(0) }))
     }
 
-    /// Runs `work` in one write transaction, committed only if it succeeds.
+    /// Runs `work` in one write transaction, committed only if it succeeds. The count of
+    /// [`Store::commits`] moves on once the transaction has ended, before this returns.
     pub async fn write<T, F>(self: &Arc<Self>, work: F) -> Result<T>
     where
         T: Send + 'static,
@@ -62,12 +68,22 @@ impl Store {
         let store = Arc::clone(self);
         run_blocking(move || {
             let mut conn = lock(&store.writer);
-            let tx = conn.transaction()?;
-            let value = work(&tx)?;
-            tx.commit()?;
-            Ok(value)
+            let written = conn.transaction().map_err(CaasError::from).and_then(|tx| {
+                let value = work(&tx)?;
+                tx.commit()?;
+                Ok(value)
+            });
+            // Counted whatever the outcome: one too many only costs a snapshot read again.
+            store.commits.fetch_add(1, Ordering::Release);
+            written
         })
         .await
+    }
+
+    /// How many write transactions have ended. A read that begins after this was taken sees
+    /// every write counted in it; a larger count later means the cache may have changed since.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Acquire)
     }
 
     /// Copies the write-ahead log back and empties it, so rows deleted or overwritten before (with
@@ -95,14 +111,18 @@ impl Store {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let store = Arc::clone(self);
-        run_blocking(move || {
-            let conn = lock(&store.reader);
-            let snapshot = conn.unchecked_transaction()?;
-            let value = work(&snapshot)?;
-            snapshot.commit()?;
-            Ok(value)
-        })
-        .await
+        run_blocking(move || store.read_blocking(work)).await
+    }
+
+    /// [`Store::read`] on the calling thread: a short local read (no network, the reader
+    /// connection waiting at most for another read to finish, never for a write), for a shell's
+    /// synchronous snapshot read that found nothing in memory.
+    pub fn read_blocking<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = lock(&self.reader);
+        let snapshot = conn.unchecked_transaction()?;
+        let value = work(&snapshot)?;
+        snapshot.commit()?;
+        Ok(value)
     }
 }
 
@@ -128,9 +148,9 @@ async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send
 }
 
 pub use orders::{
-    Received, ReceivedEvent, apply_events, check_head, clear_account_data, cursor, event_with_car, get_meta,
-    is_anchored, load_order, load_summaries, order_car, push_received, push_seen, reanchor, record, record_push,
-    set_meta, upsert_details,
+    Received, ReceivedEvent, apply_events, check_head, check_head_after, clear_account_data, cursor, event_with_car,
+    get_meta, is_anchored, load_order, load_summaries, order_car, push_received, push_seen, reanchor, record,
+    record_push, set_meta, upsert_details,
 };
 
 #[cfg(test)]

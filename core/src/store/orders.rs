@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::error::{CaasError, Result, StorageError};
 
 /// What applying a batch did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Applied {
     pub new_events: usize,
     pub cursor: u64,
@@ -123,13 +123,15 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[ReceivedEvent])
             gap = true;
             break;
         }
-        let hash = chain.link(raw).map_err(|reason| CaasError::HistoryRewritten { order_id, reason })?;
+        // The text hashed is the text stored: each event is serialized once.
+        let (hash, body) =
+            chain.link_with_text(raw).map_err(|reason| CaasError::HistoryRewritten { order_id, reason })?;
         insert.execute(params![
             order_text,
             event.version,
             event.event_id.to_string(),
             event.occurred_at.to_rfc3339(),
-            raw.to_string(),
+            body,
             hash.to_text()
         ])?;
         projection.apply(&event.kind);
@@ -235,7 +237,23 @@ pub fn check_head(
     key: &RecordKey,
     more_to_come: bool,
 ) -> Result<()> {
+    check_head_after(conn, order_id, head, key, more_to_come, &Applied::default())
+}
+
+/// [`check_head`] after `applied` events were taken in this transaction: the head must sign them
+/// too, or events nobody signed would stand on a head the phone already held.
+pub fn check_head_after(
+    conn: &Connection,
+    order_id: Uuid,
+    head: &SignedHead,
+    key: &RecordKey,
+    more_to_come: bool,
+    applied: &Applied,
+) -> Result<()> {
     let refused = |reason| CaasError::HistoryRewritten { order_id, reason };
+    if applied.new_events > 0 && head.version < applied.cursor {
+        return Err(refused(RecordError::Unsigned { held: applied.cursor, signed: head.version }));
+    }
     let cursor = cursor(conn, order_id)?;
     if head.version < cursor {
         head.verify(key).map_err(refused)?;

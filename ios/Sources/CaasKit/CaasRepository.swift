@@ -144,8 +144,11 @@ public final class CaasRepository: Sendable {
         try await cancellable { [core] in try await core.sync() }
     }
 
-    public func orderSnapshot(id: UUID) async throws -> OrderDetail {
-        try await cancellable { [core] in try await core.order(id: id) }
+    /// One cached order now, without `await`: from the core's memory while nothing changed since
+    /// it was last read, otherwise a short read of the on-device cache on the calling thread
+    /// (never the network). Throws `CaasError.NotFound` for an order the phone does not hold.
+    public func orderSnapshot(id: UUID) throws -> OrderDetail {
+        try core.orderSnapshot(id: id)
     }
 
     /// Pays the amount due of an order. A payment still in flight is resumed, never charged twice.

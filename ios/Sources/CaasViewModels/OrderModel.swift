@@ -9,7 +9,8 @@ import Observation
 @MainActor
 public final class OrderModel {
     public let orderID: UUID
-    /// Nil until the cache answered.
+    /// The cached order from the first frame (read synchronously), then every change; nil while
+    /// the phone holds none.
     public private(set) var order: OrderDetail?
     /// Why the last export of the purchase record failed.
     public private(set) var problem: Problem?
@@ -21,6 +22,8 @@ public final class OrderModel {
         self.service = service
         self.orderID = orderID
         self.bluetooth = bluetooth
+        // Not cached, or unreadable now: `run()` brings it, or keeps trying.
+        self.order = try? service.orderSnapshot(id: orderID)
     }
 
     /// What the customer can do now.

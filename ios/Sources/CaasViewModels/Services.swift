@@ -14,6 +14,10 @@ public protocol CustomerOrdersService: PushTokenRegistrar {
     /// One order: the cached value at once, then every change.
     func order(id: UUID) -> AsyncStream<OrderDetail>
 
+    /// One order as cached now, read synchronously (from memory, or a short local read): what a
+    /// screen shows in its first frame. Throws `CaasError.NotFound` for an order not cached.
+    func orderSnapshot(id: UUID) throws -> OrderDetail
+
     func requestSignInCode(email: String) async throws
 
     /// Signs in with the emailed code; returns the customer id.

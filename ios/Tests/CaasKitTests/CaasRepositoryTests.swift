@@ -101,7 +101,7 @@ final class CaasRepositoryTests: XCTestCase {
             return XCTFail("3-D Secure expected")
         }
         XCTAssertTrue(url.contains(paymentId))
-        let inFlight = try await repository.orderSnapshot(id: order)
+        let inFlight = try repository.orderSnapshot(id: order)
         XCTAssertEqual(inFlight.finalPayment?.attemptInFlight, true)
         try await sandbox.completeThreeDSecure(payment: paymentId, pass: true)
         let resumed = try await repository.resumePayment(orderID: order)
@@ -120,6 +120,28 @@ final class CaasRepositoryTests: XCTestCase {
         XCTAssertEqual(refunded.refunds.first?.amount, registered.finalPayment?.amountDue)
     }
 
+    /// Issue 17: a snapshot is read synchronously, from the core's memory. It is never older than
+    /// the last sync, and its countdown moves with the clock.
+    func testTheSynchronousSnapshotFollowsEveryWriteAndTheClock() async throws {
+        let sandbox = try Sandbox()
+        let email = email()
+        let (order, dealer) = try await sandbox.sell(email: email)
+        let repository = try await signedIn(sandbox, email)
+        try await repository.sync()
+        XCTAssertEqual(try repository.orderSnapshot(id: order).summary.state, .saleRegistered)
+        try await sandbox.reserve(order: order, dealer: dealer)
+        try await sandbox.advance(order: order, to: "dispatched_to_locality")
+        try await repository.sync()
+        let due = try repository.orderSnapshot(id: order)
+        XCTAssertEqual(due.summary.state, .awaitingFinalPayment, "the sync's write, not the copy read before it")
+        try await Task.sleep(for: .milliseconds(1_100))
+        let later = try XCTUnwrap(repository.orderSnapshot(id: order).finalPayment).secondsLeft
+        XCTAssertLessThan(later, try XCTUnwrap(due.finalPayment).secondsLeft, "the countdown moves between reads from memory")
+        XCTAssertThrowsError(try repository.orderSnapshot(id: UUID())) { error in
+            guard case CaasError.NotFound = error else { return XCTFail("\(error)") }
+        }
+    }
+
     func testAnUpdateFromANewerPlatformIsKeptShownAndNeverStopsASync() async throws {
         let sandbox = try Sandbox()
         let email = email()
@@ -128,12 +150,12 @@ final class CaasRepositoryTests: XCTestCase {
         _ = try await repository.sync()
         let newer = try await sandbox.appendEvent(order: order, type: "warranty_extended")
         _ = try await repository.sync()
-        let shown = try await repository.orderSnapshot(id: order)
+        let shown = try repository.orderSnapshot(id: order)
         XCTAssertEqual(shown.unknownUpdates.map { Int($0.version) }, [newer])
         // What the platform records after it still applies.
         try await sandbox.reserve(order: order, dealer: dealer)
         _ = try await repository.sync()
-        let later = try await repository.orderSnapshot(id: order)
+        let later = try repository.orderSnapshot(id: order)
         XCTAssertGreaterThan(Int(later.summary.version), newer)
     }
 
@@ -167,7 +189,7 @@ final class CaasRepositoryTests: XCTestCase {
         ]
         let outcome = try await repository.didReceiveRemoteNotification(userInfo)
         XCTAssertEqual(outcome, .synced(newEvents: 1))
-        let snapshot = try await repository.orderSnapshot(id: order)
+        let snapshot = try repository.orderSnapshot(id: order)
         XCTAssertEqual(snapshot.summary.state, .saleRegistered)
     }
 
@@ -232,7 +254,7 @@ final class CaasRepositoryTests: XCTestCase {
         await assertThrows(.Unauthorized) { try await repository.sync() }
         await assertThrows(.Unauthorized) { try await repository.signIn(email: self.email(), code: "000000") }
         do {
-            _ = try await repository.orderSnapshot(id: UUID())
+            _ = try repository.orderSnapshot(id: UUID())
             XCTFail("an order never cached was found")
         } catch CaasError.NotFound {}
         do {

@@ -30,7 +30,7 @@ extension CaasRepositoryTests {
     }
 
     func driver(for customer: CaasRepository, order: UUID, sandbox: Sandbox, directory: URL, secrets: MemorySecretStore) async throws -> DriverRepository {
-        let company = try await customer.orderSnapshot(id: order).delivery?.company.id ?? ""
+        let company = try customer.orderSnapshot(id: order).delivery?.company.id ?? ""
         let email = try XCTUnwrap(drivers[company], "a driver for \(company)")
         let driver = try await DriverRepository.open(backendURL: URL(string: sandbox.url)!, dataDirectory: directory, secrets: secrets)
         try await driver.requestSignInCode(email: email)
@@ -55,13 +55,13 @@ extension CaasRepositoryTests {
         let sandbox = try Sandbox()
         let (customer, stream, order, _) = try await bookedCar(sandbox)
         defer { stream.disconnect() }
-        let booked = try await customer.orderSnapshot(id: order)
+        let booked = try customer.orderSnapshot(id: order)
         XCTAssertEqual(booked.actions, [.manageDelivery])
         let slots = try await customer.deliverySlots(orderID: order)
         XCTAssertFalse(slots.isEmpty)
         try await customer.chooseDeliveryWindow(orderID: order, start: slots[1].window.start)
         try await customer.confirmDeliveryAddress(orderID: order)
-        let moved = try await customer.orderSnapshot(id: order)
+        let moved = try customer.orderSnapshot(id: order)
         XCTAssertEqual(moved.delivery?.window, slots[1].window)
         XCTAssertEqual(moved.deliveryWindows.map(\.reason), [.booked, .customerChanged])
 

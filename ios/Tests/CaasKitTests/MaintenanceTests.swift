@@ -42,7 +42,7 @@ extension CaasRepositoryTests {
         let (customer, stream, order, vin) = try await operationalCar(sandbox)
         defer { stream.disconnect() }
         try await customer.registerAPNsToken(Data([0xca, 0xa5, 0x5e]))
-        let operational = try await customer.orderSnapshot(id: order)
+        let operational = try customer.orderSnapshot(id: order)
         XCTAssertEqual(operational.actions, [.buyOptions, .bookService])
         let started = try XCTUnwrap(operational.maintenance, "maintenance starts once the car is operational")
         XCTAssertEqual(started.plan, MaintenancePlan(everyKm: 20_000, everyMonths: 12))
@@ -71,14 +71,14 @@ extension CaasRepositoryTests {
 
         // Booked in the first slot, moved to the second (the order shows each at once), cancelled.
         try await customer.bookService(orderID: order, start: firstSlot.start)
-        let afterBooking = try await customer.orderSnapshot(id: order)
+        let afterBooking = try customer.orderSnapshot(id: order)
         let booked = try XCTUnwrap(afterBooking.maintenance?.booking, "the order shows the booking")
         XCTAssertEqual(booked, ServiceBooking(start: firstSlot.start, end: firstSlot.end, changesLeft: 3))
         try await customer.bookService(orderID: order, start: secondSlot.start)
-        let afterMove = try await customer.orderSnapshot(id: order)
+        let afterMove = try customer.orderSnapshot(id: order)
         XCTAssertEqual(afterMove.maintenance?.booking, ServiceBooking(start: secondSlot.start, end: secondSlot.end, changesLeft: 2))
         try await customer.cancelService(orderID: order)
-        let afterCancelling = try await customer.orderSnapshot(id: order)
+        let afterCancelling = try customer.orderSnapshot(id: order)
         XCTAssertNotNil(afterCancelling.maintenance)
         XCTAssertNil(afterCancelling.maintenance?.booking)
         let cancelledAgain = await refusal { try await customer.cancelService(orderID: order) }

@@ -47,7 +47,7 @@ extension CaasRepositoryTests {
         let sandbox = try Sandbox()
         let (customer, stream, order, vin) = try await operationalCar(sandbox)
         defer { stream.disconnect() }
-        let operational = try await customer.orderSnapshot(id: order)
+        let operational = try customer.orderSnapshot(id: order)
         XCTAssertEqual(operational.actions, [.buyOptions, .bookService])
 
         let catalogue = try await customer.optionCatalogue(orderID: order)

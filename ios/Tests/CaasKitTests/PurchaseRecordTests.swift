@@ -21,7 +21,7 @@ extension CaasRepositoryTests {
         let pinned = try await phone.recordPublicKey()
         let key = try XCTUnwrap(pinned, "pinned at the first sync")
         let record = try await phone.exportRecord(orderID: order)
-        let held = try await phone.orderSnapshot(id: order)
+        let held = try phone.orderSnapshot(id: order)
         XCTAssertEqual(try verifyRecord(record: record, publicKey: key), .valid(orderId: order, events: held.summary.version))
         let changed = record.replacingOccurrences(of: "\"order_placed\"", with: "\"sale_registered\"")
         guard case .invalid = try verifyRecord(record: changed, publicKey: key) else {
@@ -35,7 +35,7 @@ extension CaasRepositoryTests {
         } catch CaasError.HistoryRewritten(let refused, _) {
             XCTAssertEqual(refused, order)
         }
-        let kept = try await phone.orderSnapshot(id: order)
+        let kept = try phone.orderSnapshot(id: order)
         XCTAssertEqual(kept.timeline, held.timeline, "the phone keeps what it had")
         let again = try await phone.exportRecord(orderID: order)
         XCTAssertEqual(again, record)

@@ -97,8 +97,11 @@ final class FakeCustomer: CustomerOrdersService, @unchecked Sendable {
     let (orders, ordersFeed) = AsyncStream.makeStream(of: [OrderSummary].self)
     private let orderFeeds = Locked<[AsyncStream<OrderDetail>.Continuation]>([])
 
-    /// Every screen following an order gets `detail`.
+    private let cached = Locked<OrderDetail?>(nil)
+
+    /// Every screen following an order gets `detail`, and the cache holds it from now on.
     func publish(_ detail: OrderDetail) {
+        cached.update { $0 = detail }
         for feed in orderFeeds() { feed.yield(detail) }
     }
 
@@ -110,6 +113,11 @@ final class FakeCustomer: CustomerOrdersService, @unchecked Sendable {
         let (stream, feed) = AsyncStream.makeStream(of: OrderDetail.self)
         orderFeeds.update { $0.append(feed) }
         return stream
+    }
+
+    func orderSnapshot(id: UUID) throws -> OrderDetail {
+        guard let detail = cached() else { throw CaasError.NotFound(what: "order \(id)") }
+        return detail
     }
 
     func requestSignInCode(email: String) async throws {

@@ -95,6 +95,19 @@ final class OrderModelTests: XCTestCase {
         XCTAssertEqual(model.payment().purchase, .finalAmount, "the order's payment is the amount due, not an option")
     }
 
+    /// Issue 17: the order's screen shows the cached order in its first frame, read synchronously.
+    @MainActor
+    func testTheOrderScreenStartsFromTheCachedOrderNotFromNothing() async {
+        let customer = FakeCustomer()
+        let order = UUID()
+        XCTAssertNil(OrderModel(service: customer, orderID: order, bluetooth: UnusedTransport()).order, "nothing cached: loading")
+        let due = detail(order, state: .awaitingFinalPayment, actions: [.payFinalAmount], paymentInFlight: true)
+        customer.publish(due)
+        let model = OrderModel(service: customer, orderID: order, bluetooth: UnusedTransport())
+        XCTAssertEqual(model.order, due, "before `run()`")
+        XCTAssertEqual(model.actions, [.payFinalAmount])
+    }
+
     @MainActor
     func testThePurchaseRecordIsSharedOrSaysWhyNot() async {
         let customer = FakeCustomer()

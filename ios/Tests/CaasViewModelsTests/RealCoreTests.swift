@@ -120,7 +120,7 @@ final class RealCoreTests: XCTestCase {
         var company: String?
         for _ in 0..<100 where company == nil {
             try await customer.sync()
-            company = try await customer.orderSnapshot(id: order).delivery?.company.id
+            company = try customer.orderSnapshot(id: order).delivery?.company.id
             if company == nil { try await Task.sleep(for: .milliseconds(100)) }
         }
         try await customer.confirmDeliveryAddress(orderID: order)
@@ -155,7 +155,7 @@ final class RealCoreTests: XCTestCase {
         await model.checkTypedCode(for: job())
         XCTAssertEqual(model.notice, .handedOver(customer: "Swift Test", .synced))
         try await customer.sync()
-        let delivered = try await customer.orderSnapshot(id: order)
+        let delivered = try customer.orderSnapshot(id: order)
         XCTAssertEqual(delivered.summary.state, .delivered)
     }
 }

@@ -111,7 +111,8 @@ class CaasRepository private constructor(private val core: Caas) : CustomerServi
     /** How often the handover code on screen is signed again. */
     val handoverRefresh: Duration = handoverRefreshSeconds().toLong().seconds
 
-    private val ordersState = MutableStateFlow<List<OrderSummary>>(emptyList())
+    // The cached list from the start, read synchronously, so the first frame is not an empty list.
+    private val ordersState = MutableStateFlow(core.ordersSnapshot())
 
     /** The customer's orders, newest first, updated after every sync or push. */
     override val orders: StateFlow<List<OrderSummary>> = ordersState.asStateFlow()
@@ -151,7 +152,12 @@ class CaasRepository private constructor(private val core: Caas) : CustomerServi
     /** Fetches what changed; throws `CaasException.Offline` while the cache keeps answering. */
     override suspend fun sync(): SyncReport = core.sync()
 
-    suspend fun orderSnapshot(id: UUID): OrderDetail = core.order(id)
+    /**
+     * One cached order now, without a coroutine: from the core's memory while nothing changed since
+     * it was last read, otherwise a short read of the on-device cache on the calling thread (never
+     * the network). Throws `CaasException.NotFound` for an order the phone does not hold.
+     */
+    override fun orderSnapshot(id: UUID): OrderDetail = core.orderSnapshot(id)
 
     /**
      * Pays the amount due of an order. A payment still in flight is resumed, never charged twice.
@@ -356,11 +362,20 @@ class CaasRepository private constructor(private val core: Caas) : CustomerServi
     companion object {
         /** Opens the core on the app's private [dataDir]; secrets go to [secrets], never to the cache. */
         suspend fun open(backendUrl: String, dataDir: File, secrets: SecretStore): CaasRepository =
-            CaasRepository(Caas.open(CaasConfig(backendUrl, dataDir.absolutePath), secrets))
+            repository(Caas.open(CaasConfig(backendUrl, dataDir.absolutePath), secrets))
 
         /** Opens the core with the app's own device key (Keystore-backed on Android). */
         suspend fun open(backendUrl: String, dataDir: File, secrets: SecretStore, deviceKey: DeviceKey): CaasRepository =
-            CaasRepository(Caas.openWithDeviceKey(CaasConfig(backendUrl, dataDir.absolutePath), secrets, deviceKey))
+            repository(Caas.openWithDeviceKey(CaasConfig(backendUrl, dataDir.absolutePath), secrets, deviceKey))
+
+        /** The repository over an open [core], which is closed if the cache cannot be read. */
+        private fun repository(core: Caas): CaasRepository =
+            try {
+                CaasRepository(core)
+            } catch (unreadable: CaasException) {
+                core.close()
+                throw unreadable
+            }
     }
 }
 

@@ -42,6 +42,12 @@ interface CustomerService {
     /** One order: the cached value at once, then every change. */
     fun order(id: UUID): Flow<OrderDetail>
 
+    /**
+     * One order as cached now, read synchronously (from memory, or a short local read): what a
+     * screen shows in its first frame. Throws `CaasException.NotFound` for an order not cached.
+     */
+    fun orderSnapshot(id: UUID): OrderDetail
+
     suspend fun requestSignInCode(email: String)
 
     /** Signs in with the emailed code; returns the customer id. */

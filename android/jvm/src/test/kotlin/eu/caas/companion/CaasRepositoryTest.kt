@@ -156,6 +156,36 @@ class CaasRepositoryTest {
         }
     }
 
+    /**
+     * Issue 17: a snapshot is read synchronously, from the core's memory. It is never older than
+     * the last sync, its countdown moves with the clock, and a phone opened again lists its
+     * cached orders before any listener answered.
+     */
+    @Test
+    fun `the synchronous snapshot follows every write and a reopened phone lists its orders at once`() = runBlocking<Unit> {
+        val email = email()
+        val order = sandbox.sell(email)
+        val dir = Files.createTempDirectory("caas-kt").toFile()
+        val secrets = MemorySecretStore()
+        CaasRepository.open(sandbox.url, dir, secrets).use { repository ->
+            repository.requestSignInCode(email)
+            repository.signIn(email, sandbox.signInCode(email))
+            repository.sync()
+            assertEquals(OrderState.SALE_REGISTERED, repository.orderSnapshot(order).summary.state)
+            sandbox.reserve(order)
+            sandbox.advance(order, "dispatched_to_locality")
+            repository.sync()
+            val due = repository.orderSnapshot(order)
+            assertEquals(OrderState.AWAITING_FINAL_PAYMENT, due.summary.state, "the sync's write, not the copy read before it")
+            delay(1_100)
+            val later = assertNotNull(repository.orderSnapshot(order).finalPayment).secondsLeft
+            assertTrue(later < assertNotNull(due.finalPayment).secondsLeft, "the countdown moves between reads from memory")
+        }
+        CaasRepository.open(sandbox.url, dir, secrets).use { reopened ->
+            assertEquals(listOf(order), reopened.orders.value.map { it.id }, "the cached list, before any listener")
+        }
+    }
+
     @Test
     fun `declined cards arrive as typed refusals`() = runBlocking<Unit> {
         val email = email()

@@ -12,6 +12,7 @@ import eu.caas.companion.core.AssignedDelivery
 import eu.caas.companion.core.Availability
 import eu.caas.companion.core.BleAdvertisement
 import eu.caas.companion.core.BleTransport
+import eu.caas.companion.core.CaasException
 import eu.caas.companion.core.CallOutcome
 import eu.caas.companion.core.DeliverySlot
 import eu.caas.companion.core.DriverActionOutcome
@@ -196,6 +197,8 @@ class FakeCustomer(override var isSignedIn: Boolean = false) : CustomerService {
         }
 
     override fun order(id: UUID): Flow<OrderDetail> = detailState.filterNotNull()
+
+    override fun orderSnapshot(id: UUID): OrderDetail = detail ?: throw CaasException.NotFound("order $id")
 
     override suspend fun requestSignInCode(email: String) = Unit
 

@@ -35,6 +35,15 @@ class OrdersViewModelTest : ViewModelTest() {
         assertFalse(model.status.busy.value)
     }
 
+    /** Issue 17: the order screen's first frame shows the cached order, read synchronously. */
+    @Test
+    fun `an order's screen starts from the cached order, not from nothing`() = test {
+        val order = orderInProduction()
+        val customer = FakeCustomer(isSignedIn = true).apply { detail = order }
+        assertEquals(order, OrderViewModel(customer, order.summary.id).order.value, "before anything collected it")
+        assertNull(OrderViewModel(FakeCustomer(isSignedIn = true), UUID.randomUUID()).order.value, "nothing cached: loading")
+    }
+
     @Test
     fun `3-D Secure opens the bank's page once, and a refusal is typed`() = test {
         val customer = FakeCustomer(isSignedIn = true).apply {

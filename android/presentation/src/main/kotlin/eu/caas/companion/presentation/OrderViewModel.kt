@@ -7,6 +7,7 @@ import eu.caas.companion.CustomerService
 import eu.caas.companion.PairingProgress
 import eu.caas.companion.PaymentCard
 import eu.caas.companion.core.BleTransport
+import eu.caas.companion.core.CaasException
 import eu.caas.companion.core.DeliverySlot
 import eu.caas.companion.core.OrderDetail
 import eu.caas.companion.core.PairingStep
@@ -35,8 +36,9 @@ sealed interface PairingUi {
 
 /** One order's screens: its snapshot, and every action on it with a notice for the outcome. */
 class OrderViewModel(private val customer: CustomerService, val orderId: UUID) : ViewModel() {
+    /** The cached order from the first frame (read synchronously), then every change. */
     val order: StateFlow<OrderDetail?> =
-        customer.order(orderId).stateIn(viewModelScope, SharingStarted.WhileSubscribed(5_000), null)
+        customer.order(orderId).stateIn(viewModelScope, SharingStarted.WhileSubscribed(5_000), cached())
 
     val status = ScreenStatus()
 
@@ -151,4 +153,12 @@ class OrderViewModel(private val customer: CustomerService, val orderId: UUID) :
         pairingJob?.cancel()
         pairingState.value = PairingUi.Idle
     }
+
+    /** The order as cached now; null while it is not (the flow brings it, or says why not). */
+    private fun cached(): OrderDetail? =
+        try {
+            customer.orderSnapshot(orderId)
+        } catch (notYet: CaasException) {
+            null
+        }
 }

@@ -1,0 +1,294 @@
+//! The snapshots the screens read, kept in memory: reading one is a copy, not a trip through the
+//! async runtime and SQLite, so the shells can read them synchronously.
+//!
+//! SQLite stays the truth. Each kept value carries the store's count of write transactions
+//! ([`Store::commits`]) taken before the read that made it began, and is served only while that
+//! count has not moved: a write is seen by the very next read, before its listeners are told,
+//! whichever path wrote it and whether or not it notified. A read that raced a write is returned
+//! to its caller (it began before the write ended) but not kept. A miss reads the cache again, on
+//! the calling thread. The clock's part of an order (the payment's countdown and the actions it
+//! allows) is computed at each read, never kept.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use uuid::Uuid;
+
+use crate::client::Caas;
+use crate::error::{CaasError, Result};
+use crate::snapshot::{OrderDetail, OrderSummary};
+use crate::store::{self, Store};
+
+/// The orders list and each order read since the cache last changed.
+#[derive(Default)]
+pub(crate) struct Projection {
+    orders: Slots<(), Vec<OrderSummary>>,
+    /// `None` for an order the cache does not hold: asking again does not read SQLite again.
+    details: Slots<Uuid, Option<OrderDetail>>,
+}
+
+impl std::fmt::Debug for Projection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Counts only: the snapshots hold the customer's orders, which have no place in a log.
+        f.debug_struct("Projection")
+            .field("lists", &self.orders.lock().len())
+            .field("orders", &self.details.lock().len())
+            .finish()
+    }
+}
+
+impl Projection {
+    /// Drops every kept snapshot: once the cache forgot an account, memory does too.
+    pub(crate) fn forget(&self) {
+        self.orders.lock().clear();
+        self.details.lock().clear();
+    }
+}
+
+/// Values by key, each with the store's commit count from before the read that made it.
+struct Slots<K, V>(Mutex<HashMap<K, Kept<V>>>);
+
+struct Kept<V> {
+    as_of: u64,
+    value: V,
+}
+
+impl<K, V> Default for Slots<K, V> {
+    fn default() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: Eq + Hash, V: Clone> Slots<K, V> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<K, Kept<V>>> {
+        // The map holds whole values only; a panic elsewhere leaves nothing half written.
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The value of `key` kept in memory if no write has ended since it was read; otherwise
+    /// `load`ed on this thread in one read transaction, and kept unless a write ended meanwhile.
+    fn get(&self, store: &Store, key: K, load: impl FnOnce(&Connection) -> Result<V>) -> Result<V> {
+        let as_of = store.commits();
+        if let Some(kept) = self.lock().get(&key).filter(|kept| kept.as_of == as_of) {
+            return Ok(kept.value.clone());
+        }
+        let value = store.read_blocking(load)?;
+        let mut slots = self.lock();
+        // Checked under the lock that `Projection::forget` takes: a read that began before a
+        // sign-out's write never puts the old account back once it is forgotten.
+        if store.commits() == as_of {
+            slots.insert(key, Kept { as_of, value: value.clone() });
+        }
+        Ok(value)
+    }
+}
+
+fn load_orders(conn: &Connection) -> Result<Vec<OrderSummary>> {
+    Ok(store::load_summaries(conn)?.iter().map(OrderSummary::from_stored).collect())
+}
+
+fn load_order(conn: &Connection, id: Uuid, now: DateTime<Utc>) -> Result<Option<OrderDetail>> {
+    Ok(store::load_order(conn, id)?.map(|stored| OrderDetail::from_stored(&stored, now)))
+}
+
+impl Caas {
+    /// The cached orders, newest first, without the async runtime: from memory when the cache
+    /// has not changed since they were last read, otherwise a short read of the local cache on
+    /// the calling thread. Never touches the network.
+    pub fn orders_snapshot(&self) -> Result<Vec<OrderSummary>> {
+        self.inner.projection.orders.get(&self.inner.store, (), load_orders)
+    }
+
+    /// One cached order with its timeline, as [`Caas::orders_snapshot`] reads (memory, or a short
+    /// local read on the calling thread), its countdown as of now. Never touches the network.
+    pub fn order_snapshot(&self, id: Uuid) -> Result<OrderDetail> {
+        self.order_snapshot_at(id, Utc::now())
+    }
+
+    fn order_snapshot_at(&self, id: Uuid, now: DateTime<Utc>) -> Result<OrderDetail> {
+        let kept = self.inner.projection.details.get(&self.inner.store, id, |conn| load_order(conn, id, now))?;
+        kept.map(|order| order.at(now)).ok_or_else(|| CaasError::NotFound(format!("order {id}")))
+    }
+
+    /// [`Caas::orders_snapshot`] for async callers (the update streams among them).
+    pub async fn orders(&self) -> Result<Vec<OrderSummary>> {
+        self.off_runtime(Caas::orders_snapshot).await
+    }
+
+    /// [`Caas::order_snapshot`] for async callers (the update streams among them).
+    pub async fn order(&self, id: Uuid) -> Result<OrderDetail> {
+        self.off_runtime(move |core| core.order_snapshot(id)).await
+    }
+
+    /// `read` on the blocking pool: a miss reads SQLite, which must not hold up the runtime.
+    async fn off_runtime<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Caas) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let core = self.clone();
+        tokio::task::spawn_blocking(move || read(&core)).await?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use caas_protocol::OrderState;
+    use caas_protocol::api::{FinalPayment, Money, OrderView};
+    use futures_util::StreamExt as _;
+
+    use super::*;
+    use crate::client::CaasConfig;
+    use crate::secrets::FileSecretStore;
+    use crate::snapshot::CustomerAction;
+    use crate::store::orders::fixtures;
+    use crate::updates::Change;
+
+    const ORDER: Uuid = Uuid::from_u128(7);
+
+    async fn open(dir: &tempfile::TempDir) -> Caas {
+        let config = CaasConfig { backend_url: "http://127.0.0.1:9".into(), data_dir: dir.path().join("phone") };
+        let secrets = FileSecretStore::new(dir.path().join("secrets")).expect("secrets");
+        Caas::open(config, Arc::new(secrets)).await.expect("open")
+    }
+
+    fn in_state(state: OrderState) -> OrderView {
+        OrderView { state, ..fixtures::details(ORDER) }
+    }
+
+    /// Writes the order's details as a sync does, then tells the listeners.
+    async fn keep(core: &Caas, view: OrderView) {
+        let received = store::Received::from(view);
+        core.inner.store.write(move |tx| store::upsert_details(tx, &received)).await.expect("write");
+        core.notify(Change::Order(ORDER));
+    }
+
+    /// What signing out does to the cache once the platform was told: the account's rows go.
+    async fn forget_account(core: &Caas) {
+        core.inner.store.write(|tx| store::clear_account_data(tx)).await.expect("write");
+        core.notify(Change::All);
+    }
+
+    fn state(core: &Caas) -> OrderState {
+        core.order_snapshot(ORDER).expect("order").summary.state
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_kept_snapshot_is_never_older_than_the_last_write() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let core = open(&dir).await;
+        assert!(matches!(core.order_snapshot(ORDER), Err(CaasError::NotFound(_))), "nothing cached yet");
+        assert!(core.orders_snapshot().expect("orders").is_empty());
+
+        keep(&core, in_state(OrderState::SaleRegistered)).await;
+        assert_eq!(state(&core), OrderState::SaleRegistered, "an order not held before is seen once written");
+        assert_eq!(state(&core), OrderState::SaleRegistered, "read again from memory");
+        assert_eq!(core.orders_snapshot().expect("orders")[0].state, OrderState::SaleRegistered);
+
+        keep(&core, in_state(OrderState::ReservationPaid)).await;
+        assert_eq!(state(&core), OrderState::ReservationPaid, "the synchronous read");
+        assert_eq!(core.order(ORDER).await.expect("order").summary.state, OrderState::ReservationPaid, "the async one");
+        assert_eq!(core.orders_snapshot().expect("orders")[0].state, OrderState::ReservationPaid, "the list");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_listener_told_of_a_write_reads_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let core = open(&dir).await;
+        keep(&core, in_state(OrderState::SaleRegistered)).await;
+        let mut updates = std::pin::pin!(core.order_updates(ORDER));
+        assert_eq!(updates.next().await.expect("now").summary.state, OrderState::SaleRegistered);
+        keep(&core, in_state(OrderState::ReservationPaid)).await;
+        assert_eq!(updates.next().await.expect("update").summary.state, OrderState::ReservationPaid);
+    }
+
+    /// A read that began before a write and ends after it holds what was there before: it must
+    /// not be served once the write has ended. The write is made to land in the middle of the
+    /// read, between its statements and its return.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_that_raced_a_write_is_not_served_after_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let core = open(&dir).await;
+        keep(&core, in_state(OrderState::SaleRegistered)).await;
+        let runtime = tokio::runtime::Handle::current();
+        let racing = core.clone();
+        let raced = tokio::task::spawn_blocking(move || {
+            let projection = &racing.inner.projection;
+            projection.details.get(&racing.inner.store, ORDER, |conn| {
+                let before = load_order(conn, ORDER, Utc::now());
+                let writer = racing.clone();
+                std::thread::spawn(move || runtime.block_on(keep(&writer, in_state(OrderState::ReservationPaid))))
+                    .join()
+                    .expect("the write");
+                before
+            })
+        })
+        .await
+        .expect("task")
+        .expect("read");
+        assert_eq!(raced.expect("order").summary.state, OrderState::SaleRegistered, "the racing read saw the old row");
+        assert_eq!(state(&core), OrderState::ReservationPaid, "the next read sees the write");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_countdown_and_its_actions_move_with_the_clock() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let core = open(&dir).await;
+        let deadline = Utc::now() + chrono::TimeDelta::hours(1);
+        let due =
+            FinalPayment { amount_due: Money { amount_minor: 100, currency: "EUR".into() }, deadline, paid_at: None };
+        keep(&core, OrderView { final_payment: Some(due), ..in_state(OrderState::AwaitingFinalPayment) }).await;
+
+        let early = core.order_snapshot_at(ORDER, deadline - chrono::TimeDelta::seconds(60)).expect("order");
+        assert_eq!(early.final_payment.as_ref().expect("due").seconds_left, 60);
+        assert_eq!(early.actions, vec![CustomerAction::PayFinalAmount]);
+        let late = core.order_snapshot_at(ORDER, deadline + chrono::TimeDelta::seconds(1)).expect("order");
+        assert_eq!(late.final_payment.as_ref().expect("due").seconds_left, 0, "from memory, at the later moment");
+        assert_eq!(late.actions, vec![], "no payment once the deadline passed");
+        let now = core.order_snapshot(ORDER).expect("order").final_payment.expect("due").seconds_left;
+        assert!((3590..=3600).contains(&now), "{now} seconds left by the clock");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn signing_out_forgets_the_kept_snapshots() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let core = open(&dir).await;
+        keep(&core, in_state(OrderState::SaleRegistered)).await;
+        assert_eq!(core.orders_snapshot().expect("orders").len(), 1);
+        assert_eq!(state(&core), OrderState::SaleRegistered);
+
+        core.sign_out().await.expect("sign out");
+        let projection = &core.inner.projection;
+        assert!(projection.details.lock().is_empty() && projection.orders.lock().is_empty(), "nothing in memory");
+        assert!(core.orders_snapshot().expect("orders").is_empty());
+        assert!(matches!(core.order_snapshot(ORDER), Err(CaasError::NotFound(_))));
+    }
+
+    /// A read that began before a sign-out's write and ends after it does not put the old
+    /// account back into memory.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_that_raced_a_sign_out_is_not_kept() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let core = open(&dir).await;
+        keep(&core, in_state(OrderState::SaleRegistered)).await;
+        let runtime = tokio::runtime::Handle::current();
+        let racing = core.clone();
+        tokio::task::spawn_blocking(move || {
+            racing.inner.projection.orders.get(&racing.inner.store, (), |conn| {
+                let before = load_orders(conn);
+                let leaving = racing.clone();
+                std::thread::spawn(move || runtime.block_on(forget_account(&leaving))).join().expect("the write");
+                before
+            })
+        })
+        .await
+        .expect("task")
+        .expect("read");
+        assert!(core.inner.projection.orders.lock().is_empty(), "the old account's list is not kept");
+        assert!(core.orders_snapshot().expect("orders").is_empty());
+    }
+}
