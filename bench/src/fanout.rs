@@ -16,23 +16,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use caas_core::protocol::OrderState;
-use caas_core::protocol::api::{
-    DeviceView, Money, RegisterDeviceRequest, RegisterSaleRequest, Session, SignInCodeRequest, SignInRequest,
-    VehicleConfiguration,
-};
+use caas_core::protocol::api::{DeviceView, RegisterDeviceRequest, Session, SignInCodeRequest, SignInRequest};
 use caas_core::protocol::push::{PushPlatform, SSE_EVENT};
-use caas_core::protocol::webhook::{self, FactoryEventType, FactoryOrderUpdate, FactoryWebhook, WebhookSecret};
+use caas_core::protocol::webhook::WebhookSecret;
 use caas_core::sse::SseSplitter;
-use caas_e2e::customer;
-use caas_mock::client::{DealershipClient, SandboxClient};
+use caas_mock::client::SandboxClient;
 use caas_mock::{MockConfig, start};
-use chrono::{Days, NaiveDate, Utc};
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
+
+use crate::{Placed, Revision};
 use uuid::Uuid;
 
 use crate::Throughput;
@@ -95,19 +91,6 @@ impl FanOut {
 }
 
 /// One customer's order as the webhooks move it.
-struct Followed {
-    id: Uuid,
-    factory_order: String,
-    version: u64,
-    estimate: NaiveDate,
-}
-
-/// A webhook ready to post.
-struct Signed {
-    headers: webhook::SignatureHeaders,
-    body: String,
-}
-
 /// What the devices received, counted as it arrives.
 struct Tally {
     /// Pushes received in order.
@@ -160,7 +143,7 @@ pub(super) async fn fanout(devices: usize) -> anyhow::Result<FanOut> {
     let customers = devices.div_ceil(DEVICES_PER_CUSTOMER);
     let mut orders = Vec::with_capacity(customers);
     for index in 0..customers {
-        orders.push(place_order(&dealership, &email(index)).await?);
+        orders.push(Placed::order(&dealership, &email(index)).await?);
     }
     let rounds = WEBHOOKS.div_ceil(customers);
     let webhooks = rounds * customers;
@@ -227,58 +210,21 @@ fn email(customer: usize) -> String {
     format!("fanout-{customer}@example.com")
 }
 
-/// A sale for `email`'s customer, reserved, so the factory has it and sends its webhooks.
-async fn place_order(dealership: &DealershipClient, email: &str) -> anyhow::Result<Followed> {
-    let sale = RegisterSaleRequest {
-        customer: customer(email),
-        configuration: VehicleConfiguration { base_platform: "cargo-van".into(), options: vec![] },
-        delivery_locality: "Madrid".into(),
-    };
-    let order = dealership.register_sale(&sale).await?;
-    let placed =
-        dealership.record_reservation(order.id, Money { amount_minor: 100_000, currency: "EUR".into() }).await?;
-    Ok(Followed {
-        id: order.id,
-        factory_order: placed.factory_order_id.context("placed")?,
-        version: placed.version,
-        estimate: placed.estimated_completion.context("estimate")?,
-    })
-}
-
 /// Sends `rounds` estimate revisions for every order, from [`SENDERS`] senders at once, and waits
 /// until every push the devices of `tally` expect has arrived; returns the time from the first
 /// webhook sent to the last webhook answered (no devices) or the last push received.
 async fn send_webhooks(
     url: &str,
     secrets: &[WebhookSecret],
-    orders: &mut [Followed],
+    orders: &mut [Placed],
     rounds: usize,
     tally: Option<&Arc<Tally>>,
 ) -> anyhow::Result<Duration> {
     // Built and signed before the clock starts: the figure is the mock's, not the sender's.
-    let mut shares: Vec<Vec<Signed>> = (0..SENDERS).map(|_| Vec::new()).collect();
+    let mut shares: Vec<Vec<Revision>> = (0..SENDERS).map(|_| Vec::new()).collect();
     for _ in 0..rounds {
         for (index, order) in orders.iter_mut().enumerate() {
-            order.estimate = order.estimate + Days::new(1);
-            order.version += 1;
-            let body = serde_json::to_string(&FactoryWebhook {
-                kind: FactoryEventType::EstimateRevised,
-                timestamp: Utc::now(),
-                data: FactoryOrderUpdate {
-                    factory_order_id: order.factory_order.clone(),
-                    platform_order_id: order.id,
-                    stage: OrderState::OrderPlaced,
-                    estimated_completion: order.estimate,
-                    reason: Some("benchmark revision".into()),
-                },
-            })?;
-            let headers = webhook::sign(
-                secrets,
-                &format!("msg_{}", Uuid::now_v7().simple()),
-                Utc::now().timestamp(),
-                body.as_bytes(),
-            );
-            shares[index % SENDERS].push(Signed { headers, body });
+            shares[index % SENDERS].push(order.next_revision(secrets)?);
         }
     }
     if let Some(tally) = tally {
@@ -293,16 +239,8 @@ async fn send_webhooks(
         let http = http.clone();
         let webhook_url = webhook_url.clone();
         senders.spawn(async move {
-            for Signed { headers, body } in share {
-                let response = http
-                    .post(&webhook_url)
-                    .header(webhook::HEADER_WEBHOOK_ID, &headers.id)
-                    .header(webhook::HEADER_WEBHOOK_TIMESTAMP, headers.timestamp.to_string())
-                    .header(webhook::HEADER_WEBHOOK_SIGNATURE, &headers.signature)
-                    .body(body)
-                    .send()
-                    .await?;
-                anyhow::ensure!(response.status().is_success(), "webhook refused: {}", response.status());
+            for revision in share {
+                revision.post(&http, &webhook_url).await?;
             }
             anyhow::Ok(())
         });

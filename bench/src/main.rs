@@ -34,11 +34,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use caas_core::protocol::api::{EventKind, Money, OrderEvent, RegisterSaleRequest, VehicleConfiguration};
-use caas_core::protocol::webhook::{self, FactoryEventType, FactoryOrderUpdate, FactoryWebhook};
+use caas_core::protocol::webhook::{self, FactoryEventType, FactoryOrderUpdate, FactoryWebhook, WebhookSecret};
 use caas_core::protocol::{Actor, OrderState};
 use caas_core::store::{self, Store};
 use caas_core::{Caas, OrderDetail, PaymentProgress};
-use caas_mock::client::SandboxClient;
+use caas_mock::client::{DealershipClient, SandboxClient};
 use caas_mock::{MockConfig, RunningMock, start};
 use chrono::{Days, Utc};
 use clap::Parser;
@@ -157,16 +157,8 @@ async fn push_latency(iterations: usize) -> anyhow::Result<Latency> {
     let sandbox = SandboxClient::new(&mock.url, &mock.sandbox_token);
     let dealership = sandbox.dealership("madrid-centro").await?;
     let email = "bench@example.com";
-    let sale = RegisterSaleRequest {
-        customer: customer(email),
-        configuration: VehicleConfiguration { base_platform: "cargo-van".into(), options: vec![] },
-        delivery_locality: "Madrid".into(),
-    };
-    let order = dealership.register_sale(&sale).await?;
-    let placed =
-        dealership.record_reservation(order.id, Money { amount_minor: 100_000, currency: "EUR".into() }).await?;
-    let factory_order = placed.factory_order_id.context("placed")?;
-    let mut estimate = placed.estimated_completion.context("estimate")?;
+    let mut order = Placed::order(&dealership, email).await?;
+    let placed_version = order.version;
 
     let core = open_phone(&mock.url, &dir.path().join("phone")).await?;
     core.request_sign_in_code(email).await?;
@@ -186,36 +178,12 @@ async fn push_latency(iterations: usize) -> anyhow::Result<Latency> {
     let webhook_url = format!("{}/v1/webhooks/factory", mock.url);
     let mut measured = Vec::with_capacity(iterations);
     let mut answered = Vec::with_capacity(iterations);
-    for version in (placed.version + 1..).take(iterations) {
-        estimate = estimate + Days::new(1);
-        let body = serde_json::to_string(&FactoryWebhook {
-            kind: FactoryEventType::EstimateRevised,
-            timestamp: Utc::now(),
-            data: FactoryOrderUpdate {
-                factory_order_id: factory_order.clone(),
-                platform_order_id: order.id,
-                stage: OrderState::OrderPlaced,
-                estimated_completion: estimate,
-                reason: Some("benchmark revision".into()),
-            },
-        })?;
-        let signed = webhook::sign(
-            &secrets,
-            &format!("msg_{}", Uuid::now_v7().simple()),
-            Utc::now().timestamp(),
-            body.as_bytes(),
-        );
+    for version in (placed_version + 1..).take(iterations) {
+        let revision = order.next_revision(&secrets)?;
         let sent = Instant::now();
-        let response = http
-            .post(&webhook_url)
-            .header(webhook::HEADER_WEBHOOK_ID, &signed.id)
-            .header(webhook::HEADER_WEBHOOK_TIMESTAMP, signed.timestamp.to_string())
-            .header(webhook::HEADER_WEBHOOK_SIGNATURE, &signed.signature)
-            .body(body)
-            .send()
-            .await?;
+        let response = revision.post(&http, &webhook_url).await;
         answered.push(sent.elapsed());
-        anyhow::ensure!(response.status().is_success(), "webhook refused: {}", response.status());
+        response?;
         let (_, at) = *tokio::time::timeout(Duration::from_secs(10), arrivals.wait_for(|(v, _)| *v >= version))
             .await
             .context("the listener was not called")??;
@@ -369,6 +337,81 @@ async fn http_baseline(url: &str, iterations: usize) -> anyhow::Result<Vec<Durat
         baseline.push(sent.elapsed());
     }
     Ok(baseline)
+}
+
+/// An order placed at the factory, whose completion estimate the bench revises by webhook.
+pub(crate) struct Placed {
+    pub(crate) id: Uuid,
+    factory_order: String,
+    pub(crate) version: u64,
+    estimate: chrono::NaiveDate,
+}
+
+/// A factory webhook, signed, ready to post.
+pub(crate) struct Revision {
+    headers: webhook::SignatureHeaders,
+    body: String,
+}
+
+impl Placed {
+    /// A sale for `email`'s customer, reserved, so the factory has it and sends its webhooks.
+    pub(crate) async fn order(dealership: &DealershipClient, email: &str) -> anyhow::Result<Placed> {
+        let sale = RegisterSaleRequest {
+            customer: customer(email),
+            configuration: VehicleConfiguration { base_platform: "cargo-van".into(), options: vec![] },
+            delivery_locality: "Madrid".into(),
+        };
+        let order = dealership.register_sale(&sale).await?;
+        let placed =
+            dealership.record_reservation(order.id, Money { amount_minor: 100_000, currency: "EUR".into() }).await?;
+        Ok(Placed {
+            id: order.id,
+            factory_order: placed.factory_order_id.context("placed")?,
+            version: placed.version,
+            estimate: placed.estimated_completion.context("estimate")?,
+        })
+    }
+
+    /// The factory's next revision of the estimate (a day later), signed with `secrets`: one
+    /// more event on the order.
+    pub(crate) fn next_revision(&mut self, secrets: &[WebhookSecret]) -> anyhow::Result<Revision> {
+        self.estimate = self.estimate + Days::new(1);
+        self.version += 1;
+        let body = serde_json::to_string(&FactoryWebhook {
+            kind: FactoryEventType::EstimateRevised,
+            timestamp: Utc::now(),
+            data: FactoryOrderUpdate {
+                factory_order_id: self.factory_order.clone(),
+                platform_order_id: self.id,
+                stage: OrderState::OrderPlaced,
+                estimated_completion: self.estimate,
+                reason: Some("benchmark revision".into()),
+            },
+        })?;
+        let headers = webhook::sign(
+            secrets,
+            &format!("msg_{}", Uuid::now_v7().simple()),
+            Utc::now().timestamp(),
+            body.as_bytes(),
+        );
+        Ok(Revision { headers, body })
+    }
+}
+
+impl Revision {
+    /// Posts the webhook to the platform at `url`; a refusal is an error.
+    pub(crate) async fn post(self, http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
+        let response = http
+            .post(url)
+            .header(webhook::HEADER_WEBHOOK_ID, &self.headers.id)
+            .header(webhook::HEADER_WEBHOOK_TIMESTAMP, self.headers.timestamp.to_string())
+            .header(webhook::HEADER_WEBHOOK_SIGNATURE, &self.headers.signature)
+            .body(self.body)
+            .send()
+            .await?;
+        anyhow::ensure!(response.status().is_success(), "webhook refused: {}", response.status());
+        Ok(())
+    }
 }
 
 /// A throughput beside its baseline.
