@@ -4,6 +4,7 @@
 //! comes from configuration. Each extractor proves one role, so a handler's signature says who may
 //! call it.
 
+use crate::db::CachedSql as _;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponseParts, ResponseParts};
@@ -136,7 +137,7 @@ fn issue_in_family(
     let now = Utc::now();
     let lifetime = role.access_lifetime();
     let access_token = random_token(role.prefix());
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO tokens (digest, role, subject, created_at, expires_at, family, proven_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
@@ -151,7 +152,7 @@ fn issue_in_family(
     )?;
     let refresh_token = if role == Role::Customer {
         let refresh = random_token("rfr");
-        conn.execute(
+        conn.execute_cached(
             "INSERT INTO refresh_tokens (digest, subject, family, expires_at, proven_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 token_digest(&refresh),
@@ -194,7 +195,7 @@ pub fn refresh_session(
     refresh_token: &str,
 ) -> rusqlite::Result<Result<(Uuid, Issued), RefreshRefused>> {
     let row = conn
-        .query_row(
+        .query_row_cached(
             "SELECT subject, family, expires_at, used_at, proven_at FROM refresh_tokens WHERE digest = ?1",
             [token_digest(refresh_token)],
             |r| {
@@ -224,7 +225,7 @@ pub fn refresh_session(
         return Ok(Err(RefreshRefused::Expired));
     }
     let Ok(customer) = subject.parse::<Uuid>() else { return Ok(Err(RefreshRefused::Unknown)) };
-    conn.execute(
+    conn.execute_cached(
         "UPDATE refresh_tokens SET used_at = COALESCE(used_at, ?2) WHERE digest = ?1",
         params![token_digest(refresh_token), Utc::now().to_rfc3339()],
     )?;
@@ -236,19 +237,37 @@ pub fn refresh_session(
 /// Ends the session the bearer token belongs to (its family); false when the token is unknown.
 pub fn sign_out(conn: &Connection, token: &str) -> rusqlite::Result<bool> {
     let family: Option<Option<String>> = conn
-        .query_row("SELECT family FROM tokens WHERE digest = ?1", [token_digest(token)], |r| r.get(0))
+        .query_row_cached("SELECT family FROM tokens WHERE digest = ?1", [token_digest(token)], |r| r.get(0))
         .optional()?;
     let Some(family) = family else { return Ok(false) };
-    conn.execute("DELETE FROM tokens WHERE digest = ?1", [token_digest(token)])?;
+    conn.execute_cached("DELETE FROM tokens WHERE digest = ?1", [token_digest(token)])?;
     if let Some(family) = family {
         end_family(conn, &family)?;
     }
     Ok(true)
 }
 
+/// How many sessions of `subject` are live. A session is a token family, live while one of its
+/// tokens still opens it: an access token not expired, or a refresh token neither spent nor
+/// expired. So a renewal, which adds a pair to its family, is no second session, and a session
+/// whose access token's hour is up is still live while its refresh token renews it. (A spent token
+/// presented again within the grace for lost answers renews too, but its family already holds the
+/// unspent token that renewal issued.)
+pub fn live_sessions(conn: &Connection, subject: &str) -> rusqlite::Result<u32> {
+    conn.query_row_cached(
+        "SELECT COUNT(*) FROM (
+             SELECT family FROM tokens WHERE subject = ?1 AND expires_at > ?2
+             UNION
+             SELECT family FROM refresh_tokens WHERE subject = ?1 AND expires_at > ?2 AND used_at IS NULL
+         )",
+        params![subject, Utc::now().to_rfc3339()],
+        |r| r.get(0),
+    )
+}
+
 fn end_family(conn: &Connection, family: &str) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM tokens WHERE family = ?1", [family])?;
-    conn.execute("DELETE FROM refresh_tokens WHERE family = ?1", [family])?;
+    conn.execute_cached("DELETE FROM tokens WHERE family = ?1", [family])?;
+    conn.execute_cached("DELETE FROM refresh_tokens WHERE family = ?1", [family])?;
     Ok(())
 }
 
@@ -334,7 +353,7 @@ pub fn is_live(conn: &Connection, token: &str) -> rusqlite::Result<bool> {
 /// Who holds `token`, while it has not expired or been revoked.
 fn holder(conn: &Connection, token: &str) -> rusqlite::Result<Option<Holder>> {
     let found: Option<(String, String, Option<String>, Option<String>)> = conn
-        .query_row(
+        .query_row_cached(
             "SELECT role, subject, expires_at, proven_at FROM tokens WHERE digest = ?1",
             [token_digest(token)],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
@@ -446,9 +465,36 @@ mod tests {
         assert!(issued.refresh_token.is_none(), "drivers sign in again for the next shift");
         let held = holder(&conn, &issued.access_token).expect("read").expect("live");
         assert_eq!((held.role.as_str(), held.subject.as_str()), ("driver", "ic-lucia"));
-        conn.execute("UPDATE tokens SET expires_at = ?1", [(Utc::now() - TimeDelta::seconds(1)).to_rfc3339()])
+        conn.execute_cached("UPDATE tokens SET expires_at = ?1", [(Utc::now() - TimeDelta::seconds(1)).to_rfc3339()])
             .expect("age");
         assert_eq!(holder(&conn, &issued.access_token).expect("read"), None, "expired");
+    }
+
+    /// The sandbox counted unexpired access tokens: a renewed session read 2, and one still
+    /// renewable by its refresh token read 0 once its hour was up.
+    #[test]
+    fn a_session_counts_once_while_its_access_or_refresh_token_is_live() {
+        let (_dir, db) = db();
+        let conn = db.lock();
+        let customer = Uuid::new_v4().to_string();
+        let live = || live_sessions(&conn, &customer).expect("counted");
+        let refresh = issue_session(&conn, Role::Customer, &customer, Utc::now())
+            .expect("issued")
+            .refresh_token
+            .expect("refresh");
+        assert_eq!(live(), 1);
+        let renewed = refresh_session(&conn, &refresh).expect("read").expect("renewed").1;
+        assert_eq!(live(), 1, "a renewal is the same session");
+        let past = (Utc::now() - TimeDelta::seconds(1)).to_rfc3339();
+        conn.execute_cached("UPDATE tokens SET expires_at = ?1", [&past]).expect("age");
+        assert_eq!(live(), 1, "its refresh token still renews it");
+        issue_session(&conn, Role::Customer, &customer, Utc::now()).expect("a second phone");
+        assert_eq!(live(), 2, "two sign-ins are two sessions");
+        sign_out(&conn, &renewed.access_token).expect("signed out");
+        assert_eq!(live(), 1, "signing out ends its session only");
+        conn.execute_cached("UPDATE tokens SET expires_at = ?1", [&past]).expect("age");
+        conn.execute_cached("UPDATE refresh_tokens SET expires_at = ?1", [&past]).expect("age");
+        assert_eq!(live(), 0, "nothing renews it any more");
     }
 
     #[test]
@@ -457,8 +503,11 @@ mod tests {
         let conn = db.lock();
         let issued = issue_session(&conn, Role::Customer, &Uuid::new_v4().to_string(), Utc::now()).expect("issued");
         let refresh = issued.refresh_token.expect("customers get a refresh token");
-        conn.execute("UPDATE refresh_tokens SET expires_at = ?1", [(Utc::now() - TimeDelta::seconds(1)).to_rfc3339()])
-            .expect("age");
+        conn.execute_cached(
+            "UPDATE refresh_tokens SET expires_at = ?1",
+            [(Utc::now() - TimeDelta::seconds(1)).to_rfc3339()],
+        )
+        .expect("age");
         assert_eq!(refresh_session(&conn, &refresh).expect("read").err(), Some(RefreshRefused::Expired));
         assert_eq!(refresh_session(&conn, "rfr_unknown").expect("read").err(), Some(RefreshRefused::Unknown));
     }
@@ -474,7 +523,7 @@ mod tests {
             .expect("refresh");
         let first = refresh_session(&conn, &refresh).expect("read").expect("renewed");
         let lost_answer = refresh_session(&conn, &refresh).expect("read").expect("renewed again after a lost answer");
-        conn.execute(
+        conn.execute_cached(
             "UPDATE refresh_tokens SET used_at = ?1 WHERE used_at IS NOT NULL",
             [(Utc::now() - LOST_ANSWER_GRACE - TimeDelta::seconds(1)).to_rfc3339()],
         )

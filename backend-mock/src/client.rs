@@ -9,6 +9,7 @@ use caas_protocol::api::{
 use caas_protocol::delivery::{DealershipHandoverRequest, HandoverCodeView};
 use caas_protocol::payment::Payment;
 
+use crate::platform::sandbox::{LiveSessions, SignInCode};
 pub use crate::vehicle::VehicleInspection;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -38,6 +39,12 @@ impl ClientError {
 }
 
 pub type ClientResult<T> = Result<T, ClientError>;
+
+/// `text` as one path segment: every byte but letters and digits percent-encoded, so what a user
+/// typed (`../orders`, an address with `/`, `?` or `#`) cannot reach another route.
+fn segment(text: &str) -> percent_encoding::PercentEncode<'_> {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC)
+}
 
 #[derive(Debug, Clone)]
 struct Http {
@@ -139,14 +146,14 @@ impl SandboxClient {
 
     /// The sign-in code last emailed to `email`.
     pub async fn sign_in_code(&self, email: &str) -> ClientResult<String> {
-        let code: Value = self.http.get(&format!("/v1/sandbox/sign-in-codes/{email}")).await?;
-        Ok(code["code"].as_str().unwrap_or_default().to_owned())
+        let answer: SignInCode = self.http.get(&format!("/v1/sandbox/sign-in-codes/{}", segment(email))).await?;
+        Ok(answer.code)
     }
 
-    /// How many access tokens of a customer or driver still work.
-    pub async fn live_sessions(&self, email: &str) -> ClientResult<u64> {
-        let live: Value = self.http.get(&format!("/v1/sandbox/sessions/{email}")).await?;
-        Ok(live["live"].as_u64().unwrap_or_default())
+    /// How many sessions of a customer or driver are live (a sign-in and its renewals are one).
+    pub async fn live_sessions(&self, email: &str) -> ClientResult<u32> {
+        let answer: LiveSessions = self.http.get(&format!("/v1/sandbox/sessions/{}", segment(email))).await?;
+        Ok(answer.live)
     }
 
     /// The factory moves the order one stage on (`to: None`) or up to `to`; returns after the
@@ -191,6 +198,18 @@ impl SandboxClient {
     /// The next `count` charges take the money and then lose their answer.
     pub async fn drop_payment_answers(&self, count: u32) -> ClientResult<()> {
         self.http.post("/v1/sandbox/payments/faults", &json!({ "drop_answers": count })).await
+    }
+
+    /// Takes the payment gateway down (every charge fails with `payment_gateway_unavailable`, nothing
+    /// taken) or brings it back.
+    pub async fn set_gateway_unavailable(&self, unavailable: bool) -> ClientResult<()> {
+        self.http.post("/v1/sandbox/payments/faults", &json!({ "unavailable": unavailable })).await
+    }
+
+    /// Takes the factory down (new orders fail with `factory_unavailable`, the deposit kept) or
+    /// brings it back.
+    pub async fn set_factory_unavailable(&self, unavailable: bool) -> ClientResult<()> {
+        self.http.post("/v1/sandbox/factory/faults", &json!({ "unavailable": unavailable })).await
     }
 
     /// Charges an order's final amount outside the customer's own payment, as another channel might.

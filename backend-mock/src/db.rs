@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use caas_protocol::record::{Chain, RecordHash};
-use rusqlite::{Connection, OptionalExtension as _};
+use rusqlite::{CachedStatement, Connection, OptionalExtension as _, Params, Row};
 use tokio::sync::watch;
 
 const SCHEMA_VERSION: i64 = 10;
@@ -190,6 +190,8 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     created_at TEXT NOT NULL,
     PRIMARY KEY (scope, key)
 ) WITHOUT ROWID;
+-- Every idempotent request forgets the answers older than a day: by age, not by a scan.
+CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys(created_at);
 CREATE TABLE IF NOT EXISTS sandbox_clock (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     offset_seconds INTEGER NOT NULL
@@ -534,6 +536,7 @@ impl Db {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if found > SCHEMA_VERSION {
             return Err(DbError::TooNew { found, supported: SCHEMA_VERSION });
@@ -603,12 +606,47 @@ impl Db {
     }
 }
 
+/// Statements the connection keeps prepared: more than the platform's distinct statements, so
+/// none is parsed twice.
+const STATEMENT_CACHE: usize = 512;
+
+/// The platform's statements, run through the connection's cache of prepared statements. Every
+/// request runs the same few dozen statements, and parsing them again each time was a third of
+/// what a factory webhook cost (`./scripts/bench`).
+pub trait CachedSql {
+    /// [`Connection::execute`], prepared once.
+    fn execute_cached<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+    /// [`Connection::query_row`], prepared once.
+    fn query_row_cached<T, P: Params, F: FnOnce(&Row<'_>) -> rusqlite::Result<T>>(
+        &self,
+        sql: &str,
+        params: P,
+        f: F,
+    ) -> rusqlite::Result<T>;
+}
+
+impl CachedSql for Connection {
+    fn execute_cached<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn query_row_cached<T, P: Params, F: FnOnce(&Row<'_>) -> rusqlite::Result<T>>(
+        &self,
+        sql: &str,
+        params: P,
+        f: F,
+    ) -> rusqlite::Result<T> {
+        let mut statement: CachedStatement<'_> = self.prepare_cached(sql)?;
+        statement.query_row(params, f)
+    }
+}
+
 /// The seed of the platform key `name`: the one given (kept from now on), else the one kept in
 /// the database, made and kept at the first start. A kept seed that is not 32 bytes is an error,
 /// never silently a new key.
 pub fn platform_seed(conn: &Connection, name: &str, given: Option<[u8; 32]>) -> Result<[u8; 32], DbError> {
     let kept: Option<Vec<u8>> =
-        conn.query_row("SELECT seed FROM platform_keys WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+        conn.query_row_cached("SELECT seed FROM platform_keys WHERE name = ?1", [name], |r| r.get(0)).optional()?;
     let kept = kept
         .map(|seed| <[u8; 32]>::try_from(seed).map_err(|_| DbError::Upgrade(format!("the kept {name} key is damaged"))))
         .transpose()?;
@@ -622,7 +660,7 @@ pub fn platform_seed(conn: &Connection, name: &str, given: Option<[u8; 32]>) -> 
         (None, Some(kept)) => return Ok(kept),
         (None, None) => crate::random_seed(),
     };
-    conn.execute(
+    conn.execute_cached(
         "INSERT OR REPLACE INTO platform_keys (name, seed) VALUES (?1, ?2)",
         rusqlite::params![name, seed.to_vec()],
     )?;
@@ -634,7 +672,7 @@ pub fn platform_seed(conn: &Connection, name: &str, given: Option<[u8; 32]>) -> 
 /// last event.
 fn chain_logs(conn: &Connection) -> Result<(), DbError> {
     let orders: Vec<String> = conn
-        .prepare("SELECT id FROM orders WHERE head_hash IS NULL")?
+        .prepare_cached("SELECT id FROM orders WHERE head_hash IS NULL")?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for order in orders {
@@ -673,7 +711,9 @@ pub(crate) fn relink(
         None => Chain::new(order),
     };
     let events: Vec<(u64, String)> = conn
-        .prepare("SELECT version, body FROM order_events WHERE order_id = ?1 AND version >= ?2 ORDER BY version")?
+        .prepare_cached(
+            "SELECT version, body FROM order_events WHERE order_id = ?1 AND version >= ?2 ORDER BY version",
+        )?
         .query_map(rusqlite::params![order.to_string(), from], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for (version, body) in events {
@@ -682,13 +722,13 @@ pub(crate) fn relink(
         let fields = event.as_object_mut().ok_or_else(|| broken(version, &"not a JSON object"))?;
         fields.insert("prev".into(), serde_json::Value::String(chain.head().to_text()));
         chain.link(&event).map_err(|e| broken(version, &e))?;
-        conn.execute(
+        conn.execute_cached(
             "UPDATE order_events SET body = ?3 WHERE order_id = ?1 AND version = ?2",
             rusqlite::params![order.to_string(), version, event.to_string()],
         )?;
     }
     if chain.version() > 0 {
-        conn.execute(
+        conn.execute_cached(
             "UPDATE orders SET head_hash = ?2 WHERE id = ?1",
             rusqlite::params![order.to_string(), chain.head().to_text()],
         )?;
@@ -728,20 +768,22 @@ mod tests {
         let db = Db::open(&path).expect("upgraded");
         let conn = db.lock();
         let bodies: Vec<String> = conn
-            .prepare("SELECT body FROM order_events ORDER BY version")
+            .prepare_cached("SELECT body FROM order_events ORDER BY version")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .expect("events");
         let mut chain = Chain::new(order);
         for body in &bodies {
             chain.link(&serde_json::from_str(body).expect("json")).expect("each event links to the one before");
         }
-        let head: String = conn.query_row("SELECT head_hash FROM orders", [], |r| r.get(0)).expect("head");
+        let head: String = conn.query_row_cached("SELECT head_hash FROM orders", [], |r| r.get(0)).expect("head");
         assert_eq!(head, chain.head().to_text());
         drop(conn);
         drop(db);
         let again = Db::open(&path).expect("opened again");
-        let unchanged: String =
-            again.lock().query_row("SELECT body FROM order_events WHERE version = 2", [], |r| r.get(0)).expect("event");
+        let unchanged: String = again
+            .lock()
+            .query_row_cached("SELECT body FROM order_events WHERE version = 2", [], |r| r.get(0))
+            .expect("event");
         assert_eq!(unchanged, bodies[1], "chained once");
     }
 
@@ -770,7 +812,7 @@ mod tests {
         let conn = Connection::open(&path).expect("open");
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).expect("version");
         assert_eq!(version, 6, "still version 6");
-        assert!(conn.prepare("SELECT head_hash FROM orders").is_err(), "no half-done upgrade");
+        assert!(conn.prepare_cached("SELECT head_hash FROM orders").is_err(), "no half-done upgrade");
     }
 
     #[test]
@@ -794,11 +836,11 @@ mod tests {
         }
         let db = Db::open(&path).expect("upgraded");
         let conn = db.lock();
-        conn.prepare("SELECT advertising_generation FROM orders").expect("orders gained the generation");
-        conn.prepare("SELECT superseded_at FROM handover_codes").expect("codes gained superseded_at");
-        conn.prepare("SELECT purpose FROM payments").expect("payments gained their purpose");
+        conn.prepare_cached("SELECT advertising_generation FROM orders").expect("orders gained the generation");
+        conn.prepare_cached("SELECT superseded_at FROM handover_codes").expect("codes gained superseded_at");
+        conn.prepare_cached("SELECT purpose FROM payments").expect("payments gained their purpose");
         let old_index: Option<String> = conn
-            .query_row("SELECT name FROM sqlite_master WHERE name = 'payments_one_open'", [], |r| r.get(0))
+            .query_row_cached("SELECT name FROM sqlite_master WHERE name = 'payments_one_open'", [], |r| r.get(0))
             .optional()
             .expect("index");
         assert_eq!(old_index, None, "one open attempt per purpose, not per order");
@@ -828,7 +870,7 @@ mod tests {
         let db = Db::open(&path).expect("upgraded");
         let started: String = db
             .lock()
-            .query_row("SELECT last_service_on FROM maintenance WHERE order_id = 'o'", [], |r| r.get(0))
+            .query_row_cached("SELECT last_service_on FROM maintenance WHERE order_id = 'o'", [], |r| r.get(0))
             .expect("maintenance started");
         assert_eq!(started, "2026-11-20");
     }
@@ -837,7 +879,7 @@ mod tests {
     /// appends the columns it adds), foreign keys and indexes, each index's and trigger's statement.
     fn schema(conn: &Connection) -> Vec<String> {
         let strings = |sql: &str| -> Vec<String> {
-            let mut stmt = conn.prepare(sql).expect("schema query");
+            let mut stmt = conn.prepare_cached(sql).expect("schema query");
             let rows = stmt
                 .query_map([], |r| {
                     let count = r.as_ref().column_count();
@@ -924,7 +966,7 @@ mod tests {
         let db = Db::open(&path).expect("upgraded");
         let conn = db.lock();
         let feed = |conn: &Connection| -> Vec<(String, Option<String>, i64)> {
-            conn.prepare("SELECT kind, detail, ref FROM sandbox_feed ORDER BY seq")
+            conn.prepare_cached("SELECT kind, detail, ref FROM sandbox_feed ORDER BY seq")
                 .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
                 .expect("feed")
         };
@@ -980,7 +1022,7 @@ mod tests {
         let db = Db::open(&path).expect("upgraded");
         let conn = db.lock();
         let journal: Vec<(String, String, i64, Option<String>)> = conn
-            .prepare("SELECT kind, order_id, ref, at FROM sandbox_feed ORDER BY seq")
+            .prepare_cached("SELECT kind, order_id, ref, at FROM sandbox_feed ORDER BY seq")
             .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect())
             .expect("journal");
         let read: Vec<(&str, &str, i64)> = journal.iter().map(|(k, o, r, _)| (k.as_str(), o.as_str(), *r)).collect();
@@ -1015,12 +1057,12 @@ mod tests {
         )
         .expect("rows");
         let kept: Vec<i64> = conn
-            .prepare("SELECT seq FROM sandbox_feed WHERE kind = 'sms' ORDER BY seq")
+            .prepare_cached("SELECT seq FROM sandbox_feed WHERE kind = 'sms' ORDER BY seq")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .expect("journal");
         assert_eq!(kept, [100_002], "the rows 100 000 behind the newest are gone");
         let attempts: Vec<i64> = conn
-            .prepare("SELECT seq FROM webhook_log ORDER BY seq")
+            .prepare_cached("SELECT seq FROM webhook_log ORDER BY seq")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .expect("log");
         assert_eq!(attempts, [10_001]);

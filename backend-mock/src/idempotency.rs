@@ -12,6 +12,7 @@
 //! Handlers that call another service pass a key derived from this one, so a re-run never
 //! repeats the other service's side effect either.
 
+use crate::db::CachedSql as _;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -91,13 +92,20 @@ struct Stored {
     created_at: String,
 }
 
-/// Claims the key, or finds the answer it already has.
+/// Claims the key, or finds the answer it already has: one transaction, so one commit.
 fn begin(db: &Db, scope: &[u8], key: &str, fingerprint: &[u8]) -> AppResult<Begin> {
-    let conn = db.lock();
+    let mut conn = db.lock();
+    let tx = conn.transaction()?;
+    let begun = claim(&tx, scope, key, fingerprint)?;
+    tx.commit()?;
+    Ok(begun)
+}
+
+fn claim(conn: &rusqlite::Connection, scope: &[u8], key: &str, fingerprint: &[u8]) -> AppResult<Begin> {
     let now = Utc::now();
-    conn.execute("DELETE FROM idempotency_keys WHERE created_at < ?1", [(now - KEPT_FOR).to_rfc3339()])?;
+    conn.execute_cached("DELETE FROM idempotency_keys WHERE created_at < ?1", [(now - KEPT_FOR).to_rfc3339()])?;
     let existing = conn
-        .query_row(
+        .query_row_cached(
             "SELECT fingerprint, status, content_type, body, created_at FROM idempotency_keys
              WHERE scope = ?1 AND key = ?2",
             params![scope, key],
@@ -129,14 +137,14 @@ fn begin(db: &Db, scope: &[u8], key: &str, fingerprint: &[u8]) -> AppResult<Begi
                     "a request with this Idempotency-Key is still being processed; retry shortly",
                 ));
             }
-            conn.execute(
+            conn.execute_cached(
                 "UPDATE idempotency_keys SET created_at = ?3 WHERE scope = ?1 AND key = ?2",
                 params![scope, key, now.to_rfc3339()],
             )?;
             Ok(Begin::Run)
         }
         None => {
-            conn.execute(
+            conn.execute_cached(
                 "INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![scope, key, fingerprint, now.to_rfc3339()],
             )?;
@@ -153,7 +161,7 @@ async fn finish(db: &Db, scope: &[u8], key: &str, response: Response) -> Respons
         || matches!(parts.status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS);
     if undecided || parts.extensions.get::<crate::auth::CarriesCredential>().is_some() {
         let forgotten =
-            db.lock().execute("DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2", params![scope, key]);
+            db.lock().execute_cached("DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2", params![scope, key]);
         if let Err(error) = forgotten {
             tracing::error!(%error, "could not release an idempotency key");
         }
@@ -168,7 +176,7 @@ async fn finish(db: &Db, scope: &[u8], key: &str, response: Response) -> Respons
         }
     };
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let stored = db.lock().execute(
+    let stored = db.lock().execute_cached(
         "UPDATE idempotency_keys SET status = ?3, content_type = ?4, body = ?5 WHERE scope = ?1 AND key = ?2",
         params![scope, key, parts.status.as_u16(), content_type, bytes.as_ref()],
     );

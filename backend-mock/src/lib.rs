@@ -22,6 +22,7 @@ mod validate;
 pub mod vehicle;
 mod webhook_sender;
 
+use crate::db::CachedSql as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -336,7 +337,7 @@ async fn trace_request(request: axum::extract::Request, next: axum::middleware::
 fn seed(db: &db::Db) -> anyhow::Result<()> {
     let conn = db.lock();
     for d in DEALERSHIPS {
-        conn.execute(
+        conn.execute_cached(
             "INSERT OR IGNORE INTO dealerships (id, name, country, locality) VALUES (?1, ?2, ?3, ?4)",
             params![d.id, d.name, d.country, d.locality],
         )?;

@@ -1,6 +1,7 @@
 //! Bounds and shapes of the fields the API accepts; each failure names the field.
 
 use caas_protocol::api::{CustomerDetails, Money, RegistrationDetails, VehicleConfiguration};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
 
@@ -86,5 +87,79 @@ pub fn payment_id(id: &str) -> AppResult<()> {
     match id.strip_prefix("pi_") {
         Some(rest) if !rest.is_empty() && rest.len() <= 64 && rest.bytes().all(|b| b.is_ascii_alphanumeric()) => Ok(()),
         _ => Err(AppError::invalid("a payment id is `pi_` followed by letters and digits")),
+    }
+}
+
+/// How many of the next calls a sandbox fault switch spoils (0 disarms it), at most
+/// [`FaultCount::MAX`]. The bound is checked where the count is read, from JSON or from a
+/// dashboard form, so every switch of the platform and of its simulators takes it from here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u32")]
+pub struct FaultCount(u32);
+
+impl FaultCount {
+    /// The most calls one switch spoils, so a slip of the finger cannot leave a switch armed for
+    /// the rest of a run.
+    pub const MAX: Self = Self(100);
+    /// Every count a switch takes, as the dashboard's forms bound their fields.
+    pub const RANGE: std::ops::RangeInclusive<Self> = Self(0)..=Self::MAX;
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// Written by hand so the document's bound is [`FaultCount::MAX`] itself.
+impl utoipa::PartialSchema for FaultCount {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+            .minimum(Some(0))
+            .maximum(Some(Self::MAX.0))
+            .description(Some("How many of the next calls the switch spoils; 0 disarms it."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FaultCount {}
+
+impl TryFrom<u32> for FaultCount {
+    type Error = String;
+
+    fn try_from(count: u32) -> Result<Self, String> {
+        if count <= Self::MAX.0 { Ok(Self(count)) } else { Err(format!("must be at most {}", Self::MAX)) }
+    }
+}
+
+/// Read from a dashboard form's field.
+impl std::str::FromStr for FaultCount {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        text.parse::<u32>().map_err(|e| e.to_string())?.try_into()
+    }
+}
+
+impl std::fmt::Display for FaultCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fault_count_is_bounded_however_it_is_read() {
+        let read = |json: &str| serde_json::from_str::<FaultCount>(json).map_err(|e| e.to_string());
+        assert_eq!(read("100"), Ok(FaultCount::MAX));
+        assert_eq!(read("101"), Err("must be at most 100".to_owned()), "from JSON, as the API reads it");
+        assert!(read("-1").is_err());
+        assert_eq!("0".parse(), Ok(FaultCount::default()));
+        assert!("101".parse::<FaultCount>().is_err(), "from a form, as the dashboard reads it");
+        assert_eq!(serde_json::to_string(&FaultCount::MAX).ok().as_deref(), Some("100"), "sent as a number");
     }
 }

@@ -8,6 +8,7 @@
 //! feed; the log never decides delivery: an attempt it fails to record is warned of and delivered
 //! all the same.
 
+use crate::db::CachedSql as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,7 +55,7 @@ impl WebhookSender {
             let next: Option<(i64, String, String, i64)> = self
                 .db
                 .lock()
-                .query_row(
+                .query_row_cached(
                     &format!(
                         "SELECT seq, webhook_id, body, attempts FROM {table} WHERE delivered_at IS NULL
                          ORDER BY seq LIMIT 1"
@@ -88,7 +89,7 @@ impl WebhookSender {
                         }
                         _ => None,
                     };
-                    conn.execute(
+                    conn.execute_cached(
                         &format!(
                             "UPDATE {table} SET delivered_at = ?2, attempts = attempts + 1, last_error = ?3
                              WHERE seq = ?1"
@@ -96,7 +97,7 @@ impl WebhookSender {
                         params![seq, Utc::now().to_rfc3339(), refusal],
                     )
                 }
-                Outcome::Retrying(error) => conn.execute(
+                Outcome::Retrying(error) => conn.execute_cached(
                     &format!("UPDATE {table} SET attempts = attempts + 1, last_error = ?2 WHERE seq = ?1"),
                     params![seq, error],
                 ),
@@ -220,7 +221,7 @@ fn log_attempt(
         Outcome::Refused(reason) | Outcome::Retrying(reason) => Some(bounded(reason, 1024).0),
     };
     let tx = conn.unchecked_transaction()?;
-    tx.execute(
+    tx.execute_cached(
         "INSERT INTO webhook_log (sender, webhook_id, type, order_id, attempt, outcome, status, error, payload,
                                   truncated, sent_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -244,7 +245,7 @@ fn log_attempt(
 
 /// Deletes all but the last `kept` attempts of the log.
 fn prune_log(conn: &rusqlite::Connection, kept: i64) -> rusqlite::Result<usize> {
-    conn.execute("DELETE FROM webhook_log WHERE seq <= (SELECT MAX(seq) FROM webhook_log) - ?1", [kept])
+    conn.execute_cached("DELETE FROM webhook_log WHERE seq <= (SELECT MAX(seq) FROM webhook_log) - ?1", [kept])
 }
 
 /// `text` cut to at most `max` bytes on a character boundary, and whether it was cut.
@@ -301,7 +302,7 @@ mod tests {
         );
         {
             let conn = db.lock();
-            conn.execute(
+            conn.execute_cached(
                 "INSERT INTO gateway_webhook_outbox (webhook_id, intent_id, body) VALUES ('msg_1', 'pi_1', '{}')",
                 [],
             )
@@ -314,7 +315,7 @@ mod tests {
         assert_eq!(taken.load(Ordering::SeqCst), 1, "sent once");
         let delivered: bool = db
             .lock()
-            .query_row(
+            .query_row_cached(
                 "SELECT delivered_at IS NOT NULL FROM gateway_webhook_outbox WHERE webhook_id = 'msg_1'",
                 [],
                 |r| r.get(0),
@@ -333,12 +334,12 @@ mod tests {
         }
         assert_eq!(prune_log(&conn, 2).expect("pruned"), 3);
         let kept: Vec<String> = conn
-            .prepare("SELECT webhook_id FROM webhook_log ORDER BY seq")
+            .prepare_cached("SELECT webhook_id FROM webhook_log ORDER BY seq")
             .and_then(|mut statement| statement.query_map([], |r| r.get(0))?.collect())
             .expect("read");
         assert_eq!(kept, ["msg_3", "msg_4"]);
         let count = |conn: &rusqlite::Connection| -> i64 {
-            conn.query_row("SELECT COUNT(*) FROM webhook_log", [], |r| r.get(0)).expect("counted")
+            conn.query_row_cached("SELECT COUNT(*) FROM webhook_log", [], |r| r.get(0)).expect("counted")
         };
         for n in 0..KEPT_LOG_ROWS + 3 {
             log_attempt(&conn, "factory", &format!("again_{n}"), "{}", 1, &attempt()).expect("logged");

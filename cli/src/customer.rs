@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::App;
 use crate::failure::Failure;
-use crate::output::{Output, lines};
+use crate::output::{Output, lines, print_line};
 use crate::render;
 use crate::roles::Role;
 
@@ -152,7 +152,7 @@ impl App {
         let mut pushes = std::pin::pin!(core.push_updates());
         let stream = core.connect_push_stream().await?;
         if !self.json {
-            println!("Watching pushes on device {} (Ctrl-C to stop).", stream.device_id());
+            print_line(format_args!("Watching pushes on device {} (Ctrl-C to stop).", stream.device_id()))?;
         }
         loop {
             let (hint, outcome) = tokio::select! {
@@ -176,7 +176,7 @@ impl App {
                 json!({ "order_id": hint.order_id, "version": hint.order_version, "kind": hint.kind,
                         "outcome": outcome, "new_events": new_events, "status": state }),
             )
-            .print(self.json);
+            .print(self.json)?;
         }
     }
 }

@@ -6,7 +6,8 @@ use anyhow::Context as _;
 use caas_core::FileSecretStore;
 use caas_core::SecretStore as _;
 use caas_core::protocol::api::{
-    CustomerDetails, Money, OrderView, RegisterSaleRequest, RegistrationDetails, StockVehicle, VehicleConfiguration,
+    CustomerDetails, ErrorCode, Money, OrderView, RegisterSaleRequest, RegistrationDetails, StockVehicle,
+    VehicleConfiguration,
 };
 use caas_mock::client::DealershipClient;
 use clap::{Args, Subcommand};
@@ -14,7 +15,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::App;
-use crate::failure::Failure;
+use crate::failure::{Failure, FixWhen as _};
 use crate::output::{Output, lines};
 use crate::roles::Role;
 use crate::sandbox::order_line;
@@ -282,8 +283,18 @@ impl App {
     async fn staff_sign_in(&self, args: StaffSignIn) -> anyhow::Result<Output> {
         let (token, issued_for) = match (args.token, args.dealership) {
             (Some(token), _) => (token, None),
-            (None, Some(dealership)) => (self.sandbox_client()?.staff_token(&dealership).await?, Some(dealership)),
-            (None, None) => return Err(Failure::usage("give a DEALERSHIP with --sandbox, or --token").into()),
+            (None, Some(dealership)) => {
+                let token = self.sandbox_client()?.staff_token(&dealership).await.fix_when(
+                    ErrorCode::NotFound,
+                    "check the dealership's id, e.g. madrid-centro; the new-sale form of the sandbox dashboard (/sandbox) lists them",
+                )?;
+                (token, Some(dealership))
+            }
+            (None, None) => {
+                return Err(Failure::usage("give a DEALERSHIP with --sandbox, or --token")
+                    .with_fix("`caas dealership sign-in madrid-centro --sandbox` against a mock")
+                    .into());
+            }
         };
         let staff = DealershipClient::new(&self.backend, &token);
         let orders = staff.orders().await.context("checking the staff token")?;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::App;
 use crate::failure::{Exit, Failure};
-use crate::output::{Output, lines};
+use crate::output::{Output, lines, write_stdout};
 use crate::render;
 
 #[derive(Debug, Subcommand)]
@@ -77,7 +77,7 @@ impl App {
                 if !live {
                     return code_output(&code);
                 }
-                code_output(&code)?.print(self.json);
+                code_output(&code)?.print(self.json)?;
                 self.keep_live(&core, order).await?
             }
             DeliveryCommand::Dispute { order, reason } => {
@@ -97,9 +97,9 @@ impl App {
             match core.present_handover_code(order).await {
                 Ok(code) => {
                     if !self.json && std::io::stdout().is_terminal() {
-                        print!("\x1b[2J\x1b[H");
+                        write_stdout("\x1b[2J\x1b[H")?;
                     }
-                    code_output(&code)?.print(self.json);
+                    code_output(&code)?.print(self.json)?;
                 }
                 Err(CaasError::NotFound(_)) => {
                     return Ok(Output::new(
@@ -113,11 +113,13 @@ impl App {
     }
 }
 
-/// The code as a QR code and its eight digits, or for scripts the token itself.
-fn code_output(code: &HandoverCodeView) -> anyhow::Result<Output> {
+/// The code as a QR code and its eight digits, or for scripts the token itself (also for the
+/// sandbox's back-dated codes, hence the expired case).
+pub(crate) fn code_output(code: &HandoverCodeView) -> anyhow::Result<Output> {
     let qr = qrcode::QrCode::new(code.token.as_bytes())?;
+    let validity = if code.expires_at > Utc::now() { "valid until" } else { "expired at" };
     let text = format!(
-        "{}\nCode {}  (valid until {} UTC)",
+        "{}\nCode {}  ({validity} {} UTC)",
         qr.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build(),
         code.short_code,
         code.expires_at.format("%H:%M")

@@ -73,7 +73,10 @@ impl Failure {
         };
         match error.downcast::<ClientError>() {
             Ok(error) => error.into(),
-            Err(error) => Self::new(Exit::Internal, "internal", format!("{error:#}")),
+            // Most are a file this machine could not read or write.
+            Err(error) => Self::new(Exit::Internal, "internal", format!("{error:#}")).with_fix(format!(
+                "if the message names a file or folder, check its permissions and the free space; otherwise {REPORT_A_BUG}"
+            )),
         }
     }
 
@@ -100,26 +103,41 @@ fn later(code: ErrorCode) -> bool {
     matches!(code, ErrorCode::TooManyAttempts | ErrorCode::IdempotencyKeyInUse)
 }
 
-/// What to do about a refusal the platform names by code.
-fn fix_for(code: ErrorCode) -> Option<&'static str> {
-    Some(match code {
+/// What to do about a refusal the platform names by code. Exhaustive, so a code added to the
+/// protocol does not compile here until it has its fix.
+fn fix_for(code: ErrorCode) -> &'static str {
+    match code {
         ErrorCode::Unauthorized => "sign in again: `caas sign-in EMAIL` (or the role's own `sign-in`)",
         ErrorCode::Forbidden => "this role may not do that; use the role the step belongs to",
         ErrorCode::NotFound => "check the id (`caas orders`, `caas sandbox orders`)",
+        ErrorCode::InvalidRequest => {
+            "correct the value the message names; the command's `--help` lists what each argument takes"
+        }
         ErrorCode::IllegalTransition => "see what may happen next with `caas sandbox steps ORDER`",
         ErrorCode::ConfigurationRejected => "amend it with `caas dealership amend ORDER --model M --option O`",
         ErrorCode::FactoryUnavailable => "retry with `caas dealership retry-factory ORDER`",
-        ErrorCode::DeadlinePassed | ErrorCode::ReservationLost => {
-            "the reservation is lost; the dealership can sell the car again"
+        ErrorCode::InvalidSignature => {
+            "sign the webhook with a secret the platform accepts (`caas mock serve --webhook-secret`)"
         }
-        ErrorCode::AlreadyPaid => "nothing is left to pay",
+        ErrorCode::StaleTimestamp => "sign the webhook again with the current time, and check this machine's clock",
+        ErrorCode::Conflict => {
+            "something changed it meanwhile: look at it again (`caas timeline ORDER`, `caas sandbox events ORDER`)"
+        }
+        ErrorCode::Internal => {
+            "the platform failed: run the same command again; if it fails again, read the mock's log (RUST_LOG=debug)"
+        }
+        ErrorCode::AmountMismatch => "the amount due changed; check it with `caas timeline ORDER` and pay again",
+        ErrorCode::DeadlinePassed | ErrorCode::ReservationLost => {
+            "the reservation is lost: ask the dealership, which can sell the car again from its stock"
+        }
+        ErrorCode::AlreadyPaid => "nothing is left to pay: check the order with `caas timeline ORDER`",
         ErrorCode::NotPayable => "nothing is due yet; wait for the car to reach your locality",
         ErrorCode::InvalidCard => "check the card number, expiry and security code",
         ErrorCode::PaymentGatewayUnavailable => "run the same command again; it resumes the same payment",
         ErrorCode::RegistrationRejected => "correct the owner's data with `caas dealership retry-registration ORDER`",
         ErrorCode::RegistryUnavailable => "the registration is retried by itself; check again later",
         ErrorCode::SlotUnavailable => "choose one of the windows `caas delivery slots ORDER` lists",
-        ErrorCode::ChangeTooLate => "within 24 hours of the window only the dealership can change it",
+        ErrorCode::ChangeTooLate => "ask the dealership: within 24 hours of the window only it can change the delivery",
         ErrorCode::ChangeLimitReached => "contact the dealership to change it again",
         ErrorCode::AddressNotConfirmed => "the customer confirms it with `caas delivery confirm-address ORDER`",
         ErrorCode::VinMismatch => "scan the VIN of the order's car",
@@ -127,16 +145,46 @@ fn fix_for(code: ErrorCode) -> Option<&'static str> {
         ErrorCode::HandoverCodeInvalid | ErrorCode::HandoverCodeExpired | ErrorCode::HandoverCodeUsed => {
             "ask the customer to show a fresh code (`caas delivery code ORDER`)"
         }
-        ErrorCode::NotDelivered => "pairing comes after the handover",
+        ErrorCode::NotDelivered => "pair after the handover: `caas timeline ORDER` shows where the delivery is",
         ErrorCode::GrantRevoked => "this phone's key was revoked; ask the dealership",
+        ErrorCode::LinkReceiptInvalid => {
+            "the car's confirmation of the link was refused: pair again near the car (`caas pair ORDER`)"
+        }
         ErrorCode::TooManyAttempts => "wait before trying again",
         ErrorCode::PaymentInProgress => "finish the open payment first (`--resume`)",
         ErrorCode::StepUpRequired => "sign in again with a new code, then retry",
         ErrorCode::OptionUnavailable => "see what the car can take with `caas options list ORDER`",
+        ErrorCode::OptionReceiptInvalid => {
+            "the car's receipt was refused: hand the option over again near the car (`caas options activate ORDER`)"
+        }
+        ErrorCode::VehicleReportInvalid => {
+            "the car's report was refused: read the car again near it (`caas service read-car ORDER`)"
+        }
         ErrorCode::IdempotencyKeyReused | ErrorCode::IdempotencyKeyInUse => "run the command again",
         ErrorCode::StepNotTakeable => "the note of `caas sandbox steps ORDER` says who takes it and what it waits for",
-        _ => return None,
-    })
+        ErrorCode::Unknown => {
+            "a newer platform's refusal this version cannot name: the message says what happened; update caas"
+        }
+    }
+}
+
+/// What to do about a failure of this machine or of caas itself.
+const REPORT_A_BUG: &str = "run it again with RUST_LOG=debug and report what it prints";
+
+/// A command that knows better than the general fix what a refusal means for it: a `not_found` of
+/// `caas sandbox code EMAIL` is no code waiting, not a wrong order id.
+pub trait FixWhen<T> {
+    /// On a refusal named `code`, `fix` instead of the general one.
+    fn fix_when(self, code: ErrorCode, fix: &str) -> anyhow::Result<T>;
+}
+
+impl<T, E: Into<anyhow::Error>> FixWhen<T> for Result<T, E> {
+    fn fix_when(self, code: ErrorCode, fix: &str) -> anyhow::Result<T> {
+        self.map_err(|error| {
+            let failure = Failure::of(error.into());
+            if failure.code == code.wire_name() { failure.with_fix(fix) } else { failure }.into()
+        })
+    }
 }
 
 impl From<CaasError> for Failure {
@@ -153,18 +201,15 @@ impl From<CaasError> for Failure {
                 Some(after) => format!("run the same command again in {} s", after.as_secs().max(1)),
                 None => "run the same command again later".to_owned(),
             }),
-            CaasError::Cancelled => Failure::refused("cancelled", "cancelled"),
+            CaasError::Cancelled => Failure::refused("cancelled", "stopped before it finished (an unlock prompt declined)")
+                .with_fix("run the same command again and accept the prompt"),
             CaasError::Unauthorized => Failure::refused("not_signed_in", "not signed in, or the session expired")
                 .with_fix("run `caas sign-in EMAIL` (or `caas driver sign-in EMAIL`)"),
             CaasError::NotFound(what) => Failure::refused("not_found", format!("{what} not found"))
                 .with_fix("check the id; `caas orders` lists what this role can see"),
             CaasError::Rejected { code, message } => {
                 let exit = if later(code) { Exit::Offline } else { Exit::Refused };
-                let failure = Failure::new(exit, code.wire_name(), message);
-                match fix_for(code) {
-                    Some(fix) => failure.with_fix(fix),
-                    None => failure,
-                }
+                Failure::new(exit, code.wire_name(), message).with_fix(fix_for(code))
             }
             CaasError::PaymentRefused { refusal, message } => {
                 let (code, fix) = payment_refusal(refusal);
@@ -182,11 +227,19 @@ impl From<CaasError> for Failure {
             )
             .with_fix("this machine keeps the record it had; report it to the platform"),
             CaasError::Pairing { failure, message } => pairing_failure(failure, message),
-            CaasError::Config(message) => Failure::usage(message),
-            other @ (CaasError::Protocol(_)
-            | CaasError::InvalidPush(_)
-            | CaasError::Storage(_)
-            | CaasError::Secrets(_)) => Failure::new(Exit::Internal, "internal", other.chain()),
+            CaasError::Config(message) => {
+                Failure::usage(message).with_fix("check --backend / CAAS_BACKEND and --data-dir / CAAS_DATA_DIR")
+            }
+            other @ (CaasError::Protocol(_) | CaasError::InvalidPush(_)) => {
+                Failure::new(Exit::Internal, "internal", other.chain())
+                    .with_fix(format!("the platform sent what this version cannot read: update caas, or {REPORT_A_BUG}"))
+            }
+            other @ CaasError::Storage(_) => Failure::new(Exit::Internal, "internal", other.chain()).with_fix(
+                "this role's cache cannot be used: check the disk, or move the role's folder under the data \
+                 directory (--data-dir) aside and sign in again",
+            ),
+            other @ CaasError::Secrets(_) => Failure::new(Exit::Internal, "internal", other.chain())
+                .with_fix("the role's `secrets` folder under the data directory (--data-dir) cannot be used: check its permissions"),
         }
     }
 }
@@ -261,20 +314,20 @@ impl From<ClientError> for Failure {
                 let exit = if status >= 500 || later(error.code) { Exit::Offline } else { Exit::Refused };
                 let failure = Failure::new(exit, error.code.wire_name(), error.message);
                 // The mock's clients carry the sandbox token or a staff token, never a customer's.
-                match fix_for(error.code) {
-                    _ if status == 401 => failure.with_fix(
+                match status {
+                    401 => failure.with_fix(
                         "check the sandbox token (--sandbox-token, CAAS_SANDBOX_TOKEN), or sign the staff in \
                          again with `caas dealership sign-in DEALERSHIP --sandbox`",
                     ),
-                    Some(fix) => failure.with_fix(fix),
-                    None => failure,
+                    _ => failure.with_fix(fix_for(error.code)),
                 }
             }
             ClientError::Unreachable(reason) => {
                 Failure::new(Exit::Offline, "offline", format!("the platform cannot be reached: {reason}"))
                     .with_fix("start it (`caas mock serve`) or check --backend / CAAS_BACKEND")
             }
-            ClientError::Http(reason) => Failure::new(Exit::Internal, "internal", reason),
+            ClientError::Http(reason) => Failure::new(Exit::Internal, "internal", reason)
+                .with_fix(format!("check that --backend / CAAS_BACKEND is a CaaS platform; if it is, {REPORT_A_BUG}")),
         }
     }
 }
@@ -315,6 +368,89 @@ mod tests {
         let statuses = [offline.exit, refused.exit, internal.exit, usage.exit].map(|exit| exit as u8);
         assert_eq!(statuses, [4, 3, 5, 2]);
         assert_eq!(refused.code, "illegal_transition");
+    }
+
+    /// Verbs that start a fix's next action when it names no command.
+    const ACTIONS: [&str; 11] =
+        ["ask", "check", "contact", "correct", "finish", "run", "scan", "sign", "update", "use", "wait"];
+
+    /// Codes that share a fix on purpose: whichever of them it is, the same thing is to be done.
+    const SHARED_FIXES: [&[ErrorCode]; 3] = [
+        &[ErrorCode::DeadlinePassed, ErrorCode::ReservationLost],
+        &[ErrorCode::HandoverCodeInvalid, ErrorCode::HandoverCodeExpired, ErrorCode::HandoverCodeUsed],
+        &[ErrorCode::IdempotencyKeyReused, ErrorCode::IdempotencyKeyInUse],
+    ];
+
+    /// Whether `fix` says what to do next: it names a command, or one of its clauses starts with
+    /// an action ("nothing is left to pay" only says why).
+    fn tells_what_to_do(fix: &str) -> bool {
+        fix.contains("`caas ")
+            || fix
+                .split(['.', ';', ':', ','])
+                .filter_map(|clause| clause.split_whitespace().next())
+                .any(|word| ACTIONS.contains(&word))
+    }
+
+    /// Issue 16: a third of the codes came with no fix, and a refusal's fix could say what went
+    /// wrong without what to do. Every code the platform's OpenAPI document lists (generated from
+    /// the protocol's enum, so a new code is in it) names itself and its own fix whichever way it
+    /// reaches a command; the fix says what to do, and is another code's only where
+    /// [`SHARED_FIXES`] says the same is to be done.
+    #[tokio::test]
+    async fn every_code_of_the_protocol_names_itself_and_a_fix_that_says_what_to_do() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mock = caas_mock::start(caas_mock::MockConfig::ephemeral(dir.path().join("mock.db"))).await.expect("mock");
+        let document: serde_json::Value =
+            reqwest::get(format!("{}/openapi.json", mock.url)).await.expect("served").json().await.expect("JSON");
+        mock.stop().await;
+        let names = document["components"]["schemas"]["ErrorCode"]["enum"].as_array().expect("the codes");
+        let mut codes_by_fix = std::collections::HashMap::<&str, Vec<ErrorCode>>::new();
+        for name in names.iter().map(|name| name.as_str().expect("a name")) {
+            let code: ErrorCode = serde_json::from_value(json!(name)).expect("a code");
+            assert_eq!(code.wire_name(), name, "{name} is a code of this version");
+            let fix = fix_for(code);
+            assert!(tells_what_to_do(fix), "{name}: `{fix}` says no next action");
+            let message = || "refused".to_owned();
+            let failures = [
+                Failure::from(CaasError::Rejected { code, message: message() }),
+                Failure::from(ClientError::Api { status: 409, error: ApiError { code, message: message() } }),
+            ];
+            for failure in failures {
+                assert_eq!((failure.code.as_str(), failure.fix.as_deref()), (name, Some(fix)));
+            }
+            codes_by_fix.entry(fix).or_default().push(code);
+        }
+        for (fix, codes) in codes_by_fix.into_iter().filter(|(_, codes)| codes.len() > 1) {
+            assert!(SHARED_FIXES.contains(&codes.as_slice()), "{codes:?} share `{fix}`");
+        }
+        assert!(names.len() > 40, "every code, not a few: {names:?}");
+    }
+
+    #[test]
+    fn a_cancelled_operation_and_an_internal_failure_say_what_to_do() {
+        for failure in [
+            Failure::from(CaasError::Cancelled),
+            Failure::of(anyhow::anyhow!("a bug")),
+            Failure::from(CaasError::Protocol("an answer nobody can read".into())),
+            Failure::from(ClientError::Http("502: <html>".into())),
+        ] {
+            assert!(failure.fix.as_ref().is_some_and(|fix| fix.len() > 15), "{}", failure.text());
+        }
+    }
+
+    /// Issue 16: `caas sandbox code` of an address without a code told to check an order id.
+    #[test]
+    fn a_command_gives_its_own_fix_for_the_refusals_it_knows_better() {
+        let missing = || -> Result<(), ClientError> {
+            Err(ClientError::Api {
+                status: 404,
+                error: ApiError { code: ErrorCode::NotFound, message: "sign-in code not found".into() },
+            })
+        };
+        let failure = Failure::of(missing().fix_when(ErrorCode::NotFound, "ask for a code first").expect_err("fails"));
+        assert_eq!((failure.code.as_str(), failure.fix.as_deref()), ("not_found", Some("ask for a code first")));
+        let failure = Failure::of(missing().fix_when(ErrorCode::Conflict, "not this one").expect_err("fails"));
+        assert_eq!(failure.fix.as_deref(), Some(fix_for(ErrorCode::NotFound)), "another refusal keeps its fix");
     }
 
     #[test]

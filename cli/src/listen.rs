@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::App;
-use crate::output::Output;
+use crate::output::{Output, print_line};
 
 /// The largest item the feed carries (an email with its text, a webhook's body) and some room.
 const MAX_ITEM_BYTES: usize = 64 * 1024;
@@ -61,7 +61,7 @@ impl App {
         let mut printed = 0_u64;
         let mut pause = FIRST_RECONNECT_PAUSE;
         if !self.json {
-            println!("Listening to {} (Ctrl-C to stop).", self.backend);
+            print_line(format_args!("Listening to {} (Ctrl-C to stop).", self.backend))?;
         }
         loop {
             match sandbox.feed(&filter, last_id.as_deref()).await {
@@ -86,7 +86,7 @@ impl App {
                             pause = FIRST_RECONNECT_PAUSE;
                             last_id = frame.id.or(last_id);
                             let Some(item) = frame.data else { continue };
-                            item_output(&item).print(self.json);
+                            item_output(&item).print(self.json)?;
                             printed += 1;
                             if args.count.is_some_and(|count| printed >= count) {
                                 return Ok(Output::done());

@@ -1,6 +1,7 @@
 //! `caas`: the terminal shell of the CaaS companion.
-// The terminal is this shell's user interface: printing is its job.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+// The terminal is this shell's user interface: printing is its job. Stdout is written through
+// `output::write_stdout` only, which tells when the reader has gone, so `print!` stays linted.
+#![allow(clippy::print_stderr)]
 
 mod customer;
 mod dealership;
@@ -27,7 +28,7 @@ use clap::{Parser, Subcommand};
 use uuid::Uuid;
 
 use crate::failure::Failure;
-use crate::output::Output;
+use crate::output::{Output, Unprinted};
 
 const EXIT_STATUSES: &str = "Exit status: 0 done, 2 usage, 3 refused (by the platform, the car or a rule: \
 the same request will not work), 4 offline or not yet (the platform or the car could not be reached or \
@@ -125,8 +126,9 @@ enum Command {
         #[command(subcommand)]
         command: sandbox::FactoryCommand,
     },
-    /// Test-mode controls of a mock platform: sign-in codes, messages, next steps, faults, the
-    /// clock, the ledger, cars and keys.
+    /// Test-mode controls of a mock platform: sign-in codes and sessions, messages, next steps,
+    /// faults, the clock, the ledger, cars and keys, handover codes, a newer platform's events and
+    /// a rewritten history.
     Sandbox {
         #[command(subcommand)]
         command: sandbox::SandboxCommand,
@@ -165,11 +167,21 @@ fn main() -> ExitCode {
         Err(error) => return report(json, Failure::of(error.into())),
     };
     match runtime.block_on(run(cli)) {
-        Ok(output) => {
-            output.print(json);
-            ExitCode::SUCCESS
-        }
-        Err(error) => report(json, Failure::of(error)),
+        Ok(output) => printed(json, output.print(json)),
+        // A live command stops when its lines cannot be printed.
+        Err(error) => match error.downcast::<Unprinted>() {
+            Ok(unprinted) => printed(json, Err(unprinted)),
+            Err(error) => report(json, Failure::of(error)),
+        },
+    }
+}
+
+/// The exit of a command that did its work and printed: a reader that stopped reading (`caas
+/// orders | head`) is no failure of the command, so it ends quietly with status 0.
+fn printed(json: bool, printed: Result<(), Unprinted>) -> ExitCode {
+    match printed {
+        Ok(()) | Err(Unprinted::ReaderGone) => ExitCode::SUCCESS,
+        Err(Unprinted::Failed(failure)) => report(json, failure),
     }
 }
 
@@ -183,16 +195,61 @@ fn usage(error: &clap::Error) -> ExitCode {
         let _printed = error.print();
         return ExitCode::from(error.exit_code().clamp(0, 255) as u8);
     }
-    let message = error.render().to_string();
-    let first = message.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
-    report(true, Failure::usage(first).with_fix("see `caas --help`"))
+    report(true, usage_failure(error))
 }
 
+/// A usage error as one failure: clap's whole complaint (every missing argument, its tip) as the
+/// message, and the command's usage line as the fix, since a script reading the JSON has no
+/// terminal to show clap's text on.
+fn usage_failure(error: &clap::Error) -> Failure {
+    let rendered = error.render().to_string();
+    let mut complaint = String::new();
+    let mut usage = None;
+    for line in rendered.lines().map(str::trim).filter(|line| !line.is_empty()) {
+        if let Some(rest) = line.strip_prefix("Usage: ") {
+            usage = Some(rest);
+            break;
+        }
+        if line.starts_with("For more information") {
+            break;
+        }
+        let separator = if complaint.is_empty() {
+            ""
+        } else if line.starts_with("tip:") {
+            "; "
+        } else {
+            " "
+        };
+        complaint.push_str(separator);
+        complaint.push_str(line.strip_prefix("error: ").unwrap_or(line));
+    }
+    // Help shown for a command given without its subcommand: the text before `Usage:` is the
+    // command's description, not a complaint.
+    if error.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        complaint = "a subcommand or argument is missing".to_owned();
+    }
+    let fix = match usage {
+        Some(usage) => {
+            let command: Vec<&str> =
+                usage.split_whitespace().take_while(|word| !word.starts_with(['[', '<', '-'])).collect();
+            format!("usage: {usage} (`{} --help` says more)", command.join(" "))
+        }
+        None => "add --help to the command to see what it takes".to_owned(),
+    };
+    Failure::usage(complaint).with_fix(fix)
+}
+
+/// Tells a failed command's failure and ends with its exit status, also when stdout takes nothing:
+/// a script reads the status even when nobody reads the JSON.
 fn report(json: bool, failure: Failure) -> ExitCode {
-    if json {
-        println!("{}", failure.json());
-    } else {
+    if !json {
         eprintln!("{}", failure.text());
+    } else if let Err(unprinted) = output::print_line(failure.json()) {
+        // The failure is told where a person still sees it.
+        eprintln!("{}", failure.text());
+        if let Unprinted::Failed(also) = unprinted {
+            eprintln!("{}", also.text());
+        }
     }
     failure.exit_code()
 }
@@ -225,5 +282,48 @@ async fn run(cli: Cli) -> anyhow::Result<Output> {
         Command::Dealership { command } => app.dealership(command).await,
         Command::Factory { command } => app.factory(command).await,
         Command::Sandbox { command } => app.sandbox(command).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::failure::Exit;
+
+    fn usage_of(args: &[&str]) -> Failure {
+        let error = Cli::try_parse_from(args).err().expect("a usage error");
+        usage_failure(&error)
+    }
+
+    /// Issue 16: with --json a usage error kept only clap's first line ("the following required
+    /// arguments were not provided:"), which named no argument.
+    #[test]
+    fn a_usage_error_names_every_missing_argument_and_the_commands_usage() {
+        let failure = usage_of(&["caas", "--json", "dealership", "deposit", "0190f5a0-0000-7000-8000-000000000001"]);
+        assert_eq!((failure.code.as_str(), failure.exit), ("usage", Exit::Usage));
+        assert_eq!(failure.message, "the following required arguments were not provided: --amount <AMOUNT>");
+        assert_eq!(
+            failure.fix.as_deref(),
+            Some(
+                "usage: caas dealership deposit --amount <AMOUNT> <ORDER> \
+                 (`caas dealership deposit --help` says more)"
+            )
+        );
+    }
+
+    #[test]
+    fn a_usage_error_keeps_claps_tip_and_a_missing_subcommand_is_named() {
+        let failure = usage_of(&["caas", "--json", "sandbox", "clock", "--dayz", "2"]);
+        assert!(
+            failure.message.contains("'--dayz'")
+                && failure.message.contains("; tip: a similar argument exists: '--days'"),
+            "{}",
+            failure.message
+        );
+        let failure = usage_of(&["caas", "--json", "sandbox"]);
+        assert_eq!(failure.message, "a subcommand or argument is missing");
+        assert!(failure.fix.is_some_and(|fix| fix.contains("`caas sandbox --help`")));
     }
 }

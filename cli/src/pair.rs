@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use caas_core::{
     Air, BleTransport, CaasError, LinkConditions, Paired, PairingListener, PairingOptions, PairingStep,
     SimulatedTransport,
@@ -56,8 +55,11 @@ impl LinkArgs {
     pub async fn transport(&self) -> anyhow::Result<Box<dyn BleTransport>> {
         match self.transport {
             TransportKind::Simulated => {
-                let radio =
-                    self.radio.context("the simulated link needs the mock's car radio: --radio or CAAS_RADIO")?;
+                let radio = self.radio.ok_or_else(|| {
+                    Failure::usage("the simulated link needs the mock's car radio").with_fix(
+                        "pass --radio HOST:PORT or set CAAS_RADIO, as `caas mock serve` printed it (`car radio on ...`)",
+                    )
+                })?;
                 let conditions = LinkConditions {
                     mtu: self.mtu,
                     connection_interval: Duration::from_millis(self.interval_ms),

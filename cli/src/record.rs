@@ -55,8 +55,10 @@ impl App {
             }
             RecordCommand::Verify { file, key } => {
                 let key = match key {
-                    Some(key) => RecordKey::from_public_key(key.trim())
-                        .map_err(|e| Failure::usage(format!("--key is not a platform key: {e}")))?,
+                    Some(key) => RecordKey::from_public_key(key.trim()).map_err(|e| {
+                        Failure::usage(format!("--key is not a platform key: {e}"))
+                            .with_fix("give the key as the platform publishes it (`/v1/record/key`)")
+                    })?,
                     None => self.core().await?.pinned_record_key().await?.ok_or_else(|| {
                         Failure::usage("this machine has not synced with the platform")
                             .with_fix("give the platform's public key with --key")
@@ -66,12 +68,16 @@ impl App {
                 let mut text = String::new();
                 std::fs::File::open(&file)
                     .and_then(|f| f.take(MAX_RECORD_BYTES as u64 + 1).read_to_string(&mut text))
-                    .map_err(|e| Failure::usage(format!("reading {}: {e}", file.display())))?;
+                    .map_err(|e| {
+                        Failure::usage(format!("reading {}: {e}", file.display()))
+                            .with_fix("give the path of a record `caas record export` wrote")
+                    })?;
                 if text.len() > MAX_RECORD_BYTES {
                     return Err(Failure::refused(
                         "record_invalid",
                         format!("{} is larger than any purchase record", file.display()),
                     )
+                    .with_fix("give the path of a record `caas record export` wrote")
                     .into());
                 }
                 let record =

@@ -3,14 +3,14 @@
 //! every fault they can have.
 
 use caas_core::protocol::OrderState;
-use caas_core::protocol::api::{EventKind, Money, OrderView};
+use caas_core::protocol::api::{ErrorCode, EventKind, Money, OrderEvent, OrderView};
 use caas_core::protocol::maintenance::WarningCode;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::App;
-use crate::failure::{Exit, Failure};
+use crate::failure::{Exit, Failure, FixWhen as _};
 use crate::output::{Output, lines};
 
 #[derive(Debug, Subcommand)]
@@ -38,8 +38,40 @@ pub enum SandboxCommand {
     Orders,
     /// An order's whole record, event by event.
     Events { order: Uuid },
+    /// Append an event of a TYPE this platform does not know, as a newer platform would (the
+    /// customer's devices get its push), to watch today's app keep working.
+    PlayEvent {
+        order: Uuid,
+        /// Lowercase letters, digits and `_`, e.g. `loyalty_points_awarded`.
+        #[arg(value_name = "TYPE")]
+        kind: String,
+        /// The event's other fields, as a JSON object (at most 8 KiB).
+        #[arg(long, value_name = "JSON", value_parser = parse_fields, default_value = "{}")]
+        fields: serde_json::Map<String, Value>,
+    },
+    /// Rewrite an order's history as no platform may: the event at VERSION is dated a day earlier
+    /// and the record signed again from there, so a phone that synced it refuses the new one.
+    RewriteHistory {
+        order: Uuid,
+        /// The event to change (`caas sandbox events ORDER` lists them).
+        #[arg(value_name = "VERSION", value_parser = clap::value_parser!(u64).range(1..))]
+        event: u64,
+    },
+    /// Issue a genuine handover code for an order's delivery, back-dated to try what a driver's
+    /// phone does with an old or expired one (a code lasts 15 minutes).
+    HandoverCode {
+        order: Uuid,
+        /// Date it this many minutes back (0 to 1440).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1440))]
+        minutes_ago: u16,
+        /// The public key (base64url) of the phone that holds it, as the customer's phone names itself.
+        #[arg(long)]
+        holder_key: Option<String>,
+    },
     /// The sign-in code last emailed to EMAIL (customers, drivers).
     Code { email: String },
+    /// How many sessions of a customer or a driver still work (signing out ends them).
+    Sessions { email: String },
     /// The push, email and SMS log, oldest first.
     Messages {
         #[arg(long)]
@@ -158,7 +190,9 @@ impl ClockArgs {
     fn seconds(&self) -> anyhow::Result<i64> {
         let seconds = i64::from(self.days.unwrap_or(0)) * 86_400 + i64::from(self.hours.unwrap_or(0)) * 3_600;
         if seconds == 0 {
-            return Err(Failure::usage("the clock only moves forward: give --days or --hours above 0").into());
+            return Err(Failure::usage("the clock only moves forward: give --days or --hours above 0")
+                .with_fix("e.g. `caas sandbox clock --days 1`")
+                .into());
         }
         Ok(seconds)
     }
@@ -188,6 +222,23 @@ pub enum Fault {
         #[arg(long)]
         drop_replies: u32,
     },
+    /// Take the payment gateway down (every charge fails with payment_gateway_unavailable and
+    /// nothing is taken) or bring it back.
+    Gateway(Outage),
+    /// Take the factory down (new factory orders fail with factory_unavailable, the deposit kept,
+    /// until `caas dealership retry-factory ORDER` once it is back) or bring it back.
+    Factory(Outage),
+}
+
+/// A service going down (`--on`) or coming back (`--off`): exactly one.
+#[derive(Debug, Args)]
+pub struct Outage {
+    /// Down.
+    #[arg(long, conflicts_with = "off", required_unless_present = "off")]
+    on: bool,
+    /// Back up.
+    #[arg(long)]
+    off: bool,
 }
 
 /// Exactly one of `--drop-answers` and `--answer-status`; the code and `Retry-After` go with the
@@ -278,7 +329,12 @@ impl App {
         Ok(match command {
             FactoryCommand::Advance { order, to } => {
                 if to.is_some_and(|to| !to.is_factory_stage()) {
-                    return Err(Failure::usage("--to must be one of the factory's stages").into());
+                    return Err(Failure::usage("--to must be one of the factory's stages")
+                        .with_fix(
+                            "give in-production, assembly, quality-control, manufacturing-complete or \
+                             dispatched-to-locality; `caas sandbox step ORDER STATE` takes the other steps",
+                        )
+                        .into());
                 }
                 let view = sandbox.advance_factory(order, to).await?;
                 order_output("The factory moved the order on.", &view)
@@ -300,22 +356,51 @@ impl App {
             }
             SandboxCommand::Events { order } => {
                 let events = sandbox.order_events(order).await?;
-                let text = lines(
-                    events.iter().map(|e| {
-                        format!(
-                            "v{:<3} {}  {}",
-                            e.version,
-                            e.occurred_at.format("%Y-%m-%d %H:%M:%S"),
-                            e.kind.type_name()
-                        )
-                    }),
-                    "No events.",
-                );
-                Output::new(text, json!(events))
+                Output::new(lines(events.iter().map(event_line), "No events."), json!(events))
+            }
+            SandboxCommand::PlayEvent { order, kind, fields } => {
+                let event = sandbox.append_event(order, &kind, fields).await.fix_when(
+                    ErrorCode::InvalidRequest,
+                    "give a TYPE of lowercase letters, digits and `_` that this platform does not know, and \
+                     --fields as a JSON object without the platform's own fields (event_id, order_id, version, \
+                     occurred_at, prev)",
+                )?;
+                Output::new(
+                    format!("Played on order {order} and pushed to the customer's devices:\n{}", event_line(&event)),
+                    json!(event),
+                )
+            }
+            SandboxCommand::RewriteHistory { order, event } => {
+                let rewritten = sandbox.rewrite_history(order, event).await.fix_when(
+                    ErrorCode::NotFound,
+                    "check the order and give a VERSION `caas sandbox events ORDER` lists",
+                )?;
+                Output::new(
+                    format!(
+                        "Rewritten from v{event} on; a phone that synced refuses the order's record at its next sync:\n{}",
+                        event_line(&rewritten)
+                    ),
+                    json!(rewritten),
+                )
+            }
+            SandboxCommand::HandoverCode { order, minutes_ago, holder_key } => {
+                let code = sandbox.handover_code(order, i64::from(minutes_ago), holder_key.as_deref()).await.fix_when(
+                    ErrorCode::NotFound,
+                    "check the order (`caas sandbox orders`); it has a delivery from transport-scheduled on",
+                )?;
+                crate::delivery::code_output(&code)?
             }
             SandboxCommand::Code { email } => {
-                let code = sandbox.sign_in_code(&email).await?;
+                let code = sandbox.sign_in_code(&email).await.fix_when(
+                    ErrorCode::NotFound,
+                    "no code waits for that address: `caas sign-in EMAIL --sandbox` (a driver: `caas driver \
+                     sign-in EMAIL --sandbox`) asks for one and reads it",
+                )?;
                 Output::new(code.clone(), json!({ "email": email, "code": code }))
+            }
+            SandboxCommand::Sessions { email } => {
+                let live = sandbox.live_sessions(&email).await?;
+                Output::new(format!("{email} has {live} live session(s)."), json!({ "email": email, "live": live }))
             }
             SandboxCommand::Messages { order, channel } => {
                 let messages = sandbox.messages(order, channel.map(Channel::wire_name)).await?;
@@ -371,7 +456,10 @@ impl App {
                 Output::new(text, json!({ "order_id": args.order, "enabled": args.on, "scenario": scenario }))
             }
             SandboxCommand::ThreeDSecure { payment, pass, .. } => {
-                let payment = sandbox.complete_three_d_secure(&payment, pass).await?;
+                let payment = sandbox
+                    .complete_three_d_secure(&payment, pass)
+                    .await
+                    .fix_when(ErrorCode::NotFound, "give the payment id (`pi_...`) that `caas pay` printed")?;
                 Output::new(
                     format!(
                         "3-D Secure {}: payment {} is {}",
@@ -389,7 +477,7 @@ impl App {
             }
             SandboxCommand::Fault { fault } => self.fault(&sandbox, fault).await?,
             SandboxCommand::Coverage { vin, on, .. } => {
-                sandbox.set_coverage(&vin, on).await?;
+                sandbox.set_coverage(&vin, on).await.fix_when(ErrorCode::NotFound, UNKNOWN_VIN)?;
                 Output::new(
                     format!("{vin} is {} the connected-car network's reach", if on { "back in" } else { "out of" }),
                     json!({ "vin": vin, "connected": on }),
@@ -397,14 +485,14 @@ impl App {
             }
             SandboxCommand::Drive { vin, km, warnings } => {
                 let warnings: Vec<WarningCode> = warnings.into_iter().map(WarningCode::from).collect();
-                sandbox.drive(&vin, km, &warnings).await?;
+                sandbox.drive(&vin, km, &warnings).await.fix_when(ErrorCode::NotFound, UNKNOWN_VIN)?;
                 Output::new(
                     format!("{vin} drove {km} km{}", if warnings.is_empty() { "" } else { " and warns" }),
                     json!({ "vin": vin, "km": km, "warnings": warnings }),
                 )
             }
             SandboxCommand::Car { vin } => {
-                let car = sandbox.vehicle(&vin).await?;
+                let car = sandbox.vehicle(&vin).await.fix_when(ErrorCode::NotFound, UNKNOWN_VIN)?;
                 Output::new(
                     format!(
                         "{}: {}, {} linked phone(s), options [{}], {}",
@@ -418,7 +506,10 @@ impl App {
                 )
             }
             SandboxCommand::RevokeKey { grant } => {
-                sandbox.revoke_grant(grant).await?;
+                sandbox.revoke_grant(grant).await.fix_when(
+                    ErrorCode::NotFound,
+                    "give a phone key's grant id, as `caas timeline ORDER` lists them",
+                )?;
                 Output::new(
                     format!("Phone key {grant} revoked: the car refuses it from its next command."),
                     json!({ "grant_id": grant, "revoked": true }),
@@ -459,7 +550,10 @@ impl App {
                 )
             }
             Fault::Driver(DriverFaultArgs { answer_status, answer_code, retry_after, .. }) => {
-                let status = answer_status.ok_or_else(|| Failure::usage("give --drop-answers or --answer-status"))?;
+                let status = answer_status.ok_or_else(|| {
+                    Failure::usage("give --drop-answers or --answer-status")
+                        .with_fix("e.g. `caas sandbox fault driver --answer-status 503 --retry-after 30`")
+                })?;
                 sandbox.answer_next_driver_action(status, answer_code.as_deref(), retry_after).await?;
                 Output::new(
                     format!("The next driver action is answered {status} without being applied."),
@@ -467,14 +561,47 @@ impl App {
                             "retry_after": retry_after }),
                 )
             }
+            Fault::Gateway(Outage { on, .. }) => {
+                sandbox.set_gateway_unavailable(on).await?;
+                let text = match on {
+                    true => "The payment gateway is down: every charge fails and nothing is taken.",
+                    false => "The payment gateway is back: charges go through again.",
+                };
+                Output::new(text, json!({ "fault": "gateway", "unavailable": on }))
+            }
+            Fault::Factory(Outage { on, .. }) => {
+                sandbox.set_factory_unavailable(on).await?;
+                let text = match on {
+                    true => "The factory is down: new factory orders fail; the deposits are kept.",
+                    false => "The factory is back: retry a failed order with `caas dealership retry-factory ORDER`.",
+                };
+                Output::new(text, json!({ "fault": "factory", "unavailable": on }))
+            }
             Fault::Car { vin, drop_replies } => {
-                sandbox.drop_vehicle_replies(&vin, drop_replies).await?;
+                sandbox.drop_vehicle_replies(&vin, drop_replies).await.fix_when(ErrorCode::NotFound, UNKNOWN_VIN)?;
                 Output::new(
                     format!("{vin}'s next {drop_replies} replies are lost on the air."),
                     json!({ "fault": "car", "vin": vin, "drop_replies": drop_replies }),
                 )
             }
         })
+    }
+}
+
+/// The fix of a VIN the platform has no car for.
+const UNKNOWN_VIN: &str = "check the VIN: `caas sandbox orders` shows each order's car once it has one";
+
+/// An event of an order's record: version, time, type.
+fn event_line(event: &OrderEvent) -> String {
+    format!("v{:<3} {}  {}", event.version, event.occurred_at.format("%Y-%m-%d %H:%M:%S"), event.kind.type_name())
+}
+
+/// `--fields` of a played event: a JSON object.
+fn parse_fields(text: &str) -> Result<serde_json::Map<String, Value>, String> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(fields)) => Ok(fields),
+        Ok(_) => Err("give a JSON object, e.g. '{\"points\": 120}'".to_owned()),
+        Err(error) => Err(format!("not JSON: {error}")),
     }
 }
 
@@ -543,6 +670,16 @@ mod tests {
         assert!(parse(&[]).is_err(), "one is needed");
         assert!(parse(&["--drop-answers", "2", "--answer-status", "503"]).is_err(), "not both");
         assert!(parse(&["--answer-code", "overloaded"]).is_err(), "a code goes with a status");
+    }
+
+    #[test]
+    fn an_outage_is_switched_on_or_off_never_both_nor_neither() {
+        for service in ["gateway", "factory"] {
+            let parse = |args: &[&str]| Cli::try_parse_from(["caas", "sandbox", "fault", service].iter().chain(args));
+            assert!(parse(&["--on"]).is_ok() && parse(&["--off"]).is_ok(), "{service}");
+            assert!(parse(&[]).is_err(), "{service}: one is needed");
+            assert!(parse(&["--on", "--off"]).is_err(), "{service}: not both");
+        }
     }
 
     #[test]

@@ -24,9 +24,9 @@ fn caas(home: &Path) -> Command {
     command
 }
 
-fn serve(dir: &Path) -> (Killed, String) {
-    let (mock, url, _radio) = common::serve(caas(dir), &dir.join("mock.db"), &[]);
-    (mock, url)
+/// A mock on a free port: its process, its URL and its car radio's address.
+fn serve(dir: &Path) -> (Killed, String, String) {
+    common::serve(caas(dir), &dir.join("mock.db"), &[])
 }
 
 /// Runs `caas --json ARGS` and reads its stdout as one JSON document.
@@ -50,13 +50,19 @@ fn each_kind_of_failure_has_its_exit_status_its_code_and_a_fix() {
     // Usage: `caas sandbox clock` used to send 0 seconds and get the platform's 422.
     let (output, error) = json(home, "http://127.0.0.1:9", &["sandbox", "clock"]);
     assert_eq!((status(&output), error["error"]["code"].as_str()), (2, Some("usage")), "{error}");
+    // A usage error names what is missing, not only clap's first line.
+    let some_order = "0190f5a0-0000-7000-8000-000000000002";
+    let (output, error) = json(home, "http://127.0.0.1:9", &["dealership", "deposit", some_order]);
+    assert_eq!(status(&output), 2, "{error}");
+    assert!(error["error"]["message"].as_str().is_some_and(|m| m.contains("--amount <AMOUNT>")), "{error}");
+    assert!(error["error"]["fix"].as_str().is_some_and(|f| f.contains("caas dealership deposit --amount")), "{error}");
 
     // Offline: nothing listens there.
     let (output, error) = json(home, "http://127.0.0.1:9", &["sandbox", "orders"]);
     assert_eq!((status(&output), error["error"]["code"].as_str()), (4, Some("offline")), "{error}");
     assert!(error["error"]["fix"].as_str().is_some_and(|fix| fix.contains("CAAS_BACKEND")), "{error}");
 
-    let (_mock, url) = serve(home);
+    let (_mock, url, _radio) = serve(home);
     // Refused, by the wire code: an order that does not exist, a step that is not legal now.
     let missing = "0190f5a0-0000-7000-8000-000000000001";
     let (output, error) = json(home, &url, &["sandbox", "events", missing]);
@@ -100,40 +106,82 @@ fn each_kind_of_failure_has_its_exit_status_its_code_and_a_fix() {
     assert_eq!((status(&output), error["error"]["code"].as_str()), (5, Some("internal")), "{error}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_driver_signing_in_on_the_customers_machine_leaves_the_customer_signed_in() {
+/// Issue 16: with the default data folder, `caas driver sign-in` wiped the customer's cache and
+/// phone keys. Both roles on one machine, through a delivery: a customer signing in leaves the
+/// driver's actions queued without signal, and a driver signing in leaves the customer signed in
+/// with the phone key the car knows, usable without signal.
+#[test]
+fn a_driver_and_a_customer_signing_in_on_one_machine_leave_each_others_data_alone() {
+    const EMAIL: &str = "both@example.com";
+    const DRIVER: &str = "lucia@iberia-carriers.example";
+    const NO_SIGNAL: &str = "http://127.0.0.1:9";
     let dir = tempfile::tempdir().expect("tempdir");
     let home = dir.path();
-    let (_mock, url) = serve(home);
-    json(home, &url, &["dealership", "sign-in", "madrid-centro", "--sandbox"]);
-    let (_, order) = json(
-        home,
+    let (_mock, url, radio) = serve(home);
+    let ok = |backend: &str, args: &[&str]| {
+        let (output, value) = json(home, backend, args);
+        assert!(output.status.success(), "{args:?}: {value}");
+        value
+    };
+    ok(&url, &["dealership", "sign-in", "madrid-centro", "--sandbox"]);
+    let order = ok(
         &url,
         &[
             "dealership",
             "sale",
             "--email",
-            "both@example.com",
+            EMAIL,
             "--name",
             "Both Roles",
+            "--national-id",
+            "12345678Z",
+            "--address",
+            "Calle Mayor 1, 28013 Madrid",
             "--model",
             "urban-ev",
             "--locality",
             "Madrid",
         ],
     );
-    let (output, signed_in) = json(home, &url, &["sign-in", "both@example.com", "--sandbox"]);
-    assert!(output.status.success(), "{signed_in}");
-    assert_eq!(signed_in["orders"], 1);
+    let order = order["id"].as_str().expect("id").to_owned();
+    ok(&url, &["dealership", "deposit", &order, "--amount", "1500"]);
+    ok(&url, &["factory", "advance", &order, "--to", "dispatched-to-locality"]);
+    assert_eq!(ok(&url, &["sign-in", EMAIL, "--sandbox"])["orders"], 1);
+    ok(&url, &["pay", &order, "--card", "4242424242424242"]);
+    ok(&url, &["sandbox", "wait", &order, "transport-scheduled", "--timeout", "30"]);
+    ok(&url, &["delivery", "confirm-address", &order]);
 
-    // With the default data folder, as the issue observed it.
-    let (output, driver) = json(home, &url, &["driver", "sign-in", "lucia@iberia-carriers.example", "--sandbox"]);
-    assert!(output.status.success(), "{driver}");
-    let (output, orders) = json(home, &url, &["orders"]);
-    assert!(output.status.success(), "the customer is still signed in: {orders}");
-    assert_eq!(orders[0]["id"], order["id"]);
-    let (output, deliveries) = json(home, &url, &["driver", "deliveries"]);
-    assert!(output.status.success() && deliveries.is_array(), "and so is the driver: {deliveries}");
+    // The driver signs in and loads the car without signal: the action waits on this machine.
+    ok(&url, &["driver", "sign-in", DRIVER, "--sandbox"]);
+    assert_eq!(ok(&url, &["orders"])[0]["id"], order.as_str(), "the customer is still signed in");
+    let deliveries = ok(&url, &["driver", "deliveries"]);
+    let delivery = deliveries[0]["delivery_id"].as_str().expect("the delivery").to_owned();
+    let vin = deliveries[0]["vin"].as_str().expect("its car").to_owned();
+    let queued = ok(NO_SIGNAL, &["driver", "embark", &delivery, "--vin", &vin]);
+    assert_eq!((queued["status"].as_str(), queued["pending"].as_u64()), (Some("queued"), Some(1)), "{queued}");
+
+    // The customer signs in again; the driver's queued action is still there and syncs.
+    ok(&url, &["sign-in", EMAIL, "--sandbox"]);
+    let kept = ok(NO_SIGNAL, &["driver", "deliveries"]);
+    assert_eq!(kept[0]["unsynced_actions"], 1, "the driver's action survived the customer's sign-in: {kept}");
+    let synced = ok(&url, &["driver", "sync"]);
+    assert_eq!((synced["report"]["sent"].as_u64(), synced["report"]["pending"].as_u64()), (Some(1), Some(0)));
+
+    // The handover, then the customer's phone pairs with the car.
+    ok(&url, &["driver", "arrive", &delivery]);
+    let code = ok(&url, &["delivery", "code", &order]);
+    ok(&url, &["driver", "handover", &delivery, code["short_code"].as_str().expect("eight digits")]);
+    ok(&url, &["sandbox", "wait", &order, "delivered", "--timeout", "30"]);
+    let paired = ok(&url, &["pair", &order, "--radio", &radio]);
+    let grant = paired["grant_id"].as_str().expect("the phone's key").to_owned();
+
+    // The driver signs in again; the customer's phone key still opens the car, without signal.
+    ok(&url, &["driver", "sign-in", DRIVER, "--sandbox"]);
+    let read = ok(NO_SIGNAL, &["service", "read-car", &order, "--radio", &radio]);
+    assert!(read["odometer_km"].is_u64(), "the phone's key and grant survived the driver's sign-in: {read}");
+    let shown = ok(&url, &["timeline", &order]);
+    let keys = shown["phone_keys"].as_array().expect("the car's phone keys");
+    assert!(keys.iter().any(|key| key["grant_id"] == grant.as_str()), "the same key, still the car's: {shown}");
     let root = home.join(".local/share/caas");
     assert!(root.join("customer/caas.sqlite3").exists() && root.join("driver/caas.sqlite3").exists());
 }
@@ -181,7 +229,7 @@ fn still_signed_in(home: &Path, url: &str, root: &Path) {
 async fn a_cache_kept_before_one_folder_per_role_moves_to_its_role_and_keeps_its_session() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (home, root) = (dir.path(), dir.path().join("phone"));
-    let (_mock, url) = serve(home);
+    let (_mock, url, _radio) = serve(home);
     legacy_cache(home, &url, &root, "legacy@example.com").await;
     still_signed_in(home, &url, &root);
 }
@@ -190,7 +238,7 @@ async fn a_cache_kept_before_one_folder_per_role_moves_to_its_role_and_keeps_its
 async fn a_move_cut_short_is_finished_by_the_next_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (home, root) = (dir.path(), dir.path().join("phone"));
-    let (_mock, url) = serve(home);
+    let (_mock, url, _radio) = serve(home);
     legacy_cache(home, &url, &root, "halfway@example.com").await;
     // The database went over, the secrets (the session) did not.
     let staging = root.join(".customer-moving");

@@ -8,6 +8,11 @@
 //! to its caller (it began before the write ended) but not kept. A miss reads the cache again, on
 //! the calling thread. The clock's part of an order (the payment's countdown and the actions it
 //! allows) is computed at each read, never kept.
+//!
+//! Each order's parsed log is kept too, across writes: a miss parses only the events appended
+//! since, when the cache still holds the last one parsed under the same chain hash
+//! ([`store::load_order_after`]). Reading an order after a push is then as long as the push, not
+//! as long as the order's whole history.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -20,7 +25,7 @@ use uuid::Uuid;
 use crate::client::Caas;
 use crate::error::{CaasError, Result};
 use crate::snapshot::{OrderDetail, OrderSummary};
-use crate::store::{self, Store};
+use crate::store::{self, ParsedLog, Store};
 
 /// The orders list and each order read since the cache last changed.
 #[derive(Default)]
@@ -28,6 +33,9 @@ pub(crate) struct Projection {
     orders: Slots<(), Vec<OrderSummary>>,
     /// `None` for an order the cache does not hold: asking again does not read SQLite again.
     details: Slots<Uuid, Option<OrderDetail>>,
+    /// Each order's events as last parsed. Checked against the cache at each use, so one kept
+    /// from any read, however old, is safe to extend.
+    logs: Mutex<HashMap<Uuid, ParsedLog>>,
 }
 
 impl std::fmt::Debug for Projection {
@@ -36,6 +44,7 @@ impl std::fmt::Debug for Projection {
         f.debug_struct("Projection")
             .field("lists", &self.orders.lock().len())
             .field("orders", &self.details.lock().len())
+            .field("logs", &self.logs().len())
             .finish()
     }
 }
@@ -45,8 +54,43 @@ impl Projection {
     pub(crate) fn forget(&self) {
         self.orders.lock().clear();
         self.details.lock().clear();
+        self.logs().clear();
+    }
+
+    fn logs(&self) -> MutexGuard<'_, HashMap<Uuid, ParsedLog>> {
+        // Whole logs only are put in; a panic elsewhere leaves nothing half written.
+        self.logs.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// `id` read from `conn`, parsing only what its kept log lacks. The log is kept again for the
+    /// next read only if no write ended since `as_of`, taken before the read began, checked under
+    /// the lock `forget` takes: a read that raced a sign-out never puts the old account's events
+    /// back. Two reads of one order at once each parse it whole at worst.
+    fn load_order(
+        &self,
+        store: &Store,
+        as_of: u64,
+        conn: &Connection,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OrderDetail>> {
+        let known = self.logs().remove(&id).unwrap_or_default();
+        let Some((stored, tip)) = store::load_order_after(conn, id, known)? else { return Ok(None) };
+        let order = OrderDetail::from_stored(&stored, now);
+        let mut logs = self.logs();
+        if store.commits() == as_of {
+            if logs.len() >= LOGS_KEPT {
+                // A phone follows a handful of orders; past that, start again rather than grow.
+                logs.clear();
+            }
+            logs.insert(id, ParsedLog { events: stored.events, tip });
+        }
+        Ok(Some(order))
     }
 }
+
+/// The parsed logs kept at most: more orders than a customer follows.
+const LOGS_KEPT: usize = 16;
 
 /// Values by key, each with the store's commit count from before the read that made it.
 struct Slots<K, V>(Mutex<HashMap<K, Kept<V>>>);
@@ -90,10 +134,6 @@ fn load_orders(conn: &Connection) -> Result<Vec<OrderSummary>> {
     Ok(store::load_summaries(conn)?.iter().map(OrderSummary::from_stored).collect())
 }
 
-fn load_order(conn: &Connection, id: Uuid, now: DateTime<Utc>) -> Result<Option<OrderDetail>> {
-    Ok(store::load_order(conn, id)?.map(|stored| OrderDetail::from_stored(&stored, now)))
-}
-
 impl Caas {
     /// The cached orders, newest first, without the async runtime: from memory when the cache
     /// has not changed since they were last read, otherwise a short read of the local cache on
@@ -109,7 +149,9 @@ impl Caas {
     }
 
     fn order_snapshot_at(&self, id: Uuid, now: DateTime<Utc>) -> Result<OrderDetail> {
-        let kept = self.inner.projection.details.get(&self.inner.store, id, |conn| load_order(conn, id, now))?;
+        let (projection, store) = (&self.inner.projection, &self.inner.store);
+        let as_of = store.commits();
+        let kept = projection.details.get(store, id, |conn| projection.load_order(store, as_of, conn, id, now))?;
         kept.map(|order| order.at(now)).ok_or_else(|| CaasError::NotFound(format!("order {id}")))
     }
 
@@ -219,7 +261,8 @@ mod tests {
         let raced = tokio::task::spawn_blocking(move || {
             let projection = &racing.inner.projection;
             projection.details.get(&racing.inner.store, ORDER, |conn| {
-                let before = load_order(conn, ORDER, Utc::now());
+                let before =
+                    projection.load_order(&racing.inner.store, racing.inner.store.commits(), conn, ORDER, Utc::now());
                 let writer = racing.clone();
                 std::thread::spawn(move || runtime.block_on(keep(&writer, in_state(OrderState::ReservationPaid))))
                     .join()
@@ -264,6 +307,7 @@ mod tests {
         core.sign_out().await.expect("sign out");
         let projection = &core.inner.projection;
         assert!(projection.details.lock().is_empty() && projection.orders.lock().is_empty(), "nothing in memory");
+        assert!(projection.logs().is_empty(), "no parsed log either");
         assert!(core.orders_snapshot().expect("orders").is_empty());
         assert!(matches!(core.order_snapshot(ORDER), Err(CaasError::NotFound(_))));
     }
@@ -290,5 +334,32 @@ mod tests {
         .expect("read");
         assert!(core.inner.projection.orders.lock().is_empty(), "the old account's list is not kept");
         assert!(core.orders_snapshot().expect("orders").is_empty());
+    }
+
+    /// The same for an order's parsed log, which outlives writes: one parsed by a read that began
+    /// before a sign-out is not put back once the account is forgotten.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_log_parsed_by_a_read_that_raced_a_sign_out_is_not_kept() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let core = open(&dir).await;
+        keep(&core, in_state(OrderState::SaleRegistered)).await;
+        let runtime = tokio::runtime::Handle::current();
+        let racing = core.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let (projection, store) = (&racing.inner.projection, &racing.inner.store);
+            let as_of = store.commits();
+            projection.details.get(store, ORDER, |conn| {
+                // The read's snapshot is taken at its first statement, before the sign-out.
+                conn.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get::<_, i64>(0))?;
+                let leaving = racing.clone();
+                std::thread::spawn(move || runtime.block_on(forget_account(&leaving))).join().expect("the write");
+                projection.load_order(store, as_of, conn, ORDER, Utc::now())
+            })
+        })
+        .await
+        .expect("task")
+        .expect("read");
+        assert!(read.is_some(), "the read saw the order as it was before the sign-out");
+        assert!(core.inner.projection.logs().is_empty(), "the old account's log is not kept");
     }
 }

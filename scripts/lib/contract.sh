@@ -95,7 +95,7 @@ contract_test() {
   # device's event stream and the sandbox feed stay open by design. The sandbox's fault switches
   # make the calls after them fail on purpose, so they run last, on their own.
   # (schemathesis takes one regular expression per filter: the last given wins.)
-  local faults='^/v1/sandbox/(payments|drivers|registries/[^/]+|vehicles/[^/]+)/faults$'
+  local faults='^/v1/sandbox/(payments|factory|drivers|registries/[^/]+|vehicles/[^/]+)/faults$'
   local skipped="/stream\$|^/v1/sandbox/feed\$|$faults"
   contract_run "$dir" "$url" nobody "" --exclude-path-regex "$skipped" || failed=1
   for role in customer driver dealership sandbox; do

@@ -1,10 +1,12 @@
 //! The sandbox dashboard at `/sandbox`. Its sign-in and cross-site rules are checked over plain
 //! HTTP; a whole journey is played in a real headless Chromium driven over WebDriver: a sale by the
 //! form, every step by a click up to `delivered` (a refused step included), the live log hearing a
-//! push without a reload, the ledger's charge, a fault switch, the clock, and a phone key revoked.
+//! push without a reload, the ledger's charge, a car's switches, the clock, and a phone key revoked.
+//! A second browser session clicks every other fault switch of the dashboard and checks what each
+//! did, on the page or through the sandbox API.
 //!
-//! The browser test needs Debian's `chromium` and `chromium-driver`; `cargo test --workspace`
-//! skips it and `./scripts/test` runs it (`--ignored`).
+//! The browser tests need Debian's `chromium` and `chromium-driver`; `cargo test --workspace`
+//! skips them and `./scripts/test` runs them (`--ignored`).
 
 use std::process::{Child, Command};
 use std::time::Duration;
@@ -14,8 +16,8 @@ use caas_core::protocol::api::EventKind;
 use caas_core::protocol::messages::{Language, Reader, event_sentence, state_label};
 use caas_core::protocol::push::PushPlatform;
 use caas_core::protocol::{Actor, OrderState};
-use caas_core::{LinkConditions, PairingOptions};
-use caas_e2e::{Platform, WAIT};
+use caas_core::{DriverActionOutcome, LinkConditions, PairingOptions};
+use caas_e2e::{DRIVER, Platform, WAIT};
 use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
@@ -63,12 +65,7 @@ async fn every_page_and_action_without_the_session_goes_to_the_sign_in_form() ->
         assert_eq!(response.headers().get(LOCATION).and_then(|l| l.to_str().ok()), Some("/sandbox/sign-in"), "{path}");
     }
     let forged = format!("caas_sandbox={}", platform.mock.sandbox_token);
-    for (path, body) in [
-        (format!("/sandbox/orders/{}/steps", order.id), "to=reservation_paid"),
-        ("/sandbox/sales".to_owned(), "email=x%40example.com"),
-        ("/sandbox/controls/clock".to_owned(), "amount=1&unit=days"),
-        ("/sandbox/keys/00000000-0000-0000-0000-000000000000/revoke".to_owned(), ""),
-    ] {
+    for (path, body) in actions(order.id) {
         for cookie in ["", forged.as_str()] {
             let response = client
                 .post(format!("{}{path}", platform.url()))
@@ -84,6 +81,112 @@ async fn every_page_and_action_without_the_session_goes_to_the_sign_in_form() ->
     }
     let view = platform.dealership.order(order.id).await?;
     assert_eq!(view.state, OrderState::SaleRegistered, "no action was taken");
+    assert_eq!(platform.sandbox.order_events(order.id).await?.len(), 1, "nothing was played on the order");
+    Ok(())
+}
+
+/// Every action of the dashboard, each a POST with a form a browser could send, on `order`: every
+/// POST route but the sign-in form (whose forgery is tested on its own), so a test over them all
+/// leaves none out. Signing out is last, so the session lasts through the others.
+fn actions(order: uuid::Uuid) -> Vec<(String, &'static str)> {
+    let vin = "VCAUEX00000000001";
+    vec![
+        (format!("/sandbox/orders/{order}/steps"), "to=reservation_paid"),
+        (format!("/sandbox/orders/{order}/robot-courier"), "enabled=true&scenario=deliver"),
+        (format!("/sandbox/orders/{order}/duplicate-charge"), ""),
+        (format!("/sandbox/orders/{order}/history/rewrite"), "version=1"),
+        (format!("/sandbox/orders/{order}/events"), "type=loyalty_points_awarded"),
+        ("/sandbox/sales".to_owned(), "email=x%40example.com"),
+        ("/sandbox/controls/payments".to_owned(), "drop_answers=1"),
+        ("/sandbox/controls/gateway".to_owned(), "unavailable=true"),
+        ("/sandbox/controls/factory".to_owned(), "unavailable=true"),
+        ("/sandbox/controls/registries".to_owned(), "country=ES&transient_failures=1"),
+        ("/sandbox/controls/drivers".to_owned(), "drop_answers=1"),
+        ("/sandbox/controls/drivers/answer".to_owned(), "status=503"),
+        ("/sandbox/controls/clock".to_owned(), "amount=1&unit=days"),
+        (format!("/sandbox/cars/{vin}/coverage"), "connected=false"),
+        (format!("/sandbox/cars/{vin}/replies"), "drop_replies=1"),
+        ("/sandbox/keys/00000000-0000-0000-0000-000000000000/revoke".to_owned(), ""),
+        ("/sandbox/sign-out".to_owned(), ""),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_action_posted_from_another_site_is_refused_even_with_the_session() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let order = platform.sell_to("forged@example.com").await?;
+    let cookie = session_cookie(&platform).await?;
+    let before = clock_moved_a_second(&platform).await?;
+    let client = http();
+    for (path, body) in actions(order.id) {
+        for (site, origin) in
+            [(Some("cross-site"), None), (Some("same-site"), None), (None, Some("http://evil.example")), (None, None)]
+        {
+            let mut request = client
+                .post(format!("{}{path}", platform.url()))
+                .header(COOKIE, &cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+            if let Some(site) = site {
+                request = request.header("sec-fetch-site", site);
+            }
+            if let Some(origin) = origin {
+                request = request.header("origin", origin);
+            }
+            let refused = request.send().await?;
+            assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{path} from {site:?} {origin:?}");
+        }
+    }
+    let view = platform.dealership.order(order.id).await?;
+    assert_eq!(view.state, OrderState::SaleRegistered, "no step was taken");
+    assert_eq!(platform.sandbox.order_events(order.id).await?.len(), 1, "nothing was played on the order");
+    assert_eq!(faults(&platform, "payments").await?["unavailable"], false, "the gateway is up");
+    assert_eq!(faults(&platform, "factory").await?["unavailable"], false, "the factory is up");
+    let after = clock_moved_a_second(&platform).await?;
+    assert!(after - before < chrono::TimeDelta::hours(1), "the clock was not moved a day: {before} -> {after}");
+    let page = client.get(format!("{}/sandbox", platform.url())).header(COOKIE, &cookie).send().await?;
+    assert_eq!(page.status(), StatusCode::OK, "the session was not signed out");
+    Ok(())
+}
+
+/// The platform's time, read by moving its clock the least the sandbox moves it.
+async fn clock_moved_a_second(platform: &Platform) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    Ok(serde_json::from_value(platform.sandbox.advance_clock(1).await?["now"].clone())?)
+}
+
+/// The fault switches of the sandbox API's `service` (`payments`, `factory`) as they are now.
+async fn faults(platform: &Platform, service: &str) -> anyhow::Result<serde_json::Value> {
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1/sandbox/{service}/faults", platform.url()))
+        .bearer_auth(&platform.mock.sandbox_token)
+        .send()
+        .await?;
+    anyhow::ensure!(response.status() == StatusCode::OK, "{service} faults: {}", response.status());
+    Ok(response.json().await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_left_on_shows_on_the_controls_page_and_in_the_sandbox_api() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let cookie = session_cookie(&platform).await?;
+    let shown = async |card: &str| -> anyhow::Result<String> {
+        let page = http().get(format!("{}/sandbox/controls", platform.url())).header(COOKIE, &cookie).send().await?;
+        let page = page.text().await?;
+        let section = page.split(&format!("id=\"{card}\"")).nth(1).context("the card")?;
+        let shown = section.split("data-down=\"").nth(1).and_then(|rest| rest.split('"').next());
+        Ok(shown.context("the card says whether it is down")?.to_owned())
+    };
+    for down in [true, false] {
+        platform.sandbox.set_gateway_unavailable(down).await?;
+        platform.sandbox.set_factory_unavailable(down).await?;
+        assert_eq!(faults(&platform, "payments").await?["unavailable"], down, "the gateway, by the API");
+        assert_eq!(faults(&platform, "factory").await?["unavailable"], down, "the factory, by the API");
+        assert_eq!(shown("gateway-outage").await?, down.to_string(), "the gateway, on the page");
+        assert_eq!(shown("factory-outage").await?, down.to_string(), "the factory, on the page");
+    }
+    platform.sandbox.drop_payment_answers(3).await?;
+    let armed = faults(&platform, "payments").await?;
+    assert_eq!(armed, serde_json::json!({ "drop_answers": 3, "unavailable": false }), "arming one kept the other");
     Ok(())
 }
 
@@ -138,20 +241,9 @@ async fn signing_in_takes_the_token_once_and_actions_must_come_from_the_dashboar
         }
         request.send()
     };
-    for (site, origin) in [
-        (Some("cross-site"), None),
-        (Some("same-site"), None),
-        (None, Some("http://evil.example".to_owned())),
-        (None, None),
-    ] {
-        let refused = step(site, origin.clone()).await?;
-        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{site:?} {origin:?}");
-    }
-    assert_eq!(
-        platform.dealership.order(order.id).await?.state,
-        OrderState::SaleRegistered,
-        "no forged step was taken"
-    );
+    // One forgery here; every action forged every way in the test over `actions`.
+    let refused = step(Some("cross-site"), None).await?;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN, "a step posted from another site");
     let host = platform.url().trim_start_matches("http://").to_owned();
     let taken = step(None, Some(format!("http://{host}"))).await?;
     assert_eq!(taken.status(), StatusCode::SEE_OTHER, "an older browser's same-origin POST, by its Origin");
@@ -307,7 +399,7 @@ struct ChromeDriver {
 
 /// What chromedriver prints once it listens.
 const LISTENING: &str = "ChromeDriver was started successfully on port ";
-/// The longest the whole browser journey may take before it fails with what the browser showed.
+/// The longest a whole browser session may take before it fails with what the browser showed.
 const JOURNEY_LIMIT: Duration = Duration::from_secs(300);
 
 impl ChromeDriver {
@@ -382,6 +474,19 @@ impl Drop for ChromeDriver {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs chromium and chromium-driver; ./scripts/test runs it"]
 async fn a_developer_plays_a_whole_journey_in_the_browser() -> anyhow::Result<()> {
+    in_browser(journey).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromium-driver; ./scripts/test runs it"]
+async fn every_fault_switch_of_the_dashboard_does_what_it_says() -> anyhow::Result<()> {
+    in_browser(every_switch).await
+}
+
+/// Plays `session` against a mock of its own in a fresh headless Chromium, within
+/// [`JOURNEY_LIMIT`]; a failure carries where the browser was, what it showed and what
+/// chromedriver said.
+async fn in_browser(session: impl AsyncFnOnce(&Platform, &Client) -> anyhow::Result<()>) -> anyhow::Result<()> {
     let platform = Platform::start().await?;
     let driver = ChromeDriver::start().await?;
     let profile = tempfile::tempdir()?;
@@ -390,9 +495,9 @@ async fn a_developer_plays_a_whole_journey_in_the_browser() -> anyhow::Result<()
         Ok(Err(error)) => return Err(error.context(format!("chromedriver said:\n{}", driver.output()))),
         Err(_) => anyhow::bail!("no browser in 60 s; chromedriver said:\n{}", driver.output()),
     };
-    let outcome = match tokio::time::timeout(JOURNEY_LIMIT, journey(&platform, &browser)).await {
+    let outcome = match tokio::time::timeout(JOURNEY_LIMIT, session(&platform, &browser)).await {
         Ok(outcome) => outcome,
-        Err(_) => Err(anyhow::anyhow!("the journey took more than {JOURNEY_LIMIT:?}")),
+        Err(_) => Err(anyhow::anyhow!("the browser session took more than {JOURNEY_LIMIT:?}")),
     };
     // On a failure, where the browser was, what it showed and what chromedriver said go with it.
     let outcome = match outcome {
@@ -412,6 +517,15 @@ async fn a_developer_plays_a_whole_journey_in_the_browser() -> anyhow::Result<()
     let _closing = browser.close().await;
     drop(driver);
     outcome
+}
+
+/// Signs in with the mock's sandbox token by the form, as a developer would.
+async fn sign_in(platform: &Platform, browser: &Client) -> anyhow::Result<()> {
+    browser.goto(&format!("{}/sandbox/sign-in", platform.url())).await?;
+    fill(browser, "input[name=token]", &platform.mock.sandbox_token).await?;
+    click_to_next_page(browser, "form button[type=submit]").await?;
+    anyhow::ensure!(browser.current_url().await?.path() == "/sandbox", "signed in");
+    Ok(())
 }
 
 /// Clicks what `css` finds and waits for the page the click leads to.
@@ -491,9 +605,7 @@ async fn journey(platform: &Platform, browser: &Client) -> anyhow::Result<()> {
     fill(browser, "input[name=token]", "sbx_not_it").await?;
     click_to_next_page(browser, "form button[type=submit]").await?;
     anyhow::ensure!(text(browser, ".notice.error").await?.contains("not this mock"), "a wrong token is refused");
-    fill(browser, "input[name=token]", &platform.mock.sandbox_token).await?;
-    click_to_next_page(browser, "form button[type=submit]").await?;
-    anyhow::ensure!(browser.current_url().await?.path() == "/sandbox", "signed in");
+    sign_in(platform, browser).await?;
 
     // A sale by the form.
     let email = "browser@example.com";
@@ -592,12 +704,29 @@ async fn journey(platform: &Platform, browser: &Client) -> anyhow::Result<()> {
     let reset = text(browser, ".notice.ok").await?;
     anyhow::ensure!(reset.starts_with("Switched off"), "the switch is off again: {reset}");
 
-    // The phone pairs outside the browser (before the clock moves: a key needs a fresh sign-in); its key shows on the car's card and is revoked by a click.
-    let radio = platform.radio(LinkConditions::default());
-    phone.pair_vehicle(order, &radio, PairingOptions::default(), None).await?;
+    // The car's first reply is lost on the air by a click on its card; the phone pairs outside the
+    // browser (before the clock moves: a key needs a fresh sign-in), sending the link again, and
+    // the car links it once. The key shows on the car's card and is revoked by a click.
     let vin = platform.dealership.order(order).await?.vin.context("a VIN")?;
     browser.goto(&format!("{base}/sandbox/cars")).await?;
     let card = format!("section.car[data-vin=\"{vin}\"]");
+    fill(browser, &format!("{card} form.replies input[name=drop_replies]"), "1").await?;
+    click_to_next_page(browser, &format!("{card} form.replies button")).await?;
+    let armed = text(browser, ".notice.ok").await?;
+    anyhow::ensure!(armed.contains("next 1 reply"), "the car's replies are armed: {armed}");
+    let radio = platform.radio(LinkConditions::default());
+    // The lost reply costs one wait; one long enough that a busy machine's slow reply is never
+    // taken for a lost one (the round trips are counted).
+    let patient = PairingOptions {
+        scan_timeout: Duration::from_secs(2),
+        reply_timeout: Duration::from_secs(2),
+        ..PairingOptions::default()
+    };
+    let paired = phone.pair_vehicle(order, &radio, patient, None).await?;
+    anyhow::ensure!(paired.link.total.round_trips == 4, "the link went twice: {:?}", paired.link.total);
+    let car = platform.sandbox.vehicle(&vin).await?;
+    anyhow::ensure!(car.links_executed == 1, "linked once, the lost reply answered from memory: {car:?}");
+    browser.refresh().await?;
     anyhow::ensure!(browser.find_all(Locator::Css(&format!("{card} tr[data-grant]"))).await?.len() == 1, "one key");
     click_to_next_page(browser, &format!("{card} tr[data-grant] button.danger")).await?;
     anyhow::ensure!(text(browser, ".notice.ok").await?.contains("revoked"), "the revocation is told");
@@ -631,6 +760,168 @@ async fn journey(platform: &Platform, browser: &Client) -> anyhow::Result<()> {
     browser.refresh().await?;
     anyhow::ensure!(browser.current_url().await?.path() == "/sandbox/sign-in", "signed out for good");
     Ok(())
+}
+
+/// Clicks every fault switch the dashboard has beyond the journey's, each followed by what it does:
+/// the factory and the gateway down and back, a charge's answer lost, a registry failing, an
+/// order's second charge, rewritten history, a newer platform's event and robot courier, and the
+/// drivers' lost and scripted answers.
+async fn every_switch(platform: &Platform, browser: &Client) -> anyhow::Result<()> {
+    let base = platform.url();
+    sign_in(platform, browser).await?;
+    let email = "switches@example.com";
+    let order = platform.sell_to(email).await?.id;
+    let order_page = format!("{base}/sandbox/orders/{order}");
+    let step = async |to: OrderState| -> anyhow::Result<String> {
+        browser.goto(&order_page).await?;
+        click_to_next_page(browser, &format!("#next-steps button[data-to={}]", to.wire_name())).await?;
+        text(browser, ".notice").await
+    };
+
+    // The factory down: the deposit is kept and the factory order fails; back, it is placed.
+    outage(platform, browser, "#factory-outage", true, "factory is down").await?;
+    let refused = step(OrderState::ReservationPaid).await?;
+    anyhow::ensure!(refused.contains("factory did not answer"), "the factory order failed: {refused}");
+    let kept = platform.dealership.order(order).await?;
+    anyhow::ensure!(kept.state == OrderState::ReservationPaid && kept.factory_order_id.is_none(), "{kept:?}");
+    outage(platform, browser, "#factory-outage", false, "factory is back").await?;
+    let placed = step(OrderState::OrderPlaced).await?;
+    anyhow::ensure!(placed.starts_with("Done") && shown_state(browser).await? == OrderState::OrderPlaced, "{placed}");
+    platform.sandbox.advance_factory(order, Some(OrderState::DispatchedToLocality)).await?;
+
+    // The gateway down: the payment step takes nothing.
+    outage(platform, browser, "#gateway-outage", true, "gateway is down").await?;
+    let refused = step(OrderState::AdministrativeRegistration).await?;
+    anyhow::ensure!(refused.contains("payment gateway did not answer"), "the payment failed: {refused}");
+    anyhow::ensure!(platform.sandbox.charges(order).await?.is_empty(), "nothing was taken while it was down");
+    outage(platform, browser, "#gateway-outage", false, "gateway is back").await?;
+
+    // A charge that loses its answer takes the money; the step taken again resumes it, charged
+    // once. Spain's registry fails meanwhile, beyond the platform's retries: the order says so
+    // until the registry is back and the registration is asked again.
+    browser.goto(&format!("{base}/sandbox/controls")).await?;
+    fill(browser, "#payment-faults input[name=drop_answers]", "1").await?;
+    click_to_next_page(browser, "#payment-faults button").await?;
+    anyhow::ensure!(text(browser, ".notice.ok").await?.contains("next 1 charge"), "the lost answer is armed");
+    browser.find(Locator::Css("#registry-faults select[name=country]")).await?.select_by_value("ES").await?;
+    fill(browser, "#registry-faults input[name=transient_failures]", "20").await?;
+    click_to_next_page(browser, "#registry-faults button").await?;
+    anyhow::ensure!(text(browser, ".notice.ok").await?.contains("Spain"), "the registry is armed");
+    let lost = step(OrderState::AdministrativeRegistration).await?;
+    anyhow::ensure!(lost.contains("payment gateway did not answer"), "the answer was lost: {lost}");
+    // The gateway's webhook tells the platform of the charge all the same: the order moves on to
+    // its registration, which the registry fails beyond the platform's retries.
+    until(platform, order, "blocked by the registry", |view| view.blocker.is_some()).await?;
+    anyhow::ensure!(platform.sandbox.charges(order).await?.len() == 1, "the money was taken, once");
+    browser.goto(&order_page).await?;
+    let blocked = text(browser, "dl.facts").await?;
+    anyhow::ensure!(blocked.contains("Blocked") && blocked.contains("registry"), "the order says why: {blocked}");
+    browser.goto(&format!("{base}/sandbox/controls")).await?;
+    browser.find(Locator::Css("#registry-faults select[name=country]")).await?.select_by_value("ES").await?;
+    fill(browser, "#registry-faults input[name=transient_failures]", "0").await?;
+    click_to_next_page(browser, "#registry-faults button").await?;
+    anyhow::ensure!(text(browser, ".notice.ok").await?.starts_with("Switched off"), "the registry is back");
+    let registered = step(OrderState::Registered).await?;
+    anyhow::ensure!(registered.starts_with("Done"), "registered: {registered}");
+    anyhow::ensure!(shown_state(browser).await? == OrderState::TransportScheduled, "and booked on a transport");
+
+    // A second charge of the final amount, outside the customer's payment.
+    click_to_next_page(browser, "#duplicate-charge button").await?;
+    anyhow::ensure!(text(browser, ".notice.ok").await?.contains("Charged the final amount again"), "charged");
+    anyhow::ensure!(platform.sandbox.charges(order).await?.len() == 2, "the gateway took it twice");
+
+    // The first event dated a day earlier, the record signed again from there.
+    let first = |events: Vec<caas_core::protocol::api::OrderEvent>| events.first().map(|e| e.occurred_at);
+    let before = first(platform.sandbox.order_events(order).await?).context("a first event")?;
+    fill(browser, "#rewrite-history input[name=version]", "1").await?;
+    click_to_next_page(browser, "#rewrite-history button").await?;
+    anyhow::ensure!(text(browser, ".notice.ok").await?.contains("Event 1 is now dated"), "rewritten");
+    let after = first(platform.sandbox.order_events(order).await?).context("a first event")?;
+    anyhow::ensure!(before - after == chrono::TimeDelta::days(1), "{before} -> {after}");
+
+    // An event a newer platform would send shows on the timeline.
+    fill(browser, "#newer-event input[name=type]", "loyalty_points_awarded").await?;
+    click_to_next_page(browser, "#newer-event button").await?;
+    anyhow::ensure!(text(browser, ".notice.ok").await?.contains("loyalty_points_awarded"), "appended");
+    browser.find(Locator::Css("#timeline li[data-type=loyalty_points_awarded]")).await.context("on the timeline")?;
+    let newest = platform.sandbox.order_events(order).await?.pop().context("an event")?;
+    anyhow::ensure!(newest.kind.type_name() == "loyalty_points_awarded", "{newest:?}");
+
+    // A robot courier drives the delivery by itself once the address is confirmed; switched off,
+    // the page says so.
+    let dir = tempfile::tempdir()?;
+    let phone = platform.phone(email, &dir.path().join("customer")).await?;
+    phone.confirm_delivery_address(order, None).await?;
+    browser.goto(&order_page).await?;
+    anyhow::ensure!(browser.find(Locator::Css("#robot-courier[data-enabled=false]")).await.is_ok(), "none yet");
+    browser.find(Locator::Css("#robot-courier select[name=scenario]")).await?.select_by_value("deliver").await?;
+    click_to_next_page(browser, "#robot-courier button[value=true]").await?;
+    anyhow::ensure!(text(browser, ".notice.ok").await?.contains("robot courier drives"), "switched on");
+    anyhow::ensure!(browser.find(Locator::Css("#robot-courier[data-enabled=true]")).await.is_ok(), "shown on");
+    until(platform, order, "at the door", |view| view.state == OrderState::AtCustomerAddress).await?;
+    browser.refresh().await?;
+    anyhow::ensure!(shown_state(browser).await? == OrderState::AtCustomerAddress, "the robot reached the door");
+    click_to_next_page(browser, "#robot-courier button[value=false]").await?;
+    anyhow::ensure!(text(browser, ".notice.ok").await?.contains("switched off"), "switched off");
+    anyhow::ensure!(browser.find(Locator::Css("#robot-courier[data-enabled=false]")).await.is_ok(), "shown off");
+
+    // Drivers' phones: an action applied whose answer is lost, then one answered 503 and not
+    // applied, both sent again by the phone.
+    let booked = platform.booked_customer("driven@example.com", &dir.path().join("driven")).await?;
+    booked.core.confirm_delivery_address(booked.order, None).await?;
+    let driver = platform.driver(DRIVER, &dir.path().join("driver")).await?;
+    let job = driver.refresh_deliveries().await?.into_iter().find(|j| j.order_id == booked.order).context("a job")?;
+    browser.goto(&format!("{base}/sandbox/controls")).await?;
+    fill(browser, "#driver-faults input[name=drop_answers]", "1").await?;
+    click_to_next_page(browser, "form[action='/sandbox/controls/drivers'] button").await?;
+    anyhow::ensure!(text(browser, ".notice.ok").await?.contains("next 1 driver action"), "armed");
+    let embarked = driver.embark(job.delivery_id, &job.vin).await?;
+    anyhow::ensure!(embarked != DriverActionOutcome::Synced, "the phone did not hear back: {embarked:?}");
+    let state = platform.dealership.order(booked.order).await?.state;
+    anyhow::ensure!(state == OrderState::InTransit, "yet the platform applied it: {state}");
+    anyhow::ensure!(driver.sync_driver().await?.pending == 0, "sent again, it is heard");
+    fill(browser, "#driver-answer input[name=status]", "503").await?;
+    fill(browser, "#driver-answer input[name=code]", "maintenance_window").await?;
+    click_to_next_page(browser, "#driver-answer button").await?;
+    let armed = text(browser, ".notice.ok").await?;
+    anyhow::ensure!(armed.contains("answered 503 (maintenance_window)"), "armed: {armed}");
+    let arrived = driver.arrive(job.delivery_id).await?;
+    anyhow::ensure!(matches!(arrived, DriverActionOutcome::Queued { .. }), "answered 503: {arrived:?}");
+    let state = platform.dealership.order(booked.order).await?.state;
+    anyhow::ensure!(state == OrderState::InTransit, "and not applied: {state}");
+    anyhow::ensure!(driver.sync_driver().await?.pending == 0, "sent again, it is applied");
+    until(platform, booked.order, "at the door", |view| view.state == OrderState::AtCustomerAddress).await?;
+    Ok(())
+}
+
+/// Takes a service down (`down`) or brings it back by its card's switch on the controls page, and
+/// checks the page's notice says `told` and the card shows the service down or up now.
+async fn outage(platform: &Platform, browser: &Client, card: &str, down: bool, told: &str) -> anyhow::Result<()> {
+    browser.goto(&format!("{}/sandbox/controls", platform.url())).await?;
+    click_to_next_page(browser, &format!("{card} button[value={down}]")).await?;
+    let notice = text(browser, ".notice.ok").await?;
+    anyhow::ensure!(notice.contains(told), "{card} switched: {notice}");
+    let now = text(browser, &format!("{card} .availability strong[data-down={down}]")).await?;
+    anyhow::ensure!(now == if down { "down" } else { "up" }, "{card} shows it {now}");
+    Ok(())
+}
+
+/// Waits until the dealership's view of `order` is `what` the test waits for.
+async fn until(
+    platform: &Platform,
+    order: uuid::Uuid,
+    what: &str,
+    wanted: impl Fn(&caas_core::protocol::api::OrderView) -> bool,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let view = platform.dealership.order(order).await?;
+        if wanted(&view) {
+            return Ok(());
+        }
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "{order} is not {what}: {view:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Keeps the order's page open while the factory revises its estimate through the API: the push

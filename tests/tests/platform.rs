@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use anyhow::Context as _;
+
 use caas_core::protocol::OrderState;
 use caas_core::protocol::api::VehicleConfiguration;
 use caas_e2e::{Platform, WAIT, Watcher};
@@ -94,6 +96,8 @@ async fn the_openapi_document_covers_the_api_and_the_webhook_receiver() -> anyho
         "/v1/dealership/stock/{vin}/sales",
         "/v1/dealership/orders/{id}/registration",
         "/v1/sandbox/clock/advance",
+        "/v1/sandbox/factory/faults",
+        "/v1/sandbox/payments/faults",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} missing");
     }
@@ -103,5 +107,40 @@ async fn the_openapi_document_covers_the_api_and_the_webhook_receiver() -> anyho
     {
         assert!(schemas.get(schema).is_some(), "{schema} missing");
     }
+    Ok(())
+}
+
+/// Every fault switch that counts the next calls it spoils takes the same bound, read with the
+/// count: the platform's sandbox, the gateway's own sandbox behind it, and the document agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_count_has_one_bound_on_both_sides_of_the_sandbox() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let client = reqwest::Client::new();
+    let post = |url: String, key: &str, body: serde_json::Value| client.post(url).bearer_auth(key).json(&body).send();
+    let sandbox = |path: &str| format!("{}/v1/sandbox/{path}", platform.url());
+    let token = platform.mock.sandbox_token.as_str();
+    let order = platform.sell_to("bounded@example.com").await?;
+    let vin = platform.reserve(order.id).await?.vin.context("a placed order's car")?;
+    for (path, field) in [
+        ("payments/faults".to_owned(), "drop_answers"),
+        ("drivers/faults".to_owned(), "drop_answers"),
+        ("registries/ES/faults".to_owned(), "transient_failures"),
+        (format!("vehicles/{vin}/faults"), "drop_replies"),
+    ] {
+        let refused = post(sandbox(&path), token, serde_json::json!({ field: 101 })).await?;
+        assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert!(refused.text().await?.contains("at most 100"), "{path} says the bound");
+        let taken = post(sandbox(&path), token, serde_json::json!({ field: 100 })).await?;
+        assert_eq!(taken.status(), reqwest::StatusCode::NO_CONTENT, "{path}");
+    }
+    let gateway = format!("{}/sandbox/faults", platform.mock.gateway_url);
+    let key = platform.config.gateway_secret_key.as_str();
+    let refused = post(gateway.clone(), key, serde_json::json!({ "drop_answers": 101 })).await?;
+    assert_eq!(refused.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY, "the gateway's own sandbox");
+    let armed: serde_json::Value = client.get(gateway).bearer_auth(key).send().await?.json().await?;
+    assert_eq!(armed, serde_json::json!({ "drop_answers": 100, "unavailable": false }), "as the platform armed it");
+
+    let doc: serde_json::Value = reqwest::get(format!("{}/openapi.json", platform.url())).await?.json().await?;
+    assert_eq!(doc["components"]["schemas"]["FaultCount"]["maximum"], 100, "the document says the bound");
     Ok(())
 }

@@ -390,16 +390,12 @@ async fn the_customers_own_open_payment_is_never_paid_over_by_a_step() -> anyhow
 async fn a_payment_step_the_gateway_did_not_answer_is_resumed_and_charged_once() -> anyhow::Result<()> {
     let platform = Platform::start().await?;
     let (order, token) = built(&platform).await?;
-    // The gateway is down for the next charge: nothing is taken, the outcome is not known.
-    reqwest::Client::new()
-        .post(format!("{}/sandbox/faults", platform.mock.gateway_url))
-        .bearer_auth(&platform.config.gateway_secret_key)
-        .json(&json!({ "unavailable": 1 }))
-        .send()
-        .await?
-        .error_for_status()?;
+    // The gateway is down for a charge: nothing is taken, the outcome is not known.
+    platform.sandbox.set_gateway_unavailable(true).await?;
     let (status, code, message) = refused(&platform, order, "administrative_registration").await?;
     assert_eq!((status, code.as_str()), (503, "payment_gateway_unavailable"), "{message}");
+    assert!(platform.sandbox.charges(order).await?.is_empty(), "nothing taken while it is down");
+    platform.sandbox.set_gateway_unavailable(false).await?;
 
     // The open attempt is the sandbox's: the customer waits for it, and the step resumes it.
     let (status, answer) = customer_pays(&platform, &token, order, SUCCEEDS, "app-attempt-1").await?;

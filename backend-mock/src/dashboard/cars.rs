@@ -1,6 +1,7 @@
 //! The cars the platform knows (each order with a VIN), what each remembers (on air, linked
-//! phones, network coverage, with a switch), and the phone keys issued for it, each with a button
-//! that revokes it as the owner or the dealership would for a lost phone.
+//! phones, network coverage), its fault switches (coverage, replies lost on the air), and the phone
+//! keys issued for it, each with a button that revokes it as the owner or the dealership would for
+//! a lost phone.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -11,7 +12,6 @@ use ring::digest::{SHA256, digest};
 use rusqlite::Connection;
 use uuid::Uuid;
 
-use super::csrf::SameOrigin;
 use super::form::{Field, Form};
 use super::labels;
 use super::orders::{order_path, short, state_badge};
@@ -20,6 +20,7 @@ use super::session::Signed;
 use crate::error::AppResult;
 use crate::platform::sandbox::{self, VehicleFaults};
 use crate::platform::{AppState, pairing};
+use crate::validate::FaultCount;
 
 const BACK: &str = "/sandbox/cars";
 /// The most cars the page lists (the newest); a sandbox rarely holds a tenth of it.
@@ -28,6 +29,7 @@ const MAX_CARS: u32 = 500;
 const MAX_KEYS: u32 = 50;
 /// The coverage switch's one field.
 const CONNECTED: Field = Field { name: "connected", label: "Coverage", api: &["connected"] };
+const LOST_REPLIES: Field = Field { name: "drop_replies", label: "Replies lost on the air", api: &["drop_replies"] };
 
 /// A car on its order.
 #[derive(Debug)]
@@ -81,6 +83,13 @@ fn card(state: &AppState, car: &Car) -> Markup {
                         @if memory.connected { "Take out of coverage" } @else { "Bring back into coverage" }
                     }
                 }
+                form.row.replies method="post" action=(format!("/sandbox/cars/{}/replies", car.vin)) {
+                    label {
+                        (LOST_REPLIES.label)
+                        input type="number" name=(LOST_REPLIES.name) min="0" max=(FaultCount::MAX) value="1" required;
+                    }
+                    button.secondary type="submit" { "Arm" }
+                }
             }
             h3 { "Phone keys" }
             @if car.keys.is_empty() {
@@ -114,17 +123,10 @@ fn card(state: &AppState, car: &Car) -> Markup {
 }
 
 /// Switches a car's network coverage.
-pub async fn coverage(
-    State(state): State<AppState>,
-    signed: Signed,
-    _: SameOrigin,
-    Path(vin): Path<String>,
-    form: Form,
-) -> Response {
-    let connected = match form.text(CONNECTED, 5).as_deref() {
-        Ok("true") => true,
-        Ok("false") => false,
-        _ => return page::after(&signed, BACK, Notice::error("Say whether the car is in coverage.")),
+pub async fn coverage(State(state): State<AppState>, signed: Signed, Path(vin): Path<String>, form: Form) -> Response {
+    let connected = match form.flag(CONNECTED) {
+        Ok(connected) => connected,
+        Err(complaint) => return page::after(&signed, BACK, Notice::error(complaint)),
     };
     let faults = VehicleFaults { drop_replies: None, connected: Some(connected) };
     let notice = match sandbox::set_vehicle_faults(&state, &vin, &faults).await {
@@ -137,13 +139,23 @@ pub async fn coverage(
     page::after(&signed, BACK, notice)
 }
 
+/// Makes a car's next replies get lost on the air after it acted, as a link dropping at the worst
+/// moment would; 0 switches it off.
+pub async fn replies(State(state): State<AppState>, signed: Signed, Path(vin): Path<String>, form: Form) -> Response {
+    let result = async {
+        let drop_replies = form.number(LOST_REPLIES, FaultCount::RANGE)?;
+        let faults = VehicleFaults { drop_replies: Some(drop_replies), connected: None };
+        sandbox::set_vehicle_faults(&state, &vin, &faults).await.map_err(|e| labels::refusal(&e, &[LOST_REPLIES]))?;
+        Ok::<_, String>(match drop_replies.get() {
+            0 => format!("Switched off: {vin} keeps every reply."),
+            n => format!("Armed: {vin}'s next {n} reply(ies) are lost on the air after it acted."),
+        })
+    };
+    page::after(&signed, BACK, result.await.map_or_else(Notice::error, Notice::ok))
+}
+
 /// Revokes a phone key.
-pub async fn revoke(
-    State(state): State<AppState>,
-    signed: Signed,
-    _: SameOrigin,
-    Path(grant): Path<String>,
-) -> Response {
+pub async fn revoke(State(state): State<AppState>, signed: Signed, Path(grant): Path<String>) -> Response {
     let notice = match grant.parse::<Uuid>() {
         Err(_) => Notice::error("There is no such phone key."),
         Ok(grant) => match pairing::revoke(&state, grant, None) {
@@ -156,8 +168,8 @@ pub async fn revoke(
 
 /// The cars with a VIN, newest order first, with their newest keys: two queries, each bounded.
 fn cars(conn: &Connection) -> AppResult<Vec<Car>> {
-    let mut stmt =
-        conn.prepare("SELECT id, vin, state FROM orders WHERE vin IS NOT NULL ORDER BY created_at DESC LIMIT ?1")?;
+    let mut stmt = conn
+        .prepare_cached("SELECT id, vin, state FROM orders WHERE vin IS NOT NULL ORDER BY created_at DESC LIMIT ?1")?;
     let rows =
         stmt.query_map([MAX_CARS], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
     let mut cars = Vec::new();
@@ -167,7 +179,7 @@ fn cars(conn: &Connection) -> AppResult<Vec<Car>> {
         let state = state.parse().unwrap_or(OrderState::Unknown);
         cars.push(Car { vin, order, state, keys: Vec::new() });
     }
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT order_id, grant_id, device_public_key, issued_at, not_after, linked_at, revoked_at FROM (
              SELECT g.*, ROW_NUMBER() OVER (PARTITION BY g.order_id ORDER BY g.issued_at DESC) AS newest
              FROM pairing_grants g

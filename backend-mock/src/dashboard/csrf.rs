@@ -2,28 +2,27 @@
 //! itself. Browsers say where a request comes from in `Sec-Fetch-Site` (checked when present) and
 //! in `Origin` on every POST; a request that says neither is refused too, as no browser that the
 //! dashboard supports sends such a POST. The session cookie's `SameSite=Strict` is the second wall.
+//!
+//! The check is a layer over the whole dashboard rather than something each action asks for, so an
+//! action added later cannot forget it: every request but a safe one (a page read) passes it first.
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
+use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 
 use super::page;
 
-/// A request posted from the dashboard's own origin.
-#[derive(Debug, Clone, Copy)]
-pub struct SameOrigin;
-
-impl<S: Send + Sync> FromRequestParts<S> for SameOrigin {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
-        same_origin(&parts.headers).map(|()| Self).map_err(|why| {
-            tracing::warn!(why, "dashboard action refused: not posted from the dashboard");
-            page::failure(StatusCode::FORBIDDEN, "This action must be sent from the dashboard's own pages.")
-                .into_response()
-        })
+/// Refuses a request that changes something unless the dashboard's own pages sent it.
+pub async fn refuse_cross_site(request: Request, next: Next) -> Response {
+    if !request.method().is_safe()
+        && let Err(why) = same_origin(request.headers())
+    {
+        tracing::warn!(why, "dashboard action refused: not posted from the dashboard");
+        return page::failure(StatusCode::FORBIDDEN, "This action must be sent from the dashboard's own pages.")
+            .into_response();
     }
+    next.run(request).await
 }
 
 /// Whether the headers show a request from the page's own origin; the reason when not.

@@ -112,10 +112,27 @@ impl Form {
     where
         T: FromStr + PartialOrd + std::fmt::Display,
     {
-        let text = self.text(field, 20)?;
-        text.parse::<T>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+        self.optional_number(field, range)?.ok_or_else(|| format!("Fill in “{}”.", field.label))
+    }
+
+    /// A whole number in `range`, or `None` when the field is empty or absent.
+    pub fn optional_number<T>(&self, field: Field, range: std::ops::RangeInclusive<T>) -> Result<Option<T>, String>
+    where
+        T: FromStr + PartialOrd + std::fmt::Display,
+    {
+        let Some(text) = self.optional(field, 20)? else { return Ok(None) };
+        text.parse::<T>().ok().filter(|n| range.contains(n)).map(Some).ok_or_else(|| {
             format!("“{}” must be a whole number from {} to {}.", field.label, range.start(), range.end())
         })
+    }
+
+    /// A switch's position, sent as `true` or `false` (a hidden field, or the button pressed).
+    pub fn flag(&self, field: Field) -> Result<bool, String> {
+        match self.text(field, 5)?.as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(format!("Say whether “{}” is on or off.", field.label)),
+        }
     }
 }
 
@@ -147,6 +164,15 @@ mod tests {
         let control = Form::parse(b"name=a%00b").expect("ok");
         assert!(control.text(NAME, 10).is_err(), "control characters");
         assert_eq!(control.as_typed(NAME, 10), "ab");
+        assert_eq!(form.optional_number(EMPTY, 0..=5u32), Ok(None), "an empty number is none");
+        assert_eq!(form.optional_number(N, 0..=9u32), Ok(Some(7)));
+        assert!(form.optional_number(N, 0..=5u32).is_err(), "out of range even when optional");
+        let switched = Form::parse(b"on=true&off=false&odd=yes").expect("ok");
+        let flag = |name| Field { name, label: "Switch", api: &[] };
+        assert_eq!(switched.flag(flag("on")), Ok(true));
+        assert_eq!(switched.flag(flag("off")), Ok(false));
+        assert!(switched.flag(flag("odd")).is_err(), "only true or false");
+        assert!(switched.flag(flag("missing")).is_err(), "a switch must say its position");
         let many = vec!["a=1"; MAX_FIELDS + 1].join("&");
         assert!(Form::parse(many.as_bytes()).is_err(), "too many fields");
     }

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::form::Field;
 use crate::error::AppError;
+use crate::platform::robot_courier::RobotScenario;
 
 const LANGUAGE: Language = Language::English;
 
@@ -88,6 +89,15 @@ pub fn actor(actor: Actor) -> &'static str {
         Actor::Driver => "the driver",
         Actor::Customer => "the customer",
         Actor::Unknown => "another party",
+    }
+}
+
+/// What a robot courier plays at the customer's door, in words.
+pub fn robot_scenario(scenario: RobotScenario) -> &'static str {
+    match scenario {
+        RobotScenario::Deliver => "the customer takes the car on their app's handover code",
+        RobotScenario::AbsentReschedule => "nobody at the door, a new time agreed on the phone",
+        RobotScenario::AbsentUnreachable => "nobody at the door nor on the phone, the car taken back",
     }
 }
 

@@ -1,7 +1,9 @@
 //! The orders: the list with their states, and each order's page with what it is, its legal next
 //! steps as buttons that take them (through the sandbox's own steps, so every rule, event, push and
-//! webhook happens as in real life) and its timeline, the order's log in words.
+//! webhook happens as in real life), its fault switches ([`super::switches`]) and its timeline, the
+//! order's log in words.
 
+use crate::db::CachedSql as _;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -12,7 +14,6 @@ use maud::{Markup, html};
 use rusqlite::{Connection, OptionalExtension as _};
 use uuid::Uuid;
 
-use super::csrf::SameOrigin;
 use super::form::{Field, Form};
 use super::labels;
 use super::page::{self, Failure, Flash, Notice, Section};
@@ -42,7 +43,7 @@ struct Listed {
 
 /// The newest orders, newest first, in one query.
 fn listed(conn: &Connection) -> AppResult<Vec<Listed>> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT o.id, c.email, o.configuration, d.name, o.state, o.updated_at
          FROM orders o JOIN customers c ON c.id = o.customer_id JOIN dealerships d ON d.id = o.dealership_id
          ORDER BY o.created_at DESC, o.id DESC LIMIT ?1",
@@ -121,6 +122,7 @@ pub async fn detail(
         (view, customer_email(&conn, id)?, orders::events_after(&conn, id, first, MAX_TIMELINE)?)
     };
     let next = steps::next_steps(&state, id)?;
+    let switches = super::switches::card(&state, &view)?;
     let body = html! {
         h1 { "Order " (short(id)) " " (state_badge(view.state)) }
         (facts(&view, email.as_deref()))
@@ -149,6 +151,7 @@ pub async fn detail(
                 }
             }
         }
+        (switches)
         section.card #timeline {
             h2 { "Timeline" }
             ol.timeline reversed {
@@ -168,7 +171,6 @@ pub async fn detail(
 pub async fn take_step(
     State(state): State<AppState>,
     signed: Signed,
-    _: SameOrigin,
     Path(id): Path<String>,
     form: Form,
 ) -> Result<Response, Failure> {
@@ -256,14 +258,14 @@ pub fn short(id: Uuid) -> String {
     text[text.len() - 8..].to_owned()
 }
 
-fn order_id(text: &str) -> Result<Uuid, Failure> {
+pub(super) fn order_id(text: &str) -> Result<Uuid, Failure> {
     text.parse().map_err(|_| page::failure(StatusCode::NOT_FOUND, "There is no such order."))
 }
 
 /// The email of an order's customer.
 fn customer_email(conn: &Connection, order: Uuid) -> AppResult<Option<String>> {
     Ok(conn
-        .query_row(
+        .query_row_cached(
             "SELECT c.email FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id = ?1",
             [order.to_string()],
             |r| r.get(0),
@@ -286,7 +288,7 @@ mod tests {
         )
         .expect("rows");
         let mut insert = conn
-            .prepare(
+            .prepare_cached(
                 "INSERT INTO orders (id, customer_id, dealership_id, state, version, configuration, delivery_locality,
                                      created_at, updated_at)
                  VALUES (?1, 'c', 'd', 'sale_registered', 1, '{\"base_platform\":\"urban-ev\",\"options\":[]}',

@@ -8,7 +8,6 @@ use axum::response::{IntoResponse as _, Response};
 use caas_protocol::api::{CustomerDetails, RegisterSaleRequest, RegistrationDetails, VehicleConfiguration};
 use maud::{Markup, html};
 
-use super::csrf::SameOrigin;
 use super::form::{Field, Form};
 use super::labels;
 use super::orders::order_path;
@@ -124,12 +123,7 @@ pub async fn form(State(state): State<AppState>, _: Signed, flash: Flash) -> Res
 }
 
 /// Registers the sale and opens its order; a refusal shows the form again as it was typed.
-pub async fn register(
-    State(state): State<AppState>,
-    signed: Signed,
-    _: SameOrigin,
-    form: Form,
-) -> Result<Response, Failure> {
+pub async fn register(State(state): State<AppState>, signed: Signed, form: Form) -> Result<Response, Failure> {
     let refused = |draft: &Draft, text: String| -> Result<Response, Failure> {
         let mut response = page::render(
             &state,

@@ -23,7 +23,6 @@ use ring::hmac;
 use tokio::sync::watch;
 
 use super::DashboardState;
-use super::csrf::SameOrigin;
 use super::form::{Field, Form};
 use super::page::{self, Notice};
 use crate::auth::same_secret;
@@ -227,12 +226,7 @@ fn sign_in_form(status: StatusCode, notice: Option<Notice>) -> Response {
 }
 
 /// Checks the token and, when it is this mock's, signs the browser in.
-pub async fn sign_in(
-    State(state): State<AppState>,
-    State(sessions): State<Arc<Sessions>>,
-    _: SameOrigin,
-    form: Form,
-) -> Response {
+pub async fn sign_in(State(state): State<AppState>, State(sessions): State<Arc<Sessions>>, form: Form) -> Response {
     let token = match form.text(TOKEN, MAX_TOKEN_CHARS) {
         Ok(token) => token,
         Err(problem) => return sign_in_form(StatusCode::UNPROCESSABLE_ENTITY, Some(Notice::error(problem))),
@@ -247,7 +241,7 @@ pub async fn sign_in(
 }
 
 /// Signs the browser out: its session ends here, whatever the browser keeps.
-pub async fn sign_out(signed: Signed, _: SameOrigin) -> Response {
+pub async fn sign_out(signed: Signed) -> Response {
     signed.sessions.sign_out(signed.session, now());
     with_cookie(Redirect::to(SIGN_IN), &cleared_cookie())
 }

@@ -3,11 +3,16 @@
 
 mod production;
 
+/// The factory's fault switch, as its sandbox sets and shows it (the platform's client sends and
+/// reads it).
+pub(crate) use production::FactoryFaults;
+
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::post;
+use axum::routing::{get, post};
 use caas_protocol::webhook::WebhookSecret;
 
 use crate::db::Db;
@@ -21,13 +26,16 @@ pub struct FactoryState {
     pub api_key: Arc<str>,
     /// Delivers the factory's webhooks to the platform.
     pub webhooks: WebhookSender,
+    /// Sandbox fault: while set, the factory's order desk answers 503 to every new order, as a
+    /// factory that is down, so the platform's retry of the factory order can be played.
+    pub unavailable: Arc<AtomicBool>,
 }
 
 impl FactoryState {
     pub fn new(db: Db, api_key: String, signing_secrets: Vec<WebhookSecret>, webhook_url: String) -> Self {
         let webhooks =
             WebhookSender::new(db.clone(), "factory", "factory_webhook_outbox", signing_secrets, webhook_url);
-        Self { db, api_key: api_key.into(), webhooks }
+        Self { db, api_key: api_key.into(), webhooks, unavailable: Arc::default() }
     }
 }
 
@@ -36,6 +44,7 @@ pub fn router(state: FactoryState) -> Router {
         .route("/orders", post(production::place_order))
         .route("/sandbox/advance/{id}", post(production::sandbox_advance))
         .route("/sandbox/delay/{id}", post(production::sandbox_delay))
+        .route("/sandbox/faults", get(production::sandbox_faults_now).post(production::sandbox_faults))
         .with_state(state)
 }
 

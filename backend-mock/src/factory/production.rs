@@ -1,6 +1,7 @@
 //! Production records: accepting orders against the catalogue, moving them through the stages, and
 //! revising the estimated completion date with a reason. Each change queues a webhook.
 
+use crate::db::CachedSql as _;
 use crate::extract::Json;
 use crate::extract::Path;
 use axum::extract::State;
@@ -12,7 +13,8 @@ use caas_protocol::lifecycle::FACTORY_STAGES;
 use caas_protocol::webhook::{FactoryEventType, FactoryOrderUpdate, FactoryWebhook};
 use chrono::{Days, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
 use super::FactoryState;
@@ -108,11 +110,19 @@ pub async fn place_order(
     Json(request): Json<FactoryOrderRequest>,
 ) -> Result<(StatusCode, Json<FactoryOrderAccepted>), Refusal> {
     authorise(&state, &headers)?;
+    if state.unavailable.load(Ordering::Acquire) {
+        tracing::info!(order = %request.platform_order_id, "sandbox fault: the factory is down for an order");
+        return Err(Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the factory is down (sandbox fault)",
+        ));
+    }
     let platform = check_configuration(&request)?;
     let mut conn = state.db.lock();
     let tx = conn.transaction()?;
     let existing: Option<(String, String, String)> = tx
-        .query_row(
+        .query_row_cached(
             "SELECT id, vin, estimated_completion FROM factory_orders WHERE platform_order_id = ?1",
             [request.platform_order_id.to_string()],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -122,13 +132,13 @@ pub async fn place_order(
         let estimated_completion = estimate.parse().map_err(Refusal::internal)?;
         return Ok((StatusCode::OK, Json(FactoryOrderAccepted { factory_order_id, vin, estimated_completion })));
     }
-    let serial: i64 = tx.query_row("SELECT COUNT(*) + 1 FROM factory_orders", [], |r| r.get(0))?;
+    let serial: i64 = tx.query_row_cached("SELECT COUNT(*) + 1 FROM factory_orders", [], |r| r.get(0))?;
     let factory_order_id = format!("FO-{serial:06}");
     let model_code: String = platform.id.split('-').map(|w| w[..1].to_uppercase()).collect::<String>();
     let vin = format!("VCA{model_code:X<3}{serial:011}");
     let estimated_completion = today() + Days::new(platform.production_days.unsigned_abs());
     let now = Utc::now().to_rfc3339();
-    tx.execute(
+    tx.execute_cached(
         "INSERT INTO factory_orders (id, platform_order_id, vin, request, stage, estimated_completion, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
         params![
@@ -155,7 +165,7 @@ struct ProductionRecord {
 
 fn record(conn: &Connection, id: &str) -> Result<ProductionRecord, Refusal> {
     let row: Option<(String, String, String, String)> = conn
-        .query_row(
+        .query_row_cached(
             "SELECT platform_order_id, vin, stage, estimated_completion FROM factory_orders WHERE id = ?1",
             [id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -189,7 +199,7 @@ fn queue_webhook(
             reason,
         },
     };
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO factory_webhook_outbox (webhook_id, factory_order_id, body) VALUES (?1, ?2, ?3)",
         params![
             format!("msg_{}", Uuid::now_v7().simple()),
@@ -197,7 +207,7 @@ fn queue_webhook(
             serde_json::to_string(&webhook).map_err(Refusal::internal)?
         ],
     )?;
-    conn.execute(
+    conn.execute_cached(
         "UPDATE factory_orders SET stage = ?2, estimated_completion = ?3, updated_at = ?4 WHERE id = ?1",
         params![id, record.stage.wire_name(), record.estimate.to_string(), Utc::now().to_rfc3339()],
     )?;
@@ -308,12 +318,44 @@ pub async fn sandbox_delay(
     Ok(StatusCode::NO_CONTENT)
 }
 
+// One type for both sides: the platform's sandbox API takes and shows this switch as the
+// factory's own sandbox does, and the platform's client passes it on as it is.
+/// The factory's fault switch, as it is set and as it is now.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FactoryFaults {
+    /// Whether the factory is down: new orders fail with `factory_unavailable` (the deposit is
+    /// kept) until it is back and the dealership retries the factory order.
+    pub unavailable: bool,
+}
+
+/// Sandbox: takes the factory's order desk down, or brings it back. Production goes on either way:
+/// only placing orders is refused.
+pub async fn sandbox_faults(
+    State(state): State<FactoryState>,
+    headers: HeaderMap,
+    Json(request): Json<FactoryFaults>,
+) -> Result<StatusCode, Refusal> {
+    authorise(&state, &headers)?;
+    state.unavailable.store(request.unavailable, Ordering::Release);
+    tracing::info!(down = request.unavailable, "sandbox fault: the factory's availability switched");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sandbox: the fault switch as it is now, so the sandbox can show an outage left on.
+pub async fn sandbox_faults_now(
+    State(state): State<FactoryState>,
+    headers: HeaderMap,
+) -> Result<Json<FactoryFaults>, Refusal> {
+    authorise(&state, &headers)?;
+    Ok(Json(FactoryFaults { unavailable: state.unavailable.load(Ordering::Acquire) }))
+}
+
 /// Moves every unfinished order one stage on (the `--auto-advance` clock).
 pub fn advance_all(state: &FactoryState) -> Result<(), Refusal> {
     let mut conn = state.db.lock();
     let tx = conn.transaction()?;
     let ids: Vec<String> = {
-        let mut stmt = tx.prepare("SELECT id FROM factory_orders WHERE stage != ?1 ORDER BY id")?;
+        let mut stmt = tx.prepare_cached("SELECT id FROM factory_orders WHERE stage != ?1 ORDER BY id")?;
         let rows = stmt.query_map([OrderState::DispatchedToLocality.wire_name()], |r| r.get(0))?;
         rows.collect::<rusqlite::Result<_>>()?
     };

@@ -2,6 +2,7 @@
 //! each forcing one outcome, and no card number is ever stored, only its last four digits and the
 //! outcome it stands for.
 
+use crate::db::CachedSql as _;
 use crate::extract::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -75,7 +76,7 @@ pub async fn tokenize(
         brand: if digits.starts_with('4') { "visa" } else { "card" }.into(),
         last4: card.last4(),
     };
-    state.db.lock().execute(
+    state.db.lock().execute_cached(
         "INSERT INTO gateway_payment_methods (id, brand, last4, behaviour, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![method.id, method.brand, method.last4, behaviour.name(), today.to_rfc3339()],
     )?;

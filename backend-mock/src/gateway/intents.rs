@@ -2,6 +2,7 @@
 //! succeeded`, or back to `requires_payment_method` with the reason of a failure. Every final
 //! change is also sent to the platform as a signed webhook; the ledger records each charge once.
 
+use crate::db::CachedSql as _;
 use std::sync::atomic::Ordering;
 
 use crate::extract::Json;
@@ -24,7 +25,7 @@ use uuid::Uuid;
 use super::cards::Behaviour;
 use super::{GatewayState, SETTLE_AFTER, SecretKey};
 use crate::error::{AppError, AppResult};
-use crate::validate;
+use crate::validate::{self, FaultCount};
 
 #[utoipa::path(post, path = "/v1/payment_intents", tag = "gateway", request_body = CreatePaymentIntent,
     params(("idempotency-key" = String, Header, description = "required")),
@@ -47,9 +48,11 @@ pub async fn create(
         let mut conn = state.db.lock();
         let tx = conn.transaction()?;
         let behaviour: String = tx
-            .query_row("SELECT behaviour FROM gateway_payment_methods WHERE id = ?1", [&request.payment_method], |r| {
-                r.get(0)
-            })
+            .query_row_cached(
+                "SELECT behaviour FROM gateway_payment_methods WHERE id = ?1",
+                [&request.payment_method],
+                |r| r.get(0),
+            )
             .optional()?
             .ok_or_else(|| AppError::not_found("payment method"))?;
         let behaviour = Behaviour::from_name(&behaviour).ok_or_else(|| AppError::invalid("unknown card behaviour"))?;
@@ -63,7 +66,7 @@ pub async fn create(
             created_at: Utc::now(),
             reference: request.reference,
         };
-        tx.execute(
+        tx.execute_cached(
             "INSERT INTO gateway_intents (id, payment_method, body, status, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
                 payment.id,
@@ -160,29 +163,45 @@ pub async fn complete_challenge(
     Ok(Json(payment))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct FaultsRequest {
-    /// The next this many charges take the money and then drop their answer.
-    #[serde(default)]
-    pub drop_answers: u32,
-    /// The next this many charges are answered 503 before anything is done (no intent, no money),
-    /// as a gateway that is down.
-    #[serde(default)]
-    pub unavailable: u32,
+// One type for both sides: the platform's sandbox API takes and shows these switches as the
+// gateway's own sandbox does, and the platform's client passes them on as they are.
+/// The payment gateway's fault switches. Sent to set them, a switch left out keeps its setting, so
+/// arming one never disarms the other; read, both are given as they are now.
+#[derive(Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PaymentFaults {
+    /// The next this many charges take the money and then lose their answer (0 disarms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_answers: Option<FaultCount>,
+    /// Whether the gateway is down: every charge is answered 503 before anything is taken, and the
+    /// customer's payment fails with `payment_gateway_unavailable` until it is back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<bool>,
 }
 
-/// Sandbox: arms the fault switch.
+/// Sandbox: sets the fault switches given.
 pub async fn set_faults(
     State(state): State<GatewayState>,
     _: SecretKey,
-    Json(request): Json<FaultsRequest>,
+    Json(request): Json<PaymentFaults>,
 ) -> AppResult<StatusCode> {
-    if request.drop_answers > 100 || request.unavailable > 100 {
-        return Err(AppError::invalid("`drop_answers` and `unavailable` are at most 100"));
+    if let Some(count) = request.drop_answers {
+        state.drop_answers.store(count.get(), Ordering::Release);
     }
-    state.drop_answers.store(request.drop_answers, Ordering::Release);
-    state.unavailable.store(request.unavailable, Ordering::Release);
+    if let Some(down) = request.unavailable {
+        state.unavailable.store(down, Ordering::Release);
+        tracing::info!(down, "sandbox fault: the gateway's availability switched");
+    }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sandbox: the fault switches as they are now, so the sandbox can show an outage left on.
+pub async fn faults(State(state): State<GatewayState>, _: SecretKey) -> AppResult<Json<PaymentFaults>> {
+    // Only a checked count is ever stored, and answers dropped only lower it.
+    let drop_answers = FaultCount::try_from(state.drop_answers.load(Ordering::Acquire)).map_err(AppError::internal)?;
+    Ok(Json(PaymentFaults {
+        drop_answers: Some(drop_answers),
+        unavailable: Some(state.unavailable.load(Ordering::Acquire)),
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -210,7 +229,7 @@ pub async fn ledger(
     Query(query): Query<LedgerQuery>,
 ) -> AppResult<Json<Vec<LedgerEntry>>> {
     let conn = state.db.lock();
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT intent_id, order_id, amount_minor, currency, charged_at, refunded_at FROM (
              SELECT l.seq, l.intent_id, l.order_id, l.amount_minor, l.currency, l.charged_at, r.refunded_at
              FROM gateway_ledger l LEFT JOIN gateway_refunds r ON r.intent_id = l.intent_id
@@ -241,18 +260,18 @@ pub async fn refund(
     validate::text("reason", &request.reason, 200)?;
     let conn = state.db.lock();
     let charged: Option<(i64, String)> = conn
-        .query_row(
+        .query_row_cached(
             "SELECT amount_minor, currency FROM gateway_ledger WHERE intent_id = ?1",
             [&request.payment_intent],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
     let (amount_minor, currency) = charged.ok_or_else(|| AppError::not_found("charge"))?;
-    conn.execute(
+    conn.execute_cached(
         "INSERT OR IGNORE INTO gateway_refunds (intent_id, reason, refunded_at) VALUES (?1, ?2, ?3)",
         params![request.payment_intent, request.reason.trim(), Utc::now().to_rfc3339()],
     )?;
-    let refunded_at: String = conn.query_row(
+    let refunded_at: String = conn.query_row_cached(
         "SELECT refunded_at FROM gateway_refunds WHERE intent_id = ?1",
         [&request.payment_intent],
         |r| r.get(0),
@@ -266,11 +285,11 @@ pub async fn refund(
 
 /// The fault switch: while armed, a successful charge answer is cut off after its headers, as a
 /// connection dying on the way back would. The money is taken and the answer is kept for replay.
-/// Or, before that, a charge is answered 503 without being looked at, as by a gateway that is down:
-/// nothing is taken and nothing is kept, so repeating it charges for real.
+/// Or, before that, while the gateway is down, a charge is answered 503 without being looked at:
+/// nothing is taken and nothing is kept, so repeating it once the gateway is back charges for real.
 pub async fn drop_answer_fault(State(state): State<GatewayState>, request: Request, next: Next) -> Response {
     let charging = request.method() == Method::POST && request.uri().path() == "/v1/payment_intents";
-    if charging && state.unavailable.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)).is_ok() {
+    if charging && state.unavailable.load(Ordering::Acquire) {
         tracing::info!("sandbox fault: the gateway is down for a charge");
         return (StatusCode::SERVICE_UNAVAILABLE, "the gateway is down (sandbox fault)").into_response();
     }
@@ -296,7 +315,7 @@ pub fn settle_due(state: &GatewayState) -> AppResult<usize> {
     let tx = conn.transaction()?;
     let due: Vec<String> = {
         let cutoff = (Utc::now() - SETTLE_AFTER).to_rfc3339();
-        let mut stmt = tx.prepare("SELECT id FROM gateway_intents WHERE status = ?1 AND updated_at <= ?2")?;
+        let mut stmt = tx.prepare_cached("SELECT id FROM gateway_intents WHERE status = ?1 AND updated_at <= ?2")?;
         let rows = stmt.query_map(params![PaymentStatus::Processing.wire_name(), cutoff], |r| r.get(0))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
@@ -312,7 +331,7 @@ pub fn settle_due(state: &GatewayState) -> AppResult<usize> {
 
 /// Takes the money: one ledger entry per intent, whatever happens to the answer.
 fn charge(conn: &Connection, payment: &mut Payment) -> AppResult<GatewayEventType> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT OR IGNORE INTO gateway_ledger (intent_id, order_id, amount_minor, currency, charged_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
@@ -335,14 +354,14 @@ fn fail(payment: &mut Payment, code: DeclineCode, message: &str) -> GatewayEvent
 
 fn load(conn: &Connection, id: &str) -> AppResult<Payment> {
     let body: String = conn
-        .query_row("SELECT body FROM gateway_intents WHERE id = ?1", [id], |r| r.get(0))
+        .query_row_cached("SELECT body FROM gateway_intents WHERE id = ?1", [id], |r| r.get(0))
         .optional()?
         .ok_or_else(|| AppError::not_found("payment intent"))?;
     Ok(serde_json::from_str(&body)?)
 }
 
 fn save(conn: &Connection, payment: &Payment) -> AppResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "UPDATE gateway_intents SET body = ?2, status = ?3, updated_at = ?4 WHERE id = ?1",
         params![payment.id, serde_json::to_string(payment)?, payment.status.wire_name(), Utc::now().to_rfc3339()],
     )?;
@@ -351,7 +370,7 @@ fn save(conn: &Connection, payment: &Payment) -> AppResult<()> {
 
 fn queue_webhook(conn: &Connection, kind: GatewayEventType, payment: &Payment) -> AppResult<()> {
     let webhook = GatewayWebhook { kind, timestamp: Utc::now(), data: payment.clone() };
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO gateway_webhook_outbox (webhook_id, intent_id, body) VALUES (?1, ?2, ?3)",
         params![format!("msg_{}", Uuid::now_v7().simple()), payment.id, serde_json::to_string(&webhook)?],
     )?;

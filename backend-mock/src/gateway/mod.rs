@@ -5,11 +5,12 @@
 mod cards;
 mod intents;
 
-/// One charge of the ledger, as the gateway's sandbox lists it (the platform's client reads it).
-pub(crate) use intents::LedgerEntry;
+/// One charge of the ledger, as the gateway's sandbox lists it (the platform's client reads it),
+/// and the fault switches its sandbox sets and shows (the platform's client sends and reads them).
+pub(crate) use intents::{LedgerEntry, PaymentFaults};
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::time::Duration;
 
 use axum::Router;
@@ -39,9 +40,9 @@ pub struct GatewayState {
     pub webhooks: WebhookSender,
     /// Sandbox fault: this many next charges drop their answer after the money is taken.
     pub drop_answers: Arc<AtomicU32>,
-    /// Sandbox fault: this many next charges are answered 503 before anything is done, as a
-    /// gateway that is down.
-    pub unavailable: Arc<AtomicU32>,
+    /// Sandbox fault: while set, every charge is answered 503 before anything is done, as by a
+    /// gateway that is down, until the sandbox brings it back.
+    pub unavailable: Arc<AtomicBool>,
 }
 
 impl GatewayState {
@@ -77,7 +78,7 @@ pub fn router(state: GatewayState) -> Router {
         .route("/v1/refunds", post(intents::refund))
         .route("/3ds/{id}", get(intents::challenge_page))
         .route("/sandbox/payment_intents/{id}/three_d_secure", post(intents::complete_challenge))
-        .route("/sandbox/faults", post(intents::set_faults))
+        .route("/sandbox/faults", get(intents::faults).post(intents::set_faults))
         .route("/sandbox/ledger", get(intents::ledger))
         .layer(axum::middleware::from_fn_with_state(idempotency, idempotency::enforce))
         .layer(axum::middleware::from_fn_with_state(state.clone(), intents::drop_answer_fault))

@@ -1,6 +1,7 @@
 //! The customer's side: signing in with a one-time code, the customer's own orders and their logs,
 //! and the push devices, including the development SSE stream.
 
+use crate::db::CachedSql as _;
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
@@ -63,26 +64,26 @@ pub async fn request_code(
         let wait = unused.since.map_or(UNUSED_CODES_WINDOW, |since| since + UNUSED_CODES_WINDOW - now);
         return Err(AppError::too_many("too many sign-in codes asked for; use the last one or wait", wait));
     }
-    tx.execute(
+    tx.execute_cached(
         "INSERT INTO sign_in_limits (email, unused_codes, first_unused_at) VALUES (?1, ?2, ?3)
          ON CONFLICT(email) DO UPDATE SET unused_codes = excluded.unused_codes, first_unused_at = excluded.first_unused_at",
         params![email, unused.count + 1, unused.since.unwrap_or(now).to_rfc3339()],
     )?;
     let known: Option<String> =
-        tx.query_row("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0)).optional()?;
+        tx.query_row_cached("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0)).optional()?;
     // The same work for any address, so the time taken does not tell a known one.
     let code = auth::random_digits(6)?;
     let digest = state.codes.digest(&email, &code);
     let expires_at = now + CODE_LIFETIME;
     let addressee = known.is_some() || crate::catalogue::DRIVERS.iter().any(|d| d.email == email);
     if addressee {
-        tx.execute(
+        tx.execute_cached(
             "INSERT INTO sign_in_codes (email, code_digest, expires_at) VALUES (?1, ?2, ?3)
              ON CONFLICT(email) DO UPDATE SET code_digest = excluded.code_digest, expires_at = excluded.expires_at",
             params![email, digest, expires_at.to_rfc3339()],
         )?;
         let mail = json!({ "to": email, "subject": SIGN_IN_SUBJECT, "body": "Your code is ******. It works once, for ten minutes." });
-        tx.execute(
+        tx.execute_cached(
             "INSERT INTO outbound_messages (channel, recipient, payload, created_at) VALUES ('email', ?1, ?2, ?3)",
             params![email, mail.to_string(), now.to_rfc3339()],
         )?;
@@ -110,7 +111,7 @@ pub async fn sign_in(
     let mut conn = state.db.lock();
     let tx = conn.transaction()?;
     let customer_id: Option<String> =
-        tx.query_row("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0)).optional()?;
+        tx.query_row_cached("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0)).optional()?;
     let outcome = consume_code(&tx, &state, &email, &request.code).and_then(|()| {
         let customer_id = customer_id.ok_or_else(AppError::unauthorized)?;
         let issued = auth::issue_session(&tx, Role::Customer, &customer_id, state.clock.now())?;
@@ -211,7 +212,7 @@ impl SignInLimits {
             value.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.with_timezone(&Utc))
         };
         let row = conn
-            .query_row(
+            .query_row_cached(
                 "SELECT wrong, locked_until, unused_codes, first_unused_at FROM sign_in_limits WHERE email = ?1",
                 [email],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -250,7 +251,7 @@ fn consume_code(tx: &rusqlite::Transaction<'_>, state: &AppState, email: &str, p
     let limits = SignInLimits::read(tx, email)?;
     limits.check_locked(now)?;
     let stored: Option<(Vec<u8>, String)> = tx
-        .query_row("SELECT code_digest, expires_at FROM sign_in_codes WHERE email = ?1", [email], |r| {
+        .query_row_cached("SELECT code_digest, expires_at FROM sign_in_codes WHERE email = ?1", [email], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .optional()?;
@@ -262,19 +263,19 @@ fn consume_code(tx: &rusqlite::Transaction<'_>, state: &AppState, email: &str, p
     if !valid {
         let wrong = limits.wrong + 1;
         let locked_until = lockout_after(wrong).map(|lockout| (now + lockout).to_rfc3339());
-        tx.execute(
+        tx.execute_cached(
             "INSERT INTO sign_in_limits (email, wrong, locked_until) VALUES (?1, ?2, ?3)
              ON CONFLICT(email) DO UPDATE SET wrong = excluded.wrong, locked_until = excluded.locked_until",
             params![email, wrong, locked_until],
         )?;
         if locked_until.is_some() {
-            tx.execute("DELETE FROM sign_in_codes WHERE email = ?1", [email])?;
+            tx.execute_cached("DELETE FROM sign_in_codes WHERE email = ?1", [email])?;
             state.inbox.discard(email);
         }
         return Err(AppError::unauthorized());
     }
-    tx.execute("DELETE FROM sign_in_codes WHERE email = ?1", [email])?;
-    tx.execute("DELETE FROM sign_in_limits WHERE email = ?1", [email])?;
+    tx.execute_cached("DELETE FROM sign_in_codes WHERE email = ?1", [email])?;
+    tx.execute_cached("DELETE FROM sign_in_limits WHERE email = ?1", [email])?;
     state.inbox.discard(email);
     Ok(())
 }
@@ -365,7 +366,7 @@ pub async fn register_device(
     let conn = state.db.lock();
     let customer = auth.customer_id.to_string();
     let existing: Option<String> = conn
-        .query_row(
+        .query_row_cached(
             "SELECT id FROM devices WHERE customer_id = ?1 AND platform = ?2 AND token = ?3",
             params![customer, request.platform.wire_name(), request.token],
             |r| r.get(0),
@@ -375,12 +376,12 @@ pub async fn register_device(
         return Ok((StatusCode::OK, Json(DeviceView { id, platform: request.platform })));
     }
     let count: i64 =
-        conn.query_row("SELECT COUNT(*) FROM devices WHERE customer_id = ?1", [&customer], |r| r.get(0))?;
+        conn.query_row_cached("SELECT COUNT(*) FROM devices WHERE customer_id = ?1", [&customer], |r| r.get(0))?;
     if count >= MAX_DEVICES_PER_CUSTOMER {
         return Err(AppError::invalid("at most 10 devices per customer; remove one first"));
     }
     let id = Uuid::now_v7();
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO devices (id, customer_id, platform, token, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id.to_string(), customer, request.platform.wire_name(), request.token, Utc::now().to_rfc3339()],
     )?;
@@ -395,7 +396,7 @@ pub async fn remove_device(
     auth: CustomerAuth,
     Path(id): Path<Uuid>,
 ) -> AppResult<StatusCode> {
-    let removed = state.db.lock().execute(
+    let removed = state.db.lock().execute_cached(
         "DELETE FROM devices WHERE id = ?1 AND customer_id = ?2",
         params![id.to_string(), auth.customer_id.to_string()],
     )?;
@@ -418,7 +419,7 @@ pub async fn device_stream(
     let platform: Option<String> = state
         .db
         .lock()
-        .query_row(
+        .query_row_cached(
             "SELECT platform FROM devices WHERE id = ?1 AND customer_id = ?2",
             params![id.to_string(), auth.customer_id.to_string()],
             |r| r.get(0),

@@ -21,7 +21,7 @@ pub fn sweep(state: &AppState) -> AppResult<()> {
     let now = state.clock.now();
     let waiting: Vec<(Uuid, FinalPayment, bool)> = {
         let conn = state.db.lock();
-        let mut stmt = conn.prepare(
+        let mut stmt = conn.prepare_cached(
             "SELECT id, final_payment, payment_reminded_at IS NOT NULL FROM orders
              WHERE state = ?1 AND final_payment IS NOT NULL",
         )?;

@@ -7,6 +7,8 @@ use caas_protocol::OrderState;
 use caas_protocol::api::{FactoryOrderAccepted, FactoryOrderRequest, FactoryRejection};
 use serde::Serialize;
 
+use crate::factory::FactoryFaults;
+
 /// How a placement ended when the factory did not accept it.
 #[derive(Debug, thiserror::Error)]
 pub enum PlacementError {
@@ -58,21 +60,30 @@ impl FactoryClient {
         self.sandbox_call(&format!("delay/{factory_order_id}"), &Body { days, reason }).await
     }
 
+    /// Sandbox: take the factory's order desk down or bring it back.
+    pub async fn set_faults(&self, faults: &FactoryFaults) -> Result<(), PlacementError> {
+        self.sandbox_call("faults", faults).await
+    }
+
+    /// Sandbox: the factory's fault switch as it is now.
+    pub async fn faults(&self) -> Result<FactoryFaults, PlacementError> {
+        let response = self.send(self.http.get(format!("{}/sandbox/faults", self.base_url))).await?;
+        response.json().await.map_err(|e| PlacementError::Unavailable(e.to_string()))
+    }
+
     async fn sandbox_call(&self, path: &str, body: &impl Serialize) -> Result<(), PlacementError> {
         self.post(&format!("sandbox/{path}"), body).await.map(drop)
     }
 
-    /// Posts to the factory; a refusal (422, 409) carries the factory's reason, anything else that
-    /// is not a success means the factory is unavailable.
     async fn post(&self, path: &str, body: &impl Serialize) -> Result<reqwest::Response, PlacementError> {
-        let response = self
-            .http
-            .post(format!("{}/{path}", self.base_url))
-            .bearer_auth(&self.api_key)
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| PlacementError::Unavailable(e.to_string()))?;
+        self.send(self.http.post(format!("{}/{path}", self.base_url)).json(body)).await
+    }
+
+    /// Sends a request to the factory with the platform's key; a refusal (422, 409) carries the
+    /// factory's reason, anything else that is not a success means the factory is unavailable.
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, PlacementError> {
+        let response =
+            request.bearer_auth(&self.api_key).send().await.map_err(|e| PlacementError::Unavailable(e.to_string()))?;
         let status = response.status();
         if status.is_success() {
             Ok(response)

@@ -13,6 +13,7 @@
 //! or not, readable or not, so neither a rarely matching filter nor a damaged row is read twice.
 //! The dashboard's live log serves the same stream.
 
+use crate::db::CachedSql as _;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -260,7 +261,7 @@ fn cursor(text: &str, what: &str) -> AppResult<i64> {
 
 /// The cursor of the newest row of the journal (0 when it is empty).
 fn newest(conn: &Connection) -> AppResult<i64> {
-    Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM sandbox_feed", [], |r| r.get(0))?)
+    Ok(conn.query_row_cached("SELECT COALESCE(MAX(seq), 0) FROM sandbox_feed", [], |r| r.get(0))?)
 }
 
 /// Where `start` is in the journal now. A cursor beyond the newest row cannot be one this journal
@@ -386,7 +387,7 @@ pub fn cursor_before_last(conn: &Connection, filter: &FeedFilter, count: u32, ho
                                ORDER BY f.seq DESC LIMIT ?5)"
     );
     let oldest: Option<i64> =
-        conn.query_row(&sql, params![newest.saturating_sub(horizon), order, kinds, types, count], |r| r.get(0))?;
+        conn.query_row_cached(&sql, params![newest.saturating_sub(horizon), order, kinds, types, count], |r| r.get(0))?;
     Ok(oldest.map_or(newest, |seq| seq - 1))
 }
 
@@ -848,7 +849,7 @@ mod tests {
         let (_dir, db) = database();
         let conn = db.lock();
         for channel in ["email", "sms", "email", "fcm", "fcm", "fcm"] {
-            conn.execute(
+            conn.execute_cached(
                 "INSERT INTO outbound_messages (channel, recipient, payload, created_at) VALUES (?1, 'r', '{}', 'now')",
                 [channel],
             )

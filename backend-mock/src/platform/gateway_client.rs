@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::gateway::LedgerEntry;
+use crate::gateway::{LedgerEntry, PaymentFaults};
 
 /// How a gateway call ended when it did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -88,10 +88,15 @@ impl GatewayClient {
         self.send(reqwest::Method::POST, &path, Some(&body), None).await
     }
 
-    /// Sandbox: the next `count` charges take the money and drop their answer.
-    pub async fn drop_answers(&self, count: u32) -> Result<(), GatewayError> {
-        let body = serde_json::json!({ "drop_answers": count });
-        self.send::<Value>(reqwest::Method::POST, "sandbox/faults", Some(&body), None).await.map(drop)
+    /// Sandbox: sets the gateway's fault switches given (lost answers, the gateway down), leaving
+    /// the others as they are.
+    pub async fn set_faults(&self, faults: &PaymentFaults) -> Result<(), GatewayError> {
+        self.send::<Value>(reqwest::Method::POST, "sandbox/faults", Some(faults), None).await.map(drop)
+    }
+
+    /// Sandbox: the gateway's fault switches as they are now.
+    pub async fn faults(&self) -> Result<PaymentFaults, GatewayError> {
+        self.send(reqwest::Method::GET, "sandbox/faults", None::<&()>, None).await
     }
 
     /// Sandbox: the charges the gateway made, optionally for one order, oldest first; with a

@@ -3,6 +3,7 @@
 //! after a BLE read), the reminder when the next service is near, workshop slots booked, moved
 //! and cancelled under the delivery window's rules, and the visits the workshop records.
 
+use crate::db::CachedSql as _;
 use axum::extract::State;
 use axum::http::StatusCode;
 use caas_protocol::OrderState;
@@ -33,7 +34,7 @@ const MAX_REPORT_LEN: usize = 17 + 4 + 1 + caas_protocol::pairing::MAX_WARNINGS 
 
 /// Maintenance starts: the plan counts from the handover, at the car's delivery kilometres.
 pub fn start(conn: &Connection, order: Uuid, on: NaiveDate) -> AppResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT OR IGNORE INTO maintenance (order_id, odometer_km, last_service_km, last_service_on)
          VALUES (?1, 0, 0, ?2)",
         params![order.to_string(), on.to_string()],
@@ -56,7 +57,7 @@ struct Stored {
 
 fn stored(conn: &Connection, order: Uuid) -> AppResult<Option<Stored>> {
     let row = conn
-        .query_row(
+        .query_row_cached(
             "SELECT odometer_km, reported_at, warnings, last_service_km, last_service_on, reminded_due_km,
                     booking_start, booking_changes, told_warnings
              FROM maintenance WHERE order_id = ?1",
@@ -108,7 +109,7 @@ pub fn view(conn: &Connection, order: &OrderView) -> AppResult<Option<Maintenanc
     let Some(kept) = stored(conn, order.id)? else { return Ok(None) };
     let plan = catalogue::maintenance_plan(&order.configuration.base_platform);
     let mut statement =
-        conn.prepare("SELECT at, odometer_km, work FROM service_visits WHERE order_id = ?1 ORDER BY at, rowid")?;
+        conn.prepare_cached("SELECT at, odometer_km, work FROM service_visits WHERE order_id = ?1 ORDER BY at, rowid")?;
     let visits = statement
         .query_map([order.id.to_string()], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, String>(2)?))
@@ -184,7 +185,7 @@ pub fn record_report(
     // Told once per service: a warning that clears and comes back is not told again.
     let new: Vec<WarningCode> = warnings.iter().copied().filter(|w| !kept.told_warnings.contains(w)).collect();
     let told: Vec<WarningCode> = kept.told_warnings.iter().chain(&new).copied().collect();
-    conn.execute(
+    conn.execute_cached(
         "UPDATE maintenance SET odometer_km = ?2, reported_at = ?3, warnings = ?4, told_warnings = ?5
          WHERE order_id = ?1",
         params![
@@ -212,7 +213,7 @@ fn remind_if_due(conn: &Connection, state: &AppState, order: &OrderView) -> AppR
     if kept.reminded_due_km == Some(next.due_km) || !next.is_near(maintenance.odometer_km, today) {
         return Ok(Vec::new());
     }
-    conn.execute(
+    conn.execute_cached(
         "UPDATE maintenance SET reminded_due_km = ?2 WHERE order_id = ?1",
         params![order.id.to_string(), next.due_km],
     )?;
@@ -227,7 +228,7 @@ pub async fn sweep(state: &AppState) {
     let cars: Vec<(Uuid, Vin)> = {
         let conn = state.db.lock();
         let rows = conn
-            .prepare(
+            .prepare_cached(
                 "SELECT o.id, o.vin FROM orders o JOIN maintenance m ON m.order_id = o.id
                  WHERE o.state = ?1 AND o.vin IS NOT NULL",
             )
@@ -300,7 +301,7 @@ pub async fn report(
 
 /// The workshop's free slots from `from` on, for `SLOT_DAYS`; the slot `own` holds counts as free.
 fn offered(conn: &Connection, dealership: &str, from: DateTime<Utc>, own: Option<Uuid>) -> AppResult<Vec<ServiceSlot>> {
-    let mut statement = conn.prepare(
+    let mut statement = conn.prepare_cached(
         "SELECT m.booking_start, COUNT(*) FROM maintenance m JOIN orders o ON o.id = m.order_id
          WHERE o.dealership_id = ?1 AND m.booking_start IS NOT NULL AND (?2 IS NULL OR m.order_id <> ?2)
          GROUP BY m.booking_start",
@@ -336,7 +337,7 @@ fn offered(conn: &Connection, dealership: &str, from: DateTime<Utc>, own: Option
 }
 
 fn dealership_of(conn: &Connection, order: Uuid) -> AppResult<String> {
-    Ok(conn.query_row("SELECT dealership_id FROM orders WHERE id = ?1", [order.to_string()], |r| r.get(0))?)
+    Ok(conn.query_row_cached("SELECT dealership_id FROM orders WHERE id = ?1", [order.to_string()], |r| r.get(0))?)
 }
 
 #[utoipa::path(get, path = "/v1/orders/{id}/service/slots", tag = "customer",
@@ -418,7 +419,7 @@ pub async fn book(
             let slot = offered.iter().find(|slot| slot.start == request.start).ok_or_else(|| {
                 AppError::conflict(ErrorCode::SlotUnavailable, "that slot is not offered or has just been taken")
             })?;
-            tx.execute(
+            tx.execute_cached(
                 "UPDATE maintenance SET booking_start = ?2,
                         booking_changes = CASE WHEN ?3 THEN booking_changes + 1 ELSE booking_changes END
                  WHERE order_id = ?1",
@@ -450,7 +451,7 @@ pub async fn cancel(
                 .filter(|booking| booking.end > now)
                 .ok_or_else(|| AppError::conflict(ErrorCode::IllegalTransition, "no service is booked"))?;
             changeable(&booking, now)?;
-            tx.execute(
+            tx.execute_cached(
                 "UPDATE maintenance SET booking_start = NULL, booking_changes = booking_changes + 1 WHERE order_id = ?1",
                 [id.to_string()],
             )?;
@@ -492,11 +493,11 @@ pub async fn record_visit(
                     "the odometer reads {floor} km or more already, and at most {MAX_ODOMETER_KM}; it never goes back"
                 )));
             }
-            tx.execute(
+            tx.execute_cached(
                 "INSERT INTO service_visits (order_id, at, odometer_km, work) VALUES (?1, ?2, ?3, ?4)",
                 params![id.to_string(), now.to_rfc3339(), request.odometer_km, request.work.trim()],
             )?;
-            tx.execute(
+            tx.execute_cached(
                 "UPDATE maintenance SET last_service_km = ?2, last_service_on = ?3, booking_start = NULL,
                         booking_changes = 0, reminded_due_km = NULL, told_warnings = '[]'
                  WHERE order_id = ?1",

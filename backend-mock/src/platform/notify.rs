@@ -4,6 +4,7 @@
 //! Messages are written in the transaction that appends the events, so the log never claims a
 //! notification for an event that was rolled back; live SSE delivery happens after the commit.
 
+use crate::db::CachedSql as _;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -77,15 +78,16 @@ pub fn record(
     customer_id: Uuid,
     events: &[OrderEvent],
 ) -> AppResult<Pending> {
-    let (email, phone, country): (String, Option<String>, String) =
-        conn.query_row("SELECT email, phone, country FROM customers WHERE id = ?1", [customer_id.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
+    let (email, phone, country): (String, Option<String>, String) = conn.query_row_cached(
+        "SELECT email, phone, country FROM customers WHERE id = ?1",
+        [customer_id.to_string()],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
     // Mails are written in the language and time zone of the customer's country.
     let reader = Reader::of_country(&country);
     let subject = mail_subject(reader.language);
     let devices: Vec<(String, String, String)> = {
-        let mut stmt = conn.prepare("SELECT id, platform, token FROM devices WHERE customer_id = ?1")?;
+        let mut stmt = conn.prepare_cached("SELECT id, platform, token FROM devices WHERE customer_id = ?1")?;
         let rows = stmt.query_map([customer_id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
@@ -154,7 +156,7 @@ pub fn tell_dealership(conn: &Connection, dealership: &str, order: Uuid, body: &
         return Err(AppError::not_found("dealership"));
     };
     let mail = json!({ "to": dealership.email, "subject": format!("Order {order} needs you"), "body": body });
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO outbound_messages (channel, recipient, order_id, payload, created_at) VALUES ('email', ?1, ?2, ?3, ?4)",
         params![dealership.email, order.to_string(), mail.to_string(), Utc::now().to_rfc3339()],
     )?;
@@ -162,7 +164,7 @@ pub fn tell_dealership(conn: &Connection, dealership: &str, order: Uuid, body: &
 }
 
 fn log(conn: &Connection, channel: &str, recipient: &str, event: &OrderEvent, payload: &str) -> AppResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO outbound_messages (channel, recipient, order_id, event_id, payload, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![

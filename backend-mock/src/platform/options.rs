@@ -6,6 +6,7 @@
 //!
 //! An option counts as active only on the car's signed receipt, never on the phone's word.
 
+use crate::db::CachedSql as _;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use caas_protocol::api::{ApiError, ErrorCode, EventKind, Money, OrderEvent, OrderView};
@@ -34,7 +35,7 @@ const MAX_RECEIPT_LEN: usize = 17 + 16 + 1 + caas_protocol::options::MAX_OPTION_
 
 /// The options bought for an order's car, oldest first, named in `language`.
 pub fn purchases(conn: &Connection, order: Uuid, language: Language) -> AppResult<Vec<OptionPurchase>> {
-    let mut statement = conn.prepare(
+    let mut statement = conn.prepare_cached(
         "SELECT id, option, price, entitlement, paid_at, activate_by, activated_at, activated_via, refunded_at
          FROM option_purchases WHERE order_id = ?1 ORDER BY paid_at, rowid",
     )?;
@@ -251,7 +252,7 @@ pub fn apply_paid(
 ) -> AppResult<Vec<OrderEvent>> {
     // A notification for a charge already taken care of (a purchase, or a refund) changes nothing.
     let recorded: Option<String> = conn
-        .query_row("SELECT id FROM option_purchases WHERE intent_id = ?1", [&payment.id], |r| r.get(0))
+        .query_row_cached("SELECT id FROM option_purchases WHERE intent_id = ?1", [&payment.id], |r| r.get(0))
         .optional()?;
     if recorded.is_some() || payments::refunding(conn, &payment.id)? {
         return Ok(Vec::new());
@@ -283,7 +284,7 @@ pub fn apply_paid(
         not_before: (now - super::pairing::CLOCK_ALLOWANCE).timestamp(),
         not_after: activate_by.timestamp(),
     });
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO option_purchases (id, order_id, vin, option, price, intent_id, entitlement, paid_at, activate_by)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
@@ -326,7 +327,7 @@ fn record_activation(
         refunded: bool,
     }
     let purchase = conn
-        .query_row(
+        .query_row_cached(
             "SELECT vin, option, activate_by, activated_at IS NOT NULL, refund_claimed_at IS NOT NULL
              FROM option_purchases WHERE id = ?1 AND order_id = ?2",
             params![receipt.entitlement_id.to_string(), order.to_string()],
@@ -361,7 +362,7 @@ fn record_activation(
     if activated > time(&activate_by)? {
         return Err(invalid("the car switched the option on after its entitlement ended"));
     }
-    conn.execute(
+    conn.execute_cached(
         "UPDATE option_purchases SET activated_at = ?2, activated_via = ?3 WHERE id = ?1",
         params![receipt.entitlement_id.to_string(), activated.to_rfc3339(), serde_json::to_value(via)?.as_str()],
     )?;
@@ -415,7 +416,7 @@ struct Unsettled {
 
 fn unsettled(state: &AppState) -> AppResult<Vec<Unsettled>> {
     let conn = state.db.lock();
-    let mut statement = conn.prepare(
+    let mut statement = conn.prepare_cached(
         "SELECT id, order_id, vin, option, price, intent_id, entitlement, activate_by, refund_claimed_at IS NOT NULL
          FROM option_purchases WHERE activated_at IS NULL AND refunded_at IS NULL",
     )?;
@@ -460,8 +461,8 @@ fn unsettled(state: &AppState) -> AppResult<Vec<Unsettled>> {
 /// Refunded options the car has not been told to switch off yet: purchase, car.
 fn unrevoked(state: &AppState) -> AppResult<Vec<(Uuid, Vin)>> {
     let conn = state.db.lock();
-    let mut statement =
-        conn.prepare("SELECT id, vin FROM option_purchases WHERE refunded_at IS NOT NULL AND revoked_at IS NULL")?;
+    let mut statement = conn
+        .prepare_cached("SELECT id, vin FROM option_purchases WHERE refunded_at IS NOT NULL AND revoked_at IS NULL")?;
     let rows = statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     let mut refunded = Vec::new();
     for row in rows {
@@ -559,7 +560,7 @@ fn deliver(state: &AppState, purchase: &Unsettled) {
 /// answers, and records it: `option_refunded`, the customer told.
 async fn refund(state: &AppState, purchase: &Unsettled) {
     if !purchase.refund_claimed {
-        let claimed = state.db.lock().execute(
+        let claimed = state.db.lock().execute_cached(
             "UPDATE option_purchases SET refund_claimed_at = ?2
              WHERE id = ?1 AND activated_at IS NULL AND refund_claimed_at IS NULL",
             params![purchase.id.to_string(), state.clock.now().to_rfc3339()],
@@ -579,14 +580,14 @@ async fn refund(state: &AppState, purchase: &Unsettled) {
         return;
     }
     let recorded = state.change(|tx| {
-        let first = tx.execute(
+        let first = tx.execute_cached(
             "UPDATE option_purchases SET refunded_at = ?2 WHERE id = ?1 AND refunded_at IS NULL",
             params![purchase.id.to_string(), state.clock.now().to_rfc3339()],
         )?;
         if first == 0 {
             return Ok(((), Vec::new()));
         }
-        tx.execute("UPDATE payments SET status = 'refunded' WHERE intent_id = ?1", [&purchase.intent])?;
+        tx.execute_cached("UPDATE payments SET status = 'refunded' WHERE intent_id = ?1", [&purchase.intent])?;
         let refunded = EventKind::OptionRefunded {
             purchase_id: purchase.id,
             option: purchase.option.clone(),
@@ -616,7 +617,7 @@ fn revoke_refunded(state: &AppState) {
         if state.fleet.revoke_over_network(&vin, purchase).is_err() {
             continue;
         }
-        let marked = state.db.lock().execute(
+        let marked = state.db.lock().execute_cached(
             "UPDATE option_purchases SET revoked_at = ?2 WHERE id = ?1",
             params![purchase.to_string(), state.clock.now().to_rfc3339()],
         );

@@ -3,6 +3,7 @@
 //! Every change to an order is an event appended with the next version in the same transaction
 //! that changes the order row, so the log and the order can never disagree.
 
+use crate::db::CachedSql as _;
 use caas_protocol::api::{
     DealershipView, ErrorCode, EventKind, FinalPayment, Money, OrderEvent, OrderView, Registration,
     RegistrationDetails, VehicleConfiguration,
@@ -42,7 +43,7 @@ pub struct NewOrder<'a> {
 /// dealership corrected them; never those of another sale to the same customer.
 pub fn registration_details(conn: &Connection, id: Uuid) -> AppResult<RegistrationDetails> {
     let stored: Option<String> =
-        conn.query_row("SELECT registration_details FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))?;
+        conn.query_row_cached("SELECT registration_details FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))?;
     Ok(stored.map(|json| serde_json::from_str(&json)).transpose()?.unwrap_or_default())
 }
 
@@ -54,7 +55,7 @@ pub fn correct_registration_details(conn: &Connection, id: Uuid, correction: &Re
         tax_number: correction.tax_number.clone().or(current.tax_number),
         address: correction.address.clone().or(current.address),
     };
-    conn.execute(
+    conn.execute_cached(
         "UPDATE orders SET registration_details = ?2 WHERE id = ?1",
         params![id.to_string(), serde_json::to_string(&merged)?],
     )?;
@@ -65,7 +66,7 @@ pub fn correct_registration_details(conn: &Connection, id: Uuid, correction: &Re
 pub fn create(conn: &Connection, new: &NewOrder<'_>) -> AppResult<(Uuid, OrderEvent)> {
     let id = Uuid::now_v7();
     let now = Utc::now().to_rfc3339();
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO orders (id, customer_id, dealership_id, state, version, configuration,
                              delivery_locality, created_at, updated_at, price, vin, from_stock, registration_details)
          VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11)",
@@ -117,15 +118,15 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
     };
     let body = serde_json::to_value(&event)?;
     let hash = chain.link(&body).map_err(|e| AppError::internal(format!("an event does not link: {e}")))?;
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO order_events (order_id, version, event_id, body) VALUES (?1, ?2, ?3, ?4)",
         params![id.to_string(), event.version, event.event_id.to_string(), body.to_string()],
     )?;
-    conn.execute("UPDATE orders SET head_hash = ?2 WHERE id = ?1", params![id.to_string(), hash.to_text()])?;
+    conn.execute_cached("UPDATE orders SET head_hash = ?2 WHERE id = ?1", params![id.to_string(), hash.to_text()])?;
     // The summary follows the one rule the phone follows too.
     let mut summary = projection(conn, id)?;
     summary.apply(&event.kind);
-    conn.execute(
+    conn.execute_cached(
         "UPDATE orders SET version = ?2, updated_at = ?3, state = ?4, blocker = ?5, estimated_completion = ?6
          WHERE id = ?1",
         params![
@@ -141,19 +142,19 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
     match &event.kind {
         EventKind::FinalPaymentRequested { amount_due, deadline } => {
             let due = FinalPayment { amount_due: amount_due.clone(), deadline: *deadline, paid_at: None };
-            conn.execute(
+            conn.execute_cached(
                 "UPDATE orders SET final_payment = ?2, payment_reminded_at = NULL WHERE id = ?1",
                 params![id.to_string(), serde_json::to_string(&due)?],
             )?;
         }
         EventKind::PaymentReminder { .. } => {
-            conn.execute(
+            conn.execute_cached(
                 "UPDATE orders SET payment_reminded_at = ?2 WHERE id = ?1",
                 params![id.to_string(), event.occurred_at.to_rfc3339()],
             )?;
         }
         EventKind::AppLinked { link } => {
-            conn.execute(
+            conn.execute_cached(
                 "UPDATE orders SET app_link = ?2 WHERE id = ?1",
                 params![id.to_string(), serde_json::to_string(link)?],
             )?;
@@ -195,7 +196,7 @@ pub fn append(conn: &Connection, id: Uuid, kind: EventKind) -> AppResult<OrderEv
 /// The order's chain as far as its log goes.
 pub fn chain(conn: &Connection, id: Uuid) -> AppResult<Chain> {
     let (version, head): (u64, Option<String>) = conn
-        .query_row("SELECT version, head_hash FROM orders WHERE id = ?1", [id.to_string()], |r| {
+        .query_row_cached("SELECT version, head_hash FROM orders WHERE id = ?1", [id.to_string()], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .optional()?
@@ -212,7 +213,7 @@ pub fn chain(conn: &Connection, id: Uuid) -> AppResult<Chain> {
 
 /// The order's summary as its row holds it.
 fn projection(conn: &Connection, id: Uuid) -> AppResult<OrderProjection> {
-    let (state, blocker, estimate): (String, Option<String>, Option<String>) = conn.query_row(
+    let (state, blocker, estimate): (String, Option<String>, Option<String>) = conn.query_row_cached(
         "SELECT state, blocker, estimated_completion FROM orders WHERE id = ?1",
         [id.to_string()],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -226,7 +227,7 @@ fn projection(conn: &Connection, id: Uuid) -> AppResult<OrderProjection> {
 
 pub fn state(conn: &Connection, id: Uuid) -> AppResult<OrderState> {
     let name: String = conn
-        .query_row("SELECT state FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))
+        .query_row_cached("SELECT state FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))
         .optional()?
         .ok_or_else(|| AppError::not_found("order"))?;
     state_named(&name)
@@ -238,7 +239,7 @@ fn state_named(name: &str) -> AppResult<OrderState> {
 }
 
 pub fn set_deposit(conn: &Connection, id: Uuid, deposit: &Money) -> AppResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "UPDATE orders SET deposit = ?2 WHERE id = ?1",
         params![id.to_string(), serde_json::to_string(deposit)?],
     )?;
@@ -252,7 +253,7 @@ pub fn set_configuration(
     configuration: &VehicleConfiguration,
     price: Option<&Money>,
 ) -> AppResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "UPDATE orders SET configuration = ?2, price = ?3 WHERE id = ?1",
         params![id.to_string(), serde_json::to_string(configuration)?, price.map(serde_json::to_string).transpose()?],
     )?;
@@ -261,7 +262,7 @@ pub fn set_configuration(
 
 /// Records the gateway's confirmation of the final payment.
 pub fn set_paid(conn: &Connection, id: Uuid, paid_at: DateTime<Utc>) -> AppResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "UPDATE orders SET final_payment = json_set(final_payment, '$.paid_at', ?2) WHERE id = ?1",
         params![id.to_string(), paid_at.to_rfc3339()],
     )?;
@@ -269,7 +270,7 @@ pub fn set_paid(conn: &Connection, id: Uuid, paid_at: DateTime<Utc>) -> AppResul
 }
 
 pub fn set_registration(conn: &Connection, id: Uuid, registration: &Registration) -> AppResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "UPDATE orders SET registration = ?2 WHERE id = ?1",
         params![id.to_string(), serde_json::to_string(registration)?],
     )?;
@@ -279,7 +280,7 @@ pub fn set_registration(conn: &Connection, id: Uuid, registration: &Registration
 /// Records the factory's acceptance: its order id and the car's VIN. (The state change that
 /// follows clears any refusal.)
 pub fn set_factory_order(conn: &Connection, id: Uuid, factory_order_id: &str, vin: &str) -> AppResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "UPDATE orders SET factory_order_id = ?2, vin = ?3 WHERE id = ?1",
         params![id.to_string(), factory_order_id, vin],
     )?;
@@ -289,14 +290,14 @@ pub fn set_factory_order(conn: &Connection, id: Uuid, factory_order_id: &str, vi
 /// The platform order behind a factory order id.
 pub fn by_factory_order(conn: &Connection, factory_order_id: &str) -> AppResult<Option<Uuid>> {
     let id: Option<String> = conn
-        .query_row("SELECT id FROM orders WHERE factory_order_id = ?1", [factory_order_id], |r| r.get(0))
+        .query_row_cached("SELECT id FROM orders WHERE factory_order_id = ?1", [factory_order_id], |r| r.get(0))
         .optional()?;
     Ok(id.and_then(|s| s.parse().ok()))
 }
 
 pub fn estimated_completion(conn: &Connection, id: Uuid) -> AppResult<Option<NaiveDate>> {
     let date: Option<String> = conn
-        .query_row("SELECT estimated_completion FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))
+        .query_row_cached("SELECT estimated_completion FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))
         .optional()?
         .flatten();
     Ok(date.and_then(|d| d.parse().ok()))
@@ -305,7 +306,7 @@ pub fn estimated_completion(conn: &Connection, id: Uuid) -> AppResult<Option<Nai
 /// The order's customer, for notifications.
 pub fn customer_of(conn: &Connection, id: Uuid) -> AppResult<Uuid> {
     let customer: String = conn
-        .query_row("SELECT customer_id FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))
+        .query_row_cached("SELECT customer_id FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))
         .optional()?
         .ok_or_else(|| AppError::not_found("order"))?;
     customer.parse().map_err(|_| AppError::not_found("customer"))
@@ -362,7 +363,7 @@ pub fn view(conn: &Connection, id: Uuid, viewer: Viewer<'_>) -> AppResult<OrderV
         Viewer::Sandbox => ("sandbox", String::new()),
     };
     let mut view = conn
-        .query_row(&sql, params![id.to_string(), kind, subject], view_from_row)
+        .query_row_cached(&sql, params![id.to_string(), kind, subject], view_from_row)
         .optional()?
         .ok_or_else(|| AppError::not_found("order"))?;
     with_sections(conn, &mut view)?;
@@ -393,7 +394,7 @@ pub fn list(conn: &Connection, viewer: Viewer<'_>) -> AppResult<Vec<OrderView>> 
         "SELECT {VIEW_COLUMNS} FROM orders o JOIN dealerships d ON d.id = o.dealership_id
          WHERE {filter} ORDER BY o.created_at DESC, o.id DESC"
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut views = stmt.query_map([subject], view_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     for view in &mut views {
         with_sections(conn, view)?;
@@ -403,8 +404,9 @@ pub fn list(conn: &Connection, viewer: Viewer<'_>) -> AppResult<Vec<OrderView>> 
 
 /// The bodies of an order's events strictly after `after`, in version order, as stored.
 fn bodies_after(conn: &Connection, id: Uuid, after: i64, limit: u32) -> AppResult<Vec<String>> {
-    let mut stmt =
-        conn.prepare("SELECT body FROM order_events WHERE order_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT body FROM order_events WHERE order_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3",
+    )?;
     let rows = stmt.query_map(params![id.to_string(), after, limit], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -455,7 +457,7 @@ mod tests {
             let conn = db.lock();
             conn.pragma_update(None, "foreign_keys", "OFF").expect("pragma");
             let id = Uuid::now_v7();
-            conn.execute(
+            conn.execute_cached(
                 "INSERT INTO orders (id, customer_id, dealership_id, state, version, configuration, delivery_locality,
                                      created_at, updated_at)
                  VALUES (?1, 'c', 'd', 'sale_registered', 0, '{}', 'Madrid', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",

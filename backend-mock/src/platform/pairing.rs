@@ -5,6 +5,7 @@
 //! only for a key the device proves it holds; every key issued or revoked is on the order's log,
 //! so the owner sees each phone that can open their car.
 
+use crate::db::CachedSql as _;
 use crate::extract::Json;
 use crate::extract::Path;
 use axum::extract::State;
@@ -74,7 +75,7 @@ pub async fn issue_grant(
                 device_public_key: device_key,
             });
             let grant = &signed.grant;
-            tx.execute(
+            tx.execute_cached(
                 "INSERT INTO pairing_grants (grant_id, order_id, vin, device_public_key, grant, not_before, not_after, issued_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
@@ -131,7 +132,7 @@ pub async fn link(
                 .verify(&state.fleet.identity(&vin).public_key())
                 .map_err(|_| invalid_receipt("the car's signature does not verify"))?;
             let device_key: Option<(Vec<u8>, Option<String>)> = tx
-                .query_row(
+                .query_row_cached(
                     "SELECT device_public_key, revoked_at FROM pairing_grants WHERE grant_id = ?1 AND order_id = ?2",
                     params![receipt.grant_id.to_string(), id.to_string()],
                     |r| Ok((r.get(0)?, r.get(1)?)),
@@ -146,7 +147,7 @@ pub async fn link(
                 return Ok((order, Vec::new()));
             }
             let link = AppLink { grant_id: receipt.grant_id, linked_at: seconds(receipt.linked_at) };
-            tx.execute(
+            tx.execute_cached(
                 "UPDATE pairing_grants SET linked_at = ?2 WHERE grant_id = ?1",
                 params![receipt.grant_id.to_string(), link.linked_at.to_rfc3339()],
             )?;
@@ -198,7 +199,7 @@ fn check_fresh_proof(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let known_device = conn
-        .query_row(
+        .query_row_cached(
             "SELECT 1 FROM pairing_grants WHERE order_id = ?1 AND device_public_key = ?2 LIMIT 1",
             params![order.to_string(), device_key],
             |_| Ok(()),
@@ -220,7 +221,7 @@ fn check_fresh_proof(
 pub fn revoke(state: &AppState, grant_id: Uuid, of_order: Option<Uuid>) -> AppResult<()> {
     state.change(|tx| {
         let order: Option<String> = tx
-            .query_row(
+            .query_row_cached(
                 "SELECT order_id FROM pairing_grants WHERE grant_id = ?1 AND revoked_at IS NULL",
                 [grant_id.to_string()],
                 |r| r.get(0),
@@ -230,13 +231,13 @@ pub fn revoke(state: &AppState, grant_id: Uuid, of_order: Option<Uuid>) -> AppRe
             .and_then(|o| o.parse().ok())
             .filter(|order| of_order.is_none_or(|wanted| wanted == *order))
             .ok_or_else(|| AppError::not_found("unrevoked phone key"))?;
-        tx.execute(
+        tx.execute_cached(
             "UPDATE pairing_grants SET revoked_at = ?2 WHERE grant_id = ?1",
             params![grant_id.to_string(), state.clock.now().to_rfc3339()],
         )?;
         // A new advertising key: the revoked phone no longer recognises the car, and the owner's
         // other phones get the new key with their next grant.
-        tx.execute(
+        tx.execute_cached(
             "UPDATE orders SET advertising_generation = advertising_generation + 1 WHERE id = ?1",
             [order.to_string()],
         )?;
@@ -264,7 +265,7 @@ fn current_grant(
     device_key: &[u8],
     now: DateTime<Utc>,
 ) -> AppResult<Option<GrantView>> {
-    let mut statement = conn.prepare(
+    let mut statement = conn.prepare_cached(
         "SELECT grant_id, vin, grant, not_before, not_after, revoked_at FROM pairing_grants
          WHERE order_id = ?1 AND device_public_key = ?2 ORDER BY issued_at DESC",
     )?;

@@ -5,6 +5,7 @@
 //! gateway is called and the gateway is called with a key derived from it, so however often an
 //! attempt is repeated (lost answers, timeouts, app restarts) the card is charged at most once.
 
+use crate::db::CachedSql as _;
 use crate::extract::Json;
 use crate::extract::Path;
 use axum::extract::State;
@@ -116,7 +117,7 @@ pub async fn take_payment(
     };
     if first_try {
         payable(&request.amount)?;
-        let opened = state.db.lock().execute(
+        let opened = state.db.lock().execute_cached(
             "INSERT INTO payments (order_id, idempotency_key, payment_method, amount, status, created_at, purpose)
              VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6)",
             params![
@@ -152,7 +153,7 @@ pub async fn take_payment(
         GatewayError::Refused(refusal) => {
             // Refused before any intent existed: the attempt is over and must not hold the
             // order's one open attempt.
-            let closed = state.db.lock().execute(
+            let closed = state.db.lock().execute_cached(
                 "UPDATE payments SET status = 'refused' WHERE order_id = ?1 AND idempotency_key = ?2 AND intent_id IS NULL",
                 params![id.to_string(), key],
             );
@@ -182,7 +183,7 @@ pub async fn take_payment(
     }
     // Only while no webhook has spoken for the attempt: the gateway's webhooks come first and a
     // replayed answer may be older than them.
-    state.db.lock().execute(
+    state.db.lock().execute_cached(
         "UPDATE payments SET intent_id = ?3, status = ?4 WHERE order_id = ?1 AND idempotency_key = ?2
          AND intent_id IS NULL",
         params![id.to_string(), key, payment.id, payment.status.wire_name()],
@@ -199,7 +200,7 @@ fn attempt_reference(order: Uuid, key: &str) -> String {
 /// The request an attempt was first made with, and what it pays for.
 pub(crate) fn attempt_of(conn: &Connection, order: Uuid, key: &str) -> AppResult<Option<(PayRequest, PaymentPurpose)>> {
     let row: Option<(String, String, String)> = conn
-        .query_row(
+        .query_row_cached(
             "SELECT payment_method, amount, purpose FROM payments WHERE order_id = ?1 AND idempotency_key = ?2",
             params![order.to_string(), key],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -279,7 +280,7 @@ pub struct OpenAttempt {
 /// The open attempt at the order's final payment, if there is one (at most one can be).
 pub fn open_attempt(conn: &Connection, order: Uuid) -> AppResult<Option<OpenAttempt>> {
     let open: Option<(String, String)> = conn
-        .query_row(
+        .query_row_cached(
             "SELECT idempotency_key, status FROM payments WHERE order_id = ?1 AND purpose = 'final'
              AND status IN ('pending', 'requires_action') LIMIT 1",
             [order.to_string()],
@@ -292,7 +293,7 @@ pub fn open_attempt(conn: &Connection, order: Uuid) -> AppResult<Option<OpenAtte
 /// The status of the attempt named `key`, if one was made.
 pub fn attempt_status(conn: &Connection, order: Uuid, key: &str) -> AppResult<Option<String>> {
     Ok(conn
-        .query_row(
+        .query_row_cached(
             "SELECT status FROM payments WHERE order_id = ?1 AND idempotency_key = ?2",
             params![order.to_string(), key],
             |r| r.get(0),
@@ -303,7 +304,7 @@ pub fn attempt_status(conn: &Connection, order: Uuid, key: &str) -> AppResult<Op
 /// Whether a final payment of the order succeeded or is settling.
 pub fn in_flight(conn: &Connection, order: Uuid) -> AppResult<bool> {
     Ok(conn
-        .query_row(
+        .query_row_cached(
             "SELECT 1 FROM payments WHERE order_id = ?1 AND purpose = 'final' AND status IN ('processing', 'succeeded')
              LIMIT 1",
             [order.to_string()],
@@ -328,7 +329,7 @@ pub async fn get_payment(
     {
         let conn = state.db.lock();
         orders::view(&conn, id, Viewer::Customer(auth.customer_id))?;
-        conn.query_row(
+        conn.query_row_cached(
             "SELECT 1 FROM payments WHERE order_id = ?1 AND intent_id = ?2",
             params![id.to_string(), payment],
             |_| Ok(()),
@@ -357,7 +358,7 @@ pub fn apply_gateway_update(
     // found by the reference the platform gave the gateway.
     let attempt_key =
         payment.reference.as_deref().and_then(|reference| reference.strip_prefix(&format!("{}:", payment.order_id)));
-    let own_attempt = conn.execute(
+    let own_attempt = conn.execute_cached(
         "UPDATE payments SET intent_id = COALESCE(intent_id, ?3), status = ?4
          WHERE order_id = ?1 AND idempotency_key = ?2 AND status <> 'refunded'
            AND (intent_id = ?3 OR (intent_id IS NULL AND status = 'pending'))",
@@ -367,7 +368,7 @@ pub fn apply_gateway_update(
         return Ok((false, Vec::new()));
     }
     let purpose: Option<String> = conn
-        .query_row(
+        .query_row_cached(
             "SELECT purpose FROM payments WHERE order_id = ?1 AND intent_id = ?2",
             params![payment.order_id.to_string(), payment.id],
             |r| r.get(0),
@@ -409,7 +410,7 @@ pub fn apply_gateway_update(
 /// Marks a charge the order does not need for refund, once: `refund_duplicates` gives it back (after
 /// the webhook and on every tick until the gateway answers) and tells the customer why.
 pub fn refund_later(conn: &Connection, payment: &Payment, reason: &str) -> AppResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT OR IGNORE INTO duplicate_charges (intent_id, order_id, amount, reason, detected_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
@@ -426,7 +427,7 @@ pub fn refund_later(conn: &Connection, payment: &Payment, reason: &str) -> AppRe
 /// Whether a charge is marked for refund.
 pub fn refunding(conn: &Connection, intent: &str) -> AppResult<bool> {
     Ok(conn
-        .query_row("SELECT 1 FROM duplicate_charges WHERE intent_id = ?1", [intent], |_| Ok(()))
+        .query_row_cached("SELECT 1 FROM duplicate_charges WHERE intent_id = ?1", [intent], |_| Ok(()))
         .optional()?
         .is_some())
 }
@@ -438,7 +439,9 @@ pub async fn refund_duplicates(state: &AppState) {
     let due = {
         let conn = state.db.lock();
         let pending = conn
-            .prepare("SELECT intent_id, order_id, amount, reason FROM duplicate_charges WHERE refunded_at IS NULL")
+            .prepare_cached(
+                "SELECT intent_id, order_id, amount, reason FROM duplicate_charges WHERE refunded_at IS NULL",
+            )
             .and_then(|mut statement| {
                 statement
                     .query_map([], |r| {
@@ -469,7 +472,7 @@ pub async fn refund_duplicates(state: &AppState) {
             continue;
         }
         let recorded = state.change(|tx| {
-            let first = tx.execute(
+            let first = tx.execute_cached(
                 "UPDATE duplicate_charges SET refunded_at = ?2 WHERE intent_id = ?1 AND refunded_at IS NULL",
                 params![intent, Utc::now().to_rfc3339()],
             )?;
@@ -477,7 +480,7 @@ pub async fn refund_duplicates(state: &AppState) {
                 return Ok(((), Vec::new()));
             }
             // A platform attempt given back no longer holds the order's one open attempt.
-            tx.execute("UPDATE payments SET status = 'refunded' WHERE intent_id = ?1", [&intent])?;
+            tx.execute_cached("UPDATE payments SET status = 'refunded' WHERE intent_id = ?1", [&intent])?;
             let refunded = EventKind::PaymentRefunded { payment_id: intent.clone(), amount, reason };
             Ok(((), vec![orders::append(tx, order, refunded)?]))
         });
@@ -503,7 +506,7 @@ pub const ATTEMPT_GRACE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 /// Whether the customer began a payment attempt before `deadline` that has not ended yet.
 pub fn begun_in_time(conn: &Connection, order: Uuid, deadline: chrono::DateTime<Utc>) -> AppResult<bool> {
     Ok(conn
-        .query_row(
+        .query_row_cached(
             "SELECT 1 FROM payments WHERE order_id = ?1 AND purpose = 'final' AND status IN ('pending', 'requires_action')
              AND created_at < ?2 LIMIT 1",
             params![order.to_string(), deadline.to_rfc3339()],

@@ -3,6 +3,7 @@
 //! with what to fix, and the dealership's correction starting it again. A registered car is booked
 //! on a transport in the same transaction.
 
+use crate::db::CachedSql as _;
 use std::time::Duration;
 
 use crate::extract::Json;
@@ -45,7 +46,7 @@ pub async fn register_claimed(state: &AppState, id: Uuid, _claim: Claim) -> AppR
                 format!("only a paid order can be registered; this one is `{}`", view.state),
             ));
         }
-        let owner: String = conn.query_row(
+        let owner: String = conn.query_row_cached(
             "SELECT c.name FROM customers c JOIN orders o ON o.customer_id = c.id WHERE o.id = ?1",
             [id.to_string()],
             |r| r.get(0),

@@ -16,6 +16,7 @@
 //! and its delivery before every action, never from memory (but for the scanned code), so it
 //! resumes after a restart, never acts twice, and stops as soon as it is switched off.
 
+use crate::db::CachedSql as _;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -56,7 +57,8 @@ pub enum RobotScenario {
 }
 
 impl RobotScenario {
-    fn stored(self) -> &'static str {
+    /// Its wire name, as stored and as the API and the dashboard's form send it.
+    pub(crate) fn stored(self) -> &'static str {
         match self {
             RobotScenario::Deliver => "deliver",
             RobotScenario::AbsentReschedule => "absent_reschedule",
@@ -64,11 +66,13 @@ impl RobotScenario {
         }
     }
 
-    fn from_stored(text: &str) -> Option<Self> {
-        [RobotScenario::Deliver, RobotScenario::AbsentReschedule, RobotScenario::AbsentUnreachable]
-            .into_iter()
-            .find(|scenario| scenario.stored() == text)
+    pub(crate) fn from_stored(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|scenario| scenario.stored() == text)
     }
+
+    /// Every scenario, in the order the dashboard offers them.
+    pub(crate) const ALL: [RobotScenario; 3] =
+        [RobotScenario::Deliver, RobotScenario::AbsentReschedule, RobotScenario::AbsentUnreachable];
 }
 
 /// The sandbox's switch of an order's robot courier.
@@ -158,11 +162,13 @@ impl Couriers {
 
 /// The scenario of `order`'s robot courier, `None` when no robot drives it: the sandbox's switch
 /// for the order, else the mock's `--robot-courier`.
-fn scenario_of(state: &AppState, conn: &Connection, order: Uuid) -> AppResult<Option<RobotScenario>> {
+pub(crate) fn scenario_of(state: &AppState, conn: &Connection, order: Uuid) -> AppResult<Option<RobotScenario>> {
     let switch: Option<(bool, String)> = conn
-        .query_row("SELECT enabled, scenario FROM robot_couriers WHERE order_id = ?1", [order.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row_cached(
+            "SELECT enabled, scenario FROM robot_couriers WHERE order_id = ?1",
+            [order.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     Ok(match switch {
         Some((true, scenario)) => Some(RobotScenario::from_stored(&scenario).unwrap_or_default()),
@@ -349,10 +355,16 @@ pub async fn switch_robot_courier(
     Path(id): Path<Uuid>,
     Json(request): Json<RobotCourierRequest>,
 ) -> AppResult<Json<RobotCourier>> {
+    set(&state, id, &request).map(Json)
+}
+
+/// Switches the robot courier of order `id` on (with its scenario) or off, and wakes the robots
+/// to act on it at once (API and dashboard).
+pub(crate) fn set(state: &AppState, id: Uuid, request: &RobotCourierRequest) -> AppResult<RobotCourier> {
     {
         let conn = state.db.lock();
         orders::state(&conn, id)?;
-        conn.execute(
+        conn.execute_cached(
             "INSERT INTO robot_couriers (order_id, enabled, scenario) VALUES (?1, ?2, ?3)
              ON CONFLICT(order_id) DO UPDATE SET enabled = excluded.enabled, scenario = excluded.scenario",
             params![id.to_string(), request.enabled, request.scenario.stored()],
@@ -363,7 +375,7 @@ pub async fn switch_robot_courier(
     }
     state.couriers.wake();
     tracing::info!(order = %id, enabled = request.enabled, scenario = request.scenario.stored(), "robot courier set");
-    Ok(Json(RobotCourier { order_id: id, enabled: request.enabled, scenario: request.scenario }))
+    Ok(RobotCourier { order_id: id, enabled: request.enabled, scenario: request.scenario })
 }
 
 #[cfg(test)]
@@ -378,7 +390,7 @@ mod tests {
         state
             .db
             .lock()
-            .execute(
+            .execute_cached(
                 "INSERT INTO robot_couriers (order_id, enabled, scenario) VALUES (?1, ?2, ?3)
                  ON CONFLICT(order_id) DO UPDATE SET enabled = excluded.enabled, scenario = excluded.scenario",
                 params![order.to_string(), enabled, scenario.stored()],
@@ -401,20 +413,20 @@ mod tests {
         let delivery = delivery::of_order(&conn, order).expect("read").expect("booked");
         let company = delivery.company().expect("a company");
         let customer: String = conn
-            .query_row("SELECT customer_id FROM orders WHERE id = ?1", [order.to_string()], |r| r.get(0))
+            .query_row_cached("SELECT customer_id FROM orders WHERE id = ?1", [order.to_string()], |r| r.get(0))
             .expect("the customer");
         let slots = delivery::slots::offered(&conn, company, state.clock.now(), Some(order)).expect("the windows");
         for slot in slots {
             for _ in 0..slot.free {
                 let other = Uuid::now_v7().to_string();
-                conn.execute(
+                conn.execute_cached(
                     "INSERT INTO orders (id, customer_id, dealership_id, state, version, configuration,
                                          delivery_locality, created_at, updated_at)
                      VALUES (?1, ?2, 'madrid-centro', 'delivered', 1, '{}', 'Madrid', 'now', 'now')",
                     params![other, customer],
                 )
                 .expect("another order");
-                conn.execute(
+                conn.execute_cached(
                     "INSERT INTO deliveries (order_id, id, company_id, driver_id, window_start, active, body)
                      VALUES (?1, ?2, ?3, ?4, ?5, 1, '{}')",
                     params![
@@ -515,7 +527,7 @@ mod tests {
 
     #[test]
     fn scenarios_are_stored_by_their_wire_names() {
-        for scenario in [RobotScenario::Deliver, RobotScenario::AbsentReschedule, RobotScenario::AbsentUnreachable] {
+        for scenario in RobotScenario::ALL {
             let wire = serde_json::to_value(scenario).expect("serialises");
             assert_eq!(wire, serde_json::json!(scenario.stored()));
             assert_eq!(RobotScenario::from_stored(scenario.stored()), Some(scenario));

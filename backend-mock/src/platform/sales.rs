@@ -1,6 +1,7 @@
 //! The dealership's side: registering a sale, recording the reservation deposit and, through it,
 //! placing the order with the factory.
 
+use crate::db::CachedSql as _;
 use crate::extract::Json;
 use crate::extract::Path;
 use axum::extract::State;
@@ -72,13 +73,13 @@ pub async fn register(state: &AppState, dealership: &str, sale: &RegisterSaleReq
 pub(crate) fn find_or_create_customer(conn: &Connection, email: &str, details: &CustomerDetails) -> AppResult<Uuid> {
     validate::registration(&details.registration)?;
     let existing: Option<String> =
-        conn.query_row("SELECT id FROM customers WHERE email = ?1", [email], |r| r.get(0)).optional()?;
+        conn.query_row_cached("SELECT id FROM customers WHERE email = ?1", [email], |r| r.get(0)).optional()?;
     if let Some(id) = existing.and_then(|id| id.parse::<Uuid>().ok()) {
         return Ok(id);
     }
     let id = Uuid::now_v7();
     let registration = &details.registration;
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO customers (id, email, name, country, phone, national_id, tax_number, address)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![

@@ -1,6 +1,7 @@
 //! The sandbox: the developer's test-mode controls, like a payment provider's test mode. Every
 //! scenario a test needs is a call here, never a sleep.
 
+use crate::db::CachedSql as _;
 use crate::extract::Json;
 use crate::extract::{Path, Query};
 use axum::extract::State;
@@ -21,8 +22,9 @@ use super::orders::{self, Viewer};
 use crate::auth::{self, Role, SandboxAuth};
 use crate::catalogue::DEALERSHIPS;
 use crate::error::{AppError, AppResult};
-use crate::gateway::LedgerEntry;
-use crate::validate;
+use crate::factory::FactoryFaults;
+use crate::gateway::{LedgerEntry, PaymentFaults};
+use crate::validate::{self, FaultCount};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StaffToken {
@@ -44,7 +46,7 @@ pub async fn staff_token(
     Ok((StatusCode::CREATED, auth::CarriesCredential, Json(StaffToken { access_token })))
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SignInCode {
     pub code: String,
 }
@@ -63,14 +65,14 @@ pub async fn sign_in_code(
     let pending: Option<String> = state
         .db
         .lock()
-        .query_row("SELECT email FROM sign_in_codes WHERE email = ?1", [&email], |r| r.get(0))
+        .query_row_cached("SELECT email FROM sign_in_codes WHERE email = ?1", [&email], |r| r.get(0))
         .optional()?;
     let code = pending.and_then(|_| state.inbox.read(&email));
     code.map(|code| Json(SignInCode { code })).ok_or_else(|| AppError::not_found("sign-in code"))
 }
 
 /// How many sessions of an address are live.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LiveSessions {
     pub live: u32,
 }
@@ -79,7 +81,8 @@ pub struct LiveSessions {
     params(("email" = String, Path, description = "a customer's or a driver's email address")),
     responses((status = 200, body = LiveSessions), (status = 401, body = ApiError), (status = 422, body = ApiError)),
     security(("bearer" = [])))]
-/// The live access tokens of a customer or a driver, so a test can see that signing out ended them.
+/// The live sessions of a customer or a driver (a sign-in and its renewals are one session, live
+/// while its refresh token can renew it), so a test can see that signing out ended one.
 pub async fn live_sessions(
     State(state): State<AppState>,
     _: SandboxAuth,
@@ -88,17 +91,11 @@ pub async fn live_sessions(
     let email = validate::email(&email)?;
     let conn = state.db.lock();
     let customer: Option<String> =
-        conn.query_row("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0)).optional()?;
+        conn.query_row_cached("SELECT id FROM customers WHERE email = ?1", [&email], |r| r.get(0)).optional()?;
     let driver = crate::catalogue::DRIVERS.iter().find(|d| d.email == email).map(|d| d.id.to_owned());
-    let subjects: Vec<String> = customer.into_iter().chain(driver).collect();
-    let now = chrono::Utc::now().to_rfc3339();
     let mut live = 0;
-    for subject in subjects {
-        live += conn.query_row(
-            "SELECT COUNT(*) FROM tokens WHERE subject = ?1 AND expires_at > ?2",
-            params![subject, now],
-            |r| r.get::<_, u32>(0),
-        )?;
+    for subject in customer.into_iter().chain(driver) {
+        live += auth::live_sessions(&conn, &subject)?;
     }
     Ok(Json(LiveSessions { live }))
 }
@@ -224,7 +221,7 @@ pub async fn messages(
     Query(query): Query<MessagesQuery>,
 ) -> AppResult<Json<Vec<OutboundMessage>>> {
     let conn = state.db.lock();
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {OUTBOUND_COLUMNS} FROM outbound_messages
          WHERE (?1 IS NULL OR order_id = ?1) AND (?2 IS NULL OR channel = ?2) ORDER BY seq"
     ))?;
@@ -306,15 +303,9 @@ pub async fn complete_three_d_secure(
     state.gateway.complete_challenge(&payment, request.pass).await.map(Json).map_err(gateway_error)
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct PaymentFaults {
-    /// The next this many charges take the money and then lose their answer.
-    pub drop_answers: u32,
-}
-
 #[utoipa::path(post, path = "/v1/sandbox/payments/faults", tag = "sandbox", request_body = PaymentFaults,
-    responses((status = 204)), security(("bearer" = [])))]
-/// Arms the gateway's fault switch.
+    responses((status = 204), (status = 422, body = ApiError)), security(("bearer" = [])))]
+/// Sets the gateway's fault switches: charges that lose their answer, or the gateway down.
 pub async fn payment_faults(
     State(state): State<AppState>,
     _: SandboxAuth,
@@ -324,9 +315,56 @@ pub async fn payment_faults(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Arms the gateway's fault switch (API and dashboard).
+/// Sets the gateway's fault switches given (API and dashboard).
 pub(crate) async fn set_payment_faults(state: &AppState, faults: &PaymentFaults) -> AppResult<()> {
-    state.gateway.drop_answers(faults.drop_answers).await.map_err(gateway_error)
+    state.gateway.set_faults(faults).await.map_err(gateway_error)
+}
+
+#[utoipa::path(get, path = "/v1/sandbox/payments/faults", tag = "sandbox",
+    responses((status = 200, body = PaymentFaults, description = "both switches, as the gateway has them now"),
+              (status = 503, body = ApiError, description = "payment_gateway_unavailable: the gateway simulator did not answer")),
+    security(("bearer" = [])))]
+/// The gateway's fault switches as they are now, so an outage left on does not go unseen.
+pub async fn payment_faults_now(State(state): State<AppState>, _: SandboxAuth) -> AppResult<Json<PaymentFaults>> {
+    current_payment_faults(&state).await.map(Json)
+}
+
+/// The gateway's fault switches as the gateway has them now (API and dashboard).
+pub(crate) async fn current_payment_faults(state: &AppState) -> AppResult<PaymentFaults> {
+    state.gateway.faults().await.map_err(gateway_error)
+}
+
+#[utoipa::path(post, path = "/v1/sandbox/factory/faults", tag = "sandbox", request_body = FactoryFaults,
+    responses((status = 204), (status = 503, body = ApiError, description = "factory_unavailable: the factory simulator did not answer")),
+    security(("bearer" = [])))]
+/// Takes the factory down or brings it back, so a factory order that failed and its retry can be
+/// played; production of the orders it holds goes on.
+pub async fn factory_faults(
+    State(state): State<AppState>,
+    _: SandboxAuth,
+    Json(request): Json<FactoryFaults>,
+) -> AppResult<StatusCode> {
+    set_factory_faults(&state, &request).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Takes the factory down or brings it back (API and dashboard).
+pub(crate) async fn set_factory_faults(state: &AppState, faults: &FactoryFaults) -> AppResult<()> {
+    state.factory.set_faults(faults).await.map_err(factory_error)
+}
+
+#[utoipa::path(get, path = "/v1/sandbox/factory/faults", tag = "sandbox",
+    responses((status = 200, body = FactoryFaults, description = "the switch, as the factory has it now"),
+              (status = 503, body = ApiError, description = "factory_unavailable: the factory simulator did not answer")),
+    security(("bearer" = [])))]
+/// Whether the factory is down now, so an outage left on does not go unseen.
+pub async fn factory_faults_now(State(state): State<AppState>, _: SandboxAuth) -> AppResult<Json<FactoryFaults>> {
+    current_factory_faults(&state).await.map(Json)
+}
+
+/// The factory's fault switch as the factory has it now (API and dashboard).
+pub(crate) async fn current_factory_faults(state: &AppState) -> AppResult<FactoryFaults> {
+    state.factory.faults().await.map_err(factory_error)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -381,6 +419,16 @@ pub async fn append_event(
     Path(id): Path<Uuid>,
     Json(body): Json<serde_json::Map<String, Value>>,
 ) -> AppResult<Json<OrderEvent>> {
+    append_newer_event(&state, id, body).map(Json)
+}
+
+/// Appends an event of a kind this platform does not know, `type` and its fields in `body`, as a
+/// newer platform would (API and dashboard).
+pub(crate) fn append_newer_event(
+    state: &AppState,
+    id: Uuid,
+    body: serde_json::Map<String, Value>,
+) -> AppResult<OrderEvent> {
     let type_name = body.get("type").and_then(Value::as_str).unwrap_or_default();
     if !caas_protocol::push::is_type_name(type_name) {
         return Err(AppError::invalid("`type` must be 1 to 64 lowercase letters, digits or `_`"));
@@ -403,13 +451,11 @@ pub async fn append_event(
         ));
     }
     let kind: EventKind = serde_json::from_value(Value::Object(body))?;
-    state
-        .change(|tx| {
-            orders::view(tx, id, Viewer::Sandbox)?;
-            let event = orders::append(tx, id, kind)?;
-            Ok((event.clone(), vec![event]))
-        })
-        .map(Json)
+    state.change(|tx| {
+        orders::view(tx, id, Viewer::Sandbox)?;
+        let event = orders::append(tx, id, kind)?;
+        Ok((event.clone(), vec![event]))
+    })
 }
 
 /// Which event a rewrite changes.
@@ -432,6 +478,12 @@ pub async fn rewrite_history(
     Path(id): Path<Uuid>,
     Json(request): Json<RewriteRequest>,
 ) -> AppResult<Json<OrderEvent>> {
+    rewrite(&state, id, &request).map(Json)
+}
+
+/// Dates an order's event a day earlier and chains and signs its record again from there (API
+/// and dashboard); the event as the platform now tells it.
+pub(crate) fn rewrite(state: &AppState, id: Uuid, request: &RewriteRequest) -> AppResult<OrderEvent> {
     let mut conn = state.db.lock();
     orders::view(&conn, id, Viewer::Sandbox)?;
     let chain = orders::chain(&conn, id)?;
@@ -453,7 +505,7 @@ pub async fn rewrite_history(
     let event = orders::events_after(&tx, id, version - 1, 1)?.pop().ok_or_else(|| AppError::not_found("event"))?;
     tx.commit()?;
     tracing::warn!(order = %id, version = request.version, "history rewritten by the sandbox");
-    Ok(Json(event))
+    Ok(event)
 }
 
 #[utoipa::path(post, path = "/v1/sandbox/orders/{id}/duplicate-charge", tag = "sandbox",
@@ -468,13 +520,18 @@ pub async fn duplicate_charge(
     _: SandboxAuth,
     Path(id): Path<Uuid>,
 ) -> AppResult<Json<Payment>> {
+    charge_again(&state, id).await.map(Json)
+}
+
+/// Charges an order's final amount a second time through the gateway (API and dashboard).
+pub(crate) async fn charge_again(state: &AppState, id: Uuid) -> AppResult<Payment> {
     let view = orders::view(&state.db.lock(), id, Viewer::Sandbox)?;
     let amount = view
         .final_payment
         .map(|due| due.amount_due)
         .ok_or_else(|| AppError::conflict(ErrorCode::NotPayable, "no final payment was asked of the order"))?;
     let publishable = &state.config.payments.public.publishable_key;
-    state.gateway.charge_again(publishable, id, amount).await.map(Json).map_err(gateway_error)
+    state.gateway.charge_again(publishable, id, amount).await.map_err(gateway_error)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -512,9 +569,9 @@ pub async fn handover_code(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DriverFaults {
-    /// The next this many driver actions are applied, then their answer is lost (at most 100).
+    /// The next this many driver actions are applied, then their answer is lost.
     #[serde(default)]
-    pub drop_answers: Option<u32>,
+    pub drop_answers: Option<FaultCount>,
     /// The next driver action is answered with this status (and error code) instead, without being
     /// applied: a newer platform's refusal, an outage or a proxy's page, played.
     #[serde(default)]
@@ -566,9 +623,6 @@ pub async fn driver_faults(
 /// Arms the driver actions' faults (API and dashboard).
 pub(crate) fn set_driver_faults(state: &AppState, request: DriverFaults) -> AppResult<()> {
     use std::sync::atomic::Ordering;
-    if request.drop_answers.is_some_and(|n| n > 100) {
-        return Err(AppError::invalid("`drop_answers` is at most 100"));
-    }
     let scripted = request
         .answer_next
         .map(|answer| {
@@ -586,7 +640,7 @@ pub(crate) fn set_driver_faults(state: &AppState, request: DriverFaults) -> AppR
         })
         .transpose()?;
     if let Some(count) = request.drop_answers {
-        state.driver_faults.drop_answers.store(count, Ordering::SeqCst);
+        state.driver_faults.drop_answers.store(count.get(), Ordering::SeqCst);
     }
     if scripted.is_some() {
         *state.driver_faults.answer_next.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = scripted;
@@ -646,11 +700,11 @@ pub(crate) fn gateway_error(error: GatewayError) -> AppError {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RegistryFaults {
     /// The next this many submissions to the country's registry fail transiently.
-    pub transient_failures: u32,
+    pub transient_failures: FaultCount,
 }
 
 #[utoipa::path(post, path = "/v1/sandbox/registries/{country}/faults", tag = "sandbox", request_body = RegistryFaults,
-    responses((status = 204)), security(("bearer" = [])))]
+    responses((status = 204), (status = 422, body = ApiError)), security(("bearer" = [])))]
 /// Makes a country's registry fail transiently.
 pub async fn registry_faults(
     State(state): State<AppState>,
@@ -665,19 +719,26 @@ pub async fn registry_faults(
 /// Makes a country's registry fail the next submissions transiently (API and dashboard).
 pub(crate) fn set_registry_faults(state: &AppState, country: &str, faults: &RegistryFaults) -> AppResult<()> {
     validate::country(country)?;
-    if faults.transient_failures > 100 {
-        return Err(AppError::invalid("`transient_failures` is at most 100"));
-    }
-    state.registries.fail_next(country, faults.transient_failures);
+    state.registries.fail_next(country, faults.transient_failures.get());
     Ok(())
 }
 
-fn vin(text: &str) -> AppResult<caas_protocol::pairing::Vin> {
-    caas_protocol::pairing::Vin::parse(text).map_err(|_| AppError::invalid("not a VIN"))
+/// The VIN of a car the platform has: one the factory gave an order (sold or back in stock). The
+/// fleet keeps a memory for any VIN that parses, so a mistyped one is refused here rather than
+/// faulted, driven or described as a car nobody built.
+fn car(state: &AppState, text: &str) -> AppResult<caas_protocol::pairing::Vin> {
+    let vin = caas_protocol::pairing::Vin::parse(text).map_err(|_| AppError::invalid("not a VIN"))?;
+    let built = state
+        .db
+        .lock()
+        .query_row_cached("SELECT 1 FROM orders WHERE vin = ?1 LIMIT 1", [vin.as_str()], |_| Ok(()))
+        .optional()?;
+    built.map(|()| vin).ok_or_else(|| AppError::not_found("car"))
 }
 
 #[utoipa::path(get, path = "/v1/sandbox/vehicles/{vin}", tag = "sandbox",
-    responses((status = 200, body = crate::vehicle::VehicleInspection), (status = 422, body = ApiError)),
+    responses((status = 200, body = crate::vehicle::VehicleInspection), (status = 404, body = ApiError),
+        (status = 422, body = ApiError)),
     security(("bearer" = [])))]
 /// What a simulated car remembers: whether it advertises, the phones it linked, the commands it
 /// ran (answers from memory excluded).
@@ -686,14 +747,14 @@ pub async fn inspect_vehicle(
     _: SandboxAuth,
     Path(vin_text): Path<String>,
 ) -> AppResult<Json<crate::vehicle::VehicleInspection>> {
-    Ok(Json(state.fleet.inspect(&vin(&vin_text)?)))
+    Ok(Json(state.fleet.inspect(&car(&state, &vin_text)?)))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct VehicleFaults {
-    /// The car's next this many replies are lost on the air after it acted (at most 100).
+    /// The car's next this many replies are lost on the air after it acted.
     #[serde(default)]
-    pub drop_replies: Option<u32>,
+    pub drop_replies: Option<FaultCount>,
     /// Whether the connected-car network reaches the car (`false`: parked underground); the
     /// platform's entitlements wait for it or for the owner's phone.
     #[serde(default)]
@@ -701,7 +762,7 @@ pub struct VehicleFaults {
 }
 
 #[utoipa::path(post, path = "/v1/sandbox/vehicles/{vin}/faults", tag = "sandbox", request_body = VehicleFaults,
-    responses((status = 204), (status = 422, body = ApiError)), security(("bearer" = [])))]
+    responses((status = 204), (status = 404, body = ApiError), (status = 422, body = ApiError)), security(("bearer" = [])))]
 /// Makes a car act on commands and lose its replies, like a link dropping at the worst moment, or
 /// takes it out of (or back into) the connected-car network's reach.
 pub async fn vehicle_faults(
@@ -717,12 +778,9 @@ pub async fn vehicle_faults(
 /// Makes a car lose its replies, or takes it out of (or back into) the connected-car network's
 /// reach (API and dashboard).
 pub(crate) async fn set_vehicle_faults(state: &AppState, vin_text: &str, request: &VehicleFaults) -> AppResult<()> {
-    let vin = vin(vin_text)?;
-    if request.drop_replies.is_some_and(|count| count > 100) {
-        return Err(AppError::invalid("`drop_replies` is at most 100"));
-    }
+    let vin = car(state, vin_text)?;
     if let Some(count) = request.drop_replies {
-        state.fleet.drop_replies(&vin, count);
+        state.fleet.drop_replies(&vin, count.get());
     }
     if let Some(connected) = request.connected {
         state.fleet.set_coverage(&vin, connected);
@@ -743,7 +801,7 @@ pub struct Drive {
 }
 
 #[utoipa::path(post, path = "/v1/sandbox/vehicles/{vin}/drive", tag = "sandbox", request_body = Drive,
-    responses((status = 204), (status = 422, body = ApiError)), security(("bearer" = [])))]
+    responses((status = 204), (status = 404, body = ApiError), (status = 422, body = ApiError)), security(("bearer" = [])))]
 /// Drives a car: its odometer goes up and it warns about what is given. A car in coverage reports
 /// on the next sweep; a phone beside it reads it over the link.
 pub async fn drive(
@@ -752,7 +810,7 @@ pub async fn drive(
     Path(vin_text): Path<String>,
     Json(request): Json<Drive>,
 ) -> AppResult<StatusCode> {
-    let vin = vin(&vin_text)?;
+    let vin = car(&state, &vin_text)?;
     if request.km > 100_000 || request.warnings.len() > caas_protocol::pairing::MAX_WARNINGS {
         return Err(AppError::invalid("`km` is at most 100000 and `warnings` at most 8"));
     }

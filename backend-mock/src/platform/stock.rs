@@ -2,6 +2,7 @@
 //! built for; when that customer does not pay, it loses its customer and becomes stock of its
 //! dealership, keeping its configuration and manufacturing history, and can be sold at once.
 
+use crate::db::CachedSql as _;
 use crate::extract::Json;
 use crate::extract::Path;
 use axum::extract::State;
@@ -29,7 +30,7 @@ const AVAILABLE: &str = "available_for_sale";
 pub fn assign_new(conn: &Connection, order: &OrderView, vin: &str) -> AppResult<()> {
     let customer = orders::customer_of(conn, order.id)?;
     let price = order.price.as_ref().ok_or_else(|| AppError::invalid("the order has no price"))?;
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO vehicles (vin, dealership_id, configuration, price, assigned_customer_id, order_id, status, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
@@ -58,7 +59,7 @@ pub fn release_to_stock(conn: &Connection, order: Uuid) -> AppResult<()> {
             _ => None,
         })
         .collect();
-    let released = conn.execute(
+    let released = conn.execute_cached(
         "UPDATE vehicles SET assigned_customer_id = NULL, order_id = NULL, status = ?2,
                 manufacturing = CASE WHEN manufacturing = '[]' THEN ?3 ELSE manufacturing END, updated_at = ?4
          WHERE order_id = ?1",
@@ -92,7 +93,7 @@ const STOCK_COLUMNS: &str = "vin, dealership_id, configuration, price, manufactu
 /// The dealership's cars available for sale.
 pub async fn list_stock(State(state): State<AppState>, auth: DealershipAuth) -> AppResult<Json<Vec<StockVehicle>>> {
     let conn = state.db.lock();
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {STOCK_COLUMNS} FROM vehicles WHERE dealership_id = ?1 AND status = ?2 ORDER BY updated_at, vin"
     ))?;
     let rows = stmt.query_map(params![auth.dealership_id, AVAILABLE], stock_from_row)?;
@@ -114,7 +115,7 @@ pub async fn sell_from_stock(
     let owned: Option<String> = state
         .db
         .lock()
-        .query_row(
+        .query_row_cached(
             "SELECT vin FROM vehicles WHERE vin = ?1 AND dealership_id = ?2",
             params![vin, auth.dealership_id],
             |r| r.get(0),
@@ -125,7 +126,7 @@ pub async fn sell_from_stock(
     validate::text("delivery_locality", &sale.delivery_locality, 120)?;
     let id = state.change(|tx| {
         let (row, status) = tx
-            .query_row(
+            .query_row_cached(
                 &format!("SELECT {STOCK_COLUMNS}, status FROM vehicles WHERE vin = ?1 AND dealership_id = ?2"),
                 params![vin, auth.dealership_id],
                 |r| Ok((stock_from_row(r)?, r.get::<_, String>(5)?)),
@@ -147,7 +148,7 @@ pub async fn sell_from_stock(
             registration: &sale.customer.registration,
         };
         let (id, event) = orders::create(tx, &new)?;
-        tx.execute(
+        tx.execute_cached(
             "UPDATE vehicles SET assigned_customer_id = ?2, order_id = ?3, status = ?4, updated_at = ?5 WHERE vin = ?1",
             params![car.vin, customer_id.to_string(), id.to_string(), ASSIGNED, Utc::now().to_rfc3339()],
         )?;

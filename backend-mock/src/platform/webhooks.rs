@@ -1,6 +1,7 @@
 //! The receivers of the factory's and the payment gateway's webhooks: verify, deduplicate by
 //! `webhook-id`, apply.
 
+use crate::db::CachedSql as _;
 use crate::extract::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -123,7 +124,7 @@ fn verify(verifier: &WebhookVerifier, sender: &str, headers: &HeaderMap, body: &
 
 /// Records a webhook id; false when it was received before (a redelivery).
 fn first_receipt(conn: &Connection, webhook_id: &str) -> AppResult<bool> {
-    let fresh = conn.execute(
+    let fresh = conn.execute_cached(
         "INSERT OR IGNORE INTO webhook_receipts (webhook_id, received_at) VALUES (?1, ?2)",
         params![webhook_id, Utc::now().to_rfc3339()],
     )?;

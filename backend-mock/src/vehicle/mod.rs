@@ -9,6 +9,7 @@
 mod car;
 pub mod radio;
 
+use crate::db::CachedSql as _;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -143,17 +144,18 @@ impl Fleet {
     /// The advertising secret of the owner who bought the car with `order`, as of their current
     /// key generation, read on `conn`.
     pub fn owner_advertising(&self, conn: &Connection, vin: &Vin, order: Uuid) -> rusqlite::Result<[u8; 32]> {
-        let generation: i64 =
-            conn.query_row("SELECT advertising_generation FROM orders WHERE id = ?1", [order.to_string()], |r| {
-                r.get(0)
-            })?;
+        let generation: i64 = conn.query_row_cached(
+            "SELECT advertising_generation FROM orders WHERE id = ?1",
+            [order.to_string()],
+            |r| r.get(0),
+        )?;
         Ok(self.advertising_secret(vin, order, generation))
     }
 
     /// The car's current advertising secret, read on `conn`: `None` while no customer has it.
     pub fn current_advertising(&self, conn: &Connection, vin: &Vin) -> rusqlite::Result<Option<[u8; 32]>> {
         let owner: Option<(String, i64)> = conn
-            .query_row(
+            .query_row_cached(
                 "SELECT id, advertising_generation FROM orders WHERE vin = ?1 AND state IN (?2, ?3, ?4)
                  ORDER BY updated_at DESC LIMIT 1",
                 rusqlite::params![
@@ -193,7 +195,7 @@ impl Fleet {
     fn on_air(&self) -> Vec<(Vin, Advertisement)> {
         let cars: Vec<(String, String, i64)> = {
             let conn = self.inner.db.lock();
-            let query = conn.prepare(
+            let query = conn.prepare_cached(
                 "SELECT vin, id, advertising_generation FROM orders WHERE vin IS NOT NULL AND state IN (?1, ?2, ?3)
                  ORDER BY updated_at DESC LIMIT ?4",
             );
@@ -238,9 +240,11 @@ impl Fleet {
             .inner
             .db
             .lock()
-            .query_row("SELECT revoked_at FROM pairing_grants WHERE grant_id = ?1", [grant_id.to_string()], |r| {
-                r.get(0)
-            })
+            .query_row_cached(
+                "SELECT revoked_at FROM pairing_grants WHERE grant_id = ?1",
+                [grant_id.to_string()],
+                |r| r.get(0),
+            )
             .optional()
             .unwrap_or_else(|error| {
                 tracing::warn!(%error, "could not read revocations; refusing the grant");
@@ -580,7 +584,7 @@ mod tests {
         {
             let conn = fleet.inner.db.lock();
             conn.pragma_update(None, "foreign_keys", "OFF").expect("pragma");
-            conn.execute(
+            conn.execute_cached(
                 "INSERT INTO pairing_grants (grant_id, order_id, vin, device_public_key, grant, not_before, not_after, issued_at, revoked_at)
                  VALUES (?1, 'order', 'VCAUEX00000000001', x'04', x'00', '', '', '', '2026-01-01T00:00:00Z')",
                 [owner.grant_id.to_string()],

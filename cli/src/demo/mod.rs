@@ -13,7 +13,7 @@
 mod delivery;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -40,6 +40,8 @@ use tokio_util::task::AbortOnDropHandle;
 use uuid::Uuid;
 
 use crate::customer::open_core;
+use crate::failure::Failure;
+use crate::output::{Unprinted, print_line, write_stdout};
 use crate::render;
 
 #[derive(Debug, Args)]
@@ -79,6 +81,9 @@ const SECOND_EMAIL: &str = "bruno.diaz@example.com";
 struct Show {
     bar: ProgressBar,
     json: bool,
+    /// Why stdout took no more lines, if it did not: the demo ends with it (quietly when the
+    /// reader has gone), once its mock is stopped and its temporary folder removed.
+    unprinted: Arc<Mutex<Option<Unprinted>>>,
 }
 
 impl Show {
@@ -88,13 +93,19 @@ impl Show {
             ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        Self { bar, json }
+        Self { bar, json, unprinted: Arc::default() }
     }
 
     fn line(&self, text: impl AsRef<str>) {
         match (self.json, self.bar.is_hidden()) {
             (true, _) => {}
-            (false, true) => println!("{}", text.as_ref()),
+            (false, true) => {
+                if let Ok(mut unprinted) = self.unprinted.lock()
+                    && unprinted.is_none()
+                {
+                    *unprinted = print_line(text.as_ref()).err();
+                }
+            }
             (false, false) => self.bar.println(text.as_ref()),
         }
     }
@@ -287,7 +298,10 @@ pub async fn run(args: DemoArgs, json: bool) -> anyhow::Result<crate::output::Ou
     // The phone lets go of the platform first, so no push is left half handled.
     drop(phone);
     mock.stop().await;
-    report(&outcome, json, order.id);
+    if let Some(unprinted) = show.unprinted.lock().ok().and_then(|mut unprinted| unprinted.take()) {
+        return Err(unprinted.into());
+    }
+    report(&outcome, json, order.id)?;
     Ok(crate::output::Output::done())
 }
 
@@ -454,8 +468,7 @@ async fn payment_failure(
 ) -> anyhow::Result<Outcome> {
     match phone.core.pay(order, card("4000000000000002")).await {
         Err(CaasError::PaymentRefused { refusal, message }) => {
-            let code =
-                crate::failure::Failure::from(CaasError::PaymentRefused { refusal, message: message.clone() }).code;
+            let code = Failure::from(CaasError::PaymentRefused { refusal, message: message.clone() }).code;
             show.line(format!("Phone: the card ending 0002 is refused ({code}: {message})"));
         }
         other => anyhow::bail!("the declined sandbox card was not refused: {other:?}"),
@@ -497,7 +510,7 @@ async fn payment_failure(
     Ok(Outcome { detail, resale: Some(registered) })
 }
 
-fn report(outcome: &Outcome, json: bool, order: Uuid) {
+fn report(outcome: &Outcome, json: bool, order: Uuid) -> Result<(), Unprinted> {
     let detail = &outcome.detail;
     if json {
         let mut value = render::detail_json(detail);
@@ -509,16 +522,16 @@ fn report(outcome: &Outcome, json: bool, order: Uuid) {
             sold["status"] = json!(resale.summary.state);
             value["resale"] = sold;
         }
-        println!("{value}");
+        print_line(value)
     } else {
-        println!();
-        print!("{}", render::timeline_text(detail));
+        let mut text = format!("\n{}", render::timeline_text(detail));
         if let Some(resale) = &outcome.resale {
-            println!();
-            print!("{}", render::timeline_text(resale));
+            text.push('\n');
+            text.push_str(&render::timeline_text(resale));
         }
         if detail.summary.state == OrderState::Operational {
-            println!("The car is with its owner, linked to the phone, and operational.");
+            text.push_str("The car is with its owner, linked to the phone, and operational.\n");
         }
+        write_stdout(&text)
     }
 }

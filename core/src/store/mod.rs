@@ -18,7 +18,7 @@ use rusqlite::{Connection, OpenFlags, Transaction};
 
 #[cfg(feature = "test-support")]
 pub use orders::fixtures;
-pub use orders::{StoredOrder, StoredSummary};
+pub use orders::{ParsedLog, StoredOrder, StoredSummary};
 pub use payments::{PaymentAttempt, PaymentPurpose, finish_attempt, load_attempt, options_in_flight, save_attempt};
 
 use crate::error::{CaasError, Result, StorageError};
@@ -38,6 +38,10 @@ fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Statements each connection keeps prepared: more than the cache's distinct statements, so a
+/// sync or a drain parses none of them twice (`prepare_cached` throughout the store).
+const STATEMENT_CACHE: usize = 128;
+
 impl Store {
     /// Opens (creating or upgrading) the cache at `path`.
     pub fn open(path: &Path) -> Result<Arc<Self>> {
@@ -49,12 +53,14 @@ impl Store {
         writer.pragma_update(None, "synchronous", "NORMAL")?;
         writer.pragma_update(None, "foreign_keys", "ON")?;
         writer.busy_timeout(std::time::Duration::from_secs(5))?;
+        writer.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         schema::migrate(&mut writer)?;
         let reader = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
         )?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
+        reader.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(Arc::new(Self { writer: Mutex::new(writer), reader: Mutex::new(reader), commits: AtomicU64::new(0) }))
     }
 
@@ -92,8 +98,9 @@ impl Store {
         let store = Arc::clone(self);
         run_blocking(move || {
             let conn = lock(&store.writer);
-            let (busy, _, _): (i64, i64, i64) =
-                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let (busy, _, _): (i64, i64, i64) = conn
+                .prepare_cached("PRAGMA wal_checkpoint(TRUNCATE)")?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             if busy != 0 {
                 tracing::warn!("the write-ahead log could not be emptied now; it is on the next checkpoint");
             }
@@ -149,8 +156,8 @@ async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send
 
 pub use orders::{
     Received, ReceivedEvent, apply_events, check_head, check_head_after, clear_account_data, cursor, event_with_car,
-    get_meta, is_anchored, load_order, load_summaries, order_car, push_received, push_seen, reanchor, record,
-    record_push, set_meta, upsert_details,
+    get_meta, is_anchored, load_order, load_order_after, load_summaries, order_car, push_received, push_seen, reanchor,
+    record, record_push, set_meta, upsert_details,
 };
 
 #[cfg(test)]

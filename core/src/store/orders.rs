@@ -55,11 +55,11 @@ pub struct StoredOrder {
 
 /// Stores the platform's details of an order as received, keeping its state and cursor.
 pub fn upsert_details(conn: &Connection, view: &Received<OrderView>) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO orders (id, details, synced_at) VALUES (?1, ?2, ?3)
          ON CONFLICT(id) DO UPDATE SET details = excluded.details, synced_at = excluded.synced_at",
-        params![view.value.id.to_string(), view.raw.to_string(), Utc::now().to_rfc3339()],
-    )?;
+    )?
+    .execute(params![view.value.id.to_string(), view.raw.to_string(), Utc::now().to_rfc3339()])?;
     Ok(())
 }
 
@@ -95,9 +95,8 @@ impl<T: serde::Serialize> From<T> for Received<T> {
 pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[ReceivedEvent]) -> Result<Applied> {
     type Row = (u64, Option<String>, Option<String>, Option<String>);
     let (mut cursor, state, estimate, blocker): Row = conn
-        .query_row("SELECT cursor, state, estimate, blocker FROM orders WHERE id = ?1", [order_id.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
+        .prepare_cached("SELECT cursor, state, estimate, blocker FROM orders WHERE id = ?1")?
+        .query_row([order_id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?
         .unwrap_or_default();
     let mut projection = OrderProjection {
@@ -139,18 +138,18 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[ReceivedEvent])
         new_events += 1;
     }
     if let Some(last) = (new_events > 0).then(|| events.iter().find(|e| e.value.version == cursor)).flatten() {
-        conn.execute(
+        conn.prepare_cached(
             "UPDATE orders SET cursor = ?2, state = ?3, estimate = ?4, blocker = ?5, last_event_at = ?6
              WHERE id = ?1",
-            params![
-                order_id.to_string(),
-                cursor,
-                projection.state.map(OrderState::wire_name),
-                projection.estimated_completion.map(|d| d.to_string()),
-                projection.blocker.map(|b| serde_json::to_string(&b)).transpose()?,
-                last.value.occurred_at.to_rfc3339()
-            ],
-        )?;
+        )?
+        .execute(params![
+            order_id.to_string(),
+            cursor,
+            projection.state.map(OrderState::wire_name),
+            projection.estimated_completion.map(|d| d.to_string()),
+            projection.blocker.map(|b| serde_json::to_string(&b)).transpose()?,
+            last.value.occurred_at.to_rfc3339()
+        ])?;
     }
     Ok(Applied { new_events, cursor, gap })
 }
@@ -158,11 +157,8 @@ pub fn apply_events(conn: &Connection, order_id: Uuid, events: &[ReceivedEvent])
 /// The hash of the cached event at `version`, if it was checked as part of a chain.
 fn stored_hash(conn: &Connection, order_id: Uuid, version: u64) -> Result<Option<RecordHash>> {
     let hash: Option<String> = conn
-        .query_row(
-            "SELECT hash FROM events WHERE order_id = ?1 AND version = ?2",
-            params![order_id.to_string(), version],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT hash FROM events WHERE order_id = ?1 AND version = ?2")?
+        .query_row(params![order_id.to_string(), version], |r| r.get(0))
         .optional()?
         .flatten();
     Ok(hash.map(|h| RecordHash::from_text(&h)).transpose().map_err(|e| StorageError::Invalid(e.to_string()))?)
@@ -193,11 +189,8 @@ pub fn reanchor(conn: &Connection, order_id: Uuid, events: &[ReceivedEvent]) -> 
     for event in events.iter().filter(|e| e.value.order_id == order_id) {
         let version = event.value.version;
         let cached: Option<String> = conn
-            .query_row(
-                "SELECT body FROM events WHERE order_id = ?1 AND version = ?2",
-                params![order_id.to_string(), version],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT body FROM events WHERE order_id = ?1 AND version = ?2")?
+            .query_row(params![order_id.to_string(), version], |r| r.get(0))
             .optional()?;
         let Some(cached) = cached else { continue };
         let mut cached: serde_json::Value = serde_json::from_str(&cached).map_err(StorageError::from)?;
@@ -217,12 +210,12 @@ pub fn reanchor(conn: &Connection, order_id: Uuid, events: &[ReceivedEvent]) -> 
 /// Drops an order's cached log, to take the whole record again from its start in the same
 /// transaction.
 fn forget_log(conn: &Connection, order_id: Uuid) -> Result<()> {
-    conn.execute("DELETE FROM events WHERE order_id = ?1", [order_id.to_string()])?;
-    conn.execute(
+    conn.prepare_cached("DELETE FROM events WHERE order_id = ?1")?.execute([order_id.to_string()])?;
+    conn.prepare_cached(
         "UPDATE orders SET cursor = 0, state = NULL, estimate = NULL, blocker = NULL, last_event_at = NULL,
          record_head = NULL WHERE id = ?1",
-        [order_id.to_string()],
-    )?;
+    )?
+    .execute([order_id.to_string()])?;
     Ok(())
 }
 
@@ -270,10 +263,8 @@ pub fn check_head_after(
     let chain = chain(conn, order_id, cursor)?;
     chain.check(head, key).map_err(refused)?;
     if head.version == chain.version() {
-        conn.execute(
-            "UPDATE orders SET record_head = ?2 WHERE id = ?1",
-            params![order_id.to_string(), serde_json::to_string(head).map_err(StorageError::from)?],
-        )?;
+        conn.prepare_cached("UPDATE orders SET record_head = ?2 WHERE id = ?1")?
+            .execute(params![order_id.to_string(), serde_json::to_string(head).map_err(StorageError::from)?])?;
     }
     Ok(())
 }
@@ -282,11 +273,12 @@ pub fn check_head_after(
 /// last of them when the cache holds it.
 pub fn record(conn: &Connection, order_id: Uuid) -> Result<(Vec<serde_json::Value>, Option<SignedHead>)> {
     let head: Option<String> = conn
-        .query_row("SELECT record_head FROM orders WHERE id = ?1", [order_id.to_string()], |r| r.get(0))
+        .prepare_cached("SELECT record_head FROM orders WHERE id = ?1")?
+        .query_row([order_id.to_string()], |r| r.get(0))
         .optional()?
         .flatten();
     let head = head.map(|h| serde_json::from_str(&h)).transpose().map_err(StorageError::from)?;
-    let mut stmt = conn.prepare("SELECT body FROM events WHERE order_id = ?1 ORDER BY version")?;
+    let mut stmt = conn.prepare_cached("SELECT body FROM events WHERE order_id = ?1 ORDER BY version")?;
     let events = stmt
         .query_map([order_id.to_string()], |r| r.get::<_, String>(0))?
         .map(|body| Ok(serde_json::from_str(&body?).map_err(StorageError::from)?))
@@ -297,7 +289,8 @@ pub fn record(conn: &Connection, order_id: Uuid) -> Result<(Vec<serde_json::Valu
 /// Whether this push was handled before.
 pub fn push_received(conn: &Connection, event_id: Uuid) -> Result<bool> {
     Ok(conn
-        .query_row("SELECT 1 FROM push_receipts WHERE event_id = ?1", [event_id.to_string()], |_| Ok(true))
+        .prepare_cached("SELECT 1 FROM push_receipts WHERE event_id = ?1")?
+        .query_row([event_id.to_string()], |_| Ok(true))
         .optional()?
         .unwrap_or(false))
 }
@@ -308,16 +301,15 @@ pub fn push_seen(conn: &Connection, hint: &PushHint) -> Result<bool> {
         return Ok(true);
     }
     let cursor: Option<u64> = conn
-        .query_row("SELECT cursor FROM orders WHERE id = ?1", [hint.order_id.to_string()], |r| r.get(0))
+        .prepare_cached("SELECT cursor FROM orders WHERE id = ?1")?
+        .query_row([hint.order_id.to_string()], |r| r.get(0))
         .optional()?;
     Ok(cursor.is_some_and(|c| c >= hint.order_version))
 }
 
 pub fn record_push(conn: &Connection, hint: &PushHint) -> Result<()> {
-    conn.execute(
-        "INSERT OR IGNORE INTO push_receipts (event_id, order_id, received_at) VALUES (?1, ?2, ?3)",
-        params![hint.event_id.to_string(), hint.order_id.to_string(), Utc::now().to_rfc3339()],
-    )?;
+    conn.prepare_cached("INSERT OR IGNORE INTO push_receipts (event_id, order_id, received_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![hint.event_id.to_string(), hint.order_id.to_string(), Utc::now().to_rfc3339()])?;
     Ok(())
 }
 
@@ -363,19 +355,55 @@ pub fn load_summaries(conn: &Connection) -> Result<Vec<StoredSummary>> {
 
 /// One cached order with its events.
 pub fn load_order(conn: &Connection, id: Uuid) -> Result<Option<StoredOrder>> {
+    Ok(load_order_after(conn, id, ParsedLog::default())?.map(|(order, _)| order))
+}
+
+/// An order's events as parsed from the cache, with the chain hash of the last: what a later
+/// read of the same order needs to parse only the events appended since.
+#[derive(Debug, Default)]
+pub struct ParsedLog {
+    pub events: Vec<OrderEvent>,
+    pub tip: Tip,
+}
+
+/// The stored chain hash of a log's last event; empty for an empty log or one cached before the
+/// chain, which are always parsed whole.
+#[derive(Debug, Clone, Default)]
+pub struct Tip(Option<String>);
+
+/// [`load_order`], parsing only the events after `known` when the cache still holds `known`'s
+/// last event under the same chain hash. The hash links every event to the one before it, so an
+/// equal hash at the same version means the whole prefix is the one parsed before, even after
+/// the log was dropped and taken again (a rewrite check): only then are the parsed events kept.
+/// Returns the order, its whole log among it, and the log's tip, for the next read.
+pub fn load_order_after(conn: &Connection, id: Uuid, known: ParsedLog) -> Result<Option<(StoredOrder, Tip)>> {
+    let order_text = id.to_string();
     let row = conn
         .prepare_cached(&format!("SELECT {SUMMARY_COLUMNS} FROM orders WHERE id = ?1"))?
-        .query_row([id.to_string()], summary_from_row)
+        .query_row([&order_text], summary_from_row)
         .optional()?;
     let Some((details, rest)) = row else { return Ok(None) };
-    let mut stmt = conn.prepare_cached("SELECT body FROM events WHERE order_id = ?1 ORDER BY version")?;
-    let events = stmt
-        .query_map([id.to_string()], |r| r.get::<_, String>(0))?
-        .map(|body| Ok(serde_json::from_str(&body?)?))
-        .collect::<Result<Vec<OrderEvent>>>()?;
+    let still_held = match (known.events.last(), &known.tip.0) {
+        (Some(last), Some(tip)) => conn
+            .prepare_cached("SELECT hash FROM events WHERE order_id = ?1 AND version = ?2")?
+            .query_row(params![order_text, last.version], |r| r.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten()
+            .is_some_and(|hash| hash == *tip),
+        _ => false,
+    };
+    let ParsedLog { mut events, tip: Tip(mut tip) } = if still_held { known } else { ParsedLog::default() };
+    let after = events.last().map_or(0, |e| e.version);
+    let mut stmt =
+        conn.prepare_cached("SELECT body, hash FROM events WHERE order_id = ?1 AND version > ?2 ORDER BY version")?;
+    let mut rows = stmt.query(params![order_text, after])?;
+    while let Some(row) = rows.next()? {
+        events.push(serde_json::from_str(&row.get::<_, String>(0)?)?);
+        tip = row.get(1)?;
+    }
     let payment_attempt = super::load_attempt(conn, id, &super::PaymentPurpose::FinalPayment)?;
     let options_in_flight = super::options_in_flight(conn, id)?;
-    Ok(Some(StoredOrder { summary: summary(&details, rest)?, events, payment_attempt, options_in_flight }))
+    Ok(Some((StoredOrder { summary: summary(&details, rest)?, events, payment_attempt, options_in_flight }, Tip(tip))))
 }
 
 /// A cached event of an order and the model of the car the order is for, to tell the customer
@@ -409,20 +437,21 @@ pub fn order_car(conn: &Connection, order_id: Uuid) -> Result<Option<String>> {
 /// The version of the last applied event of an order, 0 when it is not cached.
 pub fn cursor(conn: &Connection, id: Uuid) -> Result<u64> {
     Ok(conn
-        .query_row("SELECT cursor FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))
+        .prepare_cached("SELECT cursor FROM orders WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
         .optional()?
         .unwrap_or(0))
 }
 
 pub fn get_meta(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    Ok(conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
 }
 
 pub fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        params![key, value],
-    )?;
+    )?
+    .execute(params![key, value])?;
     Ok(())
 }
 
@@ -591,6 +620,41 @@ mod tests {
 
     fn stored(conn: &Connection) -> StoredOrder {
         load_order(conn, order_id()).expect("load").expect("present")
+    }
+
+    /// A read after new events parses only those, but only while the cache still holds the last
+    /// event parsed before under the same hash: a log taken again is parsed whole.
+    #[test]
+    fn a_read_parses_only_new_events_while_the_cache_holds_the_last_one_parsed() {
+        let conn = fresh();
+        let first = log(6);
+        apply_events(&conn, order_id(), &received_events(&first[..4])).expect("first page");
+        let (read, tip) = load_order_after(&conn, order_id(), ParsedLog::default()).expect("read").expect("held");
+        assert_eq!(read.events, first[..4]);
+
+        apply_events(&conn, order_id(), &received_events(&first[4..])).expect("second page");
+        // A parsed event only the kept log has shows that the kept events are not parsed again.
+        let mut kept = read.events.clone();
+        kept[0].occurred_at += chrono::Duration::days(1);
+        let known = ParsedLog { events: kept.clone(), tip: tip.clone() };
+        let (read, tip) = load_order_after(&conn, order_id(), known).expect("read").expect("held");
+        assert_eq!(read.events[..4], kept, "the kept events are reused");
+        assert_eq!(read.events[4..], first[4..], "the new ones are parsed");
+
+        // The log taken again, with other events at the same versions.
+        let mut other = first.clone();
+        other[2].kind = EventKind::EstimateRevised {
+            estimated_completion: NaiveDate::from_ymd_opt(2028, 1, 1).expect("date"),
+            reason: "taken again".into(),
+        };
+        let other = fixtures::chained(other);
+        forget_log(&conn, order_id()).expect("forget");
+        apply_events(&conn, order_id(), &received_events(&other)).expect("taken again");
+        let known = ParsedLog { events: read.events, tip };
+        let (read, _) = load_order_after(&conn, order_id(), known).expect("read").expect("held");
+        assert_eq!(read.events, other, "a kept log whose last event is no longer held is parsed whole");
+
+        assert_eq!(load_order_after(&conn, Uuid::from_u128(1), ParsedLog::default()).expect("read").map(|r| r.0), None);
     }
 
     proptest! {

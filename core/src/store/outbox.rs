@@ -31,23 +31,28 @@ pub struct OutboxEntry {
 }
 
 pub fn save_delivery(conn: &Connection, delivery: &DriverDelivery) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO driver_deliveries (id, window_start, body) VALUES (?1, ?2, ?3)
          ON CONFLICT(id) DO UPDATE SET window_start = excluded.window_start, body = excluded.body",
-        params![delivery.delivery_id.to_string(), delivery.window.start.to_rfc3339(), serde_json::to_string(delivery)?],
-    )?;
+    )?
+    .execute(params![
+        delivery.delivery_id.to_string(),
+        delivery.window.start.to_rfc3339(),
+        serde_json::to_string(delivery)?
+    ])?;
     Ok(())
 }
 
 pub fn load_delivery(conn: &Connection, id: Uuid) -> Result<Option<DriverDelivery>> {
     let body: Option<String> = conn
-        .query_row("SELECT body FROM driver_deliveries WHERE id = ?1", [id.to_string()], |r| r.get(0))
+        .prepare_cached("SELECT body FROM driver_deliveries WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
         .optional()?;
     Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
 }
 
 pub fn load_deliveries(conn: &Connection) -> Result<Vec<DriverDelivery>> {
-    let mut stmt = conn.prepare("SELECT body FROM driver_deliveries ORDER BY window_start, id")?;
+    let mut stmt = conn.prepare_cached("SELECT body FROM driver_deliveries ORDER BY window_start, id")?;
     let bodies = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
     bodies.iter().map(|b| Ok(serde_json::from_str(b)?)).collect()
 }
@@ -56,14 +61,14 @@ pub fn load_deliveries(conn: &Connection) -> Result<Vec<DriverDelivery>> {
 /// have actions in the outbox (the platform has not seen those yet).
 pub fn replace_deliveries(conn: &Connection, fresh: &[DriverDelivery]) -> Result<()> {
     let pending: Vec<String> = {
-        let mut stmt = conn.prepare("SELECT DISTINCT delivery_id FROM outbox WHERE rejected_code IS NULL")?;
+        let mut stmt = conn.prepare_cached("SELECT DISTINCT delivery_id FROM outbox WHERE rejected_code IS NULL")?;
         stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
     };
-    conn.execute(
+    conn.prepare_cached(
         "DELETE FROM driver_deliveries WHERE id NOT IN (SELECT DISTINCT delivery_id FROM outbox
                                                          WHERE rejected_code IS NULL)",
-        [],
-    )?;
+    )?
+    .execute([])?;
     for delivery in fresh.iter().filter(|d| !pending.contains(&d.delivery_id.to_string())) {
         save_delivery(conn, delivery)?;
     }
@@ -72,17 +77,17 @@ pub fn replace_deliveries(conn: &Connection, fresh: &[DriverDelivery]) -> Result
 
 /// Queues an action taken on `before` (the delivery as it was), which a discard restores.
 pub fn enqueue(conn: &Connection, before: &DriverDelivery, key: &str, request: &DriverActionRequest) -> Result<i64> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO outbox (delivery_id, idempotency_key, request, created_at, delivery_before)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            before.delivery_id.to_string(),
-            key,
-            serde_json::to_string(request)?,
-            Utc::now().to_rfc3339(),
-            serde_json::to_string(before)?
-        ],
-    )?;
+    )?
+    .execute(params![
+        before.delivery_id.to_string(),
+        key,
+        serde_json::to_string(request)?,
+        Utc::now().to_rfc3339(),
+        serde_json::to_string(before)?
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -150,7 +155,7 @@ pub fn next_sendable(conn: &Connection, skipped: &[Uuid]) -> Result<Option<Outbo
          ORDER BY seq LIMIT 1"
     );
     let skipped = serde_json::to_string(&skipped.iter().map(Uuid::to_string).collect::<Vec<_>>())?;
-    conn.query_row(&sql, [skipped], row).optional()?.map(decode).transpose()
+    conn.prepare_cached(&sql)?.query_row([skipped], row).optional()?.map(decode).transpose()
 }
 
 /// Wedged actions, oldest first, each with how many later actions on its delivery wait behind it.
@@ -160,7 +165,7 @@ pub fn wedged(conn: &Connection) -> Result<Vec<(OutboxEntry, u32)>> {
                                    AND b.rejected_code IS NULL AND b.seq > outbox.seq)
          FROM outbox WHERE wedged_at IS NOT NULL AND rejected_code IS NULL ORDER BY seq"
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([], |r| Ok((row(r)?, r.get::<_, u32>(9)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter().map(|(entry, behind)| Ok((decode(entry)?, behind))).collect()
 }
@@ -168,28 +173,27 @@ pub fn wedged(conn: &Connection) -> Result<Vec<(OutboxEntry, u32)>> {
 /// How many unsent actions go out by themselves, and how many wait for the driver (see
 /// [`HELD`]), read together.
 pub fn unsent_counts(conn: &Connection) -> Result<(u32, u32)> {
-    Ok(conn.query_row(
-        &format!(
+    Ok(conn
+        .prepare_cached(&format!(
             "SELECT COUNT(*) FILTER (WHERE rejected_code IS NULL AND NOT ({HELD})), COUNT(*) FILTER (WHERE {HELD})
              FROM outbox"
-        ),
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?)
+        ))?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?)
 }
 
 /// The platform answered something this app cannot read: the action is held for the driver.
 pub fn wedge(conn: &Connection, seq: i64, reason: &str) -> Result<()> {
-    conn.execute(
-        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, wedged_at = ?3 WHERE seq = ?1",
-        params![seq, reason, Utc::now().to_rfc3339()],
-    )?;
+    conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1, last_error = ?2, wedged_at = ?3 WHERE seq = ?1")?
+        .execute(params![seq, reason, Utc::now().to_rfc3339()])?;
     Ok(())
 }
 
 /// The driver asks to send a wedged action again; `false` when there is no such wedged action.
 pub fn unwedge(conn: &Connection, seq: i64) -> Result<bool> {
-    Ok(conn.execute("UPDATE outbox SET wedged_at = NULL WHERE seq = ?1 AND wedged_at IS NOT NULL", [seq])? > 0)
+    Ok(conn
+        .prepare_cached("UPDATE outbox SET wedged_at = NULL WHERE seq = ?1 AND wedged_at IS NOT NULL")?
+        .execute([seq])?
+        > 0)
 }
 
 /// The driver gives up a wedged action: it leaves the outbox (with the customer's code, if it
@@ -197,12 +201,11 @@ pub fn unwedge(conn: &Connection, seq: i64) -> Result<bool> {
 /// delivery is as it was before it. `false` when there is no such wedged action.
 pub fn discard(conn: &Connection, seq: i64) -> Result<bool> {
     let discarded: Option<(String, Option<String>)> = conn
-        .query_row(
+        .prepare_cached(
             "DELETE FROM outbox WHERE seq = ?1 AND wedged_at IS NOT NULL AND rejected_code IS NULL
              RETURNING delivery_id, delivery_before",
-            [seq],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        )?
+        .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((delivery, before)) = discarded else { return Ok(false) };
     supersede_after(conn, seq, parse_delivery(&delivery)?, "an earlier action on this delivery was discarded")?;
@@ -218,28 +221,26 @@ fn parse_delivery(id: &str) -> Result<Uuid> {
 
 pub fn entry_by_seq(conn: &Connection, seq: i64) -> Result<Option<OutboxEntry>> {
     let sql = format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE seq = ?1");
-    conn.query_row(&sql, [seq], row).optional()?.map(decode).transpose()
+    conn.prepare_cached(&sql)?.query_row([seq], row).optional()?.map(decode).transpose()
 }
 
 pub fn rejected(conn: &Connection) -> Result<Vec<OutboxEntry>> {
     let sql = format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE rejected_code IS NOT NULL ORDER BY seq");
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([], row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter().map(decode).collect()
 }
 
 pub fn pending_count(conn: &Connection, delivery: Option<Uuid>) -> Result<u32> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM outbox WHERE rejected_code IS NULL AND (?1 IS NULL OR delivery_id = ?1)",
-        [delivery.map(|d| d.to_string())],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM outbox WHERE rejected_code IS NULL AND (?1 IS NULL OR delivery_id = ?1)")?
+        .query_row([delivery.map(|d| d.to_string())], |r| r.get(0))?)
 }
 
 /// The platform has the action: it leaves the outbox, and the delivery takes the platform's view
 /// unless later actions on it are still waiting.
 pub fn complete(conn: &Connection, seq: i64, answer: &DriverDelivery) -> Result<()> {
-    conn.execute("DELETE FROM outbox WHERE seq = ?1", [seq])?;
+    conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?.execute([seq])?;
     if pending_count(conn, Some(answer.delivery_id))? == 0 {
         save_delivery(conn, answer)?;
     }
@@ -248,37 +249,36 @@ pub fn complete(conn: &Connection, seq: i64, answer: &DriverDelivery) -> Result<
 
 /// The send failed without an answer; the action stays for the next try.
 pub fn record_failure(conn: &Connection, seq: i64, error: &str) -> Result<()> {
-    conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE seq = ?1", params![seq, error])?;
+    conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE seq = ?1")?
+        .execute(params![seq, error])?;
     Ok(())
 }
 
 /// The platform refused the action for good; the later actions on the same delivery depended on
 /// it and are refused with it.
 pub fn reject(conn: &Connection, seq: i64, delivery: Uuid, code: &str, reason: &str) -> Result<()> {
-    conn.execute(
-        "UPDATE outbox SET rejected_code = ?2, rejected_reason = ?3 WHERE seq = ?1",
-        params![seq, code, reason],
-    )?;
+    conn.prepare_cached("UPDATE outbox SET rejected_code = ?2, rejected_reason = ?3 WHERE seq = ?1")?
+        .execute(params![seq, code, reason])?;
     supersede_after(conn, seq, delivery, "an earlier action on this delivery was refused")
 }
 
 /// The actions after `seq` on `delivery` depended on it: they become conflicts with `reason`.
 fn supersede_after(conn: &Connection, seq: i64, delivery: Uuid, reason: &str) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE outbox SET rejected_code = 'superseded', rejected_reason = ?3
          WHERE delivery_id = ?1 AND seq > ?2 AND rejected_code IS NULL",
-        params![delivery.to_string(), seq, reason],
-    )?;
+    )?
+    .execute(params![delivery.to_string(), seq, reason])?;
     // A refused handover stays listed as a conflict; the customer's code it carried is spent or
     // void, and is not kept.
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE outbox SET request = json_set(request, '$.code', '') WHERE delivery_id = ?1 AND seq >= ?2
          AND rejected_code IS NOT NULL AND json_extract(request, '$.action') = 'confirm_handover'",
-        params![delivery.to_string(), seq],
-    )?;
+    )?
+    .execute(params![delivery.to_string(), seq])?;
     Ok(())
 }
 
 pub fn dismiss(conn: &Connection, seq: i64) -> Result<bool> {
-    Ok(conn.execute("DELETE FROM outbox WHERE seq = ?1 AND rejected_code IS NOT NULL", [seq])? > 0)
+    Ok(conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1 AND rejected_code IS NOT NULL")?.execute([seq])? > 0)
 }

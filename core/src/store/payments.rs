@@ -27,60 +27,57 @@ pub struct PaymentAttempt {
 }
 
 pub fn save_attempt(conn: &Connection, attempt: &PaymentAttempt) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO payment_attempts (order_id, idempotency_key, payment_method, amount_minor, currency, intent_id,
                                        created_at, purpose)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT(order_id, purpose) DO UPDATE SET idempotency_key = excluded.idempotency_key,
              payment_method = excluded.payment_method, amount_minor = excluded.amount_minor,
              currency = excluded.currency, intent_id = excluded.intent_id, created_at = excluded.created_at",
-        params![
-            attempt.order_id.to_string(),
-            attempt.idempotency_key,
-            attempt.payment_method,
-            attempt.amount.amount_minor,
-            attempt.amount.currency,
-            attempt.intent_id,
-            Utc::now().to_rfc3339(),
-            attempt.purpose.stored()
-        ],
-    )?;
+    )?
+    .execute(params![
+        attempt.order_id.to_string(),
+        attempt.idempotency_key,
+        attempt.payment_method,
+        attempt.amount.amount_minor,
+        attempt.amount.currency,
+        attempt.intent_id,
+        Utc::now().to_rfc3339(),
+        attempt.purpose.stored()
+    ])?;
     Ok(())
 }
 
 pub fn load_attempt(conn: &Connection, order: Uuid, purpose: &PaymentPurpose) -> Result<Option<PaymentAttempt>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT idempotency_key, payment_method, amount_minor, currency, intent_id FROM payment_attempts
              WHERE order_id = ?1 AND purpose = ?2",
-            params![order.to_string(), purpose.stored()],
-            |r| {
-                Ok(PaymentAttempt {
-                    order_id: order,
-                    purpose: purpose.clone(),
-                    idempotency_key: r.get(0)?,
-                    payment_method: r.get(1)?,
-                    amount: Money { amount_minor: r.get(2)?, currency: r.get(3)? },
-                    intent_id: r.get(4)?,
-                })
-            },
-        )
+        )?
+        .query_row(params![order.to_string(), purpose.stored()], |r| {
+            Ok(PaymentAttempt {
+                order_id: order,
+                purpose: purpose.clone(),
+                idempotency_key: r.get(0)?,
+                payment_method: r.get(1)?,
+                amount: Money { amount_minor: r.get(2)?, currency: r.get(3)? },
+                intent_id: r.get(4)?,
+            })
+        })
         .optional()?)
 }
 
 /// Forgets an attempt once its outcome is final, if it is still `key`'s.
 pub fn finish_attempt(conn: &Connection, order: Uuid, purpose: &PaymentPurpose, key: &str) -> Result<()> {
-    conn.execute(
-        "DELETE FROM payment_attempts WHERE order_id = ?1 AND purpose = ?2 AND idempotency_key = ?3",
-        params![order.to_string(), purpose.stored(), key],
-    )?;
+    conn.prepare_cached("DELETE FROM payment_attempts WHERE order_id = ?1 AND purpose = ?2 AND idempotency_key = ?3")?
+        .execute(params![order.to_string(), purpose.stored(), key])?;
     Ok(())
 }
 
 /// The options of `order` with a payment attempt in flight.
 pub fn options_in_flight(conn: &Connection, order: Uuid) -> Result<Vec<OptionCode>> {
     let mut statement =
-        conn.prepare("SELECT purpose FROM payment_attempts WHERE order_id = ?1 AND purpose LIKE 'option:%'")?;
+        conn.prepare_cached("SELECT purpose FROM payment_attempts WHERE order_id = ?1 AND purpose LIKE 'option:%'")?;
     let purposes = statement.query_map([order.to_string()], |r| r.get::<_, String>(0))?;
     let mut options = Vec::new();
     for purpose in purposes {

@@ -57,14 +57,20 @@ pub fn keep_statement(conn: &Connection, order: Uuid, statement: &CarStatement) 
         "INSERT INTO car_statements (key, order_id, kind, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(key) DO NOTHING"
     };
-    conn.execute(sql, params![statement.key(order), order.to_string(), kind, body, Utc::now().to_rfc3339()])?;
+    conn.prepare_cached(sql)?.execute(params![
+        statement.key(order),
+        order.to_string(),
+        kind,
+        body,
+        Utc::now().to_rfc3339()
+    ])?;
     Ok(())
 }
 
 /// The statements the platform does not have yet, oldest first: their key, order and content.
 pub fn pending_statements(conn: &Connection) -> Result<Vec<(String, Uuid, CarStatement)>> {
     let mut statement =
-        conn.prepare("SELECT key, order_id, kind, body FROM car_statements ORDER BY created_at, key")?;
+        conn.prepare_cached("SELECT key, order_id, kind, body FROM car_statements ORDER BY created_at, key")?;
     let rows = statement.query_map([], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Vec<u8>>(3)?))
     })?;
@@ -87,7 +93,7 @@ pub fn pending_statements(conn: &Connection) -> Result<Vec<(String, Uuid, CarSta
 /// Forgets a statement the platform took or will never take, if it is still the one sent: a newer
 /// report kept meanwhile under the same key stays.
 pub fn forget_statement(conn: &Connection, key: &str, body: &[u8]) -> Result<()> {
-    conn.execute("DELETE FROM car_statements WHERE key = ?1 AND body = ?2", params![key, body])?;
+    conn.prepare_cached("DELETE FROM car_statements WHERE key = ?1 AND body = ?2")?.execute(params![key, body])?;
     Ok(())
 }
 
@@ -103,43 +109,42 @@ impl CarStatement {
 
 /// Keeps the order's grant; a receipt waiting to be reported stays.
 pub fn save_grant(conn: &Connection, grant: &StoredGrant) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO vehicle_keys (order_id, grant_id, grant, vin, vehicle_public_key, not_after, clock_offset_seconds)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT(order_id) DO UPDATE SET grant_id = excluded.grant_id, grant = excluded.grant, vin = excluded.vin,
              vehicle_public_key = excluded.vehicle_public_key, not_after = excluded.not_after,
              clock_offset_seconds = excluded.clock_offset_seconds",
-        params![
-            grant.order_id.to_string(),
-            grant.grant_id.to_string(),
-            grant.grant,
-            grant.vin,
-            &grant.vehicle_public_key[..],
-            grant.not_after.to_rfc3339(),
-            grant.clock_offset_seconds
-        ],
-    )?;
+    )?
+    .execute(params![
+        grant.order_id.to_string(),
+        grant.grant_id.to_string(),
+        grant.grant,
+        grant.vin,
+        &grant.vehicle_public_key[..],
+        grant.not_after.to_rfc3339(),
+        grant.clock_offset_seconds
+    ])?;
     Ok(())
 }
 
 pub fn load_grant(conn: &Connection, order: Uuid) -> Result<Option<StoredGrant>> {
     let row = conn
-        .query_row(
+        .prepare_cached(
             "SELECT grant_id, grant, vin, vehicle_public_key, not_after, clock_offset_seconds, link_receipt
              FROM vehicle_keys WHERE order_id = ?1",
-            [order.to_string()],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Vec<u8>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, Option<Vec<u8>>>(6)?,
-                ))
-            },
-        )
+        )?
+        .query_row([order.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, Option<Vec<u8>>>(6)?,
+            ))
+        })
         .optional()?;
     let Some((grant_id, grant, vin, vehicle_public_key, not_after, clock_offset_seconds, link_receipt)) = row else {
         return Ok(None);
@@ -159,19 +164,20 @@ pub fn load_grant(conn: &Connection, order: Uuid) -> Result<Option<StoredGrant>>
 
 /// Keeps (or, once reported, clears) the car's link receipt.
 pub fn set_link_receipt(conn: &Connection, order: Uuid, receipt: Option<&[u8]>) -> Result<()> {
-    conn.execute("UPDATE vehicle_keys SET link_receipt = ?2 WHERE order_id = ?1", params![order.to_string(), receipt])?;
+    conn.prepare_cached("UPDATE vehicle_keys SET link_receipt = ?2 WHERE order_id = ?1")?
+        .execute(params![order.to_string(), receipt])?;
     Ok(())
 }
 
 pub fn forget_grant(conn: &Connection, order: Uuid) -> Result<()> {
-    conn.execute("DELETE FROM vehicle_keys WHERE order_id = ?1", [order.to_string()])?;
+    conn.prepare_cached("DELETE FROM vehicle_keys WHERE order_id = ?1")?.execute([order.to_string()])?;
     Ok(())
 }
 
 /// Receipts the platform has not confirmed yet, by order.
 pub fn pending_receipts(conn: &Connection) -> Result<Vec<(Uuid, Vec<u8>)>> {
     let mut statement =
-        conn.prepare("SELECT order_id, link_receipt FROM vehicle_keys WHERE link_receipt IS NOT NULL")?;
+        conn.prepare_cached("SELECT order_id, link_receipt FROM vehicle_keys WHERE link_receipt IS NOT NULL")?;
     let rows = statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
     let mut pending = Vec::new();
     for row in rows {
@@ -185,14 +191,14 @@ pub fn pending_receipts(conn: &Connection) -> Result<Vec<(Uuid, Vec<u8>)>> {
 
 /// The orders this device holds keys for.
 pub fn orders_with_keys(conn: &Connection) -> Result<Vec<Uuid>> {
-    let mut statement = conn.prepare("SELECT order_id FROM vehicle_keys")?;
+    let mut statement = conn.prepare_cached("SELECT order_id FROM vehicle_keys")?;
     let orders = statement.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(orders.iter().filter_map(|o| o.parse().ok()).collect())
 }
 
 /// The grants this device holds, with their orders.
 pub fn own_grants(conn: &Connection) -> Result<Vec<(Uuid, Uuid)>> {
-    let mut statement = conn.prepare("SELECT order_id, grant_id FROM vehicle_keys")?;
+    let mut statement = conn.prepare_cached("SELECT order_id, grant_id FROM vehicle_keys")?;
     let rows = statement
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -5,6 +5,7 @@
 //! driver took it, and is answered with the delivery as it now stands, so a phone that was
 //! offline learns of any change the customer made meanwhile.
 
+use crate::db::CachedSql as _;
 use crate::extract::Json;
 use crate::extract::Path;
 use axum::extract::State;
@@ -38,8 +39,9 @@ const PHONE_AGREEMENT_LEAD: TimeDelta = TimeDelta::hours(2);
 /// The open deliveries of the driver's company, earliest window first.
 pub async fn deliveries(State(state): State<AppState>, auth: DriverAuth) -> AppResult<Json<DriverDeliveries>> {
     let conn = state.db.lock();
-    let mut stmt = conn
-        .prepare("SELECT body FROM deliveries WHERE company_id = ?1 AND active = 1 ORDER BY window_start, order_id")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT body FROM deliveries WHERE company_id = ?1 AND active = 1 ORDER BY window_start, order_id",
+    )?;
     let bodies =
         stmt.query_map([auth.driver.company_id], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
     let deliveries =
@@ -55,7 +57,7 @@ pub async fn deliveries(State(state): State<AppState>, auth: DriverAuth) -> AppR
 /// A delivery as the driver sees it.
 pub fn driver_view(conn: &Connection, delivery: &Delivery) -> AppResult<DriverDelivery> {
     let order = orders::view(conn, delivery.order_id, Viewer::Sandbox)?;
-    let (customer_name, customer_phone): (String, Option<String>) = conn.query_row(
+    let (customer_name, customer_phone): (String, Option<String>) = conn.query_row_cached(
         "SELECT c.name, c.phone FROM customers c JOIN orders o ON o.customer_id = c.id WHERE o.id = ?1",
         [delivery.order_id.to_string()],
         |r| Ok((r.get(0)?, r.get(1)?)),

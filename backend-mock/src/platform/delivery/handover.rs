@@ -6,6 +6,7 @@
 //! is decided by the platform's own clock when the confirmation or the short code reaches it,
 //! never by a time the driver's phone claims.
 
+use crate::db::CachedSql as _;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
@@ -83,13 +84,13 @@ impl HandoverDesk {
         let short_code = crate::auth::random_digits(8)?;
         // Earlier codes stop resolving, but are kept: a driver without signal may have checked
         // one before, and the customer's phone can vouch for that.
-        conn.execute(
+        conn.execute_cached(
             "UPDATE handover_codes SET superseded_at = ?2
              WHERE order_id = ?1 AND used_at IS NULL AND superseded_at IS NULL",
             params![order.to_string(), Utc::now().to_rfc3339()],
         )?;
-        conn.execute("DELETE FROM handover_guesses WHERE order_id = ?1", [order.to_string()])?;
-        conn.execute(
+        conn.execute_cached("DELETE FROM handover_guesses WHERE order_id = ?1", [order.to_string()])?;
+        conn.execute_cached(
             "INSERT INTO handover_codes (code_id, order_id, attempt, short_code_digest, claims, expires_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
@@ -120,7 +121,7 @@ impl HandoverDesk {
         }
         let order_key = order.to_string();
         let wrong: i64 = conn
-            .query_row(
+            .query_row_cached(
                 "SELECT wrong FROM handover_guesses WHERE order_id = ?1 AND attempt = ?2",
                 params![order_key, attempt],
                 |r| r.get(0),
@@ -134,7 +135,7 @@ impl HandoverDesk {
             ));
         }
         let found: Option<String> = conn
-            .query_row(
+            .query_row_cached(
                 "SELECT claims FROM handover_codes
                  WHERE order_id = ?1 AND attempt = ?2 AND short_code_digest = ?3 AND used_at IS NULL
                    AND superseded_at IS NULL",
@@ -143,7 +144,7 @@ impl HandoverDesk {
             )
             .optional()?;
         let Some(claims) = found else {
-            conn.execute(
+            conn.execute_cached(
                 "INSERT INTO handover_guesses (order_id, attempt, wrong) VALUES (?1, ?2, 1)
                  ON CONFLICT(order_id, attempt) DO UPDATE SET wrong = wrong + 1",
                 params![order_key, attempt],
@@ -202,7 +203,7 @@ impl HandoverDesk {
             Err(refusal) => return Err(refused(refusal)),
         };
         let stored: Option<(Option<String>, Option<String>)> = conn
-            .query_row(
+            .query_row_cached(
                 "SELECT used_at, superseded_at FROM handover_codes WHERE code_id = ?1",
                 [claims.code_id.to_string()],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -226,7 +227,7 @@ impl HandoverDesk {
             }
             Some((None, None)) => {}
         }
-        conn.execute(
+        conn.execute_cached(
             "UPDATE handover_codes SET used_at = ?2 WHERE code_id = ?1",
             params![claims.code_id.to_string(), expected.at.to_rfc3339()],
         )?;

@@ -12,6 +12,7 @@ pub(crate) mod driver;
 mod handover;
 pub(crate) mod slots;
 
+use crate::db::CachedSql as _;
 use caas_protocol::api::{EventKind, OrderEvent, ScheduleReason};
 use caas_protocol::arrival::{ArrivalEstimate, RoutePoint};
 use caas_protocol::delivery::{
@@ -116,7 +117,7 @@ pub fn route_point(address: &str) -> RoutePoint {
 /// The delivery of an order, if it was booked.
 pub fn of_order(conn: &Connection, order: Uuid) -> AppResult<Option<Delivery>> {
     let body: Option<String> = conn
-        .query_row("SELECT body FROM deliveries WHERE order_id = ?1", [order.to_string()], |r| r.get(0))
+        .query_row_cached("SELECT body FROM deliveries WHERE order_id = ?1", [order.to_string()], |r| r.get(0))
         .optional()?;
     Ok(body.map(|b| serde_json::from_str(&b)).transpose()?)
 }
@@ -124,7 +125,7 @@ pub fn of_order(conn: &Connection, order: Uuid) -> AppResult<Option<Delivery>> {
 /// The delivery with `id`, if `company` carries it; any other company's delivery is not found.
 pub fn of_company(conn: &Connection, id: Uuid, company: &str) -> AppResult<Delivery> {
     let body: Option<String> = conn
-        .query_row(
+        .query_row_cached(
             "SELECT body FROM deliveries WHERE id = ?1 AND company_id = ?2",
             params![id.to_string(), company],
             |r| r.get(0),
@@ -134,7 +135,7 @@ pub fn of_company(conn: &Connection, id: Uuid, company: &str) -> AppResult<Deliv
 }
 
 pub fn save(conn: &Connection, delivery: &Delivery) -> AppResult<()> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO deliveries (order_id, id, company_id, driver_id, window_start, active, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT(order_id) DO UPDATE SET driver_id = excluded.driver_id, window_start = excluded.window_start,
@@ -156,7 +157,7 @@ pub fn save(conn: &Connection, delivery: &Delivery) -> AppResult<()> {
 /// earliest free window (a company of the dealership's locality when none serves it), its least
 /// busy driver, and that window. Moves the order to `transport_scheduled`.
 pub fn book(conn: &Connection, order_id: Uuid, now: DateTime<Utc>) -> AppResult<Vec<OrderEvent>> {
-    let (locality, dealership): (String, String) = conn.query_row(
+    let (locality, dealership): (String, String) = conn.query_row_cached(
         "SELECT o.delivery_locality, d.locality FROM orders o JOIN dealerships d ON d.id = o.dealership_id
          WHERE o.id = ?1",
         [order_id.to_string()],
@@ -223,10 +224,11 @@ pub fn book(conn: &Connection, order_id: Uuid, now: DateTime<Utc>) -> AppResult<
 fn least_busy_driver(conn: &Connection, company: &TransportCompany) -> AppResult<String> {
     let mut best: Option<(&str, u32)> = None;
     for driver in DRIVERS.iter().filter(|d| d.company_id == company.id) {
-        let load: u32 =
-            conn.query_row("SELECT COUNT(*) FROM deliveries WHERE driver_id = ?1 AND active = 1", [driver.id], |r| {
-                r.get(0)
-            })?;
+        let load: u32 = conn.query_row_cached(
+            "SELECT COUNT(*) FROM deliveries WHERE driver_id = ?1 AND active = 1",
+            [driver.id],
+            |r| r.get(0),
+        )?;
         if best.is_none_or(|(_, least)| load < least) {
             best = Some((driver.id, load));
         }
