@@ -62,25 +62,50 @@ pub struct ServeArgs {
 }
 
 impl MockCommand {
-    pub async fn run(self) -> anyhow::Result<()> {
+    /// Runs the command; with `json`, the startup facts are one JSON document on one line.
+    pub async fn run(self, json: bool) -> anyhow::Result<()> {
         match self {
-            MockCommand::Serve(args) => serve(args).await,
+            MockCommand::Serve(args) => serve(args, json).await,
         }
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let mut printed = Vec::new();
+/// What a starting server tells its launcher: where it listens and what it made up.
+#[derive(Debug, serde::Serialize)]
+struct Started {
+    listening: String,
+    car_radio: String,
+    /// Only when made at this start (none was given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_secret: Option<String>,
+    /// Only when made at this start (none was given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sandbox_token: Option<String>,
+}
+
+impl Started {
+    /// One line each, in the order launchers read them (the address first).
+    fn lines(&self) -> Vec<String> {
+        let mut lines = vec![format!("listening on {}", self.listening), format!("car radio on {}", self.car_radio)];
+        lines.extend(self.webhook_secret.iter().map(|secret| format!("webhook secret: {secret}")));
+        lines.extend(self.sandbox_token.iter().map(|token| format!("sandbox token: {token}")));
+        lines
+    }
+}
+
+async fn serve(args: ServeArgs, json: bool) -> anyhow::Result<()> {
+    let mut made_secret = None;
     let webhook_secrets = if args.webhook_secrets.is_empty() {
         let secret = random_webhook_secret();
-        printed.push(format!("webhook secret: {}", secret.to_config_string()));
+        made_secret = Some(secret.to_config_string());
         vec![secret]
     } else {
         args.webhook_secrets
     };
+    let mut made_token = None;
     let sandbox_token = args.sandbox_token.unwrap_or_else(|| {
         let token = random_token("sbx");
-        printed.push(format!("sandbox token: {token}"));
+        made_token = Some(token.clone());
         token
     });
     anyhow::ensure!(args.payment_window_hours > 0, "the payment window must be at least an hour");
@@ -101,8 +126,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ..config
     };
     let mock = start(config).await?;
-    let lines = [format!("listening on {}", mock.url), format!("car radio on {}", mock.radio_addr)];
-    announce(lines.into_iter().chain(printed));
+    let started = Started {
+        listening: mock.url.clone(),
+        car_radio: mock.radio_addr.to_string(),
+        webhook_secret: made_secret,
+        sandbox_token: made_token,
+    };
+    if json {
+        announce(std::iter::once(serde_json::to_string(&started)?));
+    } else {
+        announce(started.lines().into_iter());
+    }
     tokio::signal::ctrl_c().await?;
     mock.stop().await;
     Ok(())

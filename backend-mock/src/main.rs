@@ -6,6 +6,9 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(name = "caas-mock", version, about = "The CaaS platform, factory and push gateway, simulated")]
 struct Args {
+    /// Print the startup facts as one JSON document on one line.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: MockCommand,
 }
@@ -13,5 +16,6 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     caas_mock::cli::init_logging();
-    Args::parse().command.run().await
+    let args = Args::parse();
+    args.command.run(args.json).await
 }

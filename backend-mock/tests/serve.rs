@@ -89,3 +89,34 @@ async fn webhook_secrets_are_configuration() {
     }
     assert_eq!(statuses, [404, 401], "accepted signature reaches the unknown order; the other is refused");
 }
+
+/// With `--json` the startup facts are one JSON document on one line: the address, the car radio
+/// and the sandbox token the server made, which then opens the sandbox.
+#[tokio::test]
+async fn json_startup_is_one_document_with_what_the_launcher_needs() {
+    let _already_installed = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_caas-mock"))
+        .args(["--json", "serve", "--port", "0", "--db"])
+        .arg(dir.path().join("mock.db"))
+        .env_remove("CAAS_SANDBOX_TOKEN")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let _server = Server(child);
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).expect("a first line");
+    let started: serde_json::Value = serde_json::from_str(&first).expect("one JSON document");
+    let url = started["listening"].as_str().expect("the address");
+    assert!(started["car_radio"].as_str().is_some_and(|radio| radio.starts_with("127.0.0.1:")), "{started}");
+    assert!(started["webhook_secret"].as_str().is_some_and(|secret| secret.starts_with("whsec_")), "{started}");
+    let token = started["sandbox_token"].as_str().expect("the token it made");
+    let staff = reqwest::Client::new()
+        .post(format!("{url}/v1/sandbox/dealerships/madrid-centro/staff-tokens"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("sandbox");
+    assert_eq!(staff.status(), 201, "the printed token opens the sandbox");
+}

@@ -34,8 +34,8 @@ const EXIT_STATUSES: &str = "Exit status: 0 done, 2 usage, 3 refused (by the pla
 the same request will not work), 4 offline or not yet (the platform or the car could not be reached or \
 serve, asks to wait, or the order has not got there: try again later), 5 internal. With --json every \
 command prints one JSON document on stdout (an error too, as {\"error\": {\"code\", \"message\", \"fix\", \
-\"exit\"}}); `listen`, `watch` and `delivery code --live` print one per line, and `mock serve` its \
-startup lines.";
+\"exit\"}}); `listen`, `watch` and `delivery code --live` print one per line, and `mock serve` one \
+at its start (where it listens, the sandbox token it made).";
 
 #[derive(Parser)]
 #[command(name = "caas", version, about = "Follow a car from the factory to your door", after_help = EXIT_STATUSES)]
@@ -263,7 +263,7 @@ async fn run(cli: Cli) -> anyhow::Result<Output> {
     };
     match cli.command {
         Command::Demo(args) => Box::pin(demo::run(args, app.json)).await,
-        Command::Mock { command } => command.run().await.map(|()| Output::done()),
+        Command::Mock { command } => command.run(app.json).await.map(|()| Output::done()),
         Command::SignIn(args) => app.sign_in(args).await,
         Command::SignOut => app.sign_out().await,
         Command::Sync => app.sync().await,

@@ -250,3 +250,27 @@ async fn a_move_cut_short_is_finished_by_the_next_run() {
     }
     still_signed_in(home, &url, &root);
 }
+
+/// `caas --json mock serve` starts with one JSON document too: where it listens and its car
+/// radio (the sandbox token is the one given, so it is not repeated).
+#[test]
+fn the_mock_started_with_json_tells_its_start_as_one_document() {
+    use std::io::{BufRead as _, BufReader};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = caas(dir.path())
+        .args(["--json", "mock", "serve", "--port", "0", "--db"])
+        .arg(dir.path().join("mock.db"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the mock starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let _mock = Killed(child);
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).expect("announces");
+    let started: Value = serde_json::from_str(&first).expect("one JSON document");
+    let url = started["listening"].as_str().expect("the address");
+    assert!(started["car_radio"].as_str().is_some(), "{started}");
+    assert!(started.get("sandbox_token").is_none(), "the token given is not printed: {started}");
+    let (output, orders) = json(dir.path(), url, &["sandbox", "orders"]);
+    assert_eq!(status(&output), 0, "the mock it announced answers: {orders}");
+}
