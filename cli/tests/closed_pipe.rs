@@ -94,24 +94,8 @@ fn listen_stops_when_its_reader_goes_away() {
         assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
     };
     run(&["dealership", "sign-in", "madrid-centro", "--sandbox"]);
-    run(&[
-        "dealership",
-        "sale",
-        "--email",
-        "piped@example.com",
-        "--name",
-        "Pipe Reader",
-        "--phone",
-        "+34600111777",
-        "--national-id",
-        "12345678Z",
-        "--address",
-        "Calle Mayor 1, 28013 Madrid",
-        "--model",
-        "urban-ev",
-        "--locality",
-        "Madrid",
-    ]);
+    run(&[common::madrid_sale("piped@example.com", "Pipe Reader", "urban-ev"), vec!["--phone", "+34600111777"]]
+        .concat());
 
     let (status, stderr) = ended(listen);
     assert!(!stderr.contains("panicked"), "{stderr}");

@@ -215,22 +215,7 @@ async fn a_customer_pays_a_driver_delivers_and_the_phone_pairs_from_the_terminal
         serde_json::from_slice::<Value>(&output.stdout).expect("one JSON document")
     };
     as_staff(&["dealership", "sign-in", "madrid-centro", "--sandbox"]);
-    let order = as_staff(&[
-        "dealership",
-        "sale",
-        "--email",
-        PAYER,
-        "--name",
-        "Terminal Payer",
-        "--national-id",
-        "12345678Z",
-        "--address",
-        "Calle Mayor 1, 28013 Madrid",
-        "--model",
-        "cargo-van",
-        "--locality",
-        "Madrid",
-    ]);
+    let order = as_staff(&common::madrid_sale(PAYER, "Terminal Payer", "cargo-van"));
     let order_id = order["id"].as_str().expect("id").to_owned();
     as_staff(&["dealership", "deposit", &order_id, "--amount", "1000"]);
     let advanced = as_staff(&["factory", "advance", &order_id, "--to", "dispatched-to-locality"]);

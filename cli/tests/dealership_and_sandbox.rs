@@ -201,22 +201,7 @@ fn the_factory_and_the_gateway_go_down_and_come_back_from_the_terminal() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (_mock, caas) = start(dir.path());
     caas.ok(&["dealership", "sign-in", "madrid-centro", "--sandbox"]);
-    let order = caas.ok(&[
-        "dealership",
-        "sale",
-        "--email",
-        "outage@example.com",
-        "--name",
-        "Outage Tester",
-        "--national-id",
-        "12345678Z",
-        "--address",
-        "Calle Mayor 1, 28013 Madrid",
-        "--model",
-        "urban-ev",
-        "--locality",
-        "Madrid",
-    ]);
+    let order = caas.ok(&common::madrid_sale("outage@example.com", "Outage Tester", "urban-ev"));
     let order = order["id"].as_str().expect("id").to_owned();
 
     assert_eq!(caas.ok(&["sandbox", "fault", "factory", "--on"])["unavailable"], true);
@@ -328,24 +313,7 @@ fn a_made_up_vin_is_refused_as_not_found_with_the_fix_of_a_vin() {
 
 /// A sale to `email` at Madrid, with what the registry needs, and its deposit: the order's id.
 fn ordered(caas: &Terminal, email: &str, phone: &str) -> String {
-    let order = caas.ok(&[
-        "dealership",
-        "sale",
-        "--email",
-        email,
-        "--name",
-        "Play Tester",
-        "--phone",
-        phone,
-        "--national-id",
-        "12345678Z",
-        "--address",
-        "Calle Mayor 1, 28013 Madrid",
-        "--model",
-        "urban-ev",
-        "--locality",
-        "Madrid",
-    ]);
+    let order = caas.ok(&[common::madrid_sale(email, "Play Tester", "urban-ev"), vec!["--phone", phone]].concat());
     let order = order["id"].as_str().expect("id").to_owned();
     caas.ok(&["dealership", "deposit", &order, "--amount", "1500"]);
     order

@@ -124,25 +124,7 @@ fn a_driver_and_a_customer_signing_in_on_one_machine_leave_each_others_data_alon
         value
     };
     ok(&url, &["dealership", "sign-in", "madrid-centro", "--sandbox"]);
-    let order = ok(
-        &url,
-        &[
-            "dealership",
-            "sale",
-            "--email",
-            EMAIL,
-            "--name",
-            "Both Roles",
-            "--national-id",
-            "12345678Z",
-            "--address",
-            "Calle Mayor 1, 28013 Madrid",
-            "--model",
-            "urban-ev",
-            "--locality",
-            "Madrid",
-        ],
-    );
+    let order = ok(&url, &common::madrid_sale(EMAIL, "Both Roles", "urban-ev"));
     let order = order["id"].as_str().expect("id").to_owned();
     ok(&url, &["dealership", "deposit", &order, "--amount", "1500"]);
     ok(&url, &["factory", "advance", &order, "--to", "dispatched-to-locality"]);

@@ -1,5 +1,5 @@
-//! What the CLI's tests share: a child process stopped when the test ends, and a mock on a free
-//! port started through `caas mock serve`.
+//! What the CLI's tests share: a child process stopped when the test ends, a mock on a free port
+//! started through `caas mock serve`, and the sale most tests start from.
 
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
@@ -34,4 +34,26 @@ pub fn serve(mut caas: Command, db: &Path, extra: &[&str]) -> (Killed, String, S
     let url = line("listening on ");
     let radio = line("car radio on ");
     (Killed(child), url, radio)
+}
+
+/// `caas dealership sale` of a `model` to `email` in Madrid, with the national ID and address the
+/// registry needs to register the car later: the arguments, for each test to run its own way.
+#[allow(dead_code, reason = "the README's session sells through the README's own commands")]
+pub fn madrid_sale<'a>(email: &'a str, name: &'a str, model: &'a str) -> Vec<&'a str> {
+    vec![
+        "dealership",
+        "sale",
+        "--email",
+        email,
+        "--name",
+        name,
+        "--national-id",
+        "12345678Z",
+        "--address",
+        "Calle Mayor 1, 28013 Madrid",
+        "--model",
+        model,
+        "--locality",
+        "Madrid",
+    ]
 }
