@@ -27,8 +27,8 @@ pub struct ServeArgs {
     /// The SQLite database; created if missing, resumed if present.
     #[arg(long, default_value = "caas-mock.db")]
     pub db: PathBuf,
-    /// Let the factory move every order one stage on each SECS seconds.
-    #[arg(long, value_name = "SECS")]
+    /// Let the factory move every order one stage on each SECS seconds (1 to a day).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub auto_advance: Option<u64>,
     /// A `whsec_` secret accepted on factory webhooks; repeat it during a rotation. The factory
     /// simulator signs with the first. A random one is made (and printed) when none is given.
@@ -51,8 +51,8 @@ pub struct ServeArgs {
     /// checking records after a restart.
     #[arg(long, env = "CAAS_RECORD_KEY", value_parser = parse_seed, hide_env_values = true)]
     pub record_key: Option<[u8; 32]>,
-    /// Hours a customer has to make the final payment once the car is ready.
-    #[arg(long, value_name = "HOURS", default_value_t = 7 * 24)]
+    /// Hours a customer has to make the final payment once the car is ready (1 to a year).
+    #[arg(long, value_name = "HOURS", default_value_t = 7 * 24, value_parser = clap::value_parser!(u64).range(1..=8_760))]
     pub payment_window_hours: u64,
     /// Let robot couriers drive every delivery by themselves: load the car once the address is
     /// confirmed, tell the arrival and a delay, reach the door and hand the car over as soon as
@@ -108,7 +108,6 @@ async fn serve(args: ServeArgs, json: bool) -> anyhow::Result<()> {
         made_token = Some(token.clone());
         token
     });
-    anyhow::ensure!(args.payment_window_hours > 0, "the payment window must be at least an hour");
     let config = MockConfig {
         port: args.port,
         bind: args.bind,

@@ -40,8 +40,9 @@ impl ClientError {
 
 pub type ClientResult<T> = Result<T, ClientError>;
 
-/// `text` as one path segment: every byte but letters and digits percent-encoded, so what a user
-/// typed (`../orders`, an address with `/`, `?` or `#`) cannot reach another route.
+/// `text` as one path segment or query value: every byte but letters and digits percent-encoded,
+/// so what a user typed (`../orders`, an address with `/`, `?`, `&` or `#`) cannot reach another
+/// route or add a parameter. Every value a caller gives goes through it.
 fn segment(text: &str) -> percent_encoding::PercentEncode<'_> {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC)
 }
@@ -139,8 +140,10 @@ impl SandboxClient {
 
     /// A bearer token of `dealership`'s staff.
     pub async fn staff_token(&self, dealership: &str) -> ClientResult<String> {
-        let token: Value =
-            self.http.post(&format!("/v1/sandbox/dealerships/{dealership}/staff-tokens"), &json!({})).await?;
+        let token: Value = self
+            .http
+            .post(&format!("/v1/sandbox/dealerships/{}/staff-tokens", segment(dealership)), &json!({}))
+            .await?;
         Ok(token["access_token"].as_str().unwrap_or_default().to_owned())
     }
 
@@ -192,7 +195,9 @@ impl SandboxClient {
 
     /// Passes or fails the 3-D Secure check of a payment at the gateway.
     pub async fn complete_three_d_secure(&self, payment: &str, pass: bool) -> ClientResult<Payment> {
-        self.http.post(&format!("/v1/sandbox/payments/{payment}/three-d-secure"), &json!({ "pass": pass })).await
+        self.http
+            .post(&format!("/v1/sandbox/payments/{}/three-d-secure", segment(payment)), &json!({ "pass": pass }))
+            .await
     }
 
     /// The next `count` charges take the money and then lose their answer.
@@ -256,7 +261,10 @@ impl SandboxClient {
             query.push(format!("order_id={order}"));
         }
         if !filter.kinds.is_empty() {
-            query.push(format!("kind={}", filter.kinds.join(",")));
+            query.push(format!(
+                "kind={}",
+                filter.kinds.iter().map(|kind| segment(kind).to_string()).collect::<Vec<_>>().join(",")
+            ));
         }
         if filter.from_start {
             query.push("from_start=true".to_owned());
@@ -281,7 +289,10 @@ impl SandboxClient {
     /// The next `count` submissions to `country`'s registry fail transiently.
     pub async fn fail_registry(&self, country: &str, count: u32) -> ClientResult<()> {
         self.http
-            .post(&format!("/v1/sandbox/registries/{country}/faults"), &json!({ "transient_failures": count }))
+            .post(
+                &format!("/v1/sandbox/registries/{}/faults", segment(country)),
+                &json!({ "transient_failures": count }),
+            )
             .await
     }
 
@@ -329,18 +340,22 @@ impl SandboxClient {
 
     /// What a simulated car remembers (linked phones, commands it ran).
     pub async fn vehicle(&self, vin: &str) -> ClientResult<VehicleInspection> {
-        self.http.get(&format!("/v1/sandbox/vehicles/{vin}")).await
+        self.http.get(&format!("/v1/sandbox/vehicles/{}", segment(vin))).await
     }
 
     /// The car's next `count` replies are lost on the air after it acted.
     pub async fn drop_vehicle_replies(&self, vin: &str, count: u32) -> ClientResult<()> {
-        self.http.post(&format!("/v1/sandbox/vehicles/{vin}/faults"), &json!({ "drop_replies": count })).await
+        self.http
+            .post(&format!("/v1/sandbox/vehicles/{}/faults", segment(vin)), &json!({ "drop_replies": count }))
+            .await
     }
 
     /// Takes the car out of the connected-car network's reach, or back into it (which delivers
     /// what waited for it).
     pub async fn set_coverage(&self, vin: &str, connected: bool) -> ClientResult<()> {
-        self.http.post(&format!("/v1/sandbox/vehicles/{vin}/faults"), &json!({ "connected": connected })).await
+        self.http
+            .post(&format!("/v1/sandbox/vehicles/{}/faults", segment(vin)), &json!({ "connected": connected }))
+            .await
     }
 
     /// Drives the car `km` further; afterwards it warns about `warnings`.
@@ -350,7 +365,9 @@ impl SandboxClient {
         km: u32,
         warnings: &[caas_protocol::maintenance::WarningCode],
     ) -> ClientResult<()> {
-        self.http.post(&format!("/v1/sandbox/vehicles/{vin}/drive"), &json!({ "km": km, "warnings": warnings })).await
+        self.http
+            .post(&format!("/v1/sandbox/vehicles/{}/drive", segment(vin)), &json!({ "km": km, "warnings": warnings }))
+            .await
     }
 
     /// Revokes a phone key.
@@ -365,7 +382,7 @@ impl SandboxClient {
             query.push(format!("order_id={order}"));
         }
         if let Some(channel) = channel {
-            query.push(format!("channel={channel}"));
+            query.push(format!("channel={}", segment(channel)));
         }
         self.http.get(&format!("/v1/sandbox/messages?{}", query.join("&"))).await
     }
@@ -431,7 +448,7 @@ impl DealershipClient {
         delivery_locality: &str,
     ) -> ClientResult<OrderView> {
         let sale = StockSaleRequest { customer, delivery_locality: delivery_locality.to_owned() };
-        self.http.post(&format!("/v1/dealership/stock/{vin}/sales"), &sale).await
+        self.http.post(&format!("/v1/dealership/stock/{}/sales", segment(vin)), &sale).await
     }
 
     /// The workshop records a service visit.

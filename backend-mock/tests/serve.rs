@@ -120,3 +120,35 @@ async fn json_startup_is_one_document_with_what_the_launcher_needs() {
         .expect("sandbox");
     assert_eq!(staff.status(), 201, "the printed token opens the sandbox");
 }
+
+/// A period the mock cannot keep is a usage error before it starts: a payment window whose seconds
+/// overflow (it wrapped to an hour in a release build) or a factory ticking every 0 seconds (its
+/// task panicked while the mock went on serving without it).
+#[test]
+fn a_period_it_cannot_keep_is_refused_at_the_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for flag in
+        [["--payment-window-hours", "5124095576030432"], ["--payment-window-hours", "0"], ["--auto-advance", "0"]]
+    {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_caas-mock"))
+            .args(["serve", "--port", "0", "--db"])
+            .arg(dir.path().join("mock.db"))
+            .args(flag)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("waits") {
+                break Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let _server = Server(child);
+        assert_eq!(status.and_then(|s| s.code()), Some(2), "{flag:?} is a usage error, not a server");
+    }
+}

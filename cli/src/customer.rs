@@ -1,7 +1,7 @@
 //! The customer's commands against a running platform, and how every command opens the core of
 //! its role.
 
-use std::io::{BufRead as _, Write as _};
+use std::io::BufRead as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -126,7 +126,7 @@ impl App {
         let offline = match core.sync().await {
             Ok(_) => false,
             Err(error) if error.is_unreachable() => {
-                eprintln!("{}: showing the cached state", error.chain());
+                crate::output::tell(format_args!("{}: showing the cached state", error.chain()));
                 true
             }
             Err(error) => return Err(error.into()),
@@ -183,8 +183,7 @@ impl App {
 
 /// Asks on the terminal; the question goes to stderr so stdout stays the command's answer.
 pub(crate) fn prompt(question: &str) -> anyhow::Result<String> {
-    eprint!("{question}");
-    std::io::stderr().flush()?;
+    crate::output::write_stderr(question);
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).context("reading the answer")?;
     Ok(line.trim().to_owned())

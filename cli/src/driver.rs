@@ -169,7 +169,10 @@ impl App {
                 let list = match core.refresh_deliveries().await {
                     Ok(list) => list,
                     Err(error) if error.is_unreachable() => {
-                        eprintln!("{}: showing the deliveries kept on this machine", error.chain());
+                        crate::output::tell(format_args!(
+                            "{}: showing the deliveries kept on this machine",
+                            error.chain()
+                        ));
                         core.deliveries().await?
                     }
                     Err(error) => return Err(error.into()),

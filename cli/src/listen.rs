@@ -79,7 +79,7 @@ impl App {
                         let Some(Ok(chunk)) = chunk else { break };
                         // An item too large to read is skipped, with its cursor lost; the rest follows.
                         let frames = splitter.push(&chunk).unwrap_or_else(|error| {
-                            eprintln!("warning: an item was skipped: {error}");
+                            crate::output::tell(format_args!("warning: an item was skipped: {error}"));
                             Vec::new()
                         });
                         for frame in frames.iter().filter_map(|frame| Frame::parse(frame)) {
@@ -103,7 +103,7 @@ impl App {
                 // The cursor is from a journal that no longer exists (the mock restarted on a new
                 // database): follow the new one from now.
                 Err(ClientError::Api { status: 422, .. }) if last_id.is_some() => {
-                    eprintln!("warning: the platform's journal started anew; following it from now");
+                    crate::output::tell("warning: the platform's journal started anew; following it from now");
                     last_id = None;
                 }
                 Err(error) => return Err(error.into()),

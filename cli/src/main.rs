@@ -1,7 +1,6 @@
 //! `caas`: the terminal shell of the CaaS companion.
 // The terminal is this shell's user interface: printing is its job. Stdout is written through
 // `output::write_stdout` only, which tells when the reader has gone, so `print!` stays linted.
-#![allow(clippy::print_stderr)]
 
 mod customer;
 mod dealership;
@@ -243,12 +242,12 @@ fn usage_failure(error: &clap::Error) -> Failure {
 /// a script reads the status even when nobody reads the JSON.
 fn report(json: bool, failure: Failure) -> ExitCode {
     if !json {
-        eprintln!("{}", failure.text());
+        output::tell(failure.text());
     } else if let Err(unprinted) = output::print_line(failure.json()) {
         // The failure is told where a person still sees it.
-        eprintln!("{}", failure.text());
+        output::tell(failure.text());
         if let Unprinted::Failed(also) = unprinted {
-            eprintln!("{}", also.text());
+            output::tell(also.text());
         }
     }
     failure.exit_code()

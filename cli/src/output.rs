@@ -61,6 +61,19 @@ pub fn write_stdout(text: &str) -> Result<(), Unprinted> {
     }
 }
 
+/// Tells `text` on stderr (warnings, a failure, a prompt), as it is. When stderr cannot be written
+/// either there is nowhere left to tell anything, so the text is dropped: `eprint!` would panic
+/// instead and end the command with 101, losing its own exit status.
+pub fn write_stderr(text: &str) {
+    let mut stderr = io::stderr().lock();
+    let _nowhere_to_tell = stderr.write_all(text.as_bytes()).and_then(|()| stderr.flush());
+}
+
+/// `line` and a newline on stderr, through [`write_stderr`].
+pub fn tell(line: impl Display) {
+    write_stderr(&format!("{line}\n"));
+}
+
 /// Why [`write_stdout`] printed nothing. Only the caller knows what that means for it, so nothing
 /// ends the program here: `main` ends a command whose answer or live lines found no reader quietly
 /// with status 0, as a Unix filter piped into `head` ends (ripgrep ends so too; a C filter is

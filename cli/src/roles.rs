@@ -74,11 +74,11 @@ pub async fn settle_legacy(backend: &str, root: &Path) -> anyhow::Result<()> {
     };
     let target = role.dir(root);
     if pending.is_none() && target.exists() {
-        eprintln!(
+        crate::output::tell(format_args!(
             "warning: a cache of an earlier version stays in {}; the {} folder has its own, which is used",
             root.display(),
             role.folder()
-        );
+        ));
         return Ok(());
     }
     let staging = staging(root, role);

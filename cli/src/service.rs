@@ -38,7 +38,7 @@ impl App {
         Ok(match command {
             ServiceCommand::Status { order } => {
                 if core.sync().await.is_err() {
-                    eprintln!("Not synced: this is what the phone last knew.");
+                    crate::output::tell("Not synced: this is what the phone last knew.");
                 }
                 let maintenance = core.order(order).await?.maintenance;
                 let text = match &maintenance {

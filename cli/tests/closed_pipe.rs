@@ -52,6 +52,27 @@ fn a_failing_command_whose_reader_has_gone_keeps_its_exit_status_and_tells_stder
     assert!(stderr.contains("error: offline: "), "{stderr}");
 }
 
+/// Neither stdout nor stderr can be written (both on a full disk): nothing can be told, but the
+/// exit status still is. Telling the failure on stderr panicked, and the command ended with 101.
+#[test]
+fn a_failing_command_with_nowhere_to_write_keeps_its_exit_status() {
+    let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+    for json in [true, false] {
+        let mut caas = Command::new(env!("CARGO_BIN_EXE_caas"));
+        if json {
+            caas.arg("--json");
+        }
+        let output = caas
+            .args(["--backend", "http://127.0.0.1:9", "sandbox", "orders"])
+            .env("CAAS_SANDBOX_TOKEN", SANDBOX)
+            .stdout(full())
+            .stderr(full())
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(4), "offline, --json {json}");
+    }
+}
+
 #[test]
 fn the_demo_piped_into_head_ends_quietly_with_status_0() {
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -309,6 +309,16 @@ fn a_made_up_vin_is_refused_as_not_found_with_the_fix_of_a_vin() {
         assert_eq!((status, refused["error"]["code"].as_str()), (3, Some("not_found")), "{args:?}: {refused}");
         assert!(refused["error"]["fix"].as_str().is_some_and(|fix| fix.starts_with("check the VIN")), "{refused}");
     }
+    // What is typed stays one segment of its own route: `../payments` as a VIN or `../drivers` as
+    // a country reached the other switch, which took the body as nothing to do and said done.
+    for args in [
+        &["sandbox", "fault", "car", "../payments", "--drop-replies", "3"][..],
+        &["sandbox", "fault", "registry", "../drivers", "--fail", "1"],
+    ] {
+        let (status, refused) = caas.run(args);
+        assert_eq!(status, 3, "{args:?}: {refused}");
+        assert!(refused["error"]["code"].as_str().is_some(), "{args:?}: {refused}");
+    }
 }
 
 /// A sale to `email` at Madrid, with what the registry needs, and its deposit: the order's id.
