@@ -42,6 +42,14 @@ fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 /// sync or a drain parses none of them twice (`prepare_cached` throughout the store).
 const STATEMENT_CACHE: usize = 128;
 
+/// Plans a statement once, whatever values are bound to it. Otherwise SQLite marks a statement
+/// whose plan could depend on a bound value (a `LIMIT ?`, a `?1 = ?1`) as expired each time its
+/// bindings are cleared, and parses it again at its next use: the statement cache kept nothing.
+fn keep_plans(conn: &Connection) -> Result<()> {
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating or upgrading) the cache at `path`.
     pub fn open(path: &Path) -> Result<Arc<Self>> {
@@ -54,6 +62,7 @@ impl Store {
         writer.pragma_update(None, "foreign_keys", "ON")?;
         writer.busy_timeout(std::time::Duration::from_secs(5))?;
         writer.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        keep_plans(&writer)?;
         schema::migrate(&mut writer)?;
         let reader = Connection::open_with_flags(
             path,
@@ -61,6 +70,7 @@ impl Store {
         )?;
         reader.busy_timeout(std::time::Duration::from_secs(5))?;
         reader.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        keep_plans(&reader)?;
         Ok(Arc::new(Self { writer: Mutex::new(writer), reader: Mutex::new(reader), commits: AtomicU64::new(0) }))
     }
 
@@ -163,6 +173,27 @@ pub use orders::{
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Counts how often the cached statement `sql` was parsed again over three uses with other
+    /// values bound, on `conn`.
+    fn reprepared(conn: &Connection, sql: &str) -> Result<i32> {
+        for n in 0..3 {
+            let mut statement = conn.prepare_cached(sql)?;
+            statement.query_map([n, n + 10], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        }
+        Ok(conn.prepare_cached(sql)?.get_status(rusqlite::StatementStatus::RePrepare))
+    }
+
+    /// The statement cache kept nothing for a statement with a `LIMIT ?`: SQLite expired it each
+    /// time its bindings were cleared, and parsed it again at its next use.
+    #[tokio::test]
+    async fn a_cached_statement_is_planned_once_whatever_is_bound_to_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("cache.sqlite3")).expect("open");
+        const PAGE: &str = "SELECT seq FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+        assert_eq!(store.write(|tx| reprepared(tx, PAGE)).await.expect("writer"), 0, "the writer's");
+        assert_eq!(store.read(|conn| reprepared(conn, PAGE)).await.expect("reader"), 0, "the reader's");
+    }
 
     /// A snapshot is read in several statements (an order's row, then its events): a sync
     /// committing between two of them must not be half seen, or the screen shows the new
