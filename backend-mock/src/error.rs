@@ -55,6 +55,11 @@ impl AppError {
     pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
     }
+
+    /// The `Retry-After` of a `429`, in whole seconds, at least one.
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        self.retry_after.map(|wait| (wait.num_milliseconds().max(0) as u64).div_ceil(1000).max(1))
+    }
 }
 
 impl From<rusqlite::Error> for AppError {
@@ -73,10 +78,10 @@ impl From<serde_json::Error> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        let retry_after = self.retry_after_seconds();
         let body = ApiError { code: self.code, message: self.message };
         let mut response = (self.status, Json(body)).into_response();
-        if let Some(wait) = self.retry_after {
-            let seconds = (wait.num_milliseconds().max(0) as u64).div_ceil(1000).max(1);
+        if let Some(seconds) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response

@@ -48,7 +48,8 @@ pub struct Idempotency {
     pub namespace: &'static str,
 }
 
-enum Begin {
+/// What a claimed key asks of its caller.
+pub enum Begin {
     Run,
     Replay { status: u16, content_type: Option<String>, body: Vec<u8> },
 }
@@ -62,18 +63,14 @@ pub async fn enforce(State(store): State<Idempotency>, request: Request, next: N
     let Some(key) = key.to_str().ok().filter(|k| valid_idempotency_key(k)).map(str::to_owned) else {
         return AppError::invalid("`Idempotency-Key` must be 1 to 255 visible ASCII characters").into_response();
     };
-    let caller = crate::auth::principal(&store.db, request.headers());
-    let scope = digest(&SHA256, &[store.namespace.as_bytes(), b"\n", caller.as_bytes()].concat()).as_ref().to_vec();
+    let scope = scope(store.namespace, &crate::auth::principal(&store.db, request.headers()));
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_REQUEST_BYTES).await else {
         return AppError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::InvalidRequest, "request body too large")
             .into_response();
     };
     let target = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or_default();
-    let fingerprint =
-        digest(&SHA256, &[parts.method.as_str().as_bytes(), b"\n", target.as_bytes(), b"\n", &bytes].concat())
-            .as_ref()
-            .to_vec();
+    let fingerprint = fingerprint(&parts.method, target, &bytes);
     match begin(&store.db, &scope, &key, &fingerprint) {
         Ok(Begin::Run) => {}
         Ok(Begin::Replay { status, content_type, body }) => return replay(status, content_type, body),
@@ -81,6 +78,23 @@ pub async fn enforce(State(store): State<Idempotency>, request: Request, next: N
     }
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     finish(&store.db, &scope, &key, response).await
+}
+
+/// Where one caller's keys live in a service's namespace: a new token of the same account finds
+/// them, another account never does.
+pub fn scope(namespace: &str, caller: &str) -> Vec<u8> {
+    digest(&SHA256, &[namespace.as_bytes(), b"\n", caller.as_bytes()].concat()).as_ref().to_vec()
+}
+
+/// What a key is bound to: the method, the path with its query, and the body's exact bytes.
+pub fn fingerprint(method: &Method, target: &str, body: &[u8]) -> Vec<u8> {
+    digest(&SHA256, &[method.as_str().as_bytes(), b"\n", target.as_bytes(), b"\n", body].concat()).as_ref().to_vec()
+}
+
+/// An answer that decided nothing (an outage, a sign-in missing, "not now") is not kept: a
+/// repeat runs again.
+pub fn decided(status: StatusCode) -> bool {
+    !(status.is_server_error() || matches!(status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS))
 }
 
 /// A key's row: the request it belongs to and, once decided, its answer.
@@ -101,7 +115,9 @@ fn begin(db: &Db, scope: &[u8], key: &str, fingerprint: &[u8]) -> AppResult<Begi
     Ok(begun)
 }
 
-fn claim(conn: &rusqlite::Connection, scope: &[u8], key: &str, fingerprint: &[u8]) -> AppResult<Begin> {
+/// Claims `key` for a request with `fingerprint` inside the caller's transaction: a first request
+/// runs, a repeat of a decided one gets its answer, anything else is refused.
+pub fn claim(conn: &rusqlite::Connection, scope: &[u8], key: &str, fingerprint: &[u8]) -> AppResult<Begin> {
     let now = Utc::now();
     conn.execute_cached("DELETE FROM idempotency_keys WHERE created_at < ?1", [(now - KEPT_FOR).to_rfc3339()])?;
     let existing = conn
@@ -157,12 +173,8 @@ fn claim(conn: &rusqlite::Connection, scope: &[u8], key: &str, fingerprint: &[u8
 /// 401 before a sign-in, 429 until a wait) or one that carries a credential.
 async fn finish(db: &Db, scope: &[u8], key: &str, response: Response) -> Response {
     let (parts, body) = response.into_parts();
-    let undecided = parts.status.is_server_error()
-        || matches!(parts.status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS);
-    if undecided || parts.extensions.get::<crate::auth::CarriesCredential>().is_some() {
-        let forgotten =
-            db.lock().execute_cached("DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2", params![scope, key]);
-        if let Err(error) = forgotten {
+    if !decided(parts.status) || parts.extensions.get::<crate::auth::CarriesCredential>().is_some() {
+        if let Err(error) = release(&db.lock(), scope, key) {
             tracing::error!(%error, "could not release an idempotency key");
         }
         return Response::from_parts(parts, body);
@@ -176,14 +188,31 @@ async fn finish(db: &Db, scope: &[u8], key: &str, response: Response) -> Respons
         }
     };
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let stored = db.lock().execute_cached(
-        "UPDATE idempotency_keys SET status = ?3, content_type = ?4, body = ?5 WHERE scope = ?1 AND key = ?2",
-        params![scope, key, parts.status.as_u16(), content_type, bytes.as_ref()],
-    );
-    if let Err(error) = stored {
+    if let Err(error) = keep(&db.lock(), scope, key, parts.status, content_type, &bytes) {
         tracing::error!(%error, "an idempotent answer could not be stored");
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Keeps the decided answer of a claimed key for its repeats.
+pub fn keep(
+    conn: &rusqlite::Connection,
+    scope: &[u8],
+    key: &str,
+    status: StatusCode,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> rusqlite::Result<()> {
+    conn.execute_cached(
+        "UPDATE idempotency_keys SET status = ?3, content_type = ?4, body = ?5 WHERE scope = ?1 AND key = ?2",
+        params![scope, key, status.as_u16(), content_type, body],
+    )
+    .map(drop)
+}
+
+/// Forgets a claimed key whose answer decided nothing, so a repeat runs again.
+pub fn release(conn: &rusqlite::Connection, scope: &[u8], key: &str) -> rusqlite::Result<()> {
+    conn.execute_cached("DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2", params![scope, key]).map(drop)
 }
 
 fn replay(status: u16, content_type: Option<String>, body: Vec<u8>) -> Response {

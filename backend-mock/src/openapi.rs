@@ -89,6 +89,7 @@ impl Modify for BearerAuth {
         platform::delivery::customer::dispute_handover,
         platform::delivery::driver::deliveries,
         platform::delivery::driver::act,
+        platform::delivery::batch::act_in_batch,
         platform::delivery::driver::resolve_short_code,
         platform::delivery::dealership::receive,
         platform::delivery::dealership::hand_over,

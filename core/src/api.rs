@@ -8,8 +8,9 @@ use caas_protocol::api::{
     ApiError, DeviceView, OrderView, RefreshRequest, RegisterDeviceRequest, Session, SignInCodeRequest, SignInRequest,
 };
 use caas_protocol::delivery::{
-    ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, DisputeHandoverRequest, DriverActionRequest,
-    DriverDeliveries, DriverDelivery, DriverSession, HandoverCodeRequest, HandoverCodeView, ShortCodeRequest,
+    BatchedAction, BatchedResult, ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, DisputeHandoverRequest,
+    DriverActionBatch, DriverActionRequest, DriverActionResults, DriverDeliveries, DriverDelivery, DriverSession,
+    HandoverCodeRequest, HandoverCodeView, ShortCodeRequest,
 };
 use caas_protocol::maintenance::{BookServiceRequest, ServiceSlot, VehicleReportRequest};
 use caas_protocol::options::{BuyOptionRequest, OptionCatalogue, OptionReceiptRequest};
@@ -20,6 +21,7 @@ use futures_util::StreamExt as _;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::error::{CaasError, Result};
@@ -275,6 +277,37 @@ impl ApiClient {
         json(send(builder).await?).await
     }
 
+    /// Several driver actions in one request, each under its own key, answered one result per
+    /// action in order (`None` for one the platform did not attempt). `Ok(None)` when the platform
+    /// has no batches (an older one): the caller sends the actions one by one.
+    pub async fn driver_actions(
+        &self,
+        token: &str,
+        actions: &[(Uuid, &str, &DriverActionRequest)],
+    ) -> Result<Option<Vec<Option<Result<DriverDelivery>>>>> {
+        let actions = actions
+            .iter()
+            .map(|(delivery_id, key, request)| {
+                // The bytes the action's own request would carry: its key's fingerprint covers them.
+                let request = RawValue::from_string(serde_json::to_string(request)?)?;
+                Ok(BatchedAction { delivery_id: *delivery_id, idempotency_key: (*key).to_owned(), request })
+            })
+            .collect::<serde_json::Result<Vec<_>>>()?;
+        let count = actions.len();
+        let builder =
+            self.request(Method::POST, "v1/driver/actions", Some(token))?.json(&DriverActionBatch { actions });
+        let response = send(builder).await?;
+        // The route has no parameter: "not found" there means the platform has no such route.
+        if matches!(response.status(), StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED) {
+            return Ok(None);
+        }
+        let DriverActionResults { results } = json(response).await?;
+        if results.len() != count {
+            return Err(CaasError::Protocol(format!("{} results for {count} driver actions", results.len()).into()));
+        }
+        Ok(Some(results.into_iter().map(batched_answer).collect()))
+    }
+
     pub async fn resolve_short_code(&self, token: &str, delivery: Uuid, short_code: &str) -> Result<HandoverCodeView> {
         let body = ShortCodeRequest { short_code: short_code.to_owned() };
         self.post(token, &format!("v1/driver/deliveries/{delivery}/handover-code"), &body).await
@@ -362,8 +395,29 @@ async fn check(response: Response) -> Result<Response> {
     }
     let retry_after = response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| retry_after(v.to_str().ok()?));
     let body = read_bounded(response).await.unwrap_or_default();
-    let api: Option<ApiError> = serde_json::from_slice(&body).ok();
-    Err(match (status, api) {
+    Err(refusal(status, retry_after, serde_json::from_slice(&body).ok()))
+}
+
+/// A batched action's answer, read as its own request's answer would be; `None` when the
+/// platform did not attempt it (or says something this version does not know).
+fn batched_answer(result: BatchedResult) -> Option<Result<DriverDelivery>> {
+    let BatchedResult::Answered { status, retry_after, body, .. } = result else { return None };
+    let Ok(status) = StatusCode::from_u16(status) else {
+        return Some(Err(CaasError::Protocol(format!("a batched answer with status {status}").into())));
+    };
+    let body = body.unwrap_or_default();
+    Some(if status.is_success() {
+        serde_json::from_value(body).map_err(|e| CaasError::Protocol(e.into()))
+    } else {
+        let retry_after = retry_after.map(|seconds| Duration::from_secs(seconds).min(MAX_RETRY_AFTER));
+        Err(refusal(status, retry_after, serde_json::from_value(body).ok()))
+    })
+}
+
+/// The error an answer with an error `status` and the API's error `api` (if it carried one)
+/// stands for (see [`check`]).
+fn refusal(status: StatusCode, retry_after: Option<Duration>, api: Option<ApiError>) -> CaasError {
+    match (status, api) {
         (StatusCode::UNAUTHORIZED, _) => CaasError::Unauthorized,
         (status, _) if status.is_server_error() || NOT_NOW.contains(&status) => {
             CaasError::ServerUnavailable { status: status.as_u16(), retry_after }
@@ -373,7 +427,7 @@ async fn check(response: Response) -> Result<Response> {
         (StatusCode::NOT_FOUND, Some(api)) => CaasError::NotFound(api.message),
         (_, Some(api)) => CaasError::Rejected { code: api.code, message: api.message },
         (status, None) => CaasError::Protocol(format!("status {status} without an error this app can read").into()),
-    })
+    }
 }
 
 /// Statuses that say "not now" rather than "no".

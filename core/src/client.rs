@@ -56,9 +56,9 @@ pub(crate) struct Inner {
     pub(crate) runtime: tokio::runtime::Handle,
     /// One sync at a time, so concurrent pushes do not fetch the same pages twice.
     pub(crate) sync_lock: tokio::sync::Mutex<()>,
-    /// One outbox drain at a time, so actions leave strictly in order; it holds the moment before
-    /// which the platform asked not to be sent anything (`Retry-After`).
-    pub(crate) outbox_lock: tokio::sync::Mutex<Option<std::time::Instant>>,
+    /// One outbox drain at a time, so actions leave strictly in order; it holds how the outbox is
+    /// paced.
+    pub(crate) outbox_lock: tokio::sync::Mutex<crate::driver::OutboxPace>,
     /// A background retry of the outbox is running.
     pub(crate) retrying: std::sync::atomic::AtomicBool,
     /// The last handover code per order, in memory only: a short-lived credential.
@@ -112,7 +112,7 @@ impl Caas {
                 pushes: broadcast::channel(256).0,
                 runtime: tokio::runtime::Handle::current(),
                 sync_lock: tokio::sync::Mutex::new(()),
-                outbox_lock: tokio::sync::Mutex::new(None),
+                outbox_lock: tokio::sync::Mutex::default(),
                 retrying: std::sync::atomic::AtomicBool::new(false),
                 estimates: std::sync::Mutex::default(),
                 estimates_lock: tokio::sync::Mutex::new(()),

@@ -22,8 +22,8 @@ use caas_protocol::api::ErrorCode;
 use caas_protocol::arrival::{ArrivalEstimate, EtaReason, RoutePoint};
 pub use caas_protocol::delivery::DriverStep;
 use caas_protocol::delivery::{
-    CallOutcome, DeliveryWindow, DriverAction, DriverActionRequest, DriverDelivery, IncidentKind, PickupPoint,
-    checked_incident,
+    CallOutcome, DeliveryWindow, DriverAction, DriverActionRequest, DriverDelivery, IncidentKind, MAX_BATCHED_ACTIONS,
+    PickupPoint, checked_incident,
 };
 use caas_protocol::handover::{self, Expected, HandoverPublicKey, HandoverRefusal};
 use chrono::{DateTime, Utc};
@@ -31,6 +31,7 @@ use uuid::Uuid;
 
 use crate::client::{Caas, Inner};
 use crate::error::{CaasError, Result};
+use crate::store::outbox::OutboxEntry;
 use crate::store::{self, outbox};
 use crate::updates::Change;
 
@@ -148,6 +149,43 @@ pub struct DriverSyncReport {
 struct Drained {
     report: DriverSyncReport,
     retry_after: Option<Duration>,
+}
+
+/// What sending a part of the outbox gave.
+enum Sent {
+    /// One answer per action sent, `None` for one not attempted.
+    Answers(Vec<Option<Result<DriverDelivery>>>),
+    /// The platform has no batches: send one action at a time.
+    NoBatches,
+}
+
+/// How the outbox is paced, held by the one drain running.
+#[derive(Debug, Default)]
+pub(crate) struct OutboxPace {
+    /// The moment before which the platform asked not to be sent anything (`Retry-After`).
+    pub(crate) not_before: Option<Instant>,
+    /// The platform has no batches (an older one): each action goes in a request of its own until
+    /// the app restarts.
+    pub(crate) one_at_a_time: bool,
+}
+
+/// What became of one sent action, written with the others of its batch in one transaction.
+enum Settled {
+    Sent(i64, Box<DriverDelivery>),
+    Refused { seq: i64, delivery: Uuid, code: &'static str, message: String },
+    Failed(i64, String),
+    Wedged(i64, String),
+}
+
+impl Settled {
+    fn write(&self, tx: &rusqlite::Connection) -> Result<()> {
+        match self {
+            Self::Sent(seq, answer) => outbox::complete(tx, *seq, answer),
+            Self::Refused { seq, delivery, code, message } => outbox::reject(tx, *seq, *delivery, code, message),
+            Self::Failed(seq, reason) => outbox::record_failure(tx, *seq, reason),
+            Self::Wedged(seq, reason) => outbox::wedge(tx, *seq, reason),
+        }
+    }
 }
 
 /// What a failed send means for the action.
@@ -491,36 +529,54 @@ impl Caas {
         }
     }
 
-    /// Sends the outbox until nothing more can go out now: each delivery's actions in order, a
-    /// wedged one holding back only its own delivery, an outage of one action only its own car
-    /// for this drain. Nothing is sent before the pause the platform asked for has passed. What
-    /// is left to go out by itself is retried in the background. One drain at a time.
+    /// Sends the outbox until nothing more can go out now: each delivery's actions in order, in
+    /// batches where the platform takes them, a wedged one holding back only its own delivery, an
+    /// outage of one action only its own car for this drain. Nothing is sent before the pause the
+    /// platform asked for has passed. What is left to go out by itself is retried in the
+    /// background. One drain at a time.
     async fn drain(&self) -> Result<Drained> {
-        let mut not_before = self.inner.outbox_lock.lock().await;
+        let mut pace = self.inner.outbox_lock.lock().await;
         let token = self.token().await?;
         let mut report = DriverSyncReport::default();
-        let mut retry_after = not_before.and_then(|at| at.checked_duration_since(Instant::now()));
+        let mut retry_after = pace.not_before.and_then(|at| at.checked_duration_since(Instant::now()));
         let mut rolled_back = false;
         // Deliveries whose first action met an outage in this drain: the others still go.
         let mut skipped: Vec<Uuid> = Vec::new();
         while retry_after.is_none() {
             let exclude = skipped.clone();
-            let Some(entry) = self.inner.store.read(move |conn| outbox::next_sendable(conn, &exclude)).await? else {
+            let limit = if pace.one_at_a_time { 1 } else { MAX_BATCHED_ACTIONS };
+            let entries = self.inner.store.read(move |conn| outbox::sendable(conn, &exclude, limit)).await?;
+            if entries.is_empty() {
                 break;
-            };
-            let seq = entry.seq;
-            let carries_code = matches!(entry.request.action, DriverAction::ConfirmHandover { .. });
-            let sent = self.inner.api.driver_action(&token, entry.delivery_id, &entry.idempotency_key, &entry.request);
-            match sent.await {
-                Ok(answer) => {
-                    self.inner.store.write(move |tx| outbox::complete(tx, seq, &answer)).await?;
-                    report.sent += 1;
+            }
+            let answers = match self.send(&token, &entries, pace.one_at_a_time).await {
+                Sent::Answers(answers) => answers,
+                Sent::NoBatches => {
+                    tracing::info!("the platform takes driver actions one at a time");
+                    pace.one_at_a_time = true;
+                    continue;
                 }
-                Err(error) => match Disposition::of(&error) {
+            };
+            let carries_code =
+                entries.iter().any(|entry| matches!(entry.request.action, DriverAction::ConfirmHandover { .. }));
+            let mut settled = Vec::new();
+            let mut stopped = None;
+            for (entry, answer) in entries.into_iter().zip(answers) {
+                // Not attempted: it goes again in the next batch.
+                let Some(answer) = answer else { continue };
+                let seq = entry.seq;
+                let error = match answer {
+                    Ok(answer) => {
+                        settled.push(Settled::Sent(seq, Box::new(answer)));
+                        report.sent += 1;
+                        continue;
+                    }
+                    Err(error) => error,
+                };
+                match Disposition::of(&error) {
                     Disposition::Refused { code, message } => {
                         tracing::warn!(seq, code, %message, "the platform refused a driver action");
-                        let delivery = entry.delivery_id;
-                        self.inner.store.write(move |tx| outbox::reject(tx, seq, delivery, code, &message)).await?;
+                        settled.push(Settled::Refused { seq, delivery: entry.delivery_id, code, message });
                         report.rejected += 1;
                         rolled_back = true;
                     }
@@ -529,10 +585,10 @@ impl Caas {
                         // same key settles it later.
                         let reason = error.chain();
                         tracing::info!(seq, %reason, "driver action not sent; kept for later");
-                        self.inner.store.write(move |tx| outbox::record_failure(tx, seq, &reason)).await?;
+                        settled.push(Settled::Failed(seq, reason));
                         match (&error, after) {
                             (_, Some(after)) => {
-                                *not_before = Some(Instant::now() + after);
+                                pace.not_before = Some(Instant::now() + after);
                                 retry_after = Some(after);
                             }
                             (CaasError::ServerUnavailable { .. }, None) => skipped.push(entry.delivery_id),
@@ -543,19 +599,31 @@ impl Caas {
                     Disposition::Wedged => {
                         let reason = error.chain();
                         tracing::warn!(seq, %reason, "driver action wedged: the answer cannot be read");
-                        self.inner.store.write(move |tx| outbox::wedge(tx, seq, &reason)).await?;
+                        settled.push(Settled::Wedged(seq, reason));
                     }
-                    Disposition::Stop => return Err(error),
-                },
+                    Disposition::Stop => {
+                        stopped = Some(error);
+                        break;
+                    }
+                }
             }
+            let progressed = !settled.is_empty();
+            self.inner.store.write(move |tx| settled.iter().try_for_each(|settled| settled.write(tx))).await?;
             if carries_code || rolled_back {
                 // The customer's code left the outbox (sent, or blanked with a refusal): no copy
                 // stays in the log either.
                 self.inner.store.scrub().await?;
             }
             self.notify(Change::Deliveries);
+            if let Some(error) = stopped {
+                return Err(error);
+            }
+            if !progressed {
+                // Nothing in this batch was attempted: the next one would be the same.
+                break;
+            }
         }
-        drop(not_before);
+        drop(pace);
         let (pending, held) = self.inner.store.read(outbox::unsent_counts).await?;
         report.pending = pending;
         report.held = held;
@@ -566,6 +634,35 @@ impl Caas {
             tracing::info!(error = error.chain(), "could not fetch the platform's view after a refusal");
         }
         Ok(Drained { report, retry_after })
+    }
+
+    /// Sends `entries`, in one batch unless the platform takes one action at a time, and answers
+    /// one result per entry, `None` for one not attempted. A request that failed whole is the
+    /// answer of its first entry.
+    async fn send(&self, token: &str, entries: &[OutboxEntry], one_at_a_time: bool) -> Sent {
+        let api = &self.inner.api;
+        let mut answers: Vec<Option<Result<DriverDelivery>>> = Vec::with_capacity(entries.len());
+        if one_at_a_time {
+            for entry in entries {
+                if answers.last().is_some_and(|answer| answer.as_ref().is_some_and(Result::is_err)) {
+                    answers.push(None);
+                    continue;
+                }
+                let sent = api.driver_action(token, entry.delivery_id, &entry.idempotency_key, &entry.request);
+                answers.push(Some(sent.await));
+            }
+            return Sent::Answers(answers);
+        }
+        let actions: Vec<_> = entries.iter().map(|e| (e.delivery_id, e.idempotency_key.as_str(), &e.request)).collect();
+        match api.driver_actions(token, &actions).await {
+            Ok(Some(answers)) => Sent::Answers(answers),
+            Ok(None) => Sent::NoBatches,
+            Err(error) => {
+                answers.push(Some(Err(error)));
+                answers.resize_with(entries.len(), || None);
+                Sent::Answers(answers)
+            }
+        }
     }
 
     /// Keeps trying the outbox with growing pauses (or the pause the platform asks for, first

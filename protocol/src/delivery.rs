@@ -369,6 +369,65 @@ pub struct DriverActionRequest {
     pub action: DriverAction,
 }
 
+/// The most driver actions one batch may carry.
+pub const MAX_BATCHED_ACTIONS: usize = 50;
+
+/// Several driver actions in one request (`POST /v1/driver/actions`), in the order they were
+/// taken, so a phone back in signal sends a day's outbox in a few round trips.
+///
+/// Each action keeps its own idempotency key and is fingerprinted exactly as
+/// `POST /v1/driver/deliveries/{delivery_id}/actions` with `request` as its body would be, so an
+/// action first sent alone whose answer was lost finds that answer in a batch, and the other way
+/// round. `request` therefore travels as the bytes the phone serialized, not re-encoded.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DriverActionBatch {
+    pub actions: Vec<BatchedAction>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchedAction {
+    pub delivery_id: Uuid,
+    pub idempotency_key: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = DriverActionRequest))]
+    pub request: Box<serde_json::value::RawValue>,
+}
+
+/// The answers to a [`DriverActionBatch`], one per action in its order.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DriverActionResults {
+    pub results: Vec<BatchedResult>,
+}
+
+/// What became of one batched action.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum BatchedResult {
+    /// The answer the action's own request would have had: its status, the `Retry-After` in
+    /// seconds of a "not now", and its JSON body (the delivery, or the API's error), absent when
+    /// the answer had none.
+    Answered {
+        status: u16,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+        body: Option<serde_json::Value>,
+        /// The first answer to this key, kept from an earlier request.
+        #[serde(default)]
+        replayed: bool,
+    },
+    /// Not attempted: an earlier action on the same delivery was not applied, or the platform
+    /// asked to wait. It is sent again later with the same key.
+    Skipped,
+    /// An outcome a newer platform added: the action is treated as not attempted.
+    #[serde(other)]
+    Unknown,
+}
+
 /// One delivery on a driver's list, with what the driver needs at the door even offline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -118,29 +118,40 @@ impl AppState {
     /// Runs `change` in one transaction and notifies the customers of the events it returns, so a
     /// change and its notifications are committed together or not at all.
     pub fn change<T>(&self, change: impl FnOnce(&Transaction<'_>) -> AppResult<(T, Vec<OrderEvent>)>) -> AppResult<T> {
-        let pending = {
+        let (value, pending) = {
             let mut conn = self.db.lock();
             let tx = conn.transaction()?;
             let (value, events) = change(&tx)?;
-            let mut pending = Vec::new();
-            let mut orders: Vec<_> = Vec::new();
-            for event in &events {
-                if !orders.contains(&event.order_id) {
-                    orders.push(event.order_id);
-                }
-            }
-            for order_id in orders {
-                let customer = orders::customer_of(&tx, order_id)?;
-                let of_order: Vec<_> = events.iter().filter(|e| e.order_id == order_id).cloned().collect();
-                pending.extend(notify::record(&tx, &self.record, customer, &of_order)?.0);
-            }
+            let pending = self.notifications(&tx, &events)?;
             tx.commit()?;
             (value, pending)
         };
-        let (value, pending) = pending;
+        self.announce(pending);
+        Ok(value)
+    }
+
+    /// Records in the caller's transaction the notifications of `events`, per order to its
+    /// customer; [`AppState::announce`] sends them once that transaction has committed.
+    pub fn notifications(&self, tx: &rusqlite::Connection, events: &[OrderEvent]) -> AppResult<Vec<notify::LiveHint>> {
+        let mut orders: Vec<_> = Vec::new();
+        for event in events {
+            if !orders.contains(&event.order_id) {
+                orders.push(event.order_id);
+            }
+        }
+        let mut pending = Vec::new();
+        for order_id in orders {
+            let customer = orders::customer_of(tx, order_id)?;
+            let of_order: Vec<_> = events.iter().filter(|e| e.order_id == order_id).cloned().collect();
+            pending.extend(notify::record(tx, &self.record, customer, &of_order)?.0);
+        }
+        Ok(pending)
+    }
+
+    /// Tells the sandbox's feed and the devices' streams of what has just committed.
+    pub fn announce(&self, pending: Vec<notify::LiveHint>) {
         self.db.announce_feed();
         self.hub.publish(pending);
-        Ok(value)
     }
 }
 
@@ -209,6 +220,9 @@ impl OrderClaims {
     }
 }
 
+/// Where the platform keeps its idempotent answers, apart from the gateway's.
+pub const IDEMPOTENCY_NAMESPACE: &str = "platform";
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/dealership/sales", post(sales::register_sale))
@@ -244,6 +258,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orders/{id}/handover/dispute", post(delivery::customer::dispute_handover))
         .route("/v1/auth/driver-token", post(customers::driver_sign_in))
         .route("/v1/driver/deliveries", get(delivery::driver::deliveries))
+        .route("/v1/driver/actions", post(delivery::batch::act_in_batch))
         .route("/v1/driver/deliveries/{id}/actions", post(delivery::driver::act))
         .route("/v1/driver/deliveries/{id}/handover-code", post(delivery::driver::resolve_short_code))
         .route("/v1/orders/{id}/pairing/grant", post(pairing::issue_grant))
@@ -284,7 +299,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sandbox/vehicles/{vin}/drive", post(sandbox::drive))
         .route("/v1/sandbox/grants/{grant_id}/revoke", post(sandbox::revoke_grant))
         .layer(axum::middleware::from_fn_with_state(
-            Idempotency { db: state.db.clone(), namespace: "platform" },
+            Idempotency { db: state.db.clone(), namespace: IDEMPOTENCY_NAMESPACE },
             idempotency::enforce,
         ))
         // Outside the idempotency layer: the action is applied and its answer stored, then lost on

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use caas_protocol::OrderState;
 use caas_protocol::api::{ApiError, ErrorCode, EventKind, OrderEvent, OrderView};
+use caas_protocol::delivery::BatchedResult;
 use caas_protocol::payment::Payment;
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -648,6 +649,53 @@ pub(crate) fn set_driver_faults(state: &AppState, request: DriverFaults) -> AppR
     Ok(())
 }
 
+impl DriverFaultSwitch {
+    /// The answer scripted for the next driver action, taken: it answers that action only.
+    fn take_scripted(&self) -> Option<Scripted> {
+        self.answer_next.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
+    }
+
+    /// Whether the answer of an action just applied is to be lost; counts one loss down.
+    fn loses_answer(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.drop_answers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+    }
+
+    /// For an action in a batch, what a request of its own would have met before reaching the
+    /// platform: the scripted answer, if one is armed.
+    pub(crate) fn scripted_answer(&self) -> Option<BatchedResult> {
+        let scripted = self.take_scripted()?;
+        tracing::info!(status = %scripted.status, code = ?scripted.code, "sandbox fault: answering a batched driver action without applying it");
+        Some(BatchedResult::Answered {
+            status: scripted.status.as_u16(),
+            retry_after: scripted.retry_after.map(u64::from),
+            body: scripted.error(),
+            replayed: false,
+        })
+    }
+
+    /// For an action in a batch that was applied: the lost answer it gets instead, if one is armed.
+    pub(crate) fn lost_answer(&self) -> Option<AppError> {
+        self.loses_answer().then(|| {
+            tracing::info!("sandbox fault: dropping a batched driver action's answer");
+            lost()
+        })
+    }
+}
+
+impl Scripted {
+    /// The API's error it answers with; without a code, a proxy's page instead.
+    fn error(&self) -> Option<Value> {
+        let code = self.code.as_ref()?;
+        Some(serde_json::json!({ "code": code, "message": "the platform refused this action (sandbox)" }))
+    }
+}
+
+/// What a phone gets for an answer lost on the way.
+fn lost() -> AppError {
+    AppError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Internal, "the answer was lost")
+}
+
 /// Applies the sandbox's driver faults around driver actions.
 pub async fn drop_driver_answers(
     State(faults): State<std::sync::Arc<DriverFaultSwitch>>,
@@ -655,34 +703,28 @@ pub async fn drop_driver_answers(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse as _;
-    use std::sync::atomic::Ordering;
     let is_action = request.method() == http::Method::POST
         && request.uri().path().starts_with("/v1/driver/deliveries/")
         && request.uri().path().ends_with("/actions");
     if !is_action {
         return next.run(request).await;
     }
-    let scripted = faults.answer_next.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
-    if let Some(Scripted { status, code, retry_after }) = scripted {
-        tracing::info!(%status, ?code, "sandbox fault: answering a driver action without applying it");
-        let mut response = match code {
-            Some(code) => {
-                let body = serde_json::json!({ "code": code, "message": "the platform refused this action (sandbox)" });
-                (status, axum::Json(body)).into_response()
-            }
-            None => (status, "<html><body>Service gateway: request blocked (sandbox)</body></html>").into_response(),
+    if let Some(scripted) = faults.take_scripted() {
+        tracing::info!(status = %scripted.status, code = ?scripted.code, "sandbox fault: answering a driver action without applying it");
+        let mut response = match scripted.error() {
+            Some(body) => (scripted.status, axum::Json(body)).into_response(),
+            None => (scripted.status, "<html><body>Service gateway: request blocked (sandbox)</body></html>")
+                .into_response(),
         };
-        if let Some(seconds) = retry_after {
+        if let Some(seconds) = scripted.retry_after {
             response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
         }
         return response;
     }
     let response = next.run(request).await;
-    let armed = || faults.drop_answers.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
-    if response.status().is_success() && armed() {
+    if response.status().is_success() && faults.loses_answer() {
         tracing::info!("sandbox fault: dropping a driver action's answer");
-        return AppError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Internal, "the answer was lost")
-            .into_response();
+        return lost().into_response();
     }
     response
 }

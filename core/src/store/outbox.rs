@@ -143,19 +143,21 @@ const HELD: &str = "rejected_code IS NULL AND EXISTS (
     SELECT 1 FROM outbox w WHERE w.delivery_id = outbox.delivery_id AND w.wedged_at IS NOT NULL
       AND w.rejected_code IS NULL AND w.seq <= outbox.seq)";
 
-/// The oldest action that can go out now: the first unsent one of its delivery, not wedged, and
-/// not on one of the `skipped` deliveries. Actions on one delivery go out strictly in the order
-/// they were taken; a delivery whose first action is wedged waits without holding back the others.
-pub fn next_sendable(conn: &Connection, skipped: &[Uuid]) -> Result<Option<OutboxEntry>> {
+/// The oldest `limit` actions that can go out now, in the order they were taken: unsent, not
+/// held behind a wedged action on their delivery, and not on one of the `skipped` deliveries. The
+/// first of them is the first unsent action of its delivery, and each later one on the same
+/// delivery follows it in order; a delivery whose first action is wedged waits without holding
+/// back the others.
+pub fn sendable(conn: &Connection, skipped: &[Uuid], limit: usize) -> Result<Vec<OutboxEntry>> {
     let sql = format!(
-        "SELECT {ENTRY_COLUMNS} FROM outbox WHERE rejected_code IS NULL AND wedged_at IS NULL
-           AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.delivery_id = outbox.delivery_id
-                             AND e.rejected_code IS NULL AND e.seq < outbox.seq)
+        "SELECT {ENTRY_COLUMNS} FROM outbox WHERE rejected_code IS NULL AND NOT ({HELD})
            AND delivery_id NOT IN (SELECT value FROM json_each(?1))
-         ORDER BY seq LIMIT 1"
+         ORDER BY seq LIMIT ?2"
     );
     let skipped = serde_json::to_string(&skipped.iter().map(Uuid::to_string).collect::<Vec<_>>())?;
-    conn.prepare_cached(&sql)?.query_row([skipped], row).optional()?.map(decode).transpose()
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![skipped, limit], row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter().map(decode).collect()
 }
 
 /// Wedged actions, oldest first, each with how many later actions on its delivery wait behind it.

@@ -6,6 +6,7 @@
 //! a verified handover, a new agreed time (the driver keeps the car) or the return to the
 //! dealership. No state or endpoint leaves a car at an address.
 
+pub(crate) mod batch;
 pub(crate) mod customer;
 pub(crate) mod dealership;
 pub(crate) mod driver;
