@@ -110,16 +110,24 @@ struct Stored {
 fn begin(db: &Db, scope: &[u8], key: &str, fingerprint: &[u8]) -> AppResult<Begin> {
     let mut conn = db.lock();
     let tx = conn.transaction()?;
+    forget_expired(&tx)?;
     let begun = claim(&tx, scope, key, fingerprint)?;
     tx.commit()?;
     Ok(begun)
 }
 
+/// Forgets the answers kept longer than [`KEPT_FOR`]; before claiming keys, so none is replayed
+/// past its day.
+pub fn forget_expired(conn: &rusqlite::Connection) -> AppResult<()> {
+    conn.execute_cached("DELETE FROM idempotency_keys WHERE created_at < ?1", [(Utc::now() - KEPT_FOR).to_rfc3339()])?;
+    Ok(())
+}
+
 /// Claims `key` for a request with `fingerprint` inside the caller's transaction: a first request
-/// runs, a repeat of a decided one gets its answer, anything else is refused.
+/// runs, a repeat of a decided one gets its answer, anything else is refused. The caller runs
+/// [`forget_expired`] first in the same transaction, or an answer older than a day is replayed.
 pub fn claim(conn: &rusqlite::Connection, scope: &[u8], key: &str, fingerprint: &[u8]) -> AppResult<Begin> {
     let now = Utc::now();
-    conn.execute_cached("DELETE FROM idempotency_keys WHERE created_at < ?1", [(now - KEPT_FOR).to_rfc3339()])?;
     let existing = conn
         .query_row_cached(
             "SELECT fingerprint, status, content_type, body, created_at FROM idempotency_keys

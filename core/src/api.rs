@@ -9,8 +9,8 @@ use caas_protocol::api::{
 };
 use caas_protocol::delivery::{
     BatchedAction, BatchedResult, ChooseSlotRequest, ConfirmAddressRequest, DeliverySlot, DisputeHandoverRequest,
-    DriverActionBatch, DriverActionRequest, DriverActionResults, DriverDeliveries, DriverDelivery, DriverSession,
-    HandoverCodeRequest, HandoverCodeView, ShortCodeRequest,
+    DriverActionBatch, DriverActionResults, DriverDeliveries, DriverDelivery, DriverSession, HandoverCodeRequest,
+    HandoverCodeView, ShortCodeRequest,
 };
 use caas_protocol::maintenance::{BookServiceRequest, ServiceSlot, VehicleReportRequest};
 use caas_protocol::options::{BuyOptionRequest, OptionCatalogue, OptionReceiptRequest};
@@ -261,43 +261,44 @@ impl ApiClient {
         self.get(token, "v1/driver/deliveries").await
     }
 
-    /// One driver action; repeating it with the same key gets the first answer, never a second
-    /// effect.
+    /// One driver action, sent as `body`, the request's JSON as the outbox stored it; repeating it
+    /// with the same key gets the first answer, never a second effect.
     pub async fn driver_action(
         &self,
         token: &str,
         delivery: Uuid,
         idempotency_key: &str,
-        request: &DriverActionRequest,
+        body: &str,
     ) -> Result<DriverDelivery> {
         let builder = self
             .request(Method::POST, &format!("v1/driver/deliveries/{delivery}/actions"), Some(token))?
             .header(IDEMPOTENCY_KEY_HEADER, idempotency_key)
-            .json(request);
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_owned());
         json(send(builder).await?).await
     }
 
-    /// Several driver actions in one request, each under its own key, answered one result per
-    /// action in order (`None` for one the platform did not attempt). `Ok(None)` when the platform
-    /// has no batches (an older one): the caller sends the actions one by one.
+    /// Several driver actions `(delivery, key, body)` in one request, each under its own key and
+    /// sent as the bytes its own request carries (its key's fingerprint covers them), answered one
+    /// result per action in order. `Ok(None)` when the platform has no batches (an older one): the
+    /// route has no parameter, so its "not found" can only mean that.
     pub async fn driver_actions(
         &self,
         token: &str,
-        actions: &[(Uuid, &str, &DriverActionRequest)],
-    ) -> Result<Option<Vec<Option<Result<DriverDelivery>>>>> {
+        actions: &[(Uuid, &str, &str)],
+    ) -> Result<Option<Vec<SendOutcome>>> {
         let actions = actions
             .iter()
-            .map(|(delivery_id, key, request)| {
-                // The bytes the action's own request would carry: its key's fingerprint covers them.
-                let request = RawValue::from_string(serde_json::to_string(request)?)?;
+            .map(|(delivery_id, key, body)| {
+                let request = RawValue::from_string((*body).to_owned())
+                    .map_err(|e| CaasError::corrupt(format!("an outbox request: {e}")))?;
                 Ok(BatchedAction { delivery_id: *delivery_id, idempotency_key: (*key).to_owned(), request })
             })
-            .collect::<serde_json::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         let count = actions.len();
         let builder =
             self.request(Method::POST, "v1/driver/actions", Some(token))?.json(&DriverActionBatch { actions });
         let response = send(builder).await?;
-        // The route has no parameter: "not found" there means the platform has no such route.
         if matches!(response.status(), StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED) {
             return Ok(None);
         }
@@ -305,7 +306,7 @@ impl ApiClient {
         if results.len() != count {
             return Err(CaasError::Protocol(format!("{} results for {count} driver actions", results.len()).into()));
         }
-        Ok(Some(results.into_iter().map(batched_answer).collect()))
+        Ok(Some(results.into_iter().map(SendOutcome::of).collect()))
     }
 
     pub async fn resolve_short_code(&self, token: &str, delivery: Uuid, short_code: &str) -> Result<HandoverCodeView> {
@@ -398,20 +399,32 @@ async fn check(response: Response) -> Result<Response> {
     Err(refusal(status, retry_after, serde_json::from_slice(&body).ok()))
 }
 
-/// A batched action's answer, read as its own request's answer would be; `None` when the
-/// platform did not attempt it (or says something this version does not know).
-fn batched_answer(result: BatchedResult) -> Option<Result<DriverDelivery>> {
-    let BatchedResult::Answered { status, retry_after, body, .. } = result else { return None };
-    let Ok(status) = StatusCode::from_u16(status) else {
-        return Some(Err(CaasError::Protocol(format!("a batched answer with status {status}").into())));
-    };
-    let body = body.unwrap_or_default();
-    Some(if status.is_success() {
-        serde_json::from_value(body).map_err(|e| CaasError::Protocol(e.into()))
-    } else {
+/// What became of one driver action sent.
+#[derive(Debug)]
+pub enum SendOutcome {
+    /// Not attempted: it goes again under its key.
+    NotAttempted,
+    /// Applied, with the delivery as the platform now has it, when its answer could be read.
+    Applied(Option<Box<DriverDelivery>>),
+    /// Not applied: the error its own request would have met.
+    Failed(CaasError),
+}
+
+impl SendOutcome {
+    /// A batched result as its own request's answer would read. Its status says whether it was
+    /// applied, whatever its body: the platform went on with the delivery's later actions.
+    fn of(result: BatchedResult) -> Self {
+        let BatchedResult::Answered { status, retry_after, body, .. } = result else { return Self::NotAttempted };
+        let Ok(status) = StatusCode::from_u16(status) else {
+            return Self::Failed(CaasError::Protocol(format!("a batched answer with status {status}").into()));
+        };
+        let body = body.unwrap_or_default();
+        if status.is_success() {
+            return Self::Applied(serde_json::from_value(body).ok().map(Box::new));
+        }
         let retry_after = retry_after.map(|seconds| Duration::from_secs(seconds).min(MAX_RETRY_AFTER));
-        Err(refusal(status, retry_after, serde_json::from_value(body).ok()))
-    })
+        Self::Failed(refusal(status, retry_after, serde_json::from_value(body).ok()))
+    }
 }
 
 /// The error an answer with an error `status` and the API's error `api` (if it carried one)

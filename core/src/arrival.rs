@@ -98,7 +98,7 @@ impl Caas {
             // Sent as made: the platform keeps when the driver estimated it, not when it arrived.
             let request = DriverActionRequest { at: estimate.at, action: DriverAction::UpdateArrival { estimate } };
             let key = format!("eta_{}", Uuid::new_v4().simple());
-            match self.inner.api.driver_action(&token, id, &key, &request).await {
+            match self.inner.api.driver_action(&token, id, &key, &serde_json::to_string(&request)?).await {
                 Ok(answer) => {
                     self.forget_estimate(id, &estimate);
                     report.sent += 1;

@@ -29,9 +29,9 @@ use caas_protocol::handover::{self, Expected, HandoverPublicKey, HandoverRefusal
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::api::SendOutcome;
 use crate::client::{Caas, Inner};
 use crate::error::{CaasError, Result};
-use crate::store::outbox::OutboxEntry;
 use crate::store::{self, outbox};
 use crate::updates::Change;
 
@@ -151,12 +151,15 @@ struct Drained {
     retry_after: Option<Duration>,
 }
 
-/// What sending a part of the outbox gave.
-enum Sent {
-    /// One answer per action sent, `None` for one not attempted.
-    Answers(Vec<Option<Result<DriverDelivery>>>),
-    /// The platform has no batches: send one action at a time.
-    NoBatches,
+/// What sending a batch gave.
+enum BatchSent {
+    /// One outcome per action.
+    Answers(Vec<SendOutcome>),
+    /// Send one action per request: for a while (no batches, or the batch refused whole), or for
+    /// this drain (an outage).
+    OneAtATime { for_a_while: bool },
+    /// The batch as a whole got no answer, a pause, or the session's end.
+    Failed(CaasError),
 }
 
 /// How the outbox is paced, held by the one drain running.
@@ -164,15 +167,31 @@ enum Sent {
 pub(crate) struct OutboxPace {
     /// The moment before which the platform asked not to be sent anything (`Retry-After`).
     pub(crate) not_before: Option<Instant>,
-    /// The platform has no batches (an older one): each action goes in a request of its own until
-    /// the app restarts.
-    pub(crate) one_at_a_time: bool,
+    /// When the platform was found to have no batches (an older one) or refused one whole: each
+    /// action goes in a request of its own for a while.
+    pub(crate) batchless_since: Option<Instant>,
+}
+
+/// How long a platform without batches is sent one action per request before batches are tried
+/// again (it may have been upgraded, or the answer came from something in the way).
+const BATCHES_RETRIED_AFTER: Duration = Duration::from_secs(3600);
+
+impl OutboxPace {
+    fn batching(&self) -> bool {
+        self.batchless_since.is_none_or(|since| since.elapsed() >= BATCHES_RETRIED_AFTER)
+    }
 }
 
 /// What became of one sent action, written with the others of its batch in one transaction.
 enum Settled {
-    Sent(i64, Box<DriverDelivery>),
-    Refused { seq: i64, delivery: Uuid, code: &'static str, message: String },
+    /// Applied, with the delivery as the platform has it when its answer could be read.
+    Sent(i64, Option<Box<DriverDelivery>>),
+    Refused {
+        seq: i64,
+        delivery: Uuid,
+        code: &'static str,
+        message: String,
+    },
     Failed(i64, String),
     Wedged(i64, String),
 }
@@ -180,7 +199,7 @@ enum Settled {
 impl Settled {
     fn write(&self, tx: &rusqlite::Connection) -> Result<()> {
         match self {
-            Self::Sent(seq, answer) => outbox::complete(tx, *seq, answer),
+            Self::Sent(seq, answer) => outbox::complete(tx, *seq, answer.as_deref()),
             Self::Refused { seq, delivery, code, message } => outbox::reject(tx, *seq, *delivery, code, message),
             Self::Failed(seq, reason) => outbox::record_failure(tx, *seq, reason),
             Self::Wedged(seq, reason) => outbox::wedge(tx, *seq, reason),
@@ -539,46 +558,77 @@ impl Caas {
         let token = self.token().await?;
         let mut report = DriverSyncReport::default();
         let mut retry_after = pace.not_before.and_then(|at| at.checked_duration_since(Instant::now()));
-        let mut rolled_back = false;
+        // The platform's view is fetched at the end: after a refusal, or an applied action whose
+        // answer could not be read.
+        let mut refetch = false;
+        // A batch met an outage: the rest of this drain goes one action at a time, so an outage
+        // holds back only the car it is about.
+        let mut singly = false;
         // Deliveries whose first action met an outage in this drain: the others still go.
         let mut skipped: Vec<Uuid> = Vec::new();
         while retry_after.is_none() {
             let exclude = skipped.clone();
-            let limit = if pace.one_at_a_time { 1 } else { MAX_BATCHED_ACTIONS };
+            let batching = pace.batching() && !singly;
+            let limit = if batching { MAX_BATCHED_ACTIONS } else { 1 };
             let entries = self.inner.store.read(move |conn| outbox::sendable(conn, &exclude, limit)).await?;
-            if entries.is_empty() {
-                break;
-            }
-            let answers = match self.send(&token, &entries, pace.one_at_a_time).await {
-                Sent::Answers(answers) => answers,
-                Sent::NoBatches => {
-                    tracing::info!("the platform takes driver actions one at a time");
-                    pace.one_at_a_time = true;
+            let Some(first) = entries.first() else { break };
+            let answers = if batching {
+                match self.send_batch(&token, &entries).await {
+                    BatchSent::Answers(answers) => answers,
+                    BatchSent::OneAtATime { for_a_while: true } => {
+                        pace.batchless_since = Some(Instant::now());
+                        continue;
+                    }
+                    BatchSent::OneAtATime { for_a_while: false } => {
+                        singly = true;
+                        continue;
+                    }
+                    // No answer, a pause asked for, a session gone: read as the first action's
+                    // answer, which stops the drain with every action kept.
+                    BatchSent::Failed(error) => std::iter::once(SendOutcome::Failed(error))
+                        .chain(std::iter::repeat_with(|| SendOutcome::NotAttempted))
+                        .take(entries.len())
+                        .collect(),
+                }
+            } else {
+                let body = first.body.trim();
+                let sent = self.inner.api.driver_action(&token, first.delivery_id, &first.idempotency_key, body);
+                vec![sent.await.map_or_else(SendOutcome::Failed, |answer| SendOutcome::Applied(Some(Box::new(answer))))]
+            };
+            let mut settled = Vec::new();
+            let mut scrub = false;
+            let mut stopped = None;
+            // Deliveries with an action not applied in this batch: their later actions go again
+            // after it, under their keys, whatever the platform said of them.
+            let mut held_back: Vec<Uuid> = Vec::new();
+            for (entry, answer) in entries.iter().zip(answers) {
+                let (seq, delivery) = (entry.seq, entry.delivery_id);
+                if held_back.contains(&delivery) {
                     continue;
                 }
-            };
-            let carries_code =
-                entries.iter().any(|entry| matches!(entry.request.action, DriverAction::ConfirmHandover { .. }));
-            let mut settled = Vec::new();
-            let mut stopped = None;
-            for (entry, answer) in entries.into_iter().zip(answers) {
-                // Not attempted: it goes again in the next batch.
-                let Some(answer) = answer else { continue };
-                let seq = entry.seq;
+                let carries_code = matches!(entry.request.action, DriverAction::ConfirmHandover { .. });
                 let error = match answer {
-                    Ok(answer) => {
-                        settled.push(Settled::Sent(seq, Box::new(answer)));
+                    SendOutcome::NotAttempted => {
+                        held_back.push(delivery);
+                        continue;
+                    }
+                    SendOutcome::Applied(answer) => {
+                        refetch |= answer.is_none();
+                        scrub |= carries_code;
+                        settled.push(Settled::Sent(seq, answer));
                         report.sent += 1;
                         continue;
                     }
-                    Err(error) => error,
+                    SendOutcome::Failed(error) => error,
                 };
+                held_back.push(delivery);
                 match Disposition::of(&error) {
                     Disposition::Refused { code, message } => {
                         tracing::warn!(seq, code, %message, "the platform refused a driver action");
-                        settled.push(Settled::Refused { seq, delivery: entry.delivery_id, code, message });
+                        settled.push(Settled::Refused { seq, delivery, code, message });
                         report.rejected += 1;
-                        rolled_back = true;
+                        refetch = true;
+                        scrub = true;
                     }
                     Disposition::Later { retry_after: after } => {
                         // No answer, or "not now": the action may or may not have landed; the
@@ -591,8 +641,8 @@ impl Caas {
                                 pace.not_before = Some(Instant::now() + after);
                                 retry_after = Some(after);
                             }
-                            (CaasError::ServerUnavailable { .. }, None) => skipped.push(entry.delivery_id),
-                            // No connection: nothing else goes either.
+                            (CaasError::ServerUnavailable { .. }, None) => skipped.push(delivery),
+                            // No connection, or the first try still running: nothing else goes now.
                             _ => retry_after = Some(Duration::ZERO),
                         }
                     }
@@ -601,15 +651,15 @@ impl Caas {
                         tracing::warn!(seq, %reason, "driver action wedged: the answer cannot be read");
                         settled.push(Settled::Wedged(seq, reason));
                     }
+                    // The others' answers are still written before the drain ends.
                     Disposition::Stop => {
-                        stopped = Some(error);
-                        break;
+                        stopped.get_or_insert(error);
                     }
                 }
             }
             let progressed = !settled.is_empty();
             self.inner.store.write(move |tx| settled.iter().try_for_each(|settled| settled.write(tx))).await?;
-            if carries_code || rolled_back {
+            if scrub {
                 // The customer's code left the outbox (sent, or blanked with a refusal): no copy
                 // stays in the log either.
                 self.inner.store.scrub().await?;
@@ -630,38 +680,35 @@ impl Caas {
         if report.pending > 0 {
             self.retry_in_background(retry_after.filter(|after| !after.is_zero()));
         }
-        if rolled_back && let Err(error) = self.refresh_deliveries().await {
-            tracing::info!(error = error.chain(), "could not fetch the platform's view after a refusal");
+        if refetch && let Err(error) = self.refresh_deliveries().await {
+            tracing::info!(error = error.chain(), "could not fetch the platform's view after the drain");
         }
         Ok(Drained { report, retry_after })
     }
 
-    /// Sends `entries`, in one batch unless the platform takes one action at a time, and answers
-    /// one result per entry, `None` for one not attempted. A request that failed whole is the
-    /// answer of its first entry.
-    async fn send(&self, token: &str, entries: &[OutboxEntry], one_at_a_time: bool) -> Sent {
-        let api = &self.inner.api;
-        let mut answers: Vec<Option<Result<DriverDelivery>>> = Vec::with_capacity(entries.len());
-        if one_at_a_time {
-            for entry in entries {
-                if answers.last().is_some_and(|answer| answer.as_ref().is_some_and(Result::is_err)) {
-                    answers.push(None);
-                    continue;
+    /// Sends `entries` in one batch. A failure of the batch as a whole decides nothing of its
+    /// actions: a refusal of the batch itself (a platform with a lower bound, something in the
+    /// way) or no such route sends them one at a time for a while, an outage for this drain.
+    async fn send_batch(&self, token: &str, entries: &[outbox::OutboxEntry]) -> BatchSent {
+        let actions: Vec<_> =
+            entries.iter().map(|e| (e.delivery_id, e.idempotency_key.as_str(), e.body.as_str())).collect();
+        match self.inner.api.driver_actions(token, &actions).await {
+            Ok(Some(answers)) => BatchSent::Answers(answers),
+            Ok(None) => {
+                tracing::info!("the platform takes driver actions one at a time");
+                BatchSent::OneAtATime { for_a_while: true }
+            }
+            Err(error) => match Disposition::of(&error) {
+                Disposition::Refused { .. } | Disposition::Wedged => {
+                    tracing::warn!(error = error.chain(), "the platform refused a batch; one action at a time");
+                    BatchSent::OneAtATime { for_a_while: true }
                 }
-                let sent = api.driver_action(token, entry.delivery_id, &entry.idempotency_key, &entry.request);
-                answers.push(Some(sent.await));
-            }
-            return Sent::Answers(answers);
-        }
-        let actions: Vec<_> = entries.iter().map(|e| (e.delivery_id, e.idempotency_key.as_str(), &e.request)).collect();
-        match api.driver_actions(token, &actions).await {
-            Ok(Some(answers)) => Sent::Answers(answers),
-            Ok(None) => Sent::NoBatches,
-            Err(error) => {
-                answers.push(Some(Err(error)));
-                answers.resize_with(entries.len(), || None);
-                Sent::Answers(answers)
-            }
+                Disposition::Later { retry_after: None } if matches!(error, CaasError::ServerUnavailable { .. }) => {
+                    tracing::info!(error = error.chain(), "a batch met an outage; one action at a time");
+                    BatchSent::OneAtATime { for_a_while: false }
+                }
+                _ => BatchSent::Failed(error),
+            },
         }
     }
 

@@ -421,7 +421,7 @@ pub enum BatchedResult {
         replayed: bool,
     },
     /// Not attempted: an earlier action on the same delivery was not applied, or the platform
-    /// asked to wait. It is sent again later with the same key.
+    /// asked to wait (an answer with a `Retry-After`). It is sent again later with the same key.
     Skipped,
     /// An outcome a newer platform added: the action is treated as not attempted.
     #[serde(other)]

@@ -210,6 +210,15 @@ async fn a_batch_out_of_bounds_is_refused_whole_and_another_company_finds_nothin
         let (status, answer) = post_batch(&platform, &token, refused).await?;
         assert_eq!((status, answer["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request")));
     }
+    let with_key = reqwest::Client::new()
+        .post(format!("{}/v1/driver/actions", platform.url()))
+        .bearer_auth(&token)
+        .header("idempotency-key", "whole-batch")
+        .header("content-type", "application/json")
+        .body(batch(&[(a.delivery_id, "inner", &body)]))
+        .send()
+        .await?;
+    assert_eq!(with_key.status(), StatusCode::UNPROCESSABLE_ENTITY, "each action carries its own key");
     let (_, results) = post_batch(&platform, &token, batch(&[(a.delivery_id, "bad-body", r#"{"at":1}"#)])).await?;
     assert_eq!(outcomes(&results), [Some((422, "invalid_request".into(), false))]);
 
@@ -242,23 +251,38 @@ async fn the_same_batch_twice_at_once_applies_each_action_once() -> anyhow::Resu
     Ok(())
 }
 
-/// A relay between a phone and the platform that lists the requests it passes, and can play an
-/// older platform that has no batches.
+/// What a relay makes of the batch route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Batches {
+    /// Passed on to the platform.
+    Passed,
+    /// Not found: a platform that predates batches.
+    Missing,
+    /// Refused whole with the API's error, as a platform with a lower bound would.
+    Refused,
+    /// An outage in front of the platform.
+    Down,
+    /// Passed on, with every action's answer replaced by a shape this app cannot read.
+    Garbled,
+}
+
+/// A relay between a phone and the platform that lists the requests it passes with their bodies,
+/// and plays what `batches` says on the batch route.
 struct Relay {
     url: String,
-    seen: Arc<Mutex<Vec<String>>>,
+    seen: Arc<Mutex<Vec<(String, String)>>>,
     _task: AbortOnDropHandle<()>,
 }
 
 struct RelayState {
     upstream: String,
-    batches: bool,
-    seen: Arc<Mutex<Vec<String>>>,
+    batches: Batches,
+    seen: Arc<Mutex<Vec<(String, String)>>>,
     http: reqwest::Client,
 }
 
 impl Relay {
-    async fn start(upstream: &str, batches: bool) -> anyhow::Result<Self> {
+    async fn start(upstream: &str, batches: Batches) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -273,21 +297,38 @@ impl Relay {
 
     /// The driver's action requests passed so far, as `METHOD path`.
     fn actions(&self) -> Vec<String> {
+        self.action_bodies().into_iter().map(|(request, _)| request).collect()
+    }
+
+    /// The driver's action requests passed so far with their bodies.
+    fn action_bodies(&self) -> Vec<(String, String)> {
         let seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        seen.iter().filter(|r| r.starts_with("POST") && r.ends_with("actions")).cloned().collect()
+        seen.iter().filter(|(r, _)| r.starts_with("POST") && r.ends_with("actions")).cloned().collect()
     }
 }
 
 async fn forward(State(relay): State<Arc<RelayState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path_and_query().map(ToString::to_string).unwrap_or_default();
-    relay.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(format!("{} {path}", parts.method));
-    if !relay.batches && path == "/v1/driver/actions" {
-        return (StatusCode::NOT_FOUND, axum::Json(json!({ "code": "not_found", "message": "no such route" })))
-            .into_response();
-    }
     let relayed = async {
         let body = axum::body::to_bytes(body, 1 << 20).await?;
+        let text = String::from_utf8_lossy(&body).into_owned();
+        relay
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((format!("{} {path}", parts.method), text));
+        if path == "/v1/driver/actions" {
+            match relay.batches {
+                Batches::Passed | Batches::Garbled => {}
+                Batches::Missing => return Ok(StatusCode::NOT_FOUND.into_response()),
+                Batches::Refused => {
+                    let error = json!({ "code": "invalid_request", "message": "a batch carries 1 to 10 actions" });
+                    return Ok((StatusCode::UNPROCESSABLE_ENTITY, axum::Json(error)).into_response());
+                }
+                Batches::Down => return Ok((StatusCode::BAD_GATEWAY, "<html>upstream down</html>").into_response()),
+            }
+        }
         let mut upstream = relay.http.request(parts.method, format!("{}{path}", relay.upstream)).body(body);
         for (name, value) in &parts.headers {
             if name != reqwest::header::HOST {
@@ -297,9 +338,19 @@ async fn forward(State(relay): State<Arc<RelayState>>, request: Request) -> Resp
         let answer = upstream.send().await?;
         let mut response = Response::builder().status(answer.status());
         for (name, value) in answer.headers() {
-            response = response.header(name, value);
+            if name != reqwest::header::CONTENT_LENGTH {
+                response = response.header(name, value);
+            }
         }
-        Ok::<_, anyhow::Error>(response.body(axum::body::Body::from(answer.bytes().await?))?)
+        let mut body = answer.bytes().await?.to_vec();
+        if relay.batches == Batches::Garbled && path == "/v1/driver/actions" {
+            let mut results: Value = serde_json::from_slice(&body)?;
+            for result in results["results"].as_array_mut().into_iter().flatten() {
+                result["body"] = json!({ "shape": "of a newer platform" });
+            }
+            body = serde_json::to_vec(&results)?;
+        }
+        Ok::<_, anyhow::Error>(response.body(axum::body::Body::from(body))?)
     };
     relayed.await.unwrap_or_else(|error| (StatusCode::BAD_GATEWAY, error.to_string()).into_response())
 }
@@ -319,7 +370,7 @@ async fn an_offline_day_leaves_in_one_request_and_an_older_platform_gets_it_acti
     }
     drop(offline);
 
-    let relay = Relay::start(platform.url(), true).await?;
+    let relay = Relay::start(platform.url(), Batches::Passed).await?;
     let driver = open_phone(&relay.url, &cab).await?;
     let report = driver.sync_driver().await?;
     assert_eq!((report.sent, report.pending, report.rejected, report.held), (4, 0, 0, 0));
@@ -337,7 +388,7 @@ async fn an_offline_day_leaves_in_one_request_and_an_older_platform_gets_it_acti
         assert!(matches!(absent.await?, DriverActionOutcome::Queued { .. }));
     }
     drop(offline);
-    let older = Relay::start(platform.url(), false).await?;
+    let older = Relay::start(platform.url(), Batches::Missing).await?;
     let driver = open_phone(&older.url, &cab).await?;
     let report = driver.sync_driver().await?;
     assert_eq!((report.sent, report.pending, report.rejected), (2, 0, 0));
@@ -353,5 +404,128 @@ async fn an_offline_day_leaves_in_one_request_and_an_older_platform_gets_it_acti
     for order in [ana.order, bruno.order] {
         assert_eq!(platform.dealership.order(order).await?.state, OrderState::ReturnedToDealership);
     }
+    Ok(())
+}
+
+/// A failure of the batch as a whole was the answer of its first action: a platform refusing the
+/// batch (a lower bound) refused that action for good and the next delivery's in turn. A batch
+/// refused whole, or met by an outage, now goes action by action.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_refused_or_down_whole_goes_action_by_action_and_refuses_nothing() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let [(ana, a), (bruno, b)] = two_cars(&platform, dir.path()).await?;
+    let cab = dir.path().join("driver");
+    let offline = open_phone(NO_SIGNAL, &cab).await?;
+    for job in [&a, &b] {
+        assert!(matches!(offline.embark(job.delivery_id, &job.vin).await?, DriverActionOutcome::Queued { .. }));
+    }
+    drop(offline);
+
+    let refusing = Relay::start(platform.url(), Batches::Refused).await?;
+    let driver = open_phone(&refusing.url, &cab).await?;
+    let report = driver.sync_driver().await?;
+    assert_eq!((report.sent, report.pending, report.rejected, report.held), (2, 0, 0, 0));
+    assert!(driver.driver_conflicts().await?.is_empty());
+    assert_eq!(
+        refusing.actions(),
+        [
+            "POST /v1/driver/actions".to_owned(),
+            format!("POST /v1/driver/deliveries/{}/actions", a.delivery_id),
+            format!("POST /v1/driver/deliveries/{}/actions", b.delivery_id),
+        ]
+    );
+    for order in [ana.order, bruno.order] {
+        assert_eq!(platform.dealership.order(order).await?.state, OrderState::InTransit);
+    }
+
+    // An outage on the batch route: the drain goes on one action at a time, so an outage holds
+    // back only the car it is about.
+    let offline = open_phone(NO_SIGNAL, &cab).await?;
+    for job in [&a, &b] {
+        assert!(matches!(offline.arrive(job.delivery_id).await?, DriverActionOutcome::Queued { .. }));
+    }
+    drop(offline);
+    let down = Relay::start(platform.url(), Batches::Down).await?;
+    let driver = open_phone(&down.url, &cab).await?;
+    let report = driver.sync_driver().await?;
+    assert_eq!((report.sent, report.pending, report.rejected, report.held), (2, 0, 0, 0));
+    assert_eq!(down.actions().len(), 3, "one batch, then one request per action: {:?}", down.actions());
+    Ok(())
+}
+
+/// An applied action whose answer this app cannot read was wedged for the driver, while the
+/// platform went on with its delivery's later actions. It is done; the list is fetched again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_applied_action_whose_answer_cannot_be_read_is_done_and_the_list_fetched_again() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let [(ana, a), _] = two_cars(&platform, dir.path()).await?;
+    let cab = dir.path().join("driver");
+    let offline = open_phone(NO_SIGNAL, &cab).await?;
+    assert!(matches!(offline.embark(a.delivery_id, &a.vin).await?, DriverActionOutcome::Queued { .. }));
+    assert!(matches!(offline.arrive(a.delivery_id).await?, DriverActionOutcome::Queued { .. }));
+    drop(offline);
+    let garbling = Relay::start(platform.url(), Batches::Garbled).await?;
+    let driver = open_phone(&garbling.url, &cab).await?;
+    let report = driver.sync_driver().await?;
+    assert_eq!((report.sent, report.pending, report.rejected, report.held), (2, 0, 0, 0));
+    assert!(driver.wedged_driver_actions().await?.is_empty());
+    let shown = driver.deliveries().await?;
+    let job = shown.iter().find(|d| d.delivery_id == a.delivery_id).context("still listed")?;
+    assert_eq!((job.state, job.unsynced_actions), (OrderState::AtCustomerAddress, 0), "the platform's view");
+    assert_eq!(platform.dealership.order(ana.order).await?.state, OrderState::AtCustomerAddress);
+    Ok(())
+}
+
+/// A session refused in the middle of a batch ended the drain before the answers after it were
+/// written, so actions the platform had applied stayed in the outbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_answers_after_a_refused_session_are_still_written() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let [(_, a), (bruno, b)] = two_cars(&platform, dir.path()).await?;
+    let cab = dir.path().join("driver");
+    let offline = open_phone(NO_SIGNAL, &cab).await?;
+    for job in [&a, &b] {
+        assert!(matches!(offline.embark(job.delivery_id, &job.vin).await?, DriverActionOutcome::Queued { .. }));
+    }
+    drop(offline);
+    let driver = open_phone(platform.url(), &cab).await?;
+    platform.sandbox.answer_next_driver_action(401, Some("unauthorized"), None).await?;
+    assert!(matches!(driver.sync_driver().await, Err(caas_core::CaasError::Unauthorized)));
+    assert_eq!(platform.dealership.order(bruno.order).await?.state, OrderState::InTransit);
+    let waiting: Vec<_> = driver.deliveries().await?.into_iter().filter(|d| d.unsynced_actions > 0).collect();
+    assert_eq!(waiting.iter().map(|d| d.delivery_id).collect::<Vec<_>>(), [a.delivery_id], "the other one is done");
+    assert_eq!(driver.sync_driver().await?.sent, 1);
+    Ok(())
+}
+
+/// An action went out re-encoded from the outbox, so an app upgrade that writes a request
+/// differently would send other bytes under a key already used, refused for good as a reused key.
+/// It goes out as stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_action_goes_out_as_the_bytes_it_was_stored_with() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let [(ana, a), _] = two_cars(&platform, dir.path()).await?;
+    let cab = dir.path().join("driver");
+    let offline = open_phone(NO_SIGNAL, &cab).await?;
+    assert!(matches!(offline.embark(a.delivery_id, &a.vin).await?, DriverActionOutcome::Queued { .. }));
+    drop(offline);
+    // As an older version of the app might have written it: same request, other bytes.
+    let stored = {
+        let cache = rusqlite::Connection::open(cab.join("caas.sqlite3"))?;
+        let text: String = cache.query_row("SELECT request FROM outbox", [], |r| r.get(0))?;
+        let older = serde_json::to_string_pretty(&serde_json::from_str::<Value>(&text)?)?;
+        cache.execute("UPDATE outbox SET request = ?1", [&older])?;
+        older
+    };
+    let relay = Relay::start(platform.url(), Batches::Passed).await?;
+    let driver = open_phone(&relay.url, &cab).await?;
+    assert_eq!(driver.sync_driver().await?.sent, 1);
+    let sent = relay.action_bodies();
+    assert!(sent.iter().any(|(_, body)| body.contains(&stored)), "sent as stored: {sent:?}");
+    assert_eq!(platform.dealership.order(ana.order).await?.state, OrderState::InTransit);
     Ok(())
 }

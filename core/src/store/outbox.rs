@@ -21,6 +21,9 @@ pub struct OutboxEntry {
     pub delivery_id: Uuid,
     pub idempotency_key: String,
     pub request: DriverActionRequest,
+    /// The request's JSON as stored when the action was taken: what is sent, so every try carries
+    /// the bytes its key was first sent with, across app upgrades too.
+    pub body: String,
     pub attempts: u32,
     /// Set once the platform refused the action for good.
     pub rejection: Option<(String, String)>,
@@ -127,6 +130,7 @@ fn decode(row: Row) -> Result<OutboxEntry> {
         delivery_id: parse_delivery(&row.delivery_id)?,
         idempotency_key: row.key,
         request: serde_json::from_str(&row.request)?,
+        body: row.request,
         attempts: row.attempts,
         rejection: row.code.zip(row.reason),
         last_error: row.last_error,
@@ -240,10 +244,12 @@ pub fn pending_count(conn: &Connection, delivery: Option<Uuid>) -> Result<u32> {
 }
 
 /// The platform has the action: it leaves the outbox, and the delivery takes the platform's view
-/// unless later actions on it are still waiting.
-pub fn complete(conn: &Connection, seq: i64, answer: &DriverDelivery) -> Result<()> {
+/// (when its answer could be read) unless later actions on it are still waiting.
+pub fn complete(conn: &Connection, seq: i64, answer: Option<&DriverDelivery>) -> Result<()> {
     conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?.execute([seq])?;
-    if pending_count(conn, Some(answer.delivery_id))? == 0 {
+    if let Some(answer) = answer
+        && pending_count(conn, Some(answer.delivery_id))? == 0
+    {
         save_delivery(conn, answer)?;
     }
     Ok(())

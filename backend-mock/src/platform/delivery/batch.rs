@@ -5,8 +5,8 @@
 //! idempotency key and fingerprint, so an action first sent alone whose answer was lost finds
 //! that answer here, and the other way round. Actions run in order, each in a savepoint of the
 //! batch's transaction: one that is not applied leaves nothing behind and skips the later actions
-//! of its delivery (they were taken on top of it); a "not now" skips the rest of the batch, as it
-//! would have stopped the phone sending. The sandbox's driver faults meet each action as they
+//! of its delivery (they were taken on top of it); a pause asked for (an answer with a
+//! `Retry-After`) skips the rest of the batch, as it would have stopped the phone sending. The sandbox's driver faults meet each action as they
 //! would meet a request of its own.
 
 use std::collections::HashSet;
@@ -17,12 +17,12 @@ use caas_protocol::api::ApiError;
 use caas_protocol::delivery::{
     BatchedAction, BatchedResult, DriverActionBatch, DriverActionRequest, DriverActionResults, MAX_BATCHED_ACTIONS,
 };
-use caas_protocol::payment::valid_idempotency_key;
+use caas_protocol::payment::{IDEMPOTENCY_KEY_HEADER, valid_idempotency_key};
 use rusqlite::Transaction;
 use uuid::Uuid;
 
 use super::driver::record_in;
-use crate::auth::{self, DriverAuth};
+use crate::auth::DriverAuth;
 use crate::catalogue::Driver;
 use crate::error::{AppError, AppResult};
 use crate::extract::Json;
@@ -34,7 +34,7 @@ const JSON: &str = "application/json";
 
 #[utoipa::path(post, path = "/v1/driver/actions", tag = "driver", request_body = DriverActionBatch,
     responses((status = 200, body = DriverActionResults, description = "one result per action, in order: the answer its own request would have had, or skipped"),
-              (status = 422, body = ApiError, description = "no action, more than 50, a key that is not 1 to 255 visible ASCII characters, or a key used twice")),
+              (status = 422, body = ApiError, description = "no action, more than 50, a key that is not 1 to 255 visible ASCII characters, a key used twice, or an `Idempotency-Key` header (each action carries its own)")),
     security(("bearer" = [])))]
 /// Records several driver actions, in order, each under its own `idempotency_key`.
 pub async fn act_in_batch(
@@ -43,11 +43,14 @@ pub async fn act_in_batch(
     headers: HeaderMap,
     Json(batch): Json<DriverActionBatch>,
 ) -> AppResult<Json<DriverActionResults>> {
-    checked(&batch)?;
-    let scope = idempotency::scope(IDEMPOTENCY_NAMESPACE, &auth::principal(&state.db, &headers));
+    checked(&batch, &headers)?;
+    // The account the token was checked for, not the token looked up again: one that expired
+    // while the body came in must not file the answers where the next token cannot find them.
+    let scope = idempotency::scope(IDEMPOTENCY_NAMESPACE, &auth.principal());
     let (results, pending) = {
         let mut conn = state.db.lock();
         let mut tx = conn.transaction()?;
+        idempotency::forget_expired(&tx)?;
         let mut run = Run { state: &state, driver: auth.driver, scope: &scope, pending: Vec::new() };
         let results = run.all(&mut tx, batch.actions)?;
         let pending = run.pending;
@@ -58,7 +61,11 @@ pub async fn act_in_batch(
     Ok(Json(DriverActionResults { results }))
 }
 
-fn checked(batch: &DriverActionBatch) -> AppResult<()> {
+fn checked(batch: &DriverActionBatch, headers: &HeaderMap) -> AppResult<()> {
+    // A key for the whole batch would keep its "not now" answers, which decided nothing, for a day.
+    if headers.contains_key(IDEMPOTENCY_KEY_HEADER) {
+        return Err(AppError::invalid("a batch's actions carry their own keys; send it without an `Idempotency-Key`"));
+    }
     if batch.actions.is_empty() || batch.actions.len() > MAX_BATCHED_ACTIONS {
         return Err(AppError::invalid(format!("a batch carries 1 to {MAX_BATCHED_ACTIONS} actions")));
     }
@@ -118,7 +125,8 @@ impl Run<'_> {
                 && !StatusCode::from_u16(*status).is_ok_and(|s| s.is_success())
             {
                 stopped.push(action.delivery_id);
-                not_now |= retry_after.is_some() || *status == StatusCode::TOO_MANY_REQUESTS.as_u16();
+                // As the phone reads it: a pause asked for holds every send, an outage only its car.
+                not_now |= retry_after.is_some();
             }
             results.push(result);
         }
