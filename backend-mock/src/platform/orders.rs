@@ -233,6 +233,14 @@ pub fn state(conn: &Connection, id: Uuid) -> AppResult<OrderState> {
     state_named(&name)
 }
 
+/// The VIN the factory gave the order's car, if it has one yet; read alone, not through the whole
+/// view, for a driver's scan at loading.
+pub fn vin(conn: &Connection, id: Uuid) -> AppResult<Option<String>> {
+    conn.query_row_cached("SELECT vin FROM orders WHERE id = ?1", [id.to_string()], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| AppError::not_found("order"))
+}
+
 /// A state as the order row stores it; this platform only ever stores its own.
 fn state_named(name: &str) -> AppResult<OrderState> {
     name.parse().map_err(|_| AppError::invalid("stored order state is unknown"))

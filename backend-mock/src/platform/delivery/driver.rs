@@ -176,7 +176,7 @@ fn apply(
                     "the customer has not confirmed the delivery address yet",
                 ));
             }
-            let expected = orders::view(tx, order, Viewer::Sandbox)?.vin.unwrap_or_default();
+            let expected = orders::vin(tx, order)?.unwrap_or_default();
             if !vin.trim().eq_ignore_ascii_case(&expected) {
                 return Err(AppError::new(
                     http::StatusCode::UNPROCESSABLE_ENTITY,
