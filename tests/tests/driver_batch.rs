@@ -10,6 +10,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse as _, Response};
 use caas_core::protocol::OrderState;
 use caas_core::protocol::api::EventKind;
+use caas_core::protocol::delivery::CallOutcome;
 use caas_core::{AssignedDelivery, DriverActionOutcome};
 use caas_e2e::{BookedCustomer, DRIVER, NO_SIGNAL, Platform, open_phone};
 use reqwest::StatusCode;
@@ -36,6 +37,28 @@ async fn two_cars(platform: &Platform, dir: &Path) -> anyhow::Result<[(BookedCus
         pairs.push((customer, job));
     }
     pairs.try_into().map_err(|_| anyhow::anyhow!("two cars"))
+}
+
+/// A step the driver takes without signal.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Embark,
+    Arrive,
+    Absent,
+}
+
+/// The driver's phone in `cab` takes each step without signal; each waits in the outbox.
+async fn taken_offline(cab: &Path, steps: &[(&AssignedDelivery, Step)]) -> anyhow::Result<()> {
+    let offline = open_phone(NO_SIGNAL, cab).await?;
+    for (job, step) in steps {
+        let outcome = match step {
+            Step::Embark => offline.embark(job.delivery_id, &job.vin).await?,
+            Step::Arrive => offline.arrive(job.delivery_id).await?,
+            Step::Absent => offline.report_absent(job.delivery_id, CallOutcome::Unreachable).await?,
+        };
+        anyhow::ensure!(matches!(outcome, DriverActionOutcome::Queued { .. }), "queued: {outcome:?}");
+    }
+    Ok(())
 }
 
 /// An embarkation's body, as the phone serializes it.
@@ -363,12 +386,7 @@ async fn an_offline_day_leaves_in_one_request_and_an_older_platform_gets_it_acti
     let dir = tempfile::tempdir()?;
     let [(ana, a), (bruno, b)] = two_cars(&platform, dir.path()).await?;
     let cab = dir.path().join("driver");
-    let offline = open_phone(NO_SIGNAL, &cab).await?;
-    for job in [&a, &b] {
-        assert!(matches!(offline.embark(job.delivery_id, &job.vin).await?, DriverActionOutcome::Queued { .. }));
-        assert!(matches!(offline.arrive(job.delivery_id).await?, DriverActionOutcome::Queued { .. }));
-    }
-    drop(offline);
+    taken_offline(&cab, &[(&a, Step::Embark), (&a, Step::Arrive), (&b, Step::Embark), (&b, Step::Arrive)]).await?;
 
     let relay = Relay::start(platform.url(), Batches::Passed).await?;
     let driver = open_phone(&relay.url, &cab).await?;
@@ -382,12 +400,7 @@ async fn an_offline_day_leaves_in_one_request_and_an_older_platform_gets_it_acti
 
     // Both customers are out: the driver reports it without signal, then syncs through a platform
     // that predates batches.
-    let offline = open_phone(NO_SIGNAL, &cab).await?;
-    for job in [&a, &b] {
-        let absent = offline.report_absent(job.delivery_id, caas_core::protocol::delivery::CallOutcome::Unreachable);
-        assert!(matches!(absent.await?, DriverActionOutcome::Queued { .. }));
-    }
-    drop(offline);
+    taken_offline(&cab, &[(&a, Step::Absent), (&b, Step::Absent)]).await?;
     let older = Relay::start(platform.url(), Batches::Missing).await?;
     let driver = open_phone(&older.url, &cab).await?;
     let report = driver.sync_driver().await?;
@@ -416,11 +429,7 @@ async fn a_batch_refused_or_down_whole_goes_action_by_action_and_refuses_nothing
     let dir = tempfile::tempdir()?;
     let [(ana, a), (bruno, b)] = two_cars(&platform, dir.path()).await?;
     let cab = dir.path().join("driver");
-    let offline = open_phone(NO_SIGNAL, &cab).await?;
-    for job in [&a, &b] {
-        assert!(matches!(offline.embark(job.delivery_id, &job.vin).await?, DriverActionOutcome::Queued { .. }));
-    }
-    drop(offline);
+    taken_offline(&cab, &[(&a, Step::Embark), (&b, Step::Embark)]).await?;
 
     let refusing = Relay::start(platform.url(), Batches::Refused).await?;
     let driver = open_phone(&refusing.url, &cab).await?;
@@ -441,11 +450,7 @@ async fn a_batch_refused_or_down_whole_goes_action_by_action_and_refuses_nothing
 
     // An outage on the batch route: the drain goes on one action at a time, so an outage holds
     // back only the car it is about.
-    let offline = open_phone(NO_SIGNAL, &cab).await?;
-    for job in [&a, &b] {
-        assert!(matches!(offline.arrive(job.delivery_id).await?, DriverActionOutcome::Queued { .. }));
-    }
-    drop(offline);
+    taken_offline(&cab, &[(&a, Step::Arrive), (&b, Step::Arrive)]).await?;
     let down = Relay::start(platform.url(), Batches::Down).await?;
     let driver = open_phone(&down.url, &cab).await?;
     let report = driver.sync_driver().await?;
@@ -462,10 +467,7 @@ async fn an_applied_action_whose_answer_cannot_be_read_is_done_and_the_list_fetc
     let dir = tempfile::tempdir()?;
     let [(ana, a), _] = two_cars(&platform, dir.path()).await?;
     let cab = dir.path().join("driver");
-    let offline = open_phone(NO_SIGNAL, &cab).await?;
-    assert!(matches!(offline.embark(a.delivery_id, &a.vin).await?, DriverActionOutcome::Queued { .. }));
-    assert!(matches!(offline.arrive(a.delivery_id).await?, DriverActionOutcome::Queued { .. }));
-    drop(offline);
+    taken_offline(&cab, &[(&a, Step::Embark), (&a, Step::Arrive)]).await?;
     let garbling = Relay::start(platform.url(), Batches::Garbled).await?;
     let driver = open_phone(&garbling.url, &cab).await?;
     let report = driver.sync_driver().await?;
@@ -486,11 +488,7 @@ async fn the_answers_after_a_refused_session_are_still_written() -> anyhow::Resu
     let dir = tempfile::tempdir()?;
     let [(_, a), (bruno, b)] = two_cars(&platform, dir.path()).await?;
     let cab = dir.path().join("driver");
-    let offline = open_phone(NO_SIGNAL, &cab).await?;
-    for job in [&a, &b] {
-        assert!(matches!(offline.embark(job.delivery_id, &job.vin).await?, DriverActionOutcome::Queued { .. }));
-    }
-    drop(offline);
+    taken_offline(&cab, &[(&a, Step::Embark), (&b, Step::Embark)]).await?;
     let driver = open_phone(platform.url(), &cab).await?;
     platform.sandbox.answer_next_driver_action(401, Some("unauthorized"), None).await?;
     assert!(matches!(driver.sync_driver().await, Err(caas_core::CaasError::Unauthorized)));
@@ -510,9 +508,7 @@ async fn an_action_goes_out_as_the_bytes_it_was_stored_with() -> anyhow::Result<
     let dir = tempfile::tempdir()?;
     let [(ana, a), _] = two_cars(&platform, dir.path()).await?;
     let cab = dir.path().join("driver");
-    let offline = open_phone(NO_SIGNAL, &cab).await?;
-    assert!(matches!(offline.embark(a.delivery_id, &a.vin).await?, DriverActionOutcome::Queued { .. }));
-    drop(offline);
+    taken_offline(&cab, &[(&a, Step::Embark)]).await?;
     // As an older version of the app might have written it: same request, other bytes.
     let stored = {
         let cache = rusqlite::Connection::open(cab.join("caas.sqlite3"))?;
