@@ -209,6 +209,15 @@ async fn a_refusal_skips_its_deliverys_later_actions_and_a_rate_limit_the_rest()
     assert_eq!(outcomes(&results), [Some((429, "slow_down".into(), false)), None]);
     assert_eq!(results["results"][0]["retry_after"], 2);
     assert_eq!(platform.dealership.order(bruno.order).await?.state, OrderState::InTransit);
+    // A lost answer is spent on an applied action only, as on a request of its own.
+    platform.sandbox.drop_driver_answers(1).await?;
+    let (_, results) = post_batch(
+        &platform,
+        &token,
+        batch(&[(a.delivery_id, "a-wrong", &wrong_vin), (b.delivery_id, "b-arrive", &arrive())]),
+    )
+    .await?;
+    assert_eq!(outcomes(&results), [Some((422, "vin_mismatch".into(), false)), Some((503, "internal".into(), false))]);
     Ok(())
 }
 

@@ -157,10 +157,9 @@ impl Run<'_> {
                 answer
             }
         };
-        let answer = match self.state.driver_faults.lost_answer() {
-            Some(lost) if answer.status.is_success() => Answer::of_error(&lost),
-            _ => answer,
-        };
+        // Only an answer that says the action was applied is lost, and only then is a loss spent.
+        let lost = answer.status.is_success().then(|| self.state.driver_faults.lost_answer()).flatten();
+        let answer = lost.map_or(answer, |lost| Answer::of_error(&lost));
         Ok(BatchedResult::Answered {
             status: answer.status.as_u16(),
             retry_after: answer.retry_after,
