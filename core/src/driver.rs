@@ -177,8 +177,9 @@ pub(crate) struct OutboxPace {
 const BATCHES_RETRIED_AFTER: Duration = Duration::from_secs(3600);
 
 impl OutboxPace {
-    fn batching(&self) -> bool {
-        self.batchless_since.is_none_or(|since| since.elapsed() >= BATCHES_RETRIED_AFTER)
+    /// Whether the drain starting at `now` sends batches.
+    fn batching(&self, now: Instant) -> bool {
+        self.batchless_since.is_none_or(|since| now.saturating_duration_since(since) >= BATCHES_RETRIED_AFTER)
     }
 }
 
@@ -568,7 +569,7 @@ impl Caas {
         let mut skipped: Vec<Uuid> = Vec::new();
         while retry_after.is_none() {
             let exclude = skipped.clone();
-            let batching = pace.batching() && !singly;
+            let batching = pace.batching(Instant::now()) && !singly;
             let limit = if batching { MAX_BATCHED_ACTIONS } else { 1 };
             let entries = self.inner.store.read(move |conn| outbox::sendable(conn, &exclude, limit)).await?;
             let Some(first) = entries.first() else { break };
@@ -780,4 +781,20 @@ struct ShownCode {
     text: String,
     /// Read out as eight digits and resolved by the platform, rather than scanned from a screen.
     read_out: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_platform_without_batches_is_sent_one_action_per_request_for_an_hour_then_batches_again() {
+        let found = Instant::now();
+        let pace = OutboxPace { not_before: None, batchless_since: Some(found) };
+        assert!(OutboxPace::default().batching(found), "batches until a platform is found without them");
+        assert!(!pace.batching(found), "not right after");
+        assert!(!pace.batching(found + BATCHES_RETRIED_AFTER - Duration::from_secs(1)), "not a second before the hour");
+        assert!(pace.batching(found + BATCHES_RETRIED_AFTER), "again once the hour is over");
+        assert!(pace.batching(found + 5 * BATCHES_RETRIED_AFTER), "and any time after");
+    }
 }
