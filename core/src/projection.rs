@@ -112,12 +112,23 @@ impl<K: Eq + Hash, V: Clone> Slots<K, V> {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The value of `key` kept in memory, if no write has ended since it was read.
+    fn kept(&self, store: &Store, key: &K) -> Option<V> {
+        let as_of = store.commits();
+        self.lock().get(key).filter(|kept| kept.as_of == as_of).map(|kept| kept.value.clone())
+    }
+
+    /// Whether a value of `key` was ever kept, current or not: somebody reads it.
+    fn is_read(&self, key: &K) -> bool {
+        self.lock().contains_key(key)
+    }
+
     /// The value of `key` kept in memory if no write has ended since it was read; otherwise
     /// `load`ed on this thread in one read transaction, and kept unless a write ended meanwhile.
     fn get(&self, store: &Store, key: K, load: impl FnOnce(&Connection) -> Result<V>) -> Result<V> {
         let as_of = store.commits();
-        if let Some(kept) = self.lock().get(&key).filter(|kept| kept.as_of == as_of) {
-            return Ok(kept.value.clone());
+        if let Some(value) = self.kept(store, &key) {
+            return Ok(value);
         }
         let value = store.read_blocking(load)?;
         let mut slots = self.lock();
@@ -128,6 +139,11 @@ impl<K: Eq + Hash, V: Clone> Slots<K, V> {
         }
         Ok(value)
     }
+}
+
+/// A kept order as of `now`, or why there is none.
+fn found(id: Uuid, kept: Option<OrderDetail>, now: DateTime<Utc>) -> Result<OrderDetail> {
+    kept.map(|order| order.at(now)).ok_or_else(|| CaasError::NotFound(format!("order {id}")))
 }
 
 fn load_orders(conn: &Connection) -> Result<Vec<OrderSummary>> {
@@ -152,21 +168,42 @@ impl Caas {
         let (projection, store) = (&self.inner.projection, &self.inner.store);
         let as_of = store.commits();
         let kept = projection.details.get(store, id, |conn| projection.load_order(store, as_of, conn, id, now))?;
-        kept.map(|order| order.at(now)).ok_or_else(|| CaasError::NotFound(format!("order {id}")))
+        found(id, kept, now)
     }
 
-    /// [`Caas::orders_snapshot`] for async callers (the update streams among them).
+    /// [`Caas::orders_snapshot`] for async callers (the update streams among them): a copy when
+    /// kept, otherwise read on the blocking pool.
     pub async fn orders(&self) -> Result<Vec<OrderSummary>> {
-        self.off_runtime(Caas::orders_snapshot).await
+        match self.inner.projection.orders.kept(&self.inner.store, &()) {
+            Some(orders) => Ok(orders),
+            None => self.off_runtime(Caas::orders_snapshot).await,
+        }
     }
 
-    /// [`Caas::order_snapshot`] for async callers (the update streams among them).
+    /// [`Caas::order_snapshot`] for async callers (the update streams among them): a copy when
+    /// kept, otherwise read on the blocking pool.
     pub async fn order(&self, id: Uuid) -> Result<OrderDetail> {
-        self.off_runtime(move |core| core.order_snapshot(id)).await
+        match self.inner.projection.details.kept(&self.inner.store, &id) {
+            Some(kept) => found(id, kept, Utc::now()),
+            None => self.off_runtime(move |core| core.order_snapshot(id)).await,
+        }
+    }
+
+    /// Reads order `id` and the list into memory again, on this thread, each if it was read
+    /// before (a screen shows it): called on the blocking pool right after a write that changed
+    /// the order, so the reads its listeners make once told are copies rather than more trips to
+    /// the pool and SQLite.
+    pub(crate) fn reread(&self, id: Uuid) {
+        let projection = &self.inner.projection;
+        let order = projection.details.is_read(&id).then(|| self.order_snapshot(id).map(drop));
+        let list = projection.orders.is_read(&()).then(|| self.orders_snapshot().map(drop));
+        for error in [order, list].into_iter().flatten().filter_map(Result::err) {
+            tracing::debug!(order = %id, error = error.chain(), "not read again after a write; the next read will");
+        }
     }
 
     /// `read` on the blocking pool: a miss reads SQLite, which must not hold up the runtime.
-    async fn off_runtime<T: Send + 'static>(
+    pub(crate) async fn off_runtime<T: Send + 'static>(
         &self,
         read: impl FnOnce(&Caas) -> Result<T> + Send + 'static,
     ) -> Result<T> {
@@ -235,6 +272,40 @@ mod tests {
         assert_eq!(state(&core), OrderState::ReservationPaid, "the synchronous read");
         assert_eq!(core.order(ORDER).await.expect("order").summary.state, OrderState::ReservationPaid, "the async one");
         assert_eq!(core.orders_snapshot().expect("orders")[0].state, OrderState::ReservationPaid, "the list");
+    }
+
+    /// A carried push writes, then reads again on the spot what a screen reads of the order, so
+    /// that its listeners' reads are copies: only what was read before, and as the write left it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn what_screens_read_of_an_order_is_read_again_right_after_its_write() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let core = open(&dir).await;
+        keep(&core, in_state(OrderState::SaleRegistered)).await;
+        let (projection, store) = (&core.inner.projection, &core.inner.store);
+        let write_and_reread = |state| {
+            let received = store::Received::from(in_state(state));
+            store.write_blocking(|tx| store::upsert_details(tx, &received)).expect("write");
+            core.reread(ORDER);
+        };
+        let kept_state = || projection.details.kept(store, &ORDER).flatten().map(|order| order.summary.state);
+        let kept_list = || projection.orders.kept(store, &()).map(|list| list[0].state);
+
+        write_and_reread(OrderState::ReservationPaid);
+        assert_eq!((kept_state(), kept_list()), (None, None), "nothing read before, nothing read now");
+
+        assert_eq!(state(&core), OrderState::ReservationPaid, "a screen shows the order");
+        write_and_reread(OrderState::OrderPlaced);
+        assert_eq!(kept_state(), Some(OrderState::OrderPlaced), "the order is kept as written");
+        assert_eq!(kept_list(), None, "the list nobody reads is not read");
+
+        assert_eq!(
+            core.orders_snapshot().expect("orders")[0].state,
+            OrderState::OrderPlaced,
+            "a screen shows the list"
+        );
+        write_and_reread(OrderState::InProduction);
+        assert_eq!((kept_state(), kept_list()), (Some(OrderState::InProduction), Some(OrderState::InProduction)));
+        assert_eq!(core.order(ORDER).await.expect("order").summary.state, OrderState::InProduction, "the async read");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,30 +57,35 @@ impl Caas {
             .ok()?;
         let _one_sync_at_a_time = self.inner.sync_lock.lock().await;
         let receipt = hint.clone();
+        // On the blocking pool in one go: the write, then the order read again for its listeners.
         let applied = self
-            .inner
-            .store
-            .write(move |tx| {
-                if store::push_seen(tx, &receipt)? {
+            .off_runtime(move |core| {
+                let applied = core.inner.store.write_blocking(|tx| {
+                    if store::push_seen(tx, &receipt)? {
+                        store::record_push(tx, &receipt)?;
+                        return Ok(Some(PushOutcome::Duplicate));
+                    }
+                    let key = crate::record::pinned_key(tx)?;
+                    let cursor = store::cursor(tx, id)?;
+                    // Only what follows the cached, anchored record: a new order, a missed push or an
+                    // unchecked cache goes through the fetch.
+                    let follows = carried.events.first().is_some_and(|first| first.value.version == cursor + 1);
+                    let (Some(key), true, true) = (key, cursor > 0 && follows, store::is_anchored(tx, id)?) else {
+                        return Ok(None);
+                    };
+                    store::upsert_details(tx, &carried.order)?;
+                    let applied = store::apply_events(tx, id, &carried.events)?;
+                    if applied.gap || applied.cursor != carried.order.value.version {
+                        return Err(CaasError::Protocol("a carried change does not follow the record".into()));
+                    }
+                    store::check_head_after(tx, id, &carried.head, &key, false, &applied)?;
                     store::record_push(tx, &receipt)?;
-                    return Ok(Some(PushOutcome::Duplicate));
+                    Ok(Some(PushOutcome::Synced { new_events: applied.new_events }))
+                })?;
+                if let Some(PushOutcome::Synced { .. }) = applied {
+                    core.reread(id);
                 }
-                let key = crate::record::pinned_key(tx)?;
-                let cursor = store::cursor(tx, id)?;
-                // Only what follows the cached, anchored record: a new order, a missed push or an
-                // unchecked cache goes through the fetch.
-                let follows = carried.events.first().is_some_and(|first| first.value.version == cursor + 1);
-                let (Some(key), true, true) = (key, cursor > 0 && follows, store::is_anchored(tx, id)?) else {
-                    return Ok(None);
-                };
-                store::upsert_details(tx, &carried.order)?;
-                let applied = store::apply_events(tx, id, &carried.events)?;
-                if applied.gap || applied.cursor != carried.order.value.version {
-                    return Err(CaasError::Protocol("a carried change does not follow the record".into()));
-                }
-                store::check_head_after(tx, id, &carried.head, &key, false, &applied)?;
-                store::record_push(tx, &receipt)?;
-                Ok(Some(PushOutcome::Synced { new_events: applied.new_events }))
+                Ok(applied)
             })
             .await
             .inspect_err(|error| tracing::warn!(order = %id, error = error.chain(), "a carried change was not applied"))

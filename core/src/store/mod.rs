@@ -82,18 +82,21 @@ impl Store {
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
     {
         let store = Arc::clone(self);
-        run_blocking(move || {
-            let mut conn = lock(&store.writer);
-            let written = conn.transaction().map_err(CaasError::from).and_then(|tx| {
-                let value = work(&tx)?;
-                tx.commit()?;
-                Ok(value)
-            });
-            // Counted whatever the outcome: one too many only costs a snapshot read again.
-            store.commits.fetch_add(1, Ordering::Release);
-            written
-        })
-        .await
+        run_blocking(move || store.write_blocking(work)).await
+    }
+
+    /// [`Store::write`] on the calling thread, for work already on the blocking pool that goes on
+    /// once the write has ended.
+    pub fn write_blocking<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        let written = conn.transaction().map_err(CaasError::from).and_then(|tx| {
+            let value = work(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        });
+        // Counted whatever the outcome: one too many only costs a snapshot read again.
+        self.commits.fetch_add(1, Ordering::Release);
+        written
     }
 
     /// How many write transactions have ended. A read that begins after this was taken sees
