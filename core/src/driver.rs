@@ -177,7 +177,7 @@ pub(crate) struct OutboxPace {
 const BATCHES_RETRIED_AFTER: Duration = Duration::from_secs(3600);
 
 impl OutboxPace {
-    /// Whether the drain starting at `now` sends batches.
+    /// Whether a request sent at `now` goes as a batch.
     fn batching(&self, now: Instant) -> bool {
         self.batchless_since.is_none_or(|since| now.saturating_duration_since(since) >= BATCHES_RETRIED_AFTER)
     }

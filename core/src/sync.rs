@@ -59,7 +59,7 @@ impl Caas {
         let receipt = hint.clone();
         // On the blocking pool in one go: the write, then the order read again for its listeners.
         let applied = self
-            .off_runtime(move |core| {
+            .on_pool(move |core| {
                 let applied = core.inner.store.write_blocking(|tx| {
                     if store::push_seen(tx, &receipt)? {
                         store::record_push(tx, &receipt)?;

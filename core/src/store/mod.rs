@@ -1,8 +1,9 @@
 //! The on-device cache: SQLite in WAL mode with one writer connection and one reader, so a
 //! snapshot read never waits for a sync being written.
 //!
-//! Work runs on the blocking pool; callers stay async. The one exception is
-//! [`Store::read_blocking`], for the snapshots the shells read without the async runtime.
+//! Work runs on the blocking pool; callers stay async. The exceptions are
+//! [`Store::read_blocking`], for the snapshots the shells read without the async runtime, and
+//! [`Store::write_blocking`], for work already on the pool that goes on after its write.
 
 pub(crate) mod orders;
 pub(crate) mod outbox;
@@ -87,7 +88,7 @@ impl Store {
 
     /// [`Store::write`] on the calling thread, for work already on the blocking pool that goes on
     /// once the write has ended.
-    pub fn write_blocking<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn write_blocking<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = lock(&self.writer);
         let written = conn.transaction().map_err(CaasError::from).and_then(|tx| {
             let value = work(&tx)?;
