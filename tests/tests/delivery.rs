@@ -70,6 +70,13 @@ async fn a_present_customer_takes_the_car_on_a_verified_code() -> anyhow::Result
         (customer.order, OrderState::TransportScheduled, vec![DriverStep::Embark])
     );
     assert_eq!(job.customer_name, "Test Customer");
+    // The car and the customer as the order has them.
+    let platform_view = platform.dealership.order(customer.order).await?;
+    let plate = platform_view.registration.as_ref().map(|registration| registration.plate.clone());
+    assert_eq!((Some(job.vin.clone()), job.plate.clone()), (platform_view.vin.clone(), plate));
+    assert!(job.plate.is_some(), "a registered car has its plate");
+    assert_eq!((job.model.as_str(), job.customer_phone.as_deref()), ("Urban EV", Some("+34600000001")));
+    assert_eq!(job.dealership.dealership, platform_view.dealership.name);
     assert_eq!(rejected(driver.embark(job.delivery_id, &job.vin).await), ErrorCode::AddressNotConfirmed);
 
     customer.core.confirm_delivery_address(customer.order, None).await?;

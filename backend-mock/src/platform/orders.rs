@@ -241,6 +241,48 @@ pub fn vin(conn: &Connection, id: Uuid) -> AppResult<Option<String>> {
         .ok_or_else(|| AppError::not_found("order"))
 }
 
+/// What a driver's view of a delivery shows of its order and its customer.
+pub struct DriverFacts {
+    pub state: OrderState,
+    pub vin: Option<String>,
+    pub plate: Option<String>,
+    pub dealership_id: String,
+    pub base_platform: String,
+    pub customer_name: String,
+    pub customer_phone: Option<String>,
+}
+
+/// [`DriverFacts`] of order `id` in one read: a driver's list and every answer to a driver's
+/// action show these, and the customer's whole view (its delivery, options and maintenance, read
+/// beside the row) is not needed there.
+pub fn driver_facts(conn: &Connection, id: Uuid) -> AppResult<DriverFacts> {
+    let row = conn
+        .query_row_cached(
+            "SELECT o.state, o.vin, o.registration, o.dealership_id, o.configuration, c.name, c.phone
+             FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id = ?1",
+            [id.to_string()],
+            |r| {
+                let texts: (String, Option<String>, Option<String>, String, String) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+                Ok((texts, r.get::<_, String>(5)?, r.get::<_, Option<String>>(6)?))
+            },
+        )
+        .optional()?;
+    let ((state, vin, registration, dealership_id, configuration), customer_name, customer_phone) =
+        row.ok_or_else(|| AppError::not_found("order"))?;
+    Ok(DriverFacts {
+        state: state_named(&state)?,
+        vin,
+        plate: registration.and_then(|text| serde_json::from_str::<Registration>(&text).ok()).map(|r| r.plate),
+        dealership_id,
+        base_platform: serde_json::from_str::<VehicleConfiguration>(&configuration)
+            .map(|configuration| configuration.base_platform)
+            .unwrap_or_default(),
+        customer_name,
+        customer_phone,
+    })
+}
+
 /// A state as the order row stores it; this platform only ever stores its own.
 fn state_named(name: &str) -> AppResult<OrderState> {
     name.parse().map_err(|_| AppError::invalid("stored order state is unknown"))

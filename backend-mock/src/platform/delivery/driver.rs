@@ -5,7 +5,6 @@
 //! driver took it, and is answered with the delivery as it now stands, so a phone that was
 //! offline learns of any change the customer made meanwhile.
 
-use crate::db::CachedSql as _;
 use crate::extract::Json;
 use crate::extract::Path;
 use axum::extract::State;
@@ -26,7 +25,7 @@ use crate::auth::{CarriesCredential, DriverAuth};
 use crate::catalogue::{self, Driver};
 use crate::error::{AppError, AppResult};
 use crate::platform::AppState;
-use crate::platform::orders::{self, Viewer};
+use crate::platform::orders;
 
 /// How far back a driver's action may be dated: a phone offline longer than this has lost touch.
 const MAX_ACTION_AGE: TimeDelta = TimeDelta::days(7);
@@ -56,15 +55,9 @@ pub async fn deliveries(State(state): State<AppState>, auth: DriverAuth) -> AppR
 
 /// A delivery as the driver sees it.
 pub fn driver_view(conn: &Connection, delivery: &Delivery) -> AppResult<DriverDelivery> {
-    let order = orders::view(conn, delivery.order_id, Viewer::Sandbox)?;
-    let (customer_name, customer_phone): (String, Option<String>) = conn.query_row_cached(
-        "SELECT c.name, c.phone FROM customers c JOIN orders o ON o.customer_id = c.id WHERE o.id = ?1",
-        [delivery.order_id.to_string()],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let dealership = catalogue::dealership(&order.dealership.id).ok_or_else(|| AppError::not_found("dealership"))?;
-    let model = catalogue::base_platform(&order.configuration.base_platform)
-        .map_or_else(|| order.configuration.base_platform.clone(), |p| p.name.to_owned());
+    let order = orders::driver_facts(conn, delivery.order_id)?;
+    let dealership = catalogue::dealership(&order.dealership_id).ok_or_else(|| AppError::not_found("dealership"))?;
+    let model = catalogue::base_platform(&order.base_platform).map_or(order.base_platform, |p| p.name.to_owned());
     Ok(DriverDelivery {
         delivery_id: delivery.id,
         order_id: delivery.order_id,
@@ -72,10 +65,10 @@ pub fn driver_view(conn: &Connection, delivery: &Delivery) -> AppResult<DriverDe
         attempt: delivery.attempt,
         window: delivery.window,
         vin: order.vin.unwrap_or_default(),
-        plate: order.registration.map(|r| r.plate),
+        plate: order.plate,
         model,
-        customer_name,
-        customer_phone,
+        customer_name: order.customer_name,
+        customer_phone: order.customer_phone,
         address: delivery.address.clone(),
         address_confirmed: delivery.address_confirmed,
         dealership: super::pickup_point(dealership),
