@@ -238,7 +238,22 @@ async fn payment_round_trip(iterations: usize) -> anyhow::Result<Latency> {
 /// Cars whose loading and arrival a driver records offline in the drain benchmark.
 const DRAINED_DELIVERIES: usize = 25;
 
+/// Drains measured, each on a platform of its own: one drain lasts a few milliseconds, and a
+/// single one moved by half from run to run.
+const DRAINS: usize = 5;
+
+/// The median drain of [`DRAINS`], by its ratio to its own baseline.
 async fn outbox_drain() -> anyhow::Result<Throughput> {
+    let mut drains = Vec::with_capacity(DRAINS);
+    for _ in 0..DRAINS {
+        drains.push(one_drain().await?);
+    }
+    drains.sort_by(|a, b| a.ratio().total_cmp(&b.ratio()));
+    let runs = drains.iter().map(Throughput::ratio).collect();
+    Ok(Throughput { runs, ..drains.swap_remove(DRAINS / 2) })
+}
+
+async fn one_drain() -> anyhow::Result<Throughput> {
     let dir = tempfile::tempdir()?;
     let mock = start(MockConfig::ephemeral(dir.path().join("platform.sqlite3"))).await?;
     let sandbox = SandboxClient::new(&mock.url, &mock.sandbox_token);
@@ -269,6 +284,7 @@ async fn outbox_drain() -> anyhow::Result<Throughput> {
         measured: actions as f64 / elapsed.as_secs_f64(),
         baseline: actions as f64 / baseline.iter().sum::<Duration>().as_secs_f64(),
         baseline_label: "bare HTTP",
+        runs: Vec::new(),
     })
 }
 
@@ -421,6 +437,8 @@ struct Throughput {
     measured: f64,
     baseline: f64,
     baseline_label: &'static str,
+    /// Every run's ratio when the figure is the median of several, lowest first.
+    runs: Vec<f64>,
 }
 
 impl Throughput {
@@ -433,10 +451,21 @@ impl Throughput {
             self.unit,
             self.measured / self.baseline
         );
+        if let (Some(lowest), Some(highest)) = (self.runs.first(), self.runs.last()) {
+            println!(
+                "  the median of {} runs, each beside its own baseline: {lowest:.2}x to {highest:.2}x",
+                self.runs.len()
+            );
+        }
+    }
+
+    fn ratio(&self) -> f64 {
+        self.measured / self.baseline
     }
 
     fn json(&self) -> serde_json::Value {
-        json!({ "value": self.measured, "unit": self.unit, "baseline": self.baseline, "ratio": self.measured / self.baseline })
+        json!({ "value": self.measured, "unit": self.unit, "baseline": self.baseline, "ratio": self.ratio(),
+                "run_ratios": self.runs })
     }
 }
 
@@ -510,7 +539,14 @@ fn sync_ingest() -> anyhow::Result<Throughput> {
         tx.commit()?;
     }
     let baseline = INGEST_EVENTS as f64 / started.elapsed().as_secs_f64();
-    Ok(Throughput { label: "sync ingest", unit: "events/s", measured, baseline, baseline_label: "raw inserts" })
+    Ok(Throughput {
+        label: "sync ingest",
+        unit: "events/s",
+        measured,
+        baseline,
+        baseline_label: "raw inserts",
+        runs: Vec::new(),
+    })
 }
 
 fn rusqlite_connection(path: &std::path::Path) -> anyhow::Result<rusqlite::Connection> {
