@@ -183,7 +183,7 @@ pub(super) async fn fanout(devices: usize) -> anyhow::Result<FanOut> {
             measured: webhooks as f64 / measured.as_secs_f64(),
             baseline: webhooks as f64 / baseline.as_secs_f64(),
             baseline_label: "no device",
-            runs: Vec::new(),
+            run_ratios: Vec::new(),
         },
         registered: webhooks as f64 / registered_only.as_secs_f64(),
         devices,

@@ -254,38 +254,42 @@ pub struct DriverFacts {
 
 /// [`DriverFacts`] of order `id` in one read: a driver's list and every answer to a driver's
 /// action show these, and the customer's whole view (its delivery, options and maintenance, read
-/// beside the row) is not needed there.
+/// beside the row) is not needed there. A stored state this platform does not know, or an order
+/// without its customer, is a storage fault (retried), never a refusal of the driver's action.
 pub fn driver_facts(conn: &Connection, id: Uuid) -> AppResult<DriverFacts> {
-    let row = conn
-        .query_row_cached(
-            "SELECT o.state, o.vin, o.registration, o.dealership_id, o.configuration, c.name, c.phone
-             FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id = ?1",
-            [id.to_string()],
-            |r| {
-                let texts: (String, Option<String>, Option<String>, String, String) =
-                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-                Ok((texts, r.get::<_, String>(5)?, r.get::<_, Option<String>>(6)?))
-            },
-        )
-        .optional()?;
-    let ((state, vin, registration, dealership_id, configuration), customer_name, customer_phone) =
-        row.ok_or_else(|| AppError::not_found("order"))?;
-    Ok(DriverFacts {
-        state: state_named(&state)?,
-        vin,
-        plate: registration.and_then(|text| serde_json::from_str::<Registration>(&text).ok()).map(|r| r.plate),
-        dealership_id,
-        base_platform: serde_json::from_str::<VehicleConfiguration>(&configuration)
-            .map(|configuration| configuration.base_platform)
-            .unwrap_or_default(),
-        customer_name,
-        customer_phone,
-    })
+    conn.query_row_cached(
+        "SELECT o.state, o.vin, o.registration, o.dealership_id, o.configuration, c.name, c.phone
+         FROM orders o LEFT JOIN customers c ON c.id = o.customer_id WHERE o.id = ?1",
+        [id.to_string()],
+        |r| {
+            let state = r.get::<_, String>(0)?.parse::<OrderState>().map_err(|unknown| {
+                rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(unknown))
+            })?;
+            Ok(DriverFacts {
+                state,
+                vin: r.get(1)?,
+                plate: lenient::<Registration>(r.get(2)?).map(|registration| registration.plate),
+                dealership_id: r.get(3)?,
+                base_platform: lenient::<VehicleConfiguration>(r.get(4)?)
+                    .map(|configuration| configuration.base_platform)
+                    .unwrap_or_default(),
+                customer_name: r.get(5)?,
+                customer_phone: r.get(6)?,
+            })
+        },
+    )
+    .optional()?
+    .ok_or_else(|| AppError::not_found("order"))
+}
+
+/// A JSON column read leniently: a value this platform cannot read shows as absent.
+fn lenient<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
+    text.and_then(|text| serde_json::from_str(&text).ok())
 }
 
 /// A state as the order row stores it; this platform only ever stores its own.
 fn state_named(name: &str) -> AppResult<OrderState> {
-    name.parse().map_err(|_| AppError::invalid("stored order state is unknown"))
+    name.parse().map_err(|_| AppError::internal("stored order state is unknown"))
 }
 
 pub fn set_deposit(conn: &Connection, id: Uuid, deposit: &Money) -> AppResult<()> {
@@ -367,9 +371,6 @@ const VIEW_COLUMNS: &str = "o.id, o.state, o.version, o.configuration, o.deliver
      d.id, d.name, d.country, d.locality, o.price, o.final_payment, o.registration, o.from_stock, o.app_link";
 
 fn view_from_row(row: &Row<'_>) -> rusqlite::Result<OrderView> {
-    fn json<T: serde::de::DeserializeOwned>(text: Option<String>) -> Option<T> {
-        text.and_then(|t| serde_json::from_str(&t).ok())
-    }
     fn time(text: String) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(&text).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
     }
@@ -378,20 +379,20 @@ fn view_from_row(row: &Row<'_>) -> rusqlite::Result<OrderView> {
         id: text(0)?.parse().unwrap_or_default(),
         state: text(1)?.parse().unwrap_or(OrderState::SaleRegistered),
         version: row.get(2)?,
-        configuration: json(Some(text(3)?))
+        configuration: lenient(Some(text(3)?))
             .unwrap_or(VehicleConfiguration { base_platform: String::new(), options: Vec::new() }),
         delivery_locality: text(4)?,
-        deposit: json(row.get(5)?),
+        deposit: lenient(row.get(5)?),
         vin: row.get(6)?,
         factory_order_id: row.get(7)?,
         estimated_completion: row.get::<_, Option<String>>(8)?.and_then(|d| d.parse().ok()),
-        blocker: json(row.get(9)?),
-        price: json(row.get(16)?),
-        final_payment: json(row.get(17)?),
-        registration: json(row.get(18)?),
+        blocker: lenient(row.get(9)?),
+        price: lenient(row.get(16)?),
+        final_payment: lenient(row.get(17)?),
+        registration: lenient(row.get(18)?),
         from_stock: row.get(19)?,
         delivery: None,
-        app_link: json(row.get(20)?),
+        app_link: lenient(row.get(20)?),
         options: Vec::new(),
         maintenance: None,
         created_at: time(text(10)?),
@@ -485,9 +486,62 @@ pub fn events_after(conn: &Connection, id: Uuid, after: i64, limit: u32) -> AppR
 
 #[cfg(test)]
 mod tests {
+    use axum::http::StatusCode;
     use proptest::prelude::*;
 
     use super::*;
+
+    /// A driver sees the car and the customer as the order holds them; what cannot be read shows
+    /// as absent, and a row the platform could not have written is a storage fault, not a refusal.
+    #[test]
+    fn a_driver_sees_what_the_order_holds_and_a_broken_row_is_a_storage_fault() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = crate::db::Db::open(&dir.path().join("mock.db")).expect("db");
+        let conn = db.lock();
+        conn.pragma_update(None, "foreign_keys", "OFF").expect("pragma");
+        conn.execute(
+            "INSERT INTO customers (id, email, name, country, phone) VALUES ('c', 'ana@example.com', 'Ana', 'ES', '+34 600')",
+            [],
+        )
+        .expect("customer");
+        let order = |state: &str, customer: &str, configuration: &str, registration: Option<&str>| {
+            let id = Uuid::now_v7();
+            conn.execute(
+                "INSERT INTO orders (id, customer_id, dealership_id, state, version, configuration, delivery_locality,
+                                     created_at, updated_at, vin, registration)
+                 VALUES (?1, ?2, 'd', ?3, 0, ?4, 'Madrid', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'VIN1', ?5)",
+                params![id.to_string(), customer, state, configuration, registration],
+            )
+            .expect("order");
+            id
+        };
+        let van = r#"{"base_platform":"cargo-van","options":[]}"#;
+        let plate = r#"{"plate":"1234 BCD","authority":"ES-DGT","registered_at":"2026-01-01T00:00:00Z"}"#;
+
+        let facts = driver_facts(&conn, order("transport_scheduled", "c", van, Some(plate))).expect("facts");
+        assert_eq!(
+            (facts.state, facts.vin.as_deref(), facts.plate.as_deref(), facts.base_platform.as_str()),
+            (OrderState::TransportScheduled, Some("VIN1"), Some("1234 BCD"), "cargo-van")
+        );
+        assert_eq!(
+            (facts.customer_name.as_str(), facts.customer_phone.as_deref(), facts.dealership_id.as_str()),
+            ("Ana", Some("+34 600"), "d")
+        );
+        let unregistered = driver_facts(&conn, order("transport_scheduled", "c", van, None)).expect("facts");
+        assert_eq!(unregistered.plate, None);
+        let garbled = driver_facts(&conn, order("transport_scheduled", "c", "[", Some("{"))).expect("facts");
+        assert_eq!((garbled.plate, garbled.base_platform), (None, String::new()), "unreadable shows as absent");
+
+        let status = |id| driver_facts(&conn, id).err().map(|error| error.status);
+        assert_eq!(status(Uuid::now_v7()), Some(StatusCode::NOT_FOUND), "no such order");
+        let internal = Some(StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(status(order("teleported", "c", van, None)), internal, "a state no platform stores");
+        assert_eq!(
+            status(order("transport_scheduled", "nobody", van, None)),
+            internal,
+            "an order without its customer"
+        );
+    }
 
     /// What the platform appends next: a step along one of the lifecycle's edges, or an event
     /// that is not a state change.
