@@ -32,6 +32,7 @@ use crate::extract::Json;
 use anyhow::Context as _;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
+use axum::serve::ListenerExt as _;
 use caas_protocol::webhook::{WebhookSecret, WebhookVerifier};
 use rusqlite::params;
 use tokio::net::TcpListener;
@@ -257,26 +258,11 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
     let until = |mut rx: watch::Receiver<bool>| async move {
         let _sender_gone_means_stop = rx.wait_for(|stop| *stop).await;
     };
-    let platform_stop = until(stopped.clone());
-    tasks.spawn(async move {
-        if let Err(error) = axum::serve(platform_listener, platform_app).with_graceful_shutdown(platform_stop).await {
-            tracing::error!(%error, "platform server stopped");
-        }
-    });
-    let factory_stop = until(stopped.clone());
+    tasks.spawn(serve("platform", platform_listener, platform_app, until(stopped.clone())));
     let factory_app = factory::router(factory_state.clone());
-    tasks.spawn(async move {
-        if let Err(error) = axum::serve(factory_listener, factory_app).with_graceful_shutdown(factory_stop).await {
-            tracing::error!(%error, "factory server stopped");
-        }
-    });
-    let gateway_stop = until(stopped.clone());
+    tasks.spawn(serve("factory", factory_listener, factory_app, until(stopped.clone())));
     let gateway_app = gateway::router(gateway_state.clone());
-    tasks.spawn(async move {
-        if let Err(error) = axum::serve(gateway_listener, gateway_app).with_graceful_shutdown(gateway_stop).await {
-            tracing::error!(%error, "gateway server stopped");
-        }
-    });
+    tasks.spawn(serve("gateway", gateway_listener, gateway_app, until(stopped.clone())));
     tasks.spawn(radio.clone().serve(radio_listener, until(stopped.clone())));
     let background_stop = until(stopped.clone());
     let robot_tick = config.robot_tick;
@@ -319,6 +305,26 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
         shutdown,
         tasks,
     })
+}
+
+/// Serves `app` on `listener` until `stop`, each connection with Nagle's algorithm off. The push
+/// stream writes one small frame per change; with it on, a frame written before the peer has
+/// acknowledged the one before waits for that acknowledgement, which the peer may hold back for
+/// tens of milliseconds.
+async fn serve(
+    name: &'static str,
+    listener: TcpListener,
+    app: axum::Router,
+    stop: impl Future<Output = ()> + Send + 'static,
+) {
+    let listener = listener.tap_io(|connection| {
+        if let Err(error) = connection.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set on a connection");
+        }
+    });
+    if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+        tracing::error!(%error, server = name, "server stopped");
+    }
 }
 
 /// One debug span per request, so a log line says which call it belongs to.
