@@ -233,16 +233,22 @@ impl Caas {
             self.forget_estimates();
         }
         self.keep_tokens(tokens)?;
-        self.inner
+        let cleared = self
+            .inner
             .store
             .write(move |tx| {
-                if store::get_meta(tx, ACCOUNT_META)?.as_deref() != Some(identity.as_str()) {
+                let other = store::get_meta(tx, ACCOUNT_META)?.as_deref() != Some(identity.as_str());
+                if other {
                     store::clear_account_data(tx)?;
                     store::set_meta(tx, ACCOUNT_META, &identity)?;
                 }
-                Ok(())
+                Ok(other)
             })
             .await?;
+        if cleared {
+            // No older copy of the other account's rows stays in the log either.
+            self.inner.store.scrub().await?;
+        }
         self.notify(Change::All);
         Ok(())
     }
@@ -277,6 +283,9 @@ impl Caas {
         self.forget_tokens()?;
         self.forget_estimates();
         self.inner.store.write(|tx| store::clear_account_data(tx)).await?;
+        // The rows are overwritten where they were (`secure_delete`); their older copies in the
+        // log go with it.
+        self.inner.store.scrub().await?;
         self.notify(Change::All);
         Ok(())
     }

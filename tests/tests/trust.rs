@@ -561,6 +561,25 @@ async fn a_sent_handover_code_leaves_no_copy_on_the_drivers_phone() -> anyhow::R
     Ok(())
 }
 
+/// A phone signed out kept its account's rows in the cache's log, in the pages written before the
+/// rows were deleted, until the log was written over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_leaves_no_copy_of_the_account_in_the_caches_files() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    let customer = platform.booked_customer("gone@example.com", dir.path()).await?;
+    let needle = customer.order.to_string();
+    let holds = || {
+        ["caas.sqlite3", "caas.sqlite3-wal"].into_iter().map(|name| dir.path().join(name)).any(|path| {
+            std::fs::read(path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        })
+    };
+    assert!(holds(), "while signed in, the order is cached");
+    customer.core.sign_out().await?;
+    assert!(!holds(), "signed out, no copy of the order is left in the database or its log");
+    Ok(())
+}
+
 /// Issue 12, phone keys: a phone that signs out keeps no key to the car.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_revokes_the_devices_phone_keys() -> anyhow::Result<()> {
