@@ -28,8 +28,9 @@ const THRESHOLD: c_int = 1000;
 /// start.
 const CEILING: c_int = 8 * THRESHOLD;
 
-/// Bytes the log's file is cut back to when it starts again: the threshold's pages.
-const LOG_FILE_LIMIT: i64 = 4 * 1024 * 1024;
+/// Bytes the log's file is cut back to when it starts again: twice the threshold's pages, so it is
+/// cut only after a burst, not at every round.
+const LOG_FILE_LIMIT: i64 = 8 * 1024 * 1024;
 
 /// What a commit that left `pages` in the log asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +57,8 @@ impl Plan {
 ///
 /// Setting the `wal_autocheckpoint` pragma on it would bring SQLite's checkpoints back into the
 /// commit, and `wal_hook` would take them away altogether. Dropping it waits for a checkpoint under
-/// way, a few milliseconds (tens on a phone), so the log is deleted as the connection closes.
+/// way (up to the ceiling's 8,000 pages copied and synced), so that the connection closing last
+/// deletes the log; a process killed first leaves it to SQLite's recovery at the next opening.
 pub struct Writer {
     // Declared first, so dropped first: the thread is joined, its connection closed, before the
     // writer closes. The last connection to close copies the log back and deletes it; two closing
@@ -78,14 +80,18 @@ impl Writer {
             return Ok(Self { checkpoints: Checkpoints(shared), conn });
         }
         // Once copied back, the log is written again from its beginning; its file keeps the size
-        // it reached unless told otherwise, up to the ceiling's 32 MB after a burst.
+        // it reached unless told otherwise, up to the ceiling's 33 MB after a burst.
         conn.pragma_update(None, "journal_size_limit", LOG_FILE_LIMIT)?;
         let hook = Arc::clone(&shared);
         conn.wal_hook(Some(move |wal: &mut Wal, pages: c_int| {
             if wal.name() == MAIN_DB {
                 match Plan::after_commit(pages) {
                     Plan::Nothing => {}
-                    Plan::Background => hook.request(),
+                    Plan::Background => {
+                        if !hook.request() {
+                            hook.copy_back(wal, pages);
+                        }
+                    }
                     Plan::Inline => hook.copy_back(wal, pages),
                 }
             }
@@ -161,8 +167,8 @@ enum Thread {
         requests: SyncSender<()>,
         handle: JoinHandle<()>,
     },
-    /// The writer is closing, or the thread could not open the database: commits from now on
-    /// copy back only at the ceiling.
+    /// The writer is closing, or the thread could not start or open the database: commits from
+    /// now on copy back themselves, from the threshold, as SQLite would.
     Stopped,
 }
 
@@ -189,17 +195,19 @@ impl Shared {
         }
     }
 
-    fn request(self: &Arc<Self>) {
+    /// Asks the thread to copy the log back, starting it if need be; `false` when there is no
+    /// thread to ask.
+    fn request(self: &Arc<Self>) -> bool {
         let mut thread = self.thread();
         match &*thread {
-            Thread::Stopped => return,
+            Thread::Stopped => return false,
             Thread::Running { requests, .. } => match requests.try_send(()) {
-                Ok(()) | Err(TrySendError::Full(())) => return,
+                Ok(()) | Err(TrySendError::Full(())) => return true,
                 // The thread has ended, its connection not opened (it said why): a thread per
                 // commit would fail the same way.
                 Err(TrySendError::Disconnected(())) => {
                     *thread = Thread::Stopped;
-                    return;
+                    return false;
                 }
             },
             Thread::NotStarted => {}
@@ -213,10 +221,12 @@ impl Shared {
             Ok(handle) => {
                 let _queued = requests.try_send(());
                 *thread = Thread::Running { requests, handle };
+                true
             }
             Err(error) => {
-                tracing::warn!(%error, "no checkpoint thread; the log is copied back at its ceiling");
+                tracing::warn!(%error, "no checkpoint thread; commits copy the log back themselves");
                 *thread = Thread::Stopped;
+                false
             }
         }
     }
@@ -246,7 +256,6 @@ impl Shared {
 /// header, and until then a checkpoint does nothing.
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(mode, "the database keeps no write-ahead log: nothing to copy back");
@@ -388,7 +397,7 @@ mod tests {
         Ok(())
     }
 
-    /// After a burst the log's file kept the size it reached, up to 32 MB.
+    /// After a burst the log's file kept the size it reached, up to 33 MB.
     #[test]
     fn the_logs_file_is_cut_back_once_the_log_starts_again() -> rusqlite::Result<()> {
         let dir = tempfile::tempdir().expect("a temporary directory");
@@ -400,7 +409,7 @@ mod tests {
         }
         let size = || std::fs::metadata(log_path(&path)).map_or(0, |m| m.len());
         let reached = size();
-        assert!(reached > 2 * LOG_FILE_LIMIT as u64, "the burst grew the log's file: {reached} bytes");
+        assert!(reached > LOG_FILE_LIMIT as u64, "the burst grew the log's file: {reached} bytes");
         // Once the thread has copied back the rest, the next commit starts the log again.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
@@ -411,5 +420,25 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "the log's file still holds {} bytes", size());
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// With its thread gone, commits copied back only at the ceiling: eight times the stall
+    /// SQLite's own checkpoint would have had.
+    #[test]
+    fn without_its_thread_a_commit_copies_back_from_the_threshold_as_sqlite_would() -> rusqlite::Result<()> {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("db.sqlite3");
+        let conn = writer(&path)?;
+        // Moved away under the writer: the thread cannot open it, and makes no database in its
+        // place.
+        std::fs::rename(&path, dir.path().join("moved.sqlite3")).expect("moved");
+        let mut most = 0;
+        for _ in 0..3 * THRESHOLD {
+            commit_a_page(&conn)?;
+            most = most.max(log_frames(&path));
+        }
+        assert!(!path.exists(), "no empty database made in its place");
+        assert!(most < 2 * THRESHOLD as u64, "the log reached {most} frames");
+        Ok(())
     }
 }
