@@ -534,3 +534,50 @@ async fn an_action_goes_out_as_the_bytes_it_was_stored_with() -> anyhow::Result<
     assert_eq!(platform.dealership.order(ana.order).await?.state, OrderState::InTransit);
     Ok(())
 }
+
+/// A batch worked out, for each action, the change a customer's phone on the platform's stream is
+/// sent: the order's view, its events and the record's head signed, half of what a driver's day
+/// cost the platform. The change is now put together once per order for the whole batch, from
+/// its first push on, and still takes the phone to the order's version with no fetch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_sends_each_order_one_change_whatever_its_actions() -> anyhow::Result<()> {
+    use caas_core::protocol::push::{Push, PushHint};
+
+    let platform = Platform::start().await?;
+    let dir = tempfile::tempdir()?;
+    // Ana's phone holds the platform's stream open.
+    let [(ana, a), _] = two_cars(&platform, dir.path()).await?;
+    ana.core.sync().await?;
+    let held = ana.core.order(ana.order).await?.summary.version;
+    let cab = dir.path().join("driver");
+    taken_offline(&cab, &[(&a, Step::Embark), (&a, Step::Arrive)]).await?;
+    let report = open_phone(platform.url(), &cab).await?.sync_driver().await?;
+    assert_eq!((report.sent, report.pending), (2, 0));
+
+    let messages = platform.sandbox.messages(Some(ana.order), Some("sse")).await?;
+    let mut frames: Vec<(u64, Push)> = Vec::new();
+    for payload in messages.iter().filter_map(|m| m["payload"].as_str()) {
+        let version = PushHint::parse(payload.as_bytes())?.order_version;
+        if version > held {
+            frames.push((version, Push::parse(payload.as_bytes())?));
+        }
+    }
+    frames.sort_by_key(|(version, _)| *version);
+    anyhow::ensure!(frames.len() >= 2, "the two actions append events: {}", frames.len());
+    let carrying: Vec<u64> = frames.iter().filter(|(_, push)| push.delta.is_some()).map(|(v, _)| *v).collect();
+    assert_eq!(carrying, [held + 1], "one change, carried by the batch's first push of the order");
+    let delta = frames[0].1.delta.as_ref().context("the first push carries the change")?;
+    let last = frames.last().map(|(version, _)| *version).unwrap_or_default();
+    assert_eq!((delta.events.len() as u64, delta.head.version), (last - held, last), "every event of the batch");
+
+    // Her phone, on the stream, shows the car at her door.
+    for _ in 0..100 {
+        let shown = ana.core.order(ana.order).await?.summary;
+        if shown.version == last {
+            assert_eq!(shown.state, OrderState::AtCustomerAddress);
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("the phone never showed version {last}");
+}
