@@ -13,7 +13,7 @@ use std::collections::HashSet;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
-use caas_protocol::api::{ApiError, OrderEvent};
+use caas_protocol::api::ApiError;
 use caas_protocol::delivery::{
     BatchedAction, BatchedResult, DriverActionBatch, DriverActionRequest, DriverActionResults, MAX_BATCHED_ACTIONS,
 };
@@ -27,6 +27,7 @@ use crate::catalogue::Driver;
 use crate::error::{AppError, AppResult};
 use crate::extract::Json;
 use crate::idempotency::{self, Begin};
+use crate::platform::notify::LiveHint;
 use crate::platform::{AppState, IDEMPOTENCY_NAMESPACE};
 
 const JSON: &str = "application/json";
@@ -50,12 +51,9 @@ pub async fn act_in_batch(
         let mut conn = state.db.lock();
         let mut tx = conn.transaction()?;
         idempotency::forget_expired(&tx)?;
-        let mut run = Run { state: &state, driver: auth.driver, scope: &scope, events: Vec::new() };
+        let mut run = Run { state: &state, driver: auth.driver, scope: &scope, pending: Vec::new() };
         let results = run.all(&mut tx, batch.actions)?;
-        // The customers' messages for every action applied, in the batch's transaction: an order's
-        // change, sent to a phone on the platform's stream, is put together once for all its
-        // actions rather than once per action.
-        let pending = state.notifications(&tx, &run.events)?;
+        let pending = run.pending;
         tx.commit()?;
         (results, pending)
     };
@@ -88,8 +86,8 @@ struct Run<'a> {
     state: &'a AppState,
     driver: &'static Driver,
     scope: &'a [u8],
-    /// The events of every action applied, in order, for the customers' messages.
-    events: Vec<OrderEvent>,
+    /// The notifications of every action applied, sent once the batch commits.
+    pending: Vec<LiveHint>,
 }
 
 /// An action's answer, as its own request would have had it.
@@ -170,18 +168,20 @@ impl Run<'_> {
         })
     }
 
-    /// Applies one action in a savepoint: kept when it succeeds, its events then given their
-    /// messages with the batch's others; undone whole when it does not.
+    /// Applies one action in a savepoint: kept with its notifications when it succeeds, undone
+    /// whole when it does not.
     fn apply(&mut self, tx: &mut Transaction<'_>, delivery: Uuid, request: &str) -> AppResult<Answer> {
         let request: DriverActionRequest = match serde_json::from_str(request) {
             Ok(request) => request,
             Err(error) => return Ok(Answer::of_error(&AppError::invalid(format!("the action: {error}")))),
         };
         let savepoint = tx.savepoint()?;
-        match record_in(self.state, &savepoint, self.driver, delivery, &request) {
-            Ok((view, events)) => {
+        let applied = record_in(self.state, &savepoint, self.driver, delivery, &request)
+            .and_then(|(view, events)| Ok((view, self.state.notifications(&savepoint, &events)?)));
+        match applied {
+            Ok((view, pending)) => {
                 savepoint.commit()?;
-                self.events.extend(events);
+                self.pending.extend(pending);
                 Ok(Answer {
                     status: StatusCode::OK,
                     retry_after: None,
