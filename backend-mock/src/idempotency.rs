@@ -27,8 +27,7 @@ use rusqlite::{OptionalExtension, params};
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
 
-/// Requests and answers larger than these are not made idempotent; the API's own limits are lower.
-const MAX_REQUEST_BYTES: usize = 256 * 1024;
+/// Answers larger than this are not kept; the API's own are far smaller.
 const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
 /// A first request that has not finished after this long is taken to have died with its process.
@@ -65,9 +64,9 @@ pub async fn enforce(State(store): State<Idempotency>, request: Request, next: N
     };
     let scope = scope(store.namespace, &crate::auth::principal(&store.db, request.headers()));
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = to_bytes(body, MAX_REQUEST_BYTES).await else {
-        return AppError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::InvalidRequest, "request body too large")
-            .into_response();
+    let bytes = match crate::request_body::read(body).await {
+        Ok(bytes) => bytes,
+        Err(refusal) => return refusal.into_response(),
     };
     let target = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or_default();
     let fingerprint = fingerprint(&parts.method, target, &bytes);

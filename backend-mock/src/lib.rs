@@ -18,6 +18,7 @@ mod inbox;
 mod openapi;
 mod platform;
 mod registry;
+mod request_body;
 mod validate;
 pub mod vehicle;
 mod webhook_sender;
@@ -307,10 +308,11 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
     })
 }
 
-/// Serves `app` on `listener` until `stop`, each connection with Nagle's algorithm off. The push
-/// stream writes one small frame per change; with it on, a frame written before the peer has
-/// acknowledged the one before waits for that acknowledgement, which the peer may hold back for
-/// tens of milliseconds.
+/// Serves `app` on `listener` until `stop`, each connection with Nagle's algorithm off, and each
+/// request's body read before it is routed ([`request_body`]). The push stream writes one small
+/// frame per change; with Nagle's algorithm on, a frame written before the peer has acknowledged
+/// the one before waits for that acknowledgement, which the peer may hold back for tens of
+/// milliseconds.
 async fn serve(
     name: &'static str,
     listener: TcpListener,
@@ -322,6 +324,7 @@ async fn serve(
             tracing::debug!(%error, "TCP_NODELAY not set on a connection");
         }
     });
+    let app = app.layer(axum::middleware::from_fn(request_body::read_first));
     if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
         tracing::error!(%error, server = name, "server stopped");
     }

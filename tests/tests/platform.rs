@@ -1,5 +1,5 @@
 //! The platform's own rules: the factory refuses bad configurations at once, the factory moves on
-//! by itself when asked to, and the API documents itself.
+//! by itself when asked to, the API documents itself, and a connection outlives a body sent late.
 
 use std::time::Duration;
 
@@ -9,6 +9,8 @@ use caas_core::protocol::OrderState;
 use caas_core::protocol::api::VehicleConfiguration;
 use caas_e2e::{Platform, WAIT, Watcher};
 use caas_mock::MockConfig;
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::TcpStream;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_configuration_keeps_the_sale_and_both_sides_see_why() -> anyhow::Result<()> {
@@ -142,5 +144,79 @@ async fn every_fault_count_has_one_bound_on_both_sides_of_the_sandbox() -> anyho
 
     let doc: serde_json::Value = reqwest::get(format!("{}/openapi.json", platform.url())).await?.json().await?;
     assert_eq!(doc["components"]["schemas"]["FaultCount"]["maximum"], 100, "the document says the bound");
+    Ok(())
+}
+
+/// Java's HTTP client, which the Kotlin suite's sandbox helper uses, writes a request's body after
+/// its headers. The platform answered a call whose handler reads no body (a staff token) before
+/// that body came, gave up on it, and closed the connection: the client's next call on the same
+/// connection met a reset ("header parser received no bytes" in CI).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_sent_after_its_headers_keeps_the_connection_for_the_next_call() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let address = platform.url().trim_start_matches("http://").to_owned();
+    let head = format!(
+        "POST /v1/sandbox/dealerships/madrid-centro/staff-tokens HTTP/1.1\r\nHost: {address}\r\n\
+         Authorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n",
+        platform.mock.sandbox_token
+    );
+    let mut connection = BufReader::new(TcpStream::connect(&address).await?);
+    connection.get_mut().write_all(head.as_bytes()).await?;
+    // Time for a platform that answers without the body to do so, and to give up on the body.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    connection.get_mut().write_all(b"{}").await?;
+    assert_eq!(read_status(&mut connection).await?, 201, "the first call");
+
+    connection.get_mut().write_all(format!("{head}{{}}").as_bytes()).await?;
+    assert_eq!(read_status(&mut connection).await?, 201, "the second call, on the same connection");
+    Ok(())
+}
+
+/// Reads one HTTP/1.1 answer with a `Content-Length` off `connection`, within [`WAIT`]; returns
+/// its status.
+async fn read_status(connection: &mut BufReader<TcpStream>) -> anyhow::Result<u16> {
+    tokio::time::timeout(WAIT, async {
+        let mut line = String::new();
+        connection.read_line(&mut line).await?;
+        let status = line.split(' ').nth(1).context("no status line")?.parse()?;
+        let mut length = 0;
+        loop {
+            line.clear();
+            anyhow::ensure!(connection.read_line(&mut line).await? > 0, "the connection closed in the head");
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse()?;
+            }
+        }
+        let mut body = vec![0; length];
+        connection.read_exact(&mut body).await?;
+        Ok(status)
+    })
+    .await
+    .context("no answer in time")?
+}
+
+/// Read before it is routed, a body over the services' limit is refused in the API's own shape,
+/// with or without an `Idempotency-Key`, also by a call that takes no body (it answered 201).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_is_refused_as_too_large() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let oversized = serde_json::json!({ "padding": "x".repeat(300 * 1024) });
+    for key in [None, Some("a-key")] {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/v1/sandbox/dealerships/madrid-centro/staff-tokens", platform.url()));
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let answer = request.bearer_auth(&platform.mock.sandbox_token).json(&oversized).send().await?;
+        assert_eq!(answer.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE, "with key {key:?}");
+        let error: serde_json::Value = answer.json().await?;
+        assert_eq!(error["code"], "invalid_request", "{error}");
+    }
     Ok(())
 }
