@@ -31,7 +31,6 @@ use std::time::Duration;
 
 use crate::extract::Json;
 use anyhow::Context as _;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::serve::ListenerExt as _;
 use caas_protocol::webhook::{WebhookSecret, WebhookVerifier};
@@ -82,7 +81,13 @@ pub struct MockConfig {
     pub robot_tick: Duration,
     /// The deposit the sandbox's dealership records when it takes the step to `reservation_paid`.
     pub sandbox_deposit: caas_protocol::api::Money,
+    /// How long a request's body may take to arrive once its headers have.
+    pub body_timeout: Duration,
 }
+
+/// The default time a request's body may take: a phone on a poor network sends its largest (a
+/// driver's batch of 50 actions, tens of KiB) well within it.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The default pace of the robot couriers.
 pub const DEFAULT_ROBOT_TICK: Duration = Duration::from_secs(1);
@@ -111,6 +116,7 @@ impl MockConfig {
             robot_courier: false,
             robot_tick: DEFAULT_ROBOT_TICK,
             sandbox_deposit: caas_protocol::api::Money { amount_minor: 150_000, currency: "EUR".into() },
+            body_timeout: DEFAULT_BODY_TIMEOUT,
         }
     }
 }
@@ -251,19 +257,18 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
     let platform_app = platform::router(platform_state)
         .merge(dashboard::router(dashboard_state))
         .route("/openapi.json", get(|| async { Json(openapi::document()) }))
-        .route("/health", get(|| async { "ok" }))
-        .layer(DefaultBodyLimit::max(256 * 1024))
-        .layer(axum::middleware::from_fn(trace_request));
+        .route("/health", get(|| async { "ok" }));
 
     let mut tasks = JoinSet::new();
     let until = |mut rx: watch::Receiver<bool>| async move {
         let _sender_gone_means_stop = rx.wait_for(|stop| *stop).await;
     };
-    tasks.spawn(serve("platform", platform_listener, platform_app, until(stopped.clone())));
+    let body_timeout = config.body_timeout;
+    tasks.spawn(serve("platform", platform_listener, platform_app, body_timeout, until(stopped.clone())));
     let factory_app = factory::router(factory_state.clone());
-    tasks.spawn(serve("factory", factory_listener, factory_app, until(stopped.clone())));
+    tasks.spawn(serve("factory", factory_listener, factory_app, body_timeout, until(stopped.clone())));
     let gateway_app = gateway::router(gateway_state.clone());
-    tasks.spawn(serve("gateway", gateway_listener, gateway_app, until(stopped.clone())));
+    tasks.spawn(serve("gateway", gateway_listener, gateway_app, body_timeout, until(stopped.clone())));
     tasks.spawn(radio.clone().serve(radio_listener, until(stopped.clone())));
     let background_stop = until(stopped.clone());
     let robot_tick = config.robot_tick;
@@ -308,15 +313,16 @@ pub async fn start(config: MockConfig) -> anyhow::Result<RunningMock> {
     })
 }
 
-/// Serves `app` on `listener` until `stop`, each connection with Nagle's algorithm off, and each
-/// request's body read before it is routed ([`request_body`]). The push stream writes one small
-/// frame per change; with Nagle's algorithm on, a frame written before the peer has acknowledged
-/// the one before waits for that acknowledgement, which the peer may hold back for tens of
-/// milliseconds.
+/// Serves `app` on `listener` until `stop`: each request in a span of its own, its body read
+/// within `body_timeout` before its handler runs ([`request_body`]), each connection with Nagle's
+/// algorithm off. The push stream writes one small frame per change; with Nagle's algorithm on, a
+/// frame written before the peer has acknowledged the one before waits for that acknowledgement,
+/// which the peer may hold back for tens of milliseconds.
 async fn serve(
     name: &'static str,
     listener: TcpListener,
     app: axum::Router,
+    body_timeout: Duration,
     stop: impl Future<Output = ()> + Send + 'static,
 ) {
     let listener = listener.tap_io(|connection| {
@@ -324,7 +330,9 @@ async fn serve(
             tracing::debug!(%error, "TCP_NODELAY not set on a connection");
         }
     });
-    let app = app.layer(axum::middleware::from_fn(request_body::read_first));
+    let app = app
+        .layer(axum::middleware::from_fn_with_state(body_timeout, request_body::read_first))
+        .layer(axum::middleware::from_fn(trace_request));
     if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
         tracing::error!(%error, server = name, "server stopped");
     }

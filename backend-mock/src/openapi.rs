@@ -107,9 +107,10 @@ impl Modify for BearerAuth {
 pub struct ApiDoc;
 
 /// The answers every operation of a kind can give whatever its handler does, documented in one
-/// place: the bearer check (401, 403 for another role), a path that names nothing (404, malformed ids included), a body
-/// or query the API cannot read (415, 422), the `Idempotency-Key` layer on mutations (409 while
-/// the first request runs, 413 for a body over its limit, 422 for a reused key).
+/// place: a body over the limit or too slow to arrive (413, 408: bodies are read before anything
+/// else), the bearer check (401, 403 for another role), a path that names nothing (404, malformed
+/// ids included), a body or query the API cannot read (415, 422), the `Idempotency-Key` layer on
+/// mutations (409 while the first request runs, 422 for a reused key).
 struct FrameworkAnswers;
 
 impl Modify for FrameworkAnswers {
@@ -118,12 +119,13 @@ impl Modify for FrameworkAnswers {
             let mutations = [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
             for operation in mutations.into_iter().flatten() {
                 add(operation, "409", "idempotency_key_in_use: the first request with this key is still running");
-                add(operation, "413", "the request body is over the limit");
                 add(operation, "422", "invalid_request, or idempotency_key_reused");
             }
             for operation in
                 [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
             {
+                add(operation, "408", "invalid_request: the request body did not arrive in time");
+                add(operation, "413", "invalid_request: the request body is over the limit (256 KiB)");
                 if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
                     add(operation, "401", "unauthorized: no bearer token, or one that expired or was revoked");
                     add(operation, "403", "forbidden: a token of another role, or not the one this needs");

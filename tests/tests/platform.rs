@@ -150,26 +150,86 @@ async fn every_fault_count_has_one_bound_on_both_sides_of_the_sandbox() -> anyho
 /// Java's HTTP client, which the Kotlin suite's sandbox helper uses, writes a request's body after
 /// its headers. The platform answered a call whose handler reads no body (a staff token) before
 /// that body came, gave up on it, and closed the connection: the client's next call on the same
-/// connection met a reset ("header parser received no bytes" in CI).
+/// connection met a reset ("header parser received no bytes" in CI). Now nothing is answered
+/// before the body is in, and the connection serves the next call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_sent_after_its_headers_keeps_the_connection_for_the_next_call() -> anyhow::Result<()> {
     let platform = Platform::start().await?;
-    let address = platform.url().trim_start_matches("http://").to_owned();
-    let head = format!(
-        "POST /v1/sandbox/dealerships/madrid-centro/staff-tokens HTTP/1.1\r\nHost: {address}\r\n\
-         Authorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n",
-        platform.mock.sandbox_token
-    );
-    let mut connection = BufReader::new(TcpStream::connect(&address).await?);
+    let head = staff_token_head(&platform, 2);
+    let mut connection = connect(&platform).await?;
     connection.get_mut().write_all(head.as_bytes()).await?;
-    // Time for a platform that answers without the body to do so, and to give up on the body.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let early = tokio::time::timeout(Duration::from_secs(1), connection.get_ref().readable()).await;
+    assert!(early.is_err(), "nothing is answered before the body is in");
     connection.get_mut().write_all(b"{}").await?;
     assert_eq!(read_status(&mut connection).await?, 201, "the first call");
 
     connection.get_mut().write_all(format!("{head}{{}}").as_bytes()).await?;
     assert_eq!(read_status(&mut connection).await?, 201, "the second call, on the same connection");
     Ok(())
+}
+
+/// A body is read within the mock's `body_timeout`, or refused as a proxy would refuse it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_stalls_is_refused_in_time() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = MockConfig {
+        body_timeout: Duration::from_millis(300),
+        ..MockConfig::ephemeral(dir.path().join("platform.sqlite3"))
+    };
+    let platform = Platform::start_with(dir, config).await?;
+    let mut connection = connect(&platform).await?;
+    let head = staff_token_head(&platform, 2);
+    connection.get_mut().write_all(format!("{head}{{").as_bytes()).await?;
+    assert_eq!(read_status(&mut connection).await?, 408);
+    Ok(())
+}
+
+/// Read first, a body over the services' limit is refused in the API's own shape, also by a call
+/// that takes no body (it answered 201), also before the caller's token is checked (as a proxy in
+/// front of the platform would refuse it), and at once when its length says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_limit_is_refused_as_too_large() -> anyhow::Result<()> {
+    let platform = Platform::start().await?;
+    let oversized = serde_json::json!({ "padding": "x".repeat(300 * 1024) });
+    let token = platform.mock.sandbox_token.clone();
+    for (key, bearer) in [(None, Some(&token)), (Some("a-key"), Some(&token)), (None, None)] {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/v1/sandbox/dealerships/madrid-centro/staff-tokens", platform.url()));
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        let answer = request.json(&oversized).send().await?;
+        assert_eq!(
+            answer.status(),
+            reqwest::StatusCode::PAYLOAD_TOO_LARGE,
+            "key {key:?}, signed in {}",
+            bearer.is_some()
+        );
+        let error: serde_json::Value = answer.json().await?;
+        assert_eq!(error["code"], "invalid_request", "{error}");
+    }
+    // Declared too large: refused before a byte of it is sent.
+    let mut connection = connect(&platform).await?;
+    connection.get_mut().write_all(staff_token_head(&platform, 300 * 1024).as_bytes()).await?;
+    assert_eq!(read_status(&mut connection).await?, 413);
+    Ok(())
+}
+
+/// The head of a staff token's request with a body of `length` bytes to come.
+fn staff_token_head(platform: &Platform, length: usize) -> String {
+    let host = platform.url().trim_start_matches("http://");
+    let token = &platform.mock.sandbox_token;
+    format!(
+        "POST /v1/sandbox/dealerships/madrid-centro/staff-tokens HTTP/1.1\r\nHost: {host}\r\n\
+         Authorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    )
+}
+
+async fn connect(platform: &Platform) -> anyhow::Result<BufReader<TcpStream>> {
+    Ok(BufReader::new(TcpStream::connect(platform.url().trim_start_matches("http://")).await?))
 }
 
 /// Reads one HTTP/1.1 answer with a `Content-Length` off `connection`, within [`WAIT`]; returns
@@ -199,24 +259,4 @@ async fn read_status(connection: &mut BufReader<TcpStream>) -> anyhow::Result<u1
     })
     .await
     .context("no answer in time")?
-}
-
-/// Read before it is routed, a body over the services' limit is refused in the API's own shape,
-/// with or without an `Idempotency-Key`, also by a call that takes no body (it answered 201).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_body_over_the_limit_is_refused_as_too_large() -> anyhow::Result<()> {
-    let platform = Platform::start().await?;
-    let oversized = serde_json::json!({ "padding": "x".repeat(300 * 1024) });
-    for key in [None, Some("a-key")] {
-        let mut request = reqwest::Client::new()
-            .post(format!("{}/v1/sandbox/dealerships/madrid-centro/staff-tokens", platform.url()));
-        if let Some(key) = key {
-            request = request.header("Idempotency-Key", key);
-        }
-        let answer = request.bearer_auth(&platform.mock.sandbox_token).json(&oversized).send().await?;
-        assert_eq!(answer.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE, "with key {key:?}");
-        let error: serde_json::Value = answer.json().await?;
-        assert_eq!(error["code"], "invalid_request", "{error}");
-    }
-    Ok(())
 }
