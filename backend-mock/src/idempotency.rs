@@ -64,9 +64,10 @@ pub async fn enforce(State(store): State<Idempotency>, request: Request, next: N
     };
     let scope = scope(store.namespace, &crate::auth::principal(&store.db, request.headers()));
     let (parts, body) = request.into_parts();
-    let bytes = match crate::request_body::read(body).await {
-        Ok(bytes) => bytes,
-        Err(refusal) => return refusal.into_response(),
+    // Already read whole and bounded by `request_body::read_first`, which every service runs
+    // before routing: this only takes the bytes.
+    let Ok(bytes) = to_bytes(body, usize::MAX).await else {
+        return AppError::invalid("the request body could not be read").into_response();
     };
     let target = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or_default();
     let fingerprint = fingerprint(&parts.method, target, &bytes);

@@ -125,7 +125,11 @@ impl Modify for FrameworkAnswers {
                 [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
             {
                 add(operation, "408", "invalid_request: the request body did not arrive in time");
-                add(operation, "413", "invalid_request: the request body is over the limit (256 KiB)");
+                let limit = format!(
+                    "invalid_request: the request body is over the limit ({} KiB)",
+                    crate::request_body::MAX_REQUEST_BYTES / 1024
+                );
+                add(operation, "413", &limit);
                 if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
                     add(operation, "401", "unauthorized: no bearer token, or one that expired or was revoked");
                     add(operation, "403", "forbidden: a token of another role, or not the one this needs");

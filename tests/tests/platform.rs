@@ -158,17 +158,19 @@ async fn a_body_sent_after_its_headers_keeps_the_connection_for_the_next_call() 
     let head = staff_token_head(&platform, 2);
     let mut connection = connect(&platform).await?;
     connection.get_mut().write_all(head.as_bytes()).await?;
-    let early = tokio::time::timeout(Duration::from_secs(1), connection.get_ref().readable()).await;
+    let early = tokio::time::timeout(Duration::from_secs(1), connection.get_ref().peek(&mut [0; 1])).await;
     assert!(early.is_err(), "nothing is answered before the body is in");
     connection.get_mut().write_all(b"{}").await?;
-    assert_eq!(read_status(&mut connection).await?, 201, "the first call");
+    assert_eq!(read_answer(&mut connection).await?, Answer { status: 201, closing: false }, "the first call");
 
     connection.get_mut().write_all(format!("{head}{{}}").as_bytes()).await?;
-    assert_eq!(read_status(&mut connection).await?, 201, "the second call, on the same connection");
+    let second = read_answer(&mut connection).await?;
+    assert_eq!(second, Answer { status: 201, closing: false }, "the second call, on the same connection");
     Ok(())
 }
 
-/// A body is read within the mock's `body_timeout`, or refused as a proxy would refuse it.
+/// A body is read within the mock's `body_timeout`, or refused as a proxy would refuse it, with
+/// the connection, whose rest of a body is unread, said to close.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_stalls_is_refused_in_time() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
@@ -180,13 +182,14 @@ async fn a_body_that_stalls_is_refused_in_time() -> anyhow::Result<()> {
     let mut connection = connect(&platform).await?;
     let head = staff_token_head(&platform, 2);
     connection.get_mut().write_all(format!("{head}{{").as_bytes()).await?;
-    assert_eq!(read_status(&mut connection).await?, 408);
+    assert_eq!(read_answer(&mut connection).await?, Answer { status: 408, closing: true });
     Ok(())
 }
 
 /// Read first, a body over the services' limit is refused in the API's own shape, also by a call
 /// that takes no body (it answered 201), also before the caller's token is checked (as a proxy in
-/// front of the platform would refuse it), and at once when its length says so.
+/// front of the platform would refuse it), and at once when its length says so, with the
+/// connection said to close: a client must not send its next request on it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_over_the_limit_is_refused_as_too_large() -> anyhow::Result<()> {
     let platform = Platform::start().await?;
@@ -214,7 +217,7 @@ async fn a_body_over_the_limit_is_refused_as_too_large() -> anyhow::Result<()> {
     // Declared too large: refused before a byte of it is sent.
     let mut connection = connect(&platform).await?;
     connection.get_mut().write_all(staff_token_head(&platform, 300 * 1024).as_bytes()).await?;
-    assert_eq!(read_status(&mut connection).await?, 413);
+    assert_eq!(read_answer(&mut connection).await?, Answer { status: 413, closing: true });
     Ok(())
 }
 
@@ -232,30 +235,34 @@ async fn connect(platform: &Platform) -> anyhow::Result<BufReader<TcpStream>> {
     Ok(BufReader::new(TcpStream::connect(platform.url().trim_start_matches("http://")).await?))
 }
 
-/// Reads one HTTP/1.1 answer with a `Content-Length` off `connection`, within [`WAIT`]; returns
-/// its status.
-async fn read_status(connection: &mut BufReader<TcpStream>) -> anyhow::Result<u16> {
+/// What [`read_answer`] makes of an answer: its status, and whether it says the connection ends.
+#[derive(Debug, PartialEq)]
+struct Answer {
+    status: u16,
+    closing: bool,
+}
+
+/// Reads one HTTP/1.1 answer with a `Content-Length` off `connection`, within [`WAIT`].
+async fn read_answer(connection: &mut BufReader<TcpStream>) -> anyhow::Result<Answer> {
     tokio::time::timeout(WAIT, async {
         let mut line = String::new();
         connection.read_line(&mut line).await?;
         let status = line.split(' ').nth(1).context("no status line")?.parse()?;
-        let mut length = 0;
+        let (mut length, mut closing) = (0, false);
         loop {
             line.clear();
             anyhow::ensure!(connection.read_line(&mut line).await? > 0, "the connection closed in the head");
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse()?;
+            let Some((name, value)) = line.trim_end().split_once(':') else { break };
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse()?;
+            } else if name.eq_ignore_ascii_case("connection") {
+                closing = value.eq_ignore_ascii_case("close");
             }
         }
         let mut body = vec![0; length];
         connection.read_exact(&mut body).await?;
-        Ok(status)
+        Ok(Answer { status, closing })
     })
     .await
     .context("no answer in time")?

@@ -3,10 +3,10 @@ package eu.caas.companion
 import eu.caas.companion.core.LogLevel
 
 /**
- * The core's log for the whole test run, kept in memory so that a test that fails on something
- * the core did in the background (a push stream that dropped, a push it could not handle) can say
- * what the core said. The core takes one log sink per process, so it is installed here once, for
- * every test.
+ * The core's log, kept in memory so that a test that fails on something the core did in the
+ * background (a push stream that dropped, a push it could not handle) can say what the core said.
+ * The core takes one log sink per process: this one is installed at the first [mark], and serves
+ * every test that marks after that.
  */
 object CoreLog {
     private const val KEPT = 5_000
@@ -29,6 +29,10 @@ object CoreLog {
         return synchronized(lines) { written }
     }
 
-    /** The lines logged after [mark], oldest first (the latest [KEPT] at most). */
-    fun since(mark: Long): List<String> = synchronized(lines) { lines.filter { it.first > mark }.map { it.second } }
+    /** The lines logged after [mark], oldest first; the first says so when older ones were dropped. */
+    fun since(mark: Long): List<String> = synchronized(lines) {
+        val kept = lines.filter { it.first > mark }.map { it.second }
+        val dropped = (lines.firstOrNull()?.first ?: (written + 1)) - mark - 1
+        if (dropped > 0) listOf("($dropped earlier lines dropped)") + kept else kept
+    }
 }
